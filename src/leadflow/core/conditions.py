@@ -1,0 +1,172 @@
+"""Conditions over facts: equals, in, range, regex, exists, comparisons, and/or/not.
+
+A condition reads values by dotted path from a plain mapping, so the same language serves
+fit rules (lead and account facts), event matchers (event properties) and stage criteria
+(scores and grades).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+_MISSING = object()
+
+LEAF_OPERATORS = ("equals", "in_", "not_in", "range", "regex", "exists", "gte", "gt", "lte", "lt")
+GROUP_OPERATORS = ("all_", "any_", "not_")
+
+
+class Condition(BaseModel):
+    """One test on a fact (`field` plus one operator), or a group of conditions."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    all_: list[Condition] | None = Field(None, alias="all", description="All must hold.")
+    any_: list[Condition] | None = Field(None, alias="any", description="At least one holds.")
+    not_: Condition | None = Field(None, alias="not", description="Must not hold.")
+    field: str | None = Field(None, description="Dotted path, e.g. `title`, `account.employees`.")
+    equals: str | int | float | bool | None = Field(None, description="Equal (text: any case).")
+    in_: list[str | int | float] | None = Field(None, alias="in", description="One of these.")
+    not_in: list[str | int | float] | None = Field(None, description="None of these.")
+    range: tuple[float | None, float | None] | None = Field(
+        None, description="Inclusive [min, max]; null for an open end."
+    )
+    regex: str | None = Field(None, description="Python regular expression, searched.")
+    exists: bool | None = Field(None, description="The fact is present and not empty.")
+    gte: float | None = None
+    gt: float | None = None
+    lte: float | None = None
+    lt: float | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Self:
+        groups = [name for name in GROUP_OPERATORS if getattr(self, name) is not None]
+        leaves = [name for name in LEAF_OPERATORS if name in self.model_fields_set]
+        if groups and (leaves or self.field is not None):
+            raise ValueError("a condition is either a group (all/any/not) or a field test")
+        if len(groups) > 1:
+            raise ValueError("use one of all/any/not per condition; nest them to combine")
+        if groups:
+            return self
+        if self.field is None:
+            raise ValueError("a field test needs `field` (or use all/any/not)")
+        if len(leaves) != 1:
+            names = ", ".join(n.rstrip("_") for n in LEAF_OPERATORS)
+            raise ValueError(f"a field test needs exactly one operator of: {names}")
+        if self.regex is not None:
+            try:
+                re.compile(self.regex)
+            except re.error as exc:
+                raise ValueError(f"invalid regex {self.regex!r}: {exc}") from exc
+        return self
+
+    def fields(self) -> set[str]:
+        """Every fact path this condition reads."""
+        found = {self.field} if self.field else set()
+        for child in [*(self.all_ or []), *(self.any_ or []), *([self.not_] if self.not_ else [])]:
+            found |= child.fields()
+        return found
+
+
+def lookup(facts: Mapping[str, Any], path: str) -> Any:
+    """Read a dotted path; a flat key with dots wins over nesting. Missing -> _MISSING."""
+    if path in facts:
+        return facts[path]
+    current: Any = facts
+    for part in path.split("."):
+        if isinstance(current, Mapping) and part in current:
+            current = current[part]
+        else:
+            return _MISSING
+    return current
+
+
+@lru_cache(maxsize=1024)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def as_number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.replace(",", ""))
+        except ValueError:
+            return None
+    return None
+
+
+def _same(left: Any, right: Any) -> bool:
+    if isinstance(left, str) and isinstance(right, str):
+        return left.casefold() == right.casefold()
+    if isinstance(left, bool) or isinstance(right, bool):
+        return left is right
+    left_number, right_number = as_number(left), as_number(right)
+    if left_number is not None and right_number is not None:
+        return left_number == right_number
+    return bool(left == right)
+
+
+def _is_present(value: Any) -> bool:
+    return value is not _MISSING and value is not None and value != "" and value != []
+
+
+def _test_leaf(condition: Condition, value: Any) -> bool:
+    if "exists" in condition.model_fields_set:
+        return _is_present(value) is bool(condition.exists)
+    if not _is_present(value):
+        return False
+    if "equals" in condition.model_fields_set:
+        return _same(value, condition.equals)
+    if condition.in_ is not None:
+        return any(_same(value, option) for option in condition.in_)
+    if condition.not_in is not None:
+        return not any(_same(value, option) for option in condition.not_in)
+    if condition.regex is not None:
+        return _compiled(condition.regex).search(str(value)) is not None
+    number = as_number(value)
+    if number is None:
+        return False
+    if condition.range is not None:
+        low, high = condition.range
+        return (low is None or number >= low) and (high is None or number <= high)
+    checks = (
+        (condition.gte, number.__ge__),
+        (condition.gt, number.__gt__),
+        (condition.lte, number.__le__),
+        (condition.lt, number.__lt__),
+    )
+    return all(bound is None or compare(bound) for bound, compare in checks)
+
+
+def evaluate(condition: Condition, facts: Mapping[str, Any]) -> bool:
+    """True when the condition holds on these facts."""
+    if condition.all_ is not None:
+        return all(evaluate(child, facts) for child in condition.all_)
+    if condition.any_ is not None:
+        return any(evaluate(child, facts) for child in condition.any_)
+    if condition.not_ is not None:
+        return not evaluate(condition.not_, facts)
+    assert condition.field is not None  # guaranteed by the validator
+    return _test_leaf(condition, lookup(facts, condition.field))
+
+
+def describe(condition: Condition) -> str:
+    """A short human reading of the condition, for explanations."""
+    if condition.all_ is not None:
+        return " and ".join(f"({describe(c)})" for c in condition.all_)
+    if condition.any_ is not None:
+        return " or ".join(f"({describe(c)})" for c in condition.any_)
+    if condition.not_ is not None:
+        return f"not ({describe(condition.not_)})"
+    for name in LEAF_OPERATORS:
+        if name in condition.model_fields_set:
+            return f"{condition.field} {name.rstrip('_')} {getattr(condition, name)!r}"
+    return str(condition.field)

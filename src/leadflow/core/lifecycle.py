@@ -1,0 +1,119 @@
+"""Lifecycle rules: automatic entry by criteria and hand-raisers, and the manual moves of sales."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from leadflow.core.conditions import Condition, describe, evaluate
+from leadflow.core.errors import Conflict, Invalid
+from leadflow.core.facts import EventFacts
+from leadflow.core.playbook import Playbook
+from leadflow.core.scoring import LeadScore, event_matches
+from leadflow.core.stages import Stage, funnel_rank
+
+# Leads in these stages move only by a person's action.
+_MANUAL_ONLY = {Stage.OPPORTUNITY, Stage.CUSTOMER, Stage.DISQUALIFIED}
+_DEFAULT_LEAD_CRITERION = Condition(field="email", exists=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A stage change with its reason and actor."""
+
+    from_stage: Stage
+    to_stage: Stage
+    reason: str
+    actor: str
+
+
+def _criteria(playbook: Playbook) -> list[tuple[Stage, Condition]]:
+    lifecycle = playbook.lifecycle
+    ordered = [
+        (Stage.SQL, lifecycle.sql),
+        (Stage.MQL, lifecycle.mql),
+        (Stage.LEAD, lifecycle.lead or _DEFAULT_LEAD_CRITERION),
+    ]
+    return [(stage, condition) for stage, condition in ordered if condition is not None]
+
+
+def _effective_rank(current: Stage) -> int:
+    # A recycled lead re-enters the funnel from the start; it can qualify again.
+    return funnel_rank(Stage.LEAD) if current is Stage.NURTURE else funnel_rank(current)
+
+
+def automatic_transition(
+    playbook: Playbook,
+    current: Stage,
+    score: LeadScore,
+    facts: Mapping[str, Any],
+    new_events: Sequence[EventFacts],
+    now: datetime,
+    recycle_until: datetime | None = None,
+) -> Transition | None:
+    """The forward move the playbook makes on its own after new facts, events or scores."""
+    if current in _MANUAL_ONLY:
+        return None
+    if current is Stage.NURTURE and recycle_until is not None and now < recycle_until:
+        return None
+    rank = _effective_rank(current)
+    for raiser in playbook.lifecycle.hand_raisers:
+        target = Stage(raiser.stage)
+        if funnel_rank(target) <= rank:
+            continue
+        hit = next((e for e in new_events if event_matches(raiser.event, e)), None)
+        if hit is not None:
+            return Transition(current, target, f"{raiser.label}: {hit.name or hit.type}", "system")
+    stage_facts = {**facts, **score.as_facts()}
+    for target, condition in _criteria(playbook):
+        if funnel_rank(target) > rank and evaluate(condition, stage_facts):
+            verb = "re-qualified" if current is Stage.NURTURE else "entered"
+            reason = f"{verb} {target.value}: {describe(condition)}"
+            return Transition(current, target, reason, "system")
+    return None
+
+
+class Action(StrEnum):
+    """What sales (or marketing) does to a lead by hand."""
+
+    ACCEPT = "accept"
+    RECYCLE = "recycle"
+    DISQUALIFY = "disqualify"
+    CONVERT = "convert"
+    CLOSE_WON = "close_won"
+    CLOSE_LOST = "close_lost"
+
+
+_MOVES: dict[Action, tuple[frozenset[Stage], Stage]] = {
+    Action.ACCEPT: (frozenset({Stage.LEAD, Stage.MQL, Stage.SQL, Stage.NURTURE}), Stage.SQL),
+    Action.RECYCLE: (
+        frozenset({Stage.LEAD, Stage.MQL, Stage.SQL, Stage.OPPORTUNITY}),
+        Stage.NURTURE,
+    ),
+    Action.DISQUALIFY: (
+        frozenset(set(Stage) - {Stage.CUSTOMER, Stage.DISQUALIFIED}),
+        Stage.DISQUALIFIED,
+    ),
+    Action.CONVERT: (frozenset({Stage.MQL, Stage.SQL}), Stage.OPPORTUNITY),
+    Action.CLOSE_WON: (frozenset({Stage.OPPORTUNITY}), Stage.CUSTOMER),
+    Action.CLOSE_LOST: (frozenset({Stage.OPPORTUNITY}), Stage.NURTURE),
+}
+_NEEDS_REASON = {Action.RECYCLE, Action.DISQUALIFY, Action.CLOSE_LOST}
+
+
+def manual_transition(current: Stage, action: Action, actor: str, reason: str = "") -> Transition:
+    """The move an action makes, or a Conflict naming why it does not fit the lead's stage."""
+    allowed, target = _MOVES[action]
+    if current not in allowed:
+        names = ", ".join(sorted(s.value for s in allowed))
+        raise Conflict(
+            f"cannot {action.value} a lead in stage {current.value}; it must be in: {names}"
+        )
+    if action in _NEEDS_REASON and not reason.strip():
+        raise Invalid(f"{action.value} needs a reason")
+    if not actor.strip():
+        raise Invalid("every stage change needs an actor")
+    return Transition(current, target, reason.strip() or action.value, actor)

@@ -1,0 +1,91 @@
+"""Reading a playbook from YAML text, with every error located by path and line."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from leadflow.core.errors import Invalid
+from leadflow.core.playbook import Playbook
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybookProblem:
+    """One thing wrong in a playbook: where (path and line) and what."""
+
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}, " if self.line else ""
+        return f"{where}{self.path or '(top)'}: {self.message}"
+
+
+class PlaybookInvalid(Invalid):
+    """The playbook does not validate; carries every problem found."""
+
+    def __init__(self, problems: list[PlaybookProblem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def content_hash(text: str) -> str:
+    """A stable identity for a playbook's text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if k.value == part), None)
+            if child is None:  # a missing key: point at its parent mapping
+                return line
+            node = child
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return line
+            node = node.value[part]
+        else:
+            continue  # a union branch name in the loc, not a document key
+        line = node.start_mark.line + 1
+    return line
+
+
+def _readable_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    # pydantic adds model names for union/recursive branches; keep only document keys.
+    return tuple(p for p in loc if isinstance(p, int) or not p[:1].isupper())
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def parse_playbook(text: str) -> Playbook:
+    """Validate YAML text into a Playbook, or raise PlaybookInvalid naming each problem."""
+    try:
+        node = yaml.compose(text)
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise PlaybookInvalid([PlaybookProblem("", line, f"not valid YAML: {exc}")]) from exc
+    if not isinstance(data, dict):
+        raise PlaybookInvalid([PlaybookProblem("", 1, "a playbook is a mapping of sections")])
+    try:
+        return Playbook.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = _readable_loc(tuple(error["loc"]))
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(PlaybookProblem(_path(loc), _line_of(node, loc), message))
+        raise PlaybookInvalid(problems) from exc

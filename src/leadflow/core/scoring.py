@@ -1,0 +1,241 @@
+"""Lead scoring: pure functions from (playbook, facts, matched events, now) to an explained score.
+
+Scoring is split in two so the per-event path stays lean and exact:
+`match_event` turns one event into rule matches (the only step that reads event content),
+and `score_lead` folds the stored matches at `now`. Sums use `math.fsum`, which is exactly
+rounded whatever the order, so scoring matches incrementally equals scoring them in a batch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from leadflow.core.conditions import as_number, describe, evaluate, lookup
+from leadflow.core.facts import EventFacts
+from leadflow.core.playbook import Distance, EngagementRule, EventMatch, FitRule, Playbook
+
+DAY_SECONDS = 86_400.0
+PRECISION = 2  # points are reported to the hundredth
+
+ContributionKind = Literal["fit", "tier", "engagement"]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMatch:
+    """One event that an engagement rule counts; the stored, incremental scoring state."""
+
+    rule_id: str
+    event_id: str
+    occurred_at: datetime
+    points: float
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """Points one rule gave, why, and the events that earned them."""
+
+    rule: str
+    label: str
+    kind: ContributionKind
+    points: float
+    events: tuple[str, ...] = ()
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PersonaMatch:
+    """The persona a lead matches best and which of its criteria it met."""
+
+    id: str
+    name: str
+    share: float
+    met: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LeadScore:
+    """Fit, engagement, total and grade, with contributions that sum exactly to the total."""
+
+    fit: float
+    engagement: float
+    total: float
+    grade: str
+    persona: PersonaMatch | None
+    contributions: tuple[Contribution, ...]
+
+    def as_facts(self) -> dict[str, Any]:
+        """Score fields for stage criteria."""
+        return {
+            "fit": self.fit,
+            "engagement": self.engagement,
+            "total": self.total,
+            "grade": self.grade,
+            "fit_letter": self.grade[0],
+            "engagement_digit": int(self.grade[1]),
+            "persona": self.persona.id if self.persona else None,
+        }
+
+
+def points_sum(values: Iterable[float]) -> float:
+    """Exactly rounded sum, independent of order, to the reporting precision."""
+    return round(math.fsum(values), PRECISION) + 0.0  # + 0.0 folds -0.0 into 0.0
+
+
+def _one_of(value: str | None, options: list[str] | None) -> bool:
+    if options is None:
+        return True
+    return value is not None and value.casefold() in {o.casefold() for o in options}
+
+
+def event_matches(match: EventMatch, event: EventFacts) -> bool:
+    """True when the event is of the type and name and meets the `where` condition."""
+    if not (_one_of(event.type, match.type) and _one_of(event.name, match.name)):
+        return False
+    return match.where is None or evaluate(match.where, event.as_facts())
+
+
+def match_event(playbook: Playbook, event: EventFacts) -> list[RuleMatch]:
+    """The engagement rules this event counts for."""
+    return [
+        RuleMatch(rule.id, event.id, event.occurred_at, rule.points)
+        for rule in playbook.engagement.rules
+        if event_matches(rule.event, event)
+    ]
+
+
+def distance_points(rule: FitRule, distance: Distance, facts: Mapping[str, Any]) -> float:
+    """Full points inside the ideal band, falling linearly to zero `zero_at` away."""
+    value = as_number(lookup(facts, distance.field))
+    if value is None:
+        return 0.0
+    low, high = distance.ideal
+    if distance.scale == "log10":
+        if value <= 0:
+            return 0.0
+        value, low, high = math.log10(value), math.log10(low), math.log10(high)
+    gap = max(low - value, 0.0, value - high)
+    return rule.points * max(0.0, 1.0 - gap / distance.zero_at)
+
+
+def fit_contributions(playbook: Playbook, facts: Mapping[str, Any]) -> list[Contribution]:
+    """Explicit points: each fit rule that applies, plus the account's tier."""
+    found: list[Contribution] = []
+    for rule in playbook.fit.rules:
+        if rule.distance is not None:
+            points = round(distance_points(rule, rule.distance, facts), PRECISION)
+            detail = f"{rule.distance.field} vs ideal {list(rule.distance.ideal)}"
+        elif rule.when is not None and evaluate(rule.when, facts):
+            points, detail = rule.points, describe(rule.when)
+        else:
+            continue
+        if points:
+            found.append(Contribution(rule.id, rule.label, "fit", points, detail=detail))
+    account = facts.get("account") or {}
+    tier = next((t for t in playbook.tiers if t.id == account.get("tier")), None)
+    if tier is not None and tier.points:
+        label = f"Target account: {tier.label or tier.id}"
+        found.append(Contribution(f"tier:{tier.id}", label, "tier", tier.points))
+    return found
+
+
+def _half_life(playbook: Playbook, rule: EngagementRule) -> float | None:
+    if not rule.decay:
+        return None
+    return rule.half_life_days or playbook.engagement.half_life_days
+
+
+def _rule_points(
+    playbook: Playbook, rule: EngagementRule, matches: Sequence[RuleMatch], now: datetime
+) -> tuple[float, tuple[str, ...], str]:
+    if rule.window is not None:
+        since = now - timedelta(days=rule.window.days)
+        recent = [m for m in matches if m.occurred_at > since]
+        if len(recent) < rule.window.count:
+            return 0.0, (), ""
+        detail = f"{len(recent)} in the last {rule.window.days:g} days"
+        return rule.points, tuple(m.event_id for m in recent), detail
+    half_life = _half_life(playbook, rule)
+    terms = [
+        m.points * 0.5 ** ((now - m.occurred_at).total_seconds() / DAY_SECONDS / half_life)
+        if half_life
+        else m.points
+        for m in matches
+    ]
+    value = math.fsum(terms)
+    detail = f"{len(matches)} x {rule.points:g}"
+    if half_life:
+        detail += f", half-life {half_life:g} days"
+    if rule.cap is not None and abs(value) > rule.cap:
+        value = math.copysign(rule.cap, value)
+        detail += f", capped at {rule.cap:g}"
+    return value, tuple(m.event_id for m in matches), detail
+
+
+def engagement_contributions(
+    playbook: Playbook, matches: Iterable[RuleMatch], now: datetime
+) -> list[Contribution]:
+    """Implicit points: each engagement rule's decayed, capped sum over its matched events."""
+    by_rule: dict[str, list[RuleMatch]] = defaultdict(list)
+    for match in matches:
+        if match.occurred_at <= now:
+            by_rule[match.rule_id].append(match)
+    found: list[Contribution] = []
+    for rule in playbook.engagement.rules:
+        rule_matches = sorted(by_rule.get(rule.id, ()), key=lambda m: (m.occurred_at, m.event_id))
+        if not rule_matches:
+            continue
+        value, events, detail = _rule_points(playbook, rule, rule_matches, now)
+        points = round(value, PRECISION)
+        if points:
+            found.append(Contribution(rule.id, rule.label, "engagement", points, events, detail))
+    return found
+
+
+def grade(playbook: Playbook, fit: float, engagement: float) -> str:
+    """Fit letter (A best) and engagement digit (1 best), e.g. `B2`."""
+    cuts = playbook.grade
+    letter = next((k for k in ("A", "B", "C") if fit >= cuts.fit[k]), "D")
+    digit = next((k for k in ("1", "2", "3") if engagement >= cuts.engagement[k]), "4")
+    return letter + digit
+
+
+def best_persona(playbook: Playbook, facts: Mapping[str, Any]) -> PersonaMatch | None:
+    """The persona whose criteria the lead meets best (first wins a tie), if any qualifies."""
+    best: PersonaMatch | None = None
+    for persona in playbook.personas:
+        met = tuple(describe(c) for c in persona.criteria if evaluate(c, facts))
+        share = len(met) / len(persona.criteria)
+        if share >= persona.min_match and share > 0 and (best is None or share > best.share):
+            best = PersonaMatch(persona.id, persona.name, round(share, 4), met)
+    return best
+
+
+def score_lead(
+    playbook: Playbook, facts: Mapping[str, Any], matches: Iterable[RuleMatch], now: datetime
+) -> LeadScore:
+    """The lead's score at `now`, explained rule by rule."""
+    fit_part = fit_contributions(playbook, facts)
+    engagement_part = engagement_contributions(playbook, matches, now)
+    fit = points_sum(c.points for c in fit_part)
+    engagement = points_sum(c.points for c in engagement_part)
+    return LeadScore(
+        fit=fit,
+        engagement=engagement,
+        total=points_sum(c.points for c in (*fit_part, *engagement_part)),
+        grade=grade(playbook, fit, engagement),
+        persona=best_persona(playbook, facts),
+        contributions=(*fit_part, *engagement_part),
+    )
+
+
+def score_from_events(
+    playbook: Playbook, facts: Mapping[str, Any], events: Iterable[EventFacts], now: datetime
+) -> LeadScore:
+    """Recompute from scratch: match every event, then fold."""
+    matches = [m for event in events for m in match_event(playbook, event)]
+    return score_lead(playbook, facts, matches, now)
