@@ -1,0 +1,192 @@
+"""Rows coming in from files: lead, account and event records, and CRM export headers.
+
+HubSpot and Salesforce exports name the same things differently; every header is mapped to
+one of our field names before validation, so a team can import its CRM export unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_HEADER_ALIASES: dict[str, str] = {
+    # HubSpot contact export
+    "email": "email",
+    "email address": "email",
+    "first name": "first_name",
+    "last name": "last_name",
+    "job title": "title",
+    "phone number": "phone",
+    "country/region": "country",
+    "company name": "company",
+    "company domain name": "domain",
+    "website url": "website",
+    "number of employees": "employees",
+    "annual revenue": "annual_revenue",
+    "original source": "source",
+    "original source drill-down 1": "medium",
+    "lifecycle stage": "crm_stage",
+    "industry": "industry",
+    # Salesforce lead / contact export
+    "firstname": "first_name",
+    "lastname": "last_name",
+    "title": "title",
+    "phone": "phone",
+    "company": "company",
+    "website": "website",
+    "numberofemployees": "employees",
+    "annualrevenue": "annual_revenue",
+    "leadsource": "source",
+    "lead source": "source",
+    "status": "crm_stage",
+    "lead status": "crm_stage",
+    "country": "country",
+    "mailing country": "country",
+    "email opt out": "email_opt_out",
+}
+
+
+def canonical_header(header: str) -> str:
+    """Our field name for a CSV header (HubSpot, Salesforce or our own)."""
+    cleaned = header.strip().lstrip("\ufeff")
+    key = re.sub(r"\s+", " ", cleaned.lower())
+    if key in _HEADER_ALIASES:
+        return _HEADER_ALIASES[key]
+    return re.sub(r"[^a-z0-9]+", "_", key).strip("_")
+
+
+def domain_of(value: str | None) -> str | None:
+    """A bare lowercase domain from a domain, a URL or an e-mail address."""
+    if not value:
+        return None
+    text = value.strip().lower()
+    text = text.rsplit("@", 1)[-1]
+    text = re.sub(r"^[a-z]+://", "", text).split("/")[0].split(":")[0]
+    text = text.removeprefix("www.")
+    return text or None
+
+
+# Deliberately simple: one @, a dotted domain, no spaces. Full RFC checks cost more per row
+# than the rest of an import; bouncing addresses are caught by the data-quality report.
+_EMAIL = re.compile(r"^[^@\s]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")
+
+
+def _email(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    text = value.strip().lower()
+    if not _EMAIL.match(text):
+        raise ValueError(f"{value!r} is not an e-mail address")
+    return text
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace(",", "").replace("$", "").strip() or None
+    return value
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blanks(cls, value: Any) -> Any:
+        return _blank_to_none(value)
+
+
+class LeadRecord(_Record):
+    """A lead row: an e-mail address, what we know of the person, and the company."""
+
+    email: str
+    first_name: str | None = None
+    last_name: str | None = None
+    title: str | None = None
+    phone: str | None = None
+    country: str | None = None
+    company: str | None = None
+    domain: str | None = None
+    website: str | None = None
+    source: str | None = None
+    medium: str | None = None
+    campaign: str | None = None
+    employees: int | None = Field(None, ge=0)
+    industry: str | None = None
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return _email(value)
+
+    @field_validator("employees", mode="before")
+    @classmethod
+    def _count(cls, value: Any) -> Any:
+        value = _number(_blank_to_none(value))
+        if isinstance(value, str) and re.fullmatch(r"\d+\.0+", value):
+            return value.split(".")[0]
+        return value
+
+    def company_domain(self) -> str | None:
+        """The account domain: given, from the website, else from a business e-mail."""
+        return domain_of(self.domain) or domain_of(self.website) or domain_of(str(self.email))
+
+    def extra_attributes(self) -> dict[str, Any]:
+        """Columns beyond the known ones, kept as custom attributes."""
+        return {k: v for k, v in (self.model_extra or {}).items() if v is not None}
+
+
+class AccountRecord(_Record):
+    """An account row, keyed by company domain."""
+
+    domain: str
+    name: str | None = None
+    industry: str | None = None
+    employees: int | None = Field(None, ge=0)
+    annual_revenue: float | None = Field(None, ge=0)
+    country: str | None = None
+
+    @field_validator("domain", mode="before")
+    @classmethod
+    def _bare(cls, value: Any) -> Any:
+        bare = domain_of(value) if isinstance(value, str) else value
+        if isinstance(bare, str) and not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", bare):
+            raise ValueError(f"{value!r} is not a company domain")
+        return bare
+
+    @field_validator("employees", "annual_revenue", mode="before")
+    @classmethod
+    def _numeric(cls, value: Any) -> Any:
+        return _number(_blank_to_none(value))
+
+    def extra_attributes(self) -> dict[str, Any]:
+        """Columns beyond the known ones, kept as custom attributes."""
+        return {k: v for k, v in (self.model_extra or {}).items() if v is not None}
+
+
+class EventRecord(_Record):
+    """An event row: whose (e-mail), what (type, name, properties) and when."""
+
+    email: str
+    type: str = Field(pattern=r"^(track|page|screen|identify|group)$")
+    name: str | None = None
+    timestamp: datetime
+    message_id: str | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return _email(value)
+
+    @field_validator("timestamp")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,1 @@
+"""Services: orchestrate the core and the repositories. They never commit."""

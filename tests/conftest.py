@@ -1,0 +1,125 @@
+"""Shared test fixtures: database URLs for SQLite and PostgreSQL.
+
+Fixtures:
+
+* ``database_url`` - parametrized over ``sqlite`` and ``postgresql``; every test that uses it
+  runs once per engine, each time against a fresh, empty database.
+* ``sqlite_url`` / ``postgresql_url`` - the same, for one engine only.
+* ``postgresql_proc`` - the session's PostgreSQL server (pytest-postgresql), started lazily
+  on first use through ``tests/pg_ctl_wrapper.sh`` (which copes with running as root).
+
+PostgreSQL tests are marked ``postgres`` (deselect with ``-m "not postgres"``). Without the
+server binaries they are skipped, unless ``LEADFLOW_REQUIRE_POSTGRES=1`` (set by
+``dev.py test`` under CI), in which case they fail.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytest_postgresql import factories
+from pytest_postgresql.executors import PostgreSQLExecutor
+from pytest_postgresql.janitor import DatabaseJanitor
+from sqlalchemy import URL
+
+PG_CTL_WRAPPER = Path(__file__).with_name("pg_ctl_wrapper.sh")
+
+# Durability is useless for throw-away test clusters; turning it off makes commits cheap.
+postgresql_proc = factories.postgresql_proc(
+    executable=str(PG_CTL_WRAPPER),
+    postgres_options="-c synchronous_commit=off -c full_page_writes=off",
+)
+
+
+@functools.cache
+def find_pg_ctl() -> str | None:
+    """Locate the real pg_ctl the same way the wrapper does (pg_config, then Debian layout)."""
+    if shutil.which("pg_config"):
+        try:
+            bindir = subprocess.run(
+                ["pg_config", "--bindir"], capture_output=True, text=True, check=True, timeout=30
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            bindir = ""
+        candidate = Path(bindir, "pg_ctl")
+        if bindir and os.access(candidate, os.X_OK):
+            return str(candidate)
+    for path in sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=_version_key, reverse=True
+    ):
+        if os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def _version_key(path: str) -> tuple[int, ...]:
+    """(15,) for /usr/lib/postgresql/15/bin/pg_ctl, so 15 sorts above 9.6."""
+    version = Path(path).parent.parent.name
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
+
+
+def _postgres_required() -> bool:
+    return os.environ.get("LEADFLOW_REQUIRE_POSTGRES", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """URL of a fresh SQLite database file in the test's temporary folder."""
+    return f"sqlite:///{tmp_path}/t.db"
+
+
+@pytest.fixture
+def postgresql_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """URL of a fresh PostgreSQL database, dropped after the test."""
+    if find_pg_ctl() is None:
+        message = (
+            "PostgreSQL server binaries not found (pg_config --bindir, /usr/lib/postgresql/*/bin); "
+            "install them with: apt-get install -y postgresql"
+        )
+        if _postgres_required():
+            pytest.fail(f"LEADFLOW_REQUIRE_POSTGRES is set but {message}", pytrace=False)
+        pytest.skip(message)
+    # Session-scoped: the server starts on the first request and is reused afterwards.
+    proc: PostgreSQLExecutor = request.getfixturevalue("postgresql_proc")
+    dbname = f"test_{uuid.uuid4().hex[:12]}"
+    janitor = DatabaseJanitor(
+        user=proc.user,
+        host=proc.host,
+        port=proc.port,
+        dbname=dbname,
+        template_dbname=proc.template_dbname,
+        maintenance_dbname=proc.maintenance_dbname,
+        password=proc.password,
+    )
+    # Creates the database on enter; on exit terminates leftover connections and drops it.
+    with janitor:
+        url = URL.create(
+            "postgresql+psycopg",
+            username=proc.user,
+            password=proc.password,
+            host=proc.host,
+            port=proc.port,
+            database=dbname,
+        )
+        yield url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+    ]
+)
+def database_url(request: pytest.FixtureRequest) -> str:
+    """URL of a fresh, empty database; tests using it run once per engine."""
+    name = "sqlite_url" if request.param == "sqlite" else "postgresql_url"
+    url: str = request.getfixturevalue(name)
+    return url
