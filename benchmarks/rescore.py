@@ -1,0 +1,365 @@
+#!/usr/bin/env python3
+"""Time `leadflow rescore` on N leads and M events in SQLite, per phase.
+
+    .venv/bin/python benchmarks/rescore.py [--leads 1000000] [--events 10000000] [--db PATH]
+
+Builds the database once (raw sqlite3 executemany, indexes made after loading) and reuses it
+while the sizes match. The re-score runs in one transaction that is rolled back, so every run
+starts from the same state; `--commit` keeps it and times the commit too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from leadflow.core.playbook import Playbook
+from leadflow.core.playbook_text import parse_playbook
+from leadflow.models.db import make_engine, make_session_factory, upgrade
+from leadflow.services import playbooks
+from leadflow.services.rescore import rescore_all
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAYBOOK = ROOT / "examples" / "b2b_saas.yaml"
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+STAMP = "2025-06-01 00:00:00.000000"
+CHUNK = 500_000
+FORMAT_VERSION = "1"
+
+TITLES = {
+    "VP Operations": 3, "Head of Operations": 3, "Director of Operations": 3, "COO": 1,
+    "Operations Manager": 6, "IT Manager": 4, "Director of IT": 2, "CTO": 1,
+    "Systems Engineer": 4, "Software Engineer": 10, "Founder": 2, "CEO": 2, "Owner": 1,
+    "Marketing Manager": 5, "Sales Director": 3, "Account Executive": 5, "Analyst": 6,
+    "Consultant": 4, "Student": 2, "Product Manager": 4, "Project Manager": 4,
+    "Chief Operating Officer": 1, "VP Engineering": 1, "Head of IT Infrastructure": 1,
+}  # fmt: skip
+INDUSTRIES = {
+    "Software": 25, "Logistics": 10, "Manufacturing": 12, "Retail": 10, "Finance": 10,
+    "Healthcare": 8, "Education": 5, None: 20,
+}  # fmt: skip
+COUNTRIES = {"US": 40, "GB": 10, "DE": 10, "FR": 6, "CA": 5, "IN": 10, "BR": 6, None: 13}
+TRACKS = {
+    "Email Opened": 40, "Email Clicked": 20, "Content Downloaded": 8, "Whitepaper Downloaded": 4,
+    "Webinar Attended": 5, "Form Submitted": 8, "Trial Started": 3, "Demo Requested": 2,
+    "Unsubscribed": 2, "Signed Up": 8,
+}  # fmt: skip
+FREE_MAIL = ["gmail.com", "yahoo.com", "hotmail.com", "outlook.com"]
+
+
+def pick(rng: np.random.Generator, weights: dict[Any, int], size: int) -> list[Any]:
+    """Values drawn with the given weights."""
+    values = list(weights)
+    p = np.array(list(weights.values()), dtype=float)
+    return [values[k] for k in rng.choice(len(values), size, p=p / p.sum()).tolist()]
+
+
+def page_paths() -> tuple[list[str], np.ndarray]:
+    """Site paths and how often each is viewed."""
+    paths = ["/", "/pricing", "/pricing/enterprise", "/careers", "/signup"]
+    weights = [20.0, 8.0, 2.0, 2.0, 3.0]
+    for name, count, share in (("customers", 30, 8.0), ("blog", 2000, 37.0), ("docs", 500, 20.0)):
+        paths += [f"/{name}/{k}" for k in range(count)]
+        weights += [share / count] * count
+    p = np.array(weights)
+    return paths, p / p.sum()
+
+
+def stamps(moments: np.ndarray) -> list[str]:
+    """SQLAlchemy's SQLite DATETIME text for datetime64[us] values."""
+    return [s[:10] + " " + s[11:] for s in np.datetime_as_string(moments, unit="us").tolist()]
+
+
+def insert(con: sqlite3.Connection, table: str, columns: Sequence[str], rows: Any) -> None:
+    marks = ", ".join("?" * len(columns))
+    con.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+def build_accounts(
+    con: sqlite3.Connection, rng: np.random.Generator, book: Playbook, n: int
+) -> list[str]:
+    named = [d for tier in book.tiers for d in tier.domains]
+    domains = named + [f"company{k}.com" for k in range(n - len(named))]
+    employees = np.exp(rng.normal(np.log(150), 1.6, n)).astype(int) + 1
+    known = rng.random(n) < 0.9
+    rows = zip(
+        range(1, n + 1),
+        domains,
+        [f"Company {k}" for k in range(n)],
+        pick(rng, INDUSTRIES, n),
+        [int(e) if k else None for e, k in zip(employees.tolist(), known.tolist(), strict=True)],
+        [
+            float(e) * 120_000.0 if k else None
+            for e, k in zip(employees.tolist(), known.tolist(), strict=True)
+        ],
+        pick(rng, COUNTRIES, n),
+        ["{}"] * n,
+        strict=True,
+    )
+    columns = (
+        "id",
+        "domain",
+        "name",
+        "industry",
+        "employees",
+        "annual_revenue",
+        "country",
+        "attributes",
+    )
+    tail = (0.0, 0.0, 0.0, 0, STAMP, STAMP)
+    insert(
+        con,
+        "accounts",
+        (*columns, "fit", "engagement", "total", "engaged_leads", "created_at", "updated_at"),
+        (row + tail for row in rows),
+    )
+    return domains
+
+
+def lead_rows(rng: np.random.Generator, n: int, domains: list[str]) -> Iterator[tuple[Any, ...]]:
+    titles: dict[str | None, int] = dict(TITLES)
+    titles[None] = 8  # no title at all
+    tail = [
+        f"{a} {b}"
+        for a in ("Senior", "Lead", "Junior", "Regional", "Global")
+        for b in (
+            "Buyer",
+            "Planner",
+            "Specialist",
+            "Coordinator",
+            "Associate",
+            "Advisor",
+            "Officer",
+        )
+    ]
+    kind = rng.choice(4, n, p=[0.75, 0.2, 0.03, 0.02])
+    account = rng.integers(0, len(domains), n)
+    title = pick(rng, titles, n)
+    odd = rng.random(n) < 0.05
+    for i in range(n):
+        k, a = int(kind[i]), int(account[i])
+        domain = (domains[a], FREE_MAIL[i % 4], f"uni{i % 300}.edu", "zapflow.com")[k]
+        yield (
+            i + 1,
+            f"person{i}@{domain}",
+            f"First{i % 5000}",
+            f"Last{i % 7919}",
+            tail[i % len(tail)] if odd[i] else title[i],
+            None,
+            ("US", "GB", "DE", "IN", "BR", "FR", None)[i % 7],
+            ("webinar", "organic", "paid", "referral")[i % 4],
+            None,
+            f"campaign-{i % 40}",
+            "{}" if i % 10 else '{"plan": "free"}',
+            a + 1 if k == 0 else None,
+            "lead",
+            0.0, 0.0, 0.0, None, None, "[]", STAMP, STAMP,
+        )  # fmt: skip
+
+
+def build_leads(
+    con: sqlite3.Connection, rng: np.random.Generator, n: int, domains: list[str]
+) -> None:
+    columns = (
+        "id", "email", "first_name", "last_name", "title", "phone", "country", "source",
+        "medium", "campaign", "attributes", "account_id", "stage", "fit", "engagement", "total",
+        "grade", "persona", "contributions", "created_at", "updated_at",
+    )  # fmt: skip
+    insert(con, "leads", columns, lead_rows(rng, n, domains))
+
+
+def build_events(con: sqlite3.Connection, rng: np.random.Generator, leads: int, count: int) -> None:
+    weights = rng.pareto(1.1, leads) + 0.05
+    paths, path_p = page_paths()
+    page_props = [
+        json.dumps(
+            {"path": p, "url": f"https://flowline.example{p}", "title": p.strip("/").title()}
+        )
+        for p in paths
+    ]
+    track_names = list(TRACKS)
+    track_p = np.array(list(TRACKS.values()), dtype=float)
+    track_props = [json.dumps({"campaign": f"campaign-{k}", "channel": "email"}) for k in range(50)]
+    contexts = [
+        json.dumps(
+            {
+                "ip": f"10.0.{k}.{k * 7 % 255}",
+                "library": {"name": "analytics.js", "version": "4.1.0"},
+                "userAgent": f"Mozilla/5.0 (X11; Linux x86_64) Chrome/{100 + k}.0",
+            }
+        )
+        for k in range(20)
+    ]
+    ages = np.sort(
+        np.minimum(rng.exponential(60 * 86_400e6, count), 365 * 86_400e6).astype(np.int64)
+    )[::-1]
+    moments = np.datetime64(NOW.replace(tzinfo=None), "us") - ages.astype("timedelta64[us]")
+    columns = ("id", "lead_id", "anonymous_id", "source", "message_id", "type", "name",
+               "properties", "context", "occurred_at", "received_at")  # fmt: skip
+    for start in range(0, count, CHUNK):
+        size = min(CHUNK, count - start)
+        lead = rng.choice(leads, size, p=weights / weights.sum()) + 1
+        kind = rng.choice(3, size, p=[0.65, 0.30, 0.05])
+        page = rng.choice(len(paths), size, p=path_p)
+        track = rng.choice(len(track_names), size, p=track_p / track_p.sum())
+        extra = rng.integers(0, 1000, size)
+        when = stamps(moments[start : start + size])
+        rows = []
+        for j in range(size):
+            k, x = int(kind[j]), int(extra[j])
+            if k == 0:
+                type_, name, props = "page", None, page_props[page[j]]
+            elif k == 1:
+                type_, name, props = "track", track_names[track[j]], track_props[x % 50]
+            else:
+                type_, name, props = "identify", None, "{}"
+            rows.append((start + j + 1, int(lead[j]), None, "segment", f"{start + j:012x}",
+                         type_, name, props, contexts[x % 20], when[j], when[j]))  # fmt: skip
+        insert(con, "events", columns, rows)
+        print(f"  events {start + size:,}/{count:,}", flush=True)
+
+
+def build(path: Path, leads: int, events: int, seed: int) -> None:
+    """A fresh database at `path` with the schema, the B2B playbook and synthetic data."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session, session.begin():
+        playbooks.install(session, PLAYBOOK.read_text(), author="benchmark", now=NOW)
+    engine.dispose()
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode=OFF")
+    con.execute("PRAGMA synchronous=OFF")
+    # Loading first and indexing afterwards is several times faster than the other way round.
+    indexes = con.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+        " AND tbl_name IN ('events', 'leads') AND sql IS NOT NULL"
+    ).fetchall()
+    for name, _ in indexes:
+        con.execute(f"DROP INDEX {name}")
+    rng = np.random.default_rng(seed)
+    book = parse_playbook(PLAYBOOK.read_text())
+    con.execute("BEGIN")
+    domains = build_accounts(con, rng, book, max(leads // 10, 20))
+    build_leads(con, rng, leads, domains)
+    build_events(con, rng, leads, events)
+    for _, sql in indexes:
+        con.execute(sql)
+    con.execute("CREATE TABLE benchmark_meta (key TEXT PRIMARY KEY, value TEXT)")
+    meta = {"leads": leads, "events": events, "seed": seed, "format": FORMAT_VERSION}
+    con.executemany(
+        "INSERT INTO benchmark_meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()]
+    )
+    con.execute("COMMIT")
+    con.execute("ANALYZE")
+    con.execute("PRAGMA journal_mode=WAL")
+    con.close()
+
+
+def matches(path: Path, leads: int, events: int, seed: int) -> bool:
+    """True when `path` holds a finished build of these sizes."""
+    if not path.exists():
+        return False
+    try:
+        with sqlite3.connect(path) as con:
+            meta = dict(con.execute("SELECT key, value FROM benchmark_meta").fetchall())
+    except sqlite3.Error:
+        return False
+    wanted = {"leads": leads, "events": events, "seed": seed, "format": FORMAT_VERSION}
+    return meta == {k: str(v) for k, v in wanted.items()}
+
+
+def machine() -> str:
+    """Cores, CPU model and library versions, for the record."""
+    model = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor() or "unknown CPU",
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor()
+    )
+    return (
+        f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, "
+        f"NumPy {np.__version__}, SQLite {sqlite3.sqlite_version}"
+    )
+
+
+def run(path: Path, *, commit: bool, rule_matches: bool) -> None:
+    """Re-score every lead once, and print the figures."""
+    print(machine())
+    book = parse_playbook(PLAYBOOK.read_text())
+    engine = make_engine(f"sqlite:///{path}")
+    factory = make_session_factory(engine)
+    started = time.perf_counter()
+    with factory() as session:
+        session.begin()
+        result = rescore_all(
+            session,
+            book,
+            NOW,
+            progress=lambda phase: print(f"  {phase}", flush=True),
+            rebuild_matches=rule_matches,
+        )
+        finish = time.perf_counter()
+        session.commit() if commit else session.rollback()
+        closing = time.perf_counter() - finish
+    engine.dispose()
+    wall = time.perf_counter() - started
+    seconds = result.seconds
+    print(f"re-scored {result.leads:,} leads from {result.events:,} events in {seconds:.1f} s")
+    print(f"  {result.leads / seconds:,.0f} leads/s, {result.events / seconds:,.0f} events/s")
+    for phase, spent in result.phases.items():
+        print(f"  {phase:<24} {spent:6.1f} s")
+    if result.matches is not None:
+        print(f"  ({result.matches:,} rule matches written)")
+    print(f"  {'commit' if commit else 'rollback':<24} {closing:6.1f} s   (wall {wall:.1f} s)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--db", type=Path, default=None, help="SQLite file (built if missing)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--rebuild", action="store_true", help="Build the database again.")
+    parser.add_argument("--commit", action="store_true", help="Commit the re-score (and time it).")
+    parser.add_argument("--rule-matches", action="store_true", help="Also rebuild rule_matches.")
+    parser.add_argument("--build-only", action="store_true", help="Build, do not re-score.")
+    args = parser.parse_args(argv)
+    path = (
+        args.db or Path(tempfile.gettempdir()) / f"leadflow-rescore-{args.leads}-{args.events}.db"
+    )
+    if args.rebuild or not matches(path, args.leads, args.events, args.seed):
+        print(f"building {path} ({args.leads:,} leads, {args.events:,} events)", flush=True)
+        started = time.perf_counter()
+        build(path, args.leads, args.events, args.seed)
+        print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
+    else:
+        print(f"reusing {path}")
+    if args.build_only:
+        return 0
+    run(path, commit=args.commit, rule_matches=args.rule_matches)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""`leadflow demo`: build a realistic demo company and show what leadflow makes of it."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from leadflow.cli.context import console, friendly, state, transaction, utcnow
+from leadflow.cli.setup import EXAMPLES
+from leadflow.models.db import make_engine, upgrade
+from leadflow.services import demo as demo_service
+from leadflow.services import leads, reporting
+
+
+def register(app: typer.Typer) -> None:
+    """Add `leadflow demo` to the app."""
+    app.command("demo")(demo)
+
+
+@friendly
+def demo(
+    lead_count: int = typer.Option(5_000, "--leads", min=10, max=2_000_000, help="Demo size."),
+    seed: int = typer.Option(7, help="Random seed: the same seed builds the same company."),
+    fresh: bool = typer.Option(False, "--fresh", help="Rebuild even if the database has leads."),
+    no_serve: bool = typer.Option(False, "--no-serve", help="Only build the data, then exit."),
+) -> None:
+    """Generate a demo company on the B2B example playbook and show the result."""
+    engine = make_engine(state.url())
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    text = (EXAMPLES / "b2b_saas.yaml").read_text(encoding="utf-8")
+    now = utcnow()
+    with transaction() as session:
+        if fresh or not reporting.lead_count(session):
+            with console.status(f"building a demo company with {lead_count:,} leads..."):
+                built = demo_service.build(session, text, leads=lead_count, now=now, seed=seed)
+            console.print(
+                f"built {built.accounts:,} accounts, {built.leads:,} leads and "
+                f"{built.events:,} events; scored in {built.score_seconds:.1f} s",
+                highlight=False,
+            )
+        else:
+            console.print("the database already has leads: showing them (--fresh rebuilds)")
+        stages = reporting.stage_counts(session)
+        top = leads.list_top(session, limit=10)
+    _show(stages, top)
+    if not no_serve:
+        console.print(
+            "\nThe API and web pages are not part of this build yet;"
+            " explore with the commands above."
+        )
+
+
+def _show(stages: dict[str, int], top: list[dict[str, object]]) -> None:
+    table = Table("stage", "leads", title=f"Funnel in {state.url()}")
+    for stage, count in stages.items():
+        table.add_row(stage, f"{count:,}")
+    console.print(table)
+    best = Table("email", "title", "stage", "grade", "total", "persona", title="Top 10 leads")
+    for row in top:
+        best.add_row(
+            str(row["email"]),
+            str(row["title"] or ""),
+            str(row["stage"]),
+            str(row["grade"]),
+            f"{row['total']:g}",
+            str(row["persona"] or ""),
+        )
+    console.print(best)
+    example = top[0]["email"] if top else "someone@example.com"
+    console.print(
+        "\nTry:\n"
+        f"  leadflow leads show {example}     # the score explained rule by rule\n"
+        "  leadflow leads list --stage sql --json\n"
+        "  leadflow playbook show            # the agreement both teams signed\n"
+        "  leadflow playbook apply examples/b2b_saas.yaml --dry-run",
+        highlight=False,
+    )

@@ -1,0 +1,57 @@
+"""`leadflow import leads|accounts|events FILE`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from leadflow.cli.context import console, errors, friendly, transaction, utcnow
+from leadflow.services import importing, lifecycle, playbooks, rescore
+from leadflow.services.files import read_rows
+
+
+class Kind(StrEnum):
+    """What the file holds."""
+
+    leads = "leads"
+    accounts = "accounts"
+    events = "events"
+
+
+_IMPORTERS = {
+    Kind.leads: importing.import_leads,
+    Kind.accounts: importing.import_accounts,
+    Kind.events: importing.import_events,
+}
+
+
+def register(app: typer.Typer) -> None:
+    """Add `leadflow import KIND FILE`."""
+    app.command("import")(import_file)
+
+
+@friendly
+def import_file(
+    kind: Kind = typer.Argument(..., help="leads, accounts or events"),
+    file: Path = typer.Argument(..., help=".csv (HubSpot/Salesforce headers understood) or .jsonl"),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Import the good rows and list the bad ones."
+    ),
+) -> None:
+    """Import a file: every bad row is reported by line; nothing is written if any is bad."""
+    now = utcnow()
+    with transaction() as session:
+        report = _IMPORTERS[kind](session, read_rows(file), skip_invalid=skip_invalid, now=now)
+        if report.touched_lead_ids:
+            book = playbooks.active_playbook(session)
+            rescore.rescore_all(session, book, now, lead_ids=report.touched_lead_ids)
+            lifecycle.advance_all(session, book, now, actor=f"import {file.name}")
+    for problem in report.problems:
+        errors.print(f"skipped {problem}", highlight=False)
+    console.print(
+        f"imported {report.imported} {kind.value} from {report.rows} rows of {file}"
+        + (f" ({len(report.problems)} bad rows skipped)" if report.problems else ""),
+        highlight=False,
+    )

@@ -1,0 +1,33 @@
+"""The `leadflow` command."""
+
+from __future__ import annotations
+
+import typer
+
+from leadflow.cli import demo, imports, leads, playbook, setup
+from leadflow.cli.context import state
+
+app = typer.Typer(
+    name="leadflow",
+    help="Sales and marketing alignment, executable: one playbook, live scoring, hand-off.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def main(
+    db: str | None = typer.Option(
+        None, "--db", help="Database URL (default: LEADFLOW_DATABASE_URL or sqlite:///leadflow.db)."
+    ),
+) -> None:
+    """Global options."""
+    state.database_url = db
+
+
+app.add_typer(playbook.app, name="playbook")
+app.add_typer(leads.app, name="leads")
+setup.register(app)
+imports.register(app)
+demo.register(app)

@@ -1,0 +1,93 @@
+"""`leadflow playbook ...`: validate, schema, apply, show."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from leadflow.cli.context import console, errors, fail, friendly, transaction, utcnow
+from leadflow.core.playbook import json_schema
+from leadflow.core.playbook_text import PlaybookInvalid, parse_playbook
+from leadflow.services import playbooks
+
+app = typer.Typer(help="The shared playbook: validate, apply and inspect it.", no_args_is_help=True)
+
+
+def read_text(path: Path) -> str:
+    """The file's text, or a clear error."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise fail(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"{path}: cannot read it ({exc})") from None
+
+
+def report_problems(path: Path, exc: PlaybookInvalid) -> typer.Exit:
+    """Print each problem as `FILE:LINE: path: message`."""
+    for problem in exc.problems:
+        where = f"{path}:{problem.line}" if problem.line else str(path)
+        errors.print(f"{where}: {problem.path or '(top)'}: {problem.message}", highlight=False)
+    noun = "problem" if len(exc.problems) == 1 else "problems"
+    return fail(f"{path} is not a valid playbook ({len(exc.problems)} {noun})")
+
+
+@app.command()
+def validate(file: Path) -> None:
+    """Check a playbook; exits non-zero and names each error's path and line."""
+    try:
+        book = parse_playbook(read_text(file))
+    except PlaybookInvalid as exc:
+        raise report_problems(file, exc) from None
+    console.print(
+        f"[green]valid[/]: {book.name} — {len(book.personas)} personas, "
+        f"{len(book.fit.rules)} fit rules, {len(book.engagement.rules)} engagement rules, "
+        f"{len(book.tiers)} tiers"
+    )
+
+
+@app.command()
+def schema() -> None:
+    """Print the playbook's JSON Schema (for editor autocompletion)."""
+    typer.echo(json.dumps(json_schema(), indent=2))
+
+
+@app.command()
+@friendly
+def apply(
+    file: Path,
+    author: str = typer.Option("cli", help="Who agreed this version."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show what would change; change nothing."
+    ),
+) -> None:
+    """Version a playbook, show the diff and stage changes, and re-score every lead."""
+    text = read_text(file)
+    try:
+        parse_playbook(text)
+    except PlaybookInvalid as exc:
+        raise report_problems(file, exc) from None
+    with transaction() as session:
+        outcome = playbooks.apply(session, text, author=author, now=utcnow(), dry_run=dry_run)
+        if dry_run:
+            session.rollback()
+    if outcome.diff:
+        console.print(outcome.diff, markup=False, highlight=False)
+    for line in outcome.summary_lines():
+        console.print(line)
+
+
+@app.command()
+@friendly
+def show() -> None:
+    """Print the active playbook's YAML and version."""
+    with transaction() as session:
+        version = playbooks.active_version(session)
+    console.print(
+        f"# version {version.version} by {version.author} at {version.created_at:%Y-%m-%d %H:%M}"
+        f" sha256 {version.content_hash[:12]}",
+        highlight=False,
+    )
+    typer.echo(version.content)

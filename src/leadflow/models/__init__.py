@@ -1,0 +1,23 @@
+"""SQLAlchemy tables, one aggregate per module; importing this registers them all."""
+
+from leadflow.models.account import Account
+from leadflow.models.db import Base
+from leadflow.models.event import Event
+from leadflow.models.identity import Identity
+from leadflow.models.lead import Lead
+from leadflow.models.playbook import PlaybookVersion
+from leadflow.models.rule_match import RuleMatch
+from leadflow.models.score_ledger import ScoreEntry
+from leadflow.models.stage_change import StageChange
+
+__all__ = [
+    "Account",
+    "Base",
+    "Event",
+    "Identity",
+    "Lead",
+    "PlaybookVersion",
+    "RuleMatch",
+    "ScoreEntry",
+    "StageChange",
+]

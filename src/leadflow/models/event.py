@@ -1,0 +1,35 @@
+"""Events: what leads (or anonymous visitors) did, deduplicated by source and message id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leadflow.models.db import Base
+from leadflow.models.types import utcnow
+
+
+class Event(Base):
+    """One Segment-style event (track/page/screen/identify/group/alias/native)."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("source", "message_id"),
+        Index("ix_events_lead_id_occurred_at", "lead_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Indexed by ix_events_lead_id_occurred_at, whose leading column is lead_id.
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    anonymous_id: Mapped[str | None] = mapped_column(index=True)
+    source: Mapped[str] = mapped_column(default="api")
+    message_id: Mapped[str]
+    type: Mapped[str]
+    name: Mapped[str | None]
+    properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

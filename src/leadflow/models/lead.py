@@ -1,0 +1,55 @@
+"""Leads: people, their first touch, their score and where they are in the funnel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leadflow.models.db import Base
+from leadflow.models.types import utcnow
+
+
+class Lead(Base):
+    """A person; stage holds a `leadflow.core.stages.Stage` value."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        Index("ix_leads_stage_total", "stage", "total"),
+        CheckConstraint("outcome IN ('won', 'lost')", name="outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str | None] = mapped_column(unique=True)
+    first_name: Mapped[str | None]
+    last_name: Mapped[str | None]
+    title: Mapped[str | None]
+    phone: Mapped[str | None]
+    country: Mapped[str | None]
+    source: Mapped[str | None]
+    medium: Mapped[str | None]
+    campaign: Mapped[str | None]
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    # Indexed by ix_leads_stage_total, whose leading column is stage.
+    stage: Mapped[str] = mapped_column(default="subscriber")
+    stage_changed_at: Mapped[datetime | None]
+    fit: Mapped[float] = mapped_column(default=0.0)
+    engagement: Mapped[float] = mapped_column(default=0.0)
+    total: Mapped[float] = mapped_column(default=0.0, index=True)
+    grade: Mapped[str | None]
+    persona: Mapped[str | None] = mapped_column(index=True)
+    contributions: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    scored_at: Mapped[datetime | None]
+    recycle_until: Mapped[datetime | None]
+    owner: Mapped[str | None]
+    outcome: Mapped[str | None]
+    outcome_reason: Mapped[str | None]
+    outcome_amount: Mapped[float | None]
+    closed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,24 @@
+"""Stage changes: every move of a lead, with its reason and actor."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leadflow.models.db import Base
+
+
+class StageChange(Base):
+    """A lead moved from one stage to another."""
+
+    __tablename__ = "stage_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    from_stage: Mapped[str | None]
+    to_stage: Mapped[str]
+    at: Mapped[datetime]
+    reason: Mapped[str]
+    actor: Mapped[str]

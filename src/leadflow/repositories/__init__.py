@@ -1,0 +1,1 @@
+"""Repositories: every SQL statement lives here, one module per aggregate; none commits."""

@@ -1,0 +1,251 @@
+"""Bulk SQL helpers: JSON and time expressions, plain-tuple reads, driver-level executemany.
+
+At a million rows SQLAlchemy's per-row result and parameter processing costs more than the
+database work, so statements are built with Core and run on the session's DBAPI cursor.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import repeat
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    String,
+    Table,
+    Text,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from leadflow.models.db import Base
+from leadflow.repositories._sql import chunked
+
+Columns = dict[str, Sequence[Any]]
+FETCH = 250_000  # rows per fetch: big enough to amortise, small enough to stay lean
+BATCH = 100_000  # rows per executemany call
+BULK_CACHE_KIB = 1 << 20  # 1 GiB of SQLite page cache during a bulk job
+BULK_MMAP_BYTES = 1 << 32  # SQLite caps this at its compile-time maximum
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's table (typed as a Table)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def dialect_name(session: Session) -> str:
+    """`sqlite` or `postgresql`."""
+    return session.get_bind().dialect.name
+
+
+def json_text(session: Session, column: Any, keys: Sequence[str]) -> ColumnElement[str]:
+    """The JSON text at `keys` inside a JSON column (NULL when absent): `"x"`, `1.0`, `true`."""
+    if dialect_name(session) == "postgresql":
+        node = column
+        for key in keys:  # `json -> text` only walks objects, as the core's lookup does
+            node = node.op("->")(cast(literal(key), Text))
+        return cast(node, Text)
+    path = "$" + "".join('."' + key.replace('"', '\\"') + '"' for key in keys)
+    text: ColumnElement[str] = column.op("->", return_type=String)(literal(path))
+    return text
+
+
+def epoch_micros(session: Session, column: Any) -> ColumnElement[int]:
+    """A stored timestamp as integer microseconds since 1970 (UTC), exactly."""
+    if dialect_name(session) == "postgresql":
+        return cast(func.extract("epoch", column) * 1_000_000, BigInteger)
+    # SQLAlchemy stores 'YYYY-MM-DD HH:MM:SS.ffffff' in SQLite; pad a shorter fraction.
+    stored = type_coerce(column, String)
+    seconds = (
+        func.unixepoch(stored, type_=Integer)
+        if sqlite3.sqlite_version_info >= (3, 38)
+        else cast(func.strftime("%s", stored), Integer)
+    )
+    fraction = cast(func.substr(stored.concat(literal("000000", String)), 21, 6), Integer)
+    return seconds * 1_000_000 + fraction
+
+
+def email_tail(session: Session, column: Any) -> ColumnElement[str]:
+    """What follows the first @ of an address (NULL without one): few distinct, unlike e-mails."""
+    at = (
+        func.strpos(column, "@")
+        if dialect_name(session) == "postgresql"
+        else func.instr(column, "@")
+    )
+    tail: ColumnElement[str] = case((at > 0, func.substr(column, at + 1)), else_=None)
+    return tail
+
+
+@contextmanager
+def bulk_reads(session: Session) -> Iterator[None]:
+    """SQLite: memory-mapped reads while a bulk job scans its tables, then as before."""
+    with _pragma(session, "mmap_size", BULK_MMAP_BYTES):
+        yield
+
+
+@contextmanager
+def bulk_writes(session: Session) -> Iterator[None]:
+    """SQLite: a big page cache while a bulk job writes, then as before.
+
+    The default 2 MB cache makes a million updates of indexed columns thrash and spill;
+    while scanning, on the other hand, a big cache only costs time.
+    """
+    with _pragma(session, "cache_size", -BULK_CACHE_KIB):
+        yield
+
+
+@contextmanager
+def indexes_set_aside(session: Session, table: Table, columns: Iterable[str]) -> Iterator[None]:
+    """SQLite: drop the table's indexes on these columns for a bulk rewrite, rebuild them after.
+
+    Building an index by sorting costs a fraction of a million scattered updates to it. The
+    drop is part of the transaction: a rollback brings the indexes back as well.
+    """
+    if dialect_name(session) != "sqlite":
+        yield
+        return
+    connection = session.connection()
+    found = connection.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+        " AND sql IS NOT NULL",
+        (table.name,),
+    ).all()
+    wanted = set(columns)
+    aside = [
+        (name, sql)
+        for name, sql in found
+        if wanted & {row[2] for row in connection.exec_driver_sql(f'PRAGMA index_info("{name}")')}
+    ]
+    for name, _ in aside:
+        connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    failed = True
+    try:
+        yield
+        failed = False
+    finally:
+        for _, sql in aside:
+            try:
+                connection.exec_driver_sql(sql)
+            except Exception:
+                if not failed:  # else the first error is the one to report
+                    raise
+
+
+@contextmanager
+def _pragma(session: Session, name: str, value: int) -> Iterator[None]:
+    if dialect_name(session) != "sqlite":
+        yield
+        return
+    connection = session.connection()
+    saved = connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+    connection.exec_driver_sql(f"PRAGMA {name} = {int(value)}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA {name} = {int(saved or 0)}")
+
+
+def by_ids(query: Any, column: Any, ids: Iterable[int] | None) -> Iterator[Any]:
+    """The query as it is (all ids), or once per chunk of ids (bounded parameter lists)."""
+    if ids is None:
+        yield query
+    else:
+        for batch in chunked(sorted(set(ids))):
+            yield query.where(column.in_(batch))
+
+
+def fetch(session: Session, query: Any) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of a Core select, in chunks, as the driver's plain tuples.
+
+    SQLAlchemy's result rows cost more than the reading itself at ten million rows, so the
+    compiled statement runs on the DBAPI cursor of the session's own connection (and so in
+    its transaction).
+    """
+    connection = session.connection()
+    compiled = query.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    params = compiled.params
+    args = tuple(params[n] for n in compiled.positiontup) if compiled.positional else params
+    dbapi = connection.connection
+    named = connection.dialect.name == "postgresql"  # a server-side cursor streams
+    cursor = dbapi.cursor(name="leadflow_rescore") if named else dbapi.cursor()
+    try:
+        cursor.execute(compiled.string, args)
+        while rows := cursor.fetchmany(FETCH):
+            yield list(rows)
+    finally:
+        cursor.close()
+
+
+def columns_of(names: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> Columns:
+    """Rows turned into one list per name."""
+    return {name: list(map(itemgetter(i), rows)) for i, name in enumerate(names)}
+
+
+def read_columns(
+    session: Session, exprs: dict[str, Any], query: Any, column: Any, ids: Any
+) -> Columns:
+    """All rows of `query` (selecting `exprs`) for these ids, as one list per name."""
+    names = list(exprs)
+    found: dict[str, list[Any]] = {name: [] for name in names}
+    for part in by_ids(query, column, ids):
+        for rows in fetch(session, part):
+            for name, values in columns_of(names, rows).items():
+                found[name].extend(values)
+    return dict(found)
+
+
+def select_labeled(exprs: dict[str, Any]) -> Any:
+    """A SELECT of the expressions, in order (labels c0, c1, ...)."""
+    return select(*(v.label(f"c{i}") for i, v in enumerate(exprs.values())))
+
+
+def driver_value(session: Session, column: InstrumentedAttribute[Any], value: Any) -> Any:
+    """A value as the column's type hands it to the driver (e.g. a UTC timestamp's text)."""
+    dialect = session.get_bind().dialect
+    processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return processor(value) if processor else value
+
+
+@dataclass(frozen=True, slots=True)
+class Same:
+    """One value for every row of an executemany."""
+
+    value: Any
+
+
+def executemany(session: Session, statement: Any, columns: dict[str, Any]) -> None:
+    """Run a Core statement once per row at driver level, its parameters given as columns.
+
+    Values go to the driver as they are: callers pass driver-ready values (`driver_value`),
+    JSON as text. Skipping SQLAlchemy's per-row parameter processing is what makes a million
+    rows affordable.
+    """
+    sizes = {len(v) for v in columns.values() if not isinstance(v, Same)}
+    count = sizes.pop() if sizes else 0
+    if not count:
+        return
+    connection = session.connection()
+    compiled = statement.compile(dialect=connection.dialect)
+    names = list(compiled.positiontup) if compiled.positional else list(columns)
+    values = [repeat(v.value, count) if isinstance(v, Same) else v for v in map(columns.get, names)]
+    params: list[Any] = list(zip(*values, strict=False))
+    if not compiled.positional:
+        params = [dict(zip(names, row, strict=True)) for row in params]
+    for start in range(0, count, BATCH):
+        connection.exec_driver_sql(compiled.string, params[start : start + BATCH])

@@ -1,0 +1,108 @@
+"""Helpers shared by the repositories: dialect inserts, chunking, merge-upserts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from leadflow.models.db import Base
+
+T = TypeVar("T")
+# Far below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters per statement.
+CHUNK = 5000
+NEVER_UPDATED = frozenset({"id", "created_at"})
+
+Insert = postgresql.Insert | sqlite.Insert
+
+
+def dialect_insert(session: Session, target: type[Base] | Table) -> Insert:
+    """An INSERT that knows ON CONFLICT (PostgreSQL and SQLite 3.24+ both speak it).
+
+    Given a Table rather than a model, the statement runs as plain Core: faster for bulk rows,
+    but every row must carry the same keys.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(target)
+    return sqlite.insert(target)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's Table, for plain Core statements."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def chunked(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    """Consecutive lists of at most `size` items."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def normalize_key(value: Any) -> str | None:
+    """E-mails and domains compare lowercased and trimmed."""
+    return value.strip().lower() or None if isinstance(value, str) else None
+
+
+def _merge(old: dict[str, Any], new: dict[str, Any], fill_only: bool) -> dict[str, Any]:
+    merged: dict[str, Any] = {"id": old["id"]}
+    for column, value in new.items():
+        if column in NEVER_UPDATED:
+            continue
+        current = old[column]
+        if isinstance(value, dict) and isinstance(current, dict):
+            merged[column] = {**value, **current} if fill_only else {**current, **value}
+        elif fill_only:
+            merged[column] = value if current is None else current
+        else:
+            merged[column] = current if value is None else value
+    return merged
+
+
+def upsert_by_key(
+    session: Session,
+    model: type[Base],
+    key: InstrumentedAttribute[Any],
+    rows: Sequence[dict[str, Any]],
+    *,
+    fill_only: bool,
+) -> int:
+    """Insert rows whose key is new, merge the others into the stored row; count both.
+
+    Merging never erases: a None keeps the stored value and dicts (attributes) are merged key by
+    key. With `fill_only` stored values win and only empty columns are filled. Rows are merged in
+    Python rather than with ON CONFLICT DO UPDATE because JSON has no portable merge in SQL.
+    """
+    by_key: dict[str, dict[str, Any]] = {}
+    keyless: list[dict[str, Any]] = []
+    for row in rows:
+        value = normalize_key(row.get(key.key))
+        if value is None:
+            keyless.append({**row, key.key: None})
+        else:
+            by_key.setdefault(value, {}).update({**row, key.key: value})
+    columns = sorted({c for row in by_key.values() for c in row} - NEVER_UPDATED)
+    table = model.__table__
+    selected = [table.c[c] for c in columns]
+    updates: list[dict[str, Any]] = []
+    for batch in chunked(list(by_key)):
+        query = select(table.c.id, *selected).where(key.in_(batch))
+        for stored in session.execute(query).mappings():
+            new = by_key.pop(stored[key.key])
+            updates.append(_merge(dict(stored), new, fill_only))
+    if updates:
+        session.execute(update(model), updates)
+    inserts = [*by_key.values(), *keyless]
+    if inserts:
+        session.execute(insert(model), inserts)
+    return len(updates) + len(inserts)

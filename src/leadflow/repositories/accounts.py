@@ -1,0 +1,58 @@
+"""Accounts: lookups, bulk upsert by domain, and bulk score updates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from leadflow.models.account import Account
+from leadflow.repositories._sql import chunked, normalize_key, upsert_by_key
+
+SCORE_COLUMNS = frozenset({"id", "fit", "engagement", "total", "engaged_leads", "tier"})
+
+
+def get(session: Session, account_id: int) -> Account | None:
+    """The account with this id."""
+    return session.get(Account, account_id)
+
+
+def get_by_domain(session: Session, domain: str) -> Account | None:
+    """The account with this domain (case-insensitive)."""
+    return session.scalar(select(Account).where(Account.domain == normalize_key(domain)))
+
+
+def list_all(session: Session) -> list[Account]:
+    """Every account, by domain."""
+    return list(session.scalars(select(Account).order_by(Account.domain)))
+
+
+def upsert_many(
+    session: Session, rows: Sequence[dict[str, Any]], *, fill_only: bool = False
+) -> int:
+    """Insert accounts with new domains and merge the rest (see `upsert_by_key`); count both."""
+    return upsert_by_key(session, Account, Account.domain, rows, fill_only=fill_only)
+
+
+def ids_by_domain(session: Session, domains: Iterable[str] | None = None) -> dict[str, int]:
+    """Account ids keyed by domain: all of them, or only those for `domains`."""
+    query = select(Account.domain, Account.id)
+    if domains is None:
+        return dict(session.execute(query).all())
+    wanted = {d for d in map(normalize_key, domains) if d}
+    found: dict[str, int] = {}
+    for batch in chunked(wanted):
+        found.update(session.execute(query.where(Account.domain.in_(batch))).all())
+    return found
+
+
+def update_scores_bulk(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Write account scores (id, fit, engagement, total, engaged_leads, tier) in one executemany."""
+    if rows:
+        session.execute(update(Account), [_only(row, SCORE_COLUMNS) for row in rows])
+
+
+def _only(row: dict[str, Any], columns: frozenset[str]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k in columns}

@@ -1,0 +1,138 @@
+"""Events: deduplicated inserts, a lead's timeline, and column streams for bulk re-scoring.
+
+Deduplication uses `INSERT ... ON CONFLICT (source, message_id) DO NOTHING`, which both
+PostgreSQL and SQLite support: a duplicate is skipped by the database, raises nothing and
+leaves the surrounding transaction usable, with no SAVEPOINT round trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, func, select
+from sqlalchemy.orm import Session
+
+from leadflow.models.event import Event
+from leadflow.models.lead import Lead
+from leadflow.models.types import utcnow
+from leadflow.repositories._sql import chunked, dialect_insert, table_of
+
+DEDUPE_KEY = ["source", "message_id"]
+OPTIONAL: dict[str, Any] = {
+    "lead_id": None,
+    "anonymous_id": None,
+    "source": "api",
+    "name": None,
+    "properties": {},
+    "context": {},
+}
+# (id, lead_id, type, name, properties, context, occurred_at)
+EventColumns = Row[tuple[int, int, str, str | None, dict[str, Any], dict[str, Any], datetime]]
+
+
+def insert(session: Session, **fields: Any) -> Event | None:
+    """Store one event; None when its (source, message_id) was stored before."""
+    statement = (
+        dialect_insert(session, Event)
+        .values(**fields)
+        .on_conflict_do_nothing(index_elements=DEDUPE_KEY)
+        .returning(Event)
+    )
+    return session.scalars(statement).one_or_none()
+
+
+def insert_many(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Store many events, skipping ones already stored (or repeated in `rows`); count new ones."""
+    table = table_of(Event)
+    defaults = {**OPTIONAL, "received_at": utcnow()}
+    statement = (
+        dialect_insert(session, table)
+        .on_conflict_do_nothing(index_elements=DEDUPE_KEY)
+        .returning(table.c.id)
+    )
+    stored = 0
+    for batch in chunked(rows):
+        # Core executemany wants the same keys in every row.
+        stored += len(session.execute(statement, [{**defaults, **row} for row in batch]).all())
+    return stored
+
+
+def get(session: Session, event_id: int) -> Event | None:
+    """The event with this id."""
+    return session.get(Event, event_id)
+
+
+def count(session: Session) -> int:
+    """How many events are stored."""
+    return session.scalar(select(func.count()).select_from(Event)) or 0
+
+
+def for_lead(session: Session, lead_id: int, *, limit: int | None = None) -> list[Event]:
+    """The lead's events, oldest first; with `limit`, only the latest that many."""
+    if limit is None:
+        query = select(Event).where(Event.lead_id == lead_id)
+        return list(session.scalars(query.order_by(Event.occurred_at, Event.id)))
+    query = select(Event).where(Event.lead_id == lead_id)
+    latest = query.order_by(Event.occurred_at.desc(), Event.id.desc()).limit(limit)
+    return list(reversed(session.scalars(latest).all()))
+
+
+def iter_all_columns(
+    session: Session, *, lead_ids: Iterable[int] | None = None, chunk_size: int = 10_000
+) -> Iterator[Sequence[EventColumns]]:
+    """Events of known leads as plain rows, in chunks, by lead then time (for bulk re-scoring).
+
+    Rows are (id, lead_id, type, name, properties, context, occurred_at); every lead's events
+    arrive together and in order, possibly split across consecutive chunks.
+    """
+    columns = select(
+        Event.id,
+        Event.lead_id,
+        Event.type,
+        Event.name,
+        Event.properties,
+        Event.context,
+        Event.occurred_at,
+    ).order_by(Event.lead_id, Event.occurred_at, Event.id)
+    if lead_ids is None:
+        queries = [columns.where(Event.lead_id.is_not(None))]
+    else:
+        queries = [columns.where(Event.lead_id.in_(b)) for b in chunked(sorted(set(lead_ids)))]
+    for query in queries:
+        result = session.execute(query.execution_options(yield_per=chunk_size))
+        yield from result.partitions()
+
+
+def since_stage_change(
+    session: Session,
+    *,
+    stages: Sequence[str],
+    types: Sequence[str] | None,
+    names: Sequence[str] | None,
+) -> list[EventColumns]:
+    """Events of leads in `stages` that happened after the lead last changed stage.
+
+    Narrowed in SQL by type and (case-insensitive) name; the caller applies the rest of its
+    matcher. A lead that never changed stage has all its events counted.
+    """
+    query = (
+        select(
+            Event.id,
+            Event.lead_id,
+            Event.type,
+            Event.name,
+            Event.properties,
+            Event.context,
+            Event.occurred_at,
+        )
+        .join(Lead, Lead.id == Event.lead_id)
+        .where(Lead.stage.in_(stages))
+        .where((Lead.stage_changed_at.is_(None)) | (Event.occurred_at > Lead.stage_changed_at))
+    )
+    if types is not None:
+        query = query.where(Event.type.in_(types))
+    if names is not None:
+        query = query.where(func.lower(Event.name).in_([n.lower() for n in names]))
+    return list(session.execute(query.order_by(Event.lead_id, Event.occurred_at, Event.id)))

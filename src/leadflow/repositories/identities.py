@@ -1,0 +1,41 @@
+"""Identities: anonymous visitors resolved to leads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
+
+from leadflow.models.event import Event
+from leadflow.models.identity import Identity
+from leadflow.repositories._sql import dialect_insert
+
+
+def lead_for_anonymous(session: Session, anonymous_id: str) -> int | None:
+    """The lead id this anonymous id was linked to, if any."""
+    return session.scalar(select(Identity.lead_id).where(Identity.anonymous_id == anonymous_id))
+
+
+def link(session: Session, *, anonymous_id: str, lead_id: int, at: datetime) -> int:
+    """Link an anonymous id to a lead; the first link wins. Returns the linked lead id."""
+    statement = (
+        dialect_insert(session, Identity)
+        .values(anonymous_id=anonymous_id, lead_id=lead_id, created_at=at)
+        .on_conflict_do_nothing(index_elements=["anonymous_id"])
+    )
+    session.execute(statement)
+    linked = lead_for_anonymous(session, anonymous_id)
+    return lead_id if linked is None else linked
+
+
+def reassign_events(session: Session, *, anonymous_id: str, lead_id: int) -> int:
+    """Give the lead every event its anonymous id left before it was known; count them."""
+    statement = (
+        update(Event)
+        .where(Event.anonymous_id == anonymous_id, Event.lead_id.is_(None))
+        .values(lead_id=lead_id)
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], session.execute(statement)).rowcount

@@ -1,0 +1,183 @@
+"""Leads: lookups, ranked lists, bulk upsert by e-mail, scores, stages and facts for scoring."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from leadflow.models.account import Account
+from leadflow.models.lead import Lead
+from leadflow.repositories._sql import chunked, normalize_key, upsert_by_key
+
+SCORE_COLUMNS = frozenset(
+    {"id", "fit", "engagement", "total", "grade", "persona", "contributions", "scored_at"}
+)
+# The facts scoring reads, as `services.leads.lead_dict` / `account_dict` shape them.
+LEAD_FACTS = (
+    *("email", "first_name", "last_name", "title", "phone", "country"),
+    *("source", "medium", "campaign", "attributes"),
+)
+ACCOUNT_FACTS = (
+    *("domain", "name", "industry", "employees", "annual_revenue", "country"),
+    *("attributes", "tier"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFacts:
+    """A lead's stored score and stage, with its own and its account's facts as dicts."""
+
+    id: int
+    account_id: int | None
+    stage: str
+    fit: float
+    engagement: float
+    total: float
+    grade: str | None
+    persona: str | None
+    recycle_until: datetime | None
+    lead_facts: dict[str, Any]
+    account_facts: dict[str, Any]
+
+
+def get(session: Session, lead_id: int) -> Lead | None:
+    """The lead with this id."""
+    return session.get(Lead, lead_id)
+
+
+def get_by_email(session: Session, email: str) -> Lead | None:
+    """The lead with this e-mail (case-insensitive)."""
+    return session.scalar(select(Lead).where(Lead.email == normalize_key(email)))
+
+
+def create(session: Session, *, email: str | None = None, **fields: Any) -> Lead:
+    """Add a lead and flush it so it has an id."""
+    lead = Lead(email=normalize_key(email), **fields)
+    session.add(lead)
+    session.flush()
+    return lead
+
+
+def list_top(
+    session: Session,
+    *,
+    stage: str | None = None,
+    grade: str | None = None,
+    persona: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Lead]:
+    """Leads by total score, highest first (ties by id), optionally filtered."""
+    query = select(Lead).order_by(Lead.total.desc(), Lead.id).limit(limit).offset(offset)
+    if stage is not None:
+        query = query.where(Lead.stage == stage)
+    if grade is not None:
+        query = query.where(Lead.grade == grade)
+    if persona is not None:
+        query = query.where(Lead.persona == persona)
+    return list(session.scalars(query))
+
+
+def upsert_many(
+    session: Session, rows: Sequence[dict[str, Any]], *, fill_only: bool = False
+) -> int:
+    """Insert leads with new e-mails and merge the rest (see `upsert_by_key`); count both."""
+    return upsert_by_key(session, Lead, Lead.email, rows, fill_only=fill_only)
+
+
+def ids_by_email(session: Session, emails: Iterable[str]) -> dict[str, int]:
+    """Lead ids keyed by lowercased e-mail, for the e-mails that exist."""
+    wanted = {e for e in map(normalize_key, emails) if e}
+    found: dict[str, int] = {}
+    for batch in chunked(wanted):
+        query = select(Lead.email, Lead.id).where(Lead.email.in_(batch))
+        found.update({email: lead_id for email, lead_id in session.execute(query) if email})
+    return found
+
+
+def count_by_stage(session: Session) -> dict[str, int]:
+    """How many leads are in each stage (stages with none are absent)."""
+    query = select(Lead.stage, func.count()).group_by(Lead.stage)
+    return dict(session.execute(query).all())
+
+
+def update_scores_bulk(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Write scores (id, fit, engagement, total, grade, persona, contributions, scored_at)."""
+    if rows:
+        picked = [{k: v for k, v in row.items() if k in SCORE_COLUMNS} for row in rows]
+        session.execute(update(Lead), picked)
+
+
+def set_stage(session: Session, *, lead_id: int, stage: str, at: datetime) -> None:
+    """Move one lead; the caller records the change with its reason and actor."""
+    set_stages(session, [(lead_id, stage)], at=at)
+
+
+def set_stages(session: Session, moves: Sequence[tuple[int, str]], *, at: datetime) -> None:
+    """Move many leads at once: (lead id, new stage) pairs."""
+    if moves:
+        rows = [{"id": i, "stage": s, "stage_changed_at": at, "updated_at": at} for i, s in moves]
+        session.execute(update(Lead), rows)
+
+
+def ids_and_facts(session: Session, *, lead_ids: Iterable[int] | None = None) -> list[LeadFacts]:
+    """Every lead (or those listed) with its account, for a bulk re-score; ordered by id."""
+    if lead_ids is None:
+        return _facts(session, None)
+    return [row for batch in chunked(sorted(set(lead_ids))) for row in _facts(session, batch)]
+
+
+def stage_candidates(session: Session, *, stages: Sequence[str]) -> list[LeadFacts]:
+    """Leads in the given stages with their facts, for evaluating automatic moves."""
+    return _facts(session, None, stages)
+
+
+def _facts(
+    session: Session, lead_ids: list[int] | None, stages: Sequence[str] | None = None
+) -> list[LeadFacts]:
+    lead_columns = [getattr(Lead, name) for name in LEAD_FACTS]
+    account_columns = [getattr(Account, name).label(f"a_{name}") for name in ACCOUNT_FACTS]
+    query = (
+        select(
+            Lead.id,
+            Lead.account_id,
+            Lead.stage,
+            Lead.fit,
+            Lead.engagement,
+            Lead.total,
+            Lead.grade,
+            Lead.persona,
+            Lead.recycle_until,
+            *lead_columns,
+            *account_columns,
+        )
+        .outerjoin(Account, Lead.account_id == Account.id)
+        .order_by(Lead.id)
+    )
+    if lead_ids is not None:
+        query = query.where(Lead.id.in_(lead_ids))
+    if stages is not None:
+        query = query.where(Lead.stage.in_(list(stages)))
+    return [_row_facts(row) for row in session.execute(query).mappings()]
+
+
+def _row_facts(row: Any) -> LeadFacts:
+    has_account = row["account_id"] is not None
+    return LeadFacts(
+        id=row["id"],
+        account_id=row["account_id"],
+        stage=row["stage"],
+        fit=row["fit"],
+        engagement=row["engagement"],
+        total=row["total"],
+        grade=row["grade"],
+        persona=row["persona"],
+        recycle_until=row["recycle_until"],
+        lead_facts={name: row[name] for name in LEAD_FACTS},
+        account_facts={n: row[f"a_{n}"] for n in ACCOUNT_FACTS} if has_account else {},
+    )

@@ -1,0 +1,304 @@
+"""Bulk re-scoring SQL: lead, account and event columns out, scores back in big batches.
+
+Reads return plain columns (lists) rather than objects: a million leads and ten million events
+cannot afford an ORM object, or even a parsed JSON document, per row. JSON values are read as
+their JSON text (`->`), decoded later once per distinct value; times as integer microseconds.
+Writes are driver-level executemany of statements compiled from SQLAlchemy Core.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Double,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from leadflow.models.account import Account
+from leadflow.models.event import Event
+from leadflow.models.lead import Lead
+from leadflow.models.rule_match import RuleMatch
+from leadflow.models.score_ledger import ScoreEntry
+from leadflow.repositories._bulk import (
+    Columns,
+    Same,
+    bulk_reads,
+    bulk_writes,
+    by_ids,
+    driver_value,
+    email_tail,
+    epoch_micros,
+    executemany,
+    fetch,
+    indexes_set_aside,
+    json_text,
+    read_columns,
+    select_labeled,
+    table_of,
+)
+
+__all__ = ["Columns", "LeadSelection", "bulk_reads", "bulk_writes"]
+
+
+@dataclass(frozen=True, slots=True)
+class LeadSelection:
+    """Which lead and account values to read (see `read_leads` for the column names)."""
+
+    lead_fields: Sequence[str] = ()
+    lead_attributes: Sequence[str] = ()
+    account_fields: Sequence[str] = ()
+    account_attributes: Sequence[str] = ()
+    email_tail: bool = False
+    whole: bool = False
+
+
+def read_leads(
+    session: Session, selection: LeadSelection, lead_ids: Iterable[int] | None = None
+) -> Columns:
+    """Leads by id with their accounts, as columns.
+
+    Always: `id`, `total`, `account_id`, `domain`. Then `lead.F` (with `lead.F?` holding the
+    JSON text of the lead's attribute F where the column is NULL, which is what the core then
+    reads), `attribute.K`, `account.F`, `account_attribute.K` (JSON texts), and with `whole`
+    the `lead` and `account` rows as dicts (None: no account).
+    """
+    exprs: dict[str, Any] = {
+        "id": Lead.id,
+        "total": Lead.total,
+        "account_id": Lead.account_id,
+        "domain": Account.domain,
+    }
+    for name in selection.lead_fields:
+        column = getattr(Lead, name)
+        exprs[f"lead.{name}"] = column
+        fallback = json_text(session, Lead.attributes, [name])
+        exprs[f"lead.{name}?"] = case((column.is_(None), fallback), else_=None)
+    if selection.email_tail:
+        exprs["email_tail"] = email_tail(session, Lead.email)
+        exprs["email?"] = case(
+            (Lead.email.is_(None), json_text(session, Lead.attributes, ["email"])), else_=None
+        )
+    for key in selection.lead_attributes:
+        exprs[f"attribute.{key}"] = json_text(session, Lead.attributes, [key])
+    for name in selection.account_fields:
+        exprs[f"account.{name}"] = getattr(Account, name)
+    for key in selection.account_attributes:
+        exprs[f"account_attribute.{key}"] = json_text(session, Account.attributes, [key])
+    tables = {"lead": table_of(Lead), "account": table_of(Account)}
+    if selection.whole:
+        for prefix, table in tables.items():
+            exprs.update({f"{prefix}:{c.name}": c for c in table.columns})
+    query = (
+        select_labeled(exprs)
+        .select_from(Lead)
+        .outerjoin(Account, Lead.account_id == Account.id)
+        .order_by(Lead.id)
+    )
+    columns = read_columns(session, exprs, query, Lead.id, lead_ids)
+    if selection.whole:
+        for prefix, table in tables.items():
+            names = [c.name for c in table.columns]
+            values = zip(*(columns.pop(f"{prefix}:{n}") for n in names), strict=True)
+            columns[prefix] = [_row(names, v) for v in values]
+        has_account = columns["account_id"]
+        columns["account"] = [
+            a if has else None for a, has in zip(columns["account"], has_account, strict=True)
+        ]
+    return columns
+
+
+def _row(names: Sequence[str], values: Sequence[Any]) -> dict[str, Any]:
+    """A whole row as a dict, its JSON text (SQLite) decoded."""
+    row = dict(zip(names, values, strict=True))
+    if isinstance(row.get("attributes"), str):
+        row["attributes"] = json.loads(row["attributes"])
+    return row
+
+
+def read_accounts(
+    session: Session,
+    fields: Sequence[str],
+    attributes: Sequence[str],
+    account_ids: Iterable[int] | None = None,
+) -> Columns:
+    """Accounts by id: `id`, `domain`, `account.F` and `account_attribute.K` (JSON texts)."""
+    exprs: dict[str, Any] = {"id": Account.id, "domain": Account.domain}
+    exprs.update({f"account.{name}": getattr(Account, name) for name in fields})
+    exprs.update(
+        {f"account_attribute.{k}": json_text(session, Account.attributes, [k]) for k in attributes}
+    )
+    query = select_labeled(exprs).order_by(Account.id)
+    return read_columns(session, exprs, query, Account.id, account_ids)
+
+
+def lead_engagement(session: Session, account_ids: Iterable[int]) -> Columns:
+    """`account_id` and `engagement` of every lead of these accounts."""
+    exprs = {"account_id": Lead.account_id, "engagement": Lead.engagement}
+    return read_columns(session, exprs, select_labeled(exprs), Lead.account_id, account_ids)
+
+
+def read_events(
+    session: Session, paths: Sequence[str], *, lead_ids: Iterable[int] | None = None
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Events of leads, in chunks of rows (lead_id, type, name, occurred_us, *where texts):
+    each where text is the JSON text at one of `paths` (inside `properties` or `context`)."""
+    exprs = [Event.lead_id, Event.type, Event.name, epoch_micros(session, Event.occurred_at)]
+    query: Any = select(
+        *(e.label(f"c{i}") for i, e in enumerate([*exprs, *_where_texts(session, paths)]))
+    )
+    query = query.where(Event.lead_id.is_not(None))
+    for part in by_ids(query, Event.lead_id, lead_ids):
+        yield from fetch(session, part)
+
+
+def _where_texts(session: Session, paths: Sequence[str]) -> list[Any]:
+    """The JSON text at each `where` path of an event (NULL when absent)."""
+    texts = []
+    for path in paths:
+        root, *keys = path.split(".")
+        column = Event.properties if root == "properties" else Event.context
+        texts.append(json_text(session, column, keys) if keys else cast(column, Text))
+    return texts
+
+
+def write_lead_scores(
+    session: Session, scores: dict[str, Sequence[Any]], scored_at: Any, *, every_lead: bool
+) -> None:
+    """Columns `id`, `fit`, `engagement`, `total`, `grade`, `persona`, `contributions` (JSON
+    text); every row gets `scored_at`. With `every_lead` (a full re-score) the score indexes
+    are rebuilt once rather than updated a million times."""
+    names = ("fit", "engagement", "total", "grade", "persona", "contributions", "scored_at")
+    values: dict[str, Any] = {name: bindparam(f"p_{name}") for name in names}
+    # A JSON column binds through a cast on PostgreSQL; the text goes through as it is.
+    values["contributions"] = bindparam("p_contributions", type_=Lead.contributions.type)
+    statement = update(table_of(Lead)).where(Lead.id == bindparam("p_id")).values(values)
+    columns: dict[str, Any] = {f"p_{name}": scores[name] for name in (*names[:-1], "id")}
+    columns["p_scored_at"] = Same(driver_value(session, Lead.scored_at, scored_at))
+    aside = indexes_set_aside(session, table_of(Lead), names) if every_lead else nullcontext()
+    with aside:
+        executemany(session, statement, columns)
+
+
+def append_ledger(
+    session: Session, entries: dict[str, Sequence[Any]], *, at: Any, cause: str
+) -> None:
+    """Columns `lead_id`, `fit`, `engagement`, `total`, `grade`, `delta_total`."""
+    columns: dict[str, Any] = {
+        **entries,
+        "at": Same(driver_value(session, ScoreEntry.at, at)),
+        "cause": Same(cause),
+    }
+    statement = insert(table_of(ScoreEntry)).values({name: bindparam(name) for name in columns})
+    executemany(session, statement, columns)
+
+
+def write_account_scores(session: Session, scores: dict[str, Sequence[Any]], at: Any) -> None:
+    """Columns `id`, `fit`, `engagement`, `total`, `engaged_leads`, `tier`."""
+    names = ("fit", "engagement", "total", "engaged_leads", "tier")
+    values: dict[str, Any] = {name: bindparam(f"p_{name}") for name in (*names, "updated_at")}
+    statement = update(table_of(Account)).where(Account.id == bindparam("p_id")).values(values)
+    columns: dict[str, Any] = {f"p_{name}": scores[name] for name in (*names, "id")}
+    columns["p_updated_at"] = Same(driver_value(session, Account.updated_at, at))
+    executemany(session, statement, columns)
+
+
+def replace_rule_matches(
+    session: Session,
+    paths: Sequence[str],
+    kinds: Sequence[tuple[Any, ...]],
+    *,
+    lead_ids: Iterable[int] | None = None,
+) -> int:
+    """Rebuild `rule_matches` from event kinds: rows of (type, name, *where texts, rule, points).
+
+    A kind is what `read_events` gives for an event besides its lead and time. Every event
+    joins the kinds it is of in SQL, so the ten million rows copied never pass through Python.
+    """
+    ids = None if lead_ids is None else sorted(set(lead_ids))
+    for part in by_ids(delete(table_of(RuleMatch)), RuleMatch.lead_id, ids):
+        session.execute(part)
+    connection = session.connection()
+    table = _kinds_table(len(paths))
+    table.create(connection)
+    try:
+        executemany(session, insert(table), _kind_columns(table, kinds))
+        copied = 0
+        for query in by_ids(_matched(session, table, paths), Event.lead_id, ids):
+            columns = ["lead_id", "event_id", "rule_id", "occurred_at", "points"]
+            result = connection.execute(insert(table_of(RuleMatch)).from_select(columns, query))
+            copied += result.rowcount if result.rowcount >= 0 else _count_matches(session, query)
+    finally:
+        table.drop(connection)
+    return copied
+
+
+def _count_matches(session: Session, query: Any) -> int:
+    # Some drivers leave the rowcount of INSERT ... SELECT unknown (-1).
+    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+def _kinds_table(width: int) -> Table:
+    """A temporary table of event kinds and their rules, looked up by kind."""
+    keys = ["type", "name", *(f"w{n}" for n in range(width))]
+    table = Table(
+        "leadflow_kinds",
+        MetaData(),
+        *(Column(key, String, nullable=False) for key in keys),
+        Column("no_name", Boolean, nullable=False),
+        Column("rule_id", String, nullable=False),
+        Column("points", Double, nullable=False),
+        prefixes=["TEMPORARY"],
+    )
+    Index("leadflow_kinds_key", *(table.c[k] for k in keys))
+    return table
+
+
+def _kind_columns(table: Table, kinds: Sequence[tuple[Any, ...]]) -> dict[str, Any]:
+    # NULL never equals NULL in a join: a missing name or value is stored as '' (a JSON text
+    # is never empty) and the name's absence is kept apart in `no_name`.
+    keys = [c.name for c in table.columns][:-3]
+    columns: dict[str, Any] = {
+        key: ["" if k[i] is None else k[i] for k in kinds] for i, key in enumerate(keys)
+    }
+    columns["no_name"] = [k[1] is None for k in kinds]
+    columns["rule_id"] = [k[-2] for k in kinds]
+    columns["points"] = [k[-1] for k in kinds]
+    return columns
+
+
+def _matched(session: Session, table: Table, paths: Sequence[str]) -> Any:
+    """Every event's (lead, event, rule, time, points) for the kinds it is of, by lead."""
+    texts = _where_texts(session, paths)
+    same = [
+        table.c.type == Event.type,
+        table.c.name == func.coalesce(Event.name, ""),
+        table.c.no_name == Event.name.is_(None),
+        *(table.c[f"w{n}"] == func.coalesce(text, "") for n, text in enumerate(texts)),
+    ]
+    return (
+        select(Event.lead_id, Event.id, table.c.rule_id, Event.occurred_at, table.c.points)
+        .join(table, and_(*same))
+        .where(Event.lead_id.is_not(None))
+        .order_by(Event.lead_id, Event.id, table.c.rule_id)
+    )

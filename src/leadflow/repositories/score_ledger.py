@@ -1,0 +1,54 @@
+"""Score ledger: append-only; every score a lead had, when and why."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from leadflow.models.score_ledger import ScoreEntry
+from leadflow.repositories._sql import table_of
+
+
+def append(
+    session: Session,
+    *,
+    lead_id: int,
+    at: datetime,
+    cause: str,
+    fit: float,
+    engagement: float,
+    total: float,
+    grade: str | None,
+    delta_total: float,
+    event_id: int | None = None,
+) -> ScoreEntry:
+    """Log one score (cause: "event", "rescore", "playbook v3", "import", ...)."""
+    entry = ScoreEntry(
+        lead_id=lead_id,
+        at=at,
+        event_id=event_id,
+        cause=cause,
+        fit=fit,
+        engagement=engagement,
+        total=total,
+        grade=grade,
+        delta_total=delta_total,
+    )
+    session.add(entry)
+    return entry
+
+
+def append_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Log many scores in one executemany (same keys as `append`)."""
+    if rows:
+        session.execute(insert(table_of(ScoreEntry)), [{"event_id": None, **row} for row in rows])
+
+
+def for_lead(session: Session, lead_id: int) -> list[ScoreEntry]:
+    """The lead's score history, oldest first."""
+    query = select(ScoreEntry).where(ScoreEntry.lead_id == lead_id)
+    return list(session.scalars(query.order_by(ScoreEntry.at, ScoreEntry.id)))

@@ -1,0 +1,42 @@
+"""Stage changes: the history of every lead's moves, each with a reason and an actor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from leadflow.models.stage_change import StageChange
+
+
+def record(
+    session: Session,
+    *,
+    lead_id: int,
+    from_stage: str | None,
+    to_stage: str,
+    at: datetime,
+    reason: str,
+    actor: str,
+) -> StageChange:
+    """Write one move to the history."""
+    change = StageChange(
+        lead_id=lead_id, from_stage=from_stage, to_stage=to_stage, at=at, reason=reason, actor=actor
+    )
+    session.add(change)
+    return change
+
+
+def record_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Write many moves (lead_id, from_stage, to_stage, at, reason, actor) in one executemany."""
+    if rows:
+        session.execute(insert(StageChange), list(rows))
+
+
+def for_lead(session: Session, lead_id: int) -> list[StageChange]:
+    """The lead's moves, oldest first."""
+    query = select(StageChange).where(StageChange.lead_id == lead_id)
+    return list(session.scalars(query.order_by(StageChange.at, StageChange.id)))

@@ -1,0 +1,233 @@
+"""A realistic demo company: accounts in tiers, leads, six months of events, hidden propensity.
+
+Every lead gets a hidden propensity to buy from its fit (title, company size, industry,
+region) plus noise; engaged leads behave like buyers (pricing, case studies, demo requests)
+in proportion to it. Scores computed by the playbook therefore mean something, and later
+the closed loop can check how well they predict.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from faker import Faker
+from sqlalchemy.orm import Session
+
+from leadflow.core.playbook import Playbook
+from leadflow.repositories import accounts as account_repo
+from leadflow.repositories import events as event_repo
+from leadflow.repositories import leads as lead_repo
+from leadflow.services import lifecycle, playbooks, rescore
+
+INDUSTRIES = ["Software", "Logistics", "Manufacturing", "Retail", "Healthcare", "Finance"]
+COUNTRIES = ["US", "US", "US", "CA", "GB", "DE", "FR", "NL", "SE", "IN", "BR", "AU"]
+SENIOR = ["VP Operations", "Head of Operations", "Director of Operations", "COO", "Founder"]
+MIDDLE = ["Operations Manager", "IT Manager", "Systems Engineer", "Engineering Manager"]
+JUNIOR = ["Operations Analyst", "Coordinator", "Intern", "Student", "Marketing Associate"]
+SOURCES = [
+    ("google", "cpc", "ops-automation-search"),
+    ("linkedin", "paid-social", "ops-leaders-q3"),
+    ("newsletter", "email", "monthly-digest"),
+    ("webinar", "event", "scaling-ops-webinar"),
+    ("organic", "seo", None),
+    ("partner", "referral", "partner-program"),
+]
+PAGES = ["/", "/product", "/blog/automation-101", "/blog/ops-metrics", "/integrations", "/about"]
+BUYER_PAGES = ["/pricing", "/customers/northwind", "/customers/contoso", "/security"]
+FREE_MAIL = ["gmail.com", "yahoo.com", "outlook.com"]
+
+
+@dataclass
+class DemoData:
+    """Rows ready for bulk insert."""
+
+    accounts: list[dict[str, Any]] = field(default_factory=list)
+    leads: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _company_domains(playbook: Playbook) -> list[tuple[str, str | None]]:
+    return [(d, t.id) for t in playbook.tiers for d in t.domains]
+
+
+def _accounts(
+    fake: Faker, rng: random.Random, playbook: Playbook, count: int, now: datetime
+) -> list[dict[str, Any]]:
+    named = _company_domains(playbook)
+    rows = []
+    for index in range(count):
+        if index < len(named):
+            domain, tier = named[index]
+            name = domain.split(".")[0].replace("-", " ").title()
+        else:
+            name = fake.unique.company()
+            slug = "".join(ch for ch in name.lower() if ch.isalnum())[:20] or f"co{index}"
+            domain, tier = f"{slug}{index}.com", None
+        employees = int(math.exp(rng.gauss(math.log(180 if tier else 90), 1.2))) + 1
+        rows.append(
+            {
+                "domain": domain,
+                "name": name,
+                "industry": rng.choice(INDUSTRIES[:3] if tier else INDUSTRIES),
+                "employees": employees,
+                "annual_revenue": float(employees * rng.randint(80_000, 250_000)),
+                "country": rng.choice(COUNTRIES),
+                "attributes": {},
+                "tier": tier,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    return rows
+
+
+def _propensity(rng: random.Random, title: str, account: dict[str, Any], free_mail: bool) -> float:
+    score = -2.4
+    score += 1.6 if title in SENIOR else 0.6 if title in MIDDLE else -1.2
+    score += 0.9 if 50 <= account["employees"] <= 400 else -0.3
+    score += 0.8 if account["industry"] in INDUSTRIES[:3] else -0.4
+    score += 0.7 if account["tier"] else 0.0
+    score -= 1.0 if free_mail else 0.0
+    return 1 / (1 + math.exp(-(score + rng.gauss(0, 0.7))))
+
+
+def _events_for(
+    rng: random.Random, lead_index: int, propensity: float, start: datetime, now: datetime
+) -> list[dict[str, Any]]:
+    span = (now - start).total_seconds()
+    visits = max(1, int(rng.expovariate(1 / (3 + 25 * propensity))))
+    events = []
+    for visit in range(visits):
+        at = start + timedelta(seconds=span * rng.random() ** (1 - 0.6 * propensity))
+        pages = [rng.choice(PAGES)]
+        if rng.random() < propensity:
+            pages.append(rng.choice(BUYER_PAGES))
+        if rng.random() < 0.05:
+            pages.append("/careers")
+        for offset, path in enumerate(pages):
+            events.append(
+                _event(lead_index, "page", None, at + timedelta(minutes=offset), path=path)
+            )
+        if rng.random() < 0.15:
+            events.append(
+                _event(lead_index, "track", "Email Clicked", at, campaign="monthly-digest")
+            )
+        if rng.random() < 0.08 + 0.3 * propensity:
+            events.append(
+                _event(lead_index, "track", "Content Downloaded", at, asset="ops-playbook.pdf")
+            )
+        if rng.random() < 0.04 * propensity:
+            events.append(_event(lead_index, "track", "Webinar Attended", at))
+        if visit == visits - 1 and rng.random() < 0.25 * propensity**2:
+            events.append(_event(lead_index, "track", "Demo Requested", at + timedelta(minutes=5)))
+    if rng.random() < 0.03:
+        events.append(
+            _event(lead_index, "track", "Unsubscribed", now - timedelta(days=rng.randint(1, 90)))
+        )
+    return events
+
+
+def _event(
+    lead_index: int, kind: str, name: str | None, at: datetime, **properties: Any
+) -> dict[str, Any]:
+    return {
+        "lead_index": lead_index,
+        "type": kind,
+        "name": name,
+        "occurred_at": at,
+        "properties": properties,
+    }
+
+
+def generate(
+    playbook: Playbook, *, leads: int, now: datetime, seed: int = 7, months: int = 6
+) -> DemoData:
+    """Build the demo company's rows; `lead_index` in events points into `leads`."""
+    rng = random.Random(seed)
+    fake = Faker()
+    fake.seed_instance(seed)
+    data = DemoData()
+    data.accounts = _accounts(fake, rng, playbook, max(20, leads // 8), now)
+    start = now - timedelta(days=30 * months)
+    for index in range(leads):
+        account = data.accounts[
+            min(int(rng.paretovariate(1.2)) - 1, len(data.accounts) - 1)
+            if rng.random() < 0.3
+            else rng.randrange(len(data.accounts))
+        ]
+        first, last = fake.first_name(), fake.last_name()
+        free_mail = rng.random() < 0.12
+        domain = rng.choice(FREE_MAIL) if free_mail else account["domain"]
+        title = rng.choice(
+            SENIOR if rng.random() < 0.2 else MIDDLE if rng.random() < 0.5 else JUNIOR
+        )
+        source, medium, campaign = rng.choice(SOURCES)
+        propensity = _propensity(rng, title, account, free_mail)
+        data.leads.append(
+            {
+                "email": f"{first}.{last}.{index}@{domain}".lower(),
+                "first_name": first,
+                "last_name": last,
+                "title": title,
+                "country": account["country"],
+                "source": source,
+                "medium": medium,
+                "campaign": campaign,
+                "attributes": {"hidden_propensity": round(propensity, 4)},
+                "account_domain": None if free_mail else account["domain"],
+                "created_at": start
+                + timedelta(seconds=(now - start).total_seconds() * rng.random() * 0.8),
+                "updated_at": now,
+            }
+        )
+        created = data.leads[-1]["created_at"]
+        data.events.extend(_events_for(rng, index, propensity, created, now))
+    return data
+
+
+@dataclass
+class Built:
+    """What the demo wrote."""
+
+    accounts: int
+    leads: int
+    events: int
+    score_seconds: float
+
+
+def build(session: Session, playbook_text: str, *, leads: int, now: datetime, seed: int) -> Built:
+    """Install the playbook, write the demo company and score it; the caller commits."""
+    version = playbooks.install(session, playbook_text, author="demo", now=now)
+    book = playbooks.playbook_of(version)
+    data = generate(book, leads=leads, now=now, seed=seed)
+    account_repo.upsert_many(session, data.accounts)
+    domains = account_repo.ids_by_domain(session)
+    lead_rows = []
+    for row in data.leads:
+        domain = row.pop("account_domain")
+        lead_rows.append({**row, "account_id": domains.get(domain) if domain else None})
+    lead_repo.upsert_many(session, lead_rows)
+    ids = lead_repo.ids_by_email(session, [row["email"] for row in lead_rows])
+    lead_ids = [ids[row["email"]] for row in lead_rows]
+    event_rows = [
+        {
+            "lead_id": lead_ids[e["lead_index"]],
+            "source": "demo",
+            "message_id": f"demo-{seed}-{number}",
+            "type": e["type"],
+            "name": e["name"],
+            "properties": e["properties"],
+            "context": {},
+            "occurred_at": e["occurred_at"],
+            "received_at": e["occurred_at"],
+        }
+        for number, e in enumerate(data.events)
+    ]
+    events = event_repo.insert_many(session, event_rows)
+    result = rescore.rescore_all(session, book, now)
+    lifecycle.advance_all(session, book, now, actor="demo")
+    return Built(len(data.accounts), len(lead_rows), events, result.seconds)

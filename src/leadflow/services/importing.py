@@ -1,0 +1,231 @@
+"""Importing leads, accounts and events from files: all rows valid, or nothing written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+
+from leadflow.core.errors import Invalid
+from leadflow.core.records import AccountRecord, EventRecord, LeadRecord, domain_of
+from leadflow.repositories import accounts as account_repo
+from leadflow.repositories import events as event_repo
+from leadflow.repositories import leads as lead_repo
+from leadflow.services.files import Row, RowError
+
+RecordT = TypeVar("RecordT", bound=BaseModel)
+
+# Addresses at these domains say nothing about the company: no account is made for them.
+FREE_MAIL = frozenset(
+    [
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "mail.com",
+        "yandex.ru",
+    ]
+)
+
+
+@dataclass
+class ImportReport:
+    """What an import read, wrote and refused."""
+
+    kind: str
+    rows: int = 0
+    imported: int = 0
+    problems: list[str] = field(default_factory=list)
+    touched_lead_ids: list[int] = field(default_factory=list)
+
+
+class ImportRejected(Invalid):
+    """Bad rows and no --skip-invalid: nothing was imported."""
+
+    def __init__(self, kind: str, problems: list[str]) -> None:
+        shown = "\n".join(problems[:50])
+        more = f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(
+            f"{len(problems)} bad {kind} rows; nothing imported "
+            f"(fix them, or pass --skip-invalid to import the good rows):\n{shown}{more}"
+        )
+        self.problems = problems
+
+
+def _reason(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "row"
+        parts.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts)
+
+
+def validate_rows(
+    kind: str, rows: Iterable[Row], model: type[RecordT], skip_invalid: bool
+) -> tuple[list[RecordT], ImportReport]:
+    """Validate every row; bad rows are listed by line, and refuse the file unless skipped."""
+    report = ImportReport(kind)
+    good: list[RecordT] = []
+    try:
+        for line, data in rows:
+            report.rows += 1
+            try:
+                good.append(model.model_validate(data))
+            except ValidationError as exc:
+                report.problems.append(f"line {line}: {_reason(exc)}")
+    except RowError as exc:
+        report.problems.append(exc.message)
+        if not skip_invalid:
+            raise ImportRejected(kind, report.problems) from None
+    if report.problems and not skip_invalid:
+        raise ImportRejected(kind, report.problems)
+    return good, report
+
+
+def _account_rows(records: Iterable[LeadRecord], now: datetime) -> list[dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for record in records:
+        domain = record.company_domain()
+        if domain is None or domain in FREE_MAIL or domain in found:
+            continue
+        found[domain] = {
+            "domain": domain,
+            "name": record.company or domain,
+            "employees": record.employees,
+            "industry": record.industry,
+            "created_at": now,
+            "updated_at": now,
+        }
+    return list(found.values())
+
+
+def import_leads(
+    session: Session, rows: Iterable[Row], *, skip_invalid: bool, now: datetime
+) -> ImportReport:
+    """Upsert leads by e-mail, and their accounts by company domain."""
+    records, report = validate_rows("lead", rows, LeadRecord, skip_invalid)
+    account_repo.upsert_many(session, _account_rows(records, now), fill_only=True)
+    domains = account_repo.ids_by_domain(session)
+    lead_rows = [
+        {
+            "email": r.email,
+            "first_name": r.first_name,
+            "last_name": r.last_name,
+            "title": r.title,
+            "phone": r.phone,
+            "country": r.country,
+            "source": r.source,
+            "medium": r.medium,
+            "campaign": r.campaign,
+            "attributes": r.extra_attributes(),
+            "account_id": domains.get(r.company_domain() or ""),
+            "created_at": now,
+            "updated_at": now,
+        }
+        for r in records
+    ]
+    report.imported = lead_repo.upsert_many(session, lead_rows)
+    report.touched_lead_ids = list(
+        lead_repo.ids_by_email(session, [r.email for r in records]).values()
+    )
+    return report
+
+
+def ensure_leads(session: Session, emails: list[str], now: datetime) -> None:
+    """Create leads not seen before, each linked to its company's account by e-mail domain."""
+    domains = {e: domain_of(e) for e in emails}
+    business = sorted({d for d in domains.values() if d and d not in FREE_MAIL})
+    account_repo.upsert_many(
+        session,
+        [{"domain": d, "name": d, "created_at": now, "updated_at": now} for d in business],
+        fill_only=True,
+    )
+    account_ids = account_repo.ids_by_domain(session)
+    rows = [
+        {
+            "email": email,
+            "account_id": account_ids.get(domains[email] or ""),
+            "created_at": now,
+            "updated_at": now,
+        }
+        for email in emails
+    ]
+    lead_repo.upsert_many(session, rows, fill_only=True)
+
+
+def import_accounts(
+    session: Session, rows: Iterable[Row], *, skip_invalid: bool, now: datetime
+) -> ImportReport:
+    """Upsert accounts by company domain."""
+    records, report = validate_rows("account", rows, AccountRecord, skip_invalid)
+    account_rows = [
+        {
+            **r.model_dump(exclude=set(r.model_extra or {})),
+            "attributes": r.extra_attributes(),
+            "created_at": now,
+            "updated_at": now,
+        }
+        for r in records
+    ]
+    report.imported = account_repo.upsert_many(session, account_rows)
+    return report
+
+
+def message_id_for(record: EventRecord) -> str:
+    """A stable id for an event without one, so importing a file twice counts it once."""
+    if record.message_id:
+        return record.message_id
+    payload: list[Any] = [record.email, record.type, record.name, record.timestamp.isoformat()]
+    payload.append(record.properties)
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return "import-" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def import_events(
+    session: Session,
+    rows: Iterable[Row],
+    *,
+    skip_invalid: bool,
+    now: datetime,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Store events for leads by e-mail (creating unknown leads), skipping ones already seen."""
+    records, report = validate_rows("event", rows, EventRecord, skip_invalid)
+    emails = sorted({r.email for r in records})
+    ensure_leads(session, emails, now)
+    ids = lead_repo.ids_by_email(session, emails)
+    event_rows = [
+        {
+            "lead_id": ids[r.email],
+            "source": "import",
+            "message_id": message_id_for(r),
+            "type": r.type,
+            "name": r.name,
+            "properties": r.properties,
+            "context": r.context,
+            "occurred_at": r.timestamp,
+            "received_at": now,
+        }
+        for r in records
+    ]
+    report.imported = event_repo.insert_many(session, event_rows)
+    report.touched_lead_ids = sorted(set(ids.values()))
+    if on_progress:
+        on_progress(report.rows)
+    return report

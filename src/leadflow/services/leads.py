@@ -1,0 +1,173 @@
+"""Leads: list them by score, and show one with its score explained and its history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from leadflow.core.errors import NotFound
+from leadflow.core.facts import EventFacts, lead_facts
+from leadflow.core.playbook import Playbook
+from leadflow.core.scoring import LeadScore, score_from_events
+from leadflow.models.account import Account
+from leadflow.models.event import Event
+from leadflow.models.lead import Lead
+from leadflow.repositories import accounts as account_repo
+from leadflow.repositories import events as event_repo
+from leadflow.repositories import leads as lead_repo
+from leadflow.repositories import stage_changes
+
+LEAD_FIELDS = ("email", "first_name", "last_name", "title", "phone", "country")
+ACCOUNT_FIELDS = ("domain", "name", "industry", "employees", "annual_revenue", "country")
+
+
+def lead_dict(lead: Lead) -> dict[str, Any]:
+    """A lead's facts as scoring sees them."""
+    facts: dict[str, Any] = {name: getattr(lead, name) for name in LEAD_FIELDS}
+    facts.update(source=lead.source, medium=lead.medium, campaign=lead.campaign)
+    facts["attributes"] = dict(lead.attributes or {})
+    return facts
+
+
+def account_dict(account: Account | None) -> dict[str, Any] | None:
+    """An account's facts as scoring sees them."""
+    if account is None:
+        return None
+    facts: dict[str, Any] = {name: getattr(account, name) for name in ACCOUNT_FIELDS}
+    facts["attributes"] = dict(account.attributes or {})
+    return facts
+
+
+def event_facts(event: Event) -> EventFacts:
+    """A stored event as scoring sees it."""
+    return EventFacts(
+        id=str(event.id),
+        type=event.type,
+        occurred_at=event.occurred_at,
+        name=event.name,
+        properties=event.properties or {},
+        context=event.context or {},
+    )
+
+
+def find(session: Session, key: str) -> Lead:
+    """A lead by id or e-mail, or NotFound naming the key."""
+    lead = (
+        lead_repo.get(session, int(key))
+        if key.isdigit()
+        else lead_repo.get_by_email(session, key.strip().lower())
+    )
+    if lead is None:
+        raise NotFound(f"no lead with {'id' if key.isdigit() else 'e-mail'} {key!r}")
+    return lead
+
+
+def explain(session: Session, lead: Lead, playbook: Playbook, now: datetime) -> LeadScore:
+    """The lead's score recomputed from its events, with each rule's events named."""
+    account = account_repo.get(session, lead.account_id) if lead.account_id else None
+    tier = playbook.tier_of(account.domain if account else None)
+    facts = lead_facts(lead_dict(lead), account_dict(account), tier.id if tier else None)
+    events = [event_facts(e) for e in event_repo.for_lead(session, lead.id)]
+    return score_from_events(playbook, facts, events, now)
+
+
+def summary(lead: Lead) -> dict[str, Any]:
+    """The fields every lead listing carries."""
+    return {
+        "id": lead.id,
+        "email": lead.email,
+        "name": " ".join(p for p in (lead.first_name, lead.last_name) if p) or None,
+        "title": lead.title,
+        "stage": lead.stage,
+        "fit": lead.fit,
+        "engagement": lead.engagement,
+        "total": lead.total,
+        "grade": lead.grade,
+        "persona": lead.persona,
+        "owner": lead.owner,
+        "source": lead.source,
+        "campaign": lead.campaign,
+        "contributions": [
+            {"rule": c["rule"], "points": c["points"], "label": c.get("label")}
+            for c in (lead.contributions or [])
+        ],
+    }
+
+
+def list_top(
+    session: Session,
+    *,
+    stage: str | None = None,
+    grade: str | None = None,
+    persona: str | None = None,
+    limit: int = 25,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Leads by score, highest first, with optional filters."""
+    rows = lead_repo.list_top(
+        session, stage=stage, grade=grade, persona=persona, limit=limit, offset=offset
+    )
+    return [summary(lead) for lead in rows]
+
+
+def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dict[str, Any]:
+    """One lead: score explained rule by rule, persona, account, stage history, timeline."""
+    lead = find(session, key)
+    score = explain(session, lead, playbook, now)
+    account = account_repo.get(session, lead.account_id) if lead.account_id else None
+    persona = next((p for p in playbook.personas if p.id == lead.persona), None)
+    tier = playbook.tier_of(account.domain if account else None)
+    data = summary(lead)
+    data["contributions"] = [
+        {
+            "rule": c.rule,
+            "label": c.label,
+            "kind": c.kind,
+            "points": c.points,
+            "detail": c.detail,
+            "events": list(c.events),
+        }
+        for c in score.contributions
+    ]
+    data["persona_detail"] = (
+        {
+            "id": persona.id,
+            "name": persona.name,
+            "talking_points": persona.psychographics.talking_points,
+            "met": list(score.persona.met) if score.persona else [],
+        }
+        if persona
+        else None
+    )
+    data["account"] = (
+        {**(account_dict(account) or {}), "tier": tier.id if tier else None} if account else None
+    )
+    data["stage_history"] = [
+        {
+            "from": change.from_stage,
+            "to": change.to_stage,
+            "at": change.at.isoformat(),
+            "reason": change.reason,
+            "actor": change.actor,
+        }
+        for change in stage_changes.for_lead(session, lead.id)
+    ]
+    data["scored_at"] = lead.scored_at.isoformat() if lead.scored_at else None
+    return data
+
+
+def timeline(session: Session, lead_id: int, limit: int = 200) -> list[dict[str, Any]]:
+    """The lead's events, newest first."""
+    events = event_repo.for_lead(session, lead_id)
+    return [
+        {
+            "id": e.id,
+            "type": e.type,
+            "name": e.name,
+            "at": e.occurred_at.isoformat(),
+            "properties": e.properties,
+        }
+        for e in reversed(events[-limit:])
+    ]

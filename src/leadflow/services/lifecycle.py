@@ -1,0 +1,109 @@
+"""Stage changes: apply the playbook's automatic moves and sales' manual ones, with reasons."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from leadflow.core.facts import EventFacts, lead_facts
+from leadflow.core.lifecycle import Transition, automatic_transition
+from leadflow.core.playbook import Playbook
+from leadflow.core.scoring import LeadScore, PersonaMatch, event_matches
+from leadflow.core.stages import Stage
+from leadflow.models.lead import Lead
+from leadflow.repositories import events, stage_changes
+from leadflow.repositories import leads as lead_repo
+
+AUTOMATIC_FROM = (Stage.SUBSCRIBER, Stage.LEAD, Stage.MQL, Stage.NURTURE)
+
+
+def record(session: Session, lead: Lead, transition: Transition, now: datetime) -> None:
+    """Move the lead and write the change, its reason and its actor to the history."""
+    lead.stage = transition.to_stage.value
+    lead.stage_changed_at = now
+    stage_changes.record(
+        session,
+        lead_id=lead.id,
+        from_stage=transition.from_stage.value,
+        to_stage=transition.to_stage.value,
+        at=now,
+        reason=transition.reason,
+        actor=transition.actor,
+    )
+
+
+def advance(
+    session: Session,
+    lead: Lead,
+    playbook: Playbook,
+    score: LeadScore,
+    facts: dict[str, object],
+    new_events: Sequence[EventFacts],
+    now: datetime,
+) -> Transition | None:
+    """Apply the playbook's automatic move for one lead, if any."""
+    move = automatic_transition(
+        playbook, Stage(lead.stage), score, facts, new_events, now, lead.recycle_until
+    )
+    if move is not None:
+        record(session, lead, move, now)
+    return move
+
+
+def advance_all(
+    session: Session, playbook: Playbook, now: datetime, *, actor: str
+) -> Counter[tuple[str, str]]:
+    """After a re-score, move every lead the playbook's criteria now qualify; count the moves."""
+    moves: Counter[tuple[str, str]] = Counter()
+    rows = []
+    raised = hand_raiser_events(session, playbook)
+    for row in lead_repo.stage_candidates(session, stages=[s.value for s in AUTOMATIC_FROM]):
+        persona = PersonaMatch(row.persona, row.persona, 1.0, ()) if row.persona else None
+        score = LeadScore(row.fit, row.engagement, row.total, row.grade or "D4", persona, ())
+        facts = lead_facts(row.lead_facts, row.account_facts, row.account_facts.get("tier"))
+        move = automatic_transition(
+            playbook, Stage(row.stage), score, facts, raised.get(row.id, ()), now, row.recycle_until
+        )
+        if move is None:
+            continue
+        moves[(move.from_stage.value, move.to_stage.value)] += 1
+        rows.append((row.id, move))
+    stage_changes.record_many(
+        session,
+        [
+            {
+                "lead_id": lead_id,
+                "from_stage": m.from_stage.value,
+                "to_stage": m.to_stage.value,
+                "at": now,
+                "reason": m.reason,
+                "actor": actor if m.actor == "system" else m.actor,
+            }
+            for lead_id, m in rows
+        ],
+    )
+    lead_repo.set_stages(session, [(lead_id, m.to_stage.value) for lead_id, m in rows], at=now)
+    return moves
+
+
+def hand_raiser_events(session: Session, playbook: Playbook) -> dict[int, list[EventFacts]]:
+    """Per lead, the hand-raiser events it sent since its last stage change.
+
+    A re-score or an import sees events after the fact; a demo request stored that way must
+    still make the lead SQL, but one sent before the lead was recycled must not re-qualify it.
+    """
+    found: dict[int, list[EventFacts]] = {}
+    stages = [s.value for s in AUTOMATIC_FROM]
+    for raiser in playbook.lifecycle.hand_raisers:
+        match = raiser.event
+        rows = events.since_stage_change(session, stages=stages, types=match.type, names=match.name)
+        for row in rows:
+            fact = EventFacts(
+                str(row.id), row.type, row.occurred_at, row.name, row.properties, row.context
+            )
+            if event_matches(match, fact):
+                found.setdefault(row.lead_id, []).append(fact)
+    return found

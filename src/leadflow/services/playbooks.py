@@ -1,0 +1,104 @@
+"""Playbook versions: install, activate, and apply with a preview of what changes."""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from leadflow.core.errors import NotFound
+from leadflow.core.playbook import Playbook
+from leadflow.core.playbook_text import content_hash, parse_playbook
+from leadflow.models.playbook import PlaybookVersion
+from leadflow.repositories import playbook_versions
+from leadflow.services import lifecycle, rescore
+
+_parsed: dict[str, Playbook] = {}
+
+
+@dataclass
+class ApplyOutcome:
+    """What applying a playbook did (or, in a dry run, would do)."""
+
+    version: int | None
+    unchanged: bool
+    diff: str
+    leads_rescored: int = 0
+    stage_moves: Counter[tuple[str, str]] = field(default_factory=Counter)
+    dry_run: bool = False
+
+    def summary_lines(self) -> list[str]:
+        """Human lines for the CLI."""
+        if self.unchanged:
+            return [f"playbook unchanged: version {self.version} is already active"]
+        verb = "would move" if self.dry_run else "moved"
+        head = "dry run: nothing changed" if self.dry_run else f"applied as version {self.version}"
+        lines = [head, f"re-scored {self.leads_rescored} leads"]
+        lines += [f"{verb} {n} leads {a} -> {b}" for (a, b), n in sorted(self.stage_moves.items())]
+        if not self.stage_moves:
+            lines.append("no stage changes")
+        return lines
+
+
+def playbook_of(version: PlaybookVersion) -> Playbook:
+    """The parsed playbook of a stored version (parsed once per process)."""
+    if version.content_hash not in _parsed:
+        _parsed[version.content_hash] = parse_playbook(version.content)
+    return _parsed[version.content_hash]
+
+
+def active_version(session: Session) -> PlaybookVersion:
+    """The active version, or NotFound telling how to install one."""
+    version = playbook_versions.active(session)
+    if version is None:
+        raise NotFound("no playbook is active: run `leadflow init --playbook FILE`")
+    return version
+
+
+def active_playbook(session: Session) -> Playbook:
+    """The active playbook, parsed."""
+    return playbook_of(active_version(session))
+
+
+def install(session: Session, text: str, *, author: str, now: datetime) -> PlaybookVersion:
+    """Validate, store as a new version (or reuse an identical one) and make it active."""
+    parse_playbook(text)  # an invalid playbook never becomes a version
+    existing = playbook_versions.get_by_hash(session, content_hash(text))
+    version = existing or playbook_versions.create(
+        session, name=parse_playbook(text).name, content=text, author=author, at=now
+    )
+    playbook_versions.activate(session, version.id)
+    return version
+
+
+def apply(
+    session: Session, text: str, *, author: str, now: datetime, dry_run: bool = False
+) -> ApplyOutcome:
+    """Install a version, re-score every lead and advance stages; the caller commits or not."""
+    book = parse_playbook(text)
+    current = playbook_versions.active(session)
+    if current is not None and current.content_hash == content_hash(text):
+        return ApplyOutcome(current.version, unchanged=True, diff="")
+    old_text = current.content if current is not None else ""
+    diff = "".join(
+        difflib.unified_diff(
+            old_text.splitlines(keepends=True),
+            text.splitlines(keepends=True),
+            fromfile=f"version {current.version}" if current else "(none)",
+            tofile="proposed",
+        )
+    )
+    version = install(session, text, author=author, now=now)
+    result = rescore.rescore_all(session, book, now)
+    moves = lifecycle.advance_all(session, book, now, actor=f"playbook v{version.version}")
+    return ApplyOutcome(
+        None if dry_run else version.version,
+        unchanged=False,
+        diff=diff,
+        leads_rescored=result.leads,
+        stage_moves=moves,
+        dry_run=dry_run,
+    )

@@ -1,0 +1,123 @@
+"""`leadflow import` and `leadflow leads list|show` on both engines."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tests.cli.conftest import Run, as_json
+
+HUBSPOT_HEADER = (
+    "First Name,Last Name,Email,Job Title,Company Name,Company Domain Name,"
+    "Number of Employees,Industry,Country/Region,Original Source\n"
+)
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_hubspot_export_imports_and_scores(initialised: Run, tmp_path: Path) -> None:
+    csv_file = write(
+        tmp_path / "contacts.csv",
+        HUBSPOT_HEADER + "Olivia,Ops,olivia@northwind-logistics.com,VP Operations,Northwind,"
+        "northwind-logistics.com,120,Logistics,US,paid\n"
+        + "Sam,Student,sam@uni.edu,Student,,,,,US,organic\n",
+    )
+    result = initialised("import", "leads", str(csv_file))
+    assert result.exit_code == 0, result.output
+    assert "imported 2 leads" in result.stdout
+    leads = as_json(initialised("leads", "list", "--json"))
+    assert [lead["email"] for lead in leads] == ["olivia@northwind-logistics.com", "sam@uni.edu"]
+    olivia = leads[0]
+    # title_senior 20 + company_size 20 + industry_fit 15 + region 5 + tier top 20
+    assert olivia["fit"] == 80
+    assert olivia["stage"] == "lead"
+    assert olivia["persona"] == "ops_leader"
+    assert {c["rule"] for c in olivia["contributions"]} == {
+        "title_senior",
+        "company_size",
+        "industry_fit",
+        "region",
+        "tier:top",
+    }
+    # region 5 - student 25
+    assert leads[1]["fit"] == -20
+
+
+def test_bad_rows_refuse_the_whole_file(initialised: Run, tmp_path: Path) -> None:
+    csv_file = write(
+        tmp_path / "contacts.csv",
+        "email,title,employees\nok@acme.com,CEO,10\nnot-an-email,CEO,10\nx@acme.com,CEO,-5\n",
+    )
+    result = initialised("import", "leads", str(csv_file))
+    assert result.exit_code == 1
+    assert "line 3: email: 'not-an-email' is not an e-mail address" in result.stderr
+    assert "line 4: employees:" in result.stderr
+    assert "nothing imported" in result.stderr
+    assert as_json(initialised("leads", "list", "--json")) == []
+    skipped = initialised("import", "leads", str(csv_file), "--skip-invalid")
+    assert skipped.exit_code == 0, skipped.output
+    assert "imported 1 leads" in skipped.stdout
+    assert "2 bad rows skipped" in skipped.stdout
+
+
+def test_events_score_the_lead_and_reimport_counts_nothing_twice(
+    initialised: Run, tmp_path: Path
+) -> None:
+    events = tmp_path / "events.jsonl"
+    # Yesterday, so that recency decay (a 30-day half-life) leaves every rule's points visible.
+    day = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    lines = [
+        {
+            "email": "ana@fabrikam.io",
+            "type": "page",
+            "timestamp": f"{day}T10:00:00Z",
+            "properties": {"path": "/pricing"},
+        },
+        {
+            "email": "ana@fabrikam.io",
+            "type": "track",
+            "name": "Demo Requested",
+            "timestamp": f"{day}T10:05:00Z",
+        },
+    ]
+    events.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    first = initialised("import", "events", str(events))
+    assert first.exit_code == 0, first.output
+    shown = as_json(initialised("leads", "show", "ana@fabrikam.io", "--json"))
+    assert shown["stage"] == "sql"
+    rules = {c["rule"] for c in shown["contributions"]}
+    assert {"pricing_page", "page_view", "demo_request", "tier:top"} <= rules
+    assert round(sum(c["points"] for c in shown["contributions"]), 2) == shown["total"]
+    assert [h["to"] for h in shown["stage_history"]][-1] == "sql"
+    assert "Demo requested" in shown["stage_history"][-1]["reason"]
+    total = shown["total"]
+    again = initialised("import", "events", str(events))
+    assert "imported 0 events" in again.stdout
+    assert as_json(initialised("leads", "show", "ana@fabrikam.io", "--json"))["total"] == total
+
+
+def test_show_unknown_lead_is_a_clear_error(initialised: Run) -> None:
+    result = initialised("leads", "show", "nobody@nowhere.com")
+    assert result.exit_code == 1
+    assert "no lead with e-mail 'nobody@nowhere.com'" in result.stderr
+
+
+def test_commands_before_init_explain_what_to_do(run: Run) -> None:
+    result = run("leads", "show", "a@b.com")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+
+
+def test_demo_builds_a_scored_company(run: Run) -> None:
+    result = run("demo", "--leads", "200", "--no-serve")
+    assert result.exit_code == 0, result.output
+    assert "built" in result.stdout
+    leads = as_json(run("leads", "list", "--json", "--limit", "500"))
+    assert len(leads) == 200
+    totals = [lead["total"] for lead in leads]
+    assert totals == sorted(totals, reverse=True)
+    assert any(lead["stage"] in {"mql", "sql"} for lead in leads)

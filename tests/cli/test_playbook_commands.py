@@ -1,0 +1,83 @@
+"""`leadflow playbook validate|schema|apply|show` and `leadflow init`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from leadflow.cli.main import app
+from tests.cli.conftest import B2B, ROOT, Run
+
+runner = CliRunner()
+
+
+def test_validate_accepts_both_examples() -> None:
+    for name in ("b2b_saas.yaml", "b2c_chairs.yaml"):
+        result = runner.invoke(app, ["playbook", "validate", str(ROOT / "examples" / name)])
+        assert result.exit_code == 0, result.output
+        assert "valid" in result.output
+
+
+def test_validate_names_each_error_with_path_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: broken\n"
+        "tiers:\n"
+        "  - id: top\n"
+        "    max_accounts: 1\n"
+        "    domains: [a.com, b.com]\n"
+        "fit:\n"
+        "  rules:\n"
+        "    - id: r1\n"
+        "      label: bad regex\n"
+        "      points: 5\n"
+        "      when: {field: title, regex: '('}\n"
+    )
+    result = runner.invoke(app, ["playbook", "validate", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:3: tiers[0]: tier 'top' lists 2 accounts" in result.stderr
+    assert f"{bad}:11: fit.rules[0].when: invalid regex" in result.stderr
+    assert "2 problems" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_validate_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["playbook", "validate", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 1
+    assert "no such file" in result.stderr
+
+
+def test_schema_is_json_schema() -> None:
+    result = runner.invoke(app, ["playbook", "schema"])
+    schema = json.loads(result.stdout)
+    assert schema["title"] == "leadflow playbook"
+    assert {"personas", "tiers", "fit", "engagement", "lifecycle"} <= set(schema["properties"])
+
+
+def test_invalid_playbook_never_replaces_the_active_one(initialised: Run, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nfit: {rules: [{id: a, label: a, points: 1}]}\n")
+    result = initialised("playbook", "apply", str(bad))
+    assert result.exit_code == 1
+    shown = initialised("playbook", "show")
+    assert "version 1 " in shown.stdout
+    assert "Flowline B2B SaaS" in shown.stdout
+
+
+def test_apply_versions_shows_diff_and_dry_run_changes_nothing(
+    initialised: Run, tmp_path: Path
+) -> None:
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(B2B.read_text().replace("- {field: fit, gte: 40}", "- {field: fit, gte: 0}"))
+    dry = initialised("playbook", "apply", str(changed), "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "+      - {field: fit, gte: 0}" in dry.stdout
+    assert "dry run: nothing changed" in dry.stdout
+    assert "version 1 " in initialised("playbook", "show").stdout
+    real = initialised("playbook", "apply", str(changed), "--author", "marketing")
+    assert "applied as version 2" in real.stdout
+    assert "version 2 by marketing" in initialised("playbook", "show").stdout
+    again = initialised("playbook", "apply", str(changed))
+    assert "already active" in again.stdout

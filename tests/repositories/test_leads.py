@@ -1,0 +1,130 @@
+"""Leads repository: upsert by e-mail, ranking, scores, stages and facts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from leadflow.repositories import accounts, leads
+from tests.repositories.conftest import NOW
+
+
+def _lead(email: str, **fields: object) -> dict[str, object]:
+    return {"email": email, "created_at": NOW, "updated_at": NOW, **fields}
+
+
+def test_upsert_by_email_is_case_insensitive(session: Session) -> None:
+    assert leads.upsert_many(session, [_lead("Jane@Acme.com", title="VP", attributes={"a": 1})])
+    count = leads.upsert_many(
+        session,
+        [_lead("jane@acme.com", title=None, phone="555", attributes={"b": 2}), _lead("x@y.com")],
+    )
+    assert count == 2
+    jane = leads.get_by_email(session, " JANE@acme.com ")
+    assert jane is not None
+    session.refresh(jane)
+    assert (jane.email, jane.title, jane.phone) == ("jane@acme.com", "VP", "555")
+    assert jane.attributes == {"a": 1, "b": 2}
+    assert (jane.stage, jane.total, jane.contributions) == ("subscriber", 0.0, [])
+    assert leads.ids_by_email(session, ["JANE@ACME.COM", "nobody@x.com"]) == {
+        "jane@acme.com": jane.id
+    }
+
+
+def test_create_flushes_an_id(session: Session) -> None:
+    lead = leads.create(session, email="New@Example.com", first_name="N")
+    assert lead.id is not None
+    assert leads.get(session, lead.id) is lead
+    assert lead.email == "new@example.com"
+
+
+def test_list_top_orders_and_filters(session: Session) -> None:
+    leads.upsert_many(session, [_lead(f"l{i}@x.com") for i in range(4)])
+    ids = leads.ids_by_email(session, [f"l{i}@x.com" for i in range(4)])
+    leads.update_scores_bulk(
+        session,
+        [
+            {
+                "id": ids["l0@x.com"],
+                "fit": 1.0,
+                "engagement": 0.0,
+                "total": 1.0,
+                "grade": "D4",
+                "persona": None,
+                "contributions": [],
+                "scored_at": NOW,
+            },
+            {
+                "id": ids["l1@x.com"],
+                "fit": 50.0,
+                "engagement": 10.0,
+                "total": 60.0,
+                "grade": "A1",
+                "persona": "ops",
+                "contributions": [{"rule": "r", "points": 60.0}],
+                "scored_at": NOW,
+            },
+            {
+                "id": ids["l2@x.com"],
+                "fit": 60.0,
+                "engagement": 0.0,
+                "total": 60.0,
+                "grade": "A4",
+                "persona": "ops",
+                "contributions": [],
+                "scored_at": NOW,
+            },
+        ],
+    )
+    leads.set_stages(session, [(ids["l2@x.com"], "mql")], at=NOW)
+    session.expire_all()
+    top = leads.list_top(session, limit=3)
+    assert [lead.email for lead in top] == ["l1@x.com", "l2@x.com", "l0@x.com"]
+    assert top[0].contributions == [{"rule": "r", "points": 60.0}]
+    assert top[0].scored_at == NOW
+    assert [x.email for x in leads.list_top(session, persona="ops", stage="mql")] == ["l2@x.com"]
+    assert [x.email for x in leads.list_top(session, grade="A1")] == ["l1@x.com"]
+    assert [x.email for x in leads.list_top(session, limit=1, offset=1)] == ["l2@x.com"]
+    assert leads.count_by_stage(session) == {"subscriber": 3, "mql": 1}
+
+
+def test_set_stage_moves_one_lead(session: Session) -> None:
+    lead = leads.create(session, email="a@b.com")
+    later = NOW + timedelta(days=1)
+    leads.set_stage(session, lead_id=lead.id, stage="sql", at=later)
+    session.refresh(lead)
+    assert (lead.stage, lead.stage_changed_at) == ("sql", later)
+
+
+def test_facts_join_the_account(session: Session) -> None:
+    accounts.upsert_many(
+        session,
+        [
+            {
+                "domain": "acme.com",
+                "name": "Acme",
+                "employees": 80,
+                "tier": "top",
+                "attributes": {"crm": "hubspot"},
+            }
+        ],
+    )
+    account_id = accounts.ids_by_domain(session)["acme.com"]
+    leads.upsert_many(
+        session,
+        [_lead("a@acme.com", title="COO", account_id=account_id), _lead("b@gmail.com")],
+    )
+    leads.set_stages(
+        session, [(leads.ids_by_email(session, ["b@gmail.com"])["b@gmail.com"], "nurture")], at=NOW
+    )
+    rows = leads.ids_and_facts(session)
+    assert [r.lead_facts["email"] for r in rows] == ["a@acme.com", "b@gmail.com"]
+    assert rows[0].lead_facts["title"] == "COO"
+    assert rows[0].account_facts["employees"] == 80
+    assert rows[0].account_facts["tier"] == "top"
+    assert rows[0].account_facts["attributes"] == {"crm": "hubspot"}
+    assert rows[1].account_facts == {}
+    assert [r.id for r in leads.ids_and_facts(session, lead_ids=[rows[1].id])] == [rows[1].id]
+    nurtured = leads.stage_candidates(session, stages=["nurture"])
+    assert [r.id for r in nurtured] == [rows[1].id]
