@@ -8,6 +8,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 
 import leadflow.models
@@ -30,6 +31,7 @@ TABLES = {
     "stage_changes",
     "score_ledger",
     "playbook_versions",
+    "api_keys",
 }
 
 
@@ -49,7 +51,8 @@ def test_upgrade_takes_a_url_and_runs_twice(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
-            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0001"
+            head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == head
     finally:
         engine.dispose()
 

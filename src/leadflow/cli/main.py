@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from leadflow.cli import demo, imports, leads, playbook, setup
+from leadflow.cli import demo, imports, keys, leads, playbook, serve, setup
 from leadflow.cli.context import state
 
 app = typer.Typer(
@@ -28,6 +28,8 @@ def main(
 
 app.add_typer(playbook.app, name="playbook")
 app.add_typer(leads.app, name="leads")
+app.add_typer(keys.app, name="keys")
+serve.register(app)
 setup.register(app)
 imports.register(app)
 demo.register(app)

@@ -1,6 +1,7 @@
 """SQLAlchemy tables, one aggregate per module; importing this registers them all."""
 
 from leadflow.models.account import Account
+from leadflow.models.api_key import ApiKey
 from leadflow.models.db import Base
 from leadflow.models.event import Event
 from leadflow.models.identity import Identity
@@ -12,6 +13,7 @@ from leadflow.models.stage_change import StageChange
 
 __all__ = [
     "Account",
+    "ApiKey",
     "Base",
     "Event",
     "Identity",

@@ -56,7 +56,11 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A writer asks for BEGIN IMMEDIATE (execution option `sqlite_begin`): it takes the write
+    # lock up front and waits for it (busy_timeout) instead of failing with SQLITE_BUSY when a
+    # read transaction later tries to write while another writer is committing.
+    mode = connection.get_execution_options().get("sqlite_begin", "")
+    connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
 def make_engine(url: str) -> Engine:

@@ -1,0 +1,54 @@
+"""The FastAPI application: `create_app(url)` for tests, `create_app_from_env()` for uvicorn."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from leadflow import __version__
+from leadflow.api import errors, health, metrics
+from leadflow.models.db import make_engine, make_session_factory
+from leadflow.settings import Settings
+
+DESCRIPTION = """
+leadflow's HTTP interface.
+
+* **/v1** — the Segment HTTP Tracking API: send `identify`, `track`, `page`, `screen`, `group`,
+  `alias` and `batch` calls with a write key (an `ingest` API key) as the HTTP Basic user.
+* **/api** — the REST API for leads, accounts, events, the playbook and sales actions, with
+  `Authorization: Bearer KEY`.
+
+Every error is `{"error": {"status", "message", "problems": [{"field", "message"}]}}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """An app bound to one database; its engine lives as long as the app."""
+    settings = settings or Settings()
+    app = FastAPI(title="leadflow", version=__version__, description=DESCRIPTION)
+    engine = make_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_session_factory(engine)
+    metrics.install(app)
+    errors.install(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["*"],
+    )
+    app.include_router(health.router)
+    for router in _routers():
+        app.include_router(router)
+    return app
+
+
+def _routers() -> list[APIRouter]:
+    # Filled as the API grows: the Segment API (/v1) and the REST API (/api).
+    return []
+
+
+def create_app_from_env() -> FastAPI:
+    """The uvicorn factory: settings from LEADFLOW_* environment variables."""
+    return create_app(Settings())

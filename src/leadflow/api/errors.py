@@ -1,0 +1,77 @@
+"""One JSON shape for every error, naming the field and the reason; never a traceback.
+
+{"error": {"status": 422, "message": "...", "problems": [{"field": "...", "message": "..."}]}}
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from leadflow.core.errors import LeadflowError
+
+log = logging.getLogger("leadflow.api")
+
+
+def error_body(
+    status: int, message: str, problems: Sequence[dict[str, Any]] = ()
+) -> dict[str, Any]:
+    """The error document."""
+    return {"error": {"status": status, "message": message, "problems": list(problems)}}
+
+
+def error_response(
+    status: int,
+    message: str,
+    problems: Sequence[dict[str, Any]] = (),
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """An error as a JSON response."""
+    return JSONResponse(error_body(status, message, problems), status_code=status, headers=headers)
+
+
+def field_name(location: Sequence[Any]) -> str:
+    """`("body", "traits", "email")` -> `traits.email`; list indexes as `[3]`."""
+    parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if part.isdigit() else (f".{part}" if text else part)
+    return text or ".".join(str(p) for p in location)
+
+
+def validation_problems(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Pydantic errors as {field, message}."""
+    return [{"field": field_name(e.get("loc", ())), "message": e.get("msg", "")} for e in errors]
+
+
+def install(app: FastAPI) -> None:
+    """Map every error a client can cause to its status, and anything else to a plain 500."""
+
+    @app.exception_handler(LeadflowError)
+    async def domain_error(_: Request, exc: LeadflowError) -> JSONResponse:
+        return error_response(exc.status_code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = validation_problems(exc.errors())
+        first = problems[0] if problems else {"field": "", "message": "invalid request"}
+        message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        return error_response(422, message, problems)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        headers = dict(exc.headers) if exc.headers else None
+        return error_response(exc.status_code, str(exc.detail), headers=headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Logged with the path only: bodies may hold personal data.
+        log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        log.debug("unexpected error", exc_info=exc)
+        return error_response(500, "internal error; the request was not applied")

@@ -1,0 +1,55 @@
+"""`leadflow keys create|list|revoke`."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from leadflow.cli.context import console, friendly, transaction, utcnow
+from leadflow.services import keys
+
+app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
+
+
+@app.command("create")
+@friendly
+def create(
+    role: str = typer.Option(..., "--role", help="ingest, marketing, sales or admin."),
+    name: str = typer.Option("", "--name", help="What the key is for, e.g. 'website'."),
+) -> None:
+    """Create a key; it is printed once, alone on the last line."""
+    chosen = keys.role_of(role)
+    with transaction() as session:
+        made = keys.create(session, chosen, name, utcnow())
+        label = made.key.name
+        key_id = made.key.id
+    console.print(
+        f"created {chosen.value} key {key_id} ({label}); store it now, it is not shown again:"
+    )
+    print(made.secret)
+
+
+@app.command("list")
+@friendly
+def list_command() -> None:
+    """Every key with its role and prefix (never the key itself)."""
+    with transaction() as session:
+        rows = [
+            (k.id, k.name, k.role, k.prefix + "...", k.created_at, k.last_used_at, k.revoked_at)
+            for k in keys.list_keys(session)
+        ]
+    table = Table("id", "name", "role", "prefix", "created", "last used", "revoked")
+    for row in rows:
+        table.add_row(*(str(v) if v is not None else "" for v in row))
+    console.print(table)
+
+
+@app.command("revoke")
+@friendly
+def revoke(
+    key_id: int = typer.Argument(..., help="The key's id (see `leadflow keys list`)."),
+) -> None:
+    """Revoke a key at once."""
+    with transaction() as session:
+        keys.revoke(session, key_id, utcnow())
+    console.print(f"revoked key {key_id}")

@@ -1,0 +1,48 @@
+"""`leadflow serve`: the API (and, later, the web pages and the worker) under uvicorn."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+import uvicorn
+
+from leadflow.cli.context import console, friendly, state
+from leadflow.models.db import make_engine, upgrade
+
+
+def register(app: typer.Typer) -> None:
+    """Add `serve` to the app."""
+    app.command("serve")(serve)
+
+
+@friendly
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    port: int = typer.Option(8000, "--port", help="TCP port."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Server processes."),
+    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+) -> None:
+    """Serve the tracking API (/v1), the REST API (/api), /docs, /healthz and /metrics."""
+    url = state.url()
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    # The app factory reads its settings from the environment, in every worker process.
+    os.environ["LEADFLOW_DATABASE_URL"] = url
+    console.print(
+        f"leadflow on http://{host}:{port}  (API docs /docs, health /healthz)  database {url}",
+        highlight=False,
+    )
+    uvicorn.run(
+        "leadflow.api.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        # Access logs carry query strings, which may hold e-mail addresses: keep them off.
+        access_log=False,
+    )

@@ -1,0 +1,58 @@
+"""An app on a fresh, initialised database (both engines), a client, and API keys per role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from leadflow.core.roles import Role
+from leadflow.models.db import make_engine, make_session_factory, upgrade
+from leadflow.services import keys, playbooks
+from leadflow.settings import Settings
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[FastAPI]:
+    """The API on an upgraded database with the B2B example playbook active."""
+    from leadflow.api.app import create_app
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with make_session_factory(engine)() as session, session.begin():
+        text = (EXAMPLES / "b2b_saas.yaml").read_text()
+        playbooks.apply(session, text, author="tests", now=NOW)
+    engine.dispose()
+    application = create_app(Settings(database_url=database_url))
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """A client that raises nothing itself: tests look at statuses."""
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def make_key(app: FastAPI) -> Callable[[Role], str]:
+    """A new API key of the role, as its secret."""
+
+    def make(role: Role) -> str:
+        with app.state.sessions() as session, session.begin():
+            return keys.create(session, role, f"test {role.value}", NOW).secret
+
+    return make
+
+
+def bearer(key: str) -> dict[str, str]:
+    """The Authorization header for a key."""
+    return {"Authorization": f"Bearer {key}"}
