@@ -51,8 +51,9 @@ def test_upgrade_takes_a_url_and_runs_twice(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
-            head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == head
+            heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+            stored = connection.scalars(text("SELECT version_num FROM alembic_version"))
+            assert set(stored) == heads
     finally:
         engine.dispose()
 

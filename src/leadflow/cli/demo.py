@@ -6,10 +6,12 @@ import typer
 from rich.table import Table
 
 from leadflow.cli.context import console, friendly, state, transaction, utcnow
+from leadflow.cli.serve import run_server
 from leadflow.cli.setup import EXAMPLES
+from leadflow.core.roles import Role
 from leadflow.models.db import make_engine, upgrade
 from leadflow.services import demo as demo_service
-from leadflow.services import leads, reporting
+from leadflow.services import keys, leads, reporting
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +25,8 @@ def demo(
     seed: int = typer.Option(7, help="Random seed: the same seed builds the same company."),
     fresh: bool = typer.Option(False, "--fresh", help="Rebuild even if the database has leads."),
     no_serve: bool = typer.Option(False, "--no-serve", help="Only build the data, then exit."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to serve on."),
+    port: int = typer.Option(8000, "--port", help="TCP port to serve on."),
 ) -> None:
     """Generate a demo company on the B2B example playbook and show the result."""
     engine = make_engine(state.url())
@@ -46,11 +50,18 @@ def demo(
         stages = reporting.stage_counts(session)
         top = leads.list_top(session, limit=10)
     _show(stages, top)
-    if not no_serve:
-        console.print(
-            "\nThe API and web pages are not part of this build yet;"
-            " explore with the commands above."
-        )
+    if no_serve:
+        return
+    with transaction() as session:
+        demo_key = keys.create(session, Role.ADMIN, "demo", utcnow()).secret
+    console.print(
+        f"\nServing the demo: API docs http://{host}:{port}/docs, health /healthz, metrics /metrics"
+        f"\nA demo admin key (shown once):\n  {demo_key}\n"
+        f"  curl -H 'Authorization: Bearer {demo_key}' http://{host}:{port}/api/leads?limit=5\n"
+        "Ctrl+C stops the server.",
+        highlight=False,
+    )
+    run_server(state.url(), host, port)
 
 
 def _show(stages: dict[str, int], top: list[dict[str, object]]) -> None:

@@ -30,6 +30,11 @@ def serve(
         upgrade(engine)
     finally:
         engine.dispose()
+    run_server(url, host, port, workers, log_level)
+
+
+def run_server(url: str, host: str, port: int, workers: int = 1, log_level: str = "info") -> None:
+    """Run uvicorn on the app factory until interrupted."""
     # The app factory reads its settings from the environment, in every worker process.
     os.environ["LEADFLOW_DATABASE_URL"] = url
     console.print(

@@ -88,7 +88,7 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
+def upgrade(engine_or_url: Engine | str, revision: str = "heads") -> None:
     """Create or upgrade the database schema to the latest migration."""
     owned = isinstance(engine_or_url, str)
     engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
