@@ -10,7 +10,6 @@ from leadflow.cli.serve import run_server
 from leadflow.cli.setup import EXAMPLES
 from leadflow.core.roles import Role
 from leadflow.models.db import make_engine, upgrade
-from leadflow.services import demo as demo_service
 from leadflow.services import keys, leads, reporting
 
 
@@ -38,6 +37,8 @@ def demo(
     now = utcnow()
     with transaction() as session:
         if fresh or not reporting.lead_count(session):
+            from leadflow.services import demo as demo_service  # Faker is slow to import
+
             with console.status(f"building a demo company with {lead_count:,} leads..."):
                 built = demo_service.build(session, text, leads=lead_count, now=now, seed=seed)
             console.print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from enum import StrEnum
 from pathlib import Path
 
@@ -42,16 +43,43 @@ def import_file(
 ) -> None:
     """Import a file: every bad row is reported by line; nothing is written if any is bad."""
     now = utcnow()
+    clock = Stopwatch()
     with transaction() as session:
         report = _IMPORTERS[kind](session, read_rows(file), skip_invalid=skip_invalid, now=now)
+        clock.lap("read and write")
         if report.touched_lead_ids:
             book = playbooks.active_playbook(session)
             rescore.rescore_all(session, book, now, lead_ids=report.touched_lead_ids)
-            lifecycle.advance_all(session, book, now, actor=f"import {file.name}")
+            clock.lap("score")
+            lifecycle.advance_all(
+                session, book, now, actor=f"import {file.name}", lead_ids=report.touched_lead_ids
+            )
+            clock.lap("stages")
+    clock.lap("commit")
     for problem in report.problems:
         errors.print(f"skipped {problem}", highlight=False)
     console.print(
         f"imported {report.imported} {kind.value} from {report.rows} rows of {file}"
-        + (f" ({len(report.problems)} bad rows skipped)" if report.problems else ""),
+        + (f" ({len(report.problems)} bad rows skipped)" if report.problems else "")
+        + f" in {clock.total():.1f} s ({clock.summary()})",
         highlight=False,
     )
+
+
+class Stopwatch:
+    """Seconds spent per phase, for the summary line."""
+
+    def __init__(self) -> None:
+        self.laps: list[tuple[str, float]] = []
+        self._last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.laps.append((phase, now - self._last))
+        self._last = now
+
+    def total(self) -> float:
+        return sum(seconds for _, seconds in self.laps)
+
+    def summary(self) -> str:
+        return ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in self.laps)

@@ -158,6 +158,17 @@ def evaluate(condition: Condition, facts: Mapping[str, Any]) -> bool:
     return _test_leaf(condition, lookup(facts, condition.field))
 
 
+def fields_of(condition: Condition) -> set[str]:
+    """Every field path the condition reads."""
+    children = [*(condition.all_ or ()), *(condition.any_ or ())]
+    if condition.not_ is not None:
+        children.append(condition.not_)
+    found = {condition.field} if condition.field is not None else set()
+    for child in children:
+        found |= fields_of(child)
+    return found
+
+
 def describe(condition: Condition) -> str:
     """A short human reading of the condition, for explanations."""
     if condition.all_ is not None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from leadflow.core.conditions import Condition, describe, evaluate
+from leadflow.core.conditions import Condition, describe, evaluate, fields_of
 from leadflow.core.errors import Conflict, Invalid
 from leadflow.core.facts import EventFacts
 from leadflow.core.playbook import Playbook
@@ -38,6 +38,18 @@ def _criteria(playbook: Playbook) -> list[tuple[Stage, Condition]]:
         (Stage.LEAD, lifecycle.lead or _DEFAULT_LEAD_CRITERION),
     ]
     return [(stage, condition) for stage, condition in ordered if condition is not None]
+
+
+# What a lead's stored score offers stage criteria (see LeadScore.as_facts), and its e-mail.
+SCORE_FIELDS = frozenset(
+    {"fit", "engagement", "total", "grade", "fit_letter", "engagement_digit", "persona", "email"}
+)
+
+
+def criteria_need_facts(playbook: Playbook) -> bool:
+    """True when a stage criterion reads lead or account attributes beyond the stored score."""
+    fields = set().union(*(fields_of(condition) for _, condition in _criteria(playbook)))
+    return not fields <= SCORE_FIELDS
 
 
 def _effective_rank(current: Stage) -> int:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import JSON, Double, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from leadflow.models.types import UTCDateTime
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 DEFAULT_DATABASE_URL = "sqlite:///leadflow.db"
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -83,6 +84,8 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 def alembic_config() -> Config:
     """Alembic configuration pointing at the migrations shipped inside the package."""
+    from alembic.config import Config  # imported on use: most commands never migrate
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
@@ -90,6 +93,8 @@ def alembic_config() -> Config:
 
 def upgrade(engine_or_url: Engine | str, revision: str = "heads") -> None:
     """Create or upgrade the database schema to the latest migration."""
+    from alembic import command
+
     owned = isinstance(engine_or_url, str)
     engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
     try:

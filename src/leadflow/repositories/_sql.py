@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from leadflow.models.db import Base
+from leadflow.repositories._driver import insert_rows, select_dicts, update_by_id
 
 T = TypeVar("T")
 # Far below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters per statement.
@@ -97,12 +98,10 @@ def upsert_by_key(
     updates: list[dict[str, Any]] = []
     for batch in chunked(list(by_key)):
         query = select(table.c.id, *selected).where(key.in_(batch))
-        for stored in session.execute(query).mappings():
+        for stored in select_dicts(session, query):
             new = by_key.pop(stored[key.key])
             updates.append(_merge(dict(stored), new, fill_only))
-    if updates:
-        session.execute(update(model), updates)
+    update_by_id(session, table_of(model), updates)
     inserts = [*by_key.values(), *keyless]
-    if inserts:
-        session.execute(insert(model), inserts)
+    insert_rows(session, table_of(model), inserts)
     return len(updates) + len(inserts)

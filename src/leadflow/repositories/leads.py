@@ -7,12 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leadflow.models.account import Account
 from leadflow.models.lead import Lead
-from leadflow.repositories._sql import chunked, normalize_key, upsert_by_key
+from leadflow.repositories._driver import select_dicts, update_by_id
+from leadflow.repositories._sql import (
+    chunked,
+    normalize_key,
+    table_of,
+    upsert_by_key,
+)
 
 SCORE_COLUMNS = frozenset(
     {"id", "fit", "engagement", "total", "grade", "persona", "contributions", "scored_at"}
@@ -110,7 +116,7 @@ def update_scores_bulk(session: Session, rows: Sequence[dict[str, Any]]) -> None
     """Write scores (id, fit, engagement, total, grade, persona, contributions, scored_at)."""
     if rows:
         picked = [{k: v for k, v in row.items() if k in SCORE_COLUMNS} for row in rows]
-        session.execute(update(Lead), picked)
+        update_by_id(session, table_of(Lead), picked)
 
 
 def set_stage(session: Session, *, lead_id: int, stage: str, at: datetime) -> None:
@@ -122,7 +128,7 @@ def set_stages(session: Session, moves: Sequence[tuple[int, str]], *, at: dateti
     """Move many leads at once: (lead id, new stage) pairs."""
     if moves:
         rows = [{"id": i, "stage": s, "stage_changed_at": at, "updated_at": at} for i, s in moves]
-        session.execute(update(Lead), rows)
+        update_by_id(session, table_of(Lead), rows)
 
 
 def ids_and_facts(session: Session, *, lead_ids: Iterable[int] | None = None) -> list[LeadFacts]:
@@ -132,9 +138,60 @@ def ids_and_facts(session: Session, *, lead_ids: Iterable[int] | None = None) ->
     return [row for batch in chunked(sorted(set(lead_ids))) for row in _facts(session, batch)]
 
 
-def stage_candidates(session: Session, *, stages: Sequence[str]) -> list[LeadFacts]:
-    """Leads in the given stages with their facts, for evaluating automatic moves."""
-    return _facts(session, None, stages)
+def stage_candidates(
+    session: Session,
+    *,
+    stages: Sequence[str],
+    lead_ids: Iterable[int] | None = None,
+    with_facts: bool = True,
+) -> list[LeadFacts]:
+    """Leads in the given stages (all, or those listed), for automatic moves.
+
+    Without `with_facts` only the stored score and the e-mail are read: much cheaper, and
+    all a playbook needs whose stage criteria look at scores alone.
+    """
+    read = _facts if with_facts else _score_facts
+    if lead_ids is None:
+        return read(session, None, stages)
+    batches = chunked(sorted(set(lead_ids)))
+    return [row for batch in batches for row in read(session, batch, stages)]
+
+
+def _score_facts(
+    session: Session, lead_ids: list[int] | None, stages: Sequence[str] | None = None
+) -> list[LeadFacts]:
+    query = select(
+        Lead.id,
+        Lead.account_id,
+        Lead.stage,
+        Lead.fit,
+        Lead.engagement,
+        Lead.total,
+        Lead.grade,
+        Lead.persona,
+        Lead.recycle_until,
+        Lead.email,
+    ).order_by(Lead.id)
+    if stages is not None:
+        query = query.where(Lead.stage.in_(list(stages)))
+    if lead_ids is not None:
+        query = query.where(Lead.id.in_(lead_ids))
+    return [
+        LeadFacts(
+            id=row["id"],
+            account_id=row["account_id"],
+            stage=row["stage"],
+            fit=row["fit"],
+            engagement=row["engagement"],
+            total=row["total"],
+            grade=row["grade"],
+            persona=row["persona"],
+            recycle_until=row["recycle_until"],
+            lead_facts={"email": row["email"]},
+            account_facts={},
+        )
+        for row in select_dicts(session, query)
+    ]
 
 
 def _facts(
@@ -163,7 +220,7 @@ def _facts(
         query = query.where(Lead.id.in_(lead_ids))
     if stages is not None:
         query = query.where(Lead.stage.in_(list(stages)))
-    return [_row_facts(row) for row in session.execute(query).mappings()]
+    return [_row_facts(row) for row in select_dicts(session, query)]
 
 
 def _row_facts(row: Any) -> LeadFacts:

@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadflow.models.stage_change import StageChange
+from leadflow.repositories._driver import insert_rows
+from leadflow.repositories._sql import table_of
 
 
 def record(
@@ -33,7 +35,7 @@ def record(
 def record_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Write many moves (lead_id, from_stage, to_stage, at, reason, actor) in one executemany."""
     if rows:
-        session.execute(insert(StageChange), list(rows))
+        insert_rows(session, table_of(StageChange), rows)
 
 
 def for_lead(session: Session, lead_id: int) -> list[StageChange]:

@@ -98,10 +98,11 @@ def validate_rows(
     return good, report
 
 
-def _account_rows(records: Iterable[LeadRecord], now: datetime) -> list[dict[str, Any]]:
+def _account_rows(
+    records: Iterable[LeadRecord], domains: Iterable[str | None], now: datetime
+) -> list[dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
-    for record in records:
-        domain = record.company_domain()
+    for record, domain in zip(records, domains, strict=True):
         if domain is None or domain in FREE_MAIL or domain in found:
             continue
         found[domain] = {
@@ -120,7 +121,8 @@ def import_leads(
 ) -> ImportReport:
     """Upsert leads by e-mail, and their accounts by company domain."""
     records, report = validate_rows("lead", rows, LeadRecord, skip_invalid)
-    account_repo.upsert_many(session, _account_rows(records, now), fill_only=True)
+    companies = [r.company_domain() for r in records]
+    account_repo.upsert_many(session, _account_rows(records, companies, now), fill_only=True)
     domains = account_repo.ids_by_domain(session)
     lead_rows = [
         {
@@ -134,11 +136,11 @@ def import_leads(
             "medium": r.medium,
             "campaign": r.campaign,
             "attributes": r.extra_attributes(),
-            "account_id": domains.get(r.company_domain() or ""),
+            "account_id": domains.get(company or ""),
             "created_at": now,
             "updated_at": now,
         }
-        for r in records
+        for r, company in zip(records, companies, strict=True)
     ]
     report.imported = lead_repo.upsert_many(session, lead_rows)
     report.touched_lead_ids = list(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from leadflow.core.facts import EventFacts, lead_facts
-from leadflow.core.lifecycle import Transition, automatic_transition
+from leadflow.core.lifecycle import Transition, automatic_transition, criteria_need_facts
 from leadflow.core.playbook import Playbook
 from leadflow.core.scoring import LeadScore, PersonaMatch, event_matches
 from leadflow.core.stages import Stage
@@ -54,13 +54,23 @@ def advance(
 
 
 def advance_all(
-    session: Session, playbook: Playbook, now: datetime, *, actor: str
+    session: Session,
+    playbook: Playbook,
+    now: datetime,
+    *,
+    actor: str,
+    lead_ids: Iterable[int] | None = None,
 ) -> Counter[tuple[str, str]]:
-    """After a re-score, move every lead the playbook's criteria now qualify; count the moves."""
+    """After a re-score, move every lead (or those listed) the playbook now qualifies."""
     moves: Counter[tuple[str, str]] = Counter()
     rows = []
     raised = hand_raiser_events(session, playbook)
-    for row in lead_repo.stage_candidates(session, stages=[s.value for s in AUTOMATIC_FROM]):
+    stages = [s.value for s in AUTOMATIC_FROM]
+    with_facts = criteria_need_facts(playbook)
+    candidates = lead_repo.stage_candidates(
+        session, stages=stages, lead_ids=lead_ids, with_facts=with_facts
+    )
+    for row in candidates:
         persona = PersonaMatch(row.persona, row.persona, 1.0, ()) if row.persona else None
         score = LeadScore(row.fit, row.engagement, row.total, row.grade or "D4", persona, ())
         facts = lead_facts(row.lead_facts, row.account_facts, row.account_facts.get("tier"))

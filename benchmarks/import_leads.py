@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Time `leadflow import leads FILE` on a CSV of N leads (HubSpot export headers), in SQLite.
+
+    python3 dev.py bench import_leads [--leads 100000] [--repeat 3] [--keep DIR]
+
+Each run starts from a fresh database with the B2B example playbook installed, then runs the
+whole import command as a user would (validation, account and lead upserts, scoring of the
+imported leads, lifecycle), in a subprocess. The figure is leads per second of that command's
+wall time, median of the runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAYBOOK = ROOT / "examples" / "b2b_saas.yaml"
+LEADFLOW = Path(sys.executable).with_name("leadflow")
+
+HEADER = [
+    "Email",
+    "First Name",
+    "Last Name",
+    "Job Title",
+    "Company Name",
+    "Number of Employees",
+    "Industry",
+    "Country/Region",
+    "Original Source",
+    "Lifecycle Stage",
+]
+TITLES = ["VP Operations", "Operations Manager", "IT Manager", "Software Engineer", "Analyst"]
+INDUSTRIES = ["Software", "Logistics", "Manufacturing", "Retail", "Finance", ""]
+COUNTRIES = ["US", "GB", "DE", "FR", "IN", ""]
+SOURCES = ["ORGANIC_SEARCH", "PAID_SEARCH", "EMAIL_MARKETING", "DIRECT_TRAFFIC", "REFERRALS"]
+STAGES = ["lead", "subscriber", "marketingqualifiedlead", ""]
+
+
+def write_csv(path: Path, leads: int, seed: int = 7) -> None:
+    """A HubSpot-style contact export: leads spread over leads/8 companies."""
+    rng = np.random.default_rng(seed)
+    companies = rng.integers(0, max(leads // 8, 1), leads).tolist()
+    employees = (np.exp(rng.normal(np.log(150), 1.5, leads)).astype(int) + 1).tolist()
+    picks = [rng.integers(0, len(options), leads).tolist() for options in (TITLES, INDUSTRIES)]
+    more = [rng.integers(0, len(options), leads).tolist() for options in (COUNTRIES, SOURCES)]
+    stages = rng.integers(0, len(STAGES), leads).tolist()
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for k in range(leads):
+            company = companies[k]
+            writer.writerow(
+                [
+                    f"person{k}@company{company}.example",
+                    f"First{k}",
+                    f"Last{k}",
+                    TITLES[picks[0][k]],
+                    f"Company {company}",
+                    employees[company % leads],
+                    INDUSTRIES[picks[1][k]],
+                    COUNTRIES[more[0][k]],
+                    SOURCES[more[1][k]],
+                    STAGES[stages[k]],
+                ]
+            )
+
+
+def run(args: Sequence[str], db: Path) -> tuple[float, str]:
+    """Seconds the command took and its last line; exits on failure with its output."""
+    env = {**os.environ, "LEADFLOW_DATABASE_URL": f"sqlite:///{db}"}
+    started = time.perf_counter()
+    done = subprocess.run([str(LEADFLOW), *args], env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"`leadflow {' '.join(args)}` failed:\n{done.stdout}\n{done.stderr}")
+    return seconds, done.stdout.strip().splitlines()[-1]
+
+
+def machine() -> str:
+    system = f"{platform.system()} {platform.machine()}"
+    return f"{system}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", type=Path, help="keep the CSV and databases in this folder")
+    args = parser.parse_args(argv)
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="leadflow-import-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / f"leads-{args.leads}.csv"
+    if not source.exists():
+        write_csv(source, args.leads)
+    print(machine())
+    print(f"importing {args.leads:,} leads from {source.name} ({source.stat().st_size:,} bytes)")
+    timings = []
+    for attempt in range(args.repeat):
+        db = folder / f"import-{attempt}.db"
+        for stale in folder.glob(f"import-{attempt}.db*"):
+            stale.unlink()
+        run(["init", "--playbook", str(PLAYBOOK)], db)
+        seconds, said = run(["import", "leads", str(source)], db)
+        timings.append(seconds)
+        print(f"  run {attempt + 1}: {seconds:.2f} s  {args.leads / seconds:,.0f} leads/s")
+        print(f"    {said.split(' in ', 1)[-1]}")
+    median = statistics.median(timings)
+    print(f"median {median:.2f} s: {args.leads / median:,.0f} leads/s (whole command)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

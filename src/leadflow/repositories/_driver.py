@@ -1,0 +1,106 @@
+"""Bulk reads and writes at driver level, with the columns' own type processing.
+
+SQLAlchemy builds and processes parameters and result rows one by one through its compiler
+and result machinery; at a hundred thousand rows that costs several times the database work.
+Here each column's processor (JSON text, UTC timestamps) and Python-side default is applied
+column by column, and the compiled statement runs on the driver with every row at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Column, Table, bindparam, insert, update
+from sqlalchemy.orm import Session
+
+ROW_ID = "_row_id"
+
+
+def same_keys(rows: Sequence[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """Rows grouped by their set of keys: one executemany needs one shape."""
+    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(frozenset(row), []).append(row)
+    yield from groups.values()
+
+
+def _default_values(column: Column[Any], count: int) -> list[Any]:
+    default = column.default
+    if default is None or not hasattr(default, "arg"):
+        return [None] * count
+    if callable(default.arg):  # SQLAlchemy wraps it to take an execution context
+        return [default.arg(None) for _ in range(count)]
+    return [default.arg] * count
+
+
+def _processed(session: Session, column: Column[Any], values: list[Any]) -> list[Any]:
+    dialect = session.get_bind().dialect
+    processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if processor is None or not values:
+        return values
+    first = values[0]
+    if all(v is first for v in values):  # e.g. one `now` for every row: convert it once
+        return [processor(first)] * len(values)
+    return [processor(v) for v in values]
+
+
+def select_dicts(session: Session, query: Any) -> list[dict[str, Any]]:
+    """The rows of a Core select as dicts keyed by column label, values typed as usual."""
+    connection = session.connection()
+    dialect = connection.dialect
+    compiled = query.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.params
+    args = tuple(params[n] for n in compiled.positiontup) if compiled.positional else params
+    names = [column.key for column in query.selected_columns]
+    cursor = connection.exec_driver_sql(compiled.string, args).cursor
+    rows = cursor.fetchall()
+    processors = [  # PostgreSQL's processors depend on the type code the server sent
+        column.type.dialect_impl(dialect).result_processor(dialect, described[1])
+        for column, described in zip(query.selected_columns, cursor.description, strict=True)
+    ]
+    columns = (
+        [
+            [p(v) for v in values] if p else list(values)
+            for p, values in zip(processors, zip(*rows, strict=True), strict=True)
+        ]
+        if rows
+        else [[] for _ in names]
+    )
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _run(session: Session, statement: Any, names: list[str], columns: list[list[Any]]) -> None:
+    connection = session.connection()
+    compiled = statement.compile(dialect=connection.dialect, column_keys=names)
+    by_name = dict(zip(names, columns, strict=True))
+    order = list(compiled.positiontup) if compiled.positional else names
+    rows: list[Any] = list(zip(*(by_name[n] for n in order), strict=True))
+    if not compiled.positional:
+        rows = [dict(zip(order, row, strict=True)) for row in rows]
+    connection.exec_driver_sql(compiled.string, rows)
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT every row; columns a row leaves out get their Python-side default."""
+    for group in same_keys(rows):
+        given = list(group[0])
+        defaulted = [c for c in table.columns if c.key not in given and c.default is not None]
+        names = [*given, *(c.key for c in defaulted)]
+        columns = [_processed(session, table.c[k], [row[k] for row in group]) for k in given]
+        columns += [_processed(session, c, _default_values(c, len(group))) for c in defaulted]
+        _run(session, insert(table), names, columns)
+
+
+def update_by_id(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """UPDATE each row's other columns WHERE id = its id."""
+    for group in same_keys(rows):
+        names = sorted(set(group[0]) - {"id"})
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam(ROW_ID))
+            .values({name: bindparam(name) for name in names})
+        )
+        columns = [_processed(session, table.c[n], [row[n] for row in group]) for n in names]
+        ids = [row["id"] for row in group]
+        _run(session, statement, [*names, ROW_ID], [*columns, ids])
