@@ -45,8 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _routers() -> list[APIRouter]:
-    # Filled as the API grows: the Segment API (/v1) and the REST API (/api).
-    return []
+    from leadflow.api import segment
+
+    return [segment.router]
 
 
 def create_app_from_env() -> FastAPI:

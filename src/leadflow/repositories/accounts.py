@@ -19,6 +19,16 @@ def get(session: Session, account_id: int) -> Account | None:
     return session.get(Account, account_id)
 
 
+def get_many(session: Session, account_ids: Iterable[int | None]) -> list[Account]:
+    """The accounts with these ids (None ignored), by id."""
+    wanted = sorted({i for i in account_ids if i is not None})
+    found: list[Account] = []
+    for batch in chunked(wanted):
+        query = select(Account).where(Account.id.in_(batch)).order_by(Account.id)
+        found.extend(session.scalars(query))
+    return found
+
+
 def get_by_domain(session: Session, domain: str) -> Account | None:
     """The account with this domain (case-insensitive)."""
     return session.scalar(select(Account).where(Account.domain == normalize_key(domain)))

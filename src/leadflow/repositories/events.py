@@ -59,6 +59,46 @@ def insert_many(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     return stored
 
 
+def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Store events not stored before (by source and message id); their ids by message id.
+
+    Every row must carry the same keys. A message id repeated within `rows` is stored once.
+    """
+    table = table_of(Event)
+    statement = (
+        dialect_insert(session, table)
+        .on_conflict_do_nothing(index_elements=DEDUPE_KEY)
+        .returning(table.c.message_id, table.c.id)
+    )
+    stored: dict[str, int] = {}
+    for batch in chunked(rows):
+        stored.update(dict(session.execute(statement, list(batch)).tuples().all()))
+    return stored
+
+
+def known_message_ids(session: Session, source: str, message_ids: Iterable[str]) -> set[str]:
+    """Which of these message ids this source has sent before."""
+    found: set[str] = set()
+    for batch in chunked(sorted(set(message_ids))):
+        query = select(Event.message_id).where(Event.source == source, Event.message_id.in_(batch))
+        found.update(session.scalars(query))
+    return found
+
+
+def for_leads(
+    session: Session, lead_ids: Iterable[int], *, types: Iterable[str] | None = None
+) -> dict[int, list[Event]]:
+    """The events of these leads (of these types, when given), oldest first, by lead."""
+    found: dict[int, list[Event]] = {}
+    for batch in chunked(sorted(set(lead_ids))):
+        query = select(Event).where(Event.lead_id.in_(batch))
+        if types is not None:
+            query = query.where(Event.type.in_(sorted(set(types))))
+        for event in session.scalars(query.order_by(Event.occurred_at, Event.id)):
+            found.setdefault(event.lead_id or 0, []).append(event)
+    return found
+
+
 def get(session: Session, event_id: int) -> Event | None:
     """The event with this id."""
     return session.get(Event, event_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.models.event import Event
 from leadflow.models.identity import Identity
-from leadflow.repositories._sql import dialect_insert
+from leadflow.repositories._sql import chunked, dialect_insert
 
 
 def lead_for_anonymous(session: Session, anonymous_id: str) -> int | None:
@@ -39,3 +40,14 @@ def reassign_events(session: Session, *, anonymous_id: str, lead_id: int) -> int
         .execution_options(synchronize_session=False)
     )
     return cast(CursorResult[Any], session.execute(statement)).rowcount
+
+
+def leads_for(session: Session, keys: Iterable[str]) -> dict[str, int]:
+    """The lead each known identity key (anonymous id or `user:` id) belongs to."""
+    found: dict[str, int] = {}
+    for batch in chunked(sorted(set(keys))):
+        query = select(Identity.anonymous_id, Identity.lead_id).where(
+            Identity.anonymous_id.in_(batch)
+        )
+        found.update(dict(session.execute(query).tuples().all()))
+    return found

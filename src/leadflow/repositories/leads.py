@@ -56,6 +56,14 @@ def get(session: Session, lead_id: int) -> Lead | None:
     return session.get(Lead, lead_id)
 
 
+def get_many(session: Session, lead_ids: Iterable[int]) -> list[Lead]:
+    """The leads with these ids, by id."""
+    found: list[Lead] = []
+    for batch in chunked(sorted(set(lead_ids))):
+        found.extend(session.scalars(select(Lead).where(Lead.id.in_(batch)).order_by(Lead.id)))
+    return found
+
+
 def get_by_email(session: Session, email: str) -> Lead | None:
     """The lead with this e-mail (case-insensitive)."""
     return session.scalar(select(Lead).where(Lead.email == normalize_key(email)))

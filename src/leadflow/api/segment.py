@@ -1,0 +1,195 @@
+"""The Segment HTTP Tracking API: `/v1/identify|track|page|screen|group|alias|batch`.
+
+Unmodified Segment libraries work against it: the write key (an `ingest` API key) comes as
+the HTTP Basic user or as `writeKey` in the body; bodies may be gzip and may be labelled
+`text/plain` (browsers send that to skip a CORS preflight). Limits follow Segment's: 32 KB per
+message, 500 KB per request, 2,500 messages per batch. Everything a message does, scoring
+included, is committed before the response says so.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from leadflow.api.deps import DbSession, Now
+from leadflow.api.metrics import Metrics
+from leadflow.core.roles import Permission, Role, allows
+from leadflow.models.api_key import ApiKey
+from leadflow.services import ingest, keys, playbooks
+
+MAX_REQUEST = 500 * 1024
+MAX_MESSAGE = 32 * 1024
+MAX_BATCH = 2500
+PATHS = {
+    "identify": "i",
+    "track": "t",
+    "page": "p",
+    "screen": "s",
+    "group": "g",
+    "alias": "a",
+}
+
+router = APIRouter(prefix="/v1", tags=["Segment tracking API"])
+
+
+class RequestRefused(HTTPException):
+    """A 400 with the reason, raised before anything is stored."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(status, message)
+
+
+async def read_body(request: Request) -> Any:
+    """The JSON document of the request: size-checked, gunzipped, whatever its content type."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_REQUEST:
+        raise RequestRefused(f"request body is over {MAX_REQUEST // 1024} KB")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_REQUEST:
+            raise RequestRefused(f"request body is over {MAX_REQUEST // 1024} KB")
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        raw = _gunzip(raw)
+    if not raw.strip():
+        raise RequestRefused("request body is empty: send a JSON object")
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise RequestRefused("request body is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise RequestRefused(
+            f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+
+
+def _gunzip(raw: bytes) -> bytes:
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(raw, MAX_REQUEST + 1)
+    except zlib.error:
+        raise RequestRefused("Content-Encoding is gzip but the body is not gzip data") from None
+    if len(data) > MAX_REQUEST or inflater.unconsumed_tail:
+        raise RequestRefused(f"request body is over {MAX_REQUEST // 1024} KB uncompressed")
+    return data
+
+
+def _write_key(request: Request, body: Any) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() == "basic" and credentials:
+        try:
+            user = base64.b64decode(credentials.strip(), validate=True).decode().split(":")[0]
+        except (binascii.Error, UnicodeDecodeError):
+            raise RequestRefused("Authorization: Basic credentials are not base64", 401) from None
+        if user:
+            return user
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    if isinstance(body, dict) and isinstance(body.get("writeKey"), str):
+        return str(body["writeKey"])
+    raise RequestRefused(
+        "missing write key: send it as the HTTP Basic user (`KEY:`) or as `writeKey`", 401
+    )
+
+
+def authenticate(request: Request, body: Any, session: DbSession, now: Any) -> ApiKey:
+    """The ingest key of the request: 401 when unknown, 403 when it may not send events."""
+    key = keys.authenticate(session, _write_key(request, body), now)
+    if key is None:
+        raise RequestRefused("unknown or revoked write key", 401)
+    if not allows(Role(key.role), Permission.INGEST):
+        raise RequestRefused(f"a {key.role} key may not send events", 403)
+    return key
+
+
+def _size(message: Any) -> int:
+    return len(json.dumps(message, separators=(",", ":"), default=str).encode())
+
+
+def _with_batch_context(body: dict[str, Any], message: Any) -> Any:
+    # A batch may carry context and integrations for all of its messages.
+    if isinstance(message, dict) and isinstance(body.get("context"), dict):
+        merged = {**body["context"], **(message.get("context") or {})}
+        return {**message, "context": merged}
+    return message
+
+
+async def _receive(
+    request: Request, session: DbSession, now: Any, kind: str | None
+) -> JSONResponse:
+    body = await read_body(request)
+    key = authenticate(request, body, session, now)
+    if not isinstance(body, dict):
+        raise RequestRefused("request body must be a JSON object")
+    if kind is None:
+        messages = body.get("batch")
+        if not isinstance(messages, list):
+            raise RequestRefused("batch: required, a list of messages")
+        if len(messages) > MAX_BATCH:
+            raise RequestRefused(f"batch: {len(messages)} messages, over {MAX_BATCH}")
+        messages = [_with_batch_context(body, m) for m in messages]
+    else:
+        messages = [body]
+    valid, rejected = _parse(messages, now, kind)
+    if kind is not None and rejected:
+        raise RequestRefused(rejected[0].reason)
+    book = playbooks.active_playbook(session)
+    result = ingest.ingest(session, book, valid, source=f"key-{key.id}", now=now)
+    counted: Metrics = request.app.state.metrics
+    counted.events.labels("stored").inc(result.stored)
+    counted.events.labels("duplicate").inc(result.duplicates)
+    counted.events.labels("rejected").inc(len(rejected))
+    return JSONResponse(
+        {
+            "success": True,
+            "stored": result.stored,
+            "duplicates": result.duplicates,
+            "rejected": [{"index": r.index, "reason": r.reason} for r in rejected],
+        }
+    )
+
+
+def _parse(
+    messages: list[Any], now: Any, kind: str | None
+) -> tuple[list[Any], list[ingest.Rejected]]:
+    sized: list[Any] = []
+    oversize: list[ingest.Rejected] = []
+    positions: list[int] = []
+    for index, message in enumerate(messages):
+        if _size(message) > MAX_MESSAGE:
+            oversize.append(ingest.Rejected(index, f"message is over {MAX_MESSAGE // 1024} KB"))
+        else:
+            sized.append(message)
+            positions.append(index)
+    valid, rejected = ingest.parse_all(sized, now, kind)
+    rejected = [ingest.Rejected(positions[r.index], r.reason) for r in rejected]
+    if kind is not None and oversize:
+        raise RequestRefused(oversize[0].reason)
+    return valid, sorted([*oversize, *rejected], key=lambda r: r.index)
+
+
+def _endpoint(kind: str | None) -> Any:
+    async def receive(request: Request, session: DbSession, now: Now) -> JSONResponse:
+        return await _receive(request, session, now, kind)
+
+    receive.__name__ = f"segment_{kind or 'batch'}"
+    receive.__doc__ = (
+        f"Segment `{kind}` call." if kind else "Segment `batch`: up to 2,500 messages."
+    )
+    return receive
+
+
+for _kind, _short in PATHS.items():
+    router.add_api_route(f"/{_kind}", _endpoint(_kind), methods=["POST"])
+    router.add_api_route(f"/{_short}", _endpoint(_kind), methods=["POST"], include_in_schema=False)
+router.add_api_route("/batch", _endpoint(None), methods=["POST"])
+router.add_api_route("/b", _endpoint(None), methods=["POST"], include_in_schema=False)
+router.add_api_route("/import", _endpoint(None), methods=["POST"], include_in_schema=False)

@@ -1,0 +1,168 @@
+"""Segment tracking-API messages: validation, identity keys and clock-skew correction (pure).
+
+The public Segment HTTP Tracking API spec is the contract: `identify`, `track`, `page`,
+`screen`, `group` and `alias` messages with `userId` and/or `anonymousId`, a `messageId`
+for deduplication and `timestamp`/`sentAt` for correcting the sender's clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from leadflow.core.errors import Invalid
+
+TYPES = ("identify", "track", "page", "screen", "group", "alias")
+SHORT_TYPES = {"i": "identify", "t": "track", "p": "page", "s": "screen", "g": "group"}
+SHORT_TYPES["a"] = "alias"
+MAX_ID = 200  # characters in a userId, anonymousId, messageId or groupId
+MAX_NAME = 200  # characters in an event or page name
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One valid message, its time corrected to the server's clock."""
+
+    type: str
+    message_id: str
+    occurred_at: datetime
+    user_id: str | None = None
+    anonymous_id: str | None = None
+    name: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+    traits: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+    group_id: str | None = None
+    previous_id: str | None = None
+
+    def email(self) -> str | None:
+        """The person's e-mail: identify traits, context traits, or an e-mail-shaped userId."""
+        for candidate in (
+            self.traits.get("email"),
+            (self.context.get("traits") or {}).get("email"),
+            self.user_id,
+        ):
+            if isinstance(candidate, str) and _EMAIL.match(candidate.strip()):
+                return candidate.strip().lower()
+        return None
+
+
+def parse_time(value: Any, where: str) -> datetime | None:
+    """An ISO 8601 time as an aware UTC datetime (naive means UTC); None when absent."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise Invalid(f"{where} must be an ISO 8601 date-time string")
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise Invalid(f"{where} {value[:40]!r} is not an ISO 8601 date-time") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def corrected_time(raw: Mapping[str, Any], received_at: datetime) -> datetime:
+    """When it happened by the server's clock: `receivedAt - (sentAt - timestamp)`.
+
+    The sender's clock may be off; `sentAt` and `timestamp` come from the same clock, so their
+    difference is trustworthy. A time after receipt is clamped to receipt: an event cannot
+    have happened in the future, and scoring ignores future events.
+    """
+    timestamp = parse_time(raw.get("timestamp"), "timestamp") or parse_time(
+        raw.get("originalTimestamp"), "originalTimestamp"
+    )
+    sent_at = parse_time(raw.get("sentAt"), "sentAt")
+    if timestamp is None:
+        return received_at
+    moment = received_at - (sent_at - timestamp) if sent_at is not None else timestamp
+    return min(moment, received_at)
+
+
+def _identifier(raw: Mapping[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise Invalid(f"{key} must be a string")
+    text = str(value).strip()
+    if len(text) > MAX_ID:
+        raise Invalid(f"{key} is longer than {MAX_ID} characters")
+    return text or None
+
+
+def _object(raw: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise Invalid(f"{key} must be a JSON object")
+    return value
+
+
+def _name(raw: Mapping[str, Any], key: str, required: bool) -> str | None:
+    value = raw.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise Invalid(f"{key} is required")
+        return None
+    if not isinstance(value, str):
+        raise Invalid(f"{key} must be a string")
+    if len(value) > MAX_NAME:
+        raise Invalid(f"{key} is longer than {MAX_NAME} characters")
+    return value.strip()
+
+
+def content_id(raw: Mapping[str, Any]) -> str:
+    """A stable id for a message sent without `messageId`, so a replay still dedupes."""
+    text = json.dumps(raw, sort_keys=True, default=str, separators=(",", ":"))
+    return "content-" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def parse_message(raw: Any, received_at: datetime, kind: str | None = None) -> Message:
+    """A valid Message, or Invalid naming the field and the reason."""
+    if not isinstance(raw, dict):
+        raise Invalid("each message must be a JSON object")
+    declared = raw.get("type")
+    message_type = SHORT_TYPES.get(declared, declared) if isinstance(declared, str) else declared
+    message_type = kind or message_type
+    if message_type not in TYPES:
+        expected = ", ".join(TYPES)
+        raise Invalid(
+            f"type {declared!r} is not one of {expected}" if declared else "type is required"
+        )
+    user_id = _identifier(raw, "userId")
+    anonymous_id = _identifier(raw, "anonymousId")
+    if user_id is None and anonymous_id is None:
+        raise Invalid("userId or anonymousId is required")
+    if message_type == "alias" and user_id is None:
+        raise Invalid("userId is required")
+    name_key = {"track": "event", "page": "name", "screen": "name"}.get(message_type)
+    properties = _object(raw, "properties")
+    traits = _object(raw, "traits")
+    if message_type == "group":
+        properties = {**traits}
+    return Message(
+        type=message_type,
+        message_id=_identifier(raw, "messageId") or content_id(raw),
+        occurred_at=corrected_time(raw, received_at),
+        user_id=user_id,
+        anonymous_id=anonymous_id,
+        name=_name(raw, name_key, required=message_type == "track") if name_key else None,
+        properties=properties,
+        traits=traits,
+        context=_object(raw, "context"),
+        group_id=_required_id(raw, "groupId") if message_type == "group" else None,
+        previous_id=_required_id(raw, "previousId") if message_type == "alias" else None,
+    )
+
+
+def _required_id(raw: Mapping[str, Any], key: str) -> str:
+    value = _identifier(raw, key)
+    if value is None:
+        raise Invalid(f"{key} is required")
+    return value

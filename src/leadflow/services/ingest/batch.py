@@ -1,0 +1,153 @@
+"""Take a batch of Segment messages: identities first, then events, then scores, in one go.
+
+The caller's transaction holds it all: if anything fails nothing is stored, and once it
+commits every event is stored exactly once and every lead it touched is re-scored and moved.
+
+Order matters only for identity: an anonymous visitor's page views may come in the same batch
+as the identify that names them. So identify/alias/group messages are applied first, in order,
+and every event is then attributed with the final mapping, which is what attributing them one
+by one and merging the history on identify would give.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from leadflow.core.errors import Invalid
+from leadflow.core.facts import EventFacts
+from leadflow.core.playbook import Playbook
+from leadflow.core.segment import Message, parse_message
+from leadflow.repositories import events as event_repo
+from leadflow.repositories import identities
+from leadflow.services.ingest.identify import USER_PREFIX, Identities, identity_key
+from leadflow.services.live_scoring import score_leads
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A message of the batch that was not stored, and why."""
+
+    index: int
+    reason: str
+
+
+@dataclass
+class IngestResult:
+    """What a batch did: stored, already seen, refused, and the leads it re-scored."""
+
+    stored: int = 0
+    duplicates: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    lead_ids: list[int] = field(default_factory=list)
+
+
+def parse_all(
+    raw_messages: Sequence[Any], received_at: datetime, kind: str | None = None
+) -> tuple[list[Message], list[Rejected]]:
+    """The valid messages, and each invalid one by index with its reason."""
+    good: list[Message] = []
+    bad: list[Rejected] = []
+    for index, raw in enumerate(raw_messages):
+        try:
+            good.append(parse_message(raw, received_at, kind))
+        except Invalid as exc:
+            bad.append(Rejected(index, str(exc)))
+    return good, bad
+
+
+def ingest(
+    session: Session,
+    playbook: Playbook,
+    messages: Sequence[Message],
+    *,
+    source: str,
+    now: datetime,
+) -> IngestResult:
+    """Store the messages as events for their leads and re-score every lead they touched.
+
+    A message whose id this source sent before is acknowledged and skipped entirely: a
+    replayed batch changes nothing.
+    """
+    received = len(messages)
+    known = event_repo.known_message_ids(session, source, [m.message_id for m in messages])
+    messages = _first_of_each(messages, known)
+    people = Identities(session, now)
+    for message in messages:
+        if message.type in ("identify", "alias", "group"):
+            people.apply(message)
+    keys = {k for m in messages for k in _identity_keys(m)}
+    owners = identities.leads_for(session, keys)
+    for message in messages:  # a known person's e-mail as userId, never identified before
+        if _owner(message, owners) is None and message.email():
+            owners[USER_PREFIX + (message.user_id or "")] = people.known_by_email(message)
+    rows = [_event_row(m, _owner(m, owners), source, now) for m in messages]
+    stored = event_repo.insert_new(session, rows) if rows else {}
+    new_events: dict[int, list[EventFacts]] = {}
+    for message, row in zip(messages, rows, strict=True):
+        event_id = stored.get(message.message_id)
+        if event_id is not None and row["lead_id"] is not None:
+            new_events.setdefault(row["lead_id"], []).append(_facts(message, event_id))
+    touched = sorted(set(new_events) | people.changed)
+    score_leads(session, playbook, touched, now, new_events=new_events, cause="event")
+    return IngestResult(stored=len(stored), duplicates=received - len(stored), lead_ids=touched)
+
+
+def _first_of_each(messages: Sequence[Message], known: set[str]) -> list[Message]:
+    seen = set(known)
+    fresh = []
+    for message in messages:
+        if message.message_id not in seen:
+            seen.add(message.message_id)
+            fresh.append(message)
+    return fresh
+
+
+def _identity_keys(message: Message) -> list[str]:
+    keys = [message.anonymous_id] if message.anonymous_id else []
+    if message.user_id:
+        keys.append(USER_PREFIX + message.user_id)
+    return keys
+
+
+def _owner(message: Message, owners: dict[str, int]) -> int | None:
+    if message.user_id and (USER_PREFIX + message.user_id) in owners:
+        return owners[USER_PREFIX + message.user_id]
+    if message.anonymous_id:
+        return owners.get(message.anonymous_id)
+    return None
+
+
+def _event_row(message: Message, lead_id: int | None, source: str, now: datetime) -> dict[str, Any]:
+    properties = message.traits if message.type == "identify" else message.properties
+    if message.type == "group":
+        properties = {"groupId": message.group_id, **message.traits}
+    if message.type == "alias":
+        properties = {"previousId": message.previous_id}
+    return {
+        "lead_id": lead_id,
+        "anonymous_id": identity_key(message),
+        "source": source,
+        "message_id": message.message_id,
+        "type": message.type,
+        "name": message.name,
+        "properties": properties,
+        "context": message.context,
+        "occurred_at": message.occurred_at,
+        "received_at": now,
+    }
+
+
+def _facts(message: Message, event_id: int) -> EventFacts:
+    return EventFacts(
+        id=str(event_id),
+        type=message.type,
+        occurred_at=message.occurred_at,
+        name=message.name,
+        properties=message.properties,
+        context=message.context,
+    )

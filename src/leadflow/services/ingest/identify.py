@@ -1,0 +1,175 @@
+"""Who a message is about: identify, alias and group applied to leads, identities and accounts.
+
+Identity keys share one table: an anonymous id as it is, a user id as `user:<id>`. A lead is
+found by its user id, else by its e-mail, else by the anonymous id, and the keys a message
+carries are all linked to it; the first link of a key wins, as a visitor is one person.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from leadflow.core.segment import Message
+from leadflow.models.lead import Lead
+from leadflow.repositories import accounts as account_repo
+from leadflow.repositories import identities
+from leadflow.repositories import leads as lead_repo
+from leadflow.services.importing import FREE_MAIL
+from leadflow.services.ingest.traits import account_fields, company_domain, lead_fields
+
+USER_PREFIX = "user:"
+
+
+def identity_key(message: Message) -> str | None:
+    """The key an event is filed under until its lead is known: anonymous id, else user id."""
+    if message.anonymous_id:
+        return message.anonymous_id
+    return USER_PREFIX + message.user_id if message.user_id else None
+
+
+class Identities:
+    """Applies identity messages within one transaction; remembers the leads it changed."""
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        self.session = session
+        self.now = now
+        self.changed: set[int] = set()
+
+    def apply(self, message: Message) -> None:
+        """Apply an identify, alias or group message."""
+        if message.type == "identify":
+            self.identify(message)
+        elif message.type == "alias":
+            self.alias(message)
+        elif message.type == "group":
+            self.group(message)
+
+    def find(self, message: Message) -> Lead | None:
+        """The lead this message's ids or e-mail already point at."""
+        session = self.session
+        if message.user_id:
+            lead_id = identities.lead_for_anonymous(session, USER_PREFIX + message.user_id)
+            if lead_id is not None:
+                return lead_repo.get(session, lead_id)
+        email = message.email()
+        if email:
+            lead = lead_repo.get_by_email(session, email)
+            if lead is not None:
+                return lead
+        if message.anonymous_id:
+            lead_id = identities.lead_for_anonymous(session, message.anonymous_id)
+            if lead_id is not None:
+                return lead_repo.get(session, lead_id)
+        return None
+
+    def identify(self, message: Message) -> None:
+        """Find or create the lead, update it from the traits, and merge its anonymous past."""
+        email = message.email()
+        lead = self.find(message)
+        if lead is None:
+            lead = lead_repo.create(self.session, email=email, created_at=self.now)
+        elif email and lead.email is None and lead_repo.get_by_email(self.session, email) is None:
+            lead.email = email
+        columns, extra = lead_fields(message.traits)
+        changed = any(getattr(lead, k) != v for k, v in columns.items())
+        changed |= any((lead.attributes or {}).get(k) != v for k, v in extra.items())
+        for column, value in columns.items():
+            setattr(lead, column, value)
+        if extra:
+            lead.attributes = {**(lead.attributes or {}), **extra}
+        self._first_touch(lead, message)
+        if lead.account_id is None:
+            company = message.traits.get("company")
+            traits = company if isinstance(company, dict) else {}
+            domain = company_domain(traits) or _business_domain(lead.email)
+            if domain:
+                fields = account_fields(traits)
+                if isinstance(company, str) and company.strip():
+                    fields.setdefault("name", company.strip()[:200])
+                lead.account_id = self._account(domain, fields)
+                changed = True
+        if changed:
+            lead.updated_at = self.now
+        self._link(message, lead.id)
+        self.changed.add(lead.id)
+
+    def known_by_email(self, message: Message) -> int:
+        """The lead with the message's e-mail, created when new, linked to its ids."""
+        email = message.email()
+        lead = lead_repo.get_by_email(self.session, email or "")
+        if lead is None:
+            lead = lead_repo.create(self.session, email=email, created_at=self.now)
+            domain = _business_domain(email)
+            lead.account_id = self._account(domain, {}) if domain else None
+        self._link(message, lead.id)
+        self.changed.add(lead.id)
+        return lead.id
+
+    def alias(self, message: Message) -> None:
+        """Link the previous id to the lead of the new user id (creating it when unknown)."""
+        lead = self.find(message)
+        previous = message.previous_id or ""
+        if lead is None:
+            owner = identities.lead_for_anonymous(self.session, previous)
+            owner = owner or identities.lead_for_anonymous(self.session, USER_PREFIX + previous)
+            if owner is None:
+                lead = lead_repo.create(self.session, email=message.email(), created_at=self.now)
+            else:
+                lead = lead_repo.get(self.session, owner)
+        assert lead is not None
+        self._link(message, lead.id)
+        for key in (previous, USER_PREFIX + previous):
+            self._link_key(key, lead.id)
+        self.changed.add(lead.id)
+
+    def group(self, message: Message) -> None:
+        """Attach the lead to the account the group names (by domain), creating it if new."""
+        lead = self.find(message)
+        domain = company_domain(message.traits, message.group_id)
+        if lead is None or domain is None:
+            return  # stored as an event; nothing to attach without a lead and a domain
+        account_id = self._account(domain, account_fields(message.traits))
+        if lead.account_id != account_id:
+            lead.account_id = account_id
+            lead.updated_at = self.now
+        self._link(message, lead.id)
+        self.changed.add(lead.id)
+
+    def _account(self, domain: str, fields: dict[str, object]) -> int:
+        row = {"domain": domain, "name": domain, **fields}
+        row.update(created_at=self.now, updated_at=self.now)
+        account_repo.upsert_many(self.session, [row], fill_only=True)
+        return account_repo.ids_by_domain(self.session, [domain])[domain]
+
+    def _first_touch(self, lead: Lead, message: Message) -> None:
+        campaign = message.context.get("campaign")
+        if lead.source is None and isinstance(campaign, dict):
+            lead.source = _text(campaign.get("source"))
+            lead.medium = _text(campaign.get("medium"))
+            lead.campaign = _text(campaign.get("name"))
+
+    def _link(self, message: Message, lead_id: int) -> None:
+        if message.anonymous_id:
+            self._link_key(message.anonymous_id, lead_id)
+        if message.user_id:
+            self._link_key(USER_PREFIX + message.user_id, lead_id)
+
+    def _link_key(self, key: str, lead_id: int) -> None:
+        owner = identities.link(self.session, anonymous_id=key, lead_id=lead_id, at=self.now)
+        if owner == lead_id and identities.reassign_events(
+            self.session, anonymous_id=key, lead_id=lead_id
+        ):
+            self.changed.add(lead_id)
+
+
+def _business_domain(email: str | None) -> str | None:
+    if not email or "@" not in email:
+        return None
+    domain = email.rsplit("@", 1)[1]
+    return None if domain in FREE_MAIL else domain
+
+
+def _text(value: object) -> str | None:
+    return value.strip()[:200] or None if isinstance(value, str) else None

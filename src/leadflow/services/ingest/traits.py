@@ -1,0 +1,87 @@
+"""Segment traits mapped onto lead and account fields (the rest kept as custom attributes)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from leadflow.core.records import domain_of
+
+# Segment's reserved identify traits (camelCase) and common snake_case spellings.
+LEAD_TRAITS = {
+    "firstName": "first_name",
+    "first_name": "first_name",
+    "lastName": "last_name",
+    "last_name": "last_name",
+    "title": "title",
+    "jobTitle": "title",
+    "phone": "phone",
+    "country": "country",
+}
+ACCOUNT_TRAITS = {
+    "name": "name",
+    "industry": "industry",
+    "employees": "employees",
+    "employee_count": "employees",
+    "employeeCount": "employees",
+    "annual_revenue": "annual_revenue",
+    "annualRevenue": "annual_revenue",
+    "country": "country",
+}
+_IGNORED = {"email", "company", "address", "id", "website", "domain"}
+
+
+def lead_fields(traits: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(lead column values, custom attributes) from identify traits."""
+    columns: dict[str, Any] = {}
+    for key, column in LEAD_TRAITS.items():
+        value = traits.get(key)
+        if isinstance(value, str | int | float) and str(value).strip():
+            columns[column] = str(value).strip()[:200]
+    address = traits.get("address")
+    if "country" not in columns and isinstance(address, dict):
+        country = address.get("country")
+        if isinstance(country, str) and country.strip():
+            columns["country"] = country.strip()[:200]
+    known = set(LEAD_TRAITS) | _IGNORED
+    extra = {k: v for k, v in traits.items() if k not in known and v is not None}
+    return columns, extra
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.replace(",", "").strip())
+        except ValueError:
+            return None
+    return None
+
+
+def account_fields(traits: Mapping[str, Any]) -> dict[str, Any]:
+    """Account column values from group traits or an identify `company` trait."""
+    found: dict[str, Any] = {}
+    for key, column in ACCOUNT_TRAITS.items():
+        value = traits.get(key)
+        if value is None or column in found:
+            continue
+        if column in ("employees", "annual_revenue"):
+            number = _number(value)
+            if number is not None and number >= 0:
+                found[column] = int(number) if column == "employees" else number
+        elif isinstance(value, str) and value.strip():
+            found[column] = value.strip()[:200]
+    return found
+
+
+def company_domain(traits: Mapping[str, Any], group_id: str | None = None) -> str | None:
+    """The company's domain: `website`/`domain` traits, else a domain-shaped group id."""
+    for candidate in (traits.get("domain"), traits.get("website"), group_id):
+        if isinstance(candidate, str):
+            domain = domain_of(candidate)
+            if domain and "." in domain and " " not in domain and "@" not in candidate:
+                return domain
+    return None

@@ -1,0 +1,238 @@
+"""The Segment tracking API: every call type, identity merging, dedupe, skew, limits, auth."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from leadflow.core.roles import Role
+from leadflow.models.event import Event
+from leadflow.models.lead import Lead
+from leadflow.models.score_ledger import ScoreEntry
+
+
+def basic(key: str) -> dict[str, str]:
+    """The write key as the HTTP Basic user, as Segment libraries send it."""
+    return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+@pytest.fixture
+def write_key(make_key: Callable[[Role], str]) -> str:
+    return make_key(Role.INGEST)
+
+
+def lead_row(app: FastAPI, email: str) -> Lead | None:
+    with app.state.sessions() as session:
+        return session.scalar(select(Lead).where(Lead.email == email))
+
+
+def count(app: FastAPI, model: Any) -> int:
+    with app.state.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_track_scores_the_lead_before_answering(
+    client: TestClient, app: FastAPI, write_key: str
+) -> None:
+    body = {"userId": "ann@acme-logistics.com", "event": "Demo Requested", "messageId": "m-1"}
+    response = client.post("/v1/track", json=body, headers=basic(write_key))
+    assert response.status_code == 200, response.text
+    assert response.json()["stored"] == 1
+    lead = lead_row(app, "ann@acme-logistics.com")
+    assert lead is not None
+    assert lead.engagement == 40.0  # demo_request: 40 points, just now, no decay yet
+    assert lead.stage == "sql"  # a demo request is a hand-raiser
+    assert any(c["rule"] == "demo_request" for c in lead.contributions)
+
+
+def test_identify_merges_the_anonymous_history(
+    client: TestClient, app: FastAPI, write_key: str
+) -> None:
+    now = datetime.now(UTC)
+    pages = [
+        {"type": "page", "anonymousId": "anon-7", "messageId": f"p{k}", "name": "Pricing",
+         "properties": {"path": "/pricing"}, "timestamp": iso(now - timedelta(minutes=5 - k))}
+        for k in range(2)
+    ]  # fmt: skip
+    assert (
+        client.post("/v1/batch", json={"batch": pages}, headers=basic(write_key)).status_code == 200
+    )
+    identify = {
+        "anonymousId": "anon-7", "userId": "u-42", "messageId": "i1",
+        "traits": {"email": "Bo@Example-Corp.com", "firstName": "Bo", "title": "VP Operations"},
+    }  # fmt: skip
+    assert client.post("/v1/identify", json=identify, headers=basic(write_key)).status_code == 200
+    lead = lead_row(app, "bo@example-corp.com")
+    assert lead is not None and lead.first_name == "Bo" and lead.title == "VP Operations"
+    rules = {c["rule"]: c["points"] for c in lead.contributions}
+    assert rules["pricing_page"] == pytest.approx(20.0, abs=0.01)  # two pricing views, minutes old
+    # Later events by user id alone land on the same lead.
+    track = {"userId": "u-42", "event": "Webinar Attended", "messageId": "t1"}
+    assert client.post("/v1/t", json=track, headers=basic(write_key)).status_code == 200
+    lead = lead_row(app, "bo@example-corp.com")
+    assert lead is not None
+    assert {c["rule"] for c in lead.contributions} >= {"pricing_page", "webinar"}
+
+
+def test_a_replayed_batch_changes_nothing(client: TestClient, app: FastAPI, write_key: str) -> None:
+    who = {"userId": "cy@initech.io"}
+    batch = {"batch": [
+        {**who, "type": "identify", "messageId": "a", "traits": {"email": "cy@initech.io"}},
+        {**who, "type": "track", "event": "Content Downloaded", "messageId": "b"},
+        {**who, "type": "page", "messageId": "c", "properties": {"path": "/"}},
+    ]}  # fmt: skip
+    first = client.post("/v1/batch", json=batch, headers=basic(write_key)).json()
+    assert (first["stored"], first["duplicates"]) == (3, 0)
+    before = lead_row(app, "cy@initech.io")
+    events, ledger = count(app, Event), count(app, ScoreEntry)
+    again = client.post("/v1/batch", json=batch, headers=basic(write_key)).json()
+    assert (again["stored"], again["duplicates"]) == (0, 3)
+    after = lead_row(app, "cy@initech.io")
+    assert before is not None and after is not None
+    assert (after.total, after.scored_at, after.updated_at) == (
+        before.total,
+        before.scored_at,
+        before.updated_at,
+    )
+    assert (count(app, Event), count(app, ScoreEntry)) == (events, ledger)
+
+
+def test_sender_clock_skew_is_corrected(client: TestClient, app: FastAPI, write_key: str) -> None:
+    skewed = datetime.now(UTC) + timedelta(hours=3)  # the sender's clock is 3 hours fast
+    body = {
+        "userId": "di@acme.io", "event": "Email Clicked", "messageId": "skew",
+        "timestamp": iso(skewed - timedelta(minutes=10)), "sentAt": iso(skewed),
+    }  # fmt: skip
+    before = datetime.now(UTC)
+    assert client.post("/v1/track", json=body, headers=basic(write_key)).status_code == 200
+    after = datetime.now(UTC)
+    with app.state.sessions() as session:
+        event = session.scalar(select(Event).where(Event.message_id == "skew"))
+    assert event is not None
+    assert (
+        before - timedelta(minutes=10, seconds=1)
+        <= event.occurred_at
+        <= after - timedelta(minutes=10)
+    )
+
+
+def test_group_attaches_the_lead_to_its_account(
+    client: TestClient, app: FastAPI, write_key: str
+) -> None:
+    client.post(
+        "/v1/identify", json={"userId": "ed@gmail.com", "messageId": "g0"}, headers=basic(write_key)
+    )
+    group = {
+        "userId": "ed@gmail.com", "groupId": "acct-9", "messageId": "g1",
+        "traits": {"name": "Globex", "website": "https://www.globex.com/about", "employees": 120},
+    }  # fmt: skip
+    assert client.post("/v1/group", json=group, headers=basic(write_key)).status_code == 200
+    with app.state.sessions() as session:
+        lead = session.scalar(select(Lead).where(Lead.email == "ed@gmail.com"))
+        assert lead is not None and lead.account_id is not None
+        from leadflow.models.account import Account
+
+        account = session.get(Account, lead.account_id)
+        assert account is not None
+        assert (account.domain, account.name, account.employees) == ("globex.com", "Globex", 120)
+
+
+def test_text_plain_gzip_and_body_write_key(
+    client: TestClient, app: FastAPI, write_key: str
+) -> None:
+    body = {
+        "writeKey": write_key,
+        "userId": "fy@acme.io",
+        "event": "Form Submitted",
+        "messageId": "z",
+    }
+    raw = gzip.compress(json.dumps(body).encode())
+    headers = {"Content-Type": "text/plain", "Content-Encoding": "gzip"}
+    response = client.post("/v1/t", content=raw, headers=headers)
+    assert response.status_code == 200, response.text
+    assert lead_row(app, "fy@acme.io") is not None
+
+
+def test_invalid_messages_in_a_batch_are_reported_and_the_rest_kept(
+    client: TestClient, app: FastAPI, write_key: str
+) -> None:
+    batch = {"batch": [
+        {"type": "track", "userId": "ga@acme.io", "event": "Webinar Attended", "messageId": "ok1"},
+        {"type": "track", "userId": "ga@acme.io", "messageId": "no-event"},
+        {"type": "launch", "userId": "ga@acme.io", "messageId": "bad-type"},
+        {"type": "page", "messageId": "nobody"},
+        {"type": "track", "userId": "ga@acme.io", "event": "x", "properties": {"b": "a" * 33_000}},
+        "not an object",
+        {"type": "page", "userId": "ga@acme.io", "messageId": "ok2", "timestamp": "yesterday"},
+    ]}  # fmt: skip
+    response = client.post("/v1/batch", json=batch, headers=basic(write_key))
+    assert response.status_code == 200
+    data = response.json()
+    assert data["stored"] == 1
+    reasons = {r["index"]: r["reason"] for r in data["rejected"]}
+    assert set(reasons) == {1, 2, 3, 4, 5, 6}
+    assert "event is required" in reasons[1]
+    assert "'launch'" in reasons[2]
+    assert "userId or anonymousId" in reasons[3]
+    assert "32 KB" in reasons[4]
+    assert "timestamp" in reasons[6]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"{not json", "invalid JSON"),
+        (b"", "empty"),
+        (b"[1, 2]", "JSON object"),
+        (json.dumps({"batch": [{}] * 2501}).encode(), "over 2500"),
+        (json.dumps({"batch": "x"}).encode(), "batch"),
+        (b"{" + b" " * (501 * 1024) + b"}", "500 KB"),
+    ],
+)
+def test_malformed_and_oversize_requests_are_400_with_the_reason(
+    client: TestClient, write_key: str, content: bytes, expected: str
+) -> None:
+    response = client.post("/v1/batch", content=content, headers=basic(write_key))
+    assert response.status_code == 400, response.text
+    assert expected in response.json()["error"]["message"]
+
+
+def test_a_single_invalid_message_is_400(client: TestClient, write_key: str) -> None:
+    response = client.post("/v1/track", json={"userId": "a@b.io"}, headers=basic(write_key))
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "event is required"
+
+
+def test_write_keys_are_checked(client: TestClient, make_key: Callable[[Role], str]) -> None:
+    body = {"userId": "a@b.io", "event": "X"}
+    assert client.post("/v1/track", json=body).status_code == 401
+    assert client.post("/v1/track", json=body, headers=basic("nope")).status_code == 401
+    sales = client.post("/v1/track", json=body, headers=basic(make_key(Role.SALES)))
+    assert sales.status_code == 403
+    assert "may not send events" in sales.json()["error"]["message"]
+    assert (
+        client.post("/v1/track", json=body, headers=basic(make_key(Role.MARKETING))).status_code
+        == 200
+    )
+
+
+def test_browsers_may_call_it_cross_origin(client: TestClient) -> None:
+    response = client.options(
+        "/v1/t",
+        headers={"Origin": "https://www.example.com", "Access-Control-Request-Method": "POST"},
+    )
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] in ("*", "https://www.example.com")
