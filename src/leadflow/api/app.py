@@ -45,9 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _routers() -> list[APIRouter]:
-    from leadflow.api import segment
+    from leadflow.api import rest, segment
 
-    return [segment.router]
+    return [segment.router, rest.router()]
 
 
 def create_app_from_env() -> FastAPI:

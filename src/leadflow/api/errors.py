@@ -55,7 +55,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(LeadflowError)
     async def domain_error(_: Request, exc: LeadflowError) -> JSONResponse:
-        return error_response(exc.status_code, exc.message)
+        problems = [{"field": f, "message": m} for f, m in exc.field_problems]
+        return error_response(exc.status_code, exc.message, problems)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -6,9 +6,11 @@ class LeadflowError(Exception):
 
     status_code = 400
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # (field, reason) pairs when several things are wrong at once
+        self.field_problems = problems or []
 
 
 class NotFound(LeadflowError):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.models.account import Account
+from leadflow.models.lead import Lead
 from leadflow.repositories._sql import chunked, normalize_key, upsert_by_key
 
 SCORE_COLUMNS = frozenset({"id", "fit", "engagement", "total", "engaged_leads", "tier"})
@@ -66,3 +67,20 @@ def update_scores_bulk(session: Session, rows: Sequence[dict[str, Any]]) -> None
 
 def _only(row: dict[str, Any], columns: frozenset[str]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k in columns}
+
+
+def list_page(
+    session: Session, *, tier: str | None, limit: int, offset: int
+) -> tuple[list[Account], int]:
+    """Accounts by total score, highest first, optionally of one tier; and how many match."""
+    query = select(Account)
+    counted = select(func.count()).select_from(Account)
+    if tier is not None:
+        query, counted = query.where(Account.tier == tier), counted.where(Account.tier == tier)
+    page = query.order_by(Account.total.desc(), Account.id).limit(limit).offset(offset)
+    return list(session.scalars(page)), int(session.scalar(counted) or 0)
+
+
+def lead_ids(session: Session, account_id: int) -> list[int]:
+    """The ids of the account's leads."""
+    return list(session.scalars(select(Lead.id).where(Lead.account_id == account_id)))

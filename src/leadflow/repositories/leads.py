@@ -77,6 +77,41 @@ def create(session: Session, *, email: str | None = None, **fields: Any) -> Lead
     return lead
 
 
+SORTS = {
+    "total": (Lead.total.desc(), Lead.id),
+    "-total": (Lead.total.asc(), Lead.id),
+    "fit": (Lead.fit.desc(), Lead.id),
+    "engagement": (Lead.engagement.desc(), Lead.id),
+    "stage": (Lead.stage.asc(), Lead.total.desc(), Lead.id),
+    "grade": (Lead.grade.asc(), Lead.total.desc(), Lead.id),
+    "owner": (Lead.owner.asc(), Lead.total.desc(), Lead.id),
+    "created": (Lead.created_at.desc(), Lead.id),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFilter:
+    """Which leads a listing shows; None means any."""
+
+    stage: str | None = None
+    grade: str | None = None
+    persona: str | None = None
+    owner: str | None = None
+    account_id: int | None = None
+
+    def apply(self, query: Any) -> Any:
+        for column, value in (
+            (Lead.stage, self.stage),
+            (Lead.grade, self.grade),
+            (Lead.persona, self.persona),
+            (Lead.owner, self.owner),
+            (Lead.account_id, self.account_id),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        return query
+
+
 def list_top(
     session: Session,
     *,
@@ -87,14 +122,21 @@ def list_top(
     offset: int = 0,
 ) -> list[Lead]:
     """Leads by total score, highest first (ties by id), optionally filtered."""
-    query = select(Lead).order_by(Lead.total.desc(), Lead.id).limit(limit).offset(offset)
-    if stage is not None:
-        query = query.where(Lead.stage == stage)
-    if grade is not None:
-        query = query.where(Lead.grade == grade)
-    if persona is not None:
-        query = query.where(Lead.persona == persona)
+    wanted = LeadFilter(stage=stage, grade=grade, persona=persona)
+    return list_leads(session, wanted, sort="total", limit=limit, offset=offset)
+
+
+def list_leads(
+    session: Session, wanted: LeadFilter, *, sort: str, limit: int, offset: int
+) -> list[Lead]:
+    """One page of leads in a SORTS order."""
+    query = wanted.apply(select(Lead)).order_by(*SORTS[sort]).limit(limit).offset(offset)
     return list(session.scalars(query))
+
+
+def count_leads(session: Session, wanted: LeadFilter) -> int:
+    """How many leads the filter selects."""
+    return int(session.scalar(wanted.apply(select(func.count()).select_from(Lead))) or 0)
 
 
 def upsert_many(

@@ -18,6 +18,7 @@ from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import stage_changes
+from leadflow.repositories.leads import LeadFilter as LeadFilter  # listing filters
 
 LEAD_FIELDS = ("email", "first_name", "last_name", "title", "phone", "country")
 ACCOUNT_FIELDS = ("domain", "name", "industry", "employees", "annual_revenue", "country")
@@ -110,6 +111,14 @@ def list_top(
         session, stage=stage, grade=grade, persona=persona, limit=limit, offset=offset
     )
     return [summary(lead) for lead in rows]
+
+
+def page(
+    session: Session, wanted: LeadFilter, *, sort: str, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of leads in the given order, and how many match in all."""
+    rows = lead_repo.list_leads(session, wanted, sort=sort, limit=limit, offset=offset)
+    return [summary(lead) for lead in rows], lead_repo.count_leads(session, wanted)
 
 
 def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dict[str, Any]:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from leadflow.core.facts import EventFacts, lead_facts
-from leadflow.core.lifecycle import Transition, automatic_transition, criteria_need_facts
+from leadflow.core.lifecycle import (
+    Action,
+    Transition,
+    automatic_transition,
+    criteria_need_facts,
+    manual_transition,
+)
 from leadflow.core.playbook import Playbook
 from leadflow.core.scoring import LeadScore, PersonaMatch, event_matches
 from leadflow.core.stages import Stage
@@ -50,6 +56,36 @@ def advance(
     )
     if move is not None:
         record(session, lead, move, now)
+    return move
+
+
+DEFAULT_RECYCLE_DAYS = 90
+
+
+def act(
+    session: Session,
+    lead: Lead,
+    action: Action,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime,
+    recycle_days: int | None = None,
+    amount: float | None = None,
+) -> Transition:
+    """A person's stage action on a lead (accept, recycle, disqualify, convert, close)."""
+    move = manual_transition(Stage(lead.stage), action, actor, reason)
+    record(session, lead, move, now)
+    if action in (Action.RECYCLE, Action.CLOSE_LOST):
+        lead.recycle_until = now + timedelta(days=recycle_days or DEFAULT_RECYCLE_DAYS)
+    if action is Action.ACCEPT and lead.owner is None:
+        lead.owner = actor
+    if action in (Action.CLOSE_WON, Action.CLOSE_LOST):
+        lead.outcome = "won" if action is Action.CLOSE_WON else "lost"
+        lead.outcome_reason = move.reason
+        lead.outcome_amount = amount
+        lead.closed_at = now
+    lead.updated_at = now
     return move
 
 

@@ -102,3 +102,8 @@ def apply(
         stage_moves=moves,
         dry_run=dry_run,
     )
+
+
+def versions(session: Session) -> list[PlaybookVersion]:
+    """Every stored version, newest first."""
+    return sorted(playbook_versions.list_versions(session), key=lambda v: v.version, reverse=True)

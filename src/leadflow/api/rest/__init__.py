@@ -1,0 +1,13 @@
+"""The REST API under /api: leads, accounts, events, the playbook and sales' stage actions."""
+
+from fastapi import APIRouter
+
+from leadflow.api.rest import accounts, events, leads, playbook
+
+
+def router() -> APIRouter:
+    """Every /api route."""
+    api = APIRouter(prefix="/api")
+    for module in (leads, accounts, events, playbook):
+        api.include_router(module.router)
+    return api

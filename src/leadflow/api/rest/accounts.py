@@ -1,0 +1,48 @@
+"""/api/accounts: list by score, show with the buying group, create or update by domain."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from leadflow.api.deps import DbSession, Now, require
+from leadflow.api.rest.schemas import AccountIn
+from leadflow.core.roles import Permission
+from leadflow.models.api_key import ApiKey
+from leadflow.services import accounts, playbooks
+
+router = APIRouter(prefix="/accounts", tags=["accounts"])
+Reader = Annotated[ApiKey, Depends(require(Permission.READ))]
+Writer = Annotated[ApiKey, Depends(require(Permission.WRITE_LEADS))]
+
+
+@router.get("", summary="List accounts, highest score first")
+def list_accounts(
+    session: DbSession,
+    _: Reader,
+    tier: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """A page of accounts: `items`, the `total` matching, `limit` and `offset`."""
+    items, total = accounts.page(session, tier=tier, limit=limit, offset=offset)
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/{key}", summary="One account by id or domain, with its people")
+def show_account(key: str, session: DbSession, _: Reader) -> dict[str, Any]:
+    """The account's score, tier, and its leads highest score first."""
+    return accounts.detail(session, key)
+
+
+@router.post("", summary="Create or update an account by domain (its leads re-scored)")
+def put_account(
+    body: AccountIn, session: DbSession, now: Now, _: Writer, response: Response
+) -> dict[str, Any]:
+    """201 when new, 200 when an account with the domain was updated."""
+    book = playbooks.active_playbook(session)
+    account, created = accounts.upsert(session, book, body.model_dump(exclude_unset=True), now=now)
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/api/accounts/{account.id}"
+    return accounts.detail(session, str(account.id))

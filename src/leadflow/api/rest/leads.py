@@ -1,0 +1,104 @@
+"""/api/leads: list, show (score explained, history, timeline), create, edit, stage actions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from leadflow.api.deps import DbSession, Now, require
+from leadflow.api.rest.schemas import ActionIn, LeadIn, LeadPatch
+from leadflow.core.roles import Permission
+from leadflow.core.stages import Stage
+from leadflow.models.api_key import ApiKey
+from leadflow.services import lead_edits, leads, lifecycle, playbooks
+from leadflow.services.leads import LeadFilter
+
+router = APIRouter(prefix="/leads", tags=["leads"])
+Reader = Annotated[ApiKey, Depends(require(Permission.READ))]
+Writer = Annotated[ApiKey, Depends(require(Permission.WRITE_LEADS))]
+Seller = Annotated[ApiKey, Depends(require(Permission.SALES))]
+# The orders of repositories.leads.SORTS (a test keeps the two the same).
+SortKey = Literal["total", "-total", "fit", "engagement", "stage", "grade", "owner", "created"]
+
+
+@router.get("", summary="List leads, highest score first by default")
+def list_leads(
+    session: DbSession,
+    _: Reader,
+    stage: Stage | None = None,
+    grade: Annotated[str | None, Query(pattern=r"^[A-D][1-4]$")] = None,
+    persona: str | None = None,
+    owner: str | None = None,
+    sort: SortKey = "total",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """A page of leads: `items`, the `total` matching, `limit` and `offset`."""
+    stage_name = stage.value if stage else None
+    wanted = LeadFilter(stage=stage_name, grade=grade, persona=persona, owner=owner)
+    items, total = leads.page(session, wanted, sort=sort, limit=limit, offset=offset)
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/{key}", summary="One lead by id or e-mail, its score explained, with its timeline")
+def show_lead(key: str, session: DbSession, now: Now, _: Reader) -> dict[str, Any]:
+    """The fields of `leadflow leads show --json` plus `events`, newest first."""
+    return _detail(session, key, now)
+
+
+def _detail(session: DbSession, key: str, now: Any) -> dict[str, Any]:
+    book = playbooks.active_playbook(session)
+    data = leads.detail(session, key, book, now)
+    data["events"] = leads.timeline(session, data["id"])
+    return data
+
+
+@router.post("", status_code=201, summary="Create a lead (scored at once)")
+def create_lead(
+    body: LeadIn, session: DbSession, now: Now, _: Writer, response: Response
+) -> dict[str, Any]:
+    """409 when a lead with the e-mail exists."""
+    book = playbooks.active_playbook(session)
+    lead = lead_edits.create_lead(session, book, body.model_dump(exclude_unset=True), now=now)
+    response.headers["Location"] = f"/api/leads/{lead.id}"
+    return _detail(session, str(lead.id), now)
+
+
+@router.patch("/{key}", summary="Update a lead's fields and attributes (re-scored at once)")
+def update_lead(
+    key: str, body: LeadPatch, session: DbSession, now: Now, _: Writer
+) -> dict[str, Any]:
+    """Only the fields sent change; `attributes` merge key by key."""
+    book = playbooks.active_playbook(session)
+    lead = lead_edits.find(session, key)
+    lead_edits.update_lead(session, book, lead, body.model_dump(exclude_unset=True), now=now)
+    return _detail(session, str(lead.id), now)
+
+
+@router.post(
+    "/{key}/actions", summary="A stage action: accept, recycle, disqualify, convert, close"
+)
+def stage_action(
+    key: str, body: ActionIn, session: DbSession, now: Now, caller: Seller
+) -> dict[str, Any]:
+    """409 when the action does not fit the lead's stage; recycle and disqualify need a reason."""
+    lead = lead_edits.find(session, key)
+    move = lifecycle.act(
+        session,
+        lead,
+        body.action,
+        actor=caller.name,
+        reason=body.reason,
+        now=now,
+        recycle_days=body.recycle_days,
+        amount=body.amount,
+    )
+    data = _detail(session, str(lead.id), now)
+    data["transition"] = {
+        "from": move.from_stage.value,
+        "to": move.to_stage.value,
+        "reason": move.reason,
+        "actor": move.actor,
+    }
+    return data

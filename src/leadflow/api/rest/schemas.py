@@ -1,0 +1,93 @@
+"""Request bodies of the REST API: strict, so a misspelt field is named in a 422."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from leadflow.core.lifecycle import Action
+
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class LeadPatch(_Strict):
+    """Fields to set on a lead; `attributes` are merged key by key (null removes one)."""
+
+    first_name: str | None = Field(None, max_length=200)
+    last_name: str | None = Field(None, max_length=200)
+    title: str | None = Field(None, max_length=200)
+    phone: str | None = Field(None, max_length=60)
+    country: str | None = Field(None, max_length=100)
+    source: str | None = Field(None, max_length=200)
+    medium: str | None = Field(None, max_length=200)
+    campaign: str | None = Field(None, max_length=200)
+    owner: str | None = Field(None, max_length=200)
+    company: str | None = Field(None, max_length=200, description="Company name")
+    domain: str | None = Field(None, max_length=200, description="Company domain")
+    website: str | None = Field(None, max_length=500)
+    employees: int | None = Field(None, ge=0)
+    industry: str | None = Field(None, max_length=200)
+    attributes: dict[str, Any] | None = None
+
+
+class LeadIn(LeadPatch):
+    """A new lead: an e-mail address and whatever else is known."""
+
+    email: str = Field(pattern=_EMAIL, max_length=320)
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+
+class AccountIn(_Strict):
+    """An account, keyed by company domain; existing accounts are updated."""
+
+    domain: str = Field(min_length=3, max_length=200)
+    name: str | None = Field(None, max_length=200)
+    industry: str | None = Field(None, max_length=200)
+    employees: int | None = Field(None, ge=0)
+    annual_revenue: float | None = Field(None, ge=0)
+    country: str | None = Field(None, max_length=100)
+    attributes: dict[str, Any] | None = None
+
+
+class EventIn(_Strict):
+    """A native event: whose (e-mail, user id or anonymous id), what and when."""
+
+    email: str | None = Field(None, pattern=_EMAIL, max_length=320)
+    user_id: str | None = Field(None, max_length=200)
+    anonymous_id: str | None = Field(None, max_length=200)
+    type: Literal["track", "page", "screen", "identify", "group"] = "track"
+    name: str | None = Field(None, max_length=200, description="Event name (required for track)")
+    properties: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict)
+    timestamp: str | None = Field(None, description="ISO 8601; now when absent")
+    message_id: str | None = Field(None, max_length=200, description="For deduplication")
+
+
+class EventsIn(_Strict):
+    """Up to 2,500 native events."""
+
+    events: list[EventIn] = Field(min_length=1, max_length=2500)
+
+
+class ActionIn(_Strict):
+    """A stage action by sales (or marketing) on a lead."""
+
+    action: Action
+    reason: str = Field("", max_length=1000)
+    recycle_days: int | None = Field(None, ge=1, le=3650, description="For recycle / close_lost")
+    amount: float | None = Field(None, ge=0, description="Deal amount, for close_won")
+
+
+class PlaybookText(_Strict):
+    """A playbook's YAML text (it may also be posted as the raw body)."""
+
+    content: str = Field(min_length=1, max_length=1_000_000)

@@ -1,0 +1,84 @@
+"""Accounts: list them by score, show one with its buying group, create and update them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from leadflow.core.errors import NotFound
+from leadflow.core.playbook import Playbook
+from leadflow.core.records import domain_of
+from leadflow.models.account import Account
+from leadflow.repositories import accounts as account_repo
+from leadflow.services import leads
+from leadflow.services.leads import LeadFilter
+from leadflow.services.live_scoring import score_leads
+
+
+def summary(account: Account) -> dict[str, Any]:
+    """The fields every account listing carries."""
+    return {
+        "id": account.id,
+        "domain": account.domain,
+        "name": account.name,
+        "industry": account.industry,
+        "employees": account.employees,
+        "annual_revenue": account.annual_revenue,
+        "country": account.country,
+        "tier": account.tier,
+        "fit": account.fit,
+        "engagement": account.engagement,
+        "total": account.total,
+        "engaged_leads": account.engaged_leads,
+        "attributes": account.attributes or {},
+    }
+
+
+def page(
+    session: Session, *, tier: str | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of accounts, highest score first, and how many match."""
+    rows, total = account_repo.list_page(session, tier=tier, limit=limit, offset=offset)
+    return [summary(a) for a in rows], total
+
+
+def find(session: Session, key: str) -> Account:
+    """An account by id or domain, or NotFound naming the key."""
+    account = (
+        account_repo.get(session, int(key))
+        if key.isdigit()
+        else account_repo.get_by_domain(session, domain_of(key) or key)
+    )
+    if account is None:
+        raise NotFound(f"no account with {'id' if key.isdigit() else 'domain'} {key!r}")
+    return account
+
+
+def detail(session: Session, key: str) -> dict[str, Any]:
+    """One account with its people (the buying group), highest score first."""
+    account = find(session, key)
+    people, count = leads.page(
+        session, LeadFilter(account_id=account.id), sort="total", limit=200, offset=0
+    )
+    return {**summary(account), "leads": people, "lead_count": count}
+
+
+def upsert(
+    session: Session, playbook: Playbook, fields: dict[str, Any], *, now: datetime
+) -> tuple[Account, bool]:
+    """Create or update the account by domain and re-score its leads; (account, created)."""
+    domain = domain_of(fields["domain"]) or fields["domain"]
+    existing = account_repo.get_by_domain(session, domain)
+    row = {**fields, "domain": domain, "updated_at": now}
+    if existing is None:
+        row.update(created_at=now, name=fields.get("name") or domain)
+    if "attributes" in row and existing is not None:
+        row["attributes"] = {**(existing.attributes or {}), **(row["attributes"] or {})}
+    account_repo.upsert_many(session, [row])
+    account = account_repo.get_by_domain(session, domain)
+    assert account is not None
+    session.refresh(account)
+    score_leads(session, playbook, account_repo.lead_ids(session, account.id), now, cause="edit")
+    return account, existing is None

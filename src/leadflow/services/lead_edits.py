@@ -1,0 +1,84 @@
+"""Create and edit leads by hand or from another tool; every edit is scored at once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from leadflow.core.errors import Conflict, Invalid
+from leadflow.core.playbook import Playbook
+from leadflow.core.records import domain_of
+from leadflow.models.lead import Lead
+from leadflow.repositories import accounts as account_repo
+from leadflow.repositories import leads as lead_repo
+from leadflow.services import leads
+from leadflow.services.importing import FREE_MAIL
+from leadflow.services.live_scoring import score_leads
+
+LEAD_COLUMNS = (
+    "first_name",
+    "last_name",
+    "title",
+    "phone",
+    "country",
+    "source",
+    "medium",
+    "campaign",
+    "owner",
+)
+COMPANY_FIELDS = ("company", "domain", "website", "employees", "industry")
+
+
+def create_lead(
+    session: Session, playbook: Playbook, fields: dict[str, Any], *, now: datetime
+) -> Lead:
+    """A new lead (Conflict when the e-mail exists), linked to its company and scored."""
+    email = str(fields["email"]).strip().lower()
+    if lead_repo.get_by_email(session, email) is not None:
+        raise Conflict(f"a lead with e-mail {email} exists; update it with PATCH instead")
+    lead = lead_repo.create(session, email=email, created_at=now, updated_at=now)
+    return update_lead(session, playbook, lead, fields, now=now)
+
+
+def update_lead(
+    session: Session, playbook: Playbook, lead: Lead, fields: dict[str, Any], *, now: datetime
+) -> Lead:
+    """Set the given fields (attributes merged key by key; null removes one) and re-score."""
+    for column in LEAD_COLUMNS:
+        if column in fields:
+            setattr(lead, column, fields[column])
+    if fields.get("attributes"):
+        merged = {**(lead.attributes or {}), **fields["attributes"]}
+        lead.attributes = {k: v for k, v in merged.items() if v is not None}
+    company = {k: fields[k] for k in COMPANY_FIELDS if fields.get(k) is not None}
+    if company or (lead.account_id is None and _business_domain(lead.email)):
+        lead.account_id = _account_for(session, lead, company, now)
+    lead.updated_at = now
+    session.flush()
+    score_leads(session, playbook, [lead.id], now, cause="edit")
+    return lead
+
+
+def _account_for(session: Session, lead: Lead, company: dict[str, Any], now: datetime) -> int:
+    domain = domain_of(company.get("domain")) or domain_of(company.get("website"))
+    domain = domain or _business_domain(lead.email)
+    if domain is None:
+        raise Invalid("domain: needed to link a company (the e-mail is a free-mail address)")
+    row: dict[str, Any] = {"domain": domain, "name": company.get("company") or domain}
+    row.update({k: company[k] for k in ("employees", "industry") if k in company})
+    row.update(created_at=now, updated_at=now)
+    # Only what was sent overwrites; a bare link by e-mail domain never renames the account.
+    account_repo.upsert_many(session, [row], fill_only=not company)
+    return account_repo.ids_by_domain(session, [domain])[domain]
+
+
+def _business_domain(email: str | None) -> str | None:
+    domain = domain_of(email)
+    return None if domain is None or domain in FREE_MAIL else domain
+
+
+def find(session: Session, key: str) -> Lead:
+    """A lead by id or e-mail (NotFound names the key)."""
+    return leads.find(session, key)

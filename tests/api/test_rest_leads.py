@@ -1,0 +1,155 @@
+"""/api/leads: list, show, create, edit, and sales' stage actions, with roles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+
+from leadflow.api.rest.leads import SortKey
+from leadflow.core.roles import Role
+from leadflow.repositories.leads import SORTS
+from tests.api.conftest import bearer
+
+VP = {"email": "Vi@Acme-Logistics.com", "first_name": "Vi", "title": "VP Operations"}
+
+
+@pytest.fixture
+def marketing(make_key: Callable[[Role], str]) -> dict[str, str]:
+    return bearer(make_key(Role.MARKETING))
+
+
+@pytest.fixture
+def sales(make_key: Callable[[Role], str]) -> dict[str, str]:
+    return bearer(make_key(Role.SALES))
+
+
+def test_create_scores_the_lead_and_show_explains_it(
+    client: TestClient, marketing: dict[str, str]
+) -> None:
+    body = {**VP, "company": "Acme Logistics", "employees": 120, "industry": "Logistics"}
+    created = client.post("/api/leads", json=body, headers=marketing)
+    assert created.status_code == 201, created.text
+    lead = created.json()
+    assert created.headers["location"] == f"/api/leads/{lead['id']}"
+    assert lead["email"] == "vi@acme-logistics.com"
+    assert lead["fit"] > 0 and lead["grade"][0] in "ABCD"
+    assert sum(c["points"] for c in lead["contributions"]) == pytest.approx(
+        lead["total"], abs=0.011
+    )
+    shown = client.get("/api/leads/vi@acme-logistics.com", headers=marketing).json()
+    for field in (
+        "email",
+        "stage",
+        "fit",
+        "engagement",
+        "total",
+        "grade",
+        "persona",
+        "contributions",
+        "events",
+    ):
+        assert field in shown
+    assert shown["account"]["domain"] == "acme-logistics.com"
+    assert (
+        client.get(f"/api/leads/{lead['id']}", headers=marketing).json()["email"] == lead["email"]
+    )
+
+
+def test_create_twice_is_a_conflict_and_bad_fields_are_named(
+    client: TestClient, marketing: dict[str, str]
+) -> None:
+    assert client.post("/api/leads", json=VP, headers=marketing).status_code == 201
+    again = client.post("/api/leads", json=VP, headers=marketing)
+    assert again.status_code == 409 and "PATCH" in again.json()["error"]["message"]
+    bad = client.post("/api/leads", json={"email": "not-an-email", "titel": "x"}, headers=marketing)
+    assert bad.status_code == 422
+    fields = {p["field"] for p in bad.json()["error"]["problems"]}
+    assert fields == {"email", "titel"}
+
+
+def test_patch_changes_fit_at_once(client: TestClient, marketing: dict[str, str]) -> None:
+    client.post("/api/leads", json={"email": "wu@initech.io"}, headers=marketing)
+    before = client.get("/api/leads/wu@initech.io", headers=marketing).json()
+    after = client.patch(
+        "/api/leads/wu@initech.io",
+        json={"title": "VP Operations", "attributes": {"plan": "pro"}},
+        headers=marketing,
+    )
+    assert after.status_code == 200, after.text
+    assert after.json()["title"] == "VP Operations"
+    assert after.json()["fit"] > before["fit"]
+    assert client.patch("/api/leads/nobody@x.io", json={}, headers=marketing).status_code == 404
+
+
+def test_list_filters_sorts_and_pages(client: TestClient, marketing: dict[str, str]) -> None:
+    for k, title in enumerate(["VP Operations", "Analyst", "Student", "Operations Manager"]):
+        client.post(
+            "/api/leads",
+            json={"email": f"p{k}@globex.com", "title": title, "owner": "rep-a" if k % 2 else None},
+            headers=marketing,
+        )
+    page = client.get("/api/leads?limit=2", headers=marketing).json()
+    assert page["total"] == 4 and len(page["items"]) == 2 and page["limit"] == 2
+    totals = [lead["total"] for lead in client.get("/api/leads", headers=marketing).json()["items"]]
+    assert totals == sorted(totals, reverse=True)
+    owned = client.get("/api/leads?owner=rep-a", headers=marketing).json()
+    assert owned["total"] == 2 and {lead["owner"] for lead in owned["items"]} == {"rep-a"}
+    ascending = [
+        lead["total"]
+        for lead in client.get("/api/leads?sort=-total", headers=marketing).json()["items"]
+    ]
+    assert ascending == sorted(ascending)
+    bad = client.get("/api/leads?sort=bogus&limit=0", headers=marketing)
+    assert bad.status_code == 422
+    assert {p["field"] for p in bad.json()["error"]["problems"]} == {"sort", "limit"}
+
+
+def test_every_documented_sort_exists() -> None:
+    assert set(SortKey.__args__) == set(SORTS)  # type: ignore[attr-defined]
+
+
+def test_sales_actions_move_the_lead_with_actor_and_reason(
+    client: TestClient, marketing: dict[str, str], sales: dict[str, str]
+) -> None:
+    client.post("/api/leads", json=VP, headers=marketing)
+    accept = client.post(
+        "/api/leads/vi@acme-logistics.com/actions", json={"action": "accept"}, headers=sales
+    )
+    assert accept.status_code == 200, accept.text
+    assert accept.json()["stage"] == "sql"
+    assert accept.json()["transition"]["actor"] == "test sales"
+    no_reason = client.post(
+        "/api/leads/vi@acme-logistics.com/actions", json={"action": "recycle"}, headers=sales
+    )
+    assert no_reason.status_code == 422 and "reason" in no_reason.json()["error"]["message"]
+    wrong = client.post(
+        "/api/leads/vi@acme-logistics.com/actions", json={"action": "close_won"}, headers=sales
+    )
+    assert wrong.status_code == 409
+    recycled = client.post(
+        "/api/leads/vi@acme-logistics.com/actions",
+        json={"action": "recycle", "reason": "no budget until Q3", "recycle_days": 60},
+        headers=sales,
+    ).json()
+    assert recycled["stage"] == "nurture"
+    last = recycled["stage_history"][-1]
+    assert (last["to"], last["reason"], last["actor"]) == (
+        "nurture",
+        "no budget until Q3",
+        "test sales",
+    )
+
+
+def test_roles_are_enforced(
+    client: TestClient, make_key: Callable[[Role], str], marketing: dict[str, str]
+) -> None:
+    ingest = bearer(make_key(Role.INGEST))
+    assert client.get("/api/leads", headers=ingest).status_code == 403
+    assert client.get("/api/leads").status_code == 401
+    client.post("/api/leads", json=VP, headers=marketing)
+    action = client.post(
+        "/api/leads/vi@acme-logistics.com/actions", json={"action": "accept"}, headers=marketing
+    )
+    assert action.status_code == 403

@@ -1,0 +1,137 @@
+"""/api/accounts, /api/events and /api/playbook."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from leadflow.core.roles import Role
+from tests.api.conftest import EXAMPLES, bearer
+
+
+@pytest.fixture
+def marketing(make_key: Callable[[Role], str]) -> dict[str, str]:
+    return bearer(make_key(Role.MARKETING))
+
+
+def test_accounts_are_created_updated_and_shown_with_their_people(
+    client: TestClient, marketing: dict[str, str]
+) -> None:
+    created = client.post(
+        "/api/accounts",
+        json={"domain": "https://www.umbrella.io/x", "name": "Umbrella"},
+        headers=marketing,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["domain"] == "umbrella.io"
+    client.post(
+        "/api/leads", json={"email": "kim@umbrella.io", "title": "VP Operations"}, headers=marketing
+    )
+    before = client.get("/api/leads/kim@umbrella.io", headers=marketing).json()["fit"]
+    updated = client.post(
+        "/api/accounts",
+        json={"domain": "umbrella.io", "employees": 120, "industry": "Logistics"},
+        headers=marketing,
+    )
+    assert updated.status_code == 200
+    shown = client.get("/api/accounts/umbrella.io", headers=marketing).json()
+    assert shown["employees"] == 120 and shown["name"] == "Umbrella"
+    assert [lead["email"] for lead in shown["leads"]] == ["kim@umbrella.io"]
+    assert shown["leads"][0]["fit"] > before  # the account's size counts toward the lead's fit
+    listed = client.get("/api/accounts", headers=marketing).json()
+    assert listed["total"] == 1 and listed["items"][0]["domain"] == "umbrella.io"
+    assert client.get("/api/accounts/nowhere.io", headers=marketing).status_code == 404
+
+
+def test_native_events_are_scored_and_deduplicated(
+    client: TestClient, marketing: dict[str, str]
+) -> None:
+    events = {"events": [
+        {"email": "lu@acme.io", "name": "Webinar Attended", "message_id": "w1"},
+        {"email": "lu@acme.io", "type": "page", "properties": {"path": "/pricing"},
+         "message_id": "p1"},
+    ]}  # fmt: skip
+    first = client.post("/api/events", json=events, headers=marketing)
+    assert first.status_code == 200, first.text
+    assert first.json()["stored"] == 2
+    assert client.post("/api/events", json=events, headers=marketing).json()["duplicates"] == 2
+    lead = client.get("/api/leads/lu@acme.io", headers=marketing).json()
+    assert {c["rule"] for c in lead["contributions"]} >= {"webinar", "pricing_page"}
+    assert len(lead["events"]) == 2
+
+
+def test_invalid_native_events_store_nothing_and_name_the_event(
+    client: TestClient, marketing: dict[str, str]
+) -> None:
+    events = {"events": [
+        {"email": "mo@acme.io", "name": "Webinar Attended"},
+        {"email": "mo@acme.io", "type": "track"},
+        {"email": "mo@acme.io", "name": "X", "timestamp": "soon"},
+    ]}  # fmt: skip
+    response = client.post("/api/events", json=events, headers=marketing)
+    assert response.status_code == 422
+    problems = response.json()["error"]["problems"]
+    assert [p["field"] for p in problems] == ["events[1]", "events[2]"]
+    assert client.get("/api/leads/mo@acme.io", headers=marketing).status_code == 404
+    typo = client.post("/api/events", json={"events": [{"emial": "x@y.io"}]}, headers=marketing)
+    assert typo.status_code == 422
+    assert typo.json()["error"]["problems"][0]["field"] == "events[0].emial"
+
+
+def test_playbook_is_read_validated_previewed_and_applied(
+    client: TestClient, marketing: dict[str, str]
+) -> None:
+    active = client.get("/api/playbook", headers=marketing).json()
+    assert active["version"] == 1 and active["playbook"]["name"]
+    client.post(
+        "/api/leads", json={"email": "ny@acme.io", "title": "VP Operations"}, headers=marketing
+    )
+    text = active["content"].replace("gte: 40}", "gte: 0}", 1)  # a much lower MQL fit bar
+    assert text != active["content"]
+    valid = client.post(
+        "/api/playbook/validate",
+        content=text,
+        headers={**marketing, "Content-Type": "application/yaml"},
+    )
+    assert valid.json() == {"valid": True}
+    preview = client.post(
+        "/api/playbook/apply?dry_run=true", json={"content": text}, headers=marketing
+    ).json()
+    assert (
+        preview["dry_run"] is True and preview["version"] is None and "gte: 0}" in preview["diff"]
+    )
+    assert client.get("/api/playbook", headers=marketing).json()["version"] == 1  # nothing changed
+    applied = client.post("/api/playbook/apply", json={"content": text}, headers=marketing).json()
+    assert applied["version"] == 2 and applied["leads_rescored"] == 1
+    versions = client.get("/api/playbook/versions", headers=marketing).json()
+    assert [(v["version"], v["active"]) for v in versions] == [(2, True), (1, False)]
+
+
+def test_an_invalid_playbook_names_path_and_line_and_changes_nothing(
+    client: TestClient, marketing: dict[str, str]
+) -> None:
+    text = (
+        (EXAMPLES / "b2b_saas.yaml").read_text().replace("half_life_days: 30", "half_life_days: -3")
+    )
+    for path in ("/api/playbook/validate", "/api/playbook/apply"):
+        response = client.post(path, json={"content": text}, headers=marketing)
+        assert response.status_code == 422
+        problem = response.json()["error"]["problems"][0]
+        assert problem["field"] == "engagement.half_life_days"
+        assert problem["message"].startswith("line ")
+    assert client.get("/api/playbook", headers=marketing).json()["version"] == 1
+    empty = client.post("/api/playbook/validate", content=b"", headers=marketing)
+    assert empty.status_code == 422
+
+
+def test_sales_cannot_change_the_playbook(
+    client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    sales = bearer(make_key(Role.SALES))
+    text = Path(EXAMPLES / "b2b_saas.yaml").read_text()
+    assert client.get("/api/playbook", headers=sales).status_code == 200
+    response = client.post("/api/playbook/apply", json={"content": text}, headers=sales)
+    assert response.status_code == 403
