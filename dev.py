@@ -115,23 +115,45 @@ def pg_version(pg_ctl: str) -> list[int]:
     return [int(x) for x in Path(pg_ctl).parent.parent.name.split(".") if x.isdigit()]
 
 
+def apt_install(package: str) -> None:
+    """Install a Debian package (CI machines run as root); exits when that is impossible."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        sys.exit(f"dev.py: {package} is missing and only root can install it (apt-get)")
+    say(f"{package} missing: apt-get install {package}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    command = ["apt-get", "install", "-y", "--no-install-recommends", package]
+    if run(command, env) != 0 and (run(["apt-get", "update"], env) != 0 or run(command, env) != 0):
+        sys.exit(f"dev.py: apt-get install {package} failed")
+
+
 def ensure_postgres_server() -> None:
     pg_ctl = find_pg_ctl()
     if pg_ctl:
         say(f"PostgreSQL server: {pg_ctl}")
         return
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        say("PostgreSQL server binaries missing and not root: PG tests will fail")
-        return
-    say("PostgreSQL server binaries missing: apt-get install postgresql")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    if (
-        run(["apt-get", "update"], env) != 0
-        or run(["apt-get", "install", "-y", "--no-install-recommends", "postgresql"], env) != 0
-    ):
-        sys.exit("dev.py: apt-get install postgresql failed")
+    apt_install("postgresql")
     if not find_pg_ctl():
         sys.exit("dev.py: postgresql installed but pg_ctl still not found")
+
+
+def find_chromium() -> str | None:
+    """Debian's Chromium, which the browser tests drive through Playwright."""
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def ensure_chromium() -> str:
+    chromium = find_chromium()
+    if chromium is None:
+        apt_install("chromium")
+        chromium = find_chromium()
+    if chromium is None:
+        sys.exit("dev.py: chromium installed but not found on PATH")
+    say(f"Chromium: {chromium}")
+    return chromium
 
 
 # --- commands --------------------------------------------------------------------------------
@@ -149,6 +171,9 @@ def cmd_test(args: list[str]) -> int:
         ensure_postgres_server()
         env["LEADFLOW_REQUIRE_POSTGRES"] = "1"
         say("CI: PostgreSQL tests are required (LEADFLOW_REQUIRE_POSTGRES=1)")
+        env["LEADFLOW_CHROMIUM"] = ensure_chromium()
+        env["LEADFLOW_REQUIRE_BROWSER"] = "1"
+        say("CI: browser tests are required (LEADFLOW_REQUIRE_BROWSER=1)")
     code = run([python, "-m", "pytest", *args], env)
     if code == 5:
         say("pytest collected no tests: treating as failure")

@@ -23,6 +23,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_postgresql import factories
@@ -123,3 +124,24 @@ def database_url(request: pytest.FixtureRequest) -> str:
     name = "sqlite_url" if request.param == "sqlite" else "postgresql_url"
     url: str = request.getfixturevalue(name)
     return url
+
+
+def find_chromium() -> str | None:
+    """Debian's Chromium (Playwright cannot download its own browser here)."""
+    return (
+        os.environ.get("LEADFLOW_CHROMIUM")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+    )
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """pytest-playwright's launch arguments, pointed at the system Chromium."""
+    chromium = find_chromium()
+    if chromium is None:
+        message = "Chromium not found; install it with: apt-get install -y chromium"
+        if os.environ.get("LEADFLOW_REQUIRE_BROWSER", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(f"LEADFLOW_REQUIRE_BROWSER is set but {message}", pytrace=False)
+        pytest.skip(message)
+    return {**browser_type_launch_args, "executable_path": chromium}

@@ -45,9 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _routers() -> list[APIRouter]:
-    from leadflow.api import rest, segment
+    from leadflow.api import rest, segment, tracker
 
-    return [segment.router, rest.router()]
+    return [segment.router, tracker.router, rest.router()]
 
 
 def create_app_from_env() -> FastAPI:
