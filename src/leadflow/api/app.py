@@ -7,6 +7,8 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from leadflow import __version__
 from leadflow.api import errors, health, metrics
+from leadflow.api.deps import KeyCache, WriterTurns
+from leadflow.api.group_commit import GroupCommit
 from leadflow.models.db import make_engine, make_session_factory
 from leadflow.settings import Settings
 
@@ -30,6 +32,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
+    sqlite = engine.dialect.name == "sqlite"
+    turns = WriterTurns() if sqlite else None
+    app.state.sqlite_writers = turns
+    app.state.group_commit = GroupCommit(app.state.sessions, turns) if turns else None
+    app.state.key_cache = KeyCache()
     metrics.install(app)
     errors.install(app)
     app.add_middleware(

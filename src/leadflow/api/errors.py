@@ -12,11 +12,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from leadflow.core.errors import LeadflowError
 
 log = logging.getLogger("leadflow.api")
+# Lock waits that ran out: SQLite's busy timeout, PostgreSQL's deadlock or lock timeout.
+BUSY_SIGNS = ("database is locked", "database is busy", "deadlock detected", "lock timeout")
 
 
 def error_body(
@@ -69,6 +72,18 @@ def install(app: FastAPI) -> None:
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
         headers = dict(exc.headers) if exc.headers else None
         return error_response(exc.status_code, str(exc.detail), headers=headers)
+
+    @app.exception_handler(OperationalError)
+    async def database_busy(request: Request, exc: OperationalError) -> JSONResponse:
+        text = str(exc.orig).lower()
+        if any(sign in text for sign in BUSY_SIGNS):
+            log.warning("database busy on %s %s", request.method, request.url.path)
+            return error_response(
+                503,
+                "the database is busy; nothing was applied, retry",
+                headers={"Retry-After": "1"},
+            )
+        return await unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class Metrics:
@@ -38,16 +38,32 @@ class Metrics:
 def install(app: FastAPI) -> None:
     """Count and time every request by its route template (never its raw path: no e-mails)."""
     app.state.metrics = Metrics()
+    app.add_middleware(MeasureRequests, metrics=app.state.metrics)
 
-    @app.middleware("http")
-    async def measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+
+class MeasureRequests:
+    """Plain ASGI middleware: a `BaseHTTPMiddleware` would cost a task and a stream per request."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
-        metrics: Metrics = request.app.state.metrics
-        metrics.latency.labels(template).observe(time.perf_counter() - started)
-        metrics.requests.labels(template, request.method, str(response.status_code)).inc()
-        return response
+        status = 500  # what the client gets if the app fails before answering
+
+        async def remember_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, remember_status)
+        finally:
+            template = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.latency.labels(template).observe(time.perf_counter() - started)
+            self.metrics.requests.labels(template, scope["method"], str(status)).inc()

@@ -12,17 +12,26 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 import zlib
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
-from leadflow.api.deps import DbSession, Now
+from leadflow.api.deps import Caller, KeyCache
+from leadflow.api.group_commit import GroupCommit, one_transaction
 from leadflow.api.metrics import Metrics
+from leadflow.core.playbook import Playbook
 from leadflow.core.roles import Permission, Role, allows
-from leadflow.models.api_key import ApiKey
+from leadflow.core.segment import Message
 from leadflow.services import ingest, keys, playbooks
+
+T = TypeVar("T")
 
 MAX_REQUEST = 500 * 1024
 MAX_MESSAGE = 32 * 1024
@@ -100,14 +109,41 @@ def _write_key(request: Request, body: Any) -> str:
     )
 
 
-def authenticate(request: Request, body: Any, session: DbSession, now: Any) -> ApiKey:
-    """The ingest key of the request: 401 when unknown, 403 when it may not send events."""
-    key = keys.authenticate(session, _write_key(request, body), now)
-    if key is None:
+async def authenticate(request: Request, body: Any, now: datetime) -> Caller:
+    """The request's write key: 401 when unknown or revoked, 403 when it may not send events.
+
+    Keys are looked up at most every few seconds (see `KeyCache`): a revoked key stops
+    working within that time.
+    """
+    secret = _write_key(request, body)
+    cache: KeyCache = request.app.state.key_cache
+    known, caller = cache.get(secret, time.monotonic())
+    if not known:
+        caller = await _in_database(request, _look_up, secret, now)
+        cache.put(secret, caller, time.monotonic())
+    if caller is None:
         raise RequestRefused("unknown or revoked write key", 401)
-    if not allows(Role(key.role), Permission.INGEST):
-        raise RequestRefused(f"a {key.role} key may not send events", 403)
-    return key
+    if not allows(caller.role, Permission.INGEST):
+        raise RequestRefused(f"a {caller.role.value} key may not send events", 403)
+    return caller
+
+
+def _look_up(session: Session, secret: str, now: datetime) -> Caller | None:
+    key = keys.authenticate(session, secret, now)
+    return None if key is None else Caller(key.id, Role(key.role), key.name)
+
+
+async def _in_database(request: Request, work: Callable[..., T], *args: Any) -> T:
+    """Run `work(session, *args)` in a write transaction, committed before returning.
+
+    On SQLite, concurrent calls share transactions (see `GroupCommit`); on PostgreSQL each
+    runs in its own, in a worker thread, so writers proceed in parallel.
+    """
+    group: GroupCommit | None = request.app.state.group_commit
+    if group is not None:
+        return await group.run(work, *args)
+    factory: sessionmaker[Session] = request.app.state.sessions
+    return await run_in_threadpool(one_transaction, factory, work, *args)
 
 
 def _size(message: Any) -> int:
@@ -122,11 +158,10 @@ def _with_batch_context(body: dict[str, Any], message: Any) -> Any:
     return message
 
 
-async def _receive(
-    request: Request, session: DbSession, now: Any, kind: str | None
-) -> JSONResponse:
+async def _receive(request: Request, kind: str | None) -> JSONResponse:
+    now = datetime.now(UTC)
     body = await read_body(request)
-    key = authenticate(request, body, session, now)
+    caller = await authenticate(request, body, now)
     if not isinstance(body, dict):
         raise RequestRefused("request body must be a JSON object")
     if kind is None:
@@ -141,8 +176,7 @@ async def _receive(
     valid, rejected = _parse(messages, now, kind)
     if kind is not None and rejected:
         raise RequestRefused(rejected[0].reason)
-    book = playbooks.active_playbook(session)
-    result = ingest.ingest(session, book, valid, source=f"key-{key.id}", now=now)
+    result = await _in_database(request, _store, valid, f"key-{caller.id}", now)
     counted: Metrics = request.app.state.metrics
     counted.events.labels("stored").inc(result.stored)
     counted.events.labels("duplicate").inc(result.duplicates)
@@ -155,6 +189,15 @@ async def _receive(
             "rejected": [{"index": r.index, "reason": r.reason} for r in rejected],
         }
     )
+
+
+def _store(
+    session: Session, messages: list[Message], source: str, now: datetime
+) -> ingest.IngestResult:
+    # Requests sharing a transaction share its playbook too.
+    book: Playbook = session.info.get("playbook") or playbooks.active_playbook(session)
+    session.info["playbook"] = book
+    return ingest.ingest(session, book, messages, source=source, now=now)
 
 
 def _parse(
@@ -177,8 +220,9 @@ def _parse(
 
 
 def _endpoint(kind: str | None) -> Any:
-    async def receive(request: Request, session: DbSession, now: Now) -> JSONResponse:
-        return await _receive(request, session, now, kind)
+    # Only the Request: no dependency to solve and no worker-thread hop on the per-event path.
+    async def receive(request: Request) -> JSONResponse:
+        return await _receive(request, kind)
 
     receive.__name__ = f"segment_{kind or 'batch'}"
     receive.__doc__ = (

@@ -21,6 +21,12 @@ def active(session: Session) -> PlaybookVersion | None:
     return session.scalar(select(PlaybookVersion).where(PlaybookVersion.active.is_(True)))
 
 
+def active_hash(session: Session) -> str | None:
+    """The content hash of the active version (cheap: not its text)."""
+    query = select(PlaybookVersion.content_hash).where(PlaybookVersion.active.is_(True))
+    return session.connection().execute(query).scalar()
+
+
 def get_by_hash(session: Session, digest: str) -> PlaybookVersion | None:
     """The latest version with this content hash."""
     query = select(PlaybookVersion).where(PlaybookVersion.content_hash == digest)

@@ -59,7 +59,10 @@ def active_version(session: Session) -> PlaybookVersion:
 
 
 def active_playbook(session: Session) -> Playbook:
-    """The active playbook, parsed."""
+    """The active playbook, parsed (once per process and version: the per-event path)."""
+    digest = playbook_versions.active_hash(session)
+    if digest is not None and digest in _parsed:
+        return _parsed[digest]
     return playbook_of(active_version(session))
 
 

@@ -27,6 +27,8 @@ from leadflow.repositories import identities
 from leadflow.services.ingest.identify import USER_PREFIX, Identities, identity_key
 from leadflow.services.live_scoring import score_leads
 
+IDENTITY_TYPES = ("identify", "alias", "group")
+
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
@@ -74,11 +76,15 @@ def ingest(
     replayed batch changes nothing.
     """
     received = len(messages)
-    known = event_repo.known_message_ids(session, source, [m.message_id for m in messages])
+    # Events alone dedupe on insert (ON CONFLICT DO NOTHING). Identity messages change leads
+    # before their event is stored, so replayed ones are dropped up front (one more query).
+    changes_identity = any(m.type in IDENTITY_TYPES for m in messages)
+    ids = [m.message_id for m in messages]
+    known = event_repo.known_message_ids(session, source, ids) if changes_identity else set()
     messages = _first_of_each(messages, known)
     people = Identities(session, now)
     for message in messages:
-        if message.type in ("identify", "alias", "group"):
+        if message.type in IDENTITY_TYPES:
             people.apply(message)
     keys = {k for m in messages for k in _identity_keys(m)}
     owners = identities.leads_for(session, keys)

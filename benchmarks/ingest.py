@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Events in through the Segment API, scored inline, on SQLite: throughput and latency.
+
+    python3 dev.py bench ingest [--events 50000] [--rate 1000] [--seconds 20] [--batch 1]
+
+Starts `leadflow serve` (one worker) on a fresh SQLite database with the B2B example playbook
+and an ingest key, then measures from a separate client process:
+
+1. throughput: `/v1/batch` requests of 100 events each, from 4 concurrent connections, until
+   `--events` events are acknowledged; events/s = events / wall time;
+2. latency: an open-loop load of `--rate` events/s (requests of `--batch` events each, sent on
+   schedule whether or not earlier ones have answered, so slow answers are not hidden) for
+   `--seconds`; acknowledgement latency p50/p99 measured from each request's scheduled time.
+
+Events go to a pool of 5,000 people (a tenth identified by e-mail first): page views, pricing
+visits, e-mail clicks, downloads, webinars and a few demo requests, like a marketing site.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import platform
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAYBOOK = ROOT / "examples" / "b2b_saas.yaml"
+LEADFLOW = Path(sys.executable).with_name("leadflow")
+PEOPLE = 5_000
+PAGES = ["/", "/pricing", "/blog/1", "/blog/2", "/docs/start", "/customers/acme", "/careers"]
+TRACKS = ["Email Clicked", "Content Downloaded", "Webinar Attended", "Form Submitted"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def leadflow(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([str(LEADFLOW), *args], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"`leadflow {' '.join(args)}` failed:\n{done.stdout}{done.stderr}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+def message(rng: random.Random) -> dict[str, Any]:
+    """One realistic tracking call for a random person."""
+    person = rng.randrange(PEOPLE)
+    who: dict[str, Any] = {"anonymousId": f"anon-{person}"}
+    if person % 10 == 0:
+        who["userId"] = f"person{person}@company{person % 700}.example"
+    now = datetime.now(UTC).isoformat()
+    base = {**who, "messageId": uuid.uuid4().hex, "timestamp": now, "sentAt": now}
+    roll = rng.random()
+    if roll < 0.6:
+        path = rng.choice(PAGES)
+        return {**base, "type": "page", "name": path, "properties": {"path": path}}
+    if roll < 0.995:
+        return {**base, "type": "track", "event": rng.choice(TRACKS), "properties": {"k": 1}}
+    return {**base, "type": "track", "event": "Demo Requested"}
+
+
+def body(rng: random.Random, size: int) -> bytes:
+    return json.dumps({"batch": [message(rng) for _ in range(size)]}).encode()
+
+
+async def identify_some(client: httpx.AsyncClient) -> None:
+    """A tenth of the people are known by e-mail before the load starts."""
+    batch = [
+        {
+            "type": "identify",
+            "anonymousId": f"anon-{p}",
+            "userId": f"person{p}@company{p % 700}.example",
+            "traits": {"email": f"person{p}@company{p % 700}.example", "title": "IT Manager"},
+        }
+        for p in range(0, PEOPLE, 10)
+    ]
+    for start in range(0, len(batch), 100):
+        response = await client.post("/v1/batch", json={"batch": batch[start : start + 100]})
+        response.raise_for_status()
+
+
+async def throughput(client: httpx.AsyncClient, events: int, connections: int = 4) -> float:
+    rng = random.Random(1)
+    bodies = [body(rng, 100) for _ in range(events // 100)]
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for item in bodies:
+        queue.put_nowait(item)
+
+    async def worker() -> None:
+        while not queue.empty():
+            response = await client.post("/v1/batch", content=queue.get_nowait())
+            response.raise_for_status()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return len(bodies) * 100 / (time.perf_counter() - started)
+
+
+class RawConnection:
+    """A bare HTTP/1.1 keep-alive connection: the load generator must cost far less CPU than
+    the server it measures, and on 2 cores a full HTTP client library does not."""
+
+    def __init__(self, host: str, port: int, auth: str) -> None:
+        self.host, self.port, self.auth = host, port, auth
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, payload: bytes) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: {self.auth}\r\n"
+            f"Content-Type: text/plain\r\nContent-Length: {len(payload)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + payload)
+        status_line = await self.reader.readline()
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        await self.reader.readexactly(length)
+        return int(status_line.split()[1])
+
+
+async def latency(
+    url: str, key: str, rate: int, seconds: float, batch: int
+) -> tuple[np.ndarray, int]:
+    rng = random.Random(2)
+    per_second = rate / batch
+    count = int(per_second * seconds)
+    bodies = [body(rng, batch) for _ in range(count)]
+    host, port = url.removeprefix("http://").split(":")
+    auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+    idle: asyncio.Queue[RawConnection] = asyncio.Queue()
+    for _ in range(64):
+        idle.put_nowait(RawConnection(host, int(port), auth))
+    waits: list[float] = []
+    failures = 0
+    start = time.perf_counter() + 0.5
+
+    async def send(k: int) -> None:
+        nonlocal failures
+        scheduled = start + k / per_second
+        await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+        connection = await idle.get()  # waiting for a free connection counts as latency
+        status = await connection.post("/v1/batch", bodies[k])
+        idle.put_nowait(connection)
+        waits.append(time.perf_counter() - scheduled)
+        failures += status != 200
+
+    await asyncio.gather(*(send(k) for k in range(count)))
+    return np.array(waits) * 1000, failures
+
+
+async def measure(url: str, key: str, args: argparse.Namespace) -> None:
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    headers = {"Content-Type": "text/plain"}
+    async with httpx.AsyncClient(
+        base_url=url, auth=(key, ""), headers=headers, limits=limits, timeout=30
+    ) as client:
+        await identify_some(client)
+        rate = await throughput(client, args.events)
+        print(f"throughput: {rate:,.0f} events/s ({args.events:,} events, /v1/batch of 100)")
+        waits, failures = await latency(url, key, args.rate, args.seconds, args.batch)
+        p50, p99 = np.percentile(waits, [50, 99])
+        print(
+            f"latency at {args.rate:,} events/s ({args.batch} per request, {args.seconds:g} s):"
+            f" p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {waits.max():.1f} ms, {failures} failed"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--rate", type=int, default=1_000)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--batch", type=int, default=1, help="events per latency request")
+    args = parser.parse_args(argv)
+    folder = Path(tempfile.mkdtemp(prefix="leadflow-ingest-bench-"))
+    env = {**os.environ, "LEADFLOW_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}"}
+    leadflow(env, "init", "--playbook", str(PLAYBOOK))
+    key = leadflow(env, "keys", "create", "--role", "ingest", "--name", "bench")
+    port = free_port()
+    server = subprocess.Popen(
+        [str(LEADFLOW), "serve", "--port", str(port), "--log-level", "warning"], env=env
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                sys.exit("leadflow serve did not start")
+            time.sleep(0.2)
+        system = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
+        print(f"{system}, Python {platform.python_version()}, SQLite, 1 server worker")
+        asyncio.run(measure(url, key, args))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,100 @@
+"""Group commit for SQLite: tracking calls that arrive together share one transaction.
+
+SQLite has one writer at a time, and a transaction's fixed cost (begin, reading the active
+playbook, commit) is most of a single tracking call's. So calls wait their turn on the event
+loop (no worker thread held while waiting), and each turn runs every call that is waiting in
+one transaction. Each call still gets its own result, and only after the commit: nothing is
+acknowledged that is not durable. If the shared transaction fails, each call is retried in a
+transaction of its own, so one call's failure never fails the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from leadflow.api.deps import WriterTurns
+
+T = TypeVar("T")
+Call = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]"]
+
+
+def one_transaction(factory: sessionmaker[Session], work: Callable[..., T], *args: Any) -> T:
+    """`work(session, *args)` in a write transaction of its own, committed."""
+    with factory() as session:
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        try:
+            result = work(session, *args)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    return result
+
+
+class GroupCommit:
+    """Runs waiting write calls of one process together, one transaction per turn."""
+
+    def __init__(self, factory: sessionmaker[Session], turns: WriterTurns) -> None:
+        self.factory = factory
+        self.turns = turns  # shared with the process's other writers (the REST API)
+        self._waiting: list[Call] = []
+        self._scheduled = False
+        self._task: asyncio.Task[None] | None = None  # held so it is not garbage-collected
+
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(session, *args)`'s result once the transaction it ran in has committed."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._waiting.append((work, args, future))
+        if not self._scheduled:
+            self._scheduled = True
+            self._task = loop.create_task(self._turn())
+        return await future
+
+    async def _turn(self) -> None:
+        # Calls that arrive while this turn waits for the writer lock join it.
+        async with self.turns.lock():
+            calls, self._waiting = self._waiting, []
+            try:
+                self._together(calls)
+            finally:
+                self._scheduled = False
+                if self._waiting:
+                    self._scheduled = True
+                    self._task = asyncio.get_running_loop().create_task(self._turn())
+
+    def _together(self, calls: list[Call]) -> None:
+        try:
+            with self.factory() as session:
+                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                try:
+                    results = [work(session, *args) for work, args, _ in calls]
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        except Exception:
+            if len(calls) == 1:
+                self._one(calls[0])
+            else:
+                for call in calls:
+                    self._one(call)
+            return
+        for (_, _, future), result in zip(calls, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+    def _one(self, call: Call) -> None:
+        work, args, future = call
+        try:
+            result = one_transaction(self.factory, work, *args)
+        except Exception as exc:
+            if not future.done():
+                future.set_exception(exc)
+        else:
+            if not future.done():
+                future.set_result(result)
