@@ -1,0 +1,59 @@
+"""Group commit: calls that arrive together share a transaction, yet each stands alone."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from leadflow.api.deps import KeyCache, WriterTurns
+from leadflow.api.group_commit import GroupCommit
+from leadflow.models.db import make_engine, make_session_factory
+
+
+@pytest.fixture
+def group(tmp_path: Path) -> GroupCommit:
+    engine = make_engine(f"sqlite:///{tmp_path}/g.db")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE notes (body TEXT UNIQUE)")
+    return GroupCommit(make_session_factory(engine), WriterTurns())
+
+
+def write(session: Session, body: str) -> int:
+    session.execute(text("INSERT INTO notes (body) VALUES (:b)"), {"b": body})
+    return len(body)
+
+
+def stored(group: GroupCommit) -> list[str]:
+    with group.factory() as session:
+        return sorted(session.execute(text("SELECT body FROM notes")).scalars())
+
+
+def test_concurrent_calls_each_get_their_result_after_commit(group: GroupCommit) -> None:
+    async def main() -> list[int]:
+        return await asyncio.gather(*(group.run(write, f"note-{k}") for k in range(20)))
+
+    assert asyncio.run(main()) == [6] * 10 + [7] * 10
+    assert len(stored(group)) == 20
+
+
+def test_one_failing_call_fails_alone(group: GroupCommit) -> None:
+    async def main() -> list[object]:
+        calls = [group.run(write, "a"), group.run(write, "a"), group.run(write, "b")]
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    first, second, third = asyncio.run(main())
+    assert first == 1 and third == 1
+    assert isinstance(second, Exception) and "UNIQUE" in str(second)
+    assert stored(group) == ["a", "b"]
+
+
+def test_key_cache_forgets_after_its_ttl() -> None:
+    cache = KeyCache(ttl=10.0)
+    assert cache.get("secret", 0.0) == (False, None)
+    cache.put("secret", None, 0.0)
+    assert cache.get("secret", 5.0) == (True, None)  # a revoked key: remembered as unknown
+    assert cache.get("secret", 10.5) == (False, None)  # looked up again after the ttl

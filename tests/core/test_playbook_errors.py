@@ -1,0 +1,73 @@
+"""An invalid playbook is refused with every problem's path in the document and its line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leadflow.core.playbook import Playbook
+from leadflow.core.playbook_text import PlaybookInvalid, parse_playbook
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+B2B = (EXAMPLES / "b2b_saas.yaml").read_text()
+
+
+def problems(text: str) -> list[tuple[str, int | None, str]]:
+    with pytest.raises(PlaybookInvalid) as caught:
+        parse_playbook(text)
+    return [(p.path, p.line, p.message) for p in caught.value.problems]
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(k for k, line in enumerate(text.splitlines(), start=1) if needle in line)
+
+
+@pytest.mark.parametrize("name", ["b2b_saas.yaml", "b2c_chairs.yaml"])
+def test_the_examples_are_valid(name: str) -> None:
+    assert isinstance(parse_playbook((EXAMPLES / name).read_text()), Playbook)
+
+
+def test_a_wrong_value_is_named_by_path_and_line() -> None:
+    text = B2B.replace("half_life_days: 30", "half_life_days: -3")
+    [(path, line, message)] = problems(text)
+    assert path == "engagement.half_life_days"
+    assert line == line_of(text, "half_life_days: -3")
+    assert message
+
+
+def test_a_misspelt_key_is_named() -> None:
+    text = B2B.replace(
+        "      points: 15\n      cap: 30\n      event: {type: track, name: Webinar",
+        "      pionts: 15\n      cap: 30\n      event: {type: track, name: Webinar",
+    )
+    found = problems(text)
+    assert any(
+        path.endswith("pionts") and line == line_of(text, "pionts") for path, line, _ in found
+    )
+
+
+def test_an_over_full_tier_is_refused() -> None:
+    extra = ", ".join(f"extra{k}.com" for k in range(5))
+    text = B2B.replace("litware.io, proseware-ops.com]", f"litware.io, proseware-ops.com, {extra}]")
+    found = problems(text)
+    assert any("tiers[0]" in path and "10" in message for path, _, message in found), found
+
+
+def test_duplicate_rule_ids_are_refused() -> None:
+    text = B2B.replace("id: webinar", "id: content_download")
+    found = problems(text)
+    assert any("content_download" in message for _, _, message in found), found
+
+
+def test_broken_yaml_names_its_line() -> None:
+    text = B2B.replace("fit:\n  rules:", "fit:\n  rules: [unclosed", 1)
+    [(_, line, message)] = problems(text)
+    assert line is not None and line >= line_of(text, "rules: [unclosed")
+    assert message
+
+
+def test_a_bad_regex_is_refused() -> None:
+    text = B2B.replace('regex: "^/pricing"', 'regex: "^/pricing(("')
+    found = problems(text)
+    assert any("regex" in path or "regex" in message.lower() for path, _, message in found), found
