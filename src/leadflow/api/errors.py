@@ -53,6 +53,10 @@ def validation_problems(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return [{"field": field_name(e.get("loc", ())), "message": e.get("msg", "")} for e in errors]
 
 
+def _route(request: Request) -> str:
+    return str(getattr(request.scope.get("route"), "path", "(unmatched route)"))
+
+
 def install(app: FastAPI) -> None:
     """Map every error a client can cause to its status, and anything else to a plain 500."""
 
@@ -77,7 +81,7 @@ def install(app: FastAPI) -> None:
     async def database_busy(request: Request, exc: OperationalError) -> JSONResponse:
         text = str(exc.orig).lower()
         if any(sign in text for sign in BUSY_SIGNS):
-            log.warning("database busy on %s %s", request.method, request.url.path)
+            log.warning("database busy on %s %s", request.method, _route(request))
             return error_response(
                 503,
                 "the database is busy; nothing was applied, retry",
@@ -87,7 +91,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Logged with the path only: bodies may hold personal data.
-        log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        # Logged with the route template only: bodies and paths may hold e-mail addresses.
+        log.error("unexpected %s on %s %s", type(exc).__name__, request.method, _route(request))
         log.debug("unexpected error", exc_info=exc)
         return error_response(500, "internal error; the request was not applied")

@@ -12,6 +12,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,10 @@ class CliState:
     def url(self) -> str:
         """The database to use: --db, else LEADFLOW_DATABASE_URL, else the embedded default."""
         return self.database_url or database_url_from_env()
+
+    def shown_url(self) -> str:
+        """The database URL for messages: its password masked."""
+        return make_url(self.url()).render_as_string(hide_password=True)
 
 
 state = CliState()
@@ -72,7 +77,7 @@ def friendly(command: Callable[P, R]) -> Callable[P, R]:
         except LeadflowError as exc:
             raise fail(exc.message) from None
         except OperationalError as exc:
-            raise fail(f"database {state.url()!r}: {exc.orig}") from None
+            raise fail(f"database {state.shown_url()!r}: {exc.orig}") from None
         except SQLAlchemyError as exc:
             raise fail(f"database error: {exc.__class__.__name__}: {exc}") from None
         except KeyboardInterrupt:

@@ -66,7 +66,7 @@ def demo(
 
 
 def _show(stages: dict[str, int], top: list[dict[str, object]]) -> None:
-    table = Table("stage", "leads", title=f"Funnel in {state.url()}")
+    table = Table("stage", "leads", title=f"Funnel in {state.shown_url()}")
     for stage, count in stages.items():
         table.add_row(stage, f"{count:,}")
     console.print(table)

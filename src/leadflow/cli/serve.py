@@ -6,6 +6,7 @@ import os
 
 import typer
 import uvicorn
+from sqlalchemy.engine import make_url
 
 from leadflow.cli.context import console, friendly, state
 from leadflow.models.db import make_engine, upgrade
@@ -37,8 +38,9 @@ def run_server(url: str, host: str, port: int, workers: int = 1, log_level: str 
     """Run uvicorn on the app factory until interrupted."""
     # The app factory reads its settings from the environment, in every worker process.
     os.environ["LEADFLOW_DATABASE_URL"] = url
+    shown = make_url(url).render_as_string(hide_password=True)  # never print a password
     console.print(
-        f"leadflow on http://{host}:{port}  (API docs /docs, health /healthz)  database {url}",
+        f"leadflow on http://{host}:{port}  (API docs /docs, health /healthz)  database {shown}",
         highlight=False,
     )
     uvicorn.run(

@@ -32,7 +32,7 @@ def init(
         upgrade(engine)
     finally:
         engine.dispose()
-    console.print(f"database ready: {state.url()}", highlight=False)
+    console.print(f"database ready: {state.shown_url()}", highlight=False)
     if playbook is None:
         return
     text = read_text(playbook)
