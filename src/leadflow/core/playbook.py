@@ -7,6 +7,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from leadflow.core.conditions import Condition
+from leadflow.core.handoff_rules import Routing, Sla
 from leadflow.core.stages import Stage
 
 RuleId = str
@@ -222,6 +223,8 @@ class Playbook(_Strict):
     grade: GradeCutoffs = Field(default_factory=GradeCutoffs)
     account_scoring: AccountScoring = Field(default_factory=AccountScoring)
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
+    routing: Routing = Field(default_factory=Routing)
+    sla: Sla = Field(default_factory=Sla)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Self:

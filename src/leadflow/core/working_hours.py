@@ -1,0 +1,74 @@
+"""A rep's working week, and deadlines counted in working time (pure; `now` is a parameter)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingHours:
+    """Working days (0 = Monday), daily start and end, in a time zone."""
+
+    days: frozenset[int] = frozenset(range(5))
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+    zone: str = "UTC"
+
+    @classmethod
+    def parse(cls, text: str, zone: str = "UTC") -> WorkingHours:
+        """`mon-fri 09:00-17:00` or `mon,wed,fri 08:30-12:00`; ValueError naming the problem."""
+        try:
+            days_text, hours_text = text.strip().lower().split()
+            start_text, end_text = hours_text.split("-")
+            start, end = time.fromisoformat(start_text), time.fromisoformat(end_text)
+        except ValueError:
+            raise ValueError(f"{text!r}: expected e.g. 'mon-fri 09:00-17:00'") from None
+        if start >= end:
+            raise ValueError(f"{text!r}: the day must end after it starts")
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{zone!r} is not a time zone (e.g. Europe/Berlin)") from None
+        return cls(_days(days_text), start, end, zone)
+
+    def describe(self) -> str:
+        days = ",".join(DAY_NAMES[d] for d in sorted(self.days))
+        return f"{days} {self.start:%H:%M}-{self.end:%H:%M} {self.zone}"
+
+    def is_working(self, at: datetime) -> bool:
+        """True when `at` falls inside the working week."""
+        local = at.astimezone(ZoneInfo(self.zone))
+        return local.weekday() in self.days and self.start <= local.time() < self.end
+
+    def add(self, start: datetime, minutes: float) -> datetime:
+        """The moment `minutes` of working time after `start` (in UTC)."""
+        zone = ZoneInfo(self.zone)
+        local = start.astimezone(zone)
+        left = timedelta(minutes=minutes)
+        for _ in range(400):  # a year of days is plenty for any deadline
+            day = local.date()
+            if local.weekday() in self.days:
+                opens = datetime.combine(day, self.start, zone)
+                closes = datetime.combine(day, self.end, zone)
+                local = max(local, opens)
+                if local < closes:
+                    if local + left <= closes:
+                        return (local + left).astimezone(UTC)
+                    left -= closes - local
+            local = datetime.combine(day + timedelta(days=1), time(0), zone)
+        raise ValueError("no working time in the next 400 days")
+
+
+def _days(text: str) -> frozenset[int]:
+    found: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        if first not in DAY_NAMES or (last and last not in DAY_NAMES):
+            raise ValueError(f"{part!r}: days are mon, tue, wed, thu, fri, sat, sun")
+        a, b = DAY_NAMES.index(first), DAY_NAMES.index(last or first)
+        found.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
+    return frozenset(found)
