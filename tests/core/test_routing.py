@@ -15,7 +15,7 @@ ROUTING = Routing(
     rules=[
         RoutingRule(
             id="named", when=Condition(field="account.tier", in_=["top"]), team="enterprise"
-        ),  # noqa: E501
+        ),
         RoutingRule(id="europe", when=Condition(field="country", in_=["DE", "FR"]), team="emea"),
     ],
     fallback="inbound",

@@ -32,6 +32,11 @@ TABLES = {
     "score_ledger",
     "playbook_versions",
     "api_keys",
+    "reps",
+    "assignments",
+    "outbox",
+    "delivery_attempts",
+    "webhook_endpoints",
 }
 
 

@@ -2,11 +2,14 @@
 
 from leadflow.models.account import Account
 from leadflow.models.api_key import ApiKey
+from leadflow.models.assignment import Assignment
 from leadflow.models.db import Base
 from leadflow.models.event import Event
 from leadflow.models.identity import Identity
 from leadflow.models.lead import Lead
+from leadflow.models.outbox import DeliveryAttempt, OutboxMessage, WebhookEndpoint
 from leadflow.models.playbook import PlaybookVersion
+from leadflow.models.rep import Rep
 from leadflow.models.rule_match import RuleMatch
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.stage_change import StageChange
@@ -14,12 +17,17 @@ from leadflow.models.stage_change import StageChange
 __all__ = [
     "Account",
     "ApiKey",
+    "Assignment",
     "Base",
+    "DeliveryAttempt",
     "Event",
     "Identity",
     "Lead",
+    "OutboxMessage",
     "PlaybookVersion",
+    "Rep",
     "RuleMatch",
     "ScoreEntry",
     "StageChange",
+    "WebhookEndpoint",
 ]

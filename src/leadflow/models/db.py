@@ -37,6 +37,7 @@ class Base(DeclarativeBase):
         float: Double(),
         dict[str, Any]: JSON(),
         list[dict[str, Any]]: JSON(),
+        list[str]: JSON(),
     }
 
 
