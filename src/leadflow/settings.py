@@ -18,3 +18,5 @@ class Settings(BaseSettings):
     # Browsers post tracking events from the company's own sites; "*" allows any origin, as the
     # Segment API does (write keys are public by design and can only send events).
     cors_origins: list[str] = ["*"]
+    # Run the outbox/SLA worker inside the server process (`leadflow serve` turns it on).
+    run_worker: bool = False

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -29,7 +31,9 @@ Every error is `{"error": {"status", "message", "problems": [{"field", "message"
 def create_app(settings: Settings | None = None) -> FastAPI:
     """An app bound to one database; its engine lives as long as the app."""
     settings = settings or Settings()
-    app = FastAPI(title="leadflow", version=__version__, description=DESCRIPTION)
+    app = FastAPI(
+        title="leadflow", version=__version__, description=DESCRIPTION, lifespan=_lifespan
+    )
     engine = make_engine(settings.database_url)
     app.state.settings = settings
     app.state.engine = engine
@@ -51,6 +55,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in _routers():
         app.include_router(router)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the in-process worker when the settings ask for it; stop it on shutdown."""
+    worker = None
+    if app.state.settings.run_worker:
+        from leadflow.worker import Worker
+
+        worker = Worker(app.state.sessions)
+        worker.start_thread()
+    app.state.worker = worker
+    yield
+    if worker is not None:
+        worker.stop.set()
+        worker.wake.set()
 
 
 def _routers() -> list[APIRouter]:

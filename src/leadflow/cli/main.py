@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from leadflow.cli import demo, imports, keys, leads, playbook, serve, setup
+from leadflow.cli import demo, handoff, imports, keys, leads, playbook, serve, setup
 from leadflow.cli.context import state
 
 app = typer.Typer(
@@ -33,3 +33,4 @@ serve.register(app)
 setup.register(app)
 imports.register(app)
 demo.register(app)
+handoff.register(app)

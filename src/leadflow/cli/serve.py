@@ -23,6 +23,9 @@ def serve(
     port: int = typer.Option(8000, "--port", help="TCP port."),
     workers: int = typer.Option(1, "--workers", min=1, help="Server processes."),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+    worker: bool = typer.Option(
+        True, "--worker/--no-worker", help="Deliver alerts and sweep SLAs in this process."
+    ),
 ) -> None:
     """Serve the tracking API (/v1), the REST API (/api), /docs, /healthz and /metrics."""
     url = state.url()
@@ -31,13 +34,22 @@ def serve(
         upgrade(engine)
     finally:
         engine.dispose()
-    run_server(url, host, port, workers, log_level)
+    run_server(url, host, port, workers, log_level, worker=worker)
 
 
-def run_server(url: str, host: str, port: int, workers: int = 1, log_level: str = "info") -> None:
+def run_server(
+    url: str,
+    host: str,
+    port: int,
+    workers: int = 1,
+    log_level: str = "info",
+    *,
+    worker: bool = True,
+) -> None:
     """Run uvicorn on the app factory until interrupted."""
     # The app factory reads its settings from the environment, in every worker process.
     os.environ["LEADFLOW_DATABASE_URL"] = url
+    os.environ["LEADFLOW_RUN_WORKER"] = "1" if worker else "0"
     shown = make_url(url).render_as_string(hide_password=True)  # never print a password
     console.print(
         f"leadflow on http://{host}:{port}  (API docs /docs, health /healthz)  database {shown}",

@@ -25,6 +25,7 @@ class Account(Base):
     country: Mapped[str | None]
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     tier: Mapped[str | None]
+    owner: Mapped[str | None]  # the rep (e-mail) who owns the account, if any
     fit: Mapped[float] = mapped_column(default=0.0)
     engagement: Mapped[float] = mapped_column(default=0.0)
     total: Mapped[float] = mapped_column(default=0.0)

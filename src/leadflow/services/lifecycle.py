@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -17,11 +19,12 @@ from leadflow.core.lifecycle import (
     manual_transition,
 )
 from leadflow.core.playbook import Playbook
-from leadflow.core.scoring import LeadScore, PersonaMatch, event_matches
+from leadflow.core.scoring import Contribution, LeadScore, PersonaMatch, event_matches
 from leadflow.core.stages import Stage
 from leadflow.models.lead import Lead
 from leadflow.repositories import events, stage_changes
 from leadflow.repositories import leads as lead_repo
+from leadflow.services import handoff, sla
 
 AUTOMATIC_FROM = (Stage.SUBSCRIBER, Stage.LEAD, Stage.MQL, Stage.NURTURE)
 
@@ -56,6 +59,7 @@ def advance(
     )
     if move is not None:
         record(session, lead, move, now)
+        handoff.hand_off(session, playbook, lead, move, score, facts, new_events, now)
     return move
 
 
@@ -76,6 +80,7 @@ def act(
     """A person's stage action on a lead (accept, recycle, disqualify, convert, close)."""
     move = manual_transition(Stage(lead.stage), action, actor, reason)
     record(session, lead, move, now)
+    sla.touch(session, lead.id, now)  # any action by a person is the first touch
     if action in (Action.RECYCLE, Action.CLOSE_LOST):
         lead.recycle_until = now + timedelta(days=recycle_days or DEFAULT_RECYCLE_DAYS)
     if action is Action.ACCEPT and lead.owner is None:
@@ -100,6 +105,7 @@ def advance_all(
     """After a re-score, move every lead (or those listed) the playbook now qualifies."""
     moves: Counter[tuple[str, str]] = Counter()
     rows = []
+    ready: list[tuple[int, Transition, LeadScore, dict[str, Any]]] = []
     raised = hand_raiser_events(session, playbook)
     stages = [s.value for s in AUTOMATIC_FROM]
     with_facts = criteria_need_facts(playbook)
@@ -117,6 +123,8 @@ def advance_all(
             continue
         moves[(move.from_stage.value, move.to_stage.value)] += 1
         rows.append((row.id, move))
+        if handoff.is_sales_ready(playbook, move.to_stage):
+            ready.append((row.id, move, score, facts))
     stage_changes.record_many(
         session,
         [
@@ -132,7 +140,27 @@ def advance_all(
         ],
     )
     lead_repo.set_stages(session, [(lead_id, m.to_stage.value) for lead_id, m in rows], at=now)
+    _hand_off_all(session, playbook, ready, raised, now)
     return moves
+
+
+def _hand_off_all(
+    session: Session,
+    playbook: Playbook,
+    ready: list[tuple[int, Transition, LeadScore, dict[str, Any]]],
+    raised: dict[int, list[EventFacts]],
+    now: datetime,
+) -> None:
+    """Hand off the leads a bulk pass made sales-ready, with their stored explanations."""
+    leads = {lead.id: lead for lead in lead_repo.get_many(session, [r[0] for r in ready])}
+    for lead_id, move, score, facts in ready:
+        lead = leads[lead_id]
+        explained = tuple(
+            Contribution(c["rule"], c.get("label") or c["rule"], c.get("kind", "fit"), c["points"])
+            for c in lead.contributions or []
+        )
+        full = dataclasses.replace(score, contributions=explained)
+        handoff.hand_off(session, playbook, lead, move, full, facts, raised.get(lead_id, ()), now)
 
 
 def hand_raiser_events(session: Session, playbook: Playbook) -> dict[int, list[EventFacts]]:

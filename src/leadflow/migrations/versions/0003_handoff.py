@@ -22,7 +22,8 @@ FLOAT: sa.Double[float] = sa.Double()
 
 
 def upgrade() -> None:
-    """Create the hand-off tables."""
+    """Create the hand-off tables; accounts get an owner (a rep's e-mail)."""
+    op.add_column("accounts", sa.Column("owner", sa.String(), nullable=True))
     op.create_table(
         "reps",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -123,3 +124,5 @@ def downgrade() -> None:
     """Drop the hand-off tables."""
     for table in ("webhook_endpoints", "delivery_attempts", "outbox", "assignments", "reps"):
         op.drop_table(table)
+    with op.batch_alter_table("accounts") as batch:
+        batch.drop_column("owner")

@@ -1,0 +1,163 @@
+"""`leadflow reps ...`, `leadflow webhooks ...` and `leadflow worker`."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from leadflow.cli.context import console, friendly, state, transaction, utcnow
+from leadflow.services import reps, webhooks
+
+reps_app = typer.Typer(help="Sales reps: add and list.", no_args_is_help=True)
+webhooks_app = typer.Typer(
+    help="Outbound webhooks: add (secret shown once), list, disable, log, replay.",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the hand-off commands."""
+    app.add_typer(reps_app, name="reps")
+    app.add_typer(webhooks_app, name="webhooks")
+    app.command("worker")(worker)
+
+
+@reps_app.command("add")
+@friendly
+def add_rep(
+    email: str = typer.Argument(..., help="The rep's e-mail (how rules and owners name them)."),
+    name: str = typer.Option(..., "--name"),
+    team: str = typer.Option(..., "--team", help="The team routing rules send leads to."),
+    capacity: int = typer.Option(20, "--capacity", min=1, help="New leads per day."),
+    weight: float = typer.Option(1.0, "--weight", min=0.1, help="Share of the round-robin."),
+    hours: str = typer.Option("mon-fri 09:00-17:00", "--hours", help="Working week."),
+    timezone: str = typer.Option("UTC", "--tz", help="e.g. Europe/Berlin"),
+    manager: str | None = typer.Option(None, "--manager", help="The manager's e-mail."),
+    territory: list[str] = typer.Option([], "--territory", help="Repeatable."),
+    channel: list[str] = typer.Option([], "--channel", help="An Apprise URL; repeatable."),
+) -> None:
+    """Add a rep; bad hours, time zone or channel URLs are refused with the reason."""
+    fields = {
+        "email": email,
+        "name": name,
+        "team": team,
+        "capacity": capacity,
+        "weight": weight,
+        "working_hours": hours,
+        "timezone": timezone,
+        "manager_email": manager.lower() if manager else None,
+        "territories": territory,
+        "channels": channel,
+    }
+    with transaction() as session:
+        rep = reps.add_rep(session, fields, now=utcnow())
+        console.print(f"added rep {rep.id}: {rep.name} <{rep.email}> on team {rep.team}")
+
+
+@reps_app.command("list")
+@friendly
+def list_reps() -> None:
+    """Every rep with team, capacity, hours and channels."""
+    with transaction() as session:
+        rows = [
+            (r.id, r.name, r.email, r.team, r.capacity, f"{r.working_hours} {r.timezone}",
+             r.manager_email or "", len(r.channels or []))
+            for r in reps.list_reps(session)
+        ]  # fmt: skip
+    table = Table("id", "name", "e-mail", "team", "capacity", "hours", "manager", "channels")
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    console.print(table)
+
+
+@webhooks_app.command("add")
+@friendly
+def add_webhook(
+    url: str = typer.Argument(..., help="Where to POST signed lead events."),
+    events: list[str] = typer.Option(
+        [], "--events", help=f"Repeatable; default all: {', '.join(webhooks.EVENT_TYPES)}."
+    ),
+) -> None:
+    """Register an endpoint; its signing secret is printed once, alone on the last line."""
+    with transaction() as session:
+        made = webhooks.add_endpoint(session, url, events, now=utcnow())
+        endpoint_id, kinds = made.endpoint.id, ", ".join(made.endpoint.events)
+    console.print(f"added webhook {endpoint_id} for {kinds}; its signing secret (shown once):")
+    print(made.secret)
+
+
+@webhooks_app.command("list")
+@friendly
+def list_webhooks() -> None:
+    """Every endpoint (never its secret)."""
+    with transaction() as session:
+        rows = [
+            (e.id, e.url, ", ".join(e.events), "yes" if e.active else "no")
+            for e in webhooks.list_endpoints(session)
+        ]
+    table = Table("id", "url", "events", "active")
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    console.print(table)
+
+
+@webhooks_app.command("disable")
+@friendly
+def disable_webhook(endpoint_id: int = typer.Argument(...)) -> None:
+    """Stop sending to an endpoint."""
+    with transaction() as session:
+        webhooks.disable(session, endpoint_id)
+    console.print(f"disabled webhook {endpoint_id}")
+
+
+@webhooks_app.command("log")
+@friendly
+def delivery_log(limit: int = typer.Option(30, "--limit", min=1)) -> None:
+    """The newest alerts and how their delivery went."""
+    with transaction() as session:
+        rows = [
+            (m.alert_id, m.event_type, f"{m.target_kind}:{m.target}"[:40], m.attempts,
+             "delivered" if m.delivered_at else "given up" if m.given_up_at else "pending",
+             m.last_error or "")
+            for m in webhooks.delivery_log(session, limit)
+        ]  # fmt: skip
+    table = Table("alert", "type", "target", "tries", "status", "last error")
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    console.print(table)
+
+
+@webhooks_app.command("replay")
+@friendly
+def replay(
+    alert_id: str = typer.Argument(..., help="The alert's id (see `webhooks log`)."),
+) -> None:
+    """Send an alert again, under the same id."""
+    with transaction() as session:
+        count = webhooks.replay(session, alert_id, utcnow())
+    console.print(f"queued {count} deliveries of {alert_id} again")
+
+
+@friendly
+def worker(
+    once: bool = typer.Option(False, "--once", help="One pass, then exit."),
+    interval: float = typer.Option(0.5, "--interval", min=0.01, help="Seconds between passes."),
+) -> None:
+    """Deliver alerts and sweep SLA deadlines (also runs inside `leadflow serve`)."""
+    import httpx
+
+    from leadflow.models.db import make_engine, make_session_factory
+    from leadflow.worker import Worker
+
+    engine = make_engine(state.url())
+    job = Worker(make_session_factory(engine), interval=interval)
+    if once:
+        with httpx.Client() as client:
+            delivered = job.run_once(client)
+        console.print(f"delivered {delivered} messages")
+        return
+    console.print(f"worker {job.name} on {state.shown_url()}; Ctrl-C stops it")
+    try:
+        job.run()
+    except KeyboardInterrupt:
+        job.stop.set()

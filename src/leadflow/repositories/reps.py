@@ -1,0 +1,79 @@
+"""Reps and their assignments: who is on which team, and how loaded they are."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from leadflow.models.assignment import Assignment
+from leadflow.models.rep import Rep
+
+
+def create(session: Session, **fields: Any) -> Rep:
+    """Add a rep and flush it so it has an id."""
+    rep = Rep(**fields)
+    session.add(rep)
+    session.flush()
+    return rep
+
+
+def get(session: Session, rep_id: int) -> Rep | None:
+    """One rep by id."""
+    return session.get(Rep, rep_id)
+
+
+def get_by_email(session: Session, email: str) -> Rep | None:
+    """One rep by e-mail (lowercase)."""
+    return session.scalar(select(Rep).where(Rep.email == email.strip().lower()))
+
+
+def list_all(session: Session) -> list[Rep]:
+    """Every rep, by team then name."""
+    return list(session.scalars(select(Rep).order_by(Rep.team, Rep.name)))
+
+
+def assignments_since(session: Session, since: datetime) -> list[tuple[int, datetime]]:
+    """(rep id, assigned at) of every assignment to a rep since `since`."""
+    query = select(Assignment.rep_id, Assignment.assigned_at).where(
+        Assignment.assigned_at >= since, Assignment.rep_id.is_not(None)
+    )
+    return [(rep_id, at) for rep_id, at in session.execute(query) if rep_id is not None]
+
+
+def add_assignment(session: Session, **fields: Any) -> Assignment:
+    """Record a hand-off."""
+    assignment = Assignment(**fields)
+    session.add(assignment)
+    session.flush()
+    return assignment
+
+
+def open_assignment(session: Session, lead_id: int) -> Assignment | None:
+    """The lead's latest open hand-off, if any."""
+    query = (
+        select(Assignment)
+        .where(Assignment.lead_id == lead_id, Assignment.status.in_(["open", "breached"]))
+        .order_by(Assignment.id.desc())
+        .limit(1)
+    )
+    return session.scalar(query)
+
+
+def overdue(session: Session, now: datetime, limit: int = 500) -> list[Assignment]:
+    """Untouched hand-offs whose deadline has passed, oldest deadline first."""
+    query = (
+        select(Assignment)
+        .where(
+            Assignment.status.in_(["open", "breached"]),
+            Assignment.first_touch_at.is_(None),
+            Assignment.sla_due_at.is_not(None),
+            Assignment.sla_due_at <= now,
+        )
+        .order_by(Assignment.sla_due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(query))

@@ -1,0 +1,197 @@
+"""The hand-off: a lead enters a sales-ready stage -> a rep, a deadline, and an alert with context.
+
+Everything here happens in the transaction of the stage change: the assignment and the alert's
+outbox rows commit with it or not at all, and the worker delivers after the commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from leadflow.core.facts import EventFacts
+from leadflow.core.lifecycle import Transition
+from leadflow.core.playbook import Playbook
+from leadflow.core.routing import Decision, route
+from leadflow.core.scoring import LeadScore, event_matches
+from leadflow.core.stages import Stage
+from leadflow.core.working_hours import WorkingHours
+from leadflow.models.assignment import Assignment
+from leadflow.models.lead import Lead
+from leadflow.models.rep import Rep
+from leadflow.repositories import accounts as account_repo
+from leadflow.repositories import events as event_repo
+from leadflow.repositories import outbox
+from leadflow.repositories import reps as rep_repo
+from leadflow.services import reps as rep_service
+
+RECENT_EVENTS = 10
+TOP_CONTRIBUTIONS = 5
+
+
+def is_sales_ready(playbook: Playbook, stage: Stage) -> bool:
+    """True when the playbook hands leads in this stage to sales."""
+    return stage in playbook.lifecycle.sales_ready
+
+
+def hand_off(
+    session: Session,
+    playbook: Playbook,
+    lead: Lead,
+    move: Transition,
+    score: LeadScore,
+    facts: Mapping[str, Any],
+    new_events: Sequence[EventFacts],
+    now: datetime,
+) -> Assignment | None:
+    """Assign a lead that just became sales-ready and queue its alert; None otherwise."""
+    if not is_sales_ready(playbook, move.to_stage):
+        return None
+    account = account_repo.get(session, lead.account_id) if lead.account_id else None
+    owner = rep_repo.get_by_email(session, account.owner) if account and account.owner else None
+    decision = route(
+        playbook.routing,
+        {**facts, **score.as_facts()},
+        rep_service.states(session, now),
+        now,
+        owner.id if owner else None,
+    )
+    rep = rep_repo.get(session, decision.rep_id) if decision.rep_id is not None else None
+    hand_raiser = any(
+        event_matches(raiser.event, event)
+        for raiser in playbook.lifecycle.hand_raisers
+        for event in new_events
+    )
+    assignment = rep_repo.add_assignment(
+        session,
+        lead_id=lead.id,
+        rep_id=decision.rep_id,
+        team=decision.team,
+        stage=move.to_stage.value,
+        reason=decision.reason,
+        hand_raiser=bool(hand_raiser),
+        assigned_at=now,
+        sla_due_at=_deadline(playbook, move.to_stage, bool(hand_raiser), rep, now),
+    )
+    if rep is not None:
+        lead.owner = rep.email
+    payload = alert_payload(session, playbook, lead, move, score, decision, rep, assignment, now)
+    queue_alert(session, "lead.sales_ready", payload, rep, now)
+    return assignment
+
+
+def _deadline(
+    playbook: Playbook, stage: Stage, hand_raiser: bool, rep: Rep | None, now: datetime
+) -> datetime | None:
+    target = playbook.sla.target_for(stage, hand_raiser)
+    if target is None:
+        return None
+    hours = WorkingHours.parse(rep.working_hours, rep.timezone) if rep else WorkingHours()
+    return hours.add(now, target.minutes)
+
+
+def alert_payload(
+    session: Session,
+    playbook: Playbook,
+    lead: Lead,
+    move: Transition,
+    score: LeadScore,
+    decision: Decision,
+    rep: Rep | None,
+    assignment: Assignment,
+    now: datetime,
+) -> dict[str, Any]:
+    """Who, why, what they looked at, who has it and by when: all a rep needs to act."""
+    account = account_repo.get(session, lead.account_id) if lead.account_id else None
+    tier = playbook.tier_of(account.domain if account else None)
+    persona = next((p for p in playbook.personas if p.id == lead.persona), None)
+    top = sorted(score.contributions, key=lambda c: c.points, reverse=True)[:TOP_CONTRIBUTIONS]
+    recent = event_repo.for_lead(session, lead.id, limit=RECENT_EVENTS)
+    return {
+        "lead": {
+            "id": lead.id,
+            "email": lead.email,
+            "name": " ".join(p for p in (lead.first_name, lead.last_name) if p) or None,
+            "title": lead.title,
+            "company": account.name if account else None,
+            "domain": account.domain if account else None,
+            "tier": tier.id if tier else None,
+            "persona": (
+                {
+                    "id": persona.id,
+                    "name": persona.name,
+                    "talking_points": list(persona.psychographics.talking_points),
+                }
+                if persona
+                else None
+            ),
+            "stage": move.to_stage.value,
+        },
+        "why": {
+            "reason": move.reason,
+            "score": {
+                "fit": score.fit,
+                "engagement": score.engagement,
+                "total": score.total,
+                "grade": score.grade,
+            },
+            "top_contributions": [
+                {"rule": c.rule, "label": c.label, "points": c.points} for c in top
+            ],
+        },
+        "recent_activity": [
+            {
+                "type": e.type,
+                "name": e.name,
+                "path": (e.properties or {}).get("path"),
+                "at": e.occurred_at.isoformat(),
+            }
+            for e in reversed(recent)
+        ],
+        "assignee": (
+            {"id": rep.id, "name": rep.name, "email": rep.email, "team": rep.team} if rep else None
+        ),
+        "team": decision.team,
+        "assignment_reason": decision.reason,
+        "assignment_id": assignment.id,
+        "sla_due_at": assignment.sla_due_at.isoformat() if assignment.sla_due_at else None,
+        "occurred_at": now.isoformat(),
+    }
+
+
+def queue_alert(
+    session: Session, event_type: str, data: dict[str, Any], rep: Rep | None, now: datetime
+) -> str:
+    """Queue one alert for every endpoint that wants it and the rep's channels; its id."""
+    alert_id = f"alert_{uuid.uuid4().hex}"
+    payload = {"id": alert_id, "type": event_type, "timestamp": now.isoformat(), "data": data}
+    rows = [
+        _row(alert_id, event_type, "webhook", str(endpoint.id), payload, now)
+        for endpoint in outbox.endpoints(session)
+        if event_type in endpoint.events
+    ]
+    rows += [_row(alert_id, event_type, "apprise", url, payload, now) for url in _channels(rep)]
+    outbox.enqueue(session, rows)
+    return alert_id
+
+
+def _channels(rep: Rep | None) -> list[str]:
+    return list(rep.channels or []) if rep is not None else []
+
+
+def _row(
+    alert_id: str, event_type: str, kind: str, target: str, payload: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    return {
+        "alert_id": alert_id,
+        "event_type": event_type,
+        "target_kind": kind,
+        "target": target,
+        "payload": payload,
+        "created_at": now,
+        "next_attempt_at": now,
+    }

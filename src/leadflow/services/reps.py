@@ -1,0 +1,73 @@
+"""Sales reps: add and list them, and their state for routing at a moment."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import apprise
+from sqlalchemy.orm import Session
+
+from leadflow.core.errors import Conflict, Invalid
+from leadflow.core.routing import RepState
+from leadflow.core.working_hours import WorkingHours
+from leadflow.models.rep import Rep
+from leadflow.repositories import reps as rep_repo
+
+
+def check_channel(url: str) -> None:
+    """Invalid naming the URL when Apprise cannot use it (checked when saved, not when sent)."""
+    if not apprise.Apprise().add(url):
+        raise Invalid(f"channel {url!r} is not an Apprise URL Apprise can send to (see its docs)")
+
+
+def add_rep(session: Session, fields: dict[str, Any], *, now: datetime) -> Rep:
+    """A new rep; Conflict when the e-mail exists, Invalid for bad hours, zone or channels."""
+    email = str(fields["email"]).strip().lower()
+    if rep_repo.get_by_email(session, email) is not None:
+        raise Conflict(f"a rep with e-mail {email} exists")
+    hours = fields.get("working_hours") or "mon-fri 09:00-17:00"
+    zone = fields.get("timezone") or "UTC"
+    try:
+        WorkingHours.parse(hours, zone)
+    except ValueError as exc:
+        raise Invalid(f"working hours: {exc}") from None
+    for url in fields.get("channels") or []:
+        check_channel(url)
+    values = {k: v for k, v in fields.items() if v is not None}
+    values.update(email=email, working_hours=hours, timezone=zone, created_at=now)
+    return rep_repo.create(session, **values)
+
+
+def states(session: Session, now: datetime) -> list[RepState]:
+    """Every rep as routing sees them now: load today (in their own zone), last lead, away."""
+    reps = rep_repo.list_all(session)
+    recent = rep_repo.assignments_since(session, now - timedelta(days=1, hours=14))
+    found = []
+    for rep in reps:
+        hours = WorkingHours.parse(rep.working_hours, rep.timezone)
+        local = now.astimezone(ZoneInfo(hours.zone))
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        mine = [at for rep_id, at in recent if rep_id == rep.id]
+        found.append(
+            RepState(
+                id=rep.id,
+                name=rep.name,
+                email=rep.email,
+                team=rep.team,
+                hours=hours,
+                weight=rep.weight,
+                capacity=rep.capacity,
+                assigned_today=sum(1 for at in mine if at >= midnight),
+                last_assigned_at=max(mine, default=None),
+                out_of_office=rep.out_of_office_until is not None and now < rep.out_of_office_until,
+                active=rep.active,
+            )
+        )
+    return found
+
+
+def list_reps(session: Session) -> list[Rep]:
+    """Every rep, by team and name."""
+    return rep_repo.list_all(session)

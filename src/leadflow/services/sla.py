@@ -1,0 +1,89 @@
+"""The SLA sweep: deadlines that passed untouched are breached and climb the escalation ladder.
+
+Ladder steps are minutes past the deadline: `remind` alerts the rep again, `manager` alerts
+the rep's manager (and the webhooks), `reassign` routes the lead to someone else. Each step is
+taken once, in order, however late the sweep runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from leadflow.core.playbook import Playbook
+from leadflow.core.routing import route
+from leadflow.models.assignment import Assignment
+from leadflow.repositories import leads as lead_repo
+from leadflow.repositories import reps as rep_repo
+from leadflow.services import handoff
+from leadflow.services import reps as rep_service
+
+
+def sweep(session: Session, playbook: Playbook, now: datetime) -> int:
+    """Breach and escalate overdue hand-offs; how many changed."""
+    changed = 0
+    for assignment in rep_repo.overdue(session, now):
+        changed += _escalate(session, playbook, assignment, now)
+    return changed
+
+
+def _escalate(session: Session, playbook: Playbook, assignment: Assignment, now: datetime) -> bool:
+    assert assignment.sla_due_at is not None
+    late = (now - assignment.sla_due_at).total_seconds() / 60
+    rep = rep_repo.get(session, assignment.rep_id) if assignment.rep_id else None
+    changed = False
+    if assignment.status == "open":
+        assignment.status = "breached"
+        handoff.queue_alert(session, "sla.breached", _about(assignment, late), rep, now)
+        changed = True
+    ladder = playbook.sla.escalation
+    while assignment.escalation_level < len(ladder):
+        step = ladder[assignment.escalation_level]
+        if late < step.after_minutes:
+            break
+        assignment.escalation_level += 1
+        data = {**_about(assignment, late), "action": step.action}
+        if step.action == "reassign":
+            _reassign(session, playbook, assignment, now)
+            data["reassigned"] = True
+        target = rep
+        if step.action == "manager" and rep is not None and rep.manager_email:
+            target = rep_repo.get_by_email(session, rep.manager_email) or rep
+        handoff.queue_alert(session, "sla.escalated", data, target, now)
+        changed = True
+    return changed
+
+
+def _about(assignment: Assignment, late: float) -> dict[str, object]:
+    return {
+        "assignment_id": assignment.id,
+        "lead_id": assignment.lead_id,
+        "rep_id": assignment.rep_id,
+        "team": assignment.team,
+        "sla_due_at": assignment.sla_due_at.isoformat() if assignment.sla_due_at else None,
+        "minutes_late": round(late, 1),
+    }
+
+
+def _reassign(session: Session, playbook: Playbook, assignment: Assignment, now: datetime) -> None:
+    lead = lead_repo.get(session, assignment.lead_id)
+    if lead is None:
+        return
+    others = [r for r in rep_service.states(session, now) if r.id != assignment.rep_id]
+    decision = route(playbook.routing, {"email": lead.email}, others, now)
+    assignment.rep_id, assignment.team = decision.rep_id, decision.team
+    assignment.reason = f"reassigned after the SLA passed: {decision.reason}"
+    rep = rep_repo.get(session, decision.rep_id) if decision.rep_id else None
+    lead.owner = rep.email if rep else None
+
+
+def touch(session: Session, lead_id: int, now: datetime) -> Assignment | None:
+    """A rep touched the lead: the open hand-off's SLA is met (or was breached before)."""
+    assignment = rep_repo.open_assignment(session, lead_id)
+    if assignment is None or assignment.first_touch_at is not None:
+        return assignment
+    assignment.first_touch_at = now
+    due = assignment.sla_due_at
+    assignment.status = "met" if due is None or now <= due else "breached"
+    return assignment

@@ -1,0 +1,81 @@
+"""The worker: delivers the alert outbox and sweeps SLA deadlines, in a loop.
+
+It runs as `leadflow worker`, or inside `leadflow serve` on one machine. Several workers may run
+against PostgreSQL: they claim messages and overdue hand-offs with FOR UPDATE SKIP LOCKED, so
+none is sent or escalated twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from datetime import UTC, datetime
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from leadflow.core.errors import NotFound
+from leadflow.services import delivery, playbooks, sla
+
+log = logging.getLogger("leadflow.worker")
+SWEEP_EVERY = 5.0  # seconds between SLA sweeps
+
+
+def utcnow() -> datetime:
+    """The worker's clock (an interface reads the clock; services get `now`)."""
+    return datetime.now(UTC)
+
+
+class Worker:
+    """One worker: `run_once` for a single pass, `run` until `stop` is set."""
+
+    def __init__(self, factory: sessionmaker[Session], interval: float = 0.05) -> None:
+        self.factory = factory
+        self.interval = interval
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        self.stop = threading.Event()
+        self.wake = threading.Event()  # set when new alerts were committed
+        self._last_sweep = 0.0
+
+    def run_once(self, client: httpx.Client, *, sweep: bool = True) -> int:
+        """Deliver what is due (and sweep deadlines); how many messages were delivered."""
+        delivered = 0
+        while batch := delivery.deliver_due(self.factory, self.name, utcnow, client):
+            delivered += batch
+        if sweep:
+            self.sweep()
+        return delivered
+
+    def sweep(self) -> int:
+        """Breach and escalate overdue hand-offs in one transaction."""
+        with self.factory() as session, session.begin():
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            try:
+                book = playbooks.active_playbook(session)
+            except NotFound:
+                return 0
+            return sla.sweep(session, book, utcnow())
+
+    def run(self) -> None:
+        """Loop until `stop` is set; errors are logged and retried, never fatal."""
+        with httpx.Client() as client:
+            while not self.stop.is_set():
+                try:
+                    now = utcnow().timestamp()
+                    due_sweep = now - self._last_sweep >= SWEEP_EVERY
+                    if due_sweep:
+                        self._last_sweep = now
+                    self.run_once(client, sweep=due_sweep)
+                except Exception as exc:  # keep the loop alive; the next pass retries
+                    log.error("worker pass failed: %s", type(exc).__name__)
+                    log.debug("worker pass failed", exc_info=exc)
+                self.wake.wait(self.interval)
+                self.wake.clear()
+
+    def start_thread(self) -> threading.Thread:
+        """Run in a daemon thread (inside the server)."""
+        thread = threading.Thread(target=self.run, name="leadflow-worker", daemon=True)
+        thread.start()
+        return thread
