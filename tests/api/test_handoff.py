@@ -1,0 +1,205 @@
+"""The hand-off end to end: a demo request -> SQL -> a rep -> a signed alert, exactly once."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from standardwebhooks import Webhook
+
+from leadflow.core.roles import Role
+from leadflow.models.assignment import Assignment
+from leadflow.models.lead import Lead
+from leadflow.models.outbox import OutboxMessage
+from leadflow.services import playbooks, reps, sla, webhooks
+from leadflow.worker import Worker
+
+ALWAYS = "mon-sun 00:00-23:59"
+
+
+class Receiver:
+    """A local webhook receiver that keeps what it got and answers with `status`."""
+
+    def __init__(self) -> None:
+        self.got: list[tuple[dict[str, str], bytes]] = []
+        self.status = 200
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                receiver.got.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(receiver.status)
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def ids(self) -> list[str]:
+        return [headers["webhook-id"] for headers, _ in self.got]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    found = Receiver()
+    yield found
+    found.server.shutdown()
+
+
+@pytest.fixture
+def secret(app: FastAPI, receiver: Receiver) -> str:
+    """Reps on the demo's teams and a webhook endpoint at the receiver."""
+    now = datetime.now(UTC)
+    with app.state.sessions() as session, session.begin():
+        team_of = {"ana": "enterprise", "ben": "enterprise", "cy": "inbound", "max": "managers"}
+        for email, team in ((f"{name}@flowline.io", team) for name, team in team_of.items()):
+            fields = {"email": email, "name": email.split("@")[0].title(), "team": team}
+            fields.update(working_hours=ALWAYS, manager_email="max@flowline.io")
+            reps.add_rep(session, fields, now=now)
+        return webhooks.add_endpoint(session, receiver.url, None, now=now).secret
+
+
+def demo_request(client: TestClient, key: str, email: str) -> None:
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
+    batch = {"batch": [
+        {"type": "identify", "userId": email, "traits": {"email": email, "title": "VP Operations",
+         "company": {"name": "Northwind", "employees": 300, "industry": "Logistics"}}},
+        {"type": "page", "userId": email, "properties": {"path": "/pricing"}},
+        {"type": "track", "userId": email, "event": "Demo Requested"},
+    ]}  # fmt: skip
+    assert client.post("/v1/batch", json=batch, headers=auth).status_code == 200
+
+
+def run_worker(app: FastAPI) -> int:
+    with httpx.Client() as http:
+        return Worker(app.state.sessions).run_once(http, sweep=False)
+
+
+def test_a_demo_request_reaches_the_right_rep_with_a_signed_alert(
+    app: FastAPI,
+    client: TestClient,
+    make_key: Callable[[Role], str],
+    receiver: Receiver,
+    secret: str,
+) -> None:
+    demo_request(client, make_key(Role.INGEST), "olivia@northwind-logistics.com")
+    with app.state.sessions() as session:
+        lead = session.scalar(select(Lead).where(Lead.email == "olivia@northwind-logistics.com"))
+        assert lead is not None and lead.stage == "sql"
+        assignment = session.scalar(select(Assignment).where(Assignment.lead_id == lead.id))
+        assert assignment is not None and assignment.team == "enterprise"
+        assert "rule named_accounts" in assignment.reason
+        assert assignment.hand_raiser and assignment.sla_due_at is not None
+        minutes = (assignment.sla_due_at - assignment.assigned_at).total_seconds() / 60
+        assert minutes == pytest.approx(5)  # a demo request: 5 working minutes
+        assert lead.owner in ("ana@flowline.io", "ben@flowline.io")
+    assert receiver.got == []  # nothing is sent before the worker runs (after the commit)
+
+    assert run_worker(app) == 1
+    [(headers, body)] = receiver.got
+    alert = Webhook(secret).verify(body, headers)  # raises unless the signature is right
+    assert alert["type"] == "lead.sales_ready" and headers["webhook-id"] == alert["id"]
+    data = alert["data"]
+    assert data["lead"]["email"] == "olivia@northwind-logistics.com"
+    assert data["lead"]["tier"] == "top" and data["lead"]["persona"]["talking_points"]
+    assert data["assignee"]["email"] == lead.owner
+    assert data["why"]["reason"] == "Demo requested: Demo Requested"
+    assert data["why"]["top_contributions"][0]["points"] > 0
+    assert [a["name"] for a in data["recent_activity"]][:1] == ["Demo Requested"]
+    assert data["sla_due_at"] == assignment.sla_due_at.isoformat()
+
+    assert run_worker(app) == 0  # delivered once; a second pass sends nothing
+    assert len(receiver.got) == 1
+
+
+def test_a_receiver_that_is_down_gets_the_same_alert_later(
+    app: FastAPI,
+    client: TestClient,
+    make_key: Callable[[Role], str],
+    receiver: Receiver,
+    secret: str,
+) -> None:
+    receiver.status = 503
+    demo_request(client, make_key(Role.INGEST), "pat@tailspin-freight.com")
+    assert run_worker(app) == 0
+    with app.state.sessions() as session, session.begin():
+        [message] = session.scalars(select(OutboxMessage)).all()
+        assert message.attempts == 1 and message.last_error == "HTTP 503"
+        assert message.next_attempt_at > datetime.now(UTC)  # backing off
+        message.next_attempt_at = datetime.now(UTC)  # as if the back-off had passed
+    receiver.status = 200
+    assert run_worker(app) == 1
+    first, second = receiver.ids()
+    assert first == second  # the same id on every try: the receiver can dedupe
+
+
+def test_an_untouched_lead_breaches_and_escalates_on_time(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str], secret: str
+) -> None:
+    demo_request(client, make_key(Role.INGEST), "lee@contoso-mfg.com")
+    with app.state.sessions() as session, session.begin():
+        book = playbooks.active_playbook(session)
+        [assignment] = session.scalars(select(Assignment)).all()
+        due = assignment.sla_due_at
+        assert due is not None
+        assert sla.sweep(session, book, due - timedelta(seconds=1)) == 0  # not yet
+        assert sla.sweep(session, book, due + timedelta(minutes=1)) == 1
+        assert (assignment.status, assignment.escalation_level) == ("breached", 1)  # remind
+        sla.sweep(session, book, due + timedelta(minutes=31))
+        assert assignment.escalation_level == 2  # the manager is told
+        owner = assignment.rep_id
+        sla.sweep(session, book, due + timedelta(minutes=121))
+        assert assignment.escalation_level == 3 and assignment.rep_id != owner  # reassigned
+        kinds = [m.event_type for m in session.scalars(select(OutboxMessage))]
+        assert kinds.count("sla.breached") == 1 and kinds.count("sla.escalated") == 3
+
+
+def test_a_rolled_back_stage_change_sends_nothing(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str], secret: str
+) -> None:
+    bad = {"email": "x@globex.com", "name": "Demo Requested", "timestamp": "not a time"}
+    response = client.post(
+        "/api/events",
+        json={"events": [{"email": "x@globex.com", "name": "Demo Requested"}, bad]},
+        headers={"Authorization": f"Bearer {make_key(Role.MARKETING)}"},
+    )
+    assert response.status_code == 422
+    with app.state.sessions() as session:
+        assert session.scalars(select(OutboxMessage)).all() == []
+
+
+def test_two_workers_at_once_send_each_alert_once(
+    app: FastAPI,
+    client: TestClient,
+    make_key: Callable[[Role], str],
+    receiver: Receiver,
+    secret: str,
+) -> None:
+    key = make_key(Role.INGEST)
+    for k in range(8):
+        demo_request(client, key, f"buyer{k}@fabrikam.io")
+    workers = [threading.Thread(target=run_worker, args=(app,)) for _ in range(2)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    ids = receiver.ids()
+    assert len(ids) == 8 and len(set(ids)) == 8
+    payloads = [json.loads(body) for _, body in receiver.got]
+    assert {p["data"]["lead"]["email"] for p in payloads} == {
+        f"buyer{k}@fabrikam.io" for k in range(8)
+    }
