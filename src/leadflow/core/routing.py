@@ -66,6 +66,7 @@ def route(
     owner = by_id.get(account_owner) if account_owner is not None else None
     if routing.account_owner_first and owner is not None and owner.why_not(now) is None:
         return Decision(owner.id, owner.team, f"owns the account ({owner.name})")
+    passed: list[str] = []  # matched rules whose rep or team could not take it, and why
     for rule in routing.rules:
         if rule.when is not None and not evaluate(rule.when, facts):
             continue
@@ -74,13 +75,16 @@ def route(
             rep = next((r for r in reps if r.email.lower() == rule.rep.lower()), None)
             if rep is not None and rep.why_not(now) is None:
                 return Decision(rep.id, rep.team, f"{matched} names {rep.name}")
+            excuse = rep.why_not(now) if rep else "no such rep"
+            passed.append(f"{matched} names {rule.rep}: {excuse}")
             continue
         assert rule.team is not None
         decision = round_robin(rule.team, reps, now, matched)
         if decision.rep_id is not None:
             return decision
-    fallback = round_robin(routing.fallback, reps, now, "no rule matched an available rep")
-    return fallback
+        passed.append(decision.reason)
+    why = "; ".join(passed) + "; so the fallback" if passed else "no rule matched"
+    return round_robin(routing.fallback, reps, now, why)
 
 
 def round_robin(team: str, reps: Sequence[RepState], now: datetime, matched: str) -> Decision:

@@ -21,7 +21,8 @@ from leadflow.core.playbook import Playbook
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import leads as lead_repo
-from leadflow.services import lifecycle, playbooks, rescore
+from leadflow.repositories import reps as rep_repo
+from leadflow.services import lifecycle, playbooks, reps, rescore
 
 INDUSTRIES = ["Software", "Logistics", "Manufacturing", "Retail", "Healthcare", "Finance"]
 COUNTRIES = ["US", "US", "US", "CA", "GB", "DE", "FR", "NL", "SE", "IN", "BR", "AU"]
@@ -199,6 +200,30 @@ class Built:
     score_seconds: float
 
 
+# The demo's sales team (fictional people): teams named by the example playbook's routing.
+SALES_TEAM = (
+    ("Maya Lindqvist", "maya", "managers", "mon-fri 08:00-18:00", "Europe/Stockholm"),
+    ("Jonas Berg", "jonas", "enterprise", "mon-fri 08:00-18:00", "Europe/Berlin"),
+    ("Ava Chen", "ava", "enterprise", "mon-fri 09:00-17:00", "America/New_York"),
+    ("Leo Martins", "leo", "smb", "mon-fri 09:00-17:00", "America/Sao_Paulo"),
+    ("Nora Patel", "nora", "inbound", "mon-sun 00:00-23:59", "UTC"),
+    ("Sam Okafor", "sam", "inbound", "mon-sun 00:00-23:59", "UTC"),
+)
+TEAM_DOMAIN = "flowline.example"
+
+
+def add_sales_team(session: Session, now: datetime) -> None:
+    """Reps on the teams the example routing names, so hand-off works on the demo data."""
+    for name, user, team, hours, zone in SALES_TEAM:
+        email = f"{user}@{TEAM_DOMAIN}"
+        if rep_repo.get_by_email(session, email) is None:
+            fields: dict[str, Any] = {"name": name, "email": email, "team": team}
+            fields["working_hours"] = hours
+            manager = None if team == "managers" else f"maya@{TEAM_DOMAIN}"
+            fields.update(timezone=zone, manager_email=manager, capacity=40)
+            reps.add_rep(session, fields, now=now)
+
+
 def build(session: Session, playbook_text: str, *, leads: int, now: datetime, seed: int) -> Built:
     """Install the playbook, write the demo company and score it; the caller commits."""
     version = playbooks.install(session, playbook_text, author="demo", now=now)
@@ -228,6 +253,7 @@ def build(session: Session, playbook_text: str, *, leads: int, now: datetime, se
         for number, e in enumerate(data.events)
     ]
     events = event_repo.insert_many(session, event_rows)
+    add_sales_team(session, now)
     result = rescore.rescore_all(session, book, now)
     lifecycle.advance_all(session, book, now, actor="demo")
     return Built(len(data.accounts), len(lead_rows), events, result.seconds)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from leadflow.core.facts import EventFacts
 from leadflow.core.lifecycle import Transition
 from leadflow.core.playbook import Playbook
-from leadflow.core.routing import Decision, route
+from leadflow.core.routing import Decision, RepState, route
 from leadflow.core.scoring import LeadScore, event_matches
 from leadflow.core.stages import Stage
 from leadflow.core.working_hours import WorkingHours
@@ -47,19 +48,26 @@ def hand_off(
     facts: Mapping[str, Any],
     new_events: Sequence[EventFacts],
     now: datetime,
+    rep_states: list[RepState] | None = None,
 ) -> Assignment | None:
-    """Assign a lead that just became sales-ready and queue its alert; None otherwise."""
+    """Assign a lead that just became sales-ready and queue its alert; None otherwise.
+
+    A bulk caller passes `rep_states` (read once) and it is kept current here, so a thousand
+    hand-offs do not read every rep's load a thousand times.
+    """
     if not is_sales_ready(playbook, move.to_stage):
         return None
+    states = rep_states if rep_states is not None else rep_service.states(session, now)
     account = account_repo.get(session, lead.account_id) if lead.account_id else None
     owner = rep_repo.get_by_email(session, account.owner) if account and account.owner else None
     decision = route(
         playbook.routing,
         {**facts, **score.as_facts()},
-        rep_service.states(session, now),
+        states,
         now,
         owner.id if owner else None,
     )
+    _count_assignment(states, decision.rep_id, now)
     rep = rep_repo.get(session, decision.rep_id) if decision.rep_id is not None else None
     hand_raiser = any(
         event_matches(raiser.event, event)
@@ -82,6 +90,14 @@ def hand_off(
     payload = alert_payload(session, playbook, lead, move, score, decision, rep, assignment, now)
     queue_alert(session, "lead.sales_ready", payload, rep, now)
     return assignment
+
+
+def _count_assignment(states: list[RepState], rep_id: int | None, now: datetime) -> None:
+    for k, state in enumerate(states):
+        if state.id == rep_id:
+            states[k] = replace(
+                state, assigned_today=state.assigned_today + 1, last_assigned_at=now
+            )
 
 
 def _deadline(

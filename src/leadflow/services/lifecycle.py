@@ -25,6 +25,7 @@ from leadflow.models.lead import Lead
 from leadflow.repositories import events, stage_changes
 from leadflow.repositories import leads as lead_repo
 from leadflow.services import handoff, sla
+from leadflow.services import reps as rep_service
 
 AUTOMATIC_FROM = (Stage.SUBSCRIBER, Stage.LEAD, Stage.MQL, Stage.NURTURE)
 
@@ -152,7 +153,10 @@ def _hand_off_all(
     now: datetime,
 ) -> None:
     """Hand off the leads a bulk pass made sales-ready, with their stored explanations."""
+    if not ready:
+        return
     leads = {lead.id: lead for lead in lead_repo.get_many(session, [r[0] for r in ready])}
+    states = rep_service.states(session, now)
     for lead_id, move, score, facts in ready:
         lead = leads[lead_id]
         explained = tuple(
@@ -160,7 +164,8 @@ def _hand_off_all(
             for c in lead.contributions or []
         )
         full = dataclasses.replace(score, contributions=explained)
-        handoff.hand_off(session, playbook, lead, move, full, facts, raised.get(lead_id, ()), now)
+        new = raised.get(lead_id, ())
+        handoff.hand_off(session, playbook, lead, move, full, facts, new, now, states)
 
 
 def hand_raiser_events(session: Session, playbook: Playbook) -> dict[int, list[EventFacts]]:
