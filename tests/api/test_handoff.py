@@ -73,13 +73,14 @@ def secret(app: FastAPI, receiver: Receiver) -> str:
         return webhooks.add_endpoint(session, receiver.url, None, now=now).secret
 
 
-def demo_request(client: TestClient, key: str, email: str) -> None:
+def demo_request(client: TestClient, key: str, email: str, visit: int = 1) -> None:
     auth = {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
     batch = {"batch": [
         {"type": "identify", "userId": email, "traits": {"email": email, "title": "VP Operations",
          "company": {"name": "Northwind", "employees": 300, "industry": "Logistics"}}},
         {"type": "page", "userId": email, "properties": {"path": "/pricing"}},
-        {"type": "track", "userId": email, "event": "Demo Requested"},
+        {"type": "track", "userId": email, "event": "Demo Requested",
+         "messageId": f"{email}-{visit}"},
     ]}  # fmt: skip
     assert client.post("/v1/batch", json=batch, headers=auth).status_code == 200
 
@@ -109,10 +110,14 @@ def test_a_demo_request_reaches_the_right_rep_with_a_signed_alert(
         assert lead.owner in ("ana@flowline.io", "ben@flowline.io")
     assert receiver.got == []  # nothing is sent before the worker runs (after the commit)
 
-    assert run_worker(app) == 1
-    [(headers, body)] = receiver.got
-    alert = Webhook(secret).verify(body, headers)  # raises unless the signature is right
-    assert alert["type"] == "lead.sales_ready" and headers["webhook-id"] == alert["id"]
+    assert run_worker(app) == 2  # lead.sales_ready and lead.assigned
+    alerts = {}
+    for headers, body in receiver.got:
+        alert = Webhook(secret).verify(body, headers)  # raises unless the signature is right
+        assert headers["webhook-id"] == alert["id"]
+        alerts[alert["type"]] = alert
+    assert set(alerts) == {"lead.sales_ready", "lead.assigned"}
+    alert = alerts["lead.sales_ready"]
     data = alert["data"]
     assert data["lead"]["email"] == "olivia@northwind-logistics.com"
     assert data["lead"]["tier"] == "top" and data["lead"]["persona"]["talking_points"]
@@ -123,7 +128,7 @@ def test_a_demo_request_reaches_the_right_rep_with_a_signed_alert(
     assert data["sla_due_at"] == assignment.sla_due_at.isoformat()
 
     assert run_worker(app) == 0  # delivered once; a second pass sends nothing
-    assert len(receiver.got) == 1
+    assert len(receiver.got) == 2
 
 
 def test_a_receiver_that_is_down_gets_the_same_alert_later(
@@ -137,14 +142,15 @@ def test_a_receiver_that_is_down_gets_the_same_alert_later(
     demo_request(client, make_key(Role.INGEST), "pat@tailspin-freight.com")
     assert run_worker(app) == 0
     with app.state.sessions() as session, session.begin():
-        [message] = session.scalars(select(OutboxMessage)).all()
-        assert message.attempts == 1 and message.last_error == "HTTP 503"
-        assert message.next_attempt_at > datetime.now(UTC)  # backing off
-        message.next_attempt_at = datetime.now(UTC)  # as if the back-off had passed
+        messages = session.scalars(select(OutboxMessage)).all()
+        for message in messages:
+            assert message.attempts == 1 and message.last_error == "HTTP 503"
+            assert message.next_attempt_at > datetime.now(UTC)  # backing off
+            message.next_attempt_at = datetime.now(UTC)  # as if the back-off had passed
     receiver.status = 200
-    assert run_worker(app) == 1
-    first, second = receiver.ids()
-    assert first == second  # the same id on every try: the receiver can dedupe
+    assert run_worker(app) == len(messages) == 2
+    ids = receiver.ids()
+    assert sorted(ids[:2]) == sorted(ids[2:])  # the same ids on every try: receivers dedupe
 
 
 def test_an_untouched_lead_breaches_and_escalates_on_time(
@@ -198,8 +204,36 @@ def test_two_workers_at_once_send_each_alert_once(
     for thread in workers:
         thread.join()
     ids = receiver.ids()
-    assert len(ids) == 8 and len(set(ids)) == 8
+    assert len(ids) == 16 and len(set(ids)) == 16  # 8 leads x (sales_ready, assigned), once each
     payloads = [json.loads(body) for _, body in receiver.got]
-    assert {p["data"]["lead"]["email"] for p in payloads} == {
-        f"buyer{k}@fabrikam.io" for k in range(8)
-    }
+    emails = {p["data"]["lead"]["email"] for p in payloads if p["type"] == "lead.sales_ready"}
+    assert emails == {f"buyer{k}@fabrikam.io" for k in range(8)}
+
+
+def test_a_touch_meets_the_sla_and_a_recycled_lead_can_qualify_again(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str], secret: str
+) -> None:
+    ingest, email = make_key(Role.INGEST), "kai@litware.io"
+    sales = {"Authorization": f"Bearer {make_key(Role.SALES)}"}
+    marketing = {"Authorization": f"Bearer {make_key(Role.MARKETING)}"}
+    demo_request(client, ingest, email)
+    touch = {"channel": "call", "questions": ["Do you support SSO?"], "objections": ["price"]}
+    touched = client.post(f"/api/leads/{email}/touches", json=touch, headers=sales)
+    assert touched.status_code == 200, touched.text
+    assert touched.json()["touch"]["sla_status"] == "met"
+    assert touched.json()["assignment"]["sla_status"] == "met"
+    note = client.post(
+        f"/api/leads/{email}/notes", json={"text": "Budget opens in Q3"}, headers=marketing
+    )
+    assert note.status_code == 201
+    assert note.json()["events"][0]["properties"]["text"] == "Budget opens in Q3"
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    recycle = {"action": "recycle", "reason": "no budget", "reengage_on": yesterday}
+    recycled = client.post(f"/api/leads/{email}/actions", json=recycle, headers=sales)
+    assert recycled.status_code == 200 and recycled.json()["stage"] == "nurture"
+    demo_request(client, ingest, email, visit=2)  # the re-engage date has passed: qualifies again
+    again = client.get(f"/api/leads/{email}", headers=sales).json()
+    assert again["stage"] == "sql"
+    moves = [(h["from"], h["to"]) for h in again["stage_history"]]
+    assert moves[-2:] == [("sql", "nurture"), ("nurture", "sql")]
+    assert again["assignment"]["sla_status"] == "open"  # a new hand-off with a new deadline

@@ -236,3 +236,14 @@ def test_browsers_may_call_it_cross_origin(client: TestClient) -> None:
     )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] in ("*", "https://www.example.com")
+
+
+def test_nul_characters_are_dropped_not_fatal(
+    client: TestClient, app: FastAPI, write_key: str
+) -> None:
+    # PostgreSQL text cannot hold NUL; found by the fuzz test.
+    body = {"userId": "nu\u0000l@acme.io", "event": "Demo\u0000 Requested", "messageId": "nul"}
+    body["traits"] = {"firstName": "A\u0000da"}
+    response = client.post("/v1/track", json=body, headers=basic(write_key))
+    assert response.status_code == 200, response.text
+    assert lead_row(app, "nul@acme.io") is not None

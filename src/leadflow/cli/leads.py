@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import typer
 from rich.table import Table
 
 from leadflow.cli.context import console, friendly, transaction, utcnow
-from leadflow.services import leads, playbooks
+from leadflow.core.lifecycle import Action
+from leadflow.services import leads, lifecycle, playbooks, sales
 
-app = typer.Typer(help="Leads by score, and one lead explained.", no_args_is_help=True)
+app = typer.Typer(
+    help="Leads by score, one lead explained, and sales' actions on them.", no_args_is_help=True
+)
 
 
 @app.command("list")
@@ -94,3 +98,78 @@ def show(
         typer.echo(json.dumps(data, indent=2, default=str))
     else:
         _print_detail(data)
+
+
+def _actor(actor: str | None) -> str:
+    return actor or os.environ.get("USER") or "cli"
+
+
+@app.command("act")
+@friendly
+def act(
+    key: str = typer.Argument(..., help="The lead's e-mail or id."),
+    action: Action = typer.Argument(
+        ..., help="accept, recycle, disqualify, convert, close_won, close_lost"
+    ),
+    reason: str = typer.Option("", "--reason", help="Needed to recycle, disqualify, close lost."),
+    recycle_days: int | None = typer.Option(None, "--recycle-days", min=1),
+    amount: float | None = typer.Option(None, "--amount", min=0),
+    actor: str | None = typer.Option(None, "--actor", help="Who acts (default: $USER)."),
+) -> None:
+    """A stage action, recorded in the history with its actor and reason."""
+    with transaction() as session:
+        lead = leads.find(session, key)
+        move = lifecycle.act(
+            session,
+            lead,
+            action,
+            actor=_actor(actor),
+            reason=reason,
+            now=utcnow(),
+            recycle_days=recycle_days,
+            amount=amount,
+        )
+    console.print(f"{key}: {move.from_stage.value} -> {move.to_stage.value} ({move.reason})")
+
+
+@app.command("touch")
+@friendly
+def touch(
+    key: str = typer.Argument(..., help="The lead's e-mail or id."),
+    channel: str = typer.Option("call", "--channel", help="call, email, meeting, chat, other"),
+    text: str = typer.Option("", "--text"),
+    question: list[str] = typer.Option([], "--question", help="Repeatable."),
+    objection: list[str] = typer.Option([], "--objection", help="Repeatable."),
+    actor: str | None = typer.Option(None, "--actor", help="Who touched (default: $USER)."),
+) -> None:
+    """Log a call, e-mail or meeting; the first touch keeps (or misses) the SLA."""
+    if channel not in ("call", "email", "meeting", "chat", "other"):
+        raise typer.BadParameter("call, email, meeting, chat or other", param_hint="--channel")
+    with transaction() as session:
+        lead = leads.find(session, key)
+        done = sales.log_touch(
+            session,
+            lead,
+            actor=_actor(actor),
+            channel=channel,  # type: ignore[arg-type]
+            text=text,
+            questions=question,
+            objections=objection,
+            now=utcnow(),
+        )
+    console.print(f"logged a {channel} with {key}; SLA: {done['sla_status'] or 'no hand-off'}")
+
+
+@app.command("note")
+@friendly
+def note(
+    key: str = typer.Argument(..., help="The lead's e-mail or id."),
+    text: str = typer.Argument(...),
+    actor: str | None = typer.Option(None, "--actor", help="Who writes (default: $USER)."),
+) -> None:
+    """Add a note on where the conversation stands (either team)."""
+    with transaction() as session:
+        sales.add_note(
+            session, leads.find(session, key), actor=_actor(actor), text=text, now=utcnow()
+        )
+    console.print(f"noted on {key}")

@@ -123,10 +123,22 @@ def content_id(raw: Mapping[str, Any]) -> str:
     return "content-" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def without_nul(value: Any) -> Any:
+    """The value with NUL characters removed from every string (PostgreSQL text refuses them)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
+
+
 def parse_message(raw: Any, received_at: datetime, kind: str | None = None) -> Message:
     """A valid Message, or Invalid naming the field and the reason."""
     if not isinstance(raw, dict):
         raise Invalid("each message must be a JSON object")
+    raw = without_nul(raw)
     declared = raw.get("type")
     message_type = SHORT_TYPES.get(declared, declared) if isinstance(declared, str) else declared
     message_type = kind or message_type

@@ -62,6 +62,19 @@ def open_assignment(session: Session, lead_id: int) -> Assignment | None:
     return session.scalar(query)
 
 
+def latest_assignment(session: Session, lead_id: int) -> tuple[Assignment, Rep | None] | None:
+    """The lead's newest hand-off and its rep."""
+    query = (
+        select(Assignment, Rep)
+        .outerjoin(Rep, Assignment.rep_id == Rep.id)
+        .where(Assignment.lead_id == lead_id)
+        .order_by(Assignment.id.desc())
+        .limit(1)
+    )
+    row = session.execute(query).first()
+    return (row[0], row[1]) if row else None
+
+
 def overdue(session: Session, now: datetime, limit: int = 500) -> list[Assignment]:
     """Untouched hand-offs whose deadline has passed, oldest deadline first."""
     query = (

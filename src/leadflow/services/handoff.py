@@ -89,6 +89,8 @@ def hand_off(
         lead.owner = rep.email
     payload = alert_payload(session, playbook, lead, move, score, decision, rep, assignment, now)
     queue_alert(session, "lead.sales_ready", payload, rep, now)
+    if rep is not None:  # for tools that track ownership; the rep is alerted once, above
+        queue_alert(session, "lead.assigned", payload, None, now)
     return assignment
 
 
@@ -168,6 +170,7 @@ def alert_payload(
             }
             for e in reversed(recent)
         ],
+        "notes": [e.properties.get("text") for e in reversed(recent) if e.name == "Note Added"],
         "assignee": (
             {"id": rep.id, "name": rep.name, "email": rep.email, "team": rep.team} if rep else None
         ),

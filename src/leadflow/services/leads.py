@@ -17,6 +17,7 @@ from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import leads as lead_repo
+from leadflow.repositories import reps as rep_repo
 from leadflow.repositories import stage_changes
 from leadflow.repositories.leads import LeadFilter as LeadFilter  # listing filters
 
@@ -164,7 +165,30 @@ def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dic
         for change in stage_changes.for_lead(session, lead.id)
     ]
     data["scored_at"] = lead.scored_at.isoformat() if lead.scored_at else None
+    data["assignment"] = _assignment(session, lead.id)
     return data
+
+
+def _assignment(session: Session, lead_id: int) -> dict[str, Any] | None:
+    """The lead's latest hand-off: who, why, the deadline and whether it was kept."""
+    found = rep_repo.latest_assignment(session, lead_id)
+    if found is None:
+        return None
+    assignment, rep = found
+
+    def stamp(moment: datetime | None) -> str | None:
+        return moment.isoformat() if moment else None
+
+    return {
+        "rep": {"name": rep.name, "email": rep.email} if rep else None,
+        "team": assignment.team,
+        "reason": assignment.reason,
+        "assigned_at": stamp(assignment.assigned_at),
+        "sla_due_at": stamp(assignment.sla_due_at),
+        "first_touch_at": stamp(assignment.first_touch_at),
+        "sla_status": assignment.status,
+        "escalation_level": assignment.escalation_level,
+    }
 
 
 def timeline(session: Session, lead_id: int, limit: int = 200) -> list[dict[str, Any]]:

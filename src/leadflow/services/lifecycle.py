@@ -76,14 +76,20 @@ def act(
     reason: str,
     now: datetime,
     recycle_days: int | None = None,
+    reengage_on: datetime | None = None,
     amount: float | None = None,
+    expected_close: str | None = None,
 ) -> Transition:
     """A person's stage action on a lead (accept, recycle, disqualify, convert, close)."""
     move = manual_transition(Stage(lead.stage), action, actor, reason)
     record(session, lead, move, now)
     sla.touch(session, lead.id, now)  # any action by a person is the first touch
     if action in (Action.RECYCLE, Action.CLOSE_LOST):
-        lead.recycle_until = now + timedelta(days=recycle_days or DEFAULT_RECYCLE_DAYS)
+        default = now + timedelta(days=recycle_days or DEFAULT_RECYCLE_DAYS)
+        lead.recycle_until = reengage_on or default
+    if action is Action.CONVERT:
+        opportunity = {"opportunity_amount": amount, "expected_close": expected_close}
+        lead.attributes = {**(lead.attributes or {}), **opportunity}
     if action is Action.ACCEPT and lead.owner is None:
         lead.owner = actor
     if action in (Action.CLOSE_WON, Action.CLOSE_LOST):

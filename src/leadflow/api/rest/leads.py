@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from leadflow.api.deps import DbSession, Now, require
-from leadflow.api.rest.schemas import ActionIn, LeadIn, LeadPatch
+from leadflow.api.rest.schemas import ActionIn, LeadIn, LeadPatch, NoteIn, TouchIn
 from leadflow.core.roles import Permission
 from leadflow.core.stages import Stage
 from leadflow.models.api_key import ApiKey
-from leadflow.services import lead_edits, leads, lifecycle, playbooks
+from leadflow.services import lead_edits, leads, lifecycle, playbooks, sales
 from leadflow.services.leads import LeadFilter
 
 router = APIRouter(prefix="/leads", tags=["leads"])
@@ -92,13 +93,48 @@ def stage_action(
         reason=body.reason,
         now=now,
         recycle_days=body.recycle_days,
+        reengage_on=_midnight(body.reengage_on),
         amount=body.amount,
+        expected_close=body.expected_close.isoformat() if body.expected_close else None,
     )
     data = _detail(session, str(lead.id), now)
-    data["transition"] = {
+    data["transition"] = {  # what this action did
         "from": move.from_stage.value,
         "to": move.to_stage.value,
         "reason": move.reason,
         "actor": move.actor,
     }
     return data
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return datetime.combine(day, time(0), UTC) if day else None
+
+
+@router.post("/{key}/touches", summary="Log a call, e-mail or meeting (the SLA's first touch)")
+def log_touch(
+    key: str, body: TouchIn, session: DbSession, now: Now, caller: Seller
+) -> dict[str, Any]:
+    """Questions and objections are kept as tags, so marketing can answer them with content."""
+    lead = lead_edits.find(session, key)
+    touch = sales.log_touch(
+        session,
+        lead,
+        actor=caller.name,
+        channel=body.channel,
+        text=body.text,
+        questions=body.questions,
+        objections=body.objections,
+        now=now,
+    )
+    return {**_detail(session, str(lead.id), now), "touch": touch}
+
+
+@router.post("/{key}/notes", summary="Add a note (either team)", status_code=201)
+def add_note(
+    key: str, body: NoteIn, session: DbSession, now: Now, caller: Writer
+) -> dict[str, Any]:
+    """The note shows on the lead's timeline and in its next alert."""
+    lead = lead_edits.find(session, key)
+    sales.add_note(session, lead, actor=caller.name, text=body.text, now=now)
+    return _detail(session, str(lead.id), now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -84,7 +85,24 @@ class ActionIn(_Strict):
     action: Action
     reason: str = Field("", max_length=1000)
     recycle_days: int | None = Field(None, ge=1, le=3650, description="For recycle / close_lost")
-    amount: float | None = Field(None, ge=0, description="Deal amount, for close_won")
+    reengage_on: date | None = Field(None, description="For recycle: when it may qualify again")
+    amount: float | None = Field(None, ge=0, description="Deal amount, for convert / close_won")
+    expected_close: date | None = Field(None, description="For convert")
+
+
+class TouchIn(_Strict):
+    """A call, e-mail or meeting, with what the prospect asked and objected."""
+
+    channel: Literal["call", "email", "meeting", "chat", "other"]
+    text: str = Field("", max_length=5000)
+    questions: list[str] = Field(default_factory=list, max_length=50)
+    objections: list[str] = Field(default_factory=list, max_length=50)
+
+
+class NoteIn(_Strict):
+    """A note on where the conversation stands."""
+
+    text: str = Field(min_length=1, max_length=5000)
 
 
 class PlaybookText(_Strict):

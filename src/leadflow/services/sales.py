@@ -1,0 +1,85 @@
+"""What sales (and marketing) record on a lead: touches with the prospect's questions and
+objections, and notes either team leaves so the next person picks up from there.
+
+Both are stored as events of the lead (source `sales` or `note`), so they show on the
+timeline and in alerts; a touch is also the SLA's first touch.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
+
+from leadflow.core.errors import Invalid
+from leadflow.models.lead import Lead
+from leadflow.repositories import events as event_repo
+from leadflow.services import sla
+
+TOUCH = "Sales Touch"
+NOTE = "Note Added"
+TouchChannel = Literal["call", "email", "meeting", "chat", "other"]
+
+
+def _tags(values: list[str] | None, what: str) -> list[str]:
+    found = [v.strip() for v in values or [] if v and v.strip()]
+    if any(len(v) > 200 for v in found):
+        raise Invalid(f"{what}: each at most 200 characters")
+    return found
+
+
+def log_touch(
+    session: Session,
+    lead: Lead,
+    *,
+    actor: str,
+    channel: TouchChannel,
+    text: str = "",
+    questions: list[str] | None = None,
+    objections: list[str] | None = None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Record a call, e-mail or meeting; the first one meets (or closes) the SLA."""
+    properties = {
+        "channel": channel,
+        "text": text.strip(),
+        "questions": _tags(questions, "questions"),
+        "objections": _tags(objections, "objections"),
+        "actor": actor,
+    }
+    _store(session, lead, "sales", TOUCH, properties, now)
+    assignment = sla.touch(session, lead.id, now)
+    return {**properties, "sla_status": assignment.status if assignment else None}
+
+
+def add_note(session: Session, lead: Lead, *, actor: str, text: str, now: datetime) -> None:
+    """A note on where the conversation stands (either team)."""
+    if not text.strip():
+        raise Invalid("text: a note cannot be empty")
+    _store(session, lead, "note", NOTE, {"text": text.strip()[:5000], "actor": actor}, now)
+
+
+def _store(
+    session: Session,
+    lead: Lead,
+    source: str,
+    name: str,
+    properties: dict[str, Any],
+    now: datetime,
+) -> None:
+    row = {
+        "lead_id": lead.id,
+        "anonymous_id": None,
+        "source": source,
+        "message_id": uuid.uuid4().hex,
+        "type": "track",
+        "name": name,
+        "properties": properties,
+        "context": {},
+        "occurred_at": now,
+        "received_at": now,
+    }
+    event_repo.insert_new(session, [row])
+    lead.updated_at = now
