@@ -237,3 +237,33 @@ def test_a_touch_meets_the_sla_and_a_recycled_lead_can_qualify_again(
     moves = [(h["from"], h["to"]) for h in again["stage_history"]]
     assert moves[-2:] == [("sql", "nurture"), ("nurture", "sql")]
     assert again["assignment"]["sla_status"] == "open"  # a new hand-off with a new deadline
+
+
+def test_reps_and_webhooks_through_the_api(
+    client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    admin = {"Authorization": f"Bearer {make_key(Role.ADMIN)}"}
+    sales = {"Authorization": f"Bearer {make_key(Role.SALES)}"}
+    rep = {"email": "Di@flowline.io", "name": "Di", "team": "smb", "timezone": "America/Chicago"}
+    created = client.post("/api/reps", json=rep, headers=admin)
+    assert created.status_code == 201, created.text
+    assert created.json()["email"] == "di@flowline.io"
+    assert client.post("/api/reps", json=rep, headers=admin).status_code == 409
+    assert client.post("/api/reps", json=rep, headers=sales).status_code == 403
+    bad = client.post(
+        "/api/reps", json={**rep, "email": "x@y.io", "channels": ["nope"]}, headers=admin
+    )
+    assert bad.status_code == 422 and "Apprise" in bad.json()["error"]["message"]
+    away = client.patch(
+        f"/api/reps/{created.json()['id']}",
+        json={"capacity": 5, "timezone": "Moon/Base"},
+        headers=admin,
+    )
+    assert away.status_code == 422 and "time zone" in away.json()["error"]["message"]
+    assert [r["email"] for r in client.get("/api/reps", headers=sales).json()] == ["di@flowline.io"]
+    hook = client.post("/api/webhooks", json={"url": "https://x.example/h"}, headers=admin).json()
+    assert hook["secret"].startswith("whsec_")
+    listed = client.get("/api/webhooks", headers=admin).json()
+    assert listed[0]["url"] == "https://x.example/h" and "secret" not in listed[0]
+    assert client.post("/api/webhooks", json={"url": "x"}, headers=admin).status_code == 422
+    assert client.post("/api/webhooks/replay/alert_nope", headers=admin).status_code == 404

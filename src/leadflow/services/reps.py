@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import apprise
 from sqlalchemy.orm import Session
 
-from leadflow.core.errors import Conflict, Invalid
+from leadflow.core.errors import Conflict, Invalid, NotFound
 from leadflow.core.routing import RepState
 from leadflow.core.working_hours import WorkingHours
 from leadflow.models.rep import Rep
@@ -66,6 +66,24 @@ def states(session: Session, now: datetime) -> list[RepState]:
             )
         )
     return found
+
+
+def update_rep(session: Session, rep_id: int, fields: dict[str, Any]) -> Rep:
+    """Change a rep; the same checks as when adding."""
+    rep = rep_repo.get(session, rep_id)
+    if rep is None:
+        raise NotFound(f"no rep with id {rep_id}")
+    hours = fields.get("working_hours") or rep.working_hours
+    zone = fields.get("timezone") or rep.timezone
+    try:
+        WorkingHours.parse(hours, zone)
+    except ValueError as exc:
+        raise Invalid(f"working hours: {exc}") from None
+    for url in fields.get("channels") or []:
+        check_channel(url)
+    for name, value in fields.items():
+        setattr(rep, name, value)
+    return rep
 
 
 def list_reps(session: Session) -> list[Rep]:

@@ -2,12 +2,12 @@
 
 from fastapi import APIRouter
 
-from leadflow.api.rest import accounts, events, leads, playbook
+from leadflow.api.rest import accounts, events, leads, playbook, team
 
 
 def router() -> APIRouter:
     """Every /api route."""
     api = APIRouter(prefix="/api")
-    for module in (leads, accounts, events, playbook):
+    for module in (leads, accounts, events, playbook, team):
         api.include_router(module.router)
     return api

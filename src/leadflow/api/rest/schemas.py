@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -109,3 +109,38 @@ class PlaybookText(_Strict):
     """A playbook's YAML text (it may also be posted as the raw body)."""
 
     content: str = Field(min_length=1, max_length=1_000_000)
+
+
+class RepIn(_Strict):
+    """A sales rep."""
+
+    email: str = Field(pattern=_EMAIL, max_length=320)
+    name: str = Field(min_length=1, max_length=200)
+    team: str = Field(min_length=1, max_length=100)
+    capacity: int = Field(20, ge=1, le=10_000, description="New leads per day")
+    weight: float = Field(1.0, gt=0, le=100, description="Share of the team's round-robin")
+    working_hours: str = Field("mon-fri 09:00-17:00", max_length=100)
+    timezone: str = Field("UTC", max_length=100)
+    manager_email: str | None = Field(None, pattern=_EMAIL, max_length=320)
+    territories: list[str] = Field(default_factory=list, max_length=100)
+    channels: list[str] = Field(default_factory=list, max_length=20, description="Apprise URLs")
+
+
+class RepPatch(_Strict):
+    """Fields to change on a rep."""
+
+    capacity: int | None = Field(None, ge=1, le=10_000)
+    weight: float | None = Field(None, gt=0, le=100)
+    working_hours: str | None = Field(None, max_length=100)
+    timezone: str | None = Field(None, max_length=100)
+    out_of_office_until: datetime | None = None
+    manager_email: str | None = Field(None, pattern=_EMAIL, max_length=320)
+    channels: list[str] | None = Field(None, max_length=20)
+    active: bool | None = None
+
+
+class WebhookIn(_Strict):
+    """An endpoint for signed lead events."""
+
+    url: str = Field(max_length=2000)
+    events: list[str] | None = None

@@ -1,0 +1,103 @@
+"""/api/reps and /api/webhooks: the sales team and the alert receivers (admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from leadflow.api.deps import DbSession, Now, require
+from leadflow.api.rest.schemas import RepIn, RepPatch, WebhookIn
+from leadflow.core.roles import Permission
+from leadflow.models.api_key import ApiKey
+from leadflow.models.rep import Rep
+from leadflow.services import reps, webhooks
+
+router = APIRouter(tags=["team and alerts"])
+Reader = Annotated[ApiKey, Depends(require(Permission.READ))]
+Admin = Annotated[ApiKey, Depends(require(Permission.ADMIN))]
+
+
+def rep_dict(rep: Rep) -> dict[str, Any]:
+    """A rep as the API shows it."""
+    return {
+        "id": rep.id,
+        "name": rep.name,
+        "email": rep.email,
+        "team": rep.team,
+        "capacity": rep.capacity,
+        "weight": rep.weight,
+        "working_hours": rep.working_hours,
+        "timezone": rep.timezone,
+        "out_of_office_until": rep.out_of_office_until,
+        "manager_email": rep.manager_email,
+        "territories": rep.territories,
+        "channels": rep.channels,
+        "active": rep.active,
+    }
+
+
+@router.get("/reps", summary="The sales team")
+def list_reps(session: DbSession, _: Reader) -> list[dict[str, Any]]:
+    """Every rep, by team and name."""
+    return [rep_dict(r) for r in reps.list_reps(session)]
+
+
+@router.post("/reps", status_code=201, summary="Add a rep")
+def add_rep(body: RepIn, session: DbSession, now: Now, _: Admin) -> dict[str, Any]:
+    """409 when the e-mail exists; 422 naming bad hours, time zone or channel URLs."""
+    return rep_dict(reps.add_rep(session, body.model_dump(), now=now))
+
+
+@router.patch("/reps/{rep_id}", summary="Change a rep (capacity, hours, out-of-office, ...)")
+def update_rep(rep_id: int, body: RepPatch, session: DbSession, _: Admin) -> dict[str, Any]:
+    """Only the fields sent change."""
+    return rep_dict(reps.update_rep(session, rep_id, body.model_dump(exclude_unset=True)))
+
+
+@router.get("/webhooks", summary="Webhook endpoints (never their secrets)")
+def list_webhooks(session: DbSession, _: Admin) -> list[dict[str, Any]]:
+    """Every endpoint."""
+    return [
+        {"id": e.id, "url": e.url, "events": e.events, "active": e.active}
+        for e in webhooks.list_endpoints(session)
+    ]
+
+
+@router.post("/webhooks", status_code=201, summary="Add an endpoint; its secret is shown once")
+def add_webhook(body: WebhookIn, session: DbSession, now: Now, _: Admin) -> dict[str, Any]:
+    """Verify deliveries with the `secret` (Standard Webhooks); it is not shown again."""
+    made = webhooks.add_endpoint(session, body.url, body.events, now=now)
+    endpoint = made.endpoint
+    return {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "events": endpoint.events,
+        "secret": made.secret,
+    }
+
+
+@router.get("/webhooks/log", summary="The delivery log, newest first")
+def delivery_log(
+    session: DbSession, _: Admin, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> list[dict[str, Any]]:
+    """Each alert per target: tries, status and the last error."""
+    return [
+        {
+            "alert_id": m.alert_id,
+            "type": m.event_type,
+            "target": f"{m.target_kind}:{m.target}" if m.target_kind == "webhook" else "apprise",
+            "attempts": m.attempts,
+            "delivered_at": m.delivered_at,
+            "given_up_at": m.given_up_at,
+            "next_attempt_at": m.next_attempt_at,
+            "last_error": m.last_error,
+        }
+        for m in webhooks.delivery_log(session, limit)
+    ]
+
+
+@router.post("/webhooks/replay/{alert_id}", summary="Send an alert again, under the same id")
+def replay(alert_id: str, session: DbSession, now: Now, _: Admin) -> dict[str, Any]:
+    """404 when there is no such alert."""
+    return {"alert_id": alert_id, "queued": webhooks.replay(session, alert_id, now)}
