@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Event -> alert: from a demo request sent to /v1 to the signed alert at a webhook receiver.
+
+    python3 dev.py bench alert_latency [--seconds 20] [--rate 1000] [--every 0.5]
+
+Starts `leadflow serve` (one process, its worker inside) on a fresh SQLite database with the
+B2B example playbook, an always-on inbound rep and a webhook endpoint at a local receiver.
+While an open-loop background load of `--rate` tracking events/s runs (one event per request),
+a new lead sends a demo request every `--every` seconds; the latency is from sending that
+request to the receiver getting the verified `lead.sales_ready` alert for that lead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from standardwebhooks import Webhook
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ingest import LEADFLOW, PLAYBOOK, RawConnection, body, free_port, leadflow
+
+
+class Receiver:
+    """Verifies each alert and notes when the one for each lead arrived."""
+
+    def __init__(self) -> None:
+        self.secret = ""
+        self.arrived: dict[str, float] = {}
+        self.bad = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                data = self.rfile.read(int(self.headers["content-length"]))
+                try:
+                    alert = Webhook(receiver.secret).verify(data, dict(self.headers.items()))
+                    if alert["type"] == "lead.sales_ready":
+                        email = alert["data"]["lead"]["email"]
+                        receiver.arrived.setdefault(email, time.perf_counter())
+                except Exception:
+                    receiver.bad += 1
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+async def run(url: str, key: str, receiver: Receiver, args: argparse.Namespace) -> None:
+    host, port = url.removeprefix("http://").split(":")
+    import base64
+
+    auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+    idle: asyncio.Queue[RawConnection] = asyncio.Queue()
+    for _ in range(64):
+        idle.put_nowait(RawConnection(host, int(port), auth))
+    rng = random.Random(3)
+    count = int(args.rate * args.seconds)
+    load = [body(rng, 1) for _ in range(count)]
+    sent: dict[str, float] = {}
+    start = time.perf_counter() + 0.5
+
+    async def post(payload: bytes) -> None:
+        connection = await idle.get()
+        await connection.post("/v1/batch", payload)
+        idle.put_nowait(connection)
+
+    async def background(k: int) -> None:
+        await asyncio.sleep(max(0.0, start + k / args.rate - time.perf_counter()))
+        await post(load[k])
+
+    async def demo(k: int) -> None:
+        await asyncio.sleep(max(0.0, start + k * args.every - time.perf_counter()))
+        email = f"buyer{k}@alert-bench-{k}.example"
+        batch = [{"type": "track", "userId": email, "event": "Demo Requested"}]
+        sent[email] = time.perf_counter()
+        await post(json.dumps({"batch": batch}).encode())
+
+    demos = int(args.seconds / args.every)
+    await asyncio.gather(*(background(k) for k in range(count)), *(demo(k) for k in range(demos)))
+    deadline = time.perf_counter() + 10
+    while len(receiver.arrived) < len(sent) and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    waits = np.array(
+        [(receiver.arrived[e] - t) * 1000 for e, t in sent.items() if e in receiver.arrived]
+    )
+    missing = len(sent) - len(waits)
+    p50, p99 = np.percentile(waits, [50, 99]) if len(waits) else (float("nan"), float("nan"))
+    print(
+        f"event -> alert under {args.rate:,} events/s: p50 {p50:.0f} ms, p99 {p99:.0f} ms, "
+        f"max {waits.max() if len(waits) else float('nan'):.0f} ms "
+        f"({len(waits)} alerts, {missing} missing, {receiver.bad} failed verification)"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--rate", type=int, default=1_000, help="background events/s")
+    parser.add_argument("--every", type=float, default=0.5, help="seconds between demo requests")
+    args = parser.parse_args(argv)
+    folder = Path(tempfile.mkdtemp(prefix="leadflow-alert-bench-"))
+    env = {**os.environ, "LEADFLOW_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}"}
+    leadflow(env, "init", "--playbook", str(PLAYBOOK))
+    key = leadflow(env, "keys", "create", "--role", "ingest", "--name", "bench")
+    always = ["--team", "inbound", "--hours", "mon-sun 00:00-23:59", "--capacity", "100000"]
+    for k in range(2):
+        leadflow(env, "reps", "add", f"rep{k}@bench.example", "--name", f"Rep {k}", *always)
+    receiver = Receiver()
+    receiver.secret = leadflow(env, "webhooks", "add", receiver.url, "--events", "lead.sales_ready")
+    port = free_port()
+    server = subprocess.Popen(
+        [str(LEADFLOW), "serve", "--port", str(port), "--log-level", "warning"], env=env
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                sys.exit("leadflow serve did not start")
+            time.sleep(0.2)
+        system = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
+        print(f"{system}, Python {platform.python_version()}, SQLite, 1 server process + worker")
+        asyncio.run(run(url, key, receiver, args))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
