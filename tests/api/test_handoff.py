@@ -267,3 +267,78 @@ def test_reps_and_webhooks_through_the_api(
     assert listed[0]["url"] == "https://x.example/h" and "secret" not in listed[0]
     assert client.post("/api/webhooks", json={"url": "x"}, headers=admin).status_code == 422
     assert client.post("/api/webhooks/replay/alert_nope", headers=admin).status_code == 404
+
+
+def test_the_worker_re_scores_aged_leads(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    marketing = {"Authorization": f"Bearer {make_key(Role.MARKETING)}"}
+    long_ago = (datetime.now(UTC) - timedelta(days=60)).isoformat()
+    event = {"email": "old@acme.io", "name": "Webinar Attended", "timestamp": long_ago}
+    assert (
+        client.post("/api/events", json={"events": [event]}, headers=marketing).status_code == 200
+    )
+    with app.state.sessions() as session, session.begin():
+        lead = session.scalar(select(Lead).where(Lead.email == "old@acme.io"))
+        assert lead is not None and lead.engagement == 3.75  # 15 points, two half-lives old
+        lead.engagement, lead.scored_at = 15.0, datetime.now(UTC) - timedelta(hours=2)  # stale
+    assert Worker(app.state.sessions).decay() == 1
+    with app.state.sessions() as session:
+        lead = session.scalar(select(Lead).where(Lead.email == "old@acme.io"))
+        assert lead is not None and lead.engagement == 3.75
+        assert lead.scored_at is not None and lead.scored_at > datetime.now(UTC) - timedelta(
+            minutes=1
+        )
+
+
+def test_a_server_killed_before_delivery_still_delivers_once(
+    database_url: str, receiver: Receiver, tmp_path: Any
+) -> None:
+    """The stage change commits, the server dies (SIGKILL), a worker started later delivers."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    leadflow = str(Path(sys.executable).with_name("leadflow"))
+    env = {**os.environ, "LEADFLOW_DATABASE_URL": database_url}
+    examples = Path(__file__).resolve().parents[2] / "examples"
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([leadflow, *args], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip().splitlines()[-1]
+
+    cli("init", "--playbook", str(examples / "b2b_saas.yaml"))
+    cli("reps", "add", "ana@flowline.io", "--name", "Ana", "--team", "inbound", "--hours", ALWAYS)
+    secret = cli("webhooks", "add", receiver.url, "--events", "lead.sales_ready")
+    key = cli("keys", "create", "--role", "ingest")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [leadflow, "serve", "--port", str(port), "--no-worker", "--log-level", "warning"],
+        env=env,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        track = {"userId": "ida@globex.com", "event": "Demo Requested", "messageId": "d1"}
+        assert httpx.post(f"{url}/v1/track", json=track, auth=(key, "")).status_code == 200
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=10)
+    assert receiver.got == []  # the server died before any delivery
+    assert cli("worker", "--once") == "delivered 1 messages"
+    assert cli("worker", "--once") == "delivered 0 messages"
+    [(headers, body)] = receiver.got
+    alert = Webhook(secret).verify(body, headers)
+    assert alert["data"]["lead"]["email"] == "ida@globex.com"

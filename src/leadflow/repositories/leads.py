@@ -288,3 +288,15 @@ def _row_facts(row: Any) -> LeadFacts:
         lead_facts={name: row[name] for name in LEAD_FACTS},
         account_facts={n: row[f"a_{n}"] for n in ACCOUNT_FACTS} if has_account else {},
     )
+
+
+def stale_ids(session: Session, scored_before: datetime, limit: int) -> list[int]:
+    """Leads with engagement whose score is older than `scored_before`, oldest first: decay
+    (and frequency windows closing) may have moved them across a threshold since."""
+    query = (
+        select(Lead.id)
+        .where(Lead.engagement != 0, Lead.scored_at < scored_before)
+        .order_by(Lead.scored_at)
+        .limit(limit)
+    )
+    return list(session.scalars(query))

@@ -11,16 +11,19 @@ import logging
 import os
 import socket
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.core.errors import NotFound
-from leadflow.services import delivery, playbooks, sla
+from leadflow.services import delivery, leads, lifecycle, playbooks, rescore, sla
 
 log = logging.getLogger("leadflow.worker")
 SWEEP_EVERY = 5.0  # seconds between SLA sweeps
+DECAY_EVERY = 300.0  # seconds between passes over leads whose decayed score may have moved
+DECAY_AGE = timedelta(hours=1)  # re-score leads not scored for this long
+DECAY_BATCH = 10_000
 
 
 def utcnow() -> datetime:
@@ -38,6 +41,7 @@ class Worker:
         self.stop = threading.Event()
         self.wake = threading.Event()  # set when new alerts were committed
         self._last_sweep = 0.0
+        self._last_decay = 0.0
 
     def run_once(self, client: httpx.Client, *, sweep: bool = True) -> int:
         """Deliver what is due (and sweep deadlines); how many messages were delivered."""
@@ -58,6 +62,21 @@ class Worker:
                 return 0
             return sla.sweep(session, book, utcnow())
 
+    def decay(self) -> int:
+        """Re-score leads whose score has aged, and move the ones that now qualify."""
+        with self.factory() as session, session.begin():
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            try:
+                book = playbooks.active_playbook(session)
+            except NotFound:
+                return 0
+            now = utcnow()
+            ids = leads.stale_ids(session, now - DECAY_AGE, DECAY_BATCH)
+            if ids:
+                rescore.rescore_all(session, book, now, lead_ids=ids, cause="decay")
+                lifecycle.advance_all(session, book, now, actor="decay", lead_ids=ids)
+            return len(ids)
+
     def run(self) -> None:
         """Loop until `stop` is set; errors are logged and retried, never fatal."""
         with httpx.Client() as client:
@@ -68,6 +87,9 @@ class Worker:
                     if due_sweep:
                         self._last_sweep = now
                     self.run_once(client, sweep=due_sweep)
+                    if now - self._last_decay >= DECAY_EVERY:
+                        self._last_decay = now
+                        self.decay()
                 except Exception as exc:  # keep the loop alive; the next pass retries
                     log.error("worker pass failed: %s", type(exc).__name__)
                     log.debug("worker pass failed", exc_info=exc)
