@@ -237,6 +237,13 @@ def test_a_touch_meets_the_sla_and_a_recycled_lead_can_qualify_again(
     moves = [(h["from"], h["to"]) for h in again["stage_history"]]
     assert moves[-2:] == [("sql", "nurture"), ("nurture", "sql")]
     assert again["assignment"]["sla_status"] == "open"  # a new hand-off with a new deadline
+    report = client.get("/api/sla", headers=sales).json()
+    assert (report["sales"]["handoffs"], report["sales"]["met"], report["sales"]["open"]) == (
+        2,
+        1,
+        1,
+    )
+    assert report["marketing"]["commitment"] == 200
 
 
 def test_reps_and_webhooks_through_the_api(

@@ -20,6 +20,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(reps_app, name="reps")
     app.add_typer(webhooks_app, name="webhooks")
     app.command("worker")(worker)
+    app.command("sla")(sla_command)
 
 
 @reps_app.command("add")
@@ -161,3 +162,25 @@ def worker(
         job.run()
     except KeyboardInterrupt:
         job.stop.set()
+
+
+@friendly
+def sla_command(as_json: bool = typer.Option(False, "--json")) -> None:
+    """This month's SLA, both sides: MQLs against the commitment, hand-offs met or breached."""
+    import json
+
+    from leadflow.services import playbooks, sla
+
+    with transaction() as session:
+        report = sla.month_report(session, playbooks.active_playbook(session), utcnow())
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    marketing, sales = report["marketing"], report["sales"]
+    promised = marketing["commitment"] or "no commitment"
+    console.print(f"{report['month']}: marketing {marketing['mqls']} MQLs of {promised}")
+    console.print(
+        f"  sales: {sales['handoffs']} hand-offs, {sales['met']} met, {sales['breached']} "
+        f"breached, {sales['open']} open; median first touch "
+        f"{sales['median_minutes_to_first_touch'] or '-'} min"
+    )

@@ -72,7 +72,7 @@ def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, in
     )
     stored: dict[str, int] = {}
     for batch in chunked(rows):
-        stored.update(dict(session.execute(statement, list(batch)).tuples().all()))
+        stored.update(dict(session.execute(statement, list(batch)).all()))
     return stored
 
 

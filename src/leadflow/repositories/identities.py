@@ -49,5 +49,5 @@ def leads_for(session: Session, keys: Iterable[str]) -> dict[str, int]:
         query = select(Identity.anonymous_id, Identity.lead_id).where(
             Identity.anonymous_id.in_(batch)
         )
-        found.update(dict(session.connection().execute(query).tuples().all()))
+        found.update(dict(session.connection().execute(query).all()))
     return found

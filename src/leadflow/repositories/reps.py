@@ -90,3 +90,9 @@ def overdue(session: Session, now: datetime, limit: int = 500) -> list[Assignmen
         .with_for_update(skip_locked=True)
     )
     return list(session.scalars(query))
+
+
+def assignments_between(session: Session, start: datetime, end: datetime) -> list[Assignment]:
+    """Hand-offs made in [start, end)."""
+    query = select(Assignment).where(Assignment.assigned_at >= start, Assignment.assigned_at < end)
+    return list(session.scalars(query))

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leadflow.models.stage_change import StageChange
@@ -42,3 +42,11 @@ def for_lead(session: Session, lead_id: int) -> list[StageChange]:
     """The lead's moves, oldest first."""
     query = select(StageChange).where(StageChange.lead_id == lead_id)
     return list(session.scalars(query.order_by(StageChange.at, StageChange.id)))
+
+
+def entries_between(session: Session, stage: str, start: datetime, end: datetime) -> int:
+    """How many moves into `stage` happened in [start, end)."""
+    query = select(func.count()).where(
+        StageChange.to_stage == stage, StageChange.at >= start, StageChange.at < end
+    )
+    return int(session.scalar(query) or 0)

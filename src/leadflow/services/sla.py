@@ -7,7 +7,9 @@ taken once, in order, however late the sweep runs.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -16,6 +18,7 @@ from leadflow.core.routing import route
 from leadflow.models.assignment import Assignment
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import reps as rep_repo
+from leadflow.repositories import stage_changes
 from leadflow.services import handoff
 from leadflow.services import reps as rep_service
 
@@ -87,3 +90,41 @@ def touch(session: Session, lead_id: int, now: datetime) -> Assignment | None:
     due = assignment.sla_due_at
     assignment.status = "met" if due is None or now <= due else "breached"
     return assignment
+
+
+def month_report(session: Session, playbook: Playbook, now: datetime) -> dict[str, Any]:
+    """Both sides of the agreement this month: marketing's MQLs against the commitment, and
+    sales' hand-offs touched in time, late, or still waiting."""
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = (start + timedelta(days=32)).replace(day=1)
+    mqls = stage_changes.entries_between(session, "mql", start, end)
+    promised = playbook.sla.mql_commitment_per_month
+    handoffs = rep_repo.assignments_between(session, start, end)
+    touch_minutes = sorted(
+        (a.first_touch_at - a.assigned_at).total_seconds() / 60
+        for a in handoffs
+        if a.first_touch_at is not None
+    )
+    statuses = Counter(a.status for a in handoffs)
+    return {
+        "month": start.strftime("%Y-%m"),
+        "marketing": {
+            "mqls": mqls,
+            "commitment": promised,
+            "share_of_commitment": round(mqls / promised, 3) if promised else None,
+            "on_pace": None if not promised else mqls >= promised * _elapsed(start, end, now),
+        },
+        "sales": {
+            "handoffs": len(handoffs),
+            "met": statuses["met"],
+            "breached": statuses["breached"],
+            "open": statuses["open"],
+            "median_minutes_to_first_touch": (
+                touch_minutes[len(touch_minutes) // 2] if touch_minutes else None
+            ),
+        },
+    }
+
+
+def _elapsed(start: datetime, end: datetime, now: datetime) -> float:
+    return (now - start).total_seconds() / (end - start).total_seconds()

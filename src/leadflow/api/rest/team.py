@@ -11,7 +11,7 @@ from leadflow.api.rest.schemas import RepIn, RepPatch, WebhookIn
 from leadflow.core.roles import Permission
 from leadflow.models.api_key import ApiKey
 from leadflow.models.rep import Rep
-from leadflow.services import reps, webhooks
+from leadflow.services import playbooks, reps, sla, webhooks
 
 router = APIRouter(tags=["team and alerts"])
 Reader = Annotated[ApiKey, Depends(require(Permission.READ))]
@@ -53,6 +53,12 @@ def add_rep(body: RepIn, session: DbSession, now: Now, _: Admin) -> dict[str, An
 def update_rep(rep_id: int, body: RepPatch, session: DbSession, _: Admin) -> dict[str, Any]:
     """Only the fields sent change."""
     return rep_dict(reps.update_rep(session, rep_id, body.model_dump(exclude_unset=True)))
+
+
+@router.get("/sla", summary="This month's SLA, both sides")
+def sla_report(session: DbSession, now: Now, _: Reader) -> dict[str, Any]:
+    """Marketing's MQLs against the commitment; sales' hand-offs met, breached or open."""
+    return sla.month_report(session, playbooks.active_playbook(session), now)
 
 
 @router.get("/webhooks", summary="Webhook endpoints (never their secrets)")
