@@ -124,6 +124,7 @@ def test_a_demo_request_reaches_the_right_rep_with_a_signed_alert(
     assert data["assignee"]["email"] == lead.owner
     assert data["why"]["reason"] == "Demo requested: Demo Requested"
     assert data["why"]["top_contributions"][0]["points"] > 0
+    assert "Demo Requested" in [e["name"] for e in data["why"]["tipped_by"]]
     assert [a["name"] for a in data["recent_activity"]][:1] == ["Demo Requested"]
     assert data["sla_due_at"] == assignment.sla_due_at.isoformat()
 
@@ -237,12 +238,14 @@ def test_a_touch_meets_the_sla_and_a_recycled_lead_can_qualify_again(
     moves = [(h["from"], h["to"]) for h in again["stage_history"]]
     assert moves[-2:] == [("sql", "nurture"), ("nurture", "sql")]
     assert again["assignment"]["sla_status"] == "open"  # a new hand-off with a new deadline
+    assert again["recycles"] == 1
     report = client.get("/api/sla", headers=sales).json()
     assert (report["sales"]["handoffs"], report["sales"]["met"], report["sales"]["open"]) == (
         2,
         1,
         1,
     )
+    assert report["sales"]["recycled"] == 1 and report["sales"]["disqualified"] == 0
     assert report["marketing"]["commitment"] == 200
 
 

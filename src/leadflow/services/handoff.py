@@ -32,6 +32,7 @@ from leadflow.services import reps as rep_service
 
 RECENT_EVENTS = 10
 TOP_CONTRIBUTIONS = 5
+TIPPING_EVENTS = 5
 
 
 def is_sales_ready(playbook: Playbook, stage: Stage) -> bool:
@@ -88,6 +89,7 @@ def hand_off(
     if rep is not None:
         lead.owner = rep.email
     payload = alert_payload(session, playbook, lead, move, score, decision, rep, assignment, now)
+    payload["why"]["tipped_by"] = [_activity(event) for event in new_events[-TIPPING_EVENTS:]]
     queue_alert(session, "lead.sales_ready", payload, rep, now)
     if rep is not None:  # for tools that track ownership; the rep is alerted once, above
         queue_alert(session, "lead.assigned", payload, None, now)
@@ -110,6 +112,16 @@ def _deadline(
         return None
     hours = WorkingHours.parse(rep.working_hours, rep.timezone) if rep else WorkingHours()
     return hours.add(now, target.minutes)
+
+
+def _activity(event: EventFacts) -> dict[str, Any]:
+    """The events that arrived with the change that made the lead sales-ready."""
+    return {
+        "type": event.type,
+        "name": event.name,
+        "path": event.properties.get("path"),
+        "at": event.occurred_at.isoformat(),
+    }
 
 
 def alert_payload(

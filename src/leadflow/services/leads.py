@@ -11,6 +11,7 @@ from leadflow.core.errors import NotFound
 from leadflow.core.facts import EventFacts, lead_facts
 from leadflow.core.playbook import Playbook
 from leadflow.core.scoring import LeadScore, score_from_events
+from leadflow.core.stages import Stage
 from leadflow.models.account import Account
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
@@ -154,6 +155,7 @@ def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dic
     data["account"] = (
         {**(account_dict(account) or {}), "tier": tier.id if tier else None} if account else None
     )
+    history = stage_changes.for_lead(session, lead.id)
     data["stage_history"] = [
         {
             "from": change.from_stage,
@@ -162,8 +164,10 @@ def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dic
             "reason": change.reason,
             "actor": change.actor,
         }
-        for change in stage_changes.for_lead(session, lead.id)
+        for change in history
     ]
+    # Recycles are counted: a lead sent back to nurture three times tells both teams something.
+    data["recycles"] = sum(1 for change in history if change.to_stage == Stage.NURTURE.value)
     data["scored_at"] = lead.scored_at.isoformat() if lead.scored_at else None
     data["assignment"] = _assignment(session, lead.id)
     return data

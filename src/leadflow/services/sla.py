@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.playbook import Playbook
 from leadflow.core.routing import route
+from leadflow.core.stages import Stage
 from leadflow.models.assignment import Assignment
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import reps as rep_repo
@@ -121,6 +122,10 @@ def month_report(session: Session, playbook: Playbook, now: datetime) -> dict[st
             "open": statuses["open"],
             "median_minutes_to_first_touch": (
                 touch_minutes[len(touch_minutes) // 2] if touch_minutes else None
+            ),
+            "recycled": stage_changes.entries_between(session, Stage.NURTURE.value, start, end),
+            "disqualified": stage_changes.entries_between(
+                session, Stage.DISQUALIFIED.value, start, end
             ),
         },
     }
