@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 from tests.cli.conftest import Run, as_json
+
+ALWAYS = ["--team", "inbound", "--hours", "mon-sun 00:00-23:59"]
+
+
+def demo_request(run: Run, tmp_path: Path, email: str) -> dict[str, object]:
+    """Import a demo request from `email` and return the lead as `leads show --json` gives it."""
+    events = tmp_path / f"{email}.jsonl"
+    now = datetime.now(UTC).isoformat()
+    event = {"email": email, "type": "track", "name": "Demo Requested", "timestamp": now}
+    events.write_text(json.dumps(event) + "\n")
+    imported = run("import", "events", str(events))
+    assert imported.exit_code == 0, imported.output
+    return as_json(run("leads", "show", email, "--json"))
 
 
 def test_webhooks_add_prints_the_signing_secret_alone_on_the_last_line(initialised: Run) -> None:
@@ -64,3 +81,47 @@ def test_sales_actions_touches_and_notes(initialised: Run, tmp_path: object) -> 
     touch = shown["events"][1]["properties"]
     assert (touch["questions"], touch["objections"], touch["actor"]) == (["SSO?"], ["price"], "ana")
     assert shown["stage_history"][-1]["actor"] == "ana"
+
+
+def test_a_rep_out_of_office_gets_no_leads_until_back(initialised: Run, tmp_path: Path) -> None:
+    for email, name in (("ana@flowline.io", "Ana"), ("ben@flowline.io", "Ben")):
+        assert initialised("reps", "add", email, "--name", name, *ALWAYS).exit_code == 0
+    away = initialised("reps", "update", "ben@flowline.io", "--out-of-office-until", "2099-01-01")
+    assert away.exit_code == 0, away.output
+    assert "out of office until 2099-01-01" in away.stdout
+    first = demo_request(initialised, tmp_path, "one@unlisted-co.io")
+    second = demo_request(initialised, tmp_path, "two@unlisted-co.io")
+    assert [lead["assignment"]["rep"]["name"] for lead in (first, second)] == ["Ana", "Ana"]
+    back = initialised("reps", "update", "ben@flowline.io", "--back", "--capacity", "5")
+    assert back.exit_code == 0 and "in office" in back.stdout
+    third = demo_request(initialised, tmp_path, "three@unlisted-co.io")
+    assert third["assignment"]["rep"]["name"] == "Ben"  # the round-robin evens the load
+    assert "inbound" in third["assignment"]["reason"]
+    missing = initialised("reps", "update", "nobody@flowline.io", "--back")
+    assert missing.exit_code == 1 and "no rep with e-mail" in missing.stderr
+    bad_zone = initialised("reps", "update", "ben@flowline.io", "--tz", "Mars/Olympus")
+    assert bad_zone.exit_code == 1 and "working hours" in bad_zone.stderr
+
+
+def test_recycle_with_a_reengage_date_and_convert_with_an_expected_close(
+    initialised: Run, tmp_path: Path
+) -> None:
+    demo_request(initialised, tmp_path, "kim@unlisted-co.io")
+    later = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    recycled = initialised(
+        "leads", "act", "kim@unlisted-co.io", "recycle", "--reason", "no budget",
+        "--reengage-on", later,
+    )  # fmt: skip
+    assert recycled.exit_code == 0, recycled.output
+    shown = demo_request(initialised, tmp_path, "kim@unlisted-co.io")
+    assert shown["stage"] == "nurture" and shown["recycles"] == 1  # not before the date
+    bad = initialised("leads", "act", "kim@unlisted-co.io", "recycle", "--reengage-on", "soon")
+    assert bad.exit_code == 2 and "--reengage-on" in bad.stderr
+    demo_request(initialised, tmp_path, "lou@unlisted-co.io")
+    converted = initialised(
+        "leads", "act", "lou@unlisted-co.io", "convert", "--amount", "24000",
+        "--expected-close", "2027-03-31",
+    )  # fmt: skip
+    assert converted.exit_code == 0 and "sql -> opportunity" in converted.stdout
+    attributes = as_json(initialised("leads", "show", "lou@unlisted-co.io", "--json"))["attributes"]
+    assert (attributes["opportunity_amount"], attributes["expected_close"]) == (24000, "2027-03-31")

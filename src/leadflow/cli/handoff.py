@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import typer
 from rich.table import Table
 
 from leadflow.cli.context import console, friendly, state, transaction, utcnow
 from leadflow.services import reps, webhooks
 
-reps_app = typer.Typer(help="Sales reps: add and list.", no_args_is_help=True)
+reps_app = typer.Typer(
+    help="Sales reps: add, update (out of office, capacity...), list.", no_args_is_help=True
+)
 webhooks_app = typer.Typer(
     help="Outbound webhooks: add (secret shown once), list, disable, log, replay.",
     no_args_is_help=True,
@@ -53,6 +57,48 @@ def add_rep(
     with transaction() as session:
         rep = reps.add_rep(session, fields, now=utcnow())
         console.print(f"added rep {rep.id}: {rep.name} <{rep.email}> on team {rep.team}")
+
+
+@reps_app.command("update")
+@friendly
+def update_rep(
+    email: str = typer.Argument(..., help="The rep's e-mail."),
+    out_of_office_until: datetime | None = typer.Option(
+        None, "--out-of-office-until", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"],
+        help="Gets no new leads until then (UTC).",
+    ),
+    back: bool = typer.Option(False, "--back", help="Back in the office: clears out-of-office."),
+    team: str | None = typer.Option(None, "--team"),
+    capacity: int | None = typer.Option(None, "--capacity", min=1),
+    weight: float | None = typer.Option(None, "--weight", min=0.1),
+    hours: str | None = typer.Option(None, "--hours"),
+    timezone: str | None = typer.Option(None, "--tz"),
+    manager: str | None = typer.Option(None, "--manager"),
+    channel: list[str] = typer.Option([], "--channel", help="Replaces the channels; repeatable."),
+    active: bool | None = typer.Option(None, "--active/--inactive", help="Inactive: no new leads."),
+) -> None:  # fmt: skip
+    """Change a rep: only the options given change."""
+    given: dict[str, object] = {
+        "team": team,
+        "capacity": capacity,
+        "weight": weight,
+        "working_hours": hours,
+        "timezone": timezone,
+        "manager_email": manager.lower() if manager else None,
+        "channels": channel or None,
+        "active": active,
+        "out_of_office_until": (
+            out_of_office_until.replace(tzinfo=UTC) if out_of_office_until else None
+        ),
+    }
+    fields = {name: value for name, value in given.items() if value is not None}
+    if back:
+        fields["out_of_office_until"] = None
+    with transaction() as session:
+        rep = reps.update_rep_by_email(session, email, fields)
+        away = rep.out_of_office_until
+        status = f"out of office until {away:%Y-%m-%d %H:%M}" if away else "in office"
+        console.print(f"updated rep {rep.id}: {rep.name} <{rep.email}>, team {rep.team}, {status}")
 
 
 @reps_app.command("list")

@@ -1,9 +1,10 @@
-"""`leadflow leads list|show`."""
+"""`leadflow leads list|show|act|touch|note`."""
 
 from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 import typer
@@ -114,6 +115,12 @@ def act(
     reason: str = typer.Option("", "--reason", help="Needed to recycle, disqualify, close lost."),
     recycle_days: int | None = typer.Option(None, "--recycle-days", min=1),
     amount: float | None = typer.Option(None, "--amount", min=0),
+    reengage_on: datetime | None = typer.Option(
+        None, "--reengage-on", formats=["%Y-%m-%d"], help="Recycle: may qualify again from then."
+    ),
+    expected_close: datetime | None = typer.Option(
+        None, "--expected-close", formats=["%Y-%m-%d"], help="Convert: the expected close date."
+    ),
     actor: str | None = typer.Option(None, "--actor", help="Who acts (default: $USER)."),
 ) -> None:
     """A stage action, recorded in the history with its actor and reason."""
@@ -127,7 +134,9 @@ def act(
             reason=reason,
             now=utcnow(),
             recycle_days=recycle_days,
+            reengage_on=reengage_on.replace(tzinfo=UTC) if reengage_on else None,
             amount=amount,
+            expected_close=expected_close.date().isoformat() if expected_close else None,
         )
     console.print(f"{key}: {move.from_stage.value} -> {move.to_stage.value} ({move.reason})")
 

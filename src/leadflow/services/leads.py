@@ -169,6 +169,17 @@ def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dic
     # Recycles are counted: a lead sent back to nurture three times tells both teams something.
     data["recycles"] = sum(1 for change in history if change.to_stage == Stage.NURTURE.value)
     data["scored_at"] = lead.scored_at.isoformat() if lead.scored_at else None
+    data["attributes"] = dict(lead.attributes or {})
+    data["outcome"] = (
+        {
+            "result": lead.outcome,
+            "reason": lead.outcome_reason,
+            "amount": lead.outcome_amount,
+            "closed_at": lead.closed_at.isoformat() if lead.closed_at else None,
+        }
+        if lead.outcome
+        else None
+    )
     data["assignment"] = _assignment(session, lead.id)
     return data
 

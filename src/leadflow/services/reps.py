@@ -86,6 +86,14 @@ def update_rep(session: Session, rep_id: int, fields: dict[str, Any]) -> Rep:
     return rep
 
 
+def update_rep_by_email(session: Session, email: str, fields: dict[str, Any]) -> Rep:
+    """`update_rep` for the rep with this e-mail."""
+    rep = rep_repo.get_by_email(session, email.strip().lower())
+    if rep is None:
+        raise NotFound(f"no rep with e-mail {email!r}")
+    return update_rep(session, rep.id, fields)
+
+
 def list_reps(session: Session) -> list[Rep]:
     """Every rep, by team and name."""
     return rep_repo.list_all(session)
