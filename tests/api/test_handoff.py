@@ -171,6 +171,7 @@ def test_an_untouched_lead_breaches_and_escalates_on_time(
         owner = assignment.rep_id
         sla.sweep(session, book, due + timedelta(minutes=121))
         assert assignment.escalation_level == 3 and assignment.rep_id != owner  # reassigned
+        assert assignment.team == "enterprise"  # by the same rules: the other enterprise rep
         kinds = [m.event_type for m in session.scalars(select(OutboxMessage))]
         assert kinds.count("sla.breached") == 1 and kinds.count("sla.escalated") == 3
 

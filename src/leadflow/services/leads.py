@@ -67,11 +67,16 @@ def find(session: Session, key: str) -> Lead:
     return lead
 
 
-def explain(session: Session, lead: Lead, playbook: Playbook, now: datetime) -> LeadScore:
-    """The lead's score recomputed from its events, with each rule's events named."""
+def facts_of(session: Session, lead: Lead, playbook: Playbook) -> dict[str, Any]:
+    """The lead and its account as conditions see them."""
     account = account_repo.get(session, lead.account_id) if lead.account_id else None
     tier = playbook.tier_of(account.domain if account else None)
-    facts = lead_facts(lead_dict(lead), account_dict(account), tier.id if tier else None)
+    return lead_facts(lead_dict(lead), account_dict(account), tier.id if tier else None)
+
+
+def explain(session: Session, lead: Lead, playbook: Playbook, now: datetime) -> LeadScore:
+    """The lead's score recomputed from its events, with each rule's events named."""
+    facts = facts_of(session, lead, playbook)
     events = [event_facts(e) for e in event_repo.for_lead(session, lead.id)]
     return score_from_events(playbook, facts, events, now)
 

@@ -20,7 +20,7 @@ from leadflow.models.assignment import Assignment
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import reps as rep_repo
 from leadflow.repositories import stage_changes
-from leadflow.services import handoff
+from leadflow.services import handoff, leads
 from leadflow.services import reps as rep_service
 
 
@@ -75,7 +75,10 @@ def _reassign(session: Session, playbook: Playbook, assignment: Assignment, now:
     if lead is None:
         return
     others = [r for r in rep_service.states(session, now) if r.id != assignment.rep_id]
-    decision = route(playbook.routing, {"email": lead.email}, others, now)
+    # The same facts the first routing saw: the lead, its account and tier, its stored score.
+    scored = {"fit": lead.fit, "engagement": lead.engagement, "total": lead.total}
+    facts = {**leads.facts_of(session, lead, playbook), **scored, "grade": lead.grade}
+    decision = route(playbook.routing, facts, others, now)
     assignment.rep_id, assignment.team = decision.rep_id, decision.team
     assignment.reason = f"reassigned after the SLA passed: {decision.reason}"
     rep = rep_repo.get(session, decision.rep_id) if decision.rep_id else None
