@@ -32,13 +32,17 @@ class Receiver:
 
     def __init__(self) -> None:
         self.got: list[tuple[dict[str, str], bytes]] = []
+        self.chat: list[dict[str, Any]] = []  # what Apprise's json:// channel posted to /chat
         self.status = 200
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
-                receiver.got.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                if self.path == "/chat":
+                    receiver.chat.append(json.loads(body))
+                else:
+                    receiver.got.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 self.send_response(receiver.status)
                 self.end_headers()
 
@@ -130,6 +134,36 @@ def test_a_demo_request_reaches_the_right_rep_with_a_signed_alert(
 
     assert run_worker(app) == 0  # delivered once; a second pass sends nothing
     assert len(receiver.got) == 2
+
+
+def test_the_rep_is_told_on_their_apprise_channel_and_so_is_their_manager(
+    app: FastAPI,
+    client: TestClient,
+    make_key: Callable[[Role], str],
+    receiver: Receiver,
+    secret: str,
+) -> None:
+    chat = receiver.url.replace("http://", "json://").replace("/hooks", "/chat")
+    with app.state.sessions() as session, session.begin():
+        for rep in reps.list_reps(session):
+            if rep.email in ("cy@flowline.io", "max@flowline.io"):
+                reps.update_rep(session, rep.id, {"channels": [chat]})
+    demo_request(client, make_key(Role.INGEST), "sam@unlisted-co.io")  # no rule: inbound, Cy
+    assert run_worker(app) == 3  # Cy's channel, and the webhook twice
+    [told] = receiver.chat
+    assert told["title"].startswith("lead.sales_ready: sam@unlisted-co.io")
+    assert "Why: Demo requested" in told["message"] and "Due: " in told["message"]
+    with app.state.sessions() as session, session.begin():
+        [assignment] = session.scalars(select(Assignment)).all()
+        now = datetime.now(UTC)
+        assignment.sla_due_at = now - timedelta(minutes=31)  # as if half an hour had passed
+        sla.sweep(session, playbooks.active_playbook(session), now)
+    assert run_worker(app) > 0
+    titles = [message["title"] for message in receiver.chat[1:]]
+    assert titles[0].startswith("sla.breached: sam@unlisted-co.io (31.0 minutes past the SLA")
+    assert sum(title.startswith("sla.escalated: sam@unlisted-co.io") for title in titles) == 2
+    escalations = [m["message"] for m in receiver.chat if "Escalation:" in m["message"]]
+    assert any("Escalation: manager" in text for text in escalations)
 
 
 def test_a_receiver_that_is_down_gets_the_same_alert_later(

@@ -123,6 +123,13 @@ def _notify(message: Claimed) -> bool:
 def summary(payload: dict[str, Any]) -> tuple[str, str]:
     """A human title and body for chat and e-mail channels."""
     data = payload.get("data", {})
+    if "lead" not in data:  # an SLA alert: whose lead, how late, what happens now
+        late = f"{data.get('minutes_late')} minutes past the SLA"
+        title = f"{payload.get('type')}: {data.get('email')} ({late})"
+        lines = [f"Was due: {data.get('sla_due_at')}", f"Team: {data.get('team')}"]
+        if data.get("action"):
+            lines.append(f"Escalation: {data['action']}")
+        return title, "\n".join(lines)
     lead = data.get("lead", {})
     who = lead.get("name") or lead.get("email")
     company = f" at {lead['company']}" if lead.get("company") else ""

@@ -36,10 +36,12 @@ def _escalate(session: Session, playbook: Playbook, assignment: Assignment, now:
     assert assignment.sla_due_at is not None
     late = (now - assignment.sla_due_at).total_seconds() / 60
     rep = rep_repo.get(session, assignment.rep_id) if assignment.rep_id else None
+    lead = lead_repo.get(session, assignment.lead_id)
+    email = lead.email if lead else None
     changed = False
     if assignment.status == "open":
         assignment.status = "breached"
-        handoff.queue_alert(session, "sla.breached", _about(assignment, late), rep, now)
+        handoff.queue_alert(session, "sla.breached", _about(assignment, late, email), rep, now)
         changed = True
     ladder = playbook.sla.escalation
     while assignment.escalation_level < len(ladder):
@@ -47,7 +49,7 @@ def _escalate(session: Session, playbook: Playbook, assignment: Assignment, now:
         if late < step.after_minutes:
             break
         assignment.escalation_level += 1
-        data = {**_about(assignment, late), "action": step.action}
+        data = {**_about(assignment, late, email), "action": step.action}
         if step.action == "reassign":
             _reassign(session, playbook, assignment, now)
             data["reassigned"] = True
@@ -59,10 +61,11 @@ def _escalate(session: Session, playbook: Playbook, assignment: Assignment, now:
     return changed
 
 
-def _about(assignment: Assignment, late: float) -> dict[str, object]:
+def _about(assignment: Assignment, late: float, email: str | None) -> dict[str, object]:
     return {
         "assignment_id": assignment.id,
         "lead_id": assignment.lead_id,
+        "email": email,
         "rep_id": assignment.rep_id,
         "team": assignment.team,
         "sla_due_at": assignment.sla_due_at.isoformat() if assignment.sla_due_at else None,
