@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from leadflow.cli import demo, handoff, imports, keys, leads, playbook, serve, setup
+from leadflow.cli import demo, handoff, imports, keys, leads, playbook, reports, serve, setup
 from leadflow.cli.context import state
 
 app = typer.Typer(
@@ -34,3 +34,4 @@ setup.register(app)
 imports.register(app)
 demo.register(app)
 handoff.register(app)
+reports.register(app)

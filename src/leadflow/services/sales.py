@@ -48,6 +48,7 @@ def log_touch(
         "questions": _tags(questions, "questions"),
         "objections": _tags(objections, "objections"),
         "actor": actor,
+        "stage": lead.stage,  # where the lead stood, for the questions-by-stage report
     }
     _store(session, lead, "sales", TOUCH, properties, now)
     assignment = sla.touch(session, lead.id, now)

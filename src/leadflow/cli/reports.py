@@ -1,0 +1,99 @@
+"""`leadflow report NAME`: any report as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from leadflow.cli.context import console, friendly, transaction, utcnow
+from leadflow.core.report_math import Cohort
+from leadflow.services import playbooks
+from leadflow.services import reports as report_service
+
+DATE = ["%Y-%m-%d"]
+NAMES = ", ".join(report_service.REPORTS)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `leadflow report`."""
+    app.command("report", help=f"A report: {NAMES}.")(report)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment else None
+
+
+@friendly
+def report(
+    name: str = typer.Argument(..., help=NAMES),
+    period: str | None = typer.Option(None, "--period", help="2026-11, 2026-Q4 or 2026."),
+    since: datetime | None = typer.Option(None, "--since", formats=DATE, help="Created from."),
+    until: datetime | None = typer.Option(None, "--until", formats=DATE, help="Created before."),
+    source: str | None = typer.Option(None, "--source"),
+    medium: str | None = typer.Option(None, "--medium"),
+    campaign: str | None = typer.Option(None, "--campaign"),
+    persona: str | None = typer.Option(None, "--persona"),
+    tier: str | None = typer.Option(None, "--tier"),
+    by: str = typer.Option("source", "--by", help="conversion: the dimension."),
+    history: int = typer.Option(6, "--history", min=1, help="bottlenecks: months compared."),
+    stale_days: int = typer.Option(90, "--stale-days", min=1, help="data_quality."),
+    as_json: bool = typer.Option(False, "--json", help="The whole report as JSON."),
+    as_csv: bool = typer.Option(False, "--csv", help="The table as CSV on standard output."),
+) -> None:
+    """Compute a report over a cohort of leads (created in the period, and of the filters)."""
+    cohort = Cohort(_utc(since), _utc(until), source, medium, campaign, persona, tier)
+    options = report_service.Options(period, by, history, stale_days)
+    with transaction() as session:
+        playbook = playbooks.active_playbook(session)
+        result = report_service.run(session, playbook, name, cohort, options, utcnow())
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, default=str))
+    elif as_csv:
+        write_csv(result)
+    else:
+        show(result)
+
+
+def write_csv(result: dict[str, Any]) -> None:
+    """The report's table, a header row then one row per line."""
+    writer = csv.DictWriter(sys.stdout, fieldnames=result["columns"], extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(result["rows"])
+
+
+def show(result: dict[str, Any]) -> None:
+    """The table, then the report's single figures, then how it is defined."""
+    console.print(f"[bold]{result['title']}[/]")
+    print_table(result["columns"], result["rows"])
+    for key, value in result.items():
+        if key in {"report", "title", "definition", "columns", "rows", "cohort"}:
+            continue
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            console.print(f"\n[bold]{key.replace('_', ' ')}[/]")
+            print_table(list(value[0]), value[:20])
+        elif not isinstance(value, list):
+            console.print(f"{key.replace('_', ' ')}: {_cell(value)}")
+    console.print(f"\n[dim]{result['definition']}[/]")
+
+
+def print_table(columns: list[str], rows: list[dict[str, Any]]) -> None:
+    table = Table(*(c.replace("_", " ") for c in columns))
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in columns))
+    console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.2f}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_cell(v)}" for k, v in value.items())
+    return str(value)

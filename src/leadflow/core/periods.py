@@ -1,0 +1,49 @@
+"""Report periods as people write them: `2026-11`, `2026-Q4`, `2026`."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
+_YEAR = re.compile(r"^(\d{4})$")
+
+
+def _month_start(year: int, month: int) -> datetime:
+    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+    return datetime(year, month, 1, tzinfo=UTC)
+
+
+def parse_period(text: str) -> tuple[datetime, datetime]:
+    """[start, end) of a month, quarter or year; ValueError names what was expected."""
+    text = text.strip()
+    if match := _MONTH.match(text):
+        year, month = int(match[1]), int(match[2])
+        if not 1 <= month <= 12:
+            raise ValueError(f"{text!r}: month {month} does not exist")
+        return _month_start(year, month), _month_start(year, month + 1)
+    if match := _QUARTER.match(text):
+        year, quarter = int(match[1]), int(match[2])
+        return _month_start(year, 3 * quarter - 2), _month_start(year, 3 * quarter + 1)
+    if match := _YEAR.match(text):
+        year = int(match[1])
+        return _month_start(year, 1), _month_start(year + 1, 1)
+    raise ValueError(f"{text!r}: expected a month (2026-11), a quarter (2026-Q4) or a year (2026)")
+
+
+def current_period(kind: str, now: datetime) -> str:
+    """The month, quarter or year `now` falls in, written as `parse_period` reads it."""
+    if kind == "month":
+        return f"{now.year}-{now.month:02d}"
+    if kind == "quarter":
+        return f"{now.year}-Q{(now.month - 1) // 3 + 1}"
+    if kind == "year":
+        return str(now.year)
+    raise ValueError(f"{kind!r}: expected month, quarter or year")
+
+
+def elapsed_share(start: datetime, end: datetime, now: datetime) -> float:
+    """How much of [start, end) has passed at `now`, between 0 and 1."""
+    share = (now - start).total_seconds() / (end - start).total_seconds()
+    return min(1.0, max(0.0, share))

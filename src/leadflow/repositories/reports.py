@@ -1,0 +1,381 @@
+"""The report queries: aggregation in SQL, so a million leads never become Python objects.
+
+Each returns plain rows (tuples or small lists); the services turn them into reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session
+
+from leadflow.core.report_math import Cohort
+from leadflow.models.account import Account
+from leadflow.models.assignment import Assignment
+from leadflow.models.event import Event
+from leadflow.models.lead import Lead
+from leadflow.models.rep import Rep
+from leadflow.models.stage_change import StageChange
+from leadflow.repositories.report_sql import (
+    cohort_ids,
+    event_campaign,
+    furthest_rank,
+    in_cohort,
+    month_of,
+    score_band,
+    seconds_between,
+    won_amount,
+)
+
+# Dimensions a conversion report can group by, as expressions on leads (and accounts).
+DIMENSIONS = ("source", "medium", "campaign", "persona", "tier", "grade", "score_band", "period")
+SALES_EVENT_SOURCES = ("sales", "note")
+
+
+def _dimension(session: Session, name: str) -> ColumnElement[Any]:
+    columns: dict[str, Any] = {
+        "source": Lead.source,
+        "medium": Lead.medium,
+        "campaign": Lead.campaign,
+        "persona": Lead.persona,
+        "grade": Lead.grade,
+        "tier": Account.tier,
+    }
+    if name == "score_band":
+        return score_band()
+    if name == "period":
+        return month_of(session, Lead.created_at)
+    column: ColumnElement[Any] = columns[name]
+    return column
+
+
+def furthest_by(
+    session: Session, cohort: Cohort, by: str | None = None
+) -> list[tuple[Any, int, int, float]]:
+    """(group, furthest rank, leads, revenue) for the cohort; group is None without `by`."""
+    group = _dimension(session, by) if by else literal(None)
+    rank = furthest_rank(session).label("rank")
+    query = (
+        select(group.label("grp"), rank, func.count(), func.sum(won_amount()))
+        .select_from(Lead)
+        .outerjoin(Account, Account.id == Lead.account_id)
+        .where(in_cohort(cohort))
+        .group_by(group, rank)
+    )
+    return [(g, int(r), int(n), float(v or 0.0)) for g, r, n, v in session.execute(query)]
+
+
+def stage_durations(session: Session, cohort: Cohort) -> list[tuple[str, float]]:
+    """(stage, seconds spent in it) for every stage a cohort lead has left."""
+    following = (
+        func.lead(StageChange.at)
+        .over(partition_by=StageChange.lead_id, order_by=(StageChange.at, StageChange.id))
+        .label("left_at")
+    )
+    moves = (
+        select(StageChange.to_stage, StageChange.at, following)
+        .where(StageChange.lead_id.in_(cohort_ids(cohort)))
+        .subquery()
+    )
+    spent = seconds_between(session, moves.c.left_at, moves.c.at)
+    query = select(moves.c.to_stage, spent).where(moves.c.left_at.is_not(None))
+    return [(stage, float(seconds)) for stage, seconds in session.execute(query)]
+
+
+def lead_to_customer_seconds(session: Session, cohort: Cohort) -> list[float]:
+    """Seconds from creation to the win, for the cohort's won leads."""
+    query = select(seconds_between(session, Lead.closed_at, Lead.created_at)).where(
+        in_cohort(cohort), Lead.outcome == "won", Lead.closed_at.is_not(None)
+    )
+    return [float(v) for v in session.scalars(query)]
+
+
+def handoffs(session: Session, cohort: Cohort) -> list[tuple[str | None, str, str, float | None]]:
+    """(rep name, team, SLA status, minutes to first touch) per hand-off of a cohort lead."""
+    minutes = seconds_between(session, Assignment.first_touch_at, Assignment.assigned_at) / 60.0
+    query = (
+        select(Rep.name, Assignment.team, Assignment.status, minutes)
+        .select_from(Assignment)
+        .outerjoin(Rep, Rep.id == Assignment.rep_id)
+        .where(Assignment.lead_id.in_(cohort_ids(cohort)))
+    )
+    return [(r, t, s, float(m) if m is not None else None) for r, t, s, m in session.execute(query)]
+
+
+def entries(session: Session, stage: str, start: datetime, end: datetime) -> int:
+    """Moves into `stage` in [start, end)."""
+    query = select(func.count()).where(
+        StageChange.to_stage == stage, StageChange.at >= start, StageChange.at < end
+    )
+    return int(session.scalar(query) or 0)
+
+
+def exit_reasons(
+    session: Session, cohort: Cohort
+) -> list[tuple[str, str, str | None, str | None, int]]:
+    """(recycled or disqualified, reason, source, campaign, count) from people's actions."""
+    query = (
+        select(StageChange.to_stage, StageChange.reason, Lead.source, Lead.campaign, func.count())
+        .join(Lead, Lead.id == StageChange.lead_id)
+        .where(
+            StageChange.to_stage.in_(["nurture", "disqualified"]),
+            StageChange.actor != "system",
+            in_cohort(cohort),
+        )
+        .group_by(StageChange.to_stage, StageChange.reason, Lead.source, Lead.campaign)
+    )
+    return [(a, b, c, d, int(n)) for a, b, c, d, n in session.execute(query)]
+
+
+def lost_reasons(session: Session, cohort: Cohort) -> list[tuple[str | None, int]]:
+    """(reason, count) of the cohort's lost deals."""
+    query = (
+        select(Lead.outcome_reason, func.count())
+        .where(in_cohort(cohort), Lead.outcome == "lost")
+        .group_by(Lead.outcome_reason)
+    )
+    return [(reason, int(n)) for reason, n in session.execute(query)]
+
+
+def attribution(session: Session, cohort: Cohort) -> list[tuple[str, float, float, float, int]]:
+    """(campaign, first-touch, last-touch, linear revenue, won leads touched) over the touches
+    of won cohort leads before their win: their acquisition campaign at creation, then every
+    event that names a campaign."""
+    won = and_(in_cohort(cohort), Lead.outcome == "won")
+    acquired = select(
+        Lead.id.label("lead_id"), Lead.campaign.label("campaign"), Lead.created_at.label("at")
+    ).where(won, Lead.campaign.is_not(None))
+    campaign = event_campaign()
+    touched = (
+        select(Event.lead_id, campaign, Event.occurred_at)
+        .join(Lead, Lead.id == Event.lead_id)
+        .where(won, campaign.is_not(None), Event.occurred_at <= Lead.closed_at)
+    )
+    touches = union_all(acquired, touched).subquery()
+    order = (touches.c.at, touches.c.campaign)
+    numbered = select(
+        touches.c.lead_id,
+        touches.c.campaign,
+        func.row_number().over(partition_by=touches.c.lead_id, order_by=order).label("k"),
+        func.count().over(partition_by=touches.c.lead_id).label("n"),
+    ).subquery()
+    amount = func.coalesce(Lead.outcome_amount, 0.0)
+    query = (
+        select(
+            numbered.c.campaign,
+            func.sum(case((numbered.c.k == 1, amount), else_=0.0)),
+            func.sum(case((numbered.c.k == numbered.c.n, amount), else_=0.0)),
+            func.sum(amount / cast(numbered.c.n, Float)),
+            func.count(func.distinct(numbered.c.lead_id)),
+        )
+        .join(Lead, Lead.id == numbered.c.lead_id)
+        .group_by(numbered.c.campaign)
+    )
+    return [
+        (c, float(f), float(la), float(li), int(n)) for c, f, la, li, n in session.execute(query)
+    ]
+
+
+def closed_scores(
+    session: Session, cohort: Cohort
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """The total score and whether it was won, for every closed cohort lead."""
+    query = select(Lead.total, Lead.outcome == "won").where(
+        in_cohort(cohort), Lead.outcome.in_(["won", "lost"])
+    )
+    rows = session.execute(query).all()
+    scores = np.fromiter((r[0] for r in rows), dtype=np.float64, count=len(rows))
+    won = np.fromiter((bool(r[1]) for r in rows), dtype=np.bool_, count=len(rows))
+    return scores, won
+
+
+def fallen_through(
+    session: Session, cohort: Cohort, sales_ready: Sequence[str], now: datetime
+) -> list[tuple[Any, ...]]:
+    """Sales-ready cohort leads with no owner, or whose latest hand-off is past its deadline
+    untouched: (id, email, stage, owner, since, team, sla_due_at)."""
+    latest = (
+        select(Assignment.lead_id, func.max(Assignment.id).label("id"))
+        .group_by(Assignment.lead_id)
+        .subquery()
+    )
+    query = (
+        select(
+            Lead.id, Lead.email, Lead.stage, Lead.owner, Lead.stage_changed_at,
+            Assignment.team, Assignment.sla_due_at,
+        )
+        .select_from(Lead)
+        .outerjoin(latest, latest.c.lead_id == Lead.id)
+        .outerjoin(Assignment, Assignment.id == latest.c.id)
+        .where(
+            in_cohort(cohort),
+            Lead.stage.in_(list(sales_ready)),
+            or_(
+                Lead.owner.is_(None),
+                and_(
+                    Assignment.first_touch_at.is_(None),
+                    Assignment.sla_due_at.is_not(None),
+                    Assignment.sla_due_at < now,
+                ),
+            ),
+        )
+        .order_by(Assignment.sla_due_at, Lead.id)
+    )  # fmt: skip
+    return [tuple(row) for row in session.execute(query)]
+
+
+def content_by_outcome(session: Session, cohort: Cohort) -> list[tuple[str, str, str, int]]:
+    """(kind, item, won or lost, distinct leads) for what closed cohort leads consumed
+    before they closed: pages by path, other events by name (sales' own entries excluded)."""
+    kind = case((Event.type == "page", "page"), else_="event")
+    item = case(
+        (Event.type == "page", func.coalesce(Event.properties["path"].as_string(), "?")),
+        else_=func.coalesce(Event.name, Event.type),
+    )
+    query = (
+        select(kind, item, Lead.outcome, func.count(func.distinct(Event.lead_id)))
+        .join(Lead, Lead.id == Event.lead_id)
+        .where(
+            in_cohort(cohort),
+            Lead.outcome.in_(["won", "lost"]),
+            Event.occurred_at <= Lead.closed_at,
+            Event.source.not_in(SALES_EVENT_SOURCES),
+            Event.type.in_(["page", "track"]),
+        )
+        .group_by(kind, item, Lead.outcome)
+    )
+    return [(k, i, o, int(n)) for k, i, o, n in session.execute(query)]
+
+
+def closed_counts(session: Session, cohort: Cohort) -> dict[str, int]:
+    """How many cohort leads were won and lost."""
+    query = (
+        select(Lead.outcome, func.count())
+        .where(in_cohort(cohort), Lead.outcome.in_(["won", "lost"]))
+        .group_by(Lead.outcome)
+    )
+    return {str(outcome): int(n) for outcome, n in session.execute(query)}
+
+
+def touch_feedback(session: Session, cohort: Cohort) -> list[tuple[dict[str, Any], str]]:
+    """(properties, the lead's stage now) of every sales touch on a cohort lead."""
+    query = (
+        select(Event.properties, Lead.stage)
+        .join(Lead, Lead.id == Event.lead_id)
+        .where(in_cohort(cohort), Event.source == "sales", Event.name == "Sales Touch")
+    )
+    return [(dict(p or {}), stage) for p, stage in session.execute(query)]
+
+
+def missing_fields(
+    session: Session,
+    cohort: Cohort,
+    lead_columns: Sequence[str],
+    attributes: Sequence[str],
+    account_columns: Sequence[str],
+) -> tuple[int, dict[str, int]]:
+    """(cohort size, {field: leads missing it}) for the fields scoring reads."""
+    counts: list[ColumnElement[Any]] = [func.count()]
+    names: list[str] = []
+    for name in lead_columns:
+        counts.append(func.sum(case((getattr(Lead, name).is_(None), 1), else_=0)))
+        names.append(name)
+    for name in attributes:
+        value = Lead.attributes[name].as_string()
+        counts.append(func.sum(case((value.is_(None), 1), else_=0)))
+        names.append(name)
+    for name in account_columns:
+        counts.append(func.sum(case((getattr(Account, name).is_(None), 1), else_=0)))
+        names.append(f"account.{name}")
+    query = (
+        select(*counts)
+        .select_from(Lead)
+        .outerjoin(Account, Account.id == Lead.account_id)
+        .where(in_cohort(cohort))
+    )
+    row = session.execute(query).one()
+    return int(row[0]), {name: int(v or 0) for name, v in zip(names, row[1:], strict=True)}
+
+
+def invalid_emails(session: Session, cohort: Cohort, limit: int) -> list[tuple[int, str | None]]:
+    """Cohort leads whose e-mail is missing or not shaped like an address."""
+    bad = or_(
+        Lead.email.is_(None),
+        Lead.email.not_like("%_@_%._%"),
+        Lead.email.like("% %"),
+        Lead.email.like("%@%@%"),
+    )
+    query = select(Lead.id, Lead.email).where(in_cohort(cohort), bad).order_by(Lead.id)
+    return [(int(i), e) for i, e in session.execute(query.limit(limit))]
+
+
+def bounced(
+    session: Session, cohort: Cohort, names: Sequence[str], limit: int
+) -> list[tuple[int, str | None]]:
+    """Cohort leads with an e-mail bounce event."""
+    bounce = select(Event.lead_id).where(Event.type == "track", Event.name.in_(list(names)))
+    query = select(Lead.id, Lead.email).where(in_cohort(cohort), Lead.id.in_(bounce))
+    return [(int(i), e) for i, e in session.execute(query.order_by(Lead.id).limit(limit))]
+
+
+def stale(
+    session: Session, cohort: Cohort, before: datetime
+) -> tuple[int, list[tuple[int, str | None]]]:
+    """Open cohort leads with no event since `before`: (how many, the first 50)."""
+    recent = select(Event.id).where(Event.lead_id == Lead.id, Event.occurred_at >= before)
+    where = and_(
+        in_cohort(cohort),
+        Lead.outcome.is_(None),
+        Lead.stage.not_in(["customer", "disqualified"]),
+        Lead.created_at < before,
+        ~recent.exists(),
+    )
+    count = int(session.scalar(select(func.count()).where(where)) or 0)
+    sample = session.execute(select(Lead.id, Lead.email).where(where).order_by(Lead.id).limit(50))
+    return count, [(int(i), e) for i, e in sample]
+
+
+def duplicate_candidates(session: Session, cohort: Cohort) -> list[tuple[Any, ...]]:
+    """Leads that share a last name and a company (their account, else their e-mail domain)
+    with another lead: (id, email, first name, last name, company). These blocks are what the
+    fuzzy matching compares, so it never compares a million leads pairwise."""
+    domain = func.lower(func.substr(Lead.email, func.instr(Lead.email, "@") + 1))
+    if session.get_bind().dialect.name == "postgresql":
+        domain = func.lower(func.split_part(Lead.email, "@", 2))
+    company = func.coalesce(cast(Lead.account_id, String), domain)
+    last = func.lower(func.trim(Lead.last_name))
+    blocks = (
+        select(last.label("last"), company.label("company"))
+        .where(in_cohort(cohort), Lead.last_name.is_not(None))
+        .group_by(last, company)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    query = (
+        select(
+            Lead.id, Lead.email, Lead.first_name, Lead.last_name,
+            func.coalesce(Account.name, domain),
+        )
+        .outerjoin(Account, Account.id == Lead.account_id)
+        .join(blocks, and_(blocks.c.last == last, blocks.c.company == company))
+        .where(in_cohort(cohort))
+        .order_by(last, company, Lead.id)
+    )  # fmt: skip
+    return [tuple(row) for row in session.execute(query)]

@@ -1,0 +1,34 @@
+"""What every report is: a named table with its cohort, its definition and its caveats."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from leadflow.core.report_math import Cohort
+
+
+def table(
+    name: str,
+    title: str,
+    definition: str,
+    cohort: Cohort,
+    columns: Sequence[str],
+    rows: Sequence[dict[str, Any]],
+    **extra: Any,
+) -> dict[str, Any]:
+    """The shape the API returns, the CLI prints as a table and exports as CSV."""
+    return {
+        "report": name,
+        "title": title,
+        "definition": definition,
+        "cohort": cohort.as_dict(),
+        "columns": list(columns),
+        "rows": list(rows),
+        **extra,
+    }
+
+
+def share(part: float, whole: float) -> float | None:
+    """part / whole to four places; None for an empty whole."""
+    return round(part / whole, 4) if whole else None

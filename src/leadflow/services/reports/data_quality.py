@@ -1,0 +1,107 @@
+"""Data quality: fields scoring needs but leads lack, bad and bouncing e-mail addresses, stale
+leads, and likely duplicates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from itertools import combinations, groupby
+from typing import Any
+
+from rapidfuzz import fuzz
+from sqlalchemy.orm import Session
+
+from leadflow.core.playbook import Playbook
+from leadflow.core.report_math import Cohort
+from leadflow.repositories import reports as queries
+from leadflow.services.leads import ACCOUNT_FIELDS, LEAD_FIELDS
+from leadflow.services.reports.base import share, table
+
+BOUNCES = ("Email Bounced", "Email Hard Bounced", "Bounced")
+# Two first names in one block (same last name, same company) this alike are likely one person.
+SAME_PERSON = 80.0
+LISTED = 50
+
+
+def needed_fields(playbook: Playbook) -> set[str]:
+    """Every fact path the fit rules and persona criteria read."""
+    fields: set[str] = set()
+    for rule in playbook.fit.rules:
+        fields |= rule.fields()
+    for persona in playbook.personas:
+        for condition in persona.criteria:
+            fields |= condition.fields()
+    return fields
+
+
+def _split(fields: set[str]) -> tuple[list[str], list[str], list[str]]:
+    lead_columns = [*LEAD_FIELDS, "source", "medium", "campaign"]
+    derived = {"email_domain", "tier", "account.tier", "persona"}
+    lead, attributes, account = [], [], []
+    for field in sorted(fields - derived):
+        if field.startswith("account."):
+            name = field.removeprefix("account.")
+            if name in ACCOUNT_FIELDS:
+                account.append(name)
+        elif field in lead_columns:
+            lead.append(field)
+        elif "." not in field:
+            attributes.append(field)
+    return lead, attributes, account
+
+
+def data_quality(
+    session: Session, playbook: Playbook, cohort: Cohort, now: datetime, stale_days: int = 90
+) -> dict[str, Any]:
+    """Counts and samples of each data problem among the cohort's leads."""
+    lead_cols, attributes, account_cols = _split(needed_fields(playbook))
+    size, missing = queries.missing_fields(session, cohort, lead_cols, attributes, account_cols)
+    rows = [
+        {"problem": f"missing {field}", "leads": count, "share": share(count, size)}
+        for field, count in sorted(missing.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    invalid = queries.invalid_emails(session, cohort, LISTED)
+    bounced = queries.bounced(session, cohort, BOUNCES, LISTED)
+    stale_count, stale = queries.stale(session, cohort, now - timedelta(days=stale_days))
+    duplicates = likely_duplicates(queries.duplicate_candidates(session, cohort))
+    rows += [
+        {"problem": "invalid e-mail", "leads": len(invalid), "share": share(len(invalid), size)},
+        {"problem": "bouncing e-mail", "leads": len(bounced), "share": share(len(bounced), size)},
+        {"problem": f"no activity for {stale_days} days", "leads": stale_count,
+         "share": share(stale_count, size)},
+        {"problem": "likely duplicates (pairs)", "leads": len(duplicates), "share": None},
+    ]  # fmt: skip
+    return table(
+        "data_quality", "Data quality",
+        "Cohort leads. Missing: fields the playbook's fit rules and personas read that are "
+        "empty. Invalid: no e-mail or not shaped like one. Bouncing: a bounce event. Stale: "
+        f"open leads older than {stale_days} days with no event in that time. Duplicates: "
+        "leads with the same last name and company (account, else e-mail domain) whose first "
+        f"names match at least {SAME_PERSON:g}% (rapidfuzz ratio, or one is the other's "
+        f"prefix). Lists show the first {LISTED}.",
+        cohort, ["problem", "leads", "share"], rows, leads=size,
+        invalid_emails=[{"lead_id": i, "email": e} for i, e in invalid],
+        bouncing=[{"lead_id": i, "email": e} for i, e in bounced],
+        stale=[{"lead_id": i, "email": e} for i, e in stale],
+        duplicates=duplicates[:LISTED],
+    )  # fmt: skip
+
+
+def likely_duplicates(candidates: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Pairs in each block whose first names look like one person's (Kate / Katherine)."""
+    pairs = []
+    for _, block in groupby(candidates, key=lambda row: (str(row[3]).lower(), row[4])):
+        for a, b in combinations(list(block), 2):
+            first_a, first_b = (str(row[2] or "").strip().lower() for row in (a, b))
+            if not first_a or not first_b:
+                continue
+            prefix = first_a.startswith(first_b) or first_b.startswith(first_a)
+            similarity = 100.0 if prefix else fuzz.ratio(first_a, first_b)
+            if similarity >= SAME_PERSON:
+                pairs.append({
+                    "keep": {"lead_id": a[0], "email": a[1]},
+                    "duplicate": {"lead_id": b[0], "email": b[1]},
+                    "name": f"{a[2]} {a[3]} / {b[2]} {b[3]}", "company": a[4],
+                    "similarity": round(similarity, 1),
+                })  # fmt: skip
+    return pairs

@@ -1,0 +1,174 @@
+"""Funnel, conversion by dimension, velocity and bottlenecks."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from leadflow.core.report_math import (
+    REPORT_FUNNEL,
+    SMALL_SAMPLE,
+    Cohort,
+    Rate,
+    percentiles,
+    reached_counts,
+    step_rates,
+)
+from leadflow.core.stages import FUNNEL, Stage
+from leadflow.repositories import reports as queries
+from leadflow.services.reports.base import share, table
+
+COHORT_NOTE = (
+    "Cohort: leads created in the period (all leads without one), after the other filters. "
+    "A lead counts as reaching a stage when it got that far or further at any time, so a demo "
+    "request that skipped MQL still passed it; recycled and disqualified leads keep the "
+    "furthest stage they reached."
+)
+
+
+def _reached(rows: list[tuple[Any, int, int, float]]) -> tuple[dict[Stage, int], float]:
+    by_rank: dict[int, int] = defaultdict(int)
+    revenue = 0.0
+    for _, rank, count, amount in rows:
+        by_rank[rank] += count
+        revenue += amount
+    return reached_counts(by_rank), revenue
+
+
+def funnel(session: Session, cohort: Cohort) -> dict[str, Any]:
+    """How many cohort leads reached each stage, the conversion from each to the next, and
+    the same by month of entry."""
+    reached, revenue = _reached(queries.furthest_by(session, cohort))
+    rates = step_rates(reached)
+    first = reached[REPORT_FUNNEL[0]]
+    rows = [
+        {
+            "stage": stage.value,
+            "reached": reached[stage],
+            "to_next": rates[stage].value if stage in rates else None,
+            "n": rates[stage].n if stage in rates else None,
+            "small_sample": rates[stage].small_sample if stage in rates else None,
+            "of_leads": share(reached[stage], first),
+        }
+        for stage in REPORT_FUNNEL
+    ]
+    periods: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for month, rank, count, _ in queries.furthest_by(session, cohort, "period"):
+        periods[str(month)][rank] += count
+    by_period = [
+        {"period": month, **{s.value: n for s, n in reached_counts(ranks).items()}}
+        for month, ranks in sorted(periods.items())
+    ]
+    return table(
+        "funnel", "Funnel", COHORT_NOTE + " `to_next` = reached the next stage / reached this one "
+        f"(n is that denominator; small_sample when n < {SMALL_SAMPLE}).",
+        cohort, ["stage", "reached", "to_next", "n", "small_sample", "of_leads"], rows,
+        by_period=by_period, revenue=round(revenue, 2),
+    )  # fmt: skip
+
+
+def conversion(session: Session, cohort: Cohort, by: str) -> dict[str, Any]:
+    """Leads, MQLs, SQLs, opportunities, customers, revenue and lead-to-customer rate per
+    value of `by`."""
+    if by not in queries.DIMENSIONS:
+        raise ValueError(f"unknown dimension {by!r}; one of {', '.join(queries.DIMENSIONS)}")
+    groups: dict[Any, list[tuple[Any, int, int, float]]] = defaultdict(list)
+    for row in queries.furthest_by(session, cohort, by):
+        groups[row[0]].append(row)
+    rows = []
+    for group, members in groups.items():
+        reached, revenue = _reached(members)
+        won = Rate(reached[Stage.CUSTOMER], reached[Stage.LEAD])
+        rows.append(
+            {
+                by: group,
+                **{stage.value: reached[stage] for stage in REPORT_FUNNEL},
+                "lead_to_customer": won.value,
+                "small_sample": won.small_sample,
+                "revenue": round(revenue, 2),
+                "revenue_per_lead": share(revenue, reached[Stage.LEAD]),
+            }
+        )
+    rows.sort(key=lambda r: (-r["revenue"], -r["lead"], str(r[by])))
+    columns = [by, *(s.value for s in REPORT_FUNNEL), "lead_to_customer", "small_sample",
+               "revenue", "revenue_per_lead"]  # fmt: skip
+    return table(
+        "conversion", f"Conversion and revenue by {by}",
+        COHORT_NOTE + " lead_to_customer = customers / leads of the group; revenue = won amounts.",
+        cohort, columns, rows, by=by,
+    )  # fmt: skip
+
+
+def velocity(session: Session, cohort: Cohort) -> dict[str, Any]:
+    """Days spent in each stage (for stages the lead has left) and days from lead to customer."""
+    durations: dict[str, list[float]] = defaultdict(list)
+    for stage, seconds in queries.stage_durations(session, cohort):
+        durations[stage].append(seconds / 86400.0)
+    order = [*FUNNEL, Stage.NURTURE, Stage.DISQUALIFIED]
+    rows = []
+    for stage in order:
+        days = np.asarray(durations.get(stage.value, []), dtype=np.float64)
+        if days.size:
+            mean = round(float(days.mean()), 2)
+            rows.append({"stage": stage.value, "n": int(days.size), "mean_days": mean,
+                         **_in_days(percentiles(days))})  # fmt: skip
+    won = np.asarray(queries.lead_to_customer_seconds(session, cohort)) / 86400.0
+    to_customer = {"n": int(won.size), **_in_days(percentiles(won))}
+    return table(
+        "velocity", "Velocity: days in each stage",
+        "Cohort as in the funnel. Time in a stage runs from entering it to the next move; "
+        "leads still in a stage are not counted for it. lead_to_customer: creation to the win.",
+        cohort, ["stage", "n", "mean_days", "p50_days", "p90_days"], rows,
+        lead_to_customer=to_customer,
+    )  # fmt: skip
+
+
+def _in_days(values: dict[str, float | None]) -> dict[str, float | None]:
+    return {f"{key}_days": value for key, value in values.items()}
+
+
+def bottlenecks(
+    session: Session, cohort: Cohort, start: datetime, end: datetime, history: list[datetime]
+) -> dict[str, Any]:
+    """Each step's conversion for leads created in [start, end) against leads created over
+    the earlier periods that `history` bounds ([history[0], start)), biggest drop first."""
+    now_rates = step_rates(_reached(queries.furthest_by(session, _within(cohort, start, end)))[0])
+    past = _within(cohort, history[0], start)
+    then_rates = step_rates(_reached(queries.furthest_by(session, past))[0])
+    rows = []
+    for stage, rate in now_rates.items():
+        before = then_rates[stage]
+        drop = (
+            round(before.value - rate.value, 4)
+            if before.value is not None and rate.value is not None
+            else None
+        )
+        rows.append({
+            "step": f"{stage.value} -> next", "now": rate.value, "n_now": rate.n,
+            "before": before.value, "n_before": before.n, "drop": drop,
+            "small_sample": rate.small_sample or before.small_sample,
+        })  # fmt: skip
+    rows.sort(key=_worst_first)
+    return table(
+        "bottlenecks", "Bottlenecks: where the funnel loses most against its own history",
+        "now: leads created in the period; before: leads created in the earlier periods "
+        "compared. drop = before - now (positive: worse now). Recent cohorts have had less "
+        "time to convert, so compare periods that are both complete where you can.",
+        cohort, ["step", "now", "n_now", "before", "n_before", "drop", "small_sample"], rows,
+        period={"start": start.isoformat(), "end": end.isoformat()},
+        history_start=history[0].isoformat(),
+    )  # fmt: skip
+
+
+def _worst_first(row: dict[str, Any]) -> float:
+    drop = row["drop"]
+    return -float(drop) if drop is not None else 1.0
+
+
+def _within(cohort: Cohort, start: datetime, end: datetime) -> Cohort:
+    return replace(cohort, since=start, until=end)
