@@ -137,6 +137,8 @@ def exit_reasons(
         .where(
             StageChange.to_stage.in_(["nurture", "disqualified"]),
             StageChange.actor != "system",
+            # A lost deal also goes to nurture: that is a lost reason, not lead feedback.
+            StageChange.from_stage.is_distinct_from("opportunity"),
             in_cohort(cohort),
         )
         .group_by(StageChange.to_stage, StageChange.reason, Lead.source, Lead.campaign)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from itertools import combinations, groupby
 from typing import Any
 
-from rapidfuzz import fuzz
+from rapidfuzz.distance import JaroWinkler
 from sqlalchemy.orm import Session
 
 from leadflow.core.playbook import Playbook
@@ -19,7 +19,7 @@ from leadflow.services.reports.base import share, table
 
 BOUNCES = ("Email Bounced", "Email Hard Bounced", "Bounced")
 # Two first names in one block (same last name, same company) this alike are likely one person.
-SAME_PERSON = 80.0
+SAME_PERSON = 85.0
 LISTED = 50
 
 
@@ -77,8 +77,8 @@ def data_quality(
         "empty. Invalid: no e-mail or not shaped like one. Bouncing: a bounce event. Stale: "
         f"open leads older than {stale_days} days with no event in that time. Duplicates: "
         "leads with the same last name and company (account, else e-mail domain) whose first "
-        f"names match at least {SAME_PERSON:g}% (rapidfuzz ratio, or one is the other's "
-        f"prefix). Lists show the first {LISTED}.",
+        f"names are at least {SAME_PERSON:g}% alike (Jaro-Winkler, which favours a shared "
+        f"start: Kate / Katherine), or one is the other's prefix. Lists show the first {LISTED}.",
         cohort, ["problem", "leads", "share"], rows, leads=size,
         invalid_emails=[{"lead_id": i, "email": e} for i, e in invalid],
         bouncing=[{"lead_id": i, "email": e} for i, e in bounced],
@@ -96,7 +96,7 @@ def likely_duplicates(candidates: Sequence[tuple[Any, ...]]) -> list[dict[str, A
             if not first_a or not first_b:
                 continue
             prefix = first_a.startswith(first_b) or first_b.startswith(first_a)
-            similarity = 100.0 if prefix else fuzz.ratio(first_a, first_b)
+            similarity = 100.0 if prefix else 100 * JaroWinkler.similarity(first_a, first_b)
             if similarity >= SAME_PERSON:
                 pairs.append({
                     "keep": {"lead_id": a[0], "email": a[1]},

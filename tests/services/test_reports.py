@@ -1,0 +1,313 @@
+"""Every report on a small hand-built history whose figures were worked out by hand.
+
+The history (all times UTC, 2026; `->` is a stage change):
+
+    lead  source/campaign   created  moves                                        outcome
+    L1    google/spring     09-01    lead, mql 09-03, sql 09-05, opp 09-10,        won 1000 (09-20)
+                                     customer 09-20
+    L2    google/spring     09-02    lead, sql 09-04 (demo request), nurture 09-06
+                                     (ana: "no budget")
+    L3    linkedin/fall     09-03    lead, mql 09-05, sql 09-08, opp 09-12,        won 3000 (09-30)
+                                     customer 09-30
+    L4    linkedin/fall     09-04    lead, mql 09-06, disqualified 09-07 (ben: "student")
+    L5    linkedin/-        09-05    lead, mql 09-06, sql 09-07, opp 09-09,        lost (09-19)
+                                     nurture 09-19 (ana: "chose a competitor")
+    L6    google/-          10-01    lead
+    L7    google/spring     09-06    lead, sql 01:00 (no owner)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from leadflow.core.errors import Invalid
+from leadflow.core.playbook import Playbook
+from leadflow.core.playbook_text import parse_playbook
+from leadflow.core.report_math import Cohort
+from leadflow.models import Account, Assignment, Event, Lead, Rep, StageChange
+from leadflow.models.db import make_engine, make_session_factory, upgrade
+from leadflow.services import reports
+from leadflow.services.reports import Options
+
+NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
+B2B = Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml"
+
+
+def day(month: int, dom: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(2026, month, dom, hour, minute, tzinfo=UTC)
+
+
+LEADS: list[dict[str, Any]] = [
+    {"key": "L1", "email": "a@x.io", "source": "google", "campaign": "spring", "total": 90,
+     "first_name": "Katherine", "last_name": "Smith", "title": "VP Operations", "account": True,
+     "created": day(9, 1), "stage": "customer",
+     "moves": [("lead", day(9, 1)), ("mql", day(9, 3)), ("sql", day(9, 5)),
+               ("opportunity", day(9, 10)), ("customer", day(9, 20))],
+     "outcome": ("won", 1000.0, day(9, 20), "signed")},
+    {"key": "L2", "email": "b@x.io", "source": "google", "campaign": "spring", "total": 70,
+     "first_name": "Bob", "last_name": "Jones", "created": day(9, 2), "stage": "nurture",
+     "moves": [("lead", day(9, 2)), ("sql", day(9, 4)),
+               ("nurture", day(9, 6), "ana", "no budget")]},
+    {"key": "L3", "email": "c@x.io", "source": "linkedin", "campaign": "fall", "total": 80,
+     "first_name": "Kathy", "last_name": "Smith", "title": "COO", "created": day(9, 3),
+     "stage": "customer",
+     "moves": [("lead", day(9, 3)), ("mql", day(9, 5)), ("sql", day(9, 8)),
+               ("opportunity", day(9, 12)), ("customer", day(9, 30))],
+     "outcome": ("won", 3000.0, day(9, 30), "signed")},
+    {"key": "L4", "email": "d@x.io", "source": "linkedin", "campaign": "fall", "total": 20,
+     "first_name": "Rob", "last_name": "Jones", "created": day(9, 4), "stage": "disqualified",
+     "moves": [("lead", day(9, 4)), ("mql", day(9, 6)),
+               ("disqualified", day(9, 7), "ben", "student")]},
+    {"key": "L5", "email": "e@x.io", "source": "linkedin", "campaign": None, "total": 60,
+     "created": day(9, 5), "stage": "nurture",
+     "moves": [("lead", day(9, 5)), ("mql", day(9, 6)), ("sql", day(9, 7)),
+               ("opportunity", day(9, 9)), ("nurture", day(9, 19), "ana", "chose a competitor")],
+     "outcome": ("lost", None, day(9, 19), "chose a competitor")},
+    {"key": "L6", "email": "f at x.io", "source": "google", "campaign": None, "total": 10,
+     "created": day(10, 1), "stage": "lead", "moves": [("lead", day(10, 1))]},
+    {"key": "L7", "email": "g@x.io", "source": "google", "campaign": "spring", "total": 75,
+     "first_name": "Kate", "last_name": "Smith", "account": True, "created": day(9, 6),
+     "stage": "sql", "moves": [("lead", day(9, 6)), ("sql", day(9, 6, 1))]},
+]  # fmt: skip
+
+# (lead, type, name, when, properties, context, source)
+EVENTS: list[tuple[str, str, str | None, datetime, dict[str, Any], dict[str, Any], str]] = [
+    ("L1", "track", "Email Clicked", day(9, 10), {"campaign": "digest"}, {}, "api"),
+    ("L1", "page", None, day(9, 15), {"path": "/pricing"},
+     {"campaign": {"name": "retarget"}}, "api"),
+    ("L1", "track", "Late Event", day(9, 25), {"campaign": "late"}, {}, "api"),  # after the win
+    ("L3", "page", None, day(9, 10), {"path": "/pricing"}, {}, "api"),
+    ("L3", "track", "Whitepaper Downloaded", day(9, 11), {}, {}, "api"),
+    ("L3", "track", "Email Clicked", day(9, 20), {"utm_campaign": "digest"}, {}, "api"),
+    ("L5", "page", None, day(9, 8), {"path": "/careers"}, {}, "api"),
+    ("L5", "track", "Whitepaper Downloaded", day(9, 8), {}, {}, "api"),
+    ("L5", "track", "Sales Touch", day(9, 8, 2),
+     {"questions": ["Do you support SSO?"], "objections": ["price"], "stage": "sql"}, {}, "sales"),
+    ("L2", "track", "Sales Touch", day(9, 4, 5),
+     {"questions": ["do you support SSO?"], "objections": ["Price"], "stage": "sql"}, {}, "sales"),
+    ("L4", "track", "Email Bounced", day(9, 5), {}, {}, "api"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def playbook() -> Playbook:
+    return parse_playbook(B2B.read_text())
+
+
+@pytest.fixture
+def session(database_url: str) -> Iterator[Session]:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with make_session_factory(engine)() as db, db.begin():
+        build(db)
+        yield db
+    engine.dispose()
+
+
+def build(db: Session) -> None:
+    acme = Account(domain="acme.com", name="Acme", tier="top")
+    ana = Rep(name="Ana", email="ana@flowline.io", team="enterprise")
+    ben = Rep(name="Ben", email="ben@flowline.io", team="enterprise")
+    db.add_all([acme, ana, ben])
+    db.flush()
+    ids: dict[str, int] = {}
+    for spec in LEADS:
+        lead = Lead(
+            email=spec["email"], source=spec["source"], campaign=spec["campaign"],
+            total=spec["total"], first_name=spec.get("first_name"),
+            last_name=spec.get("last_name"), title=spec.get("title"), stage=spec["stage"],
+            created_at=spec["created"], account_id=acme.id if spec.get("account") else None,
+            stage_changed_at=spec["moves"][-1][1],
+        )  # fmt: skip
+        if outcome := spec.get("outcome"):
+            lead.outcome, lead.outcome_amount, lead.closed_at, lead.outcome_reason = outcome
+        db.add(lead)
+        db.flush()
+        ids[spec["key"]] = lead.id
+        before = None
+        for stage, at, *who in spec["moves"]:
+            actor, reason = who if who else ("system", f"entered {stage}")
+            db.add(StageChange(lead_id=lead.id, from_stage=before, to_stage=stage, at=at,
+                               reason=reason, actor=actor))  # fmt: skip
+            before = stage
+    for n, (key, kind, name, at, properties, context, source) in enumerate(EVENTS):
+        db.add(Event(lead_id=ids[key], type=kind, name=name, occurred_at=at, source=source,
+                     properties=properties, context=context, message_id=f"m{n}"))  # fmt: skip
+    hand_offs = [  # (lead, rep, assigned, due, first touch, status)
+        ("L1", ana, day(9, 5), day(9, 5, 0, 5), day(9, 5, 0, 3), "met"),
+        ("L2", ana, day(9, 4), day(9, 4, 4), day(9, 4, 5), "breached"),
+        ("L3", ben, day(9, 8), day(9, 8, 4), day(9, 8, 1), "met"),
+        ("L7", None, day(9, 6, 1), day(9, 6, 5), None, "breached"),
+    ]
+    for key, rep, assigned, due, touched, status in hand_offs:
+        db.add(Assignment(
+            lead_id=ids[key], rep_id=rep.id if rep else None,
+            team=rep.team if rep else "inbound", stage="sql", reason="test",
+            assigned_at=assigned, sla_due_at=due, first_touch_at=touched, status=status,
+        ))  # fmt: skip
+    db.flush()
+
+
+def run(db: Session, book: Playbook, name: str, **options: Any) -> dict[str, Any]:
+    cohort = options.pop("cohort", Cohort())
+    return reports.run(db, book, name, cohort, Options(**options), NOW)
+
+
+def column(result: dict[str, Any], name: str) -> list[Any]:
+    return [row[name] for row in result["rows"]]
+
+
+def test_funnel_counts_the_furthest_stage_each_lead_reached(
+    session: Session, playbook: Playbook
+) -> None:
+    result = run(session, playbook, "funnel")
+    assert column(result, "reached") == [7, 6, 5, 3, 2]  # L2 and L7 skipped MQL but passed it
+    assert column(result, "to_next") == [0.8571, 0.8333, 0.6, 0.6667, None]
+    assert column(result, "n") == [7, 6, 5, 3, None]
+    assert all(column(result, "small_sample")[:4])
+    assert result["revenue"] == 4000.0
+    september, october = result["by_period"]
+    assert september == {"period": "2026-09", "lead": 6, "mql": 6, "sql": 5,
+                         "opportunity": 3, "customer": 2}  # fmt: skip
+    assert october == {"period": "2026-10", "lead": 1, "mql": 0, "sql": 0,
+                       "opportunity": 0, "customer": 0}  # fmt: skip
+    only_october = run(session, playbook, "funnel", period="2026-10")
+    assert column(only_october, "reached") == [1, 0, 0, 0, 0]
+    linkedin = run(session, playbook, "funnel", cohort=Cohort(source="linkedin"))
+    assert column(linkedin, "reached") == [3, 3, 2, 2, 1]
+
+
+def test_conversion_and_revenue_by_source(session: Session, playbook: Playbook) -> None:
+    result = run(session, playbook, "conversion", by="source")
+    linkedin, google = result["rows"]  # by revenue, highest first
+    assert (linkedin["source"], linkedin["lead"], linkedin["mql"], linkedin["sql"]) == (
+        "linkedin", 3, 3, 2)  # fmt: skip
+    assert (linkedin["customer"], linkedin["revenue"], linkedin["lead_to_customer"]) == (
+        1, 3000.0, 0.3333)  # fmt: skip
+    assert (google["lead"], google["mql"], google["opportunity"], google["customer"]) == (
+        4,
+        3,
+        1,
+        1,
+    )
+    assert (google["revenue"], google["revenue_per_lead"]) == (1000.0, 250.0)
+    by_campaign = {row["campaign"]: row["lead"] for row in run(
+        session, playbook, "conversion", by="campaign")["rows"]}  # fmt: skip
+    assert by_campaign == {"spring": 3, "fall": 2, None: 2}
+    with pytest.raises(Invalid, match="unknown dimension 'colour'"):
+        run(session, playbook, "conversion", by="colour")
+
+
+def test_velocity_days_in_each_stage(session: Session, playbook: Playbook) -> None:
+    rows = {row["stage"]: row for row in run(session, playbook, "velocity")["rows"]}
+    assert (rows["lead"]["n"], rows["lead"]["mean_days"], rows["lead"]["p50_days"]) == (
+        6,
+        1.51,
+        2.0,
+    )
+    assert (rows["mql"]["n"], rows["mql"]["mean_days"], rows["mql"]["p50_days"]) == (4, 1.75, 1.5)
+    assert (rows["sql"]["n"], rows["sql"]["mean_days"], rows["sql"]["p50_days"]) == (4, 3.25, 3.0)
+    assert (rows["opportunity"]["n"], rows["opportunity"]["p50_days"]) == (3, 10.0)
+    assert "customer" not in rows  # nobody has left it
+    result = run(session, playbook, "velocity")
+    assert result["lead_to_customer"] == {"n": 2, "p50_days": 23.0, "p90_days": 26.2}
+
+
+def test_speed_to_lead_and_both_slas(session: Session, playbook: Playbook) -> None:
+    result = run(session, playbook, "speed", period="2026-09")
+    rows = {row["rep"]: row for row in result["rows"]}
+    assert (rows["Ana"]["handoffs"], rows["Ana"]["met"], rows["Ana"]["breached"]) == (2, 1, 1)
+    assert (rows["Ana"]["compliance"], rows["Ana"]["p50_minutes"]) == (0.5, 151.5)
+    assert (rows["Ben"]["compliance"], rows["Ben"]["p50_minutes"]) == (1.0, 60.0)
+    assert (rows["(queue)"]["breached"], rows["(queue)"]["compliance"]) == (1, 0.0)
+    teams = {row["team"]: row["handoffs"] for row in result["teams"]}
+    assert teams == {"enterprise": 3, "inbound": 1}
+    buckets = {row["bucket"]: row["handoffs"] for row in result["distribution"]}
+    assert buckets == {"under 5 min": 1, "5-30 min": 0, "30 min-4 h": 1, "4-24 h": 1,
+                       "over 24 h": 0, "not touched": 1}  # fmt: skip
+    marketing = result["marketing"]
+    assert (marketing["mqls"], marketing["commitment"], marketing["share_of_commitment"]) == (
+        4, 200, 0.02)  # fmt: skip
+
+
+def test_lead_quality_feedback_keeps_lost_deals_apart(session: Session, playbook: Playbook) -> None:
+    result = run(session, playbook, "quality")
+    found = {(r["action"], r["reason"], r["source"], r["campaign"], r["leads"])
+             for r in result["rows"]}  # fmt: skip
+    assert found == {("recycled", "no budget", "google", "spring", 1),
+                     ("disqualified", "student", "linkedin", "fall", 1)}  # fmt: skip
+    assert result["lost_reasons"] == [{"reason": "chose a competitor", "deals": 1}]
+
+
+def test_attribution_first_last_and_linear(session: Session, playbook: Playbook) -> None:
+    rows = {r["campaign"]: r for r in run(session, playbook, "attribution")["rows"]}
+    assert set(rows) == {"spring", "digest", "retarget", "fall"}  # "late" came after the win
+    assert (rows["spring"]["first_touch"], rows["spring"]["last_touch"]) == (1000.0, 0.0)
+    assert (rows["fall"]["first_touch"], rows["fall"]["linear"]) == (3000.0, 1500.0)
+    assert (rows["digest"]["last_touch"], rows["digest"]["linear"]) == (3000.0, 1833.33)
+    assert (rows["retarget"]["last_touch"], rows["retarget"]["linear"]) == (1000.0, 333.33)
+    assert rows["digest"]["won_leads"] == 2
+    for credit in ("first_touch", "last_touch", "linear"):
+        assert sum(r[credit] for r in rows.values()) == pytest.approx(4000.0, abs=0.02)
+
+
+def test_calibration_by_decile_and_auc(session: Session, playbook: Playbook) -> None:
+    result = run(session, playbook, "calibration")
+    assert (result["closed"], result["won"], result["roc_auc"]) == (3, 2, 1.0)
+    assert [(r["decile"], r["closed"], r["won"]) for r in result["rows"]] == [
+        (1, 1, 0), (6, 1, 1), (10, 1, 1)]  # fmt: skip
+    assert result["small_sample"] is True
+
+
+def test_cracks_list_sales_ready_leads_nobody_owns(session: Session, playbook: Playbook) -> None:
+    [row] = run(session, playbook, "cracks")["rows"]
+    assert (row["email"], row["stage"], row["problem"]) == ("g@x.io", "sql", "no owner")
+    assert row["minutes_late"] == 101220.0  # 09-06 05:00 to 11-15 12:00
+
+
+def test_content_that_converts_and_what_prospects_ask(session: Session, playbook: Playbook) -> None:
+    result = run(session, playbook, "content")
+    rows = {r["item"]: r for r in result["rows"]}
+    assert (result["won"], result["lost"]) == (2, 1)
+    assert (rows["/pricing"]["won_share"], rows["/pricing"]["lost_share"]) == (1.0, 0.0)
+    assert (rows["Email Clicked"]["won_leads"], rows["Email Clicked"]["lost_leads"]) == (2, 0)
+    assert rows["Whitepaper Downloaded"]["lift"] == 0.5
+    assert (rows["/careers"]["won_share"], rows["/careers"]["lost_leads"]) == (0.0, 1)
+    assert "Late Event" not in rows and "Sales Touch" not in rows
+    assert result["feedback"] == [
+        {"kind": "objection", "text": "price", "stage": "sql", "times": 2},
+        {"kind": "question", "text": "do you support sso?", "stage": "sql", "times": 2},
+    ]
+
+
+def test_bottlenecks_compare_a_period_with_its_history(
+    session: Session, playbook: Playbook
+) -> None:
+    result = run(session, playbook, "bottlenecks", period="2026-10")
+    worst = result["rows"][0]
+    assert (worst["step"], worst["now"], worst["before"], worst["drop"]) == (
+        "lead -> next", 0.0, 1.0, 1.0)  # fmt: skip
+    assert (worst["n_now"], worst["n_before"]) == (1, 6)
+
+
+def test_data_quality(session: Session, playbook: Playbook) -> None:
+    result = run(session, playbook, "data_quality", stale_days=30)
+    problems = {r["problem"]: r["leads"] for r in result["rows"]}
+    assert problems["missing title"] == 5
+    assert (problems["invalid e-mail"], problems["bouncing e-mail"]) == (1, 1)
+    assert problems["no activity for 30 days"] == 3  # L2, L6, L7; closed and lost leads are not
+    [pair] = result["duplicates"]  # Katherine and Kate Smith at Acme; Bob and Rob Jones differ
+    assert {pair["keep"]["email"], pair["duplicate"]["email"]} == {"a@x.io", "g@x.io"}
+
+
+def test_unknown_reports_and_periods_are_named(session: Session, playbook: Playbook) -> None:
+    with pytest.raises(Invalid, match="unknown report 'funel'"):
+        run(session, playbook, "funel")
+    with pytest.raises(Invalid, match="2026-13"):
+        run(session, playbook, "funnel", period="2026-13")
