@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from leadflow.cli import demo, handoff, imports, keys, leads, playbook, reports, serve, setup
+from leadflow.cli import (
+    demo,
+    handoff,
+    imports,
+    keys,
+    leads,
+    plan,
+    playbook,
+    reports,
+    serve,
+    setup,
+)
 from leadflow.cli.context import state
 
 app = typer.Typer(
@@ -35,3 +46,4 @@ imports.register(app)
 demo.register(app)
 handoff.register(app)
 reports.register(app)
+plan.register(app)

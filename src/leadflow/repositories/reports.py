@@ -381,3 +381,38 @@ def duplicate_candidates(session: Session, cohort: Cohort) -> list[tuple[Any, ..
         .order_by(last, company, Lead.id)
     )  # fmt: skip
     return [tuple(row) for row in session.execute(query)]
+
+
+def visitors(session: Session, start: datetime, end: datetime) -> int:
+    """Distinct visitors (a lead, else an anonymous id) with a page view in [start, end)."""
+    who = func.coalesce(cast(Event.lead_id, String), Event.anonymous_id)
+    query = select(func.count(func.distinct(who))).where(
+        Event.type == "page", Event.occurred_at >= start, Event.occurred_at < end
+    )
+    return int(session.scalar(query) or 0)
+
+
+def plan_actuals(session: Session, start: datetime, end: datetime) -> dict[str, int]:
+    """What happened in [start, end): visitors, leads created, distinct leads entering MQL, SQL
+    and opportunity, and deals won."""
+    created = select(func.count()).where(Lead.created_at >= start, Lead.created_at < end)
+    entered = (
+        select(StageChange.to_stage, func.count(func.distinct(StageChange.lead_id)))
+        .where(
+            StageChange.to_stage.in_(["mql", "sql", "opportunity"]),
+            StageChange.at >= start,
+            StageChange.at < end,
+        )
+        .group_by(StageChange.to_stage)
+    )
+    won = select(func.count()).where(
+        Lead.outcome == "won", Lead.closed_at >= start, Lead.closed_at < end
+    )
+    counts = {"mql": 0, "sql": 0, "opportunity": 0}
+    counts.update({stage: int(n) for stage, n in session.execute(entered)})
+    return {
+        "visit": visitors(session, start, end),
+        "lead": int(session.scalar(created) or 0),
+        **counts,
+        "customer": int(session.scalar(won) or 0),
+    }

@@ -1,0 +1,68 @@
+"""`leadflow report` and `leadflow plan` from the command line, on both engines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tests.cli.conftest import Run, as_json
+
+
+def some_leads(run: Run, tmp_path: Path) -> None:
+    """Three leads this week: one demo request (SQL), two page views."""
+    now = datetime.now(UTC) - timedelta(minutes=5)
+    lines = [
+        {"email": "ann@unlisted-co.io", "type": "track", "name": "Demo Requested"},
+        {"email": "bo@unlisted-co.io", "type": "page", "properties": {"path": "/pricing"}},
+        {"email": "cy@unlisted-co.io", "type": "page", "properties": {"path": "/blog"}},
+    ]
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps({**e, "timestamp": now.isoformat()}) + "\n"
+                              for e in lines))  # fmt: skip
+    assert run("import", "events", str(events)).exit_code == 0
+
+
+def test_report_funnel_json_and_conversion_csv(initialised: Run, tmp_path: Path) -> None:
+    some_leads(initialised, tmp_path)
+    funnel = as_json(initialised("report", "funnel", "--json"))
+    reached = {row["stage"]: row["reached"] for row in funnel["rows"]}
+    assert (reached["lead"], reached["mql"], reached["sql"]) == (3, 1, 1)
+    exported = initialised("report", "conversion", "--by", "persona", "--csv")
+    assert exported.exit_code == 0, exported.output
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert sum(int(r["lead"]) for r in rows) == 3 and "lead_to_customer" in rows[0]
+    table = initialised("report", "speed")
+    assert table.exit_code == 0 and "Speed to lead" in table.stdout
+
+
+def test_report_refuses_unknown_names_and_periods(initialised: Run) -> None:
+    unknown = initialised("report", "funel")
+    assert unknown.exit_code == 1 and "unknown report 'funel'" in unknown.stderr
+    period = initialised("report", "funnel", "--period", "2026-13")
+    assert period.exit_code == 1 and "month 13 does not exist" in period.stderr
+
+
+def test_plan_json_and_commit_the_mqls(initialised: Run, tmp_path: Path) -> None:
+    some_leads(initialised, tmp_path)
+    rates = ["--rate", "visit=0.02", "--rate", "lead=0.5", "--rate", "mql=0.4",
+             "--rate", "sql=0.25", "--rate", "opportunity=0.2"]  # fmt: skip
+    args = ["plan", "--goal", "1000000", "--deal-size", "10000", "--period", "month", *rates]
+    stages = as_json(initialised(*args, "--json"))
+    assert [s["stage"] for s in stages] == ["visit", "lead", "mql", "sql", "opportunity",
+                                            "customer"]  # fmt: skip
+    required = {s["stage"]: s["required"] for s in stages}
+    assert required["sql"] == 20 * required["customer"] == 2000
+    actual = {s["stage"]: s["actual"] for s in stages}
+    assert (actual["lead"], actual["sql"], actual["customer"]) == (3, 1, 0)
+    assert stages[2]["rate"] == 0.4
+    committed = initialised(*args, "--commit-mqls")
+    assert committed.exit_code == 0, committed.output
+    assert "commitment is now 5000 a month" in committed.stdout
+    assert as_json(initialised("sla", "--json"))["marketing"]["commitment"] == 5000
+    measured = initialised("plan", "--goal", "1000", "--deal-size", "100")
+    assert measured.exit_code == 1 and "no measured rate for" in measured.stderr
+    bad = initialised("plan", "--goal", "1000", "--deal-size", "100", "--rate", "mql=40")
+    assert bad.exit_code == 1 and "--rate 'mql=40'" in bad.stderr

@@ -1,0 +1,68 @@
+"""The revenue plan's arithmetic, worked by hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from leadflow.core.periods import current_period, elapsed_share, parse_period
+from leadflow.core.plan import pacing, parse_rates, required_counts, sensitivity
+
+RATES = {"visit": 0.02, "lead": 0.5, "mql": 0.4, "sql": 0.25, "opportunity": 0.2}
+
+
+def test_the_seed_rule_five_percent_means_twenty_times_the_customers() -> None:
+    needed = required_counts(1_000_000, 10_000, RATES)
+    assert needed["customer"] == 100
+    assert needed["sql"] == 20 * needed["customer"]  # 25% x 20% = 5% of SQLs become customers
+    assert needed == {"visit": 500_000, "lead": 10_000, "mql": 5_000, "sql": 2_000,
+                      "opportunity": 500, "customer": 100}  # fmt: skip
+
+
+def test_counts_round_up_to_whole_leads_without_float_noise() -> None:
+    # 100 / 0.2 is 500.00000000000006 in floats; the plan must not ask for 501.
+    assert required_counts(1_000_000, 10_000, RATES)["opportunity"] == 500
+    odd = required_counts(1_050, 100, {**RATES, "opportunity": 0.3})
+    assert odd["customer"] == 11  # 10.5 deals is 11
+    assert odd["opportunity"] == 37  # 11 / 0.3 = 36.67
+
+
+def test_bad_rates_and_amounts_are_named() -> None:
+    with pytest.raises(ValueError, match="STAGE one of visit, lead, mql, sql, opportunity"):
+        parse_rates(["customer=0.5"])
+    with pytest.raises(ValueError, match="'mql=abc': the rate must be a number"):
+        parse_rates(["mql=abc"])
+    with pytest.raises(ValueError, match="between 0"):
+        parse_rates(["mql=40"])
+    assert parse_rates(["MQL=0.4", "sql=.25"]) == {"mql": 0.4, "sql": 0.25}
+    with pytest.raises(ValueError, match="positive"):
+        required_counts(0, 10, RATES)
+
+
+def test_one_point_of_conversion_is_worth_what_it_brings() -> None:
+    rows = {row["stage"]: row for row in sensitivity(1_000_000, 10_000, RATES)}
+    # 500,000 visits x 0.02 x 0.5 x 0.4 x 0.26 x 0.2 x 10,000 = 1,040,000
+    assert rows["sql"]["extra_revenue"] == 40_000.0
+    assert rows["sql"]["fewer_visits_needed"] == 500_000 - 480_770  # ceil(100/0.2/0.26/...)
+    # A point on a 2% step is half as much again: 3% x ... = 1.5 x the goal
+    assert rows["visit"]["extra_revenue"] == 500_000.0
+
+
+def test_pacing_against_the_share_of_the_period_gone() -> None:
+    assert pacing(30, 100, 0.25) == {"due_by_now": 25.0, "projected": 120.0, "on_pace": True}
+    assert pacing(10, 100, 0.5)["on_pace"] is False
+    assert pacing(0, 100, 0.0)["projected"] is None
+
+
+def test_periods() -> None:
+    assert parse_period("2026-11") == (datetime(2026, 11, 1, tzinfo=UTC),
+                                       datetime(2026, 12, 1, tzinfo=UTC))  # fmt: skip
+    assert parse_period("2026-Q4")[1] == datetime(2027, 1, 1, tzinfo=UTC)
+    assert parse_period("2026") == (datetime(2026, 1, 1, tzinfo=UTC),
+                                    datetime(2027, 1, 1, tzinfo=UTC))  # fmt: skip
+    with pytest.raises(ValueError, match="expected a month"):
+        parse_period("Q4")
+    now = datetime(2026, 11, 16, tzinfo=UTC)
+    assert (current_period("quarter", now), current_period("month", now)) == ("2026-Q4", "2026-11")
+    assert elapsed_share(*parse_period("2026-11"), now) == 0.5
