@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from leadflow.cli.context import console, friendly, transaction, utcnow
 from leadflow.core.report_math import Cohort
 from leadflow.services import playbooks
 from leadflow.services import reports as report_service
+from leadflow.services.reports import base
 
 DATE = ["%Y-%m-%d"]
 NAMES = ", ".join(report_service.REPORTS)
@@ -55,16 +55,9 @@ def report(
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
     elif as_csv:
-        write_csv(result)
+        sys.stdout.write(base.as_csv(result))
     else:
         show(result)
-
-
-def write_csv(result: dict[str, Any]) -> None:
-    """The report's table, a header row then one row per line."""
-    writer = csv.DictWriter(sys.stdout, fieldnames=result["columns"], extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(result["rows"])
 
 
 def show(result: dict[str, Any]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,3 +34,12 @@ def table(
 def share(part: float, whole: float) -> float | None:
     """part / whole to four places; None for an empty whole."""
     return round(part / whole, 4) if whole else None
+
+
+def as_csv(result: dict[str, Any]) -> str:
+    """The report's table as CSV: a header row, then one line per row."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=result["columns"], extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(result["rows"])
+    return buffer.getvalue()

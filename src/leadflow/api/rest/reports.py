@@ -1,0 +1,106 @@
+"""Reports and the revenue plan over HTTP: the same services as `leadflow report` and `plan`."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import PlainTextResponse
+
+from leadflow.api.deps import DbSession, Now, require
+from leadflow.core.errors import Invalid, NotFound
+from leadflow.core.plan import parse_rates
+from leadflow.core.report_math import Cohort
+from leadflow.core.roles import Permission
+from leadflow.models.api_key import ApiKey
+from leadflow.services import plan as plan_service
+from leadflow.services import playbooks
+from leadflow.services import reports as report_service
+from leadflow.services.reports.base import as_csv
+
+router = APIRouter(tags=["reports and plan"])
+Reader = Annotated[ApiKey, Depends(require(Permission.READ))]
+PlaybookEditor = Annotated[ApiKey, Depends(require(Permission.PLAYBOOK))]
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return datetime.combine(day, time(), tzinfo=UTC) if day else None
+
+
+@router.get("/reports", summary="The reports there are")
+def list_reports(_: Reader) -> dict[str, str]:
+    return report_service.REPORTS
+
+
+@router.get("/reports/{name}", summary="One report, as JSON or CSV", response_model=None)
+def report(
+    name: str,
+    session: DbSession,
+    now: Now,
+    _: Reader,
+    period: str | None = Query(None, description="2026-11, 2026-Q4 or 2026"),
+    since: date | None = Query(None, description="Leads created from this day"),
+    until: date | None = Query(None, description="Leads created before this day"),
+    source: str | None = None,
+    medium: str | None = None,
+    campaign: str | None = None,
+    persona: str | None = None,
+    tier: str | None = None,
+    by: str = Query("source", description="conversion: the dimension"),
+    history: int = Query(6, ge=1, le=120, description="bottlenecks: months compared"),
+    stale_days: int = Query(90, ge=1, le=3650, description="data_quality"),
+    format: Literal["json", "csv"] = "json",
+) -> dict[str, Any] | PlainTextResponse:
+    """404 for an unknown report; 422 names a bad period or dimension."""
+    if name not in report_service.REPORTS:
+        raise NotFound(f"no report {name!r}; one of {', '.join(report_service.REPORTS)}")
+    cohort = Cohort(_midnight(since), _midnight(until), source, medium, campaign, persona, tier)
+    options = report_service.Options(period, by, history, stale_days)
+    playbook = playbooks.active_playbook(session)
+    result = report_service.run(session, playbook, name, cohort, options, now)
+    if format == "csv":
+        return PlainTextResponse(as_csv(result), media_type="text/csv")
+    return result
+
+
+def _request(
+    goal: float, deal_size: float, period: str, rate: list[str], window: int, reps: int | None
+) -> plan_service.PlanRequest:
+    try:
+        rates = parse_rates(rate)
+    except ValueError as exc:
+        raise Invalid(f"rate: {exc}") from None
+    return plan_service.PlanRequest(goal, deal_size, period, rates, window, reps)
+
+
+@router.get("/plan", summary="The revenue goal worked backwards into every stage's target")
+def plan(
+    session: DbSession,
+    now: Now,
+    _: Reader,
+    goal: float = Query(..., gt=0),
+    deal_size: float = Query(..., gt=0),
+    period: str = Query("quarter", description="month, quarter, year, or 2026-Q4, 2026-11 ..."),
+    rate: list[str] = Query([], description="STAGE=R, e.g. mql=0.4; repeatable"),
+    window: int = Query(180, ge=1, le=3650, description="Days of history for measured rates"),
+    reps: int | None = Query(None, ge=1),
+) -> dict[str, Any]:
+    return plan_service.build(session, _request(goal, deal_size, period, rate, window, reps), now)
+
+
+@router.post("/plan/commit", summary="Make the plan's MQLs per month marketing's commitment")
+def commit_plan(
+    session: DbSession,
+    now: Now,
+    key: PlaybookEditor,
+    goal: float = Query(..., gt=0),
+    deal_size: float = Query(..., gt=0),
+    period: str = Query("quarter"),
+    rate: list[str] = Query([]),
+    window: int = Query(180, ge=1, le=3650),
+) -> dict[str, Any]:
+    request = _request(goal, deal_size, period, rate, window, None)
+    result = plan_service.build(session, request, now)
+    per_month, version = plan_service.commit_mqls(session, result, author=key.name, now=now)
+    return {"mql_commitment_per_month": per_month, "playbook_version": version, "plan": result}

@@ -1,0 +1,66 @@
+"""/api/reports and /api/plan: the same figures as the command line, and clear refusals."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+
+from leadflow.core.roles import Role
+from tests.api.conftest import bearer
+
+RATES = [("rate", "visit=0.02"), ("rate", "lead=0.5"), ("rate", "mql=0.4"),
+         ("rate", "sql=0.25"), ("rate", "opportunity=0.2")]  # fmt: skip
+
+
+def seed(client: TestClient, key: str) -> None:
+    events = {"events": [
+        {"email": "ann@unlisted-co.io", "type": "track", "name": "Demo Requested"},
+        {"email": "bo@unlisted-co.io", "type": "page", "properties": {"path": "/pricing"}},
+    ]}  # fmt: skip
+    assert client.post("/api/events", json=events, headers=bearer(key)).status_code == 200
+
+
+def test_reports_as_json_and_csv(client: TestClient, make_key: Callable[[Role], str]) -> None:
+    marketing = make_key(Role.MARKETING)
+    seed(client, marketing)
+    names = client.get("/api/reports", headers=bearer(marketing)).json()
+    assert {"funnel", "attribution", "calibration", "data_quality"} <= set(names)
+    funnel = client.get("/api/reports/funnel", headers=bearer(marketing)).json()
+    assert [r["reached"] for r in funnel["rows"]][:3] == [2, 1, 1]
+    assert "Cohort" in funnel["definition"]
+    exported = client.get("/api/reports/conversion?by=source&format=csv", headers=bearer(marketing))
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert sum(int(r["lead"]) for r in csv.DictReader(io.StringIO(exported.text))) == 2
+
+
+def test_bad_report_requests_are_named(client: TestClient, make_key: Callable[[Role], str]) -> None:
+    sales = bearer(make_key(Role.SALES))
+    missing = client.get("/api/reports/funel", headers=sales)
+    assert missing.status_code == 404 and "no report 'funel'" in missing.json()["error"]["message"]
+    period = client.get("/api/reports/funnel?period=Q4", headers=sales)
+    assert period.status_code == 422 and "expected a month" in period.json()["error"]["message"]
+    by = client.get("/api/reports/conversion?by=colour", headers=sales)
+    assert by.status_code == 422 and "unknown dimension" in by.json()["error"]["message"]
+    ingest = client.get("/api/reports/funnel", headers=bearer(make_key(Role.INGEST)))
+    assert ingest.status_code == 403
+
+
+def test_plan_and_commit(client: TestClient, make_key: Callable[[Role], str]) -> None:
+    marketing = bearer(make_key(Role.MARKETING))
+    seed(client, make_key(Role.MARKETING))
+    query = [("goal", "1000000"), ("deal_size", "10000"), ("period", "month"), *RATES]
+    plan = client.get("/api/plan", params=query, headers=marketing)
+    assert plan.status_code == 200, plan.text
+    required = {s["stage"]: s["required"] for s in plan.json()["stages"]}
+    assert (required["customer"], required["sql"], required["visit"]) == (100, 2000, 500_000)
+    bad = client.get("/api/plan", params=[*query, ("rate", "mql=4")], headers=marketing)
+    assert bad.status_code == 422 and "rate: 'mql=4'" in bad.json()["error"]["message"]
+    sales = bearer(make_key(Role.SALES))
+    assert client.post("/api/plan/commit", params=query, headers=sales).status_code == 403
+    committed = client.post("/api/plan/commit", params=query, headers=marketing)
+    assert committed.status_code == 200, committed.text
+    assert committed.json()["mql_commitment_per_month"] == 5000
+    assert client.get("/api/sla", headers=marketing).json()["marketing"]["commitment"] == 5000
