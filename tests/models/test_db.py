@@ -24,6 +24,8 @@ from leadflow.models.db import (
 
 TABLES = {
     "accounts",
+    "goals",
+    "shared_channels",
     "leads",
     "identities",
     "events",

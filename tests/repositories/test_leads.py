@@ -77,7 +77,7 @@ def test_list_top_orders_and_filters(session: Session) -> None:
             },
         ],
     )
-    leads.set_stages(session, [(ids["l2@x.com"], "mql")], at=NOW)
+    leads.set_stages(session, [(ids["l2@x.com"], "subscriber", "mql")], at=NOW)
     session.expire_all()
     top = leads.list_top(session, limit=3)
     assert [lead.email for lead in top] == ["l1@x.com", "l2@x.com", "l0@x.com"]
@@ -89,12 +89,16 @@ def test_list_top_orders_and_filters(session: Session) -> None:
     assert leads.count_by_stage(session) == {"subscriber": 3, "mql": 1}
 
 
-def test_set_stage_moves_one_lead(session: Session) -> None:
+def test_set_stages_moves_and_keeps_the_furthest_rank(session: Session) -> None:
     lead = leads.create(session, email="a@b.com")
     later = NOW + timedelta(days=1)
-    leads.set_stage(session, lead_id=lead.id, stage="sql", at=later)
+    leads.set_stages(session, [(lead.id, "subscriber", "sql")], at=later)
     session.refresh(lead)
-    assert (lead.stage, lead.stage_changed_at) == ("sql", later)
+    assert (lead.stage, lead.stage_changed_at, lead.reached_rank) == ("sql", later, 3)
+    leads.set_stages(session, [(lead.id, "sql", "nurture")], at=later)
+    session.refresh(lead)
+    assert (lead.stage, lead.reached_rank) == ("nurture", 3)  # it was an SQL once
+    assert leads.entered_at(session, [lead.id]) == {lead.id: later}
 
 
 def test_facts_join_the_account(session: Session) -> None:
@@ -116,7 +120,9 @@ def test_facts_join_the_account(session: Session) -> None:
         [_lead("a@acme.com", title="COO", account_id=account_id), _lead("b@gmail.com")],
     )
     leads.set_stages(
-        session, [(leads.ids_by_email(session, ["b@gmail.com"])["b@gmail.com"], "nurture")], at=NOW
+        session,
+        [(leads.ids_by_email(session, ["b@gmail.com"])["b@gmail.com"], "lead", "nurture")],
+        at=NOW,
     )
     rows = leads.ids_and_facts(session)
     assert [r.lead_facts["email"] for r in rows] == ["a@acme.com", "b@gmail.com"]

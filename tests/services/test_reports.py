@@ -27,12 +27,14 @@ import pytest
 from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Invalid
+from leadflow.core.lifecycle import Transition
 from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.report_math import Cohort
+from leadflow.core.stages import Stage
 from leadflow.models import Account, Assignment, Event, Lead, Rep, StageChange
 from leadflow.models.db import make_engine, make_session_factory, upgrade
-from leadflow.services import reports
+from leadflow.services import lifecycle, reports
 from leadflow.services.reports import Options
 
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
@@ -121,21 +123,23 @@ def build(db: Session) -> None:
         lead = Lead(
             email=spec["email"], source=spec["source"], campaign=spec["campaign"],
             total=spec["total"], first_name=spec.get("first_name"),
-            last_name=spec.get("last_name"), title=spec.get("title"), stage=spec["stage"],
+            last_name=spec.get("last_name"), title=spec.get("title"), stage="lead",
             created_at=spec["created"], account_id=acme.id if spec.get("account") else None,
-            stage_changed_at=spec["moves"][-1][1],
+            reached_rank=-1,
         )  # fmt: skip
         if outcome := spec.get("outcome"):
             lead.outcome, lead.outcome_amount, lead.closed_at, lead.outcome_reason = outcome
         db.add(lead)
         db.flush()
         ids[spec["key"]] = lead.id
-        before = None
-        for stage, at, *who in spec["moves"]:
+        db.add(StageChange(lead_id=lead.id, from_stage=None, to_stage="lead",
+                           at=spec["created"], reason="created", actor="system"))  # fmt: skip
+        before = Stage.LEAD
+        for stage, at, *who in spec["moves"][1:]:  # as the product records every move
             actor, reason = who if who else ("system", f"entered {stage}")
-            db.add(StageChange(lead_id=lead.id, from_stage=before, to_stage=stage, at=at,
-                               reason=reason, actor=actor))  # fmt: skip
-            before = stage
+            lifecycle.record(db, lead, Transition(before, Stage(stage), reason, actor), at)
+            before = Stage(stage)
+        assert lead.stage == spec["stage"]
     for n, (key, kind, name, at, properties, context, source) in enumerate(EVENTS):
         db.add(Event(lead_id=ids[key], type=kind, name=name, occurred_at=at, source=source,
                      properties=properties, context=context, message_id=f"m{n}"))  # fmt: skip

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
@@ -47,3 +48,28 @@ def elapsed_share(start: datetime, end: datetime, now: datetime) -> float:
     """How much of [start, end) has passed at `now`, between 0 and 1."""
     share = (now - start).total_seconds() / (end - start).total_seconds()
     return min(1.0, max(0.0, share))
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SCHEDULE = re.compile(r"^(daily|mon|tue|wed|thu|fri|sat|sun)\s+([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def next_run(schedule: str, zone: str, after: datetime) -> datetime:
+    """The first time after `after` that a schedule ("mon 09:00", "daily 08:30") comes round,
+    in the zone's local time; returned in UTC. ValueError names a bad schedule or zone."""
+    match = _SCHEDULE.match(schedule.strip().lower())
+    if match is None:
+        raise ValueError(f"{schedule!r}: expected DAY HH:MM, DAY one of daily, {', '.join(_DAYS)}")
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{zone!r} is not a time zone") from None
+    local = after.astimezone(tz)
+    for days in range(8):
+        day = (local + timedelta(days=days)).date()
+        if match[1] != "daily" and _DAYS[day.weekday()] != match[1]:
+            continue
+        moment = datetime(day.year, day.month, day.day, int(match[2]), int(match[3]), tzinfo=tz)
+        if moment > local:
+            return moment.astimezone(UTC)
+    raise AssertionError("a weekly schedule always comes round within eight days")

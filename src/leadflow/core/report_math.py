@@ -32,6 +32,11 @@ class Cohort:
     persona: str | None = None
     tier: str | None = None
 
+    @property
+    def is_everyone(self) -> bool:
+        """True when no filter narrows the cohort."""
+        return all(getattr(self, name) is None for name in self.__slots__)
+
     def as_dict(self) -> dict[str, str | None]:
         return {
             "since": self.since.isoformat() if self.since else None,

@@ -5,6 +5,7 @@ from leadflow.models.api_key import ApiKey
 from leadflow.models.assignment import Assignment
 from leadflow.models.db import Base
 from leadflow.models.event import Event
+from leadflow.models.goal import Goal, SharedChannel
 from leadflow.models.identity import Identity
 from leadflow.models.lead import Lead
 from leadflow.models.outbox import DeliveryAttempt, OutboxMessage, WebhookEndpoint
@@ -21,6 +22,7 @@ __all__ = [
     "Base",
     "DeliveryAttempt",
     "Event",
+    "Goal",
     "Identity",
     "Lead",
     "OutboxMessage",
@@ -28,6 +30,7 @@ __all__ = [
     "Rep",
     "RuleMatch",
     "ScoreEntry",
+    "SharedChannel",
     "StageChange",
     "WebhookEndpoint",
 ]

@@ -38,6 +38,9 @@ class Lead(Base):
     # Indexed by ix_leads_stage_total, whose leading column is stage.
     stage: Mapped[str] = mapped_column(default="subscriber")
     stage_changed_at: Mapped[datetime | None]
+    # The furthest funnel rank the lead has been in (-1: none yet); with the current stage it
+    # gives the funnel reports their "reached" without reading the history.
+    reached_rank: Mapped[int] = mapped_column(default=-1, server_default="-1")
     fit: Mapped[float] = mapped_column(default=0.0)
     engagement: Mapped[float] = mapped_column(default=0.0)
     total: Mapped[float] = mapped_column(default=0.0, index=True)

@@ -20,5 +20,7 @@ class StageChange(Base):
     from_stage: Mapped[str | None]
     to_stage: Mapped[str]
     at: Mapped[datetime]
+    # When the lead entered `from_stage`: `at` minus this is the time it spent there.
+    previous_entered_at: Mapped[datetime | None]
     reason: Mapped[str]
     actor: Mapped[str]

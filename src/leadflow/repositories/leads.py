@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.account import Account
 from leadflow.models.lead import Lead
 from leadflow.repositories._driver import select_dicts, update_by_id
@@ -169,16 +170,32 @@ def update_scores_bulk(session: Session, rows: Sequence[dict[str, Any]]) -> None
         update_by_id(session, table_of(Lead), picked)
 
 
-def set_stage(session: Session, *, lead_id: int, stage: str, at: datetime) -> None:
-    """Move one lead; the caller records the change with its reason and actor."""
-    set_stages(session, [(lead_id, stage)], at=at)
+def set_stages(session: Session, moves: Sequence[tuple[int, str, str]], *, at: datetime) -> None:
+    """Move many leads at once: (lead id, from stage, to stage); `reached_rank` keeps the
+    furthest funnel rank either stage has."""
+    if not moves:
+        return
+    rows = [{"id": i, "stage": to, "stage_changed_at": at, "updated_at": at} for i, _, to in moves]
+    update_by_id(session, table_of(Lead), rows)
+    dialect = session.get_bind().dialect.name
+    greatest = func.greatest if dialect == "postgresql" else func.max
+    furthest = greatest(Lead.reached_rank, bindparam("rank"))
+    statement = update(Lead).where(Lead.id == bindparam("lead_id")).values(reached_rank=furthest)
+    ranks = [
+        {"lead_id": i, "rank": max(funnel_rank(Stage(a)), funnel_rank(Stage(b)))}
+        for i, a, b in moves
+    ]
+    session.connection().execute(statement, ranks)
 
 
-def set_stages(session: Session, moves: Sequence[tuple[int, str]], *, at: datetime) -> None:
-    """Move many leads at once: (lead id, new stage) pairs."""
-    if moves:
-        rows = [{"id": i, "stage": s, "stage_changed_at": at, "updated_at": at} for i, s in moves]
-        update_by_id(session, table_of(Lead), rows)
+def entered_at(session: Session, lead_ids: Sequence[int]) -> dict[int, datetime]:
+    """When each lead entered its current stage (its creation when it never moved)."""
+    found: dict[int, datetime] = {}
+    moment = func.coalesce(Lead.stage_changed_at, Lead.created_at)
+    for batch in chunked(sorted(set(lead_ids))):
+        query = select(Lead.id, moment.label("at")).where(Lead.id.in_(batch))
+        found.update({row["id"]: row["at"] for row in select_dicts(session, query)})
+    return found
 
 
 def ids_and_facts(session: Session, *, lead_ids: Iterable[int] | None = None) -> list[LeadFacts]:

@@ -13,7 +13,6 @@ from leadflow.core.stages import FUNNEL
 from leadflow.models.account import Account
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
-from leadflow.models.stage_change import StageChange
 
 
 def in_cohort(cohort: Cohort) -> ColumnElement[bool]:
@@ -48,18 +47,12 @@ def rank_of(stage: ColumnElement[str] | Any) -> ColumnElement[int]:
 
 
 def furthest_rank(session: Session) -> ColumnElement[int]:
-    """The furthest funnel rank each lead ever reached: its current stage, or an earlier one
-    when it has since been recycled or disqualified."""
-    history = (
-        select(func.max(rank_of(StageChange.to_stage)))
-        .where(StageChange.lead_id == Lead.id)
-        .scalar_subquery()
-    )
+    """The furthest funnel rank each lead ever reached: its current stage's, or the furthest
+    it was in before (`reached_rank`, kept on every move), whichever is greater."""
     current = rank_of(Lead.stage)
-    both = func.coalesce(history, -1)
     if session.get_bind().dialect.name == "postgresql":
-        return func.greatest(current, both)
-    return func.max(current, both)  # SQLite's two-argument max is the scalar greatest
+        return func.greatest(current, Lead.reached_rank)
+    return func.max(current, Lead.reached_rank)  # SQLite's two-argument max is the scalar greatest
 
 
 def seconds_between(session: Session, later: Any, earlier: Any) -> ColumnElement[float]:

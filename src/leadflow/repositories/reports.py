@@ -84,19 +84,13 @@ def furthest_by(
 
 def stage_durations(session: Session, cohort: Cohort) -> list[tuple[str, float]]:
     """(stage, seconds spent in it) for every stage a cohort lead has left."""
-    following = (
-        func.lead(StageChange.at)
-        .over(partition_by=StageChange.lead_id, order_by=(StageChange.at, StageChange.id))
-        .label("left_at")
+    spent = seconds_between(session, StageChange.at, StageChange.previous_entered_at)
+    query = select(StageChange.from_stage, spent).where(
+        StageChange.from_stage.is_not(None), StageChange.previous_entered_at.is_not(None)
     )
-    moves = (
-        select(StageChange.to_stage, StageChange.at, following)
-        .where(StageChange.lead_id.in_(cohort_ids(cohort)))
-        .subquery()
-    )
-    spent = seconds_between(session, moves.c.left_at, moves.c.at)
-    query = select(moves.c.to_stage, spent).where(moves.c.left_at.is_not(None))
-    return [(stage, float(seconds)) for stage, seconds in session.execute(query)]
+    if not cohort.is_everyone:
+        query = query.where(StageChange.lead_id.in_(cohort_ids(cohort)))
+    return [(str(stage), float(seconds)) for stage, seconds in session.execute(query)]
 
 
 def lead_to_customer_seconds(session: Session, cohort: Cohort) -> list[float]:
@@ -416,3 +410,39 @@ def plan_actuals(session: Session, start: datetime, end: datetime) -> dict[str, 
         **counts,
         "customer": int(session.scalar(won) or 0),
     }
+
+
+def won_between(session: Session, start: datetime, end: datetime, limit: int) -> list[Lead]:
+    """The biggest `limit` wins in [start, end)."""
+    query = (
+        select(Lead)
+        .where(Lead.outcome == "won", Lead.closed_at >= start, Lead.closed_at < end)
+        .order_by(Lead.outcome_amount.desc(), Lead.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def path_to_win(session: Session, lead_id: int) -> tuple[list[str], list[str]]:
+    """(campaigns, content) a lead touched before it closed, earliest first, each once."""
+    closed = select(Lead.closed_at).where(Lead.id == lead_id).scalar_subquery()
+    campaign = event_campaign()
+    content = case((Event.type == "page", Event.properties["path"].as_string()), else_=Event.name)
+    query = (
+        select(campaign, content)
+        .where(
+            Event.lead_id == lead_id,
+            Event.occurred_at <= func.coalesce(closed, Event.occurred_at),
+            Event.source.not_in(SALES_EVENT_SOURCES),
+            Event.type.in_(["page", "track"]),
+        )
+        .order_by(Event.occurred_at, Event.id)
+    )
+    campaigns: dict[str, None] = {}
+    items: dict[str, None] = {}
+    for name, item in session.execute(query):
+        if name:
+            campaigns[name] = None
+        if item:
+            items[item] = None
+    return list(campaigns), list(items)

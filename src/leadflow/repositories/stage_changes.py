@@ -23,17 +23,20 @@ def record(
     at: datetime,
     reason: str,
     actor: str,
+    previous_entered_at: datetime | None = None,
 ) -> StageChange:
     """Write one move to the history."""
     change = StageChange(
-        lead_id=lead_id, from_stage=from_stage, to_stage=to_stage, at=at, reason=reason, actor=actor
-    )
+        lead_id=lead_id, from_stage=from_stage, to_stage=to_stage, at=at, reason=reason,
+        actor=actor, previous_entered_at=previous_entered_at,
+    )  # fmt: skip
     session.add(change)
     return change
 
 
 def record_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Write many moves (lead_id, from_stage, to_stage, at, reason, actor) in one executemany."""
+    """Write many moves (lead_id, from_stage, to_stage, at, reason, actor,
+    previous_entered_at) in one executemany."""
     if rows:
         insert_rows(session, table_of(StageChange), rows)
 

@@ -123,6 +123,8 @@ def _notify(message: Claimed) -> bool:
 def summary(payload: dict[str, Any]) -> tuple[str, str]:
     """A human title and body for chat and e-mail channels."""
     data = payload.get("data", {})
+    if "title" in data and "text" in data:  # a win or a digest: written for people already
+        return str(data["title"]), str(data["text"])
     if "lead" not in data:  # an SLA alert: whose lead, how late, what happens now
         late = f"{data.get('minutes_late')} minutes past the SLA"
         title = f"{payload.get('type')}: {data.get('email')} ({late})"

@@ -198,6 +198,13 @@ def queue_alert(
     session: Session, event_type: str, data: dict[str, Any], rep: Rep | None, now: datetime
 ) -> str:
     """Queue one alert for every endpoint that wants it and the rep's channels; its id."""
+    return queue_to(session, event_type, data, _channels(rep), now)
+
+
+def queue_to(
+    session: Session, event_type: str, data: dict[str, Any], urls: list[str], now: datetime
+) -> str:
+    """Queue one alert for every endpoint that wants it and these Apprise URLs; its id."""
     alert_id = f"alert_{uuid.uuid4().hex}"
     payload = {"id": alert_id, "type": event_type, "timestamp": now.isoformat(), "data": data}
     rows = [
@@ -205,7 +212,7 @@ def queue_alert(
         for endpoint in outbox.endpoints(session)
         if event_type in endpoint.events
     ]
-    rows += [_row(alert_id, event_type, "apprise", url, payload, now) for url in _channels(rep)]
+    rows += [_row(alert_id, event_type, "apprise", url, payload, now) for url in urls]
     outbox.enqueue(session, rows)
     return alert_id
 

@@ -20,11 +20,11 @@ from leadflow.core.lifecycle import (
 )
 from leadflow.core.playbook import Playbook
 from leadflow.core.scoring import Contribution, LeadScore, PersonaMatch, event_matches
-from leadflow.core.stages import Stage
+from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.lead import Lead
 from leadflow.repositories import events, stage_changes
 from leadflow.repositories import leads as lead_repo
-from leadflow.services import handoff, sla
+from leadflow.services import digest, handoff, sla
 from leadflow.services import reps as rep_service
 
 AUTOMATIC_FROM = (Stage.SUBSCRIBER, Stage.LEAD, Stage.MQL, Stage.NURTURE)
@@ -32,8 +32,11 @@ AUTOMATIC_FROM = (Stage.SUBSCRIBER, Stage.LEAD, Stage.MQL, Stage.NURTURE)
 
 def record(session: Session, lead: Lead, transition: Transition, now: datetime) -> None:
     """Move the lead and write the change, its reason and its actor to the history."""
+    entered = lead.stage_changed_at or lead.created_at
     lead.stage = transition.to_stage.value
     lead.stage_changed_at = now
+    ranks = (funnel_rank(transition.from_stage), funnel_rank(transition.to_stage))
+    lead.reached_rank = max(lead.reached_rank if lead.reached_rank is not None else -1, *ranks)
     stage_changes.record(
         session,
         lead_id=lead.id,
@@ -42,6 +45,7 @@ def record(session: Session, lead: Lead, transition: Transition, now: datetime) 
         at=now,
         reason=transition.reason,
         actor=transition.actor,
+        previous_entered_at=entered,
     )
 
 
@@ -97,6 +101,8 @@ def act(
         lead.outcome_reason = move.reason
         lead.outcome_amount = amount
         lead.closed_at = now
+    if action is Action.CLOSE_WON:
+        digest.announce_win(session, lead, now)  # in this transaction: no win, no announcement
     lead.updated_at = now
     return move
 
@@ -132,6 +138,7 @@ def advance_all(
         rows.append((row.id, move))
         if handoff.is_sales_ready(playbook, move.to_stage):
             ready.append((row.id, move, score, facts))
+    entered = lead_repo.entered_at(session, [lead_id for lead_id, _ in rows])
     stage_changes.record_many(
         session,
         [
@@ -142,11 +149,14 @@ def advance_all(
                 "at": now,
                 "reason": m.reason,
                 "actor": actor if m.actor == "system" else m.actor,
+                "previous_entered_at": entered.get(lead_id),
             }
             for lead_id, m in rows
         ],
     )
-    lead_repo.set_stages(session, [(lead_id, m.to_stage.value) for lead_id, m in rows], at=now)
+    lead_repo.set_stages(
+        session, [(lead_id, m.from_stage.value, m.to_stage.value) for lead_id, m in rows], at=now
+    )
     _hand_off_all(session, playbook, ready, raised, now)
     return moves
 

@@ -14,7 +14,14 @@ from leadflow.core.errors import Invalid, NotFound
 from leadflow.models.outbox import OutboxMessage, WebhookEndpoint
 from leadflow.repositories import outbox
 
-EVENT_TYPES = ("lead.sales_ready", "lead.assigned", "sla.breached", "sla.escalated")
+EVENT_TYPES = (
+    "lead.sales_ready",
+    "lead.assigned",
+    "sla.breached",
+    "sla.escalated",
+    "deal.won",
+    "report.digest",
+)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.core.errors import NotFound
-from leadflow.services import delivery, leads, lifecycle, playbooks, rescore, sla
+from leadflow.services import delivery, digest, leads, lifecycle, playbooks, rescore, sla
 
 log = logging.getLogger("leadflow.worker")
 SWEEP_EVERY = 5.0  # seconds between SLA sweeps
@@ -53,14 +53,16 @@ class Worker:
         return delivered
 
     def sweep(self) -> int:
-        """Breach and escalate overdue hand-offs in one transaction."""
+        """Breach and escalate overdue hand-offs, and queue digests that are due, in one
+        transaction."""
         with self.factory() as session, session.begin():
             session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
             try:
                 book = playbooks.active_playbook(session)
             except NotFound:
                 return 0
-            return sla.sweep(session, book, utcnow())
+            now = utcnow()
+            return sla.sweep(session, book, now) + digest.send_due(session, book, now)
 
     def decay(self) -> int:
         """Re-score leads whose score has aged, and move the ones that now qualify."""
