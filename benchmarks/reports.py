@@ -28,7 +28,7 @@ from rescore import NOW, PLAYBOOK, build, machine, matches
 
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.report_math import Cohort
-from leadflow.models.db import make_engine, make_session_factory
+from leadflow.models.db import make_engine, make_session_factory, upgrade
 from leadflow.services import plan as plan_service
 from leadflow.services import reports
 from leadflow.services.rescore import rescore_all
@@ -74,15 +74,17 @@ def closed_loop(path: Path, seed: int) -> None:
         rows = np.nonzero(furthest >= k)[0]
         when = stamp(at[rows, k])
         frm = [None if k == 0 else STAGES[k - 1]] * rows.size
-        changes += zip(ids[rows].tolist(), frm, [STAGES[k]] * rows.size, when, strict=True)
+        before = [None] * rows.size if k == 0 else stamp(at[rows, k - 1])
+        changes += zip(ids[rows].tolist(), frm, [STAGES[k]] * rows.size, when, before, strict=True)
     exits = np.nonzero(lost | recycled | disqualified)[0]
     exit_at = stamp(np.minimum(at[exits, furthest[exits]] + 3 * DAY_US, now - 1))
     for j, row in enumerate(exits.tolist()):
         to = "disqualified" if disqualified[row] else "nurture"
-        changes.append((int(ids[row]), STAGES[furthest[row]], to, exit_at[j]))
+        entered = stamp(at[row : row + 1, furthest[row]])[0]
+        changes.append((int(ids[row]), STAGES[furthest[row]], to, exit_at[j], entered))
     con.executemany(
-        "INSERT INTO stage_changes (lead_id, from_stage, to_stage, at, reason, actor)"
-        " VALUES (?, ?, ?, ?, 'benchmark', 'system')",
+        "INSERT INTO stage_changes (lead_id, from_stage, to_stage, at, previous_entered_at,"
+        " reason, actor) VALUES (?, ?, ?, ?, ?, 'benchmark', 'system')",
         changes,
     )
     reasons = np.array(REASONS)[rng.integers(0, len(REASONS), n)]
@@ -92,8 +94,8 @@ def closed_loop(path: Path, seed: int) -> None:
     closed = np.nonzero((furthest == 4) | lost)[0]
     closed_at = stamp(np.where(lost[closed], at[closed, 3] + 3 * DAY_US, at[closed, 4]))
     con.executemany(
-        "UPDATE leads SET created_at = ?, stage = ? WHERE id = ?",
-        zip(stamp(created), stage.tolist(), ids.tolist(), strict=True),
+        "UPDATE leads SET created_at = ?, stage = ?, reached_rank = ? WHERE id = ?",
+        zip(stamp(created), stage.tolist(), (furthest + 1).tolist(), ids.tolist(), strict=True),
     )
     con.executemany(
         "UPDATE leads SET outcome = ?, outcome_amount = ?, outcome_reason = ?, closed_at = ?"
@@ -135,6 +137,7 @@ def prepare(path: Path, leads: int, events: int, seed: int) -> None:
             ).fetchone()
         if done:
             print(f"reusing {path}")
+            upgrade(f"sqlite:///{path}")  # a database from an older build gets new migrations
             return
     print(f"building {path} ({leads:,} leads, {events:,} events)", flush=True)
     started = time.perf_counter()

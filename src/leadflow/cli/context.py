@@ -77,7 +77,10 @@ def friendly(command: Callable[P, R]) -> Callable[P, R]:
         except LeadflowError as exc:
             raise fail(exc.message) from None
         except OperationalError as exc:
-            raise fail(f"database {state.shown_url()!r}: {exc.orig}") from None
+            hint = ""
+            if "no such table" in str(exc.orig) or "no such column" in str(exc.orig):
+                hint = " (an older schema: `leadflow init` upgrades it)"
+            raise fail(f"database {state.shown_url()!r}: {exc.orig}{hint}") from None
         except SQLAlchemyError as exc:
             raise fail(f"database error: {exc.__class__.__name__}: {exc}") from None
         except KeyboardInterrupt:

@@ -6,6 +6,7 @@ import typer
 
 from leadflow.cli import (
     demo,
+    goals,
     handoff,
     imports,
     keys,
@@ -47,3 +48,4 @@ demo.register(app)
 handoff.register(app)
 reports.register(app)
 plan.register(app)
+goals.register(app)

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from leadflow.cli.context import console, friendly, transaction, utcnow
 from leadflow.core.report_math import Cohort
-from leadflow.services import playbooks
+from leadflow.services import digest, playbooks
 from leadflow.services import reports as report_service
 from leadflow.services.reports import base
 
@@ -22,7 +22,7 @@ NAMES = ", ".join(report_service.REPORTS)
 
 def register(app: typer.Typer) -> None:
     """Add `leadflow report`."""
-    app.command("report", help=f"A report: {NAMES}.")(report)
+    app.command("report", help=f"A report: {NAMES}, or digest (the huddle).")(report)
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -31,7 +31,7 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 @friendly
 def report(
-    name: str = typer.Argument(..., help=NAMES),
+    name: str = typer.Argument(..., help=f"{NAMES}, digest"),
     period: str | None = typer.Option(None, "--period", help="2026-11, 2026-Q4 or 2026."),
     since: datetime | None = typer.Option(None, "--since", formats=DATE, help="Created from."),
     until: datetime | None = typer.Option(None, "--until", formats=DATE, help="Created before."),
@@ -45,19 +45,38 @@ def report(
     stale_days: int = typer.Option(90, "--stale-days", min=1, help="data_quality."),
     as_json: bool = typer.Option(False, "--json", help="The whole report as JSON."),
     as_csv: bool = typer.Option(False, "--csv", help="The table as CSV on standard output."),
+    send: bool = typer.Option(False, "--send", help="digest: also queue it to digest channels."),
 ) -> None:
     """Compute a report over a cohort of leads (created in the period, and of the filters)."""
     cohort = Cohort(_utc(since), _utc(until), source, medium, campaign, persona, tier)
     options = report_service.Options(period, by, history, stale_days)
     with transaction() as session:
         playbook = playbooks.active_playbook(session)
-        result = report_service.run(session, playbook, name, cohort, options, utcnow())
+        if name == "digest":
+            result = digest.build(session, playbook, period, utcnow())
+            sent = digest.send_now(session, playbook, period, utcnow()) if send else None
+        else:
+            result = report_service.run(session, playbook, name, cohort, options, utcnow())
+    if name == "digest":
+        show_digest(result, as_json, sent)
+        return
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
     elif as_csv:
         sys.stdout.write(base.as_csv(result))
     else:
         show(result)
+
+
+def show_digest(data: dict[str, Any], as_json: bool, sent: int | None) -> None:
+    """The digest as text (or JSON), and where it was queued."""
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, default=str))
+    else:
+        console.print(f"[bold]{data['title']}[/]")
+        console.print(data["text"], highlight=False, markup=False)
+    if sent is not None:
+        console.print(f"queued to {sent} digest channels (the worker delivers it)")
 
 
 def show(result: dict[str, Any]) -> None:

@@ -36,9 +36,11 @@ def in_cohort(cohort: Cohort) -> ColumnElement[bool]:
     return and_(true(), *parts)
 
 
-def cohort_ids(cohort: Cohort) -> Any:
-    """A subquery of the cohort's lead ids, for filtering other tables."""
-    return select(Lead.id).where(in_cohort(cohort))
+def of_cohort(lead_id: Any, cohort: Cohort) -> ColumnElement[bool]:
+    """`lead_id` belongs to a cohort lead (always true for everyone: no 1M-id IN list)."""
+    if cohort.is_everyone:
+        return true()
+    return lead_id.in_(select(Lead.id).where(in_cohort(cohort)))  # type: ignore[no-any-return]
 
 
 def rank_of(stage: ColumnElement[str] | Any) -> ColumnElement[int]:
@@ -73,7 +75,7 @@ def event_campaign() -> ColumnElement[str]:
     """The campaign an event came from: Segment's context.campaign.name, else a `campaign`
     or `utm_campaign` property."""
     return func.coalesce(
-        Event.context["campaign"]["name"].as_string(),
+        Event.context[("campaign", "name")].as_string(),
         Event.properties["utm_campaign"].as_string(),
         Event.properties["campaign"].as_string(),
     )

@@ -34,11 +34,11 @@ from leadflow.models.lead import Lead
 from leadflow.models.rep import Rep
 from leadflow.models.stage_change import StageChange
 from leadflow.repositories.report_sql import (
-    cohort_ids,
     event_campaign,
     furthest_rank,
     in_cohort,
     month_of,
+    of_cohort,
     score_band,
     seconds_between,
     won_amount,
@@ -75,10 +75,11 @@ def furthest_by(
     query = (
         select(group.label("grp"), rank, func.count(), func.sum(won_amount()))
         .select_from(Lead)
-        .outerjoin(Account, Account.id == Lead.account_id)
         .where(in_cohort(cohort))
         .group_by(group, rank)
     )
+    if by == "tier":  # the only dimension off the leads table
+        query = query.outerjoin(Account, Account.id == Lead.account_id)
     return [(g, int(r), int(n), float(v or 0.0)) for g, r, n, v in session.execute(query)]
 
 
@@ -88,8 +89,7 @@ def stage_durations(session: Session, cohort: Cohort) -> list[tuple[str, float]]
     query = select(StageChange.from_stage, spent).where(
         StageChange.from_stage.is_not(None), StageChange.previous_entered_at.is_not(None)
     )
-    if not cohort.is_everyone:
-        query = query.where(StageChange.lead_id.in_(cohort_ids(cohort)))
+    query = query.where(of_cohort(StageChange.lead_id, cohort))
     return [(str(stage), float(seconds)) for stage, seconds in session.execute(query)]
 
 
@@ -108,7 +108,7 @@ def handoffs(session: Session, cohort: Cohort) -> list[tuple[str | None, str, st
         select(Rep.name, Assignment.team, Assignment.status, minutes)
         .select_from(Assignment)
         .outerjoin(Rep, Rep.id == Assignment.rep_id)
-        .where(Assignment.lead_id.in_(cohort_ids(cohort)))
+        .where(of_cohort(Assignment.lead_id, cohort))
     )
     return [(r, t, s, float(m) if m is not None else None) for r, t, s, m in session.execute(query)]
 

@@ -17,11 +17,13 @@ from leadflow.core.errors import Invalid
 from leadflow.core.periods import current_period, next_run, parse_period
 from leadflow.core.playbook import Playbook
 from leadflow.core.report_math import Cohort
+from leadflow.models.goal import SharedChannel
 from leadflow.models.lead import Lead
 from leadflow.repositories import goals as goal_repo
 from leadflow.repositories import reports as queries
 from leadflow.services import handoff
 from leadflow.services.reports import funnel, team
+from leadflow.services.reps import check_channel
 
 TOP = 3
 PATH_ITEMS = 5
@@ -55,7 +57,7 @@ def build(
         "funnel": stages,
         "sla": {"marketing": speed["marketing"], "sales": speed["teams"]},
         "top_campaigns": ranked[:TOP],
-        "bottom_campaigns": ranked[-TOP:][::-1] if len(ranked) > TOP else [],
+        "bottom_campaigns": ranked[max(TOP, len(ranked) - TOP) :][::-1],  # never the top ones
         "recycle_reasons": quality["rows"][:5],
         "lost_reasons": quality["lost_reasons"][:5],
         "new_customers": customers,
@@ -130,3 +132,39 @@ def send_due(session: Session, playbook: Playbook, now: datetime) -> int:
         channel.next_run_at = next_run(channel.schedule or "mon 09:00", channel.timezone, now)
         sent += 1
     return sent
+
+
+def add_channel(
+    session: Session,
+    purpose: str,
+    url: str,
+    *,
+    schedule: str | None,
+    zone: str,
+    now: datetime,
+) -> SharedChannel:
+    """A shared channel for `wins` or the `digest` (with its schedule); Invalid names a bad
+    purpose, URL, schedule or zone."""
+    if purpose not in ("wins", "digest"):
+        raise Invalid(f"purpose: {purpose!r} must be wins or digest")
+    check_channel(url)
+    next_at = None
+    if purpose == "digest":
+        try:
+            next_at = next_run(schedule or "mon 09:00", zone, now)
+        except ValueError as exc:
+            raise Invalid(f"schedule: {exc}") from None
+    elif schedule:
+        raise Invalid("schedule: only a digest channel has a schedule")
+    return goal_repo.add_channel(
+        session, purpose=purpose, url=url, schedule=schedule or ("mon 09:00" if next_at else None),
+        timezone=zone, next_run_at=next_at, created_at=now,
+    )  # fmt: skip
+
+
+def send_now(session: Session, playbook: Playbook, period: str | None, now: datetime) -> int:
+    """Queue the digest of a period to every digest channel at once; how many channels."""
+    urls = [channel.url for channel in goal_repo.channels(session, "digest")]
+    if urls:
+        handoff.queue_to(session, "report.digest", build(session, playbook, period, now), urls, now)
+    return len(urls)

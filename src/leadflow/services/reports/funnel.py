@@ -43,7 +43,8 @@ def _reached(rows: list[tuple[Any, int, int, float]]) -> tuple[dict[Stage, int],
 def funnel(session: Session, cohort: Cohort) -> dict[str, Any]:
     """How many cohort leads reached each stage, the conversion from each to the next, and
     the same by month of entry."""
-    reached, revenue = _reached(queries.furthest_by(session, cohort))
+    by_month = queries.furthest_by(session, cohort, "period")  # one pass gives both views
+    reached, revenue = _reached(by_month)
     rates = step_rates(reached)
     first = reached[REPORT_FUNNEL[0]]
     rows = [
@@ -58,7 +59,7 @@ def funnel(session: Session, cohort: Cohort) -> dict[str, Any]:
         for stage in REPORT_FUNNEL
     ]
     periods: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for month, rank, count, _ in queries.furthest_by(session, cohort, "period"):
+    for month, rank, count, _ in by_month:
         periods[str(month)][rank] += count
     by_period = [
         {"period": month, **{s.value: n for s, n in reached_counts(ranks).items()}}

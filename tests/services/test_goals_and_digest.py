@@ -1,0 +1,84 @@
+"""Shared goals, the digest and the win announcement on the hand-built history."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from leadflow.core.errors import Invalid
+from leadflow.core.lifecycle import Action
+from leadflow.core.playbook import Playbook
+from leadflow.models import Lead, OutboxMessage, SharedChannel
+from leadflow.services import digest, goals, lifecycle
+from tests.services.test_reports import NOW, playbook, session
+
+__all__ = ["playbook", "session"]  # fixtures shared with the report tests
+
+CHAT = "json://127.0.0.1:9/chat"
+
+
+def test_goals_track_revenue_and_conversion(session: Session) -> None:
+    revenue = goals.add_goal(session, name="September revenue", period="2026-09",
+                             revenue=8000, now=NOW)  # fmt: skip
+    rate = goals.add_goal(session, name="Lead to customer", period="2026-09",
+                          conversion="lead:customer", rate=0.5, now=NOW)  # fmt: skip
+    money = goals.progress(session, revenue, NOW)
+    assert (money["actual"], money["deals"], money["share_of_target"]) == (4000.0, 2, 0.5)
+    assert money["on_pace"] is False  # the month is over and half the target is missing
+    conversion = goals.progress(session, rate, NOW)
+    assert (conversion["actual"], conversion["n"], conversion["small_sample"]) == (0.3333, 6, True)
+    assert [g["name"] for g in goals.all_progress(session, NOW)] == [
+        "September revenue", "Lead to customer"]  # fmt: skip
+    with pytest.raises(Invalid, match="two stages in funnel order"):
+        goals.add_goal(session, name="x", period="2026-09", conversion="sql:lead", rate=0.1,
+                       now=NOW)  # fmt: skip
+    with pytest.raises(Invalid, match="either a revenue target or a conversion"):
+        goals.add_goal(session, name="x", period="2026-09", now=NOW)
+    with pytest.raises(Invalid, match="period"):
+        goals.add_goal(session, name="x", period="September", revenue=1, now=NOW)
+
+
+def test_the_digest_of_a_month(session: Session, playbook: Playbook) -> None:
+    data = digest.build(session, playbook, "2026-09", NOW)
+    assert data["funnel"] == {"lead": 6, "mql": 6, "sql": 5, "opportunity": 3, "customer": 2}
+    biggest, other = data["new_customers"]
+    assert (biggest["email"], biggest["amount"]) == ("c@x.io", 3000.0)
+    assert biggest["campaigns"] == ["fall", "digest"]
+    assert biggest["content"] == ["/pricing", "Whitepaper Downloaded", "Email Clicked"]
+    assert other["campaigns"] == ["spring", "digest", "retarget"]
+    assert "Late Event" not in other["content"]  # after the win
+    assert data["lost_reasons"] == [{"reason": "chose a competitor", "deals": 1}]
+    assert "Won: Kathy Smith 3,000 via fall, digest" in data["text"]
+    assert [c["campaign"] for c in data["top_campaigns"]] == ["fall", "spring"]
+
+
+def test_digest_channels_are_sent_on_their_schedule(session: Session, playbook: Playbook) -> None:
+    channel = digest.add_channel(session, "digest", CHAT, schedule="mon 09:00", zone="UTC",
+                                 now=NOW)  # fmt: skip
+    assert channel.next_run_at is not None and channel.next_run_at.weekday() == 0
+    assert digest.send_due(session, playbook, NOW) == 0  # not yet
+    later = channel.next_run_at + timedelta(minutes=1)
+    assert digest.send_due(session, playbook, later) == 1
+    [queued] = session.scalars(select(OutboxMessage)).all()
+    assert (queued.event_type, queued.target) == ("report.digest", CHAT)
+    assert channel.next_run_at == later.replace(hour=9, minute=0) + timedelta(days=7)
+    with pytest.raises(Invalid, match="schedule"):
+        digest.add_channel(session, "digest", CHAT, schedule="someday", zone="UTC", now=NOW)
+    with pytest.raises(Invalid, match="not an Apprise URL"):
+        digest.add_channel(session, "wins", "nope", schedule=None, zone="UTC", now=NOW)
+    assert session.scalars(select(SharedChannel)).all() == [channel]
+
+
+def test_a_won_deal_is_announced_with_its_path(session: Session) -> None:
+    digest.add_channel(session, "wins", CHAT, schedule=None, zone="UTC", now=NOW)
+    lead = session.scalar(select(Lead).where(Lead.email == "e@x.io"))
+    assert lead is not None
+    lead.stage, lead.outcome = "opportunity", None  # reopened for this test
+    lifecycle.act(session, lead, Action.CLOSE_WON, actor="ana", reason="", now=NOW, amount=5000)
+    [won] = session.scalars(select(OutboxMessage).where(OutboxMessage.event_type == "deal.won"))
+    data = won.payload["data"]
+    assert won.target == CHAT and data["title"] == "Won: e@x.io, 5,000"
+    assert data["content"] == ["/careers", "Whitepaper Downloaded"]
