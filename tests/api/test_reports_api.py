@@ -64,3 +64,23 @@ def test_plan_and_commit(client: TestClient, make_key: Callable[[Role], str]) ->
     assert committed.status_code == 200, committed.text
     assert committed.json()["mql_commitment_per_month"] == 5000
     assert client.get("/api/sla", headers=marketing).json()["marketing"]["commitment"] == 5000
+
+
+def test_goals_channels_and_the_digest(client: TestClient, make_key: Callable[[Role], str]) -> None:
+    admin, sales = bearer(make_key(Role.ADMIN)), bearer(make_key(Role.SALES))
+    seed(client, make_key(Role.MARKETING))
+    goal = {"name": "Lead to SQL", "period": "2026-Q4", "conversion": "lead:sql", "rate": 0.5}
+    assert client.post("/api/goals", json=goal, headers=sales).status_code == 403
+    created = client.post("/api/goals", json=goal, headers=admin)
+    assert created.status_code == 201, created.text
+    bad = client.post("/api/goals", json={**goal, "conversion": "sql:lead"}, headers=admin)
+    assert bad.status_code == 422 and "funnel order" in bad.json()["error"]["message"]
+    assert [g["name"] for g in client.get("/api/goals", headers=sales).json()] == ["Lead to SQL"]
+    channel = {"purpose": "digest", "url": "json://127.0.0.1:9/x", "schedule": "fri 16:00"}
+    assert client.post("/api/channels", json=channel, headers=admin).status_code == 201
+    wrong = client.post("/api/channels", json={**channel, "url": "nope"}, headers=admin)
+    assert wrong.status_code == 422 and "not an Apprise URL" in wrong.json()["error"]["message"]
+    digest = client.get("/api/reports/digest", headers=sales).json()
+    assert digest["funnel"]["lead"] >= 0 and digest["title"].startswith("Sales and marketing")
+    gone = client.delete(f"/api/goals/{created.json()['id']}", headers=admin)
+    assert gone.status_code == 204 and client.get("/api/goals", headers=sales).json() == []

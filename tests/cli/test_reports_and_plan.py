@@ -66,3 +66,23 @@ def test_plan_json_and_commit_the_mqls(initialised: Run, tmp_path: Path) -> None
     assert measured.exit_code == 1 and "no measured rate for" in measured.stderr
     bad = initialised("plan", "--goal", "1000", "--deal-size", "100", "--rate", "mql=40")
     assert bad.exit_code == 1 and "--rate 'mql=40'" in bad.stderr
+
+
+def test_goals_channels_and_the_digest(initialised: Run, tmp_path: Path) -> None:
+    some_leads(initialised, tmp_path)
+    added = initialised("goals", "add", "Leads to SQL", "--period", "2026",
+                        "--conversion", "lead:sql", "--rate", "0.2")  # fmt: skip
+    assert added.exit_code == 0 and "added goal 1" in added.stdout
+    [goal] = as_json(initialised("goals", "list", "--json"))
+    assert goal["kind"] == "conversion" and goal["target"] == 0.2
+    wrong = initialised("goals", "add", "x", "--period", "2026", "--revenue", "-5")
+    assert wrong.exit_code == 1 and "must be positive" in wrong.stderr
+    channel = initialised("channels", "add", "digest", "json://127.0.0.1:9/x",
+                          "--schedule", "mon 08:30", "--tz", "Europe/Berlin")  # fmt: skip
+    assert channel.exit_code == 0 and "next digest" in channel.stdout
+    digest = initialised("report", "digest", "--send")
+    assert digest.exit_code == 0, digest.output
+    assert "Funnel (leads created): lead 3" in digest.stdout
+    assert "queued to 1 digest channels" in digest.stdout
+    data = as_json(initialised("report", "digest", "--json"))
+    assert data["funnel"]["sql"] == 1

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
 
 from leadflow.api.deps import DbSession, Now, require
 from leadflow.core.errors import Invalid, NotFound
@@ -14,14 +15,15 @@ from leadflow.core.plan import parse_rates
 from leadflow.core.report_math import Cohort
 from leadflow.core.roles import Permission
 from leadflow.models.api_key import ApiKey
+from leadflow.services import digest, goals, playbooks
 from leadflow.services import plan as plan_service
-from leadflow.services import playbooks
 from leadflow.services import reports as report_service
 from leadflow.services.reports.base import as_csv
 
 router = APIRouter(tags=["reports and plan"])
 Reader = Annotated[ApiKey, Depends(require(Permission.READ))]
 PlaybookEditor = Annotated[ApiKey, Depends(require(Permission.PLAYBOOK))]
+Admin = Annotated[ApiKey, Depends(require(Permission.ADMIN))]
 
 
 def _midnight(day: date | None) -> datetime | None:
@@ -52,7 +54,10 @@ def report(
     stale_days: int = Query(90, ge=1, le=3650, description="data_quality"),
     format: Literal["json", "csv"] = "json",
 ) -> dict[str, Any] | PlainTextResponse:
-    """404 for an unknown report; 422 names a bad period or dimension."""
+    """404 for an unknown report; 422 names a bad period or dimension. `digest` is the
+    huddle's digest of the period (default: this month)."""
+    if name == "digest":
+        return digest.build(session, playbooks.active_playbook(session), period, now)
     if name not in report_service.REPORTS:
         raise NotFound(f"no report {name!r}; one of {', '.join(report_service.REPORTS)}")
     cohort = Cohort(_midnight(since), _midnight(until), source, medium, campaign, persona, tier)
@@ -104,3 +109,47 @@ def commit_plan(
     result = plan_service.build(session, request, now)
     per_month, version = plan_service.commit_mqls(session, result, author=key.name, now=now)
     return {"mql_commitment_per_month": per_month, "playbook_version": version, "plan": result}
+
+
+class GoalIn(BaseModel):
+    """A revenue goal (`revenue`) or a conversion goal (`conversion` FROM:TO and `rate`)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    period: str = Field(description="2026-Q4, 2026-11 or 2026")
+    revenue: float | None = Field(None, gt=0)
+    conversion: str | None = Field(None, description="FROM:TO, e.g. lead:customer")
+    rate: float | None = Field(None, gt=0, le=1)
+
+
+class ChannelIn(BaseModel):
+    """A shared Apprise channel: `wins`, or `digest` with a schedule like "mon 09:00"."""
+
+    purpose: Literal["wins", "digest"]
+    url: str = Field(min_length=1, max_length=2000)
+    schedule: str | None = None
+    timezone: str = "UTC"
+
+
+@router.get("/goals", summary="Shared goals with their progress")
+def list_goals(session: DbSession, now: Now, _: Reader) -> list[dict[str, Any]]:
+    return goals.all_progress(session, now)
+
+
+@router.post("/goals", status_code=201, summary="Add a shared goal")
+def add_goal(body: GoalIn, session: DbSession, now: Now, _: Admin) -> dict[str, Any]:
+    goal = goals.add_goal(session, name=body.name, period=body.period, revenue=body.revenue,
+                          conversion=body.conversion, rate=body.rate, now=now)  # fmt: skip
+    return goals.progress(session, goal, now)
+
+
+@router.delete("/goals/{goal_id}", status_code=204, summary="Remove a goal")
+def delete_goal(goal_id: int, session: DbSession, _: Admin) -> None:
+    goals.delete_goal(session, goal_id)
+
+
+@router.post("/channels", status_code=201, summary="Add a shared channel (wins or digest)")
+def add_channel(body: ChannelIn, session: DbSession, now: Now, _: Admin) -> dict[str, Any]:
+    channel = digest.add_channel(session, body.purpose, body.url, schedule=body.schedule,
+                                 zone=body.timezone, now=now)  # fmt: skip
+    return {"id": channel.id, "purpose": channel.purpose, "schedule": channel.schedule,
+            "timezone": channel.timezone, "next_run_at": channel.next_run_at}  # fmt: skip
