@@ -32,8 +32,9 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.report_math import Cohort
 from leadflow.core.stages import Stage
-from leadflow.models import Account, Assignment, Event, Lead, Rep, StageChange
+from leadflow.models import Account, Assignment, Lead, Rep, StageChange
 from leadflow.models.db import make_engine, make_session_factory, upgrade
+from leadflow.repositories import events as event_repo
 from leadflow.services import lifecycle, reports
 from leadflow.services.reports import Options
 
@@ -141,8 +142,9 @@ def build(db: Session) -> None:
             before = Stage(stage)
         assert lead.stage == spec["stage"]
     for n, (key, kind, name, at, properties, context, source) in enumerate(EVENTS):
-        db.add(Event(lead_id=ids[key], type=kind, name=name, occurred_at=at, source=source,
-                     properties=properties, context=context, message_id=f"m{n}"))  # fmt: skip
+        event_repo.insert(db, lead_id=ids[key], type=kind, name=name, occurred_at=at,
+                          source=source, properties=properties, context=context,
+                          message_id=f"m{n}")  # fmt: skip
     hand_offs = [  # (lead, rep, assigned, due, first touch, status)
         ("L1", ana, day(9, 5), day(9, 5, 0, 5), day(9, 5, 0, 3), "met"),
         ("L2", ana, day(9, 4), day(9, 4, 4), day(9, 4, 5), "breached"),

@@ -32,11 +32,32 @@ OPTIONAL: dict[str, Any] = {
 EventColumns = Row[tuple[int, int, str, str | None, dict[str, Any], dict[str, Any], datetime]]
 
 
+LOOKUP_LIMIT = 500  # characters kept of a campaign name or a path
+
+
+def _text(value: Any) -> str | None:
+    return value[:LOOKUP_LIMIT] if isinstance(value, str) and value else None
+
+
+def with_lookups(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with `campaign` (Segment's context.campaign.name, else a utm_campaign or
+    campaign property) and `path` (a page view's path) filled in."""
+    properties = row.get("properties") or {}
+    context = row.get("context") or {}
+    campaign = context.get("campaign") if isinstance(context, dict) else None
+    named = campaign.get("name") if isinstance(campaign, dict) else None
+    found = (
+        _text(named) or _text(properties.get("utm_campaign")) or _text(properties.get("campaign"))
+    )
+    path = _text(properties.get("path")) if row.get("type") == "page" else None
+    return {**row, "campaign": found, "path": path}
+
+
 def insert(session: Session, **fields: Any) -> Event | None:
     """Store one event; None when its (source, message_id) was stored before."""
     statement = (
         dialect_insert(session, Event)
-        .values(**fields)
+        .values(**with_lookups(fields))
         .on_conflict_do_nothing(index_elements=DEDUPE_KEY)
         .returning(Event)
     )
@@ -55,7 +76,8 @@ def insert_many(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     stored = 0
     for batch in chunked(rows):
         # Core executemany wants the same keys in every row.
-        stored += len(session.execute(statement, [{**defaults, **row} for row in batch]).all())
+        prepared = [with_lookups({**defaults, **row}) for row in batch]
+        stored += len(session.execute(statement, prepared).all())
     return stored
 
 
@@ -72,7 +94,8 @@ def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, in
     )
     stored: dict[str, int] = {}
     for batch in chunked(rows):
-        stored.update(dict(session.execute(statement, list(batch)).all()))
+        prepared = [with_lookups(row) for row in batch]
+        stored.update(dict(session.execute(statement, prepared).all()))
     return stored
 
 

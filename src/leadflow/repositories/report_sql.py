@@ -71,14 +71,9 @@ def month_of(session: Session, moment: Any) -> ColumnElement[str]:
     return func.strftime("%Y-%m", moment)
 
 
-def event_campaign() -> ColumnElement[str]:
-    """The campaign an event came from: Segment's context.campaign.name, else a `campaign`
-    or `utm_campaign` property."""
-    return func.coalesce(
-        Event.context[("campaign", "name")].as_string(),
-        Event.properties["utm_campaign"].as_string(),
-        Event.properties["campaign"].as_string(),
-    )
+def event_campaign() -> ColumnElement[str | None]:
+    """The campaign an event came from (filled in when stored, see events.with_lookups)."""
+    return Event.campaign.expression
 
 
 def won_amount() -> ColumnElement[float]:

@@ -242,7 +242,7 @@ def content_by_outcome(session: Session, cohort: Cohort) -> list[tuple[str, str,
     before they closed: pages by path, other events by name (sales' own entries excluded)."""
     kind = case((Event.type == "page", "page"), else_="event")
     item = case(
-        (Event.type == "page", func.coalesce(Event.properties["path"].as_string(), "?")),
+        (Event.type == "page", func.coalesce(Event.path, "?")),
         else_=func.coalesce(Event.name, Event.type),
     )
     query = (
@@ -427,7 +427,7 @@ def path_to_win(session: Session, lead_id: int) -> tuple[list[str], list[str]]:
     """(campaigns, content) a lead touched before it closed, earliest first, each once."""
     closed = select(Lead.closed_at).where(Lead.id == lead_id).scalar_subquery()
     campaign = event_campaign()
-    content = case((Event.type == "page", Event.properties["path"].as_string()), else_=Event.name)
+    content = case((Event.type == "page", Event.path), else_=Event.name)
     query = (
         select(campaign, content)
         .where(

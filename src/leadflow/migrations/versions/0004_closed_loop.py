@@ -38,6 +38,9 @@ def upgrade() -> None:
         "leads", sa.Column("reached_rank", sa.Integer(), nullable=False, server_default="-1")
     )
     op.add_column("stage_changes", sa.Column("previous_entered_at", TIMESTAMP, nullable=True))
+    op.add_column("events", sa.Column("campaign", sa.String(), nullable=True))
+    op.add_column("events", sa.Column("path", sa.String(), nullable=True))
+    _backfill_event_lookups()
     op.execute(
         "UPDATE leads SET reached_rank = COALESCE((SELECT MAX(r) FROM ("
         f"SELECT {_rank('sc.to_stage')} AS r FROM stage_changes sc WHERE sc.lead_id = leads.id"
@@ -77,8 +80,36 @@ def upgrade() -> None:
     )
 
 
+def _backfill_event_lookups() -> None:
+    """campaign and path for events stored before: the same rules as events.with_lookups."""
+    if op.get_bind().dialect.name == "postgresql":
+        campaign = (
+            "COALESCE(NULLIF(context #>> '{campaign,name}', ''),"
+            " NULLIF(properties ->> 'utm_campaign', ''), NULLIF(properties ->> 'campaign', ''))"
+        )
+        path = "NULLIF(properties ->> 'path', '')"
+    else:
+
+        def text(doc: str, at: str) -> str:
+            value = f"json_extract({doc}, '{at}')"
+            return f"CASE WHEN json_type({doc}, '{at}') = 'text' THEN NULLIF({value}, '') END"
+
+        campaign = (
+            f"COALESCE({text('context', '$.campaign.name')},"
+            f" {text('properties', '$.utm_campaign')}, {text('properties', '$.campaign')})"
+        )
+        path = text("properties", "$.path")
+    op.execute(
+        f"UPDATE events SET campaign = substr({campaign}, 1, 500),"
+        f" path = CASE WHEN type = 'page' THEN substr({path}, 1, 500) END"
+    )
+
+
 def downgrade() -> None:
     """Drop them."""
+    with op.batch_alter_table("events") as batch:
+        batch.drop_column("path")
+        batch.drop_column("campaign")
     with op.batch_alter_table("stage_changes") as batch:
         batch.drop_column("previous_entered_at")
     with op.batch_alter_table("leads") as batch:
