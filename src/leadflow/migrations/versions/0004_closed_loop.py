@@ -83,11 +83,18 @@ def upgrade() -> None:
 def _backfill_event_lookups() -> None:
     """campaign and path for events stored before: the same rules as events.with_lookups."""
     if op.get_bind().dialect.name == "postgresql":
+
+        def pg_text(doc: str, at: str) -> str:  # strings only, as the Python side keeps them
+            return (
+                f"CASE WHEN json_typeof({doc} #> '{at}') = 'string'"
+                f" THEN NULLIF({doc} #>> '{at}', '') END"
+            )
+
         campaign = (
-            "COALESCE(NULLIF(context #>> '{campaign,name}', ''),"
-            " NULLIF(properties ->> 'utm_campaign', ''), NULLIF(properties ->> 'campaign', ''))"
+            f"COALESCE({pg_text('context', '{campaign,name}')},"
+            f" {pg_text('properties', '{utm_campaign}')}, {pg_text('properties', '{campaign}')})"
         )
-        path = "NULLIF(properties ->> 'path', '')"
+        path = pg_text("properties", "{path}")
     else:
 
         def text(doc: str, at: str) -> str:
