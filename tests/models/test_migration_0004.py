@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
-from leadflow.models.db import make_engine, upgrade
+from leadflow.models.db import downgrade, make_engine, upgrade
+
+TABLES = ("leads", "stage_changes", "events")
 
 LEAD = (
     "INSERT INTO leads (id, email, attributes, stage, fit, engagement, total, contributions,"
@@ -52,4 +54,8 @@ def test_0004_backfills_ranks_entry_times_and_event_lookups(database_url: str) -
         ).all()
         assert [tuple(row) for row in lookups] == [
             ("m1", "spring", "/pricing"), ("m2", "fall", None), ("m3", None, None)]  # fmt: skip
+    downgrade(engine, "0003")  # and back: no table is re-created, so nothing cascades away
+    with engine.connect() as db:
+        counts = [db.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in TABLES]
+        assert counts == [1, 3, 3]
     engine.dispose()

@@ -92,6 +92,16 @@ def alembic_config() -> Config:
     return config
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to `revision` (for tests and benchmarks of migrations)."""
+    from alembic import command
+
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
 def upgrade(engine_or_url: Engine | str, revision: str = "heads") -> None:
     """Create or upgrade the database schema to the latest migration."""
     from alembic import command

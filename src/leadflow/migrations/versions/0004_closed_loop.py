@@ -113,13 +113,14 @@ def _backfill_event_lookups() -> None:
 
 
 def downgrade() -> None:
-    """Drop them."""
-    with op.batch_alter_table("events") as batch:
-        batch.drop_column("path")
-        batch.drop_column("campaign")
-    with op.batch_alter_table("stage_changes") as batch:
-        batch.drop_column("previous_entered_at")
-    with op.batch_alter_table("leads") as batch:
-        batch.drop_column("reached_rank")
+    """Drop them. Columns go with ALTER TABLE DROP COLUMN (SQLite 3.35+), never a batch
+    table copy: re-creating `leads` on SQLite would cascade-delete its events."""
+    for table, column in (
+        ("events", "path"),
+        ("events", "campaign"),
+        ("stage_changes", "previous_entered_at"),
+        ("leads", "reached_rank"),
+    ):
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     op.drop_table("shared_channels")
     op.drop_table("goals")
