@@ -317,3 +317,8 @@ def stale_ids(session: Session, scored_before: datetime, limit: int) -> list[int
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def in_stage(session: Session, stage: str) -> list[Lead]:
+    """Every lead in one stage, by id."""
+    return list(session.scalars(select(Lead).where(Lead.stage == stage).order_by(Lead.id)))

@@ -17,12 +17,13 @@ from typing import Any
 from faker import Faker
 from sqlalchemy.orm import Session
 
+from leadflow.core.lifecycle import Action
 from leadflow.core.playbook import Playbook
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import reps as rep_repo
-from leadflow.services import lifecycle, playbooks, reps, rescore
+from leadflow.services import lifecycle, playbooks, reps, rescore, sales
 
 INDUSTRIES = ["Software", "Logistics", "Manufacturing", "Retail", "Healthcare", "Finance"]
 COUNTRIES = ["US", "US", "US", "CA", "GB", "DE", "FR", "NL", "SE", "IN", "BR", "AU"]
@@ -256,4 +257,42 @@ def build(session: Session, playbook_text: str, *, leads: int, now: datetime, se
     add_sales_team(session, now)
     result = rescore.rescore_all(session, book, now)
     lifecycle.advance_all(session, book, now, actor="demo")
+    sales_outcomes(session, random.Random(seed + 1), now)
     return Built(len(data.accounts), len(lead_rows), events, result.seconds)
+
+
+RECYCLE_REASONS = ("no budget this year", "bad timing", "no authority", "just researching")
+LOST_REASONS = ("chose a competitor", "price", "no decision")
+QUESTIONS = ("Do you support SSO?", "How long is onboarding?", "Is there an API?")
+OBJECTIONS = ("price", "switching cost", "security review")
+
+
+def sales_outcomes(session: Session, rng: random.Random, now: datetime) -> None:
+    """Sales works the demo's SQLs through the real actions, so the closed-loop reports have
+    outcomes to show: touches with questions, recycles, disqualifications, won and lost deals.
+    Better-scored leads fare better, as the reports should then find."""
+    ready = sorted(lead_repo.in_stage(session, "sql"), key=lambda lead: -lead.total)
+    for rank, lead in enumerate(ready):
+        odds = 1 - rank / max(len(ready), 1)  # 1 for the best-scored lead, near 0 for the last
+        rep = lead.owner or f"nora@{TEAM_DOMAIN}"
+        if rng.random() < 0.85:
+            asked, objected = [rng.choice(QUESTIONS)], [rng.choice(OBJECTIONS)]
+            sales.log_touch(session, lead, actor=rep, channel="call", now=now,
+                            questions=asked, objections=objected)  # fmt: skip
+        roll = rng.random()
+        if roll < 0.15:
+            lifecycle.act(session, lead, Action.RECYCLE, actor=rep, now=now,
+                          reason=rng.choice(RECYCLE_REASONS))  # fmt: skip
+        elif roll < 0.22:
+            lifecycle.act(session, lead, Action.DISQUALIFY, actor=rep, now=now, reason="not a fit")
+        elif roll < 0.22 + 0.6 * odds:
+            amount = round(rng.lognormvariate(9.6, 0.5), -2)
+            lifecycle.act(session, lead, Action.CONVERT, actor=rep, now=now, reason="",
+                          amount=amount)  # fmt: skip
+            close = rng.random()
+            if close < 0.3 + 0.4 * odds:
+                lifecycle.act(session, lead, Action.CLOSE_WON, actor=rep, now=now, reason="",
+                              amount=amount)  # fmt: skip
+            elif close < 0.8:
+                lifecycle.act(session, lead, Action.CLOSE_LOST, actor=rep, now=now,
+                              reason=rng.choice(LOST_REASONS))  # fmt: skip
