@@ -119,3 +119,44 @@ def percentiles(values: Sequence[float] | npt.NDArray[np.float64]) -> dict[str, 
         return {"p50": None, "p90": None}
     p50, p90 = np.percentile(array, [50, 90])
     return {"p50": round(float(p50), 2), "p90": round(float(p90), 2)}
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """Revenue credited to one campaign under each attribution model."""
+
+    campaign: str
+    first_touch: float
+    last_touch: float
+    linear: float
+    won_leads: int
+
+
+def attribute(
+    touches: Sequence[tuple[int, str, float]], amounts: Sequence[tuple[int, float]]
+) -> list[Credit]:
+    """First-touch, last-touch and linear credit per campaign from (lead, campaign, time)
+    touches and (lead, amount) wins. A lead's touches are ordered by time, then campaign name,
+    so ties are broken the same way every time."""
+    if not touches:
+        return []
+    leads = np.fromiter((t[0] for t in touches), dtype=np.int64, count=len(touches))
+    names, codes = np.unique(np.array([t[1] for t in touches], dtype=object), return_inverse=True)
+    seconds = np.fromiter((t[2] for t in touches), dtype=np.float64, count=len(touches))
+    order = np.lexsort((codes, seconds, leads))
+    leads, codes = leads[order], codes[order]
+    worth = dict(amounts)
+    amount = np.fromiter((worth.get(int(x), 0.0) for x in leads), np.float64, len(leads))
+    starts = np.flatnonzero(np.r_[True, leads[1:] != leads[:-1]])
+    ends = np.r_[starts[1:], leads.size] - 1
+    per_lead = np.repeat(ends - starts + 1, ends - starts + 1)
+    size = len(names)
+    first = np.bincount(codes[starts], weights=amount[starts], minlength=size)
+    last = np.bincount(codes[ends], weights=amount[ends], minlength=size)
+    linear = np.bincount(codes, weights=amount / per_lead, minlength=size)
+    pairs = np.unique(np.stack([codes, leads]), axis=1)
+    touched = np.bincount(pairs[0], minlength=size)
+    return [
+        Credit(str(names[k]), float(first[k]), float(last[k]), float(linear[k]), int(touched[k]))
+        for k in range(size)
+    ]
