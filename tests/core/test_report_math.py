@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from leadflow.core.report_math import (
-    Rate,
-    attribute,
-    decile_of,
-    reached_counts,
-    roc_auc,
-    step_rates,
-)
+from leadflow.core.report_math import Rate, decile_of, reached_counts, roc_auc, step_rates
 from leadflow.core.stages import Stage
 
 
@@ -41,15 +34,3 @@ def test_roc_auc_counts_ties_as_half() -> None:
 def test_deciles_split_scores_evenly() -> None:
     deciles = decile_of(np.arange(100, dtype=np.float64))
     assert np.bincount(deciles)[1:].tolist() == [10] * 10
-
-
-def test_attribution_credits_first_last_and_linear() -> None:
-    touches = [(1, "b", 20.0), (1, "a", 10.0), (1, "c", 30.0), (2, "b", 5.0), (2, "a", 5.0)]
-    credits = {c.campaign: c for c in attribute(touches, [(1, 300.0), (2, 100.0)])}
-    # lead 1: a, b, c; lead 2: a and b at the same moment -> by name: a, then b
-    assert (credits["a"].first_touch, credits["a"].last_touch) == (400.0, 0.0)
-    assert (credits["b"].last_touch, credits["c"].last_touch) == (100.0, 300.0)
-    assert credits["a"].linear == 150.0 and credits["b"].linear == 150.0
-    assert credits["c"].linear == 100.0 and credits["b"].won_leads == 2
-    assert sum(c.linear for c in credits.values()) == 400.0
-    assert attribute([], []) == []

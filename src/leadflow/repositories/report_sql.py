@@ -3,10 +3,9 @@ expressions SQLite and PostgreSQL spell differently."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, case, cast, func, literal, select, true
+from sqlalchemy import ColumnElement, Float, and_, case, cast, func, select, true
 from sqlalchemy.orm import Session
 
 from leadflow.core.report_math import Cohort
@@ -14,7 +13,6 @@ from leadflow.core.stages import FUNNEL
 from leadflow.models.account import Account
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
-from leadflow.models.types import UTCDateTime
 
 
 def in_cohort(cohort: Cohort) -> ColumnElement[bool]:
@@ -57,10 +55,6 @@ def furthest_rank(session: Session) -> ColumnElement[int]:
     if session.get_bind().dialect.name == "postgresql":
         return func.greatest(current, Lead.reached_rank)
     return func.max(current, Lead.reached_rank)  # SQLite's two-argument max is the scalar greatest
-
-
-# A fixed moment to count seconds from (events sort by it; no report shows it).
-EPOCH = literal(datetime(2000, 1, 1, tzinfo=UTC), UTCDateTime())
 
 
 def seconds_between(session: Session, later: Any, earlier: Any) -> ColumnElement[float]:

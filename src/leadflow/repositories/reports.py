@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import (
     ColumnElement,
+    Float,
     String,
     and_,
     case,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -32,7 +34,6 @@ from leadflow.models.lead import Lead
 from leadflow.models.rep import Rep
 from leadflow.models.stage_change import StageChange
 from leadflow.repositories.report_sql import (
-    EPOCH,
     event_campaign,
     furthest_rank,
     in_cohort,
@@ -149,23 +150,43 @@ def lost_reasons(session: Session, cohort: Cohort) -> list[tuple[str | None, int
     return [(reason, int(n)) for reason, n in session.execute(query)]
 
 
-def won_touches(session: Session, cohort: Cohort) -> tuple[list[Any], list[Any]]:
-    """The touches of won cohort leads up to their win, as rows (lead id, campaign, seconds):
-    the campaign each was acquired by (at creation), then every event naming a campaign; and
-    (lead id, amount) of those leads. Sorting and crediting happen in NumPy, not SQL."""
+def attribution(session: Session, cohort: Cohort) -> list[tuple[str, float, float, float, int]]:
+    """(campaign, first-touch, last-touch, linear revenue, won leads touched) over the touches
+    of won cohort leads before their win: their acquisition campaign at creation, then every
+    event that names a campaign."""
     won = and_(in_cohort(cohort), Lead.outcome == "won")
     acquired = select(
-        Lead.id, Lead.campaign, seconds_between(session, Lead.created_at, EPOCH)
+        Lead.id.label("lead_id"), Lead.campaign.label("campaign"), Lead.created_at.label("at")
     ).where(won, Lead.campaign.is_not(None))
+    campaign = event_campaign()
     touched = (
-        select(Event.lead_id, Event.campaign, seconds_between(session, Event.occurred_at, EPOCH))
+        select(Event.lead_id, campaign, Event.occurred_at)
         .join(Lead, Lead.id == Event.lead_id)
-        .where(won, Event.campaign.is_not(None), Event.occurred_at <= Lead.closed_at)
+        .where(won, campaign.is_not(None), Event.occurred_at <= Lead.closed_at)
     )
-    amounts = select(Lead.id, func.coalesce(Lead.outcome_amount, 0.0)).where(won)
-    connection = session.connection()
-    rows = [*connection.execute(acquired).all(), *connection.execute(touched).all()]
-    return rows, list(connection.execute(amounts).all())
+    touches = union_all(acquired, touched).subquery()
+    order = (touches.c.at, touches.c.campaign)
+    numbered = select(
+        touches.c.lead_id,
+        touches.c.campaign,
+        func.row_number().over(partition_by=touches.c.lead_id, order_by=order).label("k"),
+        func.count().over(partition_by=touches.c.lead_id).label("n"),
+    ).subquery()
+    amount = func.coalesce(Lead.outcome_amount, 0.0)
+    query = (
+        select(
+            numbered.c.campaign,
+            func.sum(case((numbered.c.k == 1, amount), else_=0.0)),
+            func.sum(case((numbered.c.k == numbered.c.n, amount), else_=0.0)),
+            func.sum(amount / cast(numbered.c.n, Float)),
+            func.count(func.distinct(numbered.c.lead_id)),
+        )
+        .join(Lead, Lead.id == numbered.c.lead_id)
+        .group_by(numbered.c.campaign)
+    )
+    return [
+        (c, float(f), float(la), float(li), int(n)) for c, f, la, li, n in session.execute(query)
+    ]
 
 
 def closed_scores(

@@ -7,26 +7,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from leadflow.core.report_math import (
-    SMALL_SAMPLE,
-    Cohort,
-    Rate,
-    attribute,
-    decile_of,
-    roc_auc,
-)
+from leadflow.core.report_math import SMALL_SAMPLE, Cohort, Rate, decile_of, roc_auc
 from leadflow.repositories import reports as queries
 from leadflow.services.reports.base import share, table
 
 
 def attribution(session: Session, cohort: Cohort) -> dict[str, Any]:
     """Won revenue credited to campaigns: first touch, last touch and linear."""
-    touches, amounts = queries.won_touches(session, cohort)
     rows: list[dict[str, Any]] = [
-        {"campaign": c.campaign, "first_touch": round(c.first_touch, 2),
-         "last_touch": round(c.last_touch, 2), "linear": round(c.linear, 2),
-         "won_leads": c.won_leads}
-        for c in attribute(touches, amounts)
+        {"campaign": campaign, "first_touch": round(first, 2), "last_touch": round(last, 2),
+         "linear": round(linear, 2), "won_leads": leads}
+        for campaign, first, last, linear, leads in queries.attribution(session, cohort)
     ]  # fmt: skip
     rows.sort(key=lambda r: (-r["linear"], str(r["campaign"])))
     return table(
