@@ -19,6 +19,9 @@ class Event(Base):
     __table_args__ = (
         UniqueConstraint("source", "message_id"),
         Index("ix_events_lead_id_occurred_at", "lead_id", "occurred_at"),
+        # Named events are the rare, meaningful ones (bounces, demo requests, touches): found
+        # by name without reading every page view.
+        Index("ix_events_name", "name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

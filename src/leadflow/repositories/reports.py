@@ -14,7 +14,6 @@ import numpy.typing as npt
 from sqlalchemy import (
     ColumnElement,
     Float,
-    String,
     and_,
     case,
     cast,
@@ -348,42 +347,39 @@ def stale(
     return count, [(int(i), e) for i, e in sample]
 
 
-def duplicate_candidates(session: Session, cohort: Cohort) -> list[tuple[Any, ...]]:
-    """Leads that share a last name and a company (their account, else their e-mail domain)
-    with another lead: (id, email, first name, last name, company). These blocks are what the
-    fuzzy matching compares, so it never compares a million leads pairwise."""
-    domain = func.lower(func.substr(Lead.email, func.instr(Lead.email, "@") + 1))
-    if session.get_bind().dialect.name == "postgresql":
-        domain = func.lower(func.split_part(Lead.email, "@", 2))
-    company = func.coalesce(cast(Lead.account_id, String), domain)
+def duplicate_candidates(session: Session, cohort: Cohort, largest: int) -> list[tuple[Any, ...]]:
+    """Leads that share a last name and an account with another lead, in blocks of at most
+    `largest`: (account, last name, id, email, first name, company). The fuzzy matching
+    compares within these blocks, never a million leads pairwise."""
     last = func.lower(func.trim(Lead.last_name))
     blocks = (
-        select(last.label("last"), company.label("company"))
-        .where(in_cohort(cohort), Lead.last_name.is_not(None))
-        .group_by(last, company)
-        .having(func.count() > 1)
+        select(Lead.account_id, last.label("last"))
+        .where(in_cohort(cohort), Lead.account_id.is_not(None), Lead.last_name.is_not(None))
+        .group_by(Lead.account_id, last)
+        .having(func.count().between(2, largest))
         .subquery()
     )
     query = (
         select(
-            Lead.id, Lead.email, Lead.first_name, Lead.last_name,
-            func.coalesce(Account.name, domain),
+            Lead.account_id, last, Lead.id, Lead.email, Lead.first_name, Lead.last_name,
+            Account.name,
         )
-        .outerjoin(Account, Account.id == Lead.account_id)
-        .join(blocks, and_(blocks.c.last == last, blocks.c.company == company))
+        .join(blocks, and_(blocks.c.account_id == Lead.account_id, blocks.c.last == last))
+        .join(Account, Account.id == Lead.account_id)
         .where(in_cohort(cohort))
-        .order_by(last, company, Lead.id)
+        .order_by(Lead.account_id, last, Lead.id)
     )  # fmt: skip
     return [tuple(row) for row in session.execute(query)]
 
 
 def visitors(session: Session, start: datetime, end: datetime) -> int:
     """Distinct visitors (a lead, else an anonymous id) with a page view in [start, end)."""
-    who = func.coalesce(cast(Event.lead_id, String), Event.anonymous_id)
-    query = select(func.count(func.distinct(who))).where(
-        Event.type == "page", Event.occurred_at >= start, Event.occurred_at < end
+    window = and_(Event.type == "page", Event.occurred_at >= start, Event.occurred_at < end)
+    known = select(func.count(func.distinct(Event.lead_id))).where(window)
+    anonymous = select(func.count(func.distinct(Event.anonymous_id))).where(
+        window, Event.lead_id.is_(None)
     )
-    return int(session.scalar(query) or 0)
+    return int(session.scalar(known) or 0) + int(session.scalar(anonymous) or 0)
 
 
 def plan_actuals(session: Session, start: datetime, end: datetime) -> dict[str, int]:

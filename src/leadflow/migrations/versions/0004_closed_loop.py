@@ -41,6 +41,7 @@ def upgrade() -> None:
     op.add_column("events", sa.Column("campaign", sa.String(), nullable=True))
     op.add_column("events", sa.Column("path", sa.String(), nullable=True))
     _backfill_event_lookups()
+    op.create_index("ix_events_name", "events", ["name"])
     op.execute(
         "UPDATE leads SET reached_rank = COALESCE((SELECT MAX(r) FROM ("
         f"SELECT {_rank('sc.to_stage')} AS r FROM stage_changes sc WHERE sc.lead_id = leads.id"
@@ -115,6 +116,7 @@ def _backfill_event_lookups() -> None:
 def downgrade() -> None:
     """Drop them. Columns go with ALTER TABLE DROP COLUMN (SQLite 3.35+), never a batch
     table copy: re-creating `leads` on SQLite would cascade-delete its events."""
+    op.drop_index("ix_events_name", table_name="events")
     for table, column in (
         ("events", "path"),
         ("events", "campaign"),

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from itertools import combinations, groupby
+from itertools import groupby
 from typing import Any
 
+import numpy as np
 from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.process import cdist
 from sqlalchemy.orm import Session
 
 from leadflow.core.playbook import Playbook
@@ -21,6 +23,8 @@ BOUNCES = ("Email Bounced", "Email Hard Bounced", "Bounced")
 # Two first names in one block (same last name, same company) this alike are likely one person.
 SAME_PERSON = 85.0
 LISTED = 50
+# A company with more people of one last name than this is not a duplicate problem.
+LARGEST_BLOCK = 25
 
 
 def needed_fields(playbook: Playbook) -> set[str]:
@@ -63,7 +67,7 @@ def data_quality(
     invalid = queries.invalid_emails(session, cohort, LISTED)
     bounced = queries.bounced(session, cohort, BOUNCES, LISTED)
     stale_count, stale = queries.stale(session, cohort, now - timedelta(days=stale_days))
-    duplicates = likely_duplicates(queries.duplicate_candidates(session, cohort))
+    duplicates = likely_duplicates(queries.duplicate_candidates(session, cohort, LARGEST_BLOCK))
     rows += [
         {"problem": "invalid e-mail", "leads": len(invalid), "share": share(len(invalid), size)},
         {"problem": "bouncing e-mail", "leads": len(bounced), "share": share(len(bounced), size)},
@@ -76,7 +80,8 @@ def data_quality(
         "Cohort leads. Missing: fields the playbook's fit rules and personas read that are "
         "empty. Invalid: no e-mail or not shaped like one. Bouncing: a bounce event. Stale: "
         f"open leads older than {stale_days} days with no event in that time. Duplicates: "
-        "leads with the same last name and company (account, else e-mail domain) whose first "
+        f"leads with the same last name at the same account (blocks of at most {LARGEST_BLOCK}) "
+        "whose first "
         f"names are at least {SAME_PERSON:g}% alike (Jaro-Winkler, which favours a shared "
         f"start: Kate / Katherine), or one is the other's prefix. Lists show the first {LISTED}.",
         cohort, ["problem", "leads", "share"], rows, leads=size,
@@ -88,20 +93,25 @@ def data_quality(
 
 
 def likely_duplicates(candidates: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    """Pairs in each block whose first names look like one person's (Kate / Katherine)."""
-    pairs = []
-    for _, block in groupby(candidates, key=lambda row: (str(row[3]).lower(), row[4])):
-        for a, b in combinations(list(block), 2):
-            first_a, first_b = (str(row[2] or "").strip().lower() for row in (a, b))
-            if not first_a or not first_b:
-                continue
-            prefix = first_a.startswith(first_b) or first_b.startswith(first_a)
-            similarity = 100.0 if prefix else 100 * JaroWinkler.similarity(first_a, first_b)
+    """Pairs in each block whose first names look like one person's (Kate / Katherine):
+    Jaro-Winkler over the whole block at once (rapidfuzz's cdist), or one name the other's
+    prefix."""
+    pairs: list[dict[str, Any]] = []
+    for _, group in groupby(candidates, key=lambda row: (row[0], row[1])):
+        block = [row for row in group if (row[4] or "").strip()]
+        firsts = [str(row[4]).strip().lower() for row in block]
+        if len(block) < 2:
+            continue
+        alike = 100 * cdist(firsts, firsts, scorer=JaroWinkler.normalized_similarity)
+        for i, j in zip(*np.triu_indices(len(block), k=1), strict=True):
+            prefix = firsts[i].startswith(firsts[j]) or firsts[j].startswith(firsts[i])
+            similarity = 100.0 if prefix else float(alike[i, j])
             if similarity >= SAME_PERSON:
+                a, b = block[i], block[j]
                 pairs.append({
-                    "keep": {"lead_id": a[0], "email": a[1]},
-                    "duplicate": {"lead_id": b[0], "email": b[1]},
-                    "name": f"{a[2]} {a[3]} / {b[2]} {b[3]}", "company": a[4],
+                    "keep": {"lead_id": a[2], "email": a[3]},
+                    "duplicate": {"lead_id": b[2], "email": b[3]},
+                    "name": f"{a[4]} {a[5]} / {b[4]} {b[5]}", "company": a[6],
                     "similarity": round(similarity, 1),
                 })  # fmt: skip
     return pairs
