@@ -178,7 +178,7 @@ class EventRecord(_Record):
 
     email: str
     type: str = Field(pattern=r"^(track|page|screen|identify|group)$")
-    name: str | None = None
+    name: str | None = Field(None, max_length=200)  # as the tracking API allows
     timestamp: datetime
     message_id: str | None = None
     properties: dict[str, Any] = Field(default_factory=dict)

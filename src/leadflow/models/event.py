@@ -18,14 +18,25 @@ class Event(Base):
     __tablename__ = "events"
     __table_args__ = (
         UniqueConstraint("source", "message_id"),
-        Index("ix_events_lead_id_occurred_at", "lead_id", "occurred_at"),
+        # A lead's timeline, and covering for the reports that read closed leads' events
+        # (type, source, name, path, campaign): no wide row with its JSON is read for them.
+        Index(
+            "ix_events_lead_timeline",
+            "lead_id",
+            "occurred_at",
+            "type",
+            "source",
+            "name",
+            "path",
+            "campaign",
+        ),
         # Named events are the rare, meaningful ones (bounces, demo requests, touches): found
         # by name without reading every page view.
         Index("ix_events_name", "name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Indexed by ix_events_lead_id_occurred_at, whose leading column is lead_id.
+    # Indexed by ix_events_lead_timeline, whose leading column is lead_id.
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
     anonymous_id: Mapped[str | None] = mapped_column(index=True)
     source: Mapped[str] = mapped_column(default="api")

@@ -32,7 +32,7 @@ OPTIONAL: dict[str, Any] = {
 EventColumns = Row[tuple[int, int, str, str | None, dict[str, Any], dict[str, Any], datetime]]
 
 
-LOOKUP_LIMIT = 500  # characters kept of a campaign name or a path
+LOOKUP_LIMIT = 200  # characters kept of a campaign or a path (they sit in an index)
 
 
 def _text(value: Any) -> str | None:

@@ -23,6 +23,7 @@ TIMESTAMP = sa.DateTime(timezone=True)
 FLOAT: sa.Double[float] = sa.Double()
 
 
+TIMELINE = ("lead_id", "occurred_at", "type", "source", "name", "path", "campaign")
 RANKS = ("subscriber", "lead", "mql", "sql", "opportunity", "customer")
 
 
@@ -42,6 +43,8 @@ def upgrade() -> None:
     op.add_column("events", sa.Column("path", sa.String(), nullable=True))
     _backfill_event_lookups()
     op.create_index("ix_events_name", "events", ["name"])
+    op.drop_index("ix_events_lead_id_occurred_at", table_name="events")
+    op.create_index("ix_events_lead_timeline", "events", list(TIMELINE))
     op.execute(
         "UPDATE leads SET reached_rank = COALESCE((SELECT MAX(r) FROM ("
         f"SELECT {_rank('sc.to_stage')} AS r FROM stage_changes sc WHERE sc.lead_id = leads.id"
@@ -108,8 +111,8 @@ def _backfill_event_lookups() -> None:
         )
         path = text("properties", "$.path")
     op.execute(
-        f"UPDATE events SET campaign = substr({campaign}, 1, 500),"
-        f" path = CASE WHEN type = 'page' THEN substr({path}, 1, 500) END"
+        f"UPDATE events SET campaign = substr({campaign}, 1, 200),"
+        f" path = CASE WHEN type = 'page' THEN substr({path}, 1, 200) END"
     )
 
 
@@ -117,6 +120,8 @@ def downgrade() -> None:
     """Drop them. Columns go with ALTER TABLE DROP COLUMN (SQLite 3.35+), never a batch
     table copy: re-creating `leads` on SQLite would cascade-delete its events."""
     op.drop_index("ix_events_name", table_name="events")
+    op.drop_index("ix_events_lead_timeline", table_name="events")
+    op.create_index("ix_events_lead_id_occurred_at", "events", ["lead_id", "occurred_at"])
     for table, column in (
         ("events", "path"),
         ("events", "campaign"),
