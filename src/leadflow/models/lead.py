@@ -18,6 +18,7 @@ class Lead(Base):
     __tablename__ = "leads"
     __table_args__ = (
         Index("ix_leads_stage_total", "stage", "total"),
+        Index("ix_leads_account_last_name", "account_id", "last_name"),
         CheckConstraint("outcome IN ('won', 'lost')", name="outcome"),
     )
 
@@ -32,9 +33,9 @@ class Lead(Base):
     medium: Mapped[str | None]
     campaign: Mapped[str | None]
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    account_id: Mapped[int | None] = mapped_column(
-        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
-    )
+    # Indexed by ix_leads_account_last_name (account first: an account's people; with the last
+    # name: the blocks the duplicate finder compares).
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     # Indexed by ix_leads_stage_total, whose leading column is stage.
     stage: Mapped[str] = mapped_column(default="subscriber")
     stage_changed_at: Mapped[datetime | None]

@@ -45,6 +45,8 @@ def upgrade() -> None:
     op.create_index("ix_events_name", "events", ["name"])
     op.drop_index("ix_events_lead_id_occurred_at", table_name="events")
     op.create_index("ix_events_lead_timeline", "events", list(TIMELINE))
+    op.drop_index("ix_leads_account_id", table_name="leads")
+    op.create_index("ix_leads_account_last_name", "leads", ["account_id", "last_name"])
     op.execute(
         "UPDATE leads SET reached_rank = COALESCE((SELECT MAX(r) FROM ("
         f"SELECT {_rank('sc.to_stage')} AS r FROM stage_changes sc WHERE sc.lead_id = leads.id"
@@ -122,6 +124,8 @@ def downgrade() -> None:
     op.drop_index("ix_events_name", table_name="events")
     op.drop_index("ix_events_lead_timeline", table_name="events")
     op.create_index("ix_events_lead_id_occurred_at", "events", ["lead_id", "occurred_at"])
+    op.drop_index("ix_leads_account_last_name", table_name="leads")
+    op.create_index("ix_leads_account_id", "leads", ["account_id"])
     for table, column in (
         ("events", "path"),
         ("events", "campaign"),
