@@ -84,3 +84,18 @@ def test_goals_channels_and_the_digest(client: TestClient, make_key: Callable[[R
     assert digest["funnel"]["lead"] >= 0 and digest["title"].startswith("Sales and marketing")
     gone = client.delete(f"/api/goals/{created.json()['id']}", headers=admin)
     assert gone.status_code == 204 and client.get("/api/goals", headers=sales).json() == []
+
+
+def test_merge_a_duplicate_through_the_api(
+    client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    marketing = bearer(make_key(Role.MARKETING))
+    seed(client, make_key(Role.MARKETING))
+    merged = client.post("/api/leads/ann@unlisted-co.io/merge",
+                         json={"duplicate": "bo@unlisted-co.io"}, headers=marketing)  # fmt: skip
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["events_moved"] == 1 and merged.json()["lead"]["stage"] == "sql"
+    assert client.get("/api/leads/bo@unlisted-co.io", headers=marketing).status_code == 404
+    itself = client.post("/api/leads/ann@unlisted-co.io/merge",
+                         json={"duplicate": "ann@unlisted-co.io"}, headers=marketing)  # fmt: skip
+    assert itself.status_code == 422 and "itself" in itself.json()["error"]["message"]

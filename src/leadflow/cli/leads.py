@@ -13,6 +13,7 @@ from rich.table import Table
 from leadflow.cli.context import console, friendly, transaction, utcnow
 from leadflow.core.lifecycle import Action
 from leadflow.services import leads, lifecycle, playbooks, sales
+from leadflow.services import merge as merge_service
 
 app = typer.Typer(
     help="Leads by score, one lead explained, and sales' actions on them.", no_args_is_help=True
@@ -182,3 +183,19 @@ def note(
             session, leads.find(session, key), actor=_actor(actor), text=text, now=utcnow()
         )
     console.print(f"noted on {key}")
+
+
+@app.command("merge")
+@friendly
+def merge(
+    keep: str = typer.Argument(..., help="The lead to keep (e-mail or id)."),
+    duplicate: str = typer.Argument(..., help="The duplicate to fold into it."),
+    actor: str | None = typer.Option(None, "--actor", help="Who merges (default: $USER)."),
+) -> None:
+    """Merge a duplicate into a lead: its events, history and hand-offs move; it is re-scored."""
+    with transaction() as session:
+        book = playbooks.active_playbook(session)
+        result = merge_service.merge_leads(session, book, keep, duplicate, actor=_actor(actor),
+                                           now=utcnow())  # fmt: skip
+    console.print(f"merged {result['merged']} into {result['kept']} "
+                  f"({result['events_moved']} events moved)")  # fmt: skip

@@ -7,12 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.account import Account
+from leadflow.models.assignment import Assignment
+from leadflow.models.event import Event
+from leadflow.models.identity import Identity
 from leadflow.models.lead import Lead
+from leadflow.models.rule_match import RuleMatch
+from leadflow.models.score_ledger import ScoreEntry
+from leadflow.models.stage_change import StageChange
 from leadflow.repositories._driver import select_dicts, update_by_id
 from leadflow.repositories._sql import (
     chunked,
@@ -322,3 +328,27 @@ def stale_ids(session: Session, scored_before: datetime, limit: int) -> list[int
 def in_stage(session: Session, stage: str) -> list[Lead]:
     """Every lead in one stage, by id."""
     return list(session.scalars(select(Lead).where(Lead.stage == stage).order_by(Lead.id)))
+
+
+def move_history(session: Session, *, from_lead: int, to_lead: int) -> int:
+    """Give `to_lead` everything `from_lead` has: events, identities, stage changes and
+    hand-offs; its rule matches and score ledger go (the merged lead is re-scored). The number
+    of events moved."""
+    moved = 0
+    for model in (Event, Identity, StageChange, Assignment):
+        statement = (
+            update(model)
+            .where(model.lead_id == from_lead)
+            .values(lead_id=to_lead)
+            .execution_options(synchronize_session=False)
+        )
+        result = session.execute(statement)
+        if model is Event:
+            moved = int(getattr(result, "rowcount", 0) or 0)
+    for derived in (RuleMatch, ScoreEntry):
+        session.execute(
+            delete(derived)
+            .where(derived.lead_id == from_lead)
+            .execution_options(synchronize_session=False)
+        )
+    return moved

@@ -8,11 +8,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from leadflow.api.deps import DbSession, Now, require
-from leadflow.api.rest.schemas import ActionIn, LeadIn, LeadPatch, NoteIn, TouchIn
+from leadflow.api.rest.schemas import ActionIn, LeadIn, LeadPatch, MergeIn, NoteIn, TouchIn
 from leadflow.core.roles import Permission
 from leadflow.core.stages import Stage
 from leadflow.models.api_key import ApiKey
-from leadflow.services import lead_edits, leads, lifecycle, playbooks, sales
+from leadflow.services import lead_edits, leads, lifecycle, merge, playbooks, sales
 from leadflow.services.leads import LeadFilter
 
 router = APIRouter(prefix="/leads", tags=["leads"])
@@ -128,6 +128,16 @@ def log_touch(
         now=now,
     )
     return {**_detail(session, str(lead.id), now), "touch": touch}
+
+
+@router.post("/{key}/merge", summary="Merge a duplicate lead into this one")
+def merge_duplicate(
+    key: str, body: MergeIn, session: DbSession, now: Now, caller: Writer
+) -> dict[str, Any]:
+    """The duplicate's events, history and hand-offs move here; 404 for either lead unknown."""
+    book = playbooks.active_playbook(session)
+    result = merge.merge_leads(session, book, key, body.duplicate, actor=caller.name, now=now)
+    return {**result, "lead": _detail(session, key, now)}
 
 
 @router.post("/{key}/notes", summary="Add a note (either team)", status_code=201)

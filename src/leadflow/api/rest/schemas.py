@@ -144,3 +144,9 @@ class WebhookIn(_Strict):
 
     url: str = Field(max_length=2000)
     events: list[str] | None = None
+
+
+class MergeIn(_Strict):
+    """The duplicate to fold into the lead of the URL."""
+
+    duplicate: str = Field(min_length=1, max_length=320, description="Its e-mail or id")

@@ -1,0 +1,73 @@
+"""Merging two records of one person: the data-quality report finds them, a person confirms.
+
+Everything the duplicate had moves to the lead kept: events, identities, stage history and
+hand-offs. Empty fields of the kept lead are filled from the duplicate (the kept lead's own
+values win), the further stage of the two is kept, and the lead is re-scored from the
+combined history. The merge is written on the timeline with its actor.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from leadflow.core.errors import Conflict, Invalid
+from leadflow.core.lifecycle import Transition
+from leadflow.core.playbook import Playbook
+from leadflow.core.stages import Stage, funnel_rank
+from leadflow.models.lead import Lead
+from leadflow.repositories import leads as lead_repo
+from leadflow.services import leads, lifecycle, live_scoring, sales
+
+FILLED = (
+    "first_name", "last_name", "title", "phone", "country", "source", "medium", "campaign",
+    "account_id", "owner", "outcome", "outcome_reason", "outcome_amount", "closed_at",
+    "recycle_until",
+)  # fmt: skip
+
+
+def merge_leads(
+    session: Session, playbook: Playbook, keep_key: str, duplicate_key: str, *, actor: str,
+    now: datetime,
+) -> dict[str, Any]:  # fmt: skip
+    """Fold the duplicate into the kept lead; the kept lead's detail afterwards."""
+    keep, duplicate = leads.find(session, keep_key), leads.find(session, duplicate_key)
+    if keep.id == duplicate.id:
+        raise Invalid("a lead cannot be merged with itself")
+    if not actor.strip():
+        raise Invalid("a merge needs an actor")
+    if keep.outcome and duplicate.outcome and keep.outcome != duplicate.outcome:
+        raise Conflict(
+            f"{keep.email} was {keep.outcome} and {duplicate.email} {duplicate.outcome}: "
+            "close or reopen one of them first"
+        )
+    moved = lead_repo.move_history(session, from_lead=duplicate.id, to_lead=keep.id)
+    _fill(keep, duplicate)
+    further = _further_stage(keep, duplicate)
+    email = duplicate.email
+    session.delete(duplicate)
+    session.flush()
+    if further is not None:
+        reason = f"merged with {email}, which was {further.value}"
+        lifecycle.record(session, keep, Transition(Stage(keep.stage), further, reason, actor), now)
+    note = f"Merged with {email} ({moved} events)"
+    sales.add_note(session, keep, actor=actor, text=note, now=now)
+    live_scoring.score_leads(session, playbook, [keep.id], now, cause=f"merged with {email}")
+    return {"kept": keep.email, "merged": email, "events_moved": moved}
+
+
+def _fill(keep: Lead, duplicate: Lead) -> None:
+    for name in FILLED:
+        if getattr(keep, name) is None and getattr(duplicate, name) is not None:
+            setattr(keep, name, getattr(duplicate, name))
+    keep.attributes = {**(duplicate.attributes or {}), **(keep.attributes or {})}
+    keep.reached_rank = max(keep.reached_rank, duplicate.reached_rank)
+    keep.created_at = min(keep.created_at, duplicate.created_at)
+
+
+def _further_stage(keep: Lead, duplicate: Lead) -> Stage | None:
+    """The duplicate's stage when it is further down the funnel than the kept lead's."""
+    mine, theirs = Stage(keep.stage), Stage(duplicate.stage)
+    return theirs if funnel_rank(theirs) > funnel_rank(mine) else None
