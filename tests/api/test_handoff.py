@@ -20,8 +20,9 @@ from standardwebhooks import Webhook
 from leadflow.core.roles import Role
 from leadflow.models.assignment import Assignment
 from leadflow.models.lead import Lead
+from leadflow.models.goal import SharedChannel
 from leadflow.models.outbox import OutboxMessage
-from leadflow.services import playbooks, reps, sla, webhooks
+from leadflow.services import digest, playbooks, reps, sla, webhooks
 from leadflow.worker import Worker
 
 ALWAYS = "mon-sun 00:00-23:59"
@@ -387,3 +388,17 @@ def test_a_server_killed_before_delivery_still_delivers_once(
     [(headers, body)] = receiver.got
     alert = Webhook(secret).verify(body, headers)
     assert alert["data"]["lead"]["email"] == "ida@globex.com"
+
+
+def test_the_worker_queues_a_digest_when_its_time_comes(app: FastAPI, secret: str) -> None:
+    with app.state.sessions() as session, session.begin():
+        now = datetime.now(UTC)
+        channel = digest.add_channel(session, "digest", "json://127.0.0.1:9/huddle",
+                                     schedule="daily 08:00", zone="UTC", now=now)  # fmt: skip
+        channel.next_run_at = now - timedelta(minutes=1)  # as if 08:00 had just passed
+    Worker(app.state.sessions).sweep()
+    with app.state.sessions() as session:
+        kinds = [(m.event_type, m.target_kind) for m in session.scalars(select(OutboxMessage))]
+        assert ("report.digest", "apprise") in kinds
+        [saved] = session.scalars(select(SharedChannel)).all()
+        assert saved.next_run_at is not None and saved.next_run_at > datetime.now(UTC)
