@@ -19,8 +19,8 @@ from standardwebhooks import Webhook
 
 from leadflow.core.roles import Role
 from leadflow.models.assignment import Assignment
-from leadflow.models.lead import Lead
 from leadflow.models.goal import SharedChannel
+from leadflow.models.lead import Lead
 from leadflow.models.outbox import OutboxMessage
 from leadflow.services import digest, playbooks, reps, sla, webhooks
 from leadflow.worker import Worker
