@@ -24,6 +24,8 @@ from leadflow.models.db import (
 
 TABLES = {
     "accounts",
+    "users",
+    "web_sessions",
     "goals",
     "shared_channels",
     "leads",

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from leadflow import __version__
+from leadflow import __version__, web
 from leadflow.api import errors, health, metrics
 from leadflow.api.deps import KeyCache, WriterTurns
 from leadflow.api.group_commit import GroupCommit
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     for router in _routers():
         app.include_router(router)
+    web.install(app)
     return app
 
 

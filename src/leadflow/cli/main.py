@@ -16,6 +16,7 @@ from leadflow.cli import (
     reports,
     serve,
     setup,
+    users,
 )
 from leadflow.cli.context import state
 
@@ -49,3 +50,4 @@ handoff.register(app)
 reports.register(app)
 plan.register(app)
 goals.register(app)
+users.register(app)

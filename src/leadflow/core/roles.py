@@ -22,6 +22,7 @@ class Permission(StrEnum):
     WRITE_LEADS = "write_leads"  # create and update leads, accounts and native events
     PLAYBOOK = "playbook"  # validate and apply the playbook
     SALES = "sales"  # stage actions: accept, touch, recycle, disqualify, convert, close
+    TEAM = "team"  # see reps, routing and the alert log (managers)
     ADMIN = "admin"  # keys, reps, webhooks
 
 
@@ -39,3 +40,28 @@ GRANTS: dict[Role, frozenset[Permission]] = {
 def allows(role: Role, permission: Permission) -> bool:
     """True when keys of this role may do this."""
     return permission in GRANTS[role]
+
+
+class UserRole(StrEnum):
+    """The role a person signs in to the web app with."""
+
+    REP = "rep"
+    MANAGER = "manager"
+    MARKETING = "marketing"
+    ADMIN = "admin"
+
+
+USER_GRANTS: dict[UserRole, frozenset[Permission]] = {
+    UserRole.REP: frozenset({Permission.READ, Permission.WRITE_LEADS, Permission.SALES}),
+    # A manager sees the team, routing and alerts besides working leads.
+    UserRole.MANAGER: frozenset(
+        {Permission.READ, Permission.WRITE_LEADS, Permission.SALES, Permission.TEAM}
+    ),
+    UserRole.MARKETING: frozenset({Permission.READ, Permission.WRITE_LEADS, Permission.PLAYBOOK}),
+    UserRole.ADMIN: frozenset(Permission),
+}
+
+
+def user_allows(role: UserRole, permission: Permission) -> bool:
+    """True when people of this role may do this."""
+    return permission in USER_GRANTS[role]

@@ -14,6 +14,7 @@ from leadflow.models.rep import Rep
 from leadflow.models.rule_match import RuleMatch
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.stage_change import StageChange
+from leadflow.models.user import User, WebSession
 
 __all__ = [
     "Account",
@@ -32,5 +33,7 @@ __all__ = [
     "ScoreEntry",
     "SharedChannel",
     "StageChange",
+    "User",
+    "WebSession",
     "WebhookEndpoint",
 ]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leadflow.models.assignment import Assignment
+from leadflow.models.lead import Lead
 from leadflow.models.rep import Rep
 
 
@@ -96,3 +97,26 @@ def assignments_between(session: Session, start: datetime, end: datetime) -> lis
     """Hand-offs made in [start, end)."""
     query = select(Assignment).where(Assignment.assigned_at >= start, Assignment.assigned_at < end)
     return list(session.scalars(query))
+
+
+def queue(
+    session: Session, stages: list[str], owner: str | None, limit: int = 200
+) -> list[tuple[Any, ...]]:
+    """Sales-ready leads (of one owner, or all) with their newest hand-off, soonest deadline
+    first: (lead, assignment or None)."""
+    latest = (
+        select(Assignment.lead_id, func.max(Assignment.id).label("id"))
+        .group_by(Assignment.lead_id)
+        .subquery()
+    )
+    query = (
+        select(Lead, Assignment)
+        .outerjoin(latest, latest.c.lead_id == Lead.id)
+        .outerjoin(Assignment, Assignment.id == latest.c.id)
+        .where(Lead.stage.in_(stages))
+        .order_by(Assignment.sla_due_at.is_(None), Assignment.sla_due_at, Lead.total.desc())
+        .limit(limit)
+    )
+    if owner is not None:
+        query = query.where(Lead.owner == owner)
+    return [tuple(row) for row in session.execute(query)]

@@ -1,0 +1,228 @@
+"""The pages: sign-in, my queue, a lead, the funnel and closed loop."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from leadflow.api.deps import DbSession, Now
+from leadflow.core.errors import LeadflowError, NotFound
+from leadflow.core.lifecycle import Action
+from leadflow.core.report_math import Cohort
+from leadflow.core.roles import Permission, UserRole
+from leadflow.repositories import reps as rep_repo
+from leadflow.services import leads, lifecycle, playbooks, reports, sales, users
+from leadflow.web.auth import COOKIE, Seen, Viewer, can, check_csrf
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+LOGIN_CSRF = "lf_login_csrf"
+router = APIRouter(include_in_schema=False)
+Seller = Annotated[Viewer, Depends(can(Permission.SALES))]
+Reader = Annotated[Viewer, Depends(can(Permission.READ))]
+
+
+def page(request: Request, name: str, seen: Viewer | None, **context: Any) -> HTMLResponse:
+    return TEMPLATES.TemplateResponse(request, name, {"viewer": seen, **context})
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    token = secrets.token_urlsafe(24)
+    response = page(request, "login.html", None, csrf=token, next=_safe(next), error=None)
+    response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict", secure=_https(request))
+    return response
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: DbSession,
+    now: Now,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    expected = request.cookies.get(LOGIN_CSRF, "")
+    user = users.authenticate(session, email, password) if email and password else None
+    if not expected or not secrets.compare_digest(expected, csrf_token) or user is None:
+        error = "That e-mail and password do not match an account." if expected else (
+            "Your sign-in form expired; please try again.")  # fmt: skip
+        token = secrets.token_urlsafe(24)
+        refused = page(request, "login.html", None, csrf=token, next=_safe(next), error=error,
+                       email=email)  # fmt: skip
+        refused.status_code = 401
+        refused.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict",
+                           secure=_https(request))  # fmt: skip
+        return refused
+    token = users.start_session(session, user, now)
+    response = RedirectResponse(_safe(next), status_code=303)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=_https(request),
+                        max_age=int(users.SESSION_LIFETIME.total_seconds()))  # fmt: skip
+    response.delete_cookie(LOGIN_CSRF)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, session: DbSession, seen: Seen) -> Response:
+    await check_csrf(request, seen)
+    users.end_session(session, request.cookies.get(COOKIE, ""))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("/")
+def home(seen: Seen) -> Response:
+    start = "/queue" if seen.may(Permission.SALES) else "/dashboard"
+    return RedirectResponse(start, status_code=303)
+
+
+def _queue(session: DbSession, seen: Viewer, now: datetime) -> list[dict[str, Any]]:
+    book = playbooks.active_playbook(session)
+    stages = [stage.value for stage in book.lifecycle.sales_ready]
+    mine = None if seen.role in (UserRole.MANAGER, UserRole.ADMIN) else seen.user.email
+    rows = []
+    for lead, assignment in rep_repo.queue(session, stages, mine):
+        due = assignment.sla_due_at if assignment else None
+        rows.append({
+            "lead": lead, "assignment": assignment,
+            "minutes_left": round((due - now).total_seconds() / 60) if due else None,
+            "touched": bool(assignment and assignment.first_touch_at),
+        })  # fmt: skip
+    return rows
+
+
+@router.get("/queue")
+def queue_page(request: Request, session: DbSession, now: Now, seen: Seller) -> HTMLResponse:
+    rows = _queue(session, seen, now)
+    return page(request, "queue.html", seen, rows=rows, now=now, all_reps=seen.user.role != "rep")
+
+
+@router.get("/queue/rows")
+def queue_rows(request: Request, session: DbSession, now: Now, seen: Seller) -> HTMLResponse:
+    return page(request, "_queue_rows.html", seen, rows=_queue(session, seen, now), now=now)
+
+
+ACTIONS = {"accept", "recycle", "disqualify", "convert", "close_won", "close_lost"}
+
+
+@router.post("/leads/{key}/act")
+async def act(key: str, request: Request, session: DbSession, now: Now, seen: Seller) -> Response:
+    """A stage action or a touch from the queue or the lead page; errors shown in place."""
+    await check_csrf(request, seen)
+    form = await request.form()
+    action, reason = str(form.get("action", "")), str(form.get("reason", "")).strip()
+    lead = leads.find(session, key)
+    error = None
+    try:
+        if action == "touch":
+            sales.log_touch(session, lead, actor=seen.user.email, channel="call", now=now,
+                            text=reason)  # fmt: skip
+        elif action in ACTIONS:
+            amount = _amount(str(form.get("amount", "")))
+            if action == "convert" and amount is None and _amount(reason) is not None:
+                amount, reason = _amount(reason), ""  # the queue's one field holds the amount
+            lifecycle.act(session, lead, Action(action), actor=seen.user.email, reason=reason,
+                          now=now, amount=amount)  # fmt: skip
+        else:
+            error = f"unknown action {action!r}"
+    except LeadflowError as exc:
+        error = exc.message
+    if request.headers.get("hx-request"):
+        rows = _queue(session, seen, now)
+        response = page(request, "_queue_rows.html", seen, rows=rows, now=now, error=error,
+                        error_lead=lead.id)  # fmt: skip
+        return response
+    if error:
+        return lead_page(str(lead.id), request, session, now, seen, error=error)
+    return RedirectResponse(f"/leads/{lead.id}", status_code=303)
+
+
+def _amount(text: str) -> float | None:
+    try:
+        return float(text) if text.strip() else None
+    except ValueError:
+        return None
+
+
+@router.get("/leads/{key}")
+def lead_page(
+    key: str, request: Request, session: DbSession, now: Now, seen: Reader,
+    error: str | None = None,
+) -> HTMLResponse:  # fmt: skip
+    book = playbooks.active_playbook(session)
+    try:
+        detail = leads.detail(session, key, book, now)
+    except NotFound:
+        response = page(request, "error.html", seen, title="No such lead",
+                        message=f"There is no lead {key!r}.")  # fmt: skip
+        response.status_code = 404
+        return response
+    detail["events"] = leads.timeline(session, detail["id"], limit=50)
+    return page(request, "lead.html", seen, lead=detail, error=error)
+
+
+@router.get("/dashboard")
+def dashboard(
+    request: Request, session: DbSession, now: Now, seen: Reader, period: str | None = None
+) -> HTMLResponse:
+    book = playbooks.active_playbook(session)
+
+    def run(name: str, by: str = "source") -> dict[str, Any]:
+        options = reports.Options(period=period or None, by=by)
+        return reports.run(session, book, name, Cohort(), options, now)
+
+    data = {
+        "funnel": run("funnel"),
+        "sources": run("conversion", by="source"),
+        "campaigns": run("conversion", by="campaign"),
+        "personas": run("conversion", by="persona"),
+        "bands": run("conversion", by="score_band"),
+        "speed": run("speed"),
+        "attribution": run("attribution"),
+        "calibration": run("calibration"),
+    }
+    return page(request, "dashboard.html", seen, data=data, charts=json.dumps(_charts(data)),
+                period=period or "")  # fmt: skip
+
+
+def _charts(data: dict[str, Any]) -> dict[str, Any]:
+    """What each chart plots, as plain lists for Chart.js."""
+    funnel = data["funnel"]["rows"]
+
+    def pairs(report: str, label: str, value: str) -> dict[str, list[Any]]:
+        rows = data[report]["rows"][:12]
+        labels = ["(none)" if r[label] is None else str(r[label]) for r in rows]
+        return {"labels": labels, "values": [r[value] or 0 for r in rows]}
+
+    return {
+        "funnel": {
+            "labels": [r["stage"] for r in funnel],
+            "values": [r["reached"] for r in funnel],
+        },
+        "sources": pairs("sources", "source", "lead_to_customer"),
+        "campaigns": pairs("campaigns", "campaign", "revenue"),
+        "personas": pairs("personas", "persona", "lead_to_customer"),
+        "bands": pairs("bands", "score_band", "lead_to_customer"),
+        "attribution": pairs("attribution", "campaign", "linear"),
+        "calibration": pairs("calibration", "decile", "win_rate"),
+        "speed": {"labels": [r["bucket"] for r in data["speed"]["distribution"]],
+                  "values": [r["handoffs"] for r in data["speed"]["distribution"]]},
+    }  # fmt: skip
+
+
+def _safe(path: str) -> str:
+    """Only a local path to return to after signing in (no open redirect)."""
+    return path if path.startswith("/") and not path.startswith("//") else "/"
+
+
+def _https(request: Request) -> bool:
+    return request.url.scheme == "https"

@@ -1,0 +1,134 @@
+"""The web app in a real browser (Playwright, Debian's Chromium): sign in as a rep, watch a
+lead arrive in the queue, act on it, see the dashboard; roles, CSRF and expired sessions."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from playwright.sync_api import Page, expect
+from sqlalchemy import delete, select
+
+from leadflow.core.roles import Role
+from leadflow.models.lead import Lead
+from leadflow.models.user import WebSession
+from leadflow.services import reps, users
+from tests.api.conftest import bearer
+
+SHOTS = Path(os.environ.get("LEADFLOW_ARTIFACTS", "test-artifacts")) / "screenshots"
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def people(app: FastAPI) -> None:
+    """Nora, the only rep on the inbound team (always in hours), and Mia from marketing."""
+    now = datetime.now(UTC)
+    with app.state.sessions() as session, session.begin():
+        fields = {"email": "nora@flowline.io", "name": "Nora Patel", "team": "inbound",
+                  "working_hours": "mon-sun 00:00-23:59"}  # fmt: skip
+        reps.add_rep(session, fields, now=now)
+        for email, name, role in (("nora@flowline.io", "Nora Patel", "rep"),
+                                  ("mia@flowline.io", "Mia Novak", "marketing")):  # fmt: skip
+            users.create_user(session, email=email, name=name, role=role, password=PASSWORD,
+                              now=now)  # fmt: skip
+
+
+def sign_in(page: Page, base: str, email: str, path: str = "/") -> None:
+    page.goto(f"{base}{path}")
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def demo_request(client: TestClient, key: str, email: str) -> None:
+    events = {"events": [
+        {"email": email, "type": "identify", "properties": {"title": "VP Operations"}},
+        {"email": email, "type": "page", "properties": {"path": "/pricing"}},
+        {"email": email, "type": "track", "name": "Demo Requested"},
+    ]}  # fmt: skip
+    assert client.post("/api/events", json=events, headers=bearer(key)).status_code == 200
+
+
+def leads_amount(app: FastAPI, email: str) -> float:
+    with app.state.sessions() as session:
+        lead = session.scalar(select(Lead).where(Lead.email == email))
+        assert lead is not None
+        return float(lead.attributes["opportunity_amount"])
+
+
+def test_a_rep_sees_a_lead_arrive_and_works_it(
+    page: Page,
+    live_url: str,
+    app: FastAPI,
+    client: TestClient,
+    make_key: Callable[[Role], str],
+    people: None,
+) -> None:
+    page.goto(f"{live_url}/login")
+    shot(page, "login")
+    sign_in(page, live_url, "nora@flowline.io", "/queue")
+    expect(page).to_have_url(re.compile(r"/queue$"))
+    expect(page.locator("#queue")).to_contain_text("Nothing waiting")
+    demo_request(client, make_key(Role.MARKETING), "kai@unlisted-co.io")
+    row = page.locator('tr[data-email="kai@unlisted-co.io"]')
+    expect(row).to_be_visible(timeout=15_000)  # arrives by itself (polling), no reload
+    expect(row).to_contain_text("hand-raiser")
+    expect(row).to_contain_text("min left")
+    shot(page, "queue")
+    row.get_by_role("button", name="Log call").click()
+    expect(row).to_contain_text("touched")
+    row.locator("select").select_option("recycle")
+    row.get_by_role("button", name="Go").click()  # no reason: refused next to the lead
+    expect(page.locator('tr[data-email="kai@unlisted-co.io"] [role=alert]')).to_contain_text(
+        "recycle needs a reason"
+    )
+    row.locator("select").select_option("convert")
+    row.locator("input.reason").fill("24000")
+    row.get_by_role("button", name="Go").click()
+    expect(row).to_have_count(0)  # an opportunity now: out of the sales-ready queue
+    page.goto(f"{live_url}/leads/kai@unlisted-co.io")
+    expect(page.locator("h1")).to_contain_text("kai@unlisted-co.io")
+    expect(page.get_by_text("Why this score")).to_be_visible()
+    expect(page.locator(".timeline")).to_contain_text("sql → opportunity")
+    assert leads_amount(app, "kai@unlisted-co.io") == 24000
+    shot(page, "lead")
+    page.goto(f"{live_url}/dashboard")
+    expect(page.locator("canvas#funnel")).to_be_visible()
+    expect(page.locator(".kpi").first).to_contain_text("1")
+    page.wait_for_timeout(300)  # the charts draw after load
+    shot(page, "dashboard")
+
+
+def test_roles_csrf_and_expired_sessions(
+    page: Page, live_url: str, app: FastAPI, people: None
+) -> None:
+    sign_in(page, live_url, "nora@flowline.io")
+    expect(page).to_have_url(re.compile(r"/queue$"))  # a rep starts on their queue
+    forged = page.request.post(f"{live_url}/leads/1/act", form={"action": "touch"})
+    assert forged.status == 403 and "Form expired" in forged.text()  # no CSRF token
+    page.context.clear_cookies()
+    sign_in(page, live_url, "mia@flowline.io")
+    expect(page).to_have_url(re.compile(r"/dashboard$"))  # marketing starts on the dashboard
+    page.goto(f"{live_url}/queue")
+    expect(page.locator("h1")).to_have_text("Not for your role")  # a 403 page, no traceback
+    shot(page, "forbidden")
+    with app.state.sessions() as session, session.begin():
+        session.execute(delete(WebSession))  # every session ends (expiry, or signed out)
+    page.goto(f"{live_url}/dashboard")
+    expect(page).to_have_url(re.compile(r"/login\?next=/dashboard"))
+    page.fill("#email", "mia@flowline.io")
+    page.fill("#password", "wrong-password-123")
+    page.click("button[type=submit]")
+    expect(page.get_by_role("alert")).to_contain_text("do not match")
