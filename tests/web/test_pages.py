@@ -34,7 +34,8 @@ def people(app: FastAPI) -> None:
                   "working_hours": "mon-sun 00:00-23:59"}  # fmt: skip
         reps.add_rep(session, fields, now=now)
         for email, name, role in (("nora@flowline.io", "Nora Patel", "rep"),
-                                  ("mia@flowline.io", "Mia Novak", "marketing")):  # fmt: skip
+                                  ("mia@flowline.io", "Mia Novak", "marketing"),
+                                  ("max@flowline.io", "Max Weber", "manager")):  # fmt: skip
             users.create_user(session, email=email, name=name, role=role, password=PASSWORD,
                               now=now)  # fmt: skip
 
@@ -132,3 +133,49 @@ def test_roles_csrf_and_expired_sessions(
     page.fill("#password", "wrong-password-123")
     page.click("button[type=submit]")
     expect(page.get_by_role("alert")).to_contain_text("do not match")
+
+
+def test_marketing_previews_a_playbook_change_before_applying_it(
+    page: Page, live_url: str, client: TestClient, make_key: Callable[[Role], str], people: None
+) -> None:
+    for n in range(3):
+        demo_request(client, make_key(Role.MARKETING), f"lead{n}@unlisted-co.io")
+    sign_in(page, live_url, "mia@flowline.io", "/playbook")
+    editor = page.locator("#content")
+    original = editor.input_value()
+    editor.fill(original.replace("fit: {A: 60", "fit: {A: nonsense"))
+    page.get_by_role("button", name="Preview the change").click()
+    expect(page.get_by_role("alert").first).to_contain_text("line")  # the problem, by line
+    editor = page.locator("#content")
+    editor.fill(original.replace("name: ", "name: Tuned ", 1))
+    page.get_by_role("button", name="Preview the change").click()
+    expect(page.get_by_text("What applying it would change")).to_be_visible()
+    diff = page.locator("pre").last
+    expect(diff).to_contain_text("+name: Tuned")
+    added = [line for line in diff.inner_text().splitlines() if line.startswith("+")]
+    assert len(added) == 2  # "+++ proposed" and the one line changed, not every line (CRLF)
+    shot(page, "playbook-preview")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator(".sub .pill")).to_contain_text("applied")
+    shot(page, "playbook")
+
+
+def test_a_manager_sees_the_team_alerts_and_plan(
+    page: Page, live_url: str, client: TestClient, make_key: Callable[[Role], str], people: None
+) -> None:
+    demo_request(client, make_key(Role.MARKETING), "zoe@unlisted-co.io")
+    sign_in(page, live_url, "max@flowline.io", "/team")
+    expect(page.locator("table")).to_contain_text("Nora Patel")
+    shot(page, "team")
+    page.goto(f"{live_url}/alerts")
+    expect(page.locator("h1")).to_have_text("Alerts")
+    shot(page, "alerts")
+    page.goto(
+        f"{live_url}/plan?goal=1000000&deal_size=10000&period=quarter"
+        "&rates=visit%3D0.02+lead%3D0.5+mql%3D0.4+sql%3D0.25+opportunity%3D0.2"
+    )
+    expect(page.locator("table").first).to_contain_text("2,000")  # SQLs: 20x the customers
+    page.wait_for_timeout(300)
+    shot(page, "plan")
+    page.goto(f"{live_url}/plan?goal=abc")
+    expect(page.locator("body")).not_to_contain_text("Traceback")

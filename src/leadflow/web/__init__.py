@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from leadflow.web import manage
 from leadflow.web.auth import BadCsrf, PageForbidden, SignInRequired
 from leadflow.web.pages import TEMPLATES, router
 
@@ -19,6 +20,7 @@ def install(app: FastAPI) -> None:
     """Mount the pages, their static files and how they answer when access is refused."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(router)
+    app.include_router(manage.router)
 
     @app.exception_handler(SignInRequired)
     async def sign_in(request: Request, exc: SignInRequired) -> Response:

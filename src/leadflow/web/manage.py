@@ -1,0 +1,122 @@
+"""The pages that change the agreement or look after the team: playbook, plan, reps, alerts."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from leadflow.api.deps import DbSession, Now
+from leadflow.core.errors import LeadflowError
+from leadflow.core.plan import PLAN_STAGES, parse_rates
+from leadflow.core.playbook_text import PlaybookInvalid, parse_playbook
+from leadflow.core.roles import Permission
+from leadflow.models.playbook import PlaybookVersion
+from leadflow.services import plan as plan_service
+from leadflow.services import playbooks, reporting, reps, webhooks
+from leadflow.web.auth import Viewer, can, check_csrf
+from leadflow.web.pages import page
+
+router = APIRouter(include_in_schema=False)
+Reader = Annotated[Viewer, Depends(can(Permission.READ))]
+Editor = Annotated[Viewer, Depends(can(Permission.PLAYBOOK))]
+Team = Annotated[Viewer, Depends(can(Permission.TEAM))]
+
+
+@router.get("/playbook")
+def playbook_page(request: Request, session: DbSession, seen: Reader) -> HTMLResponse:
+    versions = _versions(session)
+    return page(request, "playbook.html", seen, text=versions["active"]["content"],
+                preview=None, problems=[], **versions)  # fmt: skip
+
+
+def _versions(session: DbSession) -> dict[str, Any]:
+    """The active version and the history as plain values (a preview's rollback expires
+    ORM objects)."""
+
+    def plain(v: PlaybookVersion) -> dict[str, Any]:
+        return {"id": v.id, "version": v.version, "name": v.name, "author": v.author,
+                "created_at": v.created_at, "content": v.content}  # fmt: skip
+
+    active = plain(playbooks.active_version(session))
+    return {"active": active, "versions": [plain(v) for v in playbooks.versions(session)]}
+
+
+@router.post("/playbook")
+async def playbook_submit(request: Request, session: DbSession, now: Now, seen: Editor) -> Response:
+    """Preview (validate, diff, what would move) or apply; problems shown by line."""
+    await check_csrf(request, seen)
+    form = await request.form()
+    # Browsers send a textarea with CRLF line ends; the stored playbook has LF.
+    text = str(form.get("content", "")).replace("\r\n", "\n")
+    intent = str(form.get("intent", "preview"))
+    context = {"text": text, **_versions(session)}
+    try:
+        parse_playbook(text)
+    except PlaybookInvalid as exc:
+        response = page(request, "playbook.html", seen, preview=None, problems=exc.problems,
+                        **context)  # fmt: skip
+        response.status_code = 422
+        return response
+    if intent == "apply":
+        outcome = playbooks.apply(session, text, author=seen.user.email, now=now)
+        return RedirectResponse(f"/playbook?applied={outcome.version}", status_code=303)
+    before = _mql_count(session)
+    nested = session.begin_nested()
+    outcome = playbooks.apply(session, text, author=seen.user.email, now=now, dry_run=True)
+    after = _mql_count(session)
+    nested.rollback()
+    preview = {"outcome": outcome, "mqls_before": before, "mqls_after": after,
+               "moves": sorted(outcome.stage_moves.items(), key=lambda kv: -kv[1])}  # fmt: skip
+    return page(request, "playbook.html", seen, preview=preview, problems=[], **context)
+
+
+def _mql_count(session: DbSession) -> int:
+    return reporting.stage_counts(session).get("mql", 0)
+
+
+@router.get("/plan")
+def plan_page(
+    request: Request, session: DbSession, now: Now, seen: Reader,
+    goal: float = 1_000_000, deal_size: float = 20_000, period: str = "quarter", rates: str = "",
+) -> HTMLResponse:  # fmt: skip
+    error, result = None, None
+    try:
+        given = parse_rates([r for r in rates.replace(",", " ").split() if r])
+        request_ = plan_service.PlanRequest(goal, deal_size, period, given)
+        result = plan_service.build(session, request_, now)
+    except (LeadflowError, ValueError) as exc:
+        error = getattr(exc, "message", str(exc))
+    chart = None
+    if result:
+        chart = {"labels": [s["stage"] for s in result["stages"]],
+                 "due": [s["due_by_now"] for s in result["stages"]],
+                 "actual": [s["actual"] for s in result["stages"]]}  # fmt: skip
+    return page(request, "plan.html", seen, result=result, error=error, goal=goal,
+                deal_size=deal_size, period=period, rates=rates, stages=PLAN_STAGES,
+                chart=json.dumps(chart))  # fmt: skip
+
+
+@router.get("/team")
+def team_page(request: Request, session: DbSession, seen: Team) -> HTMLResponse:
+    routing = playbooks.active_playbook(session).routing
+    return page(request, "team.html", seen, reps=reps.list_reps(session), routing=routing)
+
+
+@router.get("/alerts")
+def alerts_page(request: Request, session: DbSession, seen: Team) -> HTMLResponse:
+    log = webhooks.delivery_log(session, 100)
+    return page(
+        request, "alerts.html", seen, log=log, replayed=request.query_params.get("replayed")
+    )
+
+
+@router.post("/alerts/{alert_id}/replay")
+async def replay(
+    alert_id: str, request: Request, session: DbSession, now: Now, seen: Team
+) -> Response:
+    await check_csrf(request, seen)
+    webhooks.replay(session, alert_id, now)
+    return RedirectResponse(f"/alerts?replayed={alert_id}", status_code=303)
