@@ -179,3 +179,19 @@ def test_a_manager_sees_the_team_alerts_and_plan(
     shot(page, "plan")
     page.goto(f"{live_url}/plan?goal=abc")
     expect(page.locator("body")).not_to_contain_text("Traceback")
+
+
+def test_the_demo_sign_in_link_works_once(app: FastAPI, client: TestClient) -> None:
+    with app.state.sessions() as session, session.begin():
+        password, token = users.demo_users(session, datetime.now(UTC))
+        assert users.authenticate(session, "nora@flowline.example", password) is not None
+    first = client.get(f"/welcome?token={token}", follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"] == "/"
+    assert "lf_session" in first.cookies
+    client.cookies.clear()
+    again = client.get(f"/welcome?token={token}", follow_redirects=False)
+    assert again.headers["location"] == "/login"  # a one-time link
+    with app.state.sessions() as session, session.begin():
+        fresh, _ = users.demo_users(session, datetime.now(UTC))  # a new run, a new password
+        assert fresh != password
+        assert users.authenticate(session, "maya@flowline.example", password) is None

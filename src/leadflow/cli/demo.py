@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+import webbrowser
+
 import typer
 from rich.table import Table
 
@@ -10,7 +15,7 @@ from leadflow.cli.serve import run_server
 from leadflow.cli.setup import EXAMPLES
 from leadflow.core.roles import Role
 from leadflow.models.db import make_engine, upgrade
-from leadflow.services import keys, leads, reporting
+from leadflow.services import keys, leads, reporting, users
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +31,7 @@ def demo(
     no_serve: bool = typer.Option(False, "--no-serve", help="Only build the data, then exit."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to serve on."),
     port: int = typer.Option(8000, "--port", help="TCP port to serve on."),
+    open_browser: bool = typer.Option(True, "--open/--no-open", help="Open the app in a browser."),
 ) -> None:
     """Generate a demo company on the B2B example playbook and show the result."""
     engine = make_engine(state.url())
@@ -55,14 +61,30 @@ def demo(
         return
     with transaction() as session:
         demo_key = keys.create(session, Role.ADMIN, "demo", utcnow()).secret
+        password, token = users.demo_users(session, utcnow())
+    base = f"http://{host}:{port}"
+    link = f"{base}/welcome?token={token}"
+    people = "\n".join(f"  {role.value:<10} {email}" for email, _, role in users.DEMO_USERS)
     console.print(
-        f"\nServing the demo: API docs http://{host}:{port}/docs, health /healthz, metrics /metrics"
+        f"\nThe app: {link}\n  (a one-time link that signs you in as the sales manager)"
+        f"\nOr sign in at {base}/login as any of these, password {password} (new every run):"
+        f"\n{people}"
+        f"\n\nThe API: docs {base}/docs, health /healthz, metrics /metrics"
         f"\nA demo admin key (shown once):\n  {demo_key}\n"
-        f"  curl -H 'Authorization: Bearer {demo_key}' http://{host}:{port}/api/leads?limit=5\n"
+        f"  curl -H 'Authorization: Bearer {demo_key}' {base}/api/leads?limit=5\n"
         "Ctrl+C stops the server.",
         highlight=False,
     )
+    if open_browser and _has_screen():
+        threading.Timer(1.5, webbrowser.open, args=(link,)).start()
     run_server(state.url(), host, port)
+
+
+def _has_screen() -> bool:
+    """A browser can open here (not a headless server, where webbrowser may start lynx)."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _show(stages: dict[str, int], top: list[dict[str, object]]) -> None:

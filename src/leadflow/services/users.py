@@ -92,3 +92,38 @@ def end_session(session: Session, token: str) -> None:
 
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.role, User.email)))
+
+
+# The demo's people (fictional), one per role, on the demo company's domain.
+DEMO_USERS = (
+    ("nora@flowline.example", "Nora Patel", UserRole.REP),
+    ("maya@flowline.example", "Maya Lindqvist", UserRole.MANAGER),
+    ("mia@flowline.example", "Mia Novak", UserRole.MARKETING),
+    ("admin@flowline.example", "Demo Admin", UserRole.ADMIN),
+)
+
+
+def demo_users(session: Session, now: datetime) -> tuple[str, str]:
+    """Create (or reset) the demo users with one fresh random password; (that password, a
+    one-time sign-in token for the manager)."""
+    password = secrets.token_urlsafe(9)
+    manager = None
+    for email, name, role in DEMO_USERS:
+        user = session.scalar(select(User).where(User.email == email))
+        if user is None:
+            user = create_user(session, email=email, name=name, role=role.value,
+                               password=password, now=now)  # fmt: skip
+        user.password_hash = hash_password(password)
+        if role is UserRole.MANAGER:
+            manager = user
+    assert manager is not None
+    return password, start_session(session, manager, now)
+
+
+def redeem(session: Session, token: str, now: datetime) -> str | None:
+    """Trade a one-time sign-in token for a new session token; None when it is not valid."""
+    found = session_for(session, token, now)
+    if found is None:
+        return None
+    end_session(session, token)
+    return start_session(session, found[0], now)

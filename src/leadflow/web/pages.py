@@ -70,6 +70,18 @@ def login(
     return response
 
 
+@router.get("/welcome")
+def welcome(request: Request, session: DbSession, now: Now, token: str = "") -> Response:
+    """The one-time sign-in link `leadflow demo` prints: used once, it becomes a session."""
+    fresh = users.redeem(session, token, now) if token else None
+    if fresh is None:
+        return RedirectResponse("/login", status_code=303)
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(COOKIE, fresh, httponly=True, samesite="lax", secure=_https(request),
+                        max_age=int(users.SESSION_LIFETIME.total_seconds()))  # fmt: skip
+    return response
+
+
 @router.post("/logout")
 async def logout(request: Request, session: DbSession, seen: Seen) -> Response:
     await check_csrf(request, seen)
