@@ -110,6 +110,8 @@ def test_a_rep_sees_a_lead_arrive_and_works_it(
     expect(page.locator(".kpi").first).to_contain_text("1")
     page.wait_for_timeout(300)  # the charts draw after load
     shot(page, "dashboard")
+    page.goto(f"{live_url}/dashboard?period=2026-13")
+    expect(page.get_by_role("alert")).to_contain_text("month 13 does not exist")
 
 
 def test_roles_csrf_and_expired_sessions(

@@ -19,6 +19,7 @@ from leadflow.core.report_math import Cohort
 from leadflow.core.roles import Permission, UserRole
 from leadflow.repositories import reps as rep_repo
 from leadflow.services import leads, lifecycle, playbooks, reports, sales, users
+from leadflow.services.reports import funnel as funnel_reports
 from leadflow.web.auth import COOKIE, Seen, Viewer, can, check_csrf
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
@@ -192,18 +193,25 @@ def dashboard(
         options = reports.Options(period=period or None, by=by)
         return reports.run(session, book, name, Cohort(), options, now)
 
+    error = None
+    try:
+        cohort = reports.cohort_for(Cohort(), period or None)
+    except LeadflowError as exc:  # a mistyped period: say so, show all time
+        error, period, cohort = exc.message, None, Cohort()
+    split = funnel_reports.conversions(session, cohort, ["source", "campaign", "persona",
+                                                         "score_band"])  # fmt: skip
     data = {
         "funnel": run("funnel"),
-        "sources": run("conversion", by="source"),
-        "campaigns": run("conversion", by="campaign"),
-        "personas": run("conversion", by="persona"),
-        "bands": run("conversion", by="score_band"),
+        "sources": split["source"],
+        "campaigns": split["campaign"],
+        "personas": split["persona"],
+        "bands": split["score_band"],
         "speed": run("speed"),
         "attribution": run("attribution"),
         "calibration": run("calibration"),
     }
     return page(request, "dashboard.html", seen, data=data, charts=json.dumps(_charts(data)),
-                period=period or "")  # fmt: skip
+                period=period or "", error=error)  # fmt: skip
 
 
 def _charts(data: dict[str, Any]) -> dict[str, Any]:

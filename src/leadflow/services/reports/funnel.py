@@ -76,10 +76,24 @@ def funnel(session: Session, cohort: Cohort) -> dict[str, Any]:
 def conversion(session: Session, cohort: Cohort, by: str) -> dict[str, Any]:
     """Leads, MQLs, SQLs, opportunities, customers, revenue and lead-to-customer rate per
     value of `by`."""
-    if by not in queries.DIMENSIONS:
-        raise ValueError(f"unknown dimension {by!r}; one of {', '.join(queries.DIMENSIONS)}")
+    return conversions(session, cohort, [by])[by]
+
+
+def conversions(session: Session, cohort: Cohort, bys: list[str]) -> dict[str, dict[str, Any]]:
+    """`conversion` by each of several dimensions, from one pass over the leads."""
+    for by in bys:
+        if by not in queries.DIMENSIONS:
+            raise ValueError(f"unknown dimension {by!r}; one of {', '.join(queries.DIMENSIONS)}")
+    rows = queries.furthest_by_many(session, cohort, bys)
+    return {by: _conversion(cohort, by, [(g[k], *rest) for g, *rest in rows])
+            for k, by in enumerate(bys)}  # fmt: skip
+
+
+def _conversion(
+    cohort: Cohort, by: str, found: list[tuple[Any, int, int, float]]
+) -> dict[str, Any]:
     groups: dict[Any, list[tuple[Any, int, int, float]]] = defaultdict(list)
-    for row in queries.furthest_by(session, cohort, by):
+    for row in found:
         groups[row[0]].append(row)
     rows = []
     for group, members in groups.items():

@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Server time of every web page on a 50,000-lead demo database (SQLite).
+
+    python3 dev.py bench pages [--leads 50000] [--runs 5]
+
+Builds the demo company once (`leadflow demo --no-serve`, reused while the size matches), signs
+in as the demo manager (who sees every page) and asks each page `--runs` times through the
+app in-process, so the figure is the server's own time: routing, queries, templates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rescore import machine
+
+from leadflow.api.app import create_app
+from leadflow.models.lead import Lead
+from leadflow.services import users
+from leadflow.settings import Settings
+
+LEADFLOW = Path(sys.executable).with_name("leadflow")
+
+
+def build(path: Path, leads: int) -> None:
+    url = f"sqlite:///{path}"
+    command = [str(LEADFLOW), "--db", url, "demo", "--no-serve", "--fresh", "--leads", str(leads)]
+    print(f"building {path} ({leads:,} leads)", flush=True)
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def size(path: Path) -> int:
+    if not path.exists():
+        return 0
+    app = create_app(Settings(database_url=f"sqlite:///{path}", run_worker=False))
+    with app.state.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(Lead)) or 0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=50_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+    path = Path(tempfile.gettempdir()) / f"leadflow-pages-{args.leads}.db"
+    if size(path) != args.leads:
+        path.unlink(missing_ok=True)
+        build(path, args.leads)
+    app = create_app(Settings(database_url=f"sqlite:///{path}", run_worker=False))
+    with app.state.sessions() as session, session.begin():
+        _, token = users.demo_users(session, datetime.now(UTC))
+        lead_id = session.scalar(select(Lead.id).order_by(Lead.total.desc()).limit(1))
+    pages = ["/login", "/queue", f"/leads/{lead_id}", "/dashboard", "/playbook",
+             "/plan?goal=1000000&deal_size=20000&rates=visit%3D0.05", "/team", "/alerts"]  # fmt: skip
+    print(machine())
+    print(f"{'page':<34} {'median ms':>10} {'max ms':>8}")
+    with TestClient(app) as client:
+        assert client.get(f"/welcome?token={token}").status_code == 200
+        for page in pages:
+            spent = []
+            for _ in range(args.runs):
+                started = time.perf_counter()
+                response = client.get(page)
+                spent.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, (page, response.status_code)
+            print(f"{page[:34]:<34} {statistics.median(spent):10.0f} {max(spent):8.0f}",
+                  flush=True)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
