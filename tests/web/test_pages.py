@@ -102,7 +102,9 @@ def test_a_rep_sees_a_lead_arrive_and_works_it(
     page.goto(f"{live_url}/leads/kai@unlisted-co.io")
     expect(page.locator("h1")).to_contain_text("kai@unlisted-co.io")
     expect(page.get_by_text("Why this score")).to_be_visible()
-    expect(page.locator(".timeline")).to_contain_text("sql → opportunity")
+    expect(page.locator(".timeline").first).to_contain_text("sql → opportunity")
+    moments = page.locator(".card", has_text="Moments that mattered")
+    expect(moments).to_contain_text("Demo Requested")  # the event that earned the most
     assert leads_amount(app, "kai@unlisted-co.io") == 24000
     shot(page, "lead")
     page.goto(f"{live_url}/dashboard")
@@ -112,6 +114,24 @@ def test_a_rep_sees_a_lead_arrive_and_works_it(
     shot(page, "dashboard")
     page.goto(f"{live_url}/dashboard?period=2026-13")
     expect(page.get_by_role("alert")).to_contain_text("month 13 does not exist")
+
+
+def test_a_rep_cannot_act_on_another_reps_lead(
+    page: Page, live_url: str, app: FastAPI, client: TestClient,
+    make_key: Callable[[Role], str], people: None,
+) -> None:  # fmt: skip
+    demo_request(client, make_key(Role.MARKETING), "ida@unlisted-co.io")  # Nora's lead
+    with app.state.sessions() as session, session.begin():
+        users.create_user(session, email="ola@flowline.io", name="Ola", role="rep",
+                          password=PASSWORD, now=datetime.now(UTC))  # fmt: skip
+    sign_in(page, live_url, "ola@flowline.io", "/queue")
+    expect(page.locator("#queue")).to_contain_text("Nothing waiting")  # not Ola's lead
+    csrf = page.evaluate("JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token']")
+    taken = page.request.post(f"{live_url}/leads/ida@unlisted-co.io/act",
+                              form={"action": "touch", "csrf_token": csrf})  # fmt: skip
+    assert taken.status == 403 and "belongs to nora@flowline.io" in taken.text()
+    page.goto(f"{live_url}/team")
+    expect(page.locator("h1")).to_have_text("Not for your role")
 
 
 def test_roles_csrf_and_expired_sessions(

@@ -20,7 +20,7 @@ from leadflow.core.roles import Permission, UserRole
 from leadflow.repositories import reps as rep_repo
 from leadflow.services import leads, lifecycle, playbooks, reports, sales, users
 from leadflow.services.reports import funnel as funnel_reports
-from leadflow.web.auth import COOKIE, Seen, Viewer, can, check_csrf
+from leadflow.web.auth import COOKIE, PageForbidden, Seen, Viewer, can, check_csrf
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 LOGIN_CSRF = "lf_login_csrf"
@@ -134,6 +134,8 @@ async def act(key: str, request: Request, session: DbSession, now: Now, seen: Se
     form = await request.form()
     action, reason = str(form.get("action", "")), str(form.get("reason", "")).strip()
     lead = leads.find(session, key)
+    if seen.role is UserRole.REP and lead.owner not in (None, seen.user.email):
+        raise PageForbidden(f"this lead belongs to {lead.owner}, not to you")
     error = None
     try:
         if action == "touch":
@@ -180,7 +182,19 @@ def lead_page(
         response.status_code = 404
         return response
     detail["events"] = leads.timeline(session, detail["id"], limit=50)
+    scored = {str(e) for c in detail["contributions"] for e in c["events"]}
+    detail["moments"] = _moments(detail, scored)
     return page(request, "lead.html", seen, lead=detail, error=error)
+
+
+def _moments(detail: dict[str, Any], scored: set[str]) -> list[dict[str, Any]]:
+    """What mattered, newest first: every stage move, and the events that earned points."""
+    moves = [{"at": c["at"], "what": f"{c['from'] or 'new'} → {c['to']}", "why": c["reason"]}
+             for c in detail["stage_history"]]  # fmt: skip
+    earned = [{"at": e["at"], "what": e["name"] or e["type"],
+               "why": (e["properties"] or {}).get("path") or "scored"}
+              for e in detail["events"] if str(e["id"]) in scored]  # fmt: skip
+    return sorted(moves + earned, key=lambda m: m["at"], reverse=True)[:12]
 
 
 @router.get("/dashboard")
