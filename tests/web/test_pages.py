@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from leadflow.core.roles import Role
 from leadflow.models.lead import Lead
 from leadflow.models.user import WebSession
-from leadflow.services import reps, users
+from leadflow.services import reps, users, webhooks
 from tests.api.conftest import bearer
 
 SHOTS = Path(os.environ.get("LEADFLOW_ARTIFACTS", "test-artifacts")) / "screenshots"
@@ -183,15 +183,20 @@ def test_marketing_previews_a_playbook_change_before_applying_it(
 
 
 def test_a_manager_sees_the_team_alerts_and_plan(
-    page: Page, live_url: str, client: TestClient, make_key: Callable[[Role], str], people: None
-) -> None:
+    page: Page, live_url: str, app: FastAPI, client: TestClient,
+    make_key: Callable[[Role], str], people: None,
+) -> None:  # fmt: skip
+    with app.state.sessions() as session, session.begin():
+        webhooks.add_endpoint(session, "http://127.0.0.1:9/hooks", None, now=datetime.now(UTC))
     demo_request(client, make_key(Role.MARKETING), "zoe@unlisted-co.io")
     sign_in(page, live_url, "max@flowline.io", "/team")
     expect(page.locator("table")).to_contain_text("Nora Patel")
     shot(page, "team")
     page.goto(f"{live_url}/alerts")
-    expect(page.locator("h1")).to_have_text("Alerts")
+    expect(page.locator("table")).to_contain_text("lead.sales_ready")
     shot(page, "alerts")
+    page.get_by_role("button", name="Replay").first.click()
+    expect(page.locator(".sub .pill")).to_contain_text("queued again")
     page.goto(
         f"{live_url}/plan?goal=1000000&deal_size=10000&period=quarter"
         "&rates=visit%3D0.02+lead%3D0.5+mql%3D0.4+sql%3D0.25+opportunity%3D0.2"
