@@ -16,6 +16,7 @@ from leadflow.cli import (
     reports,
     serve,
     setup,
+    tune,
     users,
 )
 from leadflow.cli.context import state
@@ -51,3 +52,4 @@ reports.register(app)
 plan.register(app)
 goals.register(app)
 users.register(app)
+tune.register(app)

@@ -1,0 +1,68 @@
+"""`leadflow tune`: a playbook proposed from outcomes, measured out of sample."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from leadflow.cli.context import console, fail, friendly
+
+
+def register(app: typer.Typer) -> None:
+    """Add `leadflow tune`."""
+    app.command("tune")(tune)
+
+
+@friendly
+def tune(
+    history: Path | None = typer.Option(None, "--history", help="A CRM export (CSV)."),
+    target: str | None = typer.Option(None, "--target", help="The outcome column (yes/no, 1/0)."),
+    exclude: list[str] = typer.Option([], "--exclude", help="A column not to learn from."),
+    mql_share: float = typer.Option(0.2, "--mql-share", min=0.01, max=0.99,
+                                    help="The share of leads the proposal makes MQL."),
+    write: Path | None = typer.Option(None, "--write", help="Write the proposed playbook here."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:  # fmt: skip
+    """Learn points and an MQL threshold from outcomes; report AUCs out of sample."""
+    if history is None or target is None:
+        raise fail(
+            "give --history FILE.csv and --target COLUMN (tuning from leadflow's own closed "
+            "outcomes comes with `leadflow model train`)"
+        )
+    from leadflow.services import tuning  # scikit-learn loads only here
+
+    result = tuning.tune_history(history, target, exclude, mql_share=mql_share)
+    if write is not None:
+        write.write_text(result["playbook"], encoding="utf-8")
+        result["written"] = str(write)
+    if as_json:
+        typer.echo(json.dumps({k: v for k, v in result.items() if k != "playbook"}, indent=2))
+        return
+    show(result)
+
+
+def show(result: dict[str, object]) -> None:
+    console.print(
+        f"{result['rows']:,} rows, {result['converted']:,} converted; out of sample over "
+        f"{result['folds']} folds: model AUC {result['auc']}, proposed playbook AUC "
+        f"{result['playbook_auc']} (gradient boosting {result['gbm_auc']})", highlight=False,
+    )  # fmt: skip
+    table = Table("points", "rule")
+    rules = result["rules"]
+    assert isinstance(rules, list)
+    for rule in rules[:25]:
+        table.add_row(f"{rule['points']:+g}", rule["label"])
+    console.print(table)
+    backtest = result["backtest"]
+    assert isinstance(backtest, dict)
+    console.print(
+        f"MQL at the top {backtest['mql_share']:.0%}: {backtest['mqls']:,} MQLs converting at "
+        f"{backtest['mql_conversion']:.1%} (all leads {backtest['base_conversion']:.1%}), "
+        f"{backtest['customers_caught']:,} of {backtest['customers']:,} customers caught",
+        highlight=False,
+    )
+    if result.get("written"):
+        console.print(f"wrote {result['written']} (it validates: `leadflow playbook apply` it)")

@@ -1,0 +1,257 @@
+"""`leadflow tune --history FILE.csv`: a playbook proposed from a CRM export's outcomes.
+
+The proposal is a scorecard (see core/scorecard.py): a regularised logistic regression on
+binned attributes, its weights turned into points. Everything reported is measured out of
+sample: on each of five stratified folds the bins, the model and the points are fitted on the
+other four and scored on the held-out one, so `auc` (the model) and `playbook_auc` (its points,
+rounded, as a playbook would add them) never see the rows they are measured on. Gradient
+boosting on the same columns (`gbm_auc`) shows how much an additive scorecard leaves behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import yaml
+
+from leadflow.core import scorecard
+from leadflow.core.errors import Invalid
+from leadflow.core.playbook_text import parse_playbook
+from leadflow.core.records import canonical_header
+
+FOLDS = 5
+MIN_CLASS = 30  # outcomes of each kind below which a model would be guessing
+POSITIVE = {"1", "true", "yes", "y", "won", "closed won", "customer", "converted"}
+NEGATIVE = {"0", "false", "no", "n", "lost", "closed lost", "disqualified", "not converted"}
+ACCOUNT_FIELDS = {"employees", "industry", "annual_revenue"}
+LEAD_FIELDS = {"title", "country", "source", "medium", "campaign", "phone", "first_name",
+               "last_name"}  # fmt: skip
+
+
+class ColdStart(Invalid):
+    """Too few outcomes to learn from: says how many there are and how many are needed."""
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """A CRM export: its usable columns and the outcome of every row."""
+
+    columns: dict[str, list[str | None]]
+    outcome: npt.NDArray[np.int64]
+    skipped: dict[str, str]
+
+
+def load_history(path: Path, target: str, exclude: Sequence[str]) -> History:
+    """Read the CSV; Invalid names a missing target, a non-binary outcome or a bad file."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            rows = list(reader)
+            headers = list(reader.fieldnames or [])
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise Invalid(f"{path}: cannot read it as CSV ({exc})") from None
+    if target not in headers:
+        raise Invalid(f"{path}: no column {target!r}; columns: {', '.join(headers)}")
+    missing = [c for c in exclude if c not in headers]
+    if missing:
+        raise Invalid(f"--exclude: no column {', '.join(map(repr, missing))} in {path}")
+    outcome = []
+    for line, row in enumerate(rows, start=2):
+        value = (row.get(target) or "").strip().lower()
+        if value in POSITIVE:
+            outcome.append(1)
+        elif value in NEGATIVE:
+            outcome.append(0)
+        else:
+            raise Invalid(
+                f"{path}:{line}: {target} is {row.get(target)!r}; an outcome must be yes or "
+                f"no ({', '.join(sorted(POSITIVE))} / {', '.join(sorted(NEGATIVE))})"
+            )
+    columns: dict[str, list[str | None]] = {}
+    skipped: dict[str, str] = {}
+    for name in headers:
+        if name == target or name in exclude:
+            continue
+        values: list[str | None] = [row.get(name) for row in rows]
+        reason = _unusable(values)
+        if reason:
+            skipped[name] = reason
+        else:
+            columns[name] = values
+    return History(columns, np.asarray(outcome, dtype=np.int64), skipped)
+
+
+def _unusable(values: list[str | None]) -> str | None:
+    filled = [v.strip() for v in values if v and v.strip()]
+    if not filled:
+        return "empty"
+    distinct = len(set(filled))
+    if distinct == 1:
+        return "one value only"
+    if scorecard.numeric(values) is None and distinct > max(50, 0.5 * len(filled)):
+        return "an identifier (almost every value different)"
+    return None
+
+
+def check_outcomes(outcome: npt.NDArray[np.int64]) -> None:
+    won, lost = int(outcome.sum()), int((1 - outcome).sum())
+    if min(won, lost) < MIN_CLASS:
+        raise ColdStart(
+            f"{won} converted and {lost} not: at least {MIN_CLASS} of each are needed to learn "
+            "from; until then keep the playbook's rules"
+        )
+
+
+def _bins(columns: dict[str, list[str | None]], rows: npt.NDArray[np.int64]) -> list[scorecard.Bin]:
+    support = max(20, int(0.02 * rows.size))
+    found: list[scorecard.Bin] = []
+    for name, values in columns.items():
+        subset = [values[k] for k in rows]
+        parsed = scorecard.numeric(subset)
+        found += (scorecard.numeric_bins(name, parsed) if parsed is not None
+                  else scorecard.text_bins(name, subset, support))  # fmt: skip
+    return found
+
+
+def _fit(x: npt.NDArray[np.float64], y: npt.NDArray[np.int64]) -> Any:
+    from sklearn.linear_model import LogisticRegression  # imported when needed: ~1 s
+
+    return LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
+
+
+def _gbm_scores(columns: dict[str, list[str | None]], y: npt.NDArray[np.int64],
+                train: npt.NDArray[np.int64], test: npt.NDArray[np.int64]) -> Any:  # fmt: skip
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    matrix, categorical = [], []
+    for values in columns.values():
+        parsed = scorecard.numeric(values)
+        if parsed is None:
+            codes = {v: k for k, v in enumerate(sorted({(x or "").strip() for x in values}))}
+            parsed = np.array([codes[(x or "").strip()] for x in values], dtype=np.float64)
+            categorical.append(True)
+        else:
+            categorical.append(False)
+        matrix.append(parsed)
+    x = np.column_stack(matrix)
+    model = HistGradientBoostingClassifier(categorical_features=categorical, random_state=0)
+    model.fit(x[train], y[train])
+    return model.predict_proba(x[test])[:, 1]
+
+
+def tune_history(
+    path: Path, target: str, exclude: Sequence[str], *, mql_share: float = 0.2
+) -> dict[str, Any]:
+    """The out-of-sample evaluation, the proposed rules and the playbook text."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    history = load_history(path, target, exclude)
+    if not history.columns:
+        raise Invalid(f"{path}: no usable columns besides {target!r}")
+    y = history.outcome
+    check_outcomes(y)
+    model_scores, card_scores, gbm_scores = (np.zeros(y.size) for _ in range(3))
+    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=0)
+    for train, test in folds.split(np.zeros(y.size), y):
+        bins = _bins(history.columns, train)
+        x = scorecard.design(bins, history.columns)
+        fitted = _fit(x[train], y[train])
+        model_scores[test] = fitted.predict_proba(x[test])[:, 1]
+        card_scores[test] = x[test] @ scorecard.points(fitted.coef_[0])
+        gbm_scores[test] = _gbm_scores(history.columns, y, train, test)
+    everything = np.arange(y.size)
+    bins = _bins(history.columns, everything)
+    final = _fit(scorecard.design(bins, history.columns), y)
+    awarded = scorecard.points(final.coef_[0])
+    threshold = float(np.quantile(card_scores, 1 - mql_share))
+    chosen = card_scores >= threshold
+    rules: list[dict[str, Any]] = [
+        {"id": _rule_id(b), "label": b.label(), "points": float(p), "when": _condition(b)}
+        for b, p in zip(bins, awarded, strict=True)
+        if p != 0
+    ]
+    rules.sort(key=lambda r: -abs(float(r["points"])))
+    final_scores = scorecard.design(bins, history.columns) @ awarded
+    text = playbook_text(path.name, rules, float(np.quantile(final_scores, 1 - mql_share)),
+                         final_scores)  # fmt: skip
+    return {
+        "rows": int(y.size), "converted": int(y.sum()), "folds": FOLDS,
+        "auc": round(float(roc_auc_score(y, model_scores)), 4),
+        "playbook_auc": round(float(roc_auc_score(y, card_scores)), 4),
+        "gbm_auc": round(float(roc_auc_score(y, gbm_scores)), 4),
+        "pr_auc": round(float(average_precision_score(y, model_scores)), 4),
+        "columns": list(history.columns), "skipped": history.skipped,
+        "backtest": {
+            "mql_share": mql_share, "mqls": int(chosen.sum()),
+            "mql_conversion": round(float(y[chosen].mean()), 4) if chosen.any() else None,
+            "base_conversion": round(float(y.mean()), 4),
+            "customers_caught": int(y[chosen].sum()),
+            "customers": int(y.sum()),
+        },
+        "rules": rules, "playbook": text,
+    }  # fmt: skip
+
+
+def _field(column: str) -> str:
+    """Where an imported CSV column lands in leadflow's facts."""
+    name = canonical_header(column)
+    if name in ACCOUNT_FIELDS:
+        return f"account.{name}"
+    return name
+
+
+def _condition(b: scorecard.Bin) -> dict[str, Any]:
+    field = _field(b.column)
+    if b.value is not None:
+        return {"field": field, "equals": _typed(b.value)}
+    if b.low is None:
+        return {"field": field, "lt": b.high}
+    if b.high is None:
+        return {"field": field, "gte": b.low}
+    return {"all": [{"field": field, "gte": b.low}, {"field": field, "lt": b.high}]}
+
+
+def _typed(value: str) -> Any:
+    return {"true": True, "false": False}.get(value.lower(), value)
+
+
+def _rule_id(b: scorecard.Bin) -> str:
+    base = re.sub(r"[^a-z0-9]+", "_", b.label().lower()).strip("_")
+    return base[:60] or "rule"
+
+
+def playbook_text(
+    source: str, rules: list[dict[str, Any]], mql_at: float, scores: npt.NDArray[np.float64]
+) -> str:
+    """The proposal as a playbook a person can read, edit and apply; validated here."""
+    seen: set[str] = set()
+    for rule in rules:  # ids must be unique: two labels can slug alike
+        base, k = rule["id"], 2
+        while rule["id"] in seen:
+            rule["id"], k = f"{base}_{k}", k + 1
+        seen.add(rule["id"])
+    a, b, c = (float(np.round(np.quantile(scores, q), 1)) for q in (0.9, 0.7, 0.4))
+    b, c = min(b, a - 0.1), min(c, min(b, a - 0.1) - 0.1)  # grades need strictly lower cuts
+    cut = {"A": a, "B": round(b, 1), "C": round(c, 1)}
+    document = {
+        "name": f"Proposed from {source}",
+        "description": (
+            f"Fit points learned from {source} by `leadflow tune`: each rule's points are its "
+            f"log-odds of converting, {scorecard.POINTS_TO_DOUBLE_ODDS:g} points per doubling. "
+            "Review them with both teams before applying."
+        ),
+        "fit": {"rules": [{k: r[k] for k in ("id", "label", "points", "when")} for r in rules]},
+        "grade": {"fit": cut},
+        "lifecycle": {"mql": {"field": "fit", "gte": round(mql_at, 1)}},
+    }
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    parse_playbook(text)  # a proposal that would not validate is a bug, not a suggestion
+    return text

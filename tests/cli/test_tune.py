@@ -1,0 +1,31 @@
+"""`leadflow tune --history FILE --target COLUMN [--json] [--write FILE]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from leadflow.cli.main import app
+from tests.cli.conftest import as_json
+from tests.services.test_tuning import crm_export
+
+
+def test_tune_reports_aucs_as_json_and_writes_a_valid_playbook(tmp_path: Path) -> None:
+    runner = CliRunner()
+    export = crm_export(tmp_path / "crm.csv", 1500)
+    proposed = tmp_path / "proposed.yaml"
+    args = ["tune", "--history", str(export), "--target", "Closed Won", "--exclude", "Email"]
+    report = as_json(runner.invoke(app, [*args, "--json", "--write", str(proposed)]))
+    assert {"auc", "playbook_auc", "gbm_auc", "backtest", "rules"} <= set(report)
+    assert 0.5 < report["auc"] <= 1 and abs(report["auc"] - report["playbook_auc"]) <= 0.03
+    assert "Email" not in report["columns"] and report["written"] == str(proposed)
+    checked = runner.invoke(app, ["playbook", "validate", str(proposed)])
+    assert checked.exit_code == 0 and "valid" in checked.stdout
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0 and "proposed playbook AUC" in table.stdout
+
+
+def test_tune_without_a_history_says_what_it_needs() -> None:
+    result = CliRunner().invoke(app, ["tune"])
+    assert result.exit_code == 1 and "give --history FILE.csv and --target COLUMN" in result.stderr
