@@ -268,31 +268,32 @@ OBJECTIONS = ("price", "switching cost", "security review")
 
 
 def sales_outcomes(session: Session, rng: random.Random, now: datetime) -> None:
-    """Sales works the demo's SQLs through the real actions, so the closed-loop reports have
-    outcomes to show: touches with questions, recycles, disqualifications, won and lost deals.
-    Better-scored leads fare better, as the reports should then find."""
-    ready = sorted(lead_repo.in_stage(session, "sql"), key=lambda lead: -lead.total)
-    for rank, lead in enumerate(ready):
-        odds = 1 - rank / max(len(ready), 1)  # 1 for the best-scored lead, near 0 for the last
+    """Sales works the demo's MQLs and SQLs through the real actions, so the closed-loop
+    reports and the models have outcomes: touches with questions, recycles, disqualifications,
+    won and lost deals. Who wins follows each lead's hidden propensity (kept in its attributes
+    for checking what a model learns, never as a feature), not the playbook's score."""
+    worked = [*lead_repo.in_stage(session, "sql"), *lead_repo.in_stage(session, "mql")]
+    for lead in worked:
+        chance = float((lead.attributes or {}).get("hidden_propensity", 0.2))
         rep = lead.owner or f"nora@{TEAM_DOMAIN}"
+        if lead.stage == "mql":
+            lifecycle.act(session, lead, Action.ACCEPT, actor=rep, now=now, reason="")
         if rng.random() < 0.85:
             asked, objected = [rng.choice(QUESTIONS)], [rng.choice(OBJECTIONS)]
             sales.log_touch(session, lead, actor=rep, channel="call", now=now,
                             questions=asked, objections=objected)  # fmt: skip
         roll = rng.random()
-        if roll < 0.15:
+        if roll < 0.1:
             lifecycle.act(session, lead, Action.RECYCLE, actor=rep, now=now,
                           reason=rng.choice(RECYCLE_REASONS))  # fmt: skip
-        elif roll < 0.22:
-            lifecycle.act(session, lead, Action.DISQUALIFY, actor=rep, now=now, reason="not a fit")
-        elif roll < 0.22 + 0.6 * odds:
+        elif rng.random() < chance:  # a real buyer: an opportunity, mostly won
             amount = round(rng.lognormvariate(9.6, 0.5), -2)
             lifecycle.act(session, lead, Action.CONVERT, actor=rep, now=now, reason="",
                           amount=amount)  # fmt: skip
-            close = rng.random()
-            if close < 0.3 + 0.4 * odds:
-                lifecycle.act(session, lead, Action.CLOSE_WON, actor=rep, now=now, reason="",
-                              amount=amount)  # fmt: skip
-            elif close < 0.8:
-                lifecycle.act(session, lead, Action.CLOSE_LOST, actor=rep, now=now,
-                              reason=rng.choice(LOST_REASONS))  # fmt: skip
+            won = rng.random() < 0.8
+            action = Action.CLOSE_WON if won else Action.CLOSE_LOST
+            lifecycle.act(session, lead, action, actor=rep, now=now, amount=amount,
+                          reason="" if won else rng.choice(LOST_REASONS))  # fmt: skip
+        elif roll < 0.6:
+            lifecycle.act(session, lead, Action.DISQUALIFY, actor=rep, now=now,
+                          reason=rng.choice(("not a fit", "no budget", "student")))  # fmt: skip
