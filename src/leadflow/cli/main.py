@@ -11,6 +11,7 @@ from leadflow.cli import (
     imports,
     keys,
     leads,
+    model,
     plan,
     playbook,
     reports,
@@ -53,3 +54,4 @@ plan.register(app)
 goals.register(app)
 users.register(app)
 tune.register(app)
+model.register(app)

@@ -10,6 +10,7 @@ from leadflow.models.identity import Identity
 from leadflow.models.lead import Lead
 from leadflow.models.outbox import DeliveryAttempt, OutboxMessage, WebhookEndpoint
 from leadflow.models.playbook import PlaybookVersion
+from leadflow.models.prediction import PredictiveModel
 from leadflow.models.rep import Rep
 from leadflow.models.rule_match import RuleMatch
 from leadflow.models.score_ledger import ScoreEntry
@@ -28,6 +29,7 @@ __all__ = [
     "Lead",
     "OutboxMessage",
     "PlaybookVersion",
+    "PredictiveModel",
     "Rep",
     "RuleMatch",
     "ScoreEntry",

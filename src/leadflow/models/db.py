@@ -38,6 +38,7 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSON(),
         list[dict[str, Any]]: JSON(),
         list[str]: JSON(),
+        list[float]: JSON(),
     }
 
 

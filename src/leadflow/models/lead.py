@@ -48,6 +48,9 @@ class Lead(Base):
     grade: Mapped[str | None]
     persona: Mapped[str | None] = mapped_column(index=True)
     contributions: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    # The active model's chance that the lead converts, and the reasons that weigh most.
+    probability: Mapped[float | None]
+    probability_reasons: Mapped[list[str] | None]
     scored_at: Mapped[datetime | None]
     recycle_until: Mapped[datetime | None]
     owner: Mapped[str | None]

@@ -268,32 +268,37 @@ OBJECTIONS = ("price", "switching cost", "security review")
 
 
 def sales_outcomes(session: Session, rng: random.Random, now: datetime) -> None:
-    """Sales works the demo's MQLs and SQLs through the real actions, so the closed-loop
-    reports and the models have outcomes: touches with questions, recycles, disqualifications,
-    won and lost deals. Who wins follows each lead's hidden propensity (kept in its attributes
-    for checking what a model learns, never as a feature), not the playbook's score."""
-    worked = [*lead_repo.in_stage(session, "sql"), *lead_repo.in_stage(session, "mql")]
+    """Sales works most of the demo's SQLs and MQLs and, as an SDR team calling through a list,
+    four in ten of the other leads, through the real actions: touches with questions, recycles,
+    disqualifications, won and lost deals. Whether a lead buys is a coin weighted by its
+    hidden propensity (kept in its attributes to check what a model learns, never used as a
+    feature), not the playbook's score: the closed loop then has something true to find."""
+    share = {"sql": 0.7, "mql": 0.7, "lead": 0.4}  # the rest waits: the queue has work in it
+    worked = [
+        lead for stage, part in share.items() for lead in lead_repo.in_stage(session, stage)
+        if rng.random() < part
+    ]  # fmt: skip
     for lead in worked:
         chance = float((lead.attributes or {}).get("hidden_propensity", 0.2))
         rep = lead.owner or f"nora@{TEAM_DOMAIN}"
-        if lead.stage == "mql":
+        if lead.stage != "sql":
             lifecycle.act(session, lead, Action.ACCEPT, actor=rep, now=now, reason="")
         if rng.random() < 0.85:
             asked, objected = [rng.choice(QUESTIONS)], [rng.choice(OBJECTIONS)]
             sales.log_touch(session, lead, actor=rep, channel="call", now=now,
                             questions=asked, objections=objected)  # fmt: skip
-        roll = rng.random()
-        if roll < 0.1:
+        if rng.random() < 0.1:
             lifecycle.act(session, lead, Action.RECYCLE, actor=rep, now=now,
                           reason=rng.choice(RECYCLE_REASONS))  # fmt: skip
-        elif rng.random() < chance:  # a real buyer: an opportunity, mostly won
+            continue
+        buys = rng.random() < chance
+        if buys or rng.random() < 0.3:
             amount = round(rng.lognormvariate(9.6, 0.5), -2)
             lifecycle.act(session, lead, Action.CONVERT, actor=rep, now=now, reason="",
                           amount=amount)  # fmt: skip
-            won = rng.random() < 0.8
-            action = Action.CLOSE_WON if won else Action.CLOSE_LOST
+            action = Action.CLOSE_WON if buys else Action.CLOSE_LOST
             lifecycle.act(session, lead, action, actor=rep, now=now, amount=amount,
-                          reason="" if won else rng.choice(LOST_REASONS))  # fmt: skip
-        elif roll < 0.6:
+                          reason="" if buys else rng.choice(LOST_REASONS))  # fmt: skip
+        else:
             lifecycle.act(session, lead, Action.DISQUALIFY, actor=rep, now=now,
                           reason=rng.choice(("not a fit", "no budget", "student")))  # fmt: skip

@@ -1,0 +1,64 @@
+"""`leadflow model train|list`: predictive scoring learned from outcomes."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from leadflow.cli.context import console, friendly, transaction, utcnow
+from leadflow.services import playbooks
+
+app = typer.Typer(
+    help="Predictive scoring: train on outcomes, list versions.", no_args_is_help=True
+)
+
+
+def register(main: typer.Typer) -> None:
+    """Add `leadflow model`."""
+    main.add_typer(app, name="model")
+
+
+@app.command("train")
+@friendly
+def train(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Learn from closed leads as they were when they became sales-ready; keep it, score leads."""
+    from leadflow.services import model  # scikit-learn loads only here
+
+    with transaction() as session:
+        result = model.train(session, playbooks.active_playbook(session), utcnow())
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, default=str))
+        return
+    m = result["metrics"]
+    console.print(
+        f"model {result['version']}: {m['outcomes']:,} outcomes ({m['converted']:,} converted), "
+        f"tested on {m['tested']:,}, {m['validation']}", highlight=False,
+    )  # fmt: skip
+    table = Table("measure", "model", "active playbook")
+    table.add_row("ROC-AUC", str(m["roc_auc"]), str(m["playbook_roc_auc"]))
+    table.add_row("lift, top 20%", str(m["lift_top_20"]), str(m["playbook_lift_top_20"]))
+    table.add_row("lift, top 10%", str(m["lift_top_10"]), "")
+    table.add_row("PR-AUC", str(m["pr_auc"]), "")
+    table.add_row("gradient boosting ROC-AUC", str(m["gbm_roc_auc"]), "")
+    console.print(table)
+    for top in result["top"]:
+        console.print(f"  {top['weight']:+.2f}  {top['rule']}", highlight=False)
+    console.print(f"{result['leads_scored']:,} open leads have a probability now")
+
+
+@app.command("list")
+@friendly
+def list_models() -> None:
+    """Every trained version, the active one marked."""
+    from leadflow.services import model
+
+    with transaction() as session:
+        rows = [(m.version, "yes" if m.active else "", m.created_at.strftime("%Y-%m-%d %H:%M"),
+                 m.metrics.get("roc_auc"), m.metrics.get("playbook_roc_auc"))
+                for m in model.versions(session)]  # fmt: skip
+    table = Table("version", "active", "trained", "ROC-AUC", "playbook ROC-AUC")
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    console.print(table)

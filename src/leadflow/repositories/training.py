@@ -1,0 +1,104 @@
+"""What the models learn from: closed leads as they were when they became sales-ready."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from leadflow.models.account import Account
+from leadflow.models.event import Event
+from leadflow.models.lead import Lead
+from leadflow.models.stage_change import StageChange
+from leadflow.repositories.reports import SALES_EVENT_SOURCES
+
+ATTRIBUTES = ("title", "country", "source", "industry", "tier", "employees", "annual_revenue")
+
+
+def _labelled_query(sales_ready: Sequence[str]) -> Any:
+    ready = (
+        select(StageChange.lead_id, func.min(StageChange.at).label("at"))
+        .where(StageChange.to_stage.in_(list(sales_ready)))
+        .group_by(StageChange.lead_id)
+        .subquery()
+    )
+    cutoff = func.coalesce(ready.c.at, Lead.closed_at, Lead.stage_changed_at, Lead.created_at)
+    won = case((Lead.outcome == "won", 1), else_=0)
+    return (
+        select(Lead.id, won.label("won"), cutoff.label("cutoff"), *_attributes())
+        .outerjoin(ready, ready.c.lead_id == Lead.id)
+        .outerjoin(Account, Account.id == Lead.account_id)
+        .where(or_(Lead.outcome.in_(["won", "lost"]), Lead.stage == "disqualified"))
+    )
+
+
+def labelled(session: Session, sales_ready: Sequence[str]) -> list[dict[str, Any]]:
+    """Leads with an outcome (won, lost, or disqualified), each with its cutoff: the first time
+    it entered a sales-ready stage, else when it was closed or disqualified. Oldest first."""
+    query = _labelled_query(sales_ready).subquery()
+    ordered = select(query).order_by(query.c.cutoff, query.c.id)
+    return [dict(row._mapping) for row in session.execute(ordered)]
+
+
+def open_leads(session: Session, stages: Sequence[str]) -> list[dict[str, Any]]:
+    """Leads still to be decided (in these stages), with their attributes."""
+    query = (
+        select(Lead.id, *_attributes())
+        .outerjoin(Account, Account.id == Lead.account_id)
+        .where(Lead.stage.in_(list(stages)), Lead.outcome.is_(None))
+        .order_by(Lead.id)
+    )
+    return [dict(row._mapping) for row in session.execute(query)]
+
+
+def _attributes() -> list[Any]:
+    return [
+        Lead.title, Lead.country, Lead.source, Account.industry, Account.tier,
+        Account.employees, Account.annual_revenue,
+        case((Lead.account_id.is_(None), "no"), else_="yes").label("has_company"),
+    ]  # fmt: skip
+
+
+def _kind() -> Any:
+    return case(
+        (Event.type == "page", literal("page ") + func.coalesce(Event.path, "?")),
+        else_=literal("event ") + func.coalesce(Event.name, Event.type),
+    )
+
+
+def labelled_behaviour(session: Session, sales_ready: Sequence[str]) -> list[tuple[int, str, int]]:
+    """(lead, kind, events) for labelled leads, counting only events up to each one's cutoff:
+    nothing the lead did after it became sales-ready is learned from."""
+    cut = _labelled_query(sales_ready).subquery()
+    kind = _kind()
+    query = (
+        select(Event.lead_id, kind, func.count())
+        .join(cut, cut.c.id == Event.lead_id)
+        .where(
+            Event.occurred_at <= cut.c.cutoff,
+            Event.type.in_(["page", "track"]),
+            Event.source.not_in(SALES_EVENT_SOURCES),
+        )
+        .group_by(Event.lead_id, kind)
+    )
+    return [(int(i), str(k), int(n)) for i, k, n in session.execute(query)]
+
+
+def open_behaviour(session: Session, lead_ids: Sequence[int]) -> list[tuple[int, str, int]]:
+    """(lead, kind, events) so far, for leads still to be decided."""
+    kind = _kind()
+    rows: list[tuple[int, str, int]] = []
+    for start in range(0, len(lead_ids), 5000):
+        query = (
+            select(Event.lead_id, kind, func.count())
+            .where(
+                Event.lead_id.in_(list(lead_ids[start : start + 5000])),
+                Event.type.in_(["page", "track"]),
+                Event.source.not_in(SALES_EVENT_SOURCES),
+            )
+            .group_by(Event.lead_id, kind)
+        )
+        rows += [(int(i), str(k), int(n)) for i, k, n in session.execute(query)]
+    return rows
