@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from leadflow.models import Lead
 from leadflow.models.db import make_engine, make_session_factory, upgrade
-from leadflow.services import demo, model, playbooks
+from leadflow.repositories import events as event_repo
+from leadflow.services import demo, leads, live_scoring, model, playbooks
 from leadflow.services.tuning import ColdStart
 
 B2B = Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml"
@@ -50,3 +51,34 @@ def test_with_too_few_outcomes_it_stays_on_rules(session: Session) -> None:
     playbooks.install(session, B2B.read_text(), author="test", now=NOW)
     with pytest.raises(ColdStart, match="0 converted and 0 not: at least 30 of each"):
         model.train(session, playbooks.active_playbook(session), NOW)
+
+
+def test_probability_refreshes_as_events_arrive_and_can_qualify_a_lead(session: Session) -> None:
+    demo.build(session, B2B.read_text(), leads=2500, now=NOW, seed=11)
+    model.train(session, playbooks.active_playbook(session), NOW)
+    lead = session.scalars(
+        select(Lead).where(Lead.stage == "lead", Lead.probability.is_not(None))
+        .order_by(Lead.probability)
+    ).first()  # fmt: skip
+    assert lead is not None
+    before = lead.probability
+    for n in range(12):
+        event_repo.insert(session, lead_id=lead.id, source="test", message_id=f"p{n}",
+                          type="page", properties={"path": "/pricing"}, context={},
+                          occurred_at=NOW)  # fmt: skip
+    live_scoring.score_leads(session, playbooks.active_playbook(session), [lead.id], NOW,
+                             cause="test")  # fmt: skip
+    assert lead.probability is not None and lead.probability != before  # no retraining
+    assert lead.probability_reasons
+    mql_rule = (
+        "  mql:\n    all:\n      - {field: fit, gte: 40}\n      - {field: engagement, gte: 30}\n"
+    )
+    text = B2B.read_text()
+    assert mql_rule in text
+    by_probability = text.replace(mql_rule, f"  mql: {{field: probability, gte: {before}}}\n")
+    playbooks.install(session, by_probability, author="test", now=NOW)
+    live_scoring.score_leads(session, playbooks.active_playbook(session), [lead.id], NOW,
+                             cause="test")  # fmt: skip
+    assert lead.stage == "mql"  # a playbook condition on the model's probability
+    history = leads.detail(session, str(lead.id), playbooks.active_playbook(session), NOW)
+    assert "probability" in history["stage_history"][-1]["reason"]

@@ -40,9 +40,20 @@ def _criteria(playbook: Playbook) -> list[tuple[Stage, Condition]]:
     return [(stage, condition) for stage, condition in ordered if condition is not None]
 
 
-# What a lead's stored score offers stage criteria (see LeadScore.as_facts), and its e-mail.
+# What a lead's stored score offers stage criteria (see LeadScore.as_facts), its e-mail, and
+# the predictive model's probability.
 SCORE_FIELDS = frozenset(
-    {"fit", "engagement", "total", "grade", "fit_letter", "engagement_digit", "persona", "email"}
+    {
+        "fit",
+        "engagement",
+        "total",
+        "grade",
+        "fit_letter",
+        "engagement_digit",
+        "persona",
+        "email",
+        "probability",
+    }
 )
 
 

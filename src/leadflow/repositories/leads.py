@@ -244,6 +244,7 @@ def _score_facts(
         Lead.persona,
         Lead.recycle_until,
         Lead.email,
+        Lead.probability,
     ).order_by(Lead.id)
     if stages is not None:
         query = query.where(Lead.stage.in_(list(stages)))
@@ -260,7 +261,7 @@ def _score_facts(
             grade=row["grade"],
             persona=row["persona"],
             recycle_until=row["recycle_until"],
-            lead_facts={"email": row["email"]},
+            lead_facts={"email": row["email"], "probability": row["probability"]},
             account_facts={},
         )
         for row in select_dicts(session, query)
@@ -283,6 +284,7 @@ def _facts(
             Lead.grade,
             Lead.persona,
             Lead.recycle_until,
+            Lead.probability,
             *lead_columns,
             *account_columns,
         )
@@ -308,7 +310,7 @@ def _row_facts(row: Any) -> LeadFacts:
         grade=row["grade"],
         persona=row["persona"],
         recycle_until=row["recycle_until"],
-        lead_facts={name: row[name] for name in LEAD_FACTS},
+        lead_facts={**{name: row[name] for name in LEAD_FACTS}, "probability": row["probability"]},
         account_facts={n: row[f"a_{n}"] for n in ACCOUNT_FACTS} if has_account else {},
     )
 

@@ -31,6 +31,7 @@ def lead_dict(lead: Lead) -> dict[str, Any]:
     facts: dict[str, Any] = {name: getattr(lead, name) for name in LEAD_FIELDS}
     facts.update(source=lead.source, medium=lead.medium, campaign=lead.campaign)
     facts["attributes"] = dict(lead.attributes or {})
+    facts["probability"] = lead.probability  # the model's, when one is trained
     return facts
 
 
@@ -175,6 +176,8 @@ def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dic
     data["recycles"] = sum(1 for change in history if change.to_stage == Stage.NURTURE.value)
     data["scored_at"] = lead.scored_at.isoformat() if lead.scored_at else None
     data["attributes"] = dict(lead.attributes or {})
+    data["probability"] = lead.probability
+    data["probability_reasons"] = list(lead.probability_reasons or [])
     data["outcome"] = (
         {
             "result": lead.outcome,

@@ -23,6 +23,7 @@ from leadflow.repositories import events as event_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import rescoring, score_ledger
 from leadflow.services import lifecycle
+from leadflow.services import model as predictive
 from leadflow.services.leads import account_dict, event_facts, lead_dict
 
 
@@ -53,9 +54,12 @@ def score_leads(
         a.id: a for a in account_repo.get_many(session, {lead.account_id for lead in leads})
     }
     history = event_repo.for_leads(session, wanted, types=scored_types(playbook))
+    predictor = predictive.active_or_none(session)
     scores: dict[int, LeadScore] = {}
     for lead in leads:
         account = accounts.get(lead.account_id) if lead.account_id else None
+        if predictor is not None and lead.outcome is None:  # before stages move: they may use it
+            predictive.refresh(session, predictor, lead, account, history.get(lead.id, ()))
         scores[lead.id] = _score_one(
             session,
             playbook,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,10 +27,12 @@ from leadflow.core.errors import NotFound
 from leadflow.core.playbook import Playbook
 from leadflow.core.report_math import roc_auc
 from leadflow.core.scoring import score_from_events
+from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.prediction import PredictiveModel
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import training
+from leadflow.repositories.reports import SALES_EVENT_SOURCES
 from leadflow.services import leads as lead_service
 from leadflow.services.tuning import MIN_CLASS, ColdStart, check_outcomes
 
@@ -233,6 +236,40 @@ def score_open_leads(session: Session, model: PredictiveModel) -> int:
         lead.probability = round(float(probability[k]), 4)
         lead.probability_reasons = _reasons(bins, x[k] * weights)
     return len(rows)
+
+
+def kinds_of(events: Sequence[Event]) -> list[tuple[int, str, int]]:
+    """One lead's behaviour counts from its stored events, as the training query counts them."""
+    tally: dict[tuple[int, str], int] = defaultdict(int)
+    for e in events:
+        if e.type not in ("page", "track") or e.source in SALES_EVENT_SOURCES or e.lead_id is None:
+            continue
+        kind = f"page {e.path or '?'}" if e.type == "page" else f"event {e.name or e.type}"
+        tally[(e.lead_id, kind)] += 1
+    return [(lead_id, kind, n) for (lead_id, kind), n in tally.items()]
+
+
+def refresh(
+    session: Session, model: PredictiveModel, lead: Lead, account: Any, events: Sequence[Event]
+) -> None:
+    """The lead's probability and reasons now, from the model (scoring, not retraining)."""
+    row = {"id": lead.id, "title": lead.title, "country": lead.country, "source": lead.source,
+           "industry": account.industry if account else None,
+           "tier": account.tier if account else None,
+           "employees": account.employees if account else None,
+           "annual_revenue": account.annual_revenue if account else None,
+           "has_company": "yes" if lead.account_id else "no"}  # fmt: skip
+    columns = columns_for([row], kinds_of(events), list(model.behaviours))
+    bins = [_bin_of(b) for b in model.bins]
+    x = scorecard.design(bins, columns)[0]
+    weighed = x * np.asarray(model.weights)
+    lead.probability = round(float(1 / (1 + np.exp(-(weighed.sum() + model.intercept)))), 4)
+    lead.probability_reasons = _reasons(bins, weighed)
+
+
+def active_or_none(session: Session) -> PredictiveModel | None:
+    """The model live scoring uses, if one has been trained."""
+    return session.scalar(select(PredictiveModel).where(PredictiveModel.active.is_(True)))
 
 
 def _reasons(bins: list[scorecard.Bin], weighed: npt.NDArray[np.float64]) -> list[str]:
