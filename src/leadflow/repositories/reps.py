@@ -114,7 +114,12 @@ def queue(
         .outerjoin(latest, latest.c.lead_id == Lead.id)
         .outerjoin(Assignment, Assignment.id == latest.c.id)
         .where(Lead.stage.in_(stages))
-        .order_by(Assignment.sla_due_at.is_(None), Assignment.sla_due_at, Lead.total.desc())
+        # Soonest deadline first; among equals, the likeliest to buy (the model's
+        # probability, when one is trained), then the highest score.
+        .order_by(
+            Assignment.sla_due_at.is_(None), Assignment.sla_due_at,
+            Lead.probability.is_(None), Lead.probability.desc(), Lead.total.desc(),
+        )  # fmt: skip
         .limit(limit)
     )
     if owner is not None:
