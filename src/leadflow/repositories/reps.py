@@ -117,9 +117,12 @@ def queue(
         # Soonest deadline first; among equals, the likeliest to buy (the model's
         # probability, when one is trained), then the highest score.
         .order_by(
-            Assignment.sla_due_at.is_(None), Assignment.sla_due_at,
-            Lead.probability.is_(None), Lead.probability.desc(), Lead.total.desc(),
-        )  # fmt: skip
+            Assignment.sla_due_at.is_(None),
+            Assignment.sla_due_at,
+            Lead.probability.is_(None),
+            Lead.probability.desc(),
+            Lead.total.desc(),
+        )
         .limit(limit)
     )
     if owner is not None:
