@@ -29,3 +29,13 @@ def test_tune_reports_aucs_as_json_and_writes_a_valid_playbook(tmp_path: Path) -
 def test_tune_without_a_history_says_what_it_needs() -> None:
     result = CliRunner().invoke(app, ["tune"])
     assert result.exit_code == 1 and "give --history FILE.csv and --target COLUMN" in result.stderr
+
+
+def test_tune_on_the_database_needs_outcomes_and_says_so(tmp_path: Path) -> None:
+    runner = CliRunner()
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    assert runner.invoke(app, ["--db", url, "init"]).exit_code == 0
+    result = runner.invoke(app, ["--db", url, "tune", "--json"])
+    assert result.exit_code == 1 and "0 converted and 0 not: at least 30 of each" in result.stderr
+    trained = runner.invoke(app, ["--db", url, "model", "train"])
+    assert trained.exit_code == 1 and "keep the playbook's rules" in trained.stderr

@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from leadflow.core.playbook_text import parse_playbook
 from leadflow.models import Lead
 from leadflow.models.db import make_engine, make_session_factory, upgrade
 from leadflow.repositories import events as event_repo
-from leadflow.services import demo, leads, live_scoring, model, playbooks
+from leadflow.services import demo, leads, live_scoring, model, playbooks, tuning_db
 from leadflow.services.tuning import ColdStart
 
 B2B = Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml"
@@ -82,3 +83,17 @@ def test_probability_refreshes_as_events_arrive_and_can_qualify_a_lead(session: 
     assert lead.stage == "mql"  # a playbook condition on the model's probability
     history = leads.detail(session, str(lead.id), playbooks.active_playbook(session), NOW)
     assert "probability" in history["stage_history"][-1]["reason"]
+
+
+def test_tune_proposes_a_playbook_from_the_closed_leads(session: Session) -> None:
+    demo.build(session, B2B.read_text(), leads=2500, now=NOW, seed=11)
+    result = tuning_db.tune(session, playbooks.active_playbook(session))
+    assert result["auc"] > 0.72 and abs(result["auc"] - result["playbook_auc"]) <= 0.03
+    points = {rule["label"]: rule["points"] for rule in result["rules"]}
+    assert points.get("title is Student", 0) < 0 and points.get("title is Intern", 0) < 0
+    assert any(label.startswith("title is") and p > 5 for label, p in points.items())
+    book = parse_playbook(result["playbook"])  # valid, and still the teams' agreement:
+    assert book.routing == playbooks.active_playbook(session).routing  # routing, SLA, tiers kept
+    assert book.lifecycle.hand_raisers and book.tiers
+    assert "field: total" in result["diff"]  # the MQL criterion it proposes
+    assert result["backtest"]["mql_conversion"] > result["backtest"]["base_conversion"]

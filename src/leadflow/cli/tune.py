@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from leadflow.cli.context import console, fail, friendly
+from leadflow.cli.context import console, fail, friendly, transaction
 
 
 def register(app: typer.Typer) -> None:
@@ -26,15 +26,21 @@ def tune(
     write: Path | None = typer.Option(None, "--write", help="Write the proposed playbook here."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:  # fmt: skip
-    """Learn points and an MQL threshold from outcomes; report AUCs out of sample."""
-    if history is None or target is None:
-        raise fail(
-            "give --history FILE.csv and --target COLUMN (tuning from leadflow's own closed "
-            "outcomes comes with `leadflow model train`)"
-        )
-    from leadflow.services import tuning  # scikit-learn loads only here
+    """Learn points and an MQL threshold from outcomes (a CRM export, or leadflow's own closed
+    leads); report the model's and the proposal's AUC out of sample."""
+    if history is not None and target is None:
+        raise fail("--history needs --target COLUMN: the column with the outcome")
+    if history is None:
+        from leadflow.services import playbooks, tuning_db  # scikit-learn loads only here
 
-    result = tuning.tune_history(history, target, exclude, mql_share=mql_share)
+        with transaction() as session:
+            book = playbooks.active_playbook(session)
+            result = tuning_db.tune(session, book, mql_share=mql_share)
+    else:
+        from leadflow.services import tuning
+
+        assert target is not None
+        result = tuning.tune_history(history, target, exclude, mql_share=mql_share)
     if write is not None:
         write.write_text(result["playbook"], encoding="utf-8")
         result["written"] = str(write)
@@ -48,7 +54,9 @@ def show(result: dict[str, object]) -> None:
     console.print(
         f"{result['rows']:,} rows, {result['converted']:,} converted; out of sample over "
         f"{result['folds']} folds: model AUC {result['auc']}, proposed playbook AUC "
-        f"{result['playbook_auc']} (gradient boosting {result['gbm_auc']})", highlight=False,
+        f"{result['playbook_auc']}"
+        + (f" (gradient boosting {result['gbm_auc']})" if "gbm_auc" in result else ""),
+        highlight=False,
     )  # fmt: skip
     table = Table("points", "rule")
     rules = result["rules"]

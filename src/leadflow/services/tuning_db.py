@@ -1,0 +1,187 @@
+"""`leadflow tune` on leadflow's own closed leads: a playbook proposed from what converted.
+
+The data are the model's: every closed lead as it was when it became sales-ready (no later
+events). Attributes become fit rules (points per binned value), behaviours become engagement
+rules (points per event, capped where nine in ten leads stop); one regularised logistic
+regression weighs them all. The proposal keeps the active playbook's personas, tiers, routing,
+SLA and hand-raisers and replaces its fit and engagement rules, grades and MQL criterion.
+
+Measured out of sample on five stratified folds: the model's AUC and the proposal's (its
+points added as the playbook would add them, without decay) on the held-out leads.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import yaml
+from sqlalchemy.orm import Session
+
+from leadflow.core import scorecard
+from leadflow.core.errors import Invalid
+from leadflow.core.playbook import Playbook
+from leadflow.core.playbook_text import parse_playbook
+from leadflow.repositories import training
+from leadflow.services import model as learning
+from leadflow.services import playbooks
+from leadflow.services.tuning import check_outcomes
+
+ATTRIBUTE_FIELDS = {
+    "title": "title", "country": "country", "source": "source", "industry": "account.industry",
+    "tier": "account.tier", "employees": "account.employees",
+    "annual_revenue": "account.annual_revenue",
+}  # fmt: skip
+PER_DOUBLING = scorecard.POINTS_TO_DOUBLE_ODDS / np.log(2.0)
+
+
+def _matrix(
+    columns: dict[str, list[str | None]], behaviours: list[str], rows: npt.NDArray[np.int64]
+) -> tuple[list[scorecard.Bin], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Attribute bins (fitted on `rows`), and behaviour counts capped at their 90th percentile
+    there: (bins, their one-hot matrix, the capped counts) over every row."""
+    attributes = {k: v for k, v in columns.items() if k in ATTRIBUTE_FIELDS or k == "has_company"}
+    bins = learning._bins(attributes, rows)
+    onehot = scorecard.design(bins, attributes)
+    counts = np.column_stack([
+        np.array([float(v or 0) for v in columns[kind]]) for kind in behaviours
+    ]) if behaviours else np.zeros((onehot.shape[0], 0))  # fmt: skip
+    caps = np.maximum(1.0, np.quantile(counts[rows], 0.9, axis=0)) if behaviours else np.zeros(0)
+    return bins, onehot, np.minimum(counts, caps)
+
+
+def tune(session: Session, playbook: Playbook, *, mql_share: float = 0.2) -> dict[str, Any]:
+    """The evaluation, the proposed rules, the playbook text and its diff against the active."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    stages = [s.value for s in playbook.lifecycle.sales_ready]
+    rows = training.labelled(session, stages)
+    y = np.array([r["won"] for r in rows], dtype=np.int64)
+    check_outcomes(y)
+    counts = training.labelled_behaviour(session, stages)
+    behaviours = learning._frequent(counts)
+    columns = learning.columns_for(rows, counts, behaviours)
+    model_scores, card_scores = np.zeros(y.size), np.zeros(y.size)
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    for train_rows, test_rows in folds.split(np.zeros(y.size), y):
+        bins, onehot, capped = _matrix(columns, behaviours, train_rows)
+        x = np.hstack([onehot, capped])
+        fitted = learning._fit(x[train_rows], y[train_rows])
+        model_scores[test_rows] = fitted.predict_proba(x[test_rows])[:, 1]
+        card_scores[test_rows] = x[test_rows] @ np.round(fitted.coef_[0] * PER_DOUBLING, 1)
+    everything = np.arange(y.size)
+    bins, onehot, capped = _matrix(columns, behaviours, everything)
+    final = learning._fit(np.hstack([onehot, capped]), y)
+    points = np.round(final.coef_[0] * PER_DOUBLING, 1)
+    caps = capped.max(axis=0) if behaviours else np.zeros(0)
+    fit_rules = _fit_rules(bins, points[: len(bins)])
+    engagement_rules = _engagement_rules(behaviours, points[len(bins) :], caps)
+    fit_totals = onehot @ points[: len(bins)]
+    engagement_totals = capped @ points[len(bins) :]
+    totals = fit_totals + engagement_totals
+    threshold = float(np.round(np.quantile(totals, 1 - mql_share), 1))
+    oof_threshold = float(np.quantile(card_scores, 1 - mql_share))
+    chosen = card_scores >= oof_threshold
+    active = playbooks.active_version(session)
+    text = _proposal(active.content, fit_rules, engagement_rules, threshold,
+                     (fit_totals, engagement_totals))  # fmt: skip
+    before, after = active.content.splitlines(keepends=True), text.splitlines(keepends=True)
+    diff = "".join(difflib.unified_diff(before, after, f"version {active.version}", "proposed"))
+    return {
+        "source": "leadflow's closed leads, as they were when they became sales-ready",
+        "rows": int(y.size), "converted": int(y.sum()), "folds": 5,
+        "auc": round(float(roc_auc_score(y, model_scores)), 4),
+        "playbook_auc": round(float(roc_auc_score(y, card_scores)), 4),
+        "backtest": {
+            "mql_share": mql_share, "mqls": int(chosen.sum()),
+            "mql_conversion": round(float(y[chosen].mean()), 4) if chosen.any() else None,
+            "base_conversion": round(float(y.mean()), 4),
+            "customers_caught": int(y[chosen].sum()), "customers": int(y.sum()),
+        },
+        "rules": sorted(fit_rules + engagement_rules, key=lambda r: -abs(float(r["points"]))),
+        "playbook": text, "diff": diff,
+    }  # fmt: skip
+
+
+def _fit_rules(bins: list[scorecard.Bin], points: npt.NDArray[np.float64]) -> list[dict[str, Any]]:
+    rules = []
+    for b, p in zip(bins, points, strict=True):
+        if p == 0:
+            continue
+        if b.column == "has_company":
+            when: dict[str, Any] = {"field": "account.domain", "exists": b.value == "yes"}
+        else:
+            when = _condition(ATTRIBUTE_FIELDS[b.column], b)
+        rules.append({"id": _slug(b.label()), "label": b.label(), "points": float(p), "when": when})
+    return rules
+
+
+def _condition(field: str, b: scorecard.Bin) -> dict[str, Any]:
+    if b.value is not None:
+        return {"field": field, "equals": b.value}
+    if b.low is None:
+        return {"field": field, "lt": b.high}
+    if b.high is None:
+        return {"field": field, "gte": b.low}
+    return {"all": [{"field": field, "gte": b.low}, {"field": field, "lt": b.high}]}
+
+
+def _engagement_rules(
+    kinds: list[str], points: npt.NDArray[np.float64], caps: npt.NDArray[np.float64]
+) -> list[dict[str, Any]]:
+    rules = []
+    for kind, p, cap in zip(kinds, points, caps, strict=True):
+        if p == 0:
+            continue
+        what, _, name = kind.partition(" ")
+        event = ({"type": ["page"], "where": {"field": "properties.path", "equals": name}}
+                 if what == "page" else {"type": ["track"], "name": [name]})  # fmt: skip
+        rules.append({"id": _slug(kind), "label": f"{kind} (each)", "points": float(p),
+                      "cap": round(abs(float(p)) * float(cap), 1), "decay": False,
+                      "event": event})  # fmt: skip
+    return rules
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:60] or "rule"
+
+
+def _cutoffs(scores: npt.NDArray[np.float64], names: tuple[str, str, str]) -> dict[str, float]:
+    """Grade cut-offs at the top 10%, 30% and 60% of scores, each strictly below the last."""
+    cuts: list[float] = []
+    for q in (0.9, 0.7, 0.4):
+        value = float(np.round(np.quantile(scores, q), 1)) if scores.size else 0.0
+        cuts.append(min(value, cuts[-1] - 0.1) if cuts else value)
+    return {name: round(cut, 1) for name, cut in zip(names, cuts, strict=True)}
+
+
+def _proposal(
+    active: str, fit: list[dict[str, Any]], engagement: list[dict[str, Any]], mql_at: float,
+    parts: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+) -> str:  # fmt: skip
+    document = yaml.safe_load(active)
+    if not isinstance(document, dict):
+        raise Invalid("the active playbook is not a mapping")
+    seen: set[str] = set()
+    for rule in fit + engagement:
+        base, k = rule["id"], 2
+        while rule["id"] in seen:
+            rule["id"], k = f"{base}_{k}", k + 1
+        seen.add(rule["id"])
+    document["fit"] = {"rules": fit}
+    document["engagement"] = {**(document.get("engagement") or {}), "rules": engagement}
+    document["grade"] = {"fit": _cutoffs(parts[0], ("A", "B", "C")),
+                         "engagement": _cutoffs(parts[1], ("1", "2", "3"))}  # fmt: skip
+    lifecycle = document.get("lifecycle") or {}
+    lifecycle["mql"] = {"field": "total", "gte": mql_at}
+    document["lifecycle"] = lifecycle
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    parse_playbook(text)
+    return (
+        "# Proposed by `leadflow tune` from leadflow's closed leads; review before applying.\n"
+        + text
+    )
