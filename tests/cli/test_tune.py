@@ -7,7 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from leadflow.cli.main import app
-from tests.cli.conftest import as_json
+from tests.cli.conftest import B2B, as_json
 from tests.services.test_tuning import crm_export
 
 
@@ -26,15 +26,16 @@ def test_tune_reports_aucs_as_json_and_writes_a_valid_playbook(tmp_path: Path) -
     assert table.exit_code == 0 and "proposed playbook AUC" in table.stdout
 
 
-def test_tune_without_a_history_says_what_it_needs() -> None:
-    result = CliRunner().invoke(app, ["tune"])
-    assert result.exit_code == 1 and "give --history FILE.csv and --target COLUMN" in result.stderr
+def test_a_history_needs_its_target_column(tmp_path: Path) -> None:
+    export = crm_export(tmp_path / "crm.csv", 50)
+    result = CliRunner().invoke(app, ["tune", "--history", str(export)])
+    assert result.exit_code == 1 and "--history needs --target COLUMN" in result.stderr
 
 
 def test_tune_on_the_database_needs_outcomes_and_says_so(tmp_path: Path) -> None:
     runner = CliRunner()
     url = f"sqlite:///{tmp_path / 'empty.db'}"
-    assert runner.invoke(app, ["--db", url, "init"]).exit_code == 0
+    assert runner.invoke(app, ["--db", url, "init", "--playbook", str(B2B)]).exit_code == 0
     result = runner.invoke(app, ["--db", url, "tune", "--json"])
     assert result.exit_code == 1 and "0 converted and 0 not: at least 30 of each" in result.stderr
     trained = runner.invoke(app, ["--db", url, "model", "train"])
