@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 
 from leadflow.core.periods import current_period, elapsed_share, parse_period
@@ -66,3 +67,14 @@ def test_periods() -> None:
     now = datetime(2026, 11, 16, tzinfo=UTC)
     assert (current_period("quarter", now), current_period("month", now)) == ("2026-Q4", "2026-11")
     assert elapsed_share(*parse_period("2026-11"), now) == 0.5
+
+
+def test_the_mql_share_for_a_target_precision() -> None:
+    from leadflow.core.scorecard import share_for_precision
+
+    scores = np.array([9.0, 8.0, 7.0, 6.0, 5.0])
+    won = np.array([1, 1, 0, 1, 0])
+    # best first: 1/1, 2/2, 2/3, 3/4, 3/5 -> at least 0.75 holds up to the fourth lead
+    assert share_for_precision(scores, won, 0.75) == 0.8
+    assert share_for_precision(scores, won, 1.0) == 0.4
+    assert share_for_precision(scores, np.zeros(5, dtype=np.int64), 0.5) is None

@@ -23,6 +23,10 @@ def tune(
     exclude: list[str] = typer.Option([], "--exclude", help="A column not to learn from."),
     mql_share: float = typer.Option(0.2, "--mql-share", min=0.01, max=0.99,
                                     help="The share of leads the proposal makes MQL."),
+    precision: float | None = typer.Option(
+        None, "--precision", min=0.01, max=1.0,
+        help="Instead of a share: the most MQLs that still convert at this rate.",
+    ),
     write: Path | None = typer.Option(None, "--write", help="Write the proposed playbook here."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:  # fmt: skip
@@ -35,12 +39,14 @@ def tune(
 
         with transaction() as session:
             book = playbooks.active_playbook(session)
-            result = tuning_db.tune(session, book, mql_share=mql_share)
+            result = tuning_db.tune(session, book, mql_share=mql_share, precision=precision)
     else:
         from leadflow.services import tuning
 
         assert target is not None
-        result = tuning.tune_history(history, target, exclude, mql_share=mql_share)
+        result = tuning.tune_history(
+            history, target, exclude, mql_share=mql_share, precision=precision
+        )
     if write is not None:
         write.write_text(result["playbook"], encoding="utf-8")
         result["written"] = str(write)

@@ -103,3 +103,15 @@ def points(weights: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     rounded to whole points (negative for values that make conversion less likely)."""
     scaled: npt.NDArray[np.float64] = np.round(weights * POINTS_TO_DOUBLE_ODDS / np.log(2.0))
     return scaled
+
+
+def share_for_precision(
+    scores: npt.NDArray[np.float64], outcome: npt.NDArray[np.int64], precision: float
+) -> float | None:
+    """The largest share of leads, taken best score first, whose conversion is still at least
+    `precision`; None when not even the best lead alone reaches it."""
+    order = np.argsort(-scores, kind="mergesort")
+    hits = np.cumsum(outcome[order])
+    rates = hits / np.arange(1, scores.size + 1)
+    good = np.flatnonzero(rates >= precision)
+    return float((good[-1] + 1) / scores.size) if good.size else None

@@ -147,7 +147,12 @@ def _gbm_scores(columns: dict[str, list[str | None]], y: npt.NDArray[np.int64],
 
 
 def tune_history(
-    path: Path, target: str, exclude: Sequence[str], *, mql_share: float = 0.2
+    path: Path,
+    target: str,
+    exclude: Sequence[str],
+    *,
+    mql_share: float = 0.2,
+    precision: float | None = None,
 ) -> dict[str, Any]:
     """The out-of-sample evaluation, the proposed rules and the playbook text."""
     from sklearn.metrics import average_precision_score, roc_auc_score
@@ -171,6 +176,7 @@ def tune_history(
     bins = _bins(history.columns, everything)
     final = _fit(scorecard.design(bins, history.columns), y)
     awarded = scorecard.points(final.coef_[0])
+    mql_share = target_share(card_scores, y, mql_share, precision)
     threshold = float(np.quantile(card_scores, 1 - mql_share))
     chosen = card_scores >= threshold
     rules: list[dict[str, Any]] = [
@@ -190,7 +196,8 @@ def tune_history(
         "pr_auc": round(float(average_precision_score(y, model_scores)), 4),
         "columns": list(history.columns), "skipped": history.skipped,
         "backtest": {
-            "mql_share": mql_share, "mqls": int(chosen.sum()),
+            "mql_share": round(mql_share, 4), "precision_target": precision,
+            "mqls": int(chosen.sum()),
             "mql_conversion": round(float(y[chosen].mean()), 4) if chosen.any() else None,
             "base_conversion": round(float(y.mean()), 4),
             "customers_caught": int(y[chosen].sum()),
@@ -198,6 +205,22 @@ def tune_history(
         },
         "rules": rules, "playbook": text,
     }  # fmt: skip
+
+
+def target_share(
+    scores: npt.NDArray[np.float64], y: npt.NDArray[np.int64], share: float,
+    precision: float | None,
+) -> float:  # fmt: skip
+    """The MQL share asked for, or the largest one whose out-of-sample conversion reaches
+    `precision`."""
+    if precision is None:
+        return share
+    found = scorecard.share_for_precision(scores, y, precision)
+    if found is None:
+        raise Invalid(
+            f"--precision {precision:g}: not even the best-scored leads convert that well"
+        )
+    return found
 
 
 def _field(column: str) -> str:

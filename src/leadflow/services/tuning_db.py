@@ -28,7 +28,7 @@ from leadflow.core.playbook_text import parse_playbook
 from leadflow.repositories import training
 from leadflow.services import model as learning
 from leadflow.services import playbooks
-from leadflow.services.tuning import check_outcomes
+from leadflow.services.tuning import check_outcomes, target_share
 
 ATTRIBUTE_FIELDS = {
     "title": "title", "country": "country", "source": "source", "industry": "account.industry",
@@ -53,7 +53,9 @@ def _matrix(
     return bins, onehot, np.minimum(counts, caps)
 
 
-def tune(session: Session, playbook: Playbook, *, mql_share: float = 0.2) -> dict[str, Any]:
+def tune(
+    session: Session, playbook: Playbook, *, mql_share: float = 0.2, precision: float | None = None
+) -> dict[str, Any]:
     """The evaluation, the proposed rules, the playbook text and its diff against the active."""
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
@@ -83,6 +85,7 @@ def tune(session: Session, playbook: Playbook, *, mql_share: float = 0.2) -> dic
     fit_totals = onehot @ points[: len(bins)]
     engagement_totals = capped @ points[len(bins) :]
     totals = fit_totals + engagement_totals
+    mql_share = target_share(card_scores, y, mql_share, precision)
     threshold = float(np.round(np.quantile(totals, 1 - mql_share), 1))
     oof_threshold = float(np.quantile(card_scores, 1 - mql_share))
     chosen = card_scores >= oof_threshold
@@ -97,7 +100,8 @@ def tune(session: Session, playbook: Playbook, *, mql_share: float = 0.2) -> dic
         "auc": round(float(roc_auc_score(y, model_scores)), 4),
         "playbook_auc": round(float(roc_auc_score(y, card_scores)), 4),
         "backtest": {
-            "mql_share": mql_share, "mqls": int(chosen.sum()),
+            "mql_share": round(mql_share, 4), "precision_target": precision,
+            "mqls": int(chosen.sum()),
             "mql_conversion": round(float(y[chosen].mean()), 4) if chosen.any() else None,
             "base_conversion": round(float(y.mean()), 4),
             "customers_caught": int(y[chosen].sum()), "customers": int(y.sum()),
