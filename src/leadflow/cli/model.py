@@ -22,12 +22,18 @@ def register(main: typer.Typer) -> None:
 
 @app.command("train")
 @friendly
-def train(as_json: bool = typer.Option(False, "--json")) -> None:
+def train(
+    negative: list[str] = typer.Option(
+        ["lost", "disqualified"], "--negative", help="What counts as not converting; repeatable."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
     """Learn from closed leads as they were when they became sales-ready; keep it, score leads."""
     from leadflow.services import model  # scikit-learn loads only here
 
     with transaction() as session:
-        result = model.train(session, playbooks.active_playbook(session), utcnow())
+        book = playbooks.active_playbook(session)
+        result = model.train(session, book, utcnow(), negatives=tuple(negative))
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
         return
@@ -39,8 +45,8 @@ def train(as_json: bool = typer.Option(False, "--json")) -> None:
     table = Table("measure", "model", "active playbook")
     table.add_row("ROC-AUC", str(m["roc_auc"]), str(m["playbook_roc_auc"]))
     table.add_row("lift, top 20%", str(m["lift_top_20"]), str(m["playbook_lift_top_20"]))
-    table.add_row("lift, top 10%", str(m["lift_top_10"]), "")
-    table.add_row("PR-AUC", str(m["pr_auc"]), "")
+    table.add_row("lift, top 10%", str(m["lift_top_10"]), str(m["playbook_lift_top_10"]))
+    table.add_row("PR-AUC", str(m["pr_auc"]), str(m["playbook_pr_auc"]))
     table.add_row("gradient boosting ROC-AUC", str(m["gbm_roc_auc"]), "")
     console.print(table)
     for top in result["top"]:

@@ -17,7 +17,7 @@ from leadflow.repositories.reports import SALES_EVENT_SOURCES
 ATTRIBUTES = ("title", "country", "source", "industry", "tier", "employees", "annual_revenue")
 
 
-def _labelled_query(sales_ready: Sequence[str]) -> Any:
+def _labelled_query(sales_ready: Sequence[str], negatives: Sequence[str]) -> Any:
     ready = (
         select(StageChange.lead_id, func.min(StageChange.at).label("at"))
         .where(StageChange.to_stage.in_(list(sales_ready)))
@@ -30,14 +30,29 @@ def _labelled_query(sales_ready: Sequence[str]) -> Any:
         select(Lead.id, won.label("won"), cutoff.label("cutoff"), *_attributes())
         .outerjoin(ready, ready.c.lead_id == Lead.id)
         .outerjoin(Account, Account.id == Lead.account_id)
-        .where(or_(Lead.outcome.in_(["won", "lost"]), Lead.stage == "disqualified"))
+        .where(or_(Lead.outcome == "won", _negative(negatives)))
     )
 
 
-def labelled(session: Session, sales_ready: Sequence[str]) -> list[dict[str, Any]]:
+def _negative(negatives: Sequence[str]) -> Any:
+    """What counts as not converting: lost deals, disqualified leads, or both."""
+    parts = []
+    if "lost" in negatives:
+        parts.append(Lead.outcome == "lost")
+    if "disqualified" in negatives:
+        parts.append(Lead.stage == "disqualified")
+    return or_(*parts) if parts else literal(False)
+
+
+NEGATIVES = ("lost", "disqualified")
+
+
+def labelled(
+    session: Session, sales_ready: Sequence[str], negatives: Sequence[str] = NEGATIVES
+) -> list[dict[str, Any]]:
     """Leads with an outcome (won, lost, or disqualified), each with its cutoff: the first time
     it entered a sales-ready stage, else when it was closed or disqualified. Oldest first."""
-    query = _labelled_query(sales_ready).subquery()
+    query = _labelled_query(sales_ready, negatives).subquery()
     ordered = select(query).order_by(query.c.cutoff, query.c.id)
     return [dict(row._mapping) for row in session.execute(ordered)]
 
@@ -68,10 +83,12 @@ def _kind() -> Any:
     )
 
 
-def labelled_behaviour(session: Session, sales_ready: Sequence[str]) -> list[tuple[int, str, int]]:
+def labelled_behaviour(
+    session: Session, sales_ready: Sequence[str], negatives: Sequence[str] = NEGATIVES
+) -> list[tuple[int, str, int]]:
     """(lead, kind, events) for labelled leads, counting only events up to each one's cutoff:
     nothing the lead did after it became sales-ready is learned from."""
-    cut = _labelled_query(sales_ready).subquery()
+    cut = _labelled_query(sales_ready, negatives).subquery()
     kind = _kind()
     query = (
         select(Event.lead_id, kind, func.count())

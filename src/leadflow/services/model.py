@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.core import scorecard
-from leadflow.core.errors import NotFound
+from leadflow.core.errors import Invalid, NotFound
 from leadflow.core.playbook import Playbook
 from leadflow.core.report_math import roc_auc
 from leadflow.core.scoring import score_from_events
@@ -129,16 +129,24 @@ def _playbook_scores(
     return scores
 
 
-def train(session: Session, playbook: Playbook, now: datetime) -> dict[str, Any]:
-    """Measure, then keep (as the active model) a scorecard of conversion; its report."""
+def train(
+    session: Session,
+    playbook: Playbook,
+    now: datetime,
+    negatives: tuple[str, ...] = training.NEGATIVES,
+) -> dict[str, Any]:
+    """Measure, then keep (as the active model) a scorecard of conversion: won against
+    `negatives` (lost deals, disqualified leads); its report."""
+    if not negatives or set(negatives) - set(training.NEGATIVES):
+        raise Invalid(f"negatives: choose from {', '.join(training.NEGATIVES)}")
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     stages = [s.value for s in playbook.lifecycle.sales_ready]
-    rows = training.labelled(session, stages)
+    rows = training.labelled(session, stages, negatives)
     y = np.array([r["won"] for r in rows], dtype=np.int64)
     check_outcomes(y)
-    counts = training.labelled_behaviour(session, stages)
+    counts = training.labelled_behaviour(session, stages, negatives)
     behaviours = _frequent(counts)
     columns = columns_for(rows, counts, behaviours)
     how, splits = _splits([r["cutoff"] for r in rows], y)
@@ -163,7 +171,10 @@ def train(session: Session, playbook: Playbook, now: datetime) -> dict[str, Any]
         "lift_top_10": lift(yt, pt, 0.1), "lift_top_20": lift(yt, pt, 0.2),
         "calibration": calibration(yt, pt),
         "playbook_roc_auc": roc_auc(book, yt.astype(bool)),
+        "playbook_pr_auc": round(float(average_precision_score(yt, book)), 4),
+        "playbook_lift_top_10": lift(yt, book, 0.1),
         "playbook_lift_top_20": lift(yt, book, 0.2),
+        "negatives": list(negatives),
         "gbm_roc_auc": round(float(roc_auc_score(yt, boosted[tested])), 4),
     }  # fmt: skip
     bins = _bins(columns, everywhere)
