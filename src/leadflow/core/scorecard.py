@@ -7,6 +7,7 @@ each bin a weight, and the weights become points a person can read and argue wit
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -115,3 +116,42 @@ def share_for_precision(
     rates = hits / np.arange(1, scores.size + 1)
     good = np.flatnonzero(rates >= precision)
     return float((good[-1] + 1) / scores.size) if good.size else None
+
+
+def bins_for(
+    columns: Mapping[str, Sequence[str | None]], rows: npt.NDArray[np.int64], min_support: int
+) -> list[Bin]:
+    """The bins of every column, learned from `rows` only (numeric ranges, or frequent text
+    values seen at least `min_support` times there)."""
+    found: list[Bin] = []
+    for name, values in columns.items():
+        subset = [values[k] for k in rows]
+        parsed = numeric(subset)
+        found += (numeric_bins(name, parsed) if parsed is not None
+                  else text_bins(name, subset, min_support))  # fmt: skip
+    return found
+
+
+def condition(field: str, b: Bin) -> dict[str, object]:
+    """A playbook condition on `field` that holds exactly when a value falls in the bin."""
+    if b.value is not None:
+        return {"field": field, "equals": b.value}
+    if b.low is None:
+        return {"field": field, "lt": b.high}
+    if b.high is None:
+        return {"field": field, "gte": b.low}
+    return {"all": [{"field": field, "gte": b.low}, {"field": field, "lt": b.high}]}
+
+
+def slug(text: str) -> str:
+    """A rule id from a label."""
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:60] or "rule"
+
+
+def grade_cutoffs(scores: npt.NDArray[np.float64], names: tuple[str, str, str]) -> dict[str, float]:
+    """Cut-offs at the top 10%, 30% and 60% of scores, each strictly below the one before."""
+    cuts: list[float] = []
+    for q in (0.9, 0.7, 0.4):
+        value = float(np.round(np.quantile(scores, q), 1)) if scores.size else 0.0
+        cuts.append(min(value, cuts[-1] - 0.1) if cuts else value)
+    return {name: round(cut, 1) for name, cut in zip(names, cuts, strict=True)}

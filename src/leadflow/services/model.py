@@ -194,14 +194,7 @@ def train(
 
 
 def _bins(columns: dict[str, list[str | None]], rows: npt.NDArray[np.int64]) -> list[scorecard.Bin]:
-    support = max(10, int(0.02 * rows.size))
-    found: list[scorecard.Bin] = []
-    for name, values in columns.items():
-        subset = [values[k] for k in rows]
-        parsed = scorecard.numeric(subset)
-        found += (scorecard.numeric_bins(name, parsed) if parsed is not None
-                  else scorecard.text_bins(name, subset, support))  # fmt: skip
-    return found
+    return scorecard.bins_for(columns, rows, max(10, int(0.02 * rows.size)))
 
 
 def _bin_dict(b: scorecard.Bin) -> dict[str, Any]:

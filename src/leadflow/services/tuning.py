@@ -11,7 +11,6 @@ boosting on the same columns (`gbm_auc`) shows how much an additive scorecard le
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,14 +109,7 @@ def check_outcomes(outcome: npt.NDArray[np.int64]) -> None:
 
 
 def _bins(columns: dict[str, list[str | None]], rows: npt.NDArray[np.int64]) -> list[scorecard.Bin]:
-    support = max(20, int(0.02 * rows.size))
-    found: list[scorecard.Bin] = []
-    for name, values in columns.items():
-        subset = [values[k] for k in rows]
-        parsed = scorecard.numeric(subset)
-        found += (scorecard.numeric_bins(name, parsed) if parsed is not None
-                  else scorecard.text_bins(name, subset, support))  # fmt: skip
-    return found
+    return scorecard.bins_for(columns, rows, max(20, int(0.02 * rows.size)))
 
 
 def _fit(x: npt.NDArray[np.float64], y: npt.NDArray[np.int64]) -> Any:
@@ -232,14 +224,9 @@ def _field(column: str) -> str:
 
 
 def _condition(b: scorecard.Bin) -> dict[str, Any]:
-    field = _field(b.column)
     if b.value is not None:
-        return {"field": field, "equals": _typed(b.value)}
-    if b.low is None:
-        return {"field": field, "lt": b.high}
-    if b.high is None:
-        return {"field": field, "gte": b.low}
-    return {"all": [{"field": field, "gte": b.low}, {"field": field, "lt": b.high}]}
+        return {"field": _field(b.column), "equals": _typed(b.value)}
+    return scorecard.condition(_field(b.column), b)
 
 
 def _typed(value: str) -> Any:
@@ -247,8 +234,7 @@ def _typed(value: str) -> Any:
 
 
 def _rule_id(b: scorecard.Bin) -> str:
-    base = re.sub(r"[^a-z0-9]+", "_", b.label().lower()).strip("_")
-    return base[:60] or "rule"
+    return scorecard.slug(b.label())
 
 
 def playbook_text(
@@ -261,9 +247,7 @@ def playbook_text(
         while rule["id"] in seen:
             rule["id"], k = f"{base}_{k}", k + 1
         seen.add(rule["id"])
-    a, b, c = (float(np.round(np.quantile(scores, q), 1)) for q in (0.9, 0.7, 0.4))
-    b, c = min(b, a - 0.1), min(c, min(b, a - 0.1) - 0.1)  # grades need strictly lower cuts
-    cut = {"A": a, "B": round(b, 1), "C": round(c, 1)}
+    cut = scorecard.grade_cutoffs(scores, ("A", "B", "C"))
     document = {
         "name": f"Proposed from {source}",
         "description": (

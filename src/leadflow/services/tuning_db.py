@@ -13,7 +13,6 @@ points added as the playbook would add them, without decay) on the held-out lead
 from __future__ import annotations
 
 import difflib
-import re
 from typing import Any
 
 import numpy as np
@@ -119,19 +118,11 @@ def _fit_rules(bins: list[scorecard.Bin], points: npt.NDArray[np.float64]) -> li
         if b.column == "has_company":
             when: dict[str, Any] = {"field": "account.domain", "exists": b.value == "yes"}
         else:
-            when = _condition(ATTRIBUTE_FIELDS[b.column], b)
-        rules.append({"id": _slug(b.label()), "label": b.label(), "points": float(p), "when": when})
+            when = scorecard.condition(ATTRIBUTE_FIELDS[b.column], b)
+        rules.append(
+            {"id": scorecard.slug(b.label()), "label": b.label(), "points": float(p), "when": when}
+        )
     return rules
-
-
-def _condition(field: str, b: scorecard.Bin) -> dict[str, Any]:
-    if b.value is not None:
-        return {"field": field, "equals": b.value}
-    if b.low is None:
-        return {"field": field, "lt": b.high}
-    if b.high is None:
-        return {"field": field, "gte": b.low}
-    return {"all": [{"field": field, "gte": b.low}, {"field": field, "lt": b.high}]}
 
 
 def _engagement_rules(
@@ -144,23 +135,10 @@ def _engagement_rules(
         what, _, name = kind.partition(" ")
         event = ({"type": ["page"], "where": {"field": "properties.path", "equals": name}}
                  if what == "page" else {"type": ["track"], "name": [name]})  # fmt: skip
-        rules.append({"id": _slug(kind), "label": f"{kind} (each)", "points": float(p),
+        rules.append({"id": scorecard.slug(kind), "label": f"{kind} (each)", "points": float(p),
                       "cap": round(abs(float(p)) * float(cap), 1), "decay": False,
                       "event": event})  # fmt: skip
     return rules
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:60] or "rule"
-
-
-def _cutoffs(scores: npt.NDArray[np.float64], names: tuple[str, str, str]) -> dict[str, float]:
-    """Grade cut-offs at the top 10%, 30% and 60% of scores, each strictly below the last."""
-    cuts: list[float] = []
-    for q in (0.9, 0.7, 0.4):
-        value = float(np.round(np.quantile(scores, q), 1)) if scores.size else 0.0
-        cuts.append(min(value, cuts[-1] - 0.1) if cuts else value)
-    return {name: round(cut, 1) for name, cut in zip(names, cuts, strict=True)}
 
 
 def _proposal(
@@ -178,8 +156,10 @@ def _proposal(
         seen.add(rule["id"])
     document["fit"] = {"rules": fit}
     document["engagement"] = {**(document.get("engagement") or {}), "rules": engagement}
-    document["grade"] = {"fit": _cutoffs(parts[0], ("A", "B", "C")),
-                         "engagement": _cutoffs(parts[1], ("1", "2", "3"))}  # fmt: skip
+    document["grade"] = {
+        "fit": scorecard.grade_cutoffs(parts[0], ("A", "B", "C")),
+        "engagement": scorecard.grade_cutoffs(parts[1], ("1", "2", "3")),
+    }
     lifecycle = document.get("lifecycle") or {}
     lifecycle["mql"] = {"field": "total", "gte": mql_at}
     document["lifecycle"] = lifecycle
