@@ -80,12 +80,13 @@ def _mql_count(session: DbSession) -> int:
 @router.get("/plan")
 def plan_page(
     request: Request, session: DbSession, now: Now, seen: Reader,
-    goal: float = 1_000_000, deal_size: float = 20_000, period: str = "quarter", rates: str = "",
+    goal: str = "1000000", deal_size: str = "20000", period: str = "quarter", rates: str = "",
 ) -> HTMLResponse:  # fmt: skip
     error, result = None, None
     try:
+        amounts = _amount("goal", goal), _amount("deal size", deal_size)
         given = parse_rates([r for r in rates.replace(",", " ").split() if r])
-        request_ = plan_service.PlanRequest(goal, deal_size, period, given)
+        request_ = plan_service.PlanRequest(amounts[0], amounts[1], period, given)
         result = plan_service.build(session, request_, now)
     except (LeadflowError, ValueError) as exc:
         error = getattr(exc, "message", str(exc))
@@ -97,6 +98,17 @@ def plan_page(
     return page(request, "plan.html", seen, result=result, error=error, goal=goal,
                 deal_size=deal_size, period=period, rates=rates, stages=PLAN_STAGES,
                 chart=json.dumps(chart))  # fmt: skip
+
+
+def _amount(name: str, text: str) -> float:
+    """A positive amount typed in the form; ValueError names the field."""
+    try:
+        value = float(text.replace(",", "").strip())
+    except ValueError:
+        raise ValueError(f"{name}: {text!r} is not a number") from None
+    if value <= 0:
+        raise ValueError(f"{name}: must be more than 0")
+    return value
 
 
 @router.get("/team")
