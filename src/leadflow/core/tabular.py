@@ -180,6 +180,17 @@ def clean_cell(value: str, comma: bool) -> str | None:
     return number_text(value, comma)
 
 
+def cleaned_cells(cells: Iterable[str], comma: bool) -> dict[str, str | None]:
+    """`clean_cell` of many distinct cells at once (inlined: imports judge 10^5-10^6 cells)."""
+    edges, missing = _PLACEHOLDER_EDGES, MISSING
+    found = {cell: None if cell.strip(edges).casefold() in missing else cell for cell in cells}
+    if comma:
+        for cell, value in found.items():
+            if value is not None and _COMMA_NUMBER.fullmatch(value.strip()):
+                found[cell] = number_text(value, comma)
+    return found
+
+
 def rows_of(text: str, delimiter: str) -> Iterable[tuple[int, list[str]]]:
     """Records with the line each starts on (quoted newlines kept inside their cell)."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)

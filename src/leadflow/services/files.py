@@ -23,6 +23,7 @@ Row = tuple[int, dict[str, Any]]
 CSV_SUFFIXES = {".csv", ".txt", ".tsv", ".tab"}
 JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+LOCALE_SAMPLE_ROWS = 2000  # enough rows to see how the file writes its numbers
 DELIMITER_ALIASES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
 
 
@@ -114,22 +115,33 @@ def _csv_table(
         raise Invalid("a binary file, not text (NUL characters near the start)")
     split = delimiter or tabular.sniff_delimiter(text)
     records = list(tabular.rows_of(text, split))
-    cells = (cell for _, record in records[1:] for cell in record)
-    comma = tabular.decimal_comma(cells, split)
-    how = tabular.Dialect(used, split, comma).describe()
-    names = [name(h) for h in tabular.header_names(records[0][1])] if records else []
-    return Table(path, _csv_rows(records, comma, names), how, names)
-
-
-def _csv_rows(records: list[tuple[int, list[str]]], comma: bool, names: list[str]) -> Iterator[Row]:
     if not records:
-        return
-    for line, record in records[1:]:
-        if not any(cell.strip() for cell in record):
-            continue
+        return Table(path, iter(()), tabular.Dialect(used, split).describe(), [])
+    # Each distinct cell is judged once (placeholder? number style?): a 100,000-row file has
+    # a million cells but far fewer distinct values.
+    distinct = set().union(*(record for _, record in records[1:]))
+    sample = set().union(*(record for _, record in records[1 : 1 + LOCALE_SAMPLE_ROWS]))
+    comma = tabular.decimal_comma(sample, split)
+    cleaned = tabular.cleaned_cells(distinct, comma)
+    names = [name(h) for h in tabular.header_names(records[0][1])]
+    how = tabular.Dialect(used, split, comma).describe()
+    return Table(path, _csv_rows(records[1:], cleaned, names), how, names)
+
+
+def _csv_rows(
+    records: list[tuple[int, list[str]]], cleaned: dict[str, str | None], names: list[str]
+) -> Iterator[Row]:
+    named = all(names)
+    for line, record in records:
         if len(record) > len(names):
             raise RowError(line, f"{len(record)} values for {len(names)} columns")
-        yield line, _row(names, [tabular.clean_cell(cell, comma) for cell in record])
+        values = list(map(cleaned.__getitem__, record))
+        if named and None not in values:
+            yield line, dict(zip(names, values, strict=False))
+            continue
+        row = _row(names, values)
+        if row:  # a row of nothing but blanks and placeholders is skipped
+            yield line, row
 
 
 def _row(names: list[str], values: list[Any]) -> dict[str, Any]:
