@@ -64,3 +64,18 @@ def test_a_binary_file_is_one_clear_line(initialised: Run, tmp_path: Path) -> No
     assert result.exit_code == 1
     assert "photo.csv: a binary file, not text" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_subdomains_share_one_account_and_free_mail_makes_none(
+    initialised: Run, tmp_path: Path
+) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("Email,Company Name\njane@eu.acme-logistics.com,Acme EU\n"
+                    "bob@acme-logistics.com,Acme\nann@gmail.com,Acme\n")  # fmt: skip
+    assert initialised("import", "leads", str(path)).exit_code == 0
+    jane, bob, ann = (
+        as_json(initialised("leads", "show", email, "--json"))
+        for email in ("jane@eu.acme-logistics.com", "bob@acme-logistics.com", "ann@gmail.com")
+    )
+    assert jane["account"]["domain"] == bob["account"]["domain"] == "acme-logistics.com"
+    assert ann["account"] is None
