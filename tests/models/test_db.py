@@ -42,6 +42,7 @@ TABLES = {
     "outbox",
     "delivery_attempts",
     "webhook_endpoints",
+    "worker_heartbeats",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -25,6 +25,13 @@ class Metrics:
             "Time to answer, by route template.",
             ["route"],
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=self.registry,
+        )
+        self.worker_lag = Gauge(
+            "leadflow_worker_lag_seconds",
+            "How long the oldest undelivered alert (alert) and the oldest unswept SLA deadline "
+            "(sla) have waited, read when scraped.",
+            ["queue"],
             registry=self.registry,
         )
         self.events = Counter(

@@ -9,8 +9,9 @@ from pathlib import Path
 import typer
 
 from leadflow.cli.context import console, errors, friendly, transaction, utcnow
+from leadflow.cli.file_options import DELIMITER_HELP, ENCODING_HELP
 from leadflow.services import importing, lifecycle, playbooks, rescore
-from leadflow.services.files import read_rows
+from leadflow.services.files import open_table
 
 
 class Kind(StrEnum):
@@ -36,16 +37,22 @@ def register(app: typer.Typer) -> None:
 @friendly
 def import_file(
     kind: Kind = typer.Argument(..., help="leads, accounts or events"),
-    file: Path = typer.Argument(..., help=".csv (HubSpot/Salesforce headers understood) or .jsonl"),
+    file: Path = typer.Argument(
+        ..., help=".csv/.tsv, .xlsx or .jsonl (HubSpot/Salesforce headers understood)"
+    ),
     skip_invalid: bool = typer.Option(
         False, "--skip-invalid", help="Import the good rows and list the bad ones."
     ),
+    encoding: str | None = typer.Option(None, "--encoding", help=ENCODING_HELP),
+    delimiter: str | None = typer.Option(None, "--delimiter", help=DELIMITER_HELP),
 ) -> None:
     """Import a file: every bad row is reported by line; nothing is written if any is bad."""
     now = utcnow()
     clock = Stopwatch()
+    table = open_table(file, encoding=encoding, delimiter=delimiter)
+    errors.print(table.describe(), highlight=False)
     with transaction() as session:
-        report = _IMPORTERS[kind](session, read_rows(file), skip_invalid=skip_invalid, now=now)
+        report = _IMPORTERS[kind](session, table.rows, skip_invalid=skip_invalid, now=now)
         clock.lap("read and write")
         if report.touched_lead_ids:
             book = playbooks.active_playbook(session)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from leadflow.cli import (
+    backup,
     demo,
     goals,
     handoff,
@@ -55,3 +56,4 @@ goals.register(app)
 users.register(app)
 tune.register(app)
 model.register(app)
+backup.register(app)

@@ -8,7 +8,7 @@ import typer
 import uvicorn
 from sqlalchemy.engine import make_url
 
-from leadflow.cli.context import console, friendly, state
+from leadflow.cli.context import console, fail, friendly, state
 from leadflow.models.db import make_engine, upgrade
 
 
@@ -29,12 +29,23 @@ def serve(
 ) -> None:
     """Serve the tracking API (/v1), the REST API (/api), /docs, /healthz and /metrics."""
     url = state.url()
+    if workers > 1 and make_url(url).get_backend_name() == "sqlite":
+        raise fail(SQLITE_ONE_PROCESS)
     engine = make_engine(url)
     try:
         upgrade(engine)
     finally:
         engine.dispose()
     run_server(url, host, port, workers, log_level, worker=worker)
+
+
+# SQLite has one writer at a time: one process takes turns and shares commits among the calls
+# that arrive together (group commit); several processes would only queue on the file lock.
+SQLITE_ONE_PROCESS = (
+    "--workers above 1 needs PostgreSQL: SQLite allows one writer at a time, and one server "
+    "process already shares each commit among the requests that arrive together "
+    "(use --db postgresql://... to run several processes)"
+)
 
 
 def run_server(

@@ -8,7 +8,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from leadflow.cli.context import console, fail, friendly, transaction
+from leadflow.cli.context import console, errors, fail, friendly, transaction
+from leadflow.cli.file_options import DELIMITER_HELP, ENCODING_HELP
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +30,8 @@ def tune(
     ),
     write: Path | None = typer.Option(None, "--write", help="Write the proposed playbook here."),
     as_json: bool = typer.Option(False, "--json"),
+    encoding: str | None = typer.Option(None, "--encoding", help=ENCODING_HELP),
+    delimiter: str | None = typer.Option(None, "--delimiter", help=DELIMITER_HELP),
 ) -> None:  # fmt: skip
     """Learn points and an MQL threshold from outcomes (a CRM export, or leadflow's own closed
     leads); report the model's and the proposal's AUC out of sample."""
@@ -45,8 +48,16 @@ def tune(
 
         assert target is not None
         result = tuning.tune_history(
-            history, target, exclude, mql_share=mql_share, precision=precision
+            history,
+            target,
+            exclude,
+            mql_share=mql_share,
+            precision=precision,
+            encoding=encoding,
+            delimiter=delimiter,
         )
+        if not as_json:
+            errors.print(f"{history.name}: read as {result['read_as']}", highlight=False)
     if write is not None:
         write.write_text(result["playbook"], encoding="utf-8")
         result["written"] = str(write)

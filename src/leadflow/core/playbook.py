@@ -115,7 +115,8 @@ class EventMatch(_Strict):
         None, description="On event fields, e.g. `properties.url` regex `/pricing`."
     )
 
-    @field_validator("type", "name", mode="before")
+    # One name or a list: the schema says so too, so editors accept what the parser accepts.
+    @field_validator("type", "name", mode="before", json_schema_input_type=str | list[str] | None)
     @classmethod
     def _listify(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value

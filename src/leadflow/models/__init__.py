@@ -16,6 +16,7 @@ from leadflow.models.rule_match import RuleMatch
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.stage_change import StageChange
 from leadflow.models.user import User, WebSession
+from leadflow.models.worker_heartbeat import WorkerHeartbeat
 
 __all__ = [
     "Account",
@@ -38,4 +39,5 @@ __all__ = [
     "User",
     "WebSession",
     "WebhookEndpoint",
+    "WorkerHeartbeat",
 ]

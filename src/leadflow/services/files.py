@@ -1,17 +1,30 @@
-"""Reading CSV and JSON Lines files into numbered rows with canonical field names."""
+"""Reading CSV, Excel and JSON Lines files into numbered rows with canonical field names.
+
+CSV files come as people's tools write them: the encoding (UTF-8 with or without BOM, UTF-16,
+Windows-1252) and the delimiter (, ; tab |) are detected unless given, numbers written with a
+decimal comma are read as numbers, and placeholders such as `N/A` or `Please select` mean
+missing. What was chosen is in `Table.describe()`, for the command to print.
+"""
 
 from __future__ import annotations
 
-import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from leadflow.core import tabular
 from leadflow.core.errors import Invalid
 from leadflow.core.records import canonical_header
 
 Row = tuple[int, dict[str, Any]]
+CSV_SUFFIXES = {".csv", ".txt", ".tsv", ".tab"}
+JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
+EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+LOCALE_SAMPLE_ROWS = 2000  # enough rows to see how the file writes its numbers
+DELIMITER_ALIASES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
 
 
 class RowError(Invalid):
@@ -22,44 +35,177 @@ class RowError(Invalid):
         self.line = line
 
 
-def _csv_rows(path: Path) -> Iterator[Row]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader)
-        except StopIteration:
-            return
-        names = [canonical_header(h) for h in header]
-        for record in reader:
-            if not any(cell.strip() for cell in record):
-                continue
-            line = reader.line_num
-            if len(record) > len(names):
-                raise RowError(line, f"{len(record)} values for {len(names)} columns")
-            yield line, dict(zip(names, record, strict=False))
+@dataclass
+class Table:
+    """A file's rows (read lazily) and how the file was read."""
+
+    path: Path
+    rows: Iterator[Row]
+    how: str
+    headers: list[str] | None = None  # known up front for CSV files
+
+    def describe(self) -> str:
+        """E.g. `contacts.csv: read as windows-1252, semicolon-separated, decimal comma`."""
+        return f"{self.path.name}: read as {self.how}"
 
 
-def _jsonl_rows(path: Path) -> Iterator[Row]:
-    with path.open(encoding="utf-8") as handle:
-        for line, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise RowError(line, f"not valid JSON ({exc.msg})") from exc
-            if not isinstance(data, dict):
-                raise RowError(line, "each line must be a JSON object")
-            yield line, {canonical_header(k): v for k, v in data.items()}
+def delimiter_of(value: str | None) -> str | None:
+    """`;`, `semicolon`, `tab` or `\\t` as the one character the reader splits on."""
+    if value is None:
+        return None
+    found = DELIMITER_ALIASES.get(value.lower(), value)
+    if len(found) != 1 or found in '"\r\n':
+        raise Invalid(f"--delimiter {value!r}: give one character, or comma, semicolon, tab, pipe")
+    return found
 
 
-def read_rows(path: Path) -> Iterator[Row]:
-    """Rows of a .csv or .jsonl/.ndjson/.json file, numbered by their line in the file."""
+def open_table(
+    path: Path,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    raw_headers: bool = False,
+) -> Table:
+    """The rows of a .csv/.tsv/.txt, .xlsx or .jsonl file; Invalid names the file and why.
+
+    Rows are keyed by our field names (`canonical_header`), or by the file's own headers
+    with `raw_headers`.
+    """
+    name = _trimmed if raw_headers else canonical_header
     if not path.exists():
         raise Invalid(f"{path}: no such file")
+    if path.is_dir():
+        raise Invalid(f"{path}: a folder, not a file")
     suffix = path.suffix.lower()
-    if suffix in {".jsonl", ".ndjson", ".json"}:
-        return _jsonl_rows(path)
-    if suffix in {".csv", ".txt"}:
-        return _csv_rows(path)
-    raise Invalid(f"{path}: unknown file type {suffix!r}; use .csv or .jsonl")
+    try:
+        if suffix in JSON_SUFFIXES:
+            data = path.read_bytes()
+            text, used = tabular.decode(data, encoding)
+            return Table(path, _jsonl_rows(text, name), f"{used}, JSON Lines")
+        if suffix in EXCEL_SUFFIXES:
+            return Table(path, _excel_rows(path, name), "an Excel workbook (its first sheet)")
+        if suffix in CSV_SUFFIXES:
+            return _csv_table(path, path.read_bytes(), encoding, delimiter_of(delimiter), name)
+    except OSError as exc:
+        raise Invalid(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    except Invalid as exc:
+        raise Invalid(f"{path}: {exc.message}") from None
+    raise Invalid(f"{path}: unknown file type {suffix!r}; use .csv, .tsv, .xlsx or .jsonl")
+
+
+def read_rows(
+    path: Path, *, encoding: str | None = None, delimiter: str | None = None
+) -> Iterator[Row]:
+    """Rows of a file, numbered by the line (or sheet row) each starts on."""
+    return open_table(path, encoding=encoding, delimiter=delimiter).rows
+
+
+Naming = Callable[[str], str]
+
+
+def _trimmed(header: str) -> str:
+    return header.strip().lstrip("\ufeff").strip()
+
+
+def _csv_table(
+    path: Path, data: bytes, encoding: str | None, delimiter: str | None, name: Naming
+) -> Table:
+    text, used = tabular.decode(data, encoding)
+    if "\0" in text[:4096]:
+        raise Invalid("a binary file, not text (NUL characters near the start)")
+    split = delimiter or tabular.sniff_delimiter(text)
+    records = list(tabular.rows_of(text, split))
+    if not records:
+        return Table(path, iter(()), tabular.Dialect(used, split).describe(), [])
+    # Each distinct cell is judged once (placeholder? number style?): a 100,000-row file has
+    # a million cells but far fewer distinct values.
+    distinct = set().union(*(record for _, record in records[1:]))
+    sample = set().union(*(record for _, record in records[1 : 1 + LOCALE_SAMPLE_ROWS]))
+    comma = tabular.decimal_comma(sample, split)
+    cleaned = tabular.cleaned_cells(distinct, comma)
+    names = [name(h) for h in tabular.header_names(records[0][1])]
+    how = tabular.Dialect(used, split, comma).describe()
+    return Table(path, _csv_rows(records[1:], cleaned, names), how, names)
+
+
+def _csv_rows(
+    records: list[tuple[int, list[str]]], cleaned: dict[str, str | None], names: list[str]
+) -> Iterator[Row]:
+    named = all(names)
+    for line, record in records:
+        if len(record) > len(names):
+            raise RowError(line, f"{len(record)} values for {len(names)} columns")
+        values = list(map(cleaned.__getitem__, record))
+        if named and None not in values:
+            yield line, dict(zip(names, values, strict=False))
+            continue
+        row = _row(names, values)
+        if row:  # a row of nothing but blanks and placeholders is skipped
+            yield line, row
+
+
+def _row(names: list[str], values: list[Any]) -> dict[str, Any]:
+    """Name -> value, leaving out missing values (so a required field says it is required)."""
+    return {n: v for n, v in zip(names, values, strict=False) if v is not None and n}
+
+
+def _jsonl_rows(text: str, name: Naming) -> Iterator[Row]:
+    for line, chunk in enumerate(text.splitlines(), start=1):
+        if not chunk.strip():
+            continue
+        try:
+            data = json.loads(chunk, parse_constant=_no_constant)
+        except (json.JSONDecodeError, RecursionError, ValueError) as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc) or "too deep"
+            raise RowError(line, f"not valid JSON ({reason})") from None
+        if not isinstance(data, dict):
+            raise RowError(line, "each line must be a JSON object")
+        yield line, {name(k): v for k, v in data.items()}
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _excel_rows(path: Path, name: Naming) -> Iterator[Row]:
+    from openpyxl import load_workbook  # imported when a workbook is read
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, KeyError, ValueError, OSError) as exc:
+        raise Invalid(f"{path}: not a readable Excel workbook ({exc})") from None
+    except Exception as exc:  # zipfile.BadZipFile and friends: a damaged or renamed file
+        raise Invalid(f"{path}: not a readable Excel workbook ({type(exc).__name__})") from None
+    return _sheet_rows(book, name)
+
+
+def _sheet_rows(book: Any, name: Naming) -> Iterator[Row]:
+    try:
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            return
+        names = [name(str(h)) if h is not None else "" for h in header]
+        for number, values in enumerate(rows, start=2):
+            cells = [_excel_cell(v) for v in values]
+            if all(c is None for c in cells):
+                continue
+            if len(cells) > len(names) and any(c is not None for c in cells[len(names) :]):
+                raise RowError(number, f"values beyond the {len(names)} named columns")
+            yield number, _row(names, cells)
+    finally:
+        book.close()
+
+
+def _excel_cell(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return None if tabular.is_missing(value) else value
+    return value

@@ -13,35 +13,14 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Invalid
-from leadflow.core.records import AccountRecord, EventRecord, LeadRecord, domain_of
+from leadflow.core.records import AccountRecord, EventRecord, LeadRecord
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import leads as lead_repo
+from leadflow.services.companies import business_domain, company_domain
 from leadflow.services.files import Row, RowError
 
 RecordT = TypeVar("RecordT", bound=BaseModel)
-
-# Addresses at these domains say nothing about the company: no account is made for them.
-FREE_MAIL = frozenset(
-    [
-        "gmail.com",
-        "googlemail.com",
-        "yahoo.com",
-        "hotmail.com",
-        "outlook.com",
-        "live.com",
-        "aol.com",
-        "icloud.com",
-        "me.com",
-        "proton.me",
-        "protonmail.com",
-        "gmx.de",
-        "gmx.net",
-        "web.de",
-        "mail.com",
-        "yandex.ru",
-    ]
-)
 
 
 @dataclass
@@ -103,7 +82,7 @@ def _account_rows(
 ) -> list[dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for record, domain in zip(records, domains, strict=True):
-        if domain is None or domain in FREE_MAIL or domain in found:
+        if domain is None or domain in found:
             continue
         found[domain] = {
             "domain": domain,
@@ -121,7 +100,7 @@ def import_leads(
 ) -> ImportReport:
     """Upsert leads by e-mail, and their accounts by company domain."""
     records, report = validate_rows("lead", rows, LeadRecord, skip_invalid)
-    companies = [r.company_domain() for r in records]
+    companies = [_company_of(r) for r in records]
     account_repo.upsert_many(session, _account_rows(records, companies, now), fill_only=True)
     domains = account_repo.ids_by_domain(session)
     lead_rows = [
@@ -149,10 +128,17 @@ def import_leads(
     return report
 
 
+def _company_of(record: LeadRecord) -> str | None:
+    """The lead's company domain (given, from the website, else a business e-mail's), folded."""
+    if record.domain or record.website:
+        return company_domain(record.domain) or company_domain(record.website)
+    return business_domain(record.email)
+
+
 def ensure_leads(session: Session, emails: list[str], now: datetime) -> None:
     """Create leads not seen before, each linked to its company's account by e-mail domain."""
-    domains = {e: domain_of(e) for e in emails}
-    business = sorted({d for d in domains.values() if d and d not in FREE_MAIL})
+    domains = {e: business_domain(e) for e in emails}
+    business = sorted({d for d in domains.values() if d})
     account_repo.upsert_many(
         session,
         [{"domain": d, "name": d, "created_at": now, "updated_at": now} for d in business],
@@ -179,6 +165,7 @@ def import_accounts(
     account_rows = [
         {
             **r.model_dump(exclude=set(r.model_extra or {})),
+            "domain": company_domain(r.domain) or r.domain,
             "attributes": r.extra_attributes(),
             "created_at": now,
             "updated_at": now,

@@ -9,12 +9,11 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Conflict, Invalid
 from leadflow.core.playbook import Playbook
-from leadflow.core.records import domain_of
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.services import leads
-from leadflow.services.importing import FREE_MAIL
+from leadflow.services.companies import business_domain, company_domain
 from leadflow.services.live_scoring import score_leads
 
 LEAD_COLUMNS = (
@@ -53,7 +52,7 @@ def update_lead(
         merged = {**(lead.attributes or {}), **fields["attributes"]}
         lead.attributes = {k: v for k, v in merged.items() if v is not None}
     company = {k: fields[k] for k in COMPANY_FIELDS if fields.get(k) is not None}
-    if company or (lead.account_id is None and _business_domain(lead.email)):
+    if company or (lead.account_id is None and business_domain(lead.email)):
         lead.account_id = _account_for(session, lead, company, now)
     lead.updated_at = now
     session.flush()
@@ -62,8 +61,8 @@ def update_lead(
 
 
 def _account_for(session: Session, lead: Lead, company: dict[str, Any], now: datetime) -> int:
-    domain = domain_of(company.get("domain")) or domain_of(company.get("website"))
-    domain = domain or _business_domain(lead.email)
+    domain = company_domain(company.get("domain")) or company_domain(company.get("website"))
+    domain = domain or business_domain(lead.email)
     if domain is None:
         raise Invalid("domain: needed to link a company (the e-mail is a free-mail address)")
     row: dict[str, Any] = {"domain": domain, "name": company.get("company") or domain}
@@ -72,11 +71,6 @@ def _account_for(session: Session, lead: Lead, company: dict[str, Any], now: dat
     # Only what was sent overwrites; a bare link by e-mail domain never renames the account.
     account_repo.upsert_many(session, [row], fill_only=not company)
     return account_repo.ids_by_domain(session, [domain])[domain]
-
-
-def _business_domain(email: str | None) -> str | None:
-    domain = domain_of(email)
-    return None if domain is None or domain in FREE_MAIL else domain
 
 
 def find(session: Session, key: str) -> Lead:

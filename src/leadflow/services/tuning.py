@@ -10,7 +10,6 @@ boosting on the same columns (`gbm_auc`) shows how much an additive scorecard le
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +23,13 @@ from leadflow.core import scorecard
 from leadflow.core.errors import Invalid
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.records import canonical_header
+from leadflow.services.files import open_table
 
 FOLDS = 5
 MIN_CLASS = 30  # outcomes of each kind below which a model would be guessing
-POSITIVE = {"1", "true", "yes", "y", "won", "closed won", "customer", "converted"}
-NEGATIVE = {"0", "false", "no", "n", "lost", "closed lost", "disqualified", "not converted"}
+POSITIVE = {"1", "1.0", "true", "t", "yes", "y", "won", "closed won", "customer", "converted"}
+NEGATIVE = {"0", "0.0", "false", "f", "no", "n", "lost", "closed lost", "disqualified",
+            "not converted"}  # fmt: skip
 ACCOUNT_FIELDS = {"employees", "industry", "annual_revenue"}
 LEAD_FIELDS = {"title", "country", "source", "medium", "campaign", "phone", "first_name",
                "last_name"}  # fmt: skip
@@ -45,46 +46,67 @@ class History:
     columns: dict[str, list[str | None]]
     outcome: npt.NDArray[np.int64]
     skipped: dict[str, str]
+    read_as: str = ""
 
 
-def load_history(path: Path, target: str, exclude: Sequence[str]) -> History:
-    """Read the CSV; Invalid names a missing target, a non-binary outcome or a bad file."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            rows = list(reader)
-            headers = list(reader.fieldnames or [])
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise Invalid(f"{path}: cannot read it as CSV ({exc})") from None
+def load_history(
+    path: Path,
+    target: str,
+    exclude: Sequence[str],
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> History:
+    """Read the file; Invalid names a missing target, a non-binary outcome or a bad file.
+
+    Rows whose outcome is missing (empty, `N/A`, ...) are left out and counted in `skipped`.
+    """
+    table = open_table(path, encoding=encoding, delimiter=delimiter, raw_headers=True)
+    numbered = list(table.rows)
+    headers = table.headers or list(dict.fromkeys(k for _, row in numbered for k in row))
     if target not in headers:
         raise Invalid(f"{path}: no column {target!r}; columns: {', '.join(headers)}")
     missing = [c for c in exclude if c not in headers]
     if missing:
         raise Invalid(f"--exclude: no column {', '.join(map(repr, missing))} in {path}")
-    outcome = []
-    for line, row in enumerate(rows, start=2):
-        value = (row.get(target) or "").strip().lower()
-        if value in POSITIVE:
-            outcome.append(1)
-        elif value in NEGATIVE:
-            outcome.append(0)
-        else:
-            raise Invalid(
-                f"{path}:{line}: {target} is {row.get(target)!r}; an outcome must be yes or "
-                f"no ({', '.join(sorted(POSITIVE))} / {', '.join(sorted(NEGATIVE))})"
-            )
+    outcome, rows = [], []
+    for line, row in numbered:
+        value = row.get(target)
+        if value is None:
+            continue
+        outcome.append(outcome_of(path, line, target, value))
+        rows.append(row)
     columns: dict[str, list[str | None]] = {}
     skipped: dict[str, str] = {}
+    if len(rows) < len(numbered):
+        skipped[target] = f"{len(numbered) - len(rows)} rows with no outcome left out"
     for name in headers:
         if name == target or name in exclude:
             continue
-        values: list[str | None] = [row.get(name) for row in rows]
+        values: list[str | None] = [_text(row.get(name)) for row in rows]
         reason = _unusable(values)
         if reason:
             skipped[name] = reason
         else:
             columns[name] = values
-    return History(columns, np.asarray(outcome, dtype=np.int64), skipped)
+    return History(columns, np.asarray(outcome, dtype=np.int64), skipped, table.how)
+
+
+def outcome_of(path: Path, line: int, target: str, value: object) -> int:
+    """1 for a won outcome, 0 for a lost one, in any of the spellings CRMs export."""
+    text = str(value).strip().casefold().replace("_", " ").replace("-", " ")
+    if text in POSITIVE:
+        return 1
+    if text in NEGATIVE:
+        return 0
+    raise Invalid(
+        f"{path}:{line}: {target} is {value!r}; an outcome must be yes or no "
+        f"({', '.join(sorted(POSITIVE))} / {', '.join(sorted(NEGATIVE))})"
+    )
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _unusable(values: list[str | None]) -> str | None:
@@ -145,12 +167,14 @@ def tune_history(
     *,
     mql_share: float = 0.2,
     precision: float | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
 ) -> dict[str, Any]:
     """The out-of-sample evaluation, the proposed rules and the playbook text."""
     from sklearn.metrics import average_precision_score, roc_auc_score
     from sklearn.model_selection import StratifiedKFold
 
-    history = load_history(path, target, exclude)
+    history = load_history(path, target, exclude, encoding=encoding, delimiter=delimiter)
     if not history.columns:
         raise Invalid(f"{path}: no usable columns besides {target!r}")
     y = history.outcome
@@ -187,6 +211,7 @@ def tune_history(
         "gbm_auc": round(float(roc_auc_score(y, gbm_scores)), 4),
         "pr_auc": round(float(average_precision_score(y, model_scores)), 4),
         "columns": list(history.columns), "skipped": history.skipped,
+        "read_as": history.read_as,
         "backtest": {
             "mql_share": round(mql_share, 4), "precision_target": precision,
             "mqls": int(chosen.sum()),

@@ -17,7 +17,16 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.core.errors import NotFound
-from leadflow.services import delivery, digest, leads, lifecycle, playbooks, rescore, sla
+from leadflow.services import (
+    delivery,
+    digest,
+    leads,
+    lifecycle,
+    operations,
+    playbooks,
+    rescore,
+    sla,
+)
 
 log = logging.getLogger("leadflow.worker")
 SWEEP_EVERY = 5.0  # seconds between SLA sweeps
@@ -42,6 +51,7 @@ class Worker:
         self.wake = threading.Event()  # set when new alerts were committed
         self._last_sweep = 0.0
         self._last_decay = 0.0
+        self.started_at = utcnow()
 
     def run_once(self, client: httpx.Client, *, sweep: bool = True) -> int:
         """Deliver what is due (and sweep deadlines); how many messages were delivered."""
@@ -57,11 +67,12 @@ class Worker:
         transaction."""
         with self.factory() as session, session.begin():
             session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            now = utcnow()
+            operations.heartbeat(session, self.name, now, self.started_at)  # for /readyz
             try:
                 book = playbooks.active_playbook(session)
             except NotFound:
                 return 0
-            now = utcnow()
             return sla.sweep(session, book, now) + digest.send_due(session, book, now)
 
     def decay(self) -> int:

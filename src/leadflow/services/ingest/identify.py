@@ -16,7 +16,7 @@ from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import identities
 from leadflow.repositories import leads as lead_repo
-from leadflow.services.importing import FREE_MAIL
+from leadflow.services.companies import business_domain
 from leadflow.services.ingest.traits import account_fields, company_domain, lead_fields
 
 USER_PREFIX = "user:"
@@ -83,7 +83,7 @@ class Identities:
         if lead.account_id is None:
             company = message.traits.get("company")
             traits = company if isinstance(company, dict) else {}
-            domain = company_domain(traits) or _business_domain(lead.email)
+            domain = company_domain(traits) or business_domain(lead.email)
             if domain:
                 fields = account_fields(traits)
                 if isinstance(company, str) and company.strip():
@@ -101,7 +101,7 @@ class Identities:
         lead = lead_repo.get_by_email(self.session, email or "")
         if lead is None:
             lead = lead_repo.create(self.session, email=email, created_at=self.now)
-            domain = _business_domain(email)
+            domain = business_domain(email)
             lead.account_id = self._account(domain, {}) if domain else None
         self._link(message, lead.id)
         self.changed.add(lead.id)
@@ -162,13 +162,6 @@ class Identities:
             self.session, anonymous_id=key, lead_id=lead_id
         ):
             self.changed.add(lead_id)
-
-
-def _business_domain(email: str | None) -> str | None:
-    if not email or "@" not in email:
-        return None
-    domain = email.rsplit("@", 1)[1]
-    return None if domain in FREE_MAIL else domain
 
 
 def _text(value: object) -> str | None:

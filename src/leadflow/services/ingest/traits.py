@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from leadflow.core.records import domain_of
+from leadflow.services import companies
 
 # Segment's reserved identify traits (camelCase) and common snake_case spellings.
 LEAD_TRAITS = {
@@ -81,7 +81,7 @@ def company_domain(traits: Mapping[str, Any], group_id: str | None = None) -> st
     """The company's domain: `website`/`domain` traits, else a domain-shaped group id."""
     for candidate in (traits.get("domain"), traits.get("website"), group_id):
         if isinstance(candidate, str):
-            domain = domain_of(candidate)
-            if domain and "." in domain and " " not in domain and "@" not in candidate:
+            domain = companies.company_domain(candidate) if "@" not in candidate else None
+            if domain:
                 return domain
     return None

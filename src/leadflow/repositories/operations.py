@@ -1,0 +1,51 @@
+"""What operators watch: workers' heartbeats, the oldest undelivered alert, the oldest due SLA."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from leadflow.models.assignment import Assignment
+from leadflow.models.outbox import OutboxMessage
+from leadflow.models.worker_heartbeat import WorkerHeartbeat
+
+
+def beat(session: Session, name: str, *, now: datetime, started_at: datetime) -> None:
+    """Record that the worker `name` is alive at `now`."""
+    updated = session.execute(
+        update(WorkerHeartbeat).where(WorkerHeartbeat.name == name).values(beat_at=now)
+    )
+    if updated.rowcount == 0:  # type: ignore[attr-defined]
+        session.add(WorkerHeartbeat(name=name, started_at=started_at, beat_at=now))
+        session.flush()
+
+
+def latest_beat(session: Session) -> datetime | None:
+    """When any worker last beat."""
+    return session.scalar(select(func.max(WorkerHeartbeat.beat_at)))
+
+
+def forget_workers_before(session: Session, moment: datetime) -> int:
+    """Drop heartbeats of workers silent since `moment` (stopped processes)."""
+    result = session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.beat_at < moment))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def oldest_undelivered(session: Session) -> datetime | None:
+    """When the oldest alert still waiting for delivery was queued."""
+    return session.scalar(
+        select(func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.delivered_at.is_(None), OutboxMessage.given_up_at.is_(None)
+        )
+    )
+
+
+def oldest_overdue(session: Session, now: datetime) -> datetime | None:
+    """The earliest SLA deadline passed on a hand-off still open (not yet swept)."""
+    return session.scalar(
+        select(func.min(Assignment.sla_due_at)).where(
+            Assignment.status == "open", Assignment.sla_due_at < now
+        )
+    )

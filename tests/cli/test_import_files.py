@@ -1,0 +1,81 @@
+"""`leadflow import` with the files people have: Excel in Europe, UTF-16, workbooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openpyxl import Workbook
+
+from tests.cli.conftest import Run, as_json
+
+EU_HEADER = (
+    "Vorname;Nachname;Email;Job Title;Company Name;Company Domain Name;Number of Employees\r\n"
+)
+
+
+def test_a_semicolon_windows_1252_file_imports_and_says_how_it_was_read(
+    initialised: Run, tmp_path: Path
+) -> None:
+    path = tmp_path / "kontakte.csv"
+    body = (
+        EU_HEADER + "Dän;Müller;dan@acme-logistik.de;VP Operations;Acme;acme-logistik.de;1.200\r\n"
+    )
+    path.write_bytes(body.encode("windows-1252"))
+    result = initialised("import", "leads", str(path))
+    assert result.exit_code == 0, result.output
+    assert "kontakte.csv: read as windows-1252, semicolon-separated" in result.stderr
+    assert "imported 1 leads" in result.stdout
+    lead = as_json(initialised("leads", "show", "dan@acme-logistik.de", "--json"))
+    assert lead["attributes"].get("vorname") == "Dän"
+    assert lead["account"]["employees"] == 1200
+
+
+def test_utf16_and_excel_files_import(initialised: Run, tmp_path: Path) -> None:
+    text = "Email\tFirst Name\tCompany Domain Name\r\nzoe@zeta.io\tZoë\tzeta.io\r\n"
+    (tmp_path / "unicode.txt").write_bytes(text.encode("utf-16"))
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Email", "First Name", "Number of Employees"])
+    sheet.append(["xavier@xl.io", "Xavier", 250])
+    book.save(tmp_path / "leads.xlsx")
+    for name in ("unicode.txt", "leads.xlsx"):
+        result = initialised("import", "leads", str(tmp_path / name))
+        assert result.exit_code == 0, result.output
+    emails = {lead["email"] for lead in as_json(initialised("leads", "list", "--json"))}
+    assert emails == {"zoe@zeta.io", "xavier@xl.io"}
+
+
+def test_a_placeholder_where_a_value_is_required_names_the_line(
+    initialised: Run, tmp_path: Path
+) -> None:
+    path = tmp_path / "form.csv"
+    path.write_text("Email,First Name\na@x.io,Ann\nN/A,Bob\n")
+    result = initialised("import", "leads", str(path))
+    assert result.exit_code == 1
+    assert "line 3: email: Field required" in result.stderr
+    assert as_json(initialised("leads", "list", "--json")) == []  # nothing half-imported
+
+
+def test_a_binary_file_is_one_clear_line(initialised: Run, tmp_path: Path) -> None:
+    path = tmp_path / "photo.csv"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20)
+    result = initialised("import", "leads", str(path))
+    assert result.exit_code == 1
+    assert "photo.csv: a binary file, not text" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_subdomains_share_one_account_and_free_mail_makes_none(
+    initialised: Run, tmp_path: Path
+) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("Email,Company Name\njane@eu.acme-logistics.com,Acme EU\n"
+                    "bob@acme-logistics.com,Acme\nann@gmail.com,Acme\n")  # fmt: skip
+    assert initialised("import", "leads", str(path)).exit_code == 0
+    jane, bob, ann = (
+        as_json(initialised("leads", "show", email, "--json"))
+        for email in ("jane@eu.acme-logistics.com", "bob@acme-logistics.com", "ann@gmail.com")
+    )
+    assert jane["account"]["domain"] == bob["account"]["domain"] == "acme-logistics.com"
+    assert ann["account"] is None

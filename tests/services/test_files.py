@@ -1,0 +1,137 @@
+"""Reading the files people have: every delimiter, encoding, placeholder and Excel."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook
+
+from leadflow.core.errors import Invalid
+from leadflow.services.files import open_table, read_rows
+from leadflow.services.tuning import load_history
+from tests.services.test_tuning import crm_export
+
+HEADER = ["Email", "First Name", "Company Name", "Number of Employees", "Industry"]
+ROWS = [
+    ["dan@acme.de", "Dän", "Acme GmbH", "1.234", "Maschinenbau"],
+    ["eva@beta.de", "Eva", "N/A", "12", "Please select"],
+]
+
+
+def _csv_bytes(rows: list[list[str]], delimiter: str, encoding: str) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "windows-1252"])
+def test_every_delimiter_and_encoding_reads_the_same_rows(
+    tmp_path: Path, delimiter: str, encoding: str
+) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(_csv_bytes([HEADER, *ROWS], delimiter, encoding))
+    table = open_table(path)
+    rows = list(table.rows)
+    assert [line for line, _ in rows] == [2, 3]
+    assert rows[0][1]["first_name"] == "Dän"
+    assert rows[0][1]["email"] == "dan@acme.de"
+    assert "company" not in rows[1][1] and "industry" not in rows[1][1]  # placeholders: missing
+    expected = {"utf-8-sig": "utf-8"}.get(encoding, encoding)
+    assert table.describe().startswith(f"contacts.csv: read as {expected}")
+
+
+def test_decimal_commas_become_numbers_where_the_file_uses_them(tmp_path: Path) -> None:
+    path = tmp_path / "eu.csv"
+    path.write_text("email;employees;annual revenue\na@x.de;1.200;2.500.000,50\nb@y.de;80;75,5\n")
+    table = open_table(path)
+    rows = [row for _, row in table.rows]
+    assert rows[0]["employees"] == "1200" and rows[0]["annual_revenue"] == "2500000.50"
+    assert rows[1]["annual_revenue"] == "75.5"
+    assert table.how == "utf-8, semicolon-separated, decimal comma"
+
+
+def test_the_delimiter_and_encoding_can_be_given(tmp_path: Path) -> None:
+    path = tmp_path / "odd.txt"
+    path.write_bytes("email|name\na@x.io|Zoë\n".encode("latin-1"))
+    rows = list(read_rows(path, encoding="latin-1", delimiter="pipe"))
+    assert rows == [(2, {"email": "a@x.io", "name": "Zoë"})]
+    with pytest.raises(Invalid, match="--delimiter 'ab': give one character"):
+        open_table(path, delimiter="ab")
+
+
+def test_an_excel_sheet_is_read(tmp_path: Path) -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEADER)
+    sheet.append(["dan@acme.de", "Dän", "Acme GmbH", 1234, "Maschinenbau"])
+    sheet.append([None, None, None, None, None])
+    sheet.append(["eva@beta.de", "Eva", "N/A", 12.0, None])
+    book.save(tmp_path / "leads.xlsx")
+    rows = list(read_rows(tmp_path / "leads.xlsx"))
+    assert rows[0] == (2, {"email": "dan@acme.de", "first_name": "Dän", "company": "Acme GmbH",
+                           "employees": "1234", "industry": "Maschinenbau"})  # fmt: skip
+    assert rows[1] == (4, {"email": "eva@beta.de", "first_name": "Eva", "employees": "12"})
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("missing.csv", None, "no such file"),
+        ("bin.csv", b"\x00\x01\x02\x00" * 50, "a binary file"),
+        ("broken.xlsx", b"not a zip at all", "not a readable Excel workbook"),
+        ("data.parquet", b"PAR1", "unknown file type '.parquet'"),
+        ("quote.csv", b'email,name\na@x.io,"unclosed\n', "line"),
+    ],
+)
+def test_a_bad_file_is_one_line_naming_it_and_why(
+    tmp_path: Path, name: str, content: bytes | None, reason: str
+) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(Invalid) as caught:
+        list(read_rows(path))
+    assert str(path) in caught.value.message or name in caught.value.message
+    assert reason in caught.value.message and "\n" not in caught.value.message
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=400), suffix=st.sampled_from([".csv", ".jsonl", ".xlsx"]))
+def test_no_file_makes_a_traceback(tmp_path: Path, data: bytes, suffix: str) -> None:
+    path = tmp_path / f"any{suffix}"
+    path.write_bytes(data)
+    with contextlib.suppress(Invalid):  # a clear refusal is fine; anything else is a bug
+        list(read_rows(path))
+
+
+@pytest.mark.parametrize(
+    ("won", "lost"),
+    [("yes", "no"), ("TRUE", "FALSE"), ("1", "0"), ("Won", "Lost"), ("Closed Won", "Closed Lost"),
+     ("closed_won", "closed-lost")],
+)  # fmt: skip
+def test_history_targets_in_every_spelling_and_delimiter(
+    tmp_path: Path, won: str, lost: str
+) -> None:
+    source = crm_export(tmp_path / "crm.csv", 200)
+    with source.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    for row in rows[1:]:
+        row[-1] = won if row[-1] == "yes" else lost
+    rows[1][-1] = "N/A"  # an outcome nobody entered: left out, and said so
+    rows[2][1] = "Bäckerei"
+    path = tmp_path / "crm_eu.csv"
+    path.write_bytes(_csv_bytes(rows, ";", "windows-1252"))
+    history = load_history(path, "Closed Won", ["Email"])
+    expected = np.array([1 if r[-1] == won else 0 for r in rows[2:]])
+    assert np.array_equal(history.outcome, expected)
+    assert history.skipped["Closed Won"] == "1 rows with no outcome left out"
+    assert "Industry" in history.columns and history.read_as.startswith("windows-1252, semicolon")
