@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from leadflow.cli.context import console, friendly, transaction, utcnow
 from leadflow.core.lifecycle import Action
@@ -51,38 +53,68 @@ def list_leads(
     console.print(table)
 
 
+def _number(value: float | int | None) -> str:
+    """A figure as people read it: `7,768,950`, `12.5`, never `7.76895e+06`."""
+    if value is None:
+        return ""
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def _signed(value: float) -> str:
+    return ("+" if value > 0 else "") + _number(value)
+
+
 def _print_detail(data: dict[str, Any]) -> None:
+    # Everything a lead holds came from outside (forms, CRMs, the write key): escaped, so a
+    # regex like `[eot]` or a name like `[bold]` prints as written, never as markup.
     account = data["account"] or {}
+    tier = f" [magenta](tier {escape(str(account['tier']))})[/]" if account.get("tier") else ""
     console.print(
-        f"[bold]{data['name'] or data['email']}[/] <{data['email']}> — {data['title'] or ''}"
-        f" at {account.get('name') or '(no account)'}"
-        + (f" [magenta](tier {account['tier']})[/]" if account.get("tier") else ""),
+        f"[bold]{escape(data['name'] or data['email'])}[/] <{escape(data['email'])}> — "
+        f"{escape(data['title'] or '')} at {escape(account.get('name') or '(no account)')}{tier}",
         highlight=False,
     )
     console.print(
         f"stage [bold]{data['stage']}[/]  grade [bold]{data['grade']}[/]  "
-        f"fit {data['fit']:g} + engagement {data['engagement']:g} "
-        f"= total [bold]{data['total']:g}[/]"
+        f"fit {_number(data['fit'])} + engagement {_number(data['engagement'])} "
+        f"= total [bold]{_number(data['total'])}[/]",
+        highlight=False,
     )
     if data["persona_detail"]:
         persona = data["persona_detail"]
-        console.print(f"persona [cyan]{persona['name']}[/]: talking points:")
+        console.print(f"persona [cyan]{escape(persona['name'])}[/]: talking points:")
         for point in persona["talking_points"]:
-            console.print(f"  • {point}", highlight=False)
+            console.print(Text(f"  • {point}"))
     table = Table("rule", "why", "points", title="Score, rule by rule")
     for c in data["contributions"]:
-        why = c["label"] + (f" ({c['detail']})" if c["detail"] else "")
-        table.add_row(c["rule"], why, f"{c['points']:+g}")
+        why = c["label"] + (f" ({c['detail']})" if c.get("detail") else "")
+        table.add_row(Text(c["rule"]), Text(why), _signed(c["points"]))
     console.print(table)
     history = Table("at", "from", "to", "why", "by", title="Stage history")
     for h in data["stage_history"]:
-        history.add_row(h["at"][:16], h["from"] or "", h["to"], h["reason"], h["actor"])
+        history.add_row(h["at"][:16], h["from"] or "", h["to"], Text(h["reason"] or ""),
+                        Text(h["actor"] or ""))  # fmt: skip
     console.print(history)
-    timeline = Table("at", "type", "name / page", title="Latest activity")
+    timeline = Table("at", "type", "what", title="Latest activity")
     for e in data["events"][:15]:
-        page = (e["properties"] or {}).get("path") or ""
-        timeline.add_row(e["at"][:16], e["type"], e["name"] or page)
+        timeline.add_row(e["at"][:16], e["type"], Text(_what(e)))
     console.print(timeline)
+
+
+def _what(event: dict[str, Any]) -> str:
+    """An event in a few words: a touch or note with its text, a page with its path."""
+    properties = event["properties"] or {}
+    if event["name"] == sales.TOUCH:
+        said = [properties.get("channel") or "touch", properties.get("text") or ""]
+        for key in ("questions", "objections"):
+            if properties.get(key):
+                said.append(f"{key}: {', '.join(properties[key])}")
+        return " — ".join(p for p in said if p) + f" (by {properties.get('actor') or '?'})"
+    if event["name"] == sales.NOTE:
+        return f"note: {properties.get('text') or ''} (by {properties.get('actor') or '?'})"
+    return str(event["name"] or properties.get("path") or "")
 
 
 @app.command("show")
