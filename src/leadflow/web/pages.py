@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import datetime
 from pathlib import Path
@@ -224,7 +223,7 @@ def dashboard(
         "attribution": run("attribution"),
         "calibration": run("calibration"),
     }
-    return page(request, "dashboard.html", seen, data=data, charts=json.dumps(_charts(data)),
+    return page(request, "dashboard.html", seen, data=data, charts=_charts(data),
                 period=period or "", error=error)  # fmt: skip
 
 

@@ -1,0 +1,52 @@
+"""The pages under attack: stored script from the write key, forged tokens, headers, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from leadflow.core.roles import Role
+from leadflow.services import users
+from leadflow.web.auth import COOKIE
+
+SCRIPT = "</script><script>alert(1)</script>"
+PASSWORD = "correct-horse-battery"
+
+
+def signed_in(app: FastAPI, client: TestClient, email: str, role: str) -> str:
+    """Sign `email` in on `client` (creating the user); the session's CSRF token."""
+    now = datetime.now(UTC)
+    with app.state.sessions() as session, session.begin():
+        user = users.create_user(session, email=email, name=email.split("@")[0], role=role,
+                                 password=PASSWORD, now=now)  # fmt: skip
+        token = users.start_session(session, user, now)
+        found = users.session_for(session, token, now)
+        assert found is not None
+        csrf = found[1].csrf_token
+    client.cookies.set(COOKIE, token)
+    return csrf
+
+
+def write_key_identify(client: TestClient, key: str, campaign: dict[str, str]) -> None:
+    """What anybody holding the public write key can send."""
+    message = {"userId": "u-1", "traits": {"email": "eve@unlisted-co.io"},
+               "context": {"campaign": campaign}}  # fmt: skip
+    answer = client.post("/v1/identify", json=message, auth=(key, ""))
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize("field", ["source", "name"])
+def test_a_campaign_from_the_write_key_cannot_script_the_dashboard(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str], field: str
+) -> None:
+    write_key_identify(client, make_key(Role.INGEST), {field: SCRIPT, "medium": "cpc"})
+    signed_in(app, client, "ana@flowline.io", "admin")
+    page = client.get("/dashboard")
+    assert page.status_code == 200
+    assert SCRIPT not in page.text  # the chart data ends no script element
+    assert "<script>alert(1)" not in page.text
+    assert "\\u003c/script\\u003e" in page.text  # there, as JSON-escaped text
