@@ -50,3 +50,16 @@ def test_a_campaign_from_the_write_key_cannot_script_the_dashboard(
     assert SCRIPT not in page.text  # the chart data ends no script element
     assert "<script>alert(1)" not in page.text
     assert "\\u003c/script\\u003e" in page.text  # there, as JSON-escaped text
+
+
+def test_a_non_ascii_csrf_token_is_refused_not_a_500(app: FastAPI, client: TestClient) -> None:
+    signed_in(app, client, "ana@flowline.io", "admin")
+    forged = client.post("/logout", data={"csrf_token": "jeton-\u00e9\u00e8"})
+    assert forged.status_code == 403 and "Form expired" in forged.text
+    by_header = client.post("/logout", headers={"X-CSRF-Token": "\u00e9".encode("latin-1")})
+    assert by_header.status_code == 403 and "Form expired" in by_header.text
+    client.cookies.clear()
+    client.get("/login")  # the sign-in form's own CSRF cookie
+    login = client.post("/login", data={"email": "ana@flowline.io", "password": PASSWORD,
+                                        "csrf_token": "\u00fc"})  # fmt: skip
+    assert login.status_code == 401 and "expired" in login.text

@@ -77,8 +77,14 @@ async def check_csrf(request: Request, seen: Viewer) -> None:
         form = await request.form()
         field = form.get("csrf_token")
         sent = field if isinstance(field, str) else None
-    if not sent or not hmac.compare_digest(sent, seen.csrf):
+    if not sent or not same_token(sent, seen.csrf):
         raise BadCsrf
+
+
+def same_token(sent: str, expected: str) -> bool:
+    """Constant-time equality of a token a client sent (any text) and the one expected."""
+    # compare_digest refuses str that is not ASCII: compare UTF-8 bytes instead.
+    return hmac.compare_digest(sent.encode("utf-8", "replace"), expected.encode("utf-8"))
 
 
 Seen = Annotated[Viewer, Depends(viewer)]

@@ -19,7 +19,7 @@ from leadflow.core.roles import Permission, UserRole
 from leadflow.repositories import reps as rep_repo
 from leadflow.services import leads, lifecycle, playbooks, reports, sales, users
 from leadflow.services.reports import funnel as funnel_reports
-from leadflow.web.auth import COOKIE, PageForbidden, Seen, Viewer, can, check_csrf
+from leadflow.web.auth import COOKIE, PageForbidden, Seen, Viewer, can, check_csrf, same_token
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 LOGIN_CSRF = "lf_login_csrf"
@@ -51,9 +51,10 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     expected = request.cookies.get(LOGIN_CSRF, "")
+    fresh_form = bool(expected) and same_token(csrf_token, expected)
     user = users.authenticate(session, email, password) if email and password else None
-    if not expected or not secrets.compare_digest(expected, csrf_token) or user is None:
-        error = "That e-mail and password do not match an account." if expected else (
+    if not fresh_form or user is None:
+        error = "That e-mail and password do not match an account." if fresh_form else (
             "Your sign-in form expired; please try again.")  # fmt: skip
         token = secrets.token_urlsafe(24)
         refused = page(request, "login.html", None, csrf=token, next=_safe(next), error=error,
