@@ -63,3 +63,44 @@ def test_a_non_ascii_csrf_token_is_refused_not_a_500(app: FastAPI, client: TestC
     login = client.post("/login", data={"email": "ana@flowline.io", "password": PASSWORD,
                                         "csrf_token": "\u00fc"})  # fmt: skip
     assert login.status_code == 401 and "expired" in login.text
+
+
+def noted_lead(client: TestClient, key: str, owner: str) -> int:
+    """A lead owned by `owner` with a private note on it; its id."""
+    made = client.post("/api/leads", json={"email": "kai@unlisted-co.io", "owner": owner},
+                       headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+    assert made.status_code == 201, made.text
+    lead_id = int(made.json()["id"])
+    note = client.post(f"/api/leads/{lead_id}/notes", json={"text": "budget is 80k, keep quiet"},
+                       headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+    assert note.status_code == 201, note.text
+    return lead_id
+
+
+def test_a_rep_cannot_read_another_reps_lead(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    lead_id = noted_lead(client, make_key(Role.SALES), "nora@flowline.io")
+    signed_in(app, client, "ola@flowline.io", "rep")
+    refused = client.get(f"/leads/{lead_id}")
+    assert refused.status_code == 403 and "belongs to nora@flowline.io" in refused.text
+    assert "keep quiet" not in refused.text
+    client.cookies.clear()
+    signed_in(app, client, "nora@flowline.io", "rep")
+    assert "keep quiet" in client.get(f"/leads/{lead_id}").text  # her own lead
+    client.cookies.clear()
+    signed_in(app, client, "max@flowline.io", "manager")
+    assert "keep quiet" in client.get(f"/leads/{lead_id}").text  # a manager sees every lead
+
+
+def test_a_sales_key_reads_and_works_any_lead(
+    client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    key = make_key(Role.SALES)
+    lead_id = noted_lead(client, key, "nora@flowline.io")
+    auth = {"Authorization": f"Bearer {key}"}
+    assert client.get(f"/api/leads/{lead_id}", headers=auth).status_code == 200
+    touch = client.post(f"/api/leads/{lead_id}/touches", json={"channel": "call"}, headers=auth)
+    assert touch.status_code == 200, touch.text
+    listed = client.get("/api/leads", params={"owner": "nora@flowline.io"}, headers=auth).json()
+    assert [item["id"] for item in listed["items"]] == [lead_id]

@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from leadflow.api.deps import DbSession, Now
 from leadflow.core.roles import Permission, UserRole, user_allows
 from leadflow.models.user import User
-from leadflow.services import users
+from leadflow.services import access, users
 
 COOKIE = "lf_session"
 
@@ -48,6 +48,10 @@ class Viewer:
 
     def may(self, permission: Permission) -> bool:
         return user_allows(self.role, permission)
+
+    @property
+    def actor(self) -> access.Actor:
+        return access.Actor.person(self.user)
 
 
 def viewer(request: Request, session: DbSession, now: Now) -> Viewer:

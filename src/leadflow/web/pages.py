@@ -15,9 +15,10 @@ from leadflow.api.deps import DbSession, Now
 from leadflow.core.errors import LeadflowError, NotFound
 from leadflow.core.lifecycle import Action
 from leadflow.core.report_math import Cohort
-from leadflow.core.roles import Permission, UserRole
+from leadflow.core.roles import Permission
+from leadflow.models.lead import Lead
 from leadflow.repositories import reps as rep_repo
-from leadflow.services import leads, lifecycle, playbooks, reports, sales, users
+from leadflow.services import access, leads, lifecycle, playbooks, reports, sales, users
 from leadflow.services.reports import funnel as funnel_reports
 from leadflow.web.auth import COOKIE, PageForbidden, Seen, Viewer, can, check_csrf, same_token
 
@@ -101,9 +102,8 @@ def home(seen: Seen) -> Response:
 def _queue(session: DbSession, seen: Viewer, now: datetime) -> list[dict[str, Any]]:
     book = playbooks.active_playbook(session)
     stages = [stage.value for stage in book.lifecycle.sales_ready]
-    mine = None if seen.role in (UserRole.MANAGER, UserRole.ADMIN) else seen.user.email
     rows = []
-    for lead, assignment in rep_repo.queue(session, stages, mine):
+    for lead, assignment in rep_repo.queue(session, stages, access.owner_scope(seen.actor)):
         due = assignment.sla_due_at if assignment else None
         rows.append({
             "lead": lead, "assignment": assignment,
@@ -116,7 +116,8 @@ def _queue(session: DbSession, seen: Viewer, now: datetime) -> list[dict[str, An
 @router.get("/queue")
 def queue_page(request: Request, session: DbSession, now: Now, seen: Seller) -> HTMLResponse:
     rows = _queue(session, seen, now)
-    return page(request, "queue.html", seen, rows=rows, now=now, all_reps=seen.user.role != "rep")
+    every = access.owner_scope(seen.actor) is None
+    return page(request, "queue.html", seen, rows=rows, now=now, all_reps=every)
 
 
 @router.get("/queue/rows")
@@ -134,8 +135,7 @@ async def act(key: str, request: Request, session: DbSession, now: Now, seen: Se
     form = await request.form()
     action, reason = str(form.get("action", "")), str(form.get("reason", "")).strip()
     lead = leads.find(session, key)
-    if seen.role is UserRole.REP and lead.owner not in (None, seen.user.email):
-        raise PageForbidden(f"this lead belongs to {lead.owner}, not to you")
+    _allowed(seen, lead, Permission.SALES)
     error = None
     try:
         if action == "touch":
@@ -161,6 +161,13 @@ async def act(key: str, request: Request, session: DbSession, now: Now, seen: Se
     return RedirectResponse(f"/leads/{lead.id}", status_code=303)
 
 
+def _allowed(seen: Viewer, lead: Lead, permission: Permission) -> None:
+    """A 403 page unless the access rules let the viewer do this to the lead."""
+    reason = access.refusal(seen.actor, lead, permission)
+    if reason is not None:
+        raise PageForbidden(reason)
+
+
 def _amount(text: str) -> float | None:
     try:
         return float(text) if text.strip() else None
@@ -175,6 +182,7 @@ def lead_page(
 ) -> HTMLResponse:  # fmt: skip
     book = playbooks.active_playbook(session)
     try:
+        _allowed(seen, leads.find(session, key), Permission.READ)
         detail = leads.detail(session, key, book, now)
     except NotFound:
         response = page(request, "error.html", seen, title="No such lead",
