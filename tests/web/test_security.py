@@ -104,3 +104,29 @@ def test_a_sales_key_reads_and_works_any_lead(
     assert touch.status_code == 200, touch.text
     listed = client.get("/api/leads", params={"owner": "nora@flowline.io"}, headers=auth).json()
     assert [item["id"] for item in listed["items"]] == [lead_id]
+
+
+def test_someone_elses_session_token_is_no_sign_in_link(app: FastAPI, client: TestClient) -> None:
+    signed_in(app, client, "eve@flowline.io", "admin")  # the attacker's own session
+    attackers = client.cookies[COOKIE]
+    client.cookies.clear()  # the victim's browser
+    link = client.get(f"/welcome?token={attackers}", follow_redirects=False)
+    assert link.status_code == 303 and link.headers["location"] == "/login"
+    assert COOKIE not in link.cookies  # the victim is not signed in as Eve
+
+
+def test_a_sign_in_link_asks_before_signing_in(app: FastAPI, client: TestClient) -> None:
+    with app.state.sessions() as session, session.begin():
+        _, token = users.demo_users(session, datetime.now(UTC))
+    shown = client.get(f"/welcome?token={token}", follow_redirects=False)
+    assert shown.status_code == 200 and COOKIE not in shown.cookies  # nothing silent
+    assert "maya@flowline.example" in shown.text and "Maya Lindqvist" in shown.text
+    forged = client.post("/welcome", data={"token": token, "csrf_token": "guess"},
+                         follow_redirects=False)  # fmt: skip
+    assert forged.status_code == 403 and COOKIE not in forged.cookies
+    csrf = client.cookies["lf_login_csrf"]
+    confirmed = client.post("/welcome", data={"token": token, "csrf_token": csrf},
+                            follow_redirects=False)  # fmt: skip
+    assert confirmed.status_code == 303 and confirmed.headers["location"] == "/"
+    assert COOKIE in confirmed.cookies
+    assert client.get("/dashboard").status_code == 200  # signed in as Maya

@@ -20,7 +20,16 @@ from leadflow.models.lead import Lead
 from leadflow.repositories import reps as rep_repo
 from leadflow.services import access, leads, lifecycle, playbooks, reports, sales, users
 from leadflow.services.reports import funnel as funnel_reports
-from leadflow.web.auth import COOKIE, PageForbidden, Seen, Viewer, can, check_csrf, same_token
+from leadflow.web.auth import (
+    COOKIE,
+    BadCsrf,
+    PageForbidden,
+    Seen,
+    Viewer,
+    can,
+    check_csrf,
+    same_token,
+)
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 LOGIN_CSRF = "lf_login_csrf"
@@ -74,13 +83,36 @@ def login(
 
 @router.get("/welcome")
 def welcome(request: Request, session: DbSession, now: Now, token: str = "") -> Response:
-    """The one-time sign-in link `leadflow demo` prints: used once, it becomes a session."""
+    """A one-time sign-in link (`leadflow demo` prints one): says whose account it opens and
+    signs in only when confirmed, so a link made for someone else cannot sign a person in
+    unnoticed (login CSRF)."""
+    user = users.link_user(session, token, now) if token else None
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    csrf = secrets.token_urlsafe(24)
+    current = request.cookies.get(COOKIE)
+    signed = users.session_for(session, current, now) if current else None
+    response = page(request, "welcome.html", None, csrf=csrf, token=token, user=user,
+                    signed_in_as=signed[0] if signed else None)  # fmt: skip
+    response.set_cookie(LOGIN_CSRF, csrf, httponly=True, samesite="strict", secure=_https(request))
+    return response
+
+
+@router.post("/welcome")
+def welcome_confirmed(
+    request: Request, session: DbSession, now: Now,
+    token: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "",
+) -> Response:  # fmt: skip
+    expected = request.cookies.get(LOGIN_CSRF, "")
+    if not expected or not same_token(csrf_token, expected):
+        raise BadCsrf
     fresh = users.redeem(session, token, now) if token else None
     if fresh is None:
         return RedirectResponse("/login", status_code=303)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(COOKIE, fresh, httponly=True, samesite="lax", secure=_https(request),
                         max_age=int(users.SESSION_LIFETIME.total_seconds()))  # fmt: skip
+    response.delete_cookie(LOGIN_CSRF)
     return response
 
 
