@@ -130,3 +130,60 @@ def test_a_sign_in_link_asks_before_signing_in(app: FastAPI, client: TestClient)
     assert confirmed.status_code == 303 and confirmed.headers["location"] == "/"
     assert COOKIE in confirmed.cookies
     assert client.get("/dashboard").status_code == 200  # signed in as Maya
+
+
+def test_every_answer_carries_the_security_headers(
+    client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    auth = {"Authorization": f"Bearer {make_key(Role.ADMIN)}"}
+    for answer in (
+        client.get("/login"),
+        client.get("/healthz"),
+        client.get("/api/leads", headers=auth),
+    ):
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["referrer-policy"] == "same-origin"
+        policy = answer.headers["content-security-policy"]
+        assert "script-src 'self';" in policy and "unsafe" not in policy
+        assert "frame-ancestors 'none'" in policy
+
+
+def test_pages_answer_errors_as_pages_and_the_apis_as_json(
+    app: FastAPI, client: TestClient
+) -> None:
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/boom", boom)
+    app.add_api_route("/api/boom", boom)
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "Page not found" in missing.text
+    broken = client.get("/boom")
+    assert broken.status_code == 500 and broken.headers["content-type"].startswith("text/html")
+    assert "a bug" not in broken.text and "Something went wrong" in broken.text
+    assert client.get("/api/boom").json()["error"]["status"] == 500
+    assert client.get("/api/nothing").json()["error"]["status"] == 404
+    assert client.get("/v1/nothing").json()["error"]["status"] == 404
+    csrf = signed_in(app, client, "ana@flowline.io", "admin")
+    unknown = client.post("/leads/999999/act", data={"csrf_token": csrf, "action": "touch"})
+    assert unknown.status_code == 404 and "No lead with id" in unknown.text
+    assert unknown.headers["content-type"].startswith("text/html")
+
+
+def test_a_busy_database_is_a_503_page(app: FastAPI, client: TestClient) -> None:
+    import sqlite3
+
+    if app.state.engine.dialect.name != "sqlite":
+        pytest.skip("a writer holding the whole database is SQLite's busy case")
+    csrf = signed_in(app, client, "ana@flowline.io", "admin")
+    holder = sqlite3.connect(app.state.engine.url.database)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the database past the busy timeout
+    try:
+        busy = client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert busy.status_code == 503 and busy.headers["content-type"].startswith("text/html")
+    assert busy.headers["retry-after"] == "1" and "Try again" in busy.text
