@@ -18,6 +18,7 @@ ALWAYS = [
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
 ]
+WITH_POLICY = [*ALWAYS, (b"content-security-policy", CSP.encode())]
 # FastAPI's interactive API docs load their assets from a CDN with an inline script: they keep
 # the other headers but not the policy (they show no stored data).
 NO_POLICY = ("/docs", "/redoc")
@@ -33,15 +34,11 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = list(ALWAYS)
-        if not str(scope.get("path", "")).startswith(NO_POLICY):
-            extra.append((b"content-security-policy", CSP.encode()))
+        extra = ALWAYS if scope["path"].startswith(NO_POLICY) else WITH_POLICY
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                added = [(name, value) for name, value in extra if name not in present]
-                message["headers"] = [*message.get("headers", []), *added]
+                message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
         await self.app(scope, receive, with_headers)
