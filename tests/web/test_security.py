@@ -187,3 +187,19 @@ def test_a_busy_database_is_a_503_page(app: FastAPI, client: TestClient) -> None
         holder.close()
     assert busy.status_code == 503 and busy.headers["content-type"].startswith("text/html")
     assert busy.headers["retry-after"] == "1" and "Try again" in busy.text
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "/\\evil.example", "/\\/evil.example",
+                                    "https://evil.example", "/%0a/evil.example"])  # fmt: skip
+def test_signing_in_never_sends_the_browser_to_another_site(
+    app: FastAPI, client: TestClient, target: str
+) -> None:
+    signed_in(app, client, "ana@flowline.io", "admin")
+    client.cookies.delete(COOKIE)
+    client.get("/login")
+    form = {"email": "ana@flowline.io", "password": PASSWORD, "next": target,
+            "csrf_token": client.cookies["lf_login_csrf"]}  # fmt: skip
+    answer = client.post("/login", data=form, follow_redirects=False)
+    location = answer.headers["location"]  # a path of this site ("\\" arrives as %5C)
+    assert answer.status_code == 303 and location.startswith("/")
+    assert not location.startswith("//") and "\\" not in location and ":" not in location
