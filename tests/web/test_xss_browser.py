@@ -123,8 +123,9 @@ def test_script_in_every_field_runs_nowhere(
         "[...document.querySelectorAll('canvas')].map(c => Boolean(Chart.getChart(c)))"
     )
     assert charts and all(charts)  # every chart drawn by the static script
-    labels = page.evaluate("Chart.getChart(document.getElementById('sources')).data.labels")
-    assert evil("source") in labels  # the chart shows the source as a label, nothing more
+    for chart, field in (("sources", "source"), ("campaigns", "campaign")):
+        script = f"Chart.getChart(document.getElementById('{chart}')).data.labels"
+        assert evil(field) in page.evaluate(script)  # a label on a canvas, nothing more
     clean(page, problems)
     shot(page, "dashboard-under-csp")
     page.goto(f"{live_url}/playbook")
