@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Forbidden
+from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.roles import Permission, Role
 from leadflow.models.api_key import ApiKey
+from leadflow.models.db import make_engine, make_session_factory, upgrade
 from leadflow.models.lead import Lead
 from leadflow.models.user import User
 from leadflow.services import access
+from tests.services.test_reports import B2B, NOW
 
 NORA, OLA = "nora@flowline.io", "ola@flowline.io"
 
@@ -54,3 +60,28 @@ def test_a_key_is_a_teams_integration_its_role_alone_decides() -> None:
     assert access.refusal(sync, lead(NORA), Permission.SALES) is None
     site = access.Actor.key(ApiKey(name="website", role=Role.INGEST.value))
     assert "needs read permission" in (access.refusal(site, lead(None)) or "")
+
+
+@pytest.fixture
+def session(database_url: str) -> Iterator[Session]:
+    """Sales-ready leads of Nora, of Ola and of nobody, and one of Nora's not sales-ready."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with make_session_factory(engine)() as db, db.begin():
+        for email, stage, owner in (("a@x.io", "sql", NORA), ("b@x.io", "sql", OLA),
+                                    ("c@x.io", "sql", None), ("d@x.io", "mql", NORA)):  # fmt: skip
+            db.add(Lead(email=email, stage=stage, owner=owner, created_at=NOW, updated_at=NOW))
+        db.flush()
+        yield db
+    engine.dispose()
+
+
+def test_the_queue_shows_a_rep_their_own_leads_and_a_manager_every_lead(session: Session) -> None:
+    book = parse_playbook(B2B.read_text())
+
+    def emails(actor: access.Actor) -> set[str]:
+        return {row["lead"].email for row in access.queue(session, actor, book, NOW)}
+
+    assert emails(person(NORA, "rep")) == {"a@x.io"}
+    assert emails(person(OLA, "rep")) == {"b@x.io"}
+    assert emails(person("max@flowline.io", "manager")) == {"a@x.io", "b@x.io", "c@x.io"}

@@ -10,12 +10,18 @@ owner; what it does is recorded under the key's name.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Forbidden
+from leadflow.core.playbook import Playbook
 from leadflow.core.roles import GRANTS, USER_GRANTS, Permission, Role, UserRole
 from leadflow.models.api_key import ApiKey
 from leadflow.models.lead import Lead
 from leadflow.models.user import User
+from leadflow.repositories import reps as rep_repo
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +64,17 @@ def check(actor: Actor, lead: Lead, permission: Permission = Permission.READ) ->
     reason = refusal(actor, lead, permission)
     if reason is not None:
         raise Forbidden(reason)
+
+
+def queue(session: Session, actor: Actor, book: Playbook, now: datetime) -> list[dict[str, Any]]:
+    """The sales-ready leads the actor works, soonest deadline first, with minutes left."""
+    stages = [stage.value for stage in book.lifecycle.sales_ready]
+    rows = []
+    for lead, assignment in rep_repo.queue(session, stages, owner_scope(actor)):
+        due = assignment.sla_due_at if assignment else None
+        rows.append({
+            "lead": lead, "assignment": assignment,
+            "minutes_left": round((due - now).total_seconds() / 60) if due else None,
+            "touched": bool(assignment and assignment.first_touch_at),
+        })  # fmt: skip
+    return rows

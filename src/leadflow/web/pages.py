@@ -17,7 +17,6 @@ from leadflow.core.lifecycle import Action
 from leadflow.core.report_math import Cohort
 from leadflow.core.roles import Permission
 from leadflow.models.lead import Lead
-from leadflow.repositories import reps as rep_repo
 from leadflow.services import access, leads, lifecycle, playbooks, reports, sales, users
 from leadflow.services.reports import funnel as funnel_reports
 from leadflow.web.auth import (
@@ -132,17 +131,7 @@ def home(seen: Seen) -> Response:
 
 
 def _queue(session: DbSession, seen: Viewer, now: datetime) -> list[dict[str, Any]]:
-    book = playbooks.active_playbook(session)
-    stages = [stage.value for stage in book.lifecycle.sales_ready]
-    rows = []
-    for lead, assignment in rep_repo.queue(session, stages, access.owner_scope(seen.actor)):
-        due = assignment.sla_due_at if assignment else None
-        rows.append({
-            "lead": lead, "assignment": assignment,
-            "minutes_left": round((due - now).total_seconds() / 60) if due else None,
-            "touched": bool(assignment and assignment.first_touch_at),
-        })  # fmt: skip
-    return rows
+    return access.queue(session, seen.actor, playbooks.active_playbook(session), now)
 
 
 @router.get("/queue")
