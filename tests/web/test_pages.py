@@ -212,12 +212,20 @@ def test_the_demo_sign_in_link_works_once(app: FastAPI, client: TestClient) -> N
     with app.state.sessions() as session, session.begin():
         password, token = users.demo_users(session, datetime.now(UTC))
         assert users.authenticate(session, "nora@flowline.example", password) is not None
-    first = client.get(f"/welcome?token={token}", follow_redirects=False)
+    shown = client.get(f"/welcome?token={token}", follow_redirects=False)
+    assert shown.status_code == 200  # asks first (see tests/web/test_security.py)
+    form = {"token": token, "csrf_token": client.cookies["lf_login_csrf"]}
+    first = client.post("/welcome", data=form, follow_redirects=False)
     assert first.status_code == 303 and first.headers["location"] == "/"
     assert "lf_session" in first.cookies
     client.cookies.clear()
     again = client.get(f"/welcome?token={token}", follow_redirects=False)
     assert again.headers["location"] == "/login"  # a one-time link
+    client.get("/login")
+    form["csrf_token"] = client.cookies["lf_login_csrf"]
+    assert client.post("/welcome", data=form, follow_redirects=False).headers["location"] == (
+        "/login"
+    )
     with app.state.sessions() as session, session.begin():
         fresh, _ = users.demo_users(session, datetime.now(UTC))  # a new run, a new password
         assert fresh != password

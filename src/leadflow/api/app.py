@@ -13,6 +13,7 @@ from leadflow import __version__, web
 from leadflow.api import errors, health, metrics
 from leadflow.api.deps import KeyCache, WriterTurns
 from leadflow.api.group_commit import GroupCommit
+from leadflow.api.headers import SecurityHeaders
 from leadflow.models.db import make_engine, make_session_factory
 from leadflow.settings import Settings
 
@@ -44,13 +45,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.group_commit = GroupCommit(app.state.sessions, turns) if turns else None
     app.state.key_cache = KeyCache()
     metrics.install(app)
-    errors.install(app)
+    errors.install(app, page=web.error_page)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=["*"],
     )
+    app.add_middleware(SecurityHeaders)
     app.include_router(health.router)
     for router in _routers():
         app.include_router(router)

@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
 
@@ -20,6 +20,9 @@ from leadflow.core.errors import LeadflowError
 log = logging.getLogger("leadflow.api")
 # Lock waits that ran out: SQLite's busy timeout, PostgreSQL's deadlock or lock timeout.
 BUSY_SIGNS = ("database is locked", "database is busy", "deadlock detected", "lock timeout")
+# How a page (not /api, not /v1) shows an error: (request, status, message, headers) -> the
+# HTML answer, or None when the request is not for a page.
+PageError = Callable[[Request, int, str, dict[str, str] | None], Response | None]
 
 
 def error_body(
@@ -57,47 +60,56 @@ def _route(request: Request) -> str:
     return str(getattr(request.scope.get("route"), "path", "(unmatched route)"))
 
 
-def install(app: FastAPI) -> None:
-    """Map every error a client can cause to its status, and anything else to a plain 500."""
+def install(app: FastAPI, page: PageError | None = None) -> None:
+    """Map every error a client can cause to its status, and anything else to a plain 500;
+    requests for pages get `page`'s HTML instead of the JSON document."""
+
+    def answer(
+        request: Request,
+        status: int,
+        message: str,
+        problems: Sequence[dict[str, Any]] = (),
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        shown = page(request, status, message, headers) if page else None
+        return shown or error_response(status, message, problems, headers)
 
     @app.exception_handler(LeadflowError)
-    async def domain_error(_: Request, exc: LeadflowError) -> JSONResponse:
+    async def domain_error(request: Request, exc: LeadflowError) -> Response:
         problems = [{"field": f, "message": m} for f, m in exc.field_problems]
-        return error_response(exc.status_code, exc.message, problems)
+        return answer(request, exc.status_code, exc.message, problems)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         problems = validation_problems(exc.errors())
         first = problems[0] if problems else {"field": "", "message": "invalid request"}
         message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
-        return error_response(422, message, problems)
+        return answer(request, 422, message, problems)
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> Response:
         headers = dict(exc.headers) if exc.headers else None
-        return error_response(exc.status_code, str(exc.detail), headers=headers)
+        return answer(request, exc.status_code, str(exc.detail), headers=headers)
 
     @app.exception_handler(DataError)
-    async def unstorable(request: Request, exc: DataError) -> JSONResponse:
+    async def unstorable(request: Request, exc: DataError) -> Response:
         # A value the database cannot hold (too long, out of range): the client's, so a 400.
         log.warning("unstorable value on %s %s", request.method, _route(request))
-        return error_response(400, "a value in the request cannot be stored; nothing was applied")
+        message = "a value in the request cannot be stored; nothing was applied"
+        return answer(request, 400, message)
 
     @app.exception_handler(OperationalError)
-    async def database_busy(request: Request, exc: OperationalError) -> JSONResponse:
+    async def database_busy(request: Request, exc: OperationalError) -> Response:
         text = str(exc.orig).lower()
         if any(sign in text for sign in BUSY_SIGNS):
             log.warning("database busy on %s %s", request.method, _route(request))
-            return error_response(
-                503,
-                "the database is busy; nothing was applied, retry",
-                headers={"Retry-After": "1"},
-            )
+            message = "the database is busy; nothing was applied, retry"
+            return answer(request, 503, message, headers={"Retry-After": "1"})
         return await unexpected(request, exc)
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         # Logged with the route template only: bodies and paths may hold e-mail addresses.
         log.error("unexpected %s on %s %s", type(exc).__name__, request.method, _route(request))
         log.debug("unexpected error", exc_info=exc)
-        return error_response(500, "internal error; the request was not applied")
+        return answer(request, 500, "internal error; the request was not applied")

@@ -66,7 +66,7 @@ def demo(
     link = f"{base}/welcome?token={token}"
     people = "\n".join(f"  {role.value:<10} {email}" for email, _, role in users.DEMO_USERS)
     console.print(
-        f"\nThe app: {link}\n  (a one-time link that signs you in as the sales manager)"
+        f"\nThe app: {link}\n  (one-time: confirm on its page to sign in as the sales manager)"
         f"\nOr sign in at {base}/login as any of these, password {password} (new every run):"
         f"\n{people}"
         f"\n\nThe API: docs {base}/docs, health /healthz, metrics /metrics"

@@ -29,3 +29,9 @@ class Invalid(LeadflowError):
     """The input is malformed; the message names what and where."""
 
     status_code = 422
+
+
+class Forbidden(LeadflowError):
+    """The caller is known but may not see or change this."""
+
+    status_code = 403

@@ -15,6 +15,10 @@ from leadflow.core.roles import UserRole
 from leadflow.models.user import User, WebSession
 
 SESSION_LIFETIME = timedelta(hours=12)
+LINK_LIFETIME = timedelta(hours=24)
+# A sign-in link's row is stored under the digest of this prefix and its token, so a session
+# token (anyone's cookie) is never a link, and a link is never a session.
+LINK = "sign-in-link:"
 MIN_PASSWORD = 10
 # scrypt's cost: 2^14 rounds of 8 x 128 bytes, about 16 MiB and 50 ms here: slow to guess.
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -117,13 +121,28 @@ def demo_users(session: Session, now: datetime) -> tuple[str, str]:
         if role is UserRole.MANAGER:
             manager = user
     assert manager is not None
-    return password, start_session(session, manager, now)
+    return password, sign_in_link(session, manager, now)
+
+
+def sign_in_link(session: Session, user: User, now: datetime) -> str:
+    """A one-time token that signs the user in once confirmed (`/welcome`); shown once."""
+    token = secrets.token_urlsafe(32)
+    session.add(WebSession(token_hash=_digest(LINK + token), user_id=user.id,
+                           csrf_token=secrets.token_urlsafe(32), created_at=now,
+                           expires_at=now + LINK_LIFETIME))  # fmt: skip
+    return token
+
+
+def link_user(session: Session, token: str, now: datetime) -> User | None:
+    """Whom an unused, unexpired sign-in link is for (the link stays unused)."""
+    found = session_for(session, LINK + token, now)
+    return found[0] if found else None
 
 
 def redeem(session: Session, token: str, now: datetime) -> str | None:
-    """Trade a one-time sign-in token for a new session token; None when it is not valid."""
-    found = session_for(session, token, now)
-    if found is None:
+    """Trade a one-time sign-in link for a new session token; None when it is not valid."""
+    user = link_user(session, token, now)
+    if user is None:
         return None
-    end_session(session, token)
-    return start_session(session, found[0], now)
+    end_session(session, LINK + token)
+    return start_session(session, user, now)

@@ -39,6 +39,30 @@ def install(app: FastAPI) -> None:
         return _error(request, 403, "Form expired", message)
 
 
+# Paths whose errors stay the JSON document: the APIs and what machines fetch.
+NOT_PAGES = ("/api", "/v1", "/healthz", "/metrics", "/openapi.json", "/t.js", "/docs", "/redoc")
+TITLES = {400: "That request was not understood", 403: "Not allowed", 404: "Page not found",
+          405: "Not here", 409: "Not possible now", 422: "That request was not understood",
+          500: "Something went wrong", 503: "Busy, try again"}  # fmt: skip
+
+
+def error_page(
+    request: Request, status: int, message: str, headers: dict[str, str] | None
+) -> HTMLResponse | None:
+    """An error as a page for a browser; None for the APIs (they answer JSON)."""
+    path = request.url.path
+    if any(path == p or path.startswith(f"{p}/") for p in NOT_PAGES):
+        return None
+    if status == 503:  # the server's trouble: say what to do, not what broke
+        message = "The database is busy; nothing was changed. Try again in a moment."
+    elif status >= 500:
+        message = "Nothing was changed. Try again, or tell an admin."
+    title = TITLES.get(status, f"Error {status}")
+    response = _error(request, status, title, message[:1].upper() + message[1:])
+    response.headers.update(headers or {})
+    return response
+
+
 def _error(request: Request, status: int, title: str, message: str) -> HTMLResponse:
     return TEMPLATES.TemplateResponse(
         request, "error.html", {"viewer": None, "title": title, "message": message},

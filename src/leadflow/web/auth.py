@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from leadflow.api.deps import DbSession, Now
 from leadflow.core.roles import Permission, UserRole, user_allows
 from leadflow.models.user import User
-from leadflow.services import users
+from leadflow.services import access, users
 
 COOKIE = "lf_session"
 
@@ -49,6 +49,10 @@ class Viewer:
     def may(self, permission: Permission) -> bool:
         return user_allows(self.role, permission)
 
+    @property
+    def actor(self) -> access.Actor:
+        return access.Actor.person(self.user)
+
 
 def viewer(request: Request, session: DbSession, now: Now) -> Viewer:
     token = request.cookies.get(COOKIE)
@@ -77,8 +81,14 @@ async def check_csrf(request: Request, seen: Viewer) -> None:
         form = await request.form()
         field = form.get("csrf_token")
         sent = field if isinstance(field, str) else None
-    if not sent or not hmac.compare_digest(sent, seen.csrf):
+    if not sent or not same_token(sent, seen.csrf):
         raise BadCsrf
+
+
+def same_token(sent: str, expected: str) -> bool:
+    """Constant-time equality of a token a client sent (any text) and the one expected."""
+    # compare_digest refuses str that is not ASCII: compare UTF-8 bytes instead.
+    return hmac.compare_digest(sent.encode("utf-8", "replace"), expected.encode("utf-8"))
 
 
 Seen = Annotated[Viewer, Depends(viewer)]

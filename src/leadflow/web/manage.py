@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -97,7 +96,7 @@ def plan_page(
                  "actual": [s["actual"] for s in result["stages"]]}  # fmt: skip
     return page(request, "plan.html", seen, result=result, error=error, goal=goal,
                 deal_size=deal_size, period=period, rates=rates, stages=PLAN_STAGES,
-                chart=json.dumps(chart))  # fmt: skip
+                chart=chart)  # fmt: skip
 
 
 def _amount(name: str, text: str) -> float:

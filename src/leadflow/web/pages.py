@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import datetime
 from pathlib import Path
@@ -16,11 +15,20 @@ from leadflow.api.deps import DbSession, Now
 from leadflow.core.errors import LeadflowError, NotFound
 from leadflow.core.lifecycle import Action
 from leadflow.core.report_math import Cohort
-from leadflow.core.roles import Permission, UserRole
-from leadflow.repositories import reps as rep_repo
-from leadflow.services import leads, lifecycle, playbooks, reports, sales, users
+from leadflow.core.roles import Permission
+from leadflow.models.lead import Lead
+from leadflow.services import access, leads, lifecycle, playbooks, reports, sales, users
 from leadflow.services.reports import funnel as funnel_reports
-from leadflow.web.auth import COOKIE, PageForbidden, Seen, Viewer, can, check_csrf
+from leadflow.web.auth import (
+    COOKIE,
+    BadCsrf,
+    PageForbidden,
+    Seen,
+    Viewer,
+    can,
+    check_csrf,
+    same_token,
+)
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 LOGIN_CSRF = "lf_login_csrf"
@@ -52,9 +60,10 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     expected = request.cookies.get(LOGIN_CSRF, "")
+    fresh_form = bool(expected) and same_token(csrf_token, expected)
     user = users.authenticate(session, email, password) if email and password else None
-    if not expected or not secrets.compare_digest(expected, csrf_token) or user is None:
-        error = "That e-mail and password do not match an account." if expected else (
+    if not fresh_form or user is None:
+        error = "That e-mail and password do not match an account." if fresh_form else (
             "Your sign-in form expired; please try again.")  # fmt: skip
         token = secrets.token_urlsafe(24)
         refused = page(request, "login.html", None, csrf=token, next=_safe(next), error=error,
@@ -73,13 +82,36 @@ def login(
 
 @router.get("/welcome")
 def welcome(request: Request, session: DbSession, now: Now, token: str = "") -> Response:
-    """The one-time sign-in link `leadflow demo` prints: used once, it becomes a session."""
+    """A one-time sign-in link (`leadflow demo` prints one): says whose account it opens and
+    signs in only when confirmed, so a link made for someone else cannot sign a person in
+    unnoticed (login CSRF)."""
+    user = users.link_user(session, token, now) if token else None
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    csrf = secrets.token_urlsafe(24)
+    current = request.cookies.get(COOKIE)
+    signed = users.session_for(session, current, now) if current else None
+    response = page(request, "welcome.html", None, csrf=csrf, token=token, user=user,
+                    signed_in_as=signed[0] if signed else None)  # fmt: skip
+    response.set_cookie(LOGIN_CSRF, csrf, httponly=True, samesite="strict", secure=_https(request))
+    return response
+
+
+@router.post("/welcome")
+def welcome_confirmed(
+    request: Request, session: DbSession, now: Now,
+    token: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "",
+) -> Response:  # fmt: skip
+    expected = request.cookies.get(LOGIN_CSRF, "")
+    if not expected or not same_token(csrf_token, expected):
+        raise BadCsrf
     fresh = users.redeem(session, token, now) if token else None
     if fresh is None:
         return RedirectResponse("/login", status_code=303)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(COOKIE, fresh, httponly=True, samesite="lax", secure=_https(request),
                         max_age=int(users.SESSION_LIFETIME.total_seconds()))  # fmt: skip
+    response.delete_cookie(LOGIN_CSRF)
     return response
 
 
@@ -99,24 +131,14 @@ def home(seen: Seen) -> Response:
 
 
 def _queue(session: DbSession, seen: Viewer, now: datetime) -> list[dict[str, Any]]:
-    book = playbooks.active_playbook(session)
-    stages = [stage.value for stage in book.lifecycle.sales_ready]
-    mine = None if seen.role in (UserRole.MANAGER, UserRole.ADMIN) else seen.user.email
-    rows = []
-    for lead, assignment in rep_repo.queue(session, stages, mine):
-        due = assignment.sla_due_at if assignment else None
-        rows.append({
-            "lead": lead, "assignment": assignment,
-            "minutes_left": round((due - now).total_seconds() / 60) if due else None,
-            "touched": bool(assignment and assignment.first_touch_at),
-        })  # fmt: skip
-    return rows
+    return access.queue(session, seen.actor, playbooks.active_playbook(session), now)
 
 
 @router.get("/queue")
 def queue_page(request: Request, session: DbSession, now: Now, seen: Seller) -> HTMLResponse:
     rows = _queue(session, seen, now)
-    return page(request, "queue.html", seen, rows=rows, now=now, all_reps=seen.user.role != "rep")
+    every = access.owner_scope(seen.actor) is None
+    return page(request, "queue.html", seen, rows=rows, now=now, all_reps=every)
 
 
 @router.get("/queue/rows")
@@ -134,8 +156,7 @@ async def act(key: str, request: Request, session: DbSession, now: Now, seen: Se
     form = await request.form()
     action, reason = str(form.get("action", "")), str(form.get("reason", "")).strip()
     lead = leads.find(session, key)
-    if seen.role is UserRole.REP and lead.owner not in (None, seen.user.email):
-        raise PageForbidden(f"this lead belongs to {lead.owner}, not to you")
+    _allowed(seen, lead, Permission.SALES)
     error = None
     try:
         if action == "touch":
@@ -161,6 +182,13 @@ async def act(key: str, request: Request, session: DbSession, now: Now, seen: Se
     return RedirectResponse(f"/leads/{lead.id}", status_code=303)
 
 
+def _allowed(seen: Viewer, lead: Lead, permission: Permission) -> None:
+    """A 403 page unless the access rules let the viewer do this to the lead."""
+    reason = access.refusal(seen.actor, lead, permission)
+    if reason is not None:
+        raise PageForbidden(reason)
+
+
 def _amount(text: str) -> float | None:
     try:
         return float(text) if text.strip() else None
@@ -175,6 +203,7 @@ def lead_page(
 ) -> HTMLResponse:  # fmt: skip
     book = playbooks.active_playbook(session)
     try:
+        _allowed(seen, leads.find(session, key), Permission.READ)
         detail = leads.detail(session, key, book, now)
     except NotFound:
         response = page(request, "error.html", seen, title="No such lead",
@@ -224,7 +253,7 @@ def dashboard(
         "attribution": run("attribution"),
         "calibration": run("calibration"),
     }
-    return page(request, "dashboard.html", seen, data=data, charts=json.dumps(_charts(data)),
+    return page(request, "dashboard.html", seen, data=data, charts=_charts(data),
                 period=period or "", error=error)  # fmt: skip
 
 

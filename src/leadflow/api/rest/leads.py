@@ -12,7 +12,8 @@ from leadflow.api.rest.schemas import ActionIn, LeadIn, LeadPatch, MergeIn, Note
 from leadflow.core.roles import Permission
 from leadflow.core.stages import Stage
 from leadflow.models.api_key import ApiKey
-from leadflow.services import lead_edits, leads, lifecycle, merge, playbooks, sales
+from leadflow.models.lead import Lead
+from leadflow.services import access, lead_edits, leads, lifecycle, merge, playbooks, sales
 from leadflow.services.leads import LeadFilter
 
 router = APIRouter(prefix="/leads", tags=["leads"])
@@ -26,7 +27,7 @@ SortKey = Literal["total", "-total", "fit", "engagement", "stage", "grade", "own
 @router.get("", summary="List leads, highest score first by default")
 def list_leads(
     session: DbSession,
-    _: Reader,
+    caller: Reader,
     stage: Stage | None = None,
     grade: Annotated[str | None, Query(pattern=r"^[A-D][1-4]$")] = None,
     persona: str | None = None,
@@ -37,15 +38,24 @@ def list_leads(
 ) -> dict[str, Any]:
     """A page of leads: `items`, the `total` matching, `limit` and `offset`."""
     stage_name = stage.value if stage else None
-    wanted = LeadFilter(stage=stage_name, grade=grade, persona=persona, owner=owner)
+    scope = access.owner_scope(access.Actor.key(caller))  # None for every key (see access)
+    wanted = LeadFilter(stage=stage_name, grade=grade, persona=persona, owner=scope or owner)
     items, total = leads.page(session, wanted, sort=sort, limit=limit, offset=offset)
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
 @router.get("/{key}", summary="One lead by id or e-mail, its score explained, with its timeline")
-def show_lead(key: str, session: DbSession, now: Now, _: Reader) -> dict[str, Any]:
+def show_lead(key: str, session: DbSession, now: Now, caller: Reader) -> dict[str, Any]:
     """The fields of `leadflow leads show --json` plus `events`, newest first."""
+    _lead(session, key, caller, Permission.READ)
     return _detail(session, key, now)
+
+
+def _lead(session: DbSession, key: str, caller: ApiKey, permission: Permission) -> Lead:
+    """The lead, when the access rules let this key do `permission` to it (else 403)."""
+    lead = lead_edits.find(session, key)
+    access.check(access.Actor.key(caller), lead, permission)
+    return lead
 
 
 def _detail(session: DbSession, key: str, now: Any) -> dict[str, Any]:
@@ -68,11 +78,11 @@ def create_lead(
 
 @router.patch("/{key}", summary="Update a lead's fields and attributes (re-scored at once)")
 def update_lead(
-    key: str, body: LeadPatch, session: DbSession, now: Now, _: Writer
+    key: str, body: LeadPatch, session: DbSession, now: Now, caller: Writer
 ) -> dict[str, Any]:
     """Only the fields sent change; `attributes` merge key by key."""
     book = playbooks.active_playbook(session)
-    lead = lead_edits.find(session, key)
+    lead = _lead(session, key, caller, Permission.WRITE_LEADS)
     lead_edits.update_lead(session, book, lead, body.model_dump(exclude_unset=True), now=now)
     return _detail(session, str(lead.id), now)
 
@@ -84,7 +94,7 @@ def stage_action(
     key: str, body: ActionIn, session: DbSession, now: Now, caller: Seller
 ) -> dict[str, Any]:
     """409 when the action does not fit the lead's stage; recycle and disqualify need a reason."""
-    lead = lead_edits.find(session, key)
+    lead = _lead(session, key, caller, Permission.SALES)
     move = lifecycle.act(
         session,
         lead,
@@ -116,7 +126,7 @@ def log_touch(
     key: str, body: TouchIn, session: DbSession, now: Now, caller: Seller
 ) -> dict[str, Any]:
     """Questions and objections are kept as tags, so marketing can answer them with content."""
-    lead = lead_edits.find(session, key)
+    lead = _lead(session, key, caller, Permission.SALES)
     touch = sales.log_touch(
         session,
         lead,
@@ -135,6 +145,8 @@ def merge_duplicate(
     key: str, body: MergeIn, session: DbSession, now: Now, caller: Writer
 ) -> dict[str, Any]:
     """The duplicate's events, history and hand-offs move here; 404 for either lead unknown."""
+    for either in (key, body.duplicate):
+        _lead(session, either, caller, Permission.WRITE_LEADS)
     book = playbooks.active_playbook(session)
     result = merge.merge_leads(session, book, key, body.duplicate, actor=caller.name, now=now)
     return {**result, "lead": _detail(session, key, now)}
@@ -145,6 +157,6 @@ def add_note(
     key: str, body: NoteIn, session: DbSession, now: Now, caller: Writer
 ) -> dict[str, Any]:
     """The note shows on the lead's timeline and in its next alert."""
-    lead = lead_edits.find(session, key)
+    lead = _lead(session, key, caller, Permission.WRITE_LEADS)
     sales.add_note(session, lead, actor=caller.name, text=body.text, now=now)
     return _detail(session, str(lead.id), now)

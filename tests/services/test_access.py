@@ -1,0 +1,87 @@
+"""The access rules the pages and the REST API share: a rep's own leads, everyone else's role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.orm import Session
+
+from leadflow.core.errors import Forbidden
+from leadflow.core.playbook_text import parse_playbook
+from leadflow.core.roles import Permission, Role
+from leadflow.models.api_key import ApiKey
+from leadflow.models.db import make_engine, make_session_factory, upgrade
+from leadflow.models.lead import Lead
+from leadflow.models.user import User
+from leadflow.services import access
+from tests.services.test_reports import B2B, NOW
+
+NORA, OLA = "nora@flowline.io", "ola@flowline.io"
+
+
+def person(email: str, role: str) -> access.Actor:
+    return access.Actor.person(User(email=email, name=email, role=role, password_hash="x"))
+
+
+def lead(owner: str | None) -> Lead:
+    return Lead(email="kai@unlisted-co.io", owner=owner)
+
+
+def test_a_rep_sees_and_acts_on_their_own_and_unowned_leads_only() -> None:
+    ola = person(OLA, "rep")
+    for permission in (Permission.READ, Permission.SALES):
+        assert access.refusal(ola, lead(OLA), permission) is None
+        assert access.refusal(ola, lead(None), permission) is None  # accepting claims it
+        assert access.refusal(ola, lead(NORA), permission) == (
+            f"this lead belongs to {NORA}, not to you"
+        )
+    with pytest.raises(Forbidden):
+        access.check(ola, lead(NORA))
+    assert access.owner_scope(ola) == OLA  # the queue: only what was routed to Ola
+
+
+@pytest.mark.parametrize("role", ["manager", "admin"])
+def test_managers_and_admins_see_and_act_on_every_lead(role: str) -> None:
+    boss = person("max@flowline.io", role)
+    assert access.refusal(boss, lead(NORA), Permission.SALES) is None
+    assert access.owner_scope(boss) is None
+
+
+def test_marketing_reads_every_lead_but_takes_no_sales_action() -> None:
+    mia = person("mia@flowline.io", "marketing")
+    assert access.refusal(mia, lead(NORA)) is None
+    assert "needs sales permission" in (access.refusal(mia, lead(NORA), Permission.SALES) or "")
+
+
+def test_a_key_is_a_teams_integration_its_role_alone_decides() -> None:
+    sync = access.Actor.key(ApiKey(name="crm sync", role=Role.SALES.value))
+    assert access.owner_scope(sync) is None
+    assert access.refusal(sync, lead(NORA), Permission.SALES) is None
+    site = access.Actor.key(ApiKey(name="website", role=Role.INGEST.value))
+    assert "needs read permission" in (access.refusal(site, lead(None)) or "")
+
+
+@pytest.fixture
+def session(database_url: str) -> Iterator[Session]:
+    """Sales-ready leads of Nora, of Ola and of nobody, and one of Nora's not sales-ready."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with make_session_factory(engine)() as db, db.begin():
+        for email, stage, owner in (("a@x.io", "sql", NORA), ("b@x.io", "sql", OLA),
+                                    ("c@x.io", "sql", None), ("d@x.io", "mql", NORA)):  # fmt: skip
+            db.add(Lead(email=email, stage=stage, owner=owner, created_at=NOW, updated_at=NOW))
+        db.flush()
+        yield db
+    engine.dispose()
+
+
+def test_the_queue_shows_a_rep_their_own_leads_and_a_manager_every_lead(session: Session) -> None:
+    book = parse_playbook(B2B.read_text())
+
+    def emails(actor: access.Actor) -> set[str]:
+        return {row["lead"].email for row in access.queue(session, actor, book, NOW)}
+
+    assert emails(person(NORA, "rep")) == {"a@x.io"}
+    assert emails(person(OLA, "rep")) == {"b@x.io"}
+    assert emails(person("max@flowline.io", "manager")) == {"a@x.io", "b@x.io", "c@x.io"}
