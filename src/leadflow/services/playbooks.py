@@ -46,7 +46,7 @@ class ApplyOutcome:
 def playbook_of(version: PlaybookVersion) -> Playbook:
     """The parsed playbook of a stored version (parsed once per process)."""
     if version.content_hash not in _parsed:
-        _parsed[version.content_hash] = parse_playbook(version.content)
+        _parsed[version.content_hash] = parse_playbook(version.content, declared=False)
     return _parsed[version.content_hash]
 
 
