@@ -23,7 +23,8 @@ def line_of(text: str, needle: str) -> int:
 
 
 def test_a_misspelt_account_field_is_refused_at_its_line() -> None:
-    text = B2B.replace("{field: account.tier, in: [top, target]}", "{field: acount.tier, in: [top]}")
+    wrong = "{field: acount.tier, in: [top]}"
+    text = B2B.replace("{field: account.tier, in: [top, target]}", wrong)
     found = problems(text)
     path, line, message = found[0]
     assert path == "routing.rules[0].when.field"
@@ -33,7 +34,9 @@ def test_a_misspelt_account_field_is_refused_at_its_line() -> None:
 
 def test_an_undeclared_custom_attribute_says_what_to_declare() -> None:
     rule = "    - {id: budget, label: Budget, points: 5, when: {field: budget, gte: 1000}}\n"
-    account_rule = "    - {id: seg, label: Seg, points: 5, when: {field: account.segment, equals: mid}}\n"
+    account_rule = (
+        "    - {id: seg, label: Seg, points: 5, when: {field: account.segment, equals: mid}}\n"
+    )
     text = B2B.replace("fit:\n  rules:\n", "fit:\n  rules:\n" + rule + account_rule, 1)
     found = problems(text)
     assert [(p, ln) for p, ln, _ in found[:2]] == [
@@ -76,7 +79,7 @@ def test_facts_of_a_lead_at_a_tiered_account() -> None:
     domain = book.tiers[0].domains[0]
     facts = facts_of(
         book,
-        {"email": f"ann@{domain}", "title": None, "probability": 0.7, "attributes": {"title": "VP"}},
+        {"email": f"ann@{domain}", "probability": 0.7, "attributes": {"title": "VP"}},
         {"domain": domain, "employees": 120, "attributes": {}},
     )
     assert facts["account"]["tier"] == facts["tier"] == book.tiers[0].id

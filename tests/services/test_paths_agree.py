@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadflow.core.playbook_text import parse_playbook
-from leadflow.models import Account, Assignment, Event, Lead
+from leadflow.models import Account, Assignment, Event, Lead, Rep
 from leadflow.models.db import make_engine, make_session_factory, upgrade
 from leadflow.services import pipeline
 
@@ -59,8 +59,10 @@ def test_bulk_path_routes_a_top_tier_lead_by_its_account_tier(session: Session) 
     book = parse_playbook(B2B)
     top = next(t for t in book.tiers if t.id == "top")
     lead = _top_tier_lead_with_demo_request(session, top.domains[0])
+    session.add(Rep(name="Ana", email="ana@flowline.io", team="enterprise"))  # at work: Monday
     pipeline.run_bulk(session, book, NOW, cause="rescore", actor="rescore")
     assignment = session.scalars(select(Assignment).where(Assignment.lead_id == lead.id)).one()
+    session.refresh(lead)
     assert lead.stage == "sql"
     assert assignment.team == "enterprise", assignment.reason
     assert "named_accounts" in assignment.reason

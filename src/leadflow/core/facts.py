@@ -260,9 +260,7 @@ def account_row(values: FREE_FORM | None) -> dict[str, Any] | None:
     return row
 
 
-def facts_of(
-    playbook: Playbook, lead: FREE_FORM, account: FREE_FORM | None
-) -> dict[str, Any]:
+def facts_of(playbook: Playbook, lead: FREE_FORM, account: FREE_FORM | None) -> dict[str, Any]:
     """A lead's facts from its row and its account's row, the tier from the playbook."""
     tier = playbook.tier_of(account.get("domain") if account else None)
     return lead_facts(lead_row(lead), account_row(account), tier.id if tier else None)

@@ -210,6 +210,11 @@ class Lifecycle(_Strict):
     sql: Condition | None = None
     hand_raisers: list[HandRaiser] = Field(default_factory=list)
     sales_ready: list[Stage] = Field(default_factory=lambda: [Stage.SQL])
+    on_decay: Literal["stay", "fall_back"] = Field(
+        "stay",
+        description="An MQL whose score decays below the MQL criteria stays (default) or "
+        "falls back to lead (not when MQL is sales-ready).",
+    )
 
 
 class Playbook(_Strict):

@@ -17,7 +17,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.core.errors import NotFound
-from leadflow.services import delivery, digest, leads, lifecycle, playbooks, rescore, sla
+from leadflow.services import delivery, digest, leads, pipeline, playbooks, sla
 
 log = logging.getLogger("leadflow.worker")
 SWEEP_EVERY = 5.0  # seconds between SLA sweeps
@@ -75,8 +75,7 @@ class Worker:
             now = utcnow()
             ids = leads.stale_ids(session, now - DECAY_AGE, DECAY_BATCH)
             if ids:
-                rescore.rescore_all(session, book, now, lead_ids=ids, cause="decay")
-                lifecycle.advance_all(session, book, now, actor="decay", lead_ids=ids)
+                pipeline.run_bulk(session, book, now, cause="decay", actor="decay", lead_ids=ids)
             return len(ids)
 
     def run(self) -> None:
