@@ -110,6 +110,19 @@ def parse_playbook(text: str, *, declared: bool = True) -> Playbook:
     return book
 
 
+def declaring_what_it_reads(document: dict[str, Any]) -> dict[str, Any]:
+    """A playbook document (a generated one) with the custom attributes it reads declared,
+    placed after its name and description."""
+    book = with_undeclared(Playbook.model_validate(document))
+    front: dict[str, Any] = {k: document[k] for k in ("name", "description") if k in document}
+    declared: dict[str, Any] = {
+        "custom_fields": book.custom_fields,
+        "account_custom_fields": book.account_custom_fields,
+    }
+    rest = {k: v for k, v in document.items() if k not in front and k not in declared}
+    return {**front, **{k: v for k, v in declared.items() if v}, **rest}
+
+
 def with_undeclared(book: Playbook) -> Playbook:
     """The playbook with the custom attributes it reads added to its declarations."""
     lead, account = undeclared(book)
