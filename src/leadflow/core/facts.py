@@ -11,7 +11,7 @@ what this module says; a path it cannot resolve is a playbook error (`unknown_fi
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -156,40 +156,50 @@ def unknown_fields(playbook: Playbook) -> list[tuple[tuple[str | int, ...], str]
     for use in field_uses(playbook):
         custom, account_custom = playbook.custom_fields, playbook.account_custom_fields
         if resolve(use.path, custom, account_custom, scored=use.scored) is None:
-            found.append((use.loc, _why_unknown(use, custom)))
+            found.append((use.loc, _why_unknown(use)))
     return found
 
 
-def _why_unknown(use: FieldUse, custom: Sequence[str]) -> str:
-    head, _, rest = use.path.partition(".")
+def _close_to(use: FieldUse) -> str | None:
+    """The known fact a path is most likely a typo of, if any."""
     known = [path for path, source in fact_table() if use.scored or source is not Source.SCORE]
-    close = difflib.get_close_matches(use.path, known, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    close = difflib.get_close_matches(use.path, known, n=1, cutoff=0.85)
+    return close[0] if close else None
+
+
+def _why_unknown(use: FieldUse) -> str:
+    head, _, rest = use.path.partition(".")
     if use.path in SCORE_FACTS:
         return f"{use.path!r} is the lead's score: only stage criteria and routing may read it"
+    close = _close_to(use)
+    if close is not None:
+        return f"unknown field {use.path!r}: did you mean {close!r}?"
     if head == "account" and rest:
         name = rest.split(".")[0]
         return (
             f"unknown field {use.path!r}: not an account field ({', '.join(ACCOUNT_COLUMNS)}, "
-            f"tier); declare a custom attribute with `account_custom_fields: [{name}]`{hint}"
+            f"tier); declare a custom attribute with `account_custom_fields: [{name}]`"
         )
     return (
         f"unknown field {use.path!r}: not a lead field; declare a custom attribute with "
-        f"`custom_fields: [{head}]`{hint}"
+        f"`custom_fields: [{head}]`"
     )
 
 
 def undeclared(playbook: Playbook) -> tuple[list[str], list[str]]:
-    """The custom attributes (lead, account) the playbook reads without declaring them."""
+    """The custom attributes (lead, account) the playbook reads without declaring them
+    (not counting likely typos of a known fact)."""
     lead, account = set(), set()
     for use in field_uses(playbook):
         custom, account_custom = playbook.custom_fields, playbook.account_custom_fields
         if resolve(use.path, custom, account_custom, scored=use.scored) is not None:
             continue
+        if use.path in SCORE_FACTS or _close_to(use) is not None:
+            continue
         head, _, rest = use.path.partition(".")
         if head == "account" and rest:
             account.add(rest.split(".")[0])
-        elif use.path not in SCORE_FACTS:
+        else:
             lead.add(head)
     return sorted(lead), sorted(account)
 
