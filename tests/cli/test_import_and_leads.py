@@ -121,3 +121,23 @@ def test_demo_builds_a_scored_company(run: Run) -> None:
     totals = [lead["total"] for lead in leads]
     assert totals == sorted(totals, reverse=True)
     assert any(lead["stage"] in {"mql", "sql"} for lead in leads)
+
+
+def test_rescore_at_a_later_moment_shows_decay(initialised: Run, tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    day = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    line = {"email": "bo@fabrikam.io", "type": "page", "timestamp": f"{day}T10:00:00Z",
+            "properties": {"path": "/pricing"}}  # fmt: skip
+    events.write_text(json.dumps(line) + "\n")
+    assert initialised("import", "events", str(events)).exit_code == 0
+    before = as_json(initialised("leads", "show", "bo@fabrikam.io", "--json"))
+    later = (datetime.now(UTC) + timedelta(days=60)).date().isoformat()
+    result = initialised("rescore", "--at", later)
+    assert result.exit_code == 0, result.output
+    assert f"as of {later}" in result.stdout
+    after = as_json(initialised("leads", "show", "bo@fabrikam.io", "--json"))
+    assert after["engagement"] < before["engagement"]  # two half-lives of 30 days
+    assert after["scored_at"].startswith(later)
+    assert round(sum(c["points"] for c in after["contributions"]), 2) == after["total"]
+    bad = initialised("rescore", "--at", "next tuesday")
+    assert bad.exit_code != 0 and "--at" in bad.output

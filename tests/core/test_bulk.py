@@ -41,6 +41,7 @@ NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 WINDOWS = """
 name: Windows, no global decay, odd points
+custom_fields: [works_remotely, chair_budget]
 personas:
   - {id: manager_us, name: A, min_match: 0.5, criteria: [
       {field: title, regex: "(?i)manager"}, {field: country, in: [US]}]}

@@ -78,3 +78,26 @@ def test_manual_moves_that_do_not_fit_are_refused() -> None:
         manual_transition(Stage.SQL, Action.DISQUALIFY, "rep", "  ")
     with pytest.raises(Invalid, match="actor"):
         manual_transition(Stage.MQL, Action.ACCEPT, " ")
+
+
+def test_a_decayed_mql_stays_by_default_and_falls_back_when_the_playbook_says() -> None:
+    assert BOOK.lifecycle.on_decay == "stay"
+    assert automatic_transition(BOOK, Stage.MQL, score(40, 5), FACTS, [], NOW) is None
+    falls = BOOK.model_copy(
+        update={"lifecycle": BOOK.lifecycle.model_copy(update={"on_decay": "fall_back"})}
+    )
+    move = automatic_transition(falls, Stage.MQL, score(40, 5), FACTS, [], NOW)
+    assert move is not None and move.to_stage is Stage.LEAD
+    assert move.reason.startswith("fell back to lead")
+    assert automatic_transition(falls, Stage.MQL, score(40, 30), FACTS, [], NOW) is None
+    ready = falls.model_copy(
+        update={"lifecycle": falls.lifecycle.model_copy(update={"sales_ready": [Stage.MQL]})}
+    )
+    assert automatic_transition(ready, Stage.MQL, score(40, 5), FACTS, [], NOW) is None
+
+
+def test_a_hand_raiser_move_says_so() -> None:
+    move = automatic_transition(BOOK, Stage.LEAD, score(0, 0), FACTS, [DEMO], NOW)
+    assert move is not None and move.hand_raiser
+    criteria = automatic_transition(BOOK, Stage.LEAD, score(40, 30), FACTS, [], NOW)
+    assert criteria is not None and not criteria.hand_raiser

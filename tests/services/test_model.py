@@ -14,7 +14,7 @@ from leadflow.core.playbook_text import parse_playbook
 from leadflow.models import Lead
 from leadflow.models.db import make_engine, make_session_factory, upgrade
 from leadflow.repositories import events as event_repo
-from leadflow.services import demo, leads, live_scoring, model, playbooks, tuning_db
+from leadflow.services import demo, leads, model, pipeline, playbooks, tuning_db
 from leadflow.services.tuning import ColdStart
 
 B2B = Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml"
@@ -67,8 +67,8 @@ def test_probability_refreshes_as_events_arrive_and_can_qualify_a_lead(session: 
         event_repo.insert(session, lead_id=lead.id, source="test", message_id=f"p{n}",
                           type="page", properties={"path": "/pricing"}, context={},
                           occurred_at=NOW)  # fmt: skip
-    live_scoring.score_leads(session, playbooks.active_playbook(session), [lead.id], NOW,
-                             cause="test")  # fmt: skip
+    pipeline.run_live(session, playbooks.active_playbook(session), [lead.id], NOW,
+                      cause="test")  # fmt: skip
     assert lead.probability is not None and lead.probability != before  # no retraining
     assert lead.probability_reasons
     mql_rule = (
@@ -78,8 +78,8 @@ def test_probability_refreshes_as_events_arrive_and_can_qualify_a_lead(session: 
     assert mql_rule in text
     by_probability = text.replace(mql_rule, f"  mql: {{field: probability, gte: {before}}}\n")
     playbooks.install(session, by_probability, author="test", now=NOW)
-    live_scoring.score_leads(session, playbooks.active_playbook(session), [lead.id], NOW,
-                             cause="test")  # fmt: skip
+    pipeline.run_live(session, playbooks.active_playbook(session), [lead.id], NOW,
+                      cause="test")  # fmt: skip
     assert lead.stage == "mql"  # a playbook condition on the model's probability
     history = leads.detail(session, str(lead.id), playbooks.active_playbook(session), NOW)
     assert "probability" in history["stage_history"][-1]["reason"]

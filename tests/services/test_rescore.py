@@ -27,6 +27,8 @@ B2B = Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml"
 
 ODD_PATHS = """
 name: Every way a path is read
+custom_fields: [works_remotely, prefs]
+account_custom_fields: [segment]
 personas:
   - {id: remote, name: Remote, min_match: 0.5, criteria: [
       {field: works_remotely, equals: true}, {field: prefs.chair.budget, gte: 500}]}

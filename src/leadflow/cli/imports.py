@@ -10,7 +10,7 @@ import typer
 
 from leadflow.cli.context import console, errors, friendly, transaction, utcnow
 from leadflow.cli.file_options import DELIMITER_HELP, ENCODING_HELP
-from leadflow.services import importing, lifecycle, playbooks, rescore
+from leadflow.services import importing, pipeline, playbooks
 from leadflow.services.files import open_table
 
 
@@ -56,12 +56,15 @@ def import_file(
         clock.lap("read and write")
         if report.touched_lead_ids:
             book = playbooks.active_playbook(session)
-            rescore.rescore_all(session, book, now, lead_ids=report.touched_lead_ids)
-            clock.lap("score")
-            lifecycle.advance_all(
-                session, book, now, actor=f"import {file.name}", lead_ids=report.touched_lead_ids
+            pipeline.run_bulk(
+                session,
+                book,
+                now,
+                cause="rescore",
+                actor=f"import {file.name}",
+                lead_ids=report.touched_lead_ids,
             )
-            clock.lap("stages")
+            clock.lap("score and stages")
     clock.lap("commit")
     for problem in report.problems:
         errors.print(f"skipped {problem}", highlight=False)

@@ -87,7 +87,8 @@ def _print_detail(data: dict[str, Any]) -> None:
         console.print(f"persona [cyan]{escape(persona['name'])}[/]: talking points:")
         for point in persona["talking_points"]:
             console.print(Text(f"  • {point}"))
-    table = Table("rule", "why", "points", title="Score, rule by rule")
+    scored = f" (scored {data['scored_at'][:16]})" if data.get("scored_at") else ""
+    table = Table("rule", "why", "points", title=f"Score, rule by rule{scored}")
     for c in data["contributions"]:
         why = c["label"] + (f" ({c['detail']})" if c.get("detail") else "")
         table.add_row(Text(c["rule"]), Text(why), _signed(c["points"]))

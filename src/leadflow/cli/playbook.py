@@ -29,7 +29,8 @@ def report_problems(path: Path, exc: PlaybookInvalid) -> typer.Exit:
     """Print each problem as `FILE:LINE: path: message`."""
     for problem in exc.problems:
         where = f"{path}:{problem.line}" if problem.line else str(path)
-        errors.print(f"{where}: {problem.path or '(top)'}: {problem.message}", highlight=False)
+        line = f"{where}: {problem.path or '(top)'}: {problem.message}"
+        errors.print(line, highlight=False, markup=False)  # messages quote YAML: [a, b]
     noun = "problem" if len(exc.problems) == 1 else "problems"
     return fail(f"{path} is not a valid playbook ({len(exc.problems)} {noun})")
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 
 from leadflow.cli.context import console, friendly, state, transaction, utcnow
 from leadflow.cli.playbook import read_text, report_problems
+from leadflow.core.errors import Invalid
 from leadflow.core.playbook_text import PlaybookInvalid, parse_playbook
 from leadflow.models.db import make_engine, upgrade
-from leadflow.services import lifecycle, playbooks, rescore
+from leadflow.services import pipeline, playbooks
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
@@ -47,15 +49,34 @@ def init(
 
 
 @friendly
-def rescore_command() -> None:
-    """Recompute every lead's score from its events at the current time (e.g. after decay)."""
+def rescore_command(
+    at: str | None = typer.Option(
+        None,
+        "--at",
+        help="Score as of this moment (ISO 8601, e.g. 2027-01-15 or 2027-01-15T09:00+01:00; "
+        "UTC when no offset) instead of now: to see decay.",
+    ),
+) -> None:
+    """Recompute every lead's score from its events (now, or --at), move stages, hand off."""
+    now = parse_moment(at) if at else utcnow()
     with transaction() as session:
         book = playbooks.active_playbook(session)
-        now = utcnow()
-        result = rescore.rescore_all(session, book, now)
-        moves = lifecycle.advance_all(session, book, now, actor="rescore")
+        result = pipeline.run_bulk(session, book, now, cause="rescore", actor="rescore")
+    when = f" as of {now.isoformat()}" if at else ""
     console.print(
-        f"re-scored {result.leads} leads from {result.events} events in {result.seconds:.1f} s"
+        f"re-scored {result.leads} leads from {result.events} events{when} "
+        f"in {result.seconds:.1f} s"
     )
-    for (a, b), n in sorted(moves.items()):
+    for (a, b), n in sorted(result.moves.items()):
         console.print(f"moved {n} leads {a} -> {b}")
+
+
+def parse_moment(text: str) -> datetime:
+    """An ISO 8601 date or time (UTC unless it says otherwise), or Invalid naming the option."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise Invalid(
+            f"--at: {text!r} is not a date or time (use e.g. 2027-01-15 or 2027-01-15T09:00Z)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,13 +1,207 @@
-"""The facts scoring reads: a lead's attributes, its account's, and its events."""
+"""What a rule can read: the one definition of a lead's facts, and of an event's.
+
+Every fact path a playbook may name is resolved here to where its value comes from (`Fact`):
+a lead column, a declared custom attribute of the lead, an account column or declared account
+attribute, the account's tier (from the playbook's tiers), the e-mail's domain, the model's
+probability, or (for stage criteria and routing only) the lead's score. The live path
+(`lead_facts`, one lead as a dict) and the bulk path (`services.rescore`, columns) both read
+what this module says; a path it cannot resolve is a playbook error (`unknown_fields`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from leadflow.core.conditions import Condition
+    from leadflow.core.playbook import Playbook
 
 FREE_FORM = Mapping[str, Any]
+
+# Lead columns a rule may name; where one is NULL the lead's attribute of that name is read
+# (imports keep unmapped columns as attributes, and older data may hold a title there).
+LEAD_COLUMNS = (
+    *("email", "first_name", "last_name", "title", "phone", "country"),
+    *("source", "medium", "campaign", "probability"),
+)
+ACCOUNT_COLUMNS = ("domain", "name", "industry", "employees", "annual_revenue", "country")
+# What a lead's score offers stage criteria and routing rules (see LeadScore.as_facts).
+SCORE_FACTS = ("fit", "engagement", "total", "grade", "fit_letter", "engagement_digit", "persona")
+
+
+class Source(StrEnum):
+    """Where a fact's value comes from."""
+
+    LEAD_COLUMN = "lead column"
+    LEAD_ATTRIBUTE = "lead custom attribute (custom_fields)"
+    ACCOUNT_COLUMN = "account column"
+    ACCOUNT_ATTRIBUTE = "account custom attribute (account_custom_fields)"
+    ACCOUNT_TIER = "the playbook's tier of the account's domain"
+    EMAIL_DOMAIN = "the part of the e-mail after the @"
+    SCORE = "the lead's score (stage criteria and routing only)"
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One readable path: its source, the column or attribute it names, keys below that."""
+
+    path: str
+    source: Source
+    name: str
+    keys: tuple[str, ...] = ()
+
+    @property
+    def nested(self) -> bool:
+        """True when the value sits below a custom attribute (e.g. `prefs.chair.budget`)."""
+        return bool(self.keys)
+
+
+def fact_table() -> list[tuple[str, Source]]:
+    """The built-in facts, for documentation and `leadflow playbook facts`."""
+    rows = [(name, Source.LEAD_COLUMN) for name in LEAD_COLUMNS]
+    rows.append(("email_domain", Source.EMAIL_DOMAIN))
+    rows += [(f"account.{name}", Source.ACCOUNT_COLUMN) for name in ACCOUNT_COLUMNS]
+    rows += [("account.tier", Source.ACCOUNT_TIER), ("tier", Source.ACCOUNT_TIER)]
+    rows += [(name, Source.SCORE) for name in SCORE_FACTS]
+    return rows
+
+
+def resolve(
+    path: str,
+    custom: Iterable[str] = (),
+    account_custom: Iterable[str] = (),
+    *,
+    scored: bool = False,
+) -> Fact | None:
+    """Where `path` comes from, or None when no source supplies it."""
+    head, _, rest = path.partition(".")
+    if path in LEAD_COLUMNS:
+        return Fact(path, Source.LEAD_COLUMN, path)
+    if path == "email_domain":
+        return Fact(path, Source.EMAIL_DOMAIN, "email")
+    if path in ("account.tier", "tier"):
+        return Fact(path, Source.ACCOUNT_TIER, "tier")
+    if scored and path in SCORE_FACTS:
+        return Fact(path, Source.SCORE, path)
+    if head == "account" and rest:
+        name, _, below = rest.partition(".")
+        if rest in ACCOUNT_COLUMNS:
+            return Fact(path, Source.ACCOUNT_COLUMN, rest)
+        if name in set(account_custom):
+            return Fact(path, Source.ACCOUNT_ATTRIBUTE, name, _keys(below))
+        return None
+    if head in set(custom):
+        return Fact(path, Source.LEAD_ATTRIBUTE, head, _keys(rest))
+    return None
+
+
+def _keys(below: str) -> tuple[str, ...]:
+    return tuple(below.split(".")) if below else ()
+
+
+@dataclass(frozen=True, slots=True)
+class FieldUse:
+    """A fact path named at one place of a playbook (`loc`: keys down the document)."""
+
+    loc: tuple[str | int, ...]
+    path: str
+    scored: bool
+
+
+def _condition_uses(
+    condition: Condition, loc: tuple[str | int, ...], scored: bool
+) -> Iterator[FieldUse]:
+    if condition.field:
+        yield FieldUse((*loc, "field"), condition.field, scored)
+    for key, children in (("all", condition.all_), ("any", condition.any_)):
+        for i, child in enumerate(children or []):
+            yield from _condition_uses(child, (*loc, key, i), scored)
+    if condition.not_ is not None:
+        yield from _condition_uses(condition.not_, (*loc, "not"), scored)
+
+
+def field_uses(playbook: Playbook) -> Iterator[FieldUse]:
+    """Every lead fact path the playbook names, with where it is named."""
+    for i, persona in enumerate(playbook.personas):
+        for j, criterion in enumerate(persona.criteria):
+            yield from _condition_uses(criterion, ("personas", i, "criteria", j), False)
+    for i, rule in enumerate(playbook.fit.rules):
+        if rule.when is not None:
+            yield from _condition_uses(rule.when, ("fit", "rules", i, "when"), False)
+        if rule.distance is not None:
+            loc = ("fit", "rules", i, "distance", "field")
+            yield FieldUse(loc, rule.distance.field, False)
+    for stage in ("lead", "mql", "sql"):
+        criterion = getattr(playbook.lifecycle, stage)
+        if criterion is not None:
+            yield from _condition_uses(criterion, ("lifecycle", stage), True)
+    for i, routing in enumerate(playbook.routing.rules):
+        if routing.when is not None:
+            yield from _condition_uses(routing.when, ("routing", "rules", i, "when"), True)
+
+
+def lead_paths(playbook: Playbook) -> set[str]:
+    """The lead fact paths fit rules and persona criteria read (what scoring needs)."""
+    return {use.path for use in field_uses(playbook) if not use.scored}
+
+
+def unknown_fields(playbook: Playbook) -> list[tuple[tuple[str | int, ...], str]]:
+    """(where, message) for every path no source supplies: a typo, or an undeclared attribute."""
+    found = []
+    for use in field_uses(playbook):
+        custom, account_custom = playbook.custom_fields, playbook.account_custom_fields
+        if resolve(use.path, custom, account_custom, scored=use.scored) is None:
+            found.append((use.loc, _why_unknown(use)))
+    return found
+
+
+def _close_to(use: FieldUse) -> str | None:
+    """The known fact a path is most likely a typo of, if any."""
+    known = [path for path, source in fact_table() if use.scored or source is not Source.SCORE]
+    close = difflib.get_close_matches(use.path, known, n=1, cutoff=0.85)
+    return close[0] if close else None
+
+
+def _why_unknown(use: FieldUse) -> str:
+    head, _, rest = use.path.partition(".")
+    if use.path in SCORE_FACTS:
+        return f"{use.path!r} is the lead's score: only stage criteria and routing may read it"
+    close = _close_to(use)
+    if close is not None:
+        return f"unknown field {use.path!r}: did you mean {close!r}?"
+    if head == "account" and rest:
+        name = rest.split(".")[0]
+        return (
+            f"unknown field {use.path!r}: not an account field ({', '.join(ACCOUNT_COLUMNS)}, "
+            f"tier); declare a custom attribute with `account_custom_fields: [{name}]`"
+        )
+    return (
+        f"unknown field {use.path!r}: not a lead field; declare a custom attribute with "
+        f"`custom_fields: [{head}]`"
+    )
+
+
+def undeclared(playbook: Playbook) -> tuple[list[str], list[str]]:
+    """The custom attributes (lead, account) the playbook reads without declaring them
+    (not counting likely typos of a known fact)."""
+    lead, account = set(), set()
+    for use in field_uses(playbook):
+        custom, account_custom = playbook.custom_fields, playbook.account_custom_fields
+        if resolve(use.path, custom, account_custom, scored=use.scored) is not None:
+            continue
+        if use.path in SCORE_FACTS or _close_to(use) is not None:
+            continue
+        head, _, rest = use.path.partition(".")
+        if head == "account" and rest:
+            account.add(rest.split(".")[0])
+        else:
+            lead.add(head)
+    return sorted(lead), sorted(account)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +235,12 @@ def email_domain(email: str | None) -> str | None:
 def lead_facts(
     lead: FREE_FORM, account: FREE_FORM | None = None, tier: str | None = None
 ) -> dict[str, Any]:
-    """Flatten a lead (custom traits under `attributes` lifted to the top) and nest its account."""
+    """One lead's facts: its attributes, its columns over them, `email_domain`, its account.
+
+    `lead` holds the `LEAD_COLUMNS` and `attributes`; `account` the `ACCOUNT_COLUMNS` and
+    `attributes`. This is the shape every per-lead caller builds, and what the bulk path's
+    columns equal value for value.
+    """
     facts: dict[str, Any] = dict(lead.get("attributes") or {})
     facts.update({k: v for k, v in lead.items() if k != "attributes" and v is not None})
     facts["email_domain"] = email_domain(facts.get("email"))
@@ -51,4 +250,27 @@ def lead_facts(
         account_facts.update({k: v for k, v in account.items() if k != "attributes"})
     account_facts["tier"] = tier
     facts["account"] = account_facts
+    facts["tier"] = tier
     return facts
+
+
+def lead_row(values: FREE_FORM) -> dict[str, Any]:
+    """A lead's facts input from any mapping holding its columns and `attributes`."""
+    row: dict[str, Any] = {name: values.get(name) for name in LEAD_COLUMNS}
+    row["attributes"] = dict(values.get("attributes") or {})
+    return row
+
+
+def account_row(values: FREE_FORM | None) -> dict[str, Any] | None:
+    """An account's facts input from any mapping holding its columns and `attributes`."""
+    if values is None:
+        return None
+    row: dict[str, Any] = {name: values.get(name) for name in ACCOUNT_COLUMNS}
+    row["attributes"] = dict(values.get("attributes") or {})
+    return row
+
+
+def facts_of(playbook: Playbook, lead: FREE_FORM, account: FREE_FORM | None) -> dict[str, Any]:
+    """A lead's facts from its row and its account's row, the tier from the playbook."""
+    tier = playbook.tier_of(account.get("domain") if account else None)
+    return lead_facts(lead_row(lead), account_row(account), tier.id if tier else None)

@@ -11,7 +11,7 @@ from typing import Any
 from leadflow.core.conditions import Condition, describe, evaluate, fields_of
 from leadflow.core.errors import Conflict, Invalid
 from leadflow.core.facts import EventFacts
-from leadflow.core.playbook import Playbook
+from leadflow.core.playbook import HandRaiser, Playbook
 from leadflow.core.scoring import LeadScore, event_matches
 from leadflow.core.stages import Stage, funnel_rank
 
@@ -28,6 +28,20 @@ class Transition:
     to_stage: Stage
     reason: str
     actor: str
+    hand_raiser: bool = False  # made by a hand-raiser event (its SLA target may be shorter)
+
+
+def hand_raised(
+    playbook: Playbook, events: Sequence[EventFacts]
+) -> list[tuple[HandRaiser, EventFacts]]:
+    """Each hand-raiser with the first of these events that raises it: the one place the test
+    is made (stage moves live and in bulk, and the hand-off's SLA, all read it from here)."""
+    found = []
+    for raiser in playbook.lifecycle.hand_raisers:
+        hit = next((e for e in events if event_matches(raiser.event, e)), None)
+        if hit is not None:
+            found.append((raiser, hit))
+    return found
 
 
 def _criteria(playbook: Playbook) -> list[tuple[Stage, Condition]]:
@@ -83,20 +97,33 @@ def automatic_transition(
     if current is Stage.NURTURE and recycle_until is not None and now < recycle_until:
         return None
     rank = _effective_rank(current)
-    for raiser in playbook.lifecycle.hand_raisers:
+    for raiser, hit in hand_raised(playbook, new_events):
         target = Stage(raiser.stage)
-        if funnel_rank(target) <= rank:
-            continue
-        hit = next((e for e in new_events if event_matches(raiser.event, e)), None)
-        if hit is not None:
-            return Transition(current, target, f"{raiser.label}: {hit.name or hit.type}", "system")
+        if funnel_rank(target) > rank:
+            reason = f"{raiser.label}: {hit.name or hit.type}"
+            return Transition(current, target, reason, "system", hand_raiser=True)
     stage_facts = {**facts, **score.as_facts()}
     for target, condition in _criteria(playbook):
         if funnel_rank(target) > rank and evaluate(condition, stage_facts):
             verb = "re-qualified" if current is Stage.NURTURE else "entered"
             reason = f"{verb} {target.value}: {describe(condition)}"
             return Transition(current, target, reason, "system")
-    return None
+    return _fall_back(playbook, current, stage_facts)
+
+
+def _fall_back(
+    playbook: Playbook, current: Stage, stage_facts: Mapping[str, Any]
+) -> Transition | None:
+    """With `on_decay: fall_back`, an MQL whose score no longer meets its criteria goes back."""
+    lifecycle = playbook.lifecycle
+    if lifecycle.on_decay != "fall_back" or current is not Stage.MQL or lifecycle.mql is None:
+        return None
+    if Stage.MQL in lifecycle.sales_ready or evaluate(lifecycle.mql, stage_facts):
+        return None
+    lead = lifecycle.lead or _DEFAULT_LEAD_CRITERION
+    target = Stage.LEAD if evaluate(lead, stage_facts) else Stage.SUBSCRIBER
+    reason = f"fell back to {target.value}: no longer {describe(lifecycle.mql)}"
+    return Transition(current, target, reason, "system")
 
 
 class Action(StrEnum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -210,6 +211,11 @@ class Lifecycle(_Strict):
     sql: Condition | None = None
     hand_raisers: list[HandRaiser] = Field(default_factory=list)
     sales_ready: list[Stage] = Field(default_factory=lambda: [Stage.SQL])
+    on_decay: Literal["stay", "fall_back"] = Field(
+        "stay",
+        description="An MQL whose score decays below the MQL criteria stays (default) or "
+        "falls back to lead (not when MQL is sales-ready).",
+    )
 
 
 class Playbook(_Strict):
@@ -217,6 +223,14 @@ class Playbook(_Strict):
 
     name: str
     description: str = ""
+    custom_fields: list[str] = Field(
+        default_factory=list,
+        description="Custom attributes of a lead that rules read (e.g. budget, plan).",
+    )
+    account_custom_fields: list[str] = Field(
+        default_factory=list,
+        description="Custom attributes of an account that rules read as account.NAME.",
+    )
     personas: list[Persona] = Field(default_factory=list)
     tiers: list[Tier] = Field(default_factory=list)
     fit: Fit = Field(default_factory=Fit)
@@ -226,6 +240,15 @@ class Playbook(_Strict):
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     routing: Routing = Field(default_factory=Routing)
     sla: Sla = Field(default_factory=Sla)
+
+    @field_validator("custom_fields", "account_custom_fields")
+    @classmethod
+    def _attribute_names(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name):
+                raise ValueError(f"{name!r} is not an attribute name (letters, digits, _ or -)")
+        _no_repeats("custom field", names)
+        return names
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Self:

@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from leadflow.core.errors import Invalid
+from leadflow.core.facts import undeclared, unknown_fields
 from leadflow.core.playbook import Playbook
 
 
@@ -69,8 +70,13 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return text
 
 
-def parse_playbook(text: str) -> Playbook:
-    """Validate YAML text into a Playbook, or raise PlaybookInvalid naming each problem."""
+def parse_playbook(text: str, *, declared: bool = True) -> Playbook:
+    """Validate YAML text into a Playbook, or raise PlaybookInvalid naming each problem.
+
+    With `declared` (every new playbook) a field that no fact supplies is a problem at its
+    line; without it (a version stored before custom attributes were declared) the custom
+    attributes it reads are taken as declared, so the running system keeps its playbook.
+    """
     try:
         node = yaml.compose(text)
         data: Any = yaml.safe_load(text)
@@ -81,7 +87,7 @@ def parse_playbook(text: str) -> Playbook:
     if not isinstance(data, dict):
         raise PlaybookInvalid([PlaybookProblem("", 1, "a playbook is a mapping of sections")])
     try:
-        return Playbook.model_validate(data)
+        book = Playbook.model_validate(data)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -89,3 +95,42 @@ def parse_playbook(text: str) -> Playbook:
             message = error["msg"].removeprefix("Value error, ")
             problems.append(PlaybookProblem(_path(loc), _line_of(node, loc), message))
         raise PlaybookInvalid(problems) from exc
+    if not declared:
+        return with_undeclared(book)
+    unknown = unknown_fields(book)
+    if unknown:
+        problems = [PlaybookProblem(_path(loc), _line_of(node, loc), why) for loc, why in unknown]
+        lead, account = undeclared(book)
+        wanted = [f"custom_fields: [{', '.join(lead)}]"] if lead else []
+        wanted += [f"account_custom_fields: [{', '.join(account)}]"] if account else []
+        if wanted:
+            message = "declare the custom attributes this playbook reads: " + "; ".join(wanted)
+            problems.append(PlaybookProblem("", 1, message))
+        raise PlaybookInvalid(problems)
+    return book
+
+
+def declaring_what_it_reads(document: dict[str, Any]) -> dict[str, Any]:
+    """A playbook document (a generated one) with the custom attributes it reads declared,
+    placed after its name and description."""
+    book = with_undeclared(Playbook.model_validate(document))
+    front: dict[str, Any] = {k: document[k] for k in ("name", "description") if k in document}
+    declared: dict[str, Any] = {
+        "custom_fields": book.custom_fields,
+        "account_custom_fields": book.account_custom_fields,
+    }
+    rest = {k: v for k, v in document.items() if k not in front and k not in declared}
+    return {**front, **{k: v for k, v in declared.items() if v}, **rest}
+
+
+def with_undeclared(book: Playbook) -> Playbook:
+    """The playbook with the custom attributes it reads added to its declarations."""
+    lead, account = undeclared(book)
+    if not lead and not account:
+        return book
+    return book.model_copy(
+        update={
+            "custom_fields": [*book.custom_fields, *lead],
+            "account_custom_fields": [*book.account_custom_fields, *account],
+        }
+    )

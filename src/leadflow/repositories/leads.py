@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from leadflow.core.facts import ACCOUNT_COLUMNS, LEAD_COLUMNS
 from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.account import Account
 from leadflow.models.assignment import Assignment
@@ -30,20 +31,15 @@ from leadflow.repositories._sql import (
 SCORE_COLUMNS = frozenset(
     {"id", "fit", "engagement", "total", "grade", "persona", "contributions", "scored_at"}
 )
-# The facts scoring reads, as `services.leads.lead_dict` / `account_dict` shape them.
-LEAD_FACTS = (
-    *("email", "first_name", "last_name", "title", "phone", "country"),
-    *("source", "medium", "campaign", "attributes"),
-)
-ACCOUNT_FACTS = (
-    *("domain", "name", "industry", "employees", "annual_revenue", "country"),
-    *("attributes", "tier"),
-)
+# The columns a lead's facts are made of (`core.facts`), read for stage moves in bulk.
+LEAD_FACTS = (*LEAD_COLUMNS, "attributes")
+ACCOUNT_FACTS = (*ACCOUNT_COLUMNS, "attributes")
 
 
 @dataclass(frozen=True, slots=True)
 class LeadFacts:
-    """A lead's stored score and stage, with its own and its account's facts as dicts."""
+    """A lead's stored score and stage, with its own and its account's rows (see
+    `core.facts.facts_of`): all their fact columns, or only e-mail and probability."""
 
     id: int
     account_id: int | None
@@ -284,7 +280,6 @@ def _facts(
             Lead.grade,
             Lead.persona,
             Lead.recycle_until,
-            Lead.probability,
             *lead_columns,
             *account_columns,
         )
@@ -310,7 +305,7 @@ def _row_facts(row: Any) -> LeadFacts:
         grade=row["grade"],
         persona=row["persona"],
         recycle_until=row["recycle_until"],
-        lead_facts={**{name: row[name] for name in LEAD_FACTS}, "probability": row["probability"]},
+        lead_facts={name: row[name] for name in LEAD_FACTS},
         account_facts={n: row[f"a_{n}"] for n in ACCOUNT_FACTS} if has_account else {},
     )
 

@@ -14,7 +14,7 @@ from leadflow.models.account import Account
 from leadflow.repositories import accounts as account_repo
 from leadflow.services import leads
 from leadflow.services.leads import LeadFilter
-from leadflow.services.live_scoring import score_leads
+from leadflow.services.pipeline import run_live
 
 
 def summary(account: Account) -> dict[str, Any]:
@@ -80,5 +80,5 @@ def upsert(
     account = account_repo.get_by_domain(session, domain)
     assert account is not None
     session.refresh(account)
-    score_leads(session, playbook, account_repo.lead_ids(session, account.id), now, cause="edit")
+    run_live(session, playbook, account_repo.lead_ids(session, account.id), now, cause="edit")
     return account, existing is None

@@ -23,7 +23,7 @@ from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import reps as rep_repo
-from leadflow.services import lifecycle, playbooks, reps, rescore, sales
+from leadflow.services import lifecycle, pipeline, playbooks, reps, sales
 
 INDUSTRIES = ["Software", "Logistics", "Manufacturing", "Retail", "Healthcare", "Finance"]
 COUNTRIES = ["US", "US", "US", "CA", "GB", "DE", "FR", "NL", "SE", "IN", "BR", "AU"]
@@ -255,8 +255,7 @@ def build(session: Session, playbook_text: str, *, leads: int, now: datetime, se
     ]
     events = event_repo.insert_many(session, event_rows)
     add_sales_team(session, now)
-    result = rescore.rescore_all(session, book, now)
-    lifecycle.advance_all(session, book, now, actor="demo")
+    result = pipeline.run_bulk(session, book, now, cause="rescore", actor="demo")
     sales_outcomes(session, random.Random(seed + 1), now)
     return Built(len(data.accounts), len(lead_rows), events, result.seconds)
 

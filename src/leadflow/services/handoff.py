@@ -18,7 +18,7 @@ from leadflow.core.facts import EventFacts
 from leadflow.core.lifecycle import Transition
 from leadflow.core.playbook import Playbook
 from leadflow.core.routing import Decision, RepState, route
-from leadflow.core.scoring import LeadScore, event_matches
+from leadflow.core.scoring import LeadScore
 from leadflow.core.stages import Stage
 from leadflow.core.working_hours import WorkingHours
 from leadflow.models.assignment import Assignment
@@ -70,11 +70,7 @@ def hand_off(
     )
     _count_assignment(states, decision.rep_id, now)
     rep = rep_repo.get(session, decision.rep_id) if decision.rep_id is not None else None
-    hand_raiser = any(
-        event_matches(raiser.event, event)
-        for raiser in playbook.lifecycle.hand_raisers
-        for event in new_events
-    )
+    hand_raiser = move.hand_raiser
     assignment = rep_repo.add_assignment(
         session,
         lead_id=lead.id,

@@ -14,7 +14,7 @@ from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.services import leads
 from leadflow.services.companies import business_domain, company_domain
-from leadflow.services.live_scoring import score_leads
+from leadflow.services.pipeline import run_live
 
 LEAD_COLUMNS = (
     "first_name",
@@ -56,7 +56,7 @@ def update_lead(
         lead.account_id = _account_for(session, lead, company, now)
     lead.updated_at = now
     session.flush()
-    score_leads(session, playbook, [lead.id], now, cause="edit")
+    run_live(session, playbook, [lead.id], now, cause="edit")
     return lead
 
 

@@ -7,9 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from leadflow.core import facts as core_facts
+from leadflow.core.conditions import describe, evaluate
 from leadflow.core.errors import NotFound
-from leadflow.core.facts import EventFacts, lead_facts
-from leadflow.core.playbook import Playbook
+from leadflow.core.facts import ACCOUNT_COLUMNS, LEAD_COLUMNS, EventFacts
+from leadflow.core.playbook import Persona, Playbook
 from leadflow.core.scoring import LeadScore, score_from_events
 from leadflow.core.stages import Stage
 from leadflow.models.account import Account
@@ -22,24 +24,23 @@ from leadflow.repositories import reps as rep_repo
 from leadflow.repositories import stage_changes
 from leadflow.repositories.leads import LeadFilter as LeadFilter  # listing filters
 
+# The columns people and imports fill (data quality reads these); facts add `probability`.
 LEAD_FIELDS = ("email", "first_name", "last_name", "title", "phone", "country")
-ACCOUNT_FIELDS = ("domain", "name", "industry", "employees", "annual_revenue", "country")
+ACCOUNT_FIELDS = ACCOUNT_COLUMNS
 
 
 def lead_dict(lead: Lead) -> dict[str, Any]:
-    """A lead's facts as scoring sees them."""
-    facts: dict[str, Any] = {name: getattr(lead, name) for name in LEAD_FIELDS}
-    facts.update(source=lead.source, medium=lead.medium, campaign=lead.campaign)
+    """A lead's facts input (`core.facts.LEAD_COLUMNS` and `attributes`)."""
+    facts: dict[str, Any] = {name: getattr(lead, name) for name in LEAD_COLUMNS}
     facts["attributes"] = dict(lead.attributes or {})
-    facts["probability"] = lead.probability  # the model's, when one is trained
     return facts
 
 
 def account_dict(account: Account | None) -> dict[str, Any] | None:
-    """An account's facts as scoring sees them."""
+    """An account's facts input (`core.facts.ACCOUNT_COLUMNS` and `attributes`)."""
     if account is None:
         return None
-    facts: dict[str, Any] = {name: getattr(account, name) for name in ACCOUNT_FIELDS}
+    facts: dict[str, Any] = {name: getattr(account, name) for name in ACCOUNT_COLUMNS}
     facts["attributes"] = dict(account.attributes or {})
     return facts
 
@@ -68,18 +69,36 @@ def find(session: Session, key: str) -> Lead:
     return lead
 
 
-def facts_of(session: Session, lead: Lead, playbook: Playbook) -> dict[str, Any]:
-    """The lead and its account as conditions see them."""
-    account = account_repo.get(session, lead.account_id) if lead.account_id else None
-    tier = playbook.tier_of(account.domain if account else None)
-    return lead_facts(lead_dict(lead), account_dict(account), tier.id if tier else None)
+def facts_of(
+    session: Session, lead: Lead, playbook: Playbook, account: Account | None = None
+) -> dict[str, Any]:
+    """The lead and its account as conditions see them (`core.facts.facts_of`)."""
+    if account is None and lead.account_id:
+        account = account_repo.get(session, lead.account_id)
+    return core_facts.facts_of(playbook, lead_dict(lead), account_dict(account))
 
 
 def explain(session: Session, lead: Lead, playbook: Playbook, now: datetime) -> LeadScore:
-    """The lead's score recomputed from its events, with each rule's events named."""
+    """The lead's score recomputed from its events at `now` (not stored: a what-if)."""
     facts = facts_of(session, lead, playbook)
     events = [event_facts(e) for e in event_repo.for_lead(session, lead.id)]
     return score_from_events(playbook, facts, events, now)
+
+
+def explanation(lead: Lead) -> list[dict[str, Any]]:
+    """The stored score's contributions: they sum to the stored total, as of `scored_at`."""
+    return [
+        {
+            "rule": c["rule"],
+            "label": c.get("label") or c["rule"],
+            "kind": c.get("kind", "fit"),
+            "points": c["points"],
+            "detail": c.get("detail", ""),
+            "events": list(c.get("events", [])),
+            "event_count": c.get("event_count", len(c.get("events", []))),
+        }
+        for c in lead.contributions or []
+    ]
 
 
 def summary(lead: Lead) -> dict[str, Any]:
@@ -132,28 +151,17 @@ def page(
 def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dict[str, Any]:
     """One lead: score explained rule by rule, persona, account, stage history, timeline."""
     lead = find(session, key)
-    score = explain(session, lead, playbook, now)
     account = account_repo.get(session, lead.account_id) if lead.account_id else None
     persona = next((p for p in playbook.personas if p.id == lead.persona), None)
     tier = playbook.tier_of(account.domain if account else None)
     data = summary(lead)
-    data["contributions"] = [
-        {
-            "rule": c.rule,
-            "label": c.label,
-            "kind": c.kind,
-            "points": c.points,
-            "detail": c.detail,
-            "events": list(c.events),
-        }
-        for c in score.contributions
-    ]
+    data["contributions"] = explanation(lead)
     data["persona_detail"] = (
         {
             "id": persona.id,
             "name": persona.name,
             "talking_points": persona.psychographics.talking_points,
-            "met": list(score.persona.met) if score.persona else [],
+            "met": _met(persona, facts_of(session, lead, playbook, account)),
         }
         if persona
         else None
@@ -190,6 +198,10 @@ def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dic
     )
     data["assignment"] = _assignment(session, lead.id)
     return data
+
+
+def _met(persona: Persona, facts: dict[str, Any]) -> list[str]:
+    return [describe(c) for c in persona.criteria if evaluate(c, facts)]
 
 
 def _assignment(session: Session, lead_id: int) -> dict[str, Any] | None:

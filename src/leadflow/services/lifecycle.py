@@ -6,25 +6,27 @@ import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session
 
-from leadflow.core.facts import EventFacts, lead_facts
+from leadflow.core.facts import EventFacts, facts_of
 from leadflow.core.lifecycle import (
     Action,
     Transition,
     automatic_transition,
     criteria_need_facts,
+    hand_raised,
     manual_transition,
 )
 from leadflow.core.playbook import Playbook
-from leadflow.core.scoring import Contribution, LeadScore, PersonaMatch, event_matches
+from leadflow.core.scoring import Contribution, LeadScore, PersonaMatch
 from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.lead import Lead
+from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events, stage_changes
 from leadflow.repositories import leads as lead_repo
 from leadflow.services import digest, handoff, sla
+from leadflow.services import leads as lead_service
 from leadflow.services import reps as rep_service
 
 AUTOMATIC_FROM = (Stage.SUBSCRIBER, Stage.LEAD, Stage.MQL, Stage.NURTURE)
@@ -118,7 +120,7 @@ def advance_all(
     """After a re-score, move every lead (or those listed) the playbook now qualifies."""
     moves: Counter[tuple[str, str]] = Counter()
     rows = []
-    ready: list[tuple[int, Transition, LeadScore, dict[str, Any]]] = []
+    ready: list[tuple[int, Transition, LeadScore]] = []
     raised = hand_raiser_events(session, playbook)
     stages = [s.value for s in AUTOMATIC_FROM]
     with_facts = criteria_need_facts(playbook)
@@ -128,7 +130,7 @@ def advance_all(
     for row in candidates:
         persona = PersonaMatch(row.persona, row.persona, 1.0, ()) if row.persona else None
         score = LeadScore(row.fit, row.engagement, row.total, row.grade or "D4", persona, ())
-        facts = lead_facts(row.lead_facts, row.account_facts, row.account_facts.get("tier"))
+        facts = facts_of(playbook, row.lead_facts, row.account_facts or None)
         move = automatic_transition(
             playbook, Stage(row.stage), score, facts, raised.get(row.id, ()), now, row.recycle_until
         )
@@ -137,7 +139,7 @@ def advance_all(
         moves[(move.from_stage.value, move.to_stage.value)] += 1
         rows.append((row.id, move))
         if handoff.is_sales_ready(playbook, move.to_stage):
-            ready.append((row.id, move, score, facts))
+            ready.append((row.id, move, score))
     entered = lead_repo.entered_at(session, [lead_id for lead_id, _ in rows])
     stage_changes.record_many(
         session,
@@ -164,17 +166,24 @@ def advance_all(
 def _hand_off_all(
     session: Session,
     playbook: Playbook,
-    ready: list[tuple[int, Transition, LeadScore, dict[str, Any]]],
+    ready: list[tuple[int, Transition, LeadScore]],
     raised: dict[int, list[EventFacts]],
     now: datetime,
 ) -> None:
-    """Hand off the leads a bulk pass made sales-ready, with their stored explanations."""
+    """Hand off the leads a bulk pass made sales-ready: their whole facts (routing may read
+    any), their stored explanations."""
     if not ready:
         return
     leads = {lead.id: lead for lead in lead_repo.get_many(session, [r[0] for r in ready])}
+    accounts = {
+        a.id: a
+        for a in account_repo.get_many(session, {lead.account_id for lead in leads.values()})
+    }
     states = rep_service.states(session, now)
-    for lead_id, move, score, facts in ready:
+    for lead_id, move, score in ready:
         lead = leads[lead_id]
+        account = accounts.get(lead.account_id) if lead.account_id else None
+        facts = lead_service.facts_of(session, lead, playbook, account)
         explained = tuple(
             Contribution(c["rule"], c.get("label") or c["rule"], c.get("kind", "fit"), c["points"])
             for c in lead.contributions or []
@@ -199,6 +208,6 @@ def hand_raiser_events(session: Session, playbook: Playbook) -> dict[int, list[E
             fact = EventFacts(
                 str(row.id), row.type, row.occurred_at, row.name, row.properties, row.context
             )
-            if event_matches(match, fact):
+            if any(r is raiser for r, _ in hand_raised(playbook, [fact])):
                 found.setdefault(row.lead_id, []).append(fact)
     return found

@@ -1,30 +1,31 @@
-"""Score a few leads now, in the caller's transaction: the per-event path.
+"""Scoring a few leads, in the caller's transaction: the live steps the pipeline runs.
 
-Each lead is scored by the pure core from its facts and the events its playbook's rules can
-match, its stage moved by the lifecycle rules (the new events count as hand-raisers), its
-score logged when it changed, and its account's buying-group score brought up to date.
+Each function here does one thing: read the engagement input of some leads, score one lead,
+store one score (with its full explanation), or roll scores up into accounts. The order they
+run in, with the stage moves and hand-offs between them, is `services.pipeline`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from leadflow.core.accounts import account_only, score_account
-from leadflow.core.facts import EventFacts, lead_facts
+from leadflow.core.facts import EventFacts
 from leadflow.core.playbook import Playbook
-from leadflow.core.scoring import LeadScore, score_from_events
+from leadflow.core.scoring import Contribution, LeadScore, score_from_events
 from leadflow.models.account import Account
+from leadflow.models.event import Event
 from leadflow.models.lead import Lead
-from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events as event_repo
-from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import rescoring, score_ledger
-from leadflow.services import lifecycle
-from leadflow.services import model as predictive
-from leadflow.services.leads import account_dict, event_facts, lead_dict
+from leadflow.services.leads import account_dict, event_facts
+
+# A stored explanation names at most this many events per rule (the latest), with the count.
+EXPLAINED_EVENTS = 20
 
 
 def scored_types(playbook: Playbook) -> set[str] | None:
@@ -36,66 +37,48 @@ def scored_types(playbook: Playbook) -> set[str] | None:
     return {t.lower() for m in matchers for t in (m.type or ())}
 
 
-def score_leads(
+def engagement_input(
+    session: Session, playbook: Playbook, lead_ids: Sequence[int]
+) -> dict[int, list[Event]]:
+    """What engagement is computed from, per lead: the events the playbook's rules can match."""
+    return event_repo.for_leads(session, lead_ids, types=scored_types(playbook))
+
+
+def score(
+    playbook: Playbook, facts: dict[str, Any], events: Iterable[Event], now: datetime
+) -> LeadScore:
+    """One lead's score at `now` from its facts and engagement input; nothing else."""
+    return score_from_events(playbook, facts, [event_facts(e) for e in events], now)
+
+
+def stored_contribution(c: Contribution) -> dict[str, Any]:
+    """A contribution as stored on the lead: the latest events only, and how many there were."""
+    return {
+        "rule": c.rule,
+        "label": c.label,
+        "kind": c.kind,
+        "points": c.points,
+        "detail": c.detail,
+        "events": list(c.events[-EXPLAINED_EVENTS:]),
+        "event_count": len(c.events),
+    }
+
+
+def store(
     session: Session,
-    playbook: Playbook,
-    lead_ids: Iterable[int],
+    lead: Lead,
+    score: LeadScore,
     now: datetime,
     *,
-    new_events: Mapping[int, Sequence[EventFacts]] | None = None,
     cause: str,
-) -> dict[int, LeadScore]:
-    """Re-score these leads from their events, move their stages, update their accounts."""
-    wanted = sorted(set(lead_ids))
-    if not wanted:
-        return {}
-    leads = lead_repo.get_many(session, wanted)
-    accounts = {
-        a.id: a for a in account_repo.get_many(session, {lead.account_id for lead in leads})
-    }
-    history = event_repo.for_leads(session, wanted, types=scored_types(playbook))
-    predictor = predictive.active_or_none(session)
-    scores: dict[int, LeadScore] = {}
-    for lead in leads:
-        account = accounts.get(lead.account_id) if lead.account_id else None
-        if predictor is not None and lead.outcome is None:  # before stages move: they may use it
-            predictive.refresh(session, predictor, lead, account, history.get(lead.id, ()))
-        scores[lead.id] = _score_one(
-            session,
-            playbook,
-            lead,
-            account,
-            [event_facts(e) for e in history.get(lead.id, ())],
-            (new_events or {}).get(lead.id, ()),
-            now,
-            cause,
-        )
-    session.flush()
-    _update_accounts(session, playbook, list(accounts.values()), now)
-    return scores
-
-
-def _score_one(
-    session: Session,
-    playbook: Playbook,
-    lead: Lead,
-    account: Account | None,
-    events: list[EventFacts],
-    new_events: Sequence[EventFacts],
-    now: datetime,
-    cause: str,
-) -> LeadScore:
-    tier = playbook.tier_of(account.domain if account else None)
-    facts = lead_facts(lead_dict(lead), account_dict(account), tier.id if tier else None)
-    score = score_from_events(playbook, facts, events, now)
+    new_events: Sequence[EventFacts] = (),
+) -> None:
+    """Write the score and its explanation on the lead; log it when the total moved."""
     before = lead.total
     lead.fit, lead.engagement, lead.total = score.fit, score.engagement, score.total
     lead.grade = score.grade
     lead.persona = score.persona.id if score.persona else None
-    lead.contributions = [
-        {"rule": c.rule, "label": c.label, "kind": c.kind, "points": c.points}
-        for c in score.contributions
-    ]
+    lead.contributions = [stored_contribution(c) for c in score.contributions]
     lead.scored_at = now
     if before != score.total or lead.grade is None:
         score_ledger.append(
@@ -110,13 +93,12 @@ def _score_one(
             delta_total=round(score.total - (before or 0.0), 2),
             event_id=int(new_events[-1].id) if new_events else None,
         )
-    lifecycle.advance(session, lead, playbook, score, facts, new_events, now)
-    return score
 
 
-def _update_accounts(
+def roll_up_accounts(
     session: Session, playbook: Playbook, accounts: list[Account], now: datetime
 ) -> None:
+    """Each account's fit plus its buying group's engagement, from its leads' stored scores."""
     if not accounts:
         return
     engagement = rescoring.lead_engagement(session, [a.id for a in accounts])
@@ -127,8 +109,8 @@ def _update_accounts(
     for account in accounts:
         tier = playbook.tier_of(account.domain)
         facts = {**(account_dict(account) or {}), "tier": tier.id if tier else None}
-        score = score_account(playbook, facts, by_account.get(account.id, []), scoped)
-        account.fit, account.engagement, account.total = score.fit, score.engagement, score.total
-        account.engaged_leads = score.engaged_leads
+        result = score_account(playbook, facts, by_account.get(account.id, []), scoped)
+        account.fit, account.engagement, account.total = result.fit, result.engagement, result.total
+        account.engaged_leads = result.engaged_leads
         account.tier = tier.id if tier else None
         account.updated_at = now

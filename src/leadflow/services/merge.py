@@ -19,7 +19,7 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.lead import Lead
 from leadflow.repositories import leads as lead_repo
-from leadflow.services import leads, lifecycle, live_scoring, sales
+from leadflow.services import leads, lifecycle, pipeline, sales
 
 FILLED = (
     "first_name", "last_name", "title", "phone", "country", "source", "medium", "campaign",
@@ -54,7 +54,7 @@ def merge_leads(
         lifecycle.record(session, keep, Transition(Stage(keep.stage), further, reason, actor), now)
     note = f"Merged with {email} ({moved} events)"
     sales.add_note(session, keep, actor=actor, text=note, now=now)
-    live_scoring.score_leads(session, playbook, [keep.id], now, cause=f"merged with {email}")
+    pipeline.run_live(session, playbook, [keep.id], now, cause=f"merged with {email}")
     return {"kept": keep.email, "merged": email, "events_moved": moved}
 
 

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.core import scorecard
@@ -31,6 +30,8 @@ from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.prediction import PredictiveModel
 from leadflow.repositories import events as event_repo
+from leadflow.repositories import leads as lead_repo
+from leadflow.repositories import predictive_models as model_repo
 from leadflow.repositories import training
 from leadflow.repositories.reports import SALES_EVENT_SOURCES
 from leadflow.services import leads as lead_service
@@ -119,9 +120,9 @@ def _playbook_scores(
     """The active playbook's total for each lead at its cutoff (its events up to then)."""
     scores = np.zeros(len(rows))
     history = event_repo.for_leads(session, [r["id"] for r in rows])
+    leads = {lead.id: lead for lead in lead_repo.get_many(session, [r["id"] for r in rows])}
     for k, row in enumerate(rows):
-        lead = session.get(Lead, row["id"])
-        assert lead is not None
+        lead = leads[row["id"]]
         facts = lead_service.facts_of(session, lead, playbook)
         events = [lead_service.event_facts(e) for e in history.get(row["id"], ())
                   if e.occurred_at <= row["cutoff"]]  # fmt: skip
@@ -179,15 +180,12 @@ def train(
     }  # fmt: skip
     bins = _bins(columns, everywhere)
     final = _fit(scorecard.design(bins, columns), y)
-    version = int(session.scalar(select(func.max(PredictiveModel.version))) or 0) + 1
-    session.execute(update(PredictiveModel).values(active=False))
-    model = PredictiveModel(
-        version=version, kind="logistic scorecard", bins=[_bin_dict(b) for b in bins],
+    model = model_repo.add_active(session, PredictiveModel(
+        kind="logistic scorecard", bins=[_bin_dict(b) for b in bins],
         weights=[float(w) for w in final.coef_[0]], intercept=float(final.intercept_[0]),
-        behaviours=behaviours, metrics=metrics, active=True, created_at=now,
-    )  # fmt: skip
-    session.add(model)
-    session.flush()
+        behaviours=behaviours, metrics=metrics, created_at=now,
+    ))  # fmt: skip
+    version = model.version
     scored = score_open_leads(session, model)
     return {"version": version, "metrics": metrics, "leads_scored": scored,
             "top": _top_weights(model)}  # fmt: skip
@@ -212,11 +210,11 @@ def _top_weights(model: PredictiveModel, count: int = 8) -> list[dict[str, Any]]
 
 def versions(session: Session) -> list[PredictiveModel]:
     """Every trained model, oldest first."""
-    return list(session.scalars(select(PredictiveModel).order_by(PredictiveModel.version)))
+    return model_repo.versions(session)
 
 
 def active_model(session: Session) -> PredictiveModel:
-    model = session.scalar(select(PredictiveModel).where(PredictiveModel.active.is_(True)))
+    model = model_repo.active(session)
     if model is None:
         raise NotFound("no trained model: `leadflow model train` makes one")
     return model
@@ -234,9 +232,9 @@ def score_open_leads(session: Session, model: PredictiveModel) -> int:
     weights = np.asarray(model.weights)
     odds = x @ weights + model.intercept
     probability = 1 / (1 + np.exp(-odds))
+    leads = {lead.id: lead for lead in lead_repo.get_many(session, [r["id"] for r in rows])}
     for k, row in enumerate(rows):
-        lead = session.get(Lead, row["id"])
-        assert lead is not None
+        lead = leads[row["id"]]
         lead.probability = round(float(probability[k]), 4)
         lead.probability_reasons = _reasons(bins, x[k] * weights)
     return len(rows)
@@ -273,7 +271,7 @@ def refresh(
 
 def active_or_none(session: Session) -> PredictiveModel | None:
     """The model live scoring uses, if one has been trained."""
-    return session.scalar(select(PredictiveModel).where(PredictiveModel.active.is_(True)))
+    return model_repo.active(session)
 
 
 def _reasons(bins: list[scorecard.Bin], weighed: npt.NDArray[np.float64]) -> list[str]:

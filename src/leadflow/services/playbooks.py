@@ -14,7 +14,7 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import content_hash, parse_playbook
 from leadflow.models.playbook import PlaybookVersion
 from leadflow.repositories import playbook_versions
-from leadflow.services import lifecycle, rescore
+from leadflow.services import pipeline
 
 _parsed: dict[str, Playbook] = {}
 
@@ -46,7 +46,7 @@ class ApplyOutcome:
 def playbook_of(version: PlaybookVersion) -> Playbook:
     """The parsed playbook of a stored version (parsed once per process)."""
     if version.content_hash not in _parsed:
-        _parsed[version.content_hash] = parse_playbook(version.content)
+        _parsed[version.content_hash] = parse_playbook(version.content, declared=False)
     return _parsed[version.content_hash]
 
 
@@ -95,8 +95,10 @@ def apply(
         )
     )
     version = install(session, text, author=author, now=now)
-    result = rescore.rescore_all(session, book, now)
-    moves = lifecycle.advance_all(session, book, now, actor=f"playbook v{version.version}")
+    result = pipeline.run_bulk(
+        session, book, now, cause="rescore", actor=f"playbook v{version.version}"
+    )
+    moves = result.moves
     return ApplyOutcome(
         None if dry_run else version.version,
         unchanged=False,

@@ -1,7 +1,8 @@
 """Re-score leads in bulk: columns out of SQL, `core.bulk` in memory, scores back in batches.
 
 The numbers are the per-lead core's (`core.bulk` guarantees it); this module only turns rows
-into the columns the core reads, exactly as `lead_facts` and `EventFacts.as_facts` shape them,
+into the columns the core reads, from where `core.facts` says each fact comes from (the live
+path's `lead_facts` holds the same values) and as `EventFacts.as_facts` shapes events,
 and writes the results back in one transaction that the caller commits.
 """
 
@@ -25,13 +26,18 @@ from leadflow.core.accounts import account_only
 from leadflow.core.bulk_columns import Coded, Encoder, FloatArray, IntArray, index_of
 from leadflow.core.bulk_events import match_table
 from leadflow.core.conditions import lookup
-from leadflow.core.facts import email_domain, lead_facts
+from leadflow.core.facts import (
+    ACCOUNT_COLUMNS,
+    Source,
+    email_domain,
+    facts_of,
+    lead_paths,
+    resolve,
+)
 from leadflow.core.playbook import Playbook
 from leadflow.repositories import rescoring
 from leadflow.repositories.rescoring import Columns, LeadSelection
-from leadflow.services.leads import ACCOUNT_FIELDS, LEAD_FIELDS
 
-LEAD_COLUMNS = (*LEAD_FIELDS, "source", "medium", "campaign")
 Progress = Callable[[str], None]
 
 
@@ -148,25 +154,25 @@ def _decoded(texts: Sequence[str | None]) -> Coded:
     return Coded(coded.codes, [None if t is None else json.loads(t) for t in coded.values])
 
 
-def _selection(paths: Iterable[str]) -> LeadSelection:
+def _selection(playbook: Playbook, paths: Iterable[str]) -> LeadSelection:
+    """What to read for these paths, by where `core.facts` says each one comes from."""
     lead_fields, lead_attributes, account_fields, account_attributes = set(), set(), set(), set()
-    whole = email = False
+    email = whole = False
     for path in paths:
-        head, _, rest = path.partition(".")
-        if path == "email_domain":
-            email = True
-        elif path in LEAD_COLUMNS:
-            lead_fields.add(path)
-        elif head == "account" and rest in ACCOUNT_FIELDS:
-            account_fields.add(rest)
-        elif path == "account.tier":
-            continue  # from the playbook's tiers, by the account's domain
-        elif head == "account" and rest and "." not in rest:
-            account_attributes.add(rest)
-        elif not rest and head != "account":
-            lead_attributes.add(path)
-        else:
+        fact = resolve(path, playbook.custom_fields, playbook.account_custom_fields)
+        if fact is None or fact.nested:  # read the slow and sure way: the whole rows
             whole = True
+        elif fact.source is Source.EMAIL_DOMAIN:
+            email = True
+        elif fact.source is Source.LEAD_COLUMN:
+            lead_fields.add(fact.name)
+        elif fact.source is Source.LEAD_ATTRIBUTE:
+            lead_attributes.add(fact.name)
+        elif fact.source is Source.ACCOUNT_COLUMN:
+            account_fields.add(fact.name)
+        elif fact.source is Source.ACCOUNT_ATTRIBUTE:
+            account_attributes.add(fact.name)
+        # the tier comes from the playbook's tiers, by the account's domain
     return LeadSelection(
         sorted(lead_fields),
         sorted(lead_attributes),
@@ -206,49 +212,40 @@ def _tiers(playbook: Playbook, domains: Sequence[str | None]) -> Coded:
 
 def _account_column(raw: Columns, path: str) -> Coded:
     name = path.removeprefix("account.")
-    if name in ACCOUNT_FIELDS:
+    if name in ACCOUNT_COLUMNS:
         return _encoded(raw[path])
     return _decoded(raw[f"account_attribute.{name}"])
 
 
 def _whole_column(playbook: Playbook, raw: Columns, path: str) -> Coded:
     """Any other path, read the slow and sure way: the lead's full facts, then `lookup`."""
-    values = []
-    for lead, account in zip(raw["lead"], raw["account"], strict=True):
-        tier = playbook.tier_of(account["domain"]) if account else None
-        facts = lead_facts(
-            _as_facts(lead, LEAD_COLUMNS) or {},
-            _as_facts(account, ACCOUNT_FIELDS),
-            tier.id if tier else None,
-        )
-        values.append(lookup(facts, path))
-    return _encoded(values)
-
-
-def _as_facts(row: dict[str, Any] | None, names: Sequence[str]) -> dict[str, Any] | None:
-    if row is None:
-        return None
-    return {**{name: row[name] for name in names}, "attributes": dict(row["attributes"] or {})}
+    return _encoded(
+        [
+            lookup(facts_of(playbook, lead, account), path)
+            for lead, account in zip(raw["lead"], raw["account"], strict=True)
+        ]
+    )
 
 
 def _fact_column(playbook: Playbook, raw: Columns, path: str, tiers: Coded) -> Coded:
-    selection = _selection([path])
-    if path == "email_domain":
-        return _email_domains(raw)
-    if path == "account.tier":
-        return tiers
-    if selection.whole:
+    """One fact of every lead, read from where `core.facts` says it comes from."""
+    fact = resolve(path, playbook.custom_fields, playbook.account_custom_fields)
+    if fact is None or fact.nested:
         return _whole_column(playbook, raw, path)
-    if selection.lead_fields:
+    if fact.source is Source.EMAIL_DOMAIN:
+        return _email_domains(raw)
+    if fact.source is Source.ACCOUNT_TIER:
+        return tiers
+    if fact.source is Source.LEAD_COLUMN:
         return _encoded(_lead_field(raw, path))
-    if selection.lead_attributes:
+    if fact.source is Source.LEAD_ATTRIBUTE:
         return _decoded(raw[f"attribute.{path}"])
     return _account_column(raw, path)
 
 
 def _read_leads(session: Session, playbook: Playbook, lead_ids: list[int] | None) -> _Leads:
-    paths = bulk.fact_paths(playbook)
-    raw = rescoring.read_leads(session, _selection(paths), lead_ids)
+    paths = lead_paths(playbook)
+    raw = rescoring.read_leads(session, _selection(playbook, paths), lead_ids)
     tiers = _tiers(playbook, raw["domain"])
     facts = {path: _fact_column(playbook, raw, path, tiers) for path in paths}
     size = len(raw["id"])
@@ -365,7 +362,7 @@ def _rescore_accounts(
 ) -> int:
     """Fit of each account plus its buying group's engagement (all of its leads)."""
     paths = sorted({p for rule in account_only(playbook).fit.rules for p in rule.fields()})
-    selection = _selection(paths)
+    selection = _selection(playbook, paths)
     affected = None if subset is None else sorted({a for a in leads.account_ids if a is not None})
     if affected == []:
         return 0

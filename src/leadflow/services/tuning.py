@@ -21,7 +21,7 @@ import yaml
 
 from leadflow.core import scorecard
 from leadflow.core.errors import Invalid
-from leadflow.core.playbook_text import parse_playbook
+from leadflow.core.playbook_text import declaring_what_it_reads, parse_playbook
 from leadflow.core.records import canonical_header
 from leadflow.services.files import open_table
 
@@ -284,6 +284,7 @@ def playbook_text(
         "grade": {"fit": cut},
         "lifecycle": {"mql": {"field": "fit", "gte": round(mql_at, 1)}},
     }
+    document = declaring_what_it_reads(document)
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
     parse_playbook(text)  # a proposal that would not validate is a bug, not a suggestion
     return text

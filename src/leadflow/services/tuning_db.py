@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from leadflow.core import scorecard
 from leadflow.core.errors import Invalid
 from leadflow.core.playbook import Playbook
-from leadflow.core.playbook_text import parse_playbook
+from leadflow.core.playbook_text import declaring_what_it_reads, parse_playbook
 from leadflow.repositories import training
 from leadflow.services import model as learning
 from leadflow.services import playbooks
@@ -163,6 +163,7 @@ def _proposal(
     lifecycle = document.get("lifecycle") or {}
     lifecycle["mql"] = {"field": "total", "gte": mql_at}
     document["lifecycle"] = lifecycle
+    document = declaring_what_it_reads(document)
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
     parse_playbook(text)
     return (

@@ -17,16 +17,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.core.errors import NotFound
-from leadflow.services import (
-    delivery,
-    digest,
-    leads,
-    lifecycle,
-    operations,
-    playbooks,
-    rescore,
-    sla,
-)
+from leadflow.services import delivery, digest, leads, operations, pipeline, playbooks, sla
 
 log = logging.getLogger("leadflow.worker")
 SWEEP_EVERY = 5.0  # seconds between SLA sweeps
@@ -86,8 +77,7 @@ class Worker:
             now = utcnow()
             ids = leads.stale_ids(session, now - DECAY_AGE, DECAY_BATCH)
             if ids:
-                rescore.rescore_all(session, book, now, lead_ids=ids, cause="decay")
-                lifecycle.advance_all(session, book, now, actor="decay", lead_ids=ids)
+                pipeline.run_bulk(session, book, now, cause="decay", actor="decay", lead_ids=ids)
             return len(ids)
 
     def run(self) -> None:

@@ -25,7 +25,7 @@ from leadflow.core.segment import Message, parse_message
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import identities
 from leadflow.services.ingest.identify import USER_PREFIX, Identities, identity_key
-from leadflow.services.live_scoring import score_leads
+from leadflow.services.pipeline import run_live
 
 IDENTITY_TYPES = ("identify", "alias", "group")
 
@@ -99,7 +99,7 @@ def ingest(
         if event_id is not None and row["lead_id"] is not None:
             new_events.setdefault(row["lead_id"], []).append(_facts(message, event_id))
     touched = sorted(set(new_events) | people.changed)
-    score_leads(session, playbook, touched, now, new_events=new_events, cause="event")
+    run_live(session, playbook, touched, now, new_events=new_events, cause="event")
     return IngestResult(stored=len(stored), duplicates=received - len(stored), lead_ids=touched)
 
 

@@ -1,0 +1,28 @@
+"""Trained predictive models: versions, the active one, and adding a new active version."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from leadflow.models.prediction import PredictiveModel
+
+
+def versions(session: Session) -> list[PredictiveModel]:
+    """Every trained model, oldest first."""
+    return list(session.scalars(select(PredictiveModel).order_by(PredictiveModel.version)))
+
+
+def active(session: Session) -> PredictiveModel | None:
+    """The model in use, if any."""
+    return session.scalar(select(PredictiveModel).where(PredictiveModel.active.is_(True)))
+
+
+def add_active(session: Session, model: PredictiveModel) -> PredictiveModel:
+    """Store the model as the next version and make it the only active one."""
+    model.version = int(session.scalar(select(func.max(PredictiveModel.version))) or 0) + 1
+    session.execute(update(PredictiveModel).values(active=False))
+    model.active = True
+    session.add(model)
+    session.flush()
+    return model

@@ -1,0 +1,122 @@
+"""The pipeline: what happens to leads when something new is known about them.
+
+Every entry point runs it (tracking calls and native events, lead and account edits, merges,
+imports, `playbook apply`, `rescore`, the worker's decay sweep, the demo), in one of two forms
+that give the same result:
+
+    new events or edits
+      -> score            the facts (`core.facts`) and engagement input, scored by the core
+      -> stage            the playbook's automatic move (hand-raisers, criteria, decay setting)
+      -> hand-off         a sales-ready lead gets a rep, an SLA deadline and an outbox alert
+      -> account roll-up  each touched account's fit plus its buying group's engagement
+
+`run_live` does it for a few leads, one at a time, in the caller's transaction (an event, an
+edit). `run_bulk` does it column-wise for many leads (`services.rescore`, then
+`lifecycle.advance_all`). Scoring functions only score; moving, handing off and rolling up are
+the steps here, so each is done in one place.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from leadflow.core.facts import EventFacts
+from leadflow.core.lifecycle import Transition
+from leadflow.core.playbook import Playbook
+from leadflow.core.scoring import LeadScore
+from leadflow.models.account import Account
+from leadflow.models.lead import Lead
+from leadflow.repositories import accounts as account_repo
+from leadflow.repositories import leads as lead_repo
+from leadflow.services import lifecycle, live_scoring, rescore
+from leadflow.services import model as predictive
+from leadflow.services.leads import facts_of
+
+
+def run_live(
+    session: Session,
+    playbook: Playbook,
+    lead_ids: Iterable[int],
+    now: datetime,
+    *,
+    new_events: Mapping[int, Sequence[EventFacts]] | None = None,
+    cause: str,
+) -> dict[int, LeadScore]:
+    """Score, move, hand off and roll up these few leads now; the caller commits."""
+    wanted = sorted(set(lead_ids))
+    if not wanted:
+        return {}
+    leads = lead_repo.get_many(session, wanted)
+    accounts = {a.id: a for a in account_repo.get_many(session, {x.account_id for x in leads})}
+    engagement = live_scoring.engagement_input(session, playbook, wanted)
+    predictor = predictive.active_or_none(session)
+    scores: dict[int, LeadScore] = {}
+    for lead in leads:
+        account = accounts.get(lead.account_id) if lead.account_id else None
+        if predictor is not None and lead.outcome is None:  # a fact rules may read: first
+            predictive.refresh(session, predictor, lead, account, engagement.get(lead.id, ()))
+        facts = facts_of(session, lead, playbook, account)
+        score = live_scoring.score(playbook, facts, engagement.get(lead.id, ()), now)
+        arrived = (new_events or {}).get(lead.id, ())
+        live_scoring.store(session, lead, score, now, cause=cause, new_events=arrived)
+        _stage_and_hand_off(session, playbook, lead, score, facts, arrived, now)
+        scores[lead.id] = score
+    session.flush()
+    roll_up_accounts(session, playbook, list(accounts.values()), now)
+    return scores
+
+
+def _stage_and_hand_off(
+    session: Session,
+    playbook: Playbook,
+    lead: Lead,
+    score: LeadScore,
+    facts: dict[str, object],
+    arrived: Sequence[EventFacts],
+    now: datetime,
+) -> Transition | None:
+    """The stage step, then the hand-off step when the move made the lead sales-ready."""
+    return lifecycle.advance(session, lead, playbook, score, facts, arrived, now)
+
+
+def roll_up_accounts(
+    session: Session, playbook: Playbook, accounts: list[Account], now: datetime
+) -> None:
+    """The account roll-up step (live): these accounts from their leads' stored scores."""
+    live_scoring.roll_up_accounts(session, playbook, accounts, now)
+
+
+@dataclass
+class BulkOutcome:
+    """What a bulk run did: leads and events scored, where the time went, the stage moves."""
+
+    leads: int
+    events: int
+    seconds: float
+    moves: Counter[tuple[str, str]] = field(default_factory=Counter)
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+def run_bulk(
+    session: Session,
+    playbook: Playbook,
+    now: datetime,
+    *,
+    cause: str,
+    actor: str,
+    lead_ids: Iterable[int] | None = None,
+    progress: rescore.Progress | None = None,
+) -> BulkOutcome:
+    """Score every lead (or those listed) column-wise, roll up accounts, move stages, hand off.
+
+    The roll-up runs inside the re-score (it reads the scores as columns); stage moves read
+    only stored scores and facts, so the order gives the same result as `run_live`'s.
+    """
+    scored = rescore.rescore_all(session, playbook, now, progress, lead_ids=lead_ids, cause=cause)
+    moves = lifecycle.advance_all(session, playbook, now, actor=actor, lead_ids=lead_ids)
+    return BulkOutcome(scored.leads, scored.events, scored.seconds, moves, scored.phases)
