@@ -165,7 +165,8 @@ def scaled_array(values: FloatArray, steps: IntArray, table: Tables) -> FloatArr
     """`engagement_state.scaled` of every value: the same lookups, multiplied in the same order."""
     first, second, third = (np.asarray(t) for t in table)
     out: FloatArray = values * first[steps >> 20] * second[(steps >> 10) & 1023]
-    return out * third[steps & 1023]
+    out = out * third[steps & 1023]
+    return out
 
 
 def decayed_sums(

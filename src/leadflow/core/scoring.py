@@ -205,11 +205,23 @@ def engagement_contributions(
     for match in matches:
         if match.occurred_at <= now:
             by_rule[match.rule_id].append(match)
+    states = {
+        rule.id: rule_state(playbook, rule, by_rule[rule.id])
+        for rule in playbook.engagement.rules
+        if rule.id in by_rule
+    }
+    return state_contributions(playbook, states, now)
+
+
+def state_contributions(
+    playbook: Playbook, states: Mapping[str, RuleState], now: datetime
+) -> list[Contribution]:
+    """Implicit points from each engagement rule's state (see `rule_points`)."""
     found: list[Contribution] = []
     for rule in playbook.engagement.rules:
-        if rule.id not in by_rule:
+        state = states.get(rule.id)
+        if state is None or not state.count:
             continue
-        state = rule_state(playbook, rule, by_rule[rule.id])
         value, events, detail = rule_points(playbook, rule, state, now)
         points = round(value, PRECISION)
         if points:
@@ -240,8 +252,21 @@ def score_lead(
     playbook: Playbook, facts: Mapping[str, Any], matches: Iterable[RuleMatch], now: datetime
 ) -> LeadScore:
     """The lead's score at `now`, explained rule by rule."""
+    return explained(playbook, facts, engagement_contributions(playbook, matches, now))
+
+
+def score_from_state(
+    playbook: Playbook, facts: Mapping[str, Any], states: Mapping[str, RuleState], now: datetime
+) -> LeadScore:
+    """The lead's score at `now` from its engagement rules' states (the per-event path)."""
+    return explained(playbook, facts, state_contributions(playbook, states, now))
+
+
+def explained(
+    playbook: Playbook, facts: Mapping[str, Any], engagement_part: list[Contribution]
+) -> LeadScore:
+    """Fit from the facts plus these engagement contributions: the whole explained score."""
     fit_part = fit_contributions(playbook, facts)
-    engagement_part = engagement_contributions(playbook, matches, now)
     fit = points_sum(c.points for c in fit_part)
     engagement = points_sum(c.points for c in engagement_part)
     return LeadScore(

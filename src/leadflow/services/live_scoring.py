@@ -15,16 +15,16 @@ from sqlalchemy.orm import Session
 from leadflow.core.accounts import account_only, score_account
 from leadflow.core.facts import EventFacts, lead_facts
 from leadflow.core.playbook import Playbook
-from leadflow.core.scoring import LeadScore, score_from_events
+from leadflow.core.scoring import LeadScore, score_from_state
 from leadflow.models.account import Account
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import rescoring, score_ledger
-from leadflow.services import lifecycle
+from leadflow.services import engagement_state, lifecycle
 from leadflow.services import model as predictive
-from leadflow.services.leads import account_dict, event_facts, lead_dict
+from leadflow.services.leads import account_dict, lead_dict
 
 
 def scored_types(playbook: Playbook) -> set[str] | None:
@@ -53,8 +53,11 @@ def score_leads(
     accounts = {
         a.id: a for a in account_repo.get_many(session, {lead.account_id for lead in leads})
     }
-    history = event_repo.for_leads(session, wanted, types=scored_types(playbook))
     predictor = predictive.active_or_none(session)
+    history = {}  # only the model's behaviour counts still read the history (when trained)
+    if predictor is not None:
+        history = event_repo.for_leads(session, wanted, types=scored_types(playbook))
+    states = engagement_state.states_for(session, playbook, wanted, new_events or {}, now)
     scores: dict[int, LeadScore] = {}
     for lead in leads:
         account = accounts.get(lead.account_id) if lead.account_id else None
@@ -65,7 +68,7 @@ def score_leads(
             playbook,
             lead,
             account,
-            [event_facts(e) for e in history.get(lead.id, ())],
+            states.get(lead.id, {}),
             (new_events or {}).get(lead.id, ()),
             now,
             cause,
@@ -80,14 +83,14 @@ def _score_one(
     playbook: Playbook,
     lead: Lead,
     account: Account | None,
-    events: list[EventFacts],
+    states: engagement_state.States,
     new_events: Sequence[EventFacts],
     now: datetime,
     cause: str,
 ) -> LeadScore:
     tier = playbook.tier_of(account.domain if account else None)
     facts = lead_facts(lead_dict(lead), account_dict(account), tier.id if tier else None)
-    score = score_from_events(playbook, facts, events, now)
+    score = score_from_state(playbook, facts, states, now)
     before = lead.total
     lead.fit, lead.engagement, lead.total = score.fit, score.engagement, score.total
     lead.grade = score.grade

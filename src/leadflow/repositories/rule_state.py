@@ -1,0 +1,164 @@
+"""Engagement state per lead and rule, and the accounts' roll-ups: read, write, forget.
+
+Both are derived data. Whatever changes whose events a lead has (a bulk insert, an anonymous
+history attributed, a merge) forgets the lead's state here, and it is rebuilt from the events
+the next time the lead is scored; a forgotten roll-up is re-added from its leads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Integer, case, cast, delete, func, insert, literal, select
+from sqlalchemy.orm import Session
+
+from leadflow.models.lead import Lead
+from leadflow.models.rule_state import AccountMember, AccountRollup, RuleState
+from leadflow.repositories._driver import insert_rows, select_dicts
+from leadflow.repositories._sql import chunked, dialect_insert, table_of
+
+STATE_COLUMNS = ("count", "band", "anchored", "window_from", "partials", "latest", "rule_key")
+
+
+def read(session: Session, lead_ids: Iterable[int]) -> dict[int, dict[str, dict[str, Any]]]:
+    """The stored states of these leads, by lead and rule."""
+    table = table_of(RuleState)
+    found: dict[int, dict[str, dict[str, Any]]] = {}
+    for batch in chunked(sorted(set(lead_ids))):
+        for row in select_dicts(session, select(table).where(table.c.lead_id.in_(batch))):
+            found.setdefault(row["lead_id"], {})[row["rule_id"]] = row
+    return found
+
+
+def write(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Store these states, replacing what the same lead and rule had."""
+    table = table_of(RuleState)
+    for batch in chunked(rows, 1000):
+        statement = dialect_insert(session, table)
+        statement = statement.on_conflict_do_update(
+            index_elements=["lead_id", "rule_id"],
+            set_={c: statement.excluded[c] for c in STATE_COLUMNS},
+        )
+        session.execute(statement, batch)
+
+
+def replace(
+    session: Session, rows: Sequence[dict[str, Any]], lead_ids: Iterable[int] | None
+) -> None:
+    """The states of these leads (of all when None) become `rows`: a bulk rebuild."""
+    table = table_of(RuleState)
+    if lead_ids is None:
+        session.execute(delete(table))
+    else:
+        for batch in chunked(sorted(set(lead_ids))):
+            session.execute(delete(table).where(table.c.lead_id.in_(batch)))
+    for chunk in chunked(rows):
+        insert_rows(session, table, chunk)
+
+
+def forget(session: Session, lead_ids: Iterable[int]) -> None:
+    """The events of these leads changed hands: drop their states and their accounts' roll-ups."""
+    states, members = table_of(RuleState), table_of(AccountMember)
+    for batch in chunked(sorted(set(lead_ids))):
+        session.execute(delete(states).where(states.c.lead_id.in_(batch)))
+        forget_rollups(session, select(members.c.account_id).where(members.c.lead_id.in_(batch)))
+
+
+def forget_rollups(session: Session, account_ids: Any = None) -> None:
+    """Drop roll-ups (of these account ids, or of a subquery of them; all when None)."""
+    table = table_of(AccountRollup)
+    statement = delete(table)
+    if account_ids is not None:
+        ids = list(account_ids) if isinstance(account_ids, list | set | tuple) else account_ids
+        statement = statement.where(table.c.account_id.in_(ids))
+    session.execute(statement)
+
+
+def members(session: Session, lead_ids: Iterable[int]) -> dict[int, tuple[int, int, bool]]:
+    """What each lead's account roll-up counts of it: (account id, hundredths, engaged)."""
+    table = table_of(AccountMember)
+    found: dict[int, tuple[int, int, bool]] = {}
+    for batch in chunked(sorted(set(lead_ids))):
+        query = select(table).where(table.c.lead_id.in_(batch))
+        for row in session.execute(query):
+            found[row.lead_id] = (row.account_id, row.hundredths, bool(row.engaged))
+    return found
+
+
+def rollups(session: Session, account_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The stored roll-ups of these accounts."""
+    table = table_of(AccountRollup)
+    found: dict[int, dict[str, Any]] = {}
+    for batch in chunked(sorted(set(account_ids))):
+        for row in session.execute(select(table).where(table.c.account_id.in_(batch))):
+            found[row.account_id] = dict(row._mapping)
+    return found
+
+
+def rebuild_rollups(session: Session, account_ids: Sequence[int], engaged_min: float) -> None:
+    """Count every lead of these accounts afresh (members and roll-ups), in SQL."""
+    members_t, rollups_t = table_of(AccountMember), table_of(AccountRollup)
+    for batch in chunked(sorted(set(account_ids))):
+        here = select(Lead.id).where(Lead.account_id.in_(batch))
+        moved_from = select(members_t.c.account_id).where(
+            members_t.c.lead_id.in_(here), members_t.c.account_id.not_in(batch)
+        )
+        forget_rollups(session, moved_from)  # their sums counted a lead that has moved on
+        session.execute(
+            delete(members_t).where(
+                members_t.c.account_id.in_(batch) | members_t.c.lead_id.in_(here)
+            )
+        )
+        hundredths = case(
+            (
+                Lead.engagement > 0,
+                cast(func.round(Lead.engagement * 100), members_t.c.hundredths.type),
+            ),
+            else_=literal(0),
+        )
+        source = select(Lead.id, Lead.account_id, hundredths, Lead.engagement >= engaged_min).where(
+            Lead.account_id.in_(batch)
+        )
+        session.execute(
+            insert(members_t).from_select(
+                ["lead_id", "account_id", "hundredths", "engaged"], source
+            )
+        )
+        session.execute(delete(rollups_t).where(rollups_t.c.account_id.in_(batch)))
+        sums = dict.fromkeys(batch, (0, 0, 0))
+        query = (
+            select(
+                members_t.c.account_id,
+                func.sum(members_t.c.hundredths),
+                func.sum(cast(members_t.c.engaged, Integer)),
+                func.count(),
+            )
+            .where(members_t.c.account_id.in_(batch))
+            .group_by(members_t.c.account_id)
+        )
+        for account_id, total, engaged, count in session.execute(query):
+            sums[account_id] = (int(total or 0), int(engaged or 0), int(count))
+        rows = [
+            {"account_id": a, "hundredths": h, "engaged": e, "leads": n, "engaged_min": engaged_min}
+            for a, (h, e, n) in sums.items()
+        ]
+        insert_rows(session, rollups_t, rows)
+
+
+def save_members(
+    session: Session, rows: Sequence[dict[str, Any]], gone: Iterable[int] = ()
+) -> None:
+    """Store what the roll-ups count of these leads; `gone`: leads no account counts."""
+    table = table_of(AccountMember)
+    leaving = sorted({*gone, *(r["lead_id"] for r in rows)})
+    for batch in chunked(leaving):
+        session.execute(delete(table).where(table.c.lead_id.in_(batch)))
+    insert_rows(session, table, rows)
+
+
+def save_rollups(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Store these accounts' roll-ups."""
+    table = table_of(AccountRollup)
+    forget_rollups(session, [r["account_id"] for r in rows])
+    insert_rows(session, table, rows)
