@@ -75,6 +75,15 @@ def forget_rollups(session: Session, account_ids: Any = None) -> None:
     session.execute(statement)
 
 
+def forget_rollups_of(session: Session, lead_ids: Iterable[int] | None) -> None:
+    """Leads were re-scored in bulk: drop the roll-ups of their accounts (all when None)."""
+    if lead_ids is None:
+        forget_rollups(session)
+        return
+    for batch in chunked(sorted(set(lead_ids))):
+        forget_rollups(session, select(Lead.account_id).where(Lead.id.in_(batch)))
+
+
 def members(session: Session, lead_ids: Iterable[int]) -> dict[int, tuple[int, int, bool]]:
     """What each lead's account roll-up counts of it: (account id, hundredths, engaged)."""
     table = table_of(AccountMember)

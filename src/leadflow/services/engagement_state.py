@@ -45,14 +45,6 @@ def rule_keys(playbook: Playbook) -> tuple[dict[str, str], str]:
     return dict(keys), whole
 
 
-def matchable_types(playbook: Playbook) -> list[str] | None:
-    """The event types an engagement rule can match (None: any)."""
-    matchers = [rule.event for rule in playbook.engagement.rules]
-    if any(m.type is None for m in matchers):
-        return None
-    return sorted({t.lower() for m in matchers for t in (m.type or ())})
-
-
 def states_for(
     session: Session,
     playbook: Playbook,
@@ -110,8 +102,8 @@ def _rebuild(
     session: Session, playbook: Playbook, lead_ids: list[int], now: datetime
 ) -> dict[int, States]:
     keys, whole = rule_keys(playbook)
-    types = matchable_types(playbook)
-    history = event_repo.for_leads(session, lead_ids, types=types) if types != [] else {}
+    # Every type: the core matches types case-insensitively, the SQL filter would not.
+    history = event_repo.for_leads(session, lead_ids) if playbook.engagement.rules else {}
     built: dict[int, States] = {}
     rows: list[dict[str, Any]] = []
     for lead_id in lead_ids:

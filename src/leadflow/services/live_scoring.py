@@ -12,7 +12,6 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from leadflow.core.accounts import account_only, score_account
 from leadflow.core.facts import EventFacts, lead_facts
 from leadflow.core.playbook import Playbook
 from leadflow.core.scoring import LeadScore, score_from_state
@@ -21,8 +20,8 @@ from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import leads as lead_repo
-from leadflow.repositories import rescoring, score_ledger
-from leadflow.services import engagement_state, lifecycle
+from leadflow.repositories import score_ledger
+from leadflow.services import account_rollup, engagement_state, lifecycle
 from leadflow.services import model as predictive
 from leadflow.services.leads import account_dict, lead_dict
 
@@ -74,7 +73,7 @@ def score_leads(
             cause,
         )
     session.flush()
-    _update_accounts(session, playbook, list(accounts.values()), now)
+    _update_accounts(session, playbook, leads, now)
     return scores
 
 
@@ -118,20 +117,6 @@ def _score_one(
 
 
 def _update_accounts(
-    session: Session, playbook: Playbook, accounts: list[Account], now: datetime
+    session: Session, playbook: Playbook, leads: list[Lead], now: datetime
 ) -> None:
-    if not accounts:
-        return
-    engagement = rescoring.lead_engagement(session, [a.id for a in accounts])
-    by_account: dict[int, list[float]] = {}
-    for account_id, value in zip(engagement["account_id"], engagement["engagement"], strict=True):
-        by_account.setdefault(account_id, []).append(float(value))
-    scoped = account_only(playbook)
-    for account in accounts:
-        tier = playbook.tier_of(account.domain)
-        facts = {**(account_dict(account) or {}), "tier": tier.id if tier else None}
-        score = score_account(playbook, facts, by_account.get(account.id, []), scoped)
-        account.fit, account.engagement, account.total = score.fit, score.engagement, score.total
-        account.engaged_leads = score.engaged_leads
-        account.tier = tier.id if tier else None
-        account.updated_at = now
+    account_rollup.update(session, playbook, leads, now)

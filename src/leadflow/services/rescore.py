@@ -27,7 +27,7 @@ from leadflow.core.bulk_events import match_table
 from leadflow.core.conditions import lookup
 from leadflow.core.facts import email_domain, lead_facts
 from leadflow.core.playbook import Playbook
-from leadflow.repositories import rescoring
+from leadflow.repositories import rescoring, rule_state
 from leadflow.repositories.rescoring import Columns, LeadSelection
 from leadflow.services.leads import ACCOUNT_FIELDS, LEAD_FIELDS
 
@@ -119,6 +119,7 @@ def _rescore(
             changed = _append_ledger(session, leads, scores, now, cause)
         with clock("accounts"):
             accounts = _rescore_accounts(session, playbook, leads, scores, now, subset=wanted)
+            rule_state.forget_rollups_of(session, wanted)  # live roll-ups recount these once
         matches = None
         if rebuild_matches:
             with clock("rule matches"):
