@@ -96,7 +96,7 @@ def measure(base: str, key: str, args: argparse.Namespace, database: str) -> Non
         identify = {"userId": HOT, "traits": {"email": HOT, "title": "VP Operations"}}
         client.post("/v1/identify", json=identify).raise_for_status()
         seconds = load_history(database, args.history)
-        print(f"history: {args.history:,} events inserted, re-scored, state built in {seconds:.1f} s")
+        print(f"history: {args.history:,} events stored, re-scored, state built: {seconds:.1f} s")
         hot, new = [], []
         for k in range(args.calls + 10):
             hot_ms = track(client, HOT)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from leadflow.core.bulk_state import NO_TIME, StateColumns
+from leadflow.core.bulk_state import rule_points as bulk_rule_points
 from leadflow.core.engagement_state import (
     STEP,
     RuleState,
@@ -17,6 +20,9 @@ from leadflow.core.engagement_state import (
     grow,
     half_life_micros,
 )
+from leadflow.core.facts import EventFacts
+from leadflow.core.playbook_text import parse_playbook
+from leadflow.core.scoring import match_event, rule_points, rule_state
 
 NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
 ages = st.lists(st.floats(min_value=0, max_value=5000, allow_nan=False), max_size=30)
@@ -81,3 +87,55 @@ def test_partials_hold_the_exact_sum(values: list[float]) -> None:
     for k, value in enumerate(values):
         partials = grow(partials, value)
         assert math.fsum(partials) == math.fsum(values[: k + 1])
+
+
+BOOK = """
+name: State aged in bulk
+engagement:
+  half_life_days: 0.75
+  rules:
+    - {id: fading, label: Fading, points: 3.3, cap: 9.99, event: {type: track}}
+    - {id: slow, label: Slow, points: 0.25, half_life_days: 14, event: {type: page}}
+    - {id: flat, label: Flat, points: -7.77, decay: false, cap: 20, event: {type: track}}
+    - {id: busy, label: Busy, points: 10, window: {count: 3, days: 2.5}, event: {type: page}}
+"""
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    leads=st.lists(
+        st.lists(
+            st.tuples(st.sampled_from(["page", "track"]), st.floats(0, 30, allow_nan=False)),
+            max_size=12,
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    later=st.floats(0, 10, allow_nan=False),
+)
+def test_bulk_aging_equals_the_core(leads: list[list[tuple[str, float]]], later: float) -> None:
+    playbook = parse_playbook(BOOK)
+    now = NOW + timedelta(days=later)
+    rows: dict[str, list[int]] = {k: [] for k in ("lead", "rule", "count", "band", "window")}
+    anchored: list[float] = []
+    expected = np.zeros((len(leads), len(playbook.engagement.rules)))
+    for i, drawn in enumerate(leads):
+        events = [EventFacts(str(k), t, NOW - timedelta(days=d)) for k, (t, d) in enumerate(drawn)]
+        matches = [m for e in events for m in match_event(playbook, e)]
+        for r, rule in enumerate(playbook.engagement.rules):
+            state = rule_state(playbook, rule, [m for m in matches if m.rule_id == rule.id])
+            if not state.count:
+                continue
+            expected[i, r] = round(rule_points(playbook, rule, state, now)[0], 2)
+            count = rule.window.count if rule.window else 0
+            window = state.latest[-count][0] if count and len(state.latest) >= count else NO_TIME
+            for key, value in zip(rows, (i, r, state.count, state.band or 0, window), strict=True):
+                rows[key].append(value)
+            anchored.append(state.anchored() if state.band is not None else math.nan)
+    columns = StateColumns(
+        *(np.array(rows[k], np.int64) for k in ("lead", "rule", "count", "band")),
+        np.array(anchored, np.float64),
+        np.array(rows["window"], np.int64),
+    )
+    got = bulk_rule_points(playbook, columns, len(leads), now)
+    assert got.tolist() == expected.tolist()

@@ -17,6 +17,7 @@ from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.scoring import score_from_events
 from leadflow.models import Account, Event, Lead
 from leadflow.repositories import events as event_repo
+from leadflow.services import decay_refresh
 from leadflow.services import leads as lead_service
 from leadflow.services.live_scoring import score_leads
 from leadflow.services.rescore import rescore_all
@@ -124,3 +125,26 @@ def test_live_state_equals_scratch_and_bulk(session: Session, text: str, seed: i
     assert lead_rows(session) == live
     assert account_rows(session) == live_accounts
     assert any(a[0] for a in live_accounts.values())  # some buying group engaged at all
+
+
+def test_decay_refresh_ages_states_as_bulk_rescores(session: Session) -> None:
+    book = parse_playbook(ODD_PATHS)
+    populate(session, seed=5, leads=24, events=0)
+    last = feed_live(session, book, 5, events=80)
+    later = last + timedelta(days=3, hours=7)
+    ids = sorted(session.scalars(select(Lead.id)))
+    scored = set(session.scalars(select(Event.lead_id)))
+
+    result = decay_refresh.refresh(session, book, later, ids)
+    assert result.without_state == sorted(set(ids) - scored)  # never scored: no state yet
+    assert result.leads == len(scored) and result.changed > 0
+    aged, aged_accounts = lead_rows(session), account_rows(session)
+
+    rescore_all(session, book, later)
+    bulk = lead_rows(session)
+    assert {i: aged[i] for i in scored} == {i: bulk[i] for i in scored}
+    touched = set(session.scalars(select(Lead.account_id).where(Lead.id.in_(scored))))
+    bulk_accounts = account_rows(session)
+    assert {a: aged_accounts[a] for a in touched - {None}} == {
+        a: bulk_accounts[a] for a in touched - {None}
+    }

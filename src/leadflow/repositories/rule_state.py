@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, delete, func, insert, literal, select
+from sqlalchemy import Integer, String, case, cast, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from leadflow.models.lead import Lead
@@ -171,3 +171,32 @@ def save_rollups(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     table = table_of(AccountRollup)
     forget_rollups(session, [r["account_id"] for r in rows])
     insert_rows(session, table, rows)
+
+
+def state_columns(session: Session, lead_ids: Sequence[int] | None) -> dict[str, list[Any]]:
+    """Stored states as columns (lead_id, rule_id, rule_key, count, band, anchored,
+    window_from), of these leads or of all."""
+    table = table_of(RuleState)
+    names = ("lead_id", "rule_id", "rule_key", "count", "band", "anchored", "window_from")
+    query = select(*(table.c[n] for n in names))
+    rows: list[Any] = []
+    if lead_ids is None:
+        rows = list(session.execute(query).all())
+    else:
+        for batch in chunked(sorted(set(lead_ids))):
+            rows += session.execute(query.where(table.c.lead_id.in_(batch))).all()
+    columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in names]
+    return dict(zip(names, columns, strict=True))
+
+
+def score_columns(session: Session, lead_ids: Sequence[int]) -> dict[str, list[Any]]:
+    """Of these leads: id, fit, total, persona, account_id and contributions as stored text."""
+    names = ("id", "fit", "total", "persona", "account_id")
+    text = cast(Lead.contributions, String).label("contributions")
+    query = select(*(getattr(Lead, n) for n in names), text)
+    rows: list[Any] = []
+    for batch in chunked(sorted(set(lead_ids))):
+        rows += session.execute(query.where(Lead.id.in_(batch))).all()
+    keys = (*names, "contributions")
+    columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in keys]
+    return dict(zip(keys, columns, strict=True))

@@ -100,3 +100,14 @@ def _score(
         account.engaged_leads = score.engaged_leads
         account.tier = tier.id if tier else None
         account.updated_at = now
+
+
+def recount(
+    session: Session, playbook: Playbook, account_ids: Sequence[int], now: datetime
+) -> None:
+    """Count these accounts' leads afresh (after a bulk change to them) and re-score them."""
+    if not account_ids:
+        return
+    threshold = playbook.account_scoring.engaged_min_engagement
+    repo.rebuild_rollups(session, account_ids, threshold)
+    _score(session, playbook, repo.rollups(session, account_ids), list(account_ids), now)

@@ -17,7 +17,16 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.core.errors import NotFound
-from leadflow.services import delivery, digest, leads, lifecycle, playbooks, rescore, sla
+from leadflow.services import (
+    decay_refresh,
+    delivery,
+    digest,
+    leads,
+    lifecycle,
+    playbooks,
+    rescore,
+    sla,
+)
 
 log = logging.getLogger("leadflow.worker")
 SWEEP_EVERY = 5.0  # seconds between SLA sweeps
@@ -75,7 +84,9 @@ class Worker:
             now = utcnow()
             ids = leads.stale_ids(session, now - DECAY_AGE, DECAY_BATCH)
             if ids:
-                rescore.rescore_all(session, book, now, lead_ids=ids, cause="decay")
+                missing = decay_refresh.refresh(session, book, now, ids).without_state
+                if missing:  # no state for the active rules: from their events
+                    rescore.rescore_all(session, book, now, lead_ids=missing, cause="decay")
                 lifecycle.advance_all(session, book, now, actor="decay", lead_ids=ids)
             return len(ids)
 
