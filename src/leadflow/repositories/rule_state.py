@@ -10,14 +10,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Integer, String, case, cast, delete, func, insert, literal, select
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from leadflow.models.lead import Lead
 from leadflow.models.rule_state import AccountMember, AccountRollup, RuleState
+from leadflow.repositories._bulk import by_ids, fetch
 from leadflow.repositories._driver import insert_rows, select_dicts
 from leadflow.repositories._sql import chunked, dialect_insert, table_of
 
+NO_TIME = -(2**63)  # a window not yet full
 STATE_COLUMNS = ("count", "band", "anchored", "window_from", "partials", "latest", "rule_key")
 
 
@@ -173,20 +186,30 @@ def save_rollups(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     insert_rows(session, table, rows)
 
 
-def state_columns(session: Session, lead_ids: Sequence[int] | None) -> dict[str, list[Any]]:
-    """Stored states as columns (lead_id, rule_id, rule_key, count, band, anchored,
-    window_from), of these leads or of all."""
+def state_rows(
+    session: Session, rule_ids: Sequence[str], key: str, lead_ids: Sequence[int] | None
+) -> list[tuple[Any, ...]]:
+    """Stored states as plain numeric rows (lead_id, rule index in `rule_ids` or -1, 1 when
+    its rule_key is `key`, count, band or 0, anchored or 0, window_from or -2**63), of these
+    leads or of all."""
     table = table_of(RuleState)
-    names = ("lead_id", "rule_id", "rule_key", "count", "band", "anchored", "window_from")
-    query = select(*(table.c[n] for n in names))
-    rows: list[Any] = []
-    if lead_ids is None:
-        rows = list(session.execute(query).all())
-    else:
-        for batch in chunked(sorted(set(lead_ids))):
-            rows += session.execute(query.where(table.c.lead_id.in_(batch))).all()
-    columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in names]
-    return dict(zip(names, columns, strict=True))
+    index = case(
+        *((table.c.rule_id == r, literal(k)) for k, r in enumerate(rule_ids)), else_=literal(-1)
+    )
+    query = select(
+        table.c.lead_id,
+        index,
+        case((table.c.rule_key == key, literal(1)), else_=literal(0)),
+        table.c.count,
+        func.coalesce(table.c.band, 0),
+        func.coalesce(table.c.anchored, 0.0),
+        func.coalesce(table.c.window_from, literal(NO_TIME, BigInteger)),
+    )
+    rows: list[tuple[Any, ...]] = []
+    for part in by_ids(query, table.c.lead_id, lead_ids):
+        for chunk in fetch(session, part):
+            rows += chunk
+    return rows
 
 
 def score_columns(session: Session, lead_ids: Sequence[int]) -> dict[str, list[Any]]:

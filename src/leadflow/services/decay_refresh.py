@@ -52,24 +52,19 @@ class Aged:
 
 
 def age(
-    playbook: Playbook, states: dict[str, list[Any]], ids: IntArray, fit: FloatArray, now: datetime
+    playbook: Playbook, states: FloatArray, ids: IntArray, fit: FloatArray, now: datetime
 ) -> Aged:
-    """Scores at `now` of the leads `ids` (sorted) with stored `fit`, from state columns."""
-    rule_index = {rule.id: r for r, rule in enumerate(playbook.engagement.rules)}
-    rule_ids = states["rule_id"]
-    keep = np.array([r in rule_index for r in rule_ids], np.bool_)
-    lead = np.searchsorted(ids, np.array(states["lead_id"], np.int64))[keep]
-    column = np.array([rule_index.get(r, 0) for r in rule_ids], np.int64)[keep]
-    band = np.array([0 if b is None else b for b in states["band"]], np.int64)[keep]
-    anchored = np.array(states["anchored"], np.float64)[keep]  # None becomes NaN
-    window = [bulk_state.NO_TIME if w is None else w for w in states["window_from"]]
+    """Scores at `now` of the leads `ids` (sorted) with stored `fit`, from `state_table` rows."""
+    rules = len(playbook.engagement.rules)
+    lead, rule = states[:, 0].astype(np.int64), states[:, 1].astype(np.int64)
+    keep = (rule >= 0) & (rule < rules)
     columns = bulk_state.StateColumns(
-        lead,
-        column,
-        np.array(states["count"], np.int64)[keep],
-        band,
-        anchored,
-        np.array(window, np.int64)[keep],
+        np.searchsorted(ids, lead[keep]),
+        rule[keep],
+        states[keep, 3].astype(np.int64),
+        states[keep, 4].astype(np.int64),
+        states[keep, 5],
+        states[keep, 6].astype(np.int64),
     )
     points = bulk_state.rule_points(playbook, columns, len(ids), now)
     # Sums of hundredths, in integers: what `points_sum` gives (see core.account_rollup).
@@ -79,26 +74,30 @@ def age(
     return Aged(ids, points, fit, engagement, total, grades(playbook, fit, engagement))
 
 
+def state_table(session: Session, playbook: Playbook, lead_ids: Sequence[int] | None) -> FloatArray:
+    """The stored states as one numeric table (see `repositories.rule_state.state_rows`);
+    the marker rows have rule index = number of rules."""
+    rule_ids = [*(rule.id for rule in playbook.engagement.rules), MARKER]
+    rows = repo.state_rows(session, rule_ids, rule_keys(playbook)[1], lead_ids)
+    table: FloatArray = np.array(rows, np.float64).reshape(len(rows), 7)
+    return table
+
+
 def refresh(
     session: Session, playbook: Playbook, now: datetime, lead_ids: Sequence[int]
 ) -> Refreshed:
     """Re-score these leads at `now` from their states; the caller commits."""
     result = Refreshed()
     started = time.perf_counter()
-    _, whole = rule_keys(playbook)
-    states = repo.state_columns(session, lead_ids)
-    valid = {
-        lead
-        for lead, rule, key in zip(
-            states["lead_id"], states["rule_id"], states["rule_key"], strict=True
-        )
-        if rule == MARKER and key == whole
-    }
+    states = state_table(session, playbook, lead_ids)
+    marker = states[:, 1] == len(playbook.engagement.rules)
+    valid = set(states[marker & (states[:, 2] == 1), 0].astype(np.int64).tolist())
     result.without_state = sorted(set(lead_ids) - valid)
     stored = repo.score_columns(session, sorted(valid))
     order = np.argsort(np.array(stored["id"], np.int64))
     ids = np.array(stored["id"], np.int64)[order]
     fit = np.array(stored["fit"], np.float64)[order]
+    states = states[np.isin(states[:, 0].astype(np.int64), ids)]
     result.phases["read"] = time.perf_counter() - started
     started = time.perf_counter()
     aged = age(playbook, states, ids, fit, now)
