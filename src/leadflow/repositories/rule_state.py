@@ -14,6 +14,8 @@ from sqlalchemy import (
     BigInteger,
     Integer,
     String,
+    Table,
+    bindparam,
     case,
     cast,
     delete,
@@ -27,32 +29,48 @@ from sqlalchemy.orm import Session
 from leadflow.models.lead import Lead
 from leadflow.models.rule_state import AccountMember, AccountRollup, RuleState
 from leadflow.repositories._bulk import by_ids, fetch
-from leadflow.repositories._driver import insert_rows, select_dicts
+from leadflow.repositories._driver import insert_rows
 from leadflow.repositories._sql import chunked, dialect_insert, table_of
 
 NO_TIME = -(2**63)  # a window not yet full
-STATE_COLUMNS = ("count", "band", "anchored", "window_from", "partials", "latest", "rule_key")
+
+
+IDS: Any = bindparam("ids", expanding=True)
+# Built once: the per-event path runs these on every call, and SQLAlchemy then reuses their
+# compiled form from its cache instead of building and compiling a statement each time.
+_READ = select(table_of(RuleState)).where(table_of(RuleState).c.lead_id.in_(IDS))
+_MEMBERS = select(table_of(AccountMember)).where(table_of(AccountMember).c.lead_id.in_(IDS))
+_ROLLUPS = select(table_of(AccountRollup)).where(table_of(AccountRollup).c.account_id.in_(IDS))
+_upserts: dict[tuple[str, str], Any] = {}
+
+
+def _upsert(session: Session, table: Table, keys: Sequence[str]) -> Any:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE every other column, built once per dialect."""
+    dialect = session.get_bind().dialect.name
+    found = _upserts.get((dialect, table.name))
+    if found is None:
+        statement = dialect_insert(session, table)
+        others = [c.key for c in table.columns if c.key not in keys]
+        found = statement.on_conflict_do_update(
+            index_elements=list(keys), set_={c: statement.excluded[c] for c in others}
+        )
+        _upserts[(dialect, table.name)] = found
+    return found
 
 
 def read(session: Session, lead_ids: Iterable[int]) -> dict[int, dict[str, dict[str, Any]]]:
     """The stored states of these leads, by lead and rule."""
-    table = table_of(RuleState)
     found: dict[int, dict[str, dict[str, Any]]] = {}
     for batch in chunked(sorted(set(lead_ids))):
-        for row in select_dicts(session, select(table).where(table.c.lead_id.in_(batch))):
-            found.setdefault(row["lead_id"], {})[row["rule_id"]] = row
+        for row in session.execute(_READ, {"ids": batch}).mappings():
+            found.setdefault(row["lead_id"], {})[row["rule_id"]] = dict(row)
     return found
 
 
 def write(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Store these states, replacing what the same lead and rule had."""
-    table = table_of(RuleState)
+    statement = _upsert(session, table_of(RuleState), ("lead_id", "rule_id"))
     for batch in chunked(rows, 1000):
-        statement = dialect_insert(session, table)
-        statement = statement.on_conflict_do_update(
-            index_elements=["lead_id", "rule_id"],
-            set_={c: statement.excluded[c] for c in STATE_COLUMNS},
-        )
         session.execute(statement, batch)
 
 
@@ -99,21 +117,18 @@ def forget_rollups_of(session: Session, lead_ids: Iterable[int] | None) -> None:
 
 def members(session: Session, lead_ids: Iterable[int]) -> dict[int, tuple[int, int, bool]]:
     """What each lead's account roll-up counts of it: (account id, hundredths, engaged)."""
-    table = table_of(AccountMember)
     found: dict[int, tuple[int, int, bool]] = {}
     for batch in chunked(sorted(set(lead_ids))):
-        query = select(table).where(table.c.lead_id.in_(batch))
-        for row in session.execute(query):
+        for row in session.execute(_MEMBERS, {"ids": batch}):
             found[row.lead_id] = (row.account_id, row.hundredths, bool(row.engaged))
     return found
 
 
 def rollups(session: Session, account_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """The stored roll-ups of these accounts."""
-    table = table_of(AccountRollup)
     found: dict[int, dict[str, Any]] = {}
     for batch in chunked(sorted(set(account_ids))):
-        for row in session.execute(select(table).where(table.c.account_id.in_(batch))):
+        for row in session.execute(_ROLLUPS, {"ids": batch}):
             found[row.account_id] = dict(row._mapping)
     return found
 
@@ -173,17 +188,16 @@ def save_members(
 ) -> None:
     """Store what the roll-ups count of these leads; `gone`: leads no account counts."""
     table = table_of(AccountMember)
-    leaving = sorted({*gone, *(r["lead_id"] for r in rows)})
-    for batch in chunked(leaving):
+    for batch in chunked(sorted(set(gone))):
         session.execute(delete(table).where(table.c.lead_id.in_(batch)))
-    insert_rows(session, table, rows)
+    if rows:
+        session.execute(_upsert(session, table, ("lead_id",)), list(rows))
 
 
 def save_rollups(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Store these accounts' roll-ups."""
-    table = table_of(AccountRollup)
-    forget_rollups(session, [r["account_id"] for r in rows])
-    insert_rows(session, table, rows)
+    if rows:
+        session.execute(_upsert(session, table_of(AccountRollup), ("account_id",)), list(rows))
 
 
 def state_rows(

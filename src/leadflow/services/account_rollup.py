@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from leadflow.core.account_rollup import engaged, hundredths, score_rollup
 from leadflow.core.accounts import account_only
 from leadflow.core.playbook import Playbook
+from leadflow.models.account import Account
 from leadflow.models.lead import Lead
-from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import rule_state as repo
 from leadflow.services.leads import account_dict
 
@@ -89,7 +89,10 @@ def _score(
     now: datetime,
 ) -> None:
     scoped = account_only(playbook)
-    for account in account_repo.get_many(session, account_ids):
+    for account_id in account_ids:  # loaded by the caller: taken from the session, no query
+        account = session.get(Account, account_id)
+        if account is None:
+            continue
         rollup = rollups[account.id]
         tier = playbook.tier_of(account.domain)
         facts = {**(account_dict(account) or {}), "tier": tier.id if tier else None}
