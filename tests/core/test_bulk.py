@@ -294,7 +294,9 @@ def test_no_leads_and_no_events() -> None:
 
 def test_sums_on_a_hundredth_tie_are_settled_by_the_core() -> None:
     # 0.25 points a day old at a one-day half-life is exactly 0.125: a tie Python rounds to
-    # even (0.12); 0.015 * 100 is 1.5 in floats although 0.015 is below it (0.01).
+    # even (0.12); 0.015 * 100 is 1.5 in floats although 0.015 is below it (0.01). Decay is
+    # measured in half-lives since 1970, so whole days at midnight weigh exact powers of two.
+    midnight = NOW.replace(hour=0)
     playbook = Playbook.model_validate(
         {
             "name": "ties",
@@ -313,10 +315,10 @@ def test_sums_on_a_hundredth_tie_are_settled_by_the_core() -> None:
             },
         }
     )
-    event = EventFacts("1", "page", NOW - timedelta(days=1))
+    event = EventFacts("1", "page", midnight - timedelta(days=1))
     facts, timelines = [lead_facts({"email": "a@b.c"})], [[event]]
-    bulk = score_leads(playbook, *columns(playbook, facts, timelines), NOW)
-    core = score_from_events(playbook, facts[0], timelines[0], NOW)
+    bulk = score_leads(playbook, *columns(playbook, facts, timelines), midnight)
+    core = score_from_events(playbook, facts[0], timelines[0], midnight)
     assert [c.points for c in core.contributions] == [0.12, 0.01]
     expected = [(c.rule, c.label, c.kind, c.points) for c in core.contributions]
     assert bulk.contributions(0) == expected

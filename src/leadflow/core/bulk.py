@@ -30,14 +30,9 @@ from leadflow.core.bulk_columns import (
     ObjectArray,
     encode,
 )
-from leadflow.core.bulk_events import (
-    EventColumns,
-    engagement_matrix,
-    epoch_micros,
-    event_paths,
-    from_micros,
-)
+from leadflow.core.bulk_events import EventColumns, engagement_matrix, event_paths
 from leadflow.core.bulk_math import group_sums, round_points, row_sums
+from leadflow.core.engagement_state import epoch_micros, from_micros
 from leadflow.core.playbook import FitRule, Playbook
 from leadflow.core.scoring import PRECISION, ContributionKind, distance_points
 

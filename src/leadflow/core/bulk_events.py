@@ -9,17 +9,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
 from leadflow.core.bulk_columns import BoolArray, Column, FactTable, FloatArray, IntArray, floats
 from leadflow.core.bulk_math import UNIT, round_points, settle
+from leadflow.core.engagement_state import (
+    DOWN,
+    FRACTION_BITS,
+    STEP,
+    UP,
+    epoch_micros,
+    from_micros,
+    half_life_micros,
+    scaled,
+    split,
+)
 from leadflow.core.facts import EventFacts
 from leadflow.core.playbook import EngagementRule, Playbook
 from leadflow.core.scoring import (
-    DAY_SECONDS,
     RuleMatch,
     _half_life,
     engagement_contributions,
@@ -28,6 +38,7 @@ from leadflow.core.scoring import (
 
 EVENT_ROOTS = ("properties", "context")  # what `where` can read besides type and name
 _EPOCH = datetime(1970, 1, 1)
+Tables = tuple[tuple[float, ...], ...]
 _MICROSECOND = timedelta(microseconds=1)
 
 
@@ -40,18 +51,6 @@ class EventColumns:
     name: Column
     occurred_us: IntArray
     where: Mapping[str, Column] = field(default_factory=dict)
-
-
-def epoch_micros(moment: datetime) -> int:
-    """Microseconds since 1970-01-01 (UTC for an aware moment): exact, unlike float seconds."""
-    epoch = _EPOCH.replace(tzinfo=UTC) if moment.tzinfo else _EPOCH
-    return (moment - epoch) // _MICROSECOND
-
-
-def from_micros(micros: int, like: datetime) -> datetime:
-    """The moment `micros` after the epoch, aware when `like` is."""
-    epoch = _EPOCH.replace(tzinfo=UTC) if like.tzinfo else _EPOCH
-    return epoch + timedelta(microseconds=micros)
 
 
 def event_paths(playbook: Playbook) -> set[str]:
@@ -144,17 +143,46 @@ def _rule_column(
         # n equal terms: fsum is n * points exactly rounded, which one float product is.
         value = floats(counts * rule.points)
         return round_points(value if rule.cap is None else np.clip(value, -rule.cap, rule.cap))
-    seconds = (now_us - occurred) / 1e6  # exact microseconds, rounded once: total_seconds()
-    terms = rule.points * np.power(0.5, seconds / DAY_SECONDS / half_life)
-    sums = floats(np.bincount(lead, weights=terms, minlength=leads))
-    # All terms share the rule's sign; NumPy's power may be an ulp off the C library's and
-    # bincount adds in order, so the error stays below (count + 4) ulps of the sum.
-    bound = floats((counts + 4) * UNIT * np.abs(sums))
+    sums = decayed_sums(rule.points, lead, occurred, leads, now_us, half_life_micros(half_life))
+    # Each term and the core's value are a few roundings off the exact sum and every term has
+    # the rule's sign, so the error stays below (count + 8) ulps of the sum (plus underflow).
+    bound = floats((counts + 8) * UNIT * np.abs(sums) + 1e-300)
 
     def exact(rows: IntArray) -> FloatArray:
         return _core_points(playbook, rule, lead, occurred, rows, now)
 
     return settle(sums, bound, exact, rule.cap)
+
+
+def split_array(micros: IntArray, half_life_us: int) -> tuple[IntArray, IntArray]:
+    """`engagement_state.split` of every moment."""
+    whole, rest = np.divmod(micros, half_life_us)
+    steps = np.floor(rest / float(half_life_us) * 2.0**FRACTION_BITS).astype(np.int64)
+    return whole, np.minimum(steps, 2**FRACTION_BITS - 1)
+
+
+def scaled_array(values: FloatArray, steps: IntArray, table: Tables) -> FloatArray:
+    """`engagement_state.scaled` of every value: the same lookups, multiplied in the same order."""
+    first, second, third = (np.asarray(t) for t in table)
+    out: FloatArray = values * first[steps >> 20] * second[(steps >> 10) & 1023]
+    out = out * third[steps & 1023]
+    return out
+
+
+def decayed_sums(
+    points: float, lead: IntArray, occurred: IntArray, leads: int, now_us: int, half_life_us: int
+) -> FloatArray:
+    """Approximately the core's decayed value per lead (the newest two bands of each lead)."""
+    whole, steps = split_array(occurred, half_life_us)
+    band = whole // STEP
+    newest = np.full(leads, np.iinfo(np.int64).min // 2, np.int64)
+    np.maximum.at(newest, lead, band)
+    kept = band >= newest[lead] - 1
+    now_whole, now_steps = split(now_us, half_life_us)
+    terms = scaled_array(np.full(int(kept.sum()), points), steps[kept], UP)
+    terms = np.ldexp(terms, (whole[kept] - now_whole).astype(np.int32))
+    terms = scaled(1.0, now_steps, DOWN) * terms
+    return floats(np.bincount(lead[kept], weights=terms, minlength=leads))
 
 
 def _core_points(

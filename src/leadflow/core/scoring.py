@@ -10,12 +10,23 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from leadflow.core.conditions import as_number, describe, evaluate, lookup
+from leadflow.core.engagement_state import (
+    LATEST,
+    RuleState,
+    capped,
+    decayed_value,
+    epoch_micros,
+    fold,
+    half_life_micros,
+    keep_for,
+    window_micros,
+)
 from leadflow.core.facts import EventFacts
 from leadflow.core.playbook import Distance, EngagementRule, EventMatch, FitRule, Playbook
 
@@ -43,8 +54,9 @@ class Contribution:
     label: str
     kind: ContributionKind
     points: float
-    events: tuple[str, ...] = ()
+    events: tuple[str, ...] = ()  # the latest events behind the points (at most LATEST)
     detail: str = ""
+    event_count: int | None = None  # how many events the rule counted in all
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,31 +161,41 @@ def _half_life(playbook: Playbook, rule: EngagementRule) -> float | None:
     return rule.half_life_days or playbook.engagement.half_life_days
 
 
-def _rule_points(
-    playbook: Playbook, rule: EngagementRule, matches: Sequence[RuleMatch], now: datetime
+def rule_state(playbook: Playbook, rule: EngagementRule, matches: Iterable[RuleMatch]) -> RuleState:
+    """The rule's state after folding these matches (see `core.engagement_state`)."""
+    half_life = _half_life(playbook, rule)
+    half_life_us = half_life_micros(half_life) if half_life and not rule.window else None
+    keep = keep_for(rule.window.count if rule.window else None)
+    state = RuleState()
+    for m in matches:
+        time_us = epoch_micros(m.occurred_at)
+        state = fold(state, m.points, time_us, m.event_id, half_life_us=half_life_us, keep=keep)
+    return state
+
+
+def rule_points(
+    playbook: Playbook, rule: EngagementRule, state: RuleState, now: datetime
 ) -> tuple[float, tuple[str, ...], str]:
+    """The rule's points at `now` from its state, the latest events behind them, and why."""
+    now_us = epoch_micros(now)
     if rule.window is not None:
-        since = now - timedelta(days=rule.window.days)
-        recent = [m for m in matches if m.occurred_at > since]
+        since = now_us - window_micros(rule.window.days)
+        recent = [e for e in state.latest if e[0] > since]
         if len(recent) < rule.window.count:
             return 0.0, (), ""
-        detail = f"{len(recent)} in the last {rule.window.days:g} days"
-        return rule.points, tuple(m.event_id for m in recent), detail
+        detail = f"at least {rule.window.count} in the last {rule.window.days:g} days"
+        return rule.points, tuple(e[1] for e in recent[-LATEST:]), detail
     half_life = _half_life(playbook, rule)
-    terms = [
-        m.points * 0.5 ** ((now - m.occurred_at).total_seconds() / DAY_SECONDS / half_life)
-        if half_life
-        else m.points
-        for m in matches
-    ]
-    value = math.fsum(terms)
-    detail = f"{len(matches)} x {rule.points:g}"
-    if half_life:
+    events = tuple(e[1] for e in state.latest[-LATEST:])
+    detail = f"{state.count} x {rule.points:g}"
+    if half_life and state.band is not None:
+        value = decayed_value(state.anchored(), state.band, now_us, half_life_micros(half_life))
         detail += f", half-life {half_life:g} days"
+    else:
+        value = state.count * rule.points  # the exactly rounded sum of `count` equal terms
     if rule.cap is not None and abs(value) > rule.cap:
-        value = math.copysign(rule.cap, value)
         detail += f", capped at {rule.cap:g}"
-    return value, tuple(m.event_id for m in matches), detail
+    return capped(value, rule.cap), events, detail
 
 
 def engagement_contributions(
@@ -184,15 +206,29 @@ def engagement_contributions(
     for match in matches:
         if match.occurred_at <= now:
             by_rule[match.rule_id].append(match)
+    states = {
+        rule.id: rule_state(playbook, rule, by_rule[rule.id])
+        for rule in playbook.engagement.rules
+        if rule.id in by_rule
+    }
+    return state_contributions(playbook, states, now)
+
+
+def state_contributions(
+    playbook: Playbook, states: Mapping[str, RuleState], now: datetime
+) -> list[Contribution]:
+    """Implicit points from each engagement rule's state (see `rule_points`)."""
     found: list[Contribution] = []
     for rule in playbook.engagement.rules:
-        rule_matches = sorted(by_rule.get(rule.id, ()), key=lambda m: (m.occurred_at, m.event_id))
-        if not rule_matches:
+        state = states.get(rule.id)
+        if state is None or not state.count:
             continue
-        value, events, detail = _rule_points(playbook, rule, rule_matches, now)
+        value, events, detail = rule_points(playbook, rule, state, now)
         points = round(value, PRECISION)
         if points:
-            found.append(Contribution(rule.id, rule.label, "engagement", points, events, detail))
+            found.append(
+                Contribution(rule.id, rule.label, "engagement", points, events, detail, state.count)
+            )
     return found
 
 
@@ -219,8 +255,21 @@ def score_lead(
     playbook: Playbook, facts: Mapping[str, Any], matches: Iterable[RuleMatch], now: datetime
 ) -> LeadScore:
     """The lead's score at `now`, explained rule by rule."""
+    return explained(playbook, facts, engagement_contributions(playbook, matches, now))
+
+
+def score_from_state(
+    playbook: Playbook, facts: Mapping[str, Any], states: Mapping[str, RuleState], now: datetime
+) -> LeadScore:
+    """The lead's score at `now` from its engagement rules' states (the per-event path)."""
+    return explained(playbook, facts, state_contributions(playbook, states, now))
+
+
+def explained(
+    playbook: Playbook, facts: Mapping[str, Any], engagement_part: list[Contribution]
+) -> LeadScore:
+    """Fit from the facts plus these engagement contributions: the whole explained score."""
     fit_part = fit_contributions(playbook, facts)
-    engagement_part = engagement_contributions(playbook, matches, now)
     fit = points_sum(c.points for c in fit_part)
     engagement = points_sum(c.points for c in engagement_part)
     return LeadScore(

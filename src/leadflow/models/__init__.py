@@ -13,6 +13,7 @@ from leadflow.models.playbook import PlaybookVersion
 from leadflow.models.prediction import PredictiveModel
 from leadflow.models.rep import Rep
 from leadflow.models.rule_match import RuleMatch
+from leadflow.models.rule_state import AccountMember, AccountRollup, RuleState
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.stage_change import StageChange
 from leadflow.models.user import User, WebSession
@@ -20,6 +21,8 @@ from leadflow.models.worker_heartbeat import WorkerHeartbeat
 
 __all__ = [
     "Account",
+    "AccountMember",
+    "AccountRollup",
     "ApiKey",
     "Assignment",
     "Base",
@@ -33,6 +36,7 @@ __all__ = [
     "PredictiveModel",
     "Rep",
     "RuleMatch",
+    "RuleState",
     "ScoreEntry",
     "SharedChannel",
     "StageChange",

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.types import utcnow
+from leadflow.repositories import rule_state
 from leadflow.repositories._sql import chunked, dialect_insert, table_of
 
 DEDUPE_KEY = ["source", "message_id"]
@@ -74,6 +75,7 @@ def insert_many(session: Session, rows: Sequence[dict[str, Any]]) -> int:
         .returning(table.c.id)
     )
     stored = 0
+    rule_state.forget(session, {r["lead_id"] for r in rows if r.get("lead_id") is not None})
     for batch in chunked(rows):
         # Core executemany wants the same keys in every row.
         prepared = [with_lookups({**defaults, **row}) for row in batch]

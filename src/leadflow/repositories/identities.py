@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.models.event import Event
 from leadflow.models.identity import Identity
+from leadflow.repositories import rule_state
 from leadflow.repositories._sql import chunked, dialect_insert
 
 
@@ -39,7 +40,10 @@ def reassign_events(session: Session, *, anonymous_id: str, lead_id: int) -> int
         .values(lead_id=lead_id)
         .execution_options(synchronize_session=False)
     )
-    return cast(CursorResult[Any], session.execute(statement)).rowcount
+    moved = cast(CursorResult[Any], session.execute(statement)).rowcount
+    if moved:
+        rule_state.forget(session, [lead_id])  # its scoring state no longer covers its events
+    return moved
 
 
 def leads_for(session: Session, keys: Iterable[str]) -> dict[str, int]:

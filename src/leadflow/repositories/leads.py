@@ -20,6 +20,7 @@ from leadflow.models.lead import Lead
 from leadflow.models.rule_match import RuleMatch
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.stage_change import StageChange
+from leadflow.repositories import rule_state
 from leadflow.repositories._driver import select_dicts, update_by_id
 from leadflow.repositories._sql import (
     chunked,
@@ -332,6 +333,7 @@ def move_history(session: Session, *, from_lead: int, to_lead: int) -> int:
     hand-offs; its rule matches and score ledger go (the merged lead is re-scored). The number
     of events moved."""
     moved = 0
+    rule_state.forget(session, [from_lead, to_lead])
     for model in (Event, Identity, StageChange, Assignment):
         statement = (
             update(model)

@@ -7,25 +7,22 @@ run in, with the stage moves and hand-offs between them, is `services.pipeline`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from leadflow.core.accounts import account_only, score_account
+from leadflow.core.engagement_state import LATEST as EXPLAINED_EVENTS
 from leadflow.core.facts import EventFacts
 from leadflow.core.playbook import Playbook
-from leadflow.core.scoring import Contribution, LeadScore, score_from_events
-from leadflow.models.account import Account
+from leadflow.core.scoring import Contribution, LeadScore, score_from_state
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.repositories import events as event_repo
-from leadflow.repositories import rescoring, score_ledger
-from leadflow.services.leads import account_dict, event_facts
-
-# A stored explanation names at most this many events per rule (the latest), with the count.
-EXPLAINED_EVENTS = 20
+from leadflow.repositories import score_ledger
+from leadflow.services import account_rollup, engagement_state
+from leadflow.services.engagement_state import States
 
 
 def scored_types(playbook: Playbook) -> set[str] | None:
@@ -38,21 +35,31 @@ def scored_types(playbook: Playbook) -> set[str] | None:
 
 
 def engagement_input(
+    session: Session,
+    playbook: Playbook,
+    lead_ids: Sequence[int],
+    new_events: Mapping[int, Sequence[EventFacts]],
+    now: datetime,
+) -> dict[int, States]:
+    """What engagement is computed from, per lead: each rule's stored state with the new events
+    folded in (`services.engagement_state`), so one event never reads the lead's history."""
+    return engagement_state.states_for(session, playbook, lead_ids, new_events, now)
+
+
+def model_history(
     session: Session, playbook: Playbook, lead_ids: Sequence[int]
 ) -> dict[int, list[Event]]:
-    """What engagement is computed from, per lead: the events the playbook's rules can match."""
+    """The events a trained model's behaviour counts read (only while a model is active)."""
     return event_repo.for_leads(session, lead_ids, types=scored_types(playbook))
 
 
-def score(
-    playbook: Playbook, facts: dict[str, Any], events: Iterable[Event], now: datetime
-) -> LeadScore:
-    """One lead's score at `now` from its facts and engagement input; nothing else."""
-    return score_from_events(playbook, facts, [event_facts(e) for e in events], now)
+def score(playbook: Playbook, facts: dict[str, Any], states: States, now: datetime) -> LeadScore:
+    """One lead's score at `now` from its facts and engagement states; nothing else."""
+    return score_from_state(playbook, facts, states, now)
 
 
 def stored_contribution(c: Contribution) -> dict[str, Any]:
-    """A contribution as stored on the lead: the latest events only, and how many there were."""
+    """A contribution as stored on the lead: the latest events, and how many there were."""
     return {
         "rule": c.rule,
         "label": c.label,
@@ -60,7 +67,7 @@ def stored_contribution(c: Contribution) -> dict[str, Any]:
         "points": c.points,
         "detail": c.detail,
         "events": list(c.events[-EXPLAINED_EVENTS:]),
-        "event_count": len(c.events),
+        "event_count": c.event_count if c.event_count is not None else len(c.events),
     }
 
 
@@ -96,21 +103,8 @@ def store(
 
 
 def roll_up_accounts(
-    session: Session, playbook: Playbook, accounts: list[Account], now: datetime
+    session: Session, playbook: Playbook, leads: Sequence[Lead], now: datetime
 ) -> None:
-    """Each account's fit plus its buying group's engagement, from its leads' stored scores."""
-    if not accounts:
-        return
-    engagement = rescoring.lead_engagement(session, [a.id for a in accounts])
-    by_account: dict[int, list[float]] = {}
-    for account_id, value in zip(engagement["account_id"], engagement["engagement"], strict=True):
-        by_account.setdefault(account_id, []).append(float(value))
-    scoped = account_only(playbook)
-    for account in accounts:
-        tier = playbook.tier_of(account.domain)
-        facts = {**(account_dict(account) or {}), "tier": tier.id if tier else None}
-        result = score_account(playbook, facts, by_account.get(account.id, []), scoped)
-        account.fit, account.engagement, account.total = result.fit, result.engagement, result.total
-        account.engaged_leads = result.engaged_leads
-        account.tier = tier.id if tier else None
-        account.updated_at = now
+    """The accounts these (flushed, just scored) leads are at or have left, kept by differences
+    (`services.account_rollup`): the cost does not grow with an account's size."""
+    account_rollup.update(session, playbook, leads, now)

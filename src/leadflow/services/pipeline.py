@@ -29,11 +29,10 @@ from leadflow.core.facts import EventFacts
 from leadflow.core.lifecycle import Transition
 from leadflow.core.playbook import Playbook
 from leadflow.core.scoring import LeadScore
-from leadflow.models.account import Account
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import leads as lead_repo
-from leadflow.services import lifecycle, live_scoring, rescore
+from leadflow.services import decay_refresh, lifecycle, live_scoring, rescore
 from leadflow.services import model as predictive
 from leadflow.services.leads import facts_of
 
@@ -53,21 +52,22 @@ def run_live(
         return {}
     leads = lead_repo.get_many(session, wanted)
     accounts = {a.id: a for a in account_repo.get_many(session, {x.account_id for x in leads})}
-    engagement = live_scoring.engagement_input(session, playbook, wanted)
+    engagement = live_scoring.engagement_input(session, playbook, wanted, new_events or {}, now)
     predictor = predictive.active_or_none(session)
+    history = live_scoring.model_history(session, playbook, wanted) if predictor else {}
     scores: dict[int, LeadScore] = {}
     for lead in leads:
         account = accounts.get(lead.account_id) if lead.account_id else None
         if predictor is not None and lead.outcome is None:  # a fact rules may read: first
-            predictive.refresh(session, predictor, lead, account, engagement.get(lead.id, ()))
+            predictive.refresh(session, predictor, lead, account, history.get(lead.id, ()))
         facts = facts_of(session, lead, playbook, account)
-        score = live_scoring.score(playbook, facts, engagement.get(lead.id, ()), now)
+        score = live_scoring.score(playbook, facts, engagement.get(lead.id, {}), now)
         arrived = (new_events or {}).get(lead.id, ())
         live_scoring.store(session, lead, score, now, cause=cause, new_events=arrived)
         _stage_and_hand_off(session, playbook, lead, score, facts, arrived, now)
         scores[lead.id] = score
     session.flush()
-    roll_up_accounts(session, playbook, list(accounts.values()), now)
+    roll_up_accounts(session, playbook, leads, now)
     return scores
 
 
@@ -85,10 +85,10 @@ def _stage_and_hand_off(
 
 
 def roll_up_accounts(
-    session: Session, playbook: Playbook, accounts: list[Account], now: datetime
+    session: Session, playbook: Playbook, leads: Sequence[Lead], now: datetime
 ) -> None:
-    """The account roll-up step (live): these accounts from their leads' stored scores."""
-    live_scoring.roll_up_accounts(session, playbook, accounts, now)
+    """The account roll-up step (live): the accounts these leads are at or have left."""
+    live_scoring.roll_up_accounts(session, playbook, leads, now)
 
 
 @dataclass
@@ -120,3 +120,16 @@ def run_bulk(
     scored = rescore.rescore_all(session, playbook, now, progress, lead_ids=lead_ids, cause=cause)
     moves = lifecycle.advance_all(session, playbook, now, actor=actor, lead_ids=lead_ids)
     return BulkOutcome(scored.leads, scored.events, scored.seconds, moves, scored.phases)
+
+
+def run_decay(
+    session: Session, playbook: Playbook, now: datetime, lead_ids: Sequence[int]
+) -> BulkOutcome:
+    """The worker's decay sweep: age these leads' stored engagement states by multiplication
+    (no events read; leads without states for the active rules are re-scored from their
+    events), then the stage and hand-off steps as in `run_bulk`."""
+    aged = decay_refresh.refresh(session, playbook, now, lead_ids)
+    if aged.without_state:
+        rescore.rescore_all(session, playbook, now, lead_ids=aged.without_state, cause="decay")
+    moves = lifecycle.advance_all(session, playbook, now, actor="decay", lead_ids=lead_ids)
+    return BulkOutcome(len(lead_ids), 0, sum(aged.phases.values()), moves, aged.phases)

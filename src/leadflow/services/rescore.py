@@ -35,7 +35,7 @@ from leadflow.core.facts import (
     resolve,
 )
 from leadflow.core.playbook import Playbook
-from leadflow.repositories import rescoring
+from leadflow.repositories import rescoring, rule_state
 from leadflow.repositories.rescoring import Columns, LeadSelection
 
 Progress = Callable[[str], None]
@@ -125,6 +125,7 @@ def _rescore(
             changed = _append_ledger(session, leads, scores, now, cause)
         with clock("accounts"):
             accounts = _rescore_accounts(session, playbook, leads, scores, now, subset=wanted)
+            rule_state.forget_rollups_of(session, wanted)  # live roll-ups recount these once
         matches = None
         if rebuild_matches:
             with clock("rule matches"):

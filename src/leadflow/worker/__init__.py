@@ -77,7 +77,7 @@ class Worker:
             now = utcnow()
             ids = leads.stale_ids(session, now - DECAY_AGE, DECAY_BATCH)
             if ids:
-                pipeline.run_bulk(session, book, now, cause="decay", actor="decay", lead_ids=ids)
+                pipeline.run_decay(session, book, now, ids)
             return len(ids)
 
     def run(self) -> None:

@@ -1,0 +1,239 @@
+"""Engagement state per lead and rule, and the accounts' roll-ups: read, write, forget.
+
+Both are derived data. Whatever changes whose events a lead has (a bulk insert, an anonymous
+history attributed, a merge) forgets the lead's state here, and it is rebuilt from the events
+the next time the lead is scored; a forgotten roll-up is re-added from its leads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from leadflow.models.lead import Lead
+from leadflow.models.rule_state import AccountMember, AccountRollup, RuleState
+from leadflow.repositories._bulk import by_ids, fetch
+from leadflow.repositories._driver import insert_rows
+from leadflow.repositories._sql import chunked, dialect_insert, table_of
+
+NO_TIME = -(2**63)  # a window not yet full
+
+
+IDS: Any = bindparam("ids", expanding=True)
+# Built once: the per-event path runs these on every call, and SQLAlchemy then reuses their
+# compiled form from its cache instead of building and compiling a statement each time.
+_READ = select(table_of(RuleState)).where(table_of(RuleState).c.lead_id.in_(IDS))
+_MEMBERS = select(table_of(AccountMember)).where(table_of(AccountMember).c.lead_id.in_(IDS))
+_ROLLUPS = select(table_of(AccountRollup)).where(table_of(AccountRollup).c.account_id.in_(IDS))
+_upserts: dict[tuple[str, str], Any] = {}
+
+
+def _upsert(session: Session, table: Table, keys: Sequence[str]) -> Any:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE every other column, built once per dialect."""
+    dialect = session.get_bind().dialect.name
+    found = _upserts.get((dialect, table.name))
+    if found is None:
+        statement = dialect_insert(session, table)
+        others = [c.key for c in table.columns if c.key not in keys]
+        found = statement.on_conflict_do_update(
+            index_elements=list(keys), set_={c: statement.excluded[c] for c in others}
+        )
+        _upserts[(dialect, table.name)] = found
+    return found
+
+
+def read(session: Session, lead_ids: Iterable[int]) -> dict[int, dict[str, dict[str, Any]]]:
+    """The stored states of these leads, by lead and rule."""
+    found: dict[int, dict[str, dict[str, Any]]] = {}
+    for batch in chunked(sorted(set(lead_ids))):
+        for row in session.execute(_READ, {"ids": batch}).mappings():
+            found.setdefault(row["lead_id"], {})[row["rule_id"]] = dict(row)
+    return found
+
+
+def write(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Store these states, replacing what the same lead and rule had."""
+    statement = _upsert(session, table_of(RuleState), ("lead_id", "rule_id"))
+    for batch in chunked(rows, 1000):
+        session.execute(statement, batch)
+
+
+def replace(
+    session: Session, rows: Sequence[dict[str, Any]], lead_ids: Iterable[int] | None
+) -> None:
+    """The states of these leads (of all when None) become `rows`: a bulk rebuild."""
+    table = table_of(RuleState)
+    if lead_ids is None:
+        session.execute(delete(table))
+    else:
+        for batch in chunked(sorted(set(lead_ids))):
+            session.execute(delete(table).where(table.c.lead_id.in_(batch)))
+    for chunk in chunked(rows):
+        insert_rows(session, table, chunk)
+
+
+def forget(session: Session, lead_ids: Iterable[int]) -> None:
+    """The events of these leads changed hands: drop their states and their accounts' roll-ups."""
+    states, members = table_of(RuleState), table_of(AccountMember)
+    for batch in chunked(sorted(set(lead_ids))):
+        session.execute(delete(states).where(states.c.lead_id.in_(batch)))
+        forget_rollups(session, select(members.c.account_id).where(members.c.lead_id.in_(batch)))
+
+
+def forget_rollups(session: Session, account_ids: Any = None) -> None:
+    """Drop roll-ups (of these account ids, or of a subquery of them; all when None)."""
+    table = table_of(AccountRollup)
+    statement = delete(table)
+    if account_ids is not None:
+        ids = list(account_ids) if isinstance(account_ids, list | set | tuple) else account_ids
+        statement = statement.where(table.c.account_id.in_(ids))
+    session.execute(statement)
+
+
+def forget_rollups_of(session: Session, lead_ids: Iterable[int] | None) -> None:
+    """Leads were re-scored in bulk: drop the roll-ups of their accounts (all when None)."""
+    if lead_ids is None:
+        forget_rollups(session)
+        return
+    for batch in chunked(sorted(set(lead_ids))):
+        forget_rollups(session, select(Lead.account_id).where(Lead.id.in_(batch)))
+
+
+def members(session: Session, lead_ids: Iterable[int]) -> dict[int, tuple[int, int, bool]]:
+    """What each lead's account roll-up counts of it: (account id, hundredths, engaged)."""
+    found: dict[int, tuple[int, int, bool]] = {}
+    for batch in chunked(sorted(set(lead_ids))):
+        for row in session.execute(_MEMBERS, {"ids": batch}):
+            found[row.lead_id] = (row.account_id, row.hundredths, bool(row.engaged))
+    return found
+
+
+def rollups(session: Session, account_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The stored roll-ups of these accounts."""
+    found: dict[int, dict[str, Any]] = {}
+    for batch in chunked(sorted(set(account_ids))):
+        for row in session.execute(_ROLLUPS, {"ids": batch}):
+            found[row.account_id] = dict(row._mapping)
+    return found
+
+
+def rebuild_rollups(session: Session, account_ids: Sequence[int], engaged_min: float) -> None:
+    """Count every lead of these accounts afresh (members and roll-ups), in SQL."""
+    members_t, rollups_t = table_of(AccountMember), table_of(AccountRollup)
+    for batch in chunked(sorted(set(account_ids))):
+        here = select(Lead.id).where(Lead.account_id.in_(batch))
+        moved_from = select(members_t.c.account_id).where(
+            members_t.c.lead_id.in_(here), members_t.c.account_id.not_in(batch)
+        )
+        forget_rollups(session, moved_from)  # their sums counted a lead that has moved on
+        session.execute(
+            delete(members_t).where(
+                members_t.c.account_id.in_(batch) | members_t.c.lead_id.in_(here)
+            )
+        )
+        hundredths = case(
+            (
+                Lead.engagement > 0,
+                cast(func.round(Lead.engagement * 100), members_t.c.hundredths.type),
+            ),
+            else_=literal(0),
+        )
+        source = select(Lead.id, Lead.account_id, hundredths, Lead.engagement >= engaged_min).where(
+            Lead.account_id.in_(batch)
+        )
+        session.execute(
+            insert(members_t).from_select(
+                ["lead_id", "account_id", "hundredths", "engaged"], source
+            )
+        )
+        session.execute(delete(rollups_t).where(rollups_t.c.account_id.in_(batch)))
+        sums = dict.fromkeys(batch, (0, 0, 0))
+        query = (
+            select(
+                members_t.c.account_id,
+                func.sum(members_t.c.hundredths),
+                func.sum(cast(members_t.c.engaged, Integer)),
+                func.count(),
+            )
+            .where(members_t.c.account_id.in_(batch))
+            .group_by(members_t.c.account_id)
+        )
+        for account_id, total, engaged, count in session.execute(query):
+            sums[account_id] = (int(total or 0), int(engaged or 0), int(count))
+        rows = [
+            {"account_id": a, "hundredths": h, "engaged": e, "leads": n, "engaged_min": engaged_min}
+            for a, (h, e, n) in sums.items()
+        ]
+        insert_rows(session, rollups_t, rows)
+
+
+def save_members(
+    session: Session, rows: Sequence[dict[str, Any]], gone: Iterable[int] = ()
+) -> None:
+    """Store what the roll-ups count of these leads; `gone`: leads no account counts."""
+    table = table_of(AccountMember)
+    for batch in chunked(sorted(set(gone))):
+        session.execute(delete(table).where(table.c.lead_id.in_(batch)))
+    if rows:
+        session.execute(_upsert(session, table, ("lead_id",)), list(rows))
+
+
+def save_rollups(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Store these accounts' roll-ups."""
+    if rows:
+        session.execute(_upsert(session, table_of(AccountRollup), ("account_id",)), list(rows))
+
+
+def state_rows(
+    session: Session, rule_ids: Sequence[str], key: str, lead_ids: Sequence[int] | None
+) -> list[tuple[Any, ...]]:
+    """Stored states as plain numeric rows (lead_id, rule index in `rule_ids` or -1, 1 when
+    its rule_key is `key`, count, band or 0, anchored or 0, window_from or -2**63), of these
+    leads or of all."""
+    table = table_of(RuleState)
+    index = case(
+        *((table.c.rule_id == r, literal(k)) for k, r in enumerate(rule_ids)), else_=literal(-1)
+    )
+    query = select(
+        table.c.lead_id,
+        index,
+        case((table.c.rule_key == key, literal(1)), else_=literal(0)),
+        table.c.count,
+        func.coalesce(table.c.band, 0),
+        func.coalesce(table.c.anchored, 0.0),
+        func.coalesce(table.c.window_from, literal(NO_TIME, BigInteger)),
+    )
+    rows: list[tuple[Any, ...]] = []
+    for part in by_ids(query, table.c.lead_id, lead_ids):
+        for chunk in fetch(session, part):
+            rows += chunk
+    return rows
+
+
+def score_columns(session: Session, lead_ids: Sequence[int]) -> dict[str, list[Any]]:
+    """Of these leads: id, fit, total, persona, account_id and contributions as stored text."""
+    names = ("id", "fit", "total", "persona", "account_id")
+    text = cast(Lead.contributions, String).label("contributions")
+    query = select(*(getattr(Lead, n) for n in names), text)
+    rows: list[Any] = []
+    for batch in chunked(sorted(set(lead_ids))):
+        rows += session.execute(query.where(Lead.id.in_(batch))).all()
+    keys = (*names, "contributions")
+    columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in keys]
+    return dict(zip(keys, columns, strict=True))
