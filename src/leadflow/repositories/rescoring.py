@@ -163,7 +163,8 @@ def read_events(
 ) -> Iterator[list[tuple[Any, ...]]]:
     """Events of leads, in chunks of rows (lead_id, type, name, occurred_us, *where texts):
     each where text is the JSON text at one of `paths` (inside `properties` or `context`)."""
-    exprs = [Event.lead_id, Event.type, Event.name, epoch_micros(session, Event.occurred_at)]
+    micros = func.coalesce(Event.occurred_us, epoch_micros(session, Event.occurred_at))
+    exprs = [Event.lead_id, Event.type, Event.name, micros]
     query: Any = select(
         *(e.label(f"c{i}") for i, e in enumerate([*exprs, *_where_texts(session, paths)]))
     )

@@ -29,6 +29,7 @@ from leadflow.core.facts import email_domain, lead_facts
 from leadflow.core.playbook import Playbook
 from leadflow.repositories import rescoring
 from leadflow.repositories.rescoring import Columns, LeadSelection
+from leadflow.services import rescore_events
 from leadflow.services.leads import ACCOUNT_FIELDS, LEAD_FIELDS
 
 LEAD_COLUMNS = (*LEAD_FIELDS, "source", "medium", "campaign")
@@ -272,6 +273,8 @@ def _read_events(
 ) -> _Events:
     paths = sorted(bulk.event_paths(playbook))
     where = [path.split(".") for path in paths]
+    if wanted is None and (kinds := rescore_events.kind_columns(session, playbook, lead_ids)):
+        return _Events(kinds[0], where, kinds[1])
     texts = [Encoder(text=True) for _ in range(2 + len(where))]  # type, name, where...
     leads: list[IntArray] = []
     times: list[IntArray] = []

@@ -1,0 +1,121 @@
+"""Every attributed event as integer columns (lead, time, kind), with no Python row per event.
+
+SQLite: a second connection through the ADBC SQLite driver reads the covering index
+`ix_events_scoring` into Arrow; it sees what the session sees only when the session's
+transaction has written nothing, so it is used only then. PostgreSQL: a binary COPY on the
+session's own connection, parsed by NumPy. Otherwise (an in-memory SQLite database, a
+transaction that has written, events stored by raw SQL without their kind): None, and the
+caller reads rows. pyarrow and ADBC are imported here only, on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Text, cast, select
+from sqlalchemy.orm import Session
+
+from leadflow.models.event import Event
+from leadflow.repositories._bulk import dialect_name, fetch, json_text
+from leadflow.repositories._sql import chunked
+
+IntArray = npt.NDArray[np.int64]
+CHANGES_AT_BEGIN = "leadflow_changes_at_begin"  # set by models.db when SQLite begins
+# NULL time or kind (raw SQL inserts) reads as kind -1: the caller then reads rows instead.
+_COLUMNS = (
+    "CAST(lead_id AS BIGINT), COALESCE(occurred_us, 0),"
+    " CASE WHEN occurred_us IS NULL THEN -1 ELSE COALESCE(kind, -1) END, CAST(id AS BIGINT)"
+)
+_QUERY = f"SELECT {_COLUMNS} FROM events WHERE lead_id IS NOT NULL"
+_COPY_ROW = np.dtype(
+    [("fields", ">i2")]
+    + [(f"{name}{part}", t) for name in "ltki" for part, t in (("_len", ">i4"), ("", ">i8"))]
+)
+_COPY_HEADER = 19  # signature (11), flags (4), header extension length (4, zero)
+
+
+@dataclass(frozen=True, slots=True)
+class EventKinds:
+    """Events by row: `lead_id`, `occurred_us`, `kind` (index into `samples`); and for each
+    kind one event's (type, name, JSON text at properties.path)."""
+
+    lead_id: IntArray
+    occurred_us: IntArray
+    kind: IntArray
+    samples: list[tuple[str, str | None, str | None]]
+
+
+def read_event_kinds(session: Session) -> EventKinds | None:
+    """All attributed events as columns, or None where they cannot be read so (see above)."""
+    if dialect_name(session) == "postgresql":
+        lead, occurred, kind, ids = _copy_binary(session)
+    else:
+        found = _adbc_sqlite(session)
+        if found is None:
+            return None
+        lead, occurred, kind, ids = found
+    if len(kind) and int(kind.min()) < 0:
+        return None
+    codes, distinct = _dictionary(kind)
+    sample = np.zeros(distinct, np.int64)
+    sample[codes] = ids  # any event of each kind will do: they all read alike
+    return EventKinds(lead, occurred, codes, _samples(session, sample.tolist()))
+
+
+def _dictionary(kind: IntArray) -> tuple[IntArray, int]:
+    """Each row's index among the distinct kinds, and how many there are (hashing, no sort)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(pa.array(kind))
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64)
+    return codes, len(encoded.dictionary)
+
+
+def _samples(
+    session: Session, event_ids: Sequence[int]
+) -> list[tuple[str, str | None, str | None]]:
+    """(type, name, JSON text at properties.path) of these events, in the order given."""
+    path = json_text(session, Event.properties, ["path"])
+    found: dict[int, tuple[str, str | None, str | None]] = {}
+    for batch in chunked(sorted(set(event_ids))):
+        query = select(Event.id, Event.type, Event.name, cast(path, Text)).where(
+            Event.id.in_(batch)
+        )
+        for rows in fetch(session, query):
+            found.update({row[0]: (row[1], row[2], row[3]) for row in rows})
+    return [found[i] for i in event_ids]
+
+
+def _adbc_sqlite(session: Session) -> tuple[IntArray, ...] | None:
+    """The columns through ADBC, when a second connection sees what the session sees."""
+    connection = session.connection()
+    raw: Any = connection.connection.dbapi_connection
+    database = connection.engine.url.database
+    begun = connection.info.get(CHANGES_AT_BEGIN)
+    if not database or database == ":memory:" or begun != getattr(raw, "total_changes", None):
+        return None
+    import adbc_driver_sqlite.dbapi as adbc
+
+    with adbc.connect(database) as other, other.cursor() as cursor:
+        cursor.execute(_QUERY)
+        table = cursor.fetch_arrow_table()
+    return tuple(np.asarray(table.column(k).to_numpy(), np.int64) for k in range(table.num_columns))
+
+
+def _copy_binary(session: Session) -> tuple[IntArray, ...]:
+    """The columns through COPY ... TO STDOUT (FORMAT BINARY): fixed-width rows for NumPy."""
+    raw: Any = session.connection().connection.dbapi_connection
+    data = bytearray()
+    with raw.cursor() as cursor, cursor.copy(f"COPY ({_QUERY}) TO STDOUT (FORMAT BINARY)") as copy:
+        for chunk in copy:
+            data += chunk
+    body = memoryview(data)[_COPY_HEADER : len(data) - 2]  # the trailer is one int16, -1
+    rows = np.frombuffer(body, _COPY_ROW)
+    if len(rows) and not (rows["fields"] == 4).all():
+        raise ValueError("unexpected COPY row layout")
+    return tuple(rows[name].astype(np.int64) for name in "ltki")
