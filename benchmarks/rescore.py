@@ -313,23 +313,31 @@ def machine() -> str:
     )
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (user + system)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def run(path: Path, *, commit: bool, rule_matches: bool) -> None:
     """Re-score every lead once, and print the figures."""
     print(machine())
+    print(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
     book = parse_playbook(PLAYBOOK.read_text())
     engine = make_engine(f"sqlite:///{path}")
     factory = make_session_factory(engine)
     started = time.perf_counter()
+    marks: list[tuple[str, float]] = []
+
+    def progress(phase: str) -> None:
+        marks.append((phase, cpu_seconds()))
+        print(f"  {phase}", flush=True)
+
     with factory() as session:
         session.begin()
-        result = rescore_all(
-            session,
-            book,
-            NOW,
-            progress=lambda phase: print(f"  {phase}", flush=True),
-            rebuild_matches=rule_matches,
-        )
+        result = rescore_all(session, book, NOW, progress=progress, rebuild_matches=rule_matches)
         finish = time.perf_counter()
+        marks.append(("", cpu_seconds()))
         session.commit() if commit else session.rollback()
         closing = time.perf_counter() - finish
     engine.dispose()
@@ -337,8 +345,11 @@ def run(path: Path, *, commit: bool, rule_matches: bool) -> None:
     seconds = result.seconds
     print(f"re-scored {result.leads:,} leads from {result.events:,} events in {seconds:.1f} s")
     print(f"  {result.leads / seconds:,.0f} leads/s, {result.events / seconds:,.0f} events/s")
+    cpu = {phase: end - start for (phase, start), (_, end) in zip(marks, marks[1:])}
+    print(f"  {'phase':<24} {'wall':>6}   {'CPU (this process and its children)'}")
     for phase, spent in result.phases.items():
-        print(f"  {phase:<24} {spent:6.1f} s")
+        print(f"  {phase:<24} {spent:6.1f} s {cpu.get(phase, 0.0):6.1f} s")
+    print(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
     if result.matches is not None:
         print(f"  ({result.matches:,} rule matches written)")
     print(f"  {'commit' if commit else 'rollback':<24} {closing:6.1f} s   (wall {wall:.1f} s)")

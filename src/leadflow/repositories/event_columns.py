@@ -1,17 +1,23 @@
 """Every attributed event as integer columns (lead, time, kind), with no Python row per event.
 
-SQLite: a second connection through the ADBC SQLite driver reads the covering index
-`ix_events_scoring` into Arrow; it sees what the session sees only when the session's
-transaction has written nothing, so it is used only then. PostgreSQL: a binary COPY on the
-session's own connection, parsed by NumPy. Otherwise (an in-memory SQLite database, a
-transaction that has written, events stored by raw SQL without their kind): None, and the
-caller reads rows. pyarrow and ADBC are imported here only, on first use.
+SQLite: child processes read the covering index `ix_events_scoring` into Arrow through the
+ADBC SQLite driver (`_sqlite_arrow`); as other connections they see what the session sees
+only when the session's transaction has written nothing, so they are used only then.
+PostgreSQL: a binary COPY on the session's own connection, parsed by NumPy. Otherwise (an
+in-memory SQLite database, a transaction that has written, events stored by raw SQL without
+their kind): None, and the caller reads rows. pyarrow is imported only on first use.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +30,8 @@ from leadflow.repositories._bulk import dialect_name, fetch, json_text
 from leadflow.repositories._sql import chunked
 
 IntArray = npt.NDArray[np.int64]
+PARTS = 2  # child processes reading events at once (at most one per core)
+_CHILD = Path(__file__).with_name("_sqlite_arrow.py")
 CHANGES_AT_BEGIN = "leadflow_changes_at_begin"  # set by models.db when SQLite begins
 # NULL time or kind (raw SQL inserts) reads as kind -1: the caller then reads rows instead.
 _COLUMNS = (
@@ -92,19 +100,50 @@ def _samples(
 
 
 def _adbc_sqlite(session: Session) -> tuple[IntArray, ...] | None:
-    """The columns through ADBC, when a second connection sees what the session sees."""
+    """The columns through ADBC, read by child processes (see `_sqlite_arrow`), when a second
+    connection sees what the session sees; one child per core, each a range of leads."""
     connection = session.connection()
     raw: Any = connection.connection.dbapi_connection
     database = connection.engine.url.database
     begun = connection.info.get(CHANGES_AT_BEGIN)
     if not database or database == ":memory:" or begun != getattr(raw, "total_changes", None):
         return None
-    import adbc_driver_sqlite.dbapi as adbc
+    low, high = connection.exec_driver_sql("SELECT MIN(id), MAX(id) FROM leads").one()
+    if low is None:
+        return tuple(np.zeros(0, np.int64) for _ in range(4))
+    parts = max(1, min(PARTS, os.cpu_count() or 1))
+    step = (high - low) // parts + 1
+    bounds = [low + k * step for k in range(1, parts)]  # the first and last are open
+    ranges = zip([None, *bounds], [*bounds, None], strict=True)
+    queries = [
+        _QUERY
+        + ("" if start is None else f" AND lead_id >= {start}")
+        + ("" if end is None else f" AND lead_id < {end}")
+        for start, end in ranges
+    ]
+    with ThreadPoolExecutor(parts) as pool:
+        tables = list(pool.map(partial(_child_read, str(Path(database).resolve())), queries))
+    return tuple(
+        np.concatenate([np.asarray(t.column(k).to_numpy(), np.int64) for t in tables])
+        for k in range(4)
+    )
 
-    with adbc.connect(database) as other, other.cursor() as cursor:
-        cursor.execute(_QUERY)
-        table = cursor.fetch_arrow_table()
-    return tuple(np.asarray(table.column(k).to_numpy(), np.int64) for k in range(table.num_columns))
+
+def _child_read(database: str, query: str) -> Any:
+    """The rows of `query` as an Arrow table, read by a child process."""
+    import pyarrow as pa
+
+    command = [sys.executable, str(_CHILD), database, query]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+        assert child.stdout is not None and child.stderr is not None
+        try:
+            table = pa.ipc.open_stream(child.stdout).read_all()
+        except pa.ArrowInvalid:
+            table = None
+        errors = child.stderr.read().decode(errors="replace")
+    if child.returncode or table is None:
+        raise RuntimeError(f"reading events through ADBC failed: {errors.strip()[-500:]}")
+    return table
 
 
 def _copy_binary(session: Session) -> tuple[IntArray, ...]:
