@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -345,7 +346,7 @@ def run(path: Path, *, commit: bool, rule_matches: bool) -> None:
     seconds = result.seconds
     print(f"re-scored {result.leads:,} leads from {result.events:,} events in {seconds:.1f} s")
     print(f"  {result.leads / seconds:,.0f} leads/s, {result.events / seconds:,.0f} events/s")
-    cpu = {phase: end - start for (phase, start), (_, end) in zip(marks, marks[1:])}
+    cpu = {phase: end - start for (phase, start), (_, end) in pairwise(marks)}
     print(f"  {'phase':<24} {'wall':>6}   {'CPU (this process and its children)'}")
     for phase, spent in result.phases.items():
         print(f"  {phase:<24} {spent:6.1f} s {cpu.get(phase, 0.0):6.1f} s")
