@@ -360,15 +360,12 @@ def _append_ledger(
 ) -> int:
     """One ledger entry per lead whose total moved."""
     changed = np.flatnonzero(scores.total != leads.total)
-    entries = {
+    deltas = {
         "lead_id": leads.ids[changed].tolist(),
-        "fit": scores.fit[changed].tolist(),
-        "engagement": scores.engagement[changed].tolist(),
-        "total": scores.total[changed].tolist(),
-        "grade": scores.grade[changed].tolist(),
         "delta_total": bulk.round_points(scores.total[changed] - leads.total[changed]).tolist(),
     }
-    rescoring.append_ledger(session, entries, at=now, cause=cause)
+    # The rest of each entry is what write_lead_scores has just stored.
+    rescoring.append_ledger_of_leads(session, deltas, at=now, cause=cause)
     return len(changed)
 
 
