@@ -71,7 +71,10 @@ def read_event_kinds(session: Session) -> EventKinds | None:
     codes, distinct = _dictionary(kind)
     sample = np.zeros(distinct, np.int64)
     sample[codes] = ids  # any event of each kind will do: they all read alike
-    return EventKinds(lead, occurred, codes, _samples(session, sample.tolist()))
+    samples = _samples(session, sample.tolist())
+    if samples is None:  # deleted since it was read
+        return None
+    return EventKinds(lead, occurred, codes, samples)
 
 
 def _dictionary(kind: IntArray) -> tuple[IntArray, int]:
@@ -86,8 +89,9 @@ def _dictionary(kind: IntArray) -> tuple[IntArray, int]:
 
 def _samples(
     session: Session, event_ids: Sequence[int]
-) -> list[tuple[str, str | None, str | None]]:
-    """(type, name, JSON text at properties.path) of these events, in the order given."""
+) -> list[tuple[str, str | None, str | None]] | None:
+    """(type, name, JSON text at properties.path) of these events, in the order given (None
+    when one is gone)."""
     path = json_text(session, Event.properties, ["path"])
     found: dict[int, tuple[str, str | None, str | None]] = {}
     for batch in chunked(sorted(set(event_ids))):
@@ -96,6 +100,8 @@ def _samples(
         )
         for rows in fetch(session, query):
             found.update({row[0]: (row[1], row[2], row[3]) for row in rows})
+    if len(found) < len(set(event_ids)):
+        return None
     return [found[i] for i in event_ids]
 
 
