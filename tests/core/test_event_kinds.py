@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
+from hashlib import blake2b
+from typing import Any
+
+import pytest
 
 from leadflow.core.event_kinds import covered, kind_of, occurred_micros
 
@@ -52,3 +57,16 @@ def test_occurred_micros_is_exact_and_naive_means_utc() -> None:
     east = moment.astimezone(timezone(timedelta(hours=5, minutes=30)))
     assert occurred_micros(east) == 1748781015123457
     assert occurred_micros(datetime(1969, 12, 31, 23, 59, 59, 999999)) == -1
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/pricing", 'a"b', "a\\b", "tab\there", "caf\u00e9 \u2028", "\ud800", None, 1, 2.5, True,
+     {"b": 1, "a": [None, "x"]}, ["/x"]],
+)  # fmt: skip
+def test_kinds_digest_the_canonical_json(path: Any) -> None:
+    text = json.dumps(
+        ["page", "Viewed", path], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    digest = blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    assert kind_of("page", "Viewed", {"path": path}) == int.from_bytes(digest, "big") >> 1
