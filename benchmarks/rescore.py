@@ -20,11 +20,13 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from leadflow.core.event_kinds import kind_of
 from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.models.db import make_engine, make_session_factory, upgrade
@@ -36,7 +38,7 @@ PLAYBOOK = ROOT / "examples" / "b2b_saas.yaml"
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 STAMP = "2025-06-01 00:00:00.000000"
 CHUNK = 500_000
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"  # 2: events carry occurred_us and kind
 
 TITLES = {
     "VP Operations": 3, "Head of Operations": 3, "Director of Operations": 3, "COO": 1,
@@ -206,8 +208,13 @@ def build_events(con: sqlite3.Connection, rng: np.random.Generator, leads: int, 
         np.minimum(rng.exponential(60 * 86_400e6, count), 365 * 86_400e6).astype(np.int64)
     )[::-1]
     moments = np.datetime64(NOW.replace(tzinfo=None), "us") - ages.astype("timedelta64[us]")
+    micros = moments.astype(np.int64)
+    page_kinds = [kind_of("page", None, {"path": p}) for p in paths]
+    track_kinds = [kind_of("track", n, {}) for n in track_names]
+    identify_kind = kind_of("identify", None, {})
     columns = ("id", "lead_id", "anonymous_id", "source", "message_id", "type", "name",
-               "properties", "context", "occurred_at", "received_at")  # fmt: skip
+               "properties", "context", "occurred_at", "received_at", "occurred_us",
+               "kind")  # fmt: skip
     for start in range(0, count, CHUNK):
         size = min(CHUNK, count - start)
         lead = rng.choice(leads, size, p=weights / weights.sum()) + 1
@@ -216,17 +223,21 @@ def build_events(con: sqlite3.Connection, rng: np.random.Generator, leads: int, 
         track = rng.choice(len(track_names), size, p=track_p / track_p.sum())
         extra = rng.integers(0, 1000, size)
         when = stamps(moments[start : start + size])
+        us = micros[start : start + size].tolist()
         rows = []
         for j in range(size):
             k, x = int(kind[j]), int(extra[j])
             if k == 0:
-                type_, name, props = "page", None, page_props[page[j]]
+                type_, name, props, code = "page", None, page_props[page[j]], page_kinds[page[j]]
             elif k == 1:
-                type_, name, props = "track", track_names[track[j]], track_props[x % 50]
+                t = track[j]
+                type_, name, code = "track", track_names[t], track_kinds[t]
+                props = track_props[x % 50]
             else:
-                type_, name, props = "identify", None, "{}"
+                type_, name, props, code = "identify", None, "{}", identify_kind
             rows.append((start + j + 1, int(lead[j]), None, "segment", f"{start + j:012x}",
-                         type_, name, props, contexts[x % 20], when[j], when[j]))  # fmt: skip
+                         type_, name, props, contexts[x % 20], when[j], when[j], us[j],
+                         code))  # fmt: skip
         insert(con, "events", columns, rows)
         print(f"  events {start + size:,}/{count:,}", flush=True)
 
@@ -303,23 +314,31 @@ def machine() -> str:
     )
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (user + system)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def run(path: Path, *, commit: bool, rule_matches: bool) -> None:
     """Re-score every lead once, and print the figures."""
     print(machine())
+    print(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
     book = parse_playbook(PLAYBOOK.read_text())
     engine = make_engine(f"sqlite:///{path}")
     factory = make_session_factory(engine)
     started = time.perf_counter()
+    marks: list[tuple[str, float]] = []
+
+    def progress(phase: str) -> None:
+        marks.append((phase, cpu_seconds()))
+        print(f"  {phase}", flush=True)
+
     with factory() as session:
         session.begin()
-        result = rescore_all(
-            session,
-            book,
-            NOW,
-            progress=lambda phase: print(f"  {phase}", flush=True),
-            rebuild_matches=rule_matches,
-        )
+        result = rescore_all(session, book, NOW, progress=progress, rebuild_matches=rule_matches)
         finish = time.perf_counter()
+        marks.append(("", cpu_seconds()))
         session.commit() if commit else session.rollback()
         closing = time.perf_counter() - finish
     engine.dispose()
@@ -327,8 +346,11 @@ def run(path: Path, *, commit: bool, rule_matches: bool) -> None:
     seconds = result.seconds
     print(f"re-scored {result.leads:,} leads from {result.events:,} events in {seconds:.1f} s")
     print(f"  {result.leads / seconds:,.0f} leads/s, {result.events / seconds:,.0f} events/s")
+    cpu = {phase: end - start for (phase, start), (_, end) in pairwise(marks)}
+    print(f"  {'phase':<24} {'wall':>6}   {'CPU (this process and its children)'}")
     for phase, spent in result.phases.items():
-        print(f"  {phase:<24} {spent:6.1f} s")
+        print(f"  {phase:<24} {spent:6.1f} s {cpu.get(phase, 0.0):6.1f} s")
+    print(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
     if result.matches is not None:
         print(f"  ({result.matches:,} rule matches written)")
     print(f"  {'commit' if commit else 'rollback':<24} {closing:6.1f} s   (wall {wall:.1f} s)")
@@ -346,7 +368,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--build-only", action="store_true", help="Build, do not re-score.")
     args = parser.parse_args(argv)
     path = (
-        args.db or Path(tempfile.gettempdir()) / f"leadflow-rescore-{args.leads}-{args.events}.db"
+        args.db
+        or Path(tempfile.gettempdir())
+        / f"leadflow-rescore-{args.leads}-{args.events}-v{FORMAT_VERSION}.db"
     )
     if args.rebuild or not matches(path, args.leads, args.events, args.seed):
         print(f"building {path} ({args.leads:,} leads, {args.events:,} events)", flush=True)

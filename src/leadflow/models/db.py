@@ -64,6 +64,10 @@ def _sqlite_begin(connection: Connection) -> None:
     # read transaction later tries to write while another writer is committing.
     mode = connection.get_execution_options().get("sqlite_begin", "")
     connection.exec_driver_sql(f"BEGIN {mode}".strip())
+    # Rows changed by this connection so far: unchanged later means the transaction has
+    # written nothing, so a second connection sees what it sees (repositories/event_columns).
+    raw = connection.connection.dbapi_connection
+    connection.info["leadflow_changes_at_begin"] = getattr(raw, "total_changes", None)
 
 
 def make_engine(url: str) -> Engine:

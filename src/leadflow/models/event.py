@@ -5,11 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from leadflow.core.event_kinds import kind_of, occurred_micros
 from leadflow.models.db import Base
 from leadflow.models.types import utcnow
+
+
+def _occurred_us(context: Any) -> int | None:
+    moment = context.get_current_parameters().get("occurred_at")
+    return occurred_micros(moment) if isinstance(moment, datetime) else None
+
+
+def _kind(context: Any) -> int:
+    row = context.get_current_parameters()
+    return kind_of(row["type"], row.get("name"), row.get("properties"))
 
 
 class Event(Base):
@@ -33,6 +44,8 @@ class Event(Base):
         # Named events are the rare, meaningful ones (bounces, demo requests, touches): found
         # by name without reading every page view.
         Index("ix_events_name", "name"),
+        # All a bulk re-score reads of an event, in integers (see core.event_kinds).
+        Index("ix_events_scoring", "lead_id", "occurred_us", "kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,3 +64,8 @@ class Event(Base):
     campaign: Mapped[str | None]
     path: Mapped[str | None]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What a bulk re-score reads, so it parses no text: the time as integer microseconds
+    # since 1970 (UTC) and the kind (type, name, path). Every insert fills them in from the
+    # row (events.with_lookups, else these defaults); NULL only where raw SQL left them out.
+    occurred_us: Mapped[int | None] = mapped_column(BigInteger, default=_occurred_us)
+    kind: Mapped[int | None] = mapped_column(BigInteger, default=_kind)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
+from leadflow.core.event_kinds import kind_of, occurred_micros
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.types import utcnow
@@ -42,7 +43,8 @@ def _text(value: Any) -> str | None:
 
 def with_lookups(row: dict[str, Any]) -> dict[str, Any]:
     """The row with `campaign` (Segment's context.campaign.name, else a utm_campaign or
-    campaign property) and `path` (a page view's path) filled in."""
+    campaign property), `path` (a page view's path), and what bulk re-scoring reads
+    (`occurred_us`, `kind`: see core.event_kinds) filled in."""
     properties = row.get("properties") or {}
     context = row.get("context") or {}
     campaign = context.get("campaign") if isinstance(context, dict) else None
@@ -51,7 +53,10 @@ def with_lookups(row: dict[str, Any]) -> dict[str, Any]:
         _text(named) or _text(properties.get("utm_campaign")) or _text(properties.get("campaign"))
     )
     path = _text(properties.get("path")) if row.get("type") == "page" else None
-    return {**row, "campaign": found, "path": path}
+    kind = kind_of(row["type"], row.get("name"), properties)
+    occurred = row.get("occurred_at")
+    micros = occurred_micros(occurred) if isinstance(occurred, datetime) else None
+    return {**row, "campaign": found, "path": path, "occurred_us": micros, "kind": kind}
 
 
 def insert(session: Session, **fields: Any) -> Event | None:

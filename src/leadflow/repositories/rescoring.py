@@ -19,6 +19,7 @@ from sqlalchemy import (
     Column,
     Double,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     select,
     update,
 )
@@ -163,7 +165,8 @@ def read_events(
 ) -> Iterator[list[tuple[Any, ...]]]:
     """Events of leads, in chunks of rows (lead_id, type, name, occurred_us, *where texts):
     each where text is the JSON text at one of `paths` (inside `properties` or `context`)."""
-    exprs = [Event.lead_id, Event.type, Event.name, epoch_micros(session, Event.occurred_at)]
+    micros = func.coalesce(Event.occurred_us, epoch_micros(session, Event.occurred_at))
+    exprs = [Event.lead_id, Event.type, Event.name, micros]
     query: Any = select(
         *(e.label(f"c{i}") for i, e in enumerate([*exprs, *_where_texts(session, paths)]))
     )
@@ -211,6 +214,46 @@ def append_ledger(
     }
     statement = insert(table_of(ScoreEntry)).values({name: bindparam(name) for name in columns})
     executemany(session, statement, columns)
+
+
+def append_ledger_of_leads(
+    session: Session, deltas: dict[str, Sequence[Any]], *, at: Any, cause: str
+) -> None:
+    """Ledger entries for leads whose scores were just written: columns `lead_id` and
+    `delta_total`; fit, engagement, total and grade are copied from the lead rows in SQL, so
+    only two values a lead pass through the driver."""
+    if not deltas["lead_id"]:
+        return
+    connection = session.connection()
+    table = Table(
+        "leadflow_deltas",
+        MetaData(),
+        Column("lead_id", Integer, primary_key=True),
+        Column("delta_total", Double, nullable=False),
+        prefixes=["TEMPORARY"],
+    )
+    table.create(connection)
+    try:
+        executemany(session, insert(table), dict(deltas))
+        lead, entry = table_of(Lead), table_of(ScoreEntry)
+        query = (
+            select(
+                lead.c.id,
+                lead.c.fit,
+                lead.c.engagement,
+                lead.c.total,
+                lead.c.grade,
+                table.c.delta_total,
+                literal(at, entry.c.at.type),
+                literal(cause, String),
+            )
+            .join_from(table, lead, lead.c.id == table.c.lead_id)
+            .order_by(table.c.lead_id)
+        )
+        names = ["lead_id", "fit", "engagement", "total", "grade", "delta_total", "at", "cause"]
+        connection.execute(insert(entry).from_select(names, query))
+    finally:
+        table.drop(connection)
 
 
 def write_account_scores(session: Session, scores: dict[str, Sequence[Any]], at: Any) -> None:

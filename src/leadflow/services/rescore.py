@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import pairwise
 from operator import itemgetter
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from leadflow.core import bulk
@@ -37,6 +37,7 @@ from leadflow.core.facts import (
 from leadflow.core.playbook import Playbook
 from leadflow.repositories import rescoring, rule_state
 from leadflow.repositories.rescoring import Columns, LeadSelection
+from leadflow.services import rescore_events
 
 Progress = Callable[[str], None]
 
@@ -270,6 +271,8 @@ def _read_events(
 ) -> _Events:
     paths = sorted(bulk.event_paths(playbook))
     where = [path.split(".") for path in paths]
+    if wanted is None and (kinds := rescore_events.kind_columns(session, playbook, lead_ids)):
+        return _Events(kinds[0], where, kinds[1])
     texts = [Encoder(text=True) for _ in range(2 + len(where))]  # type, name, where...
     leads: list[IntArray] = []
     times: list[IntArray] = []
@@ -318,9 +321,24 @@ def _contributions_json(scores: bulk.BulkScores) -> list[str]:
         values, inverse = np.unique(points[mine], return_inverse=True)
         texts = np.array([head + repr(v) + "}" for v in values.tolist()] or [""], dtype=object)
         entries[mine] = texts[inverse]
-    listed = entries.tolist()
-    bounds = np.searchsorted(leads, np.arange(len(scores.fit) + 1)).tolist()
-    return ["[" + ", ".join(listed[a:b]) + "]" for a, b in pairwise(bounds)]
+    return _json_lists(entries, leads, len(scores.fit))
+
+
+def _json_lists(entries: npt.NDArray[np.object_], leads: IntArray, size: int) -> list[str]:
+    """`[e1, e2, ...]` of each lead's entries (sorted by lead), in one join and one split.
+
+    A control character never occurs in JSON text (json.dumps escapes them), so one (RS, not
+    NUL: NumPy drops trailing NULs of strings) can end each lead's list inside one string.
+    """
+    bounds = np.searchsorted(leads, np.arange(size + 1))
+    starts, ends = bounds[:-1], bounds[1:]
+    given = starts < ends
+    pieces = ", " + entries if len(entries) else entries
+    pieces[starts[given]] = "[" + entries[starts[given]]
+    pieces[ends[given] - 1] = pieces[ends[given] - 1] + "]\x1e"
+    empty = np.flatnonzero(~given)
+    pieces = np.insert(pieces, starts[empty], "[]\x1e")
+    return "".join(pieces.tolist()).split("\x1e")[:size]
 
 
 def _score_columns(leads: _Leads, scores: bulk.BulkScores) -> dict[str, Sequence[Any]]:
@@ -340,15 +358,12 @@ def _append_ledger(
 ) -> int:
     """One ledger entry per lead whose total moved."""
     changed = np.flatnonzero(scores.total != leads.total)
-    entries = {
+    deltas = {
         "lead_id": leads.ids[changed].tolist(),
-        "fit": scores.fit[changed].tolist(),
-        "engagement": scores.engagement[changed].tolist(),
-        "total": scores.total[changed].tolist(),
-        "grade": scores.grade[changed].tolist(),
         "delta_total": bulk.round_points(scores.total[changed] - leads.total[changed]).tolist(),
     }
-    rescoring.append_ledger(session, entries, at=now, cause=cause)
+    # The rest of each entry is what write_lead_scores has just stored.
+    rescoring.append_ledger_of_leads(session, deltas, at=now, cause=cause)
     return len(changed)
 
 
