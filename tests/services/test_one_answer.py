@@ -156,7 +156,7 @@ people = st.lists(
 )
 streams = st.lists(
     # Whole minutes ago: an event microseconds before `now` is counted live and not in bulk on
-    # SQLite (found by this test; the event reading is being rewritten, see the README).
+    # SQLite (found by this test; left to the rewrite of bulk event reading).
     st.tuples(st.integers(0, 2), st.sampled_from(EVENTS), st.integers(1, 20 * 24 * 60)),
     max_size=12,
 )
