@@ -43,6 +43,20 @@ def test_validate_names_each_error_with_path_and_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
+def test_validate_says_which_custom_attributes_to_declare(tmp_path: Path) -> None:
+    bad = tmp_path / "undeclared.yaml"
+    bad.write_text(
+        "name: undeclared\n"
+        "fit:\n"
+        "  rules:\n"
+        "    - {id: budget, label: Budget, points: 5, when: {field: budget, gte: 500}}\n"
+    )
+    result = runner.invoke(app, ["playbook", "validate", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:4: fit.rules[0].when.field: unknown field 'budget'" in result.stderr
+    assert "custom_fields: [budget]" in result.stderr
+
+
 def test_validate_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["playbook", "validate", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 1
