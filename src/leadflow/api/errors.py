@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, OperationalError, StatementError
 from starlette.exceptions import HTTPException
 
 from leadflow.core.errors import LeadflowError
@@ -75,13 +75,21 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
         headers = dict(exc.headers) if exc.headers else None
-        return error_response(exc.status_code, str(exc.detail), headers=headers)
+        problems = getattr(exc, "problems", ())
+        return error_response(exc.status_code, str(exc.detail), problems, headers=headers)
 
     @app.exception_handler(DataError)
     async def unstorable(request: Request, exc: DataError) -> JSONResponse:
         # A value the database cannot hold (too long, out of range): the client's, so a 400.
         log.warning("unstorable value on %s %s", request.method, _route(request))
         return error_response(400, "a value in the request cannot be stored; nothing was applied")
+
+    @app.exception_handler(StatementError)
+    async def refused_on_bind(request: Request, exc: StatementError) -> JSONResponse:
+        # models.db refuses a value (e.g. NaN in a JSON column) while binding parameters.
+        if isinstance(exc.orig, LeadflowError):
+            return await domain_error(request, exc.orig)
+        return await unexpected(request, exc)
 
     @app.exception_handler(OperationalError)
     async def database_busy(request: Request, exc: OperationalError) -> JSONResponse:

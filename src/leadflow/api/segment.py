@@ -26,6 +26,8 @@ from starlette.concurrency import run_in_threadpool
 from leadflow.api.deps import Caller, KeyCache
 from leadflow.api.group_commit import GroupCommit, one_transaction
 from leadflow.api.metrics import Metrics
+from leadflow.core import strict_json
+from leadflow.core.errors import Invalid
 from leadflow.core.playbook import Playbook
 from leadflow.core.roles import Permission, Role, allows
 from leadflow.core.segment import Message
@@ -70,7 +72,9 @@ async def read_body(request: Request) -> Any:
     if not raw.strip():
         raise RequestRefused("request body is empty: send a JSON object")
     try:
-        return json.loads(raw)
+        return strict_json.loads(raw)
+    except Invalid as exc:
+        raise RequestRefused(exc.message) from None
     except UnicodeDecodeError:
         raise RequestRefused("request body is not UTF-8 text") from None
     except json.JSONDecodeError as exc:

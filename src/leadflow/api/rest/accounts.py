@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from leadflow.api.deps import DbSession, Now, require
 from leadflow.api.rest.schemas import AccountIn
+from leadflow.api.strict_body import StrictRoute
 from leadflow.core.roles import Permission
 from leadflow.models.api_key import ApiKey
 from leadflow.services import accounts, playbooks
 
-router = APIRouter(prefix="/accounts", tags=["accounts"])
+router = APIRouter(prefix="/accounts", tags=["accounts"], route_class=StrictRoute)
 Reader = Annotated[ApiKey, Depends(require(Permission.READ))]
 Writer = Annotated[ApiKey, Depends(require(Permission.WRITE_LEADS))]
 

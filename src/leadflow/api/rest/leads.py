@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from leadflow.api.deps import DbSession, Now, require
 from leadflow.api.rest.schemas import ActionIn, LeadIn, LeadPatch, MergeIn, NoteIn, TouchIn
+from leadflow.api.strict_body import StrictRoute
 from leadflow.core.roles import Permission
 from leadflow.core.stages import Stage
 from leadflow.models.api_key import ApiKey
 from leadflow.services import lead_edits, leads, lifecycle, merge, playbooks, sales
 from leadflow.services.leads import LeadFilter
 
-router = APIRouter(prefix="/leads", tags=["leads"])
+router = APIRouter(prefix="/leads", tags=["leads"], route_class=StrictRoute)
 Reader = Annotated[ApiKey, Depends(require(Permission.READ))]
 Writer = Annotated[ApiKey, Depends(require(Permission.WRITE_LEADS))]
 Seller = Annotated[ApiKey, Depends(require(Permission.SALES))]

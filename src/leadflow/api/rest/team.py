@@ -8,12 +8,13 @@ from fastapi import APIRouter, Depends, Query
 
 from leadflow.api.deps import DbSession, Now, require
 from leadflow.api.rest.schemas import RepIn, RepPatch, WebhookIn
+from leadflow.api.strict_body import StrictRoute
 from leadflow.core.roles import Permission
 from leadflow.models.api_key import ApiKey
 from leadflow.models.rep import Rep
 from leadflow.services import playbooks, reps, sla, webhooks
 
-router = APIRouter(tags=["team and alerts"])
+router = APIRouter(tags=["team and alerts"], route_class=StrictRoute)
 Reader = Annotated[ApiKey, Depends(require(Permission.READ))]
 Admin = Annotated[ApiKey, Depends(require(Permission.ADMIN))]
 
