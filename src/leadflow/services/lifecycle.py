@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from leadflow.core import amounts
 from leadflow.core.facts import EventFacts, lead_facts
 from leadflow.core.lifecycle import (
     Action,
@@ -85,6 +86,8 @@ def act(
     expected_close: str | None = None,
 ) -> Transition:
     """A person's stage action on a lead (accept, recycle, disqualify, convert, close)."""
+    if amount is not None:
+        amount = amounts.checked(amount, "amount")
     move = manual_transition(Stage(lead.stage), action, actor, reason)
     record(session, lead, move, now)
     sla.touch(session, lead.id, now)  # any action by a person is the first touch

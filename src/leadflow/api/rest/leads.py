@@ -8,7 +8,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from leadflow.api.deps import DbSession, Now, require
-from leadflow.api.rest.schemas import ActionIn, LeadIn, LeadPatch, MergeIn, NoteIn, TouchIn
+from leadflow.api.rest.schemas import (
+    ActionIn,
+    LeadIn,
+    LeadPatch,
+    MergeIn,
+    NoteIn,
+    Offset,
+    TouchIn,
+)
 from leadflow.api.strict_body import StrictRoute
 from leadflow.core.roles import Permission
 from leadflow.core.stages import Stage
@@ -34,7 +42,7 @@ def list_leads(
     owner: str | None = None,
     sort: SortKey = "total",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """A page of leads: `items`, the `total` matching, `limit` and `offset`."""
     stage_name = stage.value if stage else None

@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from leadflow.api.deps import DbSession, Now, require
+from leadflow.api.rest.schemas import RowId
 from leadflow.api.strict_body import StrictRoute
 from leadflow.core.errors import Invalid, NotFound
 from leadflow.core.plan import parse_rates
@@ -144,7 +145,7 @@ def add_goal(body: GoalIn, session: DbSession, now: Now, _: Admin) -> dict[str, 
 
 
 @router.delete("/goals/{goal_id}", status_code=204, summary="Remove a goal")
-def delete_goal(goal_id: int, session: DbSession, _: Admin) -> None:
+def delete_goal(goal_id: RowId, session: DbSession, _: Admin) -> None:
     goals.delete_goal(session, goal_id)
 
 
