@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from leadflow.core.roles import Role
 from tests.api.conftest import bearer
 
-RATES = "&rate=lead%3D0.5&rate=mql%3D0.4&rate=sql%3D0.25&rate=opportunity%3D0.2"
+RATES = "&rate=visit%3D0.02&rate=lead%3D0.5&rate=mql%3D0.4&rate=sql%3D0.25&rate=opportunity%3D0.2"
 FORMULAS = {"source": "+cmd|' /C calc'!A0", "medium": "@SUM(1+1)",
             "name": '=HYPERLINK("http://evil.example","x")'}  # fmt: skip
 
@@ -123,10 +123,12 @@ def test_bodies_no_database_can_hold_are_refused(
 
 
 @pytest.mark.parametrize("value", ["inf", "nan", 2**70, "1e400", 1e300])
-def test_absurd_employee_counts_in_traits_are_ignored_not_fatal(
+def test_absurd_company_figures_in_traits_are_ignored_not_fatal(
     client: TestClient, make_key: Callable[[Role], str], value: object
 ) -> None:
-    message = {"userId": "e@acme.com", "traits": {"email": "e@acme.com", "company": "Acme",
-               "website": "acme.com", "employees": value, "annual_revenue": value}}  # fmt: skip
-    response = client.post("/v1/identify", json=message, auth=(make_key(Role.INGEST), ""))
+    traits = {"name": "Acme", "employees": value, "annual_revenue": value}
+    message = {"userId": "e@acme.com", "groupId": "acme.com", "traits": traits}
+    response = client.post("/v1/group", json=message, auth=(make_key(Role.INGEST), ""))
     assert response.status_code == 200, response.text
+    account = client.get("/api/accounts/acme.com", headers=bearer(make_key(Role.ADMIN))).json()
+    assert account["employees"] is None
