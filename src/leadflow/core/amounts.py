@@ -16,8 +16,15 @@ def checked(value: float, where: str, *, positive: bool = False) -> float:
     """The amount, or Invalid naming `where` unless it is finite, >= 0 (> a cent) and bounded."""
     if not math.isfinite(value):
         raise Invalid(f"{where}: {value} is not a number an amount can be", [(where, "not finite")])
-    low = MIN_POSITIVE if positive else 0.0
-    if not low <= value <= MAX_AMOUNT:
-        reason = f"must be between {low:g} and {MAX_AMOUNT:,.0f}"
+    reason = None
+    if positive and value <= 0:
+        reason = "must be positive"
+    elif value < 0:
+        reason = "must not be negative"
+    elif positive and value < MIN_POSITIVE:
+        reason = f"must be at least {MIN_POSITIVE:g}"
+    elif value > MAX_AMOUNT:
+        reason = f"must be at most {MAX_AMOUNT:,.0f}"
+    if reason is not None:
         raise Invalid(f"{where}: {reason}", [(where, reason)])
     return value
