@@ -82,12 +82,13 @@ def test_nothing_stores_a_non_finite_number_in_a_json_column(app: FastAPI) -> No
     from leadflow.core.errors import Invalid
     from tests.api.conftest import NOW
 
-    with app.state.sessions() as session, pytest.raises(StatementError) as caught:
+    with app.state.sessions() as session, pytest.raises((StatementError, Invalid)) as caught:
         session.add(Lead(email="x@acme.com", attributes={"budget": float("nan")},
                          created_at=NOW, updated_at=NOW))  # fmt: skip
         session.flush()
-    assert isinstance(caught.value.orig, Invalid)
-    assert "not finite" in caught.value.orig.message
+    # SQLite's driver binds inside SQLAlchemy (which wraps the error), psycopg's outside it.
+    refused = getattr(caught.value, "orig", caught.value)
+    assert isinstance(refused, Invalid) and "not finite" in refused.message
 
 
 @pytest.mark.parametrize(
