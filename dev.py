@@ -5,6 +5,7 @@
     python3 dev.py test [PYTEST ARGS]  run the test suite
     python3 dev.py lint                ruff check, ruff format --check, mypy
     python3 dev.py bench NAME [ARGS]   run benchmarks/NAME.py
+    python3 dev.py fuzz [PYTEST ARGS]  the long fuzzing run (Schemathesis, Hypothesis)
 
 Creates .venv on first use and installs the project (editable, with the dev extra) with uv,
 falling back to pip. It re-installs only when pyproject.toml changes.
@@ -27,7 +28,8 @@ VENV = ROOT / ".venv"
 STAMP = VENV / ".leadflow-installed"
 PYPROJECT = ROOT / "pyproject.toml"
 USAGE = (
-    "usage: python3 dev.py {demo [ARGS...] | test [PYTEST ARGS...] | lint | bench NAME [ARGS...]}"
+    "usage: python3 dev.py {demo [ARGS...] | test [PYTEST ARGS...] | lint | bench NAME [ARGS...]"
+    " | fuzz [PYTEST ARGS...]}"
 )
 
 
@@ -212,7 +214,24 @@ def cmd_bench(args: list[str]) -> int:
     return run([python, script, *args[1:]])
 
 
-COMMANDS = {"demo": cmd_demo, "test": cmd_test, "lint": cmd_lint, "bench": cmd_bench}
+FUZZ_TESTS = ["tests/api/test_openapi_fuzz.py", "tests/api/test_segment_fuzz.py"]
+
+
+def cmd_fuzz(args: list[str]) -> int:
+    """The fuzz tests with LEADFLOW_FUZZ_SCALE times their examples (default 20; CI runs 1)."""
+    python = ensure_venv()
+    env = {**os.environ, "LEADFLOW_FUZZ_SCALE": os.environ.get("LEADFLOW_FUZZ_SCALE", "20")}
+    say(f"LEADFLOW_FUZZ_SCALE={env['LEADFLOW_FUZZ_SCALE']}")
+    return run([python, "-m", "pytest", "-p", "no:cacheprovider", *FUZZ_TESTS, *args], env)
+
+
+COMMANDS = {
+    "demo": cmd_demo,
+    "test": cmd_test,
+    "lint": cmd_lint,
+    "bench": cmd_bench,
+    "fuzz": cmd_fuzz,
+}
 
 
 def main(argv: list[str]) -> int:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from leadflow import __version__, web
-from leadflow.api import errors, health, metrics
+from leadflow.api import errors, health, metrics, openapi_doc
 from leadflow.api.deps import KeyCache, WriterTurns
 from leadflow.api.group_commit import GroupCommit
 from leadflow.api.headers import SecurityHeaders
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in _routers():
         app.include_router(router)
     web.install(app)
+    openapi_doc.install(app)
     return app
 
 

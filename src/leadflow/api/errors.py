@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, OperationalError, StatementError
 from starlette.exceptions import HTTPException
 
 from leadflow.core.errors import LeadflowError
@@ -89,7 +89,8 @@ def install(app: FastAPI, page: PageError | None = None) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         headers = dict(exc.headers) if exc.headers else None
-        return answer(request, exc.status_code, str(exc.detail), headers=headers)
+        problems = getattr(exc, "problems", ())
+        return answer(request, exc.status_code, str(exc.detail), problems, headers=headers)
 
     @app.exception_handler(DataError)
     async def unstorable(request: Request, exc: DataError) -> Response:
@@ -97,6 +98,13 @@ def install(app: FastAPI, page: PageError | None = None) -> None:
         log.warning("unstorable value on %s %s", request.method, _route(request))
         message = "a value in the request cannot be stored; nothing was applied"
         return answer(request, 400, message)
+
+    @app.exception_handler(StatementError)
+    async def refused_on_bind(request: Request, exc: StatementError) -> Response:
+        # models.db refuses a value (e.g. NaN in a JSON column) while binding parameters.
+        if isinstance(exc.orig, LeadflowError):
+            return await domain_error(request, exc.orig)
+        return await unexpected(request, exc)
 
     @app.exception_handler(OperationalError)
     async def database_busy(request: Request, exc: OperationalError) -> Response:

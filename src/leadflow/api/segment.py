@@ -26,6 +26,9 @@ from starlette.concurrency import run_in_threadpool
 from leadflow.api.deps import Caller, KeyCache
 from leadflow.api.group_commit import GroupCommit, one_transaction
 from leadflow.api.metrics import Metrics
+from leadflow.api.openapi_doc import segment_operation
+from leadflow.core import strict_json
+from leadflow.core.errors import Invalid
 from leadflow.core.playbook import Playbook
 from leadflow.core.roles import Permission, Role, allows
 from leadflow.core.segment import Message
@@ -70,7 +73,9 @@ async def read_body(request: Request) -> Any:
     if not raw.strip():
         raise RequestRefused("request body is empty: send a JSON object")
     try:
-        return json.loads(raw)
+        return strict_json.loads(raw)
+    except Invalid as exc:
+        raise RequestRefused(exc.message) from None
     except UnicodeDecodeError:
         raise RequestRefused("request body is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -232,8 +237,12 @@ def _endpoint(kind: str | None) -> Any:
 
 
 for _kind, _short in PATHS.items():
-    router.add_api_route(f"/{_kind}", _endpoint(_kind), methods=["POST"])
+    router.add_api_route(
+        f"/{_kind}", _endpoint(_kind), methods=["POST"], openapi_extra=segment_operation(_kind)
+    )
     router.add_api_route(f"/{_short}", _endpoint(_kind), methods=["POST"], include_in_schema=False)
-router.add_api_route("/batch", _endpoint(None), methods=["POST"])
+router.add_api_route(
+    "/batch", _endpoint(None), methods=["POST"], openapi_extra=segment_operation(None)
+)
 router.add_api_route("/b", _endpoint(None), methods=["POST"], include_in_schema=False)
 router.add_api_route("/import", _endpoint(None), methods=["POST"], include_in_schema=False)

@@ -13,7 +13,7 @@ from typing import ParamSpec, TypeVar
 import typer
 from rich.console import Console
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError, StatementError
 from sqlalchemy.orm import Session
 
 from leadflow.core.errors import LeadflowError
@@ -81,6 +81,10 @@ def friendly(command: Callable[P, R]) -> Callable[P, R]:
             if "no such table" in str(exc.orig) or "no such column" in str(exc.orig):
                 hint = " (an older schema: `leadflow init` upgrades it)"
             raise fail(f"database {state.shown_url()!r}: {exc.orig}{hint}") from None
+        except StatementError as exc:
+            if isinstance(exc.orig, LeadflowError):  # refused while binding (models.db)
+                raise fail(exc.orig.message) from None
+            raise fail(f"database error: {exc.__class__.__name__}: {exc}") from None
         except SQLAlchemyError as exc:
             raise fail(f"database error: {exc.__class__.__name__}: {exc}") from None
         except KeyboardInterrupt:

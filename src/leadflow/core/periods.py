@@ -11,7 +11,14 @@ _QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
 _YEAR = re.compile(r"^(\d{4})$")
 
 
+# Reports look back from a period (a plan's history window, last year's comparison): years
+# near 1 or 9999 would take dates out of range.
+FIRST_YEAR, LAST_YEAR = 1900, 9998
+
+
 def _month_start(year: int, month: int) -> datetime:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"year {year} is outside {FIRST_YEAR}-{LAST_YEAR}")
     year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
     return datetime(year, month, 1, tzinfo=UTC)
 

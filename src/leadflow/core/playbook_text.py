@@ -70,6 +70,9 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return text
 
 
+TOO_DEEP = "nested too deeply: a playbook is a few levels of sections, lists and mappings"
+
+
 def parse_playbook(text: str, *, declared: bool = True) -> Playbook:
     """Validate YAML text into a Playbook, or raise PlaybookInvalid naming each problem.
 
@@ -84,6 +87,9 @@ def parse_playbook(text: str, *, declared: bool = True) -> Playbook:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise PlaybookInvalid([PlaybookProblem("", line, f"not valid YAML: {exc}")]) from exc
+    except RecursionError:
+        # PyYAML builds nodes recursively: thousands of nested levels exhaust the stack.
+        raise PlaybookInvalid([PlaybookProblem("", None, TOO_DEEP)]) from None
     if not isinstance(data, dict):
         raise PlaybookInvalid([PlaybookProblem("", 1, "a playbook is a mapping of sections")])
     try:

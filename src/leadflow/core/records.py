@@ -12,6 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from leadflow.core.amounts import MAX_AMOUNT
+from leadflow.core.limits import MAX_EMPLOYEES
+
 _HEADER_ALIASES: dict[str, str] = {
     # HubSpot contact export
     "email": "email",
@@ -94,7 +97,7 @@ def _number(value: Any) -> Any:
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
@@ -120,7 +123,7 @@ class LeadRecord(_Record):
     source: str | None = None
     medium: str | None = None
     campaign: str | None = None
-    employees: int | None = Field(None, ge=0)
+    employees: int | None = Field(None, ge=0, le=MAX_EMPLOYEES)
     industry: str | None = None
 
     @field_validator("email", mode="before")
@@ -151,8 +154,8 @@ class AccountRecord(_Record):
     domain: str
     name: str | None = None
     industry: str | None = None
-    employees: int | None = Field(None, ge=0)
-    annual_revenue: float | None = Field(None, ge=0)
+    employees: int | None = Field(None, ge=0, le=MAX_EMPLOYEES)
+    annual_revenue: float | None = Field(None, ge=0, le=MAX_AMOUNT)
     country: str | None = None
 
     @field_validator("domain", mode="before")
@@ -192,4 +195,7 @@ class EventRecord(_Record):
     @field_validator("timestamp")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        try:
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+            raise ValueError("outside the years 1-9999 in UTC") from None

@@ -61,9 +61,11 @@ def parse_time(value: Any, where: str) -> datetime | None:
         raise Invalid(f"{where} must be an ISO 8601 date-time string")
     try:
         moment = datetime.fromisoformat(value.strip())
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except ValueError:
         raise Invalid(f"{where} {value[:40]!r} is not an ISO 8601 date-time") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        raise Invalid(f"{where} {value[:40]!r} is outside the years 1-9999 in UTC") from None
 
 
 def corrected_time(raw: Mapping[str, Any], received_at: datetime) -> datetime:
@@ -79,7 +81,10 @@ def corrected_time(raw: Mapping[str, Any], received_at: datetime) -> datetime:
     sent_at = parse_time(raw.get("sentAt"), "sentAt")
     if timestamp is None:
         return received_at
-    moment = received_at - (sent_at - timestamp) if sent_at is not None else timestamp
+    try:
+        moment = received_at - (sent_at - timestamp) if sent_at is not None else timestamp
+    except OverflowError:
+        raise Invalid("sentAt and timestamp are too far apart to correct the clock") from None
     return min(moment, received_at)
 
 
@@ -158,6 +163,9 @@ def parse_message(raw: Any, received_at: datetime, kind: str | None = None) -> M
     traits = _object(raw, "traits")
     if message_type == "group":
         properties = {**traits}
+    context = _object(raw, "context")
+    if not isinstance(context.get("traits", {}), dict | None):
+        raise Invalid("context.traits must be a JSON object")
     return Message(
         type=message_type,
         message_id=_identifier(raw, "messageId") or content_id(raw),
@@ -167,7 +175,7 @@ def parse_message(raw: Any, received_at: datetime, kind: str | None = None) -> M
         name=_name(raw, name_key, required=message_type == "track") if name_key else None,
         properties=properties,
         traits=traits,
-        context=_object(raw, "context"),
+        context=context,
         group_id=_required_id(raw, "groupId") if message_type == "group" else None,
         previous_id=_required_id(raw, "previousId") if message_type == "alias" else None,
     )

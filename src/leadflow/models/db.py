@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ from sqlalchemy import JSON, Double, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from leadflow.core.errors import Invalid
 from leadflow.models.types import UTCDateTime
 
 if TYPE_CHECKING:
@@ -70,14 +72,25 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.info["leadflow_changes_at_begin"] = getattr(raw, "total_changes", None)
 
 
+def json_text(value: Any) -> str:
+    """A JSON column's text: strict JSON, so nothing stored can break a later read."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError:
+        # NaN and Infinity are not JSON; inputs refuse them, this is the last line of defence.
+        raise Invalid(
+            "a value to store holds a number that is not finite (NaN or Infinity); nothing stored"
+        ) from None
+
+
 def make_engine(url: str) -> Engine:
     """An engine for the URL: SQLite tuned for WAL and foreign keys; PostgreSQL via psycopg 3."""
     parsed = make_url(url)
     if parsed.drivername in {"postgresql", "postgres"}:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
-    engine = create_engine(parsed)
+        return create_engine(parsed, pool_pre_ping=True, json_serializer=json_text)
+    engine = create_engine(parsed, json_serializer=json_text)
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
     return engine

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from leadflow.core.errors import NotFound
+from leadflow.core.limits import as_id
 from leadflow.core.playbook import Playbook
 from leadflow.core.records import domain_of
 from leadflow.models.account import Account
@@ -46,13 +47,14 @@ def page(
 
 def find(session: Session, key: str) -> Account:
     """An account by id or domain, or NotFound naming the key."""
+    number = as_id(key)
     account = (
-        account_repo.get(session, int(key))
-        if key.isdigit()
+        account_repo.get(session, number)
+        if number is not None
         else account_repo.get_by_domain(session, domain_of(key) or key)
     )
     if account is None:
-        raise NotFound(f"no account with {'id' if key.isdigit() else 'domain'} {key!r}")
+        raise NotFound(f"no account with {'id' if number is not None else 'domain'} {key!r}")
     return account
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from leadflow.core import amounts
 from leadflow.core.errors import Invalid, NotFound
 from leadflow.core.periods import elapsed_share, parse_period
 from leadflow.core.report_math import REPORT_FUNNEL, Cohort, Rate, reached_counts
@@ -39,8 +40,7 @@ def add_goal(
     if (revenue is None) == (conversion is None):
         raise Invalid("give either a revenue target or a conversion (FROM:TO) with a rate")
     if revenue is not None:
-        if revenue <= 0:
-            raise Invalid("revenue: the target must be positive")
+        revenue = amounts.checked(revenue, "revenue", positive=True)
         return goal_repo.add(session, name=name.strip(), kind="revenue", period=period,
                              target=revenue, created_at=now)  # fmt: skip
     assert conversion is not None
@@ -50,7 +50,7 @@ def add_goal(
             f"conversion: {conversion!r} must be FROM:TO, two stages in funnel order "
             f"({', '.join(STAGES)}), e.g. lead:customer"
         )
-    if rate is None or not 0 < rate <= 1:
+    if rate is None or not 0 < rate <= 1:  # NaN fails this too
         raise Invalid("rate: a conversion goal needs a rate between 0 (excluded) and 1")
     return goal_repo.add(session, name=name.strip(), kind="conversion", period=period,
                          target=rate, from_stage=start, to_stage=end, created_at=now)  # fmt: skip

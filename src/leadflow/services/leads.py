@@ -11,6 +11,7 @@ from leadflow.core import facts as core_facts
 from leadflow.core.conditions import describe, evaluate
 from leadflow.core.errors import NotFound
 from leadflow.core.facts import ACCOUNT_COLUMNS, LEAD_COLUMNS, EventFacts
+from leadflow.core.limits import as_id
 from leadflow.core.playbook import Persona, Playbook
 from leadflow.core.scoring import LeadScore, score_from_events
 from leadflow.core.stages import Stage
@@ -59,13 +60,14 @@ def event_facts(event: Event) -> EventFacts:
 
 def find(session: Session, key: str) -> Lead:
     """A lead by id or e-mail, or NotFound naming the key."""
+    number = as_id(key)
     lead = (
-        lead_repo.get(session, int(key))
-        if key.isdigit()
+        lead_repo.get(session, number)
+        if number is not None
         else lead_repo.get_by_email(session, key.strip().lower())
     )
     if lead is None:
-        raise NotFound(f"no lead with {'id' if key.isdigit() else 'e-mail'} {key!r}")
+        raise NotFound(f"no lead with {'id' if number is not None else 'e-mail'} {key!r}")
     return lead
 
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from leadflow.core import amounts
 from leadflow.core.facts import EventFacts, facts_of
 from leadflow.core.lifecycle import (
     Action,
@@ -87,6 +88,8 @@ def act(
     expected_close: str | None = None,
 ) -> Transition:
     """A person's stage action on a lead (accept, recycle, disqualify, convert, close)."""
+    if amount is not None:
+        amount = amounts.checked(amount, "amount")
     move = manual_transition(Stage(lead.stage), action, actor, reason)
     record(session, lead, move, now)
     sla.touch(session, lead.id, now)  # any action by a person is the first touch

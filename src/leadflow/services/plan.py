@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from leadflow.core import amounts
 from leadflow.core import plan as plan_math
 from leadflow.core.errors import Invalid
 from leadflow.core.periods import current_period, elapsed_share, parse_period
@@ -54,6 +55,8 @@ def measured_rates(session: Session, start: datetime, end: datetime) -> dict[str
 
 
 def build(session: Session, request: PlanRequest, now: datetime) -> dict[str, Any]:
+    amounts.checked(request.goal, "goal", positive=True)
+    amounts.checked(request.deal_size, "deal_size", positive=True)
     """The plan: per stage required, actual so far, rate and where it came from, per rep,
     pacing; plus the sensitivity of the goal to each rate."""
     name, start, end = _period(request.period, now)

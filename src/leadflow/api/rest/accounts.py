@@ -7,12 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from leadflow.api.deps import DbSession, Now, require
-from leadflow.api.rest.schemas import AccountIn
+from leadflow.api.rest.schemas import AccountIn, Offset
+from leadflow.api.strict_body import StrictRoute
 from leadflow.core.roles import Permission
 from leadflow.models.api_key import ApiKey
 from leadflow.services import accounts, playbooks
 
-router = APIRouter(prefix="/accounts", tags=["accounts"])
+router = APIRouter(prefix="/accounts", tags=["accounts"], route_class=StrictRoute)
 Reader = Annotated[ApiKey, Depends(require(Permission.READ))]
 Writer = Annotated[ApiKey, Depends(require(Permission.WRITE_LEADS))]
 
@@ -23,7 +24,7 @@ def list_accounts(
     _: Reader,
     tier: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """A page of accounts: `items`, the `total` matching, `limit` and `offset`."""
     items, total = accounts.page(session, tier=tier, limit=limit, offset=offset)

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Depends
 
 from leadflow.api.deps import DbSession, Now, require
 from leadflow.api.rest.schemas import EventIn, EventsIn
+from leadflow.api.strict_body import StrictRoute
 from leadflow.core.errors import Invalid
 from leadflow.core.roles import Permission
 from leadflow.models.api_key import ApiKey
 from leadflow.services import ingest, playbooks
 
-router = APIRouter(prefix="/events", tags=["events"])
+router = APIRouter(prefix="/events", tags=["events"], route_class=StrictRoute)
 Writer = Annotated[ApiKey, Depends(require(Permission.WRITE_LEADS))]
 
 

@@ -8,7 +8,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from leadflow.api.deps import DbSession, Now, require
-from leadflow.api.rest.schemas import ActionIn, LeadIn, LeadPatch, MergeIn, NoteIn, TouchIn
+from leadflow.api.rest.schemas import (
+    ActionIn,
+    LeadIn,
+    LeadPatch,
+    MergeIn,
+    NoteIn,
+    Offset,
+    TouchIn,
+)
+from leadflow.api.strict_body import StrictRoute
 from leadflow.core.roles import Permission
 from leadflow.core.stages import Stage
 from leadflow.models.api_key import ApiKey
@@ -16,7 +25,7 @@ from leadflow.models.lead import Lead
 from leadflow.services import access, lead_edits, leads, lifecycle, merge, playbooks, sales
 from leadflow.services.leads import LeadFilter
 
-router = APIRouter(prefix="/leads", tags=["leads"])
+router = APIRouter(prefix="/leads", tags=["leads"], route_class=StrictRoute)
 Reader = Annotated[ApiKey, Depends(require(Permission.READ))]
 Writer = Annotated[ApiKey, Depends(require(Permission.WRITE_LEADS))]
 Seller = Annotated[ApiKey, Depends(require(Permission.SALES))]
@@ -34,7 +43,7 @@ def list_leads(
     owner: str | None = None,
     sort: SortKey = "total",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """A page of leads: `items`, the `total` matching, `limit` and `offset`."""
     stage_name = stage.value if stage else None

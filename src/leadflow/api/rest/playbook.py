@@ -9,13 +9,15 @@ from fastapi import APIRouter, Depends, Request
 
 from leadflow.api.deps import DbSession, Now, require
 from leadflow.api.rest.schemas import PlaybookText
+from leadflow.api.strict_body import StrictRoute
+from leadflow.core import strict_json
 from leadflow.core.errors import Invalid
 from leadflow.core.playbook_text import PlaybookInvalid, parse_playbook
 from leadflow.core.roles import Permission
 from leadflow.models.api_key import ApiKey
 from leadflow.services import playbooks
 
-router = APIRouter(prefix="/playbook", tags=["playbook"])
+router = APIRouter(prefix="/playbook", tags=["playbook"], route_class=StrictRoute)
 Reader = Annotated[ApiKey, Depends(require(Permission.READ))]
 Editor = Annotated[ApiKey, Depends(require(Permission.PLAYBOOK))]
 MAX_TEXT = 1_000_000
@@ -72,7 +74,7 @@ async def playbook_text(request: Request) -> str:
         raise Invalid("playbook is not UTF-8 text") from None
     if "json" in request.headers.get("content-type", ""):
         try:
-            document = json.loads(text)
+            document = strict_json.loads(raw)
         except json.JSONDecodeError as exc:
             raise Invalid(f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
         if not isinstance(document, dict) or not isinstance(document.get("content"), str):

@@ -10,6 +10,8 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from leadflow.api.deps import DbSession, Now, require
+from leadflow.api.rest.schemas import RowId
+from leadflow.api.strict_body import StrictRoute
 from leadflow.core.errors import Invalid, NotFound
 from leadflow.core.plan import parse_rates
 from leadflow.core.report_math import Cohort
@@ -20,7 +22,7 @@ from leadflow.services import plan as plan_service
 from leadflow.services import reports as report_service
 from leadflow.services.reports.base import as_csv
 
-router = APIRouter(tags=["reports and plan"])
+router = APIRouter(tags=["reports and plan"], route_class=StrictRoute)
 Reader = Annotated[ApiKey, Depends(require(Permission.READ))]
 PlaybookEditor = Annotated[ApiKey, Depends(require(Permission.PLAYBOOK))]
 Admin = Annotated[ApiKey, Depends(require(Permission.ADMIN))]
@@ -143,7 +145,7 @@ def add_goal(body: GoalIn, session: DbSession, now: Now, _: Admin) -> dict[str, 
 
 
 @router.delete("/goals/{goal_id}", status_code=204, summary="Remove a goal")
-def delete_goal(goal_id: int, session: DbSession, _: Admin) -> None:
+def delete_goal(goal_id: RowId, session: DbSession, _: Admin) -> None:
     goals.delete_goal(session, goal_id)
 
 

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi import Path, Query
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from leadflow.core.amounts import MAX_AMOUNT
 from leadflow.core.lifecycle import Action
+from leadflow.core.limits import MAX_DB_INT, MAX_EMPLOYEES
 
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class LeadPatch(_Strict):
@@ -31,7 +34,7 @@ class LeadPatch(_Strict):
     company: str | None = Field(None, max_length=200, description="Company name")
     domain: str | None = Field(None, max_length=200, description="Company domain")
     website: str | None = Field(None, max_length=500)
-    employees: int | None = Field(None, ge=0)
+    employees: int | None = Field(None, ge=0, le=MAX_EMPLOYEES)
     industry: str | None = Field(None, max_length=200)
     attributes: dict[str, Any] | None = None
 
@@ -53,8 +56,8 @@ class AccountIn(_Strict):
     domain: str = Field(min_length=3, max_length=200)
     name: str | None = Field(None, max_length=200)
     industry: str | None = Field(None, max_length=200)
-    employees: int | None = Field(None, ge=0)
-    annual_revenue: float | None = Field(None, ge=0)
+    employees: int | None = Field(None, ge=0, le=MAX_EMPLOYEES)
+    annual_revenue: float | None = Field(None, ge=0, le=MAX_AMOUNT)
     country: str | None = Field(None, max_length=100)
     attributes: dict[str, Any] | None = None
 
@@ -86,7 +89,9 @@ class ActionIn(_Strict):
     reason: str = Field("", max_length=1000)
     recycle_days: int | None = Field(None, ge=1, le=3650, description="For recycle / close_lost")
     reengage_on: date | None = Field(None, description="For recycle: when it may qualify again")
-    amount: float | None = Field(None, ge=0, description="Deal amount, for convert / close_won")
+    amount: float | None = Field(
+        None, ge=0, le=MAX_AMOUNT, description="Deal amount, for convert / close_won"
+    )
     expected_close: date | None = Field(None, description="For convert")
 
 
@@ -137,6 +142,21 @@ class RepPatch(_Strict):
     manager_email: str | None = Field(None, pattern=_EMAIL, max_length=320)
     channels: list[str] | None = Field(None, max_length=20)
     active: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_null_for_required(cls, data: Any) -> Any:
+        # Only the fields sent change; null may clear the optional ones, not these.
+        if isinstance(data, dict):
+            for name in ("capacity", "weight", "working_hours", "timezone", "channels", "active"):
+                if name in data and data[name] is None:
+                    raise ValueError(f"{name}: may not be null (leave it out to keep it)")
+        return data
+
+
+# A row id in a path: beyond BIGINT no row can have it, so it is a 422 rather than a 500.
+RowId = Annotated[int, Path(ge=1, le=MAX_DB_INT)]
+Offset = Annotated[int, Query(ge=0, le=MAX_DB_INT)]
 
 
 class WebhookIn(_Strict):

@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from leadflow.api.deps import DbSession, Now, require
-from leadflow.api.rest.schemas import RepIn, RepPatch, WebhookIn
+from leadflow.api.rest.schemas import RepIn, RepPatch, RowId, WebhookIn
+from leadflow.api.strict_body import StrictRoute
 from leadflow.core.roles import Permission
 from leadflow.models.api_key import ApiKey
 from leadflow.models.rep import Rep
 from leadflow.services import playbooks, reps, sla, webhooks
 
-router = APIRouter(tags=["team and alerts"])
+router = APIRouter(tags=["team and alerts"], route_class=StrictRoute)
 Reader = Annotated[ApiKey, Depends(require(Permission.READ))]
 Admin = Annotated[ApiKey, Depends(require(Permission.ADMIN))]
 
@@ -50,7 +51,7 @@ def add_rep(body: RepIn, session: DbSession, now: Now, _: Admin) -> dict[str, An
 
 
 @router.patch("/reps/{rep_id}", summary="Change a rep (capacity, hours, out-of-office, ...)")
-def update_rep(rep_id: int, body: RepPatch, session: DbSession, _: Admin) -> dict[str, Any]:
+def update_rep(rep_id: RowId, body: RepPatch, session: DbSession, _: Admin) -> dict[str, Any]:
     """Only the fields sent change."""
     return rep_dict(reps.update_rep(session, rep_id, body.model_dump(exclude_unset=True)))
 

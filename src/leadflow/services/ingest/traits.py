@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
+from leadflow.core.amounts import MAX_AMOUNT
+from leadflow.core.limits import MAX_EMPLOYEES
 from leadflow.services import companies
 
 # Segment's reserved identify traits (camelCase) and common snake_case spellings.
@@ -51,14 +54,16 @@ def lead_fields(traits: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, An
 def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.replace(",", "").strip())
-        except ValueError:
+    try:
+        if isinstance(value, int | float):
+            number = float(value)
+        elif isinstance(value, str):
+            number = float(value.replace(",", "").strip())
+        else:
             return None
-    return None
+    except (ValueError, OverflowError):  # OverflowError: an int past float's range
+        return None
+    return number if math.isfinite(number) else None
 
 
 def account_fields(traits: Mapping[str, Any]) -> dict[str, Any]:
@@ -70,7 +75,8 @@ def account_fields(traits: Mapping[str, Any]) -> dict[str, Any]:
             continue
         if column in ("employees", "annual_revenue"):
             number = _number(value)
-            if number is not None and number >= 0:
+            bound = MAX_EMPLOYEES if column == "employees" else MAX_AMOUNT
+            if number is not None and 0 <= number <= bound:  # else not a real figure: ignored
                 found[column] = int(number) if column == "employees" else number
         elif isinstance(value, str) and value.strip():
             found[column] = value.strip()[:200]

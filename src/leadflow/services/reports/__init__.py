@@ -1,10 +1,12 @@
 """The reports both teams read: one service each, used by the API, the CLI and the web pages.
 
-`run(name, ...)` is the one entry point; `REPORTS` names them with a line on each.
+`run(name, ...)` is the one entry point; `REGISTRY` maps each name to its service, and
+`REPORTS` names them with a line on each.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -17,20 +19,6 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.report_math import Cohort
 from leadflow.repositories.reports import DIMENSIONS
 from leadflow.services.reports import data_quality, funnel, revenue, team
-
-REPORTS: dict[str, str] = {
-    "funnel": "counts and conversion between stages, by month of entry",
-    "conversion": f"conversion and revenue by --by ({', '.join(DIMENSIONS)})",
-    "velocity": "days in each stage, days from lead to customer",
-    "speed": "speed to lead, SLA compliance per rep and team, MQLs against the commitment",
-    "quality": "recycle and disqualify reasons by source and campaign; lost reasons",
-    "attribution": "won revenue by campaign: first touch, last touch, linear",
-    "calibration": "win rate by score decile and the score's ROC-AUC",
-    "cracks": "sales-ready leads with no owner or no touch past the SLA",
-    "content": "what won leads consumed against lost ones; sales' questions and objections",
-    "bottlenecks": "the steps where the funnel loses most against its own history",
-    "data_quality": "missing fields, bad and bouncing e-mails, stale leads, likely duplicates",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +48,94 @@ def _month_start(moment: datetime, back: int = 0) -> datetime:
                           second=0, microsecond=0)  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What a report is computed from: the cohort (period applied), options and the clock."""
+
+    session: Session
+    playbook: Playbook
+    cohort: Cohort
+    options: Options
+    now: datetime
+
+    @property
+    def span(self) -> tuple[datetime, datetime]:
+        """[start, end) of the period: the cohort's, else this month."""
+        return self.cohort.since or _month_start(self.now), self.cohort.until or _month_start(
+            self.now, -1
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One report: a line saying what it shows, and the service computing it."""
+
+    description: str
+    compute: Callable[[Asked], dict[str, Any]]
+
+
+def _conversion(a: Asked) -> dict[str, Any]:
+    if a.options.by not in DIMENSIONS:
+        raise Invalid(f"by: unknown dimension {a.options.by!r}; one of {', '.join(DIMENSIONS)}")
+    return funnel.conversion(a.session, a.cohort, a.options.by)
+
+
+def _bottlenecks(a: Asked) -> dict[str, Any]:
+    start, end = a.span
+    if a.cohort.since is None:  # the last complete month against the months before it
+        start, end = _month_start(a.now, 1), _month_start(a.now)
+    history = [_month_start(start, a.options.history_months)]
+    return funnel.bottlenecks(a.session, a.cohort, start, end, history)
+
+
+# The registry: the CLI, the API and the pages look reports up here, by name.
+REGISTRY: dict[str, Report] = {
+    "funnel": Report(
+        "counts and conversion between stages, by month of entry",
+        lambda a: funnel.funnel(a.session, a.cohort),
+    ),
+    "conversion": Report(f"conversion and revenue by --by ({', '.join(DIMENSIONS)})", _conversion),
+    "velocity": Report(
+        "days in each stage, days from lead to customer",
+        lambda a: funnel.velocity(a.session, a.cohort),
+    ),
+    "speed": Report(
+        "speed to lead, SLA compliance per rep and team, MQLs against the commitment",
+        lambda a: team.speed_to_lead(a.session, a.playbook, a.cohort, *a.span),
+    ),
+    "quality": Report(
+        "recycle and disqualify reasons by source and campaign; lost reasons",
+        lambda a: team.lead_quality(a.session, a.cohort),
+    ),
+    "attribution": Report(
+        "won revenue by campaign: first touch, last touch, linear",
+        lambda a: revenue.attribution(a.session, a.cohort),
+    ),
+    "calibration": Report(
+        "win rate by score decile and the score's ROC-AUC",
+        lambda a: revenue.calibration(a.session, a.cohort),
+    ),
+    "cracks": Report(
+        "sales-ready leads with no owner or no touch past the SLA",
+        lambda a: team.fallen_through(a.session, a.playbook, a.cohort, a.now),
+    ),
+    "content": Report(
+        "what won leads consumed against lost ones; sales' questions and objections",
+        lambda a: revenue.content(a.session, a.cohort),
+    ),
+    "bottlenecks": Report(
+        "the steps where the funnel loses most against its own history", _bottlenecks
+    ),
+    "data_quality": Report(
+        "missing fields, bad and bouncing e-mails, stale leads, likely duplicates",
+        lambda a: data_quality.data_quality(
+            a.session, a.playbook, a.cohort, a.now, a.options.stale_days
+        ),
+    ),
+}
+REPORTS: dict[str, str] = {name: report.description for name, report in REGISTRY.items()}
+
+
 def run(
     session: Session,
     playbook: Playbook,
@@ -69,34 +145,9 @@ def run(
     now: datetime,
 ) -> dict[str, Any]:
     """Compute one report; Invalid names an unknown report or option."""
-    if name not in REPORTS:
-        raise Invalid(f"unknown report {name!r}; one of {', '.join(REPORTS)}")
-    cohort = cohort_for(cohort, options.period)
-    start = cohort.since or _month_start(now)
-    end = cohort.until or _month_start(now, -1)
-    if name == "funnel":
-        return funnel.funnel(session, cohort)
-    if name == "conversion":
-        if options.by not in DIMENSIONS:
-            raise Invalid(f"by: unknown dimension {options.by!r}; one of {', '.join(DIMENSIONS)}")
-        return funnel.conversion(session, cohort, options.by)
-    if name == "velocity":
-        return funnel.velocity(session, cohort)
-    if name == "bottlenecks":
-        if cohort.since is None:  # the last complete month against the months before it
-            start, end = _month_start(now, 1), _month_start(now)
-        history = [_month_start(start, options.history_months)]
-        return funnel.bottlenecks(session, cohort, start, end, history)
-    if name == "speed":
-        return team.speed_to_lead(session, playbook, cohort, start, end)
-    if name == "quality":
-        return team.lead_quality(session, cohort)
-    if name == "cracks":
-        return team.fallen_through(session, playbook, cohort, now)
-    if name == "attribution":
-        return revenue.attribution(session, cohort)
-    if name == "calibration":
-        return revenue.calibration(session, cohort)
-    if name == "content":
-        return revenue.content(session, cohort)
-    return data_quality.data_quality(session, playbook, cohort, now, options.stale_days)
+    report = REGISTRY.get(name)
+    if report is None:
+        raise Invalid(f"unknown report {name!r}; one of {', '.join(REGISTRY)}")
+    return report.compute(
+        Asked(session, playbook, cohort_for(cohort, options.period), options, now)
+    )

@@ -41,5 +41,15 @@ def as_csv(result: dict[str, Any]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=result["columns"], extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(result["rows"])
+    writer.writerows({k: neutralised(v) for k, v in row.items()} for row in result["rows"])
     return buffer.getvalue()
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(cell: Any) -> Any:
+    """Text a spreadsheet would run as a formula, prefixed with `'` so it stays text (OWASP)."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell

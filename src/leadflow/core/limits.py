@@ -1,0 +1,15 @@
+"""Bounds on numbers a client sends, so none reaches the database out of range (pure)."""
+
+from __future__ import annotations
+
+MAX_DB_INT = 2**63 - 1  # BIGINT and SQLite INTEGER: ids, offsets
+MAX_EMPLOYEES = 10_000_000  # above the largest employer on Earth
+
+
+def as_id(key: str) -> int | None:
+    """A key of ASCII digits as an id (`²` is a digit to Python, not to a database), else None."""
+    if not (key.isascii() and key.isdigit()):
+        return None
+    number = int(key)
+    # Beyond BIGINT no row can have it; 0 matches none either, but is a valid query.
+    return number if number <= MAX_DB_INT else -1
