@@ -6,7 +6,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import os
+import secrets
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,12 +18,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from leadflow.api.db_faults import unavailable
 from leadflow.core.errors import LeadflowError
 
 log = logging.getLogger("leadflow.api")
-# Lock waits that ran out: SQLite's busy timeout, PostgreSQL's deadlock or lock timeout.
-BUSY_SIGNS = ("database is locked", "database is busy", "deadlock detected", "lock timeout")
+
+
+# The web layer's page for a database that cannot write now (None: answer JSON).
+UnavailablePage = Callable[[Request, str], Response | None]
 
 
 def error_body(
@@ -84,20 +93,75 @@ def install(app: FastAPI) -> None:
         return error_response(400, "a value in the request cannot be stored; nothing was applied")
 
     @app.exception_handler(OperationalError)
-    async def database_busy(request: Request, exc: OperationalError) -> JSONResponse:
-        text = str(exc.orig).lower()
-        if any(sign in text for sign in BUSY_SIGNS):
-            log.warning("database busy on %s %s", request.method, _route(request))
-            return error_response(
-                503,
-                "the database is busy; nothing was applied, retry",
-                headers={"Retry-After": "1"},
-            )
-        return await unexpected(request, exc)
+    async def database_busy(request: Request, exc: OperationalError) -> Response:
+        message = unavailable(exc)
+        if message is None:
+            return await unexpected(request, exc)
+        log.warning("%s on %s %s", message.split(";")[0], request.method, _route(request))
+        retry = {"Retry-After": "1"}
+        page: UnavailablePage | None = getattr(request.app.state, "unavailable_page", None)
+        shown = page(request, message) if page is not None else None
+        if shown is not None:
+            shown.status_code = 503
+            shown.headers.update(retry)
+            return shown
+        return error_response(503, message, headers=retry)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Logged with the route template only: bodies and paths may hold e-mail addresses.
-        log.error("unexpected %s on %s %s", type(exc).__name__, request.method, _route(request))
-        log.debug("unexpected error", exc_info=exc)
-        return error_response(500, "internal error; the request was not applied")
+        return internal_error(exc, request.method, _route(request))
+
+    app.add_middleware(ContainFailures)
+
+
+def where(exc: BaseException) -> str:
+    """`file.py:12 in function` of the project's innermost frame, and of the innermost one."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "(no traceback)"
+    ours = [f for f in frames if f"{os.sep}leadflow{os.sep}" in f.filename]
+
+    def place(frame: traceback.FrameSummary) -> str:
+        return f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
+
+    inner = place(frames[-1])
+    return f"{place(ours[-1])} (raised in {inner})" if ours and ours[-1] != frames[-1] else inner
+
+
+def internal_error(exc: BaseException, method: str, route: str) -> JSONResponse:
+    """A 500 with an error id; the log gets the id, the type and where, never the exception's
+    message or traceback: those hold SQL parameters (e-mails) and request values."""
+    error_id = secrets.token_hex(6)
+    log.error("error %s: %s at %s on %s %s", error_id, type(exc).__name__, where(exc), method,
+              route)  # fmt: skip
+    return error_response(500, f"internal error (id {error_id}); the request was not applied")
+
+
+class ContainFailures:
+    """Plain ASGI middleware: an unexpected error ends here as a 500.
+
+    Starlette's own last-resort handler re-raises after answering, so the server would log
+    the full traceback with its SQL parameters; here it is logged as `internal_error` says.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            route = str(getattr(scope.get("route"), "path", "(unmatched route)"))
+            response = internal_error(exc, scope["method"], route)
+            if not started:
+                await response(scope, receive, send)

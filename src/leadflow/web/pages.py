@@ -35,8 +35,16 @@ def page(request: Request, name: str, seen: Viewer | None, **context: Any) -> HT
 
 @router.get("/login")
 def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    return login_page(request, None, next)
+
+
+def login_page(
+    request: Request, error: str | None, next: str = "/", email: str = ""
+) -> HTMLResponse:
+    """The sign-in form with a fresh double-submit token, and the error if any."""
     token = secrets.token_urlsafe(24)
-    response = page(request, "login.html", None, csrf=token, next=_safe(next), error=None)
+    response = page(request, "login.html", None, csrf=token, next=_safe(next), error=error,
+                    email=email)  # fmt: skip
     response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict", secure=_https(request))
     return response
 
