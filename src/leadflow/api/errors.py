@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import sysconfig
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -115,11 +116,12 @@ def install(app: FastAPI) -> None:
 
 
 def where(exc: BaseException) -> str:
-    """`file.py:12 in function` of the project's innermost frame, and of the innermost one."""
+    """`file.py:12 in function` of our innermost frame (not a library's), and the innermost."""
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:
         return "(no traceback)"
-    ours = [f for f in frames if f"{os.sep}leadflow{os.sep}" in f.filename]
+    libraries = (f"{os.sep}site-packages{os.sep}", sysconfig.get_paths()["stdlib"])
+    ours = [f for f in frames if not any(place in f.filename for place in libraries)]
 
     def place(frame: traceback.FrameSummary) -> str:
         return f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
