@@ -10,16 +10,25 @@ import apprise
 from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Conflict, Invalid, NotFound
+from leadflow.core.redact import redact_url
 from leadflow.core.routing import RepState
 from leadflow.core.working_hours import WorkingHours
 from leadflow.models.rep import Rep
 from leadflow.repositories import reps as rep_repo
+from leadflow.services import channel_logs  # noqa: F401  (keeps URLs out of Apprise's logs)
 
 
 def check_channel(url: str) -> None:
-    """Invalid naming the URL when Apprise cannot use it (checked when saved, not when sent)."""
+    """Invalid naming the URL (its secrets hidden) when Apprise cannot use it (checked when
+    saved, not when sent)."""
     if not apprise.Apprise().add(url):
-        raise Invalid(f"channel {url!r} is not an Apprise URL Apprise can send to (see its docs)")
+        shown = redact_url(url)
+        raise Invalid(f"channel {shown} is not an Apprise URL Apprise can send to (see its docs)")
+
+
+def redacted_channels(rep: Rep) -> list[str]:
+    """The rep's channel URLs as anyone but an admin sees them: scheme and host."""
+    return [redact_url(url) for url in rep.channels or []]
 
 
 def add_rep(session: Session, fields: dict[str, Any], *, now: datetime) -> Rep:
