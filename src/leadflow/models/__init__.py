@@ -15,7 +15,7 @@ from leadflow.models.rep import Rep
 from leadflow.models.rule_match import RuleMatch
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.stage_change import StageChange
-from leadflow.models.user import User, WebSession
+from leadflow.models.user import SignInFailure, User, WebSession
 
 __all__ = [
     "Account",
@@ -34,6 +34,7 @@ __all__ = [
     "RuleMatch",
     "ScoreEntry",
     "SharedChannel",
+    "SignInFailure",
     "StageChange",
     "User",
     "WebSession",
