@@ -7,7 +7,7 @@ Starts `leadflow serve` (its worker in the process) on a fresh SQLite database w
 example playbook and sends an open-loop load of `--rate` events/s (`/v1/batch` requests of
 `--batch` events, sent on schedule whether or not earlier ones have answered) for `--minutes`.
 Each minute prints the acknowledgement latency p50/p99 (from each request's scheduled time),
-errors and the server's resident memory. The verdict: RSS growth from the end of the first
+errors (a non-200, or no answer within 30 s) and the server's resident memory. The verdict: RSS growth from the end of the first
 minute (warm) to the end under 10%, no error, and no minute's p99 over 3 times the median of
 the minutes' p99s. Exits 1 when any fails.
 """
@@ -30,6 +30,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 from ingest import LEADFLOW, PLAYBOOK, RawConnection, body, free_port, leadflow
+
+TIMEOUT = 30.0  # seconds from a request's scheduled time to its answer
 
 
 def rss_mb(pid: int) -> float:
@@ -55,14 +57,24 @@ async def soak(url: str, key: str, pid: int, args: argparse.Namespace) -> list[d
     start = time.perf_counter() + 0.5
     tasks: set[asyncio.Task[None]] = set()
 
-    async def send(scheduled: float, payload: bytes) -> None:
-        nonlocal errors
+    async def post(payload: bytes) -> int:
         connection = await idle.get()  # waiting for a free connection counts as latency
         try:
             status = await connection.post("/v1/batch", payload)
-        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
-            status, connection = 0, RawConnection(host, int(port), auth)
+        except BaseException:  # a broken or abandoned connection is replaced
+            idle.put_nowait(RawConnection(host, int(port), auth))
+            raise
         idle.put_nowait(connection)
+        return status
+
+    async def send(scheduled: float, payload: bytes) -> None:
+        nonlocal errors
+        # An answer later than TIMEOUT counts as an error (and bounds how long a minute takes).
+        limit = max(1.0, scheduled + TIMEOUT - time.perf_counter())
+        try:
+            status = await asyncio.wait_for(post(payload), limit)
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+            status = 0
         waits.append(time.perf_counter() - scheduled)
         errors += status != 200
 
@@ -119,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a busy machine starts slowly
         while True:
             try:
                 if httpx.get(f"{url}/healthz").status_code == 200:

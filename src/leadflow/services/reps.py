@@ -106,3 +106,21 @@ def update_rep_by_email(session: Session, email: str, fields: dict[str, Any]) ->
 def list_reps(session: Session) -> list[Rep]:
     """Every rep, by team and name."""
     return rep_repo.list_all(session)
+
+
+def accepting_rep(session: Session, lead_owner: str | None, rep_email: str | None) -> str:
+    """Who owns a lead accepted through the API: the rep named (an active rep; Invalid
+    otherwise), who must be its owner if it has one (Conflict); no rep named, its owner."""
+    if not rep_email:
+        if lead_owner is None:
+            message = ("rep: required to accept a lead nobody owns with an API key: the e-mail "
+                       "of the rep who takes it")  # fmt: skip
+            raise Invalid(message, [("rep", message)])
+        return lead_owner
+    rep = rep_repo.get_by_email(session, rep_email.strip().lower())
+    if rep is None or not rep.active:
+        message = f"rep: {rep_email.strip().lower()} is not an active rep"
+        raise Invalid(message, [("rep", message)])
+    if lead_owner is not None and lead_owner != rep.email:
+        raise Conflict(f"the lead belongs to {lead_owner}; only they can accept it")
+    return rep.email

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from leadflow.api.deps import DbSession, Now, require
 from leadflow.api.rest.schemas import ActionIn, LeadIn, LeadPatch, MergeIn, NoteIn, TouchIn
+from leadflow.core.lifecycle import Action
 from leadflow.core.roles import Permission
 from leadflow.core.stages import Stage
 from leadflow.models.api_key import ApiKey
-from leadflow.services import lead_edits, leads, lifecycle, merge, playbooks, sales
+from leadflow.services import lead_edits, leads, lifecycle, merge, playbooks, reps, sales
 from leadflow.services.leads import LeadFilter
 
 router = APIRouter(prefix="/leads", tags=["leads"])
@@ -85,11 +86,16 @@ def stage_action(
 ) -> dict[str, Any]:
     """409 when the action does not fit the lead's stage; recycle and disqualify need a reason."""
     lead = lead_edits.find(session, key)
+    actor, owner = caller.name, None
+    if body.action is Action.ACCEPT:  # a key is not a person: a rep takes the lead
+        owner = reps.accepting_rep(session, lead.owner, body.rep)
+        actor = f"{owner} (API key {caller.name})"
     move = lifecycle.act(
         session,
         lead,
         body.action,
-        actor=caller.name,
+        actor=actor,
+        owner=owner,
         reason=body.reason,
         now=now,
         recycle_days=body.recycle_days,
