@@ -7,9 +7,9 @@ Starts `leadflow serve` (its worker in the process) on a fresh SQLite database w
 example playbook and sends an open-loop load of `--rate` events/s (`/v1/batch` requests of
 `--batch` events, sent on schedule whether or not earlier ones have answered) for `--minutes`.
 Each minute prints the acknowledgement latency p50/p99 (from each request's scheduled time),
-errors (a non-200, or no answer within 30 s) and the server's resident memory. The verdict: RSS growth from the end of the first
-minute (warm) to the end under 10%, no error, and no minute's p99 over 3 times the median of
-the minutes' p99s. Exits 1 when any fails.
+errors (a non-200, or no answer within 30 s) and the server's resident memory. The verdict:
+RSS growth from the end of the first minute (warm) to the end under 10%, no error, and no
+minute's p99 over 3 times the median of the minutes' p99s. Exits 1 when any fails.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ account and per client address, with a message saying when to try again."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +12,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from leadflow.cli.main import app as cli
+from leadflow.core.roles import Role
 from leadflow.services import users
+from tests.api.conftest import bearer
 
 PASSWORD = "correct-horse-battery"
 
@@ -96,3 +99,23 @@ def test_twenty_failures_from_one_address_lock_it(client: TestClient, people: No
     locked = client.post("/login", data=form, follow_redirects=False)
     assert locked.status_code == 429
     assert "from this address" in locked.text
+
+
+def test_admins_manage_users_through_the_api(
+    client: TestClient, make_key: Callable[[Role], str], people: None
+) -> None:
+    admin, sales = bearer(make_key(Role.ADMIN)), bearer(make_key(Role.SALES))
+    assert client.get("/api/users", headers=sales).status_code == 403
+    assert sign_in(client, "nora@flowline.io") == 303
+    listed = {u["email"]: u for u in client.get("/api/users", headers=admin).json()}
+    assert listed["nora@flowline.io"]["sessions"] == 1 and "password_hash" not in str(listed)
+    done = client.post("/api/users/nora@flowline.io/deactivate", headers=admin).json()
+    assert done == {"email": "nora@flowline.io", "active": False, "sessions_ended": 1}
+    assert client.get("/queue", follow_redirects=False).status_code == 303
+    reset = client.post("/api/users/max@flowline.io/reset-password", headers=admin).json()
+    assert sign_in(client, "max@flowline.io", reset["password"]) == 303
+    short = client.post(
+        "/api/users/max@flowline.io/reset-password", json={"password": "short"}, headers=admin
+    )
+    assert short.status_code == 422
+    assert client.post("/api/users/nobody@x.io/deactivate", headers=admin).status_code == 404
