@@ -111,15 +111,24 @@ def test_every_documented_sort_exists() -> None:
 
 
 def test_sales_actions_move_the_lead_with_actor_and_reason(
-    client: TestClient, marketing: dict[str, str], sales: dict[str, str]
+    client: TestClient,
+    marketing: dict[str, str],
+    sales: dict[str, str],
+    make_key: Callable[[Role], str],
 ) -> None:
     client.post("/api/leads", json=VP, headers=marketing)
+    rep = {"email": "ana@acme.test", "name": "Ana", "team": "smb"}
+    assert client.post("/api/reps", json=rep, headers=bearer(make_key(Role.ADMIN))).status_code
+    # A key is not a person: accepting an unowned lead names the rep who takes it.
     accept = client.post(
-        "/api/leads/vi@acme-logistics.com/actions", json={"action": "accept"}, headers=sales
+        "/api/leads/vi@acme-logistics.com/actions",
+        json={"action": "accept", "rep": "ana@acme.test"},
+        headers=sales,
     )
     assert accept.status_code == 200, accept.text
     assert accept.json()["stage"] == "sql"
-    assert accept.json()["transition"]["actor"] == "test sales"
+    assert accept.json()["transition"]["actor"] == "ana@acme.test (API key test sales)"
+    assert accept.json()["owner"] == "ana@acme.test"
     no_reason = client.post(
         "/api/leads/vi@acme-logistics.com/actions", json={"action": "recycle"}, headers=sales
     )

@@ -27,6 +27,7 @@ TABLES = {
     "predictive_models",
     "users",
     "web_sessions",
+    "sign_in_failures",
     "goals",
     "shared_channels",
     "leads",

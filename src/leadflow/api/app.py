@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from leadflow import __version__, web
 from leadflow.api import errors, health, metrics, openapi_doc
+from leadflow.api.db_faults import WRITE_WAIT_MS
 from leadflow.api.deps import KeyCache, WriterTurns
 from leadflow.api.group_commit import GroupCommit
 from leadflow.api.headers import SecurityHeaders
@@ -35,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="leadflow", version=__version__, description=DESCRIPTION, lifespan=_lifespan
     )
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, lock_wait_ms=WRITE_WAIT_MS)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sqlite_writers = turns
     app.state.group_commit = GroupCommit(app.state.sessions, turns) if turns else None
     app.state.key_cache = KeyCache()
+    app.state.key_touches = {}  # key id -> when this process last tried to record its use
     metrics.install(app)
     errors.install(app, page=web.error_page)
     app.add_middleware(

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import BackgroundTasks, Depends, HTTPException, Request
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
+from leadflow.api.db_faults import Blocked
 from leadflow.core.roles import Permission, Role, allows
 from leadflow.models.api_key import ApiKey
 from leadflow.services import keys
+
+log = logging.getLogger("leadflow.api")
 
 
 async def utcnow() -> datetime:
@@ -45,6 +51,11 @@ class WriterTurns:
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
         )
+        self.blocked = Blocked()
+
+    def options(self) -> dict[str, object]:
+        """A writer transaction's execution options: the write lock up front, a bounded wait."""
+        return {"sqlite_begin": "IMMEDIATE", "sqlite_busy_ms": self.blocked.wait_ms()}
 
     def lock(self) -> asyncio.Lock:
         return self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
@@ -100,14 +111,18 @@ def _transaction(
     # scope="function" (below): committed after the endpoint returns and BEFORE the response
     # is sent, so an acknowledged request is a durable one; any error rolls everything back.
     writes = request.method not in READS
+    turns: WriterTurns | None = request.app.state.sqlite_writers
     with _factory(request)() as session:
-        if writes:
-            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
         try:
+            if writes:
+                options = turns.options() if turns else {"sqlite_begin": "IMMEDIATE"}
+                session.connection(execution_options=options)
             yield session
             session.commit()
-        except BaseException:
+        except BaseException as exc:
             session.rollback()
+            if turns is not None:
+                turns.blocked.note(exc)
             raise
 
 
@@ -132,7 +147,9 @@ def bearer_key(request: Request) -> str:
 def require(permission: Permission) -> Callable[..., ApiKey]:
     """A dependency: the caller's key, which must exist (401) and allow `permission` (403)."""
 
-    def check(request: Request, session: DbSession, now: Now) -> ApiKey:
+    def check(
+        request: Request, session: DbSession, now: Now, background: BackgroundTasks
+    ) -> ApiKey:
         key = keys.authenticate(session, bearer_key(request), now)
         if key is None:
             raise HTTPException(
@@ -143,6 +160,43 @@ def require(permission: Permission) -> Callable[..., ApiKey]:
                 403, f"a {key.role} key may not do this (needs {permission.value} permission)"
             )
         request.state.api_key_id = key.id
+        if keys.needs_touch(key, now):
+            if request.method not in READS:
+                keys.record_use(session, key.id, now)
+            elif _touch_due(request, key.id):
+                background.add_task(_touch_later, request, key.id, now)
         return key
 
     return check
+
+
+def _touch_due(request: Request, key_id: int) -> bool:
+    """At most one attempt a minute per key and process, even when attempts fail."""
+    touched: dict[int, float] = request.app.state.key_touches
+    clock = time.monotonic()
+    if clock - touched.get(key_id, -1e9) < keys.TOUCH_EVERY.total_seconds():
+        return False
+    if len(touched) > 10_000:
+        touched.clear()
+    touched[key_id] = clock
+    return True
+
+
+async def _touch_later(request: Request, key_id: int, now: datetime) -> None:
+    """After a read's response: `last_used_at` in a transaction of its own that waits for no
+    lock, so a read never waits for, or fails on, a write. Best effort."""
+    turns: WriterTurns | None = request.app.state.sqlite_writers
+    if turns is None:
+        await run_in_threadpool(_touch, _factory(request), key_id, now)
+        return
+    async with turns.lock():
+        await run_in_threadpool(_touch, _factory(request), key_id, now)
+
+
+def _touch(factory: sessionmaker[Session], key_id: int, now: datetime) -> None:
+    try:
+        with factory() as session, session.begin():
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE", "sqlite_busy_ms": 0})
+            keys.record_use(session, key_id, now)
+    except Exception as exc:  # the next use, a minute on, tries again
+        log.debug("last use of key %s not recorded: %s", key_id, type(exc).__name__)

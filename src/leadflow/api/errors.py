@@ -6,7 +6,12 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import sysconfig
+import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,15 +19,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, OperationalError, StatementError
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from leadflow.api.db_faults import unavailable
 from leadflow.core.errors import LeadflowError
 
 log = logging.getLogger("leadflow.api")
-# Lock waits that ran out: SQLite's busy timeout, PostgreSQL's deadlock or lock timeout.
-BUSY_SIGNS = ("database is locked", "database is busy", "deadlock detected", "lock timeout")
 # How a page (not /api, not /v1) shows an error: (request, status, message, headers) -> the
 # HTML answer, or None when the request is not for a page.
 PageError = Callable[[Request, int, str, dict[str, str] | None], Response | None]
+# The web layer's page for a database that cannot write now (None: answer as for any page).
+UnavailablePage = Callable[[Request, str], Response | None]
 
 
 def error_body(
@@ -108,16 +115,81 @@ def install(app: FastAPI, page: PageError | None = None) -> None:
 
     @app.exception_handler(OperationalError)
     async def database_busy(request: Request, exc: OperationalError) -> Response:
-        text = str(exc.orig).lower()
-        if any(sign in text for sign in BUSY_SIGNS):
-            log.warning("database busy on %s %s", request.method, _route(request))
-            message = "the database is busy; nothing was applied, retry"
-            return answer(request, 503, message, headers={"Retry-After": "1"})
-        return await unexpected(request, exc)
+        message = unavailable(exc)
+        if message is None:
+            return await unexpected(request, exc)
+        log.warning("%s on %s %s", message.split(";")[0], request.method, _route(request))
+        retry = {"Retry-After": "1"}
+        special: UnavailablePage | None = getattr(request.app.state, "unavailable_page", None)
+        shown = special(request, message) if special is not None else None
+        if shown is not None:
+            shown.status_code = 503
+            shown.headers.update(retry)
+            return shown
+        return answer(request, 503, message, headers=retry)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        # Logged with the route template only: bodies and paths may hold e-mail addresses.
-        log.error("unexpected %s on %s %s", type(exc).__name__, request.method, _route(request))
-        log.debug("unexpected error", exc_info=exc)
-        return answer(request, 500, "internal error; the request was not applied")
+        return answer(request, 500, logged_internal_error(exc, request.method, _route(request)))
+
+    app.add_middleware(ContainFailures)
+
+
+def where(exc: BaseException) -> str:
+    """`file.py:12 in function` of our innermost frame (not a library's), and the innermost."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "(no traceback)"
+    libraries = (f"{os.sep}site-packages{os.sep}", sysconfig.get_paths()["stdlib"])
+    ours = [f for f in frames if not any(place in f.filename for place in libraries)]
+
+    def place(frame: traceback.FrameSummary) -> str:
+        return f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
+
+    inner = place(frames[-1])
+    return f"{place(ours[-1])} (raised in {inner})" if ours and ours[-1] != frames[-1] else inner
+
+
+def logged_internal_error(exc: BaseException, method: str, route: str) -> str:
+    """Log a 500 with an error id and return the message saying it; the log gets the id, the
+    type and where, never the exception's message or traceback: those hold SQL parameters
+    (e-mails) and request values."""
+    error_id = secrets.token_hex(6)
+    log.error("error %s: %s at %s on %s %s", error_id, type(exc).__name__, where(exc), method,
+              route)  # fmt: skip
+    return f"internal error (id {error_id}); the request was not applied"
+
+
+def internal_error(exc: BaseException, method: str, route: str) -> JSONResponse:
+    """A 500 with an error id, as JSON (see `logged_internal_error`)."""
+    return error_response(500, logged_internal_error(exc, method, route))
+
+
+class ContainFailures:
+    """Plain ASGI middleware: an unexpected error ends here as a 500.
+
+    Starlette's own last-resort handler re-raises after answering, so the server would log
+    the full traceback with its SQL parameters; here it is logged as `internal_error` says.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            route = str(getattr(scope.get("route"), "path", "(unmatched route)"))
+            response = internal_error(exc, scope["method"], route)
+            if not started:
+                await response(scope, receive, send)

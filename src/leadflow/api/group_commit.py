@@ -16,16 +16,22 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from leadflow.api.db_faults import unavailable
 from leadflow.api.deps import WriterTurns
 
 T = TypeVar("T")
 Call = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]"]
 
 
-def one_transaction(factory: sessionmaker[Session], work: Callable[..., T], *args: Any) -> T:
+def one_transaction(
+    factory: sessionmaker[Session],
+    work: Callable[..., T],
+    *args: Any,
+    options: dict[str, object] | None = None,
+) -> T:
     """`work(session, *args)` in a write transaction of its own, committed."""
     with factory() as session:
-        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        session.connection(execution_options=options or {"sqlite_begin": "IMMEDIATE"})
         try:
             result = work(session, *args)
             session.commit()
@@ -70,15 +76,21 @@ class GroupCommit:
     def _together(self, calls: list[Call]) -> None:
         try:
             with self.factory() as session:
-                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                session.connection(execution_options=self.turns.options())
                 try:
                     results = [work(session, *args) for work, args, _ in calls]
                     session.commit()
                 except BaseException:
                     session.rollback()
                     raise
-        except Exception:
-            if len(calls) == 1:
+        except Exception as exc:
+            self.turns.blocked.note(exc)
+            if unavailable(exc) is not None:
+                # Locked or read-only: retrying call by call would make each wait in turn.
+                for _, _, future in calls:
+                    if not future.done():
+                        future.set_exception(exc)
+            elif len(calls) == 1:
                 self._one(calls[0])
             else:
                 for call in calls:
@@ -91,8 +103,9 @@ class GroupCommit:
     def _one(self, call: Call) -> None:
         work, args, future = call
         try:
-            result = one_transaction(self.factory, work, *args)
+            result = one_transaction(self.factory, work, *args, options=self.turns.options())
         except Exception as exc:
+            self.turns.blocked.note(exc)
             if not future.done():
                 future.set_exception(exc)
         else:

@@ -9,23 +9,46 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
-from leadflow.api.deps import DbSession
+from leadflow.api.db_faults import unavailable
+from leadflow.api.deps import DbSession, WriterTurns
 from leadflow.api.errors import error_response
+from leadflow.repositories import database
 from leadflow.services import operations
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="Health: the server is up and its database answers")
-def healthz(session: DbSession) -> Any:
-    """200 with {"status": "ok"} when the database answers, 503 otherwise."""
+@router.get("/healthz", summary="Health: the server is up and its database takes writes")
+async def healthz(request: Request) -> Any:
+    """200 with {"status": "ok"} when the database answers and can write; 503 when it is
+    down, locked by another writer for over a second, or not writable."""
+    turns: WriterTurns | None = request.app.state.sqlite_writers
+    factory: sessionmaker[Session] = request.app.state.sessions
+    if turns is None:
+        problem = await run_in_threadpool(_probe, factory, {})
+    else:
+        async with turns.lock():  # this process's writers first: only another one is a lock
+            problem = await run_in_threadpool(_probe, factory, turns.options())
+    if problem:
+        return error_response(503, problem, headers={"Retry-After": "1"})
+    return {"status": "ok", "database": request.app.state.engine.dialect.name}
+
+
+def _probe(factory: sessionmaker[Session], options: dict[str, object]) -> str | None:
+    """None when the database can take a write now, else what is wrong."""
     try:
-        session.execute(text("SELECT 1"))
-    except Exception:
-        return error_response(503, "database unavailable")
-    return {"status": "ok", "database": session.get_bind().dialect.name}
+        with factory() as session:
+            try:
+                session.connection(execution_options=options)
+                writable = database.check_writable(session)
+            finally:
+                session.rollback()
+    except Exception as exc:
+        return (unavailable(exc) or "the database does not answer").split(";")[0]
+    return None if writable else "the database is not writable"
 
 
 @router.get(

@@ -135,7 +135,10 @@ async def authenticate(request: Request, body: Any, now: datetime) -> Caller:
 
 def _look_up(session: Session, secret: str, now: datetime) -> Caller | None:
     key = keys.authenticate(session, secret, now)
-    return None if key is None else Caller(key.id, Role(key.role), key.name)
+    if key is None:
+        return None
+    keys.record_use(session, key.id, now)  # a write transaction already (see _in_database)
+    return Caller(key.id, Role(key.role), key.name)
 
 
 async def _in_database(request: Request, work: Callable[..., T], *args: Any) -> T:

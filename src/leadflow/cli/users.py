@@ -8,7 +8,10 @@ from rich.table import Table
 from leadflow.cli.context import console, friendly, transaction, utcnow
 from leadflow.services import users
 
-app = typer.Typer(help="People who sign in to the web app: create and list.", no_args_is_help=True)
+app = typer.Typer(
+    help="People who sign in to the web app: create, list, deactivate, reset a password.",
+    no_args_is_help=True,
+)
 
 
 def register(main: typer.Typer) -> None:
@@ -37,11 +40,46 @@ def create(
 @app.command("list")
 @friendly
 def list_users() -> None:
-    """Every user and their role (never a password)."""
+    """Every user, their role, whether they may sign in and their open sessions."""
     with transaction() as session:
-        rows = [(u.id, u.email, u.name, u.role, "yes" if u.active else "no")
-                for u in users.list_users(session)]  # fmt: skip
-    table = Table("id", "e-mail", "name", "role", "active")
+        open_now = users.live_sessions(session, utcnow())
+        rows = [(u.id, u.email, u.name, u.role, "yes" if u.active else "no",
+                 open_now.get(u.id, 0)) for u in users.list_users(session)]  # fmt: skip
+    table = Table("id", "e-mail", "name", "role", "active", "sessions")
     for row in rows:
         table.add_row(*(str(v) for v in row))
     console.print(table)
+
+
+@app.command("deactivate")
+@friendly
+def deactivate(email: str = typer.Argument(..., help="The user's e-mail.")) -> None:
+    """Stop a user signing in, and sign them out everywhere at once."""
+    with transaction() as session:
+        user, ended = users.deactivate(session, email)
+        console.print(f"deactivated {user.email}; {ended} session(s) ended")
+
+
+@app.command("activate")
+@friendly
+def activate(email: str = typer.Argument(..., help="The user's e-mail.")) -> None:
+    """Let a deactivated user sign in again."""
+    with transaction() as session:
+        user = users.activate(session, email)
+        console.print(f"{user.email} may sign in again")
+
+
+@app.command("reset-password")
+@friendly
+def reset_password(
+    email: str = typer.Argument(..., help="The user's e-mail."),
+    password: str | None = typer.Option(
+        None, "--password", help="At least 10 characters; generated (and printed) if not given."
+    ),
+) -> None:  # fmt: skip
+    """Set a new password and end every session of the user; a generated one is printed once."""
+    with transaction() as session:
+        user, chosen, ended = users.reset_password(session, email, password, utcnow())
+    console.print(f"password of {user.email} reset; {ended} session(s) ended")
+    if password is None:
+        print(chosen)  # alone on the last line, like a new API key

@@ -16,7 +16,7 @@ from leadflow.models.rule_match import RuleMatch
 from leadflow.models.rule_state import AccountMember, AccountRollup, RuleState
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.stage_change import StageChange
-from leadflow.models.user import User, WebSession
+from leadflow.models.user import SignInFailure, User, WebSession
 from leadflow.models.worker_heartbeat import WorkerHeartbeat
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "RuleState",
     "ScoreEntry",
     "SharedChannel",
+    "SignInFailure",
     "StageChange",
     "User",
     "WebSession",

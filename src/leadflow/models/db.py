@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import JSON, Double, Engine, MetaData, create_engine, event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from leadflow.core.errors import Invalid
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 DEFAULT_DATABASE_URL = "sqlite:///leadflow.db"
+# How long a SQLite writer waits for another's lock unless its transaction asks otherwise.
+BUSY_MS = 5000
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 NAMING_CONVENTION = {
@@ -56,7 +58,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
         cursor.execute(f"PRAGMA {pragma}")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_MS}")
     cursor.close()
 
 
@@ -64,8 +66,14 @@ def _sqlite_begin(connection: Connection) -> None:
     # A writer asks for BEGIN IMMEDIATE (execution option `sqlite_begin`): it takes the write
     # lock up front and waits for it (busy_timeout) instead of failing with SQLITE_BUSY when a
     # read transaction later tries to write while another writer is committing.
-    mode = connection.get_execution_options().get("sqlite_begin", "")
-    connection.exec_driver_sql(f"BEGIN {mode}".strip())
+    # A transaction may bound its lock wait (execution option `sqlite_busy_ms`, e.g. a request
+    # that must answer within a second); the connection keeps the setting until changed back.
+    options = connection.get_execution_options()
+    wait = int(options.get("sqlite_busy_ms", BUSY_MS))
+    if connection.info.get("busy_ms", BUSY_MS) != wait:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={wait}")
+        connection.info["busy_ms"] = wait
+    connection.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', '')}".strip())
     # Rows changed by this connection so far: unchanged later means the transaction has
     # written nothing, so a second connection sees what it sees (repositories/event_columns).
     raw = connection.connection.dbapi_connection
@@ -83,14 +91,29 @@ def json_text(value: Any) -> str:
         ) from None
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for the URL: SQLite tuned for WAL and foreign keys; PostgreSQL via psycopg 3."""
+def _sqlite_read_only(context: ExceptionContext) -> None:
+    # A connection opened while the file was read-only stays so: drop the pool's connections,
+    # so the database takes writes again as soon as the file does.
+    if "readonly database" in str(context.original_exception).lower():
+        context.is_disconnect = True
+
+
+def make_engine(url: str, *, lock_wait_ms: int | None = None) -> Engine:
+    """An engine for the URL: SQLite tuned for WAL and foreign keys; PostgreSQL via psycopg 3.
+
+    `lock_wait_ms` bounds how long a PostgreSQL statement waits for a lock (`lock_timeout`);
+    SQLite transactions bound theirs with the `sqlite_busy_ms` execution option.
+    """
     parsed = make_url(url)
     if parsed.drivername in {"postgresql", "postgres"}:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True, json_serializer=json_text)
+        args = {"options": f"-c lock_timeout={lock_wait_ms}"} if lock_wait_ms else {}
+        return create_engine(
+            parsed, pool_pre_ping=True, connect_args=args, json_serializer=json_text
+        )
     engine = create_engine(parsed, json_serializer=json_text)
+    event.listen(engine, "handle_error", _sqlite_read_only)
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
     return engine

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey
+from sqlalchemy import ForeignKey, Index
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadflow.models.db import Base
@@ -37,3 +37,19 @@ class WebSession(Base):
     csrf_token: Mapped[str]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+
+
+class SignInFailure(Base):
+    """A failed sign-in, by the account tried and the client address, for throttling; rows
+    older than the throttling window are deleted as new ones arrive."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        Index("ix_sign_in_failures_account", "account", "at"),
+        Index("ix_sign_in_failures_address", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str]
+    address: Mapped[str]
+    at: Mapped[datetime]

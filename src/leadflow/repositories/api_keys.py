@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.models.api_key import ApiKey
@@ -33,3 +33,14 @@ def get(session: Session, key_id: int) -> ApiKey | None:
 def list_keys(session: Session) -> list[ApiKey]:
     """Every key, oldest first."""
     return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def touch(session: Session, key_id: int, at: datetime, unless_after: datetime) -> None:
+    """Set `last_used_at`, unless it is already later than `unless_after`."""
+    session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key_id)
+        .where(or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= unless_after))
+        .values(last_used_at=at)
+        .execution_options(synchronize_session=False)
+    )

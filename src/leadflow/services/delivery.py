@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
 from leadflow.repositories import outbox
+from leadflow.services import channel_logs  # noqa: F401  (keeps URLs out of Apprise's logs)
 
 # Waits after each failed try: about 15 hours in all, then the message is given up.
 BACKOFF = tuple(timedelta(seconds=s) for s in (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800))

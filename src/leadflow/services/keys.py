@@ -19,7 +19,7 @@ from leadflow.models.api_key import ApiKey
 from leadflow.repositories import api_keys
 
 PREFIX = "lf_"
-# Writing `last_used_at` on every request would make every read a write; once a minute is enough.
+# `last_used_at` is kept to the minute: writing it on every request would make reads writes.
 TOUCH_EVERY = timedelta(minutes=1)
 
 
@@ -66,9 +66,18 @@ def authenticate(session: Session, secret: str, now: datetime) -> ApiKey | None:
     key = api_keys.by_hash(session, digest(secret))
     if key is None or key.revoked_at is not None:
         return None
-    if key.last_used_at is None or now - key.last_used_at > TOUCH_EVERY:
-        key.last_used_at = now
     return key
+
+
+def needs_touch(key: ApiKey, now: datetime) -> bool:
+    """True when the key's `last_used_at` is over a minute old (authenticate never writes)."""
+    return key.last_used_at is None or now - key.last_used_at > TOUCH_EVERY
+
+
+def record_use(session: Session, key_id: int, now: datetime) -> None:
+    """Set the key's `last_used_at` unless it was set within the minute; its own transaction's
+    work, never a read request's."""
+    api_keys.touch(session, key_id, now, now - TOUCH_EVERY)
 
 
 def revoke(session: Session, key_id: int, now: datetime) -> ApiKey:

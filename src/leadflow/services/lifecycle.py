@@ -86,8 +86,10 @@ def act(
     reengage_on: datetime | None = None,
     amount: float | None = None,
     expected_close: str | None = None,
+    owner: str | None = None,
 ) -> Transition:
-    """A person's stage action on a lead (accept, recycle, disqualify, convert, close)."""
+    """A person's stage action on a lead (accept, recycle, disqualify, convert, close); an
+    accepted lead with no owner gets `owner` (default: the actor)."""
     if amount is not None:
         amount = amounts.checked(amount, "amount")
     move = manual_transition(Stage(lead.stage), action, actor, reason)
@@ -100,7 +102,7 @@ def act(
         opportunity = {"opportunity_amount": amount, "expected_close": expected_close}
         lead.attributes = {**(lead.attributes or {}), **opportunity}
     if action is Action.ACCEPT and lead.owner is None:
-        lead.owner = actor
+        lead.owner = owner or actor
     if action in (Action.CLOSE_WON, Action.CLOSE_LOST):
         lead.outcome = "won" if action is Action.CLOSE_WON else "lost"
         lead.outcome_reason = move.reason

@@ -10,16 +10,25 @@ import apprise
 from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Conflict, Invalid, NotFound
+from leadflow.core.redact import redact_url
 from leadflow.core.routing import RepState
 from leadflow.core.working_hours import WorkingHours
 from leadflow.models.rep import Rep
 from leadflow.repositories import reps as rep_repo
+from leadflow.services import channel_logs  # noqa: F401  (keeps URLs out of Apprise's logs)
 
 
 def check_channel(url: str) -> None:
-    """Invalid naming the URL when Apprise cannot use it (checked when saved, not when sent)."""
+    """Invalid naming the URL (its secrets hidden) when Apprise cannot use it (checked when
+    saved, not when sent)."""
     if not apprise.Apprise().add(url):
-        raise Invalid(f"channel {url!r} is not an Apprise URL Apprise can send to (see its docs)")
+        shown = redact_url(url)
+        raise Invalid(f"channel {shown} is not an Apprise URL Apprise can send to (see its docs)")
+
+
+def redacted_channels(rep: Rep) -> list[str]:
+    """The rep's channel URLs as anyone but an admin sees them: scheme and host."""
+    return [redact_url(url) for url in rep.channels or []]
 
 
 def add_rep(session: Session, fields: dict[str, Any], *, now: datetime) -> Rep:
@@ -97,3 +106,21 @@ def update_rep_by_email(session: Session, email: str, fields: dict[str, Any]) ->
 def list_reps(session: Session) -> list[Rep]:
     """Every rep, by team and name."""
     return rep_repo.list_all(session)
+
+
+def accepting_rep(session: Session, lead_owner: str | None, rep_email: str | None) -> str:
+    """Who owns a lead accepted through the API: the rep named (an active rep; Invalid
+    otherwise), who must be its owner if it has one (Conflict); no rep named, its owner."""
+    if not rep_email:
+        if lead_owner is None:
+            message = ("rep: required to accept a lead nobody owns with an API key: the e-mail "
+                       "of the rep who takes it")  # fmt: skip
+            raise Invalid(message, [("rep", message)])
+        return lead_owner
+    rep = rep_repo.get_by_email(session, rep_email.strip().lower())
+    if rep is None or not rep.active:
+        message = f"rep: {rep_email.strip().lower()} is not an active rep"
+        raise Invalid(message, [("rep", message)])
+    if lead_owner is not None and lead_owner != rep.email:
+        raise Conflict(f"the lead belongs to {lead_owner}; only they can accept it")
+    return rep.email

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from leadflow.web import manage
 from leadflow.web.auth import BadCsrf, PageForbidden, SignInRequired
-from leadflow.web.pages import TEMPLATES, router
+from leadflow.web.pages import TEMPLATES, login_page, router
 
 STATIC = Path(__file__).with_name("static")
 
@@ -21,6 +21,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(router)
     app.include_router(manage.router)
+    app.state.unavailable_page = _unavailable
 
     @app.exception_handler(SignInRequired)
     async def sign_in(request: Request, exc: SignInRequired) -> Response:
@@ -61,6 +62,14 @@ def error_page(
     response = _error(request, status, title, message[:1].upper() + message[1:])
     response.headers.update(headers or {})
     return response
+
+
+def _unavailable(request: Request, message: str) -> Response | None:
+    """The sign-in form again, saying why, when the database cannot take the sign-in."""
+    if request.url.path != "/login":
+        return None
+    return login_page(request, "Signing in is not possible right now (the database cannot "
+                      "record it); please try again in a moment.")  # fmt: skip
 
 
 def _error(request: Request, status: int, title: str, message: str) -> HTMLResponse:

@@ -43,8 +43,16 @@ def page(request: Request, name: str, seen: Viewer | None, **context: Any) -> HT
 
 @router.get("/login")
 def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    return login_page(request, None, next)
+
+
+def login_page(
+    request: Request, error: str | None, next: str = "/", email: str = ""
+) -> HTMLResponse:
+    """The sign-in form with a fresh double-submit token, and the error if any."""
     token = secrets.token_urlsafe(24)
-    response = page(request, "login.html", None, csrf=token, next=_safe(next), error=None)
+    response = page(request, "login.html", None, csrf=token, next=_safe(next), error=error,
+                    email=email)  # fmt: skip
     response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict", secure=_https(request))
     return response
 
@@ -60,24 +68,35 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     expected = request.cookies.get(LOGIN_CSRF, "")
-    fresh_form = bool(expected) and same_token(csrf_token, expected)
-    user = users.authenticate(session, email, password) if email and password else None
-    if not fresh_form or user is None:
-        error = "That e-mail and password do not match an account." if fresh_form else (
-            "Your sign-in form expired; please try again.")  # fmt: skip
-        token = secrets.token_urlsafe(24)
-        refused = page(request, "login.html", None, csrf=token, next=_safe(next), error=error,
-                       email=email)  # fmt: skip
-        refused.status_code = 401
-        refused.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict",
-                           secure=_https(request))  # fmt: skip
+    if not expected or not same_token(csrf_token, expected):
+        return _refused(request, "Your sign-in form expired; please try again.", next, email)
+    try:
+        user = users.sign_in(session, email, password, _address(request), now) if (
+            email and password) else None  # fmt: skip
+    except users.Throttled as exc:
+        refused = _refused(request, exc.message, next, email, status=429)
+        refused.headers["Retry-After"] = str(exc.retry_after)
         return refused
+    if user is None:
+        message = "That e-mail and password do not match an account."
+        return _refused(request, message, next, email)
     token = users.start_session(session, user, now)
     response = RedirectResponse(_safe(next), status_code=303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=_https(request),
                         max_age=int(users.SESSION_LIFETIME.total_seconds()))  # fmt: skip
     response.delete_cookie(LOGIN_CSRF)
     return response
+
+
+def _refused(request: Request, error: str, next: str, email: str, status: int = 401) -> Response:
+    refused = login_page(request, error, next, email)
+    refused.status_code = status
+    return refused
+
+
+def _address(request: Request) -> str:
+    """The client's address, as the server sees it (behind a proxy: see the README)."""
+    return request.client.host if request.client else "unknown"
 
 
 @router.get("/welcome")

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from leadflow.api.errors import where
 from leadflow.core.errors import NotFound
 from leadflow.services import delivery, digest, leads, operations, pipeline, playbooks, sla
 
@@ -94,8 +95,8 @@ class Worker:
                         self._last_decay = now
                         self.decay()
                 except Exception as exc:  # keep the loop alive; the next pass retries
-                    log.error("worker pass failed: %s", type(exc).__name__)
-                    log.debug("worker pass failed", exc_info=exc)
+                    # Type and place only: a traceback's message holds SQL parameters (e-mails).
+                    log.error("worker pass failed: %s at %s", type(exc).__name__, where(exc))
                 self.wake.wait(self.interval)
                 self.wake.clear()
 

@@ -18,11 +18,12 @@ from leadflow.api.rest.schemas import (
     TouchIn,
 )
 from leadflow.api.strict_body import StrictRoute
+from leadflow.core.lifecycle import Action
 from leadflow.core.roles import Permission
 from leadflow.core.stages import Stage
 from leadflow.models.api_key import ApiKey
 from leadflow.models.lead import Lead
-from leadflow.services import access, lead_edits, leads, lifecycle, merge, playbooks, sales
+from leadflow.services import access, lead_edits, leads, lifecycle, merge, playbooks, reps, sales
 from leadflow.services.leads import LeadFilter
 
 router = APIRouter(prefix="/leads", tags=["leads"], route_class=StrictRoute)
@@ -104,11 +105,16 @@ def stage_action(
 ) -> dict[str, Any]:
     """409 when the action does not fit the lead's stage; recycle and disqualify need a reason."""
     lead = _lead(session, key, caller, Permission.SALES)
+    actor, owner = caller.name, None
+    if body.action is Action.ACCEPT:  # a key is not a person: a rep takes the lead
+        owner = reps.accepting_rep(session, lead.owner, body.rep)
+        actor = f"{owner} (API key {caller.name})"
     move = lifecycle.act(
         session,
         lead,
         body.action,
-        actor=caller.name,
+        actor=actor,
+        owner=owner,
         reason=body.reason,
         now=now,
         recycle_days=body.recycle_days,

@@ -93,6 +93,12 @@ class ActionIn(_Strict):
         None, ge=0, le=MAX_AMOUNT, description="Deal amount, for convert / close_won"
     )
     expected_close: date | None = Field(None, description="For convert")
+    rep: str | None = Field(
+        None,
+        max_length=320,
+        description="For accept: the e-mail of the rep who takes the lead and owns it (a key is "
+        "not a person); needed when the lead has no owner yet",
+    )
 
 
 class TouchIn(_Strict):

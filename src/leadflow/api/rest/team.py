@@ -9,18 +9,20 @@ from fastapi import APIRouter, Depends, Query
 from leadflow.api.deps import DbSession, Now, require
 from leadflow.api.rest.schemas import RepIn, RepPatch, RowId, WebhookIn
 from leadflow.api.strict_body import StrictRoute
-from leadflow.core.roles import Permission
+from leadflow.core.roles import Permission, Role
 from leadflow.models.api_key import ApiKey
 from leadflow.models.rep import Rep
 from leadflow.services import playbooks, reps, sla, webhooks
+from leadflow.services.reps import redacted_channels
 
 router = APIRouter(tags=["team and alerts"], route_class=StrictRoute)
 Reader = Annotated[ApiKey, Depends(require(Permission.READ))]
 Admin = Annotated[ApiKey, Depends(require(Permission.ADMIN))]
 
 
-def rep_dict(rep: Rep) -> dict[str, Any]:
-    """A rep as the API shows it."""
+def rep_dict(rep: Rep, *, reveal: bool = False) -> dict[str, Any]:
+    """A rep as the API shows it; channel URLs hold tokens and passwords, so only an admin
+    (`reveal`) sees them whole, anyone else their scheme and host."""
     return {
         "id": rep.id,
         "name": rep.name,
@@ -33,27 +35,29 @@ def rep_dict(rep: Rep) -> dict[str, Any]:
         "out_of_office_until": rep.out_of_office_until,
         "manager_email": rep.manager_email,
         "territories": rep.territories,
-        "channels": rep.channels,
+        "channels": list(rep.channels or []) if reveal else redacted_channels(rep),
         "active": rep.active,
     }
 
 
 @router.get("/reps", summary="The sales team")
-def list_reps(session: DbSession, _: Reader) -> list[dict[str, Any]]:
-    """Every rep, by team and name."""
-    return [rep_dict(r) for r in reps.list_reps(session)]
+def list_reps(session: DbSession, caller: Reader) -> list[dict[str, Any]]:
+    """Every rep, by team and name; channel URLs whole for admin keys only."""
+    reveal = caller.role == Role.ADMIN
+    return [rep_dict(r, reveal=reveal) for r in reps.list_reps(session)]
 
 
 @router.post("/reps", status_code=201, summary="Add a rep")
 def add_rep(body: RepIn, session: DbSession, now: Now, _: Admin) -> dict[str, Any]:
     """409 when the e-mail exists; 422 naming bad hours, time zone or channel URLs."""
-    return rep_dict(reps.add_rep(session, body.model_dump(), now=now))
+    return rep_dict(reps.add_rep(session, body.model_dump(), now=now), reveal=True)
 
 
 @router.patch("/reps/{rep_id}", summary="Change a rep (capacity, hours, out-of-office, ...)")
 def update_rep(rep_id: RowId, body: RepPatch, session: DbSession, _: Admin) -> dict[str, Any]:
     """Only the fields sent change."""
-    return rep_dict(reps.update_rep(session, rep_id, body.model_dump(exclude_unset=True)))
+    changed = reps.update_rep(session, rep_id, body.model_dump(exclude_unset=True))
+    return rep_dict(changed, reveal=True)
 
 
 @router.get("/sla", summary="This month's SLA, both sides")

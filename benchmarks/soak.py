@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""A soak: steady tracking load with the worker running; memory flat, no error, p99 stable.
+
+    python3 dev.py bench soak [--minutes 10] [--rate 1000] [--batch 10]
+
+Starts `leadflow serve` (its worker in the process) on a fresh SQLite database with the B2B
+example playbook and sends an open-loop load of `--rate` events/s (`/v1/batch` requests of
+`--batch` events, sent on schedule whether or not earlier ones have answered) for `--minutes`.
+Each minute prints the acknowledgement latency p50/p99 (from each request's scheduled time),
+errors (a non-200, or a request not sent within 30 s of its time for want of a free
+connection) and the server's resident memory. The verdict:
+RSS growth from the end of the first minute (warm) to the end under 10%, no error, and no
+minute's p99 over 3 times the median of the minutes' p99s. Exits 1 when any fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+import numpy as np
+from ingest import LEADFLOW, PLAYBOOK, RawConnection, body, free_port, leadflow
+
+TIMEOUT = 30.0  # seconds a request may wait for a free connection before it counts as failed
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, from /proc (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def soak(url: str, key: str, pid: int, args: argparse.Namespace) -> list[dict[str, float]]:
+    """Run the load; one row of figures per minute."""
+    rng = random.Random(3)
+    per_second = args.rate / args.batch
+    host, port = url.removeprefix("http://").split(":")
+    auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+    idle: asyncio.Queue[RawConnection] = asyncio.Queue()
+    for _ in range(64):
+        idle.put_nowait(RawConnection(host, int(port), auth))
+    minutes: list[dict[str, float]] = []
+    waits: list[float] = []
+    errors = 0
+    start = time.perf_counter() + 0.5
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def send(scheduled: float, payload: bytes) -> None:
+        nonlocal errors
+        # Waiting for a free connection counts as latency; over TIMEOUT the request is not sent
+        # (an error): a server that fell behind is not flooded with requests nobody awaits.
+        try:
+            limit = max(0.001, scheduled + TIMEOUT - time.perf_counter())
+            connection = await asyncio.wait_for(idle.get(), limit)
+        except TimeoutError:
+            waits.append(TIMEOUT)
+            errors += 1
+            return
+        try:
+            status = await connection.post("/v1/batch", payload)
+        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+            status, connection = 0, RawConnection(host, int(port), auth)
+        idle.put_nowait(connection)
+        waits.append(time.perf_counter() - scheduled)
+        errors += status != 200
+
+    for minute in range(args.minutes):
+        count = int(per_second * 60)
+        for k in range(count):
+            scheduled = start + (minute * 60) + k / per_second
+            await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+            task = asyncio.create_task(send(scheduled, body(rng, args.batch)))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        await asyncio.gather(*tasks)
+        taken = np.array(waits) * 1000
+        p50, p99 = np.percentile(taken, [50, 99]) if len(taken) else (float("nan"),) * 2
+        row = {"minute": minute + 1, "p50": p50, "p99": p99, "errors": errors,
+               "rss": rss_mb(pid), "requests": len(taken)}  # fmt: skip
+        minutes.append(row)
+        print(f"minute {minute + 1:>2}: {len(taken) * args.batch:,} events, p50 {p50:.1f} ms, "
+              f"p99 {p99:.1f} ms, {errors} errors, server RSS {row['rss']:.1f} MB",
+              flush=True)  # fmt: skip
+        waits, errors = [], 0
+    return minutes
+
+
+def verdict(minutes: list[dict[str, float]]) -> bool:
+    """Print and return whether memory stayed flat, nothing failed and p99 stayed stable."""
+    growth = (minutes[-1]["rss"] / minutes[0]["rss"] - 1) * 100
+    errors = sum(int(m["errors"]) for m in minutes)
+    p99s = [m["p99"] for m in minutes]
+    typical = float(np.median(p99s))
+    worst = max(p99s)
+    ok = growth < 10 and errors == 0 and worst <= 3 * typical
+    print(f"RSS {minutes[0]['rss']:.1f} MB after minute 1 -> {minutes[-1]['rss']:.1f} MB "
+          f"({growth:+.1f}%); {errors} errors; p99 per minute median {typical:.1f} ms, "
+          f"worst {worst:.1f} ms: {'PASS' if ok else 'FAIL'}")  # fmt: skip
+    return ok
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=int, default=10)
+    parser.add_argument("--rate", type=int, default=1_000, help="events per second")
+    parser.add_argument("--batch", type=int, default=10, help="events per request")
+    args = parser.parse_args(argv)
+    folder = Path(tempfile.mkdtemp(prefix="leadflow-soak-bench-"))
+    env = {**os.environ, "LEADFLOW_DATABASE_URL": f"sqlite:///{folder / 'soak.db'}"}
+    leadflow(env, "init", "--playbook", str(PLAYBOOK))
+    key = leadflow(env, "keys", "create", "--role", "ingest", "--name", "soak")
+    port = free_port()
+    server = subprocess.Popen(
+        [str(LEADFLOW), "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120  # a busy machine starts slowly
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                sys.exit("leadflow serve did not start")
+            time.sleep(0.2)
+        system = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"{system}, Python {platform.python_version()}, SQLite, 1 server process with "
+              f"its worker; load average {load:.1f} at start; {args.rate:,} events/s in "
+              f"requests of {args.batch} for {args.minutes} min")  # fmt: skip
+        minutes = asyncio.run(soak(url, key, server.pid, args))
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"load average {load:.1f} at the end")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return 0 if verdict(minutes) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

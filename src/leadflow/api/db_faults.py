@@ -1,0 +1,48 @@
+"""When the database cannot take a write: locked by another writer, or not writable at all.
+
+Either way the client gets a 503 with `Retry-After: 1` within about a second, never a 500:
+request writers wait at most `WRITE_WAIT_MS` for the lock, and once one of them found the
+database unavailable, the writers queued behind it in this process try once without waiting
+for the next `BLOCKED_FOR` seconds instead of each waiting its full turn.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy.exc import OperationalError
+
+# Lock waits that ran out: SQLite's busy timeout, PostgreSQL's deadlock or lock timeout.
+BUSY_SIGNS = ("database is locked", "database is busy", "deadlock detected", "lock timeout")
+# A database that refuses every write: a read-only file, volume or PostgreSQL standby.
+READ_ONLY_SIGNS = ("readonly database", "read-only transaction", "read-only file system")
+WRITE_WAIT_MS = 1000
+BLOCKED_FOR = 1.0
+
+
+def unavailable(exc: BaseException) -> str | None:
+    """The client's message when `exc` says the database cannot write now, else None."""
+    if not isinstance(exc, OperationalError):
+        return None
+    text = str(exc.orig).lower()
+    if any(sign in text for sign in READ_ONLY_SIGNS):
+        return "the database is not writable; nothing was applied, retry later"
+    if any(sign in text for sign in BUSY_SIGNS):
+        return "the database is locked by another writer; nothing was applied, retry"
+    return None
+
+
+class Blocked:
+    """Remembers, per process, that a writer just found the database unavailable."""
+
+    def __init__(self) -> None:
+        self._until = 0.0
+
+    def note(self, exc: BaseException) -> None:
+        """Called with a failed writer's error: an unavailable database starts the window."""
+        if unavailable(exc) is not None:
+            self._until = time.monotonic() + BLOCKED_FOR
+
+    def wait_ms(self) -> int:
+        """How long the next writer may wait for the lock: not at all inside the window."""
+        return 0 if time.monotonic() < self._until else WRITE_WAIT_MS
