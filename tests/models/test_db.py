@@ -42,6 +42,9 @@ TABLES = {
     "outbox",
     "delivery_attempts",
     "webhook_endpoints",
+    "audit_log",
+    "tombstones",
+    "erased_counts",
 }
 
 

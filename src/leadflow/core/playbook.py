@@ -211,6 +211,14 @@ class Lifecycle(_Strict):
     sales_ready: list[Stage] = Field(default_factory=lambda: [Stage.SQL])
 
 
+class Retention(_Strict):
+    """How long behaviour is kept tied to a person; older events are anonymized by the worker."""
+
+    events_days: int | None = Field(
+        None, ge=1, le=36_500, description="Events older than this many days are anonymized."
+    )
+
+
 class Playbook(_Strict):
     """One shared agreement: personas, target accounts, scoring, grades and stages."""
 
@@ -225,6 +233,7 @@ class Playbook(_Strict):
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     routing: Routing = Field(default_factory=Routing)
     sla: Sla = Field(default_factory=Sla)
+    retention: Retention = Field(default_factory=Retention)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Self:
