@@ -12,6 +12,7 @@ from leadflow.cli import (
     keys,
     leads,
     model,
+    people,
     plan,
     playbook,
     reports,
@@ -55,3 +56,4 @@ goals.register(app)
 users.register(app)
 tune.register(app)
 model.register(app)
+people.register(app)

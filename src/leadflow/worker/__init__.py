@@ -17,7 +17,16 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.core.errors import NotFound
-from leadflow.services import delivery, digest, leads, lifecycle, playbooks, rescore, sla
+from leadflow.services import (
+    delivery,
+    digest,
+    leads,
+    lifecycle,
+    playbooks,
+    privacy,
+    rescore,
+    sla,
+)
 
 log = logging.getLogger("leadflow.worker")
 SWEEP_EVERY = 5.0  # seconds between SLA sweeps
@@ -79,6 +88,16 @@ class Worker:
                 lifecycle.advance_all(session, book, now, actor="decay", lead_ids=ids)
             return len(ids)
 
+    def retain(self) -> int:
+        """Anonymize events older than the playbook's retention (a batch per pass)."""
+        with self.factory() as session, session.begin():
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            try:
+                book = playbooks.active_playbook(session)
+            except NotFound:
+                return 0
+            return privacy.apply_retention(session, book, utcnow())
+
     def run(self) -> None:
         """Loop until `stop` is set; errors are logged and retried, never fatal."""
         with httpx.Client() as client:
@@ -92,6 +111,7 @@ class Worker:
                     if now - self._last_decay >= DECAY_EVERY:
                         self._last_decay = now
                         self.decay()
+                        self.retain()
                 except Exception as exc:  # keep the loop alive; the next pass retries
                     log.error("worker pass failed: %s", type(exc).__name__)
                     log.debug("worker pass failed", exc_info=exc)
