@@ -210,6 +210,9 @@ def worker(
         with httpx.Client() as client:
             delivered = job.run_once(client)
         console.print(f"delivered {delivered} messages")
+        anonymized = job.retain()
+        if anonymized:
+            console.print(f"anonymized {anonymized} events older than the retention period")
         return
     console.print(f"worker {job.name} on {state.shown_url()}; Ctrl-C stops it")
     try:
