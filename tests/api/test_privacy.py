@@ -233,8 +233,8 @@ def test_do_not_track_stores_and_scores_no_new_behaviour(
 ) -> None:
     ingest, admin = basic(keys[Role.INGEST]), bearer(keys[Role.ADMIN])
     traits = {"email": "dnt@litware-test.io", "do_not_track": True}
-    assert client.post("/v1/identify", json={"userId": "dnt-1", "traits": traits, "messageId": "d0"},
-                       headers=ingest).status_code == 200  # fmt: skip
+    identify = {"userId": "dnt-1", "traits": traits, "messageId": "d0"}
+    assert client.post("/v1/identify", json=identify, headers=ingest).status_code == 200
     demo = {"userId": "dnt-1", "event": "Demo Requested", "messageId": "d1"}
     answer = client.post("/v1/track", json=demo, headers=ingest)
     assert answer.status_code == 200
