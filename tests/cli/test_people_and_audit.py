@@ -34,6 +34,17 @@ def test_export_then_erase_from_the_command_line(
     with make_session_factory(engine)() as session:
         assert session.scalar(select(Lead).where(Lead.email == "wanda@crisp-test.io")) is None
     engine.dispose()
+    again = tmp_path / "again.csv"  # type: ignore[operator]
+    again.write_text("email,first_name\nwanda@crisp-test.io,Wanda\nolga@crisp-test.io,Olga\n")
+    reimported = initialised("import", "leads", str(again))
+    assert reimported.exit_code == 0, reimported.output
+    assert "imported 1 leads" in reimported.stdout
+    assert "1 rows of erased or do-not-track people skipped" in reimported.stdout
+    events = tmp_path / "events.jsonl"  # type: ignore[operator]
+    line = {"email": "wanda@crisp-test.io", "type": "track", "name": "Signed Up",
+            "timestamp": "2026-11-01T10:00:00Z"}  # fmt: skip
+    events.write_text(json.dumps(line) + "\n")
+    assert "1 rows of erased" in initialised("import", "events", str(events)).stdout
     missing = initialised("people", "export", "wanda@crisp-test.io")
     assert missing.exit_code == 1 and "no person" in missing.stderr
     log = as_json(initialised("audit", "--json", "--actor", "dpo"))

@@ -10,7 +10,6 @@ are dropped, queues a `people.erased` webhook carrying only the hash, and audits
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Invalid, NotFound
 from leadflow.core.playbook import Playbook
+from leadflow.core.privacy import key_hash
 from leadflow.core.segment import Message
 from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.lead import Lead
@@ -31,12 +31,6 @@ from leadflow.services import audit, handoff
 USER_PREFIX = "user:"
 MIN_NEEDLE = 6  # shorter ids (`user:7`'s 7) would match unrelated text in other rows
 RETENTION_BATCH = 10_000
-
-
-def key_hash(key: str) -> str:
-    """The stable hash a tombstone keeps: of a lowercased e-mail, or an identity key as is."""
-    value = key.strip().lower() if "@" in key else key.strip()
-    return hashlib.sha256(f"leadflow-person:{value}".encode()).hexdigest()
 
 
 def find_person(session: Session, key: str) -> Lead | None:
