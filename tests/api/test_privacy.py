@@ -257,3 +257,18 @@ def test_do_not_track_stores_and_scores_no_new_behaviour(
     assert client.post("/v1/page", json=page, headers=ingest).status_code == 200
     with app.state.sessions() as session:
         assert session.scalar(select(Event.id).where(Event.message_id == "d3")) is None
+
+
+@pytest.mark.parametrize("key", ["%00", "a%00b@x.io", "9" * 40, "x" * 600])
+def test_odd_keys_are_a_clear_4xx_never_a_500(
+    client: TestClient, keys: dict[Role, str], key: str
+) -> None:
+    admin = bearer(keys[Role.ADMIN])
+    for response in (
+        client.delete(f"/api/people/{key}", headers=admin),
+        client.get(f"/api/people/{key}/export", headers=admin),
+    ):
+        assert response.status_code in (404, 422), response.text
+        assert response.json()["error"]["message"]
+    odd = client.get("/api/audit", params={"actor": "a\x00b"}, headers=admin)
+    assert odd.status_code == 422 and "actor" in odd.json()["error"]["message"]

@@ -85,6 +85,9 @@ def entries(
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """The log, newest first."""
+    for name, value in (("actor", actor), ("action", action)):
+        if value is not None and (len(value) > 200 or not value.isprintable()):
+            raise Invalid(f"{name}: at most 200 printable characters")
     found = audit_repo.entries(
         session, since=since, actor=actor, action=action, limit=limit, offset=offset
     )

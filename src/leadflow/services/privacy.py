@@ -36,7 +36,7 @@ RETENTION_BATCH = 10_000
 def find_person(session: Session, key: str) -> Lead | None:
     """The lead by id, e-mail, or identity key (anonymous id or `user:` id)."""
     key = key.strip()
-    if not key:
+    if not key or len(key) > 500 or not key.isprintable():
         raise Invalid("key: give an e-mail address, a lead id or an identity key")
     if key.isdigit() and len(key) < 19:
         return lead_repo.get(session, int(key))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from leadflow.api.deps import DbSession, Now
+from leadflow.core.errors import Invalid
 from leadflow.core.roles import Permission
 from leadflow.services import audit
 from leadflow.web.auth import Viewer, can
@@ -35,7 +36,10 @@ def audit_page(request: Request, session: DbSession, now: Now, seen: Admin) -> H
         else:
             error = "days: a whole number of days, e.g. 30"
     since = now - timedelta(days=days) if days is not None else None
-    rows = audit.entries(session, since=since, actor=actor, action=action, limit=PAGE_SIZE)
+    try:
+        rows = audit.entries(session, since=since, actor=actor, action=action, limit=PAGE_SIZE)
+    except Invalid as exc:
+        rows, error = [], exc.message
     filters = {"actor": actor or "", "action": action or "", "days": days_text}
     return page(
         request, "audit.html", seen, rows=[_shown(r) for r in rows], filters=filters, error=error
