@@ -47,6 +47,9 @@ TABLES = {
     "delivery_attempts",
     "webhook_endpoints",
     "worker_heartbeats",
+    "audit_log",
+    "tombstones",
+    "erased_counts",
 }
 
 

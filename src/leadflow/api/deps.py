@@ -144,6 +144,11 @@ def bearer_key(request: Request) -> str:
     return credentials.strip()
 
 
+def actor_of(key: ApiKey) -> str:
+    """Who an API call acts as (history, audit log): the key's name, else its id."""
+    return key.name or f"key {key.id}"
+
+
 def require(permission: Permission) -> Callable[..., ApiKey]:
     """A dependency: the caller's key, which must exist (401) and allow `permission` (403)."""
 

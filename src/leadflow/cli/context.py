@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.errors import LeadflowError
 from leadflow.models.db import database_url_from_env, make_engine, make_session_factory
+from leadflow.services import audit
 
 # soft_wrap: a message is one line a script can grep, whatever the terminal width.
 console = Console(soft_wrap=True)
@@ -48,6 +50,20 @@ state = CliState()
 def utcnow() -> datetime:
     """The clock lives at the edge; the core gets `now` as a parameter."""
     return datetime.now(UTC)
+
+
+def cli_actor(actor: str | None = None) -> str:
+    """Who a command acts as (history, audit log): --actor, else the system user, else cli."""
+    return actor or os.environ.get("USER") or "cli"
+
+
+def audited(
+    session: Session, action: str, target: str, details: dict[str, Any] | None = None
+) -> None:
+    """Record the command's change in the audit log, in the command's transaction."""
+    audit.record(
+        session, actor=cli_actor(), action=action, target=target, details=details, now=utcnow()
+    )
 
 
 @contextmanager

@@ -7,7 +7,7 @@ import json
 import typer
 from rich.table import Table
 
-from leadflow.cli.context import console, friendly, transaction, utcnow
+from leadflow.cli.context import audited, console, friendly, transaction, utcnow
 from leadflow.repositories import goals as goal_repo
 from leadflow.services import digest, goals
 
@@ -34,6 +34,7 @@ def add_goal(
     with transaction() as session:
         goal = goals.add_goal(session, name=name, period=period, revenue=revenue,
                               conversion=conversion, rate=rate, now=utcnow())  # fmt: skip
+        audited(session, "goal.add", f"goal:{goal.id}", {"name": goal.name, "period": goal.period})
         console.print(f"added goal {goal.id}: {goal.name} ({goal.kind}, {goal.period})")
 
 
@@ -62,6 +63,7 @@ def delete_goal(goal_id: int = typer.Argument(...)) -> None:
     """Remove a goal."""
     with transaction() as session:
         goals.delete_goal(session, goal_id)
+        audited(session, "goal.delete", f"goal:{goal_id}")
     console.print(f"deleted goal {goal_id}")
 
 
@@ -77,6 +79,8 @@ def add_channel(
     with transaction() as session:
         channel = digest.add_channel(session, purpose, url, schedule=schedule, zone=zone,
                                      now=utcnow())  # fmt: skip
+        details = {"purpose": purpose, "url": channel.url, "schedule": schedule}  # URL redacted
+        audited(session, "channel.add", f"channel:{channel.id}", details)
         when = (
             f", next digest {channel.next_run_at:%Y-%m-%d %H:%M} UTC" if channel.next_run_at else ""
         )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import typer
 from rich.table import Table
 
-from leadflow.cli.context import console, friendly, state, transaction, utcnow
+from leadflow.cli.context import audited, console, friendly, state, transaction, utcnow
 from leadflow.services import reps, webhooks
 
 reps_app = typer.Typer(
@@ -56,6 +56,8 @@ def add_rep(
     }
     with transaction() as session:
         rep = reps.add_rep(session, fields, now=utcnow())
+        details = {"email": rep.email, "team": rep.team, "fields": sorted(fields)}
+        audited(session, "rep.add", f"rep:{rep.id}", details)
         console.print(f"added rep {rep.id}: {rep.name} <{rep.email}> on team {rep.team}")
 
 
@@ -96,6 +98,8 @@ def update_rep(
         fields["out_of_office_until"] = None
     with transaction() as session:
         rep = reps.update_rep_by_email(session, email, fields)
+        details = {"email": rep.email, "team": rep.team, "fields": sorted(fields)}
+        audited(session, "rep.update", f"rep:{rep.id}", details)
         away = rep.out_of_office_until
         status = f"out of office until {away:%Y-%m-%d %H:%M}" if away else "in office"
         console.print(f"updated rep {rep.id}: {rep.name} <{rep.email}>, team {rep.team}, {status}")
@@ -128,6 +132,8 @@ def add_webhook(
     """Register an endpoint; its signing secret is printed once, alone on the last line."""
     with transaction() as session:
         made = webhooks.add_endpoint(session, url, events, now=utcnow())
+        details = {"url": made.endpoint.url, "events": made.endpoint.events}  # URL redacted
+        audited(session, "webhook.add", f"webhook:{made.endpoint.id}", details)
         endpoint_id, kinds = made.endpoint.id, ", ".join(made.endpoint.events)
     console.print(f"added webhook {endpoint_id} for {kinds}; its signing secret (shown once):")
     print(made.secret)
@@ -154,6 +160,7 @@ def disable_webhook(endpoint_id: int = typer.Argument(...)) -> None:
     """Stop sending to an endpoint."""
     with transaction() as session:
         webhooks.disable(session, endpoint_id)
+        audited(session, "webhook.disable", f"webhook:{endpoint_id}")
     console.print(f"disabled webhook {endpoint_id}")
 
 
@@ -182,6 +189,7 @@ def replay(
     """Send an alert again, under the same id."""
     with transaction() as session:
         count = webhooks.replay(session, alert_id, utcnow())
+        audited(session, "webhook.replay", f"alert:{alert_id}", {"queued": count})
     console.print(f"queued {count} deliveries of {alert_id} again")
 
 
@@ -202,6 +210,9 @@ def worker(
         with httpx.Client() as client:
             delivered = job.run_once(client)
         console.print(f"delivered {delivered} messages")
+        anonymized = job.retain()
+        if anonymized:
+            console.print(f"anonymized {anonymized} events older than the retention period")
         return
     console.print(f"worker {job.name} on {state.shown_url()}; Ctrl-C stops it")
     try:

@@ -71,6 +71,11 @@ def import_file(
     console.print(
         f"imported {report.imported} {kind.value} from {report.rows} rows of {file}"
         + (f" ({len(report.problems)} bad rows skipped)" if report.problems else "")
+        + (
+            f" ({report.suppressed} rows of erased or do-not-track people skipped)"
+            if report.suppressed
+            else ""
+        )
         + f" in {clock.total():.1f} s ({clock.summary()})",
         highlight=False,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from leadflow.cli.context import console, friendly, transaction, utcnow
+from leadflow.cli.context import audited, console, friendly, transaction, utcnow
 from leadflow.services import keys
 
 app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
@@ -21,6 +21,8 @@ def create(
     chosen = keys.role_of(role)
     with transaction() as session:
         made = keys.create(session, chosen, name, utcnow())
+        details = {"role": chosen.value, "name": made.key.name, "prefix": made.key.prefix}
+        audited(session, "key.create", f"key:{made.key.id}", details)
         label = made.key.name
         key_id = made.key.id
     console.print(
@@ -52,4 +54,5 @@ def revoke(
     """Revoke a key at once."""
     with transaction() as session:
         keys.revoke(session, key_id, utcnow())
+        audited(session, "key.revoke", f"key:{key_id}")
     console.print(f"revoked key {key_id}")

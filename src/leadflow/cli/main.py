@@ -13,6 +13,7 @@ from leadflow.cli import (
     keys,
     leads,
     model,
+    people,
     plan,
     playbook,
     reports,
@@ -57,3 +58,4 @@ users.register(app)
 tune.register(app)
 model.register(app)
 backup.register(app)
+people.register(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from leadflow.cli.context import console, friendly, transaction, utcnow
+from leadflow.cli.context import audited, console, friendly, transaction, utcnow
 from leadflow.services import users
 
 app = typer.Typer(
@@ -34,6 +34,7 @@ def create(
     with transaction() as session:
         user = users.create_user(session, email=email, name=name, role=role, password=password,
                                  now=utcnow())  # fmt: skip
+        audited(session, "user.create", f"user:{user.id}", {"email": user.email, "role": user.role})
         console.print(f"created {user.role} {user.email} (user {user.id}); sign in at /login")
 
 

@@ -218,6 +218,14 @@ class Lifecycle(_Strict):
     )
 
 
+class Retention(_Strict):
+    """How long behaviour is kept tied to a person; older events are anonymized by the worker."""
+
+    events_days: int | None = Field(
+        None, ge=1, le=36_500, description="Events older than this many days are anonymized."
+    )
+
+
 class Playbook(_Strict):
     """One shared agreement: personas, target accounts, scoring, grades and stages."""
 
@@ -240,6 +248,7 @@ class Playbook(_Strict):
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     routing: Routing = Field(default_factory=Routing)
     sla: Sla = Field(default_factory=Sla)
+    retention: Retention = Field(default_factory=Retention)
 
     @field_validator("custom_fields", "account_custom_fields")
     @classmethod

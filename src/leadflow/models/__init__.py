@@ -3,6 +3,7 @@
 from leadflow.models.account import Account
 from leadflow.models.api_key import ApiKey
 from leadflow.models.assignment import Assignment
+from leadflow.models.audit import AuditEntry
 from leadflow.models.db import Base
 from leadflow.models.event import Event
 from leadflow.models.goal import Goal, SharedChannel
@@ -11,6 +12,7 @@ from leadflow.models.lead import Lead
 from leadflow.models.outbox import DeliveryAttempt, OutboxMessage, WebhookEndpoint
 from leadflow.models.playbook import PlaybookVersion
 from leadflow.models.prediction import PredictiveModel
+from leadflow.models.privacy import ErasedCount, Tombstone
 from leadflow.models.rep import Rep
 from leadflow.models.rule_match import RuleMatch
 from leadflow.models.rule_state import AccountMember, AccountRollup, RuleState
@@ -25,8 +27,10 @@ __all__ = [
     "AccountRollup",
     "ApiKey",
     "Assignment",
+    "AuditEntry",
     "Base",
     "DeliveryAttempt",
+    "ErasedCount",
     "Event",
     "Goal",
     "Identity",
@@ -41,6 +45,7 @@ __all__ = [
     "SharedChannel",
     "SignInFailure",
     "StageChange",
+    "Tombstone",
     "User",
     "WebSession",
     "WebhookEndpoint",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index
+from sqlalchemy import CheckConstraint, ForeignKey, Index, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadflow.models.db import Base
@@ -58,5 +58,7 @@ class Lead(Base):
     outcome_reason: Mapped[str | None]
     outcome_amount: Mapped[float | None]
     closed_at: Mapped[datetime | None]
+    # Consent: no new behaviour (events) is stored or scored for the lead while it is set.
+    do_not_track: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

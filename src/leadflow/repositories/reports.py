@@ -34,6 +34,7 @@ from leadflow.models.lead import Lead
 from leadflow.models.rep import Rep
 from leadflow.models.stage_change import StageChange
 from leadflow.models.types import UTCDateTime
+from leadflow.repositories import erased_reports
 from leadflow.repositories.report_sql import (
     event_campaign,
     furthest_rank,
@@ -80,7 +81,8 @@ def furthest_by_many(
     session: Session, cohort: Cohort, bys: Sequence[str]
 ) -> list[tuple[tuple[Any, ...], int, int, float]]:
     """(groups, furthest rank, leads, revenue) by several dimensions in one pass over the
-    leads, so a page showing four breakdowns reads the table once."""
+    leads, so a page showing four breakdowns reads the table once; erased leads' counts
+    follow as rows of their own (callers sum rows of the same group and rank)."""
     groups = [_dimension(session, by).label(f"g{k}") for k, by in enumerate(bys)]
     rank = furthest_rank(session).label("rank")
     query = (
@@ -92,10 +94,12 @@ def furthest_by_many(
     if "tier" in bys:  # the only dimension off the leads table
         query = query.outerjoin(Account, Account.id == Lead.account_id)
     width = len(bys)
-    return [
+    found = [
         (tuple(row[:width]), int(row[width]), int(row[width + 1]), float(row[width + 2] or 0.0))
         for row in session.execute(query)
     ]
+    # Erased people stay in the counts (anonymously), so funnels before and after add up.
+    return found + erased_reports.furthest_by_many(session, cohort, bys)
 
 
 def stage_durations(session: Session, cohort: Cohort) -> list[tuple[str, float]]:

@@ -13,10 +13,12 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Invalid
+from leadflow.core.privacy import key_hash
 from leadflow.core.records import AccountRecord, EventRecord, LeadRecord
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import leads as lead_repo
+from leadflow.repositories import people
 from leadflow.services.companies import business_domain, company_domain
 from leadflow.services.files import Row, RowError
 
@@ -32,6 +34,8 @@ class ImportReport:
     imported: int = 0
     problems: list[str] = field(default_factory=list)
     touched_lead_ids: list[int] = field(default_factory=list)
+    # Rows about erased people (tombstones) or do-not-track leads' events: not imported.
+    suppressed: int = 0
 
 
 class ImportRejected(Invalid):
@@ -100,6 +104,7 @@ def import_leads(
 ) -> ImportReport:
     """Upsert leads by e-mail, and their accounts by company domain."""
     records, report = validate_rows("lead", rows, LeadRecord, skip_invalid)
+    records = _not_erased(session, records, report)
     companies = [_company_of(r) for r in records]
     account_repo.upsert_many(session, _account_rows(records, companies, now), fill_only=True)
     domains = account_repo.ids_by_domain(session)
@@ -176,6 +181,17 @@ def import_accounts(
     return report
 
 
+def _not_erased(session: Session, records: list[RecordT], report: ImportReport) -> list[RecordT]:
+    """The records whose e-mail is not an erased person's (a tombstone's hash)."""
+    emails = [str(getattr(r, "email", "") or "") for r in records]
+    buried = people.tombstoned(session, {key_hash(e) for e in emails if e})
+    if not buried:
+        return records
+    kept = [r for r, e in zip(records, emails, strict=True) if not e or key_hash(e) not in buried]
+    report.suppressed += len(records) - len(kept)
+    return kept
+
+
 def message_id_for(record: EventRecord) -> str:
     """A stable id for an event without one, so importing a file twice counts it once."""
     if record.message_id:
@@ -196,9 +212,15 @@ def import_events(
 ) -> ImportReport:
     """Store events for leads by e-mail (creating unknown leads), skipping ones already seen."""
     records, report = validate_rows("event", rows, EventRecord, skip_invalid)
+    records = _not_erased(session, records, report)
     emails = sorted({r.email for r in records})
     ensure_leads(session, emails, now)
     ids = lead_repo.ids_by_email(session, emails)
+    untracked = people.do_not_track(session, ids.values())
+    if untracked:
+        kept = [r for r in records if ids[r.email] not in untracked]
+        report.suppressed += len(records) - len(kept)
+        records = kept
     event_rows = [
         {
             "lead_id": ids[r.email],

@@ -48,6 +48,8 @@ def update_lead(
     for column in LEAD_COLUMNS:
         if column in fields:
             setattr(lead, column, fields[column])
+    if fields.get("do_not_track") is not None:
+        lead.do_not_track = bool(fields["do_not_track"])
     if fields.get("attributes"):
         merged = {**(lead.attributes or {}), **fields["attributes"]}
         lead.attributes = {k: v for k, v in merged.items() if v is not None}

@@ -186,6 +186,7 @@ def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dic
     data["recycles"] = sum(1 for change in history if change.to_stage == Stage.NURTURE.value)
     data["scored_at"] = lead.scored_at.isoformat() if lead.scored_at else None
     data["attributes"] = dict(lead.attributes or {})
+    data["do_not_track"] = lead.do_not_track
     data["probability"] = lead.probability
     data["probability_reasons"] = list(lead.probability_reasons or [])
     data["outcome"] = (

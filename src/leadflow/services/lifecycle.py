@@ -26,7 +26,7 @@ from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events, stage_changes
 from leadflow.repositories import leads as lead_repo
-from leadflow.services import digest, handoff, sla
+from leadflow.services import audit, digest, handoff, sla
 from leadflow.services import leads as lead_service
 from leadflow.services import reps as rep_service
 
@@ -111,6 +111,12 @@ def act(
     if action is Action.CLOSE_WON:
         digest.announce_win(session, lead, now)  # in this transaction: no win, no announcement
     lead.updated_at = now
+    details = {"from": move.from_stage.value, "to": move.to_stage.value, "amount": amount}
+    # The reason stays in the stage history: free text may name the person, the log may not.
+    audit.record(
+        session, actor=actor, action=f"lead.{action.value}", target=f"lead:{lead.id}",
+        details=details, now=now,
+    )  # fmt: skip
     return move
 
 

@@ -19,7 +19,7 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.lead import Lead
 from leadflow.repositories import leads as lead_repo
-from leadflow.services import leads, lifecycle, pipeline, sales
+from leadflow.services import audit, leads, lifecycle, pipeline, sales
 
 FILLED = (
     "first_name", "last_name", "title", "phone", "country", "source", "medium", "campaign",
@@ -46,7 +46,7 @@ def merge_leads(
     moved = lead_repo.move_history(session, from_lead=duplicate.id, to_lead=keep.id)
     _fill(keep, duplicate)
     further = _further_stage(keep, duplicate)
-    email = duplicate.email
+    email, duplicate_id = duplicate.email, duplicate.id
     session.delete(duplicate)
     session.flush()
     if further is not None:
@@ -55,6 +55,11 @@ def merge_leads(
     note = f"Merged with {email} ({moved} events)"
     sales.add_note(session, keep, actor=actor, text=note, now=now)
     pipeline.run_live(session, playbook, [keep.id], now, cause=f"merged with {email}")
+    details = {"merged_lead": duplicate_id, "events_moved": moved}
+    audit.record(
+        session, actor=actor, action="lead.merge", target=f"lead:{keep.id}", details=details,
+        now=now,
+    )  # fmt: skip
     return {"kept": keep.email, "merged": email, "events_moved": moved}
 
 

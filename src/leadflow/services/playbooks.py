@@ -14,7 +14,7 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import content_hash, parse_playbook
 from leadflow.models.playbook import PlaybookVersion
 from leadflow.repositories import playbook_versions
-from leadflow.services import pipeline
+from leadflow.services import audit, pipeline
 
 _parsed: dict[str, Playbook] = {}
 
@@ -74,6 +74,10 @@ def install(session: Session, text: str, *, author: str, now: datetime) -> Playb
         session, name=parse_playbook(text).name, content=text, author=author, at=now
     )
     playbook_versions.activate(session, version.id)
+    action = "playbook.activate" if existing else "playbook.install"
+    details = {"version": version.version, "name": version.name}
+    target = f"playbook:v{version.version}"
+    audit.record(session, actor=author, action=action, target=target, details=details, now=now)
     return version
 
 

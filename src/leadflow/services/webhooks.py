@@ -21,6 +21,7 @@ EVENT_TYPES = (
     "sla.escalated",
     "deal.won",
     "report.digest",
+    "people.erased",
 )
 
 

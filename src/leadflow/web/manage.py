@@ -13,8 +13,8 @@ from leadflow.core.plan import PLAN_STAGES, parse_rates
 from leadflow.core.playbook_text import PlaybookInvalid, parse_playbook
 from leadflow.core.roles import Permission
 from leadflow.models.playbook import PlaybookVersion
+from leadflow.services import audit, playbooks, reporting, reps, webhooks
 from leadflow.services import plan as plan_service
-from leadflow.services import playbooks, reporting, reps, webhooks
 from leadflow.web.auth import Viewer, can, check_csrf
 from leadflow.web.pages import page
 
@@ -133,5 +133,7 @@ async def replay(
     alert_id: str, request: Request, session: DbSession, now: Now, seen: Team
 ) -> Response:
     await check_csrf(request, seen)
-    webhooks.replay(session, alert_id, now)
+    queued = webhooks.replay(session, alert_id, now)
+    audit.record(session, actor=seen.user.email, action="webhook.replay",
+                 target=f"alert:{alert_id}", details={"queued": queued}, now=now)  # fmt: skip
     return RedirectResponse(f"/alerts?replayed={alert_id}", status_code=303)

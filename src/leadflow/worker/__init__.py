@@ -18,7 +18,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.api.errors import where
 from leadflow.core.errors import NotFound
-from leadflow.services import delivery, digest, leads, operations, pipeline, playbooks, sla
+from leadflow.services import (
+    delivery,
+    digest,
+    leads,
+    operations,
+    pipeline,
+    playbooks,
+    privacy,
+    sla,
+)
 
 log = logging.getLogger("leadflow.worker")
 SWEEP_EVERY = 5.0  # seconds between SLA sweeps
@@ -81,6 +90,16 @@ class Worker:
                 pipeline.run_decay(session, book, now, ids)
             return len(ids)
 
+    def retain(self) -> int:
+        """Anonymize events older than the playbook's retention (a batch per pass)."""
+        with self.factory() as session, session.begin():
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            try:
+                book = playbooks.active_playbook(session)
+            except NotFound:
+                return 0
+            return privacy.apply_retention(session, book, utcnow())
+
     def run(self) -> None:
         """Loop until `stop` is set; errors are logged and retried, never fatal."""
         with httpx.Client() as client:
@@ -94,6 +113,7 @@ class Worker:
                     if now - self._last_decay >= DECAY_EVERY:
                         self._last_decay = now
                         self.decay()
+                        self.retain()
                 except Exception as exc:  # keep the loop alive; the next pass retries
                     # Type and place only: a traceback's message holds SQL parameters (e-mails).
                     log.error("worker pass failed: %s at %s", type(exc).__name__, where(exc))

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from leadflow.api.deps import DbSession, Now, require
+from leadflow.api.deps import DbSession, Now, actor_of, require
 from leadflow.api.rest.schemas import (
     ActionIn,
     LeadIn,
@@ -23,7 +23,17 @@ from leadflow.core.roles import Permission
 from leadflow.core.stages import Stage
 from leadflow.models.api_key import ApiKey
 from leadflow.models.lead import Lead
-from leadflow.services import access, lead_edits, leads, lifecycle, merge, playbooks, reps, sales
+from leadflow.services import (
+    access,
+    audit,
+    lead_edits,
+    leads,
+    lifecycle,
+    merge,
+    playbooks,
+    reps,
+    sales,
+)
 from leadflow.services.leads import LeadFilter
 
 router = APIRouter(prefix="/leads", tags=["leads"], route_class=StrictRoute)
@@ -77,11 +87,13 @@ def _detail(session: DbSession, key: str, now: Any) -> dict[str, Any]:
 
 @router.post("", status_code=201, summary="Create a lead (scored at once)")
 def create_lead(
-    body: LeadIn, session: DbSession, now: Now, _: Writer, response: Response
+    body: LeadIn, session: DbSession, now: Now, caller: Writer, response: Response
 ) -> dict[str, Any]:
     """409 when a lead with the e-mail exists."""
     book = playbooks.active_playbook(session)
-    lead = lead_edits.create_lead(session, book, body.model_dump(exclude_unset=True), now=now)
+    fields = body.model_dump(exclude_unset=True)
+    lead = lead_edits.create_lead(session, book, fields, now=now)
+    _audit_edit(session, caller, "lead.create", lead.id, fields, now)
     response.headers["Location"] = f"/api/leads/{lead.id}"
     return _detail(session, str(lead.id), now)
 
@@ -93,8 +105,22 @@ def update_lead(
     """Only the fields sent change; `attributes` merge key by key."""
     book = playbooks.active_playbook(session)
     lead = _lead(session, key, caller, Permission.WRITE_LEADS)
-    lead_edits.update_lead(session, book, lead, body.model_dump(exclude_unset=True), now=now)
+    fields = body.model_dump(exclude_unset=True)
+    lead_edits.update_lead(session, book, lead, fields, now=now)
+    _audit_edit(session, caller, "lead.edit", lead.id, fields, now)
     return _detail(session, str(lead.id), now)
+
+
+def _audit_edit(
+    session: DbSession, caller: ApiKey, action: str, lead_id: int, fields: dict[str, Any],
+    now: datetime,
+) -> None:  # fmt: skip
+    """Which fields changed, never their values: those are the person's data."""
+    changed = sorted(k for k in fields if k != "email")
+    details = {"fields": changed, "attributes": sorted(fields.get("attributes") or {})}
+    target = f"lead:{lead_id}"
+    audit.record(session, actor=actor_of(caller), action=action, target=target, details=details,
+                 now=now)  # fmt: skip
 
 
 @router.post(

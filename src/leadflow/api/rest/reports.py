@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
-from leadflow.api.deps import DbSession, Now, require
+from leadflow.api.deps import DbSession, Now, actor_of, require
 from leadflow.api.rest.schemas import RowId
 from leadflow.api.strict_body import StrictRoute
 from leadflow.core.errors import Invalid, NotFound
@@ -17,7 +17,7 @@ from leadflow.core.plan import parse_rates
 from leadflow.core.report_math import Cohort
 from leadflow.core.roles import Permission
 from leadflow.models.api_key import ApiKey
-from leadflow.services import digest, goals, playbooks
+from leadflow.services import audit, digest, goals, playbooks
 from leadflow.services import plan as plan_service
 from leadflow.services import reports as report_service
 from leadflow.services.reports.base import as_csv
@@ -138,20 +138,27 @@ def list_goals(session: DbSession, now: Now, _: Reader) -> list[dict[str, Any]]:
 
 
 @router.post("/goals", status_code=201, summary="Add a shared goal")
-def add_goal(body: GoalIn, session: DbSession, now: Now, _: Admin) -> dict[str, Any]:
+def add_goal(body: GoalIn, session: DbSession, now: Now, caller: Admin) -> dict[str, Any]:
     goal = goals.add_goal(session, name=body.name, period=body.period, revenue=body.revenue,
                           conversion=body.conversion, rate=body.rate, now=now)  # fmt: skip
+    audit.record(session, actor=actor_of(caller), action="goal.add", target=f"goal:{goal.id}",
+                 details={"name": goal.name, "period": goal.period}, now=now)  # fmt: skip
     return goals.progress(session, goal, now)
 
 
 @router.delete("/goals/{goal_id}", status_code=204, summary="Remove a goal")
-def delete_goal(goal_id: RowId, session: DbSession, _: Admin) -> None:
+def delete_goal(goal_id: RowId, session: DbSession, now: Now, caller: Admin) -> None:
     goals.delete_goal(session, goal_id)
+    audit.record(session, actor=actor_of(caller), action="goal.delete", target=f"goal:{goal_id}",
+                 now=now)  # fmt: skip
 
 
 @router.post("/channels", status_code=201, summary="Add a shared channel (wins or digest)")
-def add_channel(body: ChannelIn, session: DbSession, now: Now, _: Admin) -> dict[str, Any]:
+def add_channel(body: ChannelIn, session: DbSession, now: Now, caller: Admin) -> dict[str, Any]:
     channel = digest.add_channel(session, body.purpose, body.url, schedule=body.schedule,
                                  zone=body.timezone, now=now)  # fmt: skip
+    details = {"purpose": channel.purpose, "url": channel.url, "schedule": channel.schedule}
+    audit.record(session, actor=actor_of(caller), action="channel.add",  # the URL is redacted
+                 target=f"channel:{channel.id}", details=details, now=now)  # fmt: skip
     return {"id": channel.id, "purpose": channel.purpose, "schedule": channel.schedule,
             "timezone": channel.timezone, "next_run_at": channel.next_run_at}  # fmt: skip

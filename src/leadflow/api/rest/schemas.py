@@ -37,6 +37,9 @@ class LeadPatch(_Strict):
     employees: int | None = Field(None, ge=0, le=MAX_EMPLOYEES)
     industry: str | None = Field(None, max_length=200)
     attributes: dict[str, Any] | None = None
+    do_not_track: bool | None = Field(
+        None, description="Consent: true stores and scores no new behaviour of the lead."
+    )
 
 
 class LeadIn(LeadPatch):

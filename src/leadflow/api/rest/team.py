@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from leadflow.api.deps import DbSession, Now, require
+from leadflow.api.deps import DbSession, Now, actor_of, require
 from leadflow.api.rest.schemas import RepIn, RepPatch, RowId, WebhookIn
 from leadflow.api.strict_body import StrictRoute
 from leadflow.core.roles import Permission, Role
 from leadflow.models.api_key import ApiKey
 from leadflow.models.rep import Rep
-from leadflow.services import playbooks, reps, sla, webhooks
+from leadflow.services import audit, playbooks, reps, sla, webhooks
 from leadflow.services.reps import redacted_channels
 
 router = APIRouter(tags=["team and alerts"], route_class=StrictRoute)
@@ -48,16 +49,36 @@ def list_reps(session: DbSession, caller: Reader) -> list[dict[str, Any]]:
 
 
 @router.post("/reps", status_code=201, summary="Add a rep")
-def add_rep(body: RepIn, session: DbSession, now: Now, _: Admin) -> dict[str, Any]:
+def add_rep(body: RepIn, session: DbSession, now: Now, caller: Admin) -> dict[str, Any]:
     """409 when the e-mail exists; 422 naming bad hours, time zone or channel URLs."""
-    return rep_dict(reps.add_rep(session, body.model_dump(), now=now), reveal=True)
+    fields = body.model_dump()
+    rep = reps.add_rep(session, fields, now=now)
+    _audit(session, caller, "rep.add", f"rep:{rep.id}", _rep_change(rep, fields), now)
+    return rep_dict(rep, reveal=True)
+
+
+def _rep_change(rep: Rep, fields: dict[str, Any]) -> dict[str, Any]:
+    """The rep and which fields were set (channel URLs carry tokens: never their values)."""
+    return {"email": rep.email, "team": rep.team, "fields": sorted(fields)}
+
+
+def _audit(
+    session: DbSession, caller: ApiKey, action: str, target: str, details: dict[str, Any],
+    now: datetime,
+) -> None:  # fmt: skip
+    audit.record(session, actor=actor_of(caller), action=action, target=target, details=details,
+                 now=now)  # fmt: skip
 
 
 @router.patch("/reps/{rep_id}", summary="Change a rep (capacity, hours, out-of-office, ...)")
-def update_rep(rep_id: RowId, body: RepPatch, session: DbSession, _: Admin) -> dict[str, Any]:
+def update_rep(
+    rep_id: RowId, body: RepPatch, session: DbSession, now: Now, caller: Admin
+) -> dict[str, Any]:
     """Only the fields sent change."""
-    changed = reps.update_rep(session, rep_id, body.model_dump(exclude_unset=True))
-    return rep_dict(changed, reveal=True)
+    fields = body.model_dump(exclude_unset=True)
+    rep = reps.update_rep(session, rep_id, fields)
+    _audit(session, caller, "rep.update", f"rep:{rep.id}", _rep_change(rep, fields), now)
+    return rep_dict(rep, reveal=True)
 
 
 @router.get("/sla", summary="This month's SLA, both sides")
@@ -76,10 +97,12 @@ def list_webhooks(session: DbSession, _: Admin) -> list[dict[str, Any]]:
 
 
 @router.post("/webhooks", status_code=201, summary="Add an endpoint; its secret is shown once")
-def add_webhook(body: WebhookIn, session: DbSession, now: Now, _: Admin) -> dict[str, Any]:
+def add_webhook(body: WebhookIn, session: DbSession, now: Now, caller: Admin) -> dict[str, Any]:
     """Verify deliveries with the `secret` (Standard Webhooks); it is not shown again."""
     made = webhooks.add_endpoint(session, body.url, body.events, now=now)
     endpoint = made.endpoint
+    details = {"url": endpoint.url, "events": endpoint.events}  # the URL is redacted
+    _audit(session, caller, "webhook.add", f"webhook:{endpoint.id}", details, now)
     return {
         "id": endpoint.id,
         "url": endpoint.url,
@@ -109,6 +132,8 @@ def delivery_log(
 
 
 @router.post("/webhooks/replay/{alert_id}", summary="Send an alert again, under the same id")
-def replay(alert_id: str, session: DbSession, now: Now, _: Admin) -> dict[str, Any]:
+def replay(alert_id: str, session: DbSession, now: Now, caller: Admin) -> dict[str, Any]:
     """404 when there is no such alert."""
-    return {"alert_id": alert_id, "queued": webhooks.replay(session, alert_id, now)}
+    queued = webhooks.replay(session, alert_id, now)
+    _audit(session, caller, "webhook.replay", f"alert:{alert_id}", {"queued": queued}, now)
+    return {"alert_id": alert_id, "queued": queued}

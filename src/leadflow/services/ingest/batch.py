@@ -24,6 +24,7 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.segment import Message, parse_message
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import identities
+from leadflow.services import privacy
 from leadflow.services.ingest.identify import USER_PREFIX, Identities, identity_key
 from leadflow.services.pipeline import run_live
 
@@ -46,6 +47,8 @@ class IngestResult:
     duplicates: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     lead_ids: list[int] = field(default_factory=list)
+    # Acknowledged, not stored: about an erased person, or behaviour of a do-not-track lead.
+    suppressed: int = 0
 
 
 def parse_all(
@@ -81,7 +84,7 @@ def ingest(
     changes_identity = any(m.type in IDENTITY_TYPES for m in messages)
     ids = [m.message_id for m in messages]
     known = event_repo.known_message_ids(session, source, ids) if changes_identity else set()
-    messages = _first_of_each(messages, known)
+    messages, erased = privacy.drop_erased(session, _first_of_each(messages, known))
     people = Identities(session, now)
     for message in messages:
         if message.type in IDENTITY_TYPES:
@@ -92,6 +95,8 @@ def ingest(
         if _owner(message, owners) is None and message.email():
             owners[USER_PREFIX + (message.user_id or "")] = people.known_by_email(message)
     rows = [_event_row(m, _owner(m, owners), source, now) for m in messages]
+    messages, rows, untracked = _tracked_only(session, messages, rows)
+    suppressed = erased + untracked
     stored = event_repo.insert_new(session, rows) if rows else {}
     new_events: dict[int, list[EventFacts]] = {}
     for message, row in zip(messages, rows, strict=True):
@@ -100,7 +105,23 @@ def ingest(
             new_events.setdefault(row["lead_id"], []).append(_facts(message, event_id))
     touched = sorted(set(new_events) | people.changed)
     run_live(session, playbook, touched, now, new_events=new_events, cause="event")
-    return IngestResult(stored=len(stored), duplicates=received - len(stored), lead_ids=touched)
+    return IngestResult(
+        stored=len(stored),
+        duplicates=received - len(stored) - suppressed,
+        lead_ids=touched,
+        suppressed=suppressed,
+    )
+
+
+def _tracked_only(
+    session: Session, messages: list[Message], rows: list[dict[str, Any]]
+) -> tuple[list[Message], list[dict[str, Any]], int]:
+    """Consent: a do-not-track lead's behaviour is neither stored nor scored."""
+    untracked = privacy.not_tracked(session, {r["lead_id"] for r in rows if r["lead_id"]})
+    if not untracked:
+        return messages, rows, 0
+    kept = [(m, r) for m, r in zip(messages, rows, strict=True) if r["lead_id"] not in untracked]
+    return [m for m, _ in kept], [r for _, r in kept], len(rows) - len(kept)
 
 
 def _first_of_each(messages: Sequence[Message], known: set[str]) -> list[Message]:

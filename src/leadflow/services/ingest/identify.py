@@ -17,7 +17,12 @@ from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import identities
 from leadflow.repositories import leads as lead_repo
 from leadflow.services.companies import business_domain
-from leadflow.services.ingest.traits import account_fields, company_domain, lead_fields
+from leadflow.services.ingest.traits import (
+    account_fields,
+    company_domain,
+    do_not_track,
+    lead_fields,
+)
 
 USER_PREFIX = "user:"
 
@@ -77,6 +82,9 @@ class Identities:
         changed |= any((lead.attributes or {}).get(k) != v for k, v in extra.items())
         for column, value in columns.items():
             setattr(lead, column, value)
+        consent = do_not_track(message.traits)
+        if consent is not None and consent != lead.do_not_track:
+            lead.do_not_track, changed = consent, True
         if extra:
             lead.attributes = {**(lead.attributes or {}), **extra}
         self._first_touch(lead, message)

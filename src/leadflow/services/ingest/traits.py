@@ -31,7 +31,17 @@ ACCOUNT_TRAITS = {
     "annualRevenue": "annual_revenue",
     "country": "country",
 }
-_IGNORED = {"email", "company", "address", "id", "website", "domain"}
+_IGNORED = {"email", "company", "address", "id", "website", "domain", "do_not_track"}
+
+
+def do_not_track(traits: Mapping[str, Any]) -> bool | None:
+    """The consent trait `do_not_track` (true/false, "true"/"yes"/"1"), or None when absent."""
+    value = traits.get("do_not_track")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1", "on")
+    return bool(value)
 
 
 def lead_fields(traits: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

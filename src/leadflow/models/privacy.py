@@ -1,0 +1,41 @@
+"""People's data: tombstones of erased people and the anonymous counts left in their place."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leadflow.models.db import Base
+
+
+class Tombstone(Base):
+    """The hash of an erased person's e-mail or identity key: their events are not stored."""
+
+    __tablename__ = "tombstones"
+
+    key_hash: Mapped[str] = mapped_column(primary_key=True)
+    erased_at: Mapped[datetime]
+
+
+class ErasedCount(Base):
+    """Erased leads, counted by the dimensions the funnel reports group by, and no more.
+
+    `created_month` is the first instant of the month the lead was created in, so period
+    filters still place them; `reached_rank` is the furthest funnel rank they reached.
+    """
+
+    __tablename__ = "erased_counts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_month: Mapped[datetime] = mapped_column(index=True)
+    source: Mapped[str | None]
+    medium: Mapped[str | None]
+    campaign: Mapped[str | None]
+    persona: Mapped[str | None]
+    tier: Mapped[str | None]
+    grade: Mapped[str | None]
+    score_band: Mapped[int | None]
+    reached_rank: Mapped[int]
+    leads: Mapped[int]
+    revenue: Mapped[float]

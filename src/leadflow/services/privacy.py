@@ -1,0 +1,169 @@
+"""People's data (GDPR / CCPA): erase a person, export what is held, honour do-not-track and
+the playbook's retention.
+
+Erasure deletes the lead and every row it owns, its anonymous events and the alerts about it,
+replaces quotes of its e-mail, ids and name in other leads' rows with `[erased]`, keeps the
+lead as one anonymous count (`erased_counts`) so funnel and conversion reports still add up,
+buries hashes of its e-mail and identity keys (`tombstones`) so replayed or new events for it
+are dropped, queues a `people.erased` webhook carrying only the hash, and audits it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from leadflow.core.errors import Invalid, NotFound
+from leadflow.core.playbook import Playbook
+from leadflow.core.privacy import key_hash
+from leadflow.core.segment import Message
+from leadflow.core.stages import Stage, funnel_rank
+from leadflow.models.lead import Lead
+from leadflow.repositories import accounts as account_repo
+from leadflow.repositories import identities, people
+from leadflow.repositories import leads as lead_repo
+from leadflow.services import audit, handoff
+
+USER_PREFIX = "user:"
+MIN_NEEDLE = 6  # shorter ids (`user:7`'s 7) would match unrelated text in other rows
+RETENTION_BATCH = 10_000
+
+
+def find_person(session: Session, key: str) -> Lead | None:
+    """The lead by id, e-mail, or identity key (anonymous id or `user:` id)."""
+    key = key.strip()
+    if not key or len(key) > 500 or not key.isprintable():
+        raise Invalid("key: give an e-mail address, a lead id or an identity key")
+    if key.isdigit() and len(key) < 19:
+        return lead_repo.get(session, int(key))
+    if "@" in key:
+        return lead_repo.get_by_email(session, key)
+    lead_id = identities.lead_for_anonymous(session, key)
+    return lead_repo.get(session, lead_id) if lead_id is not None else None
+
+
+def _needles(lead: Lead | None, email: str | None, keys: Sequence[str]) -> list[str]:
+    found = [email] if email else []
+    found += [k for k in keys if len(k) >= MIN_NEEDLE]
+    found += [k[len(USER_PREFIX) :] for k in keys if k.startswith(USER_PREFIX)]
+    if lead is not None and lead.first_name and lead.last_name:
+        found.append(f"{lead.first_name} {lead.last_name}")
+    return sorted({n for n in found if len(n) >= MIN_NEEDLE})
+
+
+def erase(session: Session, key: str, *, actor: str, now: datetime) -> dict[str, Any]:
+    """Remove the person everywhere; what was removed, as counts and the person's hash."""
+    lead = find_person(session, key)
+    email = lead.email if lead is not None else (key.strip().lower() if "@" in key else None)
+    if lead is None and email is None:
+        raise NotFound(f"no person with id or identity key {key!r}")
+    keys = people.identity_keys(session, lead.id) if lead is not None else []
+    subject = key_hash(email) if email else key_hash(f"lead:{lead.id if lead else key}")
+    needles = _needles(lead, email, keys)
+    removed = {"lead": 0, "events": 0, "alerts": 0}
+    if lead is not None:
+        _count(session, lead)
+        alerts = [m.id for m in people.outbox_quoting(session, lead.id, needles)]
+        removed = {
+            "lead": 1,
+            "events": people.delete_person(session, lead.id, keys, alerts),
+            "alerts": len(alerts),
+        }
+    traces = people.scrub_traces(session, needles) if needles else 0
+    people.bury(session, [key_hash(k) for k in [*([email] if email else []), *keys]], now)
+    data = {"subject": subject, "erased_at": now.isoformat()}
+    handoff.queue_to(session, "people.erased", data, [], now)
+    result = {"subject": subject, **removed, "traces_scrubbed": traces, "keys": len(keys)}
+    target = f"lead:{lead.id}" if lead is not None else f"person:{subject[:16]}"
+    audit.record(
+        session, actor=actor, action="people.erase", target=target, details=result, now=now
+    )
+    return result
+
+
+def _count(session: Session, lead: Lead) -> None:
+    """Keep the lead as one anonymous count in the dimensions the funnel reports group by."""
+    created = lead.created_at.astimezone(UTC)
+    account = account_repo.get(session, lead.account_id) if lead.account_id else None
+    rank = max(funnel_rank(Stage(lead.stage)), lead.reached_rank)
+    row = {
+        "created_month": datetime(created.year, created.month, 1, tzinfo=UTC),
+        "source": lead.source,
+        "medium": lead.medium,
+        "campaign": lead.campaign,
+        "persona": lead.persona,
+        "tier": account.tier if account else None,
+        "grade": lead.grade,
+        "score_band": int(math.floor(lead.total / 20) * 20),
+        "reached_rank": rank,
+    }
+    won = lead.outcome == "won"
+    people.count_erased(session, row, float(lead.outcome_amount or 0.0) if won else 0.0)
+
+
+def export(session: Session, key: str, *, actor: str, now: datetime) -> dict[str, Any]:
+    """Everything held about the person, as plain JSON values; the export is audited."""
+    lead = find_person(session, key)
+    if lead is None:
+        raise NotFound(f"no person with e-mail, id or identity key {key!r}")
+    keys = people.identity_keys(session, lead.id)
+    account = account_repo.get(session, lead.account_id) if lead.account_id else None
+    held = people.held_rows(session, lead.id, keys)
+    alerts = people.outbox_quoting(session, lead.id, _needles(lead, lead.email, keys))
+    audit.record(session, actor=actor, action="people.export", target=f"lead:{lead.id}", now=now)
+    plain: dict[str, Any] = _plain(
+        {
+            "exported_at": now,
+            "lead": people.row_dict(lead),
+            "account": people.row_dict(account) if account else None,
+            "identity_keys": keys,
+            **{table: [people.row_dict(r) for r in rows] for table, rows in held.items()},
+            "alerts": [{"alert_id": m.alert_id, "payload": m.payload} for m in alerts],
+        }
+    )
+    return plain
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def message_keys(message: Message) -> list[str]:
+    """Every key a message names its person by: e-mail, anonymous id, `user:` id."""
+    found = [message.email() or "", message.anonymous_id or ""]
+    if message.user_id:
+        found.append(USER_PREFIX + message.user_id)
+    return [k for k in found if k]
+
+
+def drop_erased(session: Session, messages: Sequence[Message]) -> tuple[list[Message], int]:
+    """The messages not about an erased person, and how many were dropped."""
+    hashes = {m.message_id: [key_hash(k) for k in message_keys(m)] for m in messages}
+    buried = people.tombstoned(session, {h for found in hashes.values() for h in found})
+    if not buried:
+        return list(messages), 0
+    kept = [m for m in messages if not buried.intersection(hashes[m.message_id])]
+    return kept, len(messages) - len(kept)
+
+
+def not_tracked(session: Session, lead_ids: Iterable[int]) -> set[int]:
+    """The leads (of these) whose behaviour must not be stored or scored."""
+    return people.do_not_track(session, lead_ids)
+
+
+def apply_retention(session: Session, playbook: Playbook, now: datetime) -> int:
+    """Anonymize events older than the playbook's `retention.events_days`; how many."""
+    days = playbook.retention.events_days
+    if days is None:
+        return 0
+    return people.anonymize_events_before(session, now - timedelta(days=days), RETENTION_BATCH)

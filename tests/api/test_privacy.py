@@ -1,0 +1,274 @@
+"""People's data end to end over HTTP: erase leaves no trace any table holds, export gives
+everything, tombstones stop replays, do-not-track stores no behaviour (both engines)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import MetaData, func, select
+
+from leadflow.core.roles import Role
+from leadflow.models.event import Event
+from leadflow.models.lead import Lead
+from leadflow.models.outbox import OutboxMessage
+from leadflow.services import reps, webhooks
+from tests.api.conftest import bearer
+
+EMAIL = "zebulon.quixwort@umbrella-test.io"
+DUPLICATE = "zq.personal@mailbox-test.org"
+ANON = "anon-7f3e9c21d0"
+USER = "crm-zq-55210"
+NEEDLES = (EMAIL, DUPLICATE, "zebulon", "quixwort", ANON, USER)
+
+
+def basic(key: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
+
+
+@pytest.fixture
+def keys(make_key: Callable[[Role], str]) -> dict[Role, str]:
+    return {role: make_key(role) for role in Role}
+
+
+def everything(app: FastAPI) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table the database has (reflected: tables no model names too)."""
+    engine = app.state.engine
+    metadata = MetaData()
+    metadata.reflect(engine)
+    with engine.connect() as connection:
+        return {
+            name: [dict(row._mapping) for row in connection.execute(table.select())]
+            for name, table in metadata.tables.items()
+        }
+
+
+def traces(app: FastAPI, needles: tuple[str, ...], lead_ids: set[int]) -> list[str]:
+    """Where any needle (case-insensitive) or any of the lead ids still shows, as table.column."""
+    found = []
+    for name, rows in everything(app).items():
+        for row in rows:
+            for column, value in row.items():
+                text = json.dumps(value, default=str) if not isinstance(value, str) else value
+                if any(n.lower() in text.lower() for n in needles):
+                    found.append(f"{name}.{column}: {text[:80]}")
+                if column.endswith("lead_id") and value in lead_ids:
+                    found.append(f"{name}.{column} = {value}")
+                if isinstance(value, dict) and _lead_in_payload(value) in lead_ids:
+                    found.append(f"{name}.{column}: payload about lead {_lead_in_payload(value)}")
+    return found
+
+
+def _lead_in_payload(payload: dict[str, Any]) -> Any:
+    data = payload.get("data")
+    lead = data.get("lead") if isinstance(data, dict) else None
+    return lead.get("id") if isinstance(lead, dict) else None
+
+
+def a_person(client: TestClient, app: FastAPI, keys: dict[Role, str]) -> dict[str, int]:
+    """Zebulon: anonymous visits, identify, a demo request (SQL, hand-off, alert), a note, an
+    accepted lead, a merged duplicate, and a colleague's note quoting him."""
+    now = datetime.now(UTC)
+    with app.state.sessions() as session, session.begin():
+        fields = {"email": "cy@flowline.io", "name": "Cy", "team": "inbound"}
+        reps.add_rep(session, {**fields, "working_hours": "mon-sun 00:00-23:59"}, now=now)
+        webhooks.add_endpoint(session, "http://127.0.0.1:9/hooks", None, now=now)
+    ingest, admin, sales = basic(keys[Role.INGEST]), bearer(keys[Role.ADMIN]), keys[Role.SALES]
+    page = {"anonymousId": ANON, "messageId": "p1", "properties": {"path": "/pricing"}}
+    assert client.post("/v1/page", json=page, headers=ingest).status_code == 200
+    traits = {"email": EMAIL, "firstName": "Zebulon", "lastName": "Quixwort", "title": "CTO"}
+    identify = {"userId": USER, "anonymousId": ANON, "messageId": "i1", "traits": traits}
+    assert client.post("/v1/identify", json=identify, headers=ingest).status_code == 200
+    demo = {"userId": USER, "event": "Demo Requested", "messageId": "t1"}
+    assert client.post("/v1/track", json=demo, headers=ingest).status_code == 200
+    note = {"text": "Zebulon Quixwort wants SSO"}
+    assert client.post(f"/api/leads/{EMAIL}/notes", json=note, headers=admin).status_code == 201
+    act = client.post(
+        f"/api/leads/{EMAIL}/actions", json={"action": "accept"}, headers=bearer(sales)
+    )
+    assert act.status_code == 200, act.text
+    twin = {"email": DUPLICATE, "first_name": "Zebulon", "last_name": "Quixwort"}
+    assert client.post("/api/leads", json=twin, headers=admin).status_code == 201
+    merged = client.post(f"/api/leads/{EMAIL}/merge", json={"duplicate": DUPLICATE}, headers=admin)
+    assert merged.status_code == 200, merged.text
+    olga = {"email": "olga@umbrella-test.io", "first_name": "Olga"}
+    assert client.post("/api/leads", json=olga, headers=admin).status_code == 201
+    quote = {"text": f"Introduced by {EMAIL} (Zebulon Quixwort)"}
+    assert (
+        client.post("/api/leads/olga@umbrella-test.io/notes", json=quote, headers=admin).status_code
+        == 201
+    )
+    with app.state.sessions() as session:
+        ids = {e: session.scalar(select(Lead.id).where(Lead.email == e)) for e in (EMAIL,)}
+    assert traces(app, NEEDLES, set()), "the person should be everywhere before erasure"
+    return {"lead": int(ids[EMAIL] or 0)}
+
+
+def funnel(client: TestClient, key: str) -> list[int]:
+    rows = client.get("/api/reports/funnel", headers=bearer(key)).json()["rows"]
+    return [r["reached"] for r in rows]
+
+
+def test_erasure_leaves_no_trace_in_any_table(
+    client: TestClient, app: FastAPI, keys: dict[Role, str]
+) -> None:
+    person = a_person(client, app, keys)
+    admin = keys[Role.ADMIN]
+    before = funnel(client, admin)
+    assert (
+        client.delete(f"/api/people/{EMAIL}", headers=bearer(keys[Role.MARKETING])).status_code
+        == 403
+    )
+    response = client.delete(f"/api/people/{EMAIL}", headers=bearer(admin))
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["lead"] == 1 and result["events"] >= 5 and result["alerts"] >= 1
+    assert result["traces_scrubbed"] >= 1  # Olga's note quoted him
+    assert traces(app, NEEDLES, {person["lead"]}) == []
+    assert funnel(client, admin) == before  # reports still add up, anonymously
+    with app.state.sessions() as session:
+        erased = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.event_type == "people.erased")
+        ).all()
+        olga = session.scalar(select(Lead).where(Lead.email == "olga@umbrella-test.io"))
+        notes = session.scalars(select(Event).where(Event.lead_id == (olga.id if olga else 0)))
+        texts = [e.properties.get("text") for e in notes if e.name == "Note Added"]
+    assert [m.payload["data"] for m in erased] == [
+        {"subject": result["subject"], "erased_at": erased[0].payload["data"]["erased_at"]}
+    ]
+    assert texts == ["Introduced by [erased] ([erased])"]
+    audit = client.get("/api/audit", params={"action": "people."}, headers=bearer(admin)).json()
+    assert [(a["action"], a["target"]) for a in audit] == [
+        ("people.erase", f"lead:{person['lead']}")
+    ]
+
+
+def test_replayed_and_new_events_of_an_erased_person_are_not_stored(
+    client: TestClient, app: FastAPI, keys: dict[Role, str]
+) -> None:
+    a_person(client, app, keys)
+    assert (
+        client.delete(f"/api/people/{EMAIL}", headers=bearer(keys[Role.ADMIN])).status_code == 200
+    )
+    ingest = basic(keys[Role.INGEST])
+    traits = {"email": EMAIL, "firstName": "Zebulon", "lastName": "Quixwort"}
+    replays = [
+        {
+            "type": "identify",
+            "userId": USER,
+            "anonymousId": ANON,
+            "messageId": "i1",
+            "traits": traits,
+        },
+        {"type": "identify", "userId": "new-id-1", "messageId": "i9", "traits": traits},
+        {"type": "track", "userId": USER, "event": "Demo Requested", "messageId": "t9"},
+        {"type": "page", "anonymousId": ANON, "messageId": "p9"},
+        {"type": "track", "userId": "someone-else", "event": "Signed Up", "messageId": "ok"},
+    ]
+    answer = client.post("/v1/batch", json={"batch": replays}, headers=ingest)
+    assert answer.status_code == 200 and answer.json()["success"] is True
+    assert traces(app, NEEDLES, set()) == []
+    with app.state.sessions() as session:
+        assert session.scalar(select(Event.id).where(Event.message_id == "ok")) is not None
+
+
+def test_erasing_a_merged_duplicate_scrubs_its_traces_from_the_lead_kept(
+    client: TestClient, app: FastAPI, keys: dict[Role, str]
+) -> None:
+    admin = bearer(keys[Role.ADMIN])
+    for email in ("kate@litware-test.io", DUPLICATE):
+        assert client.post("/api/leads", json={"email": email}, headers=admin).status_code == 201
+    merged = client.post("/api/leads/kate@litware-test.io/merge", json={"duplicate": DUPLICATE},
+                         headers=admin)  # fmt: skip
+    assert merged.status_code == 200
+    assert traces(app, (DUPLICATE,), set())
+    response = client.delete(f"/api/people/{DUPLICATE}", headers=admin)
+    assert response.status_code == 200 and response.json()["lead"] == 0
+    assert traces(app, (DUPLICATE,), set()) == []
+    history = client.get("/api/leads/kate@litware-test.io", headers=admin).json()["stage_history"]
+    assert all(DUPLICATE not in h["reason"] for h in history)
+
+
+def test_erasing_nobody_known_is_a_404_naming_the_key(
+    client: TestClient, keys: dict[Role, str]
+) -> None:
+    response = client.delete("/api/people/12345", headers=bearer(keys[Role.ADMIN]))
+    assert response.status_code == 404
+    assert "12345" in response.json()["error"]["message"]
+
+
+def test_export_holds_everything_about_the_person(
+    client: TestClient, app: FastAPI, keys: dict[Role, str]
+) -> None:
+    person = a_person(client, app, keys)
+    url = f"/api/people/{EMAIL}/export"
+    assert client.get(url, headers=bearer(keys[Role.SALES])).status_code == 403
+    response = client.get(url, headers=bearer(keys[Role.ADMIN]))
+    assert response.status_code == 200, response.text
+    found = response.json()
+    assert found["lead"]["email"] == EMAIL and found["lead"]["first_name"] == "Zebulon"
+    assert set(found["identity_keys"]) == {ANON, f"user:{USER}"}
+    names = {e["name"] for e in found["events"]}
+    assert {"Demo Requested", "Note Added"} <= names
+    assert any(e["type"] == "page" and e["anonymous_id"] == ANON for e in found["events"])
+    assert "sql" in [s["to_stage"] for s in found["stage_changes"]]
+    assert found["assignments"] and found["score_ledger"] and found["identities"]
+    assert any(a["payload"]["type"] == "lead.sales_ready" for a in found["alerts"])
+    assert found["account"]["domain"] == "umbrella-test.io"
+    with app.state.sessions() as session:
+        held = session.scalar(
+            select(func.count()).select_from(Event).where(Event.lead_id == person["lead"])
+        )
+    assert len([e for e in found["events"] if e["lead_id"] == person["lead"]]) == held
+
+
+def test_do_not_track_stores_and_scores_no_new_behaviour(
+    client: TestClient, app: FastAPI, keys: dict[Role, str]
+) -> None:
+    ingest, admin = basic(keys[Role.INGEST]), bearer(keys[Role.ADMIN])
+    traits = {"email": "dnt@litware-test.io", "do_not_track": True}
+    identify = {"userId": "dnt-1", "traits": traits, "messageId": "d0"}
+    assert client.post("/v1/identify", json=identify, headers=ingest).status_code == 200
+    demo = {"userId": "dnt-1", "event": "Demo Requested", "messageId": "d1"}
+    answer = client.post("/v1/track", json=demo, headers=ingest)
+    assert answer.status_code == 200
+    lead = client.get("/api/leads/dnt@litware-test.io", headers=admin).json()
+    assert lead["do_not_track"] is True and lead["engagement"] == 0 and lead["stage"] != "sql"
+    assert "do_not_track" not in lead["attributes"]
+    assert lead["events"] == []
+    patched = client.patch("/api/leads/dnt@litware-test.io", json={"do_not_track": False},
+                           headers=admin)  # fmt: skip
+    assert patched.status_code == 200 and patched.json()["do_not_track"] is False
+    demo["messageId"] = "d2"
+    assert client.post("/v1/track", json=demo, headers=ingest).status_code == 200
+    lead = client.get("/api/leads/dnt@litware-test.io", headers=admin).json()
+    assert lead["stage"] == "sql" and [e["name"] for e in lead["events"]] == ["Demo Requested"]
+    again = client.patch(
+        "/api/leads/dnt@litware-test.io", json={"do_not_track": True}, headers=admin
+    )
+    assert again.json()["do_not_track"] is True
+    page = {"userId": "dnt-1", "messageId": "d3", "properties": {"path": "/pricing"}}
+    assert client.post("/v1/page", json=page, headers=ingest).status_code == 200
+    with app.state.sessions() as session:
+        assert session.scalar(select(Event.id).where(Event.message_id == "d3")) is None
+
+
+@pytest.mark.parametrize("key", ["%00", "a%00b@x.io", "9" * 40, "x" * 600])
+def test_odd_keys_are_a_clear_4xx_never_a_500(
+    client: TestClient, keys: dict[Role, str], key: str
+) -> None:
+    admin = bearer(keys[Role.ADMIN])
+    for response in (
+        client.delete(f"/api/people/{key}", headers=admin),
+        client.get(f"/api/people/{key}/export", headers=admin),
+    ):
+        assert response.status_code in (404, 422), response.text
+        assert response.json()["error"]["message"]
+    odd = client.get("/api/audit", params={"actor": "a\x00b"}, headers=admin)
+    assert odd.status_code == 422 and "actor" in odd.json()["error"]["message"]
