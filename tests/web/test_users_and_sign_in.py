@@ -119,3 +119,19 @@ def test_admins_manage_users_through_the_api(
     )
     assert short.status_code == 422
     assert client.post("/api/users/nobody@x.io/deactivate", headers=admin).status_code == 404
+
+
+def test_user_changes_are_in_the_audit_log_without_passwords(
+    client: TestClient, database_url: str, make_key: Callable[[Role], str], people: None
+) -> None:
+    admin = bearer(make_key(Role.ADMIN))
+    leadflow(database_url, "deactivate", "nora@flowline.io")
+    leadflow(database_url, "activate", "nora@flowline.io")
+    out = leadflow(database_url, "reset-password", "mia@flowline.io")
+    client.post("/api/users/max@flowline.io/reset-password", headers=admin)
+    entries = client.get("/api/audit", params={"action": "user."}, headers=admin).json()
+    rows = entries["entries"] if isinstance(entries, dict) else entries
+    actions = [e["action"] for e in rows]
+    assert {"user.deactivate", "user.activate", "user.reset_password"} <= set(actions)
+    assert actions.count("user.reset_password") == 2
+    assert out.strip().splitlines()[-1] not in str(rows)  # the new password is never logged

@@ -58,6 +58,7 @@ def deactivate(email: str = typer.Argument(..., help="The user's e-mail.")) -> N
     """Stop a user signing in, and sign them out everywhere at once."""
     with transaction() as session:
         user, ended = users.deactivate(session, email)
+        audited(session, "user.deactivate", f"user:{user.id}", {"sessions_ended": ended})
         console.print(f"deactivated {user.email}; {ended} session(s) ended")
 
 
@@ -67,6 +68,7 @@ def activate(email: str = typer.Argument(..., help="The user's e-mail.")) -> Non
     """Let a deactivated user sign in again."""
     with transaction() as session:
         user = users.activate(session, email)
+        audited(session, "user.activate", f"user:{user.id}")
         console.print(f"{user.email} may sign in again")
 
 
@@ -81,6 +83,7 @@ def reset_password(
     """Set a new password and end every session of the user; a generated one is printed once."""
     with transaction() as session:
         user, chosen, ended = users.reset_password(session, email, password, utcnow())
+        audited(session, "user.reset_password", f"user:{user.id}", {"sessions_ended": ended})
     console.print(f"password of {user.email} reset; {ended} session(s) ended")
     if password is None:
         print(chosen)  # alone on the last line, like a new API key
