@@ -50,7 +50,8 @@ def test_every_change_is_audited_without_secrets(
     )
     demo = {"events": [{"email": "kai@litware-test.io", "type": "track", "name": "Demo Requested"}]}
     assert client.post("/api/events", json=demo, headers=as_admin).status_code in (200, 201)
-    act = {"action": "accept", "reason": "Kai called back"}
+    # A key is not a person: accepting through the API names the rep who takes the lead.
+    act = {"action": "accept", "reason": "Kai called back", "rep": "ana@flowline.io"}
     accepted = client.post(
         "/api/leads/kai@litware-test.io/actions", json=act, headers=bearer(sales)
     )
@@ -68,7 +69,7 @@ def test_every_change_is_audited_without_secrets(
         ("test admin", "webhook.add", f"webhook:{hook.json()['id']}"),
         ("test admin", "lead.create", f"lead:{lead_id}"),
         ("test admin", "lead.edit", f"lead:{lead_id}"),
-        ("test sales", "lead.accept", f"lead:{lead_id}"),
+        ("ana@flowline.io (API key test sales)", "lead.accept", f"lead:{lead_id}"),
     } <= found
     assert ("test admin", "playbook.install") in {(a, b) for a, b, _ in found}
     assert ("test admin", "channel.add") in {(a, b) for a, b, _ in found}
@@ -80,7 +81,8 @@ def test_every_change_is_audited_without_secrets(
         assert personal not in str(entries)  # the log names leads by id only
     assert "Zq9SeCrEtToKeN" in everything  # the rep's channel itself is kept, not logged
 
-    only_sales = client.get("/api/audit", params={"actor": "test sales"}, headers=as_admin).json()
+    by_ana = "ana@flowline.io (API key test sales)"
+    only_sales = client.get("/api/audit", params={"actor": by_ana}, headers=as_admin).json()
     assert {e["action"] for e in only_sales} == {"lead.accept"}
     later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     assert client.get("/api/audit", params={"since": later}, headers=as_admin).json() == []
