@@ -42,7 +42,7 @@ def fuzz(operation: Any, headers: dict[str, str], mode: GenerationMode) -> list[
     def call(case: Any) -> None:
         response = case.call(headers=headers)
         STATUSES[response.status_code] = STATUSES.get(response.status_code, 0) + 1
-        if response.status_code >= 500:
+        if response.status_code >= 500 and not _not_ready(case.formatted_path, response):
             body = repr(case.body)[:300] if case.body is not None else ""
             found.append(f"{response.status_code} {case.method} {case.formatted_path} "
                          f"query={case.query} {body} -> {response.text[:200]}")  # fmt: skip
@@ -51,6 +51,11 @@ def fuzz(operation: Any, headers: dict[str, str], mode: GenerationMode) -> list[
     with contextlib.suppress(Unsatisfiable):
         call()
     return found
+
+
+def _not_ready(path: str, response: Any) -> bool:
+    """`/readyz`'s documented 503: no worker runs beside this test app, so it is not ready."""
+    return path == "/readyz" and response.status_code == 503 and response.json()["ready"] is False
 
 
 def test_no_operation_answers_a_5xx_to_any_role(

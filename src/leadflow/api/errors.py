@@ -132,7 +132,7 @@ def install(app: FastAPI, page: PageError | None = None) -> None:
     async def unexpected(request: Request, exc: Exception) -> Response:
         return answer(request, 500, logged_internal_error(exc, request.method, _route(request)))
 
-    app.add_middleware(ContainFailures)
+    app.add_middleware(ContainFailures, page=page)
 
 
 def where(exc: BaseException) -> str:
@@ -172,8 +172,9 @@ class ContainFailures:
     the full traceback with its SQL parameters; here it is logged as `internal_error` says.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, page: PageError | None = None) -> None:
         self.app = app
+        self.page = page  # a request for a page gets the HTML error page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -190,6 +191,8 @@ class ContainFailures:
             await self.app(scope, receive, watch)
         except Exception as exc:
             route = str(getattr(scope.get("route"), "path", "(unmatched route)"))
-            response = internal_error(exc, scope["method"], route)
+            message = logged_internal_error(exc, scope["method"], route)
+            shown = self.page(Request(scope), 500, message, None) if self.page else None
+            response = shown or error_response(500, message)
             if not started:
                 await response(scope, receive, send)
