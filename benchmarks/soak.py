@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A soak: steady tracking load with the worker running; memory flat, no error, p99 stable.
 
-    python3 dev.py bench soak [--minutes 10] [--rate 1000] [--batch 10]
+    python3 dev.py bench soak [--minutes 10] [--rate 1000] [--batch 10] [--no-worker]
 
 Starts `leadflow serve` (its worker in the process) on a fresh SQLite database with the B2B
 example playbook and sends an open-loop load of `--rate` events/s (`/v1/batch` requests of
@@ -117,14 +117,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--minutes", type=int, default=10)
     parser.add_argument("--rate", type=int, default=1_000, help="events per second")
     parser.add_argument("--batch", type=int, default=10, help="events per request")
+    parser.add_argument(
+        "--no-worker", action="store_true", help="serve without its in-process worker"
+    )
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="leadflow-soak-bench-"))
     env = {**os.environ, "LEADFLOW_DATABASE_URL": f"sqlite:///{folder / 'soak.db'}"}
     leadflow(env, "init", "--playbook", str(PLAYBOOK))
     key = leadflow(env, "keys", "create", "--role", "ingest", "--name", "soak")
     port = free_port()
+    command = [str(LEADFLOW), "serve", "--port", str(port), "--log-level", "warning"]
     server = subprocess.Popen(
-        [str(LEADFLOW), "serve", "--port", str(port), "--log-level", "warning"],
+        [*command, *(["--no-worker"] if args.no_worker else [])],
         env=env,
         stdout=subprocess.DEVNULL,
     )
@@ -142,8 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             time.sleep(0.2)
         system = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        worker = "no worker" if args.no_worker else "its worker"
         print(f"{system}, Python {platform.python_version()}, SQLite, 1 server process with "
-              f"its worker; load average {load:.1f} at start; {args.rate:,} events/s in "
+              f"{worker}; load average {load:.1f} at start; {args.rate:,} events/s in "
               f"requests of {args.batch} for {args.minutes} min")  # fmt: skip
         minutes = asyncio.run(soak(url, key, server.pid, args))
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
