@@ -28,12 +28,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 from standardwebhooks import Webhook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import LEADFLOW, PLAYBOOK, RawConnection, body, free_port, leadflow
+from ingest import LEADFLOW, PLAYBOOK, RawConnection, body, free_port, leadflow, wait_until_healthy
 
 
 class Receiver:
@@ -134,16 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                sys.exit("leadflow serve did not start")
-            time.sleep(0.2)
+        wait_until_healthy(url, seconds=30)
         system = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
         print(f"{system}, Python {platform.python_version()}, SQLite, 1 server process + worker")
         asyncio.run(run(url, key, receiver, args))

@@ -18,7 +18,6 @@ import os
 import platform
 import random
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -29,7 +28,7 @@ from typing import Any
 
 import httpx
 import numpy as np
-from ingest import LEADFLOW, PAGES, PLAYBOOK, TRACKS, free_port, leadflow
+from ingest import LEADFLOW, PAGES, PLAYBOOK, TRACKS, free_port, leadflow, wait_until_healthy
 
 HOT = "hot.lead@bigco.example"
 
@@ -129,16 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                sys.exit("leadflow serve did not start")
-            time.sleep(0.2)
+        wait_until_healthy(base, seconds=120)
         system = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"{system}, Python {platform.python_version()}, SQLite; load average {load}")

@@ -188,6 +188,20 @@ async def measure(url: str, key: str, args: argparse.Namespace) -> None:
         )
 
 
+def wait_until_healthy(url: str, *, seconds: float) -> None:
+    """Wait for the server's /healthz to answer 200; exit when it has not within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            sys.exit("leadflow serve did not start")
+        time.sleep(0.2)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
@@ -205,16 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                sys.exit("leadflow serve did not start")
-            time.sleep(0.2)
+        wait_until_healthy(url, seconds=30)
         system = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
         print(f"{system}, Python {platform.python_version()}, SQLite, 1 server worker")
         asyncio.run(measure(url, key, args))

@@ -22,15 +22,13 @@ import os
 import platform
 import random
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import httpx
 import numpy as np
-from ingest import LEADFLOW, PLAYBOOK, RawConnection, body, free_port, leadflow
+from ingest import LEADFLOW, PLAYBOOK, RawConnection, body, free_port, leadflow, wait_until_healthy
 
 TIMEOUT = 30.0  # seconds a request may wait for a free connection before it counts as failed
 
@@ -134,16 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120  # a busy machine starts slowly
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                sys.exit("leadflow serve did not start")
-            time.sleep(0.2)
+        wait_until_healthy(url, seconds=120)
         system = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         worker = "no worker" if args.no_worker else "its worker"

@@ -30,6 +30,9 @@ from pytest_postgresql import factories
 from pytest_postgresql.executors import PostgreSQLExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
 from sqlalchemy import URL
+from sqlalchemy.orm import Session
+
+from leadflow.models.db import make_engine, make_session_factory, upgrade
 
 PG_CTL_WRAPPER = Path(__file__).with_name("pg_ctl_wrapper.sh")
 
@@ -124,6 +127,19 @@ def database_url(request: pytest.FixtureRequest) -> str:
     name = "sqlite_url" if request.param == "sqlite" else "postgresql_url"
     url: str = request.getfixturevalue(name)
     return url
+
+
+@pytest.fixture
+def session(database_url: str) -> Iterator[Session]:
+    """A session in an open transaction on an upgraded database; rolled back afterwards."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    try:
+        with make_session_factory(engine)() as session, session.begin():
+            yield session
+            session.rollback()
+    finally:
+        engine.dispose()
 
 
 def find_chromium() -> str | None:

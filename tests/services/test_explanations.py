@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +10,6 @@ from sqlalchemy.orm import Session
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.scoring import points_sum
 from leadflow.models import Event, Lead
-from leadflow.models.db import make_engine, make_session_factory, upgrade
 from leadflow.services import leads as lead_service
 from leadflow.services import pipeline
 from leadflow.services.live_scoring import EXPLAINED_EVENTS
@@ -27,18 +25,6 @@ engagement:
   rules:
     - {id: visit, label: Visit, points: 1.37, event: {type: page}}
 """
-
-
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    try:
-        with make_session_factory(engine)() as session, session.begin():
-            yield session
-            session.rollback()
-    finally:
-        engine.dispose()
 
 
 def _visits(session: Session, lead: Lead, count: int) -> None:

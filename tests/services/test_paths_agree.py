@@ -3,33 +3,18 @@ same facts as the live path: the account's tier for routing, the model's probabi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.models import Account, Assignment, Event, Lead, Rep
-from leadflow.models.db import make_engine, make_session_factory, upgrade
 from leadflow.services import pipeline
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 B2B = (Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml").read_text()
-
-
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    try:
-        with make_session_factory(engine)() as session, session.begin():
-            yield session
-            session.rollback()
-    finally:
-        engine.dispose()
 
 
 def _top_tier_lead_with_demo_request(session: Session, domain: str) -> Lead:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.scoring import match_event
 from leadflow.models import Account, Event, Lead, RuleMatch, ScoreEntry
-from leadflow.models.db import make_engine, make_session_factory, upgrade
 from leadflow.services import leads as lead_service
 from leadflow.services.rescore import rescore_all
 
@@ -129,18 +127,6 @@ def populate(session: Session, seed: int, leads: int = 40, events: int = 500) ->
             )
         )
     session.flush()
-
-
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    try:
-        with make_session_factory(engine)() as session, session.begin():
-            yield session
-            session.rollback()
-    finally:
-        engine.dispose()
 
 
 def stored(lead: Lead) -> tuple[Any, ...]:
