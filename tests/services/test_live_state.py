@@ -29,10 +29,7 @@ from tests.services.test_rescore import (
     PATHS,
     TYPES,
     populate,
-    session,
 )
-
-__all__ = ["session"]
 
 
 def _event_row(rng: random.Random, k: int, lead_id: int, at: Any) -> dict[str, Any]:
