@@ -29,4 +29,4 @@ def link(session: Session, links: Sequence[tuple[int, str, str]]) -> None:
 def of_lead(session: Session, lead_id: int) -> dict[str, str]:
     """The lead's ids by system."""
     query = select(ExternalId.system, ExternalId.external_id).where(ExternalId.lead_id == lead_id)
-    return dict(session.execute(query).tuples().all())
+    return {row[0]: row[1] for row in session.execute(query)}

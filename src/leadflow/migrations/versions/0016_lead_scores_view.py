@@ -34,7 +34,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("lead_id", "system", name=op.f("pk_external_ids")),
-        sa.UniqueConstraint("system", "external_id", name=op.f("uq_external_ids_system_external_id")),
+        sa.UniqueConstraint(
+            "system", "external_id", name=op.f("uq_external_ids_system_external_id")
+        ),
     )
     if op.get_bind().dialect.name == "postgresql":
         # A live table: build the index without blocking writers (outside the transaction).
