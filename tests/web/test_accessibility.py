@@ -15,7 +15,6 @@ from playwright.sync_api import Page
 
 from leadflow.core.roles import Role
 from leadflow.services import reps, users
-from tests.api.conftest import bearer
 from tests.web.test_pages import PASSWORD, demo_request, sign_in
 
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
