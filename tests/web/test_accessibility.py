@@ -41,8 +41,9 @@ def violations(page: Page) -> list[str]:
 def admin(app: FastAPI, client: TestClient, make_key: Callable[[Role], str]) -> str:
     now = datetime.now(UTC)
     with app.state.sessions() as session, session.begin():
-        reps.add_rep(session, {"email": "ada@flowline.io", "name": "Ada Admin", "team": "enterprise",
-                               "working_hours": "mon-sun 00:00-23:59"}, now=now)  # fmt: skip
+        fields = {"email": "ada@flowline.io", "name": "Ada Admin", "team": "enterprise",
+                  "working_hours": "mon-sun 00:00-23:59"}  # fmt: skip
+        reps.add_rep(session, fields, now=now)
         users.create_user(session, email="ada@flowline.io", name="Ada Admin", role="admin",
                           password=PASSWORD, now=now)  # fmt: skip
     demo_request(client, make_key(Role.ADMIN), "ana@fabrikam.io")
