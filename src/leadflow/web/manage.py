@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from leadflow.api.deps import DbSession, Now
 from leadflow.core.errors import LeadflowError
@@ -70,6 +70,20 @@ async def playbook_submit(request: Request, session: DbSession, now: Now, seen: 
     preview = {"outcome": outcome, "mqls_before": before, "mqls_after": after,
                "moves": sorted(outcome.stage_moves.items(), key=lambda kv: -kv[1])}  # fmt: skip
     return page(request, "playbook.html", seen, preview=preview, problems=[], **context)
+
+
+@router.post("/playbook/check")
+async def playbook_check(request: Request, seen: Editor) -> JSONResponse:
+    """The editor's check as you type: every problem with its line (nothing is stored)."""
+    await check_csrf(request, seen)
+    form = await request.form()
+    text = str(form.get("content", "")).replace("\r\n", "\n")
+    try:
+        parse_playbook(text)
+    except PlaybookInvalid as exc:
+        found = [{"line": p.line, "path": p.path, "message": p.message} for p in exc.problems]
+        return JSONResponse({"problems": found})
+    return JSONResponse({"problems": []})
 
 
 def _mql_count(session: DbSession) -> int:
