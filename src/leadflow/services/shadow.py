@@ -27,7 +27,7 @@ from leadflow.models.playbook import PlaybookVersion
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import playbook_versions
 from leadflow.repositories import shadow as repo
-from leadflow.services import audit, playbooks, rescore
+from leadflow.services import access, audit, playbooks, rescore
 from leadflow.services.shadow_live import MQL_RANK, would_stage
 
 
@@ -86,6 +86,18 @@ def compare_live(session: Session) -> dict[str, Any]:
         ),
     )
     return {"mode": "shadow", **_versions(active, version), **figures}
+
+
+def seen_by(session: Session, actor: access.Actor, figures: dict[str, Any]) -> dict[str, Any]:
+    """The figures with only the disagreeing leads this actor may read listed (the counts
+    stay whole: they name nobody)."""
+    listed = figures["disagree"]["leads"]
+    owners = {
+        lead.id: lead.owner for lead in lead_repo.get_many(session, [r["lead_id"] for r in listed])
+    }
+    allowed = access.visible(actor, owners)
+    kept = [r for r in listed if r["lead_id"] in allowed]
+    return {**figures, "disagree": {**figures["disagree"], "leads": kept}}
 
 
 def _versions(active: PlaybookVersion, candidate: PlaybookVersion | None) -> dict[str, Any]:
