@@ -33,9 +33,10 @@ def _candidate(client: TestClient, headers: Headers) -> str:
 
 def _demo_requests(client: TestClient, headers: Headers, n: int) -> None:
     for k in range(n):
+        who = f"p{k}@acme{k}.io"
         events = {"events": [
-            {"email": f"p{k}@acme{k}.io", "type": "identify", "properties": {"title": "VP Operations"}},
-            {"email": f"p{k}@acme{k}.io", "type": "page", "properties": {"path": "/pricing"}},
+            {"email": who, "type": "identify", "properties": {"title": "VP Operations"}},
+            {"email": who, "type": "page", "properties": {"path": "/pricing"}},
         ]}  # fmt: skip
         assert client.post("/api/events", json=events, headers=headers).status_code == 200
 

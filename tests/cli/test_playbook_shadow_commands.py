@@ -28,10 +28,11 @@ def _events(tmp_path: Path, n: int) -> Path:
     day = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
     lines = []
     for k in range(n):
-        lines.append({"email": f"p{k}@acme{k}.io", "type": "identify",
-                      "timestamp": f"{day}T10:00:00Z", "properties": {"title": "VP Operations"}})  # fmt: skip
-        lines.append({"email": f"p{k}@acme{k}.io", "type": "page",
-                      "timestamp": f"{day}T10:05:00Z", "properties": {"path": "/pricing"}})  # fmt: skip
+        who = {"email": f"p{k}@acme{k}.io"}
+        lines.append({**who, "type": "identify", "timestamp": f"{day}T10:00:00Z",
+                      "properties": {"title": "VP Operations"}})  # fmt: skip
+        lines.append({**who, "type": "page", "timestamp": f"{day}T10:05:00Z",
+                      "properties": {"path": "/pricing"}})  # fmt: skip
     path = tmp_path / "events.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     return path
