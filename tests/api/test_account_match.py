@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from leadflow.core.roles import Role
 from tests.api.conftest import bearer
+from tests.api.test_segment import basic
 
 
 def test_lead_shows_its_account_match(client: TestClient, make_key: Callable[[Role], str]) -> None:
@@ -26,3 +27,18 @@ def test_lead_shows_its_account_match(client: TestClient, make_key: Callable[[Ro
                           headers=headers)  # fmt: skip
     assert unknown.status_code == 422
     assert "no account's name is near 'Tailspin'" in unknown.json()["error"]["message"]
+
+
+def test_identify_keeps_how_the_lead_met_its_account(
+    client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    ingest, reader = basic(make_key(Role.INGEST)), bearer(make_key(Role.MARKETING))
+    by_email = {"userId": "u1", "messageId": "i1", "traits": {"email": "a@eu.fabrikam.com"}}
+    assert client.post("/v1/identify", json=by_email, headers=ingest).status_code == 200
+    shown = client.get("/api/leads/a@eu.fabrikam.com", headers=reader).json()
+    assert shown["account_match"] == {"confidence": 1.0, "reason": "e-mail domain: fabrikam.com"}
+    traits = {"email": "b@gmail.com", "company": {"name": "Tailspin", "domain": "tailspin.io"}}
+    given = {"userId": "u2", "messageId": "i2", "traits": traits}
+    assert client.post("/v1/identify", json=given, headers=ingest).status_code == 200
+    shown = client.get("/api/leads/b@gmail.com", headers=reader).json()
+    assert shown["account_match"] == {"confidence": 1.0, "reason": "domain: tailspin.io"}
