@@ -164,3 +164,16 @@ def test_the_active_playbook_cannot_shadow_itself(session: Session) -> None:
     playbooks.install(session, ACTIVE, author="test", now=NOW)
     with pytest.raises(Conflict, match="active one"):
         shadow.start(session, ACTIVE, author="ana", now=NOW)
+
+
+def test_a_new_active_version_restarts_the_comparison(session: Session) -> None:
+    _start(session)
+    feed_live(session, playbooks.active_playbook(session), 5, events=20)
+    assert session.scalar(select(func.count()).select_from(ShadowScore))
+    third = ACTIVE.replace("{field: fit, gte: 40}", "{field: fit, gte: 45}")
+    playbooks.apply(session, third, author="bo", now=NOW)
+    assert session.scalar(select(func.count()).select_from(ShadowScore)) == 0
+    assert shadow.compare_live(session)["candidate_version"] == 2  # still runs, afresh
+    playbooks.apply(session, CANDIDATE, author="bo", now=NOW)  # the candidate made active
+    with pytest.raises(NotFound):
+        shadow.shadow_version(session)
