@@ -23,12 +23,20 @@ from leadflow.services.lead_edits import create_lead
     ("value", "expected"),
     [("eu.acme.com", "acme.com"), ("https://www.shop.acme.co.uk/about", "acme.co.uk"),
      ("acme.github.io", "acme.github.io"), ("ACME.COM", "acme.com"), ("localhost", None),
-     ("not a domain", None), (None, None)],
+     ("not a domain", None), (None, None), ("ac\x7fme.com", None)],
 )  # fmt: skip
 def test_company_domains_are_folded_to_what_was_registered(
     value: str | None, expected: str | None
 ) -> None:
     assert company_domain(value) == expected
+
+
+def test_an_address_with_control_characters_makes_no_account(session: Session) -> None:
+    playbooks.apply(session, B2B.read_text(), author="t", now=NOW)
+    active = playbooks.active_playbook(session)
+    # Found by the API fuzzer: the domain was trimmed as a key but not as a domain (a 500).
+    lead = create_lead(session, active, {"email": "x@\x1f\x12ok.example"}, now=NOW)
+    assert lead.account_id is None and lead.account_reason is None
 
 
 def test_business_domains_come_from_company_addresses_only() -> None:

@@ -40,7 +40,8 @@ def registrable(host: str) -> str:
 def company_domain(value: str | None) -> str | None:
     """The company's domain from a domain, a URL or a business e-mail address."""
     host = domain_of(value)
-    if not host or "." not in host or " " in host:
+    # Control characters or spaces make no domain (and would be trimmed away as a key).
+    if not host or "." not in host or not host.isprintable() or " " in host:
         return None
     return registrable(host)
 
