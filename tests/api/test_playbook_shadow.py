@@ -52,6 +52,11 @@ def test_shadow_compare_and_promote(client: TestClient, marketing: Headers) -> N
     assert figures["candidate"]["mqls"] > figures["active"]["mqls"]
     assert figures["disagree"]["candidate_only"] == len(figures["disagree"]["leads"]) > 0
     assert client.get("/api/playbook", headers=marketing).json()["version"] == 1  # not acted on
+    versions = client.get("/api/playbook/versions", headers=marketing).json()
+    assert [(v["version"], v["active"], v["shadow"]) for v in versions] == [
+        (2, False, True),
+        (1, True, False),
+    ]
     preview = client.post("/api/playbook/promote?dry_run=true", headers=marketing).json()
     assert preview["dry_run"] and "gte: 0}" in preview["diff"]
     assert client.get("/api/playbook/compare", headers=marketing).status_code == 200  # kept

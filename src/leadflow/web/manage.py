@@ -37,7 +37,8 @@ def _versions(session: DbSession) -> dict[str, Any]:
 
     def plain(v: PlaybookVersion) -> dict[str, Any]:
         return {"id": v.id, "version": v.version, "name": v.name, "author": v.author,
-                "created_at": v.created_at, "content": v.content}  # fmt: skip
+                "created_at": v.created_at, "content": v.content,
+                "shadow": v.shadow}  # fmt: skip
 
     active = plain(playbooks.active_version(session))
     return {"active": active, "versions": [plain(v) for v in playbooks.versions(session)]}

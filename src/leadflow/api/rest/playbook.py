@@ -49,7 +49,7 @@ def active(session: DbSession, _: Reader) -> dict[str, Any]:
 
 @router.get("/versions", summary="Every version, newest first")
 def versions(session: DbSession, _: Reader) -> list[dict[str, Any]]:
-    """Version number, hash, author, time and whether it is active."""
+    """Version number, hash, author, time, whether it is active or runs in the shadow."""
     return [
         {
             "version": v.version,
@@ -58,6 +58,7 @@ def versions(session: DbSession, _: Reader) -> list[dict[str, Any]]:
             "author": v.author,
             "created_at": v.created_at.isoformat(),
             "active": v.active,
+            "shadow": v.shadow,
         }
         for v in playbooks.versions(session)
     ]
