@@ -24,6 +24,7 @@ from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.scoring import LeadScore
 from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.account import Account
+from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import playbook_versions
@@ -77,6 +78,22 @@ def _mql_since(before: datetime | None, stage: Stage, now: datetime) -> datetime
     return now if funnel_rank(stage) >= MQL_RANK else None
 
 
+def _states(
+    book: Playbook,
+    before: Mapping[str, Any] | None,
+    past: Sequence[Event] | None,
+    arrived: Sequence[EventFacts],
+    now: datetime,
+) -> engagement_state.States:
+    """The candidate's engagement states: rebuilt from the lead's events when it has none
+    valid (`past` given), else the stored ones with the new events folded in."""
+    if past is not None or before is None:
+        return engagement_state.states_from_events(book, [event_facts(e) for e in past or ()], now)
+    states = {r: engagement_state.from_json(v) for r, v in before["states"].items()}
+    engagement_state.fold_events(book, states, arrived, now)
+    return states
+
+
 def observe(
     session: Session,
     active: Playbook,
@@ -99,13 +116,8 @@ def observe(
         lead_id = item.lead.id
         before = mine.get(lead_id)
         arrived = new_events.get(lead_id, ())
-        if lead_id in stale:
-            past = [event_facts(e) for e in history.get(lead_id, ())]
-            states = engagement_state.states_from_events(book, past, now)
-        else:
-            assert before is not None
-            states = {r: engagement_state.from_json(v) for r, v in before["states"].items()}
-            engagement_state.fold_events(book, states, arrived, now)
+        past = history.get(lead_id, ()) if lead_id in stale else None
+        states = _states(book, before, past, arrived, now)
         facts = core_facts.facts_of(book, lead_dict(item.lead), account_dict(item.account))
         score = live_scoring.score(book, facts, states, now)
         stage = Stage(before["stage"]) if before else Stage.SUBSCRIBER
