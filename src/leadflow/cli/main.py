@@ -8,6 +8,7 @@ from leadflow.cli import (
     accounts,
     backup,
     demo,
+    export,
     goals,
     handoff,
     imports,
@@ -61,3 +62,4 @@ tune.register(app)
 model.register(app)
 backup.register(app)
 people.register(app)
+export.register(app)
