@@ -124,7 +124,7 @@ def test_merge_moves_leads_rescores_and_is_audited(session: Session) -> None:
     assert done["leads_moved"] == 2 and done["merged_from"] == "acme-corp.com"
     target = _lead(session, "a@acme.com").account_id
     moved = _lead(session, "b@acme-corp.com")
-    assert moved.account_id == target and moved.scored_at == NOW
+    assert moved.account_id == target and moved.scored_at == moved.updated_at == NOW
     assert moved.account_reason == "merged: account acme-corp.com merged into acme.com"
     assert session.scalar(select(Account).where(Account.domain == "acme-corp.com")) is None
     entry = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
