@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 from leadflow.core.roles import Role
 from tests.api.conftest import bearer
+from tests.web.test_accessibility import violations
 from tests.web.test_pages import people, shot, sign_in
 
 __all__ = ["people"]
@@ -41,6 +42,7 @@ def test_marketing_compares_previews_and_promotes(
     sign_in(page, live_url, "mia@flowline.io", "/playbook")
     page.get_by_role("link", name="Shadow comparison").click()
     expect(page.get_by_text("No candidate runs in the shadow")).to_be_visible()
+    assert violations(page) == []
     _shadow_lower_bar(client, key)
     _visits(client, key, 3)
     page.reload()
@@ -49,9 +51,11 @@ def test_marketing_compares_previews_and_promotes(
     expect(figures.locator("tr", has_text="MQLs").first.locator("td").nth(2)).to_have_text("3")
     expect(page.locator("#shadow-disagree tbody tr")).to_have_count(3)
     shot(page, "playbook-compare")
+    assert violations(page) == []  # axe: no serious or critical problem
     page.get_by_role("button", name="Preview promoting it").click()
     expect(page.get_by_text("What promoting it would change")).to_be_visible()
     expect(page.locator("pre.diff")).to_contain_text("+      - {field: fit, gte: 0}")
+    assert violations(page) == []
     page.get_by_role("button", name="Promote").click()
     expect(page.locator(".sub .pill")).to_contain_text("version 2 applied")
 
