@@ -38,6 +38,10 @@ class Lead(Base):
     # Indexed by ix_leads_account_last_name (account first: an account's people; with the last
     # name: the blocks the duplicate finder compares).
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    # How the lead was matched to its account (1.0 by domain, less by a fuzzy company name),
+    # and why: `services.companies`.
+    account_confidence: Mapped[float | None]
+    account_reason: Mapped[str | None]
     # Indexed by ix_leads_stage_total, whose leading column is stage.
     stage: Mapped[str] = mapped_column(default="subscriber")
     stage_changed_at: Mapped[datetime | None]

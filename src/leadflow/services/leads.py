@@ -172,6 +172,11 @@ def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dic
     data["account"] = (
         {**(account_dict(account) or {}), "tier": tier.id if tier else None} if account else None
     )
+    data["account_match"] = (
+        {"confidence": lead.account_confidence, "reason": lead.account_reason}
+        if lead.account_reason
+        else None
+    )
     history = stage_changes.for_lead(session, lead.id)
     data["stage_history"] = [
         {

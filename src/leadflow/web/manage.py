@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from leadflow.api.deps import DbSession, Now
-from leadflow.core.errors import LeadflowError
+from leadflow.core.errors import LeadflowError, NotFound
 from leadflow.core.plan import PLAN_STAGES, parse_rates
 from leadflow.core.playbook_text import PlaybookInvalid, parse_playbook
 from leadflow.core.roles import Permission
 from leadflow.models.playbook import PlaybookVersion
-from leadflow.services import audit, playbooks, reporting, reps, webhooks
+from leadflow.services import audit, playbooks, reporting, reps, shadow, webhooks
 from leadflow.services import plan as plan_service
 from leadflow.web.auth import Viewer, can, check_csrf
 from leadflow.web.pages import page
@@ -37,7 +37,8 @@ def _versions(session: DbSession) -> dict[str, Any]:
 
     def plain(v: PlaybookVersion) -> dict[str, Any]:
         return {"id": v.id, "version": v.version, "name": v.name, "author": v.author,
-                "created_at": v.created_at, "content": v.content}  # fmt: skip
+                "created_at": v.created_at, "content": v.content,
+                "shadow": v.shadow}  # fmt: skip
 
     active = plain(playbooks.active_version(session))
     return {"active": active, "versions": [plain(v) for v in playbooks.versions(session)]}
@@ -151,3 +152,30 @@ async def replay(
     audit.record(session, actor=seen.user.email, action="webhook.replay",
                  target=f"alert:{alert_id}", details={"queued": queued}, now=now)  # fmt: skip
     return RedirectResponse(f"/alerts?replayed={alert_id}", status_code=303)
+
+
+@router.get("/playbook/compare")
+def compare_page(request: Request, session: DbSession, seen: Reader) -> HTMLResponse:
+    """The shadow candidate against the active playbook (or how to start one)."""
+    try:
+        figures = shadow.seen_by(session, seen.actor, shadow.compare_live(session))
+    except NotFound:
+        figures = None
+    return page(request, "playbook_compare.html", seen, figures=figures, preview=None)
+
+
+@router.post("/playbook/promote")
+async def promote_submit(request: Request, session: DbSession, now: Now, seen: Editor) -> Response:
+    """Preview promoting the shadow candidate (diff, stage moves), or promote it."""
+    await check_csrf(request, seen)
+    form = await request.form()
+    if str(form.get("intent", "preview")) == "apply":
+        outcome = shadow.promote(session, author=seen.user.email, now=now)
+        return RedirectResponse(f"/playbook?applied={outcome.version}", status_code=303)
+    figures = shadow.seen_by(session, seen.actor, shadow.compare_live(session))
+    nested = session.begin_nested()
+    outcome = shadow.promote(session, author=seen.user.email, now=now, dry_run=True)
+    nested.rollback()
+    preview = {"outcome": outcome,
+               "moves": sorted(outcome.stage_moves.items(), key=lambda kv: -kv[1])}  # fmt: skip
+    return page(request, "playbook_compare.html", seen, figures=figures, preview=preview)
