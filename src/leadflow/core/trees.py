@@ -34,6 +34,7 @@ I64 = npt.NDArray[np.int64]
 MISSING_NONE, MISSING_ZERO, MISSING_NAN = 0, 1, 2
 _MISSING = {"None": MISSING_NONE, "Zero": MISSING_ZERO, "NaN": MISSING_NAN}
 ZERO_THRESHOLD = 1e-35  # LightGBM's kZeroThreshold: |x| at most this counts as zero
+CHUNK = 256  # rows evaluated at once: the work arrays are rows x path nodes
 MAX_PATH_FEATURES = 12  # the table has 2**d rows per leaf: depth is capped when training
 _KEEP = ("split_feature", "threshold", "decision_type", "default_left", "missing_type",
          "left_child", "right_child", "leaf_value", "leaf_count", "internal_count")  # fmt: skip
@@ -77,13 +78,12 @@ class Forest:
     def _nodes(self, nodes: list[Mapping[str, Any]]) -> None:
         self.feature = np.array([n["split_feature"] for n in nodes], dtype=np.int64)
         self.categorical = np.array([n["decision_type"] == "==" for n in nodes], dtype=bool)
-        self.threshold = np.array(
-            [0.0 if c else float(n["threshold"]) for n, c in zip(nodes, self.categorical)]
-        )  # fmt: skip
+        numeric = zip(nodes, self.categorical, strict=True)
+        self.threshold = np.array([0.0 if c else float(n["threshold"]) for n, c in numeric])
         self.default_left = np.array([bool(n["default_left"]) for n in nodes], dtype=bool)
         self.missing = np.array([_MISSING[n["missing_type"]] for n in nodes], dtype=np.int64)
         sets = [[int(c) for c in str(n["threshold"]).split("||")] if cat else []
-                for n, cat in zip(nodes, self.categorical)]  # fmt: skip
+                for n, cat in zip(nodes, self.categorical, strict=True)]  # fmt: skip
         width = max((max(s) + 1 for s in sets if s), default=1)
         self.cat_left = np.zeros((len(nodes), width + 1), dtype=bool)  # last column: no category
         for k, s in enumerate(sets):
@@ -95,8 +95,13 @@ class Forest:
         share = np.array([s for _, s, _ in leaves])
         self.base = float(np.sum(value * share))
         # Path nodes grouped into slots (one per distinct feature of a leaf's path).
-        path_node, path_left, path_slot = [], [], []
-        slot_leaf, slot_feature, slot_bit, slot_z = [], [], [], []
+        path_node: list[int] = []
+        path_left: list[bool] = []
+        path_slot: list[int] = []
+        slot_leaf: list[int] = []
+        slot_feature: list[int] = []
+        slot_bit: list[int] = []
+        slot_z: list[float] = []
         depth = np.zeros(len(leaves), dtype=np.int64)
         for leaf, (_, _, path) in enumerate(leaves):
             slots: dict[int, int] = {}
@@ -114,8 +119,10 @@ class Forest:
                 path_slot.append(slots[f])
             depth[leaf] = len(slots)
         if depth.size and depth.max() > MAX_PATH_FEATURES:
-            raise ValueError(f"a leaf depends on {depth.max()} features; at most "
-                             f"{MAX_PATH_FEATURES} are tabulated (limit the tree depth)")  # fmt: skip
+            raise ValueError(
+                f"a leaf depends on {depth.max()} features; at most {MAX_PATH_FEATURES} are "
+                "tabulated (limit the tree depth)"
+            )
         order = np.argsort(np.asarray(path_slot, dtype=np.int64), kind="stable")
         self.path_node = np.asarray(path_node, dtype=np.int64)[order]
         self.path_left = np.asarray(path_left, dtype=bool)[order]
@@ -152,6 +159,13 @@ class Forest:
     def explain(self, x: F64) -> Explained:
         """Raw scores and TreeSHAP contributions of rows x (rows, features; NaN = missing)."""
         x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        if x.shape[0] <= CHUNK:
+            return self._explain(x)
+        parts = [self._explain(x[k : k + CHUNK]) for k in range(0, x.shape[0], CHUNK)]
+        return Explained(self.base, np.concatenate([p.raw for p in parts]),
+                         np.vstack([p.contributions for p in parts]))  # fmt: skip
+
+    def _explain(self, x: F64) -> Explained:
         rows = x.shape[0]
         agree_node = self.decisions(x)[:, self.path_node] == self.path_left
         if self.slot_leaf.size:
