@@ -31,6 +31,7 @@ from leadflow.core.report_math import roc_auc
 from leadflow.repositories import training
 from leadflow.services import learners, playbooks, prediction
 from leadflow.services import model as learning
+from leadflow.services.prediction import BOOSTED, SCORECARD
 from leadflow.services.tuning import check_outcomes, target_share
 
 ATTRIBUTE_FIELDS = {
@@ -99,10 +100,14 @@ def tune(
                      (fit_totals, engagement_totals))  # fmt: skip
     before, after = active.content.splitlines(keepends=True), text.splitlines(keepends=True)
     diff = "".join(difflib.unified_diff(before, after, f"version {active.version}", "proposed"))
+    aucs = {SCORECARD: round(float(roc_auc_score(y, model_scores)), 4),
+            BOOSTED: round(float(roc_auc_score(y, gbm_scores)), 4)}  # fmt: skip
+    won = BOOSTED if aucs[BOOSTED] > aucs[SCORECARD] else SCORECARD
     return {
+        "auc": aucs[won], "model": won,
         "source": "leadflow's closed leads, as they were when they became sales-ready",
         "rows": int(y.size), "converted": int(y.sum()), "folds": 5,
-        "auc": round(float(roc_auc_score(y, model_scores)), 4),
+        "scorecard_auc": round(float(roc_auc_score(y, model_scores)), 4),
         "playbook_auc": round(float(roc_auc_score(y, card_scores)), 4),
         "gbm_auc": round(float(roc_auc_score(y, gbm_scores)), 4),
         "active_playbook_auc": roc_auc(learning.playbook_scores(session, playbook, rows),
