@@ -81,9 +81,15 @@ def generate(path: Path, rows: int, *, seed: int = 1, positive_rate: float = 0.0
     logit += _intercept(logit, positive_rate)
     propensity = 1 / (1 + np.exp(-logit))
     won = rng.random(rows) < propensity
-    blank = {name: rng.random(rows) < share for name, share in
-             (("Industry", 0.1), ("Number of Employees", 0.15), ("Annual Revenue", 0.3),
-              ("Days Since Last Activity", 0.1), ("Job Title", 0.05), ("Country", 0.05))}  # fmt: skip
+    shares = (
+        ("Industry", 0.1),
+        ("Number of Employees", 0.15),
+        ("Annual Revenue", 0.3),
+        ("Days Since Last Activity", 0.1),
+        ("Job Title", 0.05),
+        ("Country", 0.05),
+    )
+    blank = {name: rng.random(rows) < share for name, share in shares}
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(HEADERS)

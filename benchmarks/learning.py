@@ -76,8 +76,9 @@ def demo(folder: Path, leads: int) -> str:
         cpu = time.process_time() - started
         stages = [s.value for s in book.lifecycle.sales_ready]
         rows = training.labelled(session, stages)
+        labelled = select(Lead).where(Lead.id.in_([r["id"] for r in rows]))
         hidden = {lead.id: float((lead.attributes or {}).get("hidden_propensity", 0))
-                  for lead in session.scalars(select(Lead).where(Lead.id.in_([r["id"] for r in rows])))}  # fmt: skip
+                  for lead in session.scalars(labelled)}  # fmt: skip
         import numpy as np
 
         oracle = roc_auc(np.array([hidden[r["id"]] for r in rows]),

@@ -17,7 +17,7 @@ inactive version with its metrics, and the ranking in use stays.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -243,6 +243,41 @@ def _top(model: PredictiveModel, columns: dict[str, list[str | None]], count: in
             weigh[name] += v / len(found)
     ranked = sorted(weigh.items(), key=lambda kv: -abs(kv[1]))[:count]
     return [{"rule": name, "weight": round(w, 3)} for name, w in ranked]
+
+
+RETRAIN_EVERY = {"daily": timedelta(days=1), "weekly": timedelta(days=7),
+                 "monthly": timedelta(days=30)}  # fmt: skip
+
+
+def retrain_due(session: Session, playbook: Playbook, now: datetime) -> str | None:
+    """Why the playbook's schedule wants a new model now (`learning: {retrain, min_new_outcomes}`),
+    or None: the last training is recent, or too few leads have closed since."""
+    plan = playbook.learning
+    if plan.retrain == "never":
+        return None
+    latest = model_repo.latest(session)
+    if latest is not None and now - latest.created_at < RETRAIN_EVERY[plan.retrain]:
+        return None
+    stages = [s.value for s in playbook.lifecycle.sales_ready]
+    outcomes = training.count_labelled(session, stages)
+    new = outcomes - (int(latest.metrics.get("outcomes", 0)) if latest else 0)
+    if new < plan.min_new_outcomes:
+        return None
+    return f"{plan.retrain} retraining: {new} new outcomes"
+
+
+def retrain_if_due(session: Session, playbook: Playbook, now: datetime) -> dict[str, Any] | None:
+    """The worker's scheduled retraining: a new version (kept with its metrics) that replaces
+    the active model only when it ranks no worse on the same held-out leads; None when not due
+    or when there are still too few outcomes to learn from."""
+    why = retrain_due(session, playbook, now)
+    if why is None:
+        return None
+    try:
+        result = train(session, playbook, now)
+    except ColdStart:
+        return None
+    return {**result, "why": why}
 
 
 def versions(session: Session) -> list[PredictiveModel]:
