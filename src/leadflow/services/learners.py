@@ -6,9 +6,9 @@ second), and nothing on the request path imports this module (serving reads the 
 
 - `scorecard`: the regularised logistic regression over binned values (`core/scorecard.py`).
 - `boosted`: LightGBM with native categorical splits over one feature per column
-  (`core/boosted.py`), depth-limited so its exact TreeSHAP table stays small; the number of
-  rounds is chosen by early stopping on a fifth of the training rows, then it is refitted on
-  all of them.
+  (`core/boosted.py`), shallow (which also keeps its exact TreeSHAP table small); the number of
+  rounds is chosen by early stopping in a three-fold cross-validation of the training rows,
+  then it is refitted on all of them.
 - Baselines (`tune --history`): logistic regression on one-hot values, naive Bayes on each
   field's value frequencies (the way Odoo's predictive lead scoring weighs fields), and
   scikit-learn's histogram gradient boosting.
@@ -28,10 +28,12 @@ from leadflow.core.trees import prune_dump
 Columns = Mapping[str, Sequence[str | None]]
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+# Shallow, slow and smoothed: CRM exports have few positives and high-cardinality text, where
+# deeper trees and small category groups overfit (measured in benchmarks/learning.py).
 GBM_PARAMS: dict[str, Any] = {
-    "objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "max_depth": 5,
-    "min_data_in_leaf": 20, "min_data_per_group": 20, "cat_smooth": 10.0, "cat_l2": 10.0,
-    "max_cat_to_onehot": 8, "lambda_l2": 1.0, "feature_fraction": 0.9,
+    "objective": "binary", "learning_rate": 0.03, "num_leaves": 4, "max_depth": 2,
+    "min_data_in_leaf": 30, "min_data_per_group": 100, "cat_smooth": 50.0, "cat_l2": 10.0,
+    "max_cat_threshold": 8, "max_cat_to_onehot": 8, "lambda_l2": 1.0, "feature_fraction": 0.7,
     "bagging_fraction": 0.8, "bagging_freq": 1, "seed": 0, "deterministic": True,
     "num_threads": 1, "verbose": -1,
 }  # fmt: skip
@@ -41,8 +43,10 @@ PATIENCE = 40
 
 def fit_logistic(x: F64, y: I64) -> Any:
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
-    return LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
+    with threadpool_limits(1):  # BLAS threads only spin on a shared two-core machine
+        return LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
 
 
 def fit_boosted(columns: Columns, y: I64, rows: I64) -> dict[str, Any]:
@@ -59,20 +63,18 @@ def fit_boosted(columns: Columns, y: I64, rows: I64) -> dict[str, Any]:
 
 
 def _rounds(x: F64, y: I64, cats: list[int]) -> int:
-    """Rounds by early stopping on a stratified fifth of these rows."""
+    """Rounds by early stopping (log-loss, smoother than AUC on few positives) in a stratified
+    three-fold cross-validation of these rows."""
     import lightgbm as lgb
-    from sklearn.model_selection import train_test_split
 
-    if min(int(y.sum()), int((1 - y).sum())) < 25:
+    if min(int(y.sum()), int((1 - y).sum())) < 15:
         return 100
-    inner, check = train_test_split(np.arange(y.size), test_size=0.2, stratify=y, random_state=0)
-    fit = lgb.Dataset(x[inner], y[inner], categorical_feature=cats, free_raw_data=False)
-    valid = lgb.Dataset(x[check], y[check], categorical_feature=cats, reference=fit)
-    booster = lgb.train(
-        {**GBM_PARAMS, "metric": "auc"}, fit, num_boost_round=MAX_ROUNDS, valid_sets=[valid],
-        callbacks=[lgb.early_stopping(PATIENCE, verbose=False)],
+    data = lgb.Dataset(x, y, categorical_feature=cats, free_raw_data=False)
+    found = lgb.cv(
+        {**GBM_PARAMS, "metric": "binary_logloss"}, data, num_boost_round=MAX_ROUNDS, nfold=3,
+        stratified=True, seed=0, callbacks=[lgb.early_stopping(PATIENCE, verbose=False)],
     )  # fmt: skip
-    return max(10, int(booster.best_iteration or MAX_ROUNDS))
+    return max(20, len(found["valid binary_logloss-mean"]))
 
 
 def boosted_log_odds(model: Mapping[str, Any], columns: Columns, rows: I64) -> F64:
@@ -153,6 +155,7 @@ def _nb_keys(name: str, values: Sequence[str | None], train: I64) -> npt.NDArray
 def hist_gradient_boosting(columns: Columns, y: I64, train: I64, test: I64) -> F64:
     """scikit-learn's histogram gradient boosting, text columns as its categories."""
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_limits
 
     matrix, categorical = [], []
     for values in columns.values():
@@ -167,8 +170,9 @@ def hist_gradient_boosting(columns: Columns, y: I64, train: I64, test: I64) -> F
         matrix.append(parsed)
     x = np.column_stack(matrix)
     model = HistGradientBoostingClassifier(categorical_features=categorical, random_state=0)
-    model.fit(x[train], y[train])
-    scores: F64 = model.predict_proba(x[test])[:, 1]
+    with threadpool_limits(1):  # OpenMP threads only spin on a shared two-core machine
+        model.fit(x[train], y[train])
+        scores: F64 = model.predict_proba(x[test])[:, 1]
     return scores
 
 
