@@ -74,7 +74,8 @@ def _rounds(x: F64, y: I64, cats: list[int]) -> int:
         {**GBM_PARAMS, "metric": "binary_logloss"}, data, num_boost_round=MAX_ROUNDS, nfold=3,
         stratified=True, seed=0, callbacks=[lgb.early_stopping(PATIENCE, verbose=False)],
     )  # fmt: skip
-    return max(20, len(found["valid binary_logloss-mean"]))
+    curve: list[float] = found["valid binary_logloss-mean"]  # type: ignore[assignment]
+    return max(20, len(curve))
 
 
 def boosted_log_odds(model: Mapping[str, Any], columns: Columns, rows: I64) -> F64:
