@@ -33,8 +33,9 @@ def _data(rows: int = 400) -> tuple[np.ndarray, np.ndarray]:
 def test_the_forest_equals_lightgbm_predict_and_pred_contrib(params: dict[str, object]) -> None:
     x, y = _data()
     data = lgb.Dataset(x, y, categorical_feature=[1, 3], free_raw_data=False)
-    booster = lgb.train({"objective": "binary", "verbose": -1, "min_data_per_group": 5,
-                         "min_data_in_leaf": 5, "seed": 0, **params}, data, num_boost_round=25)  # fmt: skip
+    settings = {"objective": "binary", "verbose": -1, "min_data_per_group": 5,
+                "min_data_in_leaf": 5, "seed": 0, **params}  # fmt: skip
+    booster = lgb.train(settings, data, num_boost_round=25)
     forest = Forest(prune_dump(booster.dump_model()))
     probe = x.copy()
     probe[:5, 1] = 40.0  # a category never seen

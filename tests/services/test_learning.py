@@ -110,7 +110,9 @@ def test_the_boosted_model_refreshes_live_from_its_stored_trees(session: Session
     assert any(name.startswith("title is") for name in explained["contributions"])
 
 
-def _columns(db: Session, book: object) -> tuple[dict[str, list[str | None]], np.ndarray, list[str]]:
+def _columns(
+    db: Session, book: object
+) -> tuple[dict[str, list[str | None]], np.ndarray, list[str]]:
     from leadflow.repositories import training
 
     rows = training.labelled(db, ["sql"])
