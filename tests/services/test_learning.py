@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.models import Lead
 from leadflow.models.db import make_engine, make_session_factory, upgrade
+from leadflow.models.prediction import PredictiveModel
 from leadflow.repositories import leads as lead_repo
 from leadflow.services import model, pipeline, playbooks, prediction, tuning_db
 
@@ -161,3 +162,20 @@ def test_live_scoring_imports_no_learner() -> None:
             "print(sorted(m for m in ('lightgbm', 'sklearn') if m in sys.modules))")  # fmt: skip
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "[]"
+
+
+def test_the_active_model_is_measured_on_the_columns_it_reads(session: Session) -> None:
+    add_leads(session, 300, seed=7, budget_decides=False)
+    gone = PredictiveModel(
+        kind=prediction.SCORECARD,
+        bins=[{"column": "page /gone", "low": 1.0, "high": None, "value": None}],
+        weights=[0.5],
+        intercept=-1.0,
+        behaviours=["page /gone"],
+        metrics={},
+        created_at=NOW,
+    )  # fmt: skip  (a behaviour nobody does any more)
+    model.model_repo.add(session, gone, active=True)
+    result = model.train(session, playbooks.active_playbook(session), NOW)
+    assert result["metrics"]["active_model_roc_auc"] == 0.5  # it ranks no one: served over it
+    assert result["served"] and model.active_model(session).version == 2

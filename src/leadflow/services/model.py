@@ -139,7 +139,8 @@ def train(
     metrics.update({"kind": kind, "scorecard_roc_auc": aucs[SCORECARD],
                     "gbm_roc_auc": aucs[BOOSTED]})  # fmt: skip
     active = model_repo.active(session)
-    served, decision = _decide(metrics, active, columns, yt, tested)
+    held = [rows[k] for k in tested]
+    served, decision = _decide(metrics, active, (held, counts), yt)
     metrics.update({"served": served, "decision": decision})
     model = _final(kind, columns, y, behaviours, metrics, now)
     model_repo.add(session, model, active=served)
@@ -178,7 +179,7 @@ def _metrics(
 
 def _decide(
     metrics: dict[str, Any], active: PredictiveModel | None,
-    columns: dict[str, list[str | None]], yt: npt.NDArray[np.int64], tested: npt.NDArray[np.int64],
+    held: tuple[list[dict[str, Any]], list[tuple[int, str, int]]], yt: npt.NDArray[np.int64],
 ) -> tuple[bool, str]:  # fmt: skip
     """Serve the new model only when it ranks no worse than what is in use, on the same leads."""
     auc, book = metrics["roc_auc"], metrics["playbook_roc_auc"]
@@ -188,8 +189,9 @@ def _decide(
             f"(ROC-AUC {auc} against {book}); the playbook's ranking stays"
         )
     if active is not None:
-        held = {k: [v[r] for r in tested] for k, v in columns.items()}
-        current = _auc(yt, prediction.log_odds(active, held))
+        # The held-out leads as the active model reads them (its own behaviour columns).
+        columns = prediction.columns_for(held[0], held[1], list(active.behaviours))
+        current = _auc(yt, prediction.log_odds(active, columns))
         metrics["active_model_roc_auc"] = current
         if auc < current:
             return False, (f"not served: it ranks worse than the active model (version "
