@@ -57,6 +57,9 @@ class Lead(Base):
     # The active model's chance that the lead converts, and the reasons that weigh most.
     probability: Mapped[float | None]
     probability_reasons: Mapped[list[str] | None]
+    # The model's log-odds, split by feature: {"base": b, "contributions": {feature: log-odds}},
+    # b plus the contributions is the probability's logit exactly (before rounding it).
+    probability_contributions: Mapped[dict[str, Any] | None]
     scored_at: Mapped[datetime | None]
     recycle_until: Mapped[datetime | None]
     owner: Mapped[str | None]

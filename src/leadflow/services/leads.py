@@ -197,6 +197,8 @@ def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dic
     data["do_not_track"] = lead.do_not_track
     data["probability"] = lead.probability
     data["probability_reasons"] = list(lead.probability_reasons or [])
+    # base + the contributions = the probability's log-odds (services/prediction.py)
+    data["probability_contributions"] = lead.probability_contributions
     data["outcome"] = (
         {
             "result": lead.outcome,

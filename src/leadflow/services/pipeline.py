@@ -35,7 +35,7 @@ from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.services import decay_refresh, lifecycle, live_scoring, rescore, shadow_live
-from leadflow.services import model as predictive
+from leadflow.services import prediction as predictive
 from leadflow.services.leads import facts_of
 
 
