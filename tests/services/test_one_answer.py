@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
-from leadflow.models import Account, Assignment, Lead, StageChange
+from leadflow.models import Account, Assignment, Event, Lead, StageChange
 from leadflow.models.db import make_engine, make_session_factory, upgrade
 from leadflow.services import leads as lead_service
 from leadflow.services import pipeline
@@ -157,7 +157,14 @@ people = st.lists(
 streams = st.lists(
     # Whole minutes ago: an event microseconds before `now` is counted live and not in bulk on
     # SQLite (found by this test; left to the rewrite of bulk event reading).
-    st.tuples(st.integers(0, 2), st.sampled_from(EVENTS), st.integers(1, 20 * 24 * 60)),
+    st.tuples(
+        st.integers(0, 2),
+        st.sampled_from(EVENTS),
+        st.one_of(
+            st.timedeltas(timedelta(0), timedelta(seconds=2)),
+            st.floats(0, 20 * 24).map(lambda hours: timedelta(hours=hours)),
+        ),
+    ),
     max_size=12,
 )
 
@@ -195,11 +202,12 @@ def _populate(session: Session, persons: list[dict[str, Any]]) -> list[Lead]:
 
 def _feed_live(session: Session, book: Playbook, leads: list[Lead], stream: list[Any]) -> None:
     ordered = sorted(stream, key=lambda item: item[2], reverse=True)  # oldest first
-    for n, (who, (kind, name, path), minutes_ago) in enumerate(ordered):
+    for n, (who, (kind, name, path), before_now) in enumerate(ordered):
         lead = leads[who % len(leads)]
+        ago = before_now if isinstance(before_now, timedelta) else timedelta(minutes=before_now)
         message: dict[str, Any] = {
             "type": kind, "userId": lead.email, "messageId": f"m{n}",
-            "timestamp": (NOW - timedelta(minutes=minutes_ago)).isoformat(),
+            "timestamp": (NOW - ago).isoformat(),
             "properties": {"path": path} if path else {},
         }  # fmt: skip
         if kind == "track":
@@ -227,8 +235,11 @@ def _answer(session: Session, book: Playbook, lead: Lead) -> dict[str, Any]:
     return answer
 
 
-def _forget(session: Session) -> None:
-    """Back to before any scoring: what an import of the same leads and events starts from."""
+def _forget(session: Session, *, without_occurred_us: bool = False) -> None:
+    """Back to before any scoring: what an import of the same leads and events starts from
+    (`without_occurred_us`: as a raw-SQL writer or a database from before 0013 left them)."""
+    if without_occurred_us:
+        session.execute(update(Event).values(occurred_us=None))
     session.execute(delete(Assignment))
     session.execute(delete(StageChange))
     reset = {"stage": "subscriber", "stage_changed_at": None, "grade": None, "persona": None,
@@ -254,4 +265,36 @@ def test_live_bulk_and_show_agree(
         pipeline.run_bulk(session, book, NOW, cause="rescore", actor="rescore")
         bulk = [_answer(session, book, lead) for lead in leads]
         session.rollback()
+    assert live == bulk
+
+
+SUB_SECOND = """
+name: Sub-second
+engagement:
+  half_life_days: 2.0
+  rules:
+    - {id: pages, label: Pages, points: 3, event: {type: page}}
+    - {id: recent, label: Recent, points: 5, event: {type: page}, window: {count: 1, days: 3}}
+"""
+
+
+@pytest.mark.parametrize("before_now", [timedelta(microseconds=3), timedelta(milliseconds=250)])
+@pytest.mark.parametrize("stored_time", ["occurred_us", "occurred_at only"])
+def test_an_event_a_fraction_of_a_second_before_now_counts_on_every_path(
+    engine: Engine, before_now: timedelta, stored_time: str
+) -> None:
+    """`occurred_at only`: events a raw-SQL writer left without `occurred_us`, which the bulk
+    path then computes from the stored timestamp."""
+    book = parse_playbook(SUB_SECOND)
+    with make_session_factory(engine)() as session, session.begin():
+        leads = _populate(session, [{"domain": "acme.com", "title": None, "country": None,
+                                     "probability": None, "attributes": {}}])  # fmt: skip
+        _feed_live(session, book, leads, [(0, EVENTS[1], before_now)])
+        pipeline.run_live(session, book, [leads[0].id], NOW, cause="edit")
+        live = _answer(session, book, leads[0])
+        _forget(session, without_occurred_us=stored_time == "occurred_at only")
+        pipeline.run_bulk(session, book, NOW, cause="rescore", actor="rescore")
+        bulk = _answer(session, book, leads[0])
+        session.rollback()
+    assert live["engagement"] > 0
     assert live == bulk
