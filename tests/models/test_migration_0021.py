@@ -43,7 +43,7 @@ def _stored_times(database_url: str, before_upgrade: str | None) -> dict[str, in
     with engine.connect() as db:
         rows = db.execute(text("SELECT message_id, occurred_us FROM events")).all()
     engine.dispose()
-    return {message: micros for message, micros in rows}
+    return {str(row[0]): int(row[1]) for row in rows}
 
 
 def test_events_stored_before_0013_get_their_exact_microsecond(database_url: str) -> None:
