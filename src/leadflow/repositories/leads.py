@@ -311,18 +311,6 @@ def _row_facts(row: Any) -> LeadFacts:
     )
 
 
-def stale_ids(session: Session, scored_before: datetime, limit: int) -> list[int]:
-    """Leads with engagement whose score is older than `scored_before`, oldest first: decay
-    (and frequency windows closing) may have moved them across a threshold since."""
-    query = (
-        select(Lead.id)
-        .where(Lead.engagement != 0, Lead.scored_at < scored_before)
-        .order_by(Lead.scored_at)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
-
-
 def in_stage(session: Session, stage: str) -> list[Lead]:
     """Every lead in one stage, by id."""
     return list(session.scalars(select(Lead).where(Lead.stage == stage).order_by(Lead.id)))

@@ -242,8 +242,3 @@ def timeline(session: Session, lead_id: int, limit: int = 200) -> list[dict[str,
         }
         for e in reversed(events[-limit:])
     ]
-
-
-def stale_ids(session: Session, scored_before: datetime, limit: int) -> list[int]:
-    """Engaged leads not scored since `scored_before`, oldest first."""
-    return lead_repo.stale_ids(session, scored_before, limit)

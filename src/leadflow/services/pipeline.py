@@ -123,13 +123,23 @@ def run_bulk(
 
 
 def run_decay(
-    session: Session, playbook: Playbook, now: datetime, lead_ids: Sequence[int]
+    session: Session,
+    playbook: Playbook,
+    now: datetime,
+    lead_ids: Sequence[int] | None = None,
+    *,
+    rescore_at_most: int | None = None,
 ) -> BulkOutcome:
-    """The worker's decay sweep: age these leads' stored engagement states by multiplication
-    (no events read; leads without states for the active rules are re-scored from their
-    events), then the stage and hand-off steps as in `run_bulk`."""
+    """The worker's decay sweep over these leads (all when None): age their stored engagement
+    states by multiplication (no events read) and write those whose shown score moved; leads
+    without states for the active rules are re-scored from their events (at most
+    `rescore_at_most` of them, the rest on later passes); then the stage and hand-off steps
+    for the leads written, as in `run_bulk`."""
     aged = decay_refresh.refresh(session, playbook, now, lead_ids)
-    if aged.without_state:
-        rescore.rescore_all(session, playbook, now, lead_ids=aged.without_state, cause="decay")
-    moves = lifecycle.advance_all(session, playbook, now, actor="decay", lead_ids=lead_ids)
-    return BulkOutcome(len(lead_ids), 0, sum(aged.phases.values()), moves, aged.phases)
+    rebuilt = aged.without_state[:rescore_at_most]
+    if rebuilt:
+        rescore.rescore_all(session, playbook, now, lead_ids=rebuilt, cause="decay")
+    touched = sorted({*aged.changed_ids, *rebuilt})
+    moves = lifecycle.advance_all(session, playbook, now, actor="decay", lead_ids=touched)
+    seconds = sum(aged.phases.values())
+    return BulkOutcome(aged.leads + len(rebuilt), 0, seconds, moves, aged.phases)
