@@ -218,9 +218,9 @@ def _feed_live(session: Session, book: Playbook, leads: list[Lead], stream: list
         ingest(session, book, messages, source="test", now=NOW)
 
 
-def _answer(session: Session, book: Playbook, lead: Lead) -> dict[str, Any]:
+def _answer(session: Session, book: Playbook, lead: Lead, now: datetime = NOW) -> dict[str, Any]:
     session.refresh(lead)
-    shown = lead_service.detail(session, str(lead.id), book, NOW)
+    shown = lead_service.detail(session, str(lead.id), book, now)
     latest = session.scalars(
         select(Assignment).where(Assignment.lead_id == lead.id).order_by(Assignment.id.desc())
     ).first()
@@ -271,6 +271,39 @@ def test_live_bulk_and_show_agree(
         bulk = [_answer(session, book, lead) for lead in leads]
         session.rollback()
     assert live == bulk
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    book=playbooks(),
+    persons=people,
+    stream=streams,
+    later=st.timedeltas(timedelta(microseconds=1), timedelta(days=6)),
+)
+def test_the_decay_sweep_agrees_with_live_scoring_later(
+    engine: Engine,
+    book: Playbook,
+    persons: list[dict[str, Any]],
+    stream: list[Any],
+    later: timedelta,
+) -> None:
+    """Time passes with no event: the worker's sweep (stored states aged, only moved leads
+    written) and scoring each lead live at that moment give the same answer."""
+    with make_session_factory(engine)() as session, session.begin():
+        leads = _populate(session, persons)
+        _feed_live(session, book, leads, stream)
+        pipeline.run_live(session, book, [x.id for x in leads], NOW, cause="edit")
+        with session.begin_nested() as moment:
+            pipeline.run_decay(session, book, NOW + later)
+            swept = [_answer(session, book, lead, NOW + later) for lead in leads]
+            moment.rollback()
+        session.expire_all()  # the sweep wrote with Core: forget what the ORM read since
+        pipeline.run_live(session, book, [x.id for x in leads], NOW + later, cause="edit")
+        live = [_answer(session, book, lead, NOW + later) for lead in leads]
+        session.rollback()
+    assert swept == live
 
 
 SUB_SECOND = """
