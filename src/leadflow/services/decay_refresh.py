@@ -41,6 +41,7 @@ class Refreshed:
     changed: int = 0
     without_state: list[int] = field(default_factory=list)
     changed_ids: list[int] = field(default_factory=list)
+    accounts: list[int] = field(default_factory=list)  # re-counted: their score may have moved
     phases: dict[str, float] = field(default_factory=dict)
 
 
@@ -123,7 +124,7 @@ def refresh(
     result.phases["score"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    _write(session, playbook, aged, rows, stored["total"][rows], now)
+    result.accounts = _write(session, playbook, aged, rows, stored["total"][rows], now)
     result.phases["write"] = time.perf_counter() - started
     result.leads = len(ids)
     result.changed = len(rows)
@@ -138,10 +139,11 @@ def _write(
     rows: IntArray,
     before: FloatArray,
     now: datetime,
-) -> None:
-    """The leads at `rows` whose shown score moved: scores, ledger, their accounts."""
+) -> list[int]:
+    """The leads at `rows` whose shown score moved: scores, ledger, their accounts (whose
+    ids are returned)."""
     if not len(rows):
-        return
+        return []
     ids = aged.ids[rows].tolist()
     entries = state_columns.stored_entries(session, ids)
     texts = [entries[i][1] for i in ids]
@@ -172,8 +174,9 @@ def _write(
         at=now,
         cause="decay",
     )
-    accounts = {entries[i][0] for i in ids} - {None}
-    account_rollup.recount(session, playbook, sorted(a for a in accounts if a is not None), now)
+    accounts = sorted({a for a, _ in entries.values() if a is not None})
+    account_rollup.recount(session, playbook, accounts, now)
+    return accounts
 
 
 def _contributions(

@@ -43,6 +43,7 @@ def account_dict(account: Account | None) -> dict[str, Any] | None:
         return None
     facts: dict[str, Any] = {name: getattr(account, name) for name in ACCOUNT_COLUMNS}
     facts["attributes"] = dict(account.attributes or {})
+    facts["score"] = account.total  # as last rolled up (core.facts.ACCOUNT_SCORE)
     return facts
 
 

@@ -6,9 +6,12 @@ that give the same result:
 
     new events or edits
       -> score            the facts (`core.facts`) and engagement input, scored by the core
+      -> account roll-up  each touched account's fit plus its buying group's engagement
       -> stage            the playbook's automatic move (hand-raisers, criteria, decay setting)
       -> hand-off         a sales-ready lead gets a rep, an SLA deadline and an outbox alert
-      -> account roll-up  each touched account's fit plus its buying group's engagement
+
+The roll-up comes before the stage step because stage criteria and routing may read the
+account's score (`account.score`), which sums its leads' scores.
 
 `run_live` does it for a few leads, one at a time, in the caller's transaction (an event, an
 edit). `run_bulk` does it column-wise for many leads (`services.rescore`, then
@@ -25,7 +28,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from leadflow.core.facts import EventFacts
+from leadflow.core.facts import EventFacts, reads_account_score
 from leadflow.core.lifecycle import Transition
 from leadflow.core.playbook import Playbook
 from leadflow.core.scoring import LeadScore
@@ -64,10 +67,16 @@ def run_live(
         score = live_scoring.score(playbook, facts, engagement.get(lead.id, {}), now)
         arrived = (new_events or {}).get(lead.id, ())
         live_scoring.store(session, lead, score, now, cause=cause, new_events=arrived)
-        _stage_and_hand_off(session, playbook, lead, score, facts, arrived, now)
         scores[lead.id] = score
     session.flush()
+    # The roll-up before the stage step, as in `run_bulk`: stage criteria and routing may read
+    # the account's score (`account.score`), which sums its leads' new scores.
     roll_up_accounts(session, playbook, leads, now)
+    for lead in leads:
+        account = accounts.get(lead.account_id) if lead.account_id else None
+        facts = facts_of(session, lead, playbook, account)
+        arrived = (new_events or {}).get(lead.id, ())
+        _stage_and_hand_off(session, playbook, lead, scores[lead.id], facts, arrived, now)
     return scores
 
 
@@ -139,7 +148,9 @@ def run_decay(
     rebuilt = aged.without_state[:rescore_at_most]
     if rebuilt:
         rescore.rescore_all(session, playbook, now, lead_ids=rebuilt, cause="decay")
-    touched = sorted({*aged.changed_ids, *rebuilt})
-    moves = lifecycle.advance_all(session, playbook, now, actor="decay", lead_ids=touched)
+    touched = {*aged.changed_ids, *rebuilt}
+    if reads_account_score(playbook):  # their account's score moved: so may their stage
+        touched |= set(lead_repo.ids_at_accounts(session, aged.accounts))
+    moves = lifecycle.advance_all(session, playbook, now, actor="decay", lead_ids=sorted(touched))
     seconds = sum(aged.phases.values())
     return BulkOutcome(aged.leads + len(rebuilt), 0, seconds, moves, aged.phases)
