@@ -123,7 +123,20 @@ def playbooks(draw: Any) -> Playbook:
             "rules": draw(engagement_rules()),
         },
         "lifecycle": {
-            "mql": {"field": "total", "gte": draw(st.sampled_from([5, 15, 30]))},
+            "mql": draw(
+                st.sampled_from(
+                    [
+                        {"field": "total", "gte": draw(st.sampled_from([5, 15, 30]))},
+                        # the account's score: its fit plus its buying group's engagement
+                        {
+                            "any": [
+                                {"field": "account.score", "gte": 12},
+                                {"field": "total", "gte": 30},
+                            ]
+                        },
+                    ]
+                )
+            ),
             "hand_raisers": [{"event": {"type": "track", "name": "Demo Requested"}}],
             "on_decay": "fall_back",  # the last word is the current score's, on every path
         },

@@ -77,6 +77,7 @@ def run_live(
         facts = facts_of(session, lead, playbook, account)
         arrived = (new_events or {}).get(lead.id, ())
         _stage_and_hand_off(session, playbook, lead, scores[lead.id], facts, arrived, now)
+    session.flush()  # the moves too: callers read them back with plain SQL
     return scores
 
 
