@@ -44,6 +44,7 @@ def account_dict(account: Account | None) -> dict[str, Any] | None:
         return None
     facts: dict[str, Any] = {name: getattr(account, name) for name in ACCOUNT_COLUMNS}
     facts["attributes"] = dict(account.attributes or {})
+    facts["score"] = account.total  # as last rolled up (core.facts.ACCOUNT_SCORE)
     return facts
 
 
@@ -252,8 +253,3 @@ def timeline(session: Session, lead_id: int, limit: int = 200) -> list[dict[str,
         }
         for e in reversed(events[-limit:])
     ]
-
-
-def stale_ids(session: Session, scored_before: datetime, limit: int) -> list[int]:
-    """Engaged leads not scored since `scored_before`, oldest first."""
-    return lead_repo.stale_ids(session, scored_before, limit)

@@ -11,7 +11,7 @@ import logging
 import os
 import socket
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,7 +21,6 @@ from leadflow.core.errors import NotFound
 from leadflow.services import (
     delivery,
     digest,
-    leads,
     operations,
     pipeline,
     playbooks,
@@ -32,8 +31,7 @@ from leadflow.services import (
 log = logging.getLogger("leadflow.worker")
 SWEEP_EVERY = 5.0  # seconds between SLA sweeps
 DECAY_EVERY = 300.0  # seconds between passes over leads whose decayed score may have moved
-DECAY_AGE = timedelta(hours=1)  # re-score leads not scored for this long
-DECAY_BATCH = 10_000
+DECAY_BATCH = 10_000  # leads without a state re-scored from their events per pass
 LEARN_EVERY = 3600.0  # seconds between looks at the playbook's retraining schedule
 
 
@@ -86,11 +84,9 @@ class Worker:
                 book = playbooks.active_playbook(session)
             except NotFound:
                 return 0
-            now = utcnow()
-            ids = leads.stale_ids(session, now - DECAY_AGE, DECAY_BATCH)
-            if ids:
-                pipeline.run_decay(session, book, now, ids)
-            return len(ids)
+            # Every lead, read as columns; only those whose shown score moved are written.
+            outcome = pipeline.run_decay(session, book, utcnow(), rescore_at_most=DECAY_BATCH)
+            return outcome.leads
 
     def retain(self) -> int:
         """Anonymize events older than the playbook's retention (a batch per pass)."""
