@@ -171,6 +171,9 @@ def test_decay_sweep_of_every_lead_after_commit_equals_bulk(database_url: str) -
             unchanged = set(scored) - set(result.changed_ids)
             assert all(after[i] == before[i] for i in unchanged)  # not written
             assert all(after[i] == later for i in result.changed_ids)
+            # CRM syncs ("changed since", the lead_scores view) see the written leads move.
+            moved = dict(session.execute(select(Lead.id, Lead.updated_at)).all())
+            assert all(moved[i] == later for i in result.changed_ids)
             again = decay_refresh.refresh(session, book, later)
             assert again.changed == 0  # nothing moved since
             rescore_all(session, book, later)

@@ -215,6 +215,8 @@ def write_scores(session: Session, scores: dict[str, Sequence[Any]], scored_at: 
                 grade=temp.c.grade,
                 contributions=text,
                 scored_at=scored_at,
+                # moves with the score: CRM syncs read "changed since" (the lead_scores view)
+                updated_at=scored_at,
             )
         )
         connection.execute(statement)
