@@ -172,6 +172,11 @@ def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dic
     data["account"] = (
         {**(account_dict(account) or {}), "tier": tier.id if tier else None} if account else None
     )
+    data["account_match"] = (
+        {"confidence": lead.account_confidence, "reason": lead.account_reason}
+        if lead.account_reason
+        else None
+    )
     history = stage_changes.for_lead(session, lead.id)
     data["stage_history"] = [
         {
@@ -192,6 +197,8 @@ def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dic
     data["do_not_track"] = lead.do_not_track
     data["probability"] = lead.probability
     data["probability_reasons"] = list(lead.probability_reasons or [])
+    # base + the contributions = the probability's log-odds (services/prediction.py)
+    data["probability_contributions"] = lead.probability_contributions
     data["outcome"] = (
         {
             "result": lead.outcome,

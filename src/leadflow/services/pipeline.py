@@ -9,6 +9,8 @@ that give the same result:
       -> stage            the playbook's automatic move (hand-raisers, criteria, decay setting)
       -> hand-off         a sales-ready lead gets a rep, an SLA deadline and an outbox alert
       -> account roll-up  each touched account's fit plus its buying group's engagement
+      (-> shadow          live only: a candidate playbook scores the same leads, acting on
+                          nothing, for `leadflow playbook compare`: `services.shadow_live`)
 
 `run_live` does it for a few leads, one at a time, in the caller's transaction (an event, an
 edit). `run_bulk` does it column-wise for many leads (`services.rescore`, then
@@ -32,8 +34,8 @@ from leadflow.core.scoring import LeadScore
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import leads as lead_repo
-from leadflow.services import decay_refresh, lifecycle, live_scoring, rescore
-from leadflow.services import model as predictive
+from leadflow.services import decay_refresh, lifecycle, live_scoring, rescore, shadow_live
+from leadflow.services import prediction as predictive
 from leadflow.services.leads import facts_of
 
 
@@ -56,6 +58,7 @@ def run_live(
     predictor = predictive.active_or_none(session)
     history = live_scoring.model_history(session, playbook, wanted) if predictor else {}
     scores: dict[int, LeadScore] = {}
+    scored: list[shadow_live.Scored] = []
     for lead in leads:
         account = accounts.get(lead.account_id) if lead.account_id else None
         if predictor is not None and lead.outcome is None:  # a fact rules may read: first
@@ -66,6 +69,8 @@ def run_live(
         live_scoring.store(session, lead, score, now, cause=cause, new_events=arrived)
         _stage_and_hand_off(session, playbook, lead, score, facts, arrived, now)
         scores[lead.id] = score
+        scored.append(shadow_live.Scored(lead, account, facts, score))
+    shadow_live.observe(session, playbook, scored, new_events or {}, now)
     session.flush()
     roll_up_accounts(session, playbook, leads, now)
     return scores
