@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.models.account import Account
@@ -20,13 +20,18 @@ def get(session: Session, account_id: int) -> Account | None:
     return session.get(Account, account_id)
 
 
+# Built once: read for every scored lead (a statement SQLAlchemy has seen is not rebuilt).
+_BY_IDS = (
+    select(Account).where(Account.id.in_(bindparam("ids", expanding=True))).order_by(Account.id)
+)
+
+
 def get_many(session: Session, account_ids: Iterable[int | None]) -> list[Account]:
     """The accounts with these ids (None ignored), by id."""
     wanted = sorted({i for i in account_ids if i is not None})
     found: list[Account] = []
     for batch in chunked(wanted):
-        query = select(Account).where(Account.id.in_(batch)).order_by(Account.id)
-        found.extend(session.scalars(query))
+        found.extend(session.scalars(_BY_IDS, {"ids": batch}))
     return found
 
 

@@ -60,11 +60,15 @@ def get(session: Session, lead_id: int) -> Lead | None:
     return session.get(Lead, lead_id)
 
 
+# Built once: read for every scored lead (a statement SQLAlchemy has seen is not rebuilt).
+_BY_IDS = select(Lead).where(Lead.id.in_(bindparam("ids", expanding=True))).order_by(Lead.id)
+
+
 def get_many(session: Session, lead_ids: Iterable[int]) -> list[Lead]:
     """The leads with these ids, by id."""
     found: list[Lead] = []
     for batch in chunked(sorted(set(lead_ids))):
-        found.extend(session.scalars(select(Lead).where(Lead.id.in_(batch)).order_by(Lead.id)))
+        found.extend(session.scalars(_BY_IDS, {"ids": batch}))
     return found
 
 

@@ -21,10 +21,13 @@ def active(session: Session) -> PlaybookVersion | None:
     return session.scalar(select(PlaybookVersion).where(PlaybookVersion.active.is_(True)))
 
 
+# Built once: read by every tracking call's transaction.
+_ACTIVE_HASH = select(PlaybookVersion.content_hash).where(PlaybookVersion.active.is_(True))
+
+
 def active_hash(session: Session) -> str | None:
     """The content hash of the active version (cheap: not its text)."""
-    query = select(PlaybookVersion.content_hash).where(PlaybookVersion.active.is_(True))
-    return session.connection().execute(query).scalar()
+    return session.connection().execute(_ACTIVE_HASH).scalar()
 
 
 def get_by_hash(session: Session, digest: str) -> PlaybookVersion | None:

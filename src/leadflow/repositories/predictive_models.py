@@ -13,9 +13,12 @@ def versions(session: Session) -> list[PredictiveModel]:
     return list(session.scalars(select(PredictiveModel).order_by(PredictiveModel.version)))
 
 
+_ACTIVE = select(PredictiveModel).where(PredictiveModel.active.is_(True))  # built once: per event
+
+
 def active(session: Session) -> PredictiveModel | None:
     """The model in use, if any."""
-    return session.scalar(select(PredictiveModel).where(PredictiveModel.active.is_(True)))
+    return session.scalar(_ACTIVE)
 
 
 def add(session: Session, model: PredictiveModel, *, active: bool) -> PredictiveModel:
