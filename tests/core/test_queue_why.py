@@ -38,3 +38,10 @@ def test_why_names_the_persona_and_its_first_talking_point() -> None:
     nobody = why(BOOK, persona_id=None, grade=None, score=0, move_reason=None, moved_at=None,
                  events=[], now=NOW)  # fmt: skip
     assert nobody.persona is None and nobody.talking_point is None
+
+
+def test_a_window_rule_is_a_signal_only_when_the_week_holds_its_count() -> None:
+    two = [page(n, "/", 1) for n in range(2)]
+    assert signals(BOOK, two, NOW) == ("Viewed a page ×2",)
+    five = [page(n, "/", 1) for n in range(5)]
+    assert signals(BOOK, five, NOW) == ("Five or more visits in a week", "Viewed a page ×5")

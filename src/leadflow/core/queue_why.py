@@ -42,16 +42,17 @@ def signals(playbook: Playbook, events: Sequence[EventFacts], now: datetime) -> 
             counts.update(match.rule_id for match in match_event(playbook, event))
     rules = {rule.id: rule for rule in playbook.engagement.rules}
     ranked = sorted(
-        (rule_id for rule_id in counts if rules[rule_id].points > 0),
+        (rule_id for rule_id in counts if _weight(rules[rule_id], counts[rule_id]) > 0),
         key=lambda rule_id: (-_weight(rules[rule_id], counts[rule_id]), rule_id),
     )
     return tuple(_counted(rules[r], counts[r]) for r in ranked[:TOP_SIGNALS])
 
 
 def _weight(rule: EngagementRule, count: int) -> float:
-    """The points a week of these events is worth, before decay: a window rule pays once."""
+    """The points a week of these events is worth, before decay: a window rule pays once,
+    when the week holds its count."""
     if rule.window is not None:
-        return rule.points
+        return rule.points if count >= rule.window.count else 0.0
     return min(rule.points * count, rule.cap) if rule.cap is not None else rule.points * count
 
 

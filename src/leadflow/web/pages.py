@@ -280,8 +280,12 @@ def _charts(data: dict[str, Any]) -> dict[str, Any]:
     """What each chart plots, as plain lists for Chart.js."""
     funnel = data["funnel"]["rows"]
 
-    def pairs(report: str, label: str, value: str) -> dict[str, list[Any]]:
-        rows = data[report]["rows"][:12]
+    def pairs(report: str, label: str, value: str, ordered: bool = False) -> dict[str, list[Any]]:
+        """Ordered categories (score bands, deciles) in their own order, all of them; the
+        others (sources, campaigns, personas) biggest first, the top 12."""
+        rows = data[report]["rows"]
+        if not ordered:
+            rows = sorted(rows, key=lambda r: -(r[value] or 0))[:12]
         labels = ["(none)" if r[label] is None else str(r[label]) for r in rows]
         return {"labels": labels, "values": [r[value] or 0 for r in rows]}
 
@@ -293,9 +297,9 @@ def _charts(data: dict[str, Any]) -> dict[str, Any]:
         "sources": pairs("sources", "source", "lead_to_customer"),
         "campaigns": pairs("campaigns", "campaign", "revenue"),
         "personas": pairs("personas", "persona", "lead_to_customer"),
-        "bands": pairs("bands", "score_band", "lead_to_customer"),
+        "bands": pairs("bands", "score_band", "lead_to_customer", ordered=True),
         "attribution": pairs("attribution", "campaign", "linear"),
-        "calibration": pairs("calibration", "decile", "win_rate"),
+        "calibration": pairs("calibration", "decile", "win_rate", ordered=True),
         "speed": {"labels": [r["bucket"] for r in data["speed"]["distribution"]],
                   "values": [r["handoffs"] for r in data["speed"]["distribution"]]},
     }  # fmt: skip

@@ -31,6 +31,10 @@ COHORT_NOTE = (
 )
 
 
+# Dimensions whose values have an order of their own; the others are ranked by revenue.
+NATURAL_ORDER = frozenset({"score_band", "grade", "period"})
+
+
 def _reached(rows: list[tuple[Any, int, int, float]]) -> tuple[dict[Stage, int], float]:
     by_rank: dict[int, int] = defaultdict(int)
     revenue = 0.0
@@ -94,7 +98,9 @@ def _conversion(
 ) -> dict[str, Any]:
     groups: dict[Any, list[tuple[Any, int, int, float]]] = defaultdict(list)
     for row in found:
-        groups[row[0]].append(row)
+        # A band's lower edge is a whole number (SQLite's floor gives a float).
+        key = int(row[0]) if by == "score_band" and row[0] is not None else row[0]
+        groups[key].append(row)
     rows = []
     for group, members in groups.items():
         reached, revenue = _reached(members)
@@ -109,7 +115,10 @@ def _conversion(
                 "revenue_per_lead": share(revenue, reached[Stage.LEAD]),
             }
         )
-    rows.sort(key=lambda r: (-r["revenue"], -r["lead"], str(r[by])))
+    if by in NATURAL_ORDER:  # bands, grades and months read in their own order
+        rows.sort(key=lambda r: (r[by] is None, r[by]))
+    else:
+        rows.sort(key=lambda r: (-r["revenue"], -r["lead"], str(r[by])))
     columns = [by, *(s.value for s in REPORT_FUNNEL), "lead_to_customer", "small_sample",
                "revenue", "revenue_per_lead"]  # fmt: skip
     return table(
