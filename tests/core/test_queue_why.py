@@ -24,7 +24,7 @@ def test_signals_count_this_weeks_events_by_rule_weightiest_first() -> None:
     events += [page(40, "/careers", 1)]  # negative points: not a reason to call
     found = signals(BOOK, events, NOW)
     # weighed as the rules pay: pricing is capped at 30, the window pays its 10 once
-    assert found == ("Requested a demo", "Viewed pricing ×10", "Viewed a page ×11")
+    assert found == ("Requested a demo", "Viewed pricing x10", "Viewed a page x11")
 
 
 def test_why_names_the_persona_and_its_first_talking_point() -> None:
@@ -42,6 +42,6 @@ def test_why_names_the_persona_and_its_first_talking_point() -> None:
 
 def test_a_window_rule_is_a_signal_only_when_the_week_holds_its_count() -> None:
     two = [page(n, "/", 1) for n in range(2)]
-    assert signals(BOOK, two, NOW) == ("Viewed a page ×2",)
+    assert signals(BOOK, two, NOW) == ("Viewed a page x2",)
     five = [page(n, "/", 1) for n in range(5)]
-    assert signals(BOOK, five, NOW) == ("Five or more visits in a week", "Viewed a page ×5")
+    assert signals(BOOK, five, NOW) == ("Five or more visits in a week", "Viewed a page x5")

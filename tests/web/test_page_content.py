@@ -25,8 +25,9 @@ def test_the_queue_says_why_to_call_now(
     app: FastAPI, client: TestClient, make_key: Callable[[Role], str]
 ) -> None:
     with app.state.sessions() as session, session.begin():
-        reps.add_rep(session, {"email": "nora@flowline.io", "name": "Nora Patel", "team":
-                               "inbound", "working_hours": "mon-sun 00:00-23:59"}, now=NOW)  # fmt: skip
+        nora = {"email": "nora@flowline.io", "name": "Nora Patel", "team": "inbound",
+                "working_hours": "mon-sun 00:00-23:59"}  # fmt: skip
+        reps.add_rep(session, nora, now=NOW)
     email = "kai@unlisted-co.io"
     views = [{"email": email, "type": "page", "properties": {"path": "/pricing", "n": n}}
              for n in range(3)]  # fmt: skip
@@ -37,11 +38,11 @@ def test_the_queue_says_why_to_call_now(
     signed_in(app, client, "nora@flowline.io", "rep")
     page = client.get("/queue")
     assert page.status_code == 200
-    row = page.text[page.text.index(f'data-email="{email}"'):]
+    row = page.text[page.text.index(f'data-email="{email}"') :]
     row = row[: row.index("</tr>")]
     why = re.sub(r"\s+", " ", row)
     assert "Demo requested" in why  # what tipped it: the move into SQL and its reason
-    assert "This week: Requested a demo, Viewed pricing ×3" in why
+    assert "This week: Requested a demo, Viewed pricing x3" in why
     assert re.search(r'class="grade">[A-D][1-4]</span> · score \d+', why)
     assert "<details" in why and "Routing" in why  # the routing reason, one click away
     assert "Nora Patel is next" in why
@@ -50,7 +51,7 @@ def test_the_queue_says_why_to_call_now(
 def test_the_playbook_page_names_the_active_version(app: FastAPI, client: TestClient) -> None:
     signed_in(app, client, "mia@flowline.io", "marketing")
     page = client.get("/playbook")
-    header = re.sub(r"\s+", " ", page.text[page.text.index('<p class="sub">'):][:300])
+    header = re.sub(r"\s+", " ", page.text[page.text.index('<p class="sub">') :][:300])
     assert "version 1 (Flowline B2B SaaS), by tests." in header
 
 
@@ -70,7 +71,9 @@ def test_the_charts_list_score_bands_in_order(
     signed_in(app, client, "mia@flowline.io", "marketing")
     page = client.get("/dashboard")
     start = page.text.index('<script id="chart-data" type="application/json">')
-    data = json.loads(page.text[page.text.index(">", start) + 1 : page.text.index("</script>", start)])
+    data = json.loads(
+        page.text[page.text.index(">", start) + 1 : page.text.index("</script>", start)]
+    )
     bands = [int(label) for label in data["bands"]["labels"]]
     assert len(bands) > 2
     assert bands == sorted(bands)

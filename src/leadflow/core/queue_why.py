@@ -58,7 +58,7 @@ def _weight(rule: EngagementRule, count: int) -> float:
 
 def _counted(rule: EngagementRule, count: int) -> str:
     label = rule.label or rule.id
-    return label if count == 1 or rule.window is not None else f"{label} ×{count}"
+    return label if count == 1 or rule.window is not None else f"{label} x{count}"
 
 
 def why(

@@ -15,13 +15,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from leadflow.core import queue_why
 from leadflow.core.errors import Forbidden
 from leadflow.core.playbook import Playbook
 from leadflow.core.roles import GRANTS, USER_GRANTS, Permission, Role, UserRole
 from leadflow.models.api_key import ApiKey
 from leadflow.models.lead import Lead
 from leadflow.models.user import User
-from leadflow.core import queue_why
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import reps as rep_repo
 from leadflow.repositories import stage_changes
