@@ -4,6 +4,7 @@ charts' category order, a recycled lead's re-engage date."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 import re
 from collections.abc import Callable
 
@@ -78,3 +79,20 @@ def test_the_charts_list_score_bands_in_order(
     assert len(bands) > 2
     assert bands == sorted(bands)
     assert data["funnel"]["labels"] == ["lead", "mql", "sql", "opportunity", "customer"]
+
+
+def test_the_lead_page_shows_the_reengage_date_and_refuses_a_past_one(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    send(client, make_key(Role.MARKETING), [
+        {"email": "mo@unlisted-co.io", "type": "identify", "properties": {"title": "COO"}}])  # fmt: skip
+    csrf = signed_in(app, client, "max@flowline.io", "manager")
+    form = {"csrf_token": csrf, "action": "recycle", "reason": "no budget",
+            "reengage_on": "2020-01-31"}  # fmt: skip
+    past = client.post("/leads/mo@unlisted-co.io/act", data=form, follow_redirects=False)
+    assert "reengage_on: 2020-01-31 is in the past" in past.text
+    later = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    done = client.post("/leads/mo@unlisted-co.io/act", data={**form, "reengage_on": later},
+                       follow_redirects=True)  # fmt: skip
+    assert done.status_code == 200
+    assert f"re-engage on {later}" in done.text

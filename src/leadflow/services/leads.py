@@ -187,6 +187,8 @@ def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dic
     data["scored_at"] = lead.scored_at.isoformat() if lead.scored_at else None
     data["attributes"] = dict(lead.attributes or {})
     data["do_not_track"] = lead.do_not_track
+    # A recycled or lost lead may qualify again from this moment (None: whenever it does).
+    data["recycle_until"] = lead.recycle_until.isoformat() if lead.recycle_until else None
     data["probability"] = lead.probability
     data["probability_reasons"] = list(lead.probability_reasons or [])
     data["outcome"] = (
