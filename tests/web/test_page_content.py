@@ -4,9 +4,9 @@ charts' category order, a recycled lead's re-engage date."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient

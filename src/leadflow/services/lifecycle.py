@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from leadflow.core import amounts
-from leadflow.core.facts import EventFacts, facts_of
 from leadflow.core.errors import Invalid
+from leadflow.core.facts import EventFacts, facts_of
 from leadflow.core.lifecycle import (
     Action,
     Transition,
