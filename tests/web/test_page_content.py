@@ -85,7 +85,8 @@ def test_the_lead_page_shows_the_reengage_date_and_refuses_a_past_one(
     app: FastAPI, client: TestClient, make_key: Callable[[Role], str]
 ) -> None:
     send(client, make_key(Role.MARKETING), [
-        {"email": "mo@unlisted-co.io", "type": "identify", "properties": {"title": "COO"}}])  # fmt: skip
+        {"email": "mo@unlisted-co.io", "type": "identify", "properties": {"title": "COO"}},
+    ])  # fmt: skip
     csrf = signed_in(app, client, "max@flowline.io", "manager")
     form = {"csrf_token": csrf, "action": "recycle", "reason": "no budget",
             "reengage_on": "2020-01-31"}  # fmt: skip
