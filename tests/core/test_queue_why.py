@@ -33,7 +33,10 @@ def test_why_names_the_persona_and_its_first_talking_point() -> None:
                now=NOW)  # fmt: skip
     assert said.persona == "Operations Olivia"
     assert said.talking_point == "Ask which hand-off costs the most rework each week."
-    assert said.tipped == "Demo requested: Demo Requested"
+    assert said.tipped == "Demo requested"  # the label and the event said the same
+    moved = why(BOOK, persona_id=None, grade=None, score=0, move_reason="entered mql: (fit gte 40)",
+                moved_at=NOW, events=[], now=NOW)  # fmt: skip
+    assert moved.tipped == "entered mql: (fit gte 40)"
     assert said.signals == ()
     nobody = why(BOOK, persona_id=None, grade=None, score=0, move_reason=None, moved_at=None,
                  events=[], now=NOW)  # fmt: skip

@@ -61,6 +61,15 @@ def _counted(rule: EngagementRule, count: int) -> str:
     return label if count == 1 or rule.window is not None else f"{label} x{count}"
 
 
+def _said_once(reason: str | None) -> str | None:
+    """A hand-raiser's reason names its label and its event ("Demo requested: Demo
+    Requested"); when both say the same, once is enough."""
+    if reason is None or ": " not in reason:
+        return reason
+    label, _, event = reason.partition(": ")
+    return label if label.casefold() == event.casefold() else reason
+
+
 def why(
     playbook: Playbook,
     *,
@@ -76,7 +85,7 @@ def why(
     persona = next((p for p in playbook.personas if p.id == persona_id), None)
     points = persona.psychographics.talking_points if persona else []
     return Why(
-        tipped=move_reason,
+        tipped=_said_once(move_reason),
         tipped_at=moved_at,
         signals=signals(playbook, events, now),
         grade=grade,
