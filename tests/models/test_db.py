@@ -50,6 +50,7 @@ TABLES = {
     "audit_log",
     "tombstones",
     "erased_counts",
+    "external_ids",
 }
 
 
