@@ -232,6 +232,7 @@ def add_sales_team(session: Session, now: datetime) -> None:
 # (a lead waits up to a step before the pipeline sees it: shorter steps cost more to build).
 STEP = timedelta(days=2)
 SALES_WEEK = timedelta(days=7)
+LIST_AGE = timedelta(days=30)
 MONTHS = 6
 # Anonymous visitors per lead: about 4% of a site's visitors become known leads.
 ANONYMOUS_PER_LEAD = 24
@@ -371,9 +372,11 @@ def sales_outcomes(
     end = until or now
     # The rest waits: the queue has work in it. Keeping up, sales calls every SQL.
     share = {"sql": 1.0 if keep_up else 0.7, "mql": 0.7, "lead": 0.4}
+    # The SDRs call through leads that have been on the list a month, not new sign-ups.
+    listed = now - LIST_AGE
     fresh = [
         lead for stage, part in share.items() for lead in lead_repo.in_stage(session, stage)
-        if (lead.id, stage) not in seen
+        if (lead.id, stage) not in seen and (stage != "lead" or lead.created_at <= listed)
     ]  # fmt: skip
     for lead in fresh:
         seen.add((lead.id, lead.stage))
