@@ -34,7 +34,11 @@ def test_the_model_learns_the_planted_drivers_and_scores_open_leads(session: Ses
     demo.build(session, B2B.read_text(), leads=2500, now=NOW, seed=11)
     result = model.train(session, playbooks.active_playbook(session), NOW)
     metrics = result["metrics"]
-    assert metrics["outcomes"] > 500 and metrics["tested"] == metrics["outcomes"]
+    assert metrics["outcomes"] > 500
+    # The demo's six months are a real history: trained on the older outcomes, tested on
+    # the newest quarter of them (never on the past with the future known)
+    assert metrics["validation"].startswith("by time")
+    assert metrics["tested"] == metrics["outcomes"] - int(metrics["outcomes"] * 0.75)
     assert metrics["roc_auc"] > 0.72  # the hidden propensity itself reaches about 0.84
     assert metrics["lift_top_20"] > 1.5
     assert metrics["playbook_roc_auc"] is not None and metrics["calibration"]
