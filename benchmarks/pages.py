@@ -2,15 +2,24 @@
 """Server time of every web page on a 50,000-lead demo database (SQLite).
 
     python3 dev.py bench pages [--leads 50000] [--runs 5]
+    python3 dev.py bench pages --leads 5000 --screenshots DIR
 
 Builds the demo company once (`leadflow demo --no-serve`, reused while the size matches), signs
 in as the demo manager (who sees every page) and asks each page `--runs` times through the
 app in-process, so the figure is the server's own time: routing, queries, templates.
+
+With `--screenshots DIR` it serves the same database on a local port instead, signs in with
+Chromium through the demo's one-time link and saves every page, whole, at a desktop width
+(1280 px) and a phone's (390 px) as DIR/WIDTH-PAGE.png, printing each page's scroll width at
+390 px (over 390: the page scrolls sideways on a phone). DIR belongs in .gitignore
+(`screenshots/` is).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -20,6 +29,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -55,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--screenshots", type=Path, help="save every page's screenshots here")
     args = parser.parse_args(argv)
     path = Path(tempfile.gettempdir()) / f"leadflow-pages-{args.leads}.db"
     if size(path) != args.leads:
@@ -67,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan = "/plan?goal=1000000&deal_size=20000&rates=visit%3D0.05"
     pages = ["/login", "/queue", f"/leads/{lead_id}", "/dashboard", "/playbook", plan, "/team",
              "/alerts"]  # fmt: skip
+    if args.screenshots:
+        return screenshots(app, token, [p for p in pages if p != "/login"], args.screenshots)
     print(machine())
     print(f"{'page':<34} {'median ms':>10} {'max ms':>8}")
     with TestClient(app) as client:
@@ -84,6 +97,50 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{page[:34]:<34} {statistics.median(spent):10.0f} {max(spent):8.0f}",
                   flush=True)  # fmt: skip
     return 0
+
+
+WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+
+
+def screenshots(app: FastAPI, token: str, pages: list[str], folder: Path) -> int:
+    """Every page at a desktop and a phone width, whole, as PNG files in `folder`."""
+    import threading
+
+    import uvicorn
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    folder.mkdir(parents=True, exist_ok=True)
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    wide = 0
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium)
+        page = browser.new_page()
+        page.goto(f"{base}/welcome?token={token}")  # the link works once: one sign-in
+        with page.expect_navigation():
+            page.get_by_role("button", name="Continue").click()
+        for label, (width, height) in WIDTHS.items():
+            page.set_viewport_size({"width": width, "height": height})
+            for path in pages:
+                page.goto(f"{base}{path}")
+                page.wait_for_load_state("networkidle")
+                page.wait_for_timeout(300)  # the charts draw after load
+                name = path.strip("/").split("?")[0].replace("/", "-") or "home"
+                page.screenshot(path=str(folder / f"{label}-{name}.png"), full_page=True)
+                scroll = page.evaluate("document.documentElement.scrollWidth")
+                wide += label == "phone" and scroll > width
+                print(f"{label:<8} {path[:40]:<40} scroll width {scroll} px", flush=True)
+        browser.close()
+    server.should_exit = True
+    print(f"saved in {folder}; pages wider than a phone: {wide}")
+    return 1 if wide else 0
 
 
 if __name__ == "__main__":

@@ -266,9 +266,15 @@ def test_a_touch_meets_the_sla_and_a_recycled_lead_can_qualify_again(
     assert note.json()["events"][0]["properties"]["text"] == "Budget opens in Q3"
     yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
     recycle = {"action": "recycle", "reason": "no budget", "reengage_on": yesterday}
+    refused = client.post(f"/api/leads/{email}/actions", json=recycle, headers=sales)
+    assert refused.status_code == 422, refused.text
+    assert f"reengage_on: {yesterday} is in the past" in refused.json()["error"]["message"]
+    today = datetime.now(UTC).date().isoformat()
+    recycle["reengage_on"] = today
     recycled = client.post(f"/api/leads/{email}/actions", json=recycle, headers=sales)
     assert recycled.status_code == 200 and recycled.json()["stage"] == "nurture"
-    demo_request(client, ingest, email, visit=2)  # the re-engage date has passed: qualifies again
+    assert recycled.json()["recycle_until"].startswith(today)
+    demo_request(client, ingest, email, visit=2)  # the re-engage day has come: qualifies again
     again = client.get(f"/api/leads/{email}", headers=sales).json()
     assert again["stage"] == "sql"
     moves = [(h["from"], h["to"]) for h in again["stage_history"]]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.cli.conftest import Run
+from tests.cli.conftest import Run, as_json
 
 
 def test_show_prints_data_as_written_with_touches_and_notes(
@@ -21,3 +22,24 @@ def test_show_prints_data_as_written_with_touches_and_notes(
     assert "[bold]Mo[/]" in shown.stdout and "[eot] VP Operations" in shown.stdout
     assert "call — Asked about [SSO] — objections: price" in shown.stdout
     assert "note: Budget opens in Q3" in shown.stdout
+
+
+def test_a_recycled_leads_reengage_date_is_shown_and_a_past_one_refused(
+    initialised: Run, tmp_path: Path
+) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text("Email,Job Title\nmo@acme.io,VP Operations\n")
+    assert initialised("import", "leads", str(path)).exit_code == 0
+    past = initialised("leads", "act", "mo@acme.io", "recycle", "--reason", "no budget",
+                       "--reengage-on", "2020-01-31")  # fmt: skip
+    assert past.exit_code != 0
+    assert "reengage_on: 2020-01-31 is in the past" in past.output
+    assert "Traceback" not in past.output
+    later = (datetime.now(UTC) + timedelta(days=40)).date().isoformat()
+    recycled = initialised("leads", "act", "mo@acme.io", "recycle", "--reason", "no budget",
+                           "--reengage-on", later)  # fmt: skip
+    assert recycled.exit_code == 0, recycled.output
+    shown = initialised("leads", "show", "mo@acme.io")
+    assert f"re-engage on {later}" in shown.stdout
+    data = as_json(initialised("leads", "show", "mo@acme.io", "--json"))
+    assert data["recycle_until"].startswith(later)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jsonschema
+import yaml
 from typer.testing import CliRunner
 
 from leadflow.cli.main import app
+from leadflow.core.playbook import json_schema
 from tests.cli.conftest import B2B, as_json
 from tests.services.test_tuning import crm_export
 
@@ -30,6 +33,9 @@ def test_tune_reports_aucs_as_json_and_writes_a_valid_playbook(tmp_path: Path) -
     assert "Email" not in report["columns"] and report["written"] == str(proposed)
     checked = runner.invoke(app, ["playbook", "validate", str(proposed)])
     assert checked.exit_code == 0 and "valid" in checked.stdout
+    # the file as written, as an editor sees it: no schema problem either
+    validator = jsonschema.Draft202012Validator(json_schema())
+    assert list(validator.iter_errors(yaml.safe_load(proposed.read_text()))) == []
     table = runner.invoke(app, args)
     assert table.exit_code == 0 and "proposed playbook AUC" in table.stdout
 

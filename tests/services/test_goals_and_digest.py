@@ -12,6 +12,7 @@ from leadflow.core.errors import Invalid
 from leadflow.core.lifecycle import Action
 from leadflow.core.playbook import Playbook
 from leadflow.models import Lead, OutboxMessage, SharedChannel
+from leadflow.repositories import events as event_repo
 from leadflow.services import digest, goals, lifecycle
 from tests.services.test_reports import NOW, playbook, session
 
@@ -82,3 +83,25 @@ def test_a_won_deal_is_announced_with_its_path(session: Session) -> None:
     data = won.payload["data"]
     assert won.target == CHAT and data["title"] == "Won: e@x.io, 5,000"
     assert data["content"] == ["/careers", "Whitepaper Downloaded"]
+
+
+def test_the_digest_names_each_campaign_once_and_keeps_its_cohorts_apart(
+    session: Session, playbook: Playbook
+) -> None:
+    fall = session.scalar(select(Lead).where(Lead.email == "c@x.io"))
+    assert fall is not None and fall.closed_at is not None
+    event_repo.insert(session, lead_id=fall.id, type="track", name="Email Clicked",
+                      occurred_at=fall.closed_at - timedelta(days=1), source="api",
+                      properties={"campaign": "fall"}, context={},
+                      message_id="again-fall")  # fmt: skip
+    data = digest.build(session, playbook, "2026-09", NOW)
+    assert data["new_customers"][0]["campaigns"] == ["fall", "digest"]  # acquired by, then clicked
+    assert "via fall, digest\n" in data["text"] + "\n"
+    # What moved in the month (every lead, whenever created) beside marketing's MQLs ...
+    assert data["entered"] == {"lead": 6, "mql": 4, "sql": 5, "opportunity": 3, "customer": 2}
+    lines = data["text"].splitlines()
+    assert "New in 2026-09: 6 leads, 4 MQLs, 5 SQLs, 3 opportunities, 2 customers" in lines
+    assert "Marketing: 4 MQLs of 200 committed" in lines
+    # ... and the month's cohort, said to be one
+    assert ("Leads created in 2026-09, how far they got: lead 6 -> mql 6 -> sql 5 -> "
+            "opportunity 3 -> customer 2") in lines  # fmt: skip

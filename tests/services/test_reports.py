@@ -259,8 +259,41 @@ def test_attribution_first_last_and_linear(session: Session, playbook: Playbook)
     assert (rows["digest"]["last_touch"], rows["digest"]["linear"]) == (3000.0, 1833.33)
     assert (rows["retarget"]["last_touch"], rows["retarget"]["linear"]) == (1000.0, 333.33)
     assert rows["digest"]["won_leads"] == 2
-    for credit in ("first_touch", "last_touch", "linear"):
-        assert sum(r[credit] for r in rows.values()) == pytest.approx(4000.0, abs=0.02)
+    # L1 (1000): spring at creation 09-01, digest 09-10, retarget 09-15, opportunity 09-10;
+    # L3 (3000): fall at creation 09-03, digest 09-20, opportunity 09-12.
+    assert (rows["spring"]["u_shaped"], rows["retarget"]["u_shaped"]) == (400.0, 400.0)
+    assert (rows["fall"]["u_shaped"], rows["digest"]["u_shaped"]) == (1500.0, 1700.0)
+    # W: L1's spring is first and made the lead (60%), digest made the opportunity (30%),
+    # retarget gets the other 10%; L3's fall holds all three roles (90%), digest 10%.
+    assert (rows["spring"]["w_shaped"], rows["retarget"]["w_shaped"]) == (600.0, 100.0)
+    assert (rows["fall"]["w_shaped"], rows["digest"]["w_shaped"]) == (2700.0, 300.0 + 300.0)
+    # time-decay, half-life 7 days: L3's touches are 27 and 10 days before the win
+    fall = 3000 * 2 ** (-27 / 7) / (2 ** (-27 / 7) + 2 ** (-10 / 7))
+    assert rows["fall"]["time_decay"] == pytest.approx(fall, abs=0.01)
+    longer = run(session, playbook, "attribution", half_life_days=30)
+    assert {r["campaign"]: r for r in longer["rows"]}["fall"]["time_decay"] > fall
+
+
+@pytest.mark.parametrize("half_life", [7.0, 0.5, 90.0])
+def test_every_attribution_column_adds_up_to_won_revenue(
+    session: Session, playbook: Playbook, half_life: float
+) -> None:
+    result = run(session, playbook, "attribution", half_life_days=half_life)
+    assert result["columns"][1:7] == ["first_touch", "last_touch", "linear", "u_shaped",
+                                      "w_shaped", "time_decay"]  # fmt: skip
+    for credit in result["columns"][1:7]:
+        assert sum(r[credit] for r in result["rows"]) == pytest.approx(4000.0, abs=0.02), credit
+    with pytest.raises(Invalid, match="half_life_days"):
+        run(session, playbook, "attribution", half_life_days=0)
+
+
+def test_the_funnel_by_cohort_month(session: Session, playbook: Playbook) -> None:
+    september, october = run(session, playbook, "cohorts")["rows"]
+    counts = [september[k] for k in ("lead", "mql", "sql", "opportunity", "customer")]
+    assert (september["period"], counts) == ("2026-09", [6, 6, 5, 3, 2])
+    assert (september["mql_to_next"], september["lead_to_customer"]) == (0.8333, 0.3333)
+    assert september["revenue"] == 4000.0
+    assert (october["period"], october["lead"], october["lead_to_next"]) == ("2026-10", 1, 0.0)
 
 
 def test_calibration_by_decile_and_auc(session: Session, playbook: Playbook) -> None:

@@ -86,6 +86,8 @@ def _print_detail(data: dict[str, Any]) -> None:
         f"= total [bold]{_number(data['total'])}[/]",
         highlight=False,
     )
+    if data.get("recycle_until") and data["stage"] == "nurture":
+        console.print(f"recycled: may re-engage on {data['recycle_until'][:10]}", highlight=False)
     if data["persona_detail"]:
         persona = data["persona_detail"]
         console.print(f"persona [cyan]{escape(persona['name'])}[/]: talking points:")

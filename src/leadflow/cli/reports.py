@@ -43,13 +43,16 @@ def report(
     by: str = typer.Option("source", "--by", help="conversion: the dimension."),
     history: int = typer.Option(6, "--history", min=1, help="bottlenecks: months compared."),
     stale_days: int = typer.Option(90, "--stale-days", min=1, help="data_quality."),
+    half_life_days: float = typer.Option(
+        7.0, "--half-life-days", min=0.01, help="attribution: the time-decay half-life."
+    ),
     as_json: bool = typer.Option(False, "--json", help="The whole report as JSON."),
     as_csv: bool = typer.Option(False, "--csv", help="The table as CSV on standard output."),
     send: bool = typer.Option(False, "--send", help="digest: also queue it to digest channels."),
 ) -> None:
     """Compute a report over a cohort of leads (created in the period, and of the filters)."""
     cohort = Cohort(_utc(since), _utc(until), source, medium, campaign, persona, tier)
-    options = report_service.Options(period, by, history, stale_days)
+    options = report_service.Options(period, by, history, stale_days, half_life_days)
     with transaction() as session:
         playbook = playbooks.active_playbook(session)
         if name == "digest":

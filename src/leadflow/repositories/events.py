@@ -221,3 +221,13 @@ def since_stage_change(
     if names is not None:
         query = query.where(func.lower(Event.name).in_([n.lower() for n in names]))
     return list(session.execute(query.order_by(Event.lead_id, Event.occurred_at, Event.id)))
+
+
+def since(session: Session, lead_ids: Iterable[int], start: datetime) -> dict[int, list[Event]]:
+    """The events of these leads that occurred at or after `start`, oldest first, by lead."""
+    found: dict[int, list[Event]] = {}
+    for batch in chunked(sorted(set(lead_ids))):
+        query = select(Event).where(Event.lead_id.in_(batch), Event.occurred_at >= start)
+        for event in session.scalars(query.order_by(Event.occurred_at, Event.id)):
+            found.setdefault(event.lead_id or 0, []).append(event)
+    return found

@@ -13,11 +13,9 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import (
     ColumnElement,
-    Float,
     and_,
     bindparam,
     case,
-    cast,
     func,
     or_,
     select,
@@ -169,10 +167,10 @@ def lost_reasons(session: Session, cohort: Cohort) -> list[tuple[str | None, int
     return [(reason, int(n)) for reason, n in session.execute(query)]
 
 
-def attribution(session: Session, cohort: Cohort) -> list[tuple[str, float, float, float, int]]:
-    """(campaign, first-touch, last-touch, linear revenue, won leads touched) over the touches
-    of won cohort leads before their win: their acquisition campaign at creation, then every
-    event that names a campaign."""
+def attribution_paths(session: Session, cohort: Cohort) -> list[tuple[Any, ...]]:
+    """The touches of won cohort leads up to their win, by lead then oldest first:
+    (lead_id, campaign, at, amount, created_at, won_at, opportunity_at). A touch is the
+    campaign a lead was acquired by (at its creation) or an event that names a campaign."""
     won = and_(in_cohort(cohort), Lead.outcome == "won")
     acquired = select(
         Lead.id.label("lead_id"), Lead.campaign.label("campaign"), Lead.created_at.label("at")
@@ -184,28 +182,23 @@ def attribution(session: Session, cohort: Cohort) -> list[tuple[str, float, floa
         .where(won, campaign.is_not(None), Event.occurred_at <= Lead.closed_at)
     )
     touches = union_all(acquired, touched).subquery()
-    order = (touches.c.at, touches.c.campaign)
-    numbered = select(
-        touches.c.lead_id,
-        touches.c.campaign,
-        func.row_number().over(partition_by=touches.c.lead_id, order_by=order).label("k"),
-        func.count().over(partition_by=touches.c.lead_id).label("n"),
-    ).subquery()
-    amount = func.coalesce(Lead.outcome_amount, 0.0)
+    opportunity = (
+        select(StageChange.lead_id, func.max(StageChange.at).label("at"))
+        .where(StageChange.to_stage == "opportunity")
+        .group_by(StageChange.lead_id)
+        .subquery()
+    )
     query = (
         select(
-            numbered.c.campaign,
-            func.sum(case((numbered.c.k == 1, amount), else_=0.0)),
-            func.sum(case((numbered.c.k == numbered.c.n, amount), else_=0.0)),
-            func.sum(amount / cast(numbered.c.n, Float)),
-            func.count(func.distinct(numbered.c.lead_id)),
+            touches.c.lead_id, touches.c.campaign, touches.c.at,
+            func.coalesce(Lead.outcome_amount, 0.0), Lead.created_at, Lead.closed_at,
+            opportunity.c.at,
         )
-        .join(Lead, Lead.id == numbered.c.lead_id)
-        .group_by(numbered.c.campaign)
-    )
-    return [
-        (c, float(f), float(la), float(li), int(n)) for c, f, la, li, n in session.execute(query)
-    ]
+        .join(Lead, Lead.id == touches.c.lead_id)
+        .outerjoin(opportunity, opportunity.c.lead_id == touches.c.lead_id)
+        .order_by(touches.c.lead_id, touches.c.at, touches.c.campaign)
+    )  # fmt: skip
+    return [tuple(row) for row in session.execute(query)]
 
 
 def closed_scores(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.models.stage_change import StageChange
 from leadflow.repositories._driver import insert_rows
-from leadflow.repositories._sql import table_of
+from leadflow.repositories._sql import chunked, table_of
 
 
 def record(
@@ -53,3 +53,13 @@ def entries_between(session: Session, stage: str, start: datetime, end: datetime
         StageChange.to_stage == stage, StageChange.at >= start, StageChange.at < end
     )
     return int(session.scalar(query) or 0)
+
+
+def latest_for(session: Session, lead_ids: Iterable[int]) -> dict[int, StageChange]:
+    """Each of these leads' latest move (the one into its current stage), by lead."""
+    found: dict[int, StageChange] = {}
+    for batch in chunked(sorted(set(lead_ids))):
+        query = select(StageChange).where(StageChange.lead_id.in_(batch))
+        for change in session.scalars(query.order_by(StageChange.at, StageChange.id)):
+            found[change.lead_id] = change  # oldest first: the last one wins
+    return found

@@ -15,13 +15,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from leadflow.core import queue_why
 from leadflow.core.errors import Forbidden
 from leadflow.core.playbook import Playbook
 from leadflow.core.roles import GRANTS, USER_GRANTS, Permission, Role, UserRole
 from leadflow.models.api_key import ApiKey
 from leadflow.models.lead import Lead
 from leadflow.models.user import User
+from leadflow.repositories import events as event_repo
 from leadflow.repositories import reps as rep_repo
+from leadflow.repositories import stage_changes
+from leadflow.services.leads import event_facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +82,21 @@ def check(actor: Actor, lead: Lead, permission: Permission = Permission.READ) ->
 def queue(session: Session, actor: Actor, book: Playbook, now: datetime) -> list[dict[str, Any]]:
     """The sales-ready leads the actor works, soonest deadline first, with minutes left."""
     stages = [stage.value for stage in book.lifecycle.sales_ready]
+    found = rep_repo.queue(session, stages, owner_scope(actor))
+    ids = [lead.id for lead, _ in found]
+    moves = stage_changes.latest_for(session, ids)
+    recent = event_repo.since(session, ids, now - queue_why.WEEK)
     rows = []
-    for lead, assignment in rep_repo.queue(session, stages, owner_scope(actor)):
+    for lead, assignment in found:
         due = assignment.sla_due_at if assignment else None
+        move = moves.get(lead.id)
+        why = queue_why.why(
+            book, persona_id=lead.persona, grade=lead.grade, score=lead.total,
+            move_reason=move.reason if move else None, moved_at=move.at if move else None,
+            events=[event_facts(e) for e in recent.get(lead.id, [])], now=now,
+        )  # fmt: skip
         rows.append({
-            "lead": lead, "assignment": assignment,
+            "lead": lead, "assignment": assignment, "why": why,
             "minutes_left": round((due - now).total_seconds() / 60) if due else None,
             "touched": bool(assignment and assignment.first_touch_at),
         })  # fmt: skip

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.lifecycle import Action
 from leadflow.core.playbook import Playbook
+from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import leads as lead_repo
@@ -226,44 +227,129 @@ def add_sales_team(session: Session, now: datetime) -> None:
             reps.add_rep(session, fields, now=now)
 
 
+# The demo's history is played forward two days at a time: leads and events arrive when they
+# happened, the pipeline moves stages and hands off at that moment, and sales works the new
+# leads over the following week. So velocity, speed to lead and each month's SLA are real
+# (a lead waits up to a step before the pipeline sees it: shorter steps cost more to build).
+STEP = timedelta(days=2)
+SALES_WEEK = timedelta(days=7)
+LIST_AGE = timedelta(days=30)
+MONTHS = 6
+# Anonymous visitors per lead: about 4% of a site's visitors become known leads.
+ANONYMOUS_PER_LEAD = 24
+
+
+def anonymous_visits(
+    rng: random.Random, visitors: int, start: datetime, now: datetime, seed: int
+) -> list[dict[str, Any]]:
+    """Page views of visitors who never said who they are (a few pages each)."""
+    span = (now - start).total_seconds()
+    rows = []
+    for visitor in range(visitors):
+        at = start + timedelta(seconds=span * rng.random())
+        pages = 1 + int(rng.expovariate(1.5))
+        for page in range(pages):
+            seen = at + timedelta(minutes=page)
+            rows.append({
+                "lead_id": None, "anonymous_id": f"anon-{seed}-{visitor}", "source": "demo",
+                "message_id": f"demo-{seed}-anon-{visitor}-{page}", "type": "page",
+                "name": None, "properties": {"path": rng.choice(PAGES)}, "context": {},
+                "occurred_at": seen, "received_at": seen,
+            })  # fmt: skip
+    return rows
+
+
+def checkpoints(start: datetime, now: datetime) -> list[datetime]:
+    """The moments the demo's history is played at: every week from `start`, then `now`."""
+    moments = []
+    moment = start + STEP
+    while moment < now:
+        moments.append(moment)
+        moment += STEP
+    return [*moments, now]
+
+
 def build(
     session: Session, playbook_text: str, *, leads: int, now: datetime, seed: int,
     train: bool = True,
 ) -> Built:  # fmt: skip
-    """Install the playbook, write the demo company and score it, then (with `train`) learn
-    from its closed leads so every open lead shows a chance to buy; the caller commits."""
-    version = playbooks.install(session, playbook_text, author="demo", now=now)
+    """Install the playbook, then play six months of the demo company forward two days at a
+    time (leads, events, the pipeline, sales' work), then (with `train`) learn from its closed
+    leads so every open lead shows a chance to buy; the caller commits."""
+    start = now - timedelta(days=30 * MONTHS)
+    version = playbooks.install(session, playbook_text, author="demo", now=start)
     book = playbooks.playbook_of(version)
-    data = generate(book, leads=leads, now=now, seed=seed)
+    data = generate(book, leads=leads, now=now, seed=seed, months=MONTHS)
     account_repo.upsert_many(session, data.accounts)
+    add_sales_team(session, start)
+    visits = anonymous_visits(random.Random(seed + 2), leads * ANONYMOUS_PER_LEAD, start, now,
+                              seed)  # fmt: skip
+    stored = event_repo.insert_many(session, visits)
     domains = account_repo.ids_by_domain(session)
-    lead_rows = []
-    for row in data.leads:
+    order = sorted(range(len(data.leads)), key=lambda k: data.leads[k]["created_at"])
+
+    # An event arrives once its lead is known (an unsubscribe may be dated before).
+    def arrives(e: dict[str, Any]) -> datetime:
+        occurred: datetime = e["occurred_at"]
+        created: datetime = data.leads[e["lead_index"]]["created_at"]
+        return max(occurred, created)
+
+    timeline = sorted(enumerate(data.events), key=lambda pair: arrives(pair[1]))
+    lead_ids: dict[int, int] = {}
+    rng, worked, seconds = random.Random(seed + 1), set[tuple[int, str]](), 0.0
+    next_lead = next_event = 0
+    for moment in checkpoints(start, now):
+        arrived = []
+        while next_lead < len(order) and data.leads[order[next_lead]]["created_at"] < moment:
+            arrived.append(order[next_lead])
+            next_lead += 1
+        lead_ids.update(_insert_leads(session, data, arrived, domains))
+        happened = []
+        while next_event < len(timeline) and arrives(timeline[next_event][1]) < moment:
+            happened.append(timeline[next_event])
+            next_event += 1
+        stored += event_repo.insert_many(session, _event_rows(happened, lead_ids, seed))
+        touched = {lead_ids[k] for k in arrived} | {lead_ids[e["lead_index"]] for _, e in happened}
+        last = moment == now
+        result = pipeline.run_bulk(session, book, moment, cause="rescore", actor="demo",
+                                   lead_ids=None if last else touched)  # fmt: skip
+        seconds += result.seconds
+        # Sales keeps up with older weeks; the latest fortnight still has work waiting.
+        recent = now - moment < 2 * SALES_WEEK
+        sales_outcomes(session, rng, moment, until=min(moment + SALES_WEEK, now), worked=worked,
+                       keep_up=not recent)  # fmt: skip
+    learned = _train(session, book, now) if train else "not trained"
+    return Built(len(data.accounts), len(lead_ids), stored, seconds, learned)
+
+
+def _insert_leads(
+    session: Session, data: DemoData, indexes: list[int], domains: dict[str, int]
+) -> dict[int, int]:
+    """Write these demo leads; their ids by index into `data.leads`."""
+    rows = []
+    for k in indexes:
+        row = dict(data.leads[k])
         domain = row.pop("account_domain")
-        lead_rows.append({**row, "account_id": domains.get(domain) if domain else None})
-    lead_repo.upsert_many(session, lead_rows)
-    ids = lead_repo.ids_by_email(session, [row["email"] for row in lead_rows])
-    lead_ids = [ids[row["email"]] for row in lead_rows]
-    event_rows = [
+        rows.append({**row, "account_id": domains.get(domain) if domain else None})
+    if not rows:
+        return {}
+    lead_repo.upsert_many(session, rows)
+    ids = lead_repo.ids_by_email(session, [row["email"] for row in rows])
+    return {k: ids[row["email"]] for k, row in zip(indexes, rows, strict=True)}
+
+
+def _event_rows(
+    happened: list[tuple[int, dict[str, Any]]], lead_ids: dict[int, int], seed: int
+) -> list[dict[str, Any]]:
+    return [
         {
-            "lead_id": lead_ids[e["lead_index"]],
-            "source": "demo",
-            "message_id": f"demo-{seed}-{number}",
-            "type": e["type"],
-            "name": e["name"],
-            "properties": e["properties"],
-            "context": {},
-            "occurred_at": e["occurred_at"],
+            "lead_id": lead_ids[e["lead_index"]], "source": "demo",
+            "message_id": f"demo-{seed}-{number}", "type": e["type"], "name": e["name"],
+            "properties": e["properties"], "context": {}, "occurred_at": e["occurred_at"],
             "received_at": e["occurred_at"],
         }
-        for number, e in enumerate(data.events)
-    ]
-    events = event_repo.insert_many(session, event_rows)
-    add_sales_team(session, now)
-    result = pipeline.run_bulk(session, book, now, cause="rescore", actor="demo")
-    sales_outcomes(session, random.Random(seed + 1), now)
-    learned = _train(session, book, now) if train else "not trained"
-    return Built(len(data.accounts), len(lead_rows), events, result.seconds, learned)
+        for number, e in happened
+    ]  # fmt: skip
 
 
 def _train(session: Session, book: Playbook, now: datetime) -> str:
@@ -287,38 +373,68 @@ QUESTIONS = ("Do you support SSO?", "How long is onboarding?", "Is there an API?
 OBJECTIONS = ("price", "switching cost", "security review")
 
 
-def sales_outcomes(session: Session, rng: random.Random, now: datetime) -> None:
-    """Sales works most of the demo's SQLs and MQLs and, as an SDR team calling through a list,
-    four in ten of the other leads, through the real actions: touches with questions, recycles,
-    disqualifications, won and lost deals. Whether a lead buys is a coin weighted by its
-    hidden propensity (kept in its attributes to check what a model learns, never used as a
-    feature), not the playbook's score: the closed loop then has something true to find."""
-    share = {"sql": 0.7, "mql": 0.7, "lead": 0.4}  # the rest waits: the queue has work in it
-    worked = [
+def sales_outcomes(
+    session: Session,
+    rng: random.Random,
+    now: datetime,
+    *,
+    until: datetime | None = None,
+    worked: set[tuple[int, str]] | None = None,
+    keep_up: bool = False,
+) -> None:
+    """Sales works the demo's new SQLs and MQLs and, as an SDR team calling through a list,
+    four in ten of the other new leads, through the real actions between `now` and `until`:
+    touches with questions, recycles, disqualifications, won and lost deals. A lead is
+    considered once in each stage (`worked` holds the (lead, stage) pairs seen). Whether a
+    lead buys is a coin weighted by its hidden propensity (kept in its attributes to check
+    what a model learns, never used as a feature), not the playbook's score: the closed loop
+    then has something true to find."""
+    seen = worked if worked is not None else set()
+    end = until or now
+    # The rest waits: the queue has work in it. Keeping up, sales calls every SQL.
+    share = {"sql": 1.0 if keep_up else 0.7, "mql": 0.7, "lead": 0.4}
+    # The SDRs call through leads that have been on the list a month, not new sign-ups.
+    listed = now - LIST_AGE
+    fresh = [
         lead for stage, part in share.items() for lead in lead_repo.in_stage(session, stage)
-        if rng.random() < part
+        if (lead.id, stage) not in seen and (stage != "lead" or lead.created_at <= listed)
     ]  # fmt: skip
-    for lead in worked:
-        chance = float((lead.attributes or {}).get("hidden_propensity", 0.2))
-        rep = lead.owner or f"nora@{TEAM_DOMAIN}"
-        if lead.stage != "sql":
-            lifecycle.act(session, lead, Action.ACCEPT, actor=rep, now=now, reason="")
-        if rng.random() < 0.85:
-            asked, objected = [rng.choice(QUESTIONS)], [rng.choice(OBJECTIONS)]
-            sales.log_touch(session, lead, actor=rep, channel="call", now=now,
-                            questions=asked, objections=objected)  # fmt: skip
-        if rng.random() < 0.1:
-            lifecycle.act(session, lead, Action.RECYCLE, actor=rep, now=now,
-                          reason=rng.choice(RECYCLE_REASONS))  # fmt: skip
-            continue
-        buys = rng.random() < chance
-        if buys or rng.random() < 0.3:
-            amount = round(rng.lognormvariate(9.6, 0.5), -2)
-            lifecycle.act(session, lead, Action.CONVERT, actor=rep, now=now, reason="",
-                          amount=amount)  # fmt: skip
-            action = Action.CLOSE_WON if buys else Action.CLOSE_LOST
-            lifecycle.act(session, lead, action, actor=rep, now=now, amount=amount,
-                          reason="" if buys else rng.choice(LOST_REASONS))  # fmt: skip
-        else:
-            lifecycle.act(session, lead, Action.DISQUALIFY, actor=rep, now=now,
-                          reason=rng.choice(("not a fit", "no budget", "student")))  # fmt: skip
+    for lead in fresh:
+        seen.add((lead.id, lead.stage))
+        if rng.random() < share[lead.stage]:
+            _work(session, rng, lead, now, end)
+
+
+def _later(rng: random.Random, moment: datetime, mean_minutes: float, end: datetime) -> datetime:
+    """A moment a while after `moment` (exponential, with this mean), never past `end`."""
+    return min(moment + timedelta(minutes=rng.expovariate(1 / mean_minutes)), end)
+
+
+def _work(session: Session, rng: random.Random, lead: Lead, now: datetime, end: datetime) -> None:
+    """One lead worked by its rep: a call minutes after a hand-off (hours for the others),
+    then the deal over the following days."""
+    chance = float((lead.attributes or {}).get("hidden_propensity", 0.2))
+    rep = lead.owner or f"nora@{TEAM_DOMAIN}"
+    at = _later(rng, now, 12 if lead.stage == "sql" else 180, end)
+    if lead.stage != "sql":
+        lifecycle.act(session, lead, Action.ACCEPT, actor=rep, now=at, reason="")
+    if rng.random() < 0.85:
+        asked, objected = [rng.choice(QUESTIONS)], [rng.choice(OBJECTIONS)]
+        sales.log_touch(session, lead, actor=rep, channel="call", now=at,
+                        questions=asked, objections=objected)  # fmt: skip
+    at = _later(rng, at, 60 * 24, end)
+    if rng.random() < 0.1:
+        lifecycle.act(session, lead, Action.RECYCLE, actor=rep, now=at,
+                      reason=rng.choice(RECYCLE_REASONS))  # fmt: skip
+        return
+    buys = rng.random() < chance
+    if buys or rng.random() < 0.3:
+        amount = round(rng.lognormvariate(9.6, 0.5), -2)
+        lifecycle.act(session, lead, Action.CONVERT, actor=rep, now=at, reason="",
+                      amount=amount)  # fmt: skip
+        action = Action.CLOSE_WON if buys else Action.CLOSE_LOST
+        lifecycle.act(session, lead, action, actor=rep, now=_later(rng, at, 60 * 48, end),
+                      amount=amount, reason="" if buys else rng.choice(LOST_REASONS))  # fmt: skip
+    else:
+        lifecycle.act(session, lead, Action.DISQUALIFY, actor=rep, now=at,
+                      reason=rng.choice(("not a fit", "no budget", "student")))  # fmt: skip

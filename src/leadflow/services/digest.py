@@ -54,6 +54,9 @@ def build(
     customers = [path_of(session, lead) for lead in won]
     data = {
         "period": name,
+        # Two views, kept apart: what moved in the period (any lead, marketing's MQLs among
+        # them) and how far the period's new leads got (the cohort).
+        "entered": {stage: queries.entries(session, stage, start, end) for stage in stages},
         "funnel": stages,
         "sla": {"marketing": speed["marketing"], "sales": speed["teams"]},
         "top_campaigns": ranked[:TOP],
@@ -76,18 +79,22 @@ def path_of(session: Session, lead: Lead) -> dict[str, Any]:
         "amount": lead.outcome_amount,
         "owner": lead.owner,
         "closed_at": lead.closed_at.isoformat() if lead.closed_at else None,
-        "campaigns": [c for c in [lead.campaign, *campaigns] if c][:PATH_ITEMS],
+        # The campaign it was acquired by, then the ones it touched, each named once.
+        "campaigns": list(dict.fromkeys(c for c in [lead.campaign, *campaigns] if c))[:PATH_ITEMS],
         "content": content[:PATH_ITEMS],
     }
 
 
 def digest_text(data: dict[str, Any]) -> str:
     """The digest as a few lines a person reads in a chat channel or an e-mail."""
+    entered = ", ".join(_counted(count, stage) for stage, count in data["entered"].items())
     funnel_line = " -> ".join(f"{stage} {count}" for stage, count in data["funnel"].items())
     marketing = data["sla"]["marketing"]
-    promised = marketing["commitment"] or "no commitment"
-    lines = [f"Funnel (leads created): {funnel_line}",
-             f"Marketing: {marketing['mqls']} MQLs of {promised}"]  # fmt: skip
+    promised = f"{marketing['commitment']} committed" if marketing["commitment"] else (
+        "no commitment")  # fmt: skip
+    lines = [f"New in {data['period']}: {entered}",
+             f"Marketing: {marketing['mqls']} MQLs of {promised}",
+             f"Leads created in {data['period']}, how far they got: {funnel_line}"]  # fmt: skip
     for row in data["sla"]["sales"]:
         lines.append(f"Sales {row['team']}: {row['met']} met, {row['breached']} breached, "
                      f"{row['open']} open")  # fmt: skip
@@ -106,6 +113,16 @@ def digest_text(data: dict[str, Any]) -> str:
         who = customer["name"] or customer["email"]
         lines.append(f"Won: {who} {customer['amount'] or 0:,.0f} via {via}")
     return "\n".join(lines)
+
+
+STAGE_NAMES = {"lead": ("lead", "leads"), "mql": ("MQL", "MQLs"), "sql": ("SQL", "SQLs"),
+               "opportunity": ("opportunity", "opportunities"),
+               "customer": ("customer", "customers")}  # fmt: skip
+
+
+def _counted(count: int, stage: str) -> str:
+    one, many = STAGE_NAMES.get(stage, (stage, stage))
+    return f"{count} {one if count == 1 else many}"
 
 
 def announce_win(session: Session, lead: Lead, now: datetime) -> str:

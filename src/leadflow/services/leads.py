@@ -196,6 +196,8 @@ def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dic
     data["external_ids"] = external_id_repo.of_lead(session, lead.id)
     data["updated_at"] = lead.updated_at.isoformat()
     data["do_not_track"] = lead.do_not_track
+    # A recycled or lost lead may qualify again from this moment (None: whenever it does).
+    data["recycle_until"] = lead.recycle_until.isoformat() if lead.recycle_until else None
     data["probability"] = lead.probability
     data["probability_reasons"] = list(lead.probability_reasons or [])
     # base + the contributions = the probability's log-odds (services/prediction.py)

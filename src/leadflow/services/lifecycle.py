@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from leadflow.core import amounts
+from leadflow.core.errors import Invalid
 from leadflow.core.facts import EventFacts, facts_of
 from leadflow.core.lifecycle import (
     Action,
@@ -92,6 +93,9 @@ def act(
     accepted lead with no owner gets `owner` (default: the actor)."""
     if amount is not None:
         amount = amounts.checked(amount, "amount")
+    if reengage_on is not None and reengage_on.date() < now.date():
+        raise Invalid(f"reengage_on: {reengage_on.date()} is in the past (today is "
+                      f"{now.date()}, UTC); give today or a later day")  # fmt: skip
     move = manual_transition(Stage(lead.stage), action, actor, reason)
     record(session, lead, move, now)
     sla.touch(session, lead.id, now)  # any action by a person is the first touch

@@ -27,21 +27,21 @@ Team = Annotated[Viewer, Depends(can(Permission.TEAM))]
 @router.get("/playbook")
 def playbook_page(request: Request, session: DbSession, seen: Reader) -> HTMLResponse:
     versions = _versions(session)
-    return page(request, "playbook.html", seen, text=versions["active"]["content"],
+    return page(request, "playbook.html", seen, text=versions["current"]["content"],
                 preview=None, problems=[], **versions)  # fmt: skip
 
 
 def _versions(session: DbSession) -> dict[str, Any]:
-    """The active version and the history as plain values (a preview's rollback expires
-    ORM objects)."""
+    """The active version (`current`: the pages' `active` names the highlighted tab) and the
+    history as plain values (a preview's rollback expires ORM objects)."""
 
     def plain(v: PlaybookVersion) -> dict[str, Any]:
         return {"id": v.id, "version": v.version, "name": v.name, "author": v.author,
                 "created_at": v.created_at, "content": v.content,
                 "shadow": v.shadow}  # fmt: skip
 
-    active = plain(playbooks.active_version(session))
-    return {"active": active, "versions": [plain(v) for v in playbooks.versions(session)]}
+    current = plain(playbooks.active_version(session))
+    return {"current": current, "versions": [plain(v) for v in playbooks.versions(session)]}
 
 
 @router.post("/playbook")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from leadflow.api.deps import DbSession, Now
-from leadflow.core.errors import LeadflowError, NotFound
+from leadflow.core.errors import Invalid, LeadflowError, NotFound
 from leadflow.core.lifecycle import Action
 from leadflow.core.report_math import Cohort
 from leadflow.core.roles import Permission
@@ -192,7 +192,8 @@ async def act(key: str, request: Request, session: DbSession, now: Now, seen: Se
             if action == "convert" and amount is None and _amount(reason) is not None:
                 amount, reason = _amount(reason), ""  # the queue's one field holds the amount
             lifecycle.act(session, lead, Action(action), actor=seen.user.email, reason=reason,
-                          now=now, amount=amount)  # fmt: skip
+                          now=now, amount=amount,
+                          reengage_on=_day(str(form.get("reengage_on", ""))))  # fmt: skip
         else:
             error = f"unknown action {action!r}"
     except LeadflowError as exc:
@@ -212,6 +213,16 @@ def _allowed(seen: Viewer, lead: Lead, permission: Permission) -> None:
     reason = access.refusal(seen.actor, lead, permission)
     if reason is not None:
         raise PageForbidden(reason)
+
+
+def _day(text: str) -> datetime | None:
+    """A day typed in a date field (YYYY-MM-DD), as midnight UTC; Invalid names the field."""
+    if not text.strip():
+        return None
+    try:
+        return datetime.fromisoformat(text.strip()).replace(tzinfo=UTC)
+    except ValueError:
+        raise Invalid(f"reengage_on: {text.strip()!r} is not a day (YYYY-MM-DD)") from None
 
 
 def _amount(text: str) -> float | None:
@@ -286,8 +297,12 @@ def _charts(data: dict[str, Any]) -> dict[str, Any]:
     """What each chart plots, as plain lists for Chart.js."""
     funnel = data["funnel"]["rows"]
 
-    def pairs(report: str, label: str, value: str) -> dict[str, list[Any]]:
-        rows = data[report]["rows"][:12]
+    def pairs(report: str, label: str, value: str, ordered: bool = False) -> dict[str, list[Any]]:
+        """Ordered categories (score bands, deciles) in their own order, all of them; the
+        others (sources, campaigns, personas) biggest first, the top 12."""
+        rows = data[report]["rows"]
+        if not ordered:
+            rows = sorted(rows, key=lambda r: -(r[value] or 0))[:12]
         labels = ["(none)" if r[label] is None else str(r[label]) for r in rows]
         return {"labels": labels, "values": [r[value] or 0 for r in rows]}
 
@@ -299,9 +314,9 @@ def _charts(data: dict[str, Any]) -> dict[str, Any]:
         "sources": pairs("sources", "source", "lead_to_customer"),
         "campaigns": pairs("campaigns", "campaign", "revenue"),
         "personas": pairs("personas", "persona", "lead_to_customer"),
-        "bands": pairs("bands", "score_band", "lead_to_customer"),
+        "bands": pairs("bands", "score_band", "lead_to_customer", ordered=True),
         "attribution": pairs("attribution", "campaign", "linear"),
-        "calibration": pairs("calibration", "decile", "win_rate"),
+        "calibration": pairs("calibration", "decile", "win_rate", ordered=True),
         "speed": {"labels": [r["bucket"] for r in data["speed"]["distribution"]],
                   "values": [r["handoffs"] for r in data["speed"]["distribution"]]},
     }  # fmt: skip

@@ -54,6 +54,9 @@ def report(
     by: str = Query("source", description="conversion: the dimension"),
     history: int = Query(6, ge=1, le=120, description="bottlenecks: months compared"),
     stale_days: int = Query(90, ge=1, le=3650, description="data_quality"),
+    half_life_days: float = Query(
+        7.0, gt=0, le=3650, description="attribution: the time-decay model's half-life"
+    ),
     format: Literal["json", "csv"] = "json",
 ) -> dict[str, Any] | PlainTextResponse:
     """404 for an unknown report; 422 names a bad period or dimension. `digest` is the
@@ -63,7 +66,7 @@ def report(
     if name not in report_service.REPORTS:
         raise NotFound(f"no report {name!r}; one of {', '.join(report_service.REPORTS)}")
     cohort = Cohort(_midnight(since), _midnight(until), source, medium, campaign, persona, tier)
-    options = report_service.Options(period, by, history, stale_days)
+    options = report_service.Options(period, by, history, stale_days, half_life_days)
     playbook = playbooks.active_playbook(session)
     result = report_service.run(session, playbook, name, cohort, options, now)
     if format == "csv":

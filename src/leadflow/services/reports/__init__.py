@@ -29,6 +29,7 @@ class Options:
     by: str = "source"
     history_months: int = 6
     stale_days: int = 90
+    half_life_days: float = 7.0  # time-decay attribution
 
 
 def cohort_for(cohort: Cohort, period: str | None) -> Cohort:
@@ -108,8 +109,12 @@ REGISTRY: dict[str, Report] = {
         lambda a: team.lead_quality(a.session, a.cohort),
     ),
     "attribution": Report(
-        "won revenue by campaign: first touch, last touch, linear",
-        lambda a: revenue.attribution(a.session, a.cohort),
+        "won revenue by campaign: first and last touch, linear, U- and W-shaped, time-decay",
+        lambda a: revenue.attribution(a.session, a.cohort, a.options.half_life_days),
+    ),
+    "cohorts": Report(
+        "the funnel by month of creation: how far each month's leads got, and their rates",
+        lambda a: funnel.cohorts(a.session, a.cohort),
     ),
     "calibration": Report(
         "win rate by score decile and the score's ROC-AUC",

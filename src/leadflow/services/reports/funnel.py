@@ -31,6 +31,10 @@ COHORT_NOTE = (
 )
 
 
+# Dimensions whose values have an order of their own; the others are ranked by revenue.
+NATURAL_ORDER = frozenset({"score_band", "grade", "period"})
+
+
 def _reached(rows: list[tuple[Any, int, int, float]]) -> tuple[dict[Stage, int], float]:
     by_rank: dict[int, int] = defaultdict(int)
     revenue = 0.0
@@ -73,6 +77,33 @@ def funnel(session: Session, cohort: Cohort) -> dict[str, Any]:
     )  # fmt: skip
 
 
+def cohorts(session: Session, cohort: Cohort) -> dict[str, Any]:
+    """The funnel of each month's new leads: how far they got, each step's conversion and the
+    revenue they brought, oldest month first."""
+    months: dict[str, list[tuple[Any, int, int, float]]] = defaultdict(list)
+    for row in queries.furthest_by(session, cohort, "period"):
+        months[str(row[0])].append(row)
+    rows = []
+    for month, members in sorted(months.items()):
+        reached, revenue = _reached(members)
+        rates = step_rates(reached)
+        rows.append({
+            "period": month, **{stage.value: reached[stage] for stage in REPORT_FUNNEL},
+            **{f"{stage.value}_to_next": rates[stage].value for stage in rates},
+            "lead_to_customer": Rate(reached[Stage.CUSTOMER], reached[Stage.LEAD]).value,
+            "revenue": round(revenue, 2),
+        })  # fmt: skip
+    steps = [f"{stage.value}_to_next" for stage in REPORT_FUNNEL[:-1]]
+    columns = ["period", *(s.value for s in REPORT_FUNNEL), *steps, "lead_to_customer",
+               "revenue"]  # fmt: skip
+    return table(
+        "cohorts", "Funnel by cohort month",
+        COHORT_NOTE + " One row per month of creation; `X_to_next` = reached the next stage / "
+        "reached X. The latest months have had less time to convert.",
+        cohort, columns, rows,
+    )  # fmt: skip
+
+
 def conversion(session: Session, cohort: Cohort, by: str) -> dict[str, Any]:
     """Leads, MQLs, SQLs, opportunities, customers, revenue and lead-to-customer rate per
     value of `by`."""
@@ -94,7 +125,9 @@ def _conversion(
 ) -> dict[str, Any]:
     groups: dict[Any, list[tuple[Any, int, int, float]]] = defaultdict(list)
     for row in found:
-        groups[row[0]].append(row)
+        # A band's lower edge is a whole number (SQLite's floor gives a float).
+        key = int(row[0]) if by == "score_band" and row[0] is not None else row[0]
+        groups[key].append(row)
     rows = []
     for group, members in groups.items():
         reached, revenue = _reached(members)
@@ -109,7 +142,10 @@ def _conversion(
                 "revenue_per_lead": share(revenue, reached[Stage.LEAD]),
             }
         )
-    rows.sort(key=lambda r: (-r["revenue"], -r["lead"], str(r[by])))
+    if by in NATURAL_ORDER:  # bands, grades and months read in their own order
+        rows.sort(key=lambda r: (r[by] is None, r[by]))
+    else:
+        rows.sort(key=lambda r: (-r["revenue"], -r["lead"], str(r[by])))
     columns = [by, *(s.value for s in REPORT_FUNNEL), "lead_to_customer", "small_sample",
                "revenue", "revenue_per_lead"]  # fmt: skip
     return table(

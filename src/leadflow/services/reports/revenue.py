@@ -3,31 +3,53 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from leadflow.core.attribution import MODELS, Path, weights
+from leadflow.core.errors import Invalid
 from leadflow.core.report_math import SMALL_SAMPLE, Cohort, Rate, decile_of, roc_auc
 from leadflow.repositories import reports as queries
 from leadflow.services.reports.base import share, table
 
 
-def attribution(session: Session, cohort: Cohort) -> dict[str, Any]:
-    """Won revenue credited to campaigns: first touch, last touch and linear."""
-    rows: list[dict[str, Any]] = [
-        {"campaign": campaign, "first_touch": round(first, 2), "last_touch": round(last, 2),
-         "linear": round(linear, 2), "won_leads": leads}
-        for campaign, first, last, linear, leads in queries.attribution(session, cohort)
+def attribution(session: Session, cohort: Cohort, half_life_days: float = 7.0) -> dict[str, Any]:
+    """Won revenue credited to campaigns by six models (`core.attribution`)."""
+    if not half_life_days > 0:
+        raise Invalid(f"half_life_days: {half_life_days} must be more than 0 days")
+    credit: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(MODELS, 0.0))
+    leads: dict[str, set[int]] = defaultdict(set)
+    for lead_id, touches in groupby(queries.attribution_paths(session, cohort), key=itemgetter(0)):
+        rows = list(touches)
+        _, _, _, amount, created, won_at, opportunity_at = rows[0]
+        path = Path([r[1] for r in rows], [r[2] for r in rows], created, opportunity_at, won_at)
+        for model in MODELS:
+            for campaign, weight in zip(path.campaigns, weights(path, model, half_life_days),
+                                        strict=True):  # fmt: skip
+                credit[campaign][model] += weight * float(amount)
+        for campaign in path.campaigns:
+            leads[campaign].add(lead_id)
+    rows_out: list[dict[str, Any]] = [
+        {"campaign": campaign, **{m: round(v, 2) for m, v in shares.items()},
+         "won_leads": len(leads[campaign])}
+        for campaign, shares in credit.items()
     ]  # fmt: skip
-    rows.sort(key=lambda r: (-r["linear"], str(r["campaign"])))
+    rows_out.sort(key=lambda r: (-r["linear"], str(r["campaign"])))
     return table(
         "attribution", "Revenue attribution over campaigns",
         "Won cohort leads. Their touches: the campaign they were acquired by (at creation) "
         "and every event naming a campaign (context.campaign.name, or a utm_campaign or "
         "campaign property) up to the win. First touch gives the whole amount to the earliest "
-        "touch, last touch to the latest, linear splits it evenly over all touches; each "
-        "column adds up to the revenue of won leads that had at least one touch.",
-        cohort, ["campaign", "first_touch", "last_touch", "linear", "won_leads"], rows,
+        "touch, last touch to the latest, linear splits it evenly; u_shaped gives 40% each to "
+        "the first and last touch and spreads 20% over the rest; w_shaped gives 30% each to "
+        "the first touch, the touch that made the lead and the one that made the opportunity "
+        "and spreads 10% over the rest; time_decay halves a touch's weight every "
+        f"{half_life_days:g} days before the win. Each column adds up to the revenue of won "
+        "leads that had at least one touch.",
+        cohort, ["campaign", *MODELS, "won_leads"], rows_out, half_life_days=half_life_days,
     )  # fmt: skip
 
 

@@ -1,0 +1,99 @@
+"""What the pages say (no browser): the queue's reasons to call, the playbook's header, the
+charts' category order, a recycled lead's re-engage date."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from leadflow.core.roles import Role
+from leadflow.services import reps
+from tests.api.conftest import NOW, bearer
+from tests.web.test_security import signed_in
+
+
+def send(client: TestClient, key: str, events: list[dict[str, object]]) -> None:
+    answer = client.post("/api/events", json={"events": events}, headers=bearer(key))
+    assert answer.status_code == 200, answer.text
+
+
+def test_the_queue_says_why_to_call_now(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    with app.state.sessions() as session, session.begin():
+        nora = {"email": "nora@flowline.io", "name": "Nora Patel", "team": "inbound",
+                "working_hours": "mon-sun 00:00-23:59"}  # fmt: skip
+        reps.add_rep(session, nora, now=NOW)
+    email = "kai@unlisted-co.io"
+    views = [{"email": email, "type": "page", "properties": {"path": "/pricing", "n": n}}
+             for n in range(3)]  # fmt: skip
+    send(client, make_key(Role.MARKETING), [
+        {"email": email, "type": "identify", "properties": {"title": "VP Operations"}},
+        *views, {"email": email, "type": "track", "name": "Demo Requested"},
+    ])  # fmt: skip
+    signed_in(app, client, "nora@flowline.io", "rep")
+    page = client.get("/queue")
+    assert page.status_code == 200
+    row = page.text[page.text.index(f'data-email="{email}"') :]
+    row = row[: row.index("</tr>")]
+    why = re.sub(r"\s+", " ", row)
+    assert "Demo requested" in why  # what tipped it: the move into SQL and its reason
+    assert "This week: Requested a demo, Viewed pricing x3" in why
+    assert re.search(r'class="grade">[A-D][1-4]</span> · score \d+', why)
+    assert "<details" in why and "Routing" in why  # the routing reason, one click away
+    assert "Nora Patel is next" in why
+
+
+def test_the_playbook_page_names_the_active_version(app: FastAPI, client: TestClient) -> None:
+    signed_in(app, client, "mia@flowline.io", "marketing")
+    page = client.get("/playbook")
+    header = re.sub(r"\s+", " ", page.text[page.text.index('<p class="sub">') :][:300])
+    assert "version 1 (Flowline B2B SaaS), by tests." in header
+
+
+def test_the_charts_list_score_bands_in_order(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    key = make_key(Role.MARKETING)
+    titles = ["Intern", "VP Operations", "IT Manager"]
+    for n in range(12):  # leads of several scores
+        email = f"lead{n}@unlisted-co.io"
+        views = [{"email": email, "type": "page", "properties": {"path": "/pricing", "n": k}}
+                 for k in range(n % 4)]  # fmt: skip
+        send(client, key, [
+            {"email": email, "type": "identify", "properties": {"title": titles[n % 3]}},
+            *views, *([{"email": email, "type": "track", "name": "Demo Requested"}] * (n % 2)),
+        ])  # fmt: skip
+    signed_in(app, client, "mia@flowline.io", "marketing")
+    page = client.get("/dashboard")
+    start = page.text.index('<script id="chart-data" type="application/json">')
+    data = json.loads(
+        page.text[page.text.index(">", start) + 1 : page.text.index("</script>", start)]
+    )
+    bands = [int(label) for label in data["bands"]["labels"]]
+    assert len(bands) > 2
+    assert bands == sorted(bands)
+    assert data["funnel"]["labels"] == ["lead", "mql", "sql", "opportunity", "customer"]
+
+
+def test_the_lead_page_shows_the_reengage_date_and_refuses_a_past_one(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    send(client, make_key(Role.MARKETING), [
+        {"email": "mo@unlisted-co.io", "type": "identify", "properties": {"title": "COO"}},
+    ])  # fmt: skip
+    csrf = signed_in(app, client, "max@flowline.io", "manager")
+    form = {"csrf_token": csrf, "action": "recycle", "reason": "no budget",
+            "reengage_on": "2020-01-31"}  # fmt: skip
+    past = client.post("/leads/mo@unlisted-co.io/act", data=form, follow_redirects=False)
+    assert "reengage_on: 2020-01-31 is in the past" in past.text
+    later = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    done = client.post("/leads/mo@unlisted-co.io/act", data={**form, "reengage_on": later},
+                       follow_redirects=True)  # fmt: skip
+    assert done.status_code == 200
+    assert f"re-engage on {later}" in done.text
