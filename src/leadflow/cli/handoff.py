@@ -209,9 +209,12 @@ def worker(
     """Deliver alerts and sweep SLA deadlines (also runs inside `leadflow serve`)."""
     import httpx
 
+    from leadflow import logs
+    from leadflow.cli.serve import log_format_from_env
     from leadflow.models.db import make_engine, make_session_factory
     from leadflow.worker import Worker
 
+    logs.configure(log_format_from_env())
     require_current_schema()  # one line, not a failing pass every half second
     engine = make_engine(state.url())
     job = Worker(make_session_factory(engine), interval=interval)

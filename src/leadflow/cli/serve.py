@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import typer
 import uvicorn
 from sqlalchemy.engine import make_url
 
+from leadflow import logs
 from leadflow.cli.context import console, fail, friendly, state
 from leadflow.models.db import make_engine, upgrade
 
@@ -29,6 +31,7 @@ def serve(
 ) -> None:
     """Serve the tracking API (/v1), the REST API (/api), /docs, /healthz and /metrics."""
     url = state.url()
+    log_format = log_format_from_env()
     if workers > 1 and make_url(url).get_backend_name() == "sqlite":
         raise fail(SQLITE_ONE_PROCESS)
     engine = make_engine(url)
@@ -36,7 +39,15 @@ def serve(
         upgrade(engine)
     finally:
         engine.dispose()
-    run_server(url, host, port, workers, log_level, worker=worker)
+    run_server(url, host, port, workers, log_level, worker=worker, log_format=log_format)
+
+
+def log_format_from_env() -> str:
+    """LEADFLOW_LOG_FORMAT (text or json), or a clear refusal."""
+    chosen = os.environ.get("LEADFLOW_LOG_FORMAT", "text").strip().lower() or "text"
+    if chosen not in logs.FORMATS:
+        raise fail(f"LEADFLOW_LOG_FORMAT={chosen!r}: use text or json")
+    return chosen
 
 
 # SQLite has one writer at a time: one process takes turns and shares commits among the calls
@@ -56,16 +67,21 @@ def run_server(
     log_level: str = "info",
     *,
     worker: bool = True,
+    log_format: str = "text",
 ) -> None:
     """Run uvicorn on the app factory until interrupted."""
     # The app factory reads its settings from the environment, in every worker process.
     os.environ["LEADFLOW_DATABASE_URL"] = url
     os.environ["LEADFLOW_RUN_WORKER"] = "1" if worker else "0"
     shown = make_url(url).render_as_string(hide_password=True)  # never print a password
-    console.print(
-        f"leadflow on http://{host}:{port}  (API docs /docs, health /healthz)  database {shown}",
-        highlight=False,
+    banner = (
+        f"leadflow on http://{host}:{port}  (API docs /docs, health /healthz)  database {shown}"
     )
+    if log_format == "json":  # every line the server writes is then a JSON object
+        logs.configure(log_format, log_level)
+        logging.getLogger("leadflow.serve").info(banner)
+    else:
+        console.print(banner, highlight=False)
     uvicorn.run(
         "leadflow.api.app:create_app_from_env",
         factory=True,
@@ -73,6 +89,8 @@ def run_server(
         port=port,
         workers=workers,
         log_level=log_level,
-        # Access logs carry query strings, which may hold e-mail addresses: keep them off.
+        # Access logs carry query strings, which may hold e-mail addresses: keep them off
+        # (api/request_ids.py logs each request by its route template instead).
         access_log=False,
+        log_config=logs.config(log_format, log_level),
     )
