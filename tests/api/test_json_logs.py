@@ -65,9 +65,7 @@ def test_json_lines_with_request_ids_and_no_personal_data(sqlite_url: str) -> No
     assert by_id["trace-abc-123"]["status"] == 200
     for name in ("made_up", "refused_id", "email_in_path"):
         assert answers[name].headers["x-request-id"] in by_id, name
-    assert by_id[answers["email_in_path"].headers["x-request-id"]]["route"].endswith(
-        "/leads/{key}"
-    )
+    assert by_id[answers["email_in_path"].headers["x-request-id"]]["route"].endswith("/leads/{key}")
     for secret in (EMAIL, IP, PROPERTY):
         assert secret not in output, secret
     during_requests = json.dumps([r for r in records if r["request_id"]])
