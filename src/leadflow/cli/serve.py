@@ -21,12 +21,21 @@ def register(app: typer.Typer) -> None:
 
 @friendly
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
-    port: int = typer.Option(8000, "--port", help="TCP port."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Server processes."),
-    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", envvar="LEADFLOW_HOST", help="Interface to listen on."
+    ),
+    port: int = typer.Option(8000, "--port", envvar="LEADFLOW_PORT", help="TCP port."),
+    workers: int = typer.Option(
+        1, "--workers", min=1, envvar="LEADFLOW_WORKERS", help="Server processes."
+    ),
+    log_level: str = typer.Option(
+        "info", "--log-level", envvar="LEADFLOW_LOG_LEVEL", help="Log level."
+    ),
     worker: bool = typer.Option(
-        True, "--worker/--no-worker", help="Deliver alerts and sweep SLAs in this process."
+        True,
+        "--worker/--no-worker",
+        envvar="LEADFLOW_RUN_WORKER",
+        help="Deliver alerts and sweep SLAs in this process.",
     ),
 ) -> None:
     """Serve the tracking API (/v1), the REST API (/api), /docs, /healthz and /metrics."""
