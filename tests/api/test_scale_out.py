@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from leadflow.models import Event, Lead
+from leadflow.models import Assignment, Event, Lead
 from leadflow.models.db import make_engine, make_session_factory
 from leadflow.models.outbox import OutboxMessage
 from leadflow.services import reps, webhooks
@@ -95,7 +95,7 @@ def _setup(url: str, receiver: Receiver) -> str:
             fields = {"email": f"{name}@flowline.io", "name": name.title(), "team": team,
                       "working_hours": "mon-sun 00:00-23:59"}  # fmt: skip
             reps.add_rep(session, fields, now=now)
-        webhooks.add_endpoint(session, receiver.url, None, now=now)
+        webhooks.add_endpoint(session, receiver.url, ["lead.sales_ready"], now=now)
     engine.dispose()
     return key
 
@@ -155,12 +155,14 @@ def test_two_servers_and_two_workers_on_one_database(
             )
             stages = Counter(connection.scalars(select(Lead.stage)))
             alerts = set(connection.scalars(select(OutboxMessage.alert_id)))
+            handoffs = Counter(connection.scalars(select(Assignment.lead_id)))
     finally:
         engine.dispose()
     assert set(per_message) == sent  # none lost
     assert set(per_message.values()) == {1}  # none doubled
     assert stages == Counter({"sql": PEOPLE})
-    assert len(alerts) == PEOPLE  # one hand-off per lead
+    assert len(handoffs) == PEOPLE and set(handoffs.values()) == {1}  # one hand-off per lead
+    assert len(alerts) == PEOPLE  # and one sales-ready alert each
     received = Counter(receiver.ids)
     assert set(received) == alerts and set(received.values()) == {1}, received
     assert json.dumps(statuses)  # what the clients saw, in the failure message if any

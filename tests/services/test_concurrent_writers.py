@@ -28,6 +28,8 @@ BOOK = parse_playbook(
     (Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml").read_text()
 )
 WRITERS = 4
+# SQLite writers take turns: on a busy machine a turn may wait longer than the default 5 s.
+PATIENT = {"sqlite_begin": "IMMEDIATE", "sqlite_busy_ms": 120_000}
 PEOPLE = 24  # at 8 new companies
 
 
@@ -89,6 +91,7 @@ def test_new_people_at_new_companies_from_concurrent_batches(
         one_transaction(
             sessions,
             lambda s: ingest.ingest(s, BOOK, batches[writer], source="web", now=NOW),
+            options=PATIENT,
         )
 
     assert _together(send) == []
@@ -109,7 +112,9 @@ def test_a_new_visitor_without_an_email_becomes_one_lead(sessions: sessionmaker[
             NOW,
         )  # fmt: skip
         one_transaction(
-            sessions, lambda s: ingest.ingest(s, BOOK, [message], source="web", now=NOW)
+            sessions,
+            lambda s: ingest.ingest(s, BOOK, [message], source="web", now=NOW),
+            options=PATIENT,
         )
 
     assert _together(send) == []
@@ -128,6 +133,7 @@ def test_concurrent_imports_of_the_same_people(sessions: sessionmaker[Session]) 
         one_transaction(
             sessions,
             lambda s: importing.import_leads(s, rows, skip_invalid=False, now=NOW),
+            options=PATIENT,
         )
 
     assert _together(load) == []
