@@ -87,7 +87,7 @@ def ingest(
     messages, erased = privacy.drop_erased(session, _first_of_each(messages, known))
     people = Identities(session, now)
     if changes_identity:
-        people.lock_known([m for m in messages if m.type in IDENTITY_TYPES])
+        people.claim_and_lock([m for m in messages if m.type in IDENTITY_TYPES])
     for message in messages:
         if message.type in IDENTITY_TYPES:
             people.apply(message)

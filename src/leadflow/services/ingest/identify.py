@@ -43,7 +43,7 @@ class Identities:
         self.now = now
         self.changed: set[int] = set()
 
-    def lock_known(self, messages: Sequence[Message]) -> None:
+    def claim_and_lock(self, messages: Sequence[Message]) -> None:
         """Claim every name these messages may create (visitor ids, e-mails, company domains)
         and lock every stored lead they name, each in one global order, before changing any:
         two batches about the same people then take turns instead of deadlocking."""
