@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from leadflow.models.db import DEFAULT_DATABASE_URL
@@ -22,5 +20,5 @@ class Settings(BaseSettings):
     cors_origins: list[str] = ["*"]
     # Run the outbox/SLA worker inside the server process (`leadflow serve` turns it on).
     run_worker: bool = False
-    # Log lines as text or as JSON objects (one per line), each with the request id.
-    log_format: Literal["text", "json"] = "text"
+    # LEADFLOW_LOG_FORMAT (text or json) is read by `serve` and `worker`, which set up logging
+    # before the app exists (cli/serve.py, leadflow/logs.py).
