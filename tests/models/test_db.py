@@ -35,6 +35,7 @@ TABLES = {
     "events",
     "rule_matches",
     "rule_states",
+    "shadow_scores",
     "account_members",
     "account_rollups",
     "stage_changes",
@@ -50,6 +51,7 @@ TABLES = {
     "audit_log",
     "tombstones",
     "erased_counts",
+    "external_ids",
 }
 
 

@@ -6,6 +6,7 @@ from leadflow.models.assignment import Assignment
 from leadflow.models.audit import AuditEntry
 from leadflow.models.db import Base
 from leadflow.models.event import Event
+from leadflow.models.external_id import ExternalId
 from leadflow.models.goal import Goal, SharedChannel
 from leadflow.models.identity import Identity
 from leadflow.models.lead import Lead
@@ -17,6 +18,7 @@ from leadflow.models.rep import Rep
 from leadflow.models.rule_match import RuleMatch
 from leadflow.models.rule_state import AccountMember, AccountRollup, RuleState
 from leadflow.models.score_ledger import ScoreEntry
+from leadflow.models.shadow import ShadowScore
 from leadflow.models.stage_change import StageChange
 from leadflow.models.user import SignInFailure, User, WebSession
 from leadflow.models.worker_heartbeat import WorkerHeartbeat
@@ -32,6 +34,7 @@ __all__ = [
     "DeliveryAttempt",
     "ErasedCount",
     "Event",
+    "ExternalId",
     "Goal",
     "Identity",
     "Lead",
@@ -42,6 +45,7 @@ __all__ = [
     "RuleMatch",
     "RuleState",
     "ScoreEntry",
+    "ShadowScore",
     "SharedChannel",
     "SignInFailure",
     "StageChange",

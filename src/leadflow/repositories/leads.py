@@ -224,6 +224,9 @@ def update_scores_bulk(session: Session, rows: Sequence[dict[str, Any]]) -> None
     """Write scores (id, fit, engagement, total, grade, persona, contributions, scored_at)."""
     if rows:
         picked = [{k: v for k, v in row.items() if k in SCORE_COLUMNS} for row in rows]
+        # updated_at moves with the score: CRM syncs read "changed since" (lead_scores view).
+        picked = [{**row, "updated_at": row["scored_at"]} if "scored_at" in row else row
+                  for row in picked]  # fmt: skip
         update_by_id(session, table_of(Lead), picked)
 
 
@@ -324,6 +327,7 @@ def _facts(
 ) -> list[LeadFacts]:
     lead_columns = [getattr(Lead, name) for name in LEAD_FACTS]
     account_columns = [getattr(Account, name).label(f"a_{name}") for name in ACCOUNT_FACTS]
+    account_columns.append(Account.total.label("a_score"))  # core.facts.ACCOUNT_SCORE
     query = (
         select(
             Lead.id,
@@ -361,20 +365,18 @@ def _row_facts(row: Any) -> LeadFacts:
         persona=row["persona"],
         recycle_until=row["recycle_until"],
         lead_facts={name: row[name] for name in LEAD_FACTS},
-        account_facts={n: row[f"a_{n}"] for n in ACCOUNT_FACTS} if has_account else {},
+        account_facts=(
+            {n: row[f"a_{n}"] for n in (*ACCOUNT_FACTS, "score")} if has_account else {}
+        ),
     )
 
 
-def stale_ids(session: Session, scored_before: datetime, limit: int) -> list[int]:
-    """Leads with engagement whose score is older than `scored_before`, oldest first: decay
-    (and frequency windows closing) may have moved them across a threshold since."""
-    query = (
-        select(Lead.id)
-        .where(Lead.engagement != 0, Lead.scored_at < scored_before)
-        .order_by(Lead.scored_at)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
+def ids_at_accounts(session: Session, account_ids: Sequence[int]) -> list[int]:
+    """The ids of the leads at these accounts."""
+    found: list[int] = []
+    for batch in chunked(sorted(set(account_ids))):
+        found += session.scalars(select(Lead.id).where(Lead.account_id.in_(batch)))
+    return found
 
 
 def in_stage(session: Session, stage: str) -> list[Lead]:

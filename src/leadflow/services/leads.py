@@ -20,6 +20,7 @@ from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events as event_repo
+from leadflow.repositories import external_ids as external_id_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import reps as rep_repo
 from leadflow.repositories import stage_changes
@@ -43,6 +44,7 @@ def account_dict(account: Account | None) -> dict[str, Any] | None:
         return None
     facts: dict[str, Any] = {name: getattr(account, name) for name in ACCOUNT_COLUMNS}
     facts["attributes"] = dict(account.attributes or {})
+    facts["score"] = account.total  # as last rolled up (core.facts.ACCOUNT_SCORE)
     return facts
 
 
@@ -171,6 +173,11 @@ def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dic
     data["account"] = (
         {**(account_dict(account) or {}), "tier": tier.id if tier else None} if account else None
     )
+    data["account_match"] = (
+        {"confidence": lead.account_confidence, "reason": lead.account_reason}
+        if lead.account_reason
+        else None
+    )
     history = stage_changes.for_lead(session, lead.id)
     data["stage_history"] = [
         {
@@ -186,9 +193,13 @@ def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dic
     data["recycles"] = sum(1 for change in history if change.to_stage == Stage.NURTURE.value)
     data["scored_at"] = lead.scored_at.isoformat() if lead.scored_at else None
     data["attributes"] = dict(lead.attributes or {})
+    data["external_ids"] = external_id_repo.of_lead(session, lead.id)
+    data["updated_at"] = lead.updated_at.isoformat()
     data["do_not_track"] = lead.do_not_track
     data["probability"] = lead.probability
     data["probability_reasons"] = list(lead.probability_reasons or [])
+    # base + the contributions = the probability's log-odds (services/prediction.py)
+    data["probability_contributions"] = lead.probability_contributions
     data["outcome"] = (
         {
             "result": lead.outcome,
@@ -242,8 +253,3 @@ def timeline(session: Session, lead_id: int, limit: int = 200) -> list[dict[str,
         }
         for e in reversed(events[-limit:])
     ]
-
-
-def stale_ids(session: Session, scored_before: datetime, limit: int) -> list[int]:
-    """Engaged leads not scored since `scored_before`, oldest first."""
-    return lead_repo.stale_ids(session, scored_before, limit)
