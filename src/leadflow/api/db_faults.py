@@ -33,13 +33,15 @@ def _state(exc: BaseException) -> str:
 
 
 def down(exc: BaseException) -> bool:
-    """The database server cannot be reached (stopped, restarting, network)."""
-    if not isinstance(exc, DBAPIError):
+    """The PostgreSQL server cannot be reached (stopped, restarting, network). SQLite's
+    invalidated connections (a read-only file) are `unavailable`'s other cases."""
+    if not isinstance(exc, DBAPIError) or not _postgres(exc):
         return False
+    state = _state(exc)
     return (
         exc.connection_invalidated
-        or _state(exc).startswith(DOWN_STATES)
-        or (isinstance(exc, OperationalError) and not _state(exc) and _postgres(exc))
+        or state.startswith(DOWN_STATES)
+        or (isinstance(exc, OperationalError) and not state)
     )
 
 
