@@ -43,6 +43,14 @@ postgresql_proc = factories.postgresql_proc(
 )
 
 
+# A server of its own for the tests that stop and start PostgreSQL under load, so the other
+# tests' server never goes away under them (`restartable_postgresql_proc`).
+restartable_postgresql_proc = factories.postgresql_proc(
+    executable=str(PG_CTL_WRAPPER),
+    postgres_options="-c synchronous_commit=off -c full_page_writes=off",
+)
+
+
 @functools.cache
 def find_pg_ctl() -> str | None:
     """Locate the real pg_ctl the same way the wrapper does (pg_config, then Debian layout)."""
@@ -83,6 +91,12 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def postgresql_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """URL of a fresh PostgreSQL database, dropped after the test."""
+    _require_pg_ctl()
+    # Session-scoped: the server starts on the first request and is reused afterwards.
+    yield from database_on(request.getfixturevalue("postgresql_proc"))
+
+
+def _require_pg_ctl() -> None:
     if find_pg_ctl() is None:
         message = (
             "PostgreSQL server binaries not found (pg_config --bindir, /usr/lib/postgresql/*/bin); "
@@ -91,8 +105,10 @@ def postgresql_url(request: pytest.FixtureRequest) -> Iterator[str]:
         if _postgres_required():
             pytest.fail(f"LEADFLOW_REQUIRE_POSTGRES is set but {message}", pytrace=False)
         pytest.skip(message)
-    # Session-scoped: the server starts on the first request and is reused afterwards.
-    proc: PostgreSQLExecutor = request.getfixturevalue("postgresql_proc")
+
+
+def database_on(proc: PostgreSQLExecutor) -> Iterator[str]:
+    """A fresh database on this server, its URL yielded, dropped afterwards."""
     dbname = f"test_{uuid.uuid4().hex[:12]}"
     janitor = DatabaseJanitor(
         user=proc.user,
@@ -114,6 +130,14 @@ def postgresql_url(request: pytest.FixtureRequest) -> Iterator[str]:
             database=dbname,
         )
         yield url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def restartable_postgresql_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """URL of a fresh database on a server of its own (`restartable_postgresql_proc`), which
+    the test may stop and start."""
+    _require_pg_ctl()
+    yield from database_on(request.getfixturevalue("restartable_postgresql_proc"))
 
 
 @pytest.fixture(

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     cors_origins: list[str] = ["*"]
     # Run the outbox/SLA worker inside the server process (`leadflow serve` turns it on).
     run_worker: bool = False
+    # LEADFLOW_LOG_FORMAT (text or json) is read by `serve` and `worker`, which set up logging
+    # before the app exists (cli/serve.py, leadflow/logs.py).
     # Single sign-on (OpenID Connect, Authorization Code with PKCE): on when the issuer, the
     # client id and the secret are set. Users are matched by verified e-mail; a role claim
     # mapped by `oidc_roles` (JSON, e.g. {"sales": "rep"}) sets the role and may create the user.

@@ -16,6 +16,7 @@ from leadflow.api.db_faults import WRITE_WAIT_MS
 from leadflow.api.deps import KeyCache, WriterTurns
 from leadflow.api.group_commit import GroupCommit
 from leadflow.api.headers import SecurityHeaders
+from leadflow.api.request_ids import RequestIds
 from leadflow.models.db import make_engine, make_session_factory
 from leadflow.settings import Settings
 
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"],
     )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestIds)  # added last: outermost, so every log line has the id
     app.include_router(health.router)
     for router in _routers():
         app.include_router(router)

@@ -1,4 +1,4 @@
-"""When the database cannot take a write: locked by another writer, or not writable at all.
+"""When the database cannot take a write: locked, not writable, or not reachable at all.
 
 Either way the client gets a 503 with `Retry-After: 1` within about a second, never a 500:
 request writers wait at most `WRITE_WAIT_MS` for the lock, and once one of them found the
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 # Lock waits that ran out: SQLite's busy timeout, PostgreSQL's deadlock or lock timeout.
 BUSY_SIGNS = ("database is locked", "database is busy", "deadlock detected", "lock timeout")
@@ -20,8 +20,45 @@ WRITE_WAIT_MS = 1000
 BLOCKED_FOR = 1.0
 
 
+# PostgreSQL error classes of a server that is down, restarting or unreachable: connection
+# exceptions (08...), an administrator's shutdown or a server starting or stopping (57P0x).
+DOWN_STATES = ("08", "57P01", "57P02", "57P03")
+# Conflicts between transactions that a retry resolves: deadlock, serialization failure.
+RETRY_STATES = ("40P01", "40001")
+RETRIES = 3
+
+
+def _state(exc: BaseException) -> str:
+    return str(getattr(getattr(exc, "orig", None), "sqlstate", None) or "")
+
+
+def down(exc: BaseException) -> bool:
+    """The PostgreSQL server cannot be reached (stopped, restarting, network). SQLite's
+    invalidated connections (a read-only file) are `unavailable`'s other cases."""
+    if not isinstance(exc, DBAPIError) or not _postgres(exc):
+        return False
+    state = _state(exc)
+    return (
+        exc.connection_invalidated
+        or state.startswith(DOWN_STATES)
+        or (isinstance(exc, OperationalError) and not state)
+    )
+
+
+def _postgres(exc: DBAPIError) -> bool:
+    # psycopg raises OperationalError without an SQL state when it cannot connect at all.
+    return type(exc.orig).__module__.startswith("psycopg")
+
+
+def retryable(exc: BaseException) -> bool:
+    """A conflict with another transaction that running the same work again resolves."""
+    return isinstance(exc, DBAPIError) and _state(exc).startswith(RETRY_STATES)
+
+
 def unavailable(exc: BaseException) -> str | None:
     """The client's message when `exc` says the database cannot write now, else None."""
+    if down(exc):
+        return "the database is not reachable; nothing was applied, retry"
     if not isinstance(exc, OperationalError):
         return None
     text = str(exc.orig).lower()

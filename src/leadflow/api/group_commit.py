@@ -11,12 +11,14 @@ transaction of its own, so one call's failure never fails the others.
 from __future__ import annotations
 
 import asyncio
+import random
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from leadflow.api.db_faults import unavailable
+from leadflow.api.db_faults import RETRIES, retryable, unavailable
 from leadflow.api.deps import WriterTurns
 
 T = TypeVar("T")
@@ -29,16 +31,28 @@ def one_transaction(
     *args: Any,
     options: dict[str, object] | None = None,
 ) -> T:
-    """`work(session, *args)` in a write transaction of its own, committed."""
-    with factory() as session:
-        session.connection(execution_options=options or {"sqlite_begin": "IMMEDIATE"})
-        try:
-            result = work(session, *args)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-    return result
+    """`work(session, *args)` in a write transaction of its own, committed.
+
+    A deadlock or serialization failure (PostgreSQL, several writers of the same leads) is
+    rolled back and the work run again, up to `RETRIES` times: nothing of a failed try stays.
+    """
+    for attempt in range(1, RETRIES + 1):
+        with factory() as session:
+            session.connection(execution_options=options or {"sqlite_begin": "IMMEDIATE"})
+            try:
+                result = work(session, *args)
+                session.commit()
+            except Exception as exc:
+                session.rollback()
+                if attempt < RETRIES and retryable(exc):
+                    time.sleep(random.uniform(0.0, 0.02 * attempt))  # apart, not in lockstep
+                    continue
+                raise
+            except BaseException:
+                session.rollback()
+                raise
+        return result
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 class GroupCommit:

@@ -14,11 +14,24 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError, StatementError
+from sqlalchemy.exc import (
+    ArgumentError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+    StatementError,
+)
 from sqlalchemy.orm import Session
 
 from leadflow.core.errors import LeadflowError
-from leadflow.models.db import database_url_from_env, make_engine, make_session_factory
+from leadflow.models.db import (
+    database_url_from_env,
+    describe_failure,
+    make_engine,
+    make_session_factory,
+    schema_problem,
+)
 from leadflow.services import audit
 
 # soft_wrap: a message is one line a script can grep, whatever the terminal width.
@@ -40,8 +53,12 @@ class CliState:
         return self.database_url or database_url_from_env()
 
     def shown_url(self) -> str:
-        """The database URL for messages: its password masked."""
-        return make_url(self.url()).render_as_string(hide_password=True)
+        """The database URL for messages: its password masked (a URL that does not parse is
+        shown as its scheme only, as it may hold a password in any place)."""
+        try:
+            return make_url(self.url()).render_as_string(hide_password=True)
+        except ArgumentError:
+            return self.url().split(":", 1)[0] + ":..."
 
 
 state = CliState()
@@ -83,6 +100,37 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def database_trouble(exc: BaseException) -> str:
+    """One line for a database error of a command: an older (or newer) schema says so and
+    what to run; one that cannot be reached says why, in the driver's first line."""
+    shown = state.shown_url()
+    engine = None
+    try:
+        engine = make_engine(state.url())
+        problem = schema_problem(engine)
+    except Exception:  # unreachable: the original error says why
+        problem = None
+    finally:
+        if engine is not None:
+            engine.dispose()
+    if problem:
+        return f"database {shown!r} {problem}"
+    if isinstance(exc, OperationalError | InterfaceError):
+        return f"database {shown!r}: {describe_failure(exc)}"
+    return f"database error: {exc.__class__.__name__}: {describe_failure(exc)}"
+
+
+def require_current_schema() -> None:
+    """Refuse to start (one line) on a database that cannot be reached or is not migrated."""
+    engine = make_engine(state.url())
+    try:
+        problem = schema_problem(engine)
+    finally:
+        engine.dispose()
+    if problem:
+        raise fail(f"database {state.shown_url()!r} {problem}")
+
+
 def friendly(command: Callable[P, R]) -> Callable[P, R]:
     """Turn domain and database errors into one readable line and a non-zero exit."""
 
@@ -92,17 +140,19 @@ def friendly(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except LeadflowError as exc:
             raise fail(exc.message) from None
-        except OperationalError as exc:
-            hint = ""
-            if "no such table" in str(exc.orig) or "no such column" in str(exc.orig):
-                hint = " (an older schema: `leadflow init` upgrades it)"
-            raise fail(f"database {state.shown_url()!r}: {exc.orig}{hint}") from None
         except StatementError as exc:
             if isinstance(exc.orig, LeadflowError):  # refused while binding (models.db)
                 raise fail(exc.orig.message) from None
-            raise fail(f"database error: {exc.__class__.__name__}: {exc}") from None
+            raise fail(database_trouble(exc)) from None
+        except (ArgumentError, NoSuchModuleError) as exc:
+            raise fail(f"database URL {state.shown_url()!r} is not valid: {exc}") from None
         except SQLAlchemyError as exc:
-            raise fail(f"database error: {exc.__class__.__name__}: {exc}") from None
+            raise fail(database_trouble(exc)) from None
+        except Exception as exc:
+            if type(exc).__name__ != "CommandError":  # alembic's, imported only to migrate
+                raise
+            # e.g. the database is at a migration this code does not know (a newer leadflow)
+            raise fail(database_trouble(exc)) from None
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             raise typer.Exit(130) from None

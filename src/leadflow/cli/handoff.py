@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 import typer
 from rich.table import Table
 
-from leadflow.cli.context import audited, console, friendly, state, transaction, utcnow
+from leadflow.cli.context import (
+    audited,
+    console,
+    friendly,
+    require_current_schema,
+    state,
+    transaction,
+    utcnow,
+)
 from leadflow.services import reps, webhooks
 
 reps_app = typer.Typer(
@@ -201,9 +209,13 @@ def worker(
     """Deliver alerts and sweep SLA deadlines (also runs inside `leadflow serve`)."""
     import httpx
 
+    from leadflow import logs
+    from leadflow.cli.serve import log_format_from_env
     from leadflow.models.db import make_engine, make_session_factory
     from leadflow.worker import Worker
 
+    logs.configure(log_format_from_env())
+    require_current_schema()  # one line, not a failing pass every half second
     engine = make_engine(state.url())
     job = Worker(make_session_factory(engine), interval=interval)
     if once:

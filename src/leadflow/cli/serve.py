@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import typer
 import uvicorn
 from sqlalchemy.engine import make_url
 
+from leadflow import logs
 from leadflow.cli.context import console, fail, friendly, state
 from leadflow.models.db import make_engine, upgrade
 
@@ -19,16 +21,26 @@ def register(app: typer.Typer) -> None:
 
 @friendly
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
-    port: int = typer.Option(8000, "--port", help="TCP port."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Server processes."),
-    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", envvar="LEADFLOW_HOST", help="Interface to listen on."
+    ),
+    port: int = typer.Option(8000, "--port", envvar="LEADFLOW_PORT", help="TCP port."),
+    workers: int = typer.Option(
+        1, "--workers", min=1, envvar="LEADFLOW_WORKERS", help="Server processes."
+    ),
+    log_level: str = typer.Option(
+        "info", "--log-level", envvar="LEADFLOW_LOG_LEVEL", help="Log level."
+    ),
     worker: bool = typer.Option(
-        True, "--worker/--no-worker", help="Deliver alerts and sweep SLAs in this process."
+        True,
+        "--worker/--no-worker",
+        envvar="LEADFLOW_RUN_WORKER",
+        help="Deliver alerts and sweep SLAs in this process.",
     ),
 ) -> None:
     """Serve the tracking API (/v1), the REST API (/api), /docs, /healthz and /metrics."""
     url = state.url()
+    log_format = log_format_from_env()
     if workers > 1 and make_url(url).get_backend_name() == "sqlite":
         raise fail(SQLITE_ONE_PROCESS)
     engine = make_engine(url)
@@ -36,7 +48,15 @@ def serve(
         upgrade(engine)
     finally:
         engine.dispose()
-    run_server(url, host, port, workers, log_level, worker=worker)
+    run_server(url, host, port, workers, log_level, worker=worker, log_format=log_format)
+
+
+def log_format_from_env() -> str:
+    """LEADFLOW_LOG_FORMAT (text or json), or a clear refusal."""
+    chosen = os.environ.get("LEADFLOW_LOG_FORMAT", "text").strip().lower() or "text"
+    if chosen not in logs.FORMATS:
+        raise fail(f"LEADFLOW_LOG_FORMAT={chosen!r}: use text or json")
+    return chosen
 
 
 # SQLite has one writer at a time: one process takes turns and shares commits among the calls
@@ -56,16 +76,21 @@ def run_server(
     log_level: str = "info",
     *,
     worker: bool = True,
+    log_format: str = "text",
 ) -> None:
     """Run uvicorn on the app factory until interrupted."""
     # The app factory reads its settings from the environment, in every worker process.
     os.environ["LEADFLOW_DATABASE_URL"] = url
     os.environ["LEADFLOW_RUN_WORKER"] = "1" if worker else "0"
     shown = make_url(url).render_as_string(hide_password=True)  # never print a password
-    console.print(
-        f"leadflow on http://{host}:{port}  (API docs /docs, health /healthz)  database {shown}",
-        highlight=False,
+    banner = (
+        f"leadflow on http://{host}:{port}  (API docs /docs, health /healthz)  database {shown}"
     )
+    if log_format == "json":  # every line the server writes is then a JSON object
+        logs.configure(log_format, log_level)
+        logging.getLogger("leadflow.serve").info(banner)
+    else:
+        console.print(banner, highlight=False)
     uvicorn.run(
         "leadflow.api.app:create_app_from_env",
         factory=True,
@@ -73,6 +98,8 @@ def run_server(
         port=port,
         workers=workers,
         log_level=log_level,
-        # Access logs carry query strings, which may hold e-mail addresses: keep them off.
+        # Access logs carry query strings, which may hold e-mail addresses: keep them off
+        # (api/request_ids.py logs each request by its route template instead).
         access_log=False,
+        log_config=logs.config(log_format, log_level),
     )

@@ -105,6 +105,11 @@ def make_engine(url: str, *, lock_wait_ms: int | None = None) -> Engine:
     SQLite transactions bound theirs with the `sqlite_busy_ms` execution option.
     """
     parsed = make_url(url)
+    if parsed.get_backend_name() not in {"sqlite", "postgresql", "postgres"}:
+        raise Invalid(
+            f"database URL scheme {parsed.drivername!r} is not supported: use sqlite:///FILE "
+            "or postgresql://USER:PASSWORD@HOST/DATABASE"
+        )
     if parsed.drivername in {"postgresql", "postgres"}:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() != "sqlite":
@@ -160,3 +165,44 @@ def upgrade(engine_or_url: Engine | str, revision: str = "heads") -> None:
     finally:
         if owned:
             engine.dispose()
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """None when the database has every migration this code ships, else why not, in a line.
+
+    Raises the driver's error when the database cannot be reached (see `describe_failure`).
+    """
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    expected = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    with engine.connect() as connection:
+        applied = set(MigrationContext.configure(connection).get_current_heads())
+    if applied == expected:
+        return None
+    if not applied:
+        return "has no leadflow tables (run `leadflow init` to create them)"
+    missing = ", ".join(sorted(expected - applied)) or "none"
+    unknown = applied - _known_revisions()
+    if unknown:
+        return (
+            f"is at migration {', '.join(sorted(unknown))}, newer than this leadflow knows "
+            "(run the leadflow version that wrote it)"
+        )
+    return (
+        f"is at an older migration ({', '.join(sorted(applied))}; missing {missing}): "
+        "run `leadflow init` to upgrade it"
+    )
+
+
+def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line for a database that cannot be opened: the driver's first line, no SQL."""
+    orig = getattr(exc, "orig", None) or exc
+    first = str(orig).strip().splitlines()
+    return first[0] if first else type(orig).__name__

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Column, Table, bindparam, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 ROW_ID = "_row_id"
@@ -70,7 +71,7 @@ def select_dicts(session: Session, query: Any) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
-def _run(session: Session, statement: Any, names: list[str], columns: list[list[Any]]) -> None:
+def _run(session: Session, statement: Any, names: list[str], columns: list[list[Any]]) -> int:
     connection = session.connection()
     compiled = statement.compile(dialect=connection.dialect, column_keys=names)
     by_name = dict(zip(names, columns, strict=True))
@@ -78,18 +79,32 @@ def _run(session: Session, statement: Any, names: list[str], columns: list[list[
     rows: list[Any] = list(zip(*(by_name[n] for n in order), strict=True))
     if not compiled.positional:
         rows = [dict(zip(order, row, strict=True)) for row in rows]
-    connection.exec_driver_sql(compiled.string, rows)
+    return int(connection.exec_driver_sql(compiled.string, rows).rowcount)
 
 
-def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT every row; columns a row leaves out get their Python-side default."""
+def insert_rows(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], *, unless: str | None = None
+) -> int:
+    """INSERT every row; columns a row leaves out get their Python-side default. With `unless`
+    (a unique column) a row whose key is already stored is skipped (ON CONFLICT DO NOTHING,
+    which waits for a concurrent writer of the same key instead of failing). How many were
+    inserted."""
+    inserted = 0
     for group in same_keys(rows):
         given = list(group[0])
         defaulted = [c for c in table.columns if c.key not in given and c.default is not None]
         names = [*given, *(c.key for c in defaulted)]
         columns = [_processed(session, table.c[k], [row[k] for row in group]) for k in given]
         columns += [_processed(session, c, _default_values(c, len(group))) for c in defaulted]
-        _run(session, insert(table), names, columns)
+        inserted += _run(session, _insert(session, table, unless), names, columns)
+    return inserted
+
+
+def _insert(session: Session, table: Table, unless: str | None) -> Any:
+    if unless is None:
+        return insert(table)
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing(index_elements=[unless])
 
 
 def update_by_id(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:

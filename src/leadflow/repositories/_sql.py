@@ -83,6 +83,11 @@ def upsert_by_key(
     Merging never erases: a None keeps the stored value and dicts (attributes) are merged key by
     key. With `fill_only` stored values win and only empty columns are filled. Rows are merged in
     Python rather than with ON CONFLICT DO UPDATE because JSON has no portable merge in SQL.
+
+    Safe beside concurrent writers of the same keys (several server processes on PostgreSQL):
+    rows to merge are read FOR UPDATE, and new rows are inserted ON CONFLICT DO NOTHING; a key
+    another transaction stored in between is then merged like any stored one. Keys are taken
+    in sorted order so two writers never wait for each other crosswise.
     """
     by_key: dict[str, dict[str, Any]] = {}
     keyless: list[dict[str, Any]] = []
@@ -92,16 +97,41 @@ def upsert_by_key(
             keyless.append({**row, key.key: None})
         else:
             by_key.setdefault(value, {}).update({**row, key.key: value})
+    by_key = dict(sorted(by_key.items()))
+    table = table_of(model)
+    counted = len(by_key) + len(keyless)
+    _merge_stored(session, table, key, by_key, fill_only)
+    new = list(by_key.values())
+    if insert_rows(session, table, new, unless=key.key) < len(new):
+        # Another transaction stored some of these keys since we looked: merge into its rows.
+        # (Merging a row into the copy of itself this transaction just inserted changes nothing.)
+        _merge_stored(session, table, key, by_key, fill_only)
+    insert_rows(session, table, keyless)
+    return counted
+
+
+def _merge_stored(
+    session: Session,
+    table: Table,
+    key: InstrumentedAttribute[Any],
+    by_key: dict[str, dict[str, Any]],
+    fill_only: bool,
+) -> None:
+    """Merge the rows whose key is stored into them, and drop those from `by_key`."""
     columns = sorted({c for row in by_key.values() for c in row} - NEVER_UPDATED)
-    table = model.__table__
-    selected = [table.c[c] for c in columns]
-    updates: list[dict[str, Any]] = []
+    query = select(table.c.id, *(table.c[c] for c in columns)).order_by(table.c[key.key])
+    changing: dict[str, dict[str, Any]] = {}
     for batch in chunked(list(by_key)):
-        query = select(table.c.id, *selected).where(key.in_(batch))
-        for stored in select_dicts(session, query):
+        for stored in select_dicts(session, query.where(table.c[key.key].in_(batch))):
             new = by_key.pop(stored[key.key])
-            updates.append(_merge(dict(stored), new, fill_only))
-    update_by_id(session, table_of(model), updates)
-    inserts = [*by_key.values(), *keyless]
-    insert_rows(session, table_of(model), inserts)
-    return len(updates) + len(inserts)
+            merged = _merge(dict(stored), new, fill_only)
+            if any(merged[c] != stored[c] for c in merged):
+                changing[stored[key.key]] = new
+    # Only rows that will change are locked, then merged as they are once the lock is held (a
+    # concurrent writer's merge is kept, not overwritten); unchanged rows cost no lock.
+    updates: list[dict[str, Any]] = []
+    for batch in chunked(list(changing)):
+        locked = query.where(table.c[key.key].in_(batch)).with_for_update()
+        for stored in select_dicts(session, locked):
+            updates.append(_merge(dict(stored), changing[stored[key.key]], fill_only))
+    update_by_id(session, table, updates)

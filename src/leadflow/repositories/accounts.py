@@ -40,6 +40,14 @@ def get_by_domain(session: Session, domain: str) -> Account | None:
     return session.scalar(select(Account).where(Account.domain == normalize_key(domain)))
 
 
+def lock(session: Session, account_ids: Iterable[int]) -> None:
+    """Hold these accounts' rows until the commit (PostgreSQL; SQLite has one writer anyway),
+    taken in id order so that writers of overlapping accounts queue rather than deadlock."""
+    for batch in chunked(sorted(set(account_ids))):
+        query = select(Account.id).where(Account.id.in_(batch)).order_by(Account.id)
+        session.execute(query.with_for_update()).all()
+
+
 def list_all(session: Session) -> list[Account]:
     """Every account, by domain."""
     return list(session.scalars(select(Account).order_by(Account.domain)))

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from leadflow.core.facts import ACCOUNT_COLUMNS, LEAD_COLUMNS
@@ -24,6 +25,7 @@ from leadflow.repositories import rule_state
 from leadflow.repositories._driver import select_dicts, update_by_id
 from leadflow.repositories._sql import (
     chunked,
+    dialect_insert,
     normalize_key,
     table_of,
     upsert_by_key,
@@ -55,34 +57,85 @@ class LeadFacts:
     account_facts: dict[str, Any]
 
 
-def get(session: Session, lead_id: int) -> Lead | None:
-    """The lead with this id."""
+def get(session: Session, lead_id: int, *, lock: bool = False) -> Lead | None:
+    """The lead with this id; `lock`: read afresh and held (FOR UPDATE) until the commit."""
+    if lock:
+        return session.get(Lead, lead_id, with_for_update=True, populate_existing=True)
     return session.get(Lead, lead_id)
 
 
 # Built once: read for every scored lead (a statement SQLAlchemy has seen is not rebuilt).
 _BY_IDS = select(Lead).where(Lead.id.in_(bindparam("ids", expanding=True))).order_by(Lead.id)
+_BY_IDS_LOCKED = _BY_IDS.with_for_update().execution_options(populate_existing=True)
 
 
-def get_many(session: Session, lead_ids: Iterable[int]) -> list[Lead]:
-    """The leads with these ids, by id."""
+def get_many(session: Session, lead_ids: Iterable[int], *, lock: bool = False) -> list[Lead]:
+    """The leads with these ids, by id; `lock`: read afresh and held until the commit.
+
+    Locked in id order, so writers of overlapping leads queue instead of deadlocking: a lead's
+    score, stage and hand-off are read, changed and written by one transaction at a time.
+    """
+    query = _BY_IDS_LOCKED if lock else _BY_IDS
     found: list[Lead] = []
     for batch in chunked(sorted(set(lead_ids))):
-        found.extend(session.scalars(_BY_IDS, {"ids": batch}))
+        found.extend(session.scalars(query, {"ids": batch}))
     return found
 
 
-def get_by_email(session: Session, email: str) -> Lead | None:
-    """The lead with this e-mail (case-insensitive)."""
-    return session.scalar(select(Lead).where(Lead.email == normalize_key(email)))
+def get_by_email(session: Session, email: str, *, lock: bool = False) -> Lead | None:
+    """The lead with this e-mail (case-insensitive); `lock` as for `get`."""
+    query = select(Lead).where(Lead.email == normalize_key(email))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalar(query)
 
 
 def create(session: Session, *, email: str | None = None, **fields: Any) -> Lead:
-    """Add a lead and flush it so it has an id."""
+    """Add a lead and flush it so it has an id (see `get_or_create` for one with an e-mail)."""
     lead = Lead(email=normalize_key(email), **fields)
     session.add(lead)
     session.flush()
     return lead
+
+
+def get_or_create(session: Session, email: str, **fields: Any) -> tuple[Lead, bool]:
+    """The lead with this e-mail, created (True) when there is none; locked either way.
+
+    INSERT ... ON CONFLICT DO NOTHING: when another transaction creates the same e-mail at the
+    same moment, this one waits for it and takes its lead instead of failing on the unique key.
+    """
+    key = normalize_key(email)
+    statement = (
+        dialect_insert(session, Lead)
+        .values(email=key, **fields)
+        .on_conflict_do_nothing(index_elements=["email"])
+        .returning(Lead.id)
+    )
+    created = session.execute(statement).scalar()
+    lead = get_by_email(session, key or "", lock=True)
+    assert lead is not None
+    return lead, created is not None
+
+
+def claim_email(session: Session, lead: Lead, email: str) -> bool:
+    """Give an e-mail-less lead this e-mail unless another lead has it (or takes it at the same
+    moment: the unique key refuses it inside a savepoint, and the lead stays as it was)."""
+    key = normalize_key(email)
+    if key is None or get_by_email(session, key) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.execute(update(Lead).where(Lead.id == lead.id).values(email=key))
+    except IntegrityError:
+        return False
+    session.refresh(lead, ["email"])
+    return True
+
+
+def delete_new(session: Session, lead: Lead) -> None:
+    """Drop a lead this transaction has just created (its identity links go with it)."""
+    session.delete(lead)
+    session.flush()
 
 
 SORTS = {

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from leadflow.models.assignment import Assignment
 from leadflow.models.outbox import OutboxMessage
 from leadflow.models.worker_heartbeat import WorkerHeartbeat
+from leadflow.repositories._sql import dialect_insert
 
 
 def beat(session: Session, name: str, *, now: datetime, started_at: datetime) -> None:
-    """Record that the worker `name` is alive at `now`."""
-    updated = session.execute(
-        update(WorkerHeartbeat).where(WorkerHeartbeat.name == name).values(beat_at=now)
+    """Record that the worker `name` is alive at `now` (one upsert: never a duplicate key)."""
+    statement = dialect_insert(session, WorkerHeartbeat).values(
+        name=name, started_at=started_at, beat_at=now
     )
-    if updated.rowcount == 0:  # type: ignore[attr-defined]
-        session.add(WorkerHeartbeat(name=name, started_at=started_at, beat_at=now))
-        session.flush()
+    session.execute(statement.on_conflict_do_update(index_elements=["name"], set_={"beat_at": now}))
 
 
 def latest_beat(session: Session) -> datetime | None:

@@ -14,6 +14,7 @@ from leadflow.core.accounts import account_only
 from leadflow.core.playbook import Playbook
 from leadflow.models.account import Account
 from leadflow.models.lead import Lead
+from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import rule_state as repo
 from leadflow.services.leads import account_dict
 
@@ -33,6 +34,8 @@ def update(session: Session, playbook: Playbook, leads: Sequence[Lead], now: dat
     affected = {m[0] for m in members.values()} | {m[0] for m in new.values()}
     if not affected:
         return
+    # Roll-ups change by differences: writers of one account take turns (its row locked).
+    account_repo.lock(session, affected)
     rollups = repo.rollups(session, affected)
     threshold = playbook.account_scoring.engaged_min_engagement
     missing = sorted(a for a in affected if rollups.get(a, {}).get("engaged_min") != threshold)

@@ -40,9 +40,9 @@ def create_lead(
 ) -> Lead:
     """A new lead (Conflict when the e-mail exists), linked to its company and scored."""
     email = str(fields["email"]).strip().lower()
-    if lead_repo.get_by_email(session, email) is not None:
+    lead, created = lead_repo.get_or_create(session, email, created_at=now, updated_at=now)
+    if not created:
         raise Conflict(f"a lead with e-mail {email} exists; update it with PATCH instead")
-    lead = lead_repo.create(session, email=email, created_at=now, updated_at=now)
     return update_lead(session, playbook, lead, fields, now=now)
 
 

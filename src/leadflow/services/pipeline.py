@@ -55,7 +55,9 @@ def run_live(
     wanted = sorted(set(lead_ids))
     if not wanted:
         return {}
-    leads = lead_repo.get_many(session, wanted)
+    # Locked (PostgreSQL): concurrent writers of one lead take turns, so its engagement state,
+    # stage and hand-off are never read by one while another is changing them.
+    leads = lead_repo.get_many(session, wanted, lock=True)
     accounts = {a.id: a for a in account_repo.get_many(session, {x.account_id for x in leads})}
     engagement = live_scoring.engagement_input(session, playbook, wanted, new_events or {}, now)
     predictor = predictive.active_or_none(session)

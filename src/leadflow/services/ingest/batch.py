@@ -86,6 +86,8 @@ def ingest(
     known = event_repo.known_message_ids(session, source, ids) if changes_identity else set()
     messages, erased = privacy.drop_erased(session, _first_of_each(messages, known))
     people = Identities(session, now)
+    if changes_identity:
+        people.claim_and_lock([m for m in messages if m.type in IDENTITY_TYPES])
     for message in messages:
         if message.type in IDENTITY_TYPES:
             people.apply(message)

@@ -7,6 +7,7 @@ carries are all linked to it; the first link of a key wins, as a visitor is one 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from leadflow.core.segment import Message
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
-from leadflow.repositories import identities
+from leadflow.repositories import claims, identities
 from leadflow.repositories import leads as lead_repo
 from leadflow.services.companies import business_domain, domain_verdict
 from leadflow.services.ingest.traits import (
@@ -42,6 +43,23 @@ class Identities:
         self.now = now
         self.changed: set[int] = set()
 
+    def claim_and_lock(self, messages: Sequence[Message]) -> None:
+        """Claim every name these messages may create (visitor ids, e-mails, company domains)
+        and lock every stored lead they name, each in one global order, before changing any:
+        two batches about the same people then take turns instead of deadlocking."""
+        keys = {k for m in messages for k in _keys(m)}
+        keys |= {p for m in messages if m.previous_id for p in _previous(m.previous_id)}
+        emails = {e for m in messages if (e := m.email())}
+        domains = {d for m in messages for d in _domains(m)}
+        claims.claim(
+            self.session,
+            [*(f"key:{k}" for k in keys), *(f"email:{e}" for e in emails),
+             *(f"domain:{d}" for d in domains)],
+        )  # fmt: skip
+        found = set(identities.leads_for(self.session, keys).values())
+        found |= set(lead_repo.ids_by_email(self.session, emails).values())
+        lead_repo.get_many(self.session, found, lock=True)
+
     def apply(self, message: Message) -> None:
         """Apply an identify, alias or group message."""
         if message.type == "identify":
@@ -57,26 +75,41 @@ class Identities:
         if message.user_id:
             lead_id = identities.lead_for_anonymous(session, USER_PREFIX + message.user_id)
             if lead_id is not None:
-                return lead_repo.get(session, lead_id)
+                return lead_repo.get(session, lead_id, lock=True)
         email = message.email()
         if email:
-            lead = lead_repo.get_by_email(session, email)
+            lead = lead_repo.get_by_email(session, email, lock=True)
             if lead is not None:
                 return lead
         if message.anonymous_id:
             lead_id = identities.lead_for_anonymous(session, message.anonymous_id)
             if lead_id is not None:
-                return lead_repo.get(session, lead_id)
+                return lead_repo.get(session, lead_id, lock=True)
         return None
+
+    def _new_lead(self, message: Message) -> Lead:
+        """A lead for a message no stored lead matches, or the one another transaction has just
+        created for the same e-mail or ids (this one waits for it, then takes its lead), so
+        concurrent writers never fail on a unique key nor leave a duplicate lead."""
+        email = message.email()
+        if email:
+            return lead_repo.get_or_create(self.session, email, created_at=self.now)[0]
+        lead = lead_repo.create(self.session, created_at=self.now)
+        for key in _keys(message):
+            owner = identities.link(self.session, anonymous_id=key, lead_id=lead.id, at=self.now)
+            if owner != lead.id:  # another writer named this visitor first: its lead it is
+                lead_repo.delete_new(self.session, lead)
+                found = lead_repo.get(self.session, owner, lock=True)
+                assert found is not None
+                return found
+        return lead
 
     def identify(self, message: Message) -> None:
         """Find or create the lead, update it from the traits, and merge its anonymous past."""
         email = message.email()
-        lead = self.find(message)
-        if lead is None:
-            lead = lead_repo.create(self.session, email=email, created_at=self.now)
-        elif email and lead.email is None and lead_repo.get_by_email(self.session, email) is None:
-            lead.email = email
+        lead = self.find(message) or self._new_lead(message)
+        if email and lead.email is None:
+            lead_repo.claim_email(self.session, lead, email)
         columns, extra = lead_fields(message.traits)
         changed = any(getattr(lead, k) != v for k, v in columns.items())
         changed |= any((lead.attributes or {}).get(k) != v for k, v in extra.items())
@@ -107,10 +140,9 @@ class Identities:
 
     def known_by_email(self, message: Message) -> int:
         """The lead with the message's e-mail, created when new, linked to its ids."""
-        email = message.email()
-        lead = lead_repo.get_by_email(self.session, email or "")
-        if lead is None:
-            lead = lead_repo.create(self.session, email=email, created_at=self.now)
+        email = message.email() or ""
+        lead, created = lead_repo.get_or_create(self.session, email, created_at=self.now)
+        if created:
             domain = business_domain(email)
             lead.account_id = self._account(domain, {}) if domain else None
             _matched(lead, domain, given=False)
@@ -126,12 +158,12 @@ class Identities:
             owner = identities.lead_for_anonymous(self.session, previous)
             owner = owner or identities.lead_for_anonymous(self.session, USER_PREFIX + previous)
             if owner is None:
-                lead = lead_repo.create(self.session, email=message.email(), created_at=self.now)
+                lead = self._new_lead(message)
             else:
-                lead = lead_repo.get(self.session, owner)
+                lead = lead_repo.get(self.session, owner, lock=True)
         assert lead is not None
         self._link(message, lead.id)
-        for key in (previous, USER_PREFIX + previous):
+        for key in _previous(previous):
             self._link_key(key, lead.id)
         self.changed.add(lead.id)
 
@@ -174,6 +206,28 @@ class Identities:
             self.session, anonymous_id=key, lead_id=lead_id
         ):
             self.changed.add(lead_id)
+
+
+def _keys(message: Message) -> list[str]:
+    """The identity keys a message carries: its anonymous id, then its user id."""
+    keys = [message.anonymous_id] if message.anonymous_id else []
+    return [*keys, USER_PREFIX + message.user_id] if message.user_id else keys
+
+
+def _domains(message: Message) -> list[str]:
+    """The company domains a message may create an account for."""
+    company = message.traits.get("company")
+    found = [
+        company_domain(company if isinstance(company, dict) else {}),
+        company_domain(message.traits, message.group_id),
+        business_domain(message.email()),
+    ]
+    return [d for d in found if d]
+
+
+def _previous(previous_id: str) -> tuple[str, str]:
+    """The keys an alias's previous id may be filed under: as an anonymous or a user id."""
+    return previous_id, USER_PREFIX + previous_id
 
 
 def _text(value: object) -> str | None:

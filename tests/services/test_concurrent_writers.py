@@ -1,0 +1,141 @@
+"""Writers that create the same new people and companies at the same moment (several server
+processes on PostgreSQL; SQLite has one writer at a time): nothing fails on a unique key, and
+each person, company and visitor is stored once."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from leadflow.api.group_commit import one_transaction
+from leadflow.core.playbook_text import parse_playbook
+from leadflow.core.segment import parse_message
+from leadflow.models import Account, Event, Lead
+from leadflow.models.db import make_engine, make_session_factory, upgrade
+from leadflow.models.identity import Identity
+from leadflow.services import importing, ingest
+from leadflow.services.files import Row
+
+NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+BOOK = parse_playbook(
+    (Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml").read_text()
+)
+WRITERS = 4
+# SQLite writers take turns: on a busy machine a turn may wait longer than the default 5 s.
+PATIENT = {"sqlite_begin": "IMMEDIATE", "sqlite_busy_ms": 120_000}
+PEOPLE = 24  # at 8 new companies
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+def _together(work: Callable[[int], Any]) -> list[BaseException]:
+    """Run `work(writer)` in WRITERS threads released at once; the errors they raised."""
+    start = threading.Barrier(WRITERS)
+    errors: list[BaseException] = []
+
+    def run(writer: int) -> None:
+        start.wait()
+        try:
+            work(writer)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors
+
+
+def _batch(writer: int) -> list[Any]:
+    """Every writer names the same people (identify, then a page view), each in its own order
+    and with its own message ids, as two clients sending the same news would."""
+    order = range(PEOPLE) if writer % 2 == 0 else reversed(range(PEOPLE))
+    raw: list[dict[str, Any]] = []
+    for person in order:
+        ids = {"anonymousId": f"anon-{person}", "messageId": f"w{writer}-{person}"}
+        traits = {"email": f"p{person}@company{person % 8}.com", "title": "VP Sales"}
+        raw.append({"type": "identify", "traits": traits, **ids})
+        raw.append({**ids, "type": "page", "messageId": f"w{writer}-{person}-page",
+                    "properties": {"path": "/pricing"}})  # fmt: skip
+    return [parse_message(m, NOW) for m in raw]
+
+
+def _count(factory: sessionmaker[Session], model: Any) -> int:
+    with factory() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_new_people_at_new_companies_from_concurrent_batches(
+    sessions: sessionmaker[Session],
+) -> None:
+    batches = [_batch(w) for w in range(WRITERS)]
+
+    def send(writer: int) -> None:
+        one_transaction(
+            sessions,
+            lambda s: ingest.ingest(s, BOOK, batches[writer], source="web", now=NOW),
+            options=PATIENT,
+        )
+
+    assert _together(send) == []
+    assert _count(sessions, Lead) == PEOPLE
+    assert _count(sessions, Account) == 8
+    assert _count(sessions, Identity) == PEOPLE
+    assert _count(sessions, Event) == WRITERS * PEOPLE * 2
+    with sessions() as session:
+        unowned = session.scalar(select(func.count()).where(Event.lead_id.is_(None)))
+        assert unowned == 0
+
+
+def test_a_new_visitor_without_an_email_becomes_one_lead(sessions: sessionmaker[Session]) -> None:
+    def send(writer: int) -> None:
+        message = parse_message(
+            {"type": "identify", "userId": "u-1", "anonymousId": "a-1",
+             "messageId": f"w{writer}", "traits": {"plan": "pro"}},
+            NOW,
+        )  # fmt: skip
+        one_transaction(
+            sessions,
+            lambda s: ingest.ingest(s, BOOK, [message], source="web", now=NOW),
+            options=PATIENT,
+        )
+
+    assert _together(send) == []
+    assert _count(sessions, Lead) == 1
+    assert _count(sessions, Identity) == 2
+
+
+def test_concurrent_imports_of_the_same_people(sessions: sessionmaker[Session]) -> None:
+    rows: list[Row] = [
+        (n + 2, {"email": f"p{n}@company{n % 8}.com", "company": f"Co {n % 8}",
+                 "domain": f"company{n % 8}.com", "title": "CTO"})
+        for n in range(PEOPLE)
+    ]  # fmt: skip
+
+    def load(_writer: int) -> None:
+        one_transaction(
+            sessions,
+            lambda s: importing.import_leads(s, rows, skip_invalid=False, now=NOW),
+            options=PATIENT,
+        )
+
+    assert _together(load) == []
+    assert _count(sessions, Lead) == PEOPLE
+    assert _count(sessions, Account) == 8
