@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -66,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the in-process worker when the settings ask for it; stop it on shutdown."""
+    hub = app.state.live_hub
+    pushing = asyncio.create_task(hub.run(), name="leadflow-live")
     worker = None
     if app.state.settings.run_worker:
         from leadflow.worker import Worker
@@ -77,6 +81,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if worker is not None:
         worker.stop.set()
         worker.wake.set()
+    hub.stopped.set()
+    pushing.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await pushing
 
 
 def _routers() -> list[APIRouter]:

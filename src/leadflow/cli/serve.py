@@ -75,4 +75,7 @@ def run_server(
         log_level=log_level,
         # Access logs carry query strings, which may hold e-mail addresses: keep them off.
         access_log=False,
+        # Open pages hold a live stream (Server-Sent Events) that never ends by itself: on
+        # Ctrl+C, stop waiting for them after a moment.
+        timeout_graceful_shutdown=2,
     )
