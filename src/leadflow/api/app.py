@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -69,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the in-process worker when the settings ask for it; stop it on shutdown."""
     hub = app.state.live_hub
-    pushing = asyncio.create_task(hub.run(), name="leadflow-live")
+    hub.start()
     worker = None
     if app.state.settings.run_worker:
         from leadflow.worker import Worker
@@ -81,10 +79,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if worker is not None:
         worker.stop.set()
         worker.wake.set()
-    hub.stopped.set()
-    pushing.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await pushing
+    hub.stop()
 
 
 def _routers() -> list[APIRouter]:

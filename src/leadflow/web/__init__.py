@@ -30,6 +30,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def sign_in(request: Request, exc: SignInRequired) -> Response:
         target = f"/login?next={exc.next_path}"
+        if request.url.path == "/live":  # an EventSource stops retrying on 204, not on a 303
+            return Response(status_code=204)
         if request.headers.get("hx-request"):  # HTMX follows this header, not a 303
             return Response(status_code=204, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)

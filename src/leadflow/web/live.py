@@ -37,21 +37,27 @@ router = APIRouter(include_in_schema=False)
 
 @dataclass(eq=False)
 class Watcher:
-    """One open page: whose it is, which lead it shows, and what to send it."""
+    """One open page: whose it is, which lead it shows, and what to send it (on its loop)."""
 
     user_id: int
     lead_id: int | None
+    loop: asyncio.AbstractEventLoop
     outbox: asyncio.Queue[tuple[str, dict[str, Any]]] = field(
         default_factory=lambda: asyncio.Queue(maxsize=200)
     )
 
     def send(self, name: str, data: dict[str, Any]) -> None:
+        """Queue an event for the page (from the hub's thread)."""
+        with contextlib.suppress(RuntimeError):  # the page's loop has ended
+            self.loop.call_soon_threadsafe(self._put, (name, data))
+
+    def _put(self, item: tuple[str, dict[str, Any]]) -> None:
         with contextlib.suppress(asyncio.QueueFull):  # a stalled page misses updates, not memory
-            self.outbox.put_nowait((name, data))
+            self.outbox.put_nowait(item)
 
 
 class Hub:
-    """Reads what committed and hands it to the pages that watch it."""
+    """Reads what committed, in its own thread, and hands it to the pages that watch it."""
 
     def __init__(self, sessions: sessionmaker[Session], engine: Engine) -> None:
         self.sessions = sessions
@@ -59,18 +65,31 @@ class Hub:
         self.watchers: set[Watcher] = set()
         self.cursor: notifications.Cursor | None = None
         self.stopped = threading.Event()
-        self._wake: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._users = 0  # lifespans running (a test may run two: TestClient and uvicorn)
+
+    def start(self) -> None:
+        """Run the hub (once per process, however many servers share the app)."""
+        with self._lock:
+            self._users += 1
+            if self._users == 1:
+                self.stopped = threading.Event()
+                threading.Thread(target=self.run, name="leadflow-live", daemon=True).start()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                self.stopped.set()
+                self._wake.set()
 
     def wake(self) -> None:
-        """Look now (safe from any thread)."""
-        loop, event = self._loop, self._wake
-        if loop is not None and event is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(event.set)
+        """Look now (from any thread)."""
+        self._wake.set()
 
     def watch(self, user_id: int, lead_id: int | None) -> Watcher:
-        watcher = Watcher(user_id, lead_id)
+        watcher = Watcher(user_id, lead_id, asyncio.get_running_loop())
         self.watchers.add(watcher)
         self.wake()
         return watcher
@@ -78,43 +97,36 @@ class Hub:
     def forget(self, watcher: Watcher) -> None:
         self.watchers.discard(watcher)
 
-    async def run(self) -> None:
+    def run(self) -> None:
         """Until stopped: wait for a wake-up (or the tick), then pass on what committed."""
-        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        stopped = self.stopped
         notification_repo.COMMIT_LISTENERS.append(self.wake)
         if self.engine.dialect.name == "postgresql":
-            threading.Thread(target=self._listen, name="leadflow-listen", daemon=True).start()
+            listen = threading.Thread(target=self._listen, args=(stopped,), daemon=True)
+            listen.start()
         try:
-            while not self.stopped.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), TICK)
+            while not stopped.is_set():
+                self._wake.wait(TICK)
                 self._wake.clear()
                 try:
-                    await self._pass()
+                    self._pass()
                 except Exception as exc:  # keep pushing; the next pass reads again
                     log.error("live pass failed: %s at %s", type(exc).__name__, where(exc))
         finally:
             notification_repo.COMMIT_LISTENERS.remove(self.wake)
 
-    async def _pass(self) -> None:
+    def _pass(self) -> None:
         if not self.watchers:
             self.cursor = None  # nobody watches: start from what is new when someone does
             return
-        watched = sorted({w.lead_id for w in self.watchers if w.lead_id is not None})
-        changes = await asyncio.to_thread(self._read, self.cursor, watched)
-        if changes is not None:
-            self._dispatch(changes)
-
-    def _read(
-        self, cursor: notifications.Cursor | None, watched: list[int]
-    ) -> notifications.Changes | None:
+        watched = sorted({w.lead_id for w in list(self.watchers) if w.lead_id is not None})
         with self.sessions() as session:
-            if cursor is None:
+            if self.cursor is None:
                 self.cursor = notifications.cursor_now(session)
-                return None
-            changes = notifications.changes_since(session, cursor, watched)
-            self.cursor = changes.cursor
-            return changes
+                return
+            changes = notifications.changes_since(session, self.cursor, watched)
+        self.cursor = changes.cursor
+        self._dispatch(changes)
 
     def _dispatch(self, changes: notifications.Changes) -> None:
         for watcher in list(self.watchers):
@@ -128,22 +140,22 @@ class Hub:
             if watcher.lead_id in changes.leads:
                 watcher.send("lead", {"id": watcher.lead_id})
 
-    def _listen(self) -> None:
+    def _listen(self, stopped: threading.Event) -> None:
         """PostgreSQL: wake the hub whenever any process commits a NOTIFY on the channel."""
         import psycopg
 
         url = self.engine.url.set(drivername="postgresql")
-        while not self.stopped.is_set():
+        while not stopped.is_set():
             try:
                 dsn = url.render_as_string(hide_password=False)
                 with psycopg.connect(dsn, autocommit=True) as connection:
                     connection.execute(f"LISTEN {notification_repo.CHANNEL}")
-                    while not self.stopped.is_set():
+                    while not stopped.is_set():
                         for _ in connection.notifies(timeout=1.0):
                             self.wake()
             except Exception as exc:  # the database restarted: listen again; the tick covers
                 log.warning("listen failed: %s at %s", type(exc).__name__, where(exc))
-                self.stopped.wait(1.0)
+                stopped.wait(1.0)
 
 
 def _event(name: str, data: dict[str, Any]) -> str:
