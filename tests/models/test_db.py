@@ -51,6 +51,7 @@ TABLES = {
     "audit_log",
     "tombstones",
     "erased_counts",
+    "external_ids",
 }
 
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from leadflow.web import audit, inbox, live, manage
+from leadflow.web import audit, inbox, live, manage, sso
 from leadflow.web.auth import BadCsrf, PageForbidden, SignInRequired
 from leadflow.web.pages import TEMPLATES, login_page, router
 
@@ -26,6 +26,7 @@ def install(app: FastAPI) -> None:
     app.include_router(live.router)
     app.include_router(inbox.router)
     app.state.live_hub = live.Hub(app.state.sessions, app.state.engine)
+    app.include_router(sso.router)
 
     @app.exception_handler(SignInRequired)
     async def sign_in(request: Request, exc: SignInRequired) -> Response:
