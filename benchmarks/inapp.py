@@ -146,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_until_healthy(base, seconds=60)
+        wait_until_healthy(base, seconds=180)  # a shared machine starts slowly
         engine = url.split(":", 1)[0]
         system = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
         load_now = os.getloadavg()[0]
