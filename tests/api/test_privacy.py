@@ -19,7 +19,7 @@ from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.outbox import OutboxMessage
 from leadflow.models.shadow import ShadowScore
-from leadflow.services import reps, webhooks
+from leadflow.services import reps, users, webhooks
 from tests.api.conftest import bearer
 
 EMAIL = "zebulon.quixwort@umbrella-test.io"
@@ -79,6 +79,9 @@ def a_person(client: TestClient, app: FastAPI, keys: dict[Role, str]) -> dict[st
     with app.state.sessions() as session, session.begin():
         fields = {"email": "cy@flowline.io", "name": "Cy", "team": "inbound"}
         reps.add_rep(session, {**fields, "working_hours": "mon-sun 00:00-23:59"}, now=now)
+        # Cy signs in, so his alert about Zebulon is also in his bell (in-app).
+        users.create_user(session, email="cy@flowline.io", name="Cy", role="rep",
+                          password="a long password", now=now)  # fmt: skip
         webhooks.add_endpoint(session, "http://127.0.0.1:9/hooks", None, now=now)
     ingest, admin, sales = basic(keys[Role.INGEST]), bearer(keys[Role.ADMIN]), keys[Role.SALES]
     book = client.get("/api/playbook", headers=admin).json()["content"]
@@ -224,6 +227,7 @@ def test_export_holds_everything_about_the_person(
     assert any(e["type"] == "page" and e["anonymous_id"] == ANON for e in found["events"])
     assert "sql" in [s["to_stage"] for s in found["stage_changes"]]
     assert found["assignments"] and found["score_ledger"] and found["identities"]
+    assert [n["event_type"] for n in found["notifications"]] == ["lead.sales_ready"]
     assert any(a["payload"]["type"] == "lead.sales_ready" for a in found["alerts"])
     assert found["account"]["domain"] == "umbrella-test.io"
     with app.state.sessions() as session:

@@ -47,6 +47,7 @@ TABLES = {
     "outbox",
     "delivery_attempts",
     "webhook_endpoints",
+    "notifications",
     "worker_heartbeats",
     "audit_log",
     "tombstones",

@@ -69,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the in-process worker when the settings ask for it; stop it on shutdown."""
+    hub = app.state.live_hub
+    hub.start()
     worker = None
     if app.state.settings.run_worker:
         from leadflow.worker import Worker
@@ -85,6 +87,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if worker is not None:
         worker.stop.set()
         worker.wake.set()
+    hub.stop()
 
 
 def _routers() -> list[APIRouter]:

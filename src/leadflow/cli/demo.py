@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import sys
 import threading
 import webbrowser
@@ -10,12 +11,14 @@ import webbrowser
 import typer
 from rich.table import Table
 
+from leadflow.cli import demo_live as live_site
 from leadflow.cli.context import console, friendly, state, transaction, utcnow
 from leadflow.cli.serve import run_server
 from leadflow.cli.setup import EXAMPLES
+from leadflow.core.demo_traffic import Rates
 from leadflow.core.roles import Role
 from leadflow.models.db import make_engine, upgrade
-from leadflow.services import keys, leads, reporting, users
+from leadflow.services import demo_live, keys, leads, reporting, users
 
 
 def register(app: typer.Typer) -> None:
@@ -32,6 +35,16 @@ def demo(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to serve on."),
     port: int = typer.Option(8000, "--port", help="TCP port to serve on."),
     open_browser: bool = typer.Option(True, "--open/--no-open", help="Open the app in a browser."),
+    live: bool = typer.Option(
+        True, "--live/--no-live", help="Keep the demo company's website sending events."
+    ),
+    first_demo: float = typer.Option(
+        Rates.first_demo_after,
+        "--first-demo-after",
+        min=0,
+        max=3600,
+        help="Seconds until the live site's first demo request from a top-tier account.",
+    ),
 ) -> None:
     """Generate a demo company on the B2B example playbook and show the result."""
     engine = make_engine(state.url())
@@ -63,6 +76,9 @@ def demo(
     with transaction() as session:
         demo_key = keys.create(session, Role.ADMIN, "demo", utcnow()).secret
         password, token = users.demo_users(session, utcnow())
+        if live:
+            write_key = keys.create(session, Role.INGEST, "demo website", utcnow()).secret
+            seeds = demo_live.seeds(session, random.Random(seed + 2))
     base = f"http://{host}:{port}"
     link = f"{base}/welcome?token={token}"
     people = "\n".join(f"  {role.value:<10} {email}" for email, _, role in users.DEMO_USERS)
@@ -76,6 +92,15 @@ def demo(
         "Ctrl+C stops the server.",
         highlight=False,
     )
+    if live:
+        local = f"http://127.0.0.1:{port}" if host in ("0.0.0.0", "::") else base
+        live_site.start(local, write_key, seeds, seed, Rates(first_demo_after=first_demo))
+        console.print(
+            "Live: the demo company's website keeps sending visits, sign-ups, e-mail clicks "
+            f"and, in about {first_demo:.0f} s, a demo request from a top-tier "
+            "account: watch it reach the queue and the bell (--no-live turns this off).",
+            highlight=False,
+        )
     if open_browser and _has_screen():
         threading.Timer(1.5, webbrowser.open, args=(link,)).start()
     run_server(state.url(), host, port)

@@ -102,4 +102,7 @@ def run_server(
         # (api/request_ids.py logs each request by its route template instead).
         access_log=False,
         log_config=logs.config(log_format, log_level),
+        # Open pages hold a live stream (Server-Sent Events) that never ends by itself: on
+        # Ctrl+C, stop waiting for them after a moment.
+        timeout_graceful_shutdown=2,
     )

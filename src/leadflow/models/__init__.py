@@ -10,7 +10,12 @@ from leadflow.models.external_id import ExternalId
 from leadflow.models.goal import Goal, SharedChannel
 from leadflow.models.identity import Identity
 from leadflow.models.lead import Lead
-from leadflow.models.outbox import DeliveryAttempt, OutboxMessage, WebhookEndpoint
+from leadflow.models.outbox import (
+    DeliveryAttempt,
+    Notification,
+    OutboxMessage,
+    WebhookEndpoint,
+)
 from leadflow.models.playbook import PlaybookVersion
 from leadflow.models.prediction import PredictiveModel
 from leadflow.models.privacy import ErasedCount, Tombstone
@@ -38,6 +43,7 @@ __all__ = [
     "Goal",
     "Identity",
     "Lead",
+    "Notification",
     "OutboxMessage",
     "PlaybookVersion",
     "PredictiveModel",

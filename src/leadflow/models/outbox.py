@@ -66,3 +66,27 @@ class WebhookEndpoint(Base):
     events: Mapped[list[str]]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Notification(Base):
+    """An alert delivered in the app: one person's copy, shown by the bell until read.
+
+    Written in the transaction of the change that caused it (the in-app channel needs no
+    network), so it exists exactly when that change committed; `alert_id` ties it to the
+    alert's other deliveries in the outbox.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_id_read_at", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    alert_id: Mapped[str]
+    event_type: Mapped[str]
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("leads.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str]
+    body: Mapped[str]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]

@@ -23,7 +23,7 @@ from leadflow.models.db import Base
 from leadflow.models.event import Event
 from leadflow.models.identity import Identity
 from leadflow.models.lead import Lead
-from leadflow.models.outbox import DeliveryAttempt, OutboxMessage
+from leadflow.models.outbox import DeliveryAttempt, Notification, OutboxMessage
 from leadflow.models.privacy import ErasedCount, Tombstone
 from leadflow.models.rule_match import RuleMatch
 from leadflow.models.score_ledger import ScoreEntry
@@ -31,12 +31,12 @@ from leadflow.models.stage_change import StageChange
 from leadflow.repositories._sql import chunked, dialect_insert
 
 PERSONAL: tuple[type[Base], ...] = (
-    Identity, StageChange, Assignment, ScoreEntry, RuleMatch, Event,
+    Identity, StageChange, Assignment, ScoreEntry, RuleMatch, Event, Notification,
 )  # fmt: skip
 TEXT_TRACES: tuple[InstrumentedAttribute[Any], ...] = (
     Lead.attributes, Event.properties, Event.context, StageChange.reason, ScoreEntry.cause,
     Assignment.reason, OutboxMessage.payload, OutboxMessage.last_error, DeliveryAttempt.error,
-    Account.attributes,
+    Account.attributes, Notification.title, Notification.body,
 )  # fmt: skip
 ERASED = "[erased]"
 

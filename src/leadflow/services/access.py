@@ -101,3 +101,10 @@ def queue(session: Session, actor: Actor, book: Playbook, now: datetime) -> list
             "touched": bool(assignment and assignment.first_touch_at),
         })  # fmt: skip
     return rows
+
+
+def notifications_of(actor: Actor, user: User) -> int:
+    """Whose notifications a person sees: their own only, whatever their role (an alert is
+    addressed to one person; a manager sees the team's alerts on /alerts, not in the bell)."""
+    assert actor.name == user.email, "a person's notifications are read as that person"
+    return user.id

@@ -20,8 +20,12 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
+from leadflow.core.alert_text import summary
 from leadflow.repositories import outbox
-from leadflow.services import channel_logs  # noqa: F401  (keeps URLs out of Apprise's logs)
+from leadflow.services import (
+    channel_logs,  # noqa: F401  (keeps URLs out of Apprise's logs)
+    notifications,
+)
 
 # Waits after each failed try: about 15 hours in all, then the message is given up.
 BACKOFF = tuple(timedelta(seconds=s) for s in (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800))
@@ -72,6 +76,9 @@ def claim(
         endpoints = {str(e.id): e for e in outbox.endpoints(session)}
         found = []
         for row in rows:
+            if row.target_kind == notifications.KIND:  # a replay: a row to write, no I/O
+                notifications.redeliver(session, row, now)
+                continue
             endpoint = endpoints.get(row.target) if row.target_kind == "webhook" else None
             if row.target_kind == "webhook" and endpoint is None:
                 row.given_up_at, row.last_error = now, "endpoint removed or disabled"
@@ -126,34 +133,6 @@ def _notify(message: Claimed) -> bool:
         return False
     title, text = summary(message.payload)
     return bool(channel.notify(title=title, body=text))
-
-
-def summary(payload: dict[str, Any]) -> tuple[str, str]:
-    """A human title and body for chat and e-mail channels."""
-    data = payload.get("data", {})
-    if "title" in data and "text" in data:  # a win or a digest: written for people already
-        return str(data["title"]), str(data["text"])
-    if "lead" not in data:  # an SLA alert: whose lead, how late, what happens now
-        late = f"{data.get('minutes_late')} minutes past the SLA"
-        title = f"{payload.get('type')}: {data.get('email')} ({late})"
-        lines = [f"Was due: {data.get('sla_due_at')}", f"Team: {data.get('team')}"]
-        if data.get("action"):
-            lines.append(f"Escalation: {data['action']}")
-        return title, "\n".join(lines)
-    lead = data.get("lead", {})
-    who = lead.get("name") or lead.get("email")
-    company = f" at {lead['company']}" if lead.get("company") else ""
-    title = f"{payload.get('type')}: {who}{company}"
-    why = data.get("why", {})
-    lines = [
-        f"{lead.get('title') or ''}{company}".strip(),
-        f"Why: {why.get('reason', '')} (score {why.get('score', {}).get('total')})",
-        f"Due: {data.get('sla_due_at') or 'no deadline'}",
-        *(f"- {c['label']}: {c['points']:+g}" for c in why.get("top_contributions", [])),
-    ]
-    persona = lead.get("persona") or {}
-    lines += [f"Talk about: {t}" for t in persona.get("talking_points", [])]
-    return title, "\n".join(line for line in lines if line)
 
 
 def record(

@@ -24,10 +24,13 @@ from leadflow.core.working_hours import WorkingHours
 from leadflow.models.assignment import Assignment
 from leadflow.models.lead import Lead
 from leadflow.models.rep import Rep
+from leadflow.models.user import User
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events as event_repo
+from leadflow.repositories import notifications as notification_repo
 from leadflow.repositories import outbox
 from leadflow.repositories import reps as rep_repo
+from leadflow.services import notifications
 from leadflow.services import reps as rep_service
 
 RECENT_EVENTS = 10
@@ -84,9 +87,10 @@ def hand_off(
     )
     if rep is not None:
         lead.owner, lead.updated_at = rep.email, now
+    notification_repo.signal(session)  # queues on screen change when this commits
     payload = alert_payload(session, playbook, lead, move, score, decision, rep, assignment, now)
     payload["why"]["tipped_by"] = [_activity(event) for event in new_events[-TIPPING_EVENTS:]]
-    queue_alert(session, "lead.sales_ready", payload, rep, now)
+    queue_alert(session, "lead.sales_ready", payload, rep, now, team=decision.team)
     if rep is not None:  # for tools that track ownership; the rep is alerted once, above
         queue_alert(session, "lead.assigned", payload, None, now)
     return assignment
@@ -191,16 +195,29 @@ def alert_payload(
 
 
 def queue_alert(
-    session: Session, event_type: str, data: dict[str, Any], rep: Rep | None, now: datetime
+    session: Session,
+    event_type: str,
+    data: dict[str, Any],
+    rep: Rep | None,
+    now: datetime,
+    team: str | None = None,
 ) -> str:
-    """Queue one alert for every endpoint that wants it and the rep's channels; its id."""
-    return queue_to(session, event_type, data, _channels(rep), now)
+    """Queue one alert for every endpoint that wants it and the rep's channels, and deliver it
+    in the app to the rep (or, with no rep, to the `team` whose queue holds the lead); its id."""
+    people = notifications.recipients(session, rep, team)
+    return queue_to(session, event_type, data, _channels(rep), now, people)
 
 
 def queue_to(
-    session: Session, event_type: str, data: dict[str, Any], urls: list[str], now: datetime
+    session: Session,
+    event_type: str,
+    data: dict[str, Any],
+    urls: list[str],
+    now: datetime,
+    people: Sequence[User] = (),
 ) -> str:
-    """Queue one alert for every endpoint that wants it and these Apprise URLs; its id."""
+    """Queue one alert for every endpoint that wants it and these Apprise URLs, and deliver it
+    in the app to these people; its id."""
     alert_id = f"alert_{uuid.uuid4().hex}"
     payload = {"id": alert_id, "type": event_type, "timestamp": now.isoformat(), "data": data}
     rows = [
@@ -209,7 +226,9 @@ def queue_to(
         if event_type in endpoint.events
     ]
     rows += [_row(alert_id, event_type, "apprise", url, payload, now) for url in urls]
+    rows += notifications.outbox_rows(alert_id, event_type, payload, people, now)
     outbox.enqueue(session, rows)
+    notifications.deliver(session, payload, [person.id for person in people], now)
     return alert_id
 
 

@@ -188,9 +188,14 @@ def reset_password(
     return user, password, user_repo.delete_sessions_of(session, user.id)
 
 
-# The demo's people (fictional), one per role, on the demo company's domain.
+# The demo's people (fictional), one per role, on the demo company's domain; every demo rep
+# signs in too, so whoever a lead is routed to sees it arrive in their bell.
 DEMO_USERS = (
     ("nora@flowline.example", "Nora Patel", UserRole.REP),
+    ("sam@flowline.example", "Sam Okafor", UserRole.REP),
+    ("jonas@flowline.example", "Jonas Berg", UserRole.REP),
+    ("ava@flowline.example", "Ava Chen", UserRole.REP),
+    ("leo@flowline.example", "Leo Martins", UserRole.REP),
     ("maya@flowline.example", "Maya Lindqvist", UserRole.MANAGER),
     ("mia@flowline.example", "Mia Novak", UserRole.MARKETING),
     ("admin@flowline.example", "Demo Admin", UserRole.ADMIN),

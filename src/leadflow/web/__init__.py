@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from leadflow.web import audit, manage, sso, team
+from leadflow.web import audit, inbox, live, manage, sso, team
 from leadflow.web.auth import BadCsrf, PageForbidden, SignInRequired
 from leadflow.web.pages import TEMPLATES, login_page, router
 
@@ -24,11 +24,16 @@ def install(app: FastAPI) -> None:
     app.include_router(team.router)
     app.state.unavailable_page = _unavailable
     app.include_router(audit.router)
+    app.include_router(live.router)
+    app.include_router(inbox.router)
+    app.state.live_hub = live.Hub(app.state.sessions, app.state.engine)
     app.include_router(sso.router)
 
     @app.exception_handler(SignInRequired)
     async def sign_in(request: Request, exc: SignInRequired) -> Response:
         target = f"/login?next={exc.next_path}"
+        if request.url.path == "/live":  # an EventSource stops retrying on 204, not on a 303
+            return Response(status_code=204)
         if request.headers.get("hx-request"):  # HTMX follows this header, not a 303
             return Response(status_code=204, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)

@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from leadflow.api.deps import DbSession, Now
 from leadflow.core.roles import Permission, UserRole, user_allows
 from leadflow.models.user import User
-from leadflow.services import access, users
+from leadflow.services import access, notifications, users
 
 COOKIE = "lf_session"
 
@@ -41,6 +41,7 @@ class Viewer:
 
     user: User
     csrf: str
+    unread: int = 0  # notifications not yet read: the bell's count
 
     @property
     def role(self) -> UserRole:
@@ -60,7 +61,7 @@ def viewer(request: Request, session: DbSession, now: Now) -> Viewer:
     if found is None:
         raise SignInRequired(request.url.path)
     user, web_session = found
-    return Viewer(user, web_session.csrf_token)
+    return Viewer(user, web_session.csrf_token, notifications.unread(session, user))
 
 
 def can(permission: Permission) -> Callable[..., Viewer]:

@@ -1,0 +1,213 @@
+"""The in-app channel: alerts reach people's bells through the outbox, in the transaction of
+the change, only for the people they are addressed to; and their pages hear of it at once,
+over a Server-Sent Events stream (both engines: PostgreSQL's NOTIFY and SQLite's look)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from leadflow.core.errors import NotFound
+from leadflow.core.roles import Role
+from leadflow.models.outbox import Notification, OutboxMessage
+from leadflow.models.user import User
+from leadflow.repositories import notifications as notification_repo
+from leadflow.services import handoff, notifications, reps, users, webhooks
+from leadflow.worker import Worker
+from tests.api.test_handoff import demo_request
+
+PASSWORD = "correct-horse-battery"
+ALWAYS = "mon-sun 00:00-23:59"
+
+
+@pytest.fixture
+def team(app: FastAPI) -> dict[str, User]:
+    """Cy and Di on the inbound team, both signed-up reps; Max a manager."""
+    now = datetime.now(UTC)
+    found = {}
+    with app.state.sessions() as session, session.begin():
+        for name in ("cy", "di"):
+            fields = {"email": f"{name}@flowline.io", "name": name.title(), "team": "inbound"}
+            reps.add_rep(session, {**fields, "working_hours": ALWAYS}, now=now)
+        for name, role in (("cy", "rep"), ("di", "rep"), ("max", "manager")):
+            found[name] = users.create_user(session, email=f"{name}@flowline.io", name=name,
+                                            role=role, password=PASSWORD, now=now)  # fmt: skip
+        session.expunge_all()
+    return found
+
+
+def notes(app: FastAPI) -> list[Notification]:
+    with app.state.sessions() as session:
+        found = list(session.scalars(select(Notification).order_by(Notification.id)))
+        session.expunge_all()
+        return found
+
+
+def test_a_hand_off_rings_the_bell_of_the_rep_it_went_to_and_nobody_else(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str], team: dict[str, User]
+) -> None:
+    demo_request(client, make_key(Role.INGEST), "sam@unlisted-co.io")
+    [note] = notes(app)
+    assert note.user_id == team["cy"].id  # round-robin: Cy first (lowest id)
+    assert note.event_type == "lead.sales_ready"
+    assert note.title.startswith("lead.sales_ready: sam@unlisted-co.io")
+    assert "Why: Demo requested" in note.body and "Requested a demo: +40" in note.body
+    assert note.lead_id is not None and note.read_at is None
+    with app.state.sessions() as session:
+        [inapp] = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.target_kind == "inapp")
+        ).all()
+        assert (inapp.alert_id, inapp.target) == (note.alert_id, str(team["cy"].id))
+        assert inapp.delivered_at is not None  # delivered with the change: nothing to send
+        log = webhooks.delivery_log(session, 10)
+        assert [m.target_kind for m in log] == ["inapp"]  # /alerts lists it
+    assert Worker(app.state.sessions).run_once(httpx.Client(), sweep=False) == 0
+
+
+def test_a_lead_left_in_a_team_queue_rings_every_team_members_bell(
+    app: FastAPI, team: dict[str, User]
+) -> None:
+    with app.state.sessions() as session, session.begin():
+        people = notifications.recipients(session, None, "inbound")
+        assert sorted(p.email for p in people) == ["cy@flowline.io", "di@flowline.io"]
+        data = {"lead_id": None, "email": "x@y.io", "minutes_late": 3, "team": "inbound"}
+        handoff.queue_to(session, "sla.breached", data, [], datetime.now(UTC), people)
+    assert sorted(n.user_id for n in notes(app)) == sorted([team["cy"].id, team["di"].id])
+
+
+def test_nothing_rings_for_a_change_that_rolled_back(app: FastAPI, team: dict[str, User]) -> None:
+    woken: list[int] = []
+    notification_repo.COMMIT_LISTENERS.append(lambda: woken.append(1))
+    try:
+        with app.state.sessions() as session:
+            with session.begin():
+                people = notifications.recipients(session, None, "inbound")
+                handoff.queue_to(session, "sla.breached", {}, [], datetime.now(UTC), people)
+                session.rollback()
+            assert notes(app) == [] and woken == []
+            with session.begin():
+                handoff.queue_to(session, "sla.breached", {}, [], datetime.now(UTC), people)
+            assert len(notes(app)) == 2 and woken == [1]  # once per commit, after it
+    finally:
+        notification_repo.COMMIT_LISTENERS.pop()
+
+
+def test_people_read_and_mark_only_their_own(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str], team: dict[str, User]
+) -> None:
+    demo_request(client, make_key(Role.INGEST), "sam@unlisted-co.io")
+    [note] = notes(app)
+    now = datetime.now(UTC)
+    with app.state.sessions() as session, session.begin():
+        cy, di = session.get(User, team["cy"].id), session.get(User, team["di"].id)
+        assert cy is not None and di is not None
+        assert [n.id for n in notifications.listing(session, di)] == []
+        assert notifications.unread(session, cy) == 1
+        with pytest.raises(NotFound, match=f"no notification {note.id} of yours"):
+            notifications.mark_read(session, di, [note.id], now)
+        assert notifications.mark_read(session, cy, [note.id], now) == 1
+        assert notifications.unread(session, cy) == 0
+
+
+def test_a_replayed_alert_rings_again(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str], team: dict[str, User]
+) -> None:
+    demo_request(client, make_key(Role.INGEST), "sam@unlisted-co.io")
+    [first] = notes(app)
+    with app.state.sessions() as session, session.begin():
+        assert webhooks.replay(session, first.alert_id, datetime.now(UTC)) == 1
+    Worker(app.state.sessions).run_once(httpx.Client(), sweep=False)
+    again = notes(app)
+    assert [(n.alert_id, n.user_id) for n in again] == [(first.alert_id, team["cy"].id)] * 2
+
+
+def signed_in(app: FastAPI, user: User) -> dict[str, str]:
+    with app.state.sessions() as session, session.begin():
+        fresh = session.get(User, user.id)
+        assert fresh is not None
+        return {"lf_session": users.start_session(session, fresh, datetime.now(UTC))}
+
+
+@pytest.fixture
+def streams() -> Iterator[list[httpx.Client]]:
+    opened: list[httpx.Client] = []
+    yield opened
+    for client in opened:
+        client.close()
+
+
+def listen(
+    base: str, cookies: dict[str, str], streams: list[httpx.Client], query: str = ""
+) -> list[tuple[str, dict[str, object]]]:
+    """Read a /live stream in a thread; the events so far, as (name, data)."""
+    heard: list[tuple[str, dict[str, object]]] = []
+    client = httpx.Client(base_url=base, cookies=cookies, timeout=30)
+    streams.append(client)
+
+    def read() -> None:
+        try:
+            with client.stream("GET", f"/live{query}") as response:
+                name = ""
+                for line in response.iter_lines():
+                    if line.startswith("event: "):
+                        name = line[7:]
+                    elif line.startswith("data: "):
+                        heard.append((name, json.loads(line[6:])))
+        except httpx.HTTPError:
+            pass  # the test closed the stream
+
+    threading.Thread(target=read, daemon=True).start()
+    return heard
+
+
+def wait_for(
+    heard: list[tuple[str, dict[str, object]]], name: str, seconds: float = 20
+) -> dict[str, object]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for got, data in heard:
+            if got == name:
+                return data
+        time.sleep(0.05)
+    raise AssertionError(f"no {name!r} event in {heard}")
+
+
+def test_the_page_hears_of_its_own_alerts_and_of_nobody_elses(
+    app: FastAPI,
+    live_url: str,
+    client: TestClient,
+    make_key: Callable[[Role], str],
+    team: dict[str, User],
+    streams: list[httpx.Client],
+) -> None:
+    cy = listen(live_url, signed_in(app, team["cy"]), streams)
+    di = listen(live_url, signed_in(app, team["di"]), streams)
+    assert wait_for(cy, "hello") == {"unread": 0} and wait_for(di, "hello") == {"unread": 0}
+    demo_request(client, make_key(Role.INGEST), "sam@unlisted-co.io")
+    note = wait_for(cy, "notification")
+    assert note["unread"] == 1 and note["type"] == "lead.sales_ready"
+    assert str(note["title"]).startswith("lead.sales_ready: sam@unlisted-co.io")
+    assert note["url"] == f"/leads/{note['lead_id']}"
+    assert wait_for(cy, "queue")["leads"] == [note["lead_id"]]
+    assert wait_for(di, "queue")  # Di's queue shows unowned leads: it is told to look again
+    assert [name for name, _ in di if name == "notification"] == []
+    lead = listen(live_url, signed_in(app, team["max"]), streams, f"?lead={note['lead_id']}")
+    wait_for(lead, "hello")
+    demo_request(client, make_key(Role.INGEST), "sam@unlisted-co.io", visit=2)
+    assert wait_for(lead, "lead") == {"id": note["lead_id"]}
+
+
+def test_the_stream_without_a_session_is_a_204_so_the_browser_stops_asking(
+    live_url: str,
+) -> None:
+    answer = httpx.get(f"{live_url}/live", timeout=10)
+    assert answer.status_code == 204
