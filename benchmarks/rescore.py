@@ -320,7 +320,7 @@ def cpu_seconds() -> float:
     return times.user + times.system + times.children_user + times.children_system
 
 
-def run(path: Path, *, commit: bool, rule_matches: bool) -> None:
+def run(path: Path, *, commit: bool) -> None:
     """Re-score every lead once, and print the figures."""
     print(machine())
     print(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
@@ -336,7 +336,7 @@ def run(path: Path, *, commit: bool, rule_matches: bool) -> None:
 
     with factory() as session:
         session.begin()
-        result = rescore_all(session, book, NOW, progress=progress, rebuild_matches=rule_matches)
+        result = rescore_all(session, book, NOW, progress=progress)
         finish = time.perf_counter()
         marks.append(("", cpu_seconds()))
         session.commit() if commit else session.rollback()
@@ -351,8 +351,6 @@ def run(path: Path, *, commit: bool, rule_matches: bool) -> None:
     for phase, spent in result.phases.items():
         print(f"  {phase:<24} {spent:6.1f} s {cpu.get(phase, 0.0):6.1f} s")
     print(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
-    if result.matches is not None:
-        print(f"  ({result.matches:,} rule matches written)")
     print(f"  {'commit' if commit else 'rollback':<24} {closing:6.1f} s   (wall {wall:.1f} s)")
 
 
@@ -364,7 +362,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rebuild", action="store_true", help="Build the database again.")
     parser.add_argument("--commit", action="store_true", help="Commit the re-score (and time it).")
-    parser.add_argument("--rule-matches", action="store_true", help="Also rebuild rule_matches.")
     parser.add_argument("--build-only", action="store_true", help="Build, do not re-score.")
     args = parser.parse_args(argv)
     path = (
@@ -381,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"reusing {path}")
     if args.build_only:
         return 0
-    run(path, commit=args.commit, rule_matches=args.rule_matches)
+    run(path, commit=args.commit)
     return 0
 
 

@@ -33,7 +33,6 @@ TABLES = {
     "leads",
     "identities",
     "events",
-    "rule_matches",
     "rule_states",
     "account_members",
     "account_rollups",

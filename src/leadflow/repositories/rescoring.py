@@ -15,20 +15,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     Column,
     Double,
-    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
-    and_,
     bindparam,
     case,
     cast,
-    delete,
     func,
     insert,
     literal,
@@ -40,7 +36,6 @@ from sqlalchemy.orm import Session
 from leadflow.models.account import Account
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
-from leadflow.models.rule_match import RuleMatch
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.repositories._bulk import (
     Columns,
@@ -264,84 +259,3 @@ def write_account_scores(session: Session, scores: dict[str, Sequence[Any]], at:
     columns: dict[str, Any] = {f"p_{name}": scores[name] for name in (*names, "id")}
     columns["p_updated_at"] = Same(driver_value(session, Account.updated_at, at))
     executemany(session, statement, columns)
-
-
-def replace_rule_matches(
-    session: Session,
-    paths: Sequence[str],
-    kinds: Sequence[tuple[Any, ...]],
-    *,
-    lead_ids: Iterable[int] | None = None,
-) -> int:
-    """Rebuild `rule_matches` from event kinds: rows of (type, name, *where texts, rule, points).
-
-    A kind is what `read_events` gives for an event besides its lead and time. Every event
-    joins the kinds it is of in SQL, so the ten million rows copied never pass through Python.
-    """
-    ids = None if lead_ids is None else sorted(set(lead_ids))
-    for part in by_ids(delete(table_of(RuleMatch)), RuleMatch.lead_id, ids):
-        session.execute(part)
-    connection = session.connection()
-    table = _kinds_table(len(paths))
-    table.create(connection)
-    try:
-        executemany(session, insert(table), _kind_columns(table, kinds))
-        copied = 0
-        for query in by_ids(_matched(session, table, paths), Event.lead_id, ids):
-            columns = ["lead_id", "event_id", "rule_id", "occurred_at", "points"]
-            result = connection.execute(insert(table_of(RuleMatch)).from_select(columns, query))
-            copied += result.rowcount if result.rowcount >= 0 else _count_matches(session, query)
-    finally:
-        table.drop(connection)
-    return copied
-
-
-def _count_matches(session: Session, query: Any) -> int:
-    # Some drivers leave the rowcount of INSERT ... SELECT unknown (-1).
-    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-
-
-def _kinds_table(width: int) -> Table:
-    """A temporary table of event kinds and their rules, looked up by kind."""
-    keys = ["type", "name", *(f"w{n}" for n in range(width))]
-    table = Table(
-        "leadflow_kinds",
-        MetaData(),
-        *(Column(key, String, nullable=False) for key in keys),
-        Column("no_name", Boolean, nullable=False),
-        Column("rule_id", String, nullable=False),
-        Column("points", Double, nullable=False),
-        prefixes=["TEMPORARY"],
-    )
-    Index("leadflow_kinds_key", *(table.c[k] for k in keys))
-    return table
-
-
-def _kind_columns(table: Table, kinds: Sequence[tuple[Any, ...]]) -> dict[str, Any]:
-    # NULL never equals NULL in a join: a missing name or value is stored as '' (a JSON text
-    # is never empty) and the name's absence is kept apart in `no_name`.
-    keys = [c.name for c in table.columns][:-3]
-    columns: dict[str, Any] = {
-        key: ["" if k[i] is None else k[i] for k in kinds] for i, key in enumerate(keys)
-    }
-    columns["no_name"] = [k[1] is None for k in kinds]
-    columns["rule_id"] = [k[-2] for k in kinds]
-    columns["points"] = [k[-1] for k in kinds]
-    return columns
-
-
-def _matched(session: Session, table: Table, paths: Sequence[str]) -> Any:
-    """Every event's (lead, event, rule, time, points) for the kinds it is of, by lead."""
-    texts = _where_texts(session, paths)
-    same = [
-        table.c.type == Event.type,
-        table.c.name == func.coalesce(Event.name, ""),
-        table.c.no_name == Event.name.is_(None),
-        *(table.c[f"w{n}"] == func.coalesce(text, "") for n, text in enumerate(texts)),
-    ]
-    return (
-        select(Event.lead_id, Event.id, table.c.rule_id, Event.occurred_at, table.c.points)
-        .join(table, and_(*same))
-        .where(Event.lead_id.is_not(None))
-        .order_by(Event.lead_id, Event.id, table.c.rule_id)
-    )

@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 from leadflow.core import bulk
 from leadflow.core.accounts import account_only
 from leadflow.core.bulk_columns import Coded, Encoder, FloatArray, IntArray, index_of
-from leadflow.core.bulk_events import match_table
 from leadflow.core.conditions import lookup
 from leadflow.core.facts import (
     ACCOUNT_COLUMNS,
@@ -51,7 +50,6 @@ class RescoreResult:
     seconds: float
     changed: int = 0
     accounts: int = 0
-    matches: int | None = None
     phases: dict[str, float] = field(default_factory=dict)
 
 
@@ -84,21 +82,16 @@ def rescore_all(
     progress: Progress | None = None,
     *,
     lead_ids: Iterable[int] | None = None,
-    rebuild_matches: bool = False,
     cause: str = "rescore",
 ) -> RescoreResult:
-    """Score every lead (or those listed) at `now`, update their accounts; the caller commits.
-
-    `rebuild_matches` also rewrites `rule_matches` (the per-event scoring state) from the
-    events; it is a full copy of every match, so it is off unless asked for.
-    """
+    """Score every lead (or those listed) at `now`, update their accounts; the caller commits."""
     started = time.perf_counter()
     clock = _Clock(progress)
     wanted = None if lead_ids is None else sorted(set(lead_ids))
     if wanted and not all(type(i) is int for i in wanted):
         raise TypeError(f"lead_ids must be lead ids (int), not e.g. {wanted[0]!r}")
     with rescoring.bulk_reads(session):
-        result = _rescore(session, playbook, now, clock, wanted, rebuild_matches, cause)
+        result = _rescore(session, playbook, now, clock, wanted, cause)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -109,7 +102,6 @@ def _rescore(
     now: datetime,
     clock: _Clock,
     wanted: list[int] | None,
-    rebuild_matches: bool,
     cause: str,
 ) -> RescoreResult:
     with clock("read leads"):
@@ -117,7 +109,7 @@ def _rescore(
     with clock("read events"):
         events = _read_events(session, playbook, leads.ids, wanted)
     with clock("score"):
-        scores = bulk.score_leads(playbook, leads.columns, events.columns, now)
+        scores = bulk.score_leads(playbook, leads.columns, events, now)
     with rescoring.bulk_writes(session):
         with clock("write leads"):
             columns = _score_columns(leads, scores)
@@ -127,17 +119,12 @@ def _rescore(
         with clock("accounts"):
             accounts = _rescore_accounts(session, playbook, leads, scores, now, subset=wanted)
             rule_state.forget_rollups_of(session, wanted)  # live roll-ups recount these once
-        matches = None
-        if rebuild_matches:
-            with clock("rule matches"):
-                matches = _rebuild_matches(session, playbook, events, wanted)
     return RescoreResult(
         leads=len(leads.ids),
-        events=len(events.columns.lead),
+        events=len(events.lead),
         seconds=0.0,
         changed=changed,
         accounts=accounts,
-        matches=matches,
         phases=clock.phases,
     )
 
@@ -259,20 +246,13 @@ def _read_leads(session: Session, playbook: Playbook, lead_ids: list[int] | None
     )
 
 
-@dataclass(frozen=True)
-class _Events:
-    columns: bulk.EventColumns
-    where: list[list[str]]
-    raw_where: list[Coded]  # the JSON texts, for rebuilding rule matches in SQL
-
-
 def _read_events(
     session: Session, playbook: Playbook, lead_ids: IntArray, wanted: list[int] | None
-) -> _Events:
+) -> bulk.EventColumns:
     paths = sorted(bulk.event_paths(playbook))
     where = [path.split(".") for path in paths]
     if wanted is None and (kinds := rescore_events.kind_columns(session, playbook, lead_ids)):
-        return _Events(kinds[0], where, kinds[1])
+        return kinds
     texts = [Encoder(text=True) for _ in range(2 + len(where))]  # type, name, where...
     leads: list[IntArray] = []
     times: list[IntArray] = []
@@ -285,7 +265,7 @@ def _read_events(
         for k, column in enumerate((1, 2, *range(4, 4 + len(where)))):
             codes[k].append(texts[k].encode(list(map(itemgetter(column), rows))))
     coded = [e.coded(_joined(c)) for e, c in zip(texts, codes, strict=True)]
-    columns = bulk.EventColumns(
+    return bulk.EventColumns(
         lead=_joined(leads),
         type=coded[0],
         name=coded[1],
@@ -297,7 +277,6 @@ def _read_events(
             for keys, raw in zip(where, coded[2:], strict=True)
         },
     )
-    return _Events(columns, where, coded[2:])
 
 
 def _joined(parts: list[IntArray]) -> IntArray:
@@ -408,22 +387,3 @@ def _rescore_accounts(
     }
     rescoring.write_account_scores(session, written, now)
     return len(ids)
-
-
-def _rebuild_matches(
-    session: Session, playbook: Playbook, events: _Events, subset: list[int] | None
-) -> int:
-    """Rewrite `rule_matches` from the events: each distinct kind of event and its rules."""
-    kinds, table = match_table(playbook, events.columns)
-    size = len(kinds)
-    any_row = np.zeros(table.shape[0], np.int64)
-    any_row[kinds] = np.arange(size)
-    rules = playbook.engagement.rules
-    columns = [events.columns.type, events.columns.name, *events.raw_where]
-    rows = []
-    for k, r in zip(*np.nonzero(table), strict=True):
-        row = int(any_row[k])
-        raw = [c.values[c.codes[row]] for c in columns if isinstance(c, Coded)]
-        rows.append((*raw, rules[r].id, rules[r].points))
-    paths = sorted(bulk.event_paths(playbook))
-    return rescoring.replace_rule_matches(session, paths, rows, lead_ids=subset)
