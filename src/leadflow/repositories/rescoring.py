@@ -37,6 +37,7 @@ from leadflow.models.account import Account
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.score_ledger import ScoreEntry
+from leadflow.repositories import _arrow
 from leadflow.repositories._bulk import (
     Columns,
     Same,
@@ -70,21 +71,18 @@ class LeadSelection:
     whole: bool = False
 
 
-def read_leads(
-    session: Session, selection: LeadSelection, lead_ids: Iterable[int] | None = None
-) -> Columns:
-    """Leads by id with their accounts, as columns.
-
-    Always: `id`, `total`, `account_id`, `domain`. Then `lead.F` (with `lead.F?` holding the
-    JSON text of the lead's attribute F where the column is NULL, which is what the core then
-    reads), `attribute.K`, `account.F`, `account_attribute.K` (JSON texts), and with `whole`
-    the `lead` and `account` rows as dicts (None: no account).
-    """
+def _lead_exprs(session: Session, selection: LeadSelection) -> dict[str, Any]:
+    """What `read_leads` selects (but the whole rows), by column name."""
     exprs: dict[str, Any] = {
         "id": Lead.id,
         "total": Lead.total,
         "account_id": Lead.account_id,
         "domain": Account.domain,
+        "fit": Lead.fit,
+        "engagement": Lead.engagement,
+        "grade": Lead.grade,
+        "persona": Lead.persona,
+        "contributions": cast(Lead.contributions, Text),
     }
     for name in selection.lead_fields:
         column = getattr(Lead, name)
@@ -102,17 +100,35 @@ def read_leads(
         exprs[f"account.{name}"] = getattr(Account, name)
     for key in selection.account_attributes:
         exprs[f"account_attribute.{key}"] = json_text(session, Account.attributes, [key])
-    tables = {"lead": table_of(Lead), "account": table_of(Account)}
-    if selection.whole:
-        for prefix, table in tables.items():
-            exprs.update({f"{prefix}:{c.name}": c for c in table.columns})
-    query = (
+    return exprs
+
+
+def _leads_query(exprs: dict[str, Any]) -> Any:
+    return (
         select_labeled(exprs)
         .select_from(Lead)
         .outerjoin(Account, Lead.account_id == Account.id)
         .order_by(Lead.id)
     )
-    columns = read_columns(session, exprs, query, Lead.id, lead_ids)
+
+
+def read_leads(
+    session: Session, selection: LeadSelection, lead_ids: Iterable[int] | None = None
+) -> Columns:
+    """Leads by id with their accounts, as columns.
+
+    Always: `id`, `total`, `account_id`, `domain`, and the stored `fit`, `engagement`,
+    `grade`, `persona` and `contributions` (JSON text). Then `lead.F` (with `lead.F?` holding
+    the JSON text of the lead's attribute F where the column is NULL, which is what the core
+    then reads), `attribute.K`, `account.F`, `account_attribute.K` (JSON texts), and with
+    `whole` the `lead` and `account` rows as dicts (None: no account).
+    """
+    exprs = _lead_exprs(session, selection)
+    tables = {"lead": table_of(Lead), "account": table_of(Account)}
+    if selection.whole:
+        for prefix, table in tables.items():
+            exprs.update({f"{prefix}:{c.name}": c for c in table.columns})
+    columns = read_columns(session, exprs, _leads_query(exprs), Lead.id, lead_ids)
     if selection.whole:
         for prefix, table in tables.items():
             names = [c.name for c in table.columns]
@@ -122,6 +138,29 @@ def read_leads(
         columns["account"] = [
             a if has else None for a, has in zip(columns["account"], has_account, strict=True)
         ]
+    return columns
+
+
+def read_leads_arrow(session: Session, selection: LeadSelection) -> dict[str, Any] | None:
+    """Every lead as `read_leads` gives them (not `whole`), as Arrow arrays, read by a child
+    process (`_arrow`); None when no child may read for this session or a column holds values
+    of another type than its own (SQLite allows it), which rows then read exactly."""
+    database = _arrow.readable_path(session)
+    if database is None or selection.whole:
+        return None
+    exprs = _lead_exprs(session, selection)
+    misfits = _arrow.misfits(list(exprs.values()))
+    if misfits is None:
+        return None
+    query = _leads_query({**exprs, "misfits": misfits}).compile(
+        dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+    )
+    table = _arrow.read(database, str(query), whole=True)
+    if table.num_rows and table.column(len(exprs)).combine_chunks().to_numpy().max() > 0:
+        return None
+    columns = {name: table.column(i).combine_chunks() for i, name in enumerate(exprs)}
+    if not all(_arrow.typed_as(columns[name], e.type) for name, e in exprs.items()):
+        return None
     return columns
 
 
@@ -184,8 +223,8 @@ def write_lead_scores(
     session: Session, scores: dict[str, Sequence[Any]], scored_at: Any, *, every_lead: bool
 ) -> None:
     """Columns `id`, `fit`, `engagement`, `total`, `grade`, `persona`, `contributions` (JSON
-    text); every row gets `scored_at`. With `every_lead` (a full re-score) the score indexes
-    are rebuilt once rather than updated a million times."""
+    text); every row gets `scored_at`. With `every_lead` (most leads of a full re-score) the
+    score indexes are rebuilt once rather than updated a million times."""
     names = ("fit", "engagement", "total", "grade", "persona", "contributions", "scored_at")
     values: dict[str, Any] = {name: bindparam(f"p_{name}") for name in names}
     # A JSON column binds through a cast on PostgreSQL; the text goes through as it is.
@@ -196,6 +235,22 @@ def write_lead_scores(
     aside = indexes_set_aside(session, table_of(Lead), names) if every_lead else nullcontext()
     with aside:
         executemany(session, statement, columns)
+
+
+def stamp_scored_at(session: Session, scored_at: Any, lead_ids: Sequence[int] | None) -> None:
+    """Set `scored_at` of these leads (None: of every lead not already stamped so)."""
+    lead = table_of(Lead)
+    if lead_ids is None:
+        at = bindparam("p_at", scored_at, type_=lead.c.scored_at.type)
+        session.execute(
+            update(lead).where(lead.c.scored_at.is_distinct_from(at)).values(scored_at=at)
+        )
+        return
+    statement = (
+        update(lead).where(lead.c.id == bindparam("p_id")).values(scored_at=bindparam("p_at"))
+    )
+    at_value = Same(driver_value(session, Lead.scored_at, scored_at))
+    executemany(session, statement, {"p_id": list(lead_ids), "p_at": at_value})
 
 
 def append_ledger(
