@@ -7,15 +7,13 @@ imported only on first use.
 
 from __future__ import annotations
 
-import functools
-import operator
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, cast, func
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String
 from sqlalchemy.orm import Session
 
 from leadflow.repositories._bulk import dialect_name
@@ -74,34 +72,10 @@ def read(database: str, query: str, *, whole: bool = False) -> Any:
     return finish(start(database, query, whole=whole))
 
 
-def _storage(column_type: Any) -> str | None:
-    """SQLite's `typeof` of a value the driver gives as this type expects."""
-    if isinstance(column_type, Boolean | Integer):
-        return "integer"
-    if isinstance(column_type, Float):
-        return "real"
-    if isinstance(column_type, String | JSON | DateTime):
-        return "text"
-    return None
-
-
-def misfits(exprs: list[Any]) -> Any | None:
-    """An SQL count, per row, of the values SQLite stores as another type than the column's
-    (it keeps e.g. text that is no number in an INTEGER column): ADBC would make one type of
-    a mixed column, where the driver gives each value as stored. None: a type not handled."""
-    kinds = [_storage(e.type) for e in exprs]
-    if None in kinds:
-        return None
-    tests = [
-        cast(func.typeof(e).not_in([k, "null"]), Integer) for e, k in zip(exprs, kinds, strict=True)
-    ]
-    return functools.reduce(operator.add, tests)
-
-
 def typed_as(array: Any, column_type: Any) -> bool:
     """True when an Arrow column holds what the driver would give for an SQL type: text as
     strings, whole numbers as int64, other numbers as double (a column of NULLs is typed
-    as anything). SQLite stores any value in any column; a mixed column gives False."""
+    as anything). Read with `whole`, a column of mixed types is text or bytes: False."""
     import pyarrow as pa
 
     if array.null_count == len(array):

@@ -144,19 +144,18 @@ def read_leads(
 def read_leads_arrow(session: Session, selection: LeadSelection) -> dict[str, Any] | None:
     """Every lead as `read_leads` gives them (not `whole`), as Arrow arrays, read by a child
     process (`_arrow`); None when no child may read for this session or a column holds values
-    of another type than its own (SQLite allows it), which rows then read exactly."""
+    of another type than its own (SQLite keeps e.g. text that is no number in an INTEGER
+    column), which rows then read exactly."""
     database = _arrow.readable_path(session)
     if database is None or selection.whole:
         return None
     exprs = _lead_exprs(session, selection)
-    misfits = _arrow.misfits(list(exprs.values()))
-    if misfits is None:
-        return None
-    query = _leads_query({**exprs, "misfits": misfits}).compile(
+    query = _leads_query(exprs).compile(
         dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
     )
-    table = _arrow.read(database, str(query), whole=True)
-    if table.num_rows and table.column(len(exprs)).combine_chunks().to_numpy().max() > 0:
+    try:  # typed from all rows, a column of mixed types comes out as text or bytes
+        table = _arrow.read(database, str(query), whole=True)
+    except RuntimeError:
         return None
     columns = {name: table.column(i).combine_chunks() for i, name in enumerate(exprs)}
     if not all(_arrow.typed_as(columns[name], e.type) for name, e in exprs.items()):
