@@ -89,6 +89,7 @@ def write(
     }
     many = len(rows) > MOST * len(leads.ids)
     rescoring.write_lead_scores(session, columns, now, every_lead=every and many)
-    unchanged = None if every else np.setdiff1d(leads.ids, leads.ids[rows]).tolist()
-    rescoring.stamp_scored_at(session, now, unchanged)
+    if len(rows) < len(leads.ids):  # the others keep their score, scored again now
+        unchanged = None if every else np.setdiff1d(leads.ids, leads.ids[rows]).tolist()
+        rescoring.stamp_scored_at(session, now, unchanged)
     return len(rows)
