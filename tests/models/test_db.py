@@ -49,6 +49,7 @@ TABLES = {
     "audit_log",
     "tombstones",
     "erased_counts",
+    "external_ids",
 }
 
 

@@ -7,6 +7,7 @@ import typer
 from leadflow.cli import (
     backup,
     demo,
+    export,
     goals,
     handoff,
     imports,
@@ -59,3 +60,4 @@ tune.register(app)
 model.register(app)
 backup.register(app)
 people.register(app)
+export.register(app)

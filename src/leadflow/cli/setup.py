@@ -71,12 +71,12 @@ def rescore_command(
         console.print(f"moved {n} leads {a} -> {b}")
 
 
-def parse_moment(text: str) -> datetime:
+def parse_moment(text: str, option: str = "--at") -> datetime:
     """An ISO 8601 date or time (UTC unless it says otherwise), or Invalid naming the option."""
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise Invalid(
-            f"--at: {text!r} is not a date or time (use e.g. 2027-01-15 or 2027-01-15T09:00Z)"
+            f"{option}: {text!r} is not a date or time (use e.g. 2027-01-15 or 2027-01-15T09:00Z)"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

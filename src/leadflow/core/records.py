@@ -49,7 +49,18 @@ _HEADER_ALIASES: dict[str, str] = {
     "country": "country",
     "mailing country": "country",
     "email opt out": "email_opt_out",
+    # Record ids, kept so a CRM sync can match its records (`external_ids`, lead_scores view)
+    "record id": "hubspot_id",
+    "hubspot record id": "hubspot_id",
+    "hs_object_id": "hubspot_id",
+    "lead id": "salesforce_id",
+    "contact id": "salesforce_id",
+    "sfdc id": "salesforce_id",
 }
+
+# The CRMs whose record ids a lead file may carry, as `<system>_id` columns.
+EXTERNAL_SYSTEMS = ("hubspot", "salesforce")
+MAX_EXTERNAL_ID = 200
 
 
 def canonical_header(header: str) -> str:
@@ -125,6 +136,21 @@ class LeadRecord(_Record):
     campaign: str | None = None
     employees: int | None = Field(None, ge=0, le=MAX_EMPLOYEES)
     industry: str | None = None
+    hubspot_id: str | None = Field(None, max_length=MAX_EXTERNAL_ID)
+    salesforce_id: str | None = Field(None, max_length=MAX_EXTERNAL_ID)
+
+    @field_validator("hubspot_id", "salesforce_id", mode="before")
+    @classmethod
+    def _record_id(cls, value: Any) -> Any:
+        # Spreadsheets turn numeric ids into floats (12345.0); an id is text.
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value) if isinstance(value, int) else value
+
+    def external_ids(self) -> dict[str, str]:
+        """The record ids the row carries, by system."""
+        found = {system: getattr(self, f"{system}_id") for system in EXTERNAL_SYSTEMS}
+        return {system: value for system, value in found.items() if value}
 
     @field_validator("email", mode="before")
     @classmethod

@@ -16,6 +16,9 @@ def run(connection: Connection) -> None:
         target_metadata=Base.metadata,
         render_as_batch=True,
         compare_type=True,
+        # One transaction per migration: a failed one leaves the database at the last good
+        # revision, and `autocommit_block()` can build indexes concurrently on PostgreSQL.
+        transaction_per_migration=True,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -6,6 +6,7 @@ from leadflow.models.assignment import Assignment
 from leadflow.models.audit import AuditEntry
 from leadflow.models.db import Base
 from leadflow.models.event import Event
+from leadflow.models.external_id import ExternalId
 from leadflow.models.goal import Goal, SharedChannel
 from leadflow.models.identity import Identity
 from leadflow.models.lead import Lead
@@ -31,6 +32,7 @@ __all__ = [
     "DeliveryAttempt",
     "ErasedCount",
     "Event",
+    "ExternalId",
     "Goal",
     "Identity",
     "Lead",

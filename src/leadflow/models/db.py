@@ -150,10 +150,13 @@ def upgrade(engine_or_url: Engine | str, revision: str = "heads") -> None:
     owned = isinstance(engine_or_url, str)
     engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
     try:
-        with engine.begin() as connection:
+        # Not one outer transaction: each migration runs in its own (env.py), so a migration can
+        # step out of it to build an index CONCURRENTLY on a live PostgreSQL.
+        with engine.connect() as connection:
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
+            connection.commit()
     finally:
         if owned:
             engine.dispose()

@@ -19,6 +19,8 @@ class Lead(Base):
     __table_args__ = (
         Index("ix_leads_stage_total", "stage", "total"),
         Index("ix_leads_account_last_name", "account_id", "last_name"),
+        # "Changed since" for CRM syncs (the lead_scores view, `leadflow export leads --since`).
+        Index("ix_leads_updated_at", "updated_at", "id"),
         CheckConstraint("outcome IN ('won', 'lost')", name="outcome"),
     )
 

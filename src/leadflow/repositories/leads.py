@@ -169,6 +169,9 @@ def update_scores_bulk(session: Session, rows: Sequence[dict[str, Any]]) -> None
     """Write scores (id, fit, engagement, total, grade, persona, contributions, scored_at)."""
     if rows:
         picked = [{k: v for k, v in row.items() if k in SCORE_COLUMNS} for row in rows]
+        # updated_at moves with the score: CRM syncs read "changed since" (lead_scores view).
+        picked = [{**row, "updated_at": row["scored_at"]} if "scored_at" in row else row
+                  for row in picked]  # fmt: skip
         update_by_id(session, table_of(Lead), picked)
 
 

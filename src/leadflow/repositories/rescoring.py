@@ -226,12 +226,15 @@ def write_lead_scores(
     score indexes are rebuilt once rather than updated a million times."""
     names = ("fit", "engagement", "total", "grade", "persona", "contributions", "scored_at")
     values: dict[str, Any] = {name: bindparam(f"p_{name}") for name in names}
+    # updated_at moves with the score: CRM syncs read "changed since" (the lead_scores view).
+    values["updated_at"] = bindparam("p_scored_at")
     # A JSON column binds through a cast on PostgreSQL; the text goes through as it is.
     values["contributions"] = bindparam("p_contributions", type_=Lead.contributions.type)
     statement = update(table_of(Lead)).where(Lead.id == bindparam("p_id")).values(values)
     columns: dict[str, Any] = {f"p_{name}": scores[name] for name in (*names[:-1], "id")}
     columns["p_scored_at"] = Same(driver_value(session, Lead.scored_at, scored_at))
-    aside = indexes_set_aside(session, table_of(Lead), names) if every_lead else nullcontext()
+    touched = (*names, "updated_at")
+    aside = indexes_set_aside(session, table_of(Lead), touched) if every_lead else nullcontext()
     with aside:
         executemany(session, statement, columns)
 

@@ -83,7 +83,7 @@ def hand_off(
         sla_due_at=_deadline(playbook, move.to_stage, bool(hand_raiser), rep, now),
     )
     if rep is not None:
-        lead.owner = rep.email
+        lead.owner, lead.updated_at = rep.email, now
     payload = alert_payload(session, playbook, lead, move, score, decision, rep, assignment, now)
     payload["why"]["tipped_by"] = [_activity(event) for event in new_events[-TIPPING_EVENTS:]]
     queue_alert(session, "lead.sales_ready", payload, rep, now)

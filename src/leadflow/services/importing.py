@@ -17,6 +17,7 @@ from leadflow.core.privacy import key_hash
 from leadflow.core.records import AccountRecord, EventRecord, LeadRecord
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events as event_repo
+from leadflow.repositories import external_ids as external_id_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import people
 from leadflow.services.companies import business_domain, company_domain
@@ -127,10 +128,25 @@ def import_leads(
         for r, company in zip(records, companies, strict=True)
     ]
     report.imported = lead_repo.upsert_many(session, lead_rows)
-    report.touched_lead_ids = list(
-        lead_repo.ids_by_email(session, [r.email for r in records]).values()
-    )
+    lead_ids = lead_repo.ids_by_email(session, [r.email for r in records])
+    report.touched_lead_ids = list(lead_ids.values())
+    _keep_external_ids(session, records, lead_ids)
     return report
+
+
+def _keep_external_ids(
+    session: Session, records: Iterable[LeadRecord], lead_ids: dict[str, int]
+) -> None:
+    """Store the rows' CRM record ids; when two rows carry one id, the later row wins."""
+    holder: dict[tuple[str, str], int] = {}
+    for record in records:
+        lead_id = lead_ids.get(record.email)
+        for system, external_id in record.external_ids().items():
+            if lead_id is not None:
+                holder[(system, external_id)] = lead_id
+    # One id per lead and system: the last id a lead was given in the file.
+    by_lead = {(lead_id, system): x for (system, x), lead_id in holder.items()}
+    external_id_repo.link(session, [(i, s, x) for (i, s), x in by_lead.items()])
 
 
 def _company_of(record: LeadRecord) -> str | None:

@@ -20,6 +20,7 @@ from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events as event_repo
+from leadflow.repositories import external_ids as external_id_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import reps as rep_repo
 from leadflow.repositories import stage_changes
@@ -186,6 +187,8 @@ def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dic
     data["recycles"] = sum(1 for change in history if change.to_stage == Stage.NURTURE.value)
     data["scored_at"] = lead.scored_at.isoformat() if lead.scored_at else None
     data["attributes"] = dict(lead.attributes or {})
+    data["external_ids"] = external_id_repo.of_lead(session, lead.id)
+    data["updated_at"] = lead.updated_at.isoformat()
     data["do_not_track"] = lead.do_not_track
     data["probability"] = lead.probability
     data["probability_reasons"] = list(lead.probability_reasons or [])

@@ -86,7 +86,7 @@ def store(
     lead.grade = score.grade
     lead.persona = score.persona.id if score.persona else None
     lead.contributions = [stored_contribution(c) for c in score.contributions]
-    lead.scored_at = now
+    lead.scored_at = lead.updated_at = now
     if before != score.total or lead.grade is None:
         score_ledger.append(
             session,

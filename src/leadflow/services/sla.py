@@ -86,6 +86,7 @@ def _reassign(session: Session, playbook: Playbook, assignment: Assignment, now:
     assignment.reason = f"reassigned after the SLA passed: {decision.reason}"
     rep = rep_repo.get(session, decision.rep_id) if decision.rep_id else None
     lead.owner = rep.email if rep else None
+    lead.updated_at = now
 
 
 def touch(session: Session, lead_id: int, now: datetime) -> Assignment | None:

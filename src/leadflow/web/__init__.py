@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from leadflow.web import audit, manage
+from leadflow.web import audit, manage, sso, team
 from leadflow.web.auth import BadCsrf, PageForbidden, SignInRequired
 from leadflow.web.pages import TEMPLATES, login_page, router
 
@@ -21,8 +21,10 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(router)
     app.include_router(manage.router)
+    app.include_router(team.router)
     app.state.unavailable_page = _unavailable
     app.include_router(audit.router)
+    app.include_router(sso.router)
 
     @app.exception_handler(SignInRequired)
     async def sign_in(request: Request, exc: SignInRequired) -> Response:

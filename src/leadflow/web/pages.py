@@ -51,9 +51,13 @@ def login_page(
 ) -> HTMLResponse:
     """The sign-in form with a fresh double-submit token, and the error if any."""
     token = secrets.token_urlsafe(24)
-    response = page(request, "login.html", None, csrf=token, next=_safe(next), error=error,
-                    email=email)  # fmt: skip
-    response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict", secure=_https(request))
+    settings = request.app.state.settings
+    sso = settings.oidc_name if settings.sso_enabled else None
+    response = page(request, "login.html", None, csrf=token, next=safe_path(next), error=error,
+                    email=email, sso=sso)  # fmt: skip
+    response.set_cookie(
+        LOGIN_CSRF, token, httponly=True, samesite="strict", secure=is_https(request)
+    )
     return response
 
 
@@ -69,26 +73,30 @@ def login(
 ) -> Response:
     expected = request.cookies.get(LOGIN_CSRF, "")
     if not expected or not same_token(csrf_token, expected):
-        return _refused(request, "Your sign-in form expired; please try again.", next, email)
+        return refused(request, "Your sign-in form expired; please try again.", next, email)
     try:
         user = users.sign_in(session, email, password, _address(request), now) if (
             email and password) else None  # fmt: skip
     except users.Throttled as exc:
-        refused = _refused(request, exc.message, next, email, status=429)
-        refused.headers["Retry-After"] = str(exc.retry_after)
-        return refused
+        throttled = refused(request, exc.message, next, email, status=429)
+        throttled.headers["Retry-After"] = str(exc.retry_after)
+        return throttled
     if user is None:
         message = "That e-mail and password do not match an account."
-        return _refused(request, message, next, email)
-    token = users.start_session(session, user, now)
-    response = RedirectResponse(_safe(next), status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=_https(request),
+        return refused(request, message, next, email)
+    return signed_in(request, users.start_session(session, user, now), next)
+
+
+def signed_in(request: Request, token: str, next: str) -> Response:
+    """Go on to `next` (a local path) with the new session's cookie."""
+    response = RedirectResponse(safe_path(next), status_code=303)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=is_https(request),
                         max_age=int(users.SESSION_LIFETIME.total_seconds()))  # fmt: skip
     response.delete_cookie(LOGIN_CSRF)
     return response
 
 
-def _refused(request: Request, error: str, next: str, email: str, status: int = 401) -> Response:
+def refused(request: Request, error: str, next: str, email: str, status: int = 401) -> Response:
     refused = login_page(request, error, next, email)
     refused.status_code = status
     return refused
@@ -112,7 +120,9 @@ def welcome(request: Request, session: DbSession, now: Now, token: str = "") -> 
     signed = users.session_for(session, current, now) if current else None
     response = page(request, "welcome.html", None, csrf=csrf, token=token, user=user,
                     signed_in_as=signed[0] if signed else None)  # fmt: skip
-    response.set_cookie(LOGIN_CSRF, csrf, httponly=True, samesite="strict", secure=_https(request))
+    response.set_cookie(
+        LOGIN_CSRF, csrf, httponly=True, samesite="strict", secure=is_https(request)
+    )
     return response
 
 
@@ -127,11 +137,7 @@ def welcome_confirmed(
     fresh = users.redeem(session, token, now) if token else None
     if fresh is None:
         return RedirectResponse("/login", status_code=303)
-    response = RedirectResponse("/", status_code=303)
-    response.set_cookie(COOKIE, fresh, httponly=True, samesite="lax", secure=_https(request),
-                        max_age=int(users.SESSION_LIFETIME.total_seconds()))  # fmt: skip
-    response.delete_cookie(LOGIN_CSRF)
-    return response
+    return signed_in(request, fresh, "/")
 
 
 @router.post("/logout")
@@ -301,10 +307,10 @@ def _charts(data: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _safe(path: str) -> str:
+def safe_path(path: str) -> str:
     """Only a local path to return to after signing in (no open redirect)."""
     return path if path.startswith("/") and not path.startswith("//") else "/"
 
 
-def _https(request: Request) -> bool:
+def is_https(request: Request) -> bool:
     return request.url.scheme == "https"

@@ -1,0 +1,164 @@
+"""Managers and admins manage the team in the pages: add and edit reps with the API's checks,
+channels only by admins, every change audited; and "who would get this lead?"."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from leadflow.core.roles import Role
+from leadflow.models.audit import AuditEntry
+from leadflow.models.rep import Rep
+from leadflow.services import reps, users
+from tests.api.conftest import bearer
+
+PASSWORD = "correct-horse-battery"
+NEW_REP = {"name": "Ella Enterprise", "email": "ella@flowline.io", "team": "enterprise",
+           "working_hours": "mon-sun 00:00-23:59", "timezone": "Europe/Berlin",
+           "capacity": "15", "weight": "2", "territories": "DE, AT"}  # fmt: skip
+
+
+@pytest.fixture
+def staff(app: FastAPI) -> None:
+    now = datetime.now(UTC)
+    with app.state.sessions() as session, session.begin():
+        reps.add_rep(session, {"email": "nora@flowline.io", "name": "Nora Patel",
+                               "team": "inbound", "working_hours": "mon-sun 00:00-23:59"},
+                     now=now)  # fmt: skip
+        for email, role in (("max@flowline.io", "manager"), ("ada@flowline.io", "admin"),
+                            ("nora@flowline.io", "rep")):  # fmt: skip
+            users.create_user(session, email=email, name=email.split("@")[0], role=role,
+                              password=PASSWORD, now=now)  # fmt: skip
+
+
+def signed_in(client: TestClient, email: str) -> str:
+    """Sign the client in; the session's CSRF token, read from a page's form."""
+    client.get("/login")
+    token = client.cookies.get("lf_login_csrf")
+    answer = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    assert answer.status_code in (200, 303), answer.text
+    form = client.get("/team/reps/new") if email != "nora@flowline.io" else client.get("/queue")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert found is not None, form.text[:500]
+    return found.group(1)
+
+
+def rep_named(app: FastAPI, email: str) -> Rep | None:
+    with app.state.sessions() as session:
+        return session.scalar(select(Rep).where(Rep.email == email))
+
+
+def audit_actions(app: FastAPI) -> set[tuple[str, str]]:
+    with app.state.sessions() as session:
+        return {(e.actor, e.action) for e in session.scalars(select(AuditEntry))}
+
+
+def test_a_manager_adds_and_edits_a_rep(app: FastAPI, client: TestClient, staff: None) -> None:
+    csrf = signed_in(client, "max@flowline.io")
+    added = client.post("/team/reps", data={**NEW_REP, "csrf_token": csrf},
+                        follow_redirects=False)  # fmt: skip
+    assert added.status_code == 303, added.text
+    rep = rep_named(app, "ella@flowline.io")
+    assert rep is not None
+    assert (rep.team, rep.capacity, rep.weight, rep.territories) == (
+        "enterprise",
+        15,
+        2,
+        ["DE", "AT"],
+    )
+    assert "Ella Enterprise" in client.get("/team").text
+    edited = client.post(f"/team/reps/{rep.id}", data={
+        "csrf_token": csrf, "capacity": "5", "working_hours": "mon-fri 08:00-16:00",
+        "timezone": "Europe/Berlin", "out_of_office_until": "2030-01-02"},
+        follow_redirects=False)  # fmt: skip
+    assert edited.status_code == 303, edited.text
+    changed = rep_named(app, "ella@flowline.io")
+    assert changed is not None
+    assert (changed.capacity, changed.active) == (5, False)  # the box was left unticked
+    assert changed.out_of_office_until is not None
+    assert changed.out_of_office_until.date().isoformat() == "2030-01-02"
+    assert {("max@flowline.io", "rep.add"), ("max@flowline.io", "rep.update")} <= audit_actions(app)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"working_hours": "weekdays"}, "working hours:"),
+     ({"email": "not-an-email"}, "email:"),
+     ({"timezone": "Mars/Olympus"}, "working hours:"),
+     ({"capacity": "0"}, "capacity:"),
+     ({"email": "nora@flowline.io"}, "exists")],
+)  # fmt: skip
+def test_bad_input_is_named_and_nothing_is_saved(
+    app: FastAPI, client: TestClient, staff: None, change: dict[str, str], message: str
+) -> None:
+    csrf = signed_in(client, "max@flowline.io")
+    answer = client.post("/team/reps", data={**NEW_REP, **change, "csrf_token": csrf})
+    assert answer.status_code == 422
+    assert message in answer.text
+    assert 'value="Ella Enterprise"' in answer.text  # the form keeps what was typed
+    if change.get("email") != "nora@flowline.io":
+        assert rep_named(app, change.get("email", NEW_REP["email"])) is None
+
+
+def test_only_admins_set_channels_and_they_are_checked(
+    app: FastAPI, client: TestClient, staff: None
+) -> None:
+    csrf = signed_in(client, "max@flowline.io")
+    client.post("/team/reps", data={**NEW_REP, "channels": "json://localhost", "csrf_token": csrf})
+    rep = rep_named(app, "ella@flowline.io")
+    assert rep is not None and rep.channels == []  # a manager's form carries no channels
+    client.post("/logout", data={"csrf_token": csrf})
+    admin = signed_in(client, "ada@flowline.io")
+    bad = client.post(f"/team/reps/{rep.id}", data={"csrf_token": admin, "active": "on",
+                                                     "channels": "nonsense://x"})  # fmt: skip
+    assert bad.status_code == 422 and "not an Apprise URL" in bad.text
+    fields = {"csrf_token": admin, "active": "on", "channels": "json://localhost:9/alerts"}
+    good = client.post(f"/team/reps/{rep.id}", data=fields, follow_redirects=False)
+    assert good.status_code == 303
+    saved = rep_named(app, "ella@flowline.io")
+    assert saved is not None and saved.channels == ["json://localhost:9/alerts"]
+
+
+def test_a_rep_may_not_manage_the_team(client: TestClient, staff: None) -> None:
+    csrf = signed_in(client, "nora@flowline.io")
+    assert client.get("/team/reps/new").status_code == 403
+    assert client.post("/team/reps", data={**NEW_REP, "csrf_token": csrf}).status_code == 403
+    assert client.get("/team/route", params={"facts": "country: DE"}).status_code == 403
+
+
+def test_without_the_form_token_nothing_is_added(
+    app: FastAPI, client: TestClient, staff: None
+) -> None:
+    signed_in(client, "max@flowline.io")
+    assert client.post("/team/reps", data=NEW_REP).status_code == 403
+    assert rep_named(app, "ella@flowline.io") is None
+
+
+def test_who_would_get_a_lead_or_made_up_facts(
+    app: FastAPI, client: TestClient, staff: None, make_key: Callable[[Role], str]
+) -> None:
+    csrf = signed_in(client, "max@flowline.io")
+    client.post("/team/reps", data={**NEW_REP, "csrf_token": csrf})
+    made_up = client.get("/team/route", params={"facts": "account.tier: top\ncountry: NO"})
+    assert made_up.status_code == 200
+    assert "Ella Enterprise" in made_up.text and "rule named_accounts" in made_up.text
+    assert "NO" in made_up.text  # a country, not YAML's false
+    event = {"email": "ana@fabrikam.io", "type": "identify", "properties": {"title": "CEO"}}
+    key = make_key(Role.ADMIN)
+    assert (
+        client.post("/api/events", json={"events": [event]}, headers=bearer(key)).status_code == 200
+    )
+    for_lead = client.get("/team/route", params={"lead": "ana@fabrikam.io"})
+    assert "Ella Enterprise" in for_lead.text and "account.tier" in for_lead.text
+    nobody = client.get("/team/route", params={"facts": "country: US"})
+    assert "Nora Patel" in nobody.text and "no rule matched" in nobody.text
+    bad = client.get("/team/route", params={"facts": "just words"})
+    assert bad.status_code == 422 and "line 1" in bad.text
+    missing = client.get("/team/route", params={"lead": "nobody@nowhere.io"})
+    assert missing.status_code == 422 and "nobody@nowhere.io" in missing.text
