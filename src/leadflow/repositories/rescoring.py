@@ -240,19 +240,22 @@ def write_lead_scores(
 
 
 def stamp_scored_at(session: Session, scored_at: Any, lead_ids: Sequence[int] | None) -> None:
-    """Set `scored_at` of these leads (None: of every lead not already stamped so)."""
+    """Set `scored_at` (and `updated_at`, as `write_lead_scores` does: the CRM view shows
+    `scored_at`) of these leads (None: of every lead not already stamped so)."""
     lead = table_of(Lead)
     if lead_ids is None:
         at = bindparam("p_at", scored_at, type_=lead.c.scored_at.type)
-        session.execute(
-            update(lead).where(lead.c.scored_at.is_distinct_from(at)).values(scored_at=at)
-        )
+        stale = lead.c.scored_at.is_distinct_from(at)
+        session.execute(update(lead).where(stale).values(scored_at=at, updated_at=at))
         return
+    at_value: Any = bindparam("p_at")
     statement = (
-        update(lead).where(lead.c.id == bindparam("p_id")).values(scored_at=bindparam("p_at"))
+        update(lead)
+        .where(lead.c.id == bindparam("p_id"))
+        .values(scored_at=at_value, updated_at=at_value)
     )
-    at_value = Same(driver_value(session, Lead.scored_at, scored_at))
-    executemany(session, statement, {"p_id": list(lead_ids), "p_at": at_value})
+    driver_at = Same(driver_value(session, Lead.scored_at, scored_at))
+    executemany(session, statement, {"p_id": list(lead_ids), "p_at": driver_at})
 
 
 def append_ledger(
