@@ -24,6 +24,7 @@ import random
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -53,6 +54,7 @@ async def soak(url: str, key: str, pid: int, args: argparse.Namespace) -> list[d
     minutes: list[dict[str, float]] = []
     waits: list[float] = []
     errors = 0
+    kinds: Counter[str] = Counter()  # what the errors were: a status, or what went wrong
     start = time.perf_counter() + 0.5
     tasks: set[asyncio.Task[None]] = set()
 
@@ -66,14 +68,18 @@ async def soak(url: str, key: str, pid: int, args: argparse.Namespace) -> list[d
         except TimeoutError:
             waits.append(TIMEOUT)
             errors += 1
+            kinds["not sent within 30 s"] += 1
             return
         try:
             status = await connection.post("/v1/batch", payload)
-        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
             status, connection = 0, RawConnection(host, int(port), auth)
+            kinds[type(exc).__name__] += 1
         idle.put_nowait(connection)
         waits.append(time.perf_counter() - scheduled)
         errors += status != 200
+        if status not in (0, 200):
+            kinds[f"HTTP {status}"] += 1
 
     for minute in range(args.minutes):
         count = int(per_second * 60)
@@ -90,10 +96,15 @@ async def soak(url: str, key: str, pid: int, args: argparse.Namespace) -> list[d
                "rss": rss_mb(pid), "requests": len(taken)}  # fmt: skip
         minutes.append(row)
         print(f"minute {minute + 1:>2}: {len(taken) * args.batch:,} events, p50 {p50:.1f} ms, "
-              f"p99 {p99:.1f} ms, {errors} errors, server RSS {row['rss']:.1f} MB",
+              f"p99 {p99:.1f} ms, {errors} errors{_kinds(kinds)}, server RSS {row['rss']:.1f} MB",
               flush=True)  # fmt: skip
         waits, errors = [], 0
+        kinds.clear()
     return minutes
+
+
+def _kinds(kinds: Counter[str]) -> str:
+    return " (" + ", ".join(f"{k}: {n}" for k, n in kinds.most_common()) + ")" if kinds else ""
 
 
 def verdict(minutes: list[dict[str, float]]) -> bool:

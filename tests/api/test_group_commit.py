@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,39 @@ def test_key_cache_forgets_after_its_ttl() -> None:
     cache.put("secret", None, 0.0)
     assert cache.get("secret", 5.0) == (True, None)  # a revoked key: remembered as unknown
     assert cache.get("secret", 10.5) == (False, None)  # looked up again after the ttl
+
+
+def test_a_writer_thread_waits_for_the_turn_so_requests_never_meet_its_lock(
+    group: GroupCommit,
+) -> None:
+    """The in-process worker writes from a thread; its transactions queue with the requests'
+    (before, the loop met the worker's transaction at SQLite's lock and waited in its busy
+    handler with the event loop stopped)."""
+    engine = group.factory.kw["bind"]
+
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        worker = make_session_factory(group.turns.share_with_thread(engine, loop))
+        order: list[str] = []
+
+        def worker_writes() -> None:
+            with worker() as session, session.begin():
+                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                order.append("worker")
+                write(session, "worker")
+                time.sleep(0.3)  # a long pass, holding SQLite's write lock meanwhile
+
+        async with group.turns.lock():  # a request's turn
+            thread = loop.run_in_executor(None, worker_writes)
+            await asyncio.sleep(0.2)
+            with group.factory() as session, session.begin():
+                options = {"sqlite_begin": "IMMEDIATE", "sqlite_busy_ms": 0}
+                session.connection(execution_options=options)  # never waits: nobody holds it
+                write(session, "request")
+                order.append("request")
+        await thread
+        await group.run(write, "after")  # the worker gave the turn back
+        return order
+
+    assert asyncio.run(main()) == ["request", "worker"]
+    assert stored(group) == ["after", "request", "worker"]

@@ -18,6 +18,7 @@ from leadflow.core.roles import Role
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.outbox import OutboxMessage
+from leadflow.models.shadow import ShadowScore
 from leadflow.services import reps, webhooks
 from tests.api.conftest import bearer
 
@@ -80,6 +81,9 @@ def a_person(client: TestClient, app: FastAPI, keys: dict[Role, str]) -> dict[st
         reps.add_rep(session, {**fields, "working_hours": "mon-sun 00:00-23:59"}, now=now)
         webhooks.add_endpoint(session, "http://127.0.0.1:9/hooks", None, now=now)
     ingest, admin, sales = basic(keys[Role.INGEST]), bearer(keys[Role.ADMIN]), keys[Role.SALES]
+    book = client.get("/api/playbook", headers=admin).json()["content"]
+    candidate = {"content": book.replace("gte: 40}", "gte: 0}", 1)}  # a shadow scores him too
+    assert client.post("/api/playbook/shadow", json=candidate, headers=admin).status_code == 200
     page = {"anonymousId": ANON, "messageId": "p1", "properties": {"path": "/pricing"}}
     assert client.post("/v1/page", json=page, headers=ingest).status_code == 200
     traits = {"email": EMAIL, "firstName": "Zebulon", "lastName": "Quixwort", "title": "CTO"}
@@ -106,6 +110,7 @@ def a_person(client: TestClient, app: FastAPI, keys: dict[Role, str]) -> dict[st
     )
     with app.state.sessions() as session:
         ids = {e: session.scalar(select(Lead.id).where(Lead.email == e)) for e in (EMAIL,)}
+        assert session.get(ShadowScore, ids[EMAIL]) is not None
     assert traces(app, NEEDLES, set()), "the person should be everywhere before erasure"
     return {"lead": int(ids[EMAIL] or 0)}
 

@@ -17,8 +17,16 @@ def test_tune_reports_aucs_as_json_and_writes_a_valid_playbook(tmp_path: Path) -
     proposed = tmp_path / "proposed.yaml"
     args = ["tune", "--history", str(export), "--target", "Closed Won", "--exclude", "Email"]
     report = as_json(runner.invoke(app, [*args, "--json", "--write", str(proposed)]))
-    assert {"auc", "playbook_auc", "gbm_auc", "backtest", "rules"} <= set(report)
-    assert 0.5 < report["auc"] <= 1 and abs(report["auc"] - report["playbook_auc"]) <= 0.03
+    assert {"auc", "playbook_auc", "gbm_auc", "model", "baselines", "backtest", "rules"} <= set(
+        report
+    )
+    assert (
+        0.5 < report["auc"] <= 1 and abs(report["scorecard_auc"] - report["playbook_auc"]) <= 0.03
+    )
+    assert report["model"] in ("logistic scorecard", "gradient boosting")
+    assert report["auc"] == max(report["scorecard_auc"], report["gbm_auc"])
+    assert set(report["baselines"]) == {"logistic one-hot", "naive Bayes on field frequencies",
+                                        "gradient boosting (scikit-learn)"}  # fmt: skip
     assert "Email" not in report["columns"] and report["written"] == str(proposed)
     checked = runner.invoke(app, ["playbook", "validate", str(proposed)])
     assert checked.exit_code == 0 and "valid" in checked.stdout

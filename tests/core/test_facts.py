@@ -85,3 +85,20 @@ def test_facts_of_a_lead_at_a_tiered_account() -> None:
     assert facts["account"]["tier"] == facts["tier"] == book.tiers[0].id
     assert facts["title"] == "VP" and facts["probability"] == 0.7
     assert facts["email_domain"] == domain
+
+
+def test_the_account_score_is_a_fact_for_stage_criteria_and_routing_only() -> None:
+    rule = "    - {id: hot, label: Hot, points: 5, when: {field: account.score, gte: 50}}\n"
+    text = B2B.replace("fit:\n  rules:\n", "fit:\n  rules:\n" + rule, 1)
+    [(path, line, message), *_] = problems(text)
+    assert (path, line) == ("fit.rules[0].when.field", line_of(text, "id: hot"))
+    assert "account's score" in message and "only stage criteria and routing" in message
+    routed = B2B.replace(
+        "{field: account.tier, in: [top, target]}", "{field: account.score, gte: 50}"
+    )
+    book = parse_playbook(routed)
+    assert resolve("account.score", scored=True).source is Source.ACCOUNT_SCORE  # type: ignore[union-attr]
+    assert resolve("account.score") is None
+    facts = facts_of(book, {"email": "a@x.io"}, {"domain": "x.io", "score": 61.5})
+    assert facts["account"]["score"] == 61.5
+    assert facts_of(book, {"email": "a@x.io"}, None)["account"].get("score") is None

@@ -34,6 +34,7 @@ TABLES = {
     "identities",
     "events",
     "rule_states",
+    "shadow_scores",
     "account_members",
     "account_rollups",
     "stage_changes",

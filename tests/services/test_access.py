@@ -85,3 +85,11 @@ def test_the_queue_shows_a_rep_their_own_leads_and_a_manager_every_lead(session:
     assert emails(person(NORA, "rep")) == {"a@x.io"}
     assert emails(person(OLA, "rep")) == {"b@x.io"}
     assert emails(person("max@flowline.io", "manager")) == {"a@x.io", "b@x.io", "c@x.io"}
+
+
+def test_visible_leads_follow_the_same_rules() -> None:
+    owners = {1: "nora@flowline.io", 2: None, 3: "cy@flowline.io"}
+    assert access.visible(person("nora@flowline.io", "rep"), owners) == {1, 2}
+    assert access.visible(person("max@flowline.io", "manager"), owners) == {1, 2, 3}
+    key = access.Actor("crm sync", frozenset(), own_leads_only=False)
+    assert access.visible(key, owners) == set()  # no read permission: nothing

@@ -16,6 +16,7 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.scoring import score_from_events
 from leadflow.models import Account, Event, Lead
+from leadflow.models.db import make_engine, make_session_factory, upgrade
 from leadflow.repositories import events as event_repo
 from leadflow.services import decay_refresh
 from leadflow.services import leads as lead_service
@@ -145,3 +146,39 @@ def test_decay_refresh_ages_states_as_bulk_rescores(session: Session) -> None:
     assert {a: aged_accounts[a] for a in touched - {None}} == {
         a: bulk_accounts[a] for a in touched - {None}
     }
+
+
+def test_decay_sweep_of_every_lead_after_commit_equals_bulk(database_url: str) -> None:
+    """The worker's form: committed data, a new transaction, every lead read as columns (ADBC
+    children on SQLite, COPY on PostgreSQL); only leads whose shown score moved are written."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    book = parse_playbook(ODD_PATHS)
+    factory = make_session_factory(engine)
+    with factory() as session, session.begin():
+        populate(session, seed=7, leads=24, events=0)
+        last = feed_live(session, book, 7, events=80)
+        scored = sorted(set(session.scalars(select(Event.lead_id))))
+    later = last + timedelta(days=3, hours=7)
+    try:
+        with factory() as session, session.begin():
+            before = dict(session.execute(select(Lead.id, Lead.scored_at)).all())
+            result = decay_refresh.refresh(session, book, later)
+            assert result.leads == len(scored) and result.without_state == []
+            assert 0 < result.changed <= len(scored)
+            aged = lead_rows(session)
+            after = dict(session.execute(select(Lead.id, Lead.scored_at)).all())
+            unchanged = set(scored) - set(result.changed_ids)
+            assert all(after[i] == before[i] for i in unchanged)  # not written
+            assert all(after[i] == later for i in result.changed_ids)
+            # CRM syncs ("changed since", the lead_scores view) see the written leads move.
+            moved = dict(session.execute(select(Lead.id, Lead.updated_at)).all())
+            assert all(moved[i] == later for i in result.changed_ids)
+            again = decay_refresh.refresh(session, book, later)
+            assert again.changed == 0  # nothing moved since
+            rescore_all(session, book, later)
+            bulk = lead_rows(session)
+            assert {i: aged[i] for i in scored} == {i: bulk[i] for i in scored}
+            session.rollback()
+    finally:
+        engine.dispose()

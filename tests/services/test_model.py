@@ -14,7 +14,7 @@ from leadflow.core.playbook_text import parse_playbook
 from leadflow.models import Lead
 from leadflow.models.db import make_engine, make_session_factory, upgrade
 from leadflow.repositories import events as event_repo
-from leadflow.services import demo, leads, model, pipeline, playbooks, tuning_db
+from leadflow.services import demo, leads, model, pipeline, playbooks, prediction, tuning_db
 from leadflow.services.tuning import ColdStart
 
 B2B = Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml"
@@ -30,22 +30,29 @@ def session(database_url: str) -> Iterator[Session]:
     engine.dispose()
 
 
-def test_the_model_learns_the_planted_drivers_and_scores_open_leads(session: Session) -> None:
-    demo.build(session, B2B.read_text(), leads=2500, now=NOW, seed=11)
-    result = model.train(session, playbooks.active_playbook(session), NOW)
-    metrics = result["metrics"]
+def test_the_demo_learns_the_planted_drivers_and_scores_every_open_lead(session: Session) -> None:
+    built = demo.build(session, B2B.read_text(), leads=2500, now=NOW, seed=11)  # trains
+    assert "a chance to buy on" in built.model, built.model
+    [kept] = model.versions(session)
+    metrics = kept.metrics
+    assert kept.active and kept.version == 1 and kept.kind == metrics["kind"]
     assert metrics["outcomes"] > 500 and metrics["tested"] == metrics["outcomes"]
     assert metrics["roc_auc"] > 0.72  # the hidden propensity itself reaches about 0.84
-    assert metrics["lift_top_20"] > 1.5
-    assert metrics["playbook_roc_auc"] is not None and metrics["calibration"]
-    weights = {top["rule"]: top["weight"] for top in result["top"]}
-    juniors = [w for rule, w in weights.items() if rule in ("title is Student", "title is Intern")]
-    assert juniors and all(w < 0 for w in juniors)  # planted: junior titles rarely buy
-    [kept] = model.versions(session)
-    assert kept.active and kept.version == result["version"] == 1
-    scored = session.scalars(select(Lead).where(Lead.probability.is_not(None))).all()
-    assert len(scored) == result["leads_scored"] > 0
-    assert all(0 < lead.probability < 1 and lead.probability_reasons for lead in scored)
+    assert metrics["roc_auc"] == max(metrics["scorecard_roc_auc"], metrics["gbm_roc_auc"])
+    assert metrics["roc_auc"] >= metrics["playbook_roc_auc"]  # else it would not be served
+    assert metrics["lift_top_20"] > 1.5 and metrics["calibration"]
+    # Planted: junior titles rarely buy. Same lead, only the title differs:
+    row = {"id": 0, "title": "VP Operations", "country": "US", "source": "google",
+           "industry": "Software", "tier": None, "employees": "120", "annual_revenue": None,
+           "has_company": "yes"}  # fmt: skip
+    titles = ["VP Operations", "Student", "Intern"]
+    columns = prediction.columns_for([{**row, "title": t} for t in titles], [], kept.behaviours)
+    senior, *juniors = [e.probability for e in prediction.explain(kept, columns)]
+    assert all(p < senior for p in juniors)
+    waiting = session.scalars(select(Lead).where(Lead.stage.in_(prediction.OPEN_STAGES),
+                                                 Lead.outcome.is_(None))).all()  # fmt: skip
+    assert waiting and all(0 < lead.probability < 1 for lead in waiting)  # type: ignore[operator]
+    assert all(lead.probability_reasons for lead in waiting)
 
 
 def test_with_too_few_outcomes_it_stays_on_rules(session: Session) -> None:
@@ -55,7 +62,7 @@ def test_with_too_few_outcomes_it_stays_on_rules(session: Session) -> None:
 
 
 def test_probability_refreshes_as_events_arrive_and_can_qualify_a_lead(session: Session) -> None:
-    demo.build(session, B2B.read_text(), leads=2500, now=NOW, seed=11)
+    demo.build(session, B2B.read_text(), leads=2500, now=NOW, seed=11, train=False)
     model.train(session, playbooks.active_playbook(session), NOW)
     lead = session.scalars(
         select(Lead).where(Lead.stage == "lead", Lead.probability.is_not(None))
@@ -86,9 +93,10 @@ def test_probability_refreshes_as_events_arrive_and_can_qualify_a_lead(session: 
 
 
 def test_tune_proposes_a_playbook_from_the_closed_leads(session: Session) -> None:
-    demo.build(session, B2B.read_text(), leads=2500, now=NOW, seed=11)
+    demo.build(session, B2B.read_text(), leads=2500, now=NOW, seed=11, train=False)
     result = tuning_db.tune(session, playbooks.active_playbook(session))
-    assert result["auc"] > 0.72 and abs(result["auc"] - result["playbook_auc"]) <= 0.03
+    assert result["auc"] > 0.72 and result["auc"] >= result["scorecard_auc"]
+    assert abs(result["scorecard_auc"] - result["playbook_auc"]) <= 0.03  # points lose little
     points = {rule["label"]: rule["points"] for rule in result["rules"]}
     assert points.get("title is Student", 0) < 0 and points.get("title is Intern", 0) < 0
     assert any(label.startswith("title is") and p > 5 for label, p in points.items())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -70,7 +71,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.settings.run_worker:
         from leadflow.worker import Worker
 
-        worker = Worker(app.state.sessions)
+        factory = app.state.sessions
+        turns: WriterTurns | None = app.state.sqlite_writers
+        if turns is not None:  # SQLite: the worker's writes queue with the requests'
+            loop = asyncio.get_running_loop()
+            factory = make_session_factory(turns.share_with_thread(app.state.engine, loop))
+        worker = Worker(factory)
         worker.start_thread()
     app.state.worker = worker
     yield

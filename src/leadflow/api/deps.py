@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import logging
 import time
 import weakref
@@ -12,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import BackgroundTasks, Depends, HTTPException, Request
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -37,6 +40,7 @@ def _factory(request: Request) -> sessionmaker[Session]:
 
 
 READS = ("GET", "HEAD", "OPTIONS")
+THREAD_TURN_WAIT = 30.0  # seconds the in-process worker waits for its turn, then goes anyway
 
 
 class WriterTurns:
@@ -59,6 +63,42 @@ class WriterTurns:
 
     def lock(self) -> asyncio.Lock:
         return self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+
+    def share_with_thread(self, engine: Engine, loop: asyncio.AbstractEventLoop) -> Engine:
+        """An engine for a writer in another thread of this process (the in-process worker)
+        whose write transactions take their turn here, FIFO with the requests.
+
+        Without it the worker and the event loop met only at SQLite's lock: while the worker
+        held it, the loop's next transaction waited in SQLite's busy handler, which sleeps in
+        growing steps (1, 2, 5, ... 100 ms) with the whole event loop stopped.
+        """
+        shared = engine.execution_options()  # same pool; listeners of its own, called first
+        event.listen(shared, "begin", lambda c: self._take_turn(c, loop))
+        event.listen(shared, "commit", lambda c: self._end_turn(c, loop))
+        event.listen(shared, "rollback", lambda c: self._end_turn(c, loop))
+        return shared
+
+    def _take_turn(self, connection: Connection, loop: asyncio.AbstractEventLoop) -> None:
+        if connection.get_execution_options().get("sqlite_begin") != "IMMEDIATE":
+            return  # a read: no turn needed
+        try:
+            waiting = asyncio.run_coroutine_threadsafe(self._acquire(), loop)
+            connection.info["writer_turn"] = waiting.result(THREAD_TURN_WAIT + 5)
+        except (RuntimeError, TimeoutError, concurrent.futures.TimeoutError):
+            # The loop is gone or stuck (shutting down): SQLite's own lock still serializes.
+            connection.info.pop("writer_turn", None)
+
+    def _end_turn(self, connection: Connection, loop: asyncio.AbstractEventLoop) -> None:
+        lock = connection.info.pop("writer_turn", None)
+        if lock is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(lock.release)
+
+    async def _acquire(self) -> asyncio.Lock:
+        # Bounded here, on the loop, so a wait that times out never leaves the lock taken.
+        lock = self.lock()
+        await asyncio.wait_for(lock.acquire(), THREAD_TURN_WAIT)
+        return lock
 
 
 @dataclass(frozen=True, slots=True)

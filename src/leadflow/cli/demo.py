@@ -52,6 +52,7 @@ def demo(
                 f"{built.events:,} events; scored in {built.score_seconds:.1f} s",
                 highlight=False,
             )
+            console.print(built.model, highlight=False)
         else:
             console.print("the database already has leads: showing them (--fresh rebuilds)")
         stages = reporting.stage_counts(session)

@@ -76,6 +76,10 @@ def _print_detail(data: dict[str, Any]) -> None:
         f"{escape(data['title'] or '')} at {escape(account.get('name') or '(no account)')}{tier}",
         highlight=False,
     )
+    if data.get("account_match"):
+        match = data["account_match"]
+        sure = f"confidence {match['confidence']:.2f}" if match["confidence"] is not None else ""
+        console.print(Text(f"account match: {match['reason']} ({sure})"))
     console.print(
         f"stage [bold]{data['stage']}[/]  grade [bold]{data['grade']}[/]  "
         f"fit {_number(data['fit'])} + engagement {_number(data['engagement'])} "

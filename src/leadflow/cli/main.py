@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from leadflow.cli import (
+    accounts,
     backup,
     demo,
     export,
@@ -46,6 +47,7 @@ def main(
 
 app.add_typer(playbook.app, name="playbook")
 app.add_typer(leads.app, name="leads")
+app.add_typer(accounts.app, name="accounts")
 app.add_typer(keys.app, name="keys")
 serve.register(app)
 setup.register(app)

@@ -39,19 +39,25 @@ def train(
         return
     m = result["metrics"]
     console.print(
-        f"model {result['version']}: {m['outcomes']:,} outcomes ({m['converted']:,} converted), "
-        f"tested on {m['tested']:,}, {m['validation']}", highlight=False,
+        f"model {result['version']} ({result['kind']}, the better of the two out of sample): "
+        f"{m['outcomes']:,} outcomes ({m['converted']:,} converted), tested on "
+        f"{m['tested']:,}, {m['validation']}", highlight=False,
     )  # fmt: skip
     table = Table("measure", "model", "active playbook")
     table.add_row("ROC-AUC", str(m["roc_auc"]), str(m["playbook_roc_auc"]))
     table.add_row("lift, top 20%", str(m["lift_top_20"]), str(m["playbook_lift_top_20"]))
     table.add_row("lift, top 10%", str(m["lift_top_10"]), str(m["playbook_lift_top_10"]))
     table.add_row("PR-AUC", str(m["pr_auc"]), str(m["playbook_pr_auc"]))
-    table.add_row("gradient boosting ROC-AUC", str(m["gbm_roc_auc"]), "")
+    table.add_row("  logistic scorecard ROC-AUC", str(m["scorecard_roc_auc"]), "")
+    table.add_row("  gradient boosting ROC-AUC", str(m["gbm_roc_auc"]), "")
+    if "active_model_roc_auc" in m:
+        table.add_row("  model in use ROC-AUC", str(m["active_model_roc_auc"]), "")
     console.print(table)
     for top in result["top"]:
         console.print(f"  {top['weight']:+.2f}  {top['rule']}", highlight=False)
-    console.print(f"{result['leads_scored']:,} open leads have a probability now")
+    console.print(result["decision"], highlight=False)
+    if result["served"]:
+        console.print(f"{result['leads_scored']:,} open leads have a probability now")
 
 
 @app.command("list")
@@ -62,9 +68,11 @@ def list_models() -> None:
 
     with transaction() as session:
         rows = [(m.version, "yes" if m.active else "", m.created_at.strftime("%Y-%m-%d %H:%M"),
-                 m.metrics.get("roc_auc"), m.metrics.get("playbook_roc_auc"))
+                 m.kind, m.metrics.get("outcomes"), m.metrics.get("roc_auc"),
+                 m.metrics.get("playbook_roc_auc"))
                 for m in model.versions(session)]  # fmt: skip
-    table = Table("version", "active", "trained", "ROC-AUC", "playbook ROC-AUC")
+    table = Table("version", "active", "trained", "kind", "outcomes", "ROC-AUC",
+                  "playbook ROC-AUC")  # fmt: skip
     for row in rows:
         table.add_row(*(str(v) for v in row))
     console.print(table)

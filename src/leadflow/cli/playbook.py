@@ -1,4 +1,4 @@
-"""`leadflow playbook ...`: validate, schema, apply, show."""
+"""`leadflow playbook ...`: validate, schema, apply, show; shadow, compare, promote."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from pathlib import Path
 import typer
 
 from leadflow.cli.context import console, errors, fail, friendly, transaction, utcnow
+from leadflow.cli.shadow_text import print_comparison
 from leadflow.core.playbook import json_schema
 from leadflow.core.playbook_text import PlaybookInvalid, parse_playbook
-from leadflow.services import playbooks
+from leadflow.services import playbooks, shadow
 
 app = typer.Typer(help="The shared playbook: validate, apply and inspect it.", no_args_is_help=True)
 
@@ -63,21 +64,96 @@ def apply(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Show what would change; change nothing."
     ),
+    backtest: bool = typer.Option(
+        False,
+        "--backtest",
+        help="With --dry-run: compare it with the active playbook on every lead's history "
+        "(MQLs, conversions, ROC-AUC, disagreements), as `playbook compare` does live.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="With --backtest: the figures as JSON."),
 ) -> None:
     """Version a playbook, show the diff and stage changes, and re-score every lead."""
+    if backtest and not dry_run:
+        raise fail("--backtest needs --dry-run: a backtest changes nothing")
+    text = read_text(file)
+    try:
+        parse_playbook(text)
+    except PlaybookInvalid as exc:
+        raise report_problems(file, exc) from None
+    if backtest:
+        with transaction() as session:
+            figures = shadow.backtest(session, text, utcnow())
+            session.rollback()
+        print_comparison(figures, as_json)
+        return
+    with transaction() as session:
+        outcome = playbooks.apply(session, text, author=author, now=utcnow(), dry_run=dry_run)
+        if dry_run:
+            session.rollback()
+    print_outcome(outcome)
+
+
+def print_outcome(outcome: playbooks.ApplyOutcome) -> None:
+    """The diff, then what was (or would be) re-scored and moved."""
+    if outcome.diff:
+        console.print(outcome.diff, markup=False, highlight=False)
+    for line in outcome.summary_lines():
+        console.print(line)
+
+
+@app.command("shadow")
+@friendly
+def shadow_command(
+    file: Path | None = typer.Argument(None, help="The candidate playbook (YAML)."),
+    stop: bool = typer.Option(False, "--stop", help="Stop the running shadow candidate."),
+    author: str = typer.Option("cli", help="Who proposed this candidate."),
+) -> None:
+    """Run a candidate beside the active playbook on live events, acting on nothing."""
+    if stop:
+        with transaction() as session:
+            stopped = shadow.stop(session, author=author, now=utcnow())
+        console.print(f"stopped the shadow run of version {stopped.version}")
+        return
+    if file is None:
+        raise fail("give the candidate playbook FILE (or --stop)")
     text = read_text(file)
     try:
         parse_playbook(text)
     except PlaybookInvalid as exc:
         raise report_problems(file, exc) from None
     with transaction() as session:
-        outcome = playbooks.apply(session, text, author=author, now=utcnow(), dry_run=dry_run)
+        version = shadow.start(session, text, author=author, now=utcnow())
+        number = version.version
+    console.print(
+        f"version {number} now runs in the shadow: every live event scores it too, and "
+        "nothing acts on it; see `leadflow playbook compare`",
+        highlight=False,
+    )
+
+
+@app.command()
+@friendly
+def compare(as_json: bool = typer.Option(False, "--json")) -> None:
+    """The shadow candidate against the active playbook, on the leads both scored."""
+    with transaction() as session:
+        figures = shadow.compare_live(session)
+    print_comparison(figures, as_json)
+
+
+@app.command()
+@friendly
+def promote(
+    author: str = typer.Option("cli", help="Who agreed this version."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show what would change; change nothing."
+    ),
+) -> None:
+    """Make the shadow candidate the active playbook: its diff, re-score and stage moves."""
+    with transaction() as session:
+        outcome = shadow.promote(session, author=author, now=utcnow(), dry_run=dry_run)
         if dry_run:
             session.rollback()
-    if outcome.diff:
-        console.print(outcome.diff, markup=False, highlight=False)
-    for line in outcome.summary_lines():
-        console.print(line)
+    print_outcome(outcome)
 
 
 @app.command()

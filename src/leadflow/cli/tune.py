@@ -70,11 +70,17 @@ def tune(
 def show(result: dict[str, object]) -> None:
     console.print(
         f"{result['rows']:,} rows, {result['converted']:,} converted; out of sample over "
-        f"{result['folds']} folds: model AUC {result['auc']}, proposed playbook AUC "
-        f"{result['playbook_auc']}"
-        + (f" (gradient boosting {result['gbm_auc']})" if "gbm_auc" in result else ""),
+        f"{result['folds']} folds: best model {result['model']} AUC {result['auc']} (logistic "
+        f"scorecard {result['scorecard_auc']}, gradient boosting {result['gbm_auc']}), proposed "
+        f"playbook AUC {result['playbook_auc']}"
+        + (f", active playbook AUC {result['active_playbook_auc']}"
+           if "active_playbook_auc" in result else ""),
         highlight=False,
     )  # fmt: skip
+    baselines = result.get("baselines")
+    if isinstance(baselines, dict):
+        console.print("baselines on the same folds: " + ", ".join(
+            f"{name} {auc}" for name, auc in baselines.items()), highlight=False)  # fmt: skip
     table = Table("points", "rule")
     rules = result["rules"]
     assert isinstance(rules, list)

@@ -14,13 +14,13 @@ from datetime import datetime
 import numpy as np
 
 from leadflow.core.bulk_columns import FloatArray, IntArray
+from leadflow.core.bulk_events import scaled_array, split_array
 from leadflow.core.bulk_math import round_points
 from leadflow.core.engagement_state import (
     DOWN,
     STEP,
     epoch_micros,
     half_life_micros,
-    split,
     window_micros,
 )
 from leadflow.core.playbook import Playbook
@@ -44,22 +44,26 @@ class StateColumns:
 
 def rule_points(playbook: Playbook, states: StateColumns, leads: int, now: datetime) -> FloatArray:
     """Rounded points per lead (row) and engagement rule (column) at `now`."""
+    return rule_points_at(playbook, states, np.full(leads, epoch_micros(now), np.int64))
+
+
+def rule_points_at(playbook: Playbook, states: StateColumns, now_us: IntArray) -> FloatArray:
+    """Rounded points per lead and engagement rule, each lead at its own moment (`now_us`,
+    epoch microseconds, one per lead): the same operations as `rule_points`, element-wise."""
     rules = playbook.engagement.rules
-    out = np.zeros((leads, len(rules)))
-    now_us = epoch_micros(now)
+    out = np.zeros((len(now_us), len(rules)))
     for r, rule in enumerate(rules):
         mine = (states.rule == r) & (states.count > 0)
         lead = states.lead[mine]
+        at = now_us[lead]
         if rule.window is not None:
-            since = now_us - window_micros(rule.window.days)
+            since = at - window_micros(rule.window.days)
             out[lead, r] = np.where(states.window_from[mine] > since, rule.points, 0.0)
             continue
         half_life = _half_life(playbook, rule)
         if half_life:
-            h_us = half_life_micros(half_life)
-            whole, steps = split(now_us, h_us)
-            value = states.anchored[mine] * DOWN[0][steps >> 20]
-            value = value * DOWN[1][(steps >> 10) & 1023] * DOWN[2][steps & 1023]
+            whole, steps = split_array(at, half_life_micros(half_life))
+            value = scaled_array(states.anchored[mine], steps, DOWN)
             exponent = states.band[mine] * STEP - whole
             value = np.ldexp(value, np.clip(exponent, -2000, 2000).astype(np.int32))
         else:

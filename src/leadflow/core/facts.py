@@ -32,6 +32,9 @@ LEAD_COLUMNS = (
 ACCOUNT_COLUMNS = ("domain", "name", "industry", "employees", "annual_revenue", "country")
 # What a lead's score offers stage criteria and routing rules (see LeadScore.as_facts).
 SCORE_FACTS = ("fit", "engagement", "total", "grade", "fit_letter", "engagement_digit", "persona")
+# The account's score as the roll-up computes it (its fit plus its buying group's engagement):
+# it sums its leads' scores, so like theirs only stage criteria and routing may read it.
+ACCOUNT_SCORE = "account.score"
 
 
 class Source(StrEnum):
@@ -44,6 +47,10 @@ class Source(StrEnum):
     ACCOUNT_TIER = "the playbook's tier of the account's domain"
     EMAIL_DOMAIN = "the part of the e-mail after the @"
     SCORE = "the lead's score (stage criteria and routing only)"
+    ACCOUNT_SCORE = (
+        "the account's score: its fit plus its buying group's engagement, from the account"
+        " roll-up (stage criteria and routing only)"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +75,7 @@ def fact_table() -> list[tuple[str, Source]]:
     rows += [(f"account.{name}", Source.ACCOUNT_COLUMN) for name in ACCOUNT_COLUMNS]
     rows += [("account.tier", Source.ACCOUNT_TIER), ("tier", Source.ACCOUNT_TIER)]
     rows += [(name, Source.SCORE) for name in SCORE_FACTS]
+    rows.append((ACCOUNT_SCORE, Source.ACCOUNT_SCORE))
     return rows
 
 
@@ -88,6 +96,8 @@ def resolve(
         return Fact(path, Source.ACCOUNT_TIER, "tier")
     if scored and path in SCORE_FACTS:
         return Fact(path, Source.SCORE, path)
+    if path == ACCOUNT_SCORE:
+        return Fact(path, Source.ACCOUNT_SCORE, "score") if scored else None
     if head == "account" and rest:
         name, _, below = rest.partition(".")
         if rest in ACCOUNT_COLUMNS:
@@ -150,6 +160,12 @@ def lead_paths(playbook: Playbook) -> set[str]:
     return {use.path for use in field_uses(playbook) if not use.scored}
 
 
+def reads_account_score(playbook: Playbook) -> bool:
+    """True when stage criteria or routing read the account's score: a lead's stage may then
+    move when another lead at its account is re-scored."""
+    return any(use.path == ACCOUNT_SCORE for use in field_uses(playbook))
+
+
 def unknown_fields(playbook: Playbook) -> list[tuple[tuple[str | int, ...], str]]:
     """(where, message) for every path no source supplies: a typo, or an undeclared attribute."""
     found = []
@@ -162,7 +178,8 @@ def unknown_fields(playbook: Playbook) -> list[tuple[tuple[str | int, ...], str]
 
 def _close_to(use: FieldUse) -> str | None:
     """The known fact a path is most likely a typo of, if any."""
-    known = [path for path, source in fact_table() if use.scored or source is not Source.SCORE]
+    scored_only = (Source.SCORE, Source.ACCOUNT_SCORE)
+    known = [path for path, source in fact_table() if use.scored or source not in scored_only]
     close = difflib.get_close_matches(use.path, known, n=1, cutoff=0.85)
     return close[0] if close else None
 
@@ -171,6 +188,11 @@ def _why_unknown(use: FieldUse) -> str:
     head, _, rest = use.path.partition(".")
     if use.path in SCORE_FACTS:
         return f"{use.path!r} is the lead's score: only stage criteria and routing may read it"
+    if use.path == ACCOUNT_SCORE:
+        return (
+            f"{use.path!r} is the account's score, rolled up from its leads' scores: only stage"
+            " criteria and routing may read it"
+        )
     close = _close_to(use)
     if close is not None:
         return f"unknown field {use.path!r}: did you mean {close!r}?"
@@ -194,7 +216,7 @@ def undeclared(playbook: Playbook) -> tuple[list[str], list[str]]:
         custom, account_custom = playbook.custom_fields, playbook.account_custom_fields
         if resolve(use.path, custom, account_custom, scored=use.scored) is not None:
             continue
-        if use.path in SCORE_FACTS or _close_to(use) is not None:
+        if use.path in (*SCORE_FACTS, ACCOUNT_SCORE) or _close_to(use) is not None:
             continue
         head, _, rest = use.path.partition(".")
         if head == "account" and rest:
@@ -237,9 +259,9 @@ def lead_facts(
 ) -> dict[str, Any]:
     """One lead's facts: its attributes, its columns over them, `email_domain`, its account.
 
-    `lead` holds the `LEAD_COLUMNS` and `attributes`; `account` the `ACCOUNT_COLUMNS` and
-    `attributes`. This is the shape every per-lead caller builds, and what the bulk path's
-    columns equal value for value.
+    `lead` holds the `LEAD_COLUMNS` and `attributes`; `account` the `ACCOUNT_COLUMNS`,
+    `attributes` and `score` (the account's total, as last rolled up). This is the shape
+    every per-lead caller builds, and what the bulk path's columns equal value for value.
     """
     facts: dict[str, Any] = dict(lead.get("attributes") or {})
     facts.update({k: v for k, v in lead.items() if k != "attributes" and v is not None})
@@ -267,6 +289,7 @@ def account_row(values: FREE_FORM | None) -> dict[str, Any] | None:
         return None
     row: dict[str, Any] = {name: values.get(name) for name in ACCOUNT_COLUMNS}
     row["attributes"] = dict(values.get("attributes") or {})
+    row["score"] = values.get("score")  # the roll-up's total (ACCOUNT_SCORE)
     return row
 
 

@@ -226,6 +226,19 @@ class Retention(_Strict):
     )
 
 
+class Learning(_Strict):
+    """When the worker retrains the predictive model from new outcomes (`model train`); a new
+    model replaces the active one only when it ranks no worse out of sample."""
+
+    retrain: Literal["never", "daily", "weekly", "monthly"] = Field(
+        "never", description="How often the worker retrains the model from closed leads."
+    )
+    min_new_outcomes: int = Field(
+        50, ge=1, le=1_000_000,
+        description="Retrain only once this many leads have closed since the last training.",
+    )  # fmt: skip
+
+
 class Playbook(_Strict):
     """One shared agreement: personas, target accounts, scoring, grades and stages."""
 
@@ -249,6 +262,7 @@ class Playbook(_Strict):
     routing: Routing = Field(default_factory=Routing)
     sla: Sla = Field(default_factory=Sla)
     retention: Retention = Field(default_factory=Retention)
+    learning: Learning = Field(default_factory=Learning)
 
     @field_validator("custom_fields", "account_custom_fields")
     @classmethod

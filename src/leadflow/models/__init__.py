@@ -17,6 +17,7 @@ from leadflow.models.privacy import ErasedCount, Tombstone
 from leadflow.models.rep import Rep
 from leadflow.models.rule_state import AccountMember, AccountRollup, RuleState
 from leadflow.models.score_ledger import ScoreEntry
+from leadflow.models.shadow import ShadowScore
 from leadflow.models.stage_change import StageChange
 from leadflow.models.user import SignInFailure, User, WebSession
 from leadflow.models.worker_heartbeat import WorkerHeartbeat
@@ -42,6 +43,7 @@ __all__ = [
     "Rep",
     "RuleState",
     "ScoreEntry",
+    "ShadowScore",
     "SharedChannel",
     "SignInFailure",
     "StageChange",

@@ -38,6 +38,10 @@ class Lead(Base):
     # Indexed by ix_leads_account_last_name (account first: an account's people; with the last
     # name: the blocks the duplicate finder compares).
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    # How the lead was matched to its account (1.0 by domain, less by a fuzzy company name),
+    # and why: `services.companies`.
+    account_confidence: Mapped[float | None]
+    account_reason: Mapped[str | None]
     # Indexed by ix_leads_stage_total, whose leading column is stage.
     stage: Mapped[str] = mapped_column(default="subscriber")
     stage_changed_at: Mapped[datetime | None]
@@ -53,6 +57,9 @@ class Lead(Base):
     # The active model's chance that the lead converts, and the reasons that weigh most.
     probability: Mapped[float | None]
     probability_reasons: Mapped[list[str] | None]
+    # The model's log-odds, split by feature: {"base": b, "contributions": {feature: log-odds}},
+    # b plus the contributions is the probability's logit exactly (before rounding it).
+    probability_contributions: Mapped[dict[str, Any] | None]
     scored_at: Mapped[datetime | None]
     recycle_until: Mapped[datetime | None]
     owner: Mapped[str | None]

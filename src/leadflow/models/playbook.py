@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Text, text
+from sqlalchemy import Index, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadflow.models.db import Base
@@ -24,6 +24,14 @@ class PlaybookVersion(Base):
             sqlite_where=text("active"),
             postgresql_where=text("active"),
         ),
+        # At most one candidate runs in the shadow of the active version.
+        Index(
+            "uq_playbook_versions_one_shadow",
+            "shadow",
+            unique=True,
+            sqlite_where=text("shadow"),
+            postgresql_where=text("shadow"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,3 +42,4 @@ class PlaybookVersion(Base):
     author: Mapped[str]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     active: Mapped[bool] = mapped_column(default=False)
+    shadow: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -12,8 +12,12 @@ from leadflow.models.types import utcnow
 
 
 class PredictiveModel(Base):
-    """A logistic scorecard over binned attributes and behaviour, as plain JSON (no pickle):
-    `bins` (each a column with a range or a value), `weights`, `intercept`, `metrics`."""
+    """A trained model as plain JSON (no pickle), with how it was measured (`metrics`).
+
+    kind "logistic scorecard": `bins` (each a column with a range or a value), `weights`,
+    `intercept`. Kind "gradient boosting": `trees` holds the pruned LightGBM dump and how each
+    column becomes a feature (`core.boosted`); `bins` and `weights` are empty. `active` marks
+    the one live scoring uses; a version that lost out of sample is kept, inactive."""
 
     __tablename__ = "predictive_models"
 
@@ -25,5 +29,6 @@ class PredictiveModel(Base):
     intercept: Mapped[float]
     behaviours: Mapped[list[str]]
     metrics: Mapped[dict[str, Any]]
+    trees: Mapped[dict[str, Any] | None]
     active: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -68,12 +68,15 @@ def epoch_micros(session: Session, column: Any) -> ColumnElement[int]:
     """A stored timestamp as integer microseconds since 1970 (UTC), exactly."""
     if dialect_name(session) == "postgresql":
         return cast(func.extract("epoch", column) * 1_000_000, BigInteger)
-    # SQLAlchemy stores 'YYYY-MM-DD HH:MM:SS.ffffff' in SQLite; pad a shorter fraction.
+    # SQLAlchemy stores 'YYYY-MM-DD HH:MM:SS.ffffff' in SQLite. SQLite's date functions work in
+    # milliseconds and round (11:59:59.9997 reads as 12:00:00), so they get the whole seconds
+    # only (the first 19 characters), and the fraction is added from the text, padded.
     stored = type_coerce(column, String)
+    whole = func.substr(stored, 1, 19)
     seconds = (
-        func.unixepoch(stored, type_=Integer)
+        func.unixepoch(whole, type_=Integer)
         if sqlite3.sqlite_version_info >= (3, 38)
-        else cast(func.strftime("%s", stored), Integer)
+        else cast(func.strftime("%s", whole), Integer)
     )
     fraction = cast(func.substr(stored.concat(literal("000000", String)), 21, 6), Integer)
     return seconds * 1_000_000 + fraction

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.models.account import Account
@@ -20,13 +20,18 @@ def get(session: Session, account_id: int) -> Account | None:
     return session.get(Account, account_id)
 
 
+# Built once: read for every scored lead (a statement SQLAlchemy has seen is not rebuilt).
+_BY_IDS = (
+    select(Account).where(Account.id.in_(bindparam("ids", expanding=True))).order_by(Account.id)
+)
+
+
 def get_many(session: Session, account_ids: Iterable[int | None]) -> list[Account]:
     """The accounts with these ids (None ignored), by id."""
     wanted = sorted({i for i in account_ids if i is not None})
     found: list[Account] = []
     for batch in chunked(wanted):
-        query = select(Account).where(Account.id.in_(batch)).order_by(Account.id)
-        found.extend(session.scalars(query))
+        found.extend(session.scalars(_BY_IDS, {"ids": batch}))
     return found
 
 
@@ -84,3 +89,49 @@ def list_page(
 def lead_ids(session: Session, account_id: int) -> list[int]:
     """The ids of the account's leads."""
     return list(session.scalars(select(Lead.id).where(Lead.account_id == account_id)))
+
+
+def names(session: Session) -> list[tuple[int, str, str]]:
+    """Every account's id, name and domain (what company names are matched against)."""
+    query = select(Account.id, Account.name, Account.domain).order_by(Account.id)
+    return [(row[0], row[1], row[2]) for row in session.execute(query)]
+
+
+def move_leads(session: Session, from_account: int, to_account: int, reason: str) -> list[int]:
+    """Move every lead of one account to another; the ids moved."""
+    moved = lead_ids(session, from_account)
+    statement = (
+        update(Lead)
+        .where(Lead.account_id == from_account)
+        .values(account_id=to_account, account_reason=reason)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.execute(statement)
+    return moved
+
+
+def delete(session: Session, account: Account) -> None:
+    """Remove an account (its leads must have moved: they would lose it)."""
+    session.delete(account)
+    session.flush()
+
+
+def ambiguous_leads(session: Session, prefixes: Sequence[str], below: float) -> list[Any]:
+    """Leads whose account match is reported (reason starting with one of `prefixes`, or a
+    name match under `below` confidence), with their account's domain."""
+    conditions = [Lead.account_reason.like(f"{p}%") for p in prefixes]
+    query = (
+        select(
+            Lead.id,
+            Lead.email,
+            Lead.account_id,
+            Account.domain,
+            Lead.account_confidence,
+            Lead.account_reason,
+        )
+        .outerjoin(Account, Account.id == Lead.account_id)
+        .where(or_(*conditions))
+        .where(or_(Lead.account_id.is_(None), Lead.account_confidence < below))
+        .order_by(Lead.account_confidence.desc(), Lead.id)
+    )
+    return list(session.execute(query))

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Insert, Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from leadflow.core.event_kinds import kind_of, occurred_micros
@@ -88,17 +88,30 @@ def insert_many(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     return stored
 
 
+_INSERT_NEW: dict[str, Insert] = {}  # per dialect, built once (the per-event path)
+_KNOWN = select(Event.message_id).where(
+    Event.source == bindparam("source"), Event.message_id.in_(bindparam("ids", expanding=True))
+)
+
+
+def _insert_new(session: Session) -> Insert:
+    dialect = session.get_bind().dialect.name
+    if dialect not in _INSERT_NEW:
+        table = table_of(Event)
+        _INSERT_NEW[dialect] = (
+            dialect_insert(session, table)
+            .on_conflict_do_nothing(index_elements=DEDUPE_KEY)
+            .returning(table.c.message_id, table.c.id)
+        )
+    return _INSERT_NEW[dialect]
+
+
 def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     """Store events not stored before (by source and message id); their ids by message id.
 
     Every row must carry the same keys. A message id repeated within `rows` is stored once.
     """
-    table = table_of(Event)
-    statement = (
-        dialect_insert(session, table)
-        .on_conflict_do_nothing(index_elements=DEDUPE_KEY)
-        .returning(table.c.message_id, table.c.id)
-    )
+    statement = _insert_new(session)
     stored: dict[str, int] = {}
     for batch in chunked(rows):
         prepared = [with_lookups(row) for row in batch]
@@ -110,9 +123,10 @@ def known_message_ids(session: Session, source: str, message_ids: Iterable[str])
     """Which of these message ids this source has sent before."""
     found: set[str] = set()
     for batch in chunked(sorted(set(message_ids))):
-        query = select(Event.message_id).where(Event.source == source, Event.message_id.in_(batch))
         # Core on the connection: this runs for every tracking call; the ORM layer costs more.
-        found.update(session.connection().execute(query).scalars())
+        found.update(
+            session.connection().execute(_KNOWN, {"source": source, "ids": batch}).scalars()
+        )
     return found
 
 

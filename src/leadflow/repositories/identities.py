@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.models.event import Event
@@ -46,12 +46,16 @@ def reassign_events(session: Session, *, anonymous_id: str, lead_id: int) -> int
     return moved
 
 
+# Built once: this runs for every tracking call, and building a statement costs more than
+# running it (SQLAlchemy caches the compiled form of a statement object it has seen).
+_LEADS_FOR = select(Identity.anonymous_id, Identity.lead_id).where(
+    Identity.anonymous_id.in_(bindparam("keys", expanding=True))
+)
+
+
 def leads_for(session: Session, keys: Iterable[str]) -> dict[str, int]:
     """The lead each known identity key (anonymous id or `user:` id) belongs to."""
     found: dict[str, int] = {}
     for batch in chunked(sorted(set(keys))):
-        query = select(Identity.anonymous_id, Identity.lead_id).where(
-            Identity.anonymous_id.in_(batch)
-        )
-        found.update(dict(session.connection().execute(query).all()))
+        found.update(dict(session.connection().execute(_LEADS_FOR, {"keys": batch}).all()))
     return found

@@ -59,11 +59,15 @@ def get(session: Session, lead_id: int) -> Lead | None:
     return session.get(Lead, lead_id)
 
 
+# Built once: read for every scored lead (a statement SQLAlchemy has seen is not rebuilt).
+_BY_IDS = select(Lead).where(Lead.id.in_(bindparam("ids", expanding=True))).order_by(Lead.id)
+
+
 def get_many(session: Session, lead_ids: Iterable[int]) -> list[Lead]:
     """The leads with these ids, by id."""
     found: list[Lead] = []
     for batch in chunked(sorted(set(lead_ids))):
-        found.extend(session.scalars(select(Lead).where(Lead.id.in_(batch)).order_by(Lead.id)))
+        found.extend(session.scalars(_BY_IDS, {"ids": batch}))
     return found
 
 
@@ -272,6 +276,7 @@ def _facts(
 ) -> list[LeadFacts]:
     lead_columns = [getattr(Lead, name) for name in LEAD_FACTS]
     account_columns = [getattr(Account, name).label(f"a_{name}") for name in ACCOUNT_FACTS]
+    account_columns.append(Account.total.label("a_score"))  # core.facts.ACCOUNT_SCORE
     query = (
         select(
             Lead.id,
@@ -309,20 +314,18 @@ def _row_facts(row: Any) -> LeadFacts:
         persona=row["persona"],
         recycle_until=row["recycle_until"],
         lead_facts={name: row[name] for name in LEAD_FACTS},
-        account_facts={n: row[f"a_{n}"] for n in ACCOUNT_FACTS} if has_account else {},
+        account_facts=(
+            {n: row[f"a_{n}"] for n in (*ACCOUNT_FACTS, "score")} if has_account else {}
+        ),
     )
 
 
-def stale_ids(session: Session, scored_before: datetime, limit: int) -> list[int]:
-    """Leads with engagement whose score is older than `scored_before`, oldest first: decay
-    (and frequency windows closing) may have moved them across a threshold since."""
-    query = (
-        select(Lead.id)
-        .where(Lead.engagement != 0, Lead.scored_at < scored_before)
-        .order_by(Lead.scored_at)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
+def ids_at_accounts(session: Session, account_ids: Sequence[int]) -> list[int]:
+    """The ids of the leads at these accounts."""
+    found: list[int] = []
+    for batch in chunked(sorted(set(account_ids))):
+        found += session.scalars(select(Lead.id).where(Lead.account_id.in_(batch)))
+    return found
 
 
 def in_stage(session: Session, stage: str) -> list[Lead]:

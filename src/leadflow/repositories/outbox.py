@@ -23,6 +23,21 @@ def enqueue(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         session.execute(statement, [{"attempts": 0, **row} for row in rows])
 
 
+def _due(now: datetime) -> tuple[Any, ...]:
+    return (
+        OutboxMessage.delivered_at.is_(None),
+        OutboxMessage.given_up_at.is_(None),
+        OutboxMessage.next_attempt_at <= now,
+        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+    )
+
+
+def any_due(session: Session, now: datetime) -> bool:
+    """Whether some message is due and unheld: a read, so it takes no write lock."""
+    query = select(OutboxMessage.id).where(*_due(now)).limit(1)
+    return session.execute(query).first() is not None
+
+
 def claim_due(
     session: Session, *, now: datetime, until: datetime, worker: str, limit: int
 ) -> list[OutboxMessage]:
@@ -33,12 +48,7 @@ def claim_due(
     """
     query = (
         select(OutboxMessage)
-        .where(
-            OutboxMessage.delivered_at.is_(None),
-            OutboxMessage.given_up_at.is_(None),
-            OutboxMessage.next_attempt_at <= now,
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-        )
+        .where(*_due(now))
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Text, delete, func, or_, select, update
+from sqlalchemy import CursorResult, Text, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from leadflow.models.account import Account
@@ -152,12 +152,21 @@ def _replace(value: Any, pattern: re.Pattern[str]) -> Any:
     return value
 
 
+# Built once (both run for every tracking call): a statement object SQLAlchemy has seen is
+# not built, keyed and compiled again.
+_TOMBSTONED = select(Tombstone.key_hash).where(
+    Tombstone.key_hash.in_(bindparam("hashes", expanding=True))
+)
+_DO_NOT_TRACK = select(Lead.id).where(
+    Lead.id.in_(bindparam("ids", expanding=True)), Lead.do_not_track.is_(True)
+)
+
+
 def tombstoned(session: Session, hashes: Iterable[str]) -> set[str]:
     """Which of these key hashes belong to erased people."""
     found: set[str] = set()
     for batch in chunked(sorted(set(hashes))):
-        query = select(Tombstone.key_hash).where(Tombstone.key_hash.in_(batch))
-        found.update(session.connection().execute(query).scalars())
+        found.update(session.connection().execute(_TOMBSTONED, {"hashes": batch}).scalars())
     return found
 
 
@@ -189,8 +198,7 @@ def do_not_track(session: Session, lead_ids: Iterable[int]) -> set[int]:
     """Which of these leads asked not to be tracked."""
     found: set[int] = set()
     for batch in chunked(sorted(set(lead_ids))):
-        query = select(Lead.id).where(Lead.id.in_(batch), Lead.do_not_track.is_(True))
-        found.update(session.connection().execute(query).scalars())
+        found.update(session.connection().execute(_DO_NOT_TRACK, {"ids": batch}).scalars())
     return found
 
 

@@ -21,10 +21,13 @@ def active(session: Session) -> PlaybookVersion | None:
     return session.scalar(select(PlaybookVersion).where(PlaybookVersion.active.is_(True)))
 
 
+# Built once: read by every tracking call's transaction.
+_ACTIVE_HASH = select(PlaybookVersion.content_hash).where(PlaybookVersion.active.is_(True))
+
+
 def active_hash(session: Session) -> str | None:
     """The content hash of the active version (cheap: not its text)."""
-    query = select(PlaybookVersion.content_hash).where(PlaybookVersion.active.is_(True))
-    return session.connection().execute(query).scalar()
+    return session.connection().execute(_ACTIVE_HASH).scalar()
 
 
 def get_by_hash(session: Session, digest: str) -> PlaybookVersion | None:
@@ -68,3 +71,28 @@ def activate(session: Session, version_id: int) -> PlaybookVersion:
     version.active = True
     session.flush()
     return version
+
+
+def shadow(session: Session) -> PlaybookVersion | None:
+    """The version running in the shadow of the active one, if one is."""
+    return session.scalar(select(PlaybookVersion).where(PlaybookVersion.shadow.is_(True)))
+
+
+def shadow_key(session: Session) -> tuple[int, str] | None:
+    """The shadow version's id and content hash (cheap: the per-event path asks)."""
+    query = select(PlaybookVersion.id, PlaybookVersion.content_hash).where(
+        PlaybookVersion.shadow.is_(True)
+    )
+    row = session.connection().execute(query).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def set_shadow(session: Session, version_id: int | None) -> None:
+    """Make this version the only shadow one (None: no shadow)."""
+    others = update(PlaybookVersion).where(PlaybookVersion.shadow.is_(True))
+    if version_id is not None:
+        others = others.where(PlaybookVersion.id != version_id)
+    session.execute(others.values(shadow=False).execution_options(synchronize_session="fetch"))
+    if version_id is not None:
+        session.get_one(PlaybookVersion, version_id).shadow = True
+    session.flush()

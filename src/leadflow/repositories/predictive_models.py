@@ -13,16 +13,25 @@ def versions(session: Session) -> list[PredictiveModel]:
     return list(session.scalars(select(PredictiveModel).order_by(PredictiveModel.version)))
 
 
+_ACTIVE = select(PredictiveModel).where(PredictiveModel.active.is_(True))  # built once: per event
+
+
 def active(session: Session) -> PredictiveModel | None:
     """The model in use, if any."""
-    return session.scalar(select(PredictiveModel).where(PredictiveModel.active.is_(True)))
+    return session.scalar(_ACTIVE)
 
 
-def add_active(session: Session, model: PredictiveModel) -> PredictiveModel:
-    """Store the model as the next version and make it the only active one."""
+def add(session: Session, model: PredictiveModel, *, active: bool) -> PredictiveModel:
+    """Store the model as the next version; when `active`, the only active one."""
     model.version = int(session.scalar(select(func.max(PredictiveModel.version))) or 0) + 1
-    session.execute(update(PredictiveModel).values(active=False))
-    model.active = True
+    if active:
+        session.execute(update(PredictiveModel).values(active=False))
+    model.active = active
     session.add(model)
     session.flush()
     return model
+
+
+def latest(session: Session) -> PredictiveModel | None:
+    """The newest version, served or not."""
+    return session.scalar(select(PredictiveModel).order_by(PredictiveModel.version.desc()))

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.models.lead import Lead
 from leadflow.models.rule_state import AccountMember, AccountRollup, RuleState
+from leadflow.repositories import shadow
 from leadflow.repositories._bulk import by_ids, fetch
 from leadflow.repositories._driver import insert_rows
 from leadflow.repositories._sql import chunked, dialect_insert, table_of
@@ -91,9 +92,11 @@ def replace(
 def forget(session: Session, lead_ids: Iterable[int]) -> None:
     """The events of these leads changed hands: drop their states and their accounts' roll-ups."""
     states, members = table_of(RuleState), table_of(AccountMember)
-    for batch in chunked(sorted(set(lead_ids))):
+    ids = sorted(set(lead_ids))
+    for batch in chunked(ids):
         session.execute(delete(states).where(states.c.lead_id.in_(batch)))
         forget_rollups(session, select(members.c.account_id).where(members.c.lead_id.in_(batch)))
+    shadow.forget_states(session, ids)
 
 
 def forget_rollups(session: Session, account_ids: Any = None) -> None:

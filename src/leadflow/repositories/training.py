@@ -57,6 +57,14 @@ def labelled(
     return [dict(row._mapping) for row in session.execute(ordered)]
 
 
+def count_labelled(
+    session: Session, sales_ready: Sequence[str], negatives: Sequence[str] = NEGATIVES
+) -> int:
+    """How many leads have an outcome to learn from."""
+    query = _labelled_query(sales_ready, negatives).subquery()
+    return int(session.scalar(select(func.count()).select_from(query)) or 0)
+
+
 def open_leads(session: Session, stages: Sequence[str]) -> list[dict[str, Any]]:
     """Leads still to be decided (in these stages), with their attributes."""
     query = (

@@ -59,6 +59,15 @@ def refusal(actor: Actor, lead: Lead, permission: Permission = Permission.READ) 
     return None
 
 
+def visible(actor: Actor, owners: dict[int, str | None]) -> set[int]:
+    """Of these leads (id -> owner), the ones the actor may read."""
+    if not actor.may(Permission.READ):
+        return set()
+    if not actor.own_leads_only:
+        return set(owners)
+    return {lead_id for lead_id, owner in owners.items() if owner in (None, actor.name)}
+
+
 def check(actor: Actor, lead: Lead, permission: Permission = Permission.READ) -> None:
     """Forbidden (403) unless the actor may do `permission` on this lead."""
     reason = refusal(actor, lead, permission)

@@ -7,13 +7,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from leadflow.core.errors import NotFound
+from leadflow.core import company_match
+from leadflow.core.errors import Invalid, NotFound
 from leadflow.core.limits import as_id
 from leadflow.core.playbook import Playbook
 from leadflow.core.records import domain_of
 from leadflow.models.account import Account
 from leadflow.repositories import accounts as account_repo
-from leadflow.services import leads
+from leadflow.services import audit, leads
 from leadflow.services.leads import LeadFilter
 from leadflow.services.pipeline import run_live
 
@@ -84,3 +85,38 @@ def upsert(
     session.refresh(account)
     run_live(session, playbook, account_repo.lead_ids(session, account.id), now, cause="edit")
     return account, existing is None
+
+
+AMBIGUOUS_BELOW = 0.95  # a name linked at less is listed for a person to check
+
+
+def ambiguous(session: Session) -> list[dict[str, Any]]:
+    """Leads whose company name matched no account for sure: ambiguous or only near (not
+    linked), or linked by a similar (not the same) name."""
+    prefixes = [f"{company_match.AMBIGUOUS}:", f"{company_match.NAME}:"]
+    rows = account_repo.ambiguous_leads(session, prefixes, AMBIGUOUS_BELOW)
+    return [
+        {"lead_id": r.id, "email": r.email, "account_id": r.account_id, "account": r.domain,
+         "confidence": r.account_confidence, "reason": r.account_reason}
+        for r in rows
+    ]  # fmt: skip
+
+
+def merge(
+    session: Session, playbook: Playbook, source_key: str, target_key: str, *, actor: str,
+    now: datetime,
+) -> dict[str, Any]:  # fmt: skip
+    """Move every lead of account A to account B, remove A, re-score the moved leads; the
+    audit log keeps who merged what."""
+    source, target = find(session, source_key), find(session, target_key)
+    if source.id == target.id:
+        raise Invalid(f"account {source_key!r} and {target_key!r} are the same account")
+    reason = f"{company_match.MERGED}: account {source.domain} merged into {target.domain}"
+    moved = account_repo.move_leads(session, source.id, target.id, reason)
+    details = {"from": source.id, "from_domain": source.domain, "leads": len(moved)}
+    account_repo.delete(session, source)
+    run_live(session, playbook, moved, now, cause="account merge")
+    audit.record(session, actor=actor, action="account.merge", target=f"account:{target.id}",
+                 details=details, now=now)  # fmt: skip
+    return {"account_id": target.id, "domain": target.domain, "merged_from": source.domain,
+            "leads_moved": len(moved)}  # fmt: skip

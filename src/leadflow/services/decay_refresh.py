@@ -1,8 +1,12 @@
 """Age stored scores without reading events: the worker's decay refresh.
 
 Fit does not move with time, engagement does; every lead's engagement rules keep a state
-(`rule_states`) from which `core.bulk_state` gives their points at any later moment. Leads
-without a state for the active rules are handed back, to be re-scored from their events.
+(`rule_states`) from which `core.bulk_state` gives their points at any later moment. The
+states and the leads' stored scores are read as columns (`repositories.state_columns`), every
+rule's points are computed at `now` and at the moment each lead was scored, and only the leads
+whose shown score moved (a rule's points, so the explanation, the total, the grade) are
+written, in one UPDATE. Leads without a state for the active rules are handed back, to be
+re-scored from their events.
 """
 
 from __future__ import annotations
@@ -21,8 +25,7 @@ from leadflow.core import bulk_state
 from leadflow.core.bulk import grades
 from leadflow.core.bulk_columns import FloatArray, IntArray
 from leadflow.core.playbook import Playbook
-from leadflow.repositories import rescoring
-from leadflow.repositories import rule_state as repo
+from leadflow.repositories import rescoring, state_columns
 from leadflow.services import account_rollup
 from leadflow.services.engagement_state import MARKER, rule_keys
 
@@ -31,11 +34,14 @@ ENGAGEMENT_ENTRY = '"kind": "engagement"'
 
 @dataclass
 class Refreshed:
-    """Leads aged from their states, those that need their events, and the time it took."""
+    """Leads aged from their states, how many were written, those that need their events,
+    and the time it took."""
 
     leads: int = 0
     changed: int = 0
     without_state: list[int] = field(default_factory=list)
+    changed_ids: list[int] = field(default_factory=list)
+    accounts: list[int] = field(default_factory=list)  # re-counted: their score may have moved
     phases: dict[str, float] = field(default_factory=dict)
 
 
@@ -52,21 +58,14 @@ class Aged:
 
 
 def age(
-    playbook: Playbook, states: FloatArray, ids: IntArray, fit: FloatArray, now: datetime
+    playbook: Playbook,
+    states: bulk_state.StateColumns,
+    ids: IntArray,
+    fit: FloatArray,
+    now: datetime,
 ) -> Aged:
-    """Scores at `now` of the leads `ids` (sorted) with stored `fit`, from `state_table` rows."""
-    rules = len(playbook.engagement.rules)
-    lead, rule = states[:, 0].astype(np.int64), states[:, 1].astype(np.int64)
-    keep = (rule >= 0) & (rule < rules)
-    columns = bulk_state.StateColumns(
-        np.searchsorted(ids, lead[keep]),
-        rule[keep],
-        states[keep, 3].astype(np.int64),
-        states[keep, 4].astype(np.int64),
-        states[keep, 5],
-        states[keep, 6].astype(np.int64),
-    )
-    points = bulk_state.rule_points(playbook, columns, len(ids), now)
+    """Scores at `now` of the leads `ids` (sorted) with stored `fit`, from their states."""
+    points = bulk_state.rule_points(playbook, states, len(ids), now)
     # Sums of hundredths, in integers: what `points_sum` gives (see core.account_rollup).
     engaged = bulk_state.hundredths(points).sum(axis=1)
     engagement = engaged / 100 + 0.0
@@ -74,44 +73,62 @@ def age(
     return Aged(ids, points, fit, engagement, total, grades(playbook, fit, engagement))
 
 
-def state_table(session: Session, playbook: Playbook, lead_ids: Sequence[int] | None) -> FloatArray:
-    """The stored states as one numeric table (see `repositories.rule_state.state_rows`);
-    the marker rows have rule index = number of rules."""
-    rule_ids = [*(rule.id for rule in playbook.engagement.rules), MARKER]
-    rows = repo.state_rows(session, rule_ids, rule_keys(playbook)[1], lead_ids)
-    table: FloatArray = np.array(rows, np.float64).reshape(len(rows), 7)
-    return table
+def _state_columns(states: dict[str, Any], ids: IntArray, rules: int) -> bulk_state.StateColumns:
+    """The rule rows of these leads (sorted ids) as the core reads them."""
+    keep = (states["rule"] >= 0) & (states["rule"] < rules) & np.isin(states["lead"], ids)
+    return bulk_state.StateColumns(
+        np.searchsorted(ids, states["lead"][keep]),
+        states["rule"][keep],
+        states["count"][keep],
+        states["band"][keep],
+        states["anchored"][keep],
+        states["window_from"][keep],
+    )
 
 
 def refresh(
-    session: Session, playbook: Playbook, now: datetime, lead_ids: Sequence[int]
+    session: Session, playbook: Playbook, now: datetime, lead_ids: Sequence[int] | None = None
 ) -> Refreshed:
-    """Re-score these leads at `now` from their states; the caller commits."""
+    """Re-score these leads (all when None) at `now` from their states, writing those whose
+    shown score moved; the caller commits. Without `lead_ids`, leads without a state are
+    handed back only when they have engagement to age."""
     result = Refreshed()
     started = time.perf_counter()
-    states = state_table(session, playbook, lead_ids)
-    marker = states[:, 1] == len(playbook.engagement.rules)
-    valid = set(states[marker & (states[:, 2] == 1), 0].astype(np.int64).tolist())
-    result.without_state = sorted(set(lead_ids) - valid)
-    stored = repo.score_columns(session, sorted(valid))
-    order = np.argsort(np.array(stored["id"], np.int64))
-    ids = np.array(stored["id"], np.int64)[order]
-    fit = np.array(stored["fit"], np.float64)[order]
-    states = states[np.isin(states[:, 0].astype(np.int64), ids)]
+    rules = len(playbook.engagement.rules)
+    rule_ids = [*(rule.id for rule in playbook.engagement.rules), MARKER]
+    states, stored = state_columns.read(session, rule_ids, rule_keys(playbook)[1])
+    valid = np.unique(states["lead"][(states["rule"] == rules) & (states["current"] == 1)])
+    order = np.argsort(stored["id"])
+    stored = {name: column[order] for name, column in stored.items()}
+    if lead_ids is not None:
+        wanted = np.unique(np.asarray(list(lead_ids), np.int64))
+        result.without_state = np.setdiff1d(wanted, valid).tolist()
+        picked = np.isin(stored["id"], np.intersect1d(wanted, valid))
+    else:
+        has = np.isin(stored["id"], valid)
+        result.without_state = stored["id"][~has & (stored["engagement"] != 0)].tolist()
+        picked = has
+    stored = {name: column[picked] for name, column in stored.items()}
+    ids = stored["id"]
+    columns = _state_columns(states, ids, rules)
     result.phases["read"] = time.perf_counter() - started
+
     started = time.perf_counter()
-    aged = age(playbook, states, ids, fit, now)
+    aged = age(playbook, columns, ids, stored["fit"], now)
+    then = bulk_state.rule_points_at(playbook, columns, stored["scored_us"])
+    moved = (bulk_state.hundredths(aged.points) != bulk_state.hundredths(then)).any(axis=1)
+    moved |= bulk_state.hundredths(aged.total) != bulk_state.hundredths(stored["total"])
+    moved |= aged.engagement != stored["engagement"]
+    moved |= stored["scored_us"] == state_columns.NO_TIME
+    rows = np.flatnonzero(moved)
     result.phases["score"] = time.perf_counter() - started
+
     started = time.perf_counter()
-    before = np.array(stored["total"], np.float64)[order]
-    texts = [stored["contributions"][i] for i in order.tolist()]
-    personas = [stored["persona"][i] for i in order.tolist()]
-    _write(session, playbook, aged, before, texts, personas, now)
-    accounts = {stored["account_id"][i] for i in order.tolist()} - {None}
-    account_rollup.recount(session, playbook, sorted(accounts), now)
+    result.accounts = _write(session, playbook, aged, rows, stored["total"][rows], now)
     result.phases["write"] = time.perf_counter() - started
     result.leads = len(ids)
-    result.changed = int((aged.total != before).sum())
+    result.changed = len(rows)
+    result.changed_ids = ids[rows].tolist()
     return result
 
 
@@ -119,40 +136,52 @@ def _write(
     session: Session,
     playbook: Playbook,
     aged: Aged,
+    rows: IntArray,
     before: FloatArray,
-    texts: list[str | None],
-    personas: list[Any],
     now: datetime,
-) -> None:
-    contributions = _contributions(playbook, aged.points, texts)
-    rescoring.write_lead_scores(
+) -> list[int]:
+    """The leads at `rows` whose shown score moved: scores, ledger, their accounts (whose
+    ids are returned)."""
+    if not len(rows):
+        return []
+    ids = aged.ids[rows].tolist()
+    entries = state_columns.stored_entries(session, ids)
+    texts = [entries[i][1] for i in ids]
+    state_columns.write_scores(
         session,
         {
-            "id": aged.ids.tolist(),
-            "fit": aged.fit.tolist(),
-            "engagement": aged.engagement.tolist(),
-            "total": aged.total.tolist(),
-            "grade": aged.grade.tolist(),
-            "persona": personas,
-            "contributions": contributions,
+            "id": ids,
+            "engagement": aged.engagement[rows].tolist(),
+            "total": aged.total[rows].tolist(),
+            "grade": aged.grade[rows].tolist(),
+            "contributions": _contributions(playbook, aged.points[rows], texts),
         },
         now,
-        every_lead=False,
     )
-    moved = np.flatnonzero(aged.total != before)
-    delta = (bulk_state.hundredths(aged.total[moved]) - bulk_state.hundredths(before[moved])) / 100
-    entries = {
-        "lead_id": aged.ids[moved].tolist(),
-        "fit": aged.fit[moved].tolist(),
-        "engagement": aged.engagement[moved].tolist(),
-        "total": aged.total[moved].tolist(),
-        "grade": aged.grade[moved].tolist(),
-        "delta_total": (delta + 0.0).tolist(),
-    }
-    rescoring.append_ledger(session, entries, at=now, cause="decay")
+    total = aged.total[rows]
+    moved = np.flatnonzero(total != before)
+    delta = (bulk_state.hundredths(total[moved]) - bulk_state.hundredths(before[moved])) / 100
+    rescoring.append_ledger(
+        session,
+        {
+            "lead_id": aged.ids[rows][moved].tolist(),
+            "fit": aged.fit[rows][moved].tolist(),
+            "engagement": aged.engagement[rows][moved].tolist(),
+            "total": total[moved].tolist(),
+            "grade": aged.grade[rows][moved].tolist(),
+            "delta_total": (delta + 0.0).tolist(),
+        },
+        at=now,
+        cause="decay",
+    )
+    accounts = sorted({a for a, _ in entries.values() if a is not None})
+    account_rollup.recount(session, playbook, accounts, now)
+    return accounts
 
 
-def _contributions(playbook: Playbook, points: FloatArray, texts: list[str | None]) -> list[str]:
+def _contributions(
+    playbook: Playbook, points: FloatArray, texts: Sequence[str | None]
+) -> list[str]:
     """Each lead's stored fit entries, then its engagement entries as they are now."""
     heads = [
         f'{{"rule": {json.dumps(r.id)}, "label": {json.dumps(r.label)}, {ENGAGEMENT_ENTRY}, '

@@ -58,7 +58,14 @@ class Outcome:
 def claim(
     factory: sessionmaker[Session], worker: str, now: datetime, limit: int = 50
 ) -> list[Claimed]:
-    """Hold up to `limit` due messages for `LEASE`; messages of inactive endpoints are skipped."""
+    """Hold up to `limit` due messages for `LEASE`; messages of inactive endpoints are skipped.
+
+    Only when a read found one due does it take the write lock: the worker polls many times a
+    second, and on SQLite each lock taken makes the server's tracking calls wait.
+    """
+    with factory() as session:
+        if not outbox.any_due(session, now):
+            return []
     with factory() as session, session.begin():
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
         rows = outbox.claim_due(session, now=now, until=now + LEASE, worker=worker, limit=limit)

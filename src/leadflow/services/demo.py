@@ -199,6 +199,7 @@ class Built:
     leads: int
     events: int
     score_seconds: float
+    model: str = ""  # what `model train` did: the kind served, or why none is
 
 
 # The demo's sales team (fictional people): teams named by the example playbook's routing.
@@ -225,8 +226,12 @@ def add_sales_team(session: Session, now: datetime) -> None:
             reps.add_rep(session, fields, now=now)
 
 
-def build(session: Session, playbook_text: str, *, leads: int, now: datetime, seed: int) -> Built:
-    """Install the playbook, write the demo company and score it; the caller commits."""
+def build(
+    session: Session, playbook_text: str, *, leads: int, now: datetime, seed: int,
+    train: bool = True,
+) -> Built:  # fmt: skip
+    """Install the playbook, write the demo company and score it, then (with `train`) learn
+    from its closed leads so every open lead shows a chance to buy; the caller commits."""
     version = playbooks.install(session, playbook_text, author="demo", now=now)
     book = playbooks.playbook_of(version)
     data = generate(book, leads=leads, now=now, seed=seed)
@@ -257,7 +262,23 @@ def build(session: Session, playbook_text: str, *, leads: int, now: datetime, se
     add_sales_team(session, now)
     result = pipeline.run_bulk(session, book, now, cause="rescore", actor="demo")
     sales_outcomes(session, random.Random(seed + 1), now)
-    return Built(len(data.accounts), len(lead_rows), events, result.seconds)
+    learned = _train(session, book, now) if train else "not trained"
+    return Built(len(data.accounts), len(lead_rows), events, result.seconds, learned)
+
+
+def _train(session: Session, book: Playbook, now: datetime) -> str:
+    """`model train` on the demo's outcomes (a small demo may have too few to learn from)."""
+    from leadflow.services import model  # the learners load only here
+
+    try:
+        trained = model.train(session, book, now)
+    except model.ColdStart as why:
+        return f"no model: {why}"
+    if not trained["served"]:
+        return str(trained["decision"])
+    return (f"model {trained['version']} ({trained['kind']}, ROC-AUC "
+            f"{trained['metrics']['roc_auc']} out of sample): a chance to buy on "
+            f"{trained['leads_scored']:,} open leads")  # fmt: skip
 
 
 RECYCLE_REASONS = ("no budget this year", "bad timing", "no authority", "just researching")

@@ -106,19 +106,48 @@ def _rebuild(
     history = event_repo.for_leads(session, lead_ids) if playbook.engagement.rules else {}
     built: dict[int, States] = {}
     rows: list[dict[str, Any]] = []
+    rules = {rule.id: rule for rule in playbook.engagement.rules}
     for lead_id in lead_ids:
         events = [event_facts(e) for e in history.get(lead_id, ())]
-        matches = [m for e in events if e.occurred_at <= now for m in match_event(playbook, e)]
-        states: States = {}
-        for rule in playbook.engagement.rules:
-            mine = [m for m in matches if m.rule_id == rule.id]
-            if mine:
-                states[rule.id] = rule_state(playbook, rule, mine)
-                rows.append(_row(lead_id, rule, keys[rule.id], states[rule.id]))
+        states = states_from_events(playbook, events, now)
+        rows += [_row(lead_id, rules[r], keys[r], state) for r, state in states.items()]
         rows.append(_marker(lead_id, whole))
         built[lead_id] = states
     state_repo.replace(session, rows, lead_ids)
     return built
+
+
+def states_from_events(playbook: Playbook, events: Sequence[EventFacts], now: datetime) -> States:
+    """Every rule's state built from a lead's whole history (events after `now` ignored)."""
+    matches = [m for e in events if e.occurred_at <= now for m in match_event(playbook, e)]
+    states: States = {}
+    for rule in playbook.engagement.rules:
+        mine = [m for m in matches if m.rule_id == rule.id]
+        if mine:
+            states[rule.id] = rule_state(playbook, rule, mine)
+    return states
+
+
+def fold_events(
+    playbook: Playbook, states: States, events: Iterable[EventFacts], now: datetime
+) -> set[str]:
+    """Fold new events into these states in place; the rules they touched."""
+    return _fold_events(playbook, states, events, now)
+
+
+def as_json(state: RuleState) -> dict[str, Any]:
+    """A state as JSON (what `from_json` reads back, bit for bit)."""
+    return {
+        "count": state.count,
+        "band": state.band,
+        "partials": [list(state.top), list(state.below)],
+        "latest": [[t, e] for t, e in state.latest],
+    }
+
+
+def from_json(value: Mapping[str, Any]) -> RuleState:
+    """A state stored by `as_json` (or a `rule_states` row)."""
+    return _from_row(value)
 
 
 def _marker(lead_id: int, key: str) -> dict[str, Any]:

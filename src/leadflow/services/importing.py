@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
+from leadflow.core.company_match import Verdict
 from leadflow.core.errors import Invalid
 from leadflow.core.privacy import key_hash
 from leadflow.core.records import AccountRecord, EventRecord, LeadRecord
@@ -20,7 +21,12 @@ from leadflow.repositories import events as event_repo
 from leadflow.repositories import external_ids as external_id_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import people
-from leadflow.services.companies import business_domain, company_domain
+from leadflow.services.companies import (
+    business_domain,
+    company_domain,
+    domain_verdict,
+    name_verdicts,
+)
 from leadflow.services.files import Row, RowError
 
 RecordT = TypeVar("RecordT", bound=BaseModel)
@@ -109,8 +115,11 @@ def import_leads(
     companies = [_company_of(r) for r in records]
     account_repo.upsert_many(session, _account_rows(records, companies, now), fill_only=True)
     domains = account_repo.ids_by_domain(session)
+    by_name = name_verdicts(session, [r.company for r, c in zip(records, companies, strict=True)
+                                      if c is None])  # fmt: skip
     lead_rows = [
         {
+            **_match_columns(r, company, domains, by_name),
             "email": r.email,
             "first_name": r.first_name,
             "last_name": r.last_name,
@@ -121,7 +130,6 @@ def import_leads(
             "medium": r.medium,
             "campaign": r.campaign,
             "attributes": r.extra_attributes(),
-            "account_id": domains.get(company or ""),
             "created_at": now,
             "updated_at": now,
         }
@@ -132,6 +140,32 @@ def import_leads(
     report.touched_lead_ids = list(lead_ids.values())
     _keep_external_ids(session, records, lead_ids)
     return report
+
+
+def _match_columns(
+    record: LeadRecord,
+    domain: str | None,
+    domains: dict[str, int],
+    by_name: dict[str, Verdict],
+) -> dict[str, Any]:
+    """The lead's account and how it was matched: by domain, else by company name (a name
+    that is ambiguous links nothing but says why); nothing known keeps what is stored."""
+    verdict = domain_verdict(domain, given=bool(record.domain or record.website))
+    account_id = domains.get(domain or "")
+    if verdict is None and record.company:
+        verdict = by_name.get(record.company)
+        account_id = verdict.account_id if verdict is not None else None
+    if verdict is None:
+        return {"account_id": None}
+    return {"account_id": account_id, "account_confidence": verdict.confidence,
+            "account_reason": verdict.reason}  # fmt: skip
+
+
+def _email_match(domain: str | None) -> dict[str, Any]:
+    verdict = domain_verdict(domain, given=False)
+    if verdict is None:
+        return {}
+    return {"account_confidence": verdict.confidence, "account_reason": verdict.reason}
 
 
 def _keep_external_ids(
@@ -170,6 +204,7 @@ def ensure_leads(session: Session, emails: list[str], now: datetime) -> None:
         {
             "email": email,
             "account_id": account_ids.get(domains[email] or ""),
+            **_email_match(domains[email]),
             "created_at": now,
             "updated_at": now,
         }

@@ -13,7 +13,12 @@ from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.services import leads
-from leadflow.services.companies import business_domain, company_domain
+from leadflow.services.companies import (
+    business_domain,
+    company_domain,
+    domain_verdict,
+    name_verdicts,
+)
 from leadflow.services.pipeline import run_live
 
 LEAD_COLUMNS = (
@@ -62,17 +67,35 @@ def update_lead(
     return lead
 
 
-def _account_for(session: Session, lead: Lead, company: dict[str, Any], now: datetime) -> int:
-    domain = company_domain(company.get("domain")) or company_domain(company.get("website"))
-    domain = domain or business_domain(lead.email)
+def _account_for(
+    session: Session, lead: Lead, company: dict[str, Any], now: datetime
+) -> int | None:
+    """The account by a given domain or website, else the e-mail's, else the company name
+    matched against existing accounts; how it was found is kept on the lead."""
+    given = company_domain(company.get("domain")) or company_domain(company.get("website"))
+    domain = given or business_domain(lead.email)
     if domain is None:
-        raise Invalid("domain: needed to link a company (the e-mail is a free-mail address)")
+        return _account_by_name(session, lead, company.get("company"))
+    verdict = domain_verdict(domain, given=given is not None)
+    assert verdict is not None
+    lead.account_confidence, lead.account_reason = verdict.confidence, verdict.reason
     row: dict[str, Any] = {"domain": domain, "name": company.get("company") or domain}
     row.update({k: company[k] for k in ("employees", "industry") if k in company})
     row.update(created_at=now, updated_at=now)
     # Only what was sent overwrites; a bare link by e-mail domain never renames the account.
     account_repo.upsert_many(session, [row], fill_only=not company)
     return account_repo.ids_by_domain(session, [domain])[domain]
+
+
+def _account_by_name(session: Session, lead: Lead, name: str | None) -> int | None:
+    verdict = name_verdicts(session, [name]).get(name or "")
+    if verdict is None:
+        raise Invalid(
+            "domain: needed to link a company (the e-mail is a free-mail address"
+            + (f" and no account's name is near {name!r})" if name else ")")
+        )
+    lead.account_confidence, lead.account_reason = verdict.confidence, verdict.reason
+    return verdict.account_id if verdict.account_id is not None else lead.account_id
 
 
 def find(session: Session, key: str) -> Lead:

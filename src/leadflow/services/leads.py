@@ -44,6 +44,7 @@ def account_dict(account: Account | None) -> dict[str, Any] | None:
         return None
     facts: dict[str, Any] = {name: getattr(account, name) for name in ACCOUNT_COLUMNS}
     facts["attributes"] = dict(account.attributes or {})
+    facts["score"] = account.total  # as last rolled up (core.facts.ACCOUNT_SCORE)
     return facts
 
 
@@ -172,6 +173,11 @@ def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dic
     data["account"] = (
         {**(account_dict(account) or {}), "tier": tier.id if tier else None} if account else None
     )
+    data["account_match"] = (
+        {"confidence": lead.account_confidence, "reason": lead.account_reason}
+        if lead.account_reason
+        else None
+    )
     history = stage_changes.for_lead(session, lead.id)
     data["stage_history"] = [
         {
@@ -192,6 +198,8 @@ def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dic
     data["do_not_track"] = lead.do_not_track
     data["probability"] = lead.probability
     data["probability_reasons"] = list(lead.probability_reasons or [])
+    # base + the contributions = the probability's log-odds (services/prediction.py)
+    data["probability_contributions"] = lead.probability_contributions
     data["outcome"] = (
         {
             "result": lead.outcome,
@@ -245,8 +253,3 @@ def timeline(session: Session, lead_id: int, limit: int = 200) -> list[dict[str,
         }
         for e in reversed(events[-limit:])
     ]
-
-
-def stale_ids(session: Session, scored_before: datetime, limit: int) -> list[int]:
-    """Engaged leads not scored since `scored_before`, oldest first."""
-    return lead_repo.stale_ids(session, scored_before, limit)

@@ -1,20 +1,23 @@
 """`leadflow model train`: learn conversion from closed leads, as they were when they became
-sales-ready, and put a calibrated probability with its reasons on every open lead.
+sales-ready, and put a probability with its contributions and reasons on every open lead.
 
-The model is a regularised logistic scorecard (core/scorecard.py) over the lead's attributes,
-its account's, and how often it did each thing before its cutoff; it is stored as plain JSON,
-versioned, and measured before it is kept: held out by time when the outcomes are spread over
-time (the newest quarter), else by stratified folds; ROC-AUC, PR-AUC, lift in the top 10% and
-20%, calibration, and the active playbook's score on the same held-out leads, side by side.
-Gradient boosting on the same columns is measured too, to show what a black box would add.
+Two kinds are fitted on the same splits and the better out of sample is kept: a regularised
+logistic scorecard (core/scorecard.py) and a LightGBM gradient-boosted forest with native
+categorical splits (services/learners.py; served from its stored trees by core/trees.py).
+Both read the lead's attributes, its account's, and how often it did each thing before its
+cutoff. Validation is by time when the outcomes are spread over time (the newest quarter), else
+by stratified folds; the report has ROC-AUC, PR-AUC, lift in the top 10% and 20%, calibration,
+and the active playbook's score on the same held-out leads, side by side.
+
+Honest by construction: a model that ranks worse out of sample than the active playbook's own
+score, or than the model already active (scored on the same held-out leads), is kept as an
+inactive version with its metrics, and the ranking in use stays.
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
-from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -26,42 +29,18 @@ from leadflow.core.errors import Invalid, NotFound
 from leadflow.core.playbook import Playbook
 from leadflow.core.report_math import roc_auc
 from leadflow.core.scoring import score_from_events
-from leadflow.models.event import Event
-from leadflow.models.lead import Lead
 from leadflow.models.prediction import PredictiveModel
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import predictive_models as model_repo
 from leadflow.repositories import training
-from leadflow.repositories.reports import SALES_EVENT_SOURCES
 from leadflow.services import leads as lead_service
+from leadflow.services import learners, prediction
+from leadflow.services.prediction import BOOSTED, SCORECARD
 from leadflow.services.tuning import MIN_CLASS, ColdStart, check_outcomes
 
-ATTRIBUTES = ("title", "country", "source", "industry", "tier", "employees", "annual_revenue",
-              "has_company")  # fmt: skip
 MAX_BEHAVIOURS = 25
 MIN_BEHAVIOUR_LEADS = 20
-OPEN_STAGES = ("lead", "mql", "sql", "opportunity", "nurture")
-
-
-def columns_for(
-    rows: list[dict[str, Any]], counts: list[tuple[int, str, int]], behaviours: list[str]
-) -> dict[str, list[str | None]]:
-    """Attributes and behaviour counts as the scorecard's text columns, one row per lead."""
-    done: dict[int, dict[str, int]] = defaultdict(dict)
-    for lead_id, kind, n in counts:
-        done[lead_id][kind] = n
-    columns: dict[str, list[str | None]] = {
-        name: [None if r[name] is None else str(r[name]) for r in rows] for name in ATTRIBUTES
-    }
-    for kind in behaviours:
-        columns[kind] = [str(done[r["id"]].get(kind, 0)) for r in rows]
-    # How much the lead did at all, besides what it did.
-    columns["all events"] = [str(sum(done[r["id"]].values())) for r in rows]
-    columns["page views"] = [
-        str(sum(n for k, n in done[r["id"]].items() if k.startswith("page "))) for r in rows
-    ]
-    return columns
 
 
 def _frequent(counts: list[tuple[int, str, int]]) -> list[str]:
@@ -87,12 +66,6 @@ def _splits(cutoffs: list[datetime], y: npt.NDArray[np.int64]) -> tuple[str, lis
     return "stratified 5-fold (all outcomes at one time)", list(folds.split(np.zeros(y.size), y))
 
 
-def _fit(x: npt.NDArray[np.float64], y: npt.NDArray[np.int64]) -> Any:
-    from sklearn.linear_model import LogisticRegression
-
-    return LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
-
-
 def lift(y: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], top: float) -> float | None:
     """Conversion in the top share by score over conversion overall."""
     if y.size == 0 or y.mean() == 0:
@@ -114,7 +87,7 @@ def calibration(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64]) -> list[di
     return rows
 
 
-def _playbook_scores(
+def playbook_scores(
     session: Session, playbook: Playbook, rows: list[dict[str, Any]]
 ) -> npt.NDArray[np.float64]:
     """The active playbook's total for each lead at its cutoff (its events up to then)."""
@@ -136,38 +109,63 @@ def train(
     now: datetime,
     negatives: tuple[str, ...] = training.NEGATIVES,
 ) -> dict[str, Any]:
-    """Measure, then keep (as the active model) a scorecard of conversion: won against
-    `negatives` (lost deals, disqualified leads); its report."""
+    """Measure both kinds, keep the better as a new version, and serve it unless it ranks worse
+    than the active playbook or the active model out of sample; its report."""
     if not negatives or set(negatives) - set(training.NEGATIVES):
         raise Invalid(f"negatives: choose from {', '.join(training.NEGATIVES)}")
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
     stages = [s.value for s in playbook.lifecycle.sales_ready]
     rows = training.labelled(session, stages, negatives)
     y = np.array([r["won"] for r in rows], dtype=np.int64)
     check_outcomes(y)
     counts = training.labelled_behaviour(session, stages, negatives)
     behaviours = _frequent(counts)
-    columns = columns_for(rows, counts, behaviours)
+    columns = prediction.columns_for(rows, counts, behaviours)
     how, splits = _splits([r["cutoff"] for r in rows], y)
-    predicted = np.full(y.size, np.nan)
-    boosted = np.full(y.size, np.nan)
-    everywhere = np.arange(y.size)
+    odds = {SCORECARD: np.full(y.size, np.nan), BOOSTED: np.full(y.size, np.nan)}
     for train_rows, test_rows in splits:
         bins = _bins(columns, train_rows)
         x = scorecard.design(bins, columns)
-        predicted[test_rows] = _fit(x[train_rows], y[train_rows]).predict_proba(x[test_rows])[:, 1]
-        gbm = HistGradientBoostingClassifier(random_state=0).fit(x[train_rows], y[train_rows])
-        boosted[test_rows] = gbm.predict_proba(x[test_rows])[:, 1]
-    tested = ~np.isnan(predicted)
-    held = [rows[k] for k in np.flatnonzero(tested)]
-    book = _playbook_scores(session, playbook, held)
-    yt, pt = y[tested], predicted[tested]
-    metrics = {
+        fitted = learners.fit_logistic(x[train_rows], y[train_rows])
+        odds[SCORECARD][test_rows] = fitted.decision_function(x[test_rows])
+        forest = learners.fit_boosted(columns, y, train_rows)
+        odds[BOOSTED][test_rows] = learners.boosted_log_odds(forest, columns, test_rows)
+    tested = np.flatnonzero(~np.isnan(odds[SCORECARD]))
+    yt = y[tested]
+    book = playbook_scores(session, playbook, [rows[k] for k in tested])
+    aucs = {kind: _auc(yt, o[tested]) for kind, o in odds.items()}
+    kind = BOOSTED if aucs[BOOSTED] > aucs[SCORECARD] else SCORECARD
+    pt = 1 / (1 + np.exp(-odds[kind][tested]))
+    metrics = _metrics(how, y, yt, pt, book, negatives)
+    metrics.update({"kind": kind, "scorecard_roc_auc": aucs[SCORECARD],
+                    "gbm_roc_auc": aucs[BOOSTED]})  # fmt: skip
+    active = model_repo.active(session)
+    held = [rows[k] for k in tested]
+    served, decision = _decide(metrics, active, (held, counts), yt)
+    metrics.update({"served": served, "decision": decision})
+    model = _final(kind, columns, y, behaviours, metrics, now)
+    model_repo.add(session, model, active=served)
+    scored = prediction.score_open_leads(session, model) if served else 0
+    return {"version": model.version, "kind": kind, "served": served, "decision": decision,
+            "metrics": metrics, "leads_scored": scored,
+            "top": _top(model, columns)}  # fmt: skip
+
+
+def _auc(y: npt.NDArray[np.int64], scores: npt.NDArray[np.float64]) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return round(float(roc_auc_score(y, scores)), 4)
+
+
+def _metrics(
+    how: str, y: npt.NDArray[np.int64], yt: npt.NDArray[np.int64], pt: npt.NDArray[np.float64],
+    book: npt.NDArray[np.float64], negatives: tuple[str, ...],
+) -> dict[str, Any]:  # fmt: skip
+    from sklearn.metrics import average_precision_score
+
+    return {
         "validation": how, "outcomes": int(y.size), "converted": int(y.sum()),
-        "tested": int(tested.sum()),
-        "roc_auc": round(float(roc_auc_score(yt, pt)), 4),
+        "tested": int(yt.size),
+        "roc_auc": _auc(yt, pt),
         "pr_auc": round(float(average_precision_score(yt, pt)), 4),
         "lift_top_10": lift(yt, pt, 0.1), "lift_top_20": lift(yt, pt, 0.2),
         "calibration": calibration(yt, pt),
@@ -176,19 +174,49 @@ def train(
         "playbook_lift_top_10": lift(yt, book, 0.1),
         "playbook_lift_top_20": lift(yt, book, 0.2),
         "negatives": list(negatives),
-        "gbm_roc_auc": round(float(roc_auc_score(yt, boosted[tested])), 4),
     }  # fmt: skip
+
+
+def _decide(
+    metrics: dict[str, Any], active: PredictiveModel | None,
+    held: tuple[list[dict[str, Any]], list[tuple[int, str, int]]], yt: npt.NDArray[np.int64],
+) -> tuple[bool, str]:  # fmt: skip
+    """Serve the new model only when it ranks no worse than what is in use, on the same leads."""
+    auc, book = metrics["roc_auc"], metrics["playbook_roc_auc"]
+    if book is not None and auc < book:
+        return False, (
+            f"not served: it ranks worse than the active playbook's score out of sample "
+            f"(ROC-AUC {auc} against {book}); the playbook's ranking stays"
+        )
+    if active is not None:
+        # The held-out leads as the active model reads them (its own behaviour columns).
+        columns = prediction.columns_for(held[0], held[1], list(active.behaviours))
+        current = _auc(yt, prediction.log_odds(active, columns))
+        metrics["active_model_roc_auc"] = current
+        if auc < current:
+            return False, (f"not served: it ranks worse than the active model (version "
+                           f"{active.version}) on the same held-out leads (ROC-AUC {auc} "
+                           f"against {current}); that model stays")  # fmt: skip
+    return True, f"served: ROC-AUC {auc} out of sample (the active playbook's score: {book})"
+
+
+def _final(
+    kind: str, columns: dict[str, list[str | None]], y: npt.NDArray[np.int64],
+    behaviours: list[str], metrics: dict[str, Any], now: datetime,
+) -> PredictiveModel:  # fmt: skip
+    """The chosen kind fitted on every outcome."""
+    everywhere = np.arange(y.size)
+    if kind == BOOSTED:
+        fitted = learners.fit_boosted(columns, y, everywhere)
+        return PredictiveModel(kind=kind, bins=[], weights=[], intercept=0.0, trees=fitted,
+                               behaviours=behaviours, metrics=metrics, created_at=now)  # fmt: skip
     bins = _bins(columns, everywhere)
-    final = _fit(scorecard.design(bins, columns), y)
-    model = model_repo.add_active(session, PredictiveModel(
-        kind="logistic scorecard", bins=[_bin_dict(b) for b in bins],
+    final = learners.fit_logistic(scorecard.design(bins, columns), y)
+    return PredictiveModel(
+        kind=kind, bins=[_bin_dict(b) for b in bins],
         weights=[float(w) for w in final.coef_[0]], intercept=float(final.intercept_[0]),
         behaviours=behaviours, metrics=metrics, created_at=now,
-    ))  # fmt: skip
-    version = model.version
-    scored = score_open_leads(session, model)
-    return {"version": version, "metrics": metrics, "leads_scored": scored,
-            "top": _top_weights(model)}  # fmt: skip
+    )  # fmt: skip
 
 
 def _bins(columns: dict[str, list[str | None]], rows: npt.NDArray[np.int64]) -> list[scorecard.Bin]:
@@ -203,9 +231,55 @@ def _bin_of(data: dict[str, Any]) -> scorecard.Bin:
     return scorecard.Bin(data["column"], data["low"], data["high"], data["value"])
 
 
-def _top_weights(model: PredictiveModel, count: int = 8) -> list[dict[str, Any]]:
-    pairs = sorted(zip(model.bins, model.weights, strict=True), key=lambda bw: -abs(bw[1]))
-    return [{"rule": _bin_of(b).label(), "weight": round(w, 3)} for b, w in pairs[:count]]
+def _top(model: PredictiveModel, columns: dict[str, list[str | None]], count: int = 8
+         ) -> list[dict[str, Any]]:  # fmt: skip
+    """What weighs most: a scorecard's largest weights; a forest's columns by their mean
+    absolute contribution (log-odds) over the leads it learned from."""
+    if model.kind == SCORECARD:
+        pairs = sorted(zip(model.bins, model.weights, strict=True), key=lambda bw: -abs(bw[1]))
+        return [{"rule": _bin_of(b).label(), "weight": round(w, 3)} for b, w in pairs[:count]]
+    weigh: dict[str, float] = defaultdict(float)
+    found = prediction.explain(model, columns)
+    for e in found:
+        for name, v in e.contributions.items():
+            weigh[name] += v / len(found)
+    ranked = sorted(weigh.items(), key=lambda kv: -abs(kv[1]))[:count]
+    return [{"rule": name, "weight": round(w, 3)} for name, w in ranked]
+
+
+RETRAIN_EVERY = {"daily": timedelta(days=1), "weekly": timedelta(days=7),
+                 "monthly": timedelta(days=30)}  # fmt: skip
+
+
+def retrain_due(session: Session, playbook: Playbook, now: datetime) -> str | None:
+    """Why the playbook's schedule wants a new model now (`learning: {retrain, min_new_outcomes}`),
+    or None: the last training is recent, or too few leads have closed since."""
+    plan = playbook.learning
+    if plan.retrain == "never":
+        return None
+    latest = model_repo.latest(session)
+    if latest is not None and now - latest.created_at < RETRAIN_EVERY[plan.retrain]:
+        return None
+    stages = [s.value for s in playbook.lifecycle.sales_ready]
+    outcomes = training.count_labelled(session, stages)
+    new = outcomes - (int(latest.metrics.get("outcomes", 0)) if latest else 0)
+    if new < plan.min_new_outcomes:
+        return None
+    return f"{plan.retrain} retraining: {new} new outcomes"
+
+
+def retrain_if_due(session: Session, playbook: Playbook, now: datetime) -> dict[str, Any] | None:
+    """The worker's scheduled retraining: a new version (kept with its metrics) that replaces
+    the active model only when it ranks no worse on the same held-out leads; None when not due
+    or when there are still too few outcomes to learn from."""
+    why = retrain_due(session, playbook, now)
+    if why is None:
+        return None
+    try:
+        result = train(session, playbook, now)
+    except ColdStart:
+        return None
+    return {**result, "why": why}
 
 
 def versions(session: Session) -> list[PredictiveModel]:
@@ -220,64 +294,4 @@ def active_model(session: Session) -> PredictiveModel:
     return model
 
 
-def score_open_leads(session: Session, model: PredictiveModel) -> int:
-    """Probability and reasons for every undecided lead, from the model (no retraining)."""
-    rows = training.open_leads(session, OPEN_STAGES)
-    if not rows:
-        return 0
-    counts = training.open_behaviour(session, [r["id"] for r in rows])
-    columns = columns_for(rows, counts, list(model.behaviours))
-    bins = [_bin_of(b) for b in model.bins]
-    x = scorecard.design(bins, columns)
-    weights = np.asarray(model.weights)
-    odds = x @ weights + model.intercept
-    probability = 1 / (1 + np.exp(-odds))
-    leads = {lead.id: lead for lead in lead_repo.get_many(session, [r["id"] for r in rows])}
-    for k, row in enumerate(rows):
-        lead = leads[row["id"]]
-        lead.probability = round(float(probability[k]), 4)
-        lead.probability_reasons = _reasons(bins, x[k] * weights)
-    return len(rows)
-
-
-def kinds_of(events: Sequence[Event]) -> list[tuple[int, str, int]]:
-    """One lead's behaviour counts from its stored events, as the training query counts them."""
-    tally: dict[tuple[int, str], int] = defaultdict(int)
-    for e in events:
-        if e.type not in ("page", "track") or e.source in SALES_EVENT_SOURCES or e.lead_id is None:
-            continue
-        kind = f"page {e.path or '?'}" if e.type == "page" else f"event {e.name or e.type}"
-        tally[(e.lead_id, kind)] += 1
-    return [(lead_id, kind, n) for (lead_id, kind), n in tally.items()]
-
-
-def refresh(
-    session: Session, model: PredictiveModel, lead: Lead, account: Any, events: Sequence[Event]
-) -> None:
-    """The lead's probability and reasons now, from the model (scoring, not retraining)."""
-    row = {"id": lead.id, "title": lead.title, "country": lead.country, "source": lead.source,
-           "industry": account.industry if account else None,
-           "tier": account.tier if account else None,
-           "employees": account.employees if account else None,
-           "annual_revenue": account.annual_revenue if account else None,
-           "has_company": "yes" if lead.account_id else "no"}  # fmt: skip
-    columns = columns_for([row], kinds_of(events), list(model.behaviours))
-    bins = [_bin_of(b) for b in model.bins]
-    x = scorecard.design(bins, columns)[0]
-    weighed = x * np.asarray(model.weights)
-    lead.probability = round(float(1 / (1 + np.exp(-(weighed.sum() + model.intercept)))), 4)
-    lead.probability_reasons = _reasons(bins, weighed)
-
-
-def active_or_none(session: Session) -> PredictiveModel | None:
-    """The model live scoring uses, if one has been trained."""
-    return model_repo.active(session)
-
-
-def _reasons(bins: list[scorecard.Bin], weighed: npt.NDArray[np.float64]) -> list[str]:
-    order = np.argsort(-np.abs(weighed))[:3]
-    return [f"{bins[j].label()} ({'+' if weighed[j] > 0 else '-'})" for j in order
-            if weighed[j] != 0 and math.isfinite(weighed[j])]  # fmt: skip
-
-
-__all__ = ["MIN_CLASS", "ColdStart", "active_model", "score_open_leads", "train"]
+__all__ = ["MIN_CLASS", "ColdStart", "active_model", "train"]

@@ -6,9 +6,14 @@ that give the same result:
 
     new events or edits
       -> score            the facts (`core.facts`) and engagement input, scored by the core
+      -> account roll-up  each touched account's fit plus its buying group's engagement
       -> stage            the playbook's automatic move (hand-raisers, criteria, decay setting)
       -> hand-off         a sales-ready lead gets a rep, an SLA deadline and an outbox alert
-      -> account roll-up  each touched account's fit plus its buying group's engagement
+      (-> shadow          live only: a candidate playbook scores the same leads, acting on
+                          nothing, for `leadflow playbook compare`: `services.shadow_live`)
+
+The roll-up comes before the stage step because stage criteria and routing may read the
+account's score (`account.score`), which sums its leads' scores.
 
 `run_live` does it for a few leads, one at a time, in the caller's transaction (an event, an
 edit). `run_bulk` does it column-wise for many leads (`services.rescore`, then
@@ -25,15 +30,15 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from leadflow.core.facts import EventFacts
+from leadflow.core.facts import EventFacts, reads_account_score
 from leadflow.core.lifecycle import Transition
 from leadflow.core.playbook import Playbook
 from leadflow.core.scoring import LeadScore
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import leads as lead_repo
-from leadflow.services import decay_refresh, lifecycle, live_scoring, rescore
-from leadflow.services import model as predictive
+from leadflow.services import decay_refresh, lifecycle, live_scoring, rescore, shadow_live
+from leadflow.services import prediction as predictive
 from leadflow.services.leads import facts_of
 
 
@@ -56,6 +61,7 @@ def run_live(
     predictor = predictive.active_or_none(session)
     history = live_scoring.model_history(session, playbook, wanted) if predictor else {}
     scores: dict[int, LeadScore] = {}
+    scored: list[shadow_live.Scored] = []
     for lead in leads:
         account = accounts.get(lead.account_id) if lead.account_id else None
         if predictor is not None and lead.outcome is None:  # a fact rules may read: first
@@ -64,10 +70,19 @@ def run_live(
         score = live_scoring.score(playbook, facts, engagement.get(lead.id, {}), now)
         arrived = (new_events or {}).get(lead.id, ())
         live_scoring.store(session, lead, score, now, cause=cause, new_events=arrived)
-        _stage_and_hand_off(session, playbook, lead, score, facts, arrived, now)
         scores[lead.id] = score
+        scored.append(shadow_live.Scored(lead, account, facts, score))
+    shadow_live.observe(session, playbook, scored, new_events or {}, now)
     session.flush()
+    # The roll-up before the stage step, as in `run_bulk`: stage criteria and routing may read
+    # the account's score (`account.score`), which sums its leads' new scores.
     roll_up_accounts(session, playbook, leads, now)
+    for lead in leads:
+        account = accounts.get(lead.account_id) if lead.account_id else None
+        facts = facts_of(session, lead, playbook, account)
+        arrived = (new_events or {}).get(lead.id, ())
+        _stage_and_hand_off(session, playbook, lead, scores[lead.id], facts, arrived, now)
+    session.flush()  # the moves too: callers read them back with plain SQL
     return scores
 
 
@@ -123,13 +138,25 @@ def run_bulk(
 
 
 def run_decay(
-    session: Session, playbook: Playbook, now: datetime, lead_ids: Sequence[int]
+    session: Session,
+    playbook: Playbook,
+    now: datetime,
+    lead_ids: Sequence[int] | None = None,
+    *,
+    rescore_at_most: int | None = None,
 ) -> BulkOutcome:
-    """The worker's decay sweep: age these leads' stored engagement states by multiplication
-    (no events read; leads without states for the active rules are re-scored from their
-    events), then the stage and hand-off steps as in `run_bulk`."""
+    """The worker's decay sweep over these leads (all when None): age their stored engagement
+    states by multiplication (no events read) and write those whose shown score moved; leads
+    without states for the active rules are re-scored from their events (at most
+    `rescore_at_most` of them, the rest on later passes); then the stage and hand-off steps
+    for the leads written, as in `run_bulk`."""
     aged = decay_refresh.refresh(session, playbook, now, lead_ids)
-    if aged.without_state:
-        rescore.rescore_all(session, playbook, now, lead_ids=aged.without_state, cause="decay")
-    moves = lifecycle.advance_all(session, playbook, now, actor="decay", lead_ids=lead_ids)
-    return BulkOutcome(len(lead_ids), 0, sum(aged.phases.values()), moves, aged.phases)
+    rebuilt = aged.without_state[:rescore_at_most]
+    if rebuilt:
+        rescore.rescore_all(session, playbook, now, lead_ids=rebuilt, cause="decay")
+    touched = {*aged.changed_ids, *rebuilt}
+    if reads_account_score(playbook):  # their account's score moved: so may their stage
+        touched |= set(lead_repo.ids_at_accounts(session, aged.accounts))
+    moves = lifecycle.advance_all(session, playbook, now, actor="decay", lead_ids=sorted(touched))
+    seconds = sum(aged.phases.values())
+    return BulkOutcome(aged.leads + len(rebuilt), 0, seconds, moves, aged.phases)

@@ -14,6 +14,7 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import content_hash, parse_playbook
 from leadflow.models.playbook import PlaybookVersion
 from leadflow.repositories import playbook_versions
+from leadflow.repositories import shadow as shadow_scores
 from leadflow.services import audit, pipeline
 
 _parsed: dict[str, Playbook] = {}
@@ -73,12 +74,23 @@ def install(session: Session, text: str, *, author: str, now: datetime) -> Playb
     version = existing or playbook_versions.create(
         session, name=parse_playbook(text).name, content=text, author=author, at=now
     )
+    before = playbook_versions.active(session)
     playbook_versions.activate(session, version.id)
+    _after_new_active(session, version, changed=before is None or before.id != version.id)
     action = "playbook.activate" if existing else "playbook.install"
     details = {"version": version.version, "name": version.name}
     target = f"playbook:v{version.version}"
     audit.record(session, actor=author, action=action, target=target, details=details, now=now)
     return version
+
+
+def _after_new_active(session: Session, version: PlaybookVersion, *, changed: bool) -> None:
+    """A shadow comparison is against the active version: a new one restarts it, and the
+    shadow version itself becoming active ends it."""
+    if version.shadow:
+        playbook_versions.set_shadow(session, None)
+    if changed:
+        shadow_scores.clear(session)
 
 
 def apply(

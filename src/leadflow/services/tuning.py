@@ -2,10 +2,11 @@
 
 The proposal is a scorecard (see core/scorecard.py): a regularised logistic regression on
 binned attributes, its weights turned into points. Everything reported is measured out of
-sample: on each of five stratified folds the bins, the model and the points are fitted on the
-other four and scored on the held-out one, so `auc` (the model) and `playbook_auc` (its points,
-rounded, as a playbook would add them) never see the rows they are measured on. Gradient
-boosting on the same columns (`gbm_auc`) shows how much an additive scorecard leaves behind.
+sample: on each of five stratified folds the bins, the models and the points are fitted on the
+other four and scored on the held-out one, so nothing is measured on rows it was fitted to:
+`scorecard_auc` (the logistic model), `gbm_auc` (the LightGBM model `model train` can serve),
+`auc` and `model` (the better of the two), `playbook_auc` (the scorecard's points, rounded, as a
+playbook would add them) and `baselines` (services/learners.py) all on the same folds.
 """
 
 from __future__ import annotations
@@ -23,9 +24,17 @@ from leadflow.core import scorecard
 from leadflow.core.errors import Invalid
 from leadflow.core.playbook_text import declaring_what_it_reads, parse_playbook
 from leadflow.core.records import canonical_header
+from leadflow.services import learners
 from leadflow.services.files import open_table
+from leadflow.services.prediction import BOOSTED, SCORECARD
 
 FOLDS = 5
+# Measured on the same folds as the models, for comparison (`tune --history --json`).
+BASELINES = {
+    "logistic one-hot": learners.onehot_logistic,
+    "naive Bayes on field frequencies": learners.naive_bayes,
+    "gradient boosting (scikit-learn)": learners.hist_gradient_boosting,
+}
 MIN_CLASS = 30  # outcomes of each kind below which a model would be guessing
 POSITIVE = {"1", "1.0", "true", "t", "yes", "y", "won", "closed won", "customer", "converted"}
 NEGATIVE = {"0", "0.0", "false", "f", "no", "n", "lost", "closed lost", "disqualified",
@@ -140,26 +149,6 @@ def _fit(x: npt.NDArray[np.float64], y: npt.NDArray[np.int64]) -> Any:
     return LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
 
 
-def _gbm_scores(columns: dict[str, list[str | None]], y: npt.NDArray[np.int64],
-                train: npt.NDArray[np.int64], test: npt.NDArray[np.int64]) -> Any:  # fmt: skip
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    matrix, categorical = [], []
-    for values in columns.values():
-        parsed = scorecard.numeric(values)
-        if parsed is None:
-            codes = {v: k for k, v in enumerate(sorted({(x or "").strip() for x in values}))}
-            parsed = np.array([codes[(x or "").strip()] for x in values], dtype=np.float64)
-            categorical.append(True)
-        else:
-            categorical.append(False)
-        matrix.append(parsed)
-    x = np.column_stack(matrix)
-    model = HistGradientBoostingClassifier(categorical_features=categorical, random_state=0)
-    model.fit(x[train], y[train])
-    return model.predict_proba(x[test])[:, 1]
-
-
 def tune_history(
     path: Path,
     target: str,
@@ -180,6 +169,7 @@ def tune_history(
     y = history.outcome
     check_outcomes(y)
     model_scores, card_scores, gbm_scores = (np.zeros(y.size) for _ in range(3))
+    baselines = {name: np.zeros(y.size) for name in BASELINES}
     folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=0)
     for train, test in folds.split(np.zeros(y.size), y):
         bins = _bins(history.columns, train)
@@ -187,7 +177,13 @@ def tune_history(
         fitted = _fit(x[train], y[train])
         model_scores[test] = fitted.predict_proba(x[test])[:, 1]
         card_scores[test] = x[test] @ scorecard.points(fitted.coef_[0])
-        gbm_scores[test] = _gbm_scores(history.columns, y, train, test)
+        forest = learners.fit_boosted(history.columns, y, train)
+        gbm_scores[test] = learners.boosted_log_odds(forest, history.columns, test)
+        for name, baseline in BASELINES.items():
+            baselines[name][test] = baseline(history.columns, y, train, test)
+    aucs = {kind: round(float(roc_auc_score(y, s)), 4)
+            for kind, s in ((SCORECARD, model_scores), (BOOSTED, gbm_scores))}  # fmt: skip
+    won = BOOSTED if aucs[BOOSTED] > aucs[SCORECARD] else SCORECARD
     everything = np.arange(y.size)
     bins = _bins(history.columns, everything)
     final = _fit(scorecard.design(bins, history.columns), y)
@@ -206,10 +202,12 @@ def tune_history(
                          final_scores)  # fmt: skip
     return {
         "rows": int(y.size), "converted": int(y.sum()), "folds": FOLDS,
-        "auc": round(float(roc_auc_score(y, model_scores)), 4),
+        "auc": aucs[won], "model": won, "scorecard_auc": aucs[SCORECARD],
         "playbook_auc": round(float(roc_auc_score(y, card_scores)), 4),
-        "gbm_auc": round(float(roc_auc_score(y, gbm_scores)), 4),
-        "pr_auc": round(float(average_precision_score(y, model_scores)), 4),
+        "gbm_auc": aucs[BOOSTED],
+        "baselines": {name: round(float(roc_auc_score(y, s)), 4) for name, s in baselines.items()},
+        "pr_auc": round(float(average_precision_score(
+            y, gbm_scores if won == BOOSTED else model_scores)), 4),
         "columns": list(history.columns), "skipped": history.skipped,
         "read_as": history.read_as,
         "backtest": {

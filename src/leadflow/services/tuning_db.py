@@ -7,7 +7,10 @@ regression weighs them all. The proposal keeps the active playbook's personas, t
 SLA and hand-raisers and replaces its fit and engagement rules, grades and MQL criterion.
 
 Measured out of sample on five stratified folds: the model's AUC and the proposal's (its
-points added as the playbook would add them, without decay) on the held-out leads.
+points added as the playbook would add them, without decay) on the held-out leads, the
+gradient-boosted model's on the same folds (`gbm_auc`), and the active playbook's own score on
+the same leads at their cutoffs (`active_playbook_auc`: nothing is fitted, so every lead is
+out of sample), so a proposal that ranks worse than what is running shows it.
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ from leadflow.core import scorecard
 from leadflow.core.errors import Invalid
 from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import declaring_what_it_reads, parse_playbook
+from leadflow.core.report_math import roc_auc
 from leadflow.repositories import training
+from leadflow.services import learners, playbooks, prediction
 from leadflow.services import model as learning
-from leadflow.services import playbooks
+from leadflow.services.prediction import BOOSTED, SCORECARD
 from leadflow.services.tuning import check_outcomes, target_share
 
 ATTRIBUTE_FIELDS = {
@@ -65,18 +70,20 @@ def tune(
     check_outcomes(y)
     counts = training.labelled_behaviour(session, stages)
     behaviours = learning._frequent(counts)
-    columns = learning.columns_for(rows, counts, behaviours)
-    model_scores, card_scores = np.zeros(y.size), np.zeros(y.size)
+    columns = prediction.columns_for(rows, counts, behaviours)
+    model_scores, card_scores, gbm_scores = np.zeros(y.size), np.zeros(y.size), np.zeros(y.size)
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
     for train_rows, test_rows in folds.split(np.zeros(y.size), y):
+        forest = learners.fit_boosted(columns, y, train_rows)
+        gbm_scores[test_rows] = learners.boosted_log_odds(forest, columns, test_rows)
         bins, onehot, capped = _matrix(columns, behaviours, train_rows)
         x = np.hstack([onehot, capped])
-        fitted = learning._fit(x[train_rows], y[train_rows])
+        fitted = learners.fit_logistic(x[train_rows], y[train_rows])
         model_scores[test_rows] = fitted.predict_proba(x[test_rows])[:, 1]
         card_scores[test_rows] = x[test_rows] @ np.round(fitted.coef_[0] * PER_DOUBLING, 1)
     everything = np.arange(y.size)
     bins, onehot, capped = _matrix(columns, behaviours, everything)
-    final = learning._fit(np.hstack([onehot, capped]), y)
+    final = learners.fit_logistic(np.hstack([onehot, capped]), y)
     points = np.round(final.coef_[0] * PER_DOUBLING, 1)
     caps = capped.max(axis=0) if behaviours else np.zeros(0)
     fit_rules = _fit_rules(bins, points[: len(bins)])
@@ -93,11 +100,18 @@ def tune(
                      (fit_totals, engagement_totals))  # fmt: skip
     before, after = active.content.splitlines(keepends=True), text.splitlines(keepends=True)
     diff = "".join(difflib.unified_diff(before, after, f"version {active.version}", "proposed"))
+    aucs = {SCORECARD: round(float(roc_auc_score(y, model_scores)), 4),
+            BOOSTED: round(float(roc_auc_score(y, gbm_scores)), 4)}  # fmt: skip
+    won = BOOSTED if aucs[BOOSTED] > aucs[SCORECARD] else SCORECARD
     return {
+        "auc": aucs[won], "model": won,
         "source": "leadflow's closed leads, as they were when they became sales-ready",
         "rows": int(y.size), "converted": int(y.sum()), "folds": 5,
-        "auc": round(float(roc_auc_score(y, model_scores)), 4),
+        "scorecard_auc": round(float(roc_auc_score(y, model_scores)), 4),
         "playbook_auc": round(float(roc_auc_score(y, card_scores)), 4),
+        "gbm_auc": round(float(roc_auc_score(y, gbm_scores)), 4),
+        "active_playbook_auc": roc_auc(learning.playbook_scores(session, playbook, rows),
+                                       y.astype(bool)),
         "backtest": {
             "mql_share": round(mql_share, 4), "precision_target": precision,
             "mqls": int(chosen.sum()),

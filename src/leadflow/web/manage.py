@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from leadflow.api.deps import DbSession, Now
-from leadflow.core.errors import LeadflowError
+from leadflow.core.errors import LeadflowError, NotFound
 from leadflow.core.plan import PLAN_STAGES, parse_rates
 from leadflow.core.playbook_text import PlaybookInvalid, parse_playbook
 from leadflow.core.roles import Permission
 from leadflow.models.playbook import PlaybookVersion
-from leadflow.services import audit, playbooks, reporting, reps, webhooks
+from leadflow.services import audit, playbooks, reporting, reps, shadow, webhooks
 from leadflow.services import plan as plan_service
 from leadflow.web.auth import Viewer, can, check_csrf
 from leadflow.web.pages import page
@@ -37,7 +37,8 @@ def _versions(session: DbSession) -> dict[str, Any]:
 
     def plain(v: PlaybookVersion) -> dict[str, Any]:
         return {"id": v.id, "version": v.version, "name": v.name, "author": v.author,
-                "created_at": v.created_at, "content": v.content}  # fmt: skip
+                "created_at": v.created_at, "content": v.content,
+                "shadow": v.shadow}  # fmt: skip
 
     active = plain(playbooks.active_version(session))
     return {"active": active, "versions": [plain(v) for v in playbooks.versions(session)]}
@@ -70,6 +71,20 @@ async def playbook_submit(request: Request, session: DbSession, now: Now, seen: 
     preview = {"outcome": outcome, "mqls_before": before, "mqls_after": after,
                "moves": sorted(outcome.stage_moves.items(), key=lambda kv: -kv[1])}  # fmt: skip
     return page(request, "playbook.html", seen, preview=preview, problems=[], **context)
+
+
+@router.post("/playbook/check")
+async def playbook_check(request: Request, seen: Editor) -> JSONResponse:
+    """The editor's check as you type: every problem with its line (nothing is stored)."""
+    await check_csrf(request, seen)
+    form = await request.form()
+    text = str(form.get("content", "")).replace("\r\n", "\n")
+    try:
+        parse_playbook(text)
+    except PlaybookInvalid as exc:
+        found = [{"line": p.line, "path": p.path, "message": p.message} for p in exc.problems]
+        return JSONResponse({"problems": found})
+    return JSONResponse({"problems": []})
 
 
 def _mql_count(session: DbSession) -> int:
@@ -137,3 +152,30 @@ async def replay(
     audit.record(session, actor=seen.user.email, action="webhook.replay",
                  target=f"alert:{alert_id}", details={"queued": queued}, now=now)  # fmt: skip
     return RedirectResponse(f"/alerts?replayed={alert_id}", status_code=303)
+
+
+@router.get("/playbook/compare")
+def compare_page(request: Request, session: DbSession, seen: Reader) -> HTMLResponse:
+    """The shadow candidate against the active playbook (or how to start one)."""
+    try:
+        figures = shadow.seen_by(session, seen.actor, shadow.compare_live(session))
+    except NotFound:
+        figures = None
+    return page(request, "playbook_compare.html", seen, figures=figures, preview=None)
+
+
+@router.post("/playbook/promote")
+async def promote_submit(request: Request, session: DbSession, now: Now, seen: Editor) -> Response:
+    """Preview promoting the shadow candidate (diff, stage moves), or promote it."""
+    await check_csrf(request, seen)
+    form = await request.form()
+    if str(form.get("intent", "preview")) == "apply":
+        outcome = shadow.promote(session, author=seen.user.email, now=now)
+        return RedirectResponse(f"/playbook?applied={outcome.version}", status_code=303)
+    figures = shadow.seen_by(session, seen.actor, shadow.compare_live(session))
+    nested = session.begin_nested()
+    outcome = shadow.promote(session, author=seen.user.email, now=now, dry_run=True)
+    nested.rollback()
+    preview = {"outcome": outcome,
+               "moves": sorted(outcome.stage_moves.items(), key=lambda kv: -kv[1])}  # fmt: skip
+    return page(request, "playbook_compare.html", seen, figures=figures, preview=preview)

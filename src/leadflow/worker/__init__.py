@@ -11,7 +11,7 @@ import logging
 import os
 import socket
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,7 +21,6 @@ from leadflow.core.errors import NotFound
 from leadflow.services import (
     delivery,
     digest,
-    leads,
     operations,
     pipeline,
     playbooks,
@@ -32,8 +31,8 @@ from leadflow.services import (
 log = logging.getLogger("leadflow.worker")
 SWEEP_EVERY = 5.0  # seconds between SLA sweeps
 DECAY_EVERY = 300.0  # seconds between passes over leads whose decayed score may have moved
-DECAY_AGE = timedelta(hours=1)  # re-score leads not scored for this long
-DECAY_BATCH = 10_000
+DECAY_BATCH = 10_000  # leads without a state re-scored from their events per pass
+LEARN_EVERY = 3600.0  # seconds between looks at the playbook's retraining schedule
 
 
 def utcnow() -> datetime:
@@ -52,6 +51,7 @@ class Worker:
         self.wake = threading.Event()  # set when new alerts were committed
         self._last_sweep = 0.0
         self._last_decay = 0.0
+        self._last_learn = 0.0
         self.started_at = utcnow()
 
     def run_once(self, client: httpx.Client, *, sweep: bool = True) -> int:
@@ -84,11 +84,9 @@ class Worker:
                 book = playbooks.active_playbook(session)
             except NotFound:
                 return 0
-            now = utcnow()
-            ids = leads.stale_ids(session, now - DECAY_AGE, DECAY_BATCH)
-            if ids:
-                pipeline.run_decay(session, book, now, ids)
-            return len(ids)
+            # Every lead, read as columns; only those whose shown score moved are written.
+            outcome = pipeline.run_decay(session, book, utcnow(), rescore_at_most=DECAY_BATCH)
+            return outcome.leads
 
     def retain(self) -> int:
         """Anonymize events older than the playbook's retention (a batch per pass)."""
@@ -99,6 +97,28 @@ class Worker:
             except NotFound:
                 return 0
             return privacy.apply_retention(session, book, utcnow())
+
+    def learn(self) -> dict[str, object] | None:
+        """Retrain the model when the playbook's schedule says so (`learning:`); the new
+        version replaces the active one only when it ranks no worse out of sample.
+
+        The transaction is not IMMEDIATE: training reads for a while (seconds to minutes) and
+        writes only at the end, so on SQLite the writers are not held up meanwhile."""
+        from leadflow.services import model  # the learners load only when retraining is due
+
+        with self.factory() as session, session.begin():
+            try:
+                book = playbooks.active_playbook(session)
+            except NotFound:
+                return None
+            if model.retrain_due(session, book, utcnow()) is None:
+                return None
+        with self.factory() as session, session.begin():
+            result = model.retrain_if_due(session, book, utcnow())
+        if result is not None:
+            log.info("model version %s trained (%s): %s", result["version"], result["why"],
+                     result["decision"])  # fmt: skip
+        return result
 
     def run(self) -> None:
         """Loop until `stop` is set; errors are logged and retried, never fatal."""
@@ -114,6 +134,9 @@ class Worker:
                         self._last_decay = now
                         self.decay()
                         self.retain()
+                    if now - self._last_learn >= LEARN_EVERY:
+                        self._last_learn = now
+                        self.learn()
                 except Exception as exc:  # keep the loop alive; the next pass retries
                     # Type and place only: a traceback's message holds SQL parameters (e-mails).
                     log.error("worker pass failed: %s at %s", type(exc).__name__, where(exc))

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from leadflow.api.deps import DbSession, Now, require
+from leadflow.api.deps import DbSession, Now, actor_of, require
 from leadflow.api.rest.schemas import PlaybookText
 from leadflow.api.strict_body import StrictRoute
 from leadflow.core import strict_json
@@ -15,7 +15,7 @@ from leadflow.core.errors import Invalid
 from leadflow.core.playbook_text import PlaybookInvalid, parse_playbook
 from leadflow.core.roles import Permission
 from leadflow.models.api_key import ApiKey
-from leadflow.services import playbooks
+from leadflow.services import playbooks, shadow
 
 router = APIRouter(prefix="/playbook", tags=["playbook"], route_class=StrictRoute)
 Reader = Annotated[ApiKey, Depends(require(Permission.READ))]
@@ -49,7 +49,7 @@ def active(session: DbSession, _: Reader) -> dict[str, Any]:
 
 @router.get("/versions", summary="Every version, newest first")
 def versions(session: DbSession, _: Reader) -> list[dict[str, Any]]:
-    """Version number, hash, author, time and whether it is active."""
+    """Version number, hash, author, time, whether it is active or runs in the shadow."""
     return [
         {
             "version": v.version,
@@ -58,6 +58,7 @@ def versions(session: DbSession, _: Reader) -> list[dict[str, Any]]:
             "author": v.author,
             "created_at": v.created_at.isoformat(),
             "active": v.active,
+            "shadow": v.shadow,
         }
         for v in playbooks.versions(session)
     ]
@@ -116,6 +117,10 @@ async def apply(
     outcome = playbooks.apply(session, text, author=caller.name, now=now, dry_run=dry_run)
     if preview is not None:
         preview.rollback()
+    return _applied(outcome)
+
+
+def _applied(outcome: playbooks.ApplyOutcome) -> dict[str, Any]:
     return {
         "version": outcome.version,
         "unchanged": outcome.unchanged,
@@ -126,3 +131,56 @@ async def apply(
             {"from": a, "to": b, "leads": n} for (a, b), n in sorted(outcome.stage_moves.items())
         ],
     }
+
+
+@router.post(
+    "/shadow",
+    summary="Run a candidate beside the active playbook on live events, acting on nothing",
+    openapi_extra=BODY_DOC,
+)
+async def shadow_start(
+    request: Request, session: DbSession, now: Now, caller: Editor
+) -> dict[str, Any]:
+    """The candidate's version; `GET /api/playbook/compare` then shows how it does."""
+    text = await playbook_text(request)
+    _checked(text)
+    version = shadow.start(session, text, author=actor_of(caller), now=now)
+    return {"version": version.version, "name": version.name, "shadow": True}
+
+
+@router.delete("/shadow", summary="Stop the shadow candidate (its version is kept)")
+def shadow_stop(session: DbSession, now: Now, caller: Editor) -> dict[str, Any]:
+    """404 when no candidate runs."""
+    version = shadow.stop(session, author=actor_of(caller), now=now)
+    return {"version": version.version, "name": version.name, "shadow": False}
+
+
+@router.get("/compare", summary="The shadow candidate against the active playbook")
+def compare(session: DbSession, _: Reader) -> dict[str, Any]:
+    """On the leads both scored: MQLs, MQLs won, ROC-AUC on closed leads, disagreements."""
+    return shadow.compare_live(session)
+
+
+@router.post(
+    "/backtest",
+    summary="Compare a candidate with the active playbook on history; nothing changes",
+    openapi_extra=BODY_DOC,
+)
+async def backtest(request: Request, session: DbSession, now: Now, _: Editor) -> dict[str, Any]:
+    """The figures `compare` gives, from every lead scored by both playbooks now."""
+    text = await playbook_text(request)
+    _checked(text)
+    preview = session.begin_nested()
+    figures = shadow.backtest(session, text, now)
+    preview.rollback()
+    return figures
+
+
+@router.post("/promote", summary="Make the shadow candidate the active playbook, or preview it")
+def promote(session: DbSession, now: Now, caller: Editor, dry_run: bool = False) -> dict[str, Any]:
+    """The usual apply: diff, re-score, stage moves; with `dry_run=true` nothing changes."""
+    preview = session.begin_nested() if dry_run else None
+    outcome = shadow.promote(session, author=actor_of(caller), now=now, dry_run=dry_run)
+    if preview is not None:
+        preview.rollback()
+    return _applied(outcome)

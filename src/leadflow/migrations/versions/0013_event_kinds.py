@@ -31,7 +31,8 @@ def upgrade() -> None:
         micros = "CAST(EXTRACT(EPOCH FROM occurred_at) * 1000000 AS BIGINT)"
     else:  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC)
         micros = (
-            "CAST(strftime('%s', occurred_at) AS INTEGER) * 1000000"
+            # whole seconds only: SQLite's date functions round to the millisecond (see 0021)
+            "CAST(strftime('%s', substr(occurred_at, 1, 19)) AS INTEGER) * 1000000"
             " + CAST(substr(occurred_at || '000000', 21, 6) AS INTEGER)"
         )
     op.execute(f"UPDATE events SET occurred_us = {micros}")

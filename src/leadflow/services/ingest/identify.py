@@ -16,7 +16,7 @@ from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import identities
 from leadflow.repositories import leads as lead_repo
-from leadflow.services.companies import business_domain
+from leadflow.services.companies import business_domain, domain_verdict
 from leadflow.services.ingest.traits import (
     account_fields,
     company_domain,
@@ -91,12 +91,14 @@ class Identities:
         if lead.account_id is None:
             company = message.traits.get("company")
             traits = company if isinstance(company, dict) else {}
-            domain = company_domain(traits) or business_domain(lead.email)
+            given = company_domain(traits)
+            domain = given or business_domain(lead.email)
             if domain:
                 fields = account_fields(traits)
                 if isinstance(company, str) and company.strip():
                     fields.setdefault("name", company.strip()[:200])
                 lead.account_id = self._account(domain, fields)
+                _matched(lead, domain, given=given is not None)
                 changed = True
         if changed:
             lead.updated_at = self.now
@@ -111,6 +113,7 @@ class Identities:
             lead = lead_repo.create(self.session, email=email, created_at=self.now)
             domain = business_domain(email)
             lead.account_id = self._account(domain, {}) if domain else None
+            _matched(lead, domain, given=False)
         self._link(message, lead.id)
         self.changed.add(lead.id)
         return lead.id
@@ -141,6 +144,7 @@ class Identities:
         account_id = self._account(domain, account_fields(message.traits))
         if lead.account_id != account_id:
             lead.account_id = account_id
+            _matched(lead, domain, given=True)
             lead.updated_at = self.now
         self._link(message, lead.id)
         self.changed.add(lead.id)
@@ -174,3 +178,10 @@ class Identities:
 
 def _text(value: object) -> str | None:
     return value.strip()[:200] or None if isinstance(value, str) else None
+
+
+def _matched(lead: Lead, domain: str | None, *, given: bool) -> None:
+    """Keep on the lead how it met its account (`services.companies`)."""
+    verdict = domain_verdict(domain, given=given)
+    if verdict is not None:
+        lead.account_confidence, lead.account_reason = verdict.confidence, verdict.reason

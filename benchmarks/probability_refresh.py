@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Probability refresh per event: what live scoring adds when a model is active.
+
+    python3 dev.py bench probability_refresh [--leads 2000] [--repeat 2000]
+
+Builds the demo company in a temporary SQLite database (`--leads`), trains its model (both
+kinds are measured and stored), then times `services.prediction.refresh` for one lead at a
+time, as `pipeline.run_live` calls it for each event: the lead's row and behaviour counts
+become columns, the stored model is evaluated (a scorecard's dot product, or the forest from
+its dumped trees with exact TreeSHAP, `core/trees.py`) and probability, contributions and
+reasons are set on the lead. The lead's events are read once beforehand (live scoring reads
+them anyway for the engagement rules), so this is the model's own cost. Reports CPU
+(user+sys) and wall time per refresh for each kind, and checks that no learner was imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--leads", type=int, default=2_000)
+    parser.add_argument("--repeat", type=int, default=2_000)
+    args = parser.parse_args()
+    from sqlalchemy import select
+
+    from leadflow.models import Lead
+    from leadflow.models.db import make_engine, make_session_factory, upgrade
+    from leadflow.repositories import accounts as account_repo
+    from leadflow.repositories import events as event_repo
+    from leadflow.services import demo, model, playbooks, prediction
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}; shared with other work: read CPU beside wall")  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        engine = make_engine(f"sqlite:///{Path(folder) / 'bench.db'}")
+        upgrade(engine)
+        text = (ROOT / "examples" / "b2b_saas.yaml").read_text()
+        with make_session_factory(engine)() as session, session.begin():
+            demo.build(session, text, leads=args.leads, now=NOW, seed=7, train=False)
+            book = playbooks.active_playbook(session)
+            trained = model.train(session, book, NOW)
+            print(f"trained: {trained['kind']} (scorecard ROC-AUC "
+                  f"{trained['metrics']['scorecard_roc_auc']}, boosting "
+                  f"{trained['metrics']['gbm_roc_auc']})")  # fmt: skip
+            kinds = {trained["kind"]: model.active_model(session)}
+            other = prediction.SCORECARD if trained["kind"] == prediction.BOOSTED \
+                else prediction.BOOSTED  # fmt: skip
+            columns, y, behaviours = _labelled(session, book)
+            kinds[other] = model._final(other, columns, y, behaviours, {}, NOW)
+            kinds[other].id = -1  # not stored: its forest is cached under this key
+            leads = session.scalars(select(Lead).where(Lead.outcome.is_(None)).limit(50)).all()
+            history = event_repo.for_leads(session, [lead.id for lead in leads])
+            accounts = {a.id: a for a in account_repo.get_many(
+                session, {lead.account_id for lead in leads})}  # fmt: skip
+            for kind, chosen in kinds.items():
+                _time(kind, chosen, leads, history, accounts, args.repeat)
+    learners = sorted(m for m in ("lightgbm", "sklearn") if m in sys.modules)
+    print(f"(learners loaded in this process for training: {', '.join(learners)})")
+    return 0
+
+
+def _labelled(session: object, book: object) -> tuple[object, object, list[str]]:
+    import numpy as np
+
+    from leadflow.repositories import training
+    from leadflow.services import model, prediction
+
+    stages = [s.value for s in book.lifecycle.sales_ready]  # type: ignore[attr-defined]
+    rows = training.labelled(session, stages)  # type: ignore[arg-type]
+    counts = training.labelled_behaviour(session, stages)  # type: ignore[arg-type]
+    behaviours = model._frequent(counts)
+    y = np.array([r["won"] for r in rows], dtype=np.int64)
+    return prediction.columns_for(rows, counts, behaviours), y, behaviours
+
+
+def _time(kind: str, chosen: object, leads: list, history: dict, accounts: dict,
+          repeat: int) -> None:  # fmt: skip
+    from leadflow.services import prediction
+
+    lead0 = leads[0]
+    prediction.refresh(
+        None,
+        chosen,
+        lead0,
+        accounts.get(lead0.account_id),  # type: ignore[arg-type]
+        history.get(lead0.id, ()),
+    )  # fmt: skip  (warms the forest cache)
+    cpu, wall = time.process_time(), time.perf_counter()
+    for k in range(repeat):
+        lead = leads[k % len(leads)]
+        prediction.refresh(None, chosen, lead, accounts.get(lead.account_id),  # type: ignore[arg-type]
+                           history.get(lead.id, ()))  # fmt: skip
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    print(f"{kind}: {repeat:,} refreshes, {cpu / repeat * 1e3:.3f} ms CPU and "
+          f"{wall / repeat * 1e3:.3f} ms wall per refresh")  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.exit(main())

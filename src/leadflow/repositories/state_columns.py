@@ -1,0 +1,224 @@
+"""The decay refresh's bulk reads and write: rule states and lead scores as NumPy columns, and
+the leads whose shown score moved written back with one UPDATE ... FROM a temporary table.
+
+Reads go as `event_columns` reads events: on SQLite child processes read through ADBC into
+Arrow (only while the session's transaction has written nothing, or they would not see what
+it sees), on PostgreSQL a binary COPY on the session's own connection. Otherwise (an in-memory
+database, a transaction that has written) the rows come through the driver: slower, the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import (
+    JSON,
+    Column,
+    Double,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    cast,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from leadflow.models.lead import Lead
+from leadflow.repositories._bulk import (
+    dialect_name,
+    epoch_micros,
+    executemany,
+    fetch,
+    table_of,
+)
+from leadflow.repositories._sql import chunked
+from leadflow.repositories.event_columns import CHANGES_AT_BEGIN, _child_read
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+NO_TIME = -(2**63)  # a window not yet full; a lead never scored
+# (name, is a float): the columns read, in order.
+STATE_COLUMNS = (
+    ("lead", False),
+    ("rule", False),
+    ("current", False),
+    ("count", False),
+    ("band", False),
+    ("anchored", True),
+    ("window_from", False),
+)
+SCORE_COLUMNS = (
+    ("id", False),
+    ("fit", True),
+    ("engagement", True),
+    ("total", True),
+    ("scored_us", False),
+)
+Columns = dict[str, npt.NDArray[Any]]
+
+
+def _quoted(session: Session, text: str) -> str:
+    """A string literal for a query that takes no parameters (ADBC child, COPY)."""
+    if dialect_name(session) == "postgresql":
+        from psycopg import sql
+
+        raw: Any = session.connection().connection.dbapi_connection
+        return str(sql.Literal(text).as_string(raw))
+    if "\x00" in text:
+        raise ValueError("a rule id holds a NUL character")
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _state_query(session: Session, rule_ids: Sequence[str], key: str) -> str:
+    whens = " ".join(f"WHEN {_quoted(session, r)} THEN {k}" for k, r in enumerate(rule_ids))
+    return (
+        "SELECT CAST(lead_id AS BIGINT),"
+        f" CAST(CASE rule_id {whens} ELSE -1 END AS BIGINT),"
+        f" CAST(CASE WHEN rule_key = {_quoted(session, key)} THEN 1 ELSE 0 END AS BIGINT),"
+        " CAST(count AS BIGINT), CAST(COALESCE(band, 0) AS BIGINT),"
+        " CAST(COALESCE(anchored, 0.0) AS DOUBLE PRECISION),"
+        f" CAST(COALESCE(window_from, {NO_TIME}) AS BIGINT) FROM rule_states"
+    )
+
+
+def _score_query(session: Session) -> str:
+    micros = epoch_micros(session, table_of(Lead).c.scored_at)
+    compiled = micros.compile(
+        dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+    )
+    return (
+        "SELECT CAST(id AS BIGINT), CAST(COALESCE(fit, 0.0) AS DOUBLE PRECISION),"
+        " CAST(COALESCE(engagement, 0.0) AS DOUBLE PRECISION),"
+        " CAST(COALESCE(total, 0.0) AS DOUBLE PRECISION),"
+        f" CAST(COALESCE({compiled}, {NO_TIME}) AS BIGINT) FROM leads"
+    )
+
+
+def read(session: Session, rule_ids: Sequence[str], key: str) -> tuple[Columns, Columns]:
+    """Every stored state (lead, rule index in `rule_ids` or -1, 1 when rule_key is `key`,
+    count, band or 0, anchored or 0, window_from or NO_TIME) and every lead's stored score
+    (id, fit, engagement, total, scored_at in epoch microseconds or NO_TIME), as columns."""
+    queries = [_state_query(session, rule_ids, key), _score_query(session)]
+    shapes = [STATE_COLUMNS, SCORE_COLUMNS]
+    if dialect_name(session) == "postgresql":
+        found = [_copy_binary(session, q, s) for q, s in zip(queries, shapes, strict=True)]
+        return found[0], found[1]
+    tables = _adbc_sqlite(session, queries)
+    if tables is None:
+        found = [_rows(session, q, s) for q, s in zip(queries, shapes, strict=True)]
+        return found[0], found[1]
+    columns = [
+        {
+            name: np.asarray(table.column(k).to_numpy(), np.float64 if real else np.int64)
+            for k, (name, real) in enumerate(shape)
+        }
+        for table, shape in zip(tables, shapes, strict=True)
+    ]
+    return columns[0], columns[1]
+
+
+def _adbc_sqlite(session: Session, queries: list[str]) -> list[Any] | None:
+    """The queries' rows as Arrow tables, each read by a child process at once (None when a
+    second connection would not see what the session sees)."""
+    connection = session.connection()
+    raw: Any = connection.connection.dbapi_connection
+    database = connection.engine.url.database
+    begun = connection.info.get(CHANGES_AT_BEGIN)
+    if not database or database == ":memory:" or begun != getattr(raw, "total_changes", None):
+        return None
+    with ThreadPoolExecutor(len(queries)) as pool:
+        return list(pool.map(partial(_child_read, str(Path(database).resolve())), queries))
+
+
+def _rows(session: Session, query: str, shape: Sequence[tuple[str, bool]]) -> Columns:
+    """The slow and sure way: rows through the driver, in the session's transaction."""
+    rows = session.connection().exec_driver_sql(query).all()
+    return {
+        name: np.array([row[k] for row in rows], np.float64 if real else np.int64)
+        for k, (name, real) in enumerate(shape)
+    }
+
+
+_COPY_HEADER = 19  # signature (11), flags (4), header extension length (4, zero)
+
+
+def _copy_binary(session: Session, query: str, shape: Sequence[tuple[str, bool]]) -> Columns:
+    """COPY ... TO STDOUT (FORMAT BINARY): no NULLs, 8-byte values, so fixed-width rows."""
+    row = np.dtype(
+        [("fields", ">i2")]
+        + [
+            (f, t)
+            for n, real in shape
+            for f, t in ((f"{n}_len", ">i4"), (n, ">f8" if real else ">i8"))
+        ]
+    )
+    raw: Any = session.connection().connection.dbapi_connection
+    data = bytearray()
+    with raw.cursor() as cursor, cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)") as copy:
+        for chunk in copy:
+            data += chunk
+    rows = np.frombuffer(memoryview(data)[_COPY_HEADER : len(data) - 2], row)
+    if len(rows) and not (rows["fields"] == len(shape)).all():
+        raise ValueError("unexpected COPY row layout")
+    return {name: rows[name].astype(np.float64 if real else np.int64) for name, real in shape}
+
+
+def stored_entries(session: Session, lead_ids: Sequence[int]) -> dict[int, tuple[int | None, str]]:
+    """The account id and stored contributions (JSON text) of these few leads."""
+    lead = table_of(Lead)
+    found: dict[int, tuple[int | None, str]] = {}
+    for batch in chunked(sorted(set(lead_ids))):
+        query = select(lead.c.id, lead.c.account_id, cast(lead.c.contributions, String))
+        for rows in fetch(session, query.where(lead.c.id.in_(batch))):
+            found.update({int(i): (account, text or "[]") for i, account, text in rows})
+    return found
+
+
+def write_scores(session: Session, scores: dict[str, Sequence[Any]], scored_at: Any) -> None:
+    """Columns `id`, `engagement`, `total`, `grade`, `contributions` (JSON text): into a
+    temporary table, then one UPDATE of the leads FROM it (fit and persona do not decay)."""
+    if not scores["id"]:
+        return
+    connection = session.connection()
+    temp = Table(
+        "leadflow_decayed",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("engagement", Double, nullable=False),
+        Column("total", Double, nullable=False),
+        Column("grade", String, nullable=False),
+        Column("contributions", Text, nullable=False),
+        prefixes=["TEMPORARY"],
+    )
+    temp.create(connection)
+    try:
+        executemany(session, temp.insert(), dict(scores))
+        lead = table_of(Lead)
+        text: Any = temp.c.contributions
+        if dialect_name(session) == "postgresql":
+            text = cast(text, JSON)
+        statement = (
+            update(lead)
+            .where(lead.c.id == temp.c.id)
+            .values(
+                engagement=temp.c.engagement,
+                total=temp.c.total,
+                grade=temp.c.grade,
+                contributions=text,
+                scored_at=scored_at,
+                # moves with the score: CRM syncs read "changed since" (the lead_scores view)
+                updated_at=scored_at,
+            )
+        )
+        connection.execute(statement)
+    finally:
+        temp.drop(connection)

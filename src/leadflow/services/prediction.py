@@ -1,0 +1,181 @@
+"""Serving the active model: a probability, its log-odds split by feature, and three reasons.
+
+The request path (live scoring, `services/pipeline.py`) imports this module and never a
+learner: a logistic scorecard is a dot product over its bins, a boosted model is evaluated from
+its stored trees by `core/trees.py` (NumPy), with exact TreeSHAP contributions. Either way the
+contributions plus `base` are the probability's log-odds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy.orm import Session
+
+from leadflow.core import boosted, scorecard
+from leadflow.core.trees import Forest
+from leadflow.models.event import Event
+from leadflow.models.lead import Lead
+from leadflow.models.prediction import PredictiveModel
+from leadflow.repositories import leads as lead_repo
+from leadflow.repositories import predictive_models as model_repo
+from leadflow.repositories import training
+from leadflow.repositories.reports import SALES_EVENT_SOURCES
+
+ATTRIBUTES = ("title", "country", "source", "industry", "tier", "employees", "annual_revenue",
+              "has_company")  # fmt: skip
+OPEN_STAGES = ("lead", "mql", "sql", "opportunity", "nurture")
+BOOSTED = "gradient boosting"
+SCORECARD = "logistic scorecard"
+Columns = Mapping[str, Sequence[str | None]]
+_FORESTS: dict[int, Forest] = {}  # by model id: a stored model never changes
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """One lead's prediction: base + sum(contributions) == log_odds."""
+
+    base: float
+    contributions: dict[str, float]
+    log_odds: float
+
+    @property
+    def probability(self) -> float:
+        return 1 / (1 + math.exp(-self.log_odds))
+
+    def stored(self) -> dict[str, Any]:
+        return {"base": self.base, "log_odds": self.log_odds, "contributions": self.contributions}
+
+    def reasons(self) -> list[str]:
+        """The three contributions that weigh most, with their direction."""
+        top = sorted(self.contributions.items(), key=lambda kv: -abs(kv[1]))[:3]
+        return [f"{name} ({'+' if v > 0 else '-'})" for name, v in top
+                if v != 0 and math.isfinite(v)]  # fmt: skip
+
+
+def columns_for(
+    rows: list[dict[str, Any]], counts: list[tuple[int, str, int]], behaviours: list[str]
+) -> dict[str, list[str | None]]:
+    """Attributes and behaviour counts as text columns, one row per lead."""
+    done: dict[int, dict[str, int]] = defaultdict(dict)
+    for lead_id, kind, n in counts:
+        done[lead_id][kind] = n
+    columns: dict[str, list[str | None]] = {
+        name: [None if r[name] is None else str(r[name]) for r in rows] for name in ATTRIBUTES
+    }
+    for kind in behaviours:
+        columns[kind] = [str(done[r["id"]].get(kind, 0)) for r in rows]
+    # How much the lead did at all, besides what it did.
+    columns["all events"] = [str(sum(done[r["id"]].values())) for r in rows]
+    columns["page views"] = [
+        str(sum(n for k, n in done[r["id"]].items() if k.startswith("page "))) for r in rows
+    ]
+    return columns
+
+
+def _forest(model: PredictiveModel) -> Forest:
+    forest = _FORESTS.get(model.id)
+    if forest is None:
+        assert model.trees is not None
+        forest = _FORESTS[model.id] = Forest(model.trees["forest"])
+    return forest
+
+
+def explain(
+    model: PredictiveModel, columns: Mapping[str, Sequence[str | None]]
+) -> list[Explanation]:
+    """Each row's log-odds and its contributions, from the stored model."""
+    if model.kind == BOOSTED:
+        return _explain_boosted(model, columns)
+    bins = [bin_of(b) for b in model.bins]
+    weighed = scorecard.design(bins, columns) * np.asarray(model.weights)
+    found = []
+    for row in weighed:
+        parts = {bins[j].label(): float(row[j]) for j in np.flatnonzero(row)}
+        found.append(Explanation(model.intercept, parts, model.intercept + float(row.sum())))
+    return found
+
+
+def _explain_boosted(model: PredictiveModel, columns: Columns) -> list[Explanation]:
+    assert model.trees is not None
+    specs = model.trees["specs"]
+    explained = _forest(model).explain(boosted.encode(specs, columns))
+    found = []
+    for r, row in enumerate(explained.contributions):
+        parts: dict[str, float] = {}
+        for j in np.flatnonzero(row):
+            name = boosted.label(specs[j], columns[specs[j]["column"]][r])
+            parts[name] = parts.get(name, 0.0) + float(row[j])
+        log_odds = explained.base + math.fsum(parts.values())
+        found.append(Explanation(explained.base, parts, log_odds))
+    return found
+
+
+def log_odds(
+    model: PredictiveModel, columns: Mapping[str, Sequence[str | None]]
+) -> npt.NDArray[np.float64]:
+    """Only the log-odds (for measuring a stored model on new outcomes)."""
+    return np.array([e.log_odds for e in explain(model, columns)])
+
+
+def bin_of(data: dict[str, Any]) -> scorecard.Bin:
+    return scorecard.Bin(data["column"], data["low"], data["high"], data["value"])
+
+
+def _store(lead: Lead, found: Explanation) -> None:
+    lead.probability = round(found.probability, 4)
+    lead.probability_reasons = found.reasons()
+    lead.probability_contributions = found.stored()
+
+
+def score_open_leads(session: Session, model: PredictiveModel) -> int:
+    """Probability, contributions and reasons for every undecided lead (no retraining)."""
+    rows = training.open_leads(session, OPEN_STAGES)
+    if not rows:
+        return 0
+    counts = training.open_behaviour(session, [r["id"] for r in rows])
+    columns = columns_for(rows, counts, list(model.behaviours))
+    leads = {lead.id: lead for lead in lead_repo.get_many(session, [r["id"] for r in rows])}
+    for row, found in zip(rows, explain(model, columns), strict=True):
+        _store(leads[row["id"]], found)
+    return len(rows)
+
+
+def kinds_of(events: Sequence[Event]) -> list[tuple[int, str, int]]:
+    """One lead's behaviour counts from its stored events, as the training query counts them."""
+    tally: dict[tuple[int, str], int] = defaultdict(int)
+    for e in events:
+        if e.type not in ("page", "track") or e.source in SALES_EVENT_SOURCES or e.lead_id is None:
+            continue
+        kind = f"page {e.path or '?'}" if e.type == "page" else f"event {e.name or e.type}"
+        tally[(e.lead_id, kind)] += 1
+    return [(lead_id, kind, n) for (lead_id, kind), n in tally.items()]
+
+
+def lead_row(lead: Lead, account: Any) -> dict[str, Any]:
+    """The attributes the model reads, from a lead and its account."""
+    return {"id": lead.id, "title": lead.title, "country": lead.country, "source": lead.source,
+            "industry": account.industry if account else None,
+            "tier": account.tier if account else None,
+            "employees": account.employees if account else None,
+            "annual_revenue": account.annual_revenue if account else None,
+            "has_company": "yes" if lead.account_id else "no"}  # fmt: skip
+
+
+def refresh(
+    session: Session, model: PredictiveModel, lead: Lead, account: Any, events: Sequence[Event]
+) -> None:
+    """The lead's probability, contributions and reasons now (scoring, not retraining)."""
+    columns = columns_for([lead_row(lead, account)], kinds_of(events), list(model.behaviours))
+    _store(lead, explain(model, columns)[0])
+
+
+def active_or_none(session: Session) -> PredictiveModel | None:
+    """The model live scoring uses, if one has been trained and served."""
+    return model_repo.active(session)
