@@ -4,8 +4,15 @@
     .venv/bin/python benchmarks/rescore.py [--leads 1000000] [--events 10000000] [--db PATH]
 
 Builds the database once (raw sqlite3 executemany, indexes made after loading) and reuses it
-while the sizes match. The re-score runs in one transaction that is rolled back, so every run
-starts from the same state; `--commit` keeps it and times the commit too.
+while the sizes match (migrating it to the current schema). The re-score runs in one
+transaction that is rolled back, so every run starts from the same state; `--commit` keeps
+it and times the commit too.
+
+Two cases: by default the leads have never been scored, so every lead is written (an import,
+a first install); `--scored` re-scores a copy of the database that was scored and committed a
+day earlier (`-scored.db` beside it, made once), as a nightly `leadflow rescore` does: decay
+moves many scores, the rest are only stamped. `--baseline` also times reading the same
+columns with nothing else (the events and the leads query, through the same ADBC children).
 """
 
 from __future__ import annotations
@@ -14,12 +21,13 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import sqlite3
 import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -30,7 +38,8 @@ from leadflow.core.event_kinds import kind_of
 from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.models.db import make_engine, make_session_factory, upgrade
-from leadflow.services import playbooks
+from leadflow.repositories import event_columns, rescoring
+from leadflow.services import playbooks, rescore_leads
 from leadflow.services.rescore import rescore_all
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -320,7 +329,42 @@ def cpu_seconds() -> float:
     return times.user + times.system + times.children_user + times.children_system
 
 
-def run(path: Path, *, commit: bool, rule_matches: bool) -> None:
+def baseline(path: Path) -> None:
+    """Read the columns a re-score reads, and nothing else: the floor for its reads."""
+    book = parse_playbook(PLAYBOOK.read_text())
+    engine = make_engine(f"sqlite:///{path}")
+    selection = rescore_leads.selection(book, rescore_leads.lead_paths(book))
+    with make_session_factory(engine)() as session, session.begin():
+        for name, read in (
+            ("events: lead, time, kind", lambda: event_columns.read_event_kinds(session)),
+            ("leads: the same query", lambda: rescoring.read_leads_arrow(session, selection)),
+        ):
+            wall, cpu = time.perf_counter(), cpu_seconds()
+            found = read()
+            print(
+                f"  baseline {name:<24} {time.perf_counter() - wall:6.1f} s"
+                f" {cpu_seconds() - cpu:6.1f} s CPU"
+                + ("" if found is not None else " (not read as columns)")
+            )
+    engine.dispose()
+
+
+def scored_copy(path: Path) -> Path:
+    """A copy of the database scored (and committed) a day before NOW, made once."""
+    copy = path.with_name(path.stem + "-scored.db")
+    if copy.exists():
+        return copy
+    print(f"scoring a copy at {copy} a day before {NOW:%Y-%m-%d}", flush=True)
+    shutil.copyfile(path, f"{copy}.part")
+    engine = make_engine(f"sqlite:///{copy}.part")
+    with make_session_factory(engine)() as session, session.begin():
+        rescore_all(session, parse_playbook(PLAYBOOK.read_text()), NOW - timedelta(days=1))
+    engine.dispose()
+    Path(f"{copy}.part").rename(copy)
+    return copy
+
+
+def run(path: Path, *, commit: bool) -> None:
     """Re-score every lead once, and print the figures."""
     print(machine())
     print(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
@@ -336,7 +380,7 @@ def run(path: Path, *, commit: bool, rule_matches: bool) -> None:
 
     with factory() as session:
         session.begin()
-        result = rescore_all(session, book, NOW, progress=progress, rebuild_matches=rule_matches)
+        result = rescore_all(session, book, NOW, progress=progress)
         finish = time.perf_counter()
         marks.append(("", cpu_seconds()))
         session.commit() if commit else session.rollback()
@@ -345,14 +389,13 @@ def run(path: Path, *, commit: bool, rule_matches: bool) -> None:
     wall = time.perf_counter() - started
     seconds = result.seconds
     print(f"re-scored {result.leads:,} leads from {result.events:,} events in {seconds:.1f} s")
+    print(f"  {result.written:,} leads' stored scores changed, {result.changed:,} totals moved")
     print(f"  {result.leads / seconds:,.0f} leads/s, {result.events / seconds:,.0f} events/s")
     cpu = {phase: end - start for (phase, start), (_, end) in pairwise(marks)}
     print(f"  {'phase':<24} {'wall':>6}   {'CPU (this process and its children)'}")
     for phase, spent in result.phases.items():
         print(f"  {phase:<24} {spent:6.1f} s {cpu.get(phase, 0.0):6.1f} s")
     print(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
-    if result.matches is not None:
-        print(f"  ({result.matches:,} rule matches written)")
     print(f"  {'commit' if commit else 'rollback':<24} {closing:6.1f} s   (wall {wall:.1f} s)")
 
 
@@ -364,8 +407,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rebuild", action="store_true", help="Build the database again.")
     parser.add_argument("--commit", action="store_true", help="Commit the re-score (and time it).")
-    parser.add_argument("--rule-matches", action="store_true", help="Also rebuild rule_matches.")
     parser.add_argument("--build-only", action="store_true", help="Build, do not re-score.")
+    parser.add_argument("--scored", action="store_true", help="Re-score a scored copy.")
+    parser.add_argument("--baseline", action="store_true", help="Also time the bare reads.")
     args = parser.parse_args(argv)
     path = (
         args.db
@@ -379,9 +423,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
     else:
         print(f"reusing {path}")
+        upgrade(f"sqlite:///{path}")
     if args.build_only:
         return 0
-    run(path, commit=args.commit, rule_matches=args.rule_matches)
+    if args.scored:
+        path = scored_copy(path)
+    run(path, commit=args.commit)
+    if args.baseline:
+        baseline(path)
     return 0
 
 

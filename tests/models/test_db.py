@@ -33,7 +33,6 @@ TABLES = {
     "leads",
     "identities",
     "events",
-    "rule_matches",
     "rule_states",
     "shadow_scores",
     "account_members",

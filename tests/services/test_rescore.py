@@ -15,8 +15,7 @@ from leadflow.core.accounts import score_account
 from leadflow.core.facts import lead_facts
 from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
-from leadflow.core.scoring import match_event
-from leadflow.models import Account, Event, Lead, RuleMatch, ScoreEntry
+from leadflow.models import Account, Event, Lead, ScoreEntry
 from leadflow.services import leads as lead_service
 from leadflow.services.rescore import rescore_all
 
@@ -179,25 +178,6 @@ def test_accounts_follow_score_account(session: Session) -> None:
         got = (account.fit, account.engagement, account.total, account.engaged_leads, account.tier)
         want = (expected.fit, expected.engagement, expected.total, expected.engaged_leads)
         assert got == (*want, tier.id if tier else None), account.domain
-
-
-def test_rule_matches_are_rebuilt_as_match_event_finds_them(session: Session) -> None:
-    book = parse_playbook(ODD_PATHS)
-    populate(session, seed=5)
-    result = rescore_all(session, book, NOW, rebuild_matches=True)
-    session.expire_all()
-    got = sorted(
-        (m.lead_id, m.event_id, m.rule_id, m.points, m.occurred_at)
-        for m in session.scalars(select(RuleMatch))
-    )
-    events = session.scalars(select(Event).where(Event.lead_id.is_not(None)))
-    want = sorted(
-        (e.lead_id, e.id, m.rule_id, m.points, m.occurred_at)
-        for e in events
-        for m in match_event(book, lead_service.event_facts(e))
-    )
-    assert got == want
-    assert result.matches == len(want) > 0
 
 
 def test_some_leads_only(session: Session) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.models import Event, Lead, ScoreEntry
 from leadflow.models.db import make_engine, make_session_factory, upgrade
-from leadflow.services.rescore import _json_lists, rescore_all
+from leadflow.services.rescore import rescore_all
 from leadflow.services.rescore_events import kind_columns
 from tests.services.test_rescore import B2B, NOW, explained, populate, stored
 
@@ -71,17 +71,3 @@ def test_playbooks_reading_other_fields_read_rows(engine: Engine) -> None:
     )
     with make_session_factory(engine)() as session, session.begin():
         assert kind_columns(session, parse_playbook(other), _lead_ids(session)) is None
-
-
-@pytest.mark.parametrize(
-    "leads",
-    [[], [0], [4], [0, 0, 4], [1, 1, 2, 3], [0, 1, 2, 3, 4]],
-    ids=["none", "first", "last", "ends", "middle", "all"],
-)
-def test_contribution_lists_are_each_leads_entries_in_order(leads: list[int]) -> None:
-    entries = np.array([f'{{"n": {k}, "s": "a\\u0000b"}}' for k in range(len(leads))], object)
-    got = _json_lists(entries, np.array(leads, np.int64), 5)
-    assert got == [
-        "[" + ", ".join(e for e, lead in zip(entries, leads, strict=True) if lead == i) + "]"
-        for i in range(5)
-    ]

@@ -20,7 +20,6 @@ from leadflow.models.playbook import PlaybookVersion
 from leadflow.models.prediction import PredictiveModel
 from leadflow.models.privacy import ErasedCount, Tombstone
 from leadflow.models.rep import Rep
-from leadflow.models.rule_match import RuleMatch
 from leadflow.models.rule_state import AccountMember, AccountRollup, RuleState
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.shadow import ShadowScore
@@ -48,7 +47,6 @@ __all__ = [
     "PlaybookVersion",
     "PredictiveModel",
     "Rep",
-    "RuleMatch",
     "RuleState",
     "ScoreEntry",
     "ShadowScore",

@@ -89,7 +89,7 @@ def email_tail(session: Session, column: Any) -> ColumnElement[str]:
         if dialect_name(session) == "postgresql"
         else func.instr(column, "@")
     )
-    tail: ColumnElement[str] = case((at > 0, func.substr(column, at + 1)), else_=None)
+    tail: ColumnElement[str] = case((at > 0, func.substr(column, at + 1, type_=String)), else_=None)
     return tail
 
 

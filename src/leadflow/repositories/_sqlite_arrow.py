@@ -4,12 +4,17 @@ The ADBC driver carries its own copy of SQLite. Two copies in one process lose e
 POSIX locks when either closes the file, which can corrupt the database, so ADBC only ever
 runs here, in a process of its own. This file imports nothing from leadflow: it starts fast.
 
-    python _sqlite_arrow.py DATABASE_PATH QUERY
+    python _sqlite_arrow.py DATABASE_PATH QUERY [--whole]
+
+ADBC types each column from its first batch of rows and fails on a later value of another
+type; `--whole` makes the first batch all the rows (a column may start with NULLs).
 """
 
 from __future__ import annotations
 
 import sys
+
+WHOLE = str(2**30)
 
 
 def main(argv: list[str]) -> int:
@@ -17,8 +22,10 @@ def main(argv: list[str]) -> int:
     import adbc_driver_sqlite.dbapi as adbc
     import pyarrow as pa
 
-    path, query = argv
+    path, query, *flags = argv
     with adbc.connect(path) as connection, connection.cursor() as cursor:
+        if "--whole" in flags:
+            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": WHOLE})
         cursor.execute(query)
         reader = cursor.fetch_record_batch()
         with pa.ipc.new_stream(sys.stdout.buffer, reader.schema) as stream:

@@ -11,13 +11,8 @@ their kind): None, and the caller reads rows. pyarrow is imported only on first 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,13 +21,12 @@ from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from leadflow.models.event import Event
+from leadflow.repositories import _arrow
 from leadflow.repositories._bulk import dialect_name, fetch, json_text
 from leadflow.repositories._sql import chunked
 
 IntArray = npt.NDArray[np.int64]
 PARTS = 2  # child processes reading events at once (at most one per core)
-_CHILD = Path(__file__).with_name("_sqlite_arrow.py")
-CHANGES_AT_BEGIN = "leadflow_changes_at_begin"  # set by models.db when SQLite begins
 # NULL time or kind (raw SQL inserts) reads as kind -1: the caller then reads rows instead.
 _COLUMNS = (
     "CAST(lead_id AS BIGINT), COALESCE(occurred_us, 0),"
@@ -106,50 +100,40 @@ def _samples(
 
 
 def _adbc_sqlite(session: Session) -> tuple[IntArray, ...] | None:
-    """The columns through ADBC, read by child processes (see `_sqlite_arrow`), when a second
-    connection sees what the session sees; one child per core, each a range of leads."""
-    connection = session.connection()
-    raw: Any = connection.connection.dbapi_connection
-    database = connection.engine.url.database
-    begun = connection.info.get(CHANGES_AT_BEGIN)
-    if not database or database == ":memory:" or begun != getattr(raw, "total_changes", None):
+    """The columns through ADBC, read by child processes (`_arrow`), when a second connection
+    sees what the session sees; one child per core, each a range of leads."""
+    database = _arrow.readable_path(session)
+    if database is None:
         return None
-    low, high = connection.exec_driver_sql("SELECT MIN(id), MAX(id) FROM leads").one()
+    low, high = session.connection().exec_driver_sql("SELECT MIN(id), MAX(id) FROM leads").one()
     if low is None:
         return tuple(np.zeros(0, np.int64) for _ in range(4))
     parts = max(1, min(PARTS, os.cpu_count() or 1))
     step = (high - low) // parts + 1
     bounds = [low + k * step for k in range(1, parts)]  # the first and last are open
     ranges = zip([None, *bounds], [*bounds, None], strict=True)
-    queries = [
-        _QUERY
-        + ("" if start is None else f" AND lead_id >= {start}")
-        + ("" if end is None else f" AND lead_id < {end}")
+    children = [
+        _arrow.start(
+            database,
+            _QUERY
+            + ("" if start is None else f" AND lead_id >= {start}")
+            + ("" if end is None else f" AND lead_id < {end}"),
+        )
         for start, end in ranges
     ]
-    with ThreadPoolExecutor(parts) as pool:
-        tables = list(pool.map(partial(_child_read, str(Path(database).resolve())), queries))
+    tables = _arrow.finish_all(children)
     return tuple(
         np.concatenate([np.asarray(t.column(k).to_numpy(), np.int64) for t in tables])
         for k in range(4)
     )
 
 
-def _child_read(database: str, query: str) -> Any:
-    """The rows of `query` as an Arrow table, read by a child process."""
-    import pyarrow as pa
+CHANGES_AT_BEGIN = _arrow.CHANGES_AT_BEGIN  # for `state_columns`, which reads the same way
 
-    command = [sys.executable, str(_CHILD), database, query]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
-        assert child.stdout is not None and child.stderr is not None
-        try:
-            table = pa.ipc.open_stream(child.stdout).read_all()
-        except pa.ArrowInvalid:
-            table = None
-        errors = child.stderr.read().decode(errors="replace")
-    if child.returncode or table is None:
-        raise RuntimeError(f"reading events through ADBC failed: {errors.strip()[-500:]}")
-    return table
+
+def _child_read(database: str, query: str) -> Any:
+    """The rows of `query` as an Arrow table, read by a child process (see `_arrow`)."""
+    return _arrow.read(database, query)
 
 
 def _copy_binary(session: Session) -> tuple[IntArray, ...]:

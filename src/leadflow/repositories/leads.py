@@ -18,7 +18,6 @@ from leadflow.models.assignment import Assignment
 from leadflow.models.event import Event
 from leadflow.models.identity import Identity
 from leadflow.models.lead import Lead
-from leadflow.models.rule_match import RuleMatch
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.stage_change import StageChange
 from leadflow.repositories import rule_state
@@ -389,7 +388,7 @@ def in_stage(session: Session, stage: str) -> list[Lead]:
 
 def move_history(session: Session, *, from_lead: int, to_lead: int) -> int:
     """Give `to_lead` everything `from_lead` has: events, identities, stage changes and
-    hand-offs; its rule matches and score ledger go (the merged lead is re-scored). The number
+    hand-offs; its score ledger goes (the merged lead is re-scored). The number
     of events moved."""
     moved = 0
     rule_state.forget(session, [from_lead, to_lead])
@@ -403,10 +402,9 @@ def move_history(session: Session, *, from_lead: int, to_lead: int) -> int:
         result = session.execute(statement)
         if model is Event:
             moved = int(getattr(result, "rowcount", 0) or 0)
-    for derived in (RuleMatch, ScoreEntry):
-        session.execute(
-            delete(derived)
-            .where(derived.lead_id == from_lead)
-            .execution_options(synchronize_session=False)
-        )
+    session.execute(
+        delete(ScoreEntry)
+        .where(ScoreEntry.lead_id == from_lead)
+        .execution_options(synchronize_session=False)
+    )
     return moved

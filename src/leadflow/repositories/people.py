@@ -25,13 +25,12 @@ from leadflow.models.identity import Identity
 from leadflow.models.lead import Lead
 from leadflow.models.outbox import DeliveryAttempt, Notification, OutboxMessage
 from leadflow.models.privacy import ErasedCount, Tombstone
-from leadflow.models.rule_match import RuleMatch
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.stage_change import StageChange
 from leadflow.repositories._sql import chunked, dialect_insert
 
 PERSONAL: tuple[type[Base], ...] = (
-    Identity, StageChange, Assignment, ScoreEntry, RuleMatch, Event, Notification,
+    Identity, StageChange, Assignment, ScoreEntry, Event, Notification,
 )  # fmt: skip
 TEXT_TRACES: tuple[InstrumentedAttribute[Any], ...] = (
     Lead.attributes, Event.properties, Event.context, StageChange.reason, ScoreEntry.cause,

@@ -15,20 +15,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     Column,
     Double,
-    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
-    and_,
     bindparam,
     case,
     cast,
-    delete,
     func,
     insert,
     literal,
@@ -40,8 +36,8 @@ from sqlalchemy.orm import Session
 from leadflow.models.account import Account
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
-from leadflow.models.rule_match import RuleMatch
 from leadflow.models.score_ledger import ScoreEntry
+from leadflow.repositories import _arrow
 from leadflow.repositories._bulk import (
     Columns,
     Same,
@@ -75,21 +71,18 @@ class LeadSelection:
     whole: bool = False
 
 
-def read_leads(
-    session: Session, selection: LeadSelection, lead_ids: Iterable[int] | None = None
-) -> Columns:
-    """Leads by id with their accounts, as columns.
-
-    Always: `id`, `total`, `account_id`, `domain`. Then `lead.F` (with `lead.F?` holding the
-    JSON text of the lead's attribute F where the column is NULL, which is what the core then
-    reads), `attribute.K`, `account.F`, `account_attribute.K` (JSON texts), and with `whole`
-    the `lead` and `account` rows as dicts (None: no account).
-    """
+def _lead_exprs(session: Session, selection: LeadSelection) -> dict[str, Any]:
+    """What `read_leads` selects (but the whole rows), by column name."""
     exprs: dict[str, Any] = {
         "id": Lead.id,
         "total": Lead.total,
         "account_id": Lead.account_id,
         "domain": Account.domain,
+        "fit": Lead.fit,
+        "engagement": Lead.engagement,
+        "grade": Lead.grade,
+        "persona": Lead.persona,
+        "contributions": cast(Lead.contributions, Text),
     }
     for name in selection.lead_fields:
         column = getattr(Lead, name)
@@ -107,17 +100,35 @@ def read_leads(
         exprs[f"account.{name}"] = getattr(Account, name)
     for key in selection.account_attributes:
         exprs[f"account_attribute.{key}"] = json_text(session, Account.attributes, [key])
-    tables = {"lead": table_of(Lead), "account": table_of(Account)}
-    if selection.whole:
-        for prefix, table in tables.items():
-            exprs.update({f"{prefix}:{c.name}": c for c in table.columns})
-    query = (
+    return exprs
+
+
+def _leads_query(exprs: dict[str, Any]) -> Any:
+    return (
         select_labeled(exprs)
         .select_from(Lead)
         .outerjoin(Account, Lead.account_id == Account.id)
         .order_by(Lead.id)
     )
-    columns = read_columns(session, exprs, query, Lead.id, lead_ids)
+
+
+def read_leads(
+    session: Session, selection: LeadSelection, lead_ids: Iterable[int] | None = None
+) -> Columns:
+    """Leads by id with their accounts, as columns.
+
+    Always: `id`, `total`, `account_id`, `domain`, and the stored `fit`, `engagement`,
+    `grade`, `persona` and `contributions` (JSON text). Then `lead.F` (with `lead.F?` holding
+    the JSON text of the lead's attribute F where the column is NULL, which is what the core
+    then reads), `attribute.K`, `account.F`, `account_attribute.K` (JSON texts), and with
+    `whole` the `lead` and `account` rows as dicts (None: no account).
+    """
+    exprs = _lead_exprs(session, selection)
+    tables = {"lead": table_of(Lead), "account": table_of(Account)}
+    if selection.whole:
+        for prefix, table in tables.items():
+            exprs.update({f"{prefix}:{c.name}": c for c in table.columns})
+    columns = read_columns(session, exprs, _leads_query(exprs), Lead.id, lead_ids)
     if selection.whole:
         for prefix, table in tables.items():
             names = [c.name for c in table.columns]
@@ -127,6 +138,28 @@ def read_leads(
         columns["account"] = [
             a if has else None for a, has in zip(columns["account"], has_account, strict=True)
         ]
+    return columns
+
+
+def read_leads_arrow(session: Session, selection: LeadSelection) -> dict[str, Any] | None:
+    """Every lead as `read_leads` gives them (not `whole`), as Arrow arrays, read by a child
+    process (`_arrow`); None when no child may read for this session or a column holds values
+    of another type than its own (SQLite keeps e.g. text that is no number in an INTEGER
+    column), which rows then read exactly."""
+    database = _arrow.readable_path(session)
+    if database is None or selection.whole:
+        return None
+    exprs = _lead_exprs(session, selection)
+    query = _leads_query(exprs).compile(
+        dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+    )
+    try:  # typed from all rows, a column of mixed types comes out as text or bytes
+        table = _arrow.read(database, str(query), whole=True)
+    except RuntimeError:
+        return None
+    columns = {name: table.column(i).combine_chunks() for i, name in enumerate(exprs)}
+    if not all(_arrow.typed_as(columns[name], e.type) for name, e in exprs.items()):
+        return None
     return columns
 
 
@@ -189,8 +222,8 @@ def write_lead_scores(
     session: Session, scores: dict[str, Sequence[Any]], scored_at: Any, *, every_lead: bool
 ) -> None:
     """Columns `id`, `fit`, `engagement`, `total`, `grade`, `persona`, `contributions` (JSON
-    text); every row gets `scored_at`. With `every_lead` (a full re-score) the score indexes
-    are rebuilt once rather than updated a million times."""
+    text); every row gets `scored_at`. With `every_lead` (most leads of a full re-score) the
+    score indexes are rebuilt once rather than updated a million times."""
     names = ("fit", "engagement", "total", "grade", "persona", "contributions", "scored_at")
     values: dict[str, Any] = {name: bindparam(f"p_{name}") for name in names}
     # updated_at moves with the score: CRM syncs read "changed since" (the lead_scores view).
@@ -204,6 +237,25 @@ def write_lead_scores(
     aside = indexes_set_aside(session, table_of(Lead), touched) if every_lead else nullcontext()
     with aside:
         executemany(session, statement, columns)
+
+
+def stamp_scored_at(session: Session, scored_at: Any, lead_ids: Sequence[int] | None) -> None:
+    """Set `scored_at` (and `updated_at`, as `write_lead_scores` does: the CRM view shows
+    `scored_at`) of these leads (None: of every lead not already stamped so)."""
+    lead = table_of(Lead)
+    if lead_ids is None:
+        at = bindparam("p_at", scored_at, type_=lead.c.scored_at.type)
+        stale = lead.c.scored_at.is_distinct_from(at)
+        session.execute(update(lead).where(stale).values(scored_at=at, updated_at=at))
+        return
+    at_value: Any = bindparam("p_at")
+    statement = (
+        update(lead)
+        .where(lead.c.id == bindparam("p_id"))
+        .values(scored_at=at_value, updated_at=at_value)
+    )
+    driver_at = Same(driver_value(session, Lead.scored_at, scored_at))
+    executemany(session, statement, {"p_id": list(lead_ids), "p_at": driver_at})
 
 
 def append_ledger(
@@ -267,84 +319,3 @@ def write_account_scores(session: Session, scores: dict[str, Sequence[Any]], at:
     columns: dict[str, Any] = {f"p_{name}": scores[name] for name in (*names, "id")}
     columns["p_updated_at"] = Same(driver_value(session, Account.updated_at, at))
     executemany(session, statement, columns)
-
-
-def replace_rule_matches(
-    session: Session,
-    paths: Sequence[str],
-    kinds: Sequence[tuple[Any, ...]],
-    *,
-    lead_ids: Iterable[int] | None = None,
-) -> int:
-    """Rebuild `rule_matches` from event kinds: rows of (type, name, *where texts, rule, points).
-
-    A kind is what `read_events` gives for an event besides its lead and time. Every event
-    joins the kinds it is of in SQL, so the ten million rows copied never pass through Python.
-    """
-    ids = None if lead_ids is None else sorted(set(lead_ids))
-    for part in by_ids(delete(table_of(RuleMatch)), RuleMatch.lead_id, ids):
-        session.execute(part)
-    connection = session.connection()
-    table = _kinds_table(len(paths))
-    table.create(connection)
-    try:
-        executemany(session, insert(table), _kind_columns(table, kinds))
-        copied = 0
-        for query in by_ids(_matched(session, table, paths), Event.lead_id, ids):
-            columns = ["lead_id", "event_id", "rule_id", "occurred_at", "points"]
-            result = connection.execute(insert(table_of(RuleMatch)).from_select(columns, query))
-            copied += result.rowcount if result.rowcount >= 0 else _count_matches(session, query)
-    finally:
-        table.drop(connection)
-    return copied
-
-
-def _count_matches(session: Session, query: Any) -> int:
-    # Some drivers leave the rowcount of INSERT ... SELECT unknown (-1).
-    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-
-
-def _kinds_table(width: int) -> Table:
-    """A temporary table of event kinds and their rules, looked up by kind."""
-    keys = ["type", "name", *(f"w{n}" for n in range(width))]
-    table = Table(
-        "leadflow_kinds",
-        MetaData(),
-        *(Column(key, String, nullable=False) for key in keys),
-        Column("no_name", Boolean, nullable=False),
-        Column("rule_id", String, nullable=False),
-        Column("points", Double, nullable=False),
-        prefixes=["TEMPORARY"],
-    )
-    Index("leadflow_kinds_key", *(table.c[k] for k in keys))
-    return table
-
-
-def _kind_columns(table: Table, kinds: Sequence[tuple[Any, ...]]) -> dict[str, Any]:
-    # NULL never equals NULL in a join: a missing name or value is stored as '' (a JSON text
-    # is never empty) and the name's absence is kept apart in `no_name`.
-    keys = [c.name for c in table.columns][:-3]
-    columns: dict[str, Any] = {
-        key: ["" if k[i] is None else k[i] for k in kinds] for i, key in enumerate(keys)
-    }
-    columns["no_name"] = [k[1] is None for k in kinds]
-    columns["rule_id"] = [k[-2] for k in kinds]
-    columns["points"] = [k[-1] for k in kinds]
-    return columns
-
-
-def _matched(session: Session, table: Table, paths: Sequence[str]) -> Any:
-    """Every event's (lead, event, rule, time, points) for the kinds it is of, by lead."""
-    texts = _where_texts(session, paths)
-    same = [
-        table.c.type == Event.type,
-        table.c.name == func.coalesce(Event.name, ""),
-        table.c.no_name == Event.name.is_(None),
-        *(table.c[f"w{n}"] == func.coalesce(text, "") for n, text in enumerate(texts)),
-    ]
-    return (
-        select(Event.lead_id, Event.id, table.c.rule_id, Event.occurred_at, table.c.points)
-        .join(table, and_(*same))
-        .where(Event.lead_id.is_not(None))
-        .order_by(Event.lead_id, Event.id, table.c.rule_id)
-    )

@@ -24,9 +24,9 @@ PATH = "properties.path"
 
 def kind_columns(
     session: Session, playbook: Playbook, lead_ids: IntArray
-) -> tuple[bulk.EventColumns, list[Coded]] | None:
-    """The event columns, and the JSON texts of the `where` paths (for rebuilding matches);
-    None when the playbook reads fields kinds do not tell apart, or the kinds cannot be read."""
+) -> bulk.EventColumns | None:
+    """The event columns; None when the playbook reads fields kinds do not tell apart, or the
+    kinds cannot be read."""
     paths = sorted(bulk.event_paths(playbook))
     if not covered(paths):
         return None
@@ -35,14 +35,13 @@ def kind_columns(
         return None
     types, names, texts = (_spread([s[k] for s in found.samples], found.kind) for k in range(3))
     where = {PATH: Coded(texts.codes, [None if t is None else json.loads(t) for t in texts.values])}
-    columns = bulk.EventColumns(
+    return bulk.EventColumns(
         lead=index_of(lead_ids)(found.lead_id),
         type=types,
         name=names,
         occurred_us=found.occurred_us,
         where={p: where[p] for p in paths},
     )
-    return columns, [texts for _ in paths]
 
 
 def _spread(values: Sequence[str | None], kind: IntArray) -> Coded:

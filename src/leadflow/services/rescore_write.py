@@ -1,0 +1,95 @@
+"""Scores back in after a re-score: only the leads whose stored score changed.
+
+Each lead's contributions are built as JSON text column-wise (Arrow), compared with what it
+has stored, and only the leads that differ in any stored value are written; every other lead
+just gets `scored_at` (one statement for a full re-score). Writing a million rows is what a
+full re-score costs most, and most of a nightly re-score's leads have not changed.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from leadflow.core import bulk
+from leadflow.core.bulk_columns import BoolArray, FloatArray
+from leadflow.repositories import rescoring
+from leadflow.services.rescore_leads import LeadRows, StoredScores
+
+MOST = 0.25  # above this share of leads written, the score indexes are rebuilt, not updated
+
+
+def contributions_json(scores: bulk.BulkScores) -> Any:
+    """Each lead's contributions as JSON text, `[{"rule", "label", "kind", "points"}, ...]`,
+    as an Arrow string array. Points are hundredths, so each rule gives few distinct
+    values: each entry's text is formatted once, then gathered and joined by Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    leads, columns, points = scores.sparse()
+    texts: list[str] = []
+    entry = np.zeros(len(points), np.int64)
+    for j, c in enumerate(scores.columns):
+        head = f'{{"rule": {json.dumps(c.rule)}, "label": {json.dumps(c.label)}, '
+        head += f'"kind": "{c.kind}", "points": '
+        mine = columns == j
+        values, inverse = np.unique(points[mine], return_inverse=True)
+        entry[mine] = len(texts) + inverse.reshape(-1)
+        texts += [head + repr(v) + "}" for v in values.tolist()]
+    entries = pa.array(texts, pa.large_string()).take(pa.array(entry))
+    offsets = np.searchsorted(leads, np.arange(len(scores.fit) + 1))
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), entries)
+    text = pa.large_string()
+    joined = pc.binary_join(lists, pa.scalar(", ", text))
+    brackets = [pa.scalar(s, text) for s in ("[", "]", "")]
+    return pc.binary_join_element_wise(brackets[0], joined, brackets[1], brackets[2])
+
+
+def _same_floats(a: FloatArray, b: FloatArray) -> BoolArray:
+    """Equal to the bit (0.0 and -0.0 differ, as they do in JSON)."""
+    return np.asarray(a.view(np.int64) == b.view(np.int64), bool)
+
+
+def changed(stored: StoredScores, scores: bulk.BulkScores, contributions: Any) -> BoolArray:
+    """Leads whose new score differs from the stored one in any stored value."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    old = pa.array(stored.contributions, pa.large_string())
+    same_text = pc.fill_null(pc.equal(contributions, old), False).to_numpy(zero_copy_only=False)
+    same = (
+        _same_floats(stored.fit, scores.fit)
+        & _same_floats(stored.engagement, scores.engagement)
+        & _same_floats(stored.total, scores.total)
+        & (stored.grade == scores.grade.astype(object))
+        & (stored.persona == scores.persona)
+        & np.asarray(same_text, bool)
+    )
+    return np.asarray(~same, bool)
+
+
+def write(
+    session: Session, leads: LeadRows, scores: bulk.BulkScores, now: datetime, *, every: bool
+) -> int:
+    """Store the new scores; `every`: these are all the leads. The number of leads written."""
+    texts = contributions_json(scores)
+    rows = np.flatnonzero(changed(leads.stored, scores, texts))
+    columns = {
+        "id": leads.ids[rows].tolist(),
+        "fit": scores.fit[rows].tolist(),
+        "engagement": scores.engagement[rows].tolist(),
+        "total": scores.total[rows].tolist(),
+        "grade": scores.grade[rows].tolist(),
+        "persona": scores.persona[rows].tolist(),
+        "contributions": texts.take(rows).to_pylist(),
+    }
+    many = len(rows) > MOST * len(leads.ids)
+    rescoring.write_lead_scores(session, columns, now, every_lead=every and many)
+    if len(rows) < len(leads.ids):  # the others keep their score, scored again now
+        unchanged = None if every else np.setdiff1d(leads.ids, leads.ids[rows]).tolist()
+        rescoring.stamp_scored_at(session, now, unchanged)
+    return len(rows)
