@@ -31,7 +31,7 @@ def violations(page: Page) -> list[str]:
     )
     return [
         f"{page.url}: {v['impact']} {v['id']}: {v['help']} -> "
-        + "; ".join(n["target"][0] for n in v["nodes"][:3])
+        + "; ".join(str(n["target"]) for n in v["nodes"][:3])
         for v in found
         if v["impact"] in ("serious", "critical")
     ]

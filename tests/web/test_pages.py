@@ -157,19 +157,28 @@ def test_roles_csrf_and_expired_sessions(
     expect(page.get_by_role("alert")).to_contain_text("do not match")
 
 
+def replace(page: Page, text: str) -> None:
+    """Replace the playbook editor's whole text, as typing over it would."""
+    page.evaluate(
+        "t => window.playbookEditor.dispatch({changes: "
+        "{from: 0, to: window.playbookEditor.state.doc.length, insert: t}})",
+        text,
+    )
+
+
 def test_marketing_previews_a_playbook_change_before_applying_it(
     page: Page, live_url: str, client: TestClient, make_key: Callable[[Role], str], people: None
 ) -> None:
     for n in range(3):
         demo_request(client, make_key(Role.MARKETING), f"lead{n}@unlisted-co.io")
     sign_in(page, live_url, "mia@flowline.io", "/playbook")
-    editor = page.locator("#content")
-    original = editor.input_value()
-    editor.fill(original.replace("fit: {A: 60", "fit: {A: nonsense"))
+    expect(page.locator(".playbook-editor .cm-content")).to_be_visible()  # the editor is up
+    original = page.locator("#content").input_value()
+    replace(page, original.replace("fit: {A: 60", "fit: {A: nonsense"))
     page.get_by_role("button", name="Preview the change").click()
     expect(page.get_by_role("alert").first).to_contain_text("line")  # the problem, by line
-    editor = page.locator("#content")
-    editor.fill(original.replace("name: ", "name: Tuned ", 1))
+    expect(page.locator(".playbook-editor .cm-content")).to_be_visible()
+    replace(page, original.replace("name: ", "name: Tuned ", 1))
     page.get_by_role("button", name="Preview the change").click()
     expect(page.get_by_text("What applying it would change")).to_be_visible()
     diff = page.locator("pre").last
