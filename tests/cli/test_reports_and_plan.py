@@ -82,7 +82,7 @@ def test_goals_channels_and_the_digest(initialised: Run, tmp_path: Path) -> None
     assert channel.exit_code == 0 and "next digest" in channel.stdout
     digest = initialised("report", "digest", "--send")
     assert digest.exit_code == 0, digest.output
-    assert "Funnel (leads created): lead 3" in digest.stdout
+    assert "how far they got: lead 3" in digest.stdout  # the month's cohort, labelled
     assert "queued to 1 digest channels" in digest.stdout
     data = as_json(initialised("report", "digest", "--json"))
     assert data["funnel"]["sql"] == 1

@@ -131,6 +131,8 @@
       CM.EditorView.contentAttributes.of({ "aria-label": "The playbook (YAML)" }),
     ],
   });
+  // The scroller is a region keyboards must reach too (WCAG 2.1.1, axe's scrollable-region).
+  view.scrollDOM.setAttribute("tabindex", "0");
   area.hidden = true;
   form.addEventListener("submit", function () { area.value = view.state.doc.toString(); });
   window.playbookEditor = view;
