@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.account_rollup import engaged, hundredths, score_rollup
 from leadflow.core.accounts import account_only
+from leadflow.core.facts import facts_of
 from leadflow.core.playbook import Playbook
 from leadflow.models.account import Account
 from leadflow.models.lead import Lead
@@ -98,7 +99,10 @@ def _score(
             continue
         rollup = rollups[account.id]
         tier = playbook.tier_of(account.domain)
-        facts = {**(account_dict(account) or {}), "tier": tier.id if tier else None}
+        # The account's facts as every condition reads them (custom attributes flattened, as
+        # the bulk path reads them), not its raw row.
+        facts = {**facts_of(playbook, {}, account_dict(account))["account"],
+                 "tier": tier.id if tier else None}  # fmt: skip
         score = score_rollup(
             playbook, facts, rollup["hundredths"], rollup["engaged"], rollup["leads"], scoped
         )
