@@ -128,14 +128,6 @@ def _adbc_sqlite(session: Session) -> tuple[IntArray, ...] | None:
     )
 
 
-CHANGES_AT_BEGIN = _arrow.CHANGES_AT_BEGIN  # for `state_columns`, which reads the same way
-
-
-def _child_read(database: str, query: str) -> Any:
-    """The rows of `query` as an Arrow table, read by a child process (see `_arrow`)."""
-    return _arrow.read(database, query)
-
-
 def _copy_binary(session: Session) -> tuple[IntArray, ...]:
     """The columns through COPY ... TO STDOUT (FORMAT BINARY): fixed-width rows for NumPy."""
     raw: Any = session.connection().connection.dbapi_connection

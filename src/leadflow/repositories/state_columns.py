@@ -10,9 +10,6 @@ database, a transaction that has written) the rows come through the driver: slow
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from leadflow.models.lead import Lead
+from leadflow.repositories import _arrow
 from leadflow.repositories._bulk import (
     dialect_name,
     epoch_micros,
@@ -41,7 +39,6 @@ from leadflow.repositories._bulk import (
     table_of,
 )
 from leadflow.repositories._sql import chunked
-from leadflow.repositories.event_columns import CHANGES_AT_BEGIN, _child_read
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -129,14 +126,10 @@ def read(session: Session, rule_ids: Sequence[str], key: str) -> tuple[Columns, 
 def _adbc_sqlite(session: Session, queries: list[str]) -> list[Any] | None:
     """The queries' rows as Arrow tables, each read by a child process at once (None when a
     second connection would not see what the session sees)."""
-    connection = session.connection()
-    raw: Any = connection.connection.dbapi_connection
-    database = connection.engine.url.database
-    begun = connection.info.get(CHANGES_AT_BEGIN)
-    if not database or database == ":memory:" or begun != getattr(raw, "total_changes", None):
+    database = _arrow.readable_path(session)
+    if database is None:
         return None
-    with ThreadPoolExecutor(len(queries)) as pool:
-        return list(pool.map(partial(_child_read, str(Path(database).resolve())), queries))
+    return _arrow.finish_all([_arrow.start(database, query) for query in queries])
 
 
 def _rows(session: Session, query: str, shape: Sequence[tuple[str, bool]]) -> Columns:
