@@ -16,8 +16,10 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Column,
     ColumnElement,
     Integer,
+    MetaData,
     String,
     Table,
     Text,
@@ -252,3 +254,19 @@ def executemany(session: Session, statement: Any, columns: dict[str, Any]) -> No
         params = [dict(zip(names, row, strict=True)) for row in params]
     for start in range(0, count, BATCH):
         connection.exec_driver_sql(compiled.string, params[start : start + BATCH])
+
+
+@contextmanager
+def temporary_table(
+    session: Session, name: str, columns: Sequence[Column[Any]], rows: dict[str, Any]
+) -> Iterator[Table]:
+    """A TEMPORARY table holding these column-wise rows for one statement of the caller's,
+    dropped afterwards: a million values go in through the driver, then SQL joins them."""
+    connection = session.connection()
+    table = Table(name, MetaData(), *columns, prefixes=["TEMPORARY"])
+    table.create(connection)
+    try:
+        executemany(session, table.insert(), dict(rows))
+        yield table
+    finally:
+        table.drop(connection)

@@ -18,9 +18,7 @@ from sqlalchemy import (
     Column,
     Double,
     Integer,
-    MetaData,
     String,
-    Table,
     Text,
     bindparam,
     case,
@@ -54,6 +52,7 @@ from leadflow.repositories._bulk import (
     read_columns,
     select_labeled,
     table_of,
+    temporary_table,
 )
 
 __all__ = ["Columns", "LeadSelection", "bulk_reads", "bulk_writes"]
@@ -279,17 +278,11 @@ def append_ledger_of_leads(
     only two values a lead pass through the driver."""
     if not deltas["lead_id"]:
         return
-    connection = session.connection()
-    table = Table(
-        "leadflow_deltas",
-        MetaData(),
+    columns = [
         Column("lead_id", Integer, primary_key=True),
         Column("delta_total", Double, nullable=False),
-        prefixes=["TEMPORARY"],
-    )
-    table.create(connection)
-    try:
-        executemany(session, insert(table), dict(deltas))
+    ]
+    with temporary_table(session, "leadflow_deltas", columns, deltas) as table:
         lead, entry = table_of(Lead), table_of(ScoreEntry)
         query = (
             select(
@@ -306,9 +299,7 @@ def append_ledger_of_leads(
             .order_by(table.c.lead_id)
         )
         names = ["lead_id", "fit", "engagement", "total", "grade", "delta_total", "at", "cause"]
-        connection.execute(insert(entry).from_select(names, query))
-    finally:
-        table.drop(connection)
+        session.connection().execute(insert(entry).from_select(names, query))
 
 
 def write_account_scores(session: Session, scores: dict[str, Sequence[Any]], at: Any) -> None:

@@ -19,9 +19,7 @@ from sqlalchemy import (
     Column,
     Double,
     Integer,
-    MetaData,
     String,
-    Table,
     Text,
     cast,
     select,
@@ -34,9 +32,9 @@ from leadflow.repositories import _arrow
 from leadflow.repositories._bulk import (
     dialect_name,
     epoch_micros,
-    executemany,
     fetch,
     table_of,
+    temporary_table,
 )
 from leadflow.repositories._sql import chunked
 
@@ -181,20 +179,14 @@ def write_scores(session: Session, scores: dict[str, Sequence[Any]], scored_at: 
     temporary table, then one UPDATE of the leads FROM it (fit and persona do not decay)."""
     if not scores["id"]:
         return
-    connection = session.connection()
-    temp = Table(
-        "leadflow_decayed",
-        MetaData(),
+    columns = [
         Column("id", Integer, primary_key=True),
         Column("engagement", Double, nullable=False),
         Column("total", Double, nullable=False),
         Column("grade", String, nullable=False),
         Column("contributions", Text, nullable=False),
-        prefixes=["TEMPORARY"],
-    )
-    temp.create(connection)
-    try:
-        executemany(session, temp.insert(), dict(scores))
+    ]
+    with temporary_table(session, "leadflow_decayed", columns, scores) as temp:
         lead = table_of(Lead)
         text: Any = temp.c.contributions
         if dialect_name(session) == "postgresql":
@@ -212,6 +204,4 @@ def write_scores(session: Session, scores: dict[str, Sequence[Any]], scored_at: 
                 updated_at=scored_at,
             )
         )
-        connection.execute(statement)
-    finally:
-        temp.drop(connection)
+        session.connection().execute(statement)
