@@ -21,6 +21,8 @@ goes), the agreement of each path feature, and a gather from the table.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,6 +40,12 @@ CHUNK = 256  # rows evaluated at once: the work arrays are rows x path nodes
 MAX_PATH_FEATURES = 12  # the table has 2**d rows per leaf: depth is capped when training
 _KEEP = ("split_feature", "threshold", "decision_type", "default_left", "missing_type",
          "left_child", "right_child", "leaf_value", "leaf_count", "internal_count")  # fmt: skip
+
+
+def forest_digest(forest: Mapping[str, Any]) -> str:
+    """What the trees are, as a short name: serving caches evaluated forests by it."""
+    text = json.dumps(forest, sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def prune_dump(dump: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from leadflow.core import boosted, scorecard
-from leadflow.core.trees import prune_dump
+from leadflow.core.trees import forest_digest, prune_dump
 
 Columns = Mapping[str, Sequence[str | None]]
 I64 = npt.NDArray[np.int64]
@@ -51,7 +51,7 @@ def fit_logistic(x: F64, y: I64) -> Any:
 
 
 def fit_boosted(columns: Columns, y: I64, rows: I64) -> dict[str, Any]:
-    """A boosted model fitted on `rows`, as stored: {"specs", "forest", "rounds"}."""
+    """A boosted model fitted on `rows`, as stored: {"specs", "forest", "rounds", "digest"}."""
     import lightgbm as lgb
 
     specs = boosted.specs_for(columns, rows)
@@ -60,7 +60,8 @@ def fit_boosted(columns: Columns, y: I64, rows: I64) -> dict[str, Any]:
     rounds = _rounds(x[rows], y[rows], cats)
     data = lgb.Dataset(x[rows], y[rows], categorical_feature=cats, free_raw_data=False)
     booster = lgb.train(GBM_PARAMS, data, num_boost_round=rounds)
-    return {"specs": specs, "forest": prune_dump(booster.dump_model()), "rounds": rounds}
+    forest = prune_dump(booster.dump_model())
+    return {"specs": specs, "forest": forest, "rounds": rounds, "digest": forest_digest(forest)}
 
 
 def _rounds(x: F64, y: I64, cats: list[int]) -> int:

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from leadflow.core import boosted, scorecard
-from leadflow.core.trees import Forest
+from leadflow.core.trees import Forest, forest_digest
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.prediction import PredictiveModel
@@ -34,7 +34,9 @@ OPEN_STAGES = ("lead", "mql", "sql", "opportunity", "nurture")
 BOOSTED = "gradient boosting"
 SCORECARD = "logistic scorecard"
 Columns = Mapping[str, Sequence[str | None]]
-_FORESTS: dict[int, Forest] = {}  # by model id: a stored model never changes
+# By the trees' digest, not the model's id: one process may serve several databases (a
+# restore, tests), whose first models all have id 1.
+_FORESTS: dict[str, Forest] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +82,12 @@ def columns_for(
 
 
 def _forest(model: PredictiveModel) -> Forest:
-    forest = _FORESTS.get(model.id)
+    assert model.trees is not None
+    # Models stored before digests existed are named on each read (slower, still right).
+    digest = model.trees.get("digest") or forest_digest(model.trees["forest"])
+    forest = _FORESTS.get(digest)
     if forest is None:
-        assert model.trees is not None
-        forest = _FORESTS[model.id] = Forest(model.trees["forest"])
+        forest = _FORESTS[digest] = Forest(model.trees["forest"])
     return forest
 
 
