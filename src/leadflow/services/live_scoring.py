@@ -17,9 +17,7 @@ from leadflow.core.engagement_state import LATEST as EXPLAINED_EVENTS
 from leadflow.core.facts import EventFacts
 from leadflow.core.playbook import Playbook
 from leadflow.core.scoring import Contribution, LeadScore, score_from_state
-from leadflow.models.event import Event
 from leadflow.models.lead import Lead
-from leadflow.repositories import events as event_repo
 from leadflow.repositories import score_ledger
 from leadflow.services import account_rollup, engagement_state
 from leadflow.services.engagement_state import States
@@ -44,13 +42,6 @@ def engagement_input(
     """What engagement is computed from, per lead: each rule's stored state with the new events
     folded in (`services.engagement_state`), so one event never reads the lead's history."""
     return engagement_state.states_for(session, playbook, lead_ids, new_events, now)
-
-
-def model_history(
-    session: Session, playbook: Playbook, lead_ids: Sequence[int]
-) -> dict[int, list[Event]]:
-    """The events a trained model's behaviour counts read (only while a model is active)."""
-    return event_repo.for_leads(session, lead_ids, types=scored_types(playbook))
 
 
 def score(playbook: Playbook, facts: dict[str, Any], states: States, now: datetime) -> LeadScore:

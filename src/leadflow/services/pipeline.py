@@ -61,13 +61,13 @@ def run_live(
     accounts = {a.id: a for a in account_repo.get_many(session, {x.account_id for x in leads})}
     engagement = live_scoring.engagement_input(session, playbook, wanted, new_events or {}, now)
     predictor = predictive.active_or_none(session)
-    history = live_scoring.model_history(session, playbook, wanted) if predictor else {}
+    counts = predictive.behaviour_counts(session, wanted) if predictor else {}
     scores: dict[int, LeadScore] = {}
     scored: list[shadow_live.Scored] = []
     for lead in leads:
         account = accounts.get(lead.account_id) if lead.account_id else None
         if predictor is not None and lead.outcome is None:  # a fact rules may read: first
-            predictive.refresh(session, predictor, lead, account, history.get(lead.id, ()))
+            predictive.refresh(predictor, lead, account, counts.get(lead.id, ()))
         facts = facts_of(session, lead, playbook, account)
         score = live_scoring.score(playbook, facts, engagement.get(lead.id, {}), now)
         arrived = (new_events or {}).get(lead.id, ())

@@ -20,13 +20,11 @@ from sqlalchemy.orm import Session
 
 from leadflow.core import boosted, scorecard
 from leadflow.core.trees import Forest, forest_digest
-from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.prediction import PredictiveModel
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import predictive_models as model_repo
 from leadflow.repositories import training
-from leadflow.repositories.reports import SALES_EVENT_SOURCES
 
 ATTRIBUTES = ("title", "country", "source", "industry", "tier", "employees", "annual_revenue",
               "has_company")  # fmt: skip
@@ -34,6 +32,7 @@ OPEN_STAGES = ("lead", "mql", "sql", "opportunity", "nurture")
 BOOSTED = "gradient boosting"
 SCORECARD = "logistic scorecard"
 Columns = Mapping[str, Sequence[str | None]]
+Behaviour = tuple[int, str, int]  # (lead id, kind such as "page /pricing", how many times)
 # By the trees' digest, not the model's id: one process may serve several databases (a
 # restore, tests), whose first models all have id 1.
 _FORESTS: dict[str, Forest] = {}
@@ -62,7 +61,7 @@ class Explanation:
 
 
 def columns_for(
-    rows: list[dict[str, Any]], counts: list[tuple[int, str, int]], behaviours: list[str]
+    rows: list[dict[str, Any]], counts: Sequence[Behaviour], behaviours: list[str]
 ) -> dict[str, list[str | None]]:
     """Attributes and behaviour counts as text columns, one row per lead."""
     done: dict[int, dict[str, int]] = defaultdict(dict)
@@ -151,15 +150,13 @@ def score_open_leads(session: Session, model: PredictiveModel) -> int:
     return len(rows)
 
 
-def kinds_of(events: Sequence[Event]) -> list[tuple[int, str, int]]:
-    """One lead's behaviour counts from its stored events, as the training query counts them."""
-    tally: dict[tuple[int, str], int] = defaultdict(int)
-    for e in events:
-        if e.type not in ("page", "track") or e.source in SALES_EVENT_SOURCES or e.lead_id is None:
-            continue
-        kind = f"page {e.path or '?'}" if e.type == "page" else f"event {e.name or e.type}"
-        tally[(e.lead_id, kind)] += 1
-    return [(lead_id, kind, n) for (lead_id, kind), n in tally.items()]
+def behaviour_counts(session: Session, lead_ids: Sequence[int]) -> dict[int, list[Behaviour]]:
+    """Each lead's behaviour so far, counted in the database as training counts it (one
+    grouped query: the cost of an event does not grow with the lead's past in Python)."""
+    found: dict[int, list[Behaviour]] = defaultdict(list)
+    for row in training.open_behaviour(session, lead_ids):
+        found[row[0]].append(row)
+    return found
 
 
 def lead_row(lead: Lead, account: Any) -> dict[str, Any]:
@@ -172,11 +169,10 @@ def lead_row(lead: Lead, account: Any) -> dict[str, Any]:
             "has_company": "yes" if lead.account_id else "no"}  # fmt: skip
 
 
-def refresh(
-    session: Session, model: PredictiveModel, lead: Lead, account: Any, events: Sequence[Event]
-) -> None:
-    """The lead's probability, contributions and reasons now (scoring, not retraining)."""
-    columns = columns_for([lead_row(lead, account)], kinds_of(events), list(model.behaviours))
+def refresh(model: PredictiveModel, lead: Lead, account: Any, counts: Sequence[Behaviour]) -> None:
+    """The lead's probability, contributions and reasons now (scoring, not retraining), from
+    its behaviour counts (`behaviour_counts`)."""
+    columns = columns_for([lead_row(lead, account)], counts, list(model.behaviours))
     _store(lead, explain(model, columns)[0])
 
 
