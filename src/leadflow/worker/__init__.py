@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from leadflow.api.errors import where
 from leadflow.core.errors import NotFound
 from leadflow.services import (
+    decay_refresh,
     delivery,
     digest,
     operations,
@@ -77,15 +78,25 @@ class Worker:
             return sla.sweep(session, book, now) + digest.send_due(session, book, now)
 
     def decay(self) -> int:
-        """Re-score leads whose score has aged, and move the ones that now qualify."""
+        """Re-score leads whose score has aged, and move the ones that now qualify.
+
+        Every lead is read as columns and aged in a transaction that takes no write lock (on
+        SQLite the read runs in child processes and takes a second or more: tracking calls
+        would wait behind it); the write lock is taken only to write the leads whose shown
+        score moved, skipping any scored since the read."""
+        now = utcnow()
         with self.factory() as session, session.begin():
-            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
             try:
                 book = playbooks.active_playbook(session)
             except NotFound:
                 return 0
-            # Every lead, read as columns; only those whose shown score moved are written.
-            outcome = pipeline.run_decay(session, book, utcnow(), rescore_at_most=DECAY_BATCH)
+            planned = decay_refresh.plan(session, book, now)
+        with self.factory() as session, session.begin():
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            if playbooks.active_playbook(session) is not book:  # parsed once per version
+                return 0  # another was applied meanwhile, re-scoring every lead
+            outcome = pipeline.run_decay(session, book, now, rescore_at_most=DECAY_BATCH,
+                                         planned=planned)  # fmt: skip
             return outcome.leads
 
     def retain(self) -> int:
