@@ -19,6 +19,14 @@ DRAWN = """() => {
 }"""
 
 
+FITS = """(() => {
+  const card = document.getElementById("drift-card");
+  const edge = card.getBoundingClientRect().right - parseFloat(getComputedStyle(card).paddingRight);
+  return card.scrollWidth <= card.clientWidth + 1
+    && [...card.querySelectorAll("*")].every((e) => e.getBoundingClientRect().right <= edge + 1);
+})()"""
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_drift_card_shows_predictions_running_high(
     page: Page, live_url: str, app: FastAPI, people: None
@@ -41,6 +49,11 @@ def test_the_drift_card_shows_predictions_running_high(
     expect(rows.nth(1)).to_contain_text("35%")
     assert violations(page) == []
     shot(page, "dashboard-drift")
+    for width in (1024, 1280, 1440):  # the card holds its table and chart on a desktop
+        page.set_viewport_size({"width": width, "height": 900})
+        page.reload()
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate(FITS), f"the drift card spills at {width} px"
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
     page.wait_for_load_state("networkidle")
