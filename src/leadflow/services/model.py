@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session
 
+from leadflow.core import calibration as calibrated
 from leadflow.core import scorecard
 from leadflow.core.errors import Invalid, NotFound
 from leadflow.core.playbook import Playbook
@@ -76,15 +77,11 @@ def lift(y: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], top: float) 
 
 
 def calibration(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64]) -> list[dict[str, Any]]:
-    """Mean predicted against observed, by tenths of predicted probability."""
-    rows = []
-    for k in range(10):
-        inside = (p >= k / 10) & (p < (k + 1) / 10 if k < 9 else p <= 1.0)
-        if inside.any():
-            predicted, observed = float(p[inside].mean()), float(y[inside].mean())
-            rows.append({"predicted": round(predicted, 3), "observed": round(observed, 3),
-                         "n": int(inside.sum())})  # fmt: skip
-    return rows
+    """Mean predicted against observed, by tenths of predicted probability (the deciles the
+    drift report compares with, `core.calibration`)."""
+    return [{"decile": b.decile, "predicted": round(b.predicted, 3),
+             "observed": round(b.actual, 3), "n": b.leads}
+            for b in calibrated.bins(p, y.astype(bool))]  # fmt: skip
 
 
 def playbook_scores(

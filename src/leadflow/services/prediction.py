@@ -120,6 +120,14 @@ def _explain_boosted(model: PredictiveModel, columns: Columns) -> list[Explanati
     return found
 
 
+def base_of(model: PredictiveModel) -> float:
+    """The log-odds every explanation of this model starts from (`Explanation.base`): what
+    tells its predictions from another model's once stored on leads."""
+    if model.kind == BOOSTED:
+        return _forest(model).base
+    return model.intercept
+
+
 def log_odds(
     model: PredictiveModel, columns: Mapping[str, Sequence[str | None]]
 ) -> npt.NDArray[np.float64]:

@@ -288,6 +288,7 @@ def dashboard(
         "speed": run("speed"),
         "attribution": run("attribution"),
         "calibration": run("calibration"),
+        "drift": run("drift"),
     }
     return page(request, "dashboard.html", seen, data=data, charts=_charts(data),
                 period=period or "", error=error)  # fmt: skip
@@ -319,7 +320,25 @@ def _charts(data: dict[str, Any]) -> dict[str, Any]:
         "calibration": pairs("calibration", "decile", "win_rate", ordered=True),
         "speed": {"labels": [r["bucket"] for r in data["speed"]["distribution"]],
                   "values": [r["handoffs"] for r in data["speed"]["distribution"]]},
+        **_drift_chart(data["drift"]),
     }  # fmt: skip
+
+
+CHARTED_DRIFT = ("calibrated", "drifted")
+
+
+def _drift_chart(drift: dict[str, Any]) -> dict[str, Any]:
+    """Predicted against actual by decile, this period and at validation, as (x, y) points;
+    nothing when there is no model or too few outcomes to judge (the card says so)."""
+    if drift["status"] not in CHARTED_DRIFT:
+        return {}
+    rows = drift["rows"]
+    return {"drift": {
+        "reliability": True,
+        "period": [{"x": r["predicted"], "y": r["actual"]} for r in rows if r["leads"]],
+        "validation": [{"x": r["validation_predicted"], "y": r["validation_actual"]}
+                       for r in rows if r["validation_leads"]],
+    }}  # fmt: skip
 
 
 def safe_path(path: str) -> str:

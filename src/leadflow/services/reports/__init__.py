@@ -18,7 +18,7 @@ from leadflow.core.periods import parse_period
 from leadflow.core.playbook import Playbook
 from leadflow.core.report_math import Cohort
 from leadflow.repositories.reports import DIMENSIONS
-from leadflow.services.reports import data_quality, funnel, revenue, team
+from leadflow.services.reports import data_quality, drift, funnel, revenue, team
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +119,11 @@ REGISTRY: dict[str, Report] = {
     "calibration": Report(
         "win rate by score decile and the score's ROC-AUC",
         lambda a: revenue.calibration(a.session, a.cohort),
+    ),
+    "drift": Report(
+        "the served model's predicted against actual win rate by decile, this period "
+        "(default: this month) beside its validation, with a verdict",
+        lambda a: drift.drift(a.session, a.cohort, *a.span),
     ),
     "cracks": Report(
         "sales-ready leads with no owner or no touch past the SLA",
