@@ -319,7 +319,7 @@ def machine() -> str:
     )
     return (
         f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, "
-        f"NumPy {np.__version__}, SQLite {sqlite3.sqlite_version}"
+        f"NumPy {np.__version__}"
     )
 
 
