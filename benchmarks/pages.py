@@ -41,7 +41,7 @@ from _db import HELP, Database, database
 from rescore import machine
 
 from leadflow.api.app import create_app
-from leadflow.models.db import make_engine
+from leadflow.models.db import make_engine, upgrade
 from leadflow.models.lead import Lead
 from leadflow.services import users
 from leadflow.settings import Settings
@@ -82,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             build(db.url, args.leads)
         else:
             print(f"reusing the demo database ({args.leads:,} leads)")
+            upgrade(db.url)  # built by an older version, perhaps
         return measure(db, args)
 
 
