@@ -473,20 +473,19 @@ def run(db: Database, url: str, *, commit: bool) -> None:
     print(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
     book = parse_playbook(PLAYBOOK.read_text())
     engine = make_engine(url)
-    database_cpu = db.cpu()
     factory = make_session_factory(engine)
     started = time.perf_counter()
-    marks: list[tuple[str, float]] = []
+    marks: list[tuple[str, float, float]] = []  # phase, CPU here, CPU of the database server
 
     def progress(phase: str) -> None:
-        marks.append((phase, cpu_seconds()))
+        marks.append((phase, cpu_seconds(), db.cpu()))
         print(f"  {phase}", flush=True)
 
     with factory() as session:
         session.begin()
         result = rescore_all(session, book, NOW, progress=progress)
         finish = time.perf_counter()
-        marks.append(("", cpu_seconds()))
+        marks.append(("", cpu_seconds(), db.cpu()))
         session.commit() if commit else session.rollback()
         closing = time.perf_counter() - finish
     engine.dispose()
@@ -495,12 +494,13 @@ def run(db: Database, url: str, *, commit: bool) -> None:
     print(f"re-scored {result.leads:,} leads from {result.events:,} events in {seconds:.1f} s")
     print(f"  {result.written:,} leads' stored scores changed, {result.changed:,} totals moved")
     print(f"  {result.leads / seconds:,.0f} leads/s, {result.events / seconds:,.0f} events/s")
-    cpu = {phase: end - start for (phase, start), (_, end) in pairwise(marks)}
-    print(f"  {'phase':<24} {'wall':>6}   {'CPU (this process and its children)'}")
+    cpu = {a[0]: (b[1] - a[1], b[2] - a[2]) for a, b in pairwise(marks)}
+    server = "   database server CPU" if db.server_pid else ""
+    print(f"  {'phase':<24} {'wall':>6}   CPU (this process and its children){server}")
     for phase, spent in result.phases.items():
-        print(f"  {phase:<24} {spent:6.1f} s {cpu.get(phase, 0.0):6.1f} s")
-    if db.server_pid:
-        print(f"  database server CPU over the run: {db.cpu() - database_cpu:.1f} s user+sys")
+        here, there = cpu.get(phase, (0.0, 0.0))
+        extra = f" {there:33.1f} s" if db.server_pid else ""
+        print(f"  {phase:<24} {spent:6.1f} s {here:6.1f} s{extra}")
     print(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
     print(f"  {'commit' if commit else 'rollback':<24} {closing:6.1f} s   (wall {wall:.1f} s)")
 
