@@ -8,9 +8,9 @@ Builds the database once (SQLite: raw sqlite3 executemany; PostgreSQL: COPY; ind
 after loading) and reuses it while the sizes match (migrating it to the current schema).
 `--db postgresql` starts a local server whose data directory is kept in the temporary folder
 (leadflow-rescore-pg-LEADS-EVENTS-vN, like the SQLite file's name) and stopped after the run;
-`--db postgresql://...` builds into an empty database of your own (see benchmarks/_db.py). The re-score runs in one
-transaction that is rolled back, so every run starts from the same state; `--commit` keeps
-it and times the commit too.
+`--db postgresql://...` builds into an empty database of your own (see benchmarks/_db.py).
+The re-score runs in one transaction that is rolled back, so every run starts from the same
+state; `--commit` keeps it and times the commit too.
 
 Two cases: by default the leads have never been scored, so every lead is written (an import,
 a first install); `--scored` re-scores a copy of the database that was scored and committed a
@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from sqlalchemy import inspect, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -115,9 +115,10 @@ def local_server(
     """A PostgreSQL server on a free local port with its data in `folder`/data.
 
     Without `folder` it lives in a new temporary folder. A folder that already holds a data
-    directory is started as it is. When the block ends the server stops; the folder is removed
-    unless `keep` (then the next call with the same folder starts the same data again). The folder is handed to the `postgres` user when running as root (the
-    wrapper does that), so it must be one of its own, never a shared one like /tmp itself.
+    directory is started as it is. When the block ends the server stops; the folder is
+    removed unless `keep` (then the next call with the same folder starts the same data
+    again). The folder is handed to the `postgres` user when running as root (the wrapper
+    does that), so it must be one of its own, never a shared one like /tmp itself.
     """
     if find_pg_ctl() is None:
         raise RuntimeError(
