@@ -53,6 +53,7 @@ class Worker:
         self._last_sweep = 0.0
         self._last_decay = 0.0
         self._last_learn = 0.0
+        self._learning: threading.Thread | None = None
         self.started_at = utcnow()
 
     def run_once(self, client: httpx.Client, *, sweep: bool = True) -> int:
@@ -131,6 +132,22 @@ class Worker:
                      result["decision"])  # fmt: skip
         return result
 
+    def learn_in_background(self) -> threading.Thread | None:
+        """Retrain (`learn`) in a thread of its own, so alerts keep flowing while a model
+        trains (seconds to minutes); None while an earlier training still runs."""
+        if self._learning is not None and self._learning.is_alive():
+            return None
+        self._learning = threading.Thread(target=self._learn_logged, name="leadflow-learning",
+                                          daemon=True)  # fmt: skip
+        self._learning.start()
+        return self._learning
+
+    def _learn_logged(self) -> None:
+        try:
+            self.learn()
+        except Exception as exc:  # the next look retries; the worker goes on
+            log.error("retraining failed: %s at %s", type(exc).__name__, where(exc))
+
     def run(self) -> None:
         """Loop until `stop` is set; errors are logged and retried, never fatal."""
         with httpx.Client() as client:
@@ -147,7 +164,7 @@ class Worker:
                         self.retain()
                     if now - self._last_learn >= LEARN_EVERY:
                         self._last_learn = now
-                        self.learn()
+                        self.learn_in_background()
                 except Exception as exc:  # keep the loop alive; the next pass retries
                     # Type and place only: a traceback's message holds SQL parameters (e-mails).
                     log.error("worker pass failed: %s at %s", type(exc).__name__, where(exc))
