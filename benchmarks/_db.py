@@ -1,14 +1,14 @@
 """The database a benchmark runs on: `--db` for every benchmark (a helper, not a benchmark).
 
-    --db ""                     (default) a fresh SQLite file, as before
-    --db sqlite:///PATH | PATH  that SQLite file
-    --db postgresql             a throw-away local PostgreSQL server, started for this run and
-                                removed after it (tests/postgres_server.py, as the tests start
-                                theirs); the benchmarks that build a big database once
-                                (rescore, reports) keep its data directory under the temporary
-                                folder instead, keyed by size like their SQLite files
-    --db postgresql://...       a PostgreSQL database of your own, used as it is (give an empty
-                                one: the benchmark installs the schema and its data there)
+--db ""                     (default) a fresh SQLite file, as before
+--db sqlite:///PATH | PATH  that SQLite file
+--db postgresql             a throw-away local PostgreSQL server, started for this run and
+                            removed after it (tests/postgres_server.py, as the tests start
+                            theirs); the benchmarks that build a big database once
+                            (rescore, reports) keep its data directory under the temporary
+                            folder instead, keyed by size like their SQLite files
+--db postgresql://...       a PostgreSQL database of your own, used as it is (give an empty
+                            one: the benchmark installs the schema and its data there)
 """
 
 from __future__ import annotations

@@ -79,9 +79,7 @@ class Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
-async def run(
-    url: str, key: str, receiver: Receiver, args: argparse.Namespace, cpu: CPU
-) -> None:
+async def run(url: str, key: str, receiver: Receiver, args: argparse.Namespace, cpu: CPU) -> None:
     host, port = url.removeprefix("http://").split(":")
     import base64
 

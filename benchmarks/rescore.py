@@ -113,9 +113,7 @@ def insert(con: Any, table: str, columns: Sequence[str], rows: Any) -> None:
             copy.write_row(row)
 
 
-def build_accounts(
-    con: Any, rng: np.random.Generator, book: Playbook, n: int
-) -> list[str]:
+def build_accounts(con: Any, rng: np.random.Generator, book: Playbook, n: int) -> list[str]:
     named = [d for tier in book.tiers for d in tier.domains]
     domains = named + [f"company{k}.com" for k in range(n - len(named))]
     employees = np.exp(rng.normal(np.log(150), 1.6, n)).astype(int) + 1
@@ -195,9 +193,7 @@ def lead_rows(rng: np.random.Generator, n: int, domains: list[str]) -> Iterator[
         )  # fmt: skip
 
 
-def build_leads(
-    con: Any, rng: np.random.Generator, n: int, domains: list[str]
-) -> None:
+def build_leads(con: Any, rng: np.random.Generator, n: int, domains: list[str]) -> None:
     columns = (
         "id", "email", "first_name", "last_name", "title", "phone", "country", "source",
         "medium", "campaign", "attributes", "account_id", "stage", "fit", "engagement", "total",
