@@ -203,11 +203,12 @@ def cmd_lint(args: list[str]) -> int:
 
 def cmd_bench(args: list[str]) -> int:
     if not args:
-        names = sorted(p.stem for p in (ROOT / "benchmarks").glob("*.py"))
+        # benchmarks/_*.py are helpers the benchmarks share, not benchmarks.
+        names = sorted(p.stem for p in (ROOT / "benchmarks").glob("[!_]*.py"))
         say("usage: python3 dev.py bench NAME; available: " + (", ".join(names) or "none"))
         return 2
     script = ROOT / "benchmarks" / f"{args[0]}.py"
-    if not script.is_file():
+    if not script.is_file() or args[0].startswith("_"):
         say(f"no such benchmark: {script.relative_to(ROOT)}")
         return 2
     python = ensure_venv()

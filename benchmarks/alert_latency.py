@@ -2,12 +2,16 @@
 """Event -> alert: from a demo request sent to /v1 to the signed alert at a webhook receiver.
 
     python3 dev.py bench alert_latency [--seconds 20] [--rate 1000] [--every 0.5]
+                                       [--db postgresql | --db postgresql://...]
 
-Starts `leadflow serve` (one process, its worker inside) on a fresh SQLite database with the
+Starts `leadflow serve` (one process, its worker inside) on a fresh database (SQLite unless
+`--db`, see benchmarks/_db.py) with the
 B2B example playbook, an always-on inbound rep and a webhook endpoint at a local receiver.
 While an open-loop background load of `--rate` tracking events/s runs (one event per request),
 a new lead sends a demo request every `--every` seconds; the latency is from sending that
-request to the receiver getting the verified `lead.sales_ready` alert for that lead.
+request to the receiver getting the verified `lead.sales_ready` alert for that lead. Prints
+the CPU time (user+sys) of the leadflow server and, on a PostgreSQL server started for the
+run, of the database server, over the load.
 """
 
 from __future__ import annotations
@@ -32,7 +36,17 @@ import numpy as np
 from standardwebhooks import Webhook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import LEADFLOW, PLAYBOOK, RawConnection, body, free_port, leadflow, wait_until_healthy
+from _db import HELP, Database, database
+from ingest import (
+    CPU,
+    LEADFLOW,
+    PLAYBOOK,
+    RawConnection,
+    body,
+    free_port,
+    leadflow,
+    wait_until_healthy,
+)
 
 
 class Receiver:
@@ -65,7 +79,7 @@ class Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
-async def run(url: str, key: str, receiver: Receiver, args: argparse.Namespace) -> None:
+async def run(url: str, key: str, receiver: Receiver, args: argparse.Namespace, cpu: CPU) -> None:
     host, port = url.removeprefix("http://").split(":")
     import base64
 
@@ -96,6 +110,7 @@ async def run(url: str, key: str, receiver: Receiver, args: argparse.Namespace) 
         await post(json.dumps({"batch": batch}).encode())
 
     demos = int(args.seconds / args.every)
+    cpu.since()
     await asyncio.gather(*(background(k) for k in range(count)), *(demo(k) for k in range(demos)))
     deadline = time.perf_counter() + 10
     while len(receiver.arrived) < len(sent) and time.perf_counter() < deadline:
@@ -110,6 +125,7 @@ async def run(url: str, key: str, receiver: Receiver, args: argparse.Namespace) 
         f"max {waits.max() if len(waits) else float('nan'):.0f} ms "
         f"({len(waits)} alerts, {missing} missing, {receiver.bad} failed verification)"
     )
+    print(f"  {cpu.since()}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -117,9 +133,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=int, default=1_000, help="background events/s")
     parser.add_argument("--every", type=float, default=0.5, help="seconds between demo requests")
+    parser.add_argument("--db", default="", help=HELP)
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="leadflow-alert-bench-"))
-    env = {**os.environ, "LEADFLOW_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}"}
+    with database(args.db, sqlite_file=folder / "bench.db") as db:
+        return bench(db, args)
+
+
+def bench(db: Database, args: argparse.Namespace) -> int:
+    env = {**os.environ, "LEADFLOW_DATABASE_URL": db.url}
     leadflow(env, "init", "--playbook", str(PLAYBOOK))
     key = leadflow(env, "keys", "create", "--role", "ingest", "--name", "bench")
     always = ["--team", "inbound", "--hours", "mon-sun 00:00-23:59", "--capacity", "100000"]
@@ -133,10 +155,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_until_healthy(url, seconds=30)
+        wait_until_healthy(url, seconds=120)  # a shared machine starts slowly
         system = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
-        print(f"{system}, Python {platform.python_version()}, SQLite, 1 server process + worker")
-        asyncio.run(run(url, key, receiver, args))
+        print(f"{system}, Python {platform.python_version()}, {db.describe()}, "
+              "1 server process + worker")  # fmt: skip
+        print(f"  load average {os.getloadavg()[0]:.1f} at the start (a shared machine: noisy)")
+        asyncio.run(run(url, key, receiver, args, CPU(server.pid, db)))
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Event -> in-app notification visible in a signed-in browser page, under background load.
 
-    python3 dev.py bench inapp [--seconds 20] [--rate 500] [--every 1.0] [--db postgresql://...]
+    python3 dev.py bench inapp [--seconds 20] [--rate 500] [--every 1.0]
+                               [--db postgresql | --db postgresql://...]
 
-Starts `leadflow serve` (one process) on a fresh database (SQLite unless --db) with the B2B
+Starts `leadflow serve` (one process) on a fresh database (SQLite unless --db: `postgresql`
+starts a throw-away local server, see benchmarks/_db.py) with the B2B
 example playbook and one always-on inbound rep who has a user account. Chromium (Playwright,
 the system's /usr/bin/chromium) signs in as that rep and opens the queue, which holds the
 live stream (Server-Sent Events) open. While an open-loop background load of `--rate`
@@ -33,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _db import HELP, Database, database
 from ingest import PLAYBOOK, RawConnection, body, free_port, leadflow, wait_until_healthy
 
 REP = "rep0@bench.example"
@@ -129,11 +132,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=int, default=500, help="background events/s")
     parser.add_argument("--every", type=float, default=1.0, help="seconds between demo requests")
-    parser.add_argument("--db", default="", help="database URL (default: a fresh SQLite file)")
+    parser.add_argument("--db", default="", help=HELP)
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="leadflow-inapp-bench-"))
-    url = args.db or f"sqlite:///{folder / 'bench.db'}"
-    env = {**os.environ, "LEADFLOW_DATABASE_URL": url}
+    with database(args.db, sqlite_file=folder / "bench.db") as db:
+        return bench(db, args)
+
+
+def bench(db: Database, args: argparse.Namespace) -> int:
+    env = {**os.environ, "LEADFLOW_DATABASE_URL": db.url}
     leadflow(env, "init", "--playbook", str(PLAYBOOK))
     key = leadflow(env, "keys", "create", "--role", "ingest", "--name", "bench")
     always = ["--team", "inbound", "--hours", "mon-sun 00:00-23:59", "--capacity", "100000"]
@@ -147,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_healthy(base, seconds=180)  # a shared machine starts slowly
-        engine = url.split(":", 1)[0]
+        engine = db.describe()
         system = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
         load_now = os.getloadavg()[0]
         print(f"{system}, Python {platform.python_version()}, {engine}, 1 server process + "

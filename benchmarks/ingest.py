@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""Events in through the Segment API, scored inline, on SQLite: throughput and latency.
+"""Events in through the Segment API, scored inline: throughput and latency.
 
     python3 dev.py bench ingest [--events 50000] [--rate 1000] [--seconds 20] [--batch 1]
+                                [--db postgresql | --db postgresql://...]
 
-Starts `leadflow serve` (one worker) on a fresh SQLite database with the B2B example playbook
-and an ingest key, then measures from a separate client process:
+Starts `leadflow serve` (one worker) on a fresh database (SQLite unless `--db`, see
+benchmarks/_db.py) with the B2B example playbook and an ingest key, then measures from a
+separate client process:
 
 1. throughput: `/v1/batch` requests of 100 events each, from 4 concurrent connections, until
    `--events` events are acknowledged; events/s = events / wall time;
 2. latency: an open-loop load of `--rate` events/s (requests of `--batch` events each, sent on
    schedule whether or not earlier ones have answered, so slow answers are not hidden) for
    `--seconds`; acknowledgement latency p50/p99 measured from each request's scheduled time.
+
+Beside each phase's wall time: the CPU time (user+sys) the leadflow server used and, on a
+PostgreSQL server started for the run, the database server's.
 
 Events go to a pool of 5,000 people (a tenth identified by e-mail first): page views, pricing
 visits, e-mail clicks, downloads, webinars and a few demo requests, like a marketing site.
@@ -38,6 +43,9 @@ from typing import Any
 
 import httpx
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _db import HELP, Database, database, process_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAYBOOK = ROOT / "examples" / "b2b_saas.yaml"
@@ -203,21 +211,42 @@ async def latency(
     return np.array(waits) * 1000, failures
 
 
-async def measure(url: str, key: str, args: argparse.Namespace) -> None:
+class CPU:
+    """CPU seconds the leadflow server and the database server used since the last reading."""
+
+    def __init__(self, server_pid: int, db: Database) -> None:
+        self.server_pid, self.db = server_pid, db
+        self.last = self.now()
+
+    def now(self) -> tuple[float, float]:
+        return process_cpu(self.server_pid, with_ended_children=True), self.db.cpu()
+
+    def since(self) -> str:
+        (app0, db0), (app1, db1) = self.last, self.now()
+        self.last = (app1, db1)
+        database = f", database server {db1 - db0:.1f} s" if self.db.server_pid else ""
+        return f"CPU user+sys: leadflow {app1 - app0:.1f} s{database}"
+
+
+async def measure(url: str, key: str, args: argparse.Namespace, cpu: CPU) -> None:
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     headers = {"Content-Type": "text/plain"}
     async with httpx.AsyncClient(
         base_url=url, auth=(key, ""), headers=headers, limits=limits, timeout=30
     ) as client:
         await identify_some(client)
+        cpu.since()
+        started = time.perf_counter()
         rate = await throughput(client, args.events)
         print(f"throughput: {rate:,.0f} events/s ({args.events:,} events, /v1/batch of 100)")
+        print(f"  {time.perf_counter() - started:.1f} s wall; {cpu.since()}")
         waits, failures = await latency(url, key, args.rate, args.seconds, args.batch)
         p50, p99 = np.percentile(waits, [50, 99])
         print(
             f"latency at {args.rate:,} events/s ({args.batch} per request, {args.seconds:g} s):"
             f" p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {waits.max():.1f} ms, {failures} failed"
         )
+        print(f"  {cpu.since()}")
 
 
 def wait_until_healthy(url: str, *, seconds: float) -> None:
@@ -240,9 +269,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=1_000)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--batch", type=int, default=1, help="events per latency request")
+    parser.add_argument("--db", default="", help=HELP)
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="leadflow-ingest-bench-"))
-    env = {**os.environ, "LEADFLOW_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}"}
+    with database(args.db, sqlite_file=folder / "bench.db") as db:
+        return run(db, args)
+
+
+def run(db: Database, args: argparse.Namespace) -> int:
+    env = {**os.environ, "LEADFLOW_DATABASE_URL": db.url}
     leadflow(env, "init", "--playbook", str(PLAYBOOK))
     key = leadflow(env, "keys", "create", "--role", "ingest", "--name", "bench")
     port = free_port()
@@ -251,10 +286,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_until_healthy(url, seconds=30)
+        wait_until_healthy(url, seconds=120)  # a shared machine starts slowly
         system = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
-        print(f"{system}, Python {platform.python_version()}, SQLite, 1 server worker")
-        asyncio.run(measure(url, key, args))
+        print(f"{system}, Python {platform.python_version()}, {db.describe()}, 1 server worker")
+        print(f"  load average {os.getloadavg()[0]:.1f} at the start (a shared machine: noisy)")
+        asyncio.run(measure(url, key, args, CPU(server.pid, db)))
     finally:
         server.terminate()
         server.wait(timeout=30)

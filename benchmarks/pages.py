@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Server time of every web page on a 50,000-lead demo database (SQLite).
+"""Server time of every web page on a 50,000-lead demo database.
 
-    python3 dev.py bench pages [--leads 50000] [--runs 5]
+    python3 dev.py bench pages [--leads 50000] [--runs 5] [--db postgresql | --db URL]
     python3 dev.py bench pages --leads 5000 --screenshots DIR
 
-Builds the demo company once (`leadflow demo --no-serve`, reused while the size matches), signs
+Builds the demo company once (`leadflow demo --no-serve`, reused while the size matches: a
+SQLite file in the temporary folder, or with `--db postgresql` a local server whose data
+directory is kept in the temporary folder as leadflow-pages-pg-LEADS; see benchmarks/_db.py), signs
 in as the demo manager (who sees every page) and asks each page `--runs` times through the
 app in-process, so the figure is the server's own time: routing, queries, templates.
 
@@ -18,6 +20,7 @@ Chromium through the demo's one-time link and saves every page, whole, at a desk
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import socket
 import statistics
@@ -31,12 +34,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _db import HELP, Database, database
 from rescore import machine
 
 from leadflow.api.app import create_app
+from leadflow.models.db import make_engine, upgrade
 from leadflow.models.lead import Lead
 from leadflow.services import users
 from leadflow.settings import Settings
@@ -44,21 +49,24 @@ from leadflow.settings import Settings
 LEADFLOW = Path(sys.executable).with_name("leadflow")
 
 
-def build(path: Path, leads: int) -> None:
-    url = f"sqlite:///{path}"
+def build(url: str, leads: int) -> None:
     command = [str(LEADFLOW), "--db", url, "demo", "--no-serve", "--fresh", "--leads", str(leads)]
-    print(f"building {path} ({leads:,} leads)", flush=True)
+    print(f"building the demo database ({leads:,} leads)", flush=True)
     started = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def size(path: Path) -> int:
-    if not path.exists():
-        return 0
-    app = create_app(Settings(database_url=f"sqlite:///{path}", run_worker=False))
-    with app.state.sessions() as session:
-        return int(session.scalar(select(func.count()).select_from(Lead)) or 0)
+def size(url: str) -> int:
+    """Leads in the database (0 when it has no schema yet)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("leads"):
+                return 0
+            return int(connection.scalar(select(func.count()).select_from(Lead)) or 0)
+    finally:
+        engine.dispose()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,12 +74,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--leads", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--screenshots", type=Path, help="save every page's screenshots here")
+    parser.add_argument("--db", default="", help=HELP)
     args = parser.parse_args(argv)
     path = Path(tempfile.gettempdir()) / f"leadflow-pages-{args.leads}.db"
-    if size(path) != args.leads:
-        path.unlink(missing_ok=True)
-        build(path, args.leads)
-    app = create_app(Settings(database_url=f"sqlite:///{path}", run_worker=False))
+    with database(args.db, sqlite_file=path, keep_under=f"leadflow-pages-pg-{args.leads}") as db:
+        if size(db.url) != args.leads:
+            build(db.url, args.leads)
+        else:
+            print(f"reusing the demo database ({args.leads:,} leads)")
+            upgrade(db.url)  # built by an older version, perhaps
+        return measure(db, args)
+
+
+def measure(db: Database, args: argparse.Namespace) -> int:
+    app = create_app(Settings(database_url=db.url, run_worker=False))
     with app.state.sessions() as session, session.begin():
         _, token = users.demo_users(session, datetime.now(UTC))
         lead_id = session.scalar(select(Lead.id).order_by(Lead.total.desc()).limit(1))
@@ -80,7 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
              "/alerts"]  # fmt: skip
     if args.screenshots:
         return screenshots(app, token, [p for p in pages if p != "/login"], args.screenshots)
-    print(machine())
+    print(f"{machine()}, {db.describe()}")
+    print(f"  load average {os.getloadavg()[0]:.1f} at the start (a shared machine: noisy)")
     print(f"{'page':<34} {'median ms':>10} {'max ms':>8}")
     with TestClient(app) as client:
         assert client.get(f"/welcome?token={token}").status_code == 200  # asks first

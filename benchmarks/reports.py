@@ -1,30 +1,37 @@
 #!/usr/bin/env python3
-"""Time every report (and the plan) over 1,000,000 leads and 10,000,000 events on SQLite.
+"""Time every report (and the plan) over 1,000,000 leads and 10,000,000 events.
 
     python3 dev.py bench reports [--leads 1000000] [--events 10000000] [--runs 3] [--only NAME]
+                                 [--db postgresql | --db postgresql://... | --db PATH]
 
 Builds the database once (the re-score benchmark's leads, accounts and events, scored by
 `leadflow rescore`, then a closed-loop history drawn from the scores: stage changes, outcomes,
-hand-offs to 20 reps, sales touches) and reuses it while the sizes match. Each report runs
+hand-offs to 20 reps, sales touches) and reuses it while the sizes match: a SQLite file in the
+temporary folder or, with `--db postgresql`, a local server whose data directory is kept there
+as leadflow-reports-pg-LEADS-EVENTS (see benchmarks/_db.py). Each report runs
 `--runs` times in-process through the same service the API and CLI use; the median is shown.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rescore import NOW, PLAYBOOK, build, machine, matches
+from _db import HELP, Database, database
+from rescore import NOW, PLAYBOOK, build, cpu_seconds, machine, matches, psycopg_connect
+from sqlalchemy import inspect, text
 
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.report_math import Cohort
@@ -44,11 +51,48 @@ def stamp(micros: np.ndarray) -> list[str]:
     return [v.replace("T", " ") + ("" if "." in v else ".000000") for v in values]
 
 
-def closed_loop(path: Path, seed: int) -> None:
+class Raw:
+    """One DB-API connection for the bulk writes, SQLite or PostgreSQL, `?` placeholders."""
+
+    def __init__(self, url: str) -> None:
+        self.sqlite = url.startswith("sqlite")
+        if self.sqlite:
+            self.con = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+            self.con.execute("PRAGMA journal_mode=OFF")
+            self.con.execute("BEGIN")
+        else:
+            self.con = psycopg_connect(url)
+            self.con.execute("SET TIME ZONE 'UTC'")  # the stamps are UTC wall-clock text
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.sqlite else sql.replace("?", "%s")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.con.execute(self._sql(sql), params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        if self.sqlite:
+            self.con.executemany(sql, rows)
+        else:
+            with self.con.cursor() as cursor:
+                cursor.executemany(self._sql(sql), list(rows))
+
+    def finish(self) -> None:
+        """Commit, refresh the planner's statistics and close."""
+        if self.sqlite:
+            self.con.execute("COMMIT")
+            self.con.execute("ANALYZE")
+        else:
+            self.con.commit()
+            self.con.autocommit = True
+            self.con.execute("VACUUM (ANALYZE)")
+        self.con.close()
+
+
+def closed_loop(url: str, seed: int) -> None:
     """Stages, outcomes, hand-offs and touches drawn from the leads' scores."""
     rng = np.random.default_rng(seed + 1)
-    con = sqlite3.connect(path, isolation_level=None)
-    con.execute("PRAGMA journal_mode=OFF")
+    con = Raw(url)
     ids, totals = (
         np.array(c) for c in zip(*con.execute("SELECT id, total FROM leads"), strict=True)
     )
@@ -68,7 +112,6 @@ def closed_loop(path: Path, seed: int) -> None:
     stage[lost | recycled] = "nurture"
     stage[disqualified] = "disqualified"
     amount = np.round(rng.lognormal(9.5, 0.6, n), 2)
-    con.execute("BEGIN")
     changes = []
     for k in range(5):
         rows = np.nonzero(furthest >= k)[0]
@@ -107,7 +150,7 @@ def closed_loop(path: Path, seed: int) -> None:
             for k in range(20)]  # fmt: skip
     con.executemany("INSERT INTO reps (name, email, team, territories, capacity, weight,"
                     " working_hours, timezone, channels, active, created_at) VALUES"
-                    " (?, ?, ?, '[]', 20, 1.0, 'mon-fri 09:00-17:00', 'UTC', '[]', 1, ?)",
+                    " (?, ?, ?, '[]', 20, 1.0, 'mon-fri 09:00-17:00', 'UTC', '[]', TRUE, ?)",
                     [(*r, stamp(np.array([now]))[0]) for r in reps])  # fmt: skip
     sales_ready = np.nonzero(furthest >= 2)[0]
     touch = rng.exponential(120 * 60e6, sales_ready.size).astype(np.int64)
@@ -117,62 +160,75 @@ def closed_loop(path: Path, seed: int) -> None:
     con.executemany(
         "INSERT INTO assignments (lead_id, rep_id, team, stage, reason, hand_raiser,"
         " assigned_at, sla_due_at, first_touch_at, status, escalation_level)"
-        " VALUES (?, ?, ?, 'sql', 'benchmark', 0, ?, ?, ?, ?, 0)",
+        " VALUES (?, ?, ?, 'sql', 'benchmark', FALSE, ?, ?, ?, ?, 0)",
         ((int(ids[r]), k % 20 + 1, reps[k % 20][2], s, d, t if touched[k] else None, st)
          for k, (r, s, d, t, st) in enumerate(zip(
              sales_ready.tolist(), stamp(assigned), stamp(assigned + 240 * 60_000_000),
              stamp(assigned + touch), status.tolist(), strict=True))),
     )  # fmt: skip
-    con.execute("COMMIT")
-    con.execute("ANALYZE")
-    con.close()
+    con.finish()
 
 
-def prepare(path: Path, leads: int, events: int, seed: int) -> None:
-    if matches(path, leads, events, seed):
-        with sqlite3.connect(path) as con:
-            done = con.execute(
-                "SELECT 1 FROM sqlite_master WHERE name = 'benchmark_reports_2'"
-            ).fetchone()
+MARK = "benchmark_reports_2"  # the closed loop and the migration are done
+
+
+def prepare(url: str, leads: int, events: int, seed: int) -> None:
+    if matches(url, leads, events, seed):
+        engine = make_engine(url)
+        with engine.connect() as connection:
+            done = inspect(connection).has_table(MARK)
+        engine.dispose()
         if done:
-            print(f"reusing {path}")
+            print("reusing the database built earlier")
+            upgrade(url)
             return
-    print(f"building {path} ({leads:,} leads, {events:,} events)", flush=True)
+    print(f"building {leads:,} leads, {events:,} events", flush=True)
     started = time.perf_counter()
-    build(path, leads, events, seed)
-    engine = make_engine(f"sqlite:///{path}")
+    build(url, leads, events, seed)
+    engine = make_engine(url)
     with make_session_factory(engine)() as session, session.begin():
         rescore_all(session, parse_playbook(PLAYBOOK.read_text()), NOW)
     engine.dispose()
-    closed_loop(path, seed)
+    closed_loop(url, seed)
     # The events were written raw; go back to 0003 and up again, so the real migration
     # fills in what the reports read (and is itself timed at this size).
     migrated = time.perf_counter()
-    migrate(path, "0003")
-    upgrade(f"sqlite:///{path}")
+    migrate(url, "0003")
+    upgrade(url)
     print(f"migration 0003 -> 0004: {time.perf_counter() - migrated:.0f} s", flush=True)
-    with sqlite3.connect(path) as con:
-        con.execute("CREATE TABLE benchmark_reports_2 (done INTEGER)")
+    if not url.startswith("sqlite"):
+        # The migration rewrote every event row: without this the reports would scan twice
+        # the table (dead row versions) with stale statistics, which autovacuum clears on a
+        # live server given time.
+        with psycopg_connect(url, autocommit=True) as con:
+            con.execute("VACUUM (ANALYZE)")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(f"CREATE TABLE {MARK} (done INTEGER)"))
+    engine.dispose()
     print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def migrate(path: Path, revision: str) -> None:
+def migrate(url: str, revision: str) -> None:
     """Downgrade the benchmark database to `revision`."""
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(url)
     downgrade(engine, revision)
     engine.dispose()
 
 
-def time_reports(path: Path, runs: int, only: str | None) -> None:
+def time_reports(db: Database, runs: int, only: str | None) -> None:
+    """Each report `runs` times: median wall seconds, then the median CPU seconds (user+sys)
+    of this process and, on a PostgreSQL server started here, of the database server."""
     book = parse_playbook(PLAYBOOK.read_text())
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(db.url)
     factory = make_session_factory(engine)
     names = [only] if only else [*reports.REPORTS, "plan"]
-    print(f"{'report':<14} {'median s':>9}  runs")
+    print(f"{'report':<14} {'median s':>9} {'CPU s':>6} {'db CPU s':>8}  runs (wall s)")
     for name in names:
-        spent = []
+        spent, cpu, db_cpu = [], [], []
         for _ in range(runs):
             with factory() as session:
+                before, db_before = cpu_seconds(), db.cpu()
                 started = time.perf_counter()
                 if name == "plan":
                     request = plan_service.PlanRequest(5_000_000, 15_000, "2025-Q2")
@@ -181,8 +237,11 @@ def time_reports(path: Path, runs: int, only: str | None) -> None:
                     options = reports.Options(period=None)
                     reports.run(session, book, name, Cohort(), options, NOW + timedelta(0))
                 spent.append(time.perf_counter() - started)
-        print(f"{name:<14} {statistics.median(spent):9.2f}  {', '.join(f'{s:.2f}' for s in spent)}",
-              flush=True)  # fmt: skip
+                cpu.append(cpu_seconds() - before)
+                db_cpu.append(db.cpu() - db_before)
+        figures = f"{statistics.median(spent):9.2f} {statistics.median(cpu):6.2f}"
+        figures += f" {statistics.median(db_cpu):8.2f}" if db.server_pid else f" {'-':>8}"
+        print(f"{name:<14} {figures}  {', '.join(f'{s:.2f}' for s in spent)}", flush=True)
     engine.dispose()
 
 
@@ -193,14 +252,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--only", default=None, help="One report (or plan).")
-    parser.add_argument("--db", type=Path, default=None)
+    parser.add_argument("--db", default="", help=HELP)
     args = parser.parse_args(argv)
-    path = args.db or Path(tempfile.gettempdir()) / (
-        f"leadflow-reports-{args.leads}-{args.events}.db"
-    )
-    prepare(path, args.leads, args.events, args.seed)
-    print(machine())
-    time_reports(path, args.runs, args.only)
+    key = f"{args.leads}-{args.events}"
+    sqlite_file = Path(tempfile.gettempdir()) / f"leadflow-reports-{key}.db"
+    with database(args.db, sqlite_file=sqlite_file, keep_under=f"leadflow-reports-pg-{key}") as db:
+        prepare(db.url, args.leads, args.events, args.seed)
+        print(f"{machine()}, {db.describe()}")
+        print(f"  load average {os.getloadavg()[0]:.1f} at the start (a shared machine: noisy)")
+        time_reports(db, args.runs, args.only)
     return 0
 
 

@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""Time `leadflow rescore` on N leads and M events in SQLite, per phase.
+"""Time `leadflow rescore` on N leads and M events, per phase, on SQLite or PostgreSQL.
 
-    .venv/bin/python benchmarks/rescore.py [--leads 1000000] [--events 10000000] [--db PATH]
+    python3 dev.py bench rescore [--leads 1000000] [--events 10000000] [--db PATH]
+    python3 dev.py bench rescore --leads 20000 --events 200000 --db postgresql
 
-Builds the database once (raw sqlite3 executemany, indexes made after loading) and reuses it
-while the sizes match (migrating it to the current schema). The re-score runs in one
-transaction that is rolled back, so every run starts from the same state; `--commit` keeps
-it and times the commit too.
+Builds the database once (SQLite: raw sqlite3 executemany; PostgreSQL: COPY; indexes made
+after loading) and reuses it while the sizes match (migrating it to the current schema).
+`--db postgresql` starts a local server whose data directory is kept in the temporary folder
+(leadflow-rescore-pg-LEADS-EVENTS-vN, like the SQLite file's name) and stopped after the run;
+`--db postgresql://...` builds into an empty database of your own (see benchmarks/_db.py).
+The re-score runs in one transaction that is rolled back, so every run starts from the same
+state; `--commit` keeps it and times the commit too.
 
 Two cases: by default the leads have never been scored, so every lead is written (an import,
 a first install); `--scored` re-scores a copy of the database that was scored and committed a
-day earlier (`-scored.db` beside it, made once), as a nightly `leadflow rescore` does: decay
+day earlier (`-scored.db` beside it, or database `bench_scored` on PostgreSQL, made once), as
+a nightly `leadflow rescore` does: decay
 moves many scores, the rest are only stamped. `--baseline` also times reading the same
 columns with nothing else (the events and the leads query, through the same ADBC children).
 """
@@ -33,6 +38,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import inspect, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _db import HELP, Database, database
 
 from leadflow.core.event_kinds import kind_of
 from leadflow.core.playbook import Playbook
@@ -93,14 +102,18 @@ def stamps(moments: np.ndarray) -> list[str]:
     return [s[:10] + " " + s[11:] for s in np.datetime_as_string(moments, unit="us").tolist()]
 
 
-def insert(con: sqlite3.Connection, table: str, columns: Sequence[str], rows: Any) -> None:
-    marks = ", ".join("?" * len(columns))
-    con.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+def insert(con: Any, table: str, columns: Sequence[str], rows: Any) -> None:
+    """Rows into a table: executemany on SQLite, COPY on PostgreSQL (psycopg)."""
+    if isinstance(con, sqlite3.Connection):
+        marks = ", ".join("?" * len(columns))
+        con.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+        return
+    with con.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
-def build_accounts(
-    con: sqlite3.Connection, rng: np.random.Generator, book: Playbook, n: int
-) -> list[str]:
+def build_accounts(con: Any, rng: np.random.Generator, book: Playbook, n: int) -> list[str]:
     named = [d for tier in book.tiers for d in tier.domains]
     domains = named + [f"company{k}.com" for k in range(n - len(named))]
     employees = np.exp(rng.normal(np.log(150), 1.6, n)).astype(int) + 1
@@ -180,9 +193,7 @@ def lead_rows(rng: np.random.Generator, n: int, domains: list[str]) -> Iterator[
         )  # fmt: skip
 
 
-def build_leads(
-    con: sqlite3.Connection, rng: np.random.Generator, n: int, domains: list[str]
-) -> None:
+def build_leads(con: Any, rng: np.random.Generator, n: int, domains: list[str]) -> None:
     columns = (
         "id", "email", "first_name", "last_name", "title", "phone", "country", "source",
         "medium", "campaign", "attributes", "account_id", "stage", "fit", "engagement", "total",
@@ -191,7 +202,7 @@ def build_leads(
     insert(con, "leads", columns, lead_rows(rng, n, domains))
 
 
-def build_events(con: sqlite3.Connection, rng: np.random.Generator, leads: int, count: int) -> None:
+def build_events(con: Any, rng: np.random.Generator, leads: int, count: int) -> None:
     weights = rng.pareto(1.1, leads) + 0.05
     paths, path_p = page_paths()
     page_props = [
@@ -251,16 +262,36 @@ def build_events(con: sqlite3.Connection, rng: np.random.Generator, leads: int, 
         print(f"  events {start + size:,}/{count:,}", flush=True)
 
 
-def build(path: Path, leads: int, events: int, seed: int) -> None:
-    """A fresh database at `path` with the schema, the B2B playbook and synthetic data."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    url = f"sqlite:///{path}"
+def build(url: str, leads: int, events: int, seed: int) -> None:
+    """A fresh database at `url` with the schema, the B2B playbook and synthetic data."""
+    meta = {"leads": leads, "events": events, "seed": seed, "format": FORMAT_VERSION}
+    if url.startswith("sqlite"):
+        build_sqlite(Path(url.removeprefix("sqlite:///")), leads, events, seed, meta)
+    else:
+        build_postgresql(url, leads, events, seed, meta)
+
+
+def install(url: str) -> None:
+    """The current schema and the B2B playbook, through the app's own code."""
     upgrade(url)
     engine = make_engine(url)
     with make_session_factory(engine)() as session, session.begin():
         playbooks.install(session, PLAYBOOK.read_text(), author="benchmark", now=NOW)
     engine.dispose()
+
+
+def load(con: Any, leads: int, events: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    book = parse_playbook(PLAYBOOK.read_text())
+    domains = build_accounts(con, rng, book, max(leads // 10, 20))
+    build_leads(con, rng, leads, domains)
+    build_events(con, rng, leads, events)
+
+
+def build_sqlite(path: Path, leads: int, events: int, seed: int, meta: dict[str, Any]) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    install(f"sqlite:///{path}")
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode=OFF")
     con.execute("PRAGMA synchronous=OFF")
@@ -271,16 +302,11 @@ def build(path: Path, leads: int, events: int, seed: int) -> None:
     ).fetchall()
     for name, _ in indexes:
         con.execute(f"DROP INDEX {name}")
-    rng = np.random.default_rng(seed)
-    book = parse_playbook(PLAYBOOK.read_text())
     con.execute("BEGIN")
-    domains = build_accounts(con, rng, book, max(leads // 10, 20))
-    build_leads(con, rng, leads, domains)
-    build_events(con, rng, leads, events)
+    load(con, leads, events, seed)
     for _, sql in indexes:
         con.execute(sql)
     con.execute("CREATE TABLE benchmark_meta (key TEXT PRIMARY KEY, value TEXT)")
-    meta = {"leads": leads, "events": events, "seed": seed, "format": FORMAT_VERSION}
     con.executemany(
         "INSERT INTO benchmark_meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()]
     )
@@ -290,17 +316,70 @@ def build(path: Path, leads: int, events: int, seed: int) -> None:
     con.close()
 
 
-def matches(path: Path, leads: int, events: int, seed: int) -> bool:
-    """True when `path` holds a finished build of these sizes."""
-    if not path.exists():
+def psycopg_connect(url: str, **options: Any) -> Any:
+    """A plain psycopg connection to a SQLAlchemy PostgreSQL URL."""
+    import psycopg
+    from sqlalchemy import make_url
+
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return psycopg.connect(plain, **options)
+
+
+def empty_schema(url: str) -> None:
+    """Drop an earlier build (a database holding benchmark_meta); refuse any other data."""
+    with psycopg_connect(url, autocommit=True) as con:
+        tables = [row[0] for row in con.execute("SELECT tablename FROM pg_tables"
+                                                " WHERE schemaname = 'public'")]  # fmt: skip
+        if tables and "benchmark_meta" not in tables:
+            sys.exit(f"{url.split('@')[-1]} holds tables but no earlier benchmark build:"
+                     " give an empty database")  # fmt: skip
+        con.execute("DROP SCHEMA public CASCADE")
+        con.execute("CREATE SCHEMA public")
+
+
+def build_postgresql(url: str, leads: int, events: int, seed: int, meta: dict[str, Any]) -> None:
+    empty_schema(url)
+    install(url)
+    with psycopg_connect(url) as con:
+        con.execute("SET TIME ZONE 'UTC'")  # the stamps are UTC wall-clock text
+        # As on SQLite: load first, index afterwards (the indexes behind constraints stay).
+        indexes = con.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+            " AND tablename IN ('events', 'leads')"
+            " AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+        ).fetchall()
+        for name, _ in indexes:
+            con.execute(f'DROP INDEX "{name}"')
+        load(con, leads, events, seed)
+        for _, sql in indexes:
+            con.execute(sql)
+        for table in ("accounts", "leads", "events"):  # the ids were given: move the sequences
+            con.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                        f" (SELECT max(id) FROM {table}))")  # fmt: skip
+        con.execute("CREATE TABLE benchmark_meta (key TEXT PRIMARY KEY, value TEXT)")
+        with con.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO benchmark_meta VALUES (%s, %s)", [(k, str(v)) for k, v in meta.items()]
+            )
+        con.commit()
+    with psycopg_connect(url, autocommit=True) as con:
+        con.execute("VACUUM (ANALYZE)")  # statistics, and the visibility map for index-only scans
+
+
+def matches(url: str, leads: int, events: int, seed: int) -> bool:
+    """True when `url` holds a finished build of these sizes."""
+    if url.startswith("sqlite") and not Path(url.removeprefix("sqlite:///")).exists():
         return False
+    engine = make_engine(url)
     try:
-        with sqlite3.connect(path) as con:
-            meta = dict(con.execute("SELECT key, value FROM benchmark_meta").fetchall())
-    except sqlite3.Error:
-        return False
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("benchmark_meta"):
+                return False
+            rows = connection.execute(text("SELECT key, value FROM benchmark_meta")).all()
+    finally:
+        engine.dispose()
     wanted = {"leads": leads, "events": events, "seed": seed, "format": FORMAT_VERSION}
-    return meta == {k: str(v) for k, v in wanted.items()}
+    return dict(rows) == {k: str(v) for k, v in wanted.items()}
 
 
 def machine() -> str:
@@ -319,7 +398,7 @@ def machine() -> str:
     )
     return (
         f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, "
-        f"NumPy {np.__version__}, SQLite {sqlite3.sqlite_version}"
+        f"NumPy {np.__version__}"
     )
 
 
@@ -329,10 +408,10 @@ def cpu_seconds() -> float:
     return times.user + times.system + times.children_user + times.children_system
 
 
-def baseline(path: Path) -> None:
+def baseline(url: str) -> None:
     """Read the columns a re-score reads, and nothing else: the floor for its reads."""
     book = parse_playbook(PLAYBOOK.read_text())
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(url)
     selection = rescore_leads.selection(book, rescore_leads.lead_paths(book))
     with make_session_factory(engine)() as session, session.begin():
         for name, read in (
@@ -349,40 +428,59 @@ def baseline(path: Path) -> None:
     engine.dispose()
 
 
-def scored_copy(path: Path) -> Path:
-    """A copy of the database scored (and committed) a day before NOW, made once."""
-    copy = path.with_name(path.stem + "-scored.db")
-    if copy.exists():
-        return copy
-    print(f"scoring a copy at {copy} a day before {NOW:%Y-%m-%d}", flush=True)
-    shutil.copyfile(path, f"{copy}.part")
-    engine = make_engine(f"sqlite:///{copy}.part")
+def scored_copy(url: str) -> str:
+    """A copy of the database scored (and committed) a day before NOW, made once: a file
+    beside the SQLite one, or database NAME_scored beside the PostgreSQL one."""
+    if url.startswith("sqlite"):
+        path = Path(url.removeprefix("sqlite:///"))
+        copy = path.with_name(path.stem + "-scored.db")
+        if not copy.exists():
+            shutil.copyfile(path, f"{copy}.part")
+            score_a_day_before(f"sqlite:///{copy}.part")
+            Path(f"{copy}.part").rename(copy)
+        return f"sqlite:///{copy}"
+    from sqlalchemy import make_url
+
+    original = make_url(url)
+    name = f"{original.database}_scored"
+    with psycopg_connect(original.set(database="postgres").render_as_string(False),
+                         autocommit=True) as con:  # fmt: skip
+        exists = con.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            con.execute(f'DROP DATABASE IF EXISTS "{name}_part"')
+            con.execute(f'CREATE DATABASE "{name}_part" TEMPLATE "{original.database}"')
+            score_a_day_before(original.set(database=f"{name}_part").render_as_string(False))
+            con.execute(f'ALTER DATABASE "{name}_part" RENAME TO "{name}"')
+    return original.set(database=name).render_as_string(hide_password=False)
+
+
+def score_a_day_before(url: str) -> None:
+    print(f"scoring a copy a day before {NOW:%Y-%m-%d}", flush=True)
+    engine = make_engine(url)
     with make_session_factory(engine)() as session, session.begin():
         rescore_all(session, parse_playbook(PLAYBOOK.read_text()), NOW - timedelta(days=1))
     engine.dispose()
-    Path(f"{copy}.part").rename(copy)
-    return copy
 
 
-def run(path: Path, *, commit: bool) -> None:
+def run(db: Database, url: str, *, commit: bool) -> None:
     """Re-score every lead once, and print the figures."""
-    print(machine())
+    print(f"{machine()}, {db.describe()}")
     print(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
     book = parse_playbook(PLAYBOOK.read_text())
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(url)
     factory = make_session_factory(engine)
     started = time.perf_counter()
-    marks: list[tuple[str, float]] = []
+    marks: list[tuple[str, float, float]] = []  # phase, CPU here, CPU of the database server
 
     def progress(phase: str) -> None:
-        marks.append((phase, cpu_seconds()))
+        marks.append((phase, cpu_seconds(), db.cpu()))
         print(f"  {phase}", flush=True)
 
     with factory() as session:
         session.begin()
         result = rescore_all(session, book, NOW, progress=progress)
         finish = time.perf_counter()
-        marks.append(("", cpu_seconds()))
+        marks.append(("", cpu_seconds(), db.cpu()))
         session.commit() if commit else session.rollback()
         closing = time.perf_counter() - finish
     engine.dispose()
@@ -391,10 +489,13 @@ def run(path: Path, *, commit: bool) -> None:
     print(f"re-scored {result.leads:,} leads from {result.events:,} events in {seconds:.1f} s")
     print(f"  {result.written:,} leads' stored scores changed, {result.changed:,} totals moved")
     print(f"  {result.leads / seconds:,.0f} leads/s, {result.events / seconds:,.0f} events/s")
-    cpu = {phase: end - start for (phase, start), (_, end) in pairwise(marks)}
-    print(f"  {'phase':<24} {'wall':>6}   {'CPU (this process and its children)'}")
+    cpu = {a[0]: (b[1] - a[1], b[2] - a[2]) for a, b in pairwise(marks)}
+    server = "   database server CPU" if db.server_pid else ""
+    print(f"  {'phase':<24} {'wall':>6}   CPU (this process and its children){server}")
     for phase, spent in result.phases.items():
-        print(f"  {phase:<24} {spent:6.1f} s {cpu.get(phase, 0.0):6.1f} s")
+        here, there = cpu.get(phase, (0.0, 0.0))
+        extra = f" {there:33.1f} s" if db.server_pid else ""
+        print(f"  {phase:<24} {spent:6.1f} s {here:6.1f} s{extra}")
     print(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
     print(f"  {'commit' if commit else 'rollback':<24} {closing:6.1f} s   (wall {wall:.1f} s)")
 
@@ -403,7 +504,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=10_000_000)
-    parser.add_argument("--db", type=Path, default=None, help="SQLite file (built if missing)")
+    parser.add_argument("--db", default="", help=HELP)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rebuild", action="store_true", help="Build the database again.")
     parser.add_argument("--commit", action="store_true", help="Commit the re-score (and time it).")
@@ -411,26 +512,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scored", action="store_true", help="Re-score a scored copy.")
     parser.add_argument("--baseline", action="store_true", help="Also time the bare reads.")
     args = parser.parse_args(argv)
-    path = (
-        args.db
-        or Path(tempfile.gettempdir())
-        / f"leadflow-rescore-{args.leads}-{args.events}-v{FORMAT_VERSION}.db"
-    )
-    if args.rebuild or not matches(path, args.leads, args.events, args.seed):
-        print(f"building {path} ({args.leads:,} leads, {args.events:,} events)", flush=True)
-        started = time.perf_counter()
-        build(path, args.leads, args.events, args.seed)
-        print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
-    else:
-        print(f"reusing {path}")
-        upgrade(f"sqlite:///{path}")
-    if args.build_only:
-        return 0
-    if args.scored:
-        path = scored_copy(path)
-    run(path, commit=args.commit)
-    if args.baseline:
-        baseline(path)
+    key = f"{args.leads}-{args.events}-v{FORMAT_VERSION}"
+    sqlite_file = Path(tempfile.gettempdir()) / f"leadflow-rescore-{key}.db"
+    with database(args.db, sqlite_file=sqlite_file, keep_under=f"leadflow-rescore-pg-{key}") as db:
+        url = db.url
+        if args.rebuild or not matches(url, args.leads, args.events, args.seed):
+            print(f"building {args.leads:,} leads, {args.events:,} events", flush=True)
+            started = time.perf_counter()
+            build(url, args.leads, args.events, args.seed)
+            print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
+        else:
+            print("reusing the database built earlier")
+            upgrade(url)
+        if args.build_only:
+            return 0
+        if args.scored:
+            url = scored_copy(url)
+        run(db, url, commit=args.commit)
+        if args.baseline:
+            baseline(url)
     return 0
 
 

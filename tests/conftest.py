@@ -15,11 +15,8 @@ server binaries they are skipped, unless ``LEADFLOW_REQUIRE_POSTGRES=1`` (set by
 
 from __future__ import annotations
 
-import functools
-import glob
 import os
 import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,53 +26,23 @@ import pytest
 from pytest_postgresql import factories
 from pytest_postgresql.executors import PostgreSQLExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
-from sqlalchemy import URL
 from sqlalchemy.orm import Session
 
 from leadflow.models.db import make_engine, make_session_factory, upgrade
+from tests.postgres_server import PG_CTL_WRAPPER, TEST_OPTIONS, find_pg_ctl, url_of
 
-PG_CTL_WRAPPER = Path(__file__).with_name("pg_ctl_wrapper.sh")
-
-# Durability is useless for throw-away test clusters; turning it off makes commits cheap.
+# The wrapper, its options and find_pg_ctl live in tests/postgres_server.py, which the
+# benchmarks' `--db postgresql` uses too.
 postgresql_proc = factories.postgresql_proc(
-    executable=str(PG_CTL_WRAPPER),
-    postgres_options="-c synchronous_commit=off -c full_page_writes=off",
+    executable=str(PG_CTL_WRAPPER), postgres_options=TEST_OPTIONS
 )
 
 
 # A server of its own for the tests that stop and start PostgreSQL under load, so the other
 # tests' server never goes away under them (`restartable_postgresql_proc`).
 restartable_postgresql_proc = factories.postgresql_proc(
-    executable=str(PG_CTL_WRAPPER),
-    postgres_options="-c synchronous_commit=off -c full_page_writes=off",
+    executable=str(PG_CTL_WRAPPER), postgres_options=TEST_OPTIONS
 )
-
-
-@functools.cache
-def find_pg_ctl() -> str | None:
-    """Locate the real pg_ctl the same way the wrapper does (pg_config, then Debian layout)."""
-    if shutil.which("pg_config"):
-        try:
-            bindir = subprocess.run(
-                ["pg_config", "--bindir"], capture_output=True, text=True, check=True, timeout=30
-            ).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            bindir = ""
-        candidate = Path(bindir, "pg_ctl")
-        if bindir and os.access(candidate, os.X_OK):
-            return str(candidate)
-    for path in sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=_version_key, reverse=True
-    ):
-        if os.access(path, os.X_OK):
-            return path
-    return None
-
-
-def _version_key(path: str) -> tuple[int, ...]:
-    """(15,) for /usr/lib/postgresql/15/bin/pg_ctl, so 15 sorts above 9.6."""
-    version = Path(path).parent.parent.name
-    return tuple(int(part) for part in version.split(".") if part.isdigit())
 
 
 def _postgres_required() -> bool:
@@ -121,15 +88,7 @@ def database_on(proc: PostgreSQLExecutor) -> Iterator[str]:
     )
     # Creates the database on enter; on exit terminates leftover connections and drops it.
     with janitor:
-        url = URL.create(
-            "postgresql+psycopg",
-            username=proc.user,
-            password=proc.password,
-            host=proc.host,
-            port=proc.port,
-            database=dbname,
-        )
-        yield url.render_as_string(hide_password=False)
+        yield url_of(proc, dbname)
 
 
 @pytest.fixture
