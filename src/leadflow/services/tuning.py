@@ -147,7 +147,9 @@ def check_outcomes(outcome: npt.NDArray[np.int64]) -> None:
         )
 
 
-def _bins(columns: dict[str, list[str | None]], rows: npt.NDArray[np.int64]) -> list[scorecard.Bin]:
+def scorecard_bins(
+    columns: dict[str, list[str | None]], rows: npt.NDArray[np.int64]
+) -> list[scorecard.Bin]:
     """Every value, word and blank seen MIN_SUPPORT times (or in 0.2% of rows), ten ranges
     per number: rare job titles still count through their words, and the regularisation, not
     a frequency cut, keeps weak bins small (measured in benchmarks/learning.py)."""
@@ -156,11 +158,7 @@ def _bins(columns: dict[str, list[str | None]], rows: npt.NDArray[np.int64]) -> 
 
 
 def _fit(x: npt.NDArray[np.float64], y: npt.NDArray[np.int64]) -> Any:
-    from sklearn.linear_model import LogisticRegression  # imported when needed: ~1 s
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):  # BLAS threads only spin on a shared two-core machine
-        return LogisticRegression(C=REGULARISATION, max_iter=3000).fit(x, y)
+    return learners.fit_logistic(x, y, REGULARISATION)
 
 
 def tune_history(
@@ -186,7 +184,7 @@ def tune_history(
     baselines = {name: np.zeros(y.size) for name in BASELINES}
     folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=0)
     for train, test in folds.split(np.zeros(y.size), y):
-        bins = _bins(history.columns, train)
+        bins = scorecard_bins(history.columns, train)
         x = scorecard.design(bins, history.columns)
         fitted = _fit(x[train], y[train])
         model_scores[test] = fitted.predict_proba(x[test])[:, 1]
@@ -199,7 +197,7 @@ def tune_history(
             for kind, s in ((SCORECARD, model_scores), (BOOSTED, gbm_scores))}  # fmt: skip
     won = BOOSTED if aucs[BOOSTED] > aucs[SCORECARD] else SCORECARD
     everything = np.arange(y.size)
-    bins = _bins(history.columns, everything)
+    bins = scorecard_bins(history.columns, everything)
     final = _fit(scorecard.design(bins, history.columns), y)
     awarded = scorecard.points(final.coef_[0], LEAST_POINTS)
     mql_share = target_share(card_scores, y, mql_share, precision)
