@@ -34,6 +34,46 @@ from ingest import LEADFLOW, PLAYBOOK, RawConnection, body, free_port, leadflow,
 TIMEOUT = 30.0  # seconds a request may wait for a free connection before it counts as failed
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_ticks() -> tuple[int, int, int]:
+    """(busy, steal, all) CPU ticks of the whole machine, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    idle, steal = values[3] + values[4], values[7]
+    return sum(values) - idle - steal, steal, sum(values)
+
+
+class Usage:
+    """CPU use per minute: the server's, the load generator's, everything else's on the
+    machine (other work), and time stolen by the hypervisor, so a slow minute can be told
+    apart from a busy machine."""
+
+    def __init__(self, server: int) -> None:
+        self.server = server
+        self.last = self._now()
+
+    def _now(self) -> tuple[float, float, tuple[int, int, int], float]:
+        return (cpu_seconds(self.server), time.process_time(), machine_ticks(),
+                time.perf_counter())  # fmt: skip
+
+    def minute(self) -> str:
+        now = self._now()
+        (server0, own0, (busy0, steal0, all0), t0), self.last = self.last, now
+        server1, own1, (busy1, steal1, all1), t1 = now
+        ticks = max(1, all1 - all0)
+        cores = os.cpu_count() or 1
+        machine = (busy1 - busy0) / ticks * cores  # cores' worth of busy time
+        server = (server1 - server0) / (t1 - t0)
+        own = (own1 - own0) / (t1 - t0)
+        others = max(0.0, machine - server - own)
+        return (f"CPU: server {server:.2f}, load generator {own:.2f}, other work {others:.2f} "
+                f"cores, stolen {(steal1 - steal0) / ticks * 100:.0f}%")  # fmt: skip
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process, from /proc (Linux)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -57,6 +97,7 @@ async def soak(url: str, key: str, pid: int, args: argparse.Namespace) -> list[d
     kinds: Counter[str] = Counter()  # what the errors were: a status, or what went wrong
     start = time.perf_counter() + 0.5
     tasks: set[asyncio.Task[None]] = set()
+    usage = Usage(pid)
 
     async def send(scheduled: float, payload: bytes) -> None:
         nonlocal errors
@@ -96,8 +137,8 @@ async def soak(url: str, key: str, pid: int, args: argparse.Namespace) -> list[d
                "rss": rss_mb(pid), "requests": len(taken)}  # fmt: skip
         minutes.append(row)
         print(f"minute {minute + 1:>2}: {len(taken) * args.batch:,} events, p50 {p50:.1f} ms, "
-              f"p99 {p99:.1f} ms, {errors} errors{_kinds(kinds)}, server RSS {row['rss']:.1f} MB",
-              flush=True)  # fmt: skip
+              f"p99 {p99:.1f} ms, {errors} errors{_kinds(kinds)}, server RSS {row['rss']:.1f} MB; "
+              f"{usage.minute()}", flush=True)  # fmt: skip
         waits, errors = [], 0
         kinds.clear()
     return minutes

@@ -15,6 +15,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEADFLOW_", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
+    # Reports, the plan and the dashboard read here when set (a PostgreSQL streaming replica:
+    # figures may lag the primary by the replication delay); everything else reads the primary.
+    read_database_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     # Browsers post tracking events from the company's own sites; "*" allows any origin, as the

@@ -24,6 +24,7 @@ from leadflow.models.db import (
 
 TABLES = {
     "accounts",
+    "account_aliases",
     "predictive_models",
     "users",
     "web_sessions",

@@ -134,3 +134,27 @@ def test_merge_moves_leads_rescores_and_is_audited(session: Session) -> None:
         accounts.merge(session, active, "acme.com", str(target), actor="ana", now=NOW)
     with pytest.raises(NotFound, match=r"acme-corp\.com"):
         accounts.merge(session, active, "acme-corp.com", "acme.com", actor="ana", now=NOW)
+
+
+def test_a_merged_accounts_domain_keeps_leading_to_the_account_it_joined(
+    session: Session,
+) -> None:
+    """After `accounts merge acme-corp.com acme.com`, people from acme-corp.com who arrive
+    later (edits, imports, tracking) join acme.com, not a re-created acme-corp.com."""
+    playbooks.apply(session, B2B.read_text(), author="t", now=NOW)
+    active = playbooks.active_playbook(session)
+    _import(session, [{"email": "a@acme.com", "company": "Acme"},
+                      {"email": "b@acme-corp.com", "company": "Acme Corp"}])  # fmt: skip
+    accounts.merge(session, active, "acme-corp.com", "acme.com", actor="ana", now=NOW)
+    target = _lead(session, "a@acme.com").account_id
+    assert create_lead(session, active, {"email": "c@acme-corp.com"}, now=NOW).account_id == target
+    _import(session, [{"email": "d@eu.acme-corp.com", "company": "Acme Corp", "employees": 80}])
+    assert _lead(session, "d@eu.acme-corp.com").account_id == target
+    assert session.scalar(select(Account).where(Account.domain == "acme-corp.com")) is None
+    assert session.get(Account, target).employees == 80  # type: ignore[union-attr]
+    # Merging acme.com on into another account carries its old domains along.
+    _import(session, [{"email": "e@acme-group.com", "company": "Acme Group"}])
+    accounts.merge(session, active, "acme.com", "acme-group.com", actor="ana", now=NOW)
+    group = _lead(session, "e@acme-group.com").account_id
+    assert create_lead(session, active, {"email": "f@acme-corp.com"}, now=NOW).account_id == group
+    assert create_lead(session, active, {"email": "g@acme.com"}, now=NOW).account_id == group

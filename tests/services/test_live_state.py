@@ -182,3 +182,50 @@ def test_decay_sweep_of_every_lead_after_commit_equals_bulk(database_url: str) -
             session.rollback()
     finally:
         engine.dispose()
+
+
+def test_a_lead_scored_live_while_the_decay_sweep_reads_keeps_its_live_score(
+    database_url: str,
+) -> None:
+    """The worker reads (and ages) without the write lock, so live tracking is never held up
+    by the read; a lead scored live between that read and the sweep's write is left as live
+    scoring wrote it, and the other leads are aged."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    book = parse_playbook(ODD_PATHS)
+    factory = make_session_factory(engine)
+    with factory() as session, session.begin():
+        populate(session, seed=7, leads=24, events=0)
+        last = feed_live(session, book, 7, events=80)
+        scored = sorted(set(session.scalars(select(Event.lead_id))))
+    later = last + timedelta(days=3, hours=7)
+    try:
+        with factory() as reading, reading.begin():
+            planned = decay_refresh.plan(reading, book, later)
+            # Meanwhile (the read's transaction still open) an event arrives and is scored.
+            with factory() as live, live.begin():
+                fresh = feed_live_one(live, book, scored[0], later)
+        with factory() as writing, writing.begin():
+            result = decay_refresh.write(writing, book, planned, later)
+            assert scored[0] not in result.changed_ids and result.changed > 0
+            rows = lead_rows(writing)
+        assert rows[scored[0]] == fresh  # not overwritten by the older read's ageing
+        with factory() as session, session.begin():
+            rescore_all(session, book, later)
+            bulk = lead_rows(session)
+            assert {i: rows[i] for i in scored} == {i: bulk[i] for i in scored}
+            session.rollback()
+    finally:
+        engine.dispose()
+
+
+def feed_live_one(session: Session, book: Playbook, lead_id: int, at: Any) -> tuple[Any, ...]:
+    """One event for `lead_id` at `at`, scored live; the lead's row after it."""
+    row = _event_row(random.Random(1), 99_999, lead_id, at)
+    stored = event_repo.insert_new(session, [row])
+    facts = [
+        lead_service.event_facts(e)
+        for e in session.scalars(select(Event).where(Event.id.in_(stored.values())))
+    ]
+    score_leads(session, book, [lead_id], at, new_events={lead_id: facts}, cause="event")
+    return lead_rows(session)[lead_id]

@@ -42,6 +42,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
+    read_engine = make_engine(settings.read_database_url) if settings.read_database_url else engine
+    app.state.read_engine = read_engine
+    app.state.read_sessions = (
+        make_session_factory(read_engine) if read_engine is not engine else app.state.sessions
+    )
     sqlite = engine.dialect.name == "sqlite"
     turns = WriterTurns() if sqlite else None
     app.state.sqlite_writers = turns

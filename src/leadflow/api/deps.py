@@ -167,6 +167,22 @@ def _transaction(
 
 
 DbSession = Annotated[Session, Depends(_transaction, scope="function")]
+
+
+def _read_transaction(request: Request) -> Iterator[Session]:
+    """A read-only transaction on the reports' database (`LEADFLOW_READ_DATABASE_URL`, else the
+    primary), rolled back at the end: a report never writes, and a replica would refuse."""
+    factory: sessionmaker[Session] = request.app.state.read_sessions
+    with factory() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"postgresql_readonly": True})
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
+ReadSession = Annotated[Session, Depends(_read_transaction)]
 Now = Annotated[datetime, Depends(utcnow)]
 
 

@@ -1,6 +1,7 @@
 """SQLAlchemy tables, one aggregate per module; importing this registers them all."""
 
 from leadflow.models.account import Account
+from leadflow.models.account_alias import AccountAlias
 from leadflow.models.api_key import ApiKey
 from leadflow.models.assignment import Assignment
 from leadflow.models.audit import AuditEntry
@@ -29,6 +30,7 @@ from leadflow.models.worker_heartbeat import WorkerHeartbeat
 
 __all__ = [
     "Account",
+    "AccountAlias",
     "AccountMember",
     "AccountRollup",
     "ApiKey",

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.models.account import Account
+from leadflow.models.account_alias import AccountAlias
 from leadflow.models.lead import Lead
 from leadflow.repositories._sql import chunked, normalize_key, upsert_by_key
 
@@ -56,20 +57,49 @@ def list_all(session: Session) -> list[Account]:
 def upsert_many(
     session: Session, rows: Sequence[dict[str, Any]], *, fill_only: bool = False
 ) -> int:
-    """Insert accounts with new domains and merge the rest (see `upsert_by_key`); count both."""
+    """Insert accounts with new domains and merge the rest (see `upsert_by_key`); count both.
+    A row for a merged account's old domain goes to the account it joined."""
+    merged = _alias_targets(session, [str(row["domain"]) for row in rows])
+    if merged:
+        rows = [{**row, "domain": merged[row["domain"]]} if row["domain"] in merged else row
+                for row in rows]  # fmt: skip
     return upsert_by_key(session, Account, Account.domain, rows, fill_only=fill_only)
 
 
 def ids_by_domain(session: Session, domains: Iterable[str] | None = None) -> dict[str, int]:
-    """Account ids keyed by domain: all of them, or only those for `domains`."""
+    """Account ids keyed by domain: all of them, or only those for `domains`; a merged
+    account's old domain gives the account it joined."""
     query = select(Account.domain, Account.id)
+    aliases = select(AccountAlias.domain, AccountAlias.account_id)
     if domains is None:
-        return dict(session.execute(query).all())
+        return {**dict(session.execute(aliases).all()), **dict(session.execute(query).all())}
     wanted = {d for d in map(normalize_key, domains) if d}
     found: dict[str, int] = {}
     for batch in chunked(wanted):
+        found.update(session.execute(aliases.where(AccountAlias.domain.in_(batch))).all())
         found.update(session.execute(query.where(Account.domain.in_(batch))).all())
     return found
+
+
+def _alias_targets(session: Session, domains: Iterable[str]) -> dict[str, str]:
+    """Old domains of merged accounts among `domains`, each with its account's domain now."""
+    query = select(AccountAlias.domain, Account.domain).join(
+        Account, Account.id == AccountAlias.account_id
+    )
+    found: dict[str, str] = {}
+    for batch in chunked(set(domains)):
+        found.update(session.execute(query.where(AccountAlias.domain.in_(batch))).all())
+    return found
+
+
+def keep_alias(session: Session, merged: Account, into: int, now: Any) -> None:
+    """Before `merged` is removed: its domain, and the domains merged into it earlier, lead
+    to account `into` from now on."""
+    session.execute(
+        update(AccountAlias).where(AccountAlias.account_id == merged.id).values(account_id=into)
+    )
+    session.add(AccountAlias(domain=merged.domain, account_id=into, created_at=now))
+    session.flush()
 
 
 def update_scores_bulk(session: Session, rows: Sequence[dict[str, Any]]) -> None:

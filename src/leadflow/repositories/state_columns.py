@@ -10,18 +10,20 @@ database, a transaction that has written) the rows come through the driver: slow
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     Double,
     Integer,
     String,
     Text,
     cast,
+    func,
     select,
     update,
 )
@@ -85,16 +87,22 @@ def _state_query(session: Session, rule_ids: Sequence[str], key: str) -> str:
     )
 
 
-def _score_query(session: Session) -> str:
+def _scored_us(session: Session) -> Any:
+    """A lead's scored_at in epoch microseconds, NO_TIME when never scored: the same
+    expression for the bulk read and the write's check that a lead was not scored since."""
     micros = epoch_micros(session, table_of(Lead).c.scored_at)
-    compiled = micros.compile(
+    return cast(func.coalesce(micros, NO_TIME), BigInteger)
+
+
+def _score_query(session: Session) -> str:
+    compiled = _scored_us(session).compile(
         dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
     )
     return (
         "SELECT CAST(id AS BIGINT), CAST(COALESCE(fit, 0.0) AS DOUBLE PRECISION),"
         " CAST(COALESCE(engagement, 0.0) AS DOUBLE PRECISION),"
         " CAST(COALESCE(total, 0.0) AS DOUBLE PRECISION),"
-        f" CAST(COALESCE({compiled}, {NO_TIME}) AS BIGINT) FROM leads"
+        f" {compiled} FROM leads"
     )
 
 
@@ -163,14 +171,24 @@ def _copy_binary(session: Session, query: str, shape: Sequence[tuple[str, bool]]
     return {name: rows[name].astype(np.float64 if real else np.int64) for name, real in shape}
 
 
-def stored_entries(session: Session, lead_ids: Sequence[int]) -> dict[int, tuple[int | None, str]]:
-    """The account id and stored contributions (JSON text) of these few leads."""
+class StoredEntry(NamedTuple):
+    """What the decay write needs of a lead it is about to write."""
+
+    account_id: int | None
+    contributions: str  # JSON text
+    scored_us: int  # as `read` gives it: a lead scored since that read has another
+
+
+def stored_entries(session: Session, lead_ids: Sequence[int]) -> dict[int, StoredEntry]:
+    """The account id, stored contributions and scoring time of these few leads."""
     lead = table_of(Lead)
-    found: dict[int, tuple[int | None, str]] = {}
+    found: dict[int, StoredEntry] = {}
     for batch in chunked(sorted(set(lead_ids))):
-        query = select(lead.c.id, lead.c.account_id, cast(lead.c.contributions, String))
+        query = select(lead.c.id, lead.c.account_id, cast(lead.c.contributions, String),
+                       _scored_us(session))  # fmt: skip
         for rows in fetch(session, query.where(lead.c.id.in_(batch))):
-            found.update({int(i): (account, text or "[]") for i, account, text in rows})
+            found.update({int(i): StoredEntry(account, text or "[]", int(us))
+                          for i, account, text, us in rows})  # fmt: skip
     return found
 
 

@@ -106,14 +106,15 @@ def merge(
     session: Session, playbook: Playbook, source_key: str, target_key: str, *, actor: str,
     now: datetime,
 ) -> dict[str, Any]:  # fmt: skip
-    """Move every lead of account A to account B, remove A, re-score the moved leads; the
-    audit log keeps who merged what."""
+    """Move every lead of account A to account B, remove A, re-score the moved leads; A's
+    domain leads to B from now on; the audit log keeps who merged what."""
     source, target = find(session, source_key), find(session, target_key)
     if source.id == target.id:
         raise Invalid(f"account {source_key!r} and {target_key!r} are the same account")
     reason = f"{company_match.MERGED}: account {source.domain} merged into {target.domain}"
     moved = account_repo.move_leads(session, source.id, target.id, reason)
     details = {"from": source.id, "from_domain": source.domain, "leads": len(moved)}
+    account_repo.keep_alias(session, source, target.id, now)  # later arrivals join target
     account_repo.delete(session, source)
     run_live(session, playbook, moved, now, cause="account merge")
     audit.record(session, actor=actor, action="account.merge", target=f"account:{target.id}",

@@ -86,13 +86,26 @@ def _state_columns(states: dict[str, Any], ids: IntArray, rules: int) -> bulk_st
     )
 
 
-def refresh(
+@dataclass(frozen=True)
+class Planned:
+    """What a refresh read and computed, before writing: the leads aged, the rows whose shown
+    score moved, and each lead's stored total and scoring time as read."""
+
+    aged: Aged
+    rows: IntArray
+    stored_total: FloatArray
+    scored_us: IntArray
+    without_state: list[int]
+    phases: dict[str, float]
+
+
+def plan(
     session: Session, playbook: Playbook, now: datetime, lead_ids: Sequence[int] | None = None
-) -> Refreshed:
-    """Re-score these leads (all when None) at `now` from their states, writing those whose
-    shown score moved; the caller commits. Without `lead_ids`, leads without a state are
-    handed back only when they have engagement to age."""
-    result = Refreshed()
+) -> Planned:
+    """Read these leads (all when None) and age them to `now`; nothing is written, so the
+    worker reads without holding the write lock. Without `lead_ids`, leads without a state
+    are handed back only when they have engagement to age."""
+    phases: dict[str, float] = {}
     started = time.perf_counter()
     rules = len(playbook.engagement.rules)
     rule_ids = [*(rule.id for rule in playbook.engagement.rules), MARKER]
@@ -102,16 +115,16 @@ def refresh(
     stored = {name: column[order] for name, column in stored.items()}
     if lead_ids is not None:
         wanted = np.unique(np.asarray(list(lead_ids), np.int64))
-        result.without_state = np.setdiff1d(wanted, valid).tolist()
+        without_state = np.setdiff1d(wanted, valid).tolist()
         picked = np.isin(stored["id"], np.intersect1d(wanted, valid))
     else:
         has = np.isin(stored["id"], valid)
-        result.without_state = stored["id"][~has & (stored["engagement"] != 0)].tolist()
+        without_state = stored["id"][~has & (stored["engagement"] != 0)].tolist()
         picked = has
     stored = {name: column[picked] for name, column in stored.items()}
     ids = stored["id"]
     columns = _state_columns(states, ids, rules)
-    result.phases["read"] = time.perf_counter() - started
+    phases["read"] = time.perf_counter() - started
 
     started = time.perf_counter()
     aged = age(playbook, columns, ids, stored["fit"], now)
@@ -121,15 +134,38 @@ def refresh(
     moved |= aged.engagement != stored["engagement"]
     moved |= stored["scored_us"] == state_columns.NO_TIME
     rows = np.flatnonzero(moved)
-    result.phases["score"] = time.perf_counter() - started
+    phases["score"] = time.perf_counter() - started
+    return Planned(aged, rows, stored["total"], stored["scored_us"], without_state, phases)
 
+
+def write(session: Session, playbook: Playbook, planned: Planned, now: datetime) -> Refreshed:
+    """Write the leads whose shown score moved, as `plan` read them; a lead scored since that
+    read (live tracking, an edit, a re-score) is left as it is: its score is newer."""
     started = time.perf_counter()
-    result.accounts = _write(session, playbook, aged, rows, stored["total"][rows], now)
+    aged, rows = planned.aged, planned.rows
+    entries = state_columns.stored_entries(session, aged.ids[rows].tolist())
+    unchanged = [
+        i in entries and entries[i].scored_us == planned.scored_us[r]
+        for i, r in zip(aged.ids[rows].tolist(), rows.tolist(), strict=True)
+    ]
+    rows = rows[np.asarray(unchanged, bool)] if len(rows) else rows
+    result = Refreshed(phases=dict(planned.phases), without_state=planned.without_state)
+    result.accounts = _write(
+        session, playbook, aged, rows, planned.stored_total[rows], entries, now
+    )
     result.phases["write"] = time.perf_counter() - started
-    result.leads = len(ids)
+    result.leads = len(aged.ids)
     result.changed = len(rows)
-    result.changed_ids = ids[rows].tolist()
+    result.changed_ids = aged.ids[rows].tolist()
     return result
+
+
+def refresh(
+    session: Session, playbook: Playbook, now: datetime, lead_ids: Sequence[int] | None = None
+) -> Refreshed:
+    """Re-score these leads (all when None) at `now` from their states, writing those whose
+    shown score moved, in one transaction; the caller commits."""
+    return write(session, playbook, plan(session, playbook, now, lead_ids), now)
 
 
 def _write(
@@ -138,6 +174,7 @@ def _write(
     aged: Aged,
     rows: IntArray,
     before: FloatArray,
+    entries: dict[int, state_columns.StoredEntry],
     now: datetime,
 ) -> list[int]:
     """The leads at `rows` whose shown score moved: scores, ledger, their accounts (whose
@@ -145,8 +182,7 @@ def _write(
     if not len(rows):
         return []
     ids = aged.ids[rows].tolist()
-    entries = state_columns.stored_entries(session, ids)
-    texts = [entries[i][1] for i in ids]
+    texts = [entries[i].contributions for i in ids]
     state_columns.write_scores(
         session,
         {
@@ -174,7 +210,7 @@ def _write(
         at=now,
         cause="decay",
     )
-    accounts = sorted({a for a, _ in entries.values() if a is not None})
+    accounts = sorted({a for i in ids if (a := entries[i].account_id) is not None})
     account_rollup.recount(session, playbook, accounts, now)
     return accounts
 

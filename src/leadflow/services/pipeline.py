@@ -146,13 +146,17 @@ def run_decay(
     lead_ids: Sequence[int] | None = None,
     *,
     rescore_at_most: int | None = None,
+    planned: decay_refresh.Planned | None = None,
 ) -> BulkOutcome:
     """The worker's decay sweep over these leads (all when None): age their stored engagement
     states by multiplication (no events read) and write those whose shown score moved; leads
     without states for the active rules are re-scored from their events (at most
     `rescore_at_most` of them, the rest on later passes); then the stage and hand-off steps
-    for the leads written, as in `run_bulk`."""
-    aged = decay_refresh.refresh(session, playbook, now, lead_ids)
+    for the leads written, as in `run_bulk`. `planned`: the read and ageing already done
+    (`decay_refresh.plan`, in an earlier transaction that took no write lock)."""
+    if planned is None:
+        planned = decay_refresh.plan(session, playbook, now, lead_ids)
+    aged = decay_refresh.write(session, playbook, planned, now)
     rebuilt = aged.without_state[:rescore_at_most]
     if rebuilt:
         rescore.rescore_all(session, playbook, now, lead_ids=rebuilt, cause="decay")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from leadflow.api.deps import DbSession, Now
+from leadflow.api.deps import DbSession, Now, ReadSession
 from leadflow.core.errors import LeadflowError, NotFound
 from leadflow.core.plan import PLAN_STAGES, parse_rates
 from leadflow.core.playbook_text import PlaybookInvalid, parse_playbook
@@ -93,7 +93,7 @@ def _mql_count(session: DbSession) -> int:
 
 @router.get("/plan")
 def plan_page(
-    request: Request, session: DbSession, now: Now, seen: Reader,
+    request: Request, session: ReadSession, now: Now, seen: Reader,
     goal: str = "1000000", deal_size: str = "20000", period: str = "quarter", rates: str = "",
 ) -> HTMLResponse:  # fmt: skip
     error, result = None, None

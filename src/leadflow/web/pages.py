@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from leadflow.api.deps import DbSession, Now
+from leadflow.api.deps import DbSession, Now, ReadSession
 from leadflow.core.errors import Invalid, LeadflowError, NotFound
 from leadflow.core.lifecycle import Action
 from leadflow.core.report_math import Cohort
@@ -264,7 +264,7 @@ def _moments(detail: dict[str, Any], scored: set[str]) -> list[dict[str, Any]]:
 
 @router.get("/dashboard")
 def dashboard(
-    request: Request, session: DbSession, now: Now, seen: Reader, period: str | None = None
+    request: Request, session: ReadSession, now: Now, seen: Reader, period: str | None = None
 ) -> HTMLResponse:
     book = playbooks.active_playbook(session)
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from leadflow.api.errors import where
 from leadflow.core.errors import NotFound
 from leadflow.services import (
+    decay_refresh,
     delivery,
     digest,
     operations,
@@ -52,6 +53,7 @@ class Worker:
         self._last_sweep = 0.0
         self._last_decay = 0.0
         self._last_learn = 0.0
+        self._learning: threading.Thread | None = None
         self.started_at = utcnow()
 
     def run_once(self, client: httpx.Client, *, sweep: bool = True) -> int:
@@ -77,15 +79,25 @@ class Worker:
             return sla.sweep(session, book, now) + digest.send_due(session, book, now)
 
     def decay(self) -> int:
-        """Re-score leads whose score has aged, and move the ones that now qualify."""
+        """Re-score leads whose score has aged, and move the ones that now qualify.
+
+        Every lead is read as columns and aged in a transaction that takes no write lock (on
+        SQLite the read runs in child processes and takes a second or more: tracking calls
+        would wait behind it); the write lock is taken only to write the leads whose shown
+        score moved, skipping any scored since the read."""
+        now = utcnow()
         with self.factory() as session, session.begin():
-            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
             try:
                 book = playbooks.active_playbook(session)
             except NotFound:
                 return 0
-            # Every lead, read as columns; only those whose shown score moved are written.
-            outcome = pipeline.run_decay(session, book, utcnow(), rescore_at_most=DECAY_BATCH)
+            planned = decay_refresh.plan(session, book, now)
+        with self.factory() as session, session.begin():
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            if playbooks.active_playbook(session) is not book:  # parsed once per version
+                return 0  # another was applied meanwhile, re-scoring every lead
+            outcome = pipeline.run_decay(session, book, now, rescore_at_most=DECAY_BATCH,
+                                         planned=planned)  # fmt: skip
             return outcome.leads
 
     def retain(self) -> int:
@@ -120,6 +132,22 @@ class Worker:
                      result["decision"])  # fmt: skip
         return result
 
+    def learn_in_background(self) -> threading.Thread | None:
+        """Retrain (`learn`) in a thread of its own, so alerts keep flowing while a model
+        trains (seconds to minutes); None while an earlier training still runs."""
+        if self._learning is not None and self._learning.is_alive():
+            return None
+        self._learning = threading.Thread(target=self._learn_logged, name="leadflow-learning",
+                                          daemon=True)  # fmt: skip
+        self._learning.start()
+        return self._learning
+
+    def _learn_logged(self) -> None:
+        try:
+            self.learn()
+        except Exception as exc:  # the next look retries; the worker goes on
+            log.error("retraining failed: %s at %s", type(exc).__name__, where(exc))
+
     def run(self) -> None:
         """Loop until `stop` is set; errors are logged and retried, never fatal."""
         with httpx.Client() as client:
@@ -136,7 +164,7 @@ class Worker:
                         self.retain()
                     if now - self._last_learn >= LEARN_EVERY:
                         self._last_learn = now
-                        self.learn()
+                        self.learn_in_background()
                 except Exception as exc:  # keep the loop alive; the next pass retries
                     # Type and place only: a traceback's message holds SQL parameters (e-mails).
                     log.error("worker pass failed: %s at %s", type(exc).__name__, where(exc))

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
-from leadflow.api.deps import DbSession, Now, actor_of, require
+from leadflow.api.deps import DbSession, Now, ReadSession, actor_of, require
 from leadflow.api.rest.schemas import RowId
 from leadflow.api.strict_body import StrictRoute
 from leadflow.core.errors import Invalid, NotFound
@@ -40,7 +40,7 @@ def list_reports(_: Reader) -> dict[str, str]:
 @router.get("/reports/{name}", summary="One report, as JSON or CSV", response_model=None)
 def report(
     name: str,
-    session: DbSession,
+    session: ReadSession,
     now: Now,
     _: Reader,
     period: str | None = Query(None, description="2026-11, 2026-Q4 or 2026"),
@@ -86,7 +86,7 @@ def _request(
 
 @router.get("/plan", summary="The revenue goal worked backwards into every stage's target")
 def plan(
-    session: DbSession,
+    session: ReadSession,
     now: Now,
     _: Reader,
     goal: float = Query(..., gt=0),
