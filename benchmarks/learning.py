@@ -88,7 +88,8 @@ def demo(folder: Path, leads: int) -> str:
         f"| demo, {leads:,} leads, seed 7, {m['outcomes']:,} outcomes, "
         f"{m['converted'] / m['outcomes']:.1%} won | {oracle} | **{m['roc_auc']}** "
         f"({trained['kind']}) | {m['scorecard_roc_auc']} | {m['gbm_roc_auc']} | "
-        f"{tuned['playbook_auc']} (active playbook {m['playbook_roc_auc']}) | | | | {cpu:.0f} s |"
+        f"{tuned['playbook_auc']} (`tune`'s best model {tuned['auc']}, active playbook "
+        f"{m['playbook_roc_auc']}) | | | | {cpu:.0f} s |"
     )  # fmt: skip
     print(line, flush=True)
     return line

@@ -72,3 +72,37 @@ def test_bad_exports_are_named(tmp_path: Path) -> None:
     broken.write_text("Industry,Closed Won\nSoftware,yes\nRetail,maybe\n")
     with pytest.raises(Invalid, match=r"broken\.csv:3: Closed Won is 'maybe'"):
         tune_history(broken, "Closed Won", [])
+
+
+def titled_export(path: Path, rows: int, seed: int = 5) -> Path:
+    """An export whose job title (seniority x function x wording: over a hundred spellings, most
+    too rare to be a rule of their own) drives the outcome through its seniority word."""
+    rng = np.random.default_rng(seed)
+    seniority = {"VP": 1.5, "Director": 0.8, "Senior": 0.2, "Junior": -0.8, "Intern": -1.8}
+    functions = ["Operations", "IT", "Finance", "Sales", "HR", "Legal", "Data", "Support"]
+    wording = ["{s} {f}", "{s} of {f}", "{s} {f} Manager", "{s} {f} Lead"]
+    level = rng.choice(list(seniority), rows)
+    title = [rng.choice(wording).format(s=s, f=rng.choice(functions)) for s in level]
+    opens = rng.poisson(3, rows)
+    logit = -2.5 + np.array([seniority[s] for s in level]) + 0.2 * opens
+    won = rng.random(rows) < 1 / (1 + np.exp(-logit))
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Job Title", "Email Opens", "Closed Won"])
+        for k in range(rows):
+            writer.writerow([title[k], opens[k], "yes" if won[k] else "no"])
+    return path
+
+
+def test_rare_job_titles_count_through_their_words(tmp_path: Path) -> None:
+    result = tune_history(titled_export(tmp_path / "titles.csv", 3000), "Closed Won", [])
+    assert result["auc"] - result["playbook_auc"] <= 0.02  # the playbook ranks as the model does
+    points = {rule["label"]: rule["points"] for rule in result["rules"]}
+    assert (
+        points["Job Title has the word VP"] > 10 and points["Job Title has the word Intern"] < -10
+    )
+    assert not any(label.startswith("Job Title is") for label in points)  # words, not spellings
+    book = parse_playbook(result["playbook"])
+    word_rule = next(r for r in book.fit.rules if r.label == "Job Title has the word VP")
+    assert word_rule.when is not None and word_rule.when.regex == r"(?i)\bVP\b"
+    assert len(result["rules"]) <= 30  # readable: rules under 3 points and equal ones folded

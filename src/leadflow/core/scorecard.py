@@ -1,8 +1,13 @@
 """A scorecard: attributes binned into readable conditions, each with points. Pure NumPy.
 
 Numeric columns are cut at quantiles into a few ranges; text columns keep their frequent values.
-Each bin becomes a one-hot feature; a regularised logistic regression (fitted elsewhere) gives
-each bin a weight, and the weights become points a person can read and argue with.
+Optionally (`tune --history`), a text column with many different values is binned by its
+frequent words instead (a job title's "VP" or "Intern" carries over to spellings seen too
+rarely to be bins of their own), and blank values get a bin of their own. Each bin becomes a one-hot
+feature; a regularised logistic regression (fitted elsewhere) gives each bin a weight, and the
+weights become points a person can read and argue with. `condense` then folds bins that earn
+the same points into one rule (values into an `in` list, adjacent ranges into one range), which
+changes no lead's score.
 """
 
 from __future__ import annotations
@@ -16,22 +21,37 @@ import numpy as np
 import numpy.typing as npt
 
 BINS = 5  # ranges per numeric column
+# A text column with more different values than this is free text (job titles): its words
+# become bins too.
+WORDS_FROM = 30
 # Points that double the odds of conversion: the scale of every point in the proposal.
 POINTS_TO_DOUBLE_ODDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
 class Bin:
-    """One condition on one column: a numeric range [low, high) or a text value."""
+    """One condition on one column: a numeric range [low, high), a text value, one of several
+    values (`values`), a word in the text, or the value left blank."""
 
     column: str
     low: float | None = None
     high: float | None = None
     value: str | None = None
+    word: str | None = None
+    values: tuple[str, ...] = ()
+    blank: bool = False
 
     def label(self) -> str:
         if self.value is not None:
             return f"{self.column} is {self.value}"
+        if self.values:
+            shown = ", ".join(self.values[:3])
+            more = f" (+{len(self.values) - 3} more)" if len(self.values) > 3 else ""
+            return f"{self.column} is one of {shown}{more}"
+        if self.word is not None:
+            return f"{self.column} has the word {self.word}"
+        if self.blank:
+            return f"{self.column} is blank"
         if self.low is None:
             return f"{self.column} below {self.high:g}"
         if self.high is None:
@@ -54,12 +74,12 @@ def numeric(values: Sequence[str | None]) -> npt.NDArray[np.float64] | None:
     return out if filled and bad <= 0.05 * filled else None
 
 
-def numeric_bins(column: str, values: npt.NDArray[np.float64]) -> list[Bin]:
+def numeric_bins(column: str, values: npt.NDArray[np.float64], ranges: int = BINS) -> list[Bin]:
     """Quantile ranges of the known values (fewer when values repeat)."""
     known = values[~np.isnan(values)]
     if known.size == 0:
         return []
-    edges = np.unique(np.quantile(known, np.linspace(0, 1, BINS + 1)[1:-1]))
+    edges = np.unique(np.quantile(known, np.linspace(0, 1, ranges + 1)[1:-1]))
     cuts = [float(e) for e in edges]
     if not cuts:
         return []
@@ -69,8 +89,43 @@ def numeric_bins(column: str, values: npt.NDArray[np.float64]) -> list[Bin]:
 
 def text_bins(column: str, values: Sequence[str | None], min_support: int) -> list[Bin]:
     """The column's values seen at least `min_support` times."""
-    counts = Counter(v.strip() for v in values if v and v.strip())
-    return [Bin(column, value=value) for value, n in counts.most_common() if n >= min_support]
+    spellings = Counter(v.strip() for v in values if v and v.strip())
+    counts: Counter[str] = Counter()
+    for spelling, n in spellings.items():
+        counts[spelling.casefold()] += n
+    shown: dict[str, str] = {}  # as a playbook compares text: in any case, most common spelling
+    for spelling, _ in spellings.most_common():
+        shown.setdefault(spelling.casefold(), spelling)
+    return [Bin(column, value=shown[key]) for key, n in counts.most_common() if n >= min_support]
+
+
+def words_of(text: str | None) -> set[str]:
+    """The words of a value as a `\\b...\\b` search sees them, in lower case."""
+    return set(re.findall(r"\w+", (text or "").lower()))
+
+
+def word_bins(column: str, values: Sequence[str | None], min_support: int) -> list[Bin]:
+    """The words found in at least `min_support` values, when the column is free text (more
+    than WORDS_FROM different values); none otherwise."""
+    if len({v.strip() for v in values if v and v.strip()}) <= WORDS_FROM:
+        return []
+    counts: Counter[str] = Counter()
+    shown: dict[str, str] = {}  # each word as most often written
+    for spelling, n in Counter(v.strip() for v in values if v and v.strip()).most_common():
+        for word in set(re.findall(r"\w+", spelling)):
+            if re.search(r"[^\W\d_]", word):  # a word has a letter: "12" in "City 12" is not
+                counts[word.lower()] += n
+                shown.setdefault(word.lower(), word)
+    return [Bin(column, word=shown[w]) for w, n in counts.most_common() if n >= min_support]
+
+
+def word_pattern(word: str) -> str:
+    """The playbook regex that holds when the word appears in a value, in any case."""
+    return rf"(?i)\b{re.escape(word)}\b"
+
+
+def _blank(value: str | None) -> bool:
+    return value is None or not value.strip()
 
 
 def design(
@@ -82,8 +137,16 @@ def design(
     parsed: dict[str, npt.NDArray[np.float64] | None] = {}
     for j, b in enumerate(bins):
         raw = columns[b.column]
-        if b.value is not None:
-            matrix[:, j] = [1.0 if (v or "").strip() == b.value else 0.0 for v in raw]
+        if b.value is not None or b.values:
+            wanted = {w.casefold() for w in ([b.value] if b.value is not None else b.values)}
+            matrix[:, j] = [1.0 if (v or "").strip().casefold() in wanted else 0.0 for v in raw]
+            continue
+        if b.word is not None:
+            word = b.word.lower()
+            matrix[:, j] = [1.0 if word in words_of(v) else 0.0 for v in raw]
+            continue
+        if b.blank:
+            matrix[:, j] = [1.0 if _blank(v) else 0.0 for v in raw]
             continue
         if b.column not in parsed:
             parsed[b.column] = numeric(raw)
@@ -99,11 +162,13 @@ def design(
     return matrix
 
 
-def points(weights: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def points(weights: npt.NDArray[np.float64], least: float = 0.0) -> npt.NDArray[np.float64]:
     """Logistic weights (log-odds) as points: POINTS_TO_DOUBLE_ODDS per doubling of the odds,
-    rounded to whole points (negative for values that make conversion less likely)."""
+    rounded to whole points (negative for values that make conversion less likely); points
+    smaller than `least` either way become 0 (no rule: too small to argue about)."""
     scaled: npt.NDArray[np.float64] = np.round(weights * POINTS_TO_DOUBLE_ODDS / np.log(2.0))
-    return scaled
+    kept: npt.NDArray[np.float64] = np.where(np.abs(scaled) < least, 0.0, scaled)
+    return kept
 
 
 def share_for_precision(
@@ -119,23 +184,71 @@ def share_for_precision(
 
 
 def bins_for(
-    columns: Mapping[str, Sequence[str | None]], rows: npt.NDArray[np.int64], min_support: int
+    columns: Mapping[str, Sequence[str | None]],
+    rows: npt.NDArray[np.int64],
+    min_support: int,
+    *,
+    ranges: int = BINS,
+    words: bool = False,
 ) -> list[Bin]:
     """The bins of every column, learned from `rows` only (numeric ranges, or frequent text
-    values seen at least `min_support` times there)."""
+    values seen at least `min_support` times there). With `words`, free-text columns by their
+    frequent words instead of their values, and a bin for blank values where at least
+    `min_support` are blank."""
     found: list[Bin] = []
     for name, values in columns.items():
         subset = [values[k] for k in rows]
         parsed = numeric(subset)
-        found += (numeric_bins(name, parsed) if parsed is not None
-                  else text_bins(name, subset, min_support))  # fmt: skip
+        if parsed is not None:
+            found += numeric_bins(name, parsed, ranges)
+        else:  # free text by its words (which carry over to rare spellings), else by value
+            by_word = word_bins(name, subset, min_support) if words else []
+            found += by_word or text_bins(name, subset, min_support)
+        if words and sum(map(_blank, subset)) >= min_support:
+            found.append(Bin(name, blank=True))
     return found
+
+
+def condense(bins: Sequence[Bin], awarded: Sequence[float]) -> list[tuple[Bin, float]]:
+    """The bins that earn points, those of one column earning the same points folded into one:
+    text values into one `values` bin, touching ranges into one range. Every row scores as
+    before (a row falls in at most one value and one range of a column)."""
+    kept: list[tuple[Bin, float]] = []
+    grouped: dict[tuple[str, float], list[str]] = {}
+    for b, p in zip(bins, awarded, strict=True):
+        if p == 0:
+            continue
+        if b.value is not None:
+            grouped.setdefault((b.column, p), []).append(b.value)
+        elif kept and _continues(kept[-1], b, p):
+            kept[-1] = (Bin(b.column, low=kept[-1][0].low, high=b.high), p)
+        else:
+            kept.append((b, p))
+    for (column, p), values in grouped.items():
+        many = len(values) > 1
+        kept.append(
+            (Bin(column, values=tuple(values)) if many else Bin(column, value=values[0]), p)
+        )
+    return kept
+
+
+def _continues(last: tuple[Bin, float], b: Bin, p: float) -> bool:
+    """`b` is the range right after `last`'s, on the same column, for the same points."""
+    before, points_before = last
+    touching = before.high is not None and before.high == b.low
+    return before.column == b.column and points_before == p and touching
 
 
 def condition(field: str, b: Bin) -> dict[str, object]:
     """A playbook condition on `field` that holds exactly when a value falls in the bin."""
     if b.value is not None:
         return {"field": field, "equals": b.value}
+    if b.values:
+        return {"field": field, "in": list(b.values)}
+    if b.word is not None:
+        return {"field": field, "regex": word_pattern(b.word)}
+    if b.blank:
+        return {"field": field, "exists": False}
     if b.low is None:
         return {"field": field, "lt": b.high}
     if b.high is None:

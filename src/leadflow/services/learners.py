@@ -42,12 +42,14 @@ MAX_ROUNDS = 600
 PATIENCE = 40
 
 
-def fit_logistic(x: F64, y: I64) -> Any:
+def fit_logistic(x: F64, y: I64, strength: float = 1.0) -> Any:
+    """L2-regularised logistic regression; `strength` is scikit-learn's C (smaller: stronger
+    regularisation)."""
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):  # BLAS threads only spin on a shared two-core machine
-        return LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
+        return LogisticRegression(C=strength, max_iter=3000).fit(x, y)
 
 
 def fit_boosted(columns: Columns, y: I64, rows: I64) -> dict[str, Any]:

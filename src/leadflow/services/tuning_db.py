@@ -32,7 +32,7 @@ from leadflow.repositories import training
 from leadflow.services import learners, playbooks, prediction
 from leadflow.services import model as learning
 from leadflow.services.prediction import BOOSTED, SCORECARD
-from leadflow.services.tuning import check_outcomes, target_share
+from leadflow.services.tuning import REGULARISATION, check_outcomes, scorecard_bins, target_share
 
 ATTRIBUTE_FIELDS = {
     "title": "title", "country": "country", "source": "source", "industry": "account.industry",
@@ -48,13 +48,13 @@ def _matrix(
     """Attribute bins (fitted on `rows`), and behaviour counts capped at their 90th percentile
     there: (bins, their one-hot matrix, the capped counts) over every row."""
     attributes = {k: v for k, v in columns.items() if k in ATTRIBUTE_FIELDS or k == "has_company"}
-    bins = learning._bins(attributes, rows)
-    onehot = scorecard.design(bins, attributes)
+    found = scorecard_bins(attributes, rows)  # as `tune --history` bins them
+    onehot = scorecard.design(found, attributes)
     counts = np.column_stack([
         np.array([float(v or 0) for v in columns[kind]]) for kind in behaviours
     ]) if behaviours else np.zeros((onehot.shape[0], 0))  # fmt: skip
     caps = np.maximum(1.0, np.quantile(counts[rows], 0.9, axis=0)) if behaviours else np.zeros(0)
-    return bins, onehot, np.minimum(counts, caps)
+    return found, onehot, np.minimum(counts, caps)
 
 
 def tune(
@@ -78,12 +78,12 @@ def tune(
         gbm_scores[test_rows] = learners.boosted_log_odds(forest, columns, test_rows)
         bins, onehot, capped = _matrix(columns, behaviours, train_rows)
         x = np.hstack([onehot, capped])
-        fitted = learners.fit_logistic(x[train_rows], y[train_rows])
+        fitted = learners.fit_logistic(x[train_rows], y[train_rows], REGULARISATION)
         model_scores[test_rows] = fitted.predict_proba(x[test_rows])[:, 1]
         card_scores[test_rows] = x[test_rows] @ np.round(fitted.coef_[0] * PER_DOUBLING, 1)
     everything = np.arange(y.size)
     bins, onehot, capped = _matrix(columns, behaviours, everything)
-    final = learners.fit_logistic(np.hstack([onehot, capped]), y)
+    final = learners.fit_logistic(np.hstack([onehot, capped]), y, REGULARISATION)
     points = np.round(final.coef_[0] * PER_DOUBLING, 1)
     caps = capped.max(axis=0) if behaviours else np.zeros(0)
     fit_rules = _fit_rules(bins, points[: len(bins)])
