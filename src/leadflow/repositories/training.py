@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy import bindparam, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from leadflow.models.account import Account
@@ -113,17 +113,20 @@ def labelled_behaviour(
 
 def open_behaviour(session: Session, lead_ids: Sequence[int]) -> list[tuple[int, str, int]]:
     """(lead, kind, events) so far, for leads still to be decided."""
-    kind = _kind()
     rows: list[tuple[int, str, int]] = []
     for start in range(0, len(lead_ids), 5000):
-        query = (
-            select(Event.lead_id, kind, func.count())
-            .where(
-                Event.lead_id.in_(list(lead_ids[start : start + 5000])),
-                Event.type.in_(["page", "track"]),
-                Event.source.not_in(SALES_EVENT_SOURCES),
-            )
-            .group_by(Event.lead_id, kind)
-        )
-        rows += [(int(i), str(k), int(n)) for i, k, n in session.execute(query)]
+        found = session.execute(_OPEN_BEHAVIOUR, {"ids": list(lead_ids[start : start + 5000])})
+        rows += [(int(i), str(k), int(n)) for i, k, n in found]
     return rows
+
+
+# Built once: live scoring runs it for every event while a model is active.
+_OPEN_BEHAVIOUR = (
+    select(Event.lead_id, _kind(), func.count())
+    .where(
+        Event.lead_id.in_(bindparam("ids", expanding=True)),
+        Event.type.in_(["page", "track"]),
+        Event.source.not_in(SALES_EVENT_SOURCES),
+    )
+    .group_by(Event.lead_id, _kind())
+)
