@@ -120,13 +120,15 @@ def open_behaviour(session: Session, lead_ids: Sequence[int]) -> list[tuple[int,
     return rows
 
 
-# Built once: live scoring runs it for every event while a model is active.
+# Built once: live scoring runs it for every event while a model is active. One kind
+# expression in both places: PostgreSQL matches the GROUP BY to the column by identity.
+_OPEN_KIND = _kind()
 _OPEN_BEHAVIOUR = (
-    select(Event.lead_id, _kind(), func.count())
+    select(Event.lead_id, _OPEN_KIND, func.count())
     .where(
         Event.lead_id.in_(bindparam("ids", expanding=True)),
         Event.type.in_(["page", "track"]),
         Event.source.not_in(SALES_EVENT_SOURCES),
     )
-    .group_by(Event.lead_id, _kind())
+    .group_by(Event.lead_id, _OPEN_KIND)
 )
