@@ -36,6 +36,9 @@ Behaviour = tuple[int, str, int]  # (lead id, kind such as "page /pricing", how 
 # By the trees' digest, not the model's id: one process may serve several databases (a
 # restore, tests), whose first models all have id 1.
 _FORESTS: dict[str, Forest] = {}
+_SCORECARDS: dict[
+    tuple[float, ...], tuple[list[scorecard.Bin], scorecard.Compiled, npt.NDArray[np.float64]]
+] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +93,30 @@ def _forest(model: PredictiveModel) -> Forest:
     return forest
 
 
+def _scorecard(
+    model: PredictiveModel,
+) -> tuple[list[scorecard.Bin], scorecard.Compiled, npt.NDArray[np.float64]]:
+    """A stored scorecard's bins, compiled for serving, and weights; cached by what it is
+    (its intercept and weights, fitted floats: a fingerprint no two models share), never by
+    its id, which every fresh database reuses."""
+    key = (model.intercept, *model.weights)
+    found = _SCORECARDS.get(key)
+    if found is None:
+        if len(_SCORECARDS) > 16:  # a few versions in use at once; drop the old ones
+            _SCORECARDS.clear()
+        bins = [bin_of(b) for b in model.bins]
+        found = _SCORECARDS[key] = (bins, scorecard.Compiled(bins), np.asarray(model.weights))
+    return found
+
+
 def explain(
     model: PredictiveModel, columns: Mapping[str, Sequence[str | None]]
 ) -> list[Explanation]:
     """Each row's log-odds and its contributions, from the stored model."""
     if model.kind == BOOSTED:
         return _explain_boosted(model, columns)
-    bins = [bin_of(b) for b in model.bins]
-    weighed = scorecard.design(bins, columns) * np.asarray(model.weights)
+    bins, compiled, weights = _scorecard(model)
+    weighed = compiled.design(columns) * weights
     found = []
     for row in weighed:
         parts = {bins[j].label(): float(row[j]) for j in np.flatnonzero(row)}
