@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A soak: steady tracking load with the worker running; memory flat, no error, p99 stable.
 
-    python3 dev.py bench soak [--minutes 10] [--rate 1000] [--batch 10] [--no-worker]
+    python3 dev.py bench soak [--minutes 10] [--rate 1000] [--batch 10]
+                              [--no-worker | --worker-process]
 
 Starts `leadflow serve` (its worker in the process) on a fresh SQLite database with the B2B
 example playbook and sends an open-loop load of `--rate` events/s (`/v1/batch` requests of
@@ -167,8 +168,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--minutes", type=int, default=10)
     parser.add_argument("--rate", type=int, default=1_000, help="events per second")
     parser.add_argument("--batch", type=int, default=10, help="events per request")
-    parser.add_argument(
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
         "--no-worker", action="store_true", help="serve without its in-process worker"
+    )
+    where.add_argument(
+        "--worker-process",
+        action="store_true",
+        help="serve without its in-process worker and run `leadflow worker` beside it",
     )
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="leadflow-soak-bench-"))
@@ -177,17 +184,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     key = leadflow(env, "keys", "create", "--role", "ingest", "--name", "soak")
     port = free_port()
     command = [str(LEADFLOW), "serve", "--port", str(port), "--log-level", "warning"]
+    apart = args.no_worker or args.worker_process
     server = subprocess.Popen(
-        [*command, *(["--no-worker"] if args.no_worker else [])],
+        [*command, *(["--no-worker"] if apart else [])],
         env=env,
         stdout=subprocess.DEVNULL,
+    )
+    worker_process = (
+        subprocess.Popen([str(LEADFLOW), "worker"], env=env, stdout=subprocess.DEVNULL)
+        if args.worker_process
+        else None
     )
     try:
         url = f"http://127.0.0.1:{port}"
         wait_until_healthy(url, seconds=120)
         system = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        worker = "no worker" if args.no_worker else "its worker"
+        worker = (
+            "no worker"
+            if args.no_worker
+            else "a `leadflow worker` process beside it"
+            if args.worker_process
+            else "its worker"
+        )
         print(f"{system}, Python {platform.python_version()}, SQLite, 1 server process with "
               f"{worker}; load average {load:.1f} at start; {args.rate:,} events/s in "
               f"requests of {args.batch} for {args.minutes} min")  # fmt: skip
@@ -195,8 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         print(f"load average {load:.1f} at the end")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in (server, worker_process):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
     return 0 if verdict(minutes) else 1
 
 
