@@ -4,12 +4,13 @@ re-score: leads (scores, grades, personas, contributions) and their accounts."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.core.facts import lead_facts
 from leadflow.core.playbook import Playbook
@@ -65,13 +66,20 @@ def feed_live(session: Session, book: Playbook, seed: int, events: int) -> Any:
         moment += timedelta(hours=rng.uniform(0, 20))
         lead_id = rng.choice(ids[: len(ids) // 2] if rng.random() < 0.7 else ids)
         rows = [_event_row(rng, k * 10 + j, lead_id, moment) for j in range(rng.choice([1, 1, 3]))]
-        stored = event_repo.insert_new(session, rows)
-        facts = [
-            lead_service.event_facts(e)
-            for e in session.scalars(select(Event).where(Event.id.in_(stored.values())))
-        ]
-        score_leads(session, book, [lead_id], moment, new_events={lead_id: facts}, cause="event")
+        _score_arrivals(session, book, lead_id, rows, moment)
     return moment
+
+
+def _score_arrivals(
+    session: Session, book: Playbook, lead_id: int, rows: list[dict[str, Any]], at: Any
+) -> None:
+    """Store these events of one lead and score it live, as a tracking call does."""
+    stored = event_repo.insert_new(session, rows)
+    facts = [
+        lead_service.event_facts(e)
+        for e in session.scalars(select(Event).where(Event.id.in_(stored.values())))
+    ]
+    score_leads(session, book, [lead_id], at, new_events={lead_id: facts}, cause="event")
 
 
 def lead_rows(session: Session) -> dict[int, tuple[Any, ...]]:
@@ -148,9 +156,18 @@ def test_decay_refresh_ages_states_as_bulk_rescores(session: Session) -> None:
     }
 
 
-def test_decay_sweep_of_every_lead_after_commit_equals_bulk(database_url: str) -> None:
-    """The worker's form: committed data, a new transaction, every lead read as columns (ADBC
-    children on SQLite, COPY on PostgreSQL); only leads whose shown score moved are written."""
+class Committed(NamedTuple):
+    """A database whose leads were scored live and committed; `later`, days after the last
+    event, is when the sweep runs."""
+
+    factory: sessionmaker[Session]
+    book: Playbook
+    scored: list[int]
+    later: Any
+
+
+@pytest.fixture
+def committed(database_url: str) -> Iterator[Committed]:
     engine = make_engine(database_url)
     upgrade(engine)
     book = parse_playbook(ODD_PATHS)
@@ -159,73 +176,60 @@ def test_decay_sweep_of_every_lead_after_commit_equals_bulk(database_url: str) -
         populate(session, seed=7, leads=24, events=0)
         last = feed_live(session, book, 7, events=80)
         scored = sorted(set(session.scalars(select(Event.lead_id))))
-    later = last + timedelta(days=3, hours=7)
-    try:
-        with factory() as session, session.begin():
-            before = dict(session.execute(select(Lead.id, Lead.scored_at)).all())
-            result = decay_refresh.refresh(session, book, later)
-            assert result.leads == len(scored) and result.without_state == []
-            assert 0 < result.changed <= len(scored)
-            aged = lead_rows(session)
-            after = dict(session.execute(select(Lead.id, Lead.scored_at)).all())
-            unchanged = set(scored) - set(result.changed_ids)
-            assert all(after[i] == before[i] for i in unchanged)  # not written
-            assert all(after[i] == later for i in result.changed_ids)
-            # CRM syncs ("changed since", the lead_scores view) see the written leads move.
-            moved = dict(session.execute(select(Lead.id, Lead.updated_at)).all())
-            assert all(moved[i] == later for i in result.changed_ids)
-            again = decay_refresh.refresh(session, book, later)
-            assert again.changed == 0  # nothing moved since
-            rescore_all(session, book, later)
-            bulk = lead_rows(session)
-            assert {i: aged[i] for i in scored} == {i: bulk[i] for i in scored}
-            session.rollback()
-    finally:
-        engine.dispose()
+    yield Committed(factory, book, scored, last + timedelta(days=3, hours=7))
+    engine.dispose()
+
+
+def test_decay_sweep_of_every_lead_after_commit_equals_bulk(committed: Committed) -> None:
+    """The worker's form: committed data, a new transaction, every lead read as columns (ADBC
+    children on SQLite, COPY on PostgreSQL); only leads whose shown score moved are written."""
+    factory, book, scored, later = committed
+    with factory() as session, session.begin():
+        before = dict(session.execute(select(Lead.id, Lead.scored_at)).all())
+        result = decay_refresh.refresh(session, book, later)
+        assert result.leads == len(scored) and result.without_state == []
+        assert 0 < result.changed <= len(scored)
+        aged = lead_rows(session)
+        after = dict(session.execute(select(Lead.id, Lead.scored_at)).all())
+        unchanged = set(scored) - set(result.changed_ids)
+        assert all(after[i] == before[i] for i in unchanged)  # not written
+        assert all(after[i] == later for i in result.changed_ids)
+        # CRM syncs ("changed since", the lead_scores view) see the written leads move.
+        moved = dict(session.execute(select(Lead.id, Lead.updated_at)).all())
+        assert all(moved[i] == later for i in result.changed_ids)
+        again = decay_refresh.refresh(session, book, later)
+        assert again.changed == 0  # nothing moved since
+        rescore_all(session, book, later)
+        bulk = lead_rows(session)
+        assert {i: aged[i] for i in scored} == {i: bulk[i] for i in scored}
+        session.rollback()
 
 
 def test_a_lead_scored_live_while_the_decay_sweep_reads_keeps_its_live_score(
-    database_url: str,
+    committed: Committed,
 ) -> None:
     """The worker reads (and ages) without the write lock, so live tracking is never held up
     by the read; a lead scored live between that read and the sweep's write is left as live
     scoring wrote it, and the other leads are aged."""
-    engine = make_engine(database_url)
-    upgrade(engine)
-    book = parse_playbook(ODD_PATHS)
-    factory = make_session_factory(engine)
+    factory, book, scored, later = committed
+    with factory() as reading, reading.begin():
+        planned = decay_refresh.plan(reading, book, later)
+        # Meanwhile (the read's transaction still open) an event arrives and is scored.
+        with factory() as live, live.begin():
+            fresh = feed_live_one(live, book, scored[0], later)
+    with factory() as writing, writing.begin():
+        result = decay_refresh.write(writing, book, planned, later)
+        assert scored[0] not in result.changed_ids and result.changed > 0
+        rows = lead_rows(writing)
+    assert rows[scored[0]] == fresh  # not overwritten by the older read's ageing
     with factory() as session, session.begin():
-        populate(session, seed=7, leads=24, events=0)
-        last = feed_live(session, book, 7, events=80)
-        scored = sorted(set(session.scalars(select(Event.lead_id))))
-    later = last + timedelta(days=3, hours=7)
-    try:
-        with factory() as reading, reading.begin():
-            planned = decay_refresh.plan(reading, book, later)
-            # Meanwhile (the read's transaction still open) an event arrives and is scored.
-            with factory() as live, live.begin():
-                fresh = feed_live_one(live, book, scored[0], later)
-        with factory() as writing, writing.begin():
-            result = decay_refresh.write(writing, book, planned, later)
-            assert scored[0] not in result.changed_ids and result.changed > 0
-            rows = lead_rows(writing)
-        assert rows[scored[0]] == fresh  # not overwritten by the older read's ageing
-        with factory() as session, session.begin():
-            rescore_all(session, book, later)
-            bulk = lead_rows(session)
-            assert {i: rows[i] for i in scored} == {i: bulk[i] for i in scored}
-            session.rollback()
-    finally:
-        engine.dispose()
+        rescore_all(session, book, later)
+        bulk = lead_rows(session)
+        assert {i: rows[i] for i in scored} == {i: bulk[i] for i in scored}
+        session.rollback()
 
 
 def feed_live_one(session: Session, book: Playbook, lead_id: int, at: Any) -> tuple[Any, ...]:
     """One event for `lead_id` at `at`, scored live; the lead's row after it."""
-    row = _event_row(random.Random(1), 99_999, lead_id, at)
-    stored = event_repo.insert_new(session, [row])
-    facts = [
-        lead_service.event_facts(e)
-        for e in session.scalars(select(Event).where(Event.id.in_(stored.values())))
-    ]
-    score_leads(session, book, [lead_id], at, new_events={lead_id: facts}, cause="event")
+    _score_arrivals(session, book, lead_id, [_event_row(random.Random(1), 99_999, lead_id, at)], at)
     return lead_rows(session)[lead_id]
