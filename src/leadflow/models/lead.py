@@ -12,6 +12,12 @@ from leadflow.models.db import Base
 from leadflow.models.types import utcnow
 
 
+# What the funnel reports read of a lead (`repositories/reports.furthest_by_many`), creation
+# first: a period's cohort is a range of it.
+REPORT_COLUMNS = ("created_at", "stage", "reached_rank", "outcome", "outcome_amount", "source",
+                  "medium", "campaign", "persona", "grade", "total")  # fmt: skip
+
+
 class Lead(Base):
     """A person; stage holds a `leadflow.core.stages.Stage` value."""
 
@@ -21,6 +27,11 @@ class Lead(Base):
         Index("ix_leads_account_last_name", "account_id", "last_name"),
         # "Changed since" for CRM syncs (the lead_scores view, `leadflow export leads --since`).
         Index("ix_leads_updated_at", "updated_at", "id"),
+        # Covering for the funnel reports (cohort by creation, furthest stage, revenue, the
+        # dimensions they group by): one pass reads this, not the wide rows (their JSON).
+        Index("ix_leads_reports", *REPORT_COLUMNS),
+        # Closed leads by outcome and time (calibration, drift, the plan's wins), with the score.
+        Index("ix_leads_outcome_closed_at", "outcome", "closed_at", "total"),
         CheckConstraint("outcome IN ('won', 'lost')", name="outcome"),
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey
+from sqlalchemy import ForeignKey, Index
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadflow.models.db import Base
@@ -14,6 +14,8 @@ class StageChange(Base):
     """A lead moved from one stage to another."""
 
     __tablename__ = "stage_changes"
+    # Moves into a stage over a period (MQLs this month, the plan's actuals, opportunities).
+    __table_args__ = (Index("ix_stage_changes_to_stage_at", "to_stage", "at", "lead_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)

@@ -43,14 +43,17 @@ def _period(text: str, now: datetime) -> tuple[str, datetime, datetime]:
     return name, start, end
 
 
-def measured_rates(session: Session, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
-    """(hits, n) per plan step over leads created in [start, end); visits from page views."""
+def measured_rates(
+    session: Session, start: datetime, end: datetime, visits: int
+) -> dict[str, tuple[int, int]]:
+    """(hits, n) per plan step over leads created in [start, end); `visits` is the visitors
+    with a page view then."""
     by_rank: dict[int, int] = {}
     for _, rank, count, _ in queries.furthest_by(session, Cohort(since=start, until=end)):
         by_rank[rank] = by_rank.get(rank, 0) + count
     reached = reached_counts(by_rank)
     rates = {stage.value: (rate.hits, rate.n) for stage, rate in step_rates(reached).items()}
-    rates["visit"] = (reached[Stage.LEAD], queries.visitors(session, start, end))
+    rates["visit"] = (reached[Stage.LEAD], visits)
     return rates
 
 
@@ -61,7 +64,10 @@ def build(session: Session, request: PlanRequest, now: datetime) -> dict[str, An
     pacing; plus the sensitivity of the goal to each rate."""
     name, start, end = _period(request.period, now)
     window_start = now - timedelta(days=request.window_days)
-    measured = measured_rates(session, window_start, now)
+    so_far = min(end, now)
+    # Both windows' visitors from one pass over the page views (the plan's costliest count).
+    visits, visited = queries.visitors_in(session, [(window_start, now), (start, so_far)])
+    measured = measured_rates(session, window_start, now, visits)
     rates: dict[str, float] = {}
     sources: dict[str, str] = {}
     for stage in plan_math.PLAN_STAGES[:-1]:
@@ -80,7 +86,7 @@ def build(session: Session, request: PlanRequest, now: datetime) -> dict[str, An
         required = plan_math.required_counts(request.goal, request.deal_size, rates)
     except ValueError as exc:
         raise Invalid(str(exc)) from None
-    actual = queries.plan_actuals(session, start, min(end, now))
+    actual = {"visit": visited, **queries.plan_actuals(session, start, so_far)}
     elapsed = elapsed_share(start, end, now)
     reps = request.reps or _routed_reps(session)
     steps = []
