@@ -11,7 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from leadflow.models.db import Base
 from leadflow.models.types import utcnow
 
-
 # What the funnel reports read of a lead (`repositories/reports.furthest_by_many`), creation
 # first: a period's cohort is a range of it.
 REPORT_COLUMNS = ("created_at", "stage", "reached_rank", "outcome", "outcome_amount", "source",
