@@ -37,9 +37,12 @@ class Path:
     won_at: datetime
 
 
-def weights(path: Path, model: str, half_life_days: float = 7.0) -> list[float]:
-    """The share of the deal each touch gets under `model`; they add up to 1."""
-    n = len(path.campaigns)
+# The models that read only how many touches there are, not when they were.
+BY_POSITION = ("first_touch", "last_touch", "linear", "u_shaped")
+
+
+def by_position(n: int, model: str) -> list[float]:
+    """The shares of `n` touches under a model of BY_POSITION; they add up to 1."""
     if n == 0:
         return []
     if model == "first_touch":
@@ -50,6 +53,16 @@ def weights(path: Path, model: str, half_life_days: float = 7.0) -> list[float]:
         return [1.0 / n] * n
     if model == "u_shaped":
         return _u_shaped(n)
+    raise ValueError(f"{model!r} is not one of {', '.join(BY_POSITION)}")
+
+
+def weights(path: Path, model: str, half_life_days: float = 7.0) -> list[float]:
+    """The share of the deal each touch gets under `model`; they add up to 1."""
+    n = len(path.campaigns)
+    if n == 0:
+        return []
+    if model in BY_POSITION:
+        return by_position(n, model)
     if model == "w_shaped":
         return _w_shaped(path)
     if model == "time_decay":

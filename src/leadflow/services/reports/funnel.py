@@ -47,7 +47,26 @@ def _reached(rows: list[tuple[Any, int, int, float]]) -> tuple[dict[Stage, int],
 def funnel(session: Session, cohort: Cohort) -> dict[str, Any]:
     """How many cohort leads reached each stage, the conversion from each to the next, and
     the same by month of entry."""
-    by_month = queries.furthest_by(session, cohort, "period")  # one pass gives both views
+    return _funnel(cohort, queries.furthest_by(session, cohort, "period"))
+
+
+def overview(
+    session: Session, cohort: Cohort, bys: list[str]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """`funnel` and `conversions` by several dimensions from one pass over the leads (the
+    dashboard shows both)."""
+    _known(bys)
+    rows = queries.furthest_by_many(session, cohort, ["period", *bys])
+    by_month = [(g[0], *rest) for g, *rest in rows]
+    return _funnel(cohort, by_month), {
+        by: _conversion(cohort, by, [(g[k + 1], *rest) for g, *rest in rows])
+        for k, by in enumerate(bys)
+    }
+
+
+def _funnel(cohort: Cohort, by_month: list[tuple[Any, int, int, float]]) -> dict[str, Any]:
+    """The funnel report from (month, furthest rank, leads, revenue) rows: one pass gives
+    both views."""
     reached, revenue = _reached(by_month)
     rates = step_rates(reached)
     first = reached[REPORT_FUNNEL[0]]
@@ -112,12 +131,16 @@ def conversion(session: Session, cohort: Cohort, by: str) -> dict[str, Any]:
 
 def conversions(session: Session, cohort: Cohort, bys: list[str]) -> dict[str, dict[str, Any]]:
     """`conversion` by each of several dimensions, from one pass over the leads."""
-    for by in bys:
-        if by not in queries.DIMENSIONS:
-            raise ValueError(f"unknown dimension {by!r}; one of {', '.join(queries.DIMENSIONS)}")
+    _known(bys)
     rows = queries.furthest_by_many(session, cohort, bys)
     return {by: _conversion(cohort, by, [(g[k], *rest) for g, *rest in rows])
             for k, by in enumerate(bys)}  # fmt: skip
+
+
+def _known(bys: list[str]) -> None:
+    for by in bys:
+        if by not in queries.DIMENSIONS:
+            raise ValueError(f"unknown dimension {by!r}; one of {', '.join(queries.DIMENSIONS)}")
 
 
 def _conversion(

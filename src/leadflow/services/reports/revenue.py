@@ -3,41 +3,51 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from leadflow.core.attribution import MODELS, Path, weights
+from leadflow.core.attribution import BY_POSITION, MODELS, Path, by_position, weights
 from leadflow.core.errors import Invalid
 from leadflow.core.report_math import SMALL_SAMPLE, Cohort, Rate, decile_of, roc_auc
 from leadflow.repositories import reports as queries
 from leadflow.services.reports.base import share, table
 
 
-def attribution(session: Session, cohort: Cohort, half_life_days: float = 7.0) -> dict[str, Any]:
-    """Won revenue credited to campaigns by six models (`core.attribution`)."""
+def attribution(
+    session: Session, cohort: Cohort, half_life_days: float = 7.0,
+    models: Sequence[str] = MODELS,
+) -> dict[str, Any]:  # fmt: skip
+    """Won revenue credited to campaigns by six models (`core.attribution`), or by the ones
+    named (a page charting one asks for it alone: the others read every touch's time)."""
     if not half_life_days > 0:
         raise Invalid(f"half_life_days: {half_life_days} must be more than 0 days")
-    credit: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(MODELS, 0.0))
+    moments = not set(models) <= set(BY_POSITION)
+    credit: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(models, 0.0))
     leads: dict[str, set[int]] = defaultdict(set)
-    for lead_id, touches in groupby(queries.attribution_paths(session, cohort), key=itemgetter(0)):
+    paths = queries.attribution_paths(session, cohort, moments=moments)
+    for lead_id, touches in groupby(paths, key=itemgetter(0)):
         rows = list(touches)
-        _, _, _, amount, created, won_at, opportunity_at = rows[0]
-        path = Path([r[1] for r in rows], [r[2] for r in rows], created, opportunity_at, won_at)
-        for model in MODELS:
-            for campaign, weight in zip(path.campaigns, weights(path, model, half_life_days),
-                                        strict=True):  # fmt: skip
-                credit[campaign][model] += weight * float(amount)
-        for campaign in path.campaigns:
+        campaigns, amount = [r[1] for r in rows], float(rows[0][2])
+        if moments:
+            _, _, _, _, created, won_at, opportunity_at = rows[0]
+            path = Path(campaigns, [r[3] for r in rows], created, opportunity_at, won_at)
+        for model in models:
+            shares = (weights(path, model, half_life_days) if moments
+                      else by_position(len(campaigns), model))  # fmt: skip
+            for campaign, weight in zip(campaigns, shares, strict=True):
+                credit[campaign][model] += weight * amount
+        for campaign in campaigns:
             leads[campaign].add(lead_id)
     rows_out: list[dict[str, Any]] = [
         {"campaign": campaign, **{m: round(v, 2) for m, v in shares.items()},
          "won_leads": len(leads[campaign])}
         for campaign, shares in credit.items()
     ]  # fmt: skip
-    rows_out.sort(key=lambda r: (-r["linear"], str(r["campaign"])))
+    rows_out.sort(key=lambda r: (-r.get("linear", 0.0), str(r["campaign"])))
     return table(
         "attribution", "Revenue attribution over campaigns",
         "Won cohort leads. Their touches: the campaign they were acquired by (at creation) "
@@ -49,7 +59,7 @@ def attribution(session: Session, cohort: Cohort, half_life_days: float = 7.0) -
         "and spreads 10% over the rest; time_decay halves a touch's weight every "
         f"{half_life_days:g} days before the win. Each column adds up to the revenue of won "
         "leads that had at least one touch.",
-        cohort, ["campaign", *MODELS, "won_leads"], rows_out, half_life_days=half_life_days,
+        cohort, ["campaign", *models, "won_leads"], rows_out, half_life_days=half_life_days,
     )  # fmt: skip
 
 
