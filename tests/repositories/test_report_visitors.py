@@ -53,8 +53,12 @@ def test_visitors_in_windows_match_a_plain_count(session: Session) -> None:
         ))  # fmt: skip
     # On the edges: a view exactly at a window's start counts, one exactly at its end not.
     edge = NOW - timedelta(days=10)
-    rows += [_view("edge-1", edge, None, "anon-edge-start"), _view("edge-2", NOW, ids[0], None),
-             _view("edge-3", NOW, None, "anon-edge-end"), _view("none", edge, None, None)]  # fmt: skip
+    rows += [
+        _view("edge-1", edge, None, "anon-edge-start"),
+        _view("edge-2", NOW, ids[0], None),
+        _view("edge-3", NOW, None, "anon-edge-end"),
+        _view("none", edge, None, None),
+    ]
     events.insert_many(session, rows)
     windows = [
         (NOW - timedelta(days=60), NOW),
