@@ -14,6 +14,7 @@ argue with. `condense` then folds bins that earn the same points into one rule (
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
@@ -104,11 +105,12 @@ def count_bin(column: str, values: npt.NDArray[np.float64]) -> Bin:
 
 
 def counted(values: Sequence[str | None], cap: float) -> npt.NDArray[np.float64]:
-    """A counted column's feature: each row's count (blank: 0), up to `cap`."""
+    """A counted column's feature: each row's count up to `cap` (blank, not a number or
+    negative: none; infinite: the cap)."""
     parsed = numeric(values)
     if parsed is None:
         return np.zeros(len(values))
-    return np.minimum(np.nan_to_num(parsed), cap)
+    return np.clip(np.nan_to_num(parsed, nan=0.0, posinf=cap, neginf=0.0), 0.0, cap)
 
 
 def text_bins(column: str, values: Sequence[str | None], min_support: int) -> list[Bin]:
@@ -217,10 +219,14 @@ class Compiled:
             else:
                 ranges.setdefault(b.column, []).append((j, b.low, b.high))
         self.ranges = {column: _range_arrays(found) for column, found in ranges.items()}
+        self.range_lists = ranges
+        self.labels = [b.label() for b in bins]
 
     def design(self, columns: Mapping[str, Sequence[str | None]]) -> npt.NDArray[np.float64]:
         """Rows x bins: 1 where the row's value falls in the bin."""
         rows = len(next(iter(columns.values()))) if columns else 0
+        if rows == 1:
+            return self._one_row({column: values[0] for column, values in columns.items()})
         matrix = np.zeros((rows, self.size))
         for column, table in self.values.items():
             for r, v in enumerate(columns[column]):
@@ -243,6 +249,45 @@ class Compiled:
             inside = ~np.isnan(at) & (~has_low | (at >= lows)) & (~has_high | (at < highs))
             matrix[:, js] = inside
         return matrix
+
+    def _one_row(self, row: Mapping[str, str | None]) -> npt.NDArray[np.float64]:
+        """`design` for one row (live scoring's case) in plain Python: no array per column.
+        The same bins as `design` sets: a lone value is numeric when it parses as a float."""
+        hit: list[int] = []
+        for column, table in self.values.items():
+            hit += table.get((row[column] or "").strip().casefold(), [])
+        for column, table in self.words.items():
+            for word in words_of(row[column]):
+                hit += table.get(word, [])
+        for column, js in self.blanks.items():
+            if _blank(row[column]):
+                hit += js
+        for column, found in self.range_lists.items():
+            value = _lone_number(row[column])
+            if value is None or math.isnan(value):
+                continue
+            hit += [
+                j
+                for j, low, high in found
+                if (low is None or value >= low) and (high is None or value < high)
+            ]
+        matrix = np.zeros((1, self.size))
+        matrix[0, hit] = 1.0
+        for j, column, cap in self.counts:
+            count = _lone_number(row[column])
+            if count is not None and not math.isnan(count):
+                matrix[0, j] = min(max(count, 0.0), cap)
+        return matrix
+
+
+def _lone_number(value: str | None) -> float | None:
+    """A single value as `numeric` reads it: blank or not a number is None."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return float(value.replace(",", ""))
+    except ValueError:
+        return None
 
 
 RangeArrays = tuple[
