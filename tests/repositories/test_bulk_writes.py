@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from leadflow.models import Account, Lead, ScoreEntry, StageChange
 from leadflow.repositories import accounts, leads, rescoring, stage_changes
 from leadflow.repositories._copy import COPY_FROM
+from leadflow.repositories._driver import insert_rows
 from leadflow.repositories._sql import table_of
 from tests.repositories.conftest import NOW
 
@@ -245,3 +246,12 @@ def test_many_rows_are_stored_as_written(session: Session) -> None:
         assert lead.stage == final
     text = session.scalar(select(cast(Lead.contributions, Text)).where(Lead.id == ids[4]))
     assert text == _contributions(4)
+
+
+def test_inserts_count_only_the_new_rows(session: Session) -> None:
+    table = table_of(Lead)
+    rows = [_lead_row("c", i) for i in range(N)]
+    assert insert_rows(session, table, rows[: N // 2], unless="email") == N // 2
+    # the upsert merges stored rows when fewer than it sent were new: the count must be exact
+    assert insert_rows(session, table, rows, unless="email") == N - N // 2
+    assert insert_rows(session, table, rows, unless="email") == 0

@@ -114,7 +114,9 @@ def _copy_rows(session: Session, table: Table, unless: str | None, rows: dict[st
     with staged(session, like(table, list(rows)), rows, ordered=True) as stage:
         source = select(*(stage.c[name] for name in rows)).order_by(stage.c[SEQ])
         statement = _insert(session, table, unless).from_select(list(rows), source)
-        return int(session.connection().execute(statement).rowcount)
+        # SQLAlchemy keeps an INSERT's row count only when asked (else -1)
+        done = session.connection().execute(statement.execution_options(preserve_rowcount=True))
+        return int(done.rowcount)
 
 
 def _insert(session: Session, table: Table, unless: str | None) -> Any:
