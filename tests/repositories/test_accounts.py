@@ -61,3 +61,27 @@ def test_ids_by_domain_and_score_updates(session: Session) -> None:
     assert account is not None
     session.refresh(account)
     assert (account.total, account.engaged_leads, account.tier) == (15.5, 2, "top")
+
+
+def test_the_account_for_a_domain_is_what_upsert_and_lookup_give(session: Session) -> None:
+    """`id_for_domain` (a new person's first event) agrees with `upsert_many` followed by
+    `ids_by_domain`: an existing account is found and left as it is, a merged account's old
+    domain leads to the account it joined, and a new domain gets an account named by it."""
+    accounts.upsert_many(session, [_row("acme.com", name="Acme Inc", industry="Retail")])
+    accounts.upsert_many(session, [_row("globex.com")])
+    acme = accounts.ids_by_domain(session, ["acme.com"])["acme.com"]
+    globex = accounts.get_by_domain(session, "globex.com")
+    assert globex is not None
+    accounts.keep_alias(session, globex, acme, NOW)
+    session.delete(globex)
+    session.flush()
+
+    assert accounts.id_for_domain(session, "ACME.com", NOW) == acme
+    assert accounts.id_for_domain(session, "globex.com", NOW) == acme
+    new = accounts.id_for_domain(session, "initech.com", NOW)
+    assert new not in (acme, None)
+    assert accounts.id_for_domain(session, "initech.com", NOW) == new
+    assert accounts.ids_by_domain(session, ["initech.com", "globex.com"]) == {
+        "initech.com": new, "globex.com": acme}  # fmt: skip
+    stored = {a.domain: (a.name, a.industry) for a in accounts.list_all(session)}
+    assert stored == {"acme.com": ("Acme Inc", "Retail"), "initech.com": ("initech.com", None)}

@@ -202,10 +202,14 @@ async def _receive(request: Request, kind: str | None) -> JSONResponse:
 def _store(
     session: Session, messages: list[Message], source: str, now: datetime
 ) -> ingest.IngestResult:
-    # Requests sharing a transaction share its playbook too.
-    book: Playbook = session.info.get("playbook") or playbooks.active_playbook(session)
-    session.info["playbook"] = book
-    return ingest.ingest(session, book, messages, source=source, now=now)
+    # Requests sharing a transaction share what it knows before scoring: none of them can
+    # change the playbook, the shadow, the model or the erased (only other endpoints do).
+    snapshot: ingest.LiveSnapshot = session.info.get("snapshot") or ingest.read_snapshot(session)
+    book: Playbook = session.info.get("playbook") or playbooks.active_playbook(
+        session, snapshot.playbook_hash
+    )
+    session.info.update(snapshot=snapshot, playbook=book)
+    return ingest.ingest(session, book, messages, source=source, now=now, snapshot=snapshot)
 
 
 def _parse(

@@ -52,23 +52,38 @@ def _number(value: str | None) -> float:
         return float("nan")
 
 
+class Encoder:
+    """Rows x features as the trees read them (NaN where a value is missing), with each text
+    feature's value codes built once: a model serving one lead at a time encodes one row
+    per event, and rebuilding the codes cost more than encoding."""
+
+    def __init__(self, specs: Sequence[Mapping[str, Any]]) -> None:
+        self.specs = list(specs)
+        self.codes: list[dict[str, int] | None] = [
+            None if s.get("numeric") else {v: k for k, v in enumerate(s["values"])}
+            for s in self.specs
+        ]
+
+    def encode(self, columns: Mapping[str, Sequence[str | None]]) -> npt.NDArray[np.float64]:
+        rows = len(next(iter(columns.values()))) if columns else 0
+        matrix = np.full((rows, len(self.specs)), np.nan)
+        for j, (spec, codes) in enumerate(zip(self.specs, self.codes, strict=True)):
+            raw = columns.get(spec["column"], [None] * rows)
+            if codes is None:
+                matrix[:, j] = [_number(v) for v in raw]
+                continue
+            other = float(len(codes))
+            matrix[:, j] = [
+                np.nan if v is None or not v.strip() else codes.get(v.strip(), other) for v in raw
+            ]
+        return matrix
+
+
 def encode(
     specs: Sequence[Mapping[str, Any]], columns: Mapping[str, Sequence[str | None]]
 ) -> npt.NDArray[np.float64]:
-    """Rows x features, NaN where a value is missing."""
-    rows = len(next(iter(columns.values()))) if columns else 0
-    matrix = np.full((rows, len(specs)), np.nan)
-    for j, spec in enumerate(specs):
-        raw = columns.get(spec["column"], [None] * rows)
-        if spec.get("numeric"):
-            matrix[:, j] = [_number(v) for v in raw]
-            continue
-        codes = {v: k for k, v in enumerate(spec["values"])}
-        other = float(len(codes))
-        matrix[:, j] = [
-            np.nan if v is None or not v.strip() else codes.get(v.strip(), other) for v in raw
-        ]
-    return matrix
+    """Rows x features, NaN where a value is missing (see `Encoder` to encode many times)."""
+    return Encoder(specs).encode(columns)
 
 
 def label(spec: Mapping[str, Any], value: str | None) -> str:

@@ -12,6 +12,7 @@ changes no lead's score.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -187,10 +188,14 @@ class Compiled:
             else:
                 ranges.setdefault(b.column, []).append((j, b.low, b.high))
         self.ranges = {column: _range_arrays(found) for column, found in ranges.items()}
+        self.range_lists = ranges
+        self.labels = [b.label() for b in bins]
 
     def design(self, columns: Mapping[str, Sequence[str | None]]) -> npt.NDArray[np.float64]:
         """Rows x bins: 1 where the row's value falls in the bin."""
         rows = len(next(iter(columns.values()))) if columns else 0
+        if rows == 1:
+            return self._one_row({column: values[0] for column, values in columns.items()})
         matrix = np.zeros((rows, self.size))
         for column, table in self.values.items():
             for r, v in enumerate(columns[column]):
@@ -211,6 +216,41 @@ class Compiled:
             inside = ~np.isnan(at) & (~has_low | (at >= lows)) & (~has_high | (at < highs))
             matrix[:, js] = inside
         return matrix
+
+    def _one_row(self, row: Mapping[str, str | None]) -> npt.NDArray[np.float64]:
+        """`design` for one row (live scoring's case) in plain Python: no array per column.
+        The same bins as `design` sets: a lone value is numeric when it parses as a float."""
+        hit: list[int] = []
+        for column, table in self.values.items():
+            hit += table.get((row[column] or "").strip().casefold(), [])
+        for column, table in self.words.items():
+            for word in words_of(row[column]):
+                hit += table.get(word, [])
+        for column, js in self.blanks.items():
+            if _blank(row[column]):
+                hit += js
+        for column, found in self.range_lists.items():
+            value = _lone_number(row[column])
+            if value is None or math.isnan(value):
+                continue
+            hit += [
+                j
+                for j, low, high in found
+                if (low is None or value >= low) and (high is None or value < high)
+            ]
+        matrix = np.zeros((1, self.size))
+        matrix[0, hit] = 1.0
+        return matrix
+
+
+def _lone_number(value: str | None) -> float | None:
+    """A single value as `numeric` reads it: blank or not a number is None."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return float(value.replace(",", ""))
+    except ValueError:
+        return None
 
 
 RangeArrays = tuple[

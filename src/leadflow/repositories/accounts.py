@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import Insert, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.models.account import Account
 from leadflow.models.account_alias import AccountAlias
 from leadflow.models.lead import Lead
-from leadflow.repositories._sql import chunked, normalize_key, upsert_by_key
+from leadflow.repositories._sql import (
+    chunked,
+    dialect_insert,
+    normalize_key,
+    table_of,
+    upsert_by_key,
+)
 
 SCORE_COLUMNS = frozenset({"id", "fit", "engagement", "total", "engaged_leads", "tier"})
 
@@ -41,12 +48,23 @@ def get_by_domain(session: Session, domain: str) -> Account | None:
     return session.scalar(select(Account).where(Account.domain == normalize_key(domain)))
 
 
+# Built once: run for every account a tracking call rolls up.
+_LOCK = (
+    select(Account.id)
+    .where(Account.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Account.id)
+    .with_for_update()
+)
+
+
 def lock(session: Session, account_ids: Iterable[int]) -> None:
     """Hold these accounts' rows until the commit (PostgreSQL; SQLite has one writer anyway),
-    taken in id order so that writers of overlapping accounts queue rather than deadlock."""
+    taken in id order so that writers of overlapping accounts queue rather than deadlock.
+    On SQLite the statement would lock nothing (no FOR UPDATE there), so it is not run."""
+    if session.get_bind().dialect.name == "sqlite":
+        return
     for batch in chunked(sorted(set(account_ids))):
-        query = select(Account.id).where(Account.id.in_(batch)).order_by(Account.id)
-        session.execute(query.with_for_update()).all()
+        session.execute(_LOCK, {"ids": batch}).all()
 
 
 def list_all(session: Session) -> list[Account]:
@@ -64,6 +82,42 @@ def upsert_many(
         rows = [{**row, "domain": merged[row["domain"]]} if row["domain"] in merged else row
                 for row in rows]  # fmt: skip
     return upsert_by_key(session, Account, Account.domain, rows, fill_only=fill_only)
+
+
+_ID_BY_DOMAIN = select(Account.id).where(Account.domain == bindparam("domain"))
+_ALIASED = select(AccountAlias.account_id).where(AccountAlias.domain == bindparam("domain"))
+_NEW_ACCOUNT: dict[str, Insert] = {}  # per dialect
+
+
+def id_for_domain(session: Session, domain: str, now: datetime) -> int:
+    """The id of the account with this domain (or the one a merged account's domain leads
+    to), created with the domain as its name when there is none: what `upsert_many` with no
+    other fields and `ids_by_domain` give, in one to three statements built once (a new
+    person's first event runs this)."""
+    key = normalize_key(domain) or ""
+    connection = session.connection()
+    found = connection.execute(_ID_BY_DOMAIN, {"domain": key}).scalar()
+    if found is None:
+        found = connection.execute(_ALIASED, {"domain": key}).scalar()
+    if found is None:
+        row = {"domain": key, "name": key, "created_at": now, "updated_at": now}
+        found = connection.execute(_new_account(session), row).scalar()
+    if found is None:  # another transaction created it since we looked
+        found = connection.execute(_ID_BY_DOMAIN, {"domain": key}).scalar()
+    assert found is not None, f"account {key} neither found nor created"
+    return int(found)
+
+
+def _new_account(session: Session) -> Insert:
+    dialect = session.get_bind().dialect.name
+    if dialect not in _NEW_ACCOUNT:
+        table = table_of(Account)
+        _NEW_ACCOUNT[dialect] = (
+            dialect_insert(session, table)
+            .on_conflict_do_nothing(index_elements=["domain"])
+            .returning(table.c.id)
+        )
+    return _NEW_ACCOUNT[dialect]
 
 
 def ids_by_domain(session: Session, domains: Iterable[str] | None = None) -> dict[str, int]:

@@ -6,41 +6,57 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, select, update
+from sqlalchemy import CursorResult, Insert, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.models.event import Event
 from leadflow.models.identity import Identity
 from leadflow.repositories import rule_state
-from leadflow.repositories._sql import chunked, dialect_insert
+from leadflow.repositories._sql import chunked, dialect_insert, table_of
+
+_LEAD_FOR = select(Identity.lead_id).where(Identity.anonymous_id == bindparam("key"))
 
 
 def lead_for_anonymous(session: Session, anonymous_id: str) -> int | None:
     """The lead id this anonymous id was linked to, if any."""
-    return session.scalar(select(Identity.lead_id).where(Identity.anonymous_id == anonymous_id))
+    return session.connection().execute(_LEAD_FOR, {"key": anonymous_id}).scalar()
+
+
+_LINK: dict[str, Insert] = {}  # per dialect, built once: a new visitor's first event runs it
+
+
+def _link(session: Session) -> Insert:
+    dialect = session.get_bind().dialect.name
+    if dialect not in _LINK:
+        table = table_of(Identity)
+        _LINK[dialect] = (
+            dialect_insert(session, table)
+            .on_conflict_do_nothing(index_elements=["anonymous_id"])
+            .returning(table.c.lead_id)
+        )
+    return _LINK[dialect]
 
 
 def link(session: Session, *, anonymous_id: str, lead_id: int, at: datetime) -> int:
     """Link an anonymous id to a lead; the first link wins. Returns the linked lead id."""
-    statement = (
-        dialect_insert(session, Identity)
-        .values(anonymous_id=anonymous_id, lead_id=lead_id, created_at=at)
-        .on_conflict_do_nothing(index_elements=["anonymous_id"])
-    )
-    session.execute(statement)
+    row = {"anonymous_id": anonymous_id, "lead_id": lead_id, "created_at": at}
+    if session.connection().execute(_link(session), row).scalar() is not None:
+        return lead_id  # linked now
     linked = lead_for_anonymous(session, anonymous_id)
     return lead_id if linked is None else linked
 
 
+_REASSIGN = (
+    update(table_of(Event))
+    .where(Event.anonymous_id == bindparam("key"), Event.lead_id.is_(None))
+    .values(lead_id=bindparam("new_lead"))
+)
+
+
 def reassign_events(session: Session, *, anonymous_id: str, lead_id: int) -> int:
     """Give the lead every event its anonymous id left before it was known; count them."""
-    statement = (
-        update(Event)
-        .where(Event.anonymous_id == anonymous_id, Event.lead_id.is_(None))
-        .values(lead_id=lead_id)
-        .execution_options(synchronize_session=False)
-    )
-    moved = cast(CursorResult[Any], session.execute(statement)).rowcount
+    found = session.connection().execute(_REASSIGN, {"key": anonymous_id, "new_lead": lead_id})
+    moved = cast(CursorResult[Any], found).rowcount
     if moved:
         rule_state.forget(session, [lead_id])  # its scoring state no longer covers its events
     return moved

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Integer, bindparam, delete, func, select, update
+from sqlalchemy import Column, Insert, Integer, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -82,12 +82,14 @@ def get_many(session: Session, lead_ids: Iterable[int], *, lock: bool = False) -
     return found
 
 
+_BY_EMAIL = select(Lead).where(Lead.email == bindparam("email"))
+_BY_EMAIL_LOCKED = _BY_EMAIL.with_for_update().execution_options(populate_existing=True)
+
+
 def get_by_email(session: Session, email: str, *, lock: bool = False) -> Lead | None:
     """The lead with this e-mail (case-insensitive); `lock` as for `get`."""
-    query = select(Lead).where(Lead.email == normalize_key(email))
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    return session.scalar(query)
+    query = _BY_EMAIL_LOCKED if lock else _BY_EMAIL
+    return session.scalar(query, {"email": normalize_key(email)})
 
 
 def create(session: Session, *, email: str | None = None, **fields: Any) -> Lead:
@@ -98,6 +100,21 @@ def create(session: Session, *, email: str | None = None, **fields: Any) -> Lead
     return lead
 
 
+_NEW_LEAD: dict[str, Insert] = {}  # per dialect
+
+
+def _new_lead(session: Session) -> Insert:
+    dialect = session.get_bind().dialect.name
+    if dialect not in _NEW_LEAD:
+        table = table_of(Lead)
+        _NEW_LEAD[dialect] = (
+            dialect_insert(session, table)
+            .on_conflict_do_nothing(index_elements=["email"])
+            .returning(table.c.id)
+        )
+    return _NEW_LEAD[dialect]
+
+
 def get_or_create(session: Session, email: str, **fields: Any) -> tuple[Lead, bool]:
     """The lead with this e-mail, created (True) when there is none; locked either way.
 
@@ -105,13 +122,9 @@ def get_or_create(session: Session, email: str, **fields: Any) -> tuple[Lead, bo
     same moment, this one waits for it and takes its lead instead of failing on the unique key.
     """
     key = normalize_key(email)
-    statement = (
-        dialect_insert(session, Lead)
-        .values(email=key, **fields)
-        .on_conflict_do_nothing(index_elements=["email"])
-        .returning(Lead.id)
-    )
-    created = session.execute(statement).scalar()
+    # Core on the connection with a statement built once per engine kind: a new person's
+    # first event runs this (SQLAlchemy compiles it once per set of fields given).
+    created = session.connection().execute(_new_lead(session), {**fields, "email": key}).scalar()
     lead = get_by_email(session, key or "", lock=True)
     assert lead is not None
     return lead, created is not None

@@ -78,15 +78,6 @@ def shadow(session: Session) -> PlaybookVersion | None:
     return session.scalar(select(PlaybookVersion).where(PlaybookVersion.shadow.is_(True)))
 
 
-def shadow_key(session: Session) -> tuple[int, str] | None:
-    """The shadow version's id and content hash (cheap: the per-event path asks)."""
-    query = select(PlaybookVersion.id, PlaybookVersion.content_hash).where(
-        PlaybookVersion.shadow.is_(True)
-    )
-    row = session.connection().execute(query).first()
-    return (row[0], row[1]) if row is not None else None
-
-
 def set_shadow(session: Session, version_id: int | None) -> None:
     """Make this version the only shadow one (None: no shadow)."""
     others = update(PlaybookVersion).where(PlaybookVersion.shadow.is_(True))

@@ -35,3 +35,8 @@ def add(session: Session, model: PredictiveModel, *, active: bool) -> Predictive
 def latest(session: Session) -> PredictiveModel | None:
     """The newest version, served or not."""
     return session.scalar(select(PredictiveModel).order_by(PredictiveModel.version.desc()))
+
+
+def get(session: Session, model_id: int) -> PredictiveModel | None:
+    """The model with this id (from the session's identity map when already loaded)."""
+    return session.get(PredictiveModel, model_id)

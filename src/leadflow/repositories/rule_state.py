@@ -38,7 +38,9 @@ NO_TIME = -(2**63)  # a window not yet full
 
 IDS: Any = bindparam("ids", expanding=True)
 # Built once: the per-event path runs these on every call, and SQLAlchemy then reuses their
-# compiled form from its cache instead of building and compiling a statement each time.
+# compiled form from its cache instead of building and compiling a statement each time. They
+# run on the connection (Core): these tables are only ever written with Core, so nothing of
+# theirs waits in the ORM to be flushed.
 _READ = select(table_of(RuleState)).where(table_of(RuleState).c.lead_id.in_(IDS))
 _MEMBERS = select(table_of(AccountMember)).where(table_of(AccountMember).c.lead_id.in_(IDS))
 _ROLLUPS = select(table_of(AccountRollup)).where(table_of(AccountRollup).c.account_id.in_(IDS))
@@ -63,7 +65,7 @@ def read(session: Session, lead_ids: Iterable[int]) -> dict[int, dict[str, dict[
     """The stored states of these leads, by lead and rule."""
     found: dict[int, dict[str, dict[str, Any]]] = {}
     for batch in chunked(sorted(set(lead_ids))):
-        for row in session.execute(_READ, {"ids": batch}).mappings():
+        for row in session.connection().execute(_READ, {"ids": batch}).mappings():
             found.setdefault(row["lead_id"], {})[row["rule_id"]] = dict(row)
     return found
 
@@ -72,7 +74,7 @@ def write(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Store these states, replacing what the same lead and rule had."""
     statement = _upsert(session, table_of(RuleState), ("lead_id", "rule_id"))
     for batch in chunked(rows, 1000):
-        session.execute(statement, batch)
+        session.connection().execute(statement, batch)
 
 
 def replace(
@@ -122,7 +124,7 @@ def members(session: Session, lead_ids: Iterable[int]) -> dict[int, tuple[int, i
     """What each lead's account roll-up counts of it: (account id, hundredths, engaged)."""
     found: dict[int, tuple[int, int, bool]] = {}
     for batch in chunked(sorted(set(lead_ids))):
-        for row in session.execute(_MEMBERS, {"ids": batch}):
+        for row in session.connection().execute(_MEMBERS, {"ids": batch}):
             found[row.lead_id] = (row.account_id, row.hundredths, bool(row.engaged))
     return found
 
@@ -131,7 +133,7 @@ def rollups(session: Session, account_ids: Iterable[int]) -> dict[int, dict[str,
     """The stored roll-ups of these accounts."""
     found: dict[int, dict[str, Any]] = {}
     for batch in chunked(sorted(set(account_ids))):
-        for row in session.execute(_ROLLUPS, {"ids": batch}):
+        for row in session.connection().execute(_ROLLUPS, {"ids": batch}):
             found[row.account_id] = dict(row._mapping)
     return found
 
@@ -194,13 +196,14 @@ def save_members(
     for batch in chunked(sorted(set(gone))):
         session.execute(delete(table).where(table.c.lead_id.in_(batch)))
     if rows:
-        session.execute(_upsert(session, table, ("lead_id",)), list(rows))
+        session.connection().execute(_upsert(session, table, ("lead_id",)), list(rows))
 
 
 def save_rollups(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Store these accounts' roll-ups."""
     if rows:
-        session.execute(_upsert(session, table_of(AccountRollup), ("account_id",)), list(rows))
+        upsert = _upsert(session, table_of(AccountRollup), ("account_id",))
+        session.connection().execute(upsert, list(rows))
 
 
 def state_rows(

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.repositories._sql import table_of
 
+_APPEND = insert(table_of(ScoreEntry))  # built once: live scoring logs a score per event
+
 
 def append(
     session: Session,
@@ -25,21 +27,13 @@ def append(
     grade: str | None,
     delta_total: float,
     event_id: int | None = None,
-) -> ScoreEntry:
-    """Log one score (cause: "event", "rescore", "playbook v3", "import", ...)."""
-    entry = ScoreEntry(
-        lead_id=lead_id,
-        at=at,
-        event_id=event_id,
-        cause=cause,
-        fit=fit,
-        engagement=engagement,
-        total=total,
-        grade=grade,
-        delta_total=delta_total,
-    )
-    session.add(entry)
-    return entry
+) -> None:
+    """Log one score (cause: "event", "rescore", "playbook v3", "import", ...). Core on the
+    connection: nothing reads the entry back in the same step, so no ORM object is made."""
+    row = {"lead_id": lead_id, "at": at, "event_id": event_id, "cause": cause, "fit": fit,
+           "engagement": engagement, "total": total, "grade": grade,
+           "delta_total": delta_total}  # fmt: skip
+    session.connection().execute(_APPEND, row)
 
 
 def append_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, literal, or_, select
+from sqlalchemy import and_, bindparam, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from leadflow.models.account import Account
@@ -112,10 +112,19 @@ def labelled_behaviour(
 
 
 def open_behaviour(session: Session, lead_ids: Sequence[int]) -> list[tuple[int, str, int]]:
-    """(lead, kind, events) so far, for leads still to be decided."""
+    """(lead, kind, events) so far, for leads still to be decided.
+
+    Core on the connection (events are written with Core, so nothing of theirs waits in the
+    ORM to be flushed), and for one lead, the live path's case, a statement with no list to
+    expand: its execution is mostly SQLAlchemy's, so each step saved counts.
+    """
+    connection = session.connection()
+    if len(lead_ids) == 1:
+        found = connection.execute(_ONE_LEAD_BEHAVIOUR, {"id": lead_ids[0]})
+        return [(int(i), str(k), int(n)) for i, k, n in found]
     rows: list[tuple[int, str, int]] = []
     for start in range(0, len(lead_ids), 5000):
-        found = session.execute(_OPEN_BEHAVIOUR, {"ids": list(lead_ids[start : start + 5000])})
+        found = connection.execute(_OPEN_BEHAVIOUR, {"ids": list(lead_ids[start : start + 5000])})
         rows += [(int(i), str(k), int(n)) for i, k, n in found]
     return rows
 
@@ -123,12 +132,19 @@ def open_behaviour(session: Session, lead_ids: Sequence[int]) -> list[tuple[int,
 # Built once: live scoring runs it for every event while a model is active. One kind
 # expression in both places: PostgreSQL matches the GROUP BY to the column by identity.
 _OPEN_KIND = _kind()
+# The sources and types as plain comparisons, not IN lists: a list is expanded into the SQL
+# text on every execution (SQLAlchemy's "post-compile" step), a comparison is bound as is.
+_BEHAVIOUR_ONLY = and_(
+    or_(Event.type == "page", Event.type == "track"),
+    *(Event.source != source for source in SALES_EVENT_SOURCES),
+)
 _OPEN_BEHAVIOUR = (
     select(Event.lead_id, _OPEN_KIND, func.count())
-    .where(
-        Event.lead_id.in_(bindparam("ids", expanding=True)),
-        Event.type.in_(["page", "track"]),
-        Event.source.not_in(SALES_EVENT_SOURCES),
-    )
+    .where(Event.lead_id.in_(bindparam("ids", expanding=True)), _BEHAVIOUR_ONLY)
+    .group_by(Event.lead_id, _OPEN_KIND)
+)
+_ONE_LEAD_BEHAVIOUR = (
+    select(Event.lead_id, _OPEN_KIND, func.count())
+    .where(Event.lead_id == bindparam("id"), _BEHAVIOUR_ONLY)
     .group_by(Event.lead_id, _OPEN_KIND)
 )

@@ -37,6 +37,8 @@ from leadflow.core.scoring import LeadScore
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import leads as lead_repo
+from leadflow.repositories import live_snapshot
+from leadflow.repositories.live_snapshot import LiveSnapshot
 from leadflow.services import decay_refresh, lifecycle, live_scoring, rescore, shadow_live
 from leadflow.services import prediction as predictive
 from leadflow.services.leads import facts_of
@@ -50,17 +52,23 @@ def run_live(
     *,
     new_events: Mapping[int, Sequence[EventFacts]] | None = None,
     cause: str,
+    snapshot: LiveSnapshot | None = None,
 ) -> dict[int, LeadScore]:
-    """Score, move, hand off and roll up these few leads now; the caller commits."""
+    """Score, move, hand off and roll up these few leads now; the caller commits.
+
+    `snapshot`: the serving model and shadow version as the caller already read them (a
+    tracking call reads them once with its other per-call questions); read here when absent.
+    """
     wanted = sorted(set(lead_ids))
     if not wanted:
         return {}
+    snapshot = snapshot or live_snapshot.read(session)
     # Locked (PostgreSQL): concurrent writers of one lead take turns, so its engagement state,
     # stage and hand-off are never read by one while another is changing them.
     leads = lead_repo.get_many(session, wanted, lock=True)
     accounts = {a.id: a for a in account_repo.get_many(session, {x.account_id for x in leads})}
     engagement = live_scoring.engagement_input(session, playbook, wanted, new_events or {}, now)
-    predictor = predictive.active_or_none(session)
+    predictor = predictive.serving(session, snapshot.model_id)
     counts = predictive.behaviour_counts(session, wanted) if predictor else {}
     scores: dict[int, LeadScore] = {}
     scored: list[shadow_live.Scored] = []
@@ -74,7 +82,7 @@ def run_live(
         live_scoring.store(session, lead, score, now, cause=cause, new_events=arrived)
         scores[lead.id] = score
         scored.append(shadow_live.Scored(lead, account, facts, score))
-    shadow_live.observe(session, playbook, scored, new_events or {}, now)
+    shadow_live.observe(session, playbook, scored, new_events or {}, now, snapshot.shadow)
     session.flush()
     # The roll-up before the stage step, as in `run_bulk`: stage criteria and routing may read
     # the account's score (`account.score`), which sums its leads' new scores.

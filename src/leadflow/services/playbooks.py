@@ -59,9 +59,10 @@ def active_version(session: Session) -> PlaybookVersion:
     return version
 
 
-def active_playbook(session: Session) -> Playbook:
-    """The active playbook, parsed (once per process and version: the per-event path)."""
-    digest = playbook_versions.active_hash(session)
+def active_playbook(session: Session, digest: str | None = None) -> Playbook:
+    """The active playbook, parsed (once per process and version: the per-event path).
+    `digest`: its content hash when the caller has just read it (the live snapshot)."""
+    digest = digest or playbook_versions.active_hash(session)
     if digest is not None and digest in _parsed:
         return _parsed[digest]
     return playbook_of(active_version(session))

@@ -35,7 +35,7 @@ Columns = Mapping[str, Sequence[str | None]]
 Behaviour = tuple[int, str, int]  # (lead id, kind such as "page /pricing", how many times)
 # By the trees' digest, not the model's id: one process may serve several databases (a
 # restore, tests), whose first models all have id 1.
-_FORESTS: dict[str, Forest] = {}
+_FORESTS: dict[str, tuple[Forest, boosted.Encoder]] = {}
 _SCORECARDS: dict[
     tuple[float, ...], tuple[list[scorecard.Bin], scorecard.Compiled, npt.NDArray[np.float64]]
 ] = {}
@@ -83,14 +83,19 @@ def columns_for(
     return columns
 
 
-def _forest(model: PredictiveModel) -> Forest:
+def _forest(model: PredictiveModel) -> tuple[Forest, boosted.Encoder]:
+    """The stored trees, evaluated for serving, and the encoder of their features; cached by
+    the trees' digest (never the model's id, which every fresh database reuses)."""
     assert model.trees is not None
     # Models stored before digests existed are named on each read (slower, still right).
     digest = model.trees.get("digest") or forest_digest(model.trees["forest"])
-    forest = _FORESTS.get(digest)
-    if forest is None:
-        forest = _FORESTS[digest] = Forest(model.trees["forest"])
-    return forest
+    found = _FORESTS.get(digest)
+    if found is None:
+        found = _FORESTS[digest] = (
+            Forest(model.trees["forest"]),
+            boosted.Encoder(model.trees["specs"]),
+        )
+    return found
 
 
 def _scorecard(
@@ -115,11 +120,11 @@ def explain(
     """Each row's log-odds and its contributions, from the stored model."""
     if model.kind == BOOSTED:
         return _explain_boosted(model, columns)
-    bins, compiled, weights = _scorecard(model)
+    _, compiled, weights = _scorecard(model)
     weighed = compiled.design(columns) * weights
     found = []
     for row in weighed:
-        parts = {bins[j].label(): float(row[j]) for j in np.flatnonzero(row)}
+        parts = {compiled.labels[j]: float(row[j]) for j in np.flatnonzero(row)}
         found.append(Explanation(model.intercept, parts, model.intercept + float(row.sum())))
     return found
 
@@ -127,7 +132,8 @@ def explain(
 def _explain_boosted(model: PredictiveModel, columns: Columns) -> list[Explanation]:
     assert model.trees is not None
     specs = model.trees["specs"]
-    explained = _forest(model).explain(boosted.encode(specs, columns))
+    forest, encoder = _forest(model)
+    explained = forest.explain(encoder.encode(columns))
     found = []
     for r, row in enumerate(explained.contributions):
         parts: dict[str, float] = {}
@@ -143,7 +149,7 @@ def base_of(model: PredictiveModel) -> float:
     """The log-odds every explanation of this model starts from (`Explanation.base`): what
     tells its predictions from another model's once stored on leads."""
     if model.kind == BOOSTED:
-        return _forest(model).base
+        return _forest(model)[0].base
     return model.intercept
 
 
@@ -206,3 +212,9 @@ def refresh(model: PredictiveModel, lead: Lead, account: Any, counts: Sequence[B
 def active_or_none(session: Session) -> PredictiveModel | None:
     """The model live scoring uses, if one has been trained and served."""
     return model_repo.active(session)
+
+
+def serving(session: Session, model_id: int | None) -> PredictiveModel | None:
+    """The serving model by its id (as the live snapshot read it): taken from the session
+    when this session has loaded it before, so requests sharing a transaction load it once."""
+    return None if model_id is None else model_repo.get(session, model_id)

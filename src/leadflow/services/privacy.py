@@ -146,8 +146,13 @@ def message_keys(message: Message) -> list[str]:
     return [k for k in found if k]
 
 
-def drop_erased(session: Session, messages: Sequence[Message]) -> tuple[list[Message], int]:
-    """The messages not about an erased person, and how many were dropped."""
+def drop_erased(
+    session: Session, messages: Sequence[Message], *, anyone_erased: bool = True
+) -> tuple[list[Message], int]:
+    """The messages not about an erased person, and how many were dropped. `anyone_erased`
+    False (no tombstone at all, as the caller just read) skips hashing and looking up."""
+    if not anyone_erased:
+        return list(messages), 0
     hashes = {m.message_id: [key_hash(k) for k in message_keys(m)] for m in messages}
     buried = people.tombstoned(session, {h for found in hashes.values() for h in found})
     if not buried:

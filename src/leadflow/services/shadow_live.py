@@ -46,9 +46,9 @@ class Scored:
     score: LeadScore
 
 
-def candidate(session: Session) -> tuple[int, Playbook] | None:
-    """The shadow version's id and parsed playbook (parsed once per process), if one runs."""
-    key = playbook_versions.shadow_key(session)
+def candidate(session: Session, key: tuple[int, str] | None) -> tuple[int, Playbook] | None:
+    """The shadow version's id and parsed playbook (parsed once per process), if one runs;
+    `key` is its id and content hash, as the live snapshot read them."""
     if key is None:
         return None
     version_id, digest = key
@@ -100,9 +100,11 @@ def observe(
     scored: Sequence[Scored],
     new_events: Mapping[int, Sequence[EventFacts]],
     now: datetime,
+    shadow: tuple[int, str] | None,
 ) -> None:
-    """Score these leads with the shadow playbook too, if one runs, and store its verdicts."""
-    found = candidate(session) if scored else None
+    """Score these leads with the shadow playbook too, if one runs (`shadow`: its id and
+    content hash), and store its verdicts."""
+    found = candidate(session, shadow) if scored else None
     if found is None:
         return
     version_id, book = found

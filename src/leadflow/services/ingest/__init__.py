@@ -1,5 +1,7 @@
 """Events in: Segment-compatible messages stored, attributed to leads and scored at once."""
 
+from leadflow.repositories.live_snapshot import LiveSnapshot
+from leadflow.repositories.live_snapshot import read as read_snapshot
 from leadflow.services.ingest.batch import IngestResult, Rejected, ingest, parse_all
 
-__all__ = ["IngestResult", "Rejected", "ingest", "parse_all"]
+__all__ = ["IngestResult", "LiveSnapshot", "Rejected", "ingest", "parse_all", "read_snapshot"]

@@ -23,7 +23,8 @@ from leadflow.core.facts import EventFacts
 from leadflow.core.playbook import Playbook
 from leadflow.core.segment import Message, parse_message
 from leadflow.repositories import events as event_repo
-from leadflow.repositories import identities
+from leadflow.repositories import identities, live_snapshot
+from leadflow.repositories.live_snapshot import LiveSnapshot
 from leadflow.services import privacy
 from leadflow.services.ingest.identify import USER_PREFIX, Identities, identity_key
 from leadflow.services.pipeline import run_live
@@ -72,19 +73,23 @@ def ingest(
     *,
     source: str,
     now: datetime,
+    snapshot: LiveSnapshot | None = None,
 ) -> IngestResult:
     """Store the messages as events for their leads and re-score every lead they touched.
 
     A message whose id this source sent before is acknowledged and skipped entirely: a
-    replayed batch changes nothing.
+    replayed batch changes nothing. `snapshot`: what the call must know before it scores
+    (`repositories.live_snapshot`), when the caller has read it already.
     """
+    snapshot = snapshot or live_snapshot.read(session)
     received = len(messages)
     # Events alone dedupe on insert (ON CONFLICT DO NOTHING). Identity messages change leads
     # before their event is stored, so replayed ones are dropped up front (one more query).
     changes_identity = any(m.type in IDENTITY_TYPES for m in messages)
     ids = [m.message_id for m in messages]
     known = event_repo.known_message_ids(session, source, ids) if changes_identity else set()
-    messages, erased = privacy.drop_erased(session, _first_of_each(messages, known))
+    fresh = _first_of_each(messages, known)
+    messages, erased = privacy.drop_erased(session, fresh, anyone_erased=snapshot.anyone_erased)
     people = Identities(session, now)
     if changes_identity:
         people.claim_and_lock([m for m in messages if m.type in IDENTITY_TYPES])
@@ -106,7 +111,9 @@ def ingest(
         if event_id is not None and row["lead_id"] is not None:
             new_events.setdefault(row["lead_id"], []).append(_facts(message, event_id))
     touched = sorted(set(new_events) | people.changed)
-    run_live(session, playbook, touched, now, new_events=new_events, cause="event")
+    run_live(
+        session, playbook, touched, now, new_events=new_events, cause="event", snapshot=snapshot
+    )
     return IngestResult(
         stored=len(stored),
         duplicates=received - len(stored) - suppressed,

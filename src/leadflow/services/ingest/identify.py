@@ -144,7 +144,9 @@ class Identities:
         lead, created = lead_repo.get_or_create(self.session, email, created_at=self.now)
         if created:
             domain = business_domain(email)
-            lead.account_id = self._account(domain, {}) if domain else None
+            lead.account_id = (
+                account_repo.id_for_domain(self.session, domain, self.now) if domain else None
+            )
             _matched(lead, domain, given=False)
         self._link(message, lead.id)
         self.changed.add(lead.id)
