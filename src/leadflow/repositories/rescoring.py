@@ -226,8 +226,12 @@ def write_lead_scores(
 ) -> None:
     """Columns `id`, `fit`, `engagement`, `total`, `grade`, `persona`, `contributions` (JSON
     text); every row gets `scored_at`. With `every_lead` (most leads of a full re-score) the
-    score indexes are rebuilt once rather than updated a million times."""
+    score indexes are rebuilt once rather than updated a million times (SQLite; PostgreSQL
+    writes many rows from a staging table instead, see `_copy`)."""
     names = ("fit", "engagement", "total", "grade", "persona", "contributions", "scored_at")
+    if use_copy(session, len(scores["id"])):
+        _update_staged(session, table_of(Lead), scores, names[:-1], scored_at, "scored_at")
+        return
     values: dict[str, Any] = {name: bindparam(f"p_{name}") for name in names}
     # updated_at moves with the score: CRM syncs read "changed since" (the lead_scores view).
     values["updated_at"] = bindparam("p_scored_at")
@@ -236,9 +240,6 @@ def write_lead_scores(
     statement = update(table_of(Lead)).where(Lead.id == bindparam("p_id")).values(values)
     columns: dict[str, Any] = {f"p_{name}": scores[name] for name in (*names[:-1], "id")}
     columns["p_scored_at"] = Same(driver_value(session, Lead.scored_at, scored_at))
-    if use_copy(session, len(scores["id"])):
-        _update_staged(session, table_of(Lead), scores, names[:-1], scored_at, "scored_at")
-        return
     touched = (*names, "updated_at")
     aside = indexes_set_aside(session, table_of(Lead), touched) if every_lead else nullcontext()
     with aside:
