@@ -30,6 +30,7 @@ N = 3 * COPY_FROM  # rows per group: one call of these takes the COPY path on Po
 SMALL = COPY_FROM // 2  # rows per call below the threshold: the per-row path
 ODD = ["tab\there", "new\nline", "back\\slash", 'quote"s', "naïve 東京 🚀", "\\N", "", "x,y|z"]
 FLOATS = [0.1 + 0.2, -0.0, 1e-300, 123456.78, 5e-324, 1.7976931348623157e308, 3.0, -42.5]
+JOIN_SETTINGS = ("enable_hashjoin", "enable_mergejoin")
 STAGES = ["subscriber", "lead", "mql", "sql", "opportunity"]
 
 
@@ -255,3 +256,19 @@ def test_inserts_count_only_the_new_rows(session: Session) -> None:
     # the upsert merges stored rows when fewer than it sent were new: the count must be exact
     assert insert_rows(session, table, rows, unless="email") == N - N // 2
     assert insert_rows(session, table, rows, unless="email") == 0
+
+
+def _leftovers(session: Session) -> tuple[Any, ...]:
+    """Temporary tables still there, and (PostgreSQL) the join settings the writes change."""
+    connection = session.connection()
+    if session.get_bind().dialect.name == "sqlite":
+        return tuple(connection.exec_driver_sql("SELECT name FROM sqlite_temp_master").all())
+    tables = connection.exec_driver_sql("SELECT relname FROM pg_class WHERE relpersistence = 't'")
+    joins = [connection.exec_driver_sql(f"SHOW {name}").scalar() for name in JOIN_SETTINGS]
+    return (*tables.all(), *joins)
+
+
+def test_staging_leaves_the_transaction_as_it_was(session: Session) -> None:
+    before = _leftovers(session)
+    _write_group(session, "d", N)
+    assert _leftovers(session) == before

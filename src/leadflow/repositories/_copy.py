@@ -71,10 +71,24 @@ def staged(
     table = Table(name, MetaData(), *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
     table.create(connection)
     copy_into(session, table, rows)
-    # Its statistics let the planner choose between an index lookup per staged row and a
-    # scan of the target (a fresh temporary table has none; ANALYZE samples, so it is cheap).
+    # Its statistics tell the planner its size (a fresh temporary table has none; ANALYZE
+    # samples, so it is cheap): the join below looks each staged row up by index.
     connection.exec_driver_sql(f"ANALYZE {connection.dialect.identifier_preparer.quote(name)}")
+    saved = connection.exec_driver_sql(_SAVE).one()
+    connection.exec_driver_sql(_IN_ORDER)
     yield table
     # Not in a `finally`: after a failed statement PostgreSQL refuses every statement until
-    # the rollback, which drops the table anyway (ON COMMIT DROP covers a commit).
+    # the rollback, which drops the table and undoes SET LOCAL anyway (ON COMMIT DROP covers
+    # a commit).
+    connection.exec_driver_sql(_RESTORE, tuple(saved))
     table.drop(connection)
+
+
+# While a staging table is in use, joins with it are nested loops driven by its rows in the
+# order they were staged: an UPDATE ... FROM it then locks its target rows in the order the
+# per-row executemany did (the rows' order as given), where a hash join would lock them in the
+# table's physical order, and two writers taking the same rows in different orders deadlock.
+_SAVE = "SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin')"
+_SET = "SELECT set_config('enable_hashjoin', {}, true), set_config('enable_mergejoin', {}, true)"
+_IN_ORDER = _SET.format("'off'", "'off'")
+_RESTORE = _SET.format("%s", "%s")
