@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from leadflow.api.deps import KeyCache, WriterTurns
-from leadflow.api.group_commit import GroupCommit
+from leadflow.api.group_commit import GroupCommit, runs_together
 from leadflow.models.db import make_engine, make_session_factory
 
 
@@ -50,6 +50,40 @@ def test_one_failing_call_fails_alone(group: GroupCommit) -> None:
     assert first == 1 and third == 1
     assert isinstance(second, Exception) and "UNIQUE" in str(second)
     assert stored(group) == ["a", "b"]
+
+
+def write_many(session: Session, calls: list[tuple[object, ...]]) -> list[int]:
+    """`write` for several calls in one go (one statement), as `_store_together` does."""
+    merged.append(len(calls))
+    bodies = [str(args[0]) for args in calls]
+    session.execute(text("INSERT INTO notes (body) VALUES (:b)"), [{"b": b} for b in bodies])
+    return [len(b) for b in bodies]
+
+
+def write_mergeable(session: Session, body: str) -> int:
+    return write(session, body)
+
+
+merged: list[int] = []
+runs_together(write_mergeable, write_many)
+
+
+def test_waiting_calls_of_a_mergeable_work_run_as_one(group: GroupCommit) -> None:
+    """Calls of one mergeable work waiting in a turn run once for all of them, each still
+    answered for itself; if the merged run fails, each call runs alone, so only the bad one
+    fails."""
+    merged.clear()
+
+    async def main(bodies: list[str]) -> list[object]:
+        calls = [group.run(write_mergeable, b) for b in bodies]
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    assert asyncio.run(main(["a", "bb", "ccc"])) == [1, 2, 3]
+    assert merged == [3]  # one run for three calls
+    found = asyncio.run(main(["dddd", "a", "ee"]))  # "a" is stored: the merged run fails
+    assert found[0] == 4 and found[2] == 2
+    assert isinstance(found[1], Exception) and "UNIQUE" in str(found[1])
+    assert stored(group) == ["a", "bb", "ccc", "dddd", "ee"]
 
 
 def test_key_cache_forgets_after_its_ttl() -> None:

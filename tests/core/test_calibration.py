@@ -109,3 +109,14 @@ def test_too_few_outcomes_are_not_judged() -> None:
         "prediction: at least 30 are needed to judge its calibration.",
     )
     assert cal.verdict([], "2026-11-01").text.startswith("0 outcomes since")
+
+
+def test_the_points_said_are_the_reported_gap_not_its_float_noise() -> None:
+    # Predicted 50% against 27.5% won: a gap of 22.5 points, which a fitted model's last bits
+    # put a hair either side of; the sentence says what the reported gap (4 places) rounds to.
+    said = []
+    for noise in (-1e-15, 0.0, 1e-15):
+        p, won = outcomes([(0.5 + noise, 200, 55)])
+        found = cal.verdict(cal.bins(p, won), "2026-11-01")
+        said.append(found.text.split(" since")[0])
+    assert said == ["Predictions run 22 points high"] * 3

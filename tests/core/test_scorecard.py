@@ -125,7 +125,9 @@ def test_the_compiled_scorecard_marks_exactly_the_bins_design_marks() -> None:
     size[5] = "lots"  # one word among numbers: still a numeric column
     size[9], size[10] = "inf", "-inf"  # in the open-ended ranges only
     source = [rng.choice(["Google", "google ", "partner", None, "LinkedIn"]) for _ in range(240)]
-    columns = {"title": title, "employees": size, "source": source,
+    visits = [None if k % 11 == 0 else str(int(v)) for k, v in enumerate(rng.poisson(2, 240))]
+    visits[3:7] = ["-inf", "nan", "inf", "-2"]  # not counts: none, or as many as the cap
+    columns = {"title": title, "employees": size, "source": source, "visits": visits,
                "city": [rng.choice(["Oslo", "Lima"]) for _ in range(240)]}  # fmt: skip
     rows = everything(240)
     bins = [
@@ -137,6 +139,9 @@ def test_the_compiled_scorecard_marks_exactly_the_bins_design_marks() -> None:
         Bin("source", blank=True),
         Bin("title", blank=True),
         Bin("city", low=1.0, high=2.0),  # a range on text: no row
+        Bin("visits", cap=3.0),  # a count, blank as none
+        Bin("visits", low=2.0, high=None),
+        Bin("city", cap=2.0),  # a count on text: none
     ]
     assert len(bins) > 20 and rows.size == 240
     expected = scorecard.design(bins, columns)
@@ -146,3 +151,29 @@ def test_the_compiled_scorecard_marks_exactly_the_bins_design_marks() -> None:
     for r in range(240):  # one row at a time, as live scoring serves it (its own code path)
         one = {name: values[r : r + 1] for name, values in columns.items()}
         assert np.array_equal(compiled.design(one), expected[r : r + 1]), r
+
+
+def test_counted_columns_are_one_feature_capped_where_nine_in_ten_stop() -> None:
+    visits = [str(k % 10) for k in range(200)] + [None] * 20  # 0..9, then blanks (none)
+    columns = {"visits": visits, "title": titles(220)}
+    found = scorecard.bins_for(columns, everything(220), 20, words=True, counts={"visits"})
+    [count] = [b for b in found if b.column == "visits"]
+    assert count == Bin("visits", cap=8.0) and count.label() == "visits (each time, up to 8)"
+    x = scorecard.design([count], columns)[:, 0]
+    assert list(x[:10]) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 8] and not x[200:].any()
+    assert scorecard.count_bin("rare", np.zeros(50)).cap == 1.0  # at least one
+
+
+def test_a_stored_bin_reads_back_the_same_and_old_stored_bins_still_read() -> None:
+    kinds = [Bin("title", word="VP"), Bin("source", values=("ads", "seo")),
+             Bin("source", blank=True), Bin("page /pricing", cap=4.0), Bin("size", 1.0, 9.0),
+             Bin("industry", value="Software")]  # fmt: skip
+    assert [scorecard.from_stored(scorecard.stored(b)) for b in kinds] == kinds
+    assert scorecard.stored(Bin("size", 1.0, 9.0)) == {
+        "column": "size",
+        "low": 1.0,
+        "high": 9.0,
+        "value": None,
+    }  # as models always kept it
+    old = {"column": "page /pricing", "low": 1.0, "high": None, "value": None}  # before words
+    assert scorecard.from_stored(old) == Bin("page /pricing", low=1.0)

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from leadflow.core import scorecard
 from leadflow.models import Lead
 from leadflow.models.db import make_engine, make_session_factory, upgrade
 from leadflow.models.prediction import PredictiveModel
@@ -67,6 +68,60 @@ def add_leads(db: Session, count: int, *, seed: int, budget_decides: bool, start
             "closed_at": NOW - timedelta(hours=1) if closed else None,
         })  # fmt: skip
     lead_repo.upsert_many(db, rows)
+
+
+SENIORITY = ["VP", "Director", "Head of", "Intern", "Assistant", "Junior"]
+FUNCTIONS = ["Sales", "Marketing", "IT", "Finance", "Operations", "Legal", "HR", "Security"]
+REGIONS = ["EMEA", "APAC", "DACH", "Nordics", "US East", "LATAM"]
+
+
+def add_free_text_titles(db: Session, count: int, seed: int) -> None:
+    """Closed leads whose job titles are free text (288 spellings, each seen a few times at
+    most) and whose seniority word decides who buys, and a fifth as many open ones."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k in range(count):
+        level = SENIORITY[int(rng.integers(0, len(SENIORITY)))]
+        title = (f"{level} {FUNCTIONS[int(rng.integers(0, len(FUNCTIONS)))]} "
+                 f"{REGIONS[int(rng.integers(0, len(REGIONS)))]}")  # fmt: skip
+        closed = k % 5 != 0
+        won = closed and rng.random() < (0.7 if level in SENIORITY[:3] else 0.1)
+        rows.append({
+            "email": f"t{k}@y{k}.example", "title": title, "country": "US",
+            "source": ["ads", "seo"][k % 2], "attributes": {"budget": "none"},
+            "stage": ("customer" if won else "opportunity") if closed else "lead",
+            "outcome": ("won" if won else "lost") if closed else None,
+            "closed_at": NOW - timedelta(hours=1) if closed else None,
+        })  # fmt: skip
+    lead_repo.upsert_many(db, rows)
+
+
+def test_model_train_serves_the_scorecard_tune_proposes_reading_free_text_by_its_words(
+    session: Session,
+) -> None:
+    # No spelling of a title is common enough to be a bin or a category of its own: only its
+    # words carry over. The scorecard tune proposes reads them; model train's must too.
+    add_free_text_titles(session, 500, seed=8)
+    book = playbooks.active_playbook(session)
+    result = model.train(session, book, NOW)
+    metrics = result["metrics"]
+    assert metrics["scorecard_roc_auc"] > 0.75 > metrics["gbm_roc_auc"]
+    assert result["kind"] == prediction.SCORECARD and result["served"]
+    served = model.active_model(session)
+    tuned = tuning_db.tune(session, book)
+    assert tuned["scorecard_auc"] > 0.75
+    # The served weights are the proposal's points (tune's rules are the non-zero ones).
+    points = {scorecard.from_stored(b).label(): round(w * tuning_db.PER_DOUBLING, 1)
+              for b, w in zip(served.bins, served.weights, strict=True)}  # fmt: skip
+    proposed = {rule["label"]: rule["points"] for rule in tuned["rules"]}
+    assert proposed and proposed == {k: p for k, p in points.items() if p != 0}
+    assert proposed["title has the word VP"] > 0 > proposed["title has the word Intern"]
+    lead = session.scalars(select(Lead).where(Lead.outcome.is_(None))).first()
+    assert lead is not None and lead.probability_contributions is not None
+    explained = lead.probability_contributions
+    assert any(" has the word " in name for name in explained["contributions"])
+    added = explained["base"] + math.fsum(explained["contributions"].values())
+    assert added == pytest.approx(explained["log_odds"], abs=1e-12)
 
 
 def test_the_better_kind_is_served_and_every_probability_adds_up(session: Session) -> None:

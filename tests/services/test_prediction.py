@@ -108,3 +108,44 @@ def test_an_event_refreshes_the_probability_without_reading_the_leads_past(
     [want] = prediction.explain(model, columns)
     assert found.probability == round(want.probability, 4)
     assert "page /pricing" in str(found.probability_contributions)
+
+
+def _scorecard(bins: list[dict[str, object]], weights: list[float]) -> PredictiveModel:
+    return PredictiveModel(id=1, version=1, kind=prediction.SCORECARD, bins=bins,
+                           weights=weights, intercept=-1.25, behaviours=["page /pricing"],
+                           metrics={}, trees=None)  # fmt: skip
+
+
+def _explained(model: PredictiveModel, title: str, pricing: int) -> prediction.Explanation:
+    row = {**BASE, "id": 0, "title": title}
+    columns = prediction.columns_for([row], [(0, "page /pricing", pricing)], model.behaviours)
+    [found] = prediction.explain(model, columns)
+    return found
+
+
+def test_a_scorecard_stored_before_words_and_counts_is_served_as_it_was() -> None:
+    # As `model train` stored scorecards until it binned as `tune` does: a range or a value.
+    old = _scorecard([{"column": "title", "low": None, "high": None, "value": "Intern"},
+                      {"column": "page /pricing", "low": 2.0, "high": None, "value": None},
+                      {"column": "employees", "low": 100.0, "high": 500.0, "value": None}],
+                     [-0.75, 0.5, 0.25])  # fmt: skip
+    found = _explained(old, "intern", 3)
+    assert found.contributions == {"title is Intern": -0.75, "page /pricing 2 or more": 0.5,
+                                   "employees 100 to 500": 0.25}  # fmt: skip
+    assert found.log_odds == -1.25
+    assert _explained(old, "CEO", 1).log_odds == -1.25 + 0.25
+
+
+def test_a_scorecard_with_words_blanks_and_capped_counts_adds_up_exactly() -> None:
+    model = _scorecard([{"column": "title", "low": None, "high": None, "value": None,
+                         "word": "VP"},
+                        {"column": "tier", "low": None, "high": None, "value": None,
+                         "blank": True},
+                        {"column": "page /pricing", "low": None, "high": None, "value": None,
+                         "cap": 4.0}],
+                       [0.625, -0.125, 0.25])  # fmt: skip
+    found = _explained(model, "vp of Sales", 9)
+    assert found.contributions == {"title has the word VP": 0.625, "tier is blank": -0.125,
+                                   "page /pricing (each time, up to 4)": 1.0}  # fmt: skip
+    assert found.log_odds == found.base + sum(found.contributions.values()) == -1.25 + 1.5
+    assert _explained(model, "Intern", 2).contributions["page /pricing (each time, up to 4)"] == 0.5

@@ -38,7 +38,7 @@ def test_the_drift_card_shows_predictions_running_high(
     page.wait_for_url(f"{live_url}/dashboard")
     page.goto(f"{live_url}/dashboard?period=2026-11")
     # One period field, read two ways: the page says so where the period is chosen.
-    expect(page.get_by_label("Period")).to_have_value("2026-11")
+    expect(page.get_by_label("Period", exact=True)).to_have_value("2026-11")
     expect(page.locator("#period-means")).to_contain_text("leads won or lost in it")
     card = page.locator("#drift-card")
     expect(card.locator(".verdict.drifted")).to_contain_text("Predictions run 22 points high")

@@ -14,6 +14,8 @@ import asyncio
 import random
 import time
 from collections.abc import Callable
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +25,32 @@ from leadflow.api.deps import WriterTurns
 
 T = TypeVar("T")
 Call = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]"]
+Together = Callable[[Session, list[tuple[Any, ...]]], list[Any]]
+_TOGETHER: dict[Callable[..., Any], Together] = {}
+
+
+def runs_together(work: Callable[..., Any], together: Together) -> None:
+    """Calls of `work` waiting side by side in a turn may run as one: `together(session,
+    [args, ...])` gives each call's result. The work a call does once whatever its size (the
+    leads' and accounts' reads, the flush) is then done once for them all, so the more calls
+    a backlog queues, the cheaper each becomes and the sooner the backlog drains. If the turn
+    fails, each call is retried alone, as any call is."""
+    _TOGETHER[work] = together
+
+
+def run_calls(session: Session, calls: list[Call]) -> list[Any]:
+    """Each call's result, in order; runs of calls of one mergeable work run as one."""
+    results: list[Any] = []
+    for work, run in groupby(calls, key=itemgetter(0)):
+        same = list(run)
+        together = _TOGETHER.get(work)
+        if together is not None and len(same) > 1:
+            found = together(session, [args for _, args, _ in same])
+            assert len(found) == len(same), "one result per call"
+            results += found
+        else:
+            results += [work(session, *args) for _, args, _ in same]
+    return results
 
 
 def one_transaction(
@@ -92,7 +120,7 @@ class GroupCommit:
             with self.factory() as session:
                 session.connection(execution_options=self.turns.options())
                 try:
-                    results = [work(session, *args) for work, args, _ in calls]
+                    results = run_calls(session, calls)
                     session.commit()
                 except BaseException:
                     session.rollback()

@@ -16,6 +16,8 @@ import time
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request
@@ -24,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from leadflow.api.deps import Caller, KeyCache
-from leadflow.api.group_commit import GroupCommit, one_transaction
+from leadflow.api.group_commit import GroupCommit, one_transaction, runs_together
 from leadflow.api.metrics import Metrics
 from leadflow.api.openapi_doc import segment_operation
 from leadflow.core import strict_json
@@ -202,6 +204,27 @@ async def _receive(request: Request, kind: str | None) -> JSONResponse:
 def _store(
     session: Session, messages: list[Message], source: str, now: datetime
 ) -> ingest.IngestResult:
+    snapshot, book = _known_before_scoring(session)
+    return ingest.ingest(session, book, messages, source=source, now=now, snapshot=snapshot)
+
+
+def _store_together(
+    session: Session, calls: list[tuple[list[Message], str, datetime]]
+) -> list[ingest.IngestResult]:
+    """Several tracking calls waiting in one turn, stored as one batch per run of calls with
+    the same key (in arrival order), each answered for its own messages."""
+    snapshot, book = _known_before_scoring(session)
+    results: list[ingest.IngestResult] = []
+    for source, run in groupby(calls, key=itemgetter(1)):
+        same = list(run)
+        now = max(at for _, _, at in same)
+        parts = [messages for messages, _, _ in same]
+        results += ingest.ingest_parts(session, book, parts, source=source, now=now,
+                                       snapshot=snapshot)  # fmt: skip
+    return results
+
+
+def _known_before_scoring(session: Session) -> tuple[ingest.LiveSnapshot, Playbook]:
     # Requests sharing a transaction share what it knows before scoring: none of them can
     # change the playbook, the shadow, the model or the erased (only other endpoints do).
     snapshot: ingest.LiveSnapshot = session.info.get("snapshot") or ingest.read_snapshot(session)
@@ -209,7 +232,10 @@ def _store(
         session, snapshot.playbook_hash
     )
     session.info.update(snapshot=snapshot, playbook=book)
-    return ingest.ingest(session, book, messages, source=source, now=now, snapshot=snapshot)
+    return snapshot, book
+
+
+runs_together(_store, _store_together)
 
 
 def _parse(

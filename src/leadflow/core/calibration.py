@@ -127,7 +127,10 @@ class Verdict:
 
 
 def _points(gap: float) -> str:
-    return f"{abs(round(gap * 100)):g} points {'high' if gap > 0 else 'low'}"
+    """The gap in points as the report shows it (4 places), so a gap of exactly half a point
+    reads the same whichever side of it a fitted model's last bits fall."""
+    shown = round(gap, 4)
+    return f"{abs(round(shown * 100)):g} points {'high' if gap > 0 else 'low'}"
 
 
 def _percent(value: float) -> str:

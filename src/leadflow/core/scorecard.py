@@ -1,13 +1,15 @@
 """A scorecard: attributes binned into readable conditions, each with points. Pure NumPy.
 
-Numeric columns are cut at quantiles into a few ranges; text columns keep their frequent values.
-Optionally (`tune --history`), a text column with many different values is binned by its
-frequent words instead (a job title's "VP" or "Intern" carries over to spellings seen too
-rarely to be bins of their own), and blank values get a bin of their own. Each bin becomes a one-hot
-feature; a regularised logistic regression (fitted elsewhere) gives each bin a weight, and the
-weights become points a person can read and argue with. `condense` then folds bins that earn
-the same points into one rule (values into an `in` list, adjacent ranges into one range), which
-changes no lead's score.
+Numeric columns are cut at quantiles into a few ranges; text columns keep their frequent
+values. Optionally (`tune --history`), a text column with many different values is binned by
+its frequent words instead (a job title's "VP" or "Intern" carries over to spellings seen too
+rarely to be bins of their own), and blank values get a bin of their own. A column of counts
+(how often a lead did something) can instead be one feature: the count, capped where nine in
+ten rows stop (what a playbook's engagement rule with points per event and a cap can say). Each
+bin becomes a one-hot feature (a capped count, its count); a regularised logistic regression
+(fitted elsewhere) gives each a weight, and the weights become points a person can read and
+argue with. `condense` then folds bins that earn the same points into one rule (values into an
+`in` list, adjacent ranges into one range), which changes no lead's score.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +28,8 @@ BINS = 5  # ranges per numeric column
 # A text column with more different values than this is free text (job titles): its words
 # become bins too.
 WORDS_FROM = 30
+# A counted column's cap: the count nine in ten rows do not exceed (at least 1).
+CAP_QUANTILE = 0.9
 # Points that double the odds of conversion: the scale of every point in the proposal.
 POINTS_TO_DOUBLE_ODDS = 10.0
 
@@ -32,7 +37,8 @@ POINTS_TO_DOUBLE_ODDS = 10.0
 @dataclass(frozen=True, slots=True)
 class Bin:
     """One condition on one column: a numeric range [low, high), a text value, one of several
-    values (`values`), a word in the text, or the value left blank."""
+    values (`values`), a word in the text, or the value left blank; or, with `cap`, not a
+    condition but the column's count itself, up to `cap`."""
 
     column: str
     low: float | None = None
@@ -41,8 +47,11 @@ class Bin:
     word: str | None = None
     values: tuple[str, ...] = ()
     blank: bool = False
+    cap: float | None = None
 
     def label(self) -> str:
+        if self.cap is not None:
+            return f"{self.column} (each time, up to {self.cap:g})"
         if self.value is not None:
             return f"{self.column} is {self.value}"
         if self.values:
@@ -86,6 +95,22 @@ def numeric_bins(column: str, values: npt.NDArray[np.float64], ranges: int = BIN
         return []
     bounds = [None, *cuts, None]
     return [Bin(column, low=bounds[k], high=bounds[k + 1]) for k in range(len(bounds) - 1)]
+
+
+def count_bin(column: str, values: npt.NDArray[np.float64]) -> Bin:
+    """The column's count as one feature, capped where CAP_QUANTILE of the rows stop."""
+    counts = np.nan_to_num(values)
+    cap = float(np.quantile(counts, CAP_QUANTILE)) if counts.size else 0.0
+    return Bin(column, cap=max(1.0, cap))
+
+
+def counted(values: Sequence[str | None], cap: float) -> npt.NDArray[np.float64]:
+    """A counted column's feature: each row's count up to `cap` (blank, not a number or
+    negative: none; infinite: the cap)."""
+    parsed = numeric(values)
+    if parsed is None:
+        return np.zeros(len(values))
+    return np.clip(np.nan_to_num(parsed, nan=0.0, posinf=cap, neginf=0.0), 0.0, cap)
 
 
 def text_bins(column: str, values: Sequence[str | None], min_support: int) -> list[Bin]:
@@ -149,6 +174,9 @@ def design(
         if b.blank:
             matrix[:, j] = [1.0 if _blank(v) else 0.0 for v in raw]
             continue
+        if b.cap is not None:
+            matrix[:, j] = counted(raw, b.cap)
+            continue
         if b.column not in parsed:
             parsed[b.column] = numeric(raw)
         values = parsed[b.column]
@@ -173,6 +201,7 @@ class Compiled:
         self.values: dict[str, dict[str, list[int]]] = {}
         self.words: dict[str, dict[str, list[int]]] = {}
         self.blanks: dict[str, list[int]] = {}
+        self.counts: list[tuple[int, str, float]] = []
         ranges: dict[str, list[tuple[int, float | None, float | None]]] = {}
         for j, b in enumerate(bins):
             if b.value is not None or b.values:
@@ -185,6 +214,8 @@ class Compiled:
                 self.words.setdefault(b.column, {}).setdefault(b.word.lower(), []).append(j)
             elif b.blank:
                 self.blanks.setdefault(b.column, []).append(j)
+            elif b.cap is not None:
+                self.counts.append((j, b.column, b.cap))
             else:
                 ranges.setdefault(b.column, []).append((j, b.low, b.high))
         self.ranges = {column: _range_arrays(found) for column, found in ranges.items()}
@@ -208,6 +239,8 @@ class Compiled:
             for r, v in enumerate(columns[column]):
                 if _blank(v):
                     matrix[r, js] = 1.0
+        for j, column, cap in self.counts:
+            matrix[:, j] = counted(columns[column], cap)
         for column, (js, lows, highs, has_low, has_high) in self.ranges.items():
             values = numeric(columns[column])
             if values is None:
@@ -240,6 +273,10 @@ class Compiled:
             ]
         matrix = np.zeros((1, self.size))
         matrix[0, hit] = 1.0
+        for j, column, cap in self.counts:
+            count = _lone_number(row[column])
+            if count is not None and not math.isnan(count):
+                matrix[0, j] = min(max(count, 0.0), cap)
         return matrix
 
 
@@ -296,15 +333,19 @@ def bins_for(
     *,
     ranges: int = BINS,
     words: bool = False,
+    counts: Collection[str] = (),
 ) -> list[Bin]:
     """The bins of every column, learned from `rows` only (numeric ranges, or frequent text
     values seen at least `min_support` times there). With `words`, free-text columns by their
     frequent words instead of their values, and a bin for blank values where at least
-    `min_support` are blank."""
+    `min_support` are blank. The columns named in `counts` are each one capped count."""
     found: list[Bin] = []
     for name, values in columns.items():
         subset = [values[k] for k in rows]
         parsed = numeric(subset)
+        if name in counts:
+            found.append(count_bin(name, np.zeros(0) if parsed is None else parsed))
+            continue
         if parsed is not None:
             found += numeric_bins(name, parsed, ranges)
         else:  # free text by its words (which carry over to rare spellings), else by value
@@ -345,8 +386,30 @@ def _continues(last: tuple[Bin, float], b: Bin, p: float) -> bool:
     return before.column == b.column and points_before == p and touching
 
 
+def stored(b: Bin) -> dict[str, Any]:
+    """The bin as a stored model keeps it (JSON): a range and a value as models always kept
+    them, and only those of the later fields it sets."""
+    kept: dict[str, Any] = {"column": b.column, "low": b.low, "high": b.high, "value": b.value}
+    extra = {"word": b.word, "values": list(b.values), "blank": b.blank, "cap": b.cap}
+    kept.update({k: v for k, v in extra.items() if v})
+    return kept
+
+
+def from_stored(data: Mapping[str, Any]) -> Bin:
+    """A stored bin, as `stored` wrote it or as models before words and counts did (a column
+    with a range or a value)."""
+    return Bin(
+        data["column"], data.get("low"), data.get("high"), data.get("value"),
+        word=data.get("word"), values=tuple(data.get("values") or ()),
+        blank=bool(data.get("blank")), cap=data.get("cap"),
+    )  # fmt: skip
+
+
 def condition(field: str, b: Bin) -> dict[str, object]:
-    """A playbook condition on `field` that holds exactly when a value falls in the bin."""
+    """A playbook condition on `field` that holds exactly when a value falls in the bin (a
+    capped count is an engagement rule, not a condition)."""
+    if b.cap is not None:
+        raise ValueError(f"{b.label()}: a count, not a condition")
     if b.value is not None:
         return {"field": field, "equals": b.value}
     if b.values:

@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from leadflow.models.db import Base
+from leadflow.repositories._copy import staged
 from leadflow.repositories._sql import chunked
 
 Columns = dict[str, Sequence[Any]]
@@ -261,7 +262,13 @@ def temporary_table(
     session: Session, name: str, columns: Sequence[Column[Any]], rows: dict[str, Any]
 ) -> Iterator[Table]:
     """A TEMPORARY table holding these column-wise rows for one statement of the caller's,
-    dropped afterwards: a million values go in through the driver, then SQL joins them."""
+    dropped afterwards: a million values go in through the driver (COPY on PostgreSQL),
+    then SQL joins them."""
+    if dialect_name(session) == "postgresql":
+        shared = {k: repeat(v.value) if isinstance(v, Same) else v for k, v in rows.items()}
+        with staged(session, columns, shared) as stage:
+            yield stage
+        return
     connection = session.connection()
     table = Table(name, MetaData(), *columns, prefixes=["TEMPORARY"])
     table.create(connection)

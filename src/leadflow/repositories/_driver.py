@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Table, bindparam, insert, update
+from sqlalchemy import Column, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+from leadflow.repositories._copy import SEQ, copy_into, like, staged, use_copy
 
 ROW_ID = "_row_id"
 
@@ -96,8 +98,25 @@ def insert_rows(
         names = [*given, *(c.key for c in defaulted)]
         columns = [_processed(session, table.c[k], [row[k] for row in group]) for k in given]
         columns += [_processed(session, c, _default_values(c, len(group))) for c in defaulted]
-        inserted += _run(session, _insert(session, table, unless), names, columns)
+        if use_copy(session, len(group)):
+            inserted += _copy_rows(session, table, unless, dict(zip(names, columns, strict=True)))
+        else:
+            inserted += _run(session, _insert(session, table, unless), names, columns)
     return inserted
+
+
+def _copy_rows(session: Session, table: Table, unless: str | None, rows: dict[str, Any]) -> int:
+    """PostgreSQL, many rows: COPY them in; with `unless`, staged first and inserted in their
+    order (ids as an executemany gives them) skipping stored keys, as `_insert` does."""
+    if unless is None:
+        copy_into(session, table, rows)
+        return len(next(iter(rows.values())))
+    with staged(session, like(table, list(rows)), rows, ordered=True) as stage:
+        source = select(*(stage.c[name] for name in rows)).order_by(stage.c[SEQ])
+        statement = _insert(session, table, unless).from_select(list(rows), source)
+        # SQLAlchemy keeps an INSERT's row count only when asked (else -1)
+        done = session.connection().execute(statement.execution_options(preserve_rowcount=True))
+        return int(done.rowcount)
 
 
 def _insert(session: Session, table: Table, unless: str | None) -> Any:
@@ -108,9 +127,12 @@ def _insert(session: Session, table: Table, unless: str | None) -> Any:
 
 
 def update_by_id(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """UPDATE each row's other columns WHERE id = its id."""
+    """UPDATE each row's other columns WHERE id = its id (a later row for an id wins)."""
     for group in same_keys(rows):
         names = sorted(set(group[0]) - {"id"})
+        if use_copy(session, len(group)):
+            _update_staged(session, table, names, group)
+            continue
         statement = (
             update(table)
             .where(table.c.id == bindparam(ROW_ID))
@@ -119,3 +141,19 @@ def update_by_id(session: Session, table: Table, rows: Sequence[dict[str, Any]])
         columns = [_processed(session, table.c[n], [row[n] for row in group]) for n in names]
         ids = [row["id"] for row in group]
         _run(session, statement, [*names, ROW_ID], [*columns, ids])
+
+
+def _update_staged(
+    session: Session, table: Table, names: list[str], group: Sequence[dict[str, Any]]
+) -> None:
+    """PostgreSQL, many rows: COPY them into a staging table, then one UPDATE ... FROM it."""
+    last = list({row["id"]: row for row in group}.values())  # one row per id, as run in order
+    rows = {"id": [row["id"] for row in last]}
+    rows |= {n: _processed(session, table.c[n], [row[n] for row in last]) for n in names}
+    with staged(session, like(table, ["id", *names]), rows) as stage:
+        statement = (
+            update(table)
+            .where(table.c.id == stage.c.id)
+            .values({name: stage.c[name] for name in names})
+        )
+        session.connection().execute(statement)

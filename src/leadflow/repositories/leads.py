@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, delete, func, select, update
+from sqlalchemy import Column, Insert, Integer, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from leadflow.models.lead import Lead
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.stage_change import StageChange
 from leadflow.repositories import rule_state
+from leadflow.repositories._copy import like, staged, use_copy
 from leadflow.repositories._driver import select_dicts, update_by_id
 from leadflow.repositories._sql import (
     chunked,
@@ -250,6 +251,9 @@ def set_stages(session: Session, moves: Sequence[tuple[int, str, str]], *, at: d
     furthest funnel rank either stage has."""
     if not moves:
         return
+    if use_copy(session, len(moves)):
+        _set_stages_staged(session, moves, at)
+        return
     rows = [{"id": i, "stage": to, "stage_changed_at": at, "updated_at": at} for i, _, to in moves]
     update_by_id(session, table_of(Lead), rows)
     dialect = session.get_bind().dialect.name
@@ -261,6 +265,31 @@ def set_stages(session: Session, moves: Sequence[tuple[int, str, str]], *, at: d
         for i, a, b in moves
     ]
     session.connection().execute(statement, ranks)
+
+
+def _set_stages_staged(
+    session: Session, moves: Sequence[tuple[int, str, str]], at: datetime
+) -> None:
+    """PostgreSQL, many moves: COPY them into a staging table, then one UPDATE ... FROM it
+    (stage and reached_rank together: one new row version per lead, not two)."""
+    stage: dict[int, str] = {}
+    rank: dict[int, int] = {}
+    for lead_id, a, b in moves:  # a later move of a lead wins; its rank is the furthest
+        stage[lead_id] = b
+        furthest = max(funnel_rank(Stage(a)), funnel_rank(Stage(b)))
+        rank[lead_id] = max(rank.get(lead_id, furthest), furthest)
+    lead = table_of(Lead)
+    rows = {"id": list(stage), "stage": list(stage.values()), "rank": list(rank.values())}
+    columns = [*like(lead, ["id", "stage"]), Column("rank", Integer)]
+    with staged(session, columns, rows) as moved:
+        moment = bindparam("p_at", at, type_=lead.c.updated_at.type)
+        changes = {
+            "stage": moved.c.stage,
+            "stage_changed_at": moment,
+            "updated_at": moment,
+            "reached_rank": func.greatest(lead.c.reached_rank, moved.c.rank),
+        }
+        session.connection().execute(update(lead).where(lead.c.id == moved.c.id).values(changes))
 
 
 def entered_at(session: Session, lead_ids: Sequence[int]) -> dict[int, datetime]:

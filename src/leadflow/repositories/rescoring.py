@@ -3,7 +3,8 @@
 Reads return plain columns (lists) rather than objects: a million leads and ten million events
 cannot afford an ORM object, or even a parsed JSON document, per row. JSON values are read as
 their JSON text (`->`), decoded later once per distinct value; times as integer microseconds.
-Writes are driver-level executemany of statements compiled from SQLAlchemy Core.
+Writes are driver-level executemany of statements compiled from SQLAlchemy Core; on
+PostgreSQL many rows go in through COPY and one set-based statement instead (`_copy`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from sqlalchemy import (
@@ -19,6 +21,7 @@ from sqlalchemy import (
     Double,
     Integer,
     String,
+    Table,
     Text,
     bindparam,
     case,
@@ -54,6 +57,7 @@ from leadflow.repositories._bulk import (
     table_of,
     temporary_table,
 )
+from leadflow.repositories._copy import copy_into, like, staged, use_copy
 
 __all__ = ["Columns", "LeadSelection", "bulk_reads", "bulk_writes"]
 
@@ -222,8 +226,12 @@ def write_lead_scores(
 ) -> None:
     """Columns `id`, `fit`, `engagement`, `total`, `grade`, `persona`, `contributions` (JSON
     text); every row gets `scored_at`. With `every_lead` (most leads of a full re-score) the
-    score indexes are rebuilt once rather than updated a million times."""
+    score indexes are rebuilt once rather than updated a million times (SQLite; PostgreSQL
+    writes many rows from a staging table instead, see `_copy`)."""
     names = ("fit", "engagement", "total", "grade", "persona", "contributions", "scored_at")
+    if use_copy(session, len(scores["id"])):
+        _update_staged(session, table_of(Lead), scores, names[:-1], scored_at, "scored_at")
+        return
     values: dict[str, Any] = {name: bindparam(f"p_{name}") for name in names}
     # updated_at moves with the score: CRM syncs read "changed since" (the lead_scores view).
     values["updated_at"] = bindparam("p_scored_at")
@@ -238,6 +246,27 @@ def write_lead_scores(
         executemany(session, statement, columns)
 
 
+def _update_staged(
+    session: Session,
+    table: Table,
+    rows: dict[str, Sequence[Any]],
+    names: Sequence[str],
+    at: Any,
+    stamped: str | None,
+) -> None:
+    """PostgreSQL: COPY `id` and these columns of `rows` into a staging table, then one
+    UPDATE ... FROM it; every row also gets `at` as `updated_at` (and as `stamped`)."""
+    values = {name: rows[name] for name in ("id", *names)}
+    with staged(session, like(table, list(values)), values) as stage:
+        moment = bindparam("p_at", at, type_=table.c.updated_at.type)
+        changes: dict[str, Any] = {name: stage.c[name] for name in names}
+        changes["updated_at"] = moment
+        if stamped is not None:
+            changes[stamped] = moment
+        statement = update(table).where(table.c.id == stage.c.id).values(changes)
+        session.connection().execute(statement)
+
+
 def stamp_scored_at(session: Session, scored_at: Any, lead_ids: Sequence[int] | None) -> None:
     """Set `scored_at` (and `updated_at`, as `write_lead_scores` does: the CRM view shows
     `scored_at`) of these leads (None: of every lead not already stamped so)."""
@@ -246,6 +275,9 @@ def stamp_scored_at(session: Session, scored_at: Any, lead_ids: Sequence[int] | 
         at = bindparam("p_at", scored_at, type_=lead.c.scored_at.type)
         stale = lead.c.scored_at.is_distinct_from(at)
         session.execute(update(lead).where(stale).values(scored_at=at, updated_at=at))
+        return
+    if use_copy(session, len(lead_ids)):
+        _update_staged(session, lead, {"id": list(lead_ids)}, (), scored_at, "scored_at")
         return
     at_value: Any = bindparam("p_at")
     statement = (
@@ -266,6 +298,10 @@ def append_ledger(
         "at": Same(driver_value(session, ScoreEntry.at, at)),
         "cause": Same(cause),
     }
+    if use_copy(session, len(entries["lead_id"])):  # straight in: a ledger is only appended
+        shared = {k: repeat(v.value) if isinstance(v, Same) else v for k, v in columns.items()}
+        copy_into(session, table_of(ScoreEntry), shared)
+        return
     statement = insert(table_of(ScoreEntry)).values({name: bindparam(name) for name in columns})
     executemany(session, statement, columns)
 
@@ -305,6 +341,9 @@ def append_ledger_of_leads(
 def write_account_scores(session: Session, scores: dict[str, Sequence[Any]], at: Any) -> None:
     """Columns `id`, `fit`, `engagement`, `total`, `engaged_leads`, `tier`."""
     names = ("fit", "engagement", "total", "engaged_leads", "tier")
+    if use_copy(session, len(scores["id"])):
+        _update_staged(session, table_of(Account), scores, names, at, None)
+        return
     values: dict[str, Any] = {name: bindparam(f"p_{name}") for name in (*names, "updated_at")}
     statement = update(table_of(Account)).where(Account.id == bindparam("p_id")).values(values)
     columns: dict[str, Any] = {f"p_{name}": scores[name] for name in (*names, "id")}

@@ -4,7 +4,10 @@ Training code only: scikit-learn and LightGBM are imported inside the functions 
 second), and nothing on the request path imports this module (serving reads the stored model,
 `services/prediction.py`).
 
-- `scorecard`: the regularised logistic regression over binned values (`core/scorecard.py`).
+- `scorecard`: the regularised logistic regression over binned values (`core/scorecard.py`),
+  one design for all three: `scorecard_bins` (and, on leadflow's own leads, `lead_scorecard_bins`:
+  the attributes binned, each frequent behaviour a capped count) and `fit_scorecard`. So the
+  scorecard `model train` measures and can serve is the one `tune` turns into points.
 - `boosted`: LightGBM with native categorical splits over one feature per column
   (`core/boosted.py`), shallow (which also keeps its exact TreeSHAP table small); the number of
   rounds is chosen by early stopping in a three-fold cross-validation of the training rows,
@@ -24,6 +27,7 @@ import numpy.typing as npt
 
 from leadflow.core import boosted, scorecard
 from leadflow.core.trees import forest_digest, prune_dump
+from leadflow.services.prediction import ATTRIBUTES
 
 Columns = Mapping[str, Sequence[str | None]]
 I64 = npt.NDArray[np.int64]
@@ -40,6 +44,35 @@ GBM_PARAMS: dict[str, Any] = {
 }  # fmt: skip
 MAX_ROUNDS = 600
 PATIENCE = 40
+# The scorecard's bins and regularisation, chosen on the generated exports of
+# benchmarks/learning.py (out-of-fold AUC): many small bins, held back by a stronger penalty.
+MIN_SUPPORT = 20
+RANGES = 10
+REGULARISATION = 0.3  # scikit-learn's C: smaller is stronger
+
+
+def scorecard_bins(columns: Columns, rows: I64, counts: Sequence[str] = ()) -> list[scorecard.Bin]:
+    """Every value, word and blank seen MIN_SUPPORT times (or in 0.2% of rows), ten ranges
+    per number, each column in `counts` one capped count: rare job titles still count through
+    their words, and the regularisation, not a frequency cut, keeps weak bins small (measured
+    in benchmarks/learning.py)."""
+    support = max(MIN_SUPPORT, int(0.002 * rows.size))
+    return scorecard.bins_for(columns, rows, support, ranges=RANGES, words=True, counts=counts)
+
+
+def lead_scorecard_bins(
+    columns: Columns, behaviours: Sequence[str], rows: I64
+) -> list[scorecard.Bin]:
+    """The scorecard of leadflow's own leads (`model train`, `tune`): the lead's and its
+    account's attributes binned, then each frequent behaviour counted up to its cap; what a
+    playbook's fit rules and engagement rules (points per event, capped) can say."""
+    read = {name: columns[name] for name in (*ATTRIBUTES, *behaviours)}
+    return scorecard_bins(read, rows, counts=behaviours)
+
+
+def fit_scorecard(x: F64, y: I64) -> Any:
+    """The scorecard's logistic regression, as regularised as every scorecard here."""
+    return fit_logistic(x, y, REGULARISATION)
 
 
 def fit_logistic(x: F64, y: I64, strength: float = 1.0) -> Any:

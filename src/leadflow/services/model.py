@@ -2,12 +2,14 @@
 sales-ready, and put a probability with its contributions and reasons on every open lead.
 
 Two kinds are fitted on the same splits and the better out of sample is kept: a regularised
-logistic scorecard (core/scorecard.py) and a LightGBM gradient-boosted forest with native
-categorical splits (services/learners.py; served from its stored trees by core/trees.py).
-Both read the lead's attributes, its account's, and how often it did each thing before its
-cutoff. Validation is by time when the outcomes are spread over time (the newest quarter), else
-by stratified folds; the report has ROC-AUC, PR-AUC, lift in the top 10% and 20%, calibration,
-and the active playbook's score on the same held-out leads, side by side.
+logistic scorecard (core/scorecard.py; the very design `tune` turns into a playbook's points,
+`learners.lead_scorecard_bins`: attributes binned, behaviours as capped counts) and a LightGBM
+gradient-boosted forest with native categorical splits (services/learners.py; served from its
+stored trees by core/trees.py). Both read the lead's attributes, its account's, and how often
+it did each thing before its cutoff. Validation is by time when the outcomes are spread over
+time (the newest quarter), else by stratified folds; the report has ROC-AUC, PR-AUC, lift in
+the top 10% and 20%, calibration, and the active playbook's score on the same held-out leads,
+side by side.
 
 Honest by construction: a model that ranks worse out of sample than the active playbook's own
 score, or than the model already active (scored on the same held-out leads), is kept as an
@@ -120,9 +122,9 @@ def train(
     how, splits = _splits([r["cutoff"] for r in rows], y)
     odds = {SCORECARD: np.full(y.size, np.nan), BOOSTED: np.full(y.size, np.nan)}
     for train_rows, test_rows in splits:
-        bins = _bins(columns, train_rows)
+        bins = learners.lead_scorecard_bins(columns, behaviours, train_rows)
         x = scorecard.design(bins, columns)
-        fitted = learners.fit_logistic(x[train_rows], y[train_rows])
+        fitted = learners.fit_scorecard(x[train_rows], y[train_rows])
         odds[SCORECARD][test_rows] = fitted.decision_function(x[test_rows])
         forest = learners.fit_boosted(columns, y, train_rows)
         odds[BOOSTED][test_rows] = learners.boosted_log_odds(forest, columns, test_rows)
@@ -207,25 +209,13 @@ def _final(
         fitted = learners.fit_boosted(columns, y, everywhere)
         return PredictiveModel(kind=kind, bins=[], weights=[], intercept=0.0, trees=fitted,
                                behaviours=behaviours, metrics=metrics, created_at=now)  # fmt: skip
-    bins = _bins(columns, everywhere)
-    final = learners.fit_logistic(scorecard.design(bins, columns), y)
+    bins = learners.lead_scorecard_bins(columns, behaviours, everywhere)
+    final = learners.fit_scorecard(scorecard.design(bins, columns), y)
     return PredictiveModel(
-        kind=kind, bins=[_bin_dict(b) for b in bins],
+        kind=kind, bins=[scorecard.stored(b) for b in bins],
         weights=[float(w) for w in final.coef_[0]], intercept=float(final.intercept_[0]),
         behaviours=behaviours, metrics=metrics, created_at=now,
     )  # fmt: skip
-
-
-def _bins(columns: dict[str, list[str | None]], rows: npt.NDArray[np.int64]) -> list[scorecard.Bin]:
-    return scorecard.bins_for(columns, rows, max(10, int(0.02 * rows.size)))
-
-
-def _bin_dict(b: scorecard.Bin) -> dict[str, Any]:
-    return {"column": b.column, "low": b.low, "high": b.high, "value": b.value}
-
-
-def _bin_of(data: dict[str, Any]) -> scorecard.Bin:
-    return scorecard.Bin(data["column"], data["low"], data["high"], data["value"])
 
 
 def _top(model: PredictiveModel, columns: dict[str, list[str | None]], count: int = 8
@@ -234,7 +224,8 @@ def _top(model: PredictiveModel, columns: dict[str, list[str | None]], count: in
     absolute contribution (log-odds) over the leads it learned from."""
     if model.kind == SCORECARD:
         pairs = sorted(zip(model.bins, model.weights, strict=True), key=lambda bw: -abs(bw[1]))
-        return [{"rule": _bin_of(b).label(), "weight": round(w, 3)} for b, w in pairs[:count]]
+        return [{"rule": scorecard.from_stored(b).label(), "weight": round(w, 3)}
+                for b, w in pairs[:count]]  # fmt: skip
     weigh: dict[str, float] = defaultdict(float)
     found = prediction.explain(model, columns)
     for e in found:

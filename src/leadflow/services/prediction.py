@@ -109,7 +109,7 @@ def _scorecard(
     if found is None:
         if len(_SCORECARDS) > 16:  # a few versions in use at once; drop the old ones
             _SCORECARDS.clear()
-        bins = [bin_of(b) for b in model.bins]
+        bins = [scorecard.from_stored(b) for b in model.bins]
         found = _SCORECARDS[key] = (bins, scorecard.Compiled(bins), np.asarray(model.weights))
     return found
 
@@ -124,7 +124,9 @@ def explain(
     weighed = compiled.design(columns) * weights
     found = []
     for row in weighed:
-        parts = {compiled.labels[j]: float(row[j]) for j in np.flatnonzero(row)}
+        parts: dict[str, float] = {}
+        for j in np.flatnonzero(row):  # two bins may read alike ("is blank"): both count
+            parts[compiled.labels[j]] = parts.get(compiled.labels[j], 0.0) + float(row[j])
         found.append(Explanation(model.intercept, parts, model.intercept + float(row.sum())))
     return found
 
@@ -158,10 +160,6 @@ def log_odds(
 ) -> npt.NDArray[np.float64]:
     """Only the log-odds (for measuring a stored model on new outcomes)."""
     return np.array([e.log_odds for e in explain(model, columns)])
-
-
-def bin_of(data: dict[str, Any]) -> scorecard.Bin:
-    return scorecard.Bin(data["column"], data["low"], data["high"], data["value"])
 
 
 def _store(lead: Lead, found: Explanation) -> None:

@@ -35,11 +35,6 @@ BASELINES = {
     "naive Bayes on field frequencies": learners.naive_bayes,
     "gradient boosting (scikit-learn)": learners.hist_gradient_boosting,
 }
-# The scorecard's bins and regularisation, chosen on the generated exports of
-# benchmarks/learning.py (out-of-fold AUC): many small bins, held back by a stronger penalty.
-MIN_SUPPORT = 20
-RANGES = 10
-REGULARISATION = 0.3  # scikit-learn's C: smaller is stronger
 # A rule worth fewer points than this (under a fifth of a doubling of the odds) is left out:
 # it halves the proposal's length for about 0.003 of AUC on those exports.
 LEAST_POINTS = 3.0
@@ -147,20 +142,6 @@ def check_outcomes(outcome: npt.NDArray[np.int64]) -> None:
         )
 
 
-def scorecard_bins(
-    columns: dict[str, list[str | None]], rows: npt.NDArray[np.int64]
-) -> list[scorecard.Bin]:
-    """Every value, word and blank seen MIN_SUPPORT times (or in 0.2% of rows), ten ranges
-    per number: rare job titles still count through their words, and the regularisation, not
-    a frequency cut, keeps weak bins small (measured in benchmarks/learning.py)."""
-    support = max(MIN_SUPPORT, int(0.002 * rows.size))
-    return scorecard.bins_for(columns, rows, support, ranges=RANGES, words=True)
-
-
-def _fit(x: npt.NDArray[np.float64], y: npt.NDArray[np.int64]) -> Any:
-    return learners.fit_logistic(x, y, REGULARISATION)
-
-
 def tune_history(
     path: Path,
     target: str,
@@ -184,9 +165,9 @@ def tune_history(
     baselines = {name: np.zeros(y.size) for name in BASELINES}
     folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=0)
     for train, test in folds.split(np.zeros(y.size), y):
-        bins = scorecard_bins(history.columns, train)
+        bins = learners.scorecard_bins(history.columns, train)
         x = scorecard.design(bins, history.columns)
-        fitted = _fit(x[train], y[train])
+        fitted = learners.fit_scorecard(x[train], y[train])
         model_scores[test] = fitted.predict_proba(x[test])[:, 1]
         card_scores[test] = x[test] @ scorecard.points(fitted.coef_[0], LEAST_POINTS)
         forest = learners.fit_boosted(history.columns, y, train)
@@ -197,8 +178,8 @@ def tune_history(
             for kind, s in ((SCORECARD, model_scores), (BOOSTED, gbm_scores))}  # fmt: skip
     won = BOOSTED if aucs[BOOSTED] > aucs[SCORECARD] else SCORECARD
     everything = np.arange(y.size)
-    bins = scorecard_bins(history.columns, everything)
-    final = _fit(scorecard.design(bins, history.columns), y)
+    bins = learners.scorecard_bins(history.columns, everything)
+    final = learners.fit_scorecard(scorecard.design(bins, history.columns), y)
     awarded = scorecard.points(final.coef_[0], LEAST_POINTS)
     mql_share = target_share(card_scores, y, mql_share, precision)
     threshold = float(np.quantile(card_scores, 1 - mql_share))

@@ -3,8 +3,10 @@
 The data are the model's: every closed lead as it was when it became sales-ready (no later
 events). Attributes become fit rules (points per binned value), behaviours become engagement
 rules (points per event, capped where nine in ten leads stop); one regularised logistic
-regression weighs them all. The proposal keeps the active playbook's personas, tiers, routing,
-SLA and hand-raisers and replaces its fit and engagement rules, grades and MQL criterion.
+regression weighs them all: the scorecard `model train` measures and can serve
+(`learners.lead_scorecard_bins`), here turned into points. The proposal keeps the active
+playbook's personas, tiers, routing, SLA and hand-raisers and replaces its fit and engagement
+rules, grades and MQL criterion.
 
 Measured out of sample on five stratified folds: the model's AUC and the proposal's (its
 points added as the playbook would add them, without decay) on the held-out leads, the
@@ -32,7 +34,7 @@ from leadflow.repositories import training
 from leadflow.services import learners, playbooks, prediction
 from leadflow.services import model as learning
 from leadflow.services.prediction import BOOSTED, SCORECARD
-from leadflow.services.tuning import REGULARISATION, check_outcomes, scorecard_bins, target_share
+from leadflow.services.tuning import check_outcomes, target_share
 
 ATTRIBUTE_FIELDS = {
     "title": "title", "country": "country", "source": "source", "industry": "account.industry",
@@ -44,17 +46,11 @@ PER_DOUBLING = scorecard.POINTS_TO_DOUBLE_ODDS / np.log(2.0)
 
 def _matrix(
     columns: dict[str, list[str | None]], behaviours: list[str], rows: npt.NDArray[np.int64]
-) -> tuple[list[scorecard.Bin], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Attribute bins (fitted on `rows`), and behaviour counts capped at their 90th percentile
-    there: (bins, their one-hot matrix, the capped counts) over every row."""
-    attributes = {k: v for k, v in columns.items() if k in ATTRIBUTE_FIELDS or k == "has_company"}
-    found = scorecard_bins(attributes, rows)  # as `tune --history` bins them
-    onehot = scorecard.design(found, attributes)
-    counts = np.column_stack([
-        np.array([float(v or 0) for v in columns[kind]]) for kind in behaviours
-    ]) if behaviours else np.zeros((onehot.shape[0], 0))  # fmt: skip
-    caps = np.maximum(1.0, np.quantile(counts[rows], 0.9, axis=0)) if behaviours else np.zeros(0)
-    return found, onehot, np.minimum(counts, caps)
+) -> tuple[list[scorecard.Bin], npt.NDArray[np.float64]]:
+    """The scorecard's features learned from `rows` (attribute bins, then the behaviours'
+    capped counts, as `model train` has them) and their matrix over every row."""
+    found = learners.lead_scorecard_bins(columns, behaviours, rows)
+    return found, scorecard.design(found, columns)
 
 
 def tune(
@@ -76,20 +72,20 @@ def tune(
     for train_rows, test_rows in folds.split(np.zeros(y.size), y):
         forest = learners.fit_boosted(columns, y, train_rows)
         gbm_scores[test_rows] = learners.boosted_log_odds(forest, columns, test_rows)
-        bins, onehot, capped = _matrix(columns, behaviours, train_rows)
-        x = np.hstack([onehot, capped])
-        fitted = learners.fit_logistic(x[train_rows], y[train_rows], REGULARISATION)
+        _, x = _matrix(columns, behaviours, train_rows)
+        fitted = learners.fit_scorecard(x[train_rows], y[train_rows])
         model_scores[test_rows] = fitted.predict_proba(x[test_rows])[:, 1]
         card_scores[test_rows] = x[test_rows] @ np.round(fitted.coef_[0] * PER_DOUBLING, 1)
     everything = np.arange(y.size)
-    bins, onehot, capped = _matrix(columns, behaviours, everything)
-    final = learners.fit_logistic(np.hstack([onehot, capped]), y, REGULARISATION)
+    bins, x = _matrix(columns, behaviours, everything)
+    final = learners.fit_scorecard(x, y)
     points = np.round(final.coef_[0] * PER_DOUBLING, 1)
-    caps = capped.max(axis=0) if behaviours else np.zeros(0)
-    fit_rules = _fit_rules(bins, points[: len(bins)])
-    engagement_rules = _engagement_rules(behaviours, points[len(bins) :], caps)
-    fit_totals = onehot @ points[: len(bins)]
-    engagement_totals = capped @ points[len(bins) :]
+    fits = np.array([b.cap is None for b in bins], dtype=bool)
+    fit_rules = _fit_rules([b for b, f in zip(bins, fits, strict=True) if f], points[fits])
+    engagement_rules = _engagement_rules([b for b, f in zip(bins, fits, strict=True) if not f],
+                                         points[~fits])  # fmt: skip
+    fit_totals = x[:, fits] @ points[fits]
+    engagement_totals = x[:, ~fits] @ points[~fits]
     totals = fit_totals + engagement_totals
     mql_share = target_share(card_scores, y, mql_share, precision)
     threshold = float(np.round(np.quantile(totals, 1 - mql_share), 1))
@@ -140,12 +136,13 @@ def _fit_rules(bins: list[scorecard.Bin], points: npt.NDArray[np.float64]) -> li
 
 
 def _engagement_rules(
-    kinds: list[str], points: npt.NDArray[np.float64], caps: npt.NDArray[np.float64]
+    counts: list[scorecard.Bin], points: npt.NDArray[np.float64]
 ) -> list[dict[str, Any]]:
     rules = []
-    for kind, p, cap in zip(kinds, points, caps, strict=True):
+    for b, p in zip(counts, points, strict=True):
         if p == 0:
             continue
+        kind, cap = b.column, b.cap or 0.0
         what, _, name = kind.partition(" ")
         event = ({"type": ["page"], "where": {"field": "properties.path", "equals": name}}
                  if what == "page" else {"type": ["track"], "name": [name]})  # fmt: skip

@@ -2,6 +2,20 @@
 
 from leadflow.repositories.live_snapshot import LiveSnapshot
 from leadflow.repositories.live_snapshot import read as read_snapshot
-from leadflow.services.ingest.batch import IngestResult, Rejected, ingest, parse_all
+from leadflow.services.ingest.batch import (
+    IngestResult,
+    Rejected,
+    ingest,
+    ingest_parts,
+    parse_all,
+)
 
-__all__ = ["IngestResult", "LiveSnapshot", "Rejected", "ingest", "parse_all", "read_snapshot"]
+__all__ = [
+    "IngestResult",
+    "LiveSnapshot",
+    "Rejected",
+    "ingest",
+    "ingest_parts",
+    "parse_all",
+    "read_snapshot",
+]

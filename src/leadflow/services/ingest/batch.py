@@ -81,32 +81,47 @@ def ingest(
     replayed batch changes nothing. `snapshot`: what the call must know before it scores
     (`repositories.live_snapshot`), when the caller has read it already.
     """
+    return ingest_parts(session, playbook, [messages], source=source, now=now,
+                        snapshot=snapshot)[0]  # fmt: skip
+
+
+def ingest_parts(
+    session: Session,
+    playbook: Playbook,
+    parts: Sequence[Sequence[Message]],
+    *,
+    source: str,
+    now: datetime,
+    snapshot: LiveSnapshot | None = None,
+) -> list[IngestResult]:
+    """`ingest` for several calls' messages at once (requests sharing a transaction), with
+    each call's own result: what storing them one call after another would give, as one
+    batch (identities first, then events, scored once per lead)."""
     snapshot = snapshot or live_snapshot.read(session)
-    received = len(messages)
+    messages = [m for part in parts for m in part]
     # Events alone dedupe on insert (ON CONFLICT DO NOTHING). Identity messages change leads
     # before their event is stored, so replayed ones are dropped up front (one more query).
     changes_identity = any(m.type in IDENTITY_TYPES for m in messages)
     ids = [m.message_id for m in messages]
     known = event_repo.known_message_ids(session, source, ids) if changes_identity else set()
     fresh = _first_of_each(messages, known)
-    messages, erased = privacy.drop_erased(session, fresh, anyone_erased=snapshot.anyone_erased)
+    kept, _ = privacy.drop_erased(session, fresh, anyone_erased=snapshot.anyone_erased)
     people = Identities(session, now)
     if changes_identity:
-        people.claim_and_lock([m for m in messages if m.type in IDENTITY_TYPES])
-    for message in messages:
+        people.claim_and_lock([m for m in kept if m.type in IDENTITY_TYPES])
+    for message in kept:
         if message.type in IDENTITY_TYPES:
             people.apply(message)
-    keys = {k for m in messages for k in _identity_keys(m)}
+    keys = {k for m in kept for k in _identity_keys(m)}
     owners = identities.leads_for(session, keys)
-    for message in messages:  # a known person's e-mail as userId, never identified before
+    for message in kept:  # a known person's e-mail as userId, never identified before
         if _owner(message, owners) is None and message.email():
             owners[USER_PREFIX + (message.user_id or "")] = people.known_by_email(message)
-    rows = [_event_row(m, _owner(m, owners), source, now) for m in messages]
-    messages, rows, untracked = _tracked_only(session, messages, rows)
-    suppressed = erased + untracked
+    rows = [_event_row(m, _owner(m, owners), source, now) for m in kept]
+    tracked, rows, _ = _tracked_only(session, kept, rows)
     stored = event_repo.insert_new(session, rows) if rows else {}
     new_events: dict[int, list[EventFacts]] = {}
-    for message, row in zip(messages, rows, strict=True):
+    for message, row in zip(tracked, rows, strict=True):
         event_id = stored.get(message.message_id)
         if event_id is not None and row["lead_id"] is not None:
             new_events.setdefault(row["lead_id"], []).append(_facts(message, event_id))
@@ -114,12 +129,40 @@ def ingest(
     run_live(
         session, playbook, touched, now, new_events=new_events, cause="event", snapshot=snapshot
     )
-    return IngestResult(
-        stored=len(stored),
-        duplicates=received - len(stored) - suppressed,
-        lead_ids=touched,
-        suppressed=suppressed,
-    )
+    if len(parts) == 1:
+        suppressed = len(fresh) - len(tracked)  # erased, or do-not-track
+        return [IngestResult(len(stored), len(messages) - len(stored) - suppressed, [],
+                             touched, suppressed)]  # fmt: skip
+    outcome = _Outcome(fresh, tracked, stored, dict(zip(map(id, tracked), rows, strict=True)))
+    return [outcome.of(part, people.changed) for part in parts]
+
+
+@dataclass
+class _Outcome:
+    """What became of each message of a merged batch, to answer each call for its own."""
+
+    fresh: list[Message]  # first of each id, not sent before
+    tracked: list[Message]  # of those, not about an erased or do-not-track person
+    stored: dict[str, int]  # event id by message id, for those stored now
+    rows: dict[int, dict[str, Any]]  # event row by id() of a tracked message
+
+    def of(self, part: Sequence[Message], identified: set[int]) -> IngestResult:
+        fresh, tracked = set(map(id, self.fresh)), set(map(id, self.tracked))
+        result = IngestResult()
+        leads: set[int] = set()
+        for message in part:
+            row = self.rows.get(id(message))
+            if row is not None and row["lead_id"] is not None:
+                leads.add(row["lead_id"])
+            if id(message) in tracked and message.message_id in self.stored:
+                result.stored += 1
+            elif id(message) in fresh and id(message) not in tracked:
+                result.suppressed += 1
+            else:
+                result.duplicates += 1
+        identifies = any(m.type in IDENTITY_TYPES for m in part)
+        result.lead_ids = sorted(leads | (identified if identifies else set()))
+        return result
 
 
 def _tracked_only(
