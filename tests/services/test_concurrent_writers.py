@@ -5,12 +5,11 @@ each person, company and visitor is stored once."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,7 +17,6 @@ from leadflow.api.group_commit import one_transaction
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.segment import parse_message
 from leadflow.models import Account, Event, Lead
-from leadflow.models.db import make_engine, make_session_factory, upgrade
 from leadflow.models.identity import Identity
 from leadflow.services import importing, ingest
 from leadflow.services.files import Row
@@ -31,16 +29,6 @@ WRITERS = 4
 # SQLite writers take turns: on a busy machine a turn may wait longer than the default 5 s.
 PATIENT = {"sqlite_begin": "IMMEDIATE", "sqlite_busy_ms": 120_000}
 PEOPLE = 24  # at 8 new companies
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
 
 
 def _together(work: Callable[[int], Any]) -> list[BaseException]:

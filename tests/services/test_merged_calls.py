@@ -4,19 +4,16 @@ leaves them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.segment import Message, parse_message
 from leadflow.models import Event, Lead
-from leadflow.models.db import make_engine, make_session_factory, upgrade
 from leadflow.models.identity import Identity
 from leadflow.services import ingest
 
@@ -24,16 +21,6 @@ NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 BOOK = parse_playbook(
     (Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml").read_text()
 )
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
 
 
 def _message(kind: str, message_id: str, minutes: int, **fields: Any) -> Message:

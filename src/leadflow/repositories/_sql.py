@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from leadflow.models.db import Base
 from leadflow.repositories._driver import insert_rows, select_dicts, update_by_id
@@ -29,6 +30,28 @@ def dialect_insert(session: Session, target: type[Base] | Table) -> Insert:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(target)
     return sqlite.insert(target)
+
+
+_NEW_ONLY: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], ReturningInsert[Any]] = {}
+
+
+def insert_new_only(
+    session: Session, model: type[Base], unique: Sequence[str], returning: Sequence[str]
+) -> ReturningInsert[Any]:
+    """INSERT ... ON CONFLICT (unique) DO NOTHING RETURNING `returning`, as plain Core on the
+    model's table, built once per engine kind: the per-event paths (a new event, person,
+    account or visitor link) run these, and building a statement costs more than running it.
+    A row that conflicts returns nothing."""
+    key = (session.get_bind().dialect.name, model.__tablename__, tuple(unique), tuple(returning))
+    found = _NEW_ONLY.get(key)
+    if found is None:
+        table = table_of(model)
+        found = _NEW_ONLY[key] = (
+            dialect_insert(session, table)
+            .on_conflict_do_nothing(index_elements=list(unique))
+            .returning(*(table.c[c] for c in returning))
+        )
+    return found
 
 
 def table_of(model: type[Base]) -> Table:

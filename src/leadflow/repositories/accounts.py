@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.models.account import Account
@@ -14,9 +14,8 @@ from leadflow.models.account_alias import AccountAlias
 from leadflow.models.lead import Lead
 from leadflow.repositories._sql import (
     chunked,
-    dialect_insert,
+    insert_new_only,
     normalize_key,
-    table_of,
     upsert_by_key,
 )
 
@@ -86,7 +85,6 @@ def upsert_many(
 
 _ID_BY_DOMAIN = select(Account.id).where(Account.domain == bindparam("domain"))
 _ALIASED = select(AccountAlias.account_id).where(AccountAlias.domain == bindparam("domain"))
-_NEW_ACCOUNT: dict[str, Insert] = {}  # per dialect
 
 
 def id_for_domain(session: Session, domain: str, now: datetime) -> int:
@@ -101,23 +99,12 @@ def id_for_domain(session: Session, domain: str, now: datetime) -> int:
         found = connection.execute(_ALIASED, {"domain": key}).scalar()
     if found is None:
         row = {"domain": key, "name": key, "created_at": now, "updated_at": now}
-        found = connection.execute(_new_account(session), row).scalar()
+        new = insert_new_only(session, Account, ["domain"], ["id"])
+        found = connection.execute(new, row).scalar()
     if found is None:  # another transaction created it since we looked
         found = connection.execute(_ID_BY_DOMAIN, {"domain": key}).scalar()
     assert found is not None, f"account {key} neither found nor created"
     return int(found)
-
-
-def _new_account(session: Session) -> Insert:
-    dialect = session.get_bind().dialect.name
-    if dialect not in _NEW_ACCOUNT:
-        table = table_of(Account)
-        _NEW_ACCOUNT[dialect] = (
-            dialect_insert(session, table)
-            .on_conflict_do_nothing(index_elements=["domain"])
-            .returning(table.c.id)
-        )
-    return _NEW_ACCOUNT[dialect]
 
 
 def ids_by_domain(session: Session, domains: Iterable[str] | None = None) -> dict[str, int]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Row, bindparam, func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from leadflow.core.event_kinds import kind_of, occurred_micros
@@ -19,7 +19,7 @@ from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.types import utcnow
 from leadflow.repositories import rule_state
-from leadflow.repositories._sql import chunked, dialect_insert, table_of
+from leadflow.repositories._sql import chunked, dialect_insert, insert_new_only, table_of
 
 DEDUPE_KEY = ["source", "message_id"]
 OPTIONAL: dict[str, Any] = {
@@ -88,22 +88,9 @@ def insert_many(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     return stored
 
 
-_INSERT_NEW: dict[str, Insert] = {}  # per dialect, built once (the per-event path)
 _KNOWN = select(Event.message_id).where(
     Event.source == bindparam("source"), Event.message_id.in_(bindparam("ids", expanding=True))
 )
-
-
-def _insert_new(session: Session) -> Insert:
-    dialect = session.get_bind().dialect.name
-    if dialect not in _INSERT_NEW:
-        table = table_of(Event)
-        _INSERT_NEW[dialect] = (
-            dialect_insert(session, table)
-            .on_conflict_do_nothing(index_elements=DEDUPE_KEY)
-            .returning(table.c.message_id, table.c.id)
-        )
-    return _INSERT_NEW[dialect]
 
 
 def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
@@ -111,7 +98,7 @@ def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, in
 
     Every row must carry the same keys. A message id repeated within `rows` is stored once.
     """
-    statement = _insert_new(session)
+    statement = insert_new_only(session, Event, DEDUPE_KEY, ["message_id", "id"])
     stored: dict[str, int] = {}
     for batch in chunked(rows):
         prepared = [with_lookups(row) for row in batch]

@@ -6,13 +6,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Insert, bindparam, select, update
+from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.models.event import Event
 from leadflow.models.identity import Identity
 from leadflow.repositories import rule_state
-from leadflow.repositories._sql import chunked, dialect_insert, table_of
+from leadflow.repositories._sql import chunked, insert_new_only, table_of
 
 _LEAD_FOR = select(Identity.lead_id).where(Identity.anonymous_id == bindparam("key"))
 
@@ -22,25 +22,11 @@ def lead_for_anonymous(session: Session, anonymous_id: str) -> int | None:
     return session.connection().execute(_LEAD_FOR, {"key": anonymous_id}).scalar()
 
 
-_LINK: dict[str, Insert] = {}  # per dialect, built once: a new visitor's first event runs it
-
-
-def _link(session: Session) -> Insert:
-    dialect = session.get_bind().dialect.name
-    if dialect not in _LINK:
-        table = table_of(Identity)
-        _LINK[dialect] = (
-            dialect_insert(session, table)
-            .on_conflict_do_nothing(index_elements=["anonymous_id"])
-            .returning(table.c.lead_id)
-        )
-    return _LINK[dialect]
-
-
 def link(session: Session, *, anonymous_id: str, lead_id: int, at: datetime) -> int:
     """Link an anonymous id to a lead; the first link wins. Returns the linked lead id."""
     row = {"anonymous_id": anonymous_id, "lead_id": lead_id, "created_at": at}
-    if session.connection().execute(_link(session), row).scalar() is not None:
+    statement = insert_new_only(session, Identity, ["anonymous_id"], ["lead_id"])
+    if session.connection().execute(statement, row).scalar() is not None:
         return lead_id  # linked now
     linked = lead_for_anonymous(session, anonymous_id)
     return lead_id if linked is None else linked

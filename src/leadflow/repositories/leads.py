@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Insert, Integer, bindparam, delete, func, select, update
+from sqlalchemy import Column, Integer, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,7 @@ from leadflow.repositories._copy import like, staged, use_copy
 from leadflow.repositories._driver import select_dicts, update_by_id
 from leadflow.repositories._sql import (
     chunked,
-    dialect_insert,
+    insert_new_only,
     normalize_key,
     table_of,
     upsert_by_key,
@@ -100,21 +100,6 @@ def create(session: Session, *, email: str | None = None, **fields: Any) -> Lead
     return lead
 
 
-_NEW_LEAD: dict[str, Insert] = {}  # per dialect
-
-
-def _new_lead(session: Session) -> Insert:
-    dialect = session.get_bind().dialect.name
-    if dialect not in _NEW_LEAD:
-        table = table_of(Lead)
-        _NEW_LEAD[dialect] = (
-            dialect_insert(session, table)
-            .on_conflict_do_nothing(index_elements=["email"])
-            .returning(table.c.id)
-        )
-    return _NEW_LEAD[dialect]
-
-
 def get_or_create(session: Session, email: str, **fields: Any) -> tuple[Lead, bool]:
     """The lead with this e-mail, created (True) when there is none; locked either way.
 
@@ -124,7 +109,8 @@ def get_or_create(session: Session, email: str, **fields: Any) -> tuple[Lead, bo
     key = normalize_key(email)
     # Core on the connection with a statement built once per engine kind: a new person's
     # first event runs this (SQLAlchemy compiles it once per set of fields given).
-    created = session.connection().execute(_new_lead(session), {**fields, "email": key}).scalar()
+    statement = insert_new_only(session, Lead, ["email"], ["id"])
+    created = session.connection().execute(statement, {**fields, "email": key}).scalar()
     lead = get_by_email(session, key or "", lock=True)
     assert lead is not None
     return lead, created is not None

@@ -1,0 +1,21 @@
+"""What the service tests share: a migrated database's session factory, on each engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from leadflow.models.db import make_engine, make_session_factory, upgrade
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a fresh, migrated database (SQLite and PostgreSQL, as `database_url`)."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
