@@ -204,8 +204,7 @@ async def _receive(request: Request, kind: str | None) -> JSONResponse:
 def _store(
     session: Session, messages: list[Message], source: str, now: datetime
 ) -> ingest.IngestResult:
-    snapshot, book = _known_before_scoring(session)
-    return ingest.ingest(session, book, messages, source=source, now=now, snapshot=snapshot)
+    return _store_together(session, [(messages, source, now)])[0]
 
 
 def _store_together(

@@ -118,15 +118,16 @@ def open_behaviour(session: Session, lead_ids: Sequence[int]) -> list[tuple[int,
     ORM to be flushed), and for one lead, the live path's case, a statement with no list to
     expand: its execution is mostly SQLAlchemy's, so each step saved counts.
     """
+    asks: list[tuple[Any, dict[str, Any]]] = (
+        [(_ONE_LEAD_BEHAVIOUR, {"id": lead_ids[0]})]
+        if len(lead_ids) == 1
+        else [(_OPEN_BEHAVIOUR, {"ids": list(lead_ids[k : k + 5000])})
+              for k in range(0, len(lead_ids), 5000)]
+    )  # fmt: skip
     connection = session.connection()
-    if len(lead_ids) == 1:
-        found = connection.execute(_ONE_LEAD_BEHAVIOUR, {"id": lead_ids[0]})
-        return [(int(i), str(k), int(n)) for i, k, n in found]
-    rows: list[tuple[int, str, int]] = []
-    for start in range(0, len(lead_ids), 5000):
-        found = connection.execute(_OPEN_BEHAVIOUR, {"ids": list(lead_ids[start : start + 5000])})
-        rows += [(int(i), str(k), int(n)) for i, k, n in found]
-    return rows
+    return [(int(i), str(k), int(n))
+            for statement, values in asks
+            for i, k, n in connection.execute(statement, values)]  # fmt: skip
 
 
 # Built once: live scoring runs it for every event while a model is active. One kind

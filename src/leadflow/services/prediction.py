@@ -19,6 +19,7 @@ import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from leadflow.core import boosted, scorecard
+from leadflow.core.scorecard_serving import Compiled
 from leadflow.core.trees import Forest, forest_digest
 from leadflow.models.lead import Lead
 from leadflow.models.prediction import PredictiveModel
@@ -37,7 +38,7 @@ Behaviour = tuple[int, str, int]  # (lead id, kind such as "page /pricing", how 
 # restore, tests), whose first models all have id 1.
 _FORESTS: dict[str, tuple[Forest, boosted.Encoder]] = {}
 _SCORECARDS: dict[
-    tuple[float, ...], tuple[list[scorecard.Bin], scorecard.Compiled, npt.NDArray[np.float64]]
+    tuple[float, ...], tuple[list[scorecard.Bin], Compiled, npt.NDArray[np.float64]]
 ] = {}
 
 
@@ -100,7 +101,7 @@ def _forest(model: PredictiveModel) -> tuple[Forest, boosted.Encoder]:
 
 def _scorecard(
     model: PredictiveModel,
-) -> tuple[list[scorecard.Bin], scorecard.Compiled, npt.NDArray[np.float64]]:
+) -> tuple[list[scorecard.Bin], Compiled, npt.NDArray[np.float64]]:
     """A stored scorecard's bins, compiled for serving, and weights; cached by what it is
     (its intercept and weights, fitted floats: a fingerprint no two models share), never by
     its id, which every fresh database reuses."""
@@ -110,7 +111,7 @@ def _scorecard(
         if len(_SCORECARDS) > 16:  # a few versions in use at once; drop the old ones
             _SCORECARDS.clear()
         bins = [scorecard.from_stored(b) for b in model.bins]
-        found = _SCORECARDS[key] = (bins, scorecard.Compiled(bins), np.asarray(model.weights))
+        found = _SCORECARDS[key] = (bins, Compiled(bins), np.asarray(model.weights))
     return found
 
 

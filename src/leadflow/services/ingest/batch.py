@@ -133,7 +133,8 @@ def ingest_parts(
         suppressed = len(fresh) - len(tracked)  # erased, or do-not-track
         return [IngestResult(len(stored), len(messages) - len(stored) - suppressed, [],
                              touched, suppressed)]  # fmt: skip
-    outcome = _Outcome(fresh, tracked, stored, dict(zip(map(id, tracked), rows, strict=True)))
+    rows_of = dict(zip(map(id, tracked), rows, strict=True))
+    outcome = _Outcome(set(map(id, fresh)), set(rows_of), stored, rows_of)
     return [outcome.of(part, people.changed) for part in parts]
 
 
@@ -141,13 +142,13 @@ def ingest_parts(
 class _Outcome:
     """What became of each message of a merged batch, to answer each call for its own."""
 
-    fresh: list[Message]  # first of each id, not sent before
-    tracked: list[Message]  # of those, not about an erased or do-not-track person
+    fresh: set[int]  # id() of the first message of each id, not sent before
+    tracked: set[int]  # of those, not about an erased or do-not-track person
     stored: dict[str, int]  # event id by message id, for those stored now
     rows: dict[int, dict[str, Any]]  # event row by id() of a tracked message
 
     def of(self, part: Sequence[Message], identified: set[int]) -> IngestResult:
-        fresh, tracked = set(map(id, self.fresh)), set(map(id, self.tracked))
+        fresh, tracked = self.fresh, self.tracked
         result = IngestResult()
         leads: set[int] = set()
         for message in part:
