@@ -7,8 +7,12 @@ it in); no rewrite of the table, and the index is built without blocking writers
 PostgreSQL (`CREATE INDEX CONCURRENTLY`, outside the transaction), so it is safe on a live
 database.
 
+It revises 0009, not 0006 like the other heads: it alters the table 0009 creates, and
+Alembic runs the heads that share a parent in no promised order (on a fresh database it ran
+this one before 0009).
+
 Revision ID: 0025
-Revises: 0006
+Revises: 0009
 Create Date: 2026-11-28
 """
 
@@ -20,9 +24,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0025"
-down_revision: str | None = "0006"
+down_revision: str | None = "0009"  # creates rule_states (see above)
 branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = "0009"  # creates rule_states
+depends_on: str | Sequence[str] | None = None
 
 INDEX = "ix_rule_states_changes_at"
 
