@@ -165,14 +165,26 @@ def _some(
     """The rows of these few leads, through the driver in the session's own transaction
     (ids are integers, written into the statement: nothing to quote)."""
     rows: list[Any] = []
-    connection = session.connection()
     for batch in chunked(np.unique(lead_ids).tolist(), 10_000):
         listed = ", ".join(str(int(i)) for i in batch)
-        rows += connection.exec_driver_sql(f"{query} WHERE {column} IN ({listed})").all()
+        rows += _driver_rows(session, f"{query} WHERE {column} IN ({listed})")
     return {
         name: np.fromiter(map(itemgetter(k), rows), np.float64 if real else np.int64, len(rows))
         for k, (name, real) in enumerate(shape)
     }
+
+
+def _driver_rows(session: Session, query: str) -> list[tuple[Any, ...]]:
+    """The rows of a query as the driver's tuples, in the session's transaction (SQLAlchemy's
+    rows cost more than reading them, at a hundred thousand)."""
+    raw: Any = session.connection().connection.dbapi_connection
+    cursor = raw.cursor()
+    try:
+        cursor.execute(query)
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    finally:
+        cursor.close()
+    return rows
 
 
 def due_leads(session: Session, now_us: int) -> IntArray:
@@ -181,8 +193,11 @@ def due_leads(session: Session, now_us: int) -> IntArray:
     states = table_of(RuleState)
     due = select(states.c.lead_id).where(states.c.changes_at <= now_us)
     unknown = select(states.c.lead_id).where(states.c.changes_at.is_(None))
-    found = session.connection().execute(union(due, unknown)).scalars().all()
-    return np.unique(np.asarray(found, np.int64))
+    query = union(due, unknown).compile(
+        dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+    )
+    found = _driver_rows(session, str(query))
+    return np.unique(np.fromiter(map(itemgetter(0), found), np.int64, len(found)))
 
 
 def stateless_leads(session: Session, marker: str, key: str) -> IntArray:
@@ -250,15 +265,17 @@ class StoredEntry(NamedTuple):
 
 
 def stored_entries(session: Session, lead_ids: Sequence[int]) -> dict[int, StoredEntry]:
-    """The account id, stored contributions and scoring time of these few leads."""
-    lead = table_of(Lead)
+    """The account id, stored contributions and scoring time of these leads."""
+    compiled = _scored_us(session).compile(
+        dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+    )
+    query = f"SELECT id, account_id, CAST(contributions AS TEXT), {compiled} FROM leads"
     found: dict[int, StoredEntry] = {}
-    for batch in chunked(sorted(set(lead_ids))):
-        query = select(lead.c.id, lead.c.account_id, cast(lead.c.contributions, String),
-                       _scored_us(session))  # fmt: skip
-        for rows in fetch(session, query.where(lead.c.id.in_(batch))):
-            found.update({int(i): StoredEntry(account, text or "[]", int(us))
-                          for i, account, text, us in rows})  # fmt: skip
+    for batch in chunked(sorted(set(lead_ids)), 10_000):
+        listed = ", ".join(str(int(i)) for i in batch)
+        rows = _driver_rows(session, f"{query} WHERE id IN ({listed})")
+        found.update({int(i): StoredEntry(account, text or "[]", int(us))
+                      for i, account, text, us in rows})  # fmt: skip
     return found
 
 

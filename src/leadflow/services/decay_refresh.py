@@ -30,8 +30,6 @@ from leadflow.repositories import rescoring, state_columns
 from leadflow.services import account_rollup
 from leadflow.services.engagement_state import MARKER, rule_keys
 
-ENGAGEMENT_ENTRY = '"kind": "engagement"'
-
 
 @dataclass
 class Refreshed:
@@ -123,7 +121,8 @@ def plan(
         wanted = state_columns.due_leads(session, epoch_micros(now))
     else:
         wanted = np.unique(np.asarray(list(lead_ids), np.int64))
-    states, stored = state_columns.read(session, rule_ids, key, wanted)
+    with rescoring.bulk_reads(session):
+        states, stored = state_columns.read(session, rule_ids, key, wanted)
     valid = np.unique(states["lead"][(states["rule"] == rules) & (states["current"] == 1)])
     order = np.argsort(stored["id"])
     stored = {name: column[order] for name, column in stored.items()}
@@ -132,7 +131,8 @@ def plan(
         without_state = np.setdiff1d(wanted, valid).tolist()
     elif find_stateless:
         searched = time.perf_counter()
-        without_state = state_columns.stateless_leads(session, MARKER, key).tolist()
+        with rescoring.bulk_reads(session):
+            without_state = state_columns.stateless_leads(session, MARKER, key).tolist()
         phases["stateless"] = time.perf_counter() - searched
     stored = {name: column[np.isin(stored["id"], valid)] for name, column in stored.items()}
     ids = stored["id"]
@@ -194,6 +194,15 @@ def write(session: Session, playbook: Playbook, planned: Planned, now: datetime)
     read (live tracking, an edit, a re-score) is left as it is: its score is newer. Then the
     new moments of change of the states read, of the leads not scored since."""
     started = time.perf_counter()
+    with rescoring.bulk_reads(session), rescoring.bulk_writes(session):
+        result = _write_planned(session, playbook, planned, now)
+    result.phases["write"] = time.perf_counter() - started
+    return result
+
+
+def _write_planned(
+    session: Session, playbook: Playbook, planned: Planned, now: datetime
+) -> Refreshed:
     aged, rows = planned.aged, planned.rows
     entries = state_columns.stored_entries(session, aged.ids[rows].tolist())
     unchanged = [
@@ -205,22 +214,29 @@ def write(session: Session, playbook: Playbook, planned: Planned, now: datetime)
     result.accounts = _write(
         session, playbook, aged, rows, planned.stored_total[rows], entries, now
     )
-    _write_changes(session, planned, rows)
-    result.phases["write"] = time.perf_counter() - started
+    _write_changes(session, planned, rows, entries)
     result.leads = len(aged.ids)
     result.changed = len(rows)
     result.changed_ids = aged.ids[rows].tolist()
     return result
 
 
-def _write_changes(session: Session, planned: Planned, written: IntArray) -> None:
+def _write_changes(
+    session: Session,
+    planned: Planned,
+    written: IntArray,
+    entries: dict[int, state_columns.StoredEntry],
+) -> None:
     """Store the states' new moments of change, but not of a lead scored since the read:
     its moment would be measured from a score it no longer has."""
     changes = planned.changes
     if not changes or not len(changes["lead_id"]):
         return
     ids = planned.aged.ids
-    current = state_columns.scored_us(session, np.unique(changes["lead_id"]).tolist())
+    current = {i: entry.scored_us for i, entry in entries.items()}
+    current |= state_columns.scored_us(
+        session, [i for i in np.unique(changes["lead_id"]).tolist() if i not in current]
+    )
     now_written = set(ids[written].tolist())
     as_read = dict(zip(ids.tolist(), planned.scored_us.tolist(), strict=True))
     keep = np.fromiter(
@@ -290,17 +306,39 @@ def _write(
     return accounts
 
 
+ENGAGEMENT = '"kind": "engagement"'
+ENTRY = '{"rule": '
+KIND = '"kind": "'
+
+
 def _contributions(
     playbook: Playbook, points: FloatArray, texts: Sequence[str | None]
 ) -> list[str]:
     """Each lead's stored fit entries, then its engagement entries as they are now."""
     heads = [
-        f'{{"rule": {json.dumps(r.id)}, "label": {json.dumps(r.label)}, {ENGAGEMENT_ENTRY}, '
+        f'{ENTRY}{json.dumps(r.id)}, "label": {json.dumps(r.label)}, {ENGAGEMENT}, "points": '
         for r in playbook.engagement.rules
     ]
     out = []
     for row, text in zip(points.tolist(), texts, strict=True):
-        fit = [json.dumps(e) for e in json.loads(text or "[]") if e.get("kind") != "engagement"]
-        fit += [heads[r] + f'"points": {p!r}}}' for r, p in enumerate(row) if p]
-        out.append("[" + ", ".join(fit) + "]")
+        fit = _fit_part(text or "[]")
+        if fit is None:  # not the layout every writer stores: the slow and sure way
+            kept = [e for e in json.loads(text or "[]") if e.get("kind") != "engagement"]
+            fit = json.dumps(kept)[1:-1]
+        entries = [heads[r] + f"{p!r}}}" for r, p in enumerate(row) if p]
+        out.append("[" + ", ".join([fit, *entries] if fit else entries) + "]")
     return out
+
+
+def _fit_part(text: str) -> str | None:
+    """The text of the entries before the first engagement entry, when every entry after it
+    is an engagement entry (what every writer stores: fit first); None otherwise. A quote
+    inside a JSON string is escaped, so these markers only ever match the entries' own keys."""
+    found = text.find(ENGAGEMENT)
+    if found < 0:
+        return text.strip()[1:-1].strip()
+    start = text.rfind(ENTRY, 0, found)
+    rest = text[start:]
+    if start < 0 or rest.count(KIND) != rest.count(ENGAGEMENT):
+        return None
+    return text[:start].strip()[1:].rstrip().removesuffix(",").rstrip()
