@@ -20,9 +20,10 @@ from sqlalchemy import (
     Column,
     Double,
     String,
-    and_,
+    bindparam,
     cast,
     func,
+    literal_column,
     select,
     union,
     update,
@@ -35,10 +36,12 @@ from leadflow.repositories import _arrow, rescoring
 from leadflow.repositories._bulk import (
     dialect_name,
     epoch_micros,
+    executemany,
     fetch,
     table_of,
     temporary_table,
 )
+from leadflow.repositories._copy import use_copy
 from leadflow.repositories._sql import chunked
 
 FEW = 200_000  # leads read through the driver; more are read as columns (every row, then kept)
@@ -301,8 +304,18 @@ def scored_us(session: Session, lead_ids: Sequence[int]) -> dict[int, int]:
 def write_changes(session: Session, rows: dict[str, Sequence[Any]]) -> None:
     """Columns `lead_id`, `rule_id`, `rule_key`, `count`, `band`, `anchored`, `window_from`
     (as `read` gives them) and `changes_at`: each state's new `changes_at`, stored only where
-    the state is still the one read (a state folded since keeps what its writer set)."""
-    if not len(rows["lead_id"]):
+    the state is still the one read (a state folded since keeps what its writer set). One
+    UPDATE per row on SQLite and for a few rows, from a staging table on PostgreSQL."""
+    count = len(rows["lead_id"])
+    if not count:
+        return
+    states = table_of(RuleState)
+    if not use_copy(session, count):
+        given: dict[str, Any] = {name: bindparam(f"p_{name}") for name in rows}
+        statement = (
+            update(states).where(*_same_state(states, given)).values(changes_at=given["changes_at"])
+        )
+        executemany(session, statement, {f"p_{name}": column for name, column in rows.items()})
         return
     columns: list[Column[Any]] = [
         Column("lead_id", BigInteger, primary_key=True),
@@ -315,15 +328,20 @@ def write_changes(session: Session, rows: dict[str, Sequence[Any]]) -> None:
         Column("changes_at", BigInteger, nullable=False),
     ]
     with temporary_table(session, "leadflow_state_changes", columns, rows) as temp:
-        states = table_of(RuleState)
-        same = and_(
-            states.c.lead_id == temp.c.lead_id,
-            states.c.rule_id == temp.c.rule_id,
-            states.c.rule_key == temp.c.rule_key,
-            states.c.count == temp.c.count,
-            func.coalesce(states.c.band, 0) == temp.c.band,
-            func.coalesce(states.c.anchored, 0.0) == temp.c.anchored,
-            func.coalesce(states.c.window_from, NO_TIME) == temp.c.window_from,
-        )
-        statement = update(states).where(same).values(changes_at=temp.c.changes_at)
+        same = _same_state(states, temp.c)
+        statement = update(states).where(*same).values(changes_at=temp.c.changes_at)
         session.connection().execute(statement)
+
+
+def _same_state(states: Any, given: Any) -> list[Any]:
+    """The stored state is the one read: its key, rule and figures as `read` gave them."""
+    return [
+        states.c.lead_id == given["lead_id"],
+        states.c.rule_id == given["rule_id"],
+        states.c.rule_key == given["rule_key"],
+        states.c.count == given["count"],
+        # Constants written into the statement: the per-row form binds only the rows' values.
+        func.coalesce(states.c.band, literal_column("0")) == given["band"],
+        func.coalesce(states.c.anchored, literal_column("0.0")) == given["anchored"],
+        func.coalesce(states.c.window_from, literal_column(str(NO_TIME))) == given["window_from"],
+    ]
