@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any, NamedTuple
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.core.facts import lead_facts
@@ -19,8 +19,11 @@ from leadflow.core.scoring import score_from_events
 from leadflow.models import Account, Event, Lead, RuleState
 from leadflow.models.db import make_engine, make_session_factory, upgrade
 from leadflow.repositories import events as event_repo
+from leadflow.repositories import state_columns
 from leadflow.services import decay_refresh
 from leadflow.services import leads as lead_service
+from leadflow.services.engagement_state import MARKER, rule_keys
+from leadflow.services.pipeline import run_decay
 from leadflow.services.pipeline import run_live as score_leads
 from leadflow.services.rescore import rescore_all
 from tests.services.test_rescore import (
@@ -263,3 +266,33 @@ def feed_live_one(session: Session, book: Playbook, lead_id: int, at: Any) -> tu
     """One event for `lead_id` at `at`, scored live; the lead's row after it."""
     _score_arrivals(session, book, lead_id, [_event_row(random.Random(1), 99_999, lead_id, at)], at)
     return lead_rows(session)[lead_id]
+
+
+def test_leads_without_states_get_them_a_batch_per_pass(committed: Committed) -> None:
+    """Leads whose states were never built (bulk-loaded, or the rules changed) are re-scored
+    from their events a batch per pass, and get their states then: every such lead is reached
+    within a few passes, not the same first batch pass after pass, and each is aged by its
+    states afterwards, equal to a full re-score."""
+    factory, book, scored, later = committed
+    with factory() as session, session.begin():
+        session.execute(delete(RuleState))
+    _, key = rule_keys(book)
+    batch = 5
+    for passes in range(1, len(scored) // batch + 3):
+        at = later + timedelta(hours=passes)
+        with factory() as session, session.begin():
+            run_decay(session, book, at, rescore_at_most=batch)
+        with factory() as session:
+            left = state_columns.stateless_leads(session, MARKER, key)
+        if len(left) == 0:
+            break
+    assert len(left) == 0, f"{len(left)} leads still without states after {passes} passes"
+    assert passes <= -(-len(scored) // batch)
+    at = later + timedelta(hours=passes + 30)
+    with factory() as session, session.begin():
+        run_decay(session, book, at, rescore_at_most=batch)
+        aged = lead_rows(session)
+        rescore_all(session, book, at)
+        bulk = lead_rows(session)
+        assert {i: aged[i] for i in scored} == {i: bulk[i] for i in scored}
+        session.rollback()

@@ -39,7 +39,14 @@ from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import live_snapshot
 from leadflow.repositories.live_snapshot import LiveSnapshot
-from leadflow.services import decay_refresh, lifecycle, live_scoring, rescore, shadow_live
+from leadflow.services import (
+    decay_refresh,
+    engagement_state,
+    lifecycle,
+    live_scoring,
+    rescore,
+    shadow_live,
+)
 from leadflow.services import prediction as predictive
 from leadflow.services.leads import facts_of
 
@@ -168,6 +175,9 @@ def run_decay(
     rebuilt = aged.without_state[:rescore_at_most]
     if rebuilt:
         rescore.rescore_all(session, playbook, now, lead_ids=rebuilt, cause="decay")
+        # Their states too, from the same events: the next passes age them by multiplication
+        # and reach the next batch, rather than re-scoring this one from events every pass.
+        engagement_state.states_for(session, playbook, rebuilt, {}, now)
     touched = {*aged.changed_ids, *rebuilt}
     if reads_account_score(playbook):  # their account's score moved: so may their stage
         touched |= set(lead_repo.ids_at_accounts(session, aged.accounts))
