@@ -17,14 +17,13 @@ from typing import Any
 from faker import Faker
 from sqlalchemy.orm import Session
 
-from leadflow.core.lifecycle import Action
 from leadflow.core.playbook import Playbook
-from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import reps as rep_repo
-from leadflow.services import lifecycle, pipeline, playbooks, reps, sales
+from leadflow.services import pipeline, playbooks, reps
+from leadflow.services.demo_sales import TEAM_DOMAIN, sales_outcomes
 
 INDUSTRIES = ["Software", "Logistics", "Manufacturing", "Retail", "Healthcare", "Finance"]
 COUNTRIES = ["US", "US", "US", "CA", "GB", "DE", "FR", "NL", "SE", "IN", "BR", "AU"]
@@ -212,7 +211,6 @@ SALES_TEAM = (
     ("Nora Patel", "nora", "inbound", "mon-sun 00:00-23:59", "UTC"),
     ("Sam Okafor", "sam", "inbound", "mon-sun 00:00-23:59", "UTC"),
 )
-TEAM_DOMAIN = "flowline.example"
 
 
 def add_sales_team(session: Session, now: datetime) -> None:
@@ -233,7 +231,6 @@ def add_sales_team(session: Session, now: datetime) -> None:
 # (a lead waits up to a step before the pipeline sees it: shorter steps cost more to build).
 STEP = timedelta(days=2)
 SALES_WEEK = timedelta(days=7)
-LIST_AGE = timedelta(days=30)
 MONTHS = 6
 # Anonymous visitors per lead: about 4% of a site's visitors become known leads.
 ANONYMOUS_PER_LEAD = 24
@@ -365,76 +362,3 @@ def _train(session: Session, book: Playbook, now: datetime) -> str:
     return (f"model {trained['version']} ({trained['kind']}, ROC-AUC "
             f"{trained['metrics']['roc_auc']} out of sample): a chance to buy on "
             f"{trained['leads_scored']:,} open leads")  # fmt: skip
-
-
-RECYCLE_REASONS = ("no budget this year", "bad timing", "no authority", "just researching")
-LOST_REASONS = ("chose a competitor", "price", "no decision")
-QUESTIONS = ("Do you support SSO?", "How long is onboarding?", "Is there an API?")
-OBJECTIONS = ("price", "switching cost", "security review")
-
-
-def sales_outcomes(
-    session: Session,
-    rng: random.Random,
-    now: datetime,
-    *,
-    until: datetime | None = None,
-    worked: set[tuple[int, str]] | None = None,
-    keep_up: bool = False,
-) -> None:
-    """Sales works the demo's new SQLs and MQLs and, as an SDR team calling through a list,
-    four in ten of the other new leads, through the real actions between `now` and `until`:
-    touches with questions, recycles, disqualifications, won and lost deals. A lead is
-    considered once in each stage (`worked` holds the (lead, stage) pairs seen). Whether a
-    lead buys is a coin weighted by its hidden propensity (kept in its attributes to check
-    what a model learns, never used as a feature), not the playbook's score: the closed loop
-    then has something true to find."""
-    seen = worked if worked is not None else set()
-    end = until or now
-    # The rest waits: the queue has work in it. Keeping up, sales calls every SQL.
-    share = {"sql": 1.0 if keep_up else 0.7, "mql": 0.7, "lead": 0.4}
-    # The SDRs call through leads that have been on the list a month, not new sign-ups.
-    listed = now - LIST_AGE
-    fresh = [
-        lead for stage, part in share.items() for lead in lead_repo.in_stage(session, stage)
-        if (lead.id, stage) not in seen and (stage != "lead" or lead.created_at <= listed)
-    ]  # fmt: skip
-    for lead in fresh:
-        seen.add((lead.id, lead.stage))
-        if rng.random() < share[lead.stage]:
-            _work(session, rng, lead, now, end)
-
-
-def _later(rng: random.Random, moment: datetime, mean_minutes: float, end: datetime) -> datetime:
-    """A moment a while after `moment` (exponential, with this mean), never past `end`."""
-    return min(moment + timedelta(minutes=rng.expovariate(1 / mean_minutes)), end)
-
-
-def _work(session: Session, rng: random.Random, lead: Lead, now: datetime, end: datetime) -> None:
-    """One lead worked by its rep: a call minutes after a hand-off (hours for the others),
-    then the deal over the following days."""
-    chance = float((lead.attributes or {}).get("hidden_propensity", 0.2))
-    rep = lead.owner or f"nora@{TEAM_DOMAIN}"
-    at = _later(rng, now, 12 if lead.stage == "sql" else 180, end)
-    if lead.stage != "sql":
-        lifecycle.act(session, lead, Action.ACCEPT, actor=rep, now=at, reason="")
-    if rng.random() < 0.85:
-        asked, objected = [rng.choice(QUESTIONS)], [rng.choice(OBJECTIONS)]
-        sales.log_touch(session, lead, actor=rep, channel="call", now=at,
-                        questions=asked, objections=objected)  # fmt: skip
-    at = _later(rng, at, 60 * 24, end)
-    if rng.random() < 0.1:
-        lifecycle.act(session, lead, Action.RECYCLE, actor=rep, now=at,
-                      reason=rng.choice(RECYCLE_REASONS))  # fmt: skip
-        return
-    buys = rng.random() < chance
-    if buys or rng.random() < 0.3:
-        amount = round(rng.lognormvariate(9.6, 0.5), -2)
-        lifecycle.act(session, lead, Action.CONVERT, actor=rep, now=at, reason="",
-                      amount=amount)  # fmt: skip
-        action = Action.CLOSE_WON if buys else Action.CLOSE_LOST
-        lifecycle.act(session, lead, action, actor=rep, now=_later(rng, at, 60 * 48, end),
-                      amount=amount, reason="" if buys else rng.choice(LOST_REASONS))  # fmt: skip
-    else:
-        lifecycle.act(session, lead, Action.DISQUALIFY, actor=rep, now=at,
-                      reason=rng.choice(("not a fit", "no budget", "student")))  # fmt: skip
