@@ -28,12 +28,15 @@ from leadflow.services import (
     privacy,
     sla,
 )
+from leadflow.services.reports import snapshots
 
 log = logging.getLogger("leadflow.worker")
 SWEEP_EVERY = 5.0  # seconds between SLA sweeps
 DECAY_EVERY = 300.0  # seconds between passes over leads whose decayed score may have moved
 DECAY_BATCH = 10_000  # leads without a state re-scored from their events per pass
 LEARN_EVERY = 3600.0  # seconds between looks at the playbook's retraining schedule
+SNAPSHOT_EVERY = 60.0  # seconds at least between refreshes of the pages' snapshots,
+SNAPSHOT_SHARE = 20.0  # and at least this many times the last refresh's time (<= 5% of it)
 
 
 def utcnow() -> datetime:
@@ -53,6 +56,8 @@ class Worker:
         self._last_sweep = 0.0
         self._last_decay = 0.0
         self._last_learn = 0.0
+        self._last_snapshot = 0.0
+        self._snapshot_every = SNAPSHOT_EVERY
         self._learning: threading.Thread | None = None
         self.started_at = utcnow()
 
@@ -110,6 +115,22 @@ class Worker:
                 return 0
             return privacy.apply_retention(session, book, utcnow())
 
+    def snapshot(self) -> int:
+        """Refresh the pages' snapshots (`services/reports/snapshots.py`); the milliseconds
+        computing them took. Computed in a transaction that takes no write lock (seconds on a
+        big database: tracking calls would wait behind it), then stored in a short one."""
+        now = utcnow()
+        with self.factory() as session, session.begin():
+            try:
+                book = playbooks.active_playbook(session)
+            except NotFound:
+                return 0
+            found = snapshots.compute(session, book, now)
+        with self.factory() as session, session.begin():
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            snapshots.store(session, found, now)
+        return sum(s.took_ms for s in found)
+
     def learn(self) -> dict[str, object] | None:
         """Retrain the model when the playbook's schedule says so (`learning:`); the new
         version replaces the active one only when it ranks no worse out of sample.
@@ -162,6 +183,10 @@ class Worker:
                         self._last_decay = now
                         self.decay()
                         self.retain()
+                    if now - self._last_snapshot >= self._snapshot_every:
+                        self._last_snapshot = now
+                        took = self.snapshot() / 1000.0
+                        self._snapshot_every = max(SNAPSHOT_EVERY, SNAPSHOT_SHARE * took)
                     if now - self._last_learn >= LEARN_EVERY:
                         self._last_learn = now
                         self.learn_in_background()
