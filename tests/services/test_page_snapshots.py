@@ -67,8 +67,15 @@ def _browse(sessions: sessionmaker[Session], at: datetime) -> None:
     raw: list[dict[str, Any]] = []
     for n in range(6):
         for k in range(3):
-            raw.append({"type": "page", "anonymousId": f"new-{n}", "messageId": f"v{n}-{k}",
-                        "timestamp": (at - timedelta(minutes=30 - k)).isoformat(), **pricing})
+            raw.append(
+                {
+                    "type": "page",
+                    "anonymousId": f"new-{n}",
+                    "messageId": f"v{n}-{k}",
+                    "timestamp": (at - timedelta(minutes=30 - k)).isoformat(),
+                    **pricing,
+                }
+            )
     raw.append({"type": "identify", "anonymousId": "new-0", "messageId": "signup",
                 "timestamp": (at - timedelta(minutes=5)).isoformat(),
                 "traits": {"email": "new0@example.com"}})  # fmt: skip
