@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from leadflow.core.report_math import Cohort
 from leadflow.models.lead import Lead
 from leadflow.models.page_snapshot import PageSnapshot
+from leadflow.repositories import page_snapshots
 from leadflow.repositories import reports as queries
 from leadflow.services import demo, merge, playbooks, privacy
 from leadflow.services import plan as plan_service
@@ -130,7 +131,11 @@ def test_the_worker_refreshes_them(sessions: sessionmaker[Session]) -> None:
     with sessions() as session, session.begin():
         demo.build(session, B2B.read_text(), leads=20, now=NOW, seed=4, train=False)
     worker = Worker(sessions)
-    assert worker.snapshot() >= 0
+    assert worker.snapshot() is not None  # none yet: due
     with sessions() as session:
-        names = set(session.scalars(select(PageSnapshot.name)))
-        assert names == {snapshots.DASHBOARD, snapshots.VISITS}
+        taken = {name: at for name, at, _ in page_snapshots.taken(session)}
+        assert set(taken) == {snapshots.DASHBOARD, snapshots.VISITS}
+        assert not snapshots.due(session, taken[snapshots.DASHBOARD])
+        assert snapshots.due(session, max(taken.values()) + timedelta(seconds=snapshots.EVERY))
+    assert worker.snapshot() is None  # just taken (by this worker or another): not due
+    assert Worker(sessions).snapshot(force=True) is not None

@@ -19,5 +19,5 @@ class PageSnapshot(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     as_of: Mapped[datetime]
-    took_ms: Mapped[int]  # how long computing it took: the worker spaces refreshes by it
+    took_ms: Mapped[int]  # how long computing it took: refreshes are spaced by it
     content: Mapped[dict[str, Any]]

@@ -24,3 +24,9 @@ def put(
     values = {"as_of": as_of, "took_ms": took_ms, "content": content}
     statement = dialect_insert(session, PageSnapshot).values(name=name, **values)
     session.execute(statement.on_conflict_do_update(index_elements=["name"], set_=values))
+
+
+def taken(session: Session) -> list[tuple[str, datetime, int]]:
+    """(name, as_of, took_ms) of every stored snapshot, without their content."""
+    query = select(PageSnapshot.name, PageSnapshot.as_of, PageSnapshot.took_ms)
+    return [(name, as_of, int(took)) for name, as_of, took in session.execute(query)]

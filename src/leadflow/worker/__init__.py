@@ -35,8 +35,7 @@ SWEEP_EVERY = 5.0  # seconds between SLA sweeps
 DECAY_EVERY = 300.0  # seconds between passes over leads whose decayed score may have moved
 DECAY_BATCH = 10_000  # leads without a state re-scored from their events per pass
 LEARN_EVERY = 3600.0  # seconds between looks at the playbook's retraining schedule
-SNAPSHOT_EVERY = 60.0  # seconds at least between refreshes of the pages' snapshots,
-SNAPSHOT_SHARE = 20.0  # and at least this many times the last refresh's time (<= 5% of it)
+SNAPSHOT_LOOK = 10.0  # seconds between looks at whether the pages' snapshots are due
 
 
 def utcnow() -> datetime:
@@ -57,7 +56,6 @@ class Worker:
         self._last_decay = 0.0
         self._last_learn = 0.0
         self._last_snapshot = 0.0
-        self._snapshot_every = SNAPSHOT_EVERY
         self._learning: threading.Thread | None = None
         self.started_at = utcnow()
 
@@ -115,16 +113,19 @@ class Worker:
                 return 0
             return privacy.apply_retention(session, book, utcnow())
 
-    def snapshot(self) -> int:
-        """Refresh the pages' snapshots (`services/reports/snapshots.py`); the milliseconds
-        computing them took. Computed in a transaction that takes no write lock (seconds on a
-        big database: tracking calls would wait behind it), then stored in a short one."""
+    def snapshot(self, *, force: bool = False) -> int | None:
+        """Refresh the pages' snapshots when due (`services/reports/snapshots.py`, or always
+        with `force`); the milliseconds computing them took (None: not due). Computed in a
+        transaction that takes no write lock (seconds on a big database: tracking calls would
+        wait behind it), then stored in a short one."""
         now = utcnow()
         with self.factory() as session, session.begin():
+            if not force and not snapshots.due(session, now):
+                return None
             try:
                 book = playbooks.active_playbook(session)
             except NotFound:
-                return 0
+                return None
             found = snapshots.compute(session, book, now)
         with self.factory() as session, session.begin():
             session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
@@ -183,10 +184,9 @@ class Worker:
                         self._last_decay = now
                         self.decay()
                         self.retain()
-                    if now - self._last_snapshot >= self._snapshot_every:
+                    if now - self._last_snapshot >= SNAPSHOT_LOOK:
                         self._last_snapshot = now
-                        took = self.snapshot() / 1000.0
-                        self._snapshot_every = max(SNAPSHOT_EVERY, SNAPSHOT_SHARE * took)
+                        self.snapshot()
                     if now - self._last_learn >= LEARN_EVERY:
                         self._last_learn = now
                         self.learn_in_background()

@@ -36,6 +36,8 @@ from leadflow.services.reports import funnel, revenue
 DASHBOARD = "dashboard"
 VISITS = "visits"
 MAX_AGE = timedelta(hours=1)
+EVERY = 60.0  # seconds at least between refreshes,
+SHARE = 20.0  # and at least this many times the last refresh took (at most 5% of a worker's time)
 # The dashboard's breakdowns: the key its page reads, the dimension it groups by.
 BREAKDOWNS = {"sources": "source", "campaigns": "campaign", "personas": "persona",
               "bands": "score_band"}  # fmt: skip
@@ -127,6 +129,17 @@ def store(session: Session, found: Sequence[Snapshot], now: datetime) -> None:
     for snapshot in found:
         page_snapshots.put(session, snapshot.name, snapshot.content, as_of=now,
                            took_ms=snapshot.took_ms)  # fmt: skip
+
+
+def due(session: Session, now: datetime) -> bool:
+    """Whether a refresh is due: a snapshot is missing, or the oldest was taken `EVERY`
+    seconds ago (or `SHARE` times what the last refresh took, when that is longer). Read from
+    the stored ones, so several workers (or a restarted one) do not refresh more often."""
+    found = page_snapshots.taken(session)
+    if {name for name, _, _ in found} != {DASHBOARD, VISITS}:
+        return True
+    every = max(EVERY, SHARE * sum(took for _, _, took in found) / 1000.0)
+    return min(as_of for _, as_of, _ in found) <= now - timedelta(seconds=every)
 
 
 def refresh(session: Session, book: Playbook, now: datetime) -> int:
