@@ -53,6 +53,7 @@ TABLES = {
     "tombstones",
     "erased_counts",
     "external_ids",
+    "page_snapshots",
 }
 
 

@@ -70,3 +70,27 @@ def test_visitors_in_windows_match_a_plain_count(session: Session) -> None:
     assert reports.visitors_in(session, windows) == expected
     assert expected[1] > 0 and expected[2] == 0 and expected[3] == 2
     assert [reports.visitors(session, *w) for w in windows] == expected
+
+
+def test_visitors_by_the_day_of_their_latest_view_add_up_to_each_window(session: Session) -> None:
+    """A window from a midnight to `until` holds exactly the visitors whose latest view before
+    `until` falls in it: the worker's snapshot answers the plan's windows by summing days."""
+    rng = random.Random(11)
+    ids = [leads.create(session, email=f"d{n}@example.com").id for n in range(8)]
+    rows = []
+    for n in range(400):
+        at = NOW - timedelta(hours=rng.uniform(-30, 24 * 40))  # some after `until`
+        known = rng.random() < 0.3
+        rows.append(_view(
+            f"d-{n}", at, rng.choice(ids) if known else None,
+            None if known else f"anon-{rng.randrange(60)}",
+            kind=rng.choice(["page", "page", "track"]),
+        ))  # fmt: skip
+    rows.append(_view("at-until", NOW, None, "anon-at-until"))  # not before `until`
+    events.insert_many(session, rows)
+    days = reports.latest_views_by_day(session, NOW)
+    for back in (0, 1, 5, 20, 45):
+        start = (NOW - timedelta(days=back)).replace(hour=0, minute=0, second=0, microsecond=0)
+        summed = sum(n for day, n in days.items() if day >= start.date().isoformat())
+        assert summed == _plainly(session, start, NOW), back
+    assert sum(days.values()) == _plainly(session, NOW - timedelta(days=999), NOW) > 0

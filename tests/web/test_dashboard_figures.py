@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from leadflow.core.report_math import Cohort
 from leadflow.services import demo, playbooks, reports
+from leadflow.services.reports import snapshots
 from leadflow.web.pages import _charts
 from tests.web.test_security import signed_in
 
@@ -57,3 +58,20 @@ def test_the_dashboard_charts_what_the_reports_say(app: FastAPI, client: TestCli
         assert sum(shown["funnel"]["values"]) > 0
         revenue = f"{expected['funnel']['revenue']:,.0f}"
         assert f'<div class="l">Won revenue</div><div class="n">{revenue}</div>' in page
+
+
+def test_the_dashboard_and_plan_serve_the_workers_snapshot_with_its_time(
+    app: FastAPI, client: TestClient
+) -> None:
+    now = datetime.now(UTC)
+    with app.state.sessions() as session, session.begin():
+        demo.build(session, B2B.read_text(), leads=60, now=now, seed=5, train=False)
+        snapshots.refresh(session, playbooks.active_playbook(session), now)
+    signed_in(app, client, "max@flowline.io", "manager")
+    page = client.get("/dashboard").text
+    assert f"All-time figures as of {now:%Y-%m-%d %H:%M} UTC" in page
+    assert _charts_on(page) == json.loads(json.dumps(_charts(_as_reported(app, now, None))))
+    year = client.get(f"/dashboard?period={now.year}").text  # a period: computed when asked
+    assert "All-time figures as of" not in year
+    plan = client.get("/plan?goal=1000000&deal_size=20000&rates=visit%3D0.05").text
+    assert f"Visitors counted as of {now:%Y-%m-%d %H:%M} UTC" in plan

@@ -18,7 +18,8 @@ from leadflow.cli.setup import EXAMPLES
 from leadflow.core.demo_traffic import Rates
 from leadflow.core.roles import Role
 from leadflow.models.db import make_engine, upgrade
-from leadflow.services import demo_live, keys, leads, reporting, users
+from leadflow.services import demo_live, keys, leads, playbooks, reporting, users
+from leadflow.services.reports import snapshots
 
 
 def register(app: typer.Typer) -> None:
@@ -66,6 +67,8 @@ def demo(
                 highlight=False,
             )
             console.print(built.model, highlight=False)
+            # The pages' snapshots at once, not at the worker's first pass.
+            snapshots.refresh(session, playbooks.active_playbook(session), utcnow())
         else:
             console.print("the database already has leads: showing them (--fresh rebuilds)")
         stages = reporting.stage_counts(session)

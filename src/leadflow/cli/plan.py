@@ -81,6 +81,8 @@ def show(result: dict[str, object]) -> None:
             "-" if s["rate"] is None else f"{s['rate']:.2%}", _source(s),
         )  # fmt: skip
     console.print(table)
+    if result.get("visits_as_of"):  # the worker's snapshot (see services/reports/snapshots.py)
+        console.print(f"visitors counted as of {str(result['visits_as_of'])[:16]} UTC")
     sensitivity = Table("one more point at", "from", "extra revenue", "fewer visits needed")
     rows = result["sensitivity"]
     assert isinstance(rows, list)

@@ -17,6 +17,7 @@ from leadflow.models.outbox import (
     OutboxMessage,
     WebhookEndpoint,
 )
+from leadflow.models.page_snapshot import PageSnapshot
 from leadflow.models.playbook import PlaybookVersion
 from leadflow.models.prediction import PredictiveModel
 from leadflow.models.privacy import ErasedCount, Tombstone
@@ -46,6 +47,7 @@ __all__ = [
     "Lead",
     "Notification",
     "OutboxMessage",
+    "PageSnapshot",
     "PlaybookVersion",
     "PredictiveModel",
     "Rep",

@@ -71,6 +71,13 @@ def month_of(session: Session, moment: Any) -> ColumnElement[str]:
     return func.strftime("%Y-%m", moment)
 
 
+def day_of(session: Session, moment: Any) -> ColumnElement[str]:
+    """`YYYY-MM-DD` of a timestamp (UTC)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", moment), "YYYY-MM-DD")
+    return func.substr(moment, 1, 10)  # stored as sortable UTC text: its first ten characters
+
+
 def event_campaign() -> ColumnElement[str | None]:
     """The campaign an event came from (filled in when stored, see events.with_lookups)."""
     return Event.campaign.expression

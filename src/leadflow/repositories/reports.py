@@ -35,6 +35,7 @@ from leadflow.models.types import UTCDateTime
 from leadflow.repositories import erased_reports
 from leadflow.repositories._bulk import dialect_name
 from leadflow.repositories.report_sql import (
+    day_of,
     event_campaign,
     furthest_rank,
     in_cohort,
@@ -440,6 +441,50 @@ def _anonymous_visiting(
         )
         found.append(int(session.scalar(window) or 0))
     return found
+
+
+def latest_views_by_day(session: Session, until: datetime) -> dict[str, int]:
+    """How many visitors (as `visitors` counts them) had their latest page view before `until`
+    on each day (`YYYY-MM-DD`, UTC). Visitors in [day D, until) are then the sum over the days
+    from D on: a visitor seen in the window is one whose latest view falls in it. Costly (every
+    anonymous id's views, every lead's timeline): the worker's snapshot, not a page's query."""
+    found: dict[str, int] = {}
+    for day, count in [*_anonymous_latest(session, until), *_leads_latest(session, until)]:
+        found[str(day)] = found.get(str(day), 0) + int(count)
+    return found
+
+
+def _anonymous_latest(session: Session, until: datetime) -> list[tuple[Any, Any]]:
+    """(day, anonymous ids whose latest page view before `until` was that day), read from
+    ix_events_anonymous_pages in id order (see `_anonymous_visiting`)."""
+    sqlite = dialect_name(session) == "sqlite"
+    hint = " INDEXED BY ix_events_anonymous_pages" if sqlite else ""
+    day = (
+        "substr(max(occurred_at), 1, 10)"
+        if sqlite
+        else "to_char(max(occurred_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    )
+    query = text(
+        f"SELECT day, count(*) FROM (SELECT {day} AS day FROM events{hint}"
+        " WHERE type = 'page' AND lead_id IS NULL AND anonymous_id IS NOT NULL"
+        " AND occurred_at < :until GROUP BY anonymous_id) AS latest GROUP BY day"
+    ).bindparams(bindparam("until", until, type_=UTCDateTime()))
+    return [(d, n) for d, n in session.execute(query)]
+
+
+def _leads_latest(session: Session, until: datetime) -> list[tuple[Any, Any]]:
+    """(day, leads whose latest page view before `until` was that day): one look into each
+    lead's timeline (ix_events_lead_timeline)."""
+    latest = (
+        select(func.max(Event.occurred_at))
+        .where(Event.lead_id == Lead.id, Event.type == "page", Event.occurred_at < until)
+        .scalar_subquery()
+        .label("at")
+    )
+    per_lead = select(latest).select_from(Lead).subquery()
+    day = day_of(session, per_lead.c.at)
+    query = select(day, func.count()).where(per_lead.c.at.is_not(None)).group_by(day)
+    return [(d, n) for d, n in session.execute(query)]
 
 
 def plan_actuals(session: Session, start: datetime, end: datetime) -> dict[str, int]:

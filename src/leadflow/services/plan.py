@@ -20,6 +20,7 @@ from leadflow.core.stages import Stage
 from leadflow.repositories import reports as queries
 from leadflow.repositories import reps as rep_repo
 from leadflow.services import playbooks
+from leadflow.services.reports import snapshots
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,11 @@ def _period(text: str, now: datetime) -> tuple[str, datetime, datetime]:
     return name, start, end
 
 
+def midnight(moment: datetime) -> datetime:
+    """The start of `moment`'s day."""
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def measured_rates(
     session: Session, start: datetime, end: datetime, visits: int
 ) -> dict[str, tuple[int, int]]:
@@ -63,10 +69,12 @@ def build(session: Session, request: PlanRequest, now: datetime) -> dict[str, An
     """The plan: per stage required, actual so far, rate and where it came from, per rep,
     pacing; plus the sensitivity of the goal to each rate."""
     name, start, end = _period(request.period, now)
-    window_start = now - timedelta(days=request.window_days)
+    # The measured window starts at a midnight (UTC), like the period, so both windows'
+    # visitors (the plan's costliest count) can come from the worker's snapshot.
+    window_start = midnight(now - timedelta(days=request.window_days))
     so_far = min(end, now)
-    # Both windows' visitors from one pass over the page views (the plan's costliest count).
-    visits, visited = queries.visitors_in(session, [(window_start, now), (start, so_far)])
+    windows = [(window_start, now), (start, so_far)]
+    (visits, visited), visits_as_of = snapshots.visitors(session, windows, now)
     measured = measured_rates(session, window_start, now, visits)
     rates: dict[str, float] = {}
     sources: dict[str, str] = {}
@@ -111,6 +119,8 @@ def build(session: Session, request: PlanRequest, now: datetime) -> dict[str, An
         "goal": request.goal, "deal_size": request.deal_size, "reps": reps,
         "stages": steps,
         "sensitivity": plan_math.sensitivity(request.goal, request.deal_size, rates),
+        # When the visitors were counted (the worker's snapshot); None: counted now.
+        "visits_as_of": visits_as_of.isoformat() if visits_as_of else None,
     }  # fmt: skip
 
 

@@ -18,8 +18,7 @@ from leadflow.core.report_math import Cohort
 from leadflow.core.roles import Permission
 from leadflow.models.lead import Lead
 from leadflow.services import access, leads, lifecycle, playbooks, reports, sales, users
-from leadflow.services.reports import funnel as funnel_reports
-from leadflow.services.reports import revenue as revenue_reports
+from leadflow.services.reports import snapshots
 from leadflow.web.auth import (
     COOKIE,
     BadCsrf,
@@ -268,33 +267,15 @@ def dashboard(
     request: Request, session: ReadSession, now: Now, seen: Reader, period: str | None = None
 ) -> HTMLResponse:
     book = playbooks.active_playbook(session)
-
-    def run(name: str, by: str = "source") -> dict[str, Any]:
-        options = reports.Options(period=period or None, by=by)
-        return reports.run(session, book, name, Cohort(), options, now)
-
     error = None
     try:
         cohort = reports.cohort_for(Cohort(), period or None)
     except LeadflowError as exc:  # a mistyped period: say so, show all time
         error, period, cohort = exc.message, None, Cohort()
-    # The funnel and its four breakdowns from one pass over the leads; attribution by the one
-    # model the chart shows (the others read every touch's time).
-    view, split = funnel_reports.overview(session, cohort, ["source", "campaign", "persona",
-                                                             "score_band"])  # fmt: skip
-    data = {
-        "funnel": view,
-        "sources": split["source"],
-        "campaigns": split["campaign"],
-        "personas": split["persona"],
-        "bands": split["score_band"],
-        "speed": run("speed"),
-        "attribution": revenue_reports.attribution(session, cohort, models=["linear"]),
-        "calibration": run("calibration"),
-        "drift": run("drift"),
-    }
+    # All time from the worker's snapshot (shown with its time), a period computed now.
+    data, as_of = snapshots.dashboard(session, book, cohort, period or None, now)
     return page(request, "dashboard.html", seen, data=data, charts=_charts(data),
-                period=period or "", error=error)  # fmt: skip
+                period=period or "", error=error, as_of=as_of)  # fmt: skip
 
 
 def _charts(data: dict[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from leadflow.services import (
     privacy,
     sla,
 )
+from leadflow.services.reports import snapshots
 
 log = logging.getLogger("leadflow.worker")
 SWEEP_EVERY = 5.0  # seconds between SLA sweeps
@@ -36,6 +37,7 @@ DECAY_EVERY = 300.0  # seconds between passes over leads whose decayed score may
 STATELESS_EVERY = 3600.0  # seconds between decay passes that also look for leads without states
 DECAY_BATCH = 10_000  # leads without a state re-scored from their events per pass
 LEARN_EVERY = 3600.0  # seconds between looks at the playbook's retraining schedule
+SNAPSHOT_LOOK = 10.0  # seconds between looks at whether the pages' snapshots are due
 
 
 def utcnow() -> datetime:
@@ -56,6 +58,7 @@ class Worker:
         self._last_decay = 0.0
         self._last_stateless: float | None = None
         self._last_learn = 0.0
+        self._last_snapshot = 0.0
         self._learning: threading.Thread | None = None
         self.started_at = utcnow()
 
@@ -121,6 +124,25 @@ class Worker:
                 return 0
             return privacy.apply_retention(session, book, utcnow())
 
+    def snapshot(self, *, force: bool = False) -> int | None:
+        """Refresh the pages' snapshots when due (`services/reports/snapshots.py`, or always
+        with `force`); the milliseconds computing them took (None: not due). Computed in a
+        transaction that takes no write lock (seconds on a big database: tracking calls would
+        wait behind it), then stored in a short one."""
+        now = utcnow()
+        with self.factory() as session, session.begin():
+            if not force and not snapshots.due(session, now):
+                return None
+            try:
+                book = playbooks.active_playbook(session)
+            except NotFound:
+                return None
+            found = snapshots.compute(session, book, now)
+        with self.factory() as session, session.begin():
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            snapshots.store(session, found, now)
+        return sum(s.took_ms for s in found)
+
     def learn(self) -> dict[str, object] | None:
         """Retrain the model when the playbook's schedule says so (`learning:`); the new
         version replaces the active one only when it ranks no worse out of sample.
@@ -173,6 +195,9 @@ class Worker:
                         self._last_decay = now
                         self.decay()
                         self.retain()
+                    if now - self._last_snapshot >= SNAPSHOT_LOOK:
+                        self._last_snapshot = now
+                        self.snapshot()
                     if now - self._last_learn >= LEARN_EVERY:
                         self._last_learn = now
                         self.learn_in_background()
