@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.api.db_faults import WRITE_WAIT_MS
@@ -178,3 +180,49 @@ def test_writers_of_the_same_known_leads_wait_for_each_other_instead_of_failing(
         engine.dispose()
     assert _count(sessions, Event) == PEOPLE + WRITERS * ROUNDS * PEOPLE * 2
     assert _count(sessions, Lead) == PEOPLE
+
+
+@pytest.mark.postgres
+def test_a_lock_wait_that_runs_out_between_two_writers_is_tried_again(
+    postgresql_url: str,
+) -> None:
+    """Two writers that lock two rows in opposite orders wait on each other; the lock
+    timeout (here shorter than PostgreSQL's 1 s deadlock detector, so it is the timeout that
+    ends it) fails one of them, which is then run again and succeeds: no error reaches the
+    client. Each try starts afresh: only the last one's writes are stored."""
+    engine = make_engine(postgresql_url, lock_wait_ms=300)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE pair (id int PRIMARY KEY, writes int)")
+        connection.exec_driver_sql("INSERT INTO pair VALUES (1, 0), (2, 0)")
+    crossed = threading.Barrier(2)
+    tries: list[int] = []
+
+    def work(session: Session, first: int, second: int) -> None:
+        tries.append(first)
+        lock = text("UPDATE pair SET writes = writes + 1 WHERE id = :id")
+        session.execute(lock, {"id": first})
+        if len(tries) <= 2:  # the first tries meet crosswise; later ones run as they come
+            crossed.wait(timeout=30)
+            time.sleep(0.15 if first == 2 else 0)  # the writer of 1 waits first: its wait ends
+        session.execute(lock, {"id": second})
+
+    factory = make_session_factory(engine)
+    errors: list[BaseException] = []
+
+    def run(first: int, second: int) -> None:
+        try:
+            one_transaction(factory, work, first, second)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=pair) for pair in ((1, 2), (2, 1))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with engine.connect() as connection:
+        writes = connection.exec_driver_sql("SELECT writes FROM pair ORDER BY id").scalars()
+        assert list(writes) == [2, 2]
+    engine.dispose()
+    assert errors == []
+    assert tries == [1, 2, 1] or tries == [2, 1, 1]  # the writer of 1 ran again, after 2
