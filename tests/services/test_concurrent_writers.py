@@ -167,10 +167,10 @@ def test_writers_of_the_same_known_leads_wait_for_each_other_instead_of_failing(
 
     def send(writer: int) -> None:
         for round_ in range(ROUNDS):
-            news = _news(writer, round_)
             one_transaction(
                 server_sessions,
-                lambda s: ingest.ingest(s, BOOK, news, source="web", now=NOW),
+                lambda s, news: ingest.ingest(s, BOOK, news, source="web", now=NOW),
+                _news(writer, round_),
                 options=options,
             )
 

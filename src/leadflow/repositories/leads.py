@@ -84,9 +84,7 @@ def get_many(session: Session, lead_ids: Iterable[int], *, lock: bool = False) -
 
 
 _BY_EMAIL = select(Lead).where(Lead.email == bindparam("email"))
-_BY_EMAIL_LOCKED = _BY_EMAIL.with_for_update(**ROW_LOCK).execution_options(
-    populate_existing=True
-)
+_BY_EMAIL_LOCKED = _BY_EMAIL.with_for_update(**ROW_LOCK).execution_options(populate_existing=True)
 
 
 def get_by_email(session: Session, email: str, *, lock: bool = False) -> Lead | None:
