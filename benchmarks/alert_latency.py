@@ -50,6 +50,7 @@ from ingest import (
     start_leadflow,
     stop_leadflow,
     wait_until_healthy,
+    wait_until_settled,
 )
 
 
@@ -159,6 +160,7 @@ def bench(db: Database, args: argparse.Namespace) -> int:
     try:
         url = f"http://127.0.0.1:{port}"
         wait_until_healthy(url, seconds=120)  # a shared machine starts slowly
+        wait_until_settled([p.pid for p in running], seconds=180)
         system = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
         print(f"{system}, Python {platform.python_version()}, {db.describe()}, "
               f"{processes_shown(args.server_workers)}")  # fmt: skip

@@ -298,6 +298,21 @@ def processes_shown(server_workers: int) -> str:
     return f"{server_workers} server process(es) + 1 worker process"
 
 
+def wait_until_settled(pids: Sequence[int], *, seconds: float) -> None:
+    """Wait until the leadflow processes use under a fifth of a core over a second: with
+    several server processes /healthz answers as soon as one has started, while the others
+    may still be importing the app (tens of seconds on a busy machine), and that is neither
+    capacity nor CPU of the load."""
+    deadline = time.monotonic() + seconds
+    used = sum(tree_cpu(pid) for pid in pids)
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = sum(tree_cpu(pid) for pid in pids)
+        if now - used < 0.2:
+            return
+        used = now
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
@@ -321,6 +336,7 @@ def run(db: Database, args: argparse.Namespace) -> int:
     try:
         url = f"http://127.0.0.1:{port}"
         wait_until_healthy(url, seconds=120)  # a shared machine starts slowly
+        wait_until_settled([p.pid for p in running], seconds=180)
         system = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
         print(f"{system}, Python {platform.python_version()}, {db.describe()}, "
               f"{processes_shown(args.server_workers)}")  # fmt: skip
