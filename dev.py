@@ -176,6 +176,8 @@ def cmd_test(args: list[str]) -> int:
         env["LEADFLOW_CHROMIUM"] = ensure_chromium()
         env["LEADFLOW_REQUIRE_BROWSER"] = "1"
         say("CI: browser tests are required (LEADFLOW_REQUIRE_BROWSER=1)")
+        # The slowest tests in every CI log: the suite's time budget is watched from there.
+        args = ["--durations=30", *args]
     code = run([python, "-m", "pytest", *args], env)
     if code == 5:
         say("pytest collected no tests: treating as failure")

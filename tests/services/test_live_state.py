@@ -16,7 +16,7 @@ from leadflow.core.facts import lead_facts
 from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.scoring import score_from_events
-from leadflow.models import Account, Event, Lead
+from leadflow.models import Account, Event, Lead, RuleState
 from leadflow.models.db import make_engine, make_session_factory, upgrade
 from leadflow.repositories import events as event_repo
 from leadflow.services import decay_refresh
@@ -205,6 +205,30 @@ def test_decay_sweep_of_every_lead_after_commit_equals_bulk(committed: Committed
         session.rollback()
 
 
+def test_sweeps_that_read_only_due_states_miss_no_change(committed: Committed) -> None:
+    """Each pass reads only the leads with a state whose points may have changed
+    (`rule_states.changes_at`); pass after pass, committed, the leads equal a full bulk
+    re-score at that moment, and a pass right after another reads nothing."""
+    factory, book, scored, later = committed
+    for hours in (0, 1, 5, 26, 27, 80, 300, 2000):
+        at = later + timedelta(hours=hours)
+        with factory() as session, session.begin():
+            result = decay_refresh.refresh(session, book, at)
+            assert result.without_state == []
+            if hours == 0:
+                assert result.leads == len(scored)  # nothing known yet: every lead is read
+        with factory() as session, session.begin():
+            assert decay_refresh.refresh(session, book, at).leads == 0  # nothing due
+            aged = lead_rows(session)
+            rescore_all(session, book, at)
+            bulk = lead_rows(session)
+            assert {i: aged[i] for i in scored} == {i: bulk[i] for i in scored}, hours
+            session.rollback()
+    with factory() as session:
+        due = session.scalars(select(RuleState.changes_at).where(RuleState.lead_id.in_(scored)))
+        assert None not in set(due)  # every state's moment is known after a pass
+
+
 def test_a_lead_scored_live_while_the_decay_sweep_reads_keeps_its_live_score(
     committed: Committed,
 ) -> None:
@@ -222,6 +246,12 @@ def test_a_lead_scored_live_while_the_decay_sweep_reads_keeps_its_live_score(
         assert scored[0] not in result.changed_ids and result.changed > 0
         rows = lead_rows(writing)
     assert rows[scored[0]] == fresh  # not overwritten by the older read's ageing
+    with factory() as session:
+        moments = select(RuleState.rule_id, RuleState.changes_at)
+        states = dict(session.execute(moments.where(RuleState.lead_id == scored[0])).all())
+        others = session.scalars(select(RuleState.changes_at).where(RuleState.lead_id != scored[0]))
+        assert states and set(states.values()) == {None}  # the live fold's: not known yet
+        assert None not in set(others)  # the sweep's, where no one scored meanwhile
     with factory() as session, session.begin():
         rescore_all(session, book, later)
         bulk = lead_rows(session)

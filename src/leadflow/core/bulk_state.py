@@ -13,7 +13,7 @@ from datetime import datetime
 
 import numpy as np
 
-from leadflow.core.bulk_columns import FloatArray, IntArray
+from leadflow.core.bulk_columns import BoolArray, FloatArray, IntArray
 from leadflow.core.bulk_events import scaled_array, split_array
 from leadflow.core.bulk_math import round_points
 from leadflow.core.engagement_state import (
@@ -23,10 +23,12 @@ from leadflow.core.engagement_state import (
     half_life_micros,
     window_micros,
 )
-from leadflow.core.playbook import Playbook
+from leadflow.core.playbook import EngagementRule, Playbook
 from leadflow.core.scoring import _half_life
 
 NO_TIME = np.iinfo(np.int64).min  # a window without `count` events yet
+NEVER = 2**62  # points that only new events change (exact as a float, unlike int64's max)
+EARLIER = 1_000_000  # microseconds taken off a solved moment of change: see `changes_at`
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,24 +56,74 @@ def rule_points_at(playbook: Playbook, states: StateColumns, now_us: IntArray) -
     out = np.zeros((len(now_us), len(rules)))
     for r, rule in enumerate(rules):
         mine = (states.rule == r) & (states.count > 0)
-        lead = states.lead[mine]
-        at = now_us[lead]
+        out[states.lead[mine], r] = _points(playbook, rule, states, mine, now_us[states.lead[mine]])
+    return out
+
+
+def _points(
+    playbook: Playbook, rule: EngagementRule, states: StateColumns, mine: BoolArray, at: IntArray
+) -> FloatArray:
+    """Rounded points of the state rows `mine` (all of `rule`) at the moments `at`."""
+    if rule.window is not None:
+        since = at - window_micros(rule.window.days)
+        return np.where(states.window_from[mine] > since, rule.points, 0.0)
+    half_life = _half_life(playbook, rule)
+    value: FloatArray
+    if half_life:
+        whole, steps = split_array(at, half_life_micros(half_life))
+        value = scaled_array(states.anchored[mine], steps, DOWN)
+        exponent = states.band[mine] * STEP - whole
+        value = np.ldexp(value, np.clip(exponent, -2000, 2000).astype(np.int32))
+    else:
+        value = np.asarray(states.count[mine] * rule.points, np.float64)
+    if rule.cap is not None:
+        value = np.where(np.abs(value) > rule.cap, np.copysign(rule.cap, value), value)
+    return round_points(np.asarray(value, np.float64))
+
+
+def changes_at(playbook: Playbook, states: StateColumns, now_us: IntArray) -> IntArray:
+    """Per state row, a moment after its lead's `now_us` before which the row's points stay
+    what they are at `now_us` (NEVER when only new events can change them; rows of no rule
+    of the playbook, like the marker, NEVER too).
+
+    Points only shrink towards zero with time: a full window's points drop to 0 when its
+    count-th latest event leaves it; a decayed sum's rounded points change when its value
+    falls under the next half-hundredth, found by solving the continuous decay for that
+    moment and taking `EARLIER` off (the stepped decay the points are computed with lags
+    the continuous one, and the float error of the solution is microseconds). So the moment
+    is never late: at worst a pass reads a lead whose points did not move yet."""
+    out = np.full(len(states.rule), NEVER, np.int64)
+    for r, rule in enumerate(playbook.engagement.rules):
+        mine = (states.rule == r) & (states.count > 0)
+        at = now_us[states.lead[mine]]
         if rule.window is not None:
-            since = at - window_micros(rule.window.days)
-            out[lead, r] = np.where(states.window_from[mine] > since, rule.points, 0.0)
+            until = states.window_from[mine] + window_micros(rule.window.days)
+            full = (states.window_from[mine] != NO_TIME) & (until > at)
+            out[mine] = np.where(full & (rule.points != 0), until, NEVER)
             continue
         half_life = _half_life(playbook, rule)
-        if half_life:
-            whole, steps = split_array(at, half_life_micros(half_life))
-            value = scaled_array(states.anchored[mine], steps, DOWN)
-            exponent = states.band[mine] * STEP - whole
-            value = np.ldexp(value, np.clip(exponent, -2000, 2000).astype(np.int32))
-        else:
-            value = states.count[mine] * rule.points
-        if rule.cap is not None:
-            value = np.where(np.abs(value) > rule.cap, np.copysign(rule.cap, value), value)
-        out[lead, r] = round_points(np.asarray(value, np.float64))
+        if not half_life:
+            continue  # counts: only events change them
+        points = _points(playbook, rule, states, mine, at)
+        out[mine] = _decay_change(states, mine, points, at, half_life_micros(half_life))
     return out
+
+
+def _decay_change(
+    states: StateColumns, mine: BoolArray, points: FloatArray, at: IntArray, half_life_us: int
+) -> IntArray:
+    """When the decayed sums `mine`, whose rounded points at `at` are `points`, fall under
+    the half-hundredth below them (see `changes_at`)."""
+    hundredths_now = np.abs(hundredths(points))
+    bound = (hundredths_now - 0.5) / 100.0
+    anchored = np.abs(states.anchored[mine])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        halvings = np.log2(anchored / np.where(bound > 0, bound, 1.0))
+        moment = (states.band[mine] * float(STEP) + halvings) * float(half_life_us) - EARLIER
+    moment = np.where(np.isfinite(moment), moment, float(NEVER))
+    moment = np.clip(moment, -float(NEVER), float(NEVER))
+    found = np.maximum(moment.astype(np.int64), at + 1)
+    return np.where(hundredths_now > 0, np.minimum(found, NEVER), NEVER)
 
 
 def hundredths(points: FloatArray) -> IntArray:

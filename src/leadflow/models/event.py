@@ -49,6 +49,7 @@ class Event(Base):
         # Named events are the rare, meaningful ones (bounces, demo requests, touches): found
         # by name without reading every page view.
         Index("ix_events_name", "name"),
+        Index("ix_events_occurred_at", "occurred_at", postgresql_using="brin"),
         # All a bulk re-score reads of an event, in integers (see core.event_kinds).
         Index("ix_events_scoring", "lead_id", "occurred_us", "kind"),
         # The few events that name a campaign (attribution's touches), by lead.
@@ -82,7 +83,9 @@ class Event(Base):
     name: Mapped[str | None]
     properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
     context: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    # Indexed by ix_events_occurred_at: BRIN on PostgreSQL (events arrive in time order), a
+    # B-tree on SQLite (no BRIN there); see migration 0028.
+    occurred_at: Mapped[datetime]
     # Read from properties/context when stored, so reports over millions of events read a
     # column instead of parsing JSON: the campaign it came from, and a page view's path.
     campaign: Mapped[str | None]

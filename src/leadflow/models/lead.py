@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, false
+from sqlalchemy import CheckConstraint, ForeignKey, Index, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadflow.models.db import Base
@@ -29,8 +29,16 @@ class Lead(Base):
         # Covering for the funnel reports (cohort by creation, furthest stage, revenue, the
         # dimensions they group by): one pass reads this, not the wide rows (their JSON).
         Index("ix_leads_reports", *REPORT_COLUMNS),
-        # Closed leads by outcome and time (calibration, drift, the plan's wins), with the score.
-        Index("ix_leads_outcome_closed_at", "outcome", "closed_at", "total"),
+        # Closed leads by outcome and time (calibration, drift, the plan's wins), with the score;
+        # closed leads only, so a score written for an open lead has no entry here to update.
+        Index(
+            "ix_leads_closed",
+            "outcome",
+            "closed_at",
+            "total",
+            sqlite_where=text("outcome IS NOT NULL"),
+            postgresql_where=text("outcome IS NOT NULL"),
+        ),
         CheckConstraint("outcome IN ('won', 'lost')", name="outcome"),
     )
 

@@ -224,11 +224,12 @@ def _where_texts(session: Session, paths: Sequence[str]) -> list[Any]:
 def write_lead_scores(
     session: Session, scores: dict[str, Sequence[Any]], scored_at: Any, *, every_lead: bool
 ) -> None:
-    """Columns `id`, `fit`, `engagement`, `total`, `grade`, `persona`, `contributions` (JSON
-    text); every row gets `scored_at`. With `every_lead` (most leads of a full re-score) the
-    score indexes are rebuilt once rather than updated a million times (SQLite; PostgreSQL
-    writes many rows from a staging table instead, see `_copy`)."""
-    names = ("fit", "engagement", "total", "grade", "persona", "contributions", "scored_at")
+    """Columns `id` and any of `fit`, `engagement`, `total`, `grade`, `persona`,
+    `contributions` (JSON text); every row gets `scored_at`. With `every_lead` (most leads of
+    a full re-score) the score indexes are rebuilt once rather than updated a million times
+    (SQLite; PostgreSQL writes many rows from a staging table instead, see `_copy`)."""
+    scored = ("fit", "engagement", "total", "grade", "persona", "contributions")
+    names = (*(name for name in scored if name in scores), "scored_at")
     if use_copy(session, len(scores["id"])):
         _update_staged(session, table_of(Lead), scores, names[:-1], scored_at, "scored_at")
         return
@@ -236,7 +237,8 @@ def write_lead_scores(
     # updated_at moves with the score: CRM syncs read "changed since" (the lead_scores view).
     values["updated_at"] = bindparam("p_scored_at")
     # A JSON column binds through a cast on PostgreSQL; the text goes through as it is.
-    values["contributions"] = bindparam("p_contributions", type_=Lead.contributions.type)
+    if "contributions" in scores:
+        values["contributions"] = bindparam("p_contributions", type_=Lead.contributions.type)
     statement = update(table_of(Lead)).where(Lead.id == bindparam("p_id")).values(values)
     columns: dict[str, Any] = {f"p_{name}": scores[name] for name in (*names[:-1], "id")}
     columns["p_scored_at"] = Same(driver_value(session, Lead.scored_at, scored_at))

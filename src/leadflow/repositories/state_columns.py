@@ -10,36 +10,41 @@ database, a transaction that has written) the rows come through the driver: slow
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Column,
     Double,
-    Integer,
     String,
-    Text,
+    bindparam,
     cast,
     func,
+    literal_column,
     select,
+    union,
     update,
 )
 from sqlalchemy.orm import Session
 
 from leadflow.models.lead import Lead
-from leadflow.repositories import _arrow
+from leadflow.models.rule_state import RuleState
+from leadflow.repositories import _arrow, rescoring
 from leadflow.repositories._bulk import (
     dialect_name,
     epoch_micros,
+    executemany,
     fetch,
     table_of,
     temporary_table,
 )
+from leadflow.repositories._copy import use_copy
 from leadflow.repositories._sql import chunked
 
+FEW = 200_000  # leads read through the driver; more are read as columns (every row, then kept)
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 NO_TIME = -(2**63)  # a window not yet full; a lead never scored
@@ -52,6 +57,7 @@ STATE_COLUMNS = (
     ("band", False),
     ("anchored", True),
     ("window_from", False),
+    ("changes_at", False),
 )
 SCORE_COLUMNS = (
     ("id", False),
@@ -83,7 +89,8 @@ def _state_query(session: Session, rule_ids: Sequence[str], key: str) -> str:
         f" CAST(CASE WHEN rule_key = {_quoted(session, key)} THEN 1 ELSE 0 END AS BIGINT),"
         " CAST(count AS BIGINT), CAST(COALESCE(band, 0) AS BIGINT),"
         " CAST(COALESCE(anchored, 0.0) AS DOUBLE PRECISION),"
-        f" CAST(COALESCE(window_from, {NO_TIME}) AS BIGINT) FROM rule_states"
+        f" CAST(COALESCE(window_from, {NO_TIME}) AS BIGINT),"
+        f" CAST(COALESCE(changes_at, {NO_TIME}) AS BIGINT) FROM rule_states"
     )
 
 
@@ -106,12 +113,34 @@ def _score_query(session: Session) -> str:
     )
 
 
-def read(session: Session, rule_ids: Sequence[str], key: str) -> tuple[Columns, Columns]:
-    """Every stored state (lead, rule index in `rule_ids` or -1, 1 when rule_key is `key`,
-    count, band or 0, anchored or 0, window_from or NO_TIME) and every lead's stored score
-    (id, fit, engagement, total, scored_at in epoch microseconds or NO_TIME), as columns."""
+def read(
+    session: Session, rule_ids: Sequence[str], key: str, lead_ids: IntArray | None = None
+) -> tuple[Columns, Columns]:
+    """The stored states (lead, rule index in `rule_ids` or -1, 1 when rule_key is `key`,
+    count, band or 0, anchored or 0, window_from or NO_TIME, changes_at or NO_TIME) and the
+    stored scores (id, fit, engagement, total, scored_at in epoch microseconds or NO_TIME) of
+    these leads (every lead when None), as columns."""
     queries = [_state_query(session, rule_ids, key), _score_query(session)]
     shapes = [STATE_COLUMNS, SCORE_COLUMNS]
+    if lead_ids is not None and len(lead_ids) <= FEW:
+        found = [_some(session, q, s, lead_ids, c) for q, s, c in
+                 zip(queries, shapes, ("lead_id", "id"), strict=True)]  # fmt: skip
+        return found[0], found[1]
+    states, scores = _every(session, queries, shapes)
+    if lead_ids is not None:
+        states = _only(states, np.isin(states["lead"], lead_ids))
+        scores = _only(scores, np.isin(scores["id"], lead_ids))
+    return states, scores
+
+
+def _only(columns: Columns, keep: npt.NDArray[np.bool_]) -> Columns:
+    return {name: column[keep] for name, column in columns.items()}
+
+
+def _every(
+    session: Session, queries: list[str], shapes: Sequence[Sequence[tuple[str, bool]]]
+) -> tuple[Columns, Columns]:
+    """Every row of both queries, as columns (Arrow on SQLite, binary COPY on PostgreSQL)."""
     if dialect_name(session) == "postgresql":
         found = [_copy_binary(session, q, s) for q, s in zip(queries, shapes, strict=True)]
         return found[0], found[1]
@@ -127,6 +156,65 @@ def read(session: Session, rule_ids: Sequence[str], key: str) -> tuple[Columns, 
         for table, shape in zip(tables, shapes, strict=True)
     ]
     return columns[0], columns[1]
+
+
+def _some(
+    session: Session,
+    query: str,
+    shape: Sequence[tuple[str, bool]],
+    lead_ids: IntArray,
+    column: str,
+) -> Columns:
+    """The rows of these few leads, through the driver in the session's own transaction
+    (ids are integers, written into the statement: nothing to quote)."""
+    rows: list[Any] = []
+    for batch in chunked(np.unique(lead_ids).tolist(), 10_000):
+        listed = ", ".join(str(int(i)) for i in batch)
+        rows += _driver_rows(session, f"{query} WHERE {column} IN ({listed})")
+    return {
+        name: np.fromiter(map(itemgetter(k), rows), np.float64 if real else np.int64, len(rows))
+        for k, (name, real) in enumerate(shape)
+    }
+
+
+def _driver_rows(session: Session, query: str) -> list[tuple[Any, ...]]:
+    """The rows of a query as the driver's tuples, in the session's transaction (SQLAlchemy's
+    rows cost more than reading them, at a hundred thousand)."""
+    raw: Any = session.connection().connection.dbapi_connection
+    cursor = raw.cursor()
+    try:
+        cursor.execute(query)
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    finally:
+        cursor.close()
+    return rows
+
+
+def due_leads(session: Session, now_us: int) -> IntArray:
+    """The leads with a state whose points may have changed by `now_us` (or not known): two
+    ranges of the `changes_at` index (an OR would scan the table)."""
+    states = table_of(RuleState)
+    due = select(states.c.lead_id).where(states.c.changes_at <= now_us)
+    unknown = select(states.c.lead_id).where(states.c.changes_at.is_(None))
+    query = union(due, unknown).compile(
+        dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+    )
+    found = _driver_rows(session, str(query))
+    return np.unique(np.fromiter(map(itemgetter(0), found), np.int64, len(found)))
+
+
+def stateless_leads(session: Session, marker: str, key: str) -> IntArray:
+    """The leads with engagement but no state for the rules fingerprinted `key`: to be
+    re-scored from their events."""
+    lead, states = table_of(Lead), table_of(RuleState)
+    current = (
+        select(states.c.lead_id)
+        .where(states.c.lead_id == lead.c.id)
+        .where(states.c.rule_id == marker, states.c.rule_key == key)
+        .exists()
+    )
+    query = select(lead.c.id).where(lead.c.engagement != 0, ~current).order_by(lead.c.id)
+    return np.asarray(session.connection().execute(query).scalars().all(), np.int64)
 
 
 def _adbc_sqlite(session: Session, queries: list[str]) -> list[Any] | None:
@@ -180,46 +268,80 @@ class StoredEntry(NamedTuple):
 
 
 def stored_entries(session: Session, lead_ids: Sequence[int]) -> dict[int, StoredEntry]:
-    """The account id, stored contributions and scoring time of these few leads."""
-    lead = table_of(Lead)
+    """The account id, stored contributions and scoring time of these leads."""
+    compiled = _scored_us(session).compile(
+        dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+    )
+    query = f"SELECT id, account_id, CAST(contributions AS TEXT), {compiled} FROM leads"
     found: dict[int, StoredEntry] = {}
-    for batch in chunked(sorted(set(lead_ids))):
-        query = select(lead.c.id, lead.c.account_id, cast(lead.c.contributions, String),
-                       _scored_us(session))  # fmt: skip
-        for rows in fetch(session, query.where(lead.c.id.in_(batch))):
-            found.update({int(i): StoredEntry(account, text or "[]", int(us))
-                          for i, account, text, us in rows})  # fmt: skip
+    for batch in chunked(sorted(set(lead_ids)), 10_000):
+        listed = ", ".join(str(int(i)) for i in batch)
+        rows = _driver_rows(session, f"{query} WHERE id IN ({listed})")
+        found.update({int(i): StoredEntry(account, text or "[]", int(us))
+                      for i, account, text, us in rows})  # fmt: skip
     return found
 
 
 def write_scores(session: Session, scores: dict[str, Sequence[Any]], scored_at: Any) -> None:
-    """Columns `id`, `engagement`, `total`, `grade`, `contributions` (JSON text): into a
-    temporary table, then one UPDATE of the leads FROM it (fit and persona do not decay)."""
-    if not scores["id"]:
+    """Columns `id`, `engagement`, `total`, `grade`, `contributions` (JSON text) of the leads
+    whose decayed score moved (fit and persona do not decay): one UPDATE per lead on SQLite,
+    through a staging table on PostgreSQL (see `rescoring.write_lead_scores`)."""
+    if scores["id"]:
+        rescoring.write_lead_scores(session, scores, scored_at, every_lead=False)
+
+
+def scored_us(session: Session, lead_ids: Sequence[int]) -> dict[int, int]:
+    """The scoring time of these leads, as `read` gives it."""
+    lead = table_of(Lead)
+    found: dict[int, int] = {}
+    for batch in chunked(sorted(set(lead_ids))):
+        query = select(lead.c.id, _scored_us(session)).where(lead.c.id.in_(batch))
+        for rows in fetch(session, query):
+            found.update((int(i), int(us)) for i, us in rows)
+    return found
+
+
+def write_changes(session: Session, rows: dict[str, Sequence[Any]]) -> None:
+    """Columns `lead_id`, `rule_id`, `rule_key`, `count`, `band`, `anchored`, `window_from`
+    (as `read` gives them) and `changes_at`: each state's new `changes_at`, stored only where
+    the state is still the one read (a state folded since keeps what its writer set). One
+    UPDATE per row on SQLite and for a few rows, from a staging table on PostgreSQL."""
+    count = len(rows["lead_id"])
+    if not count:
         return
-    columns = [
-        Column("id", Integer, primary_key=True),
-        Column("engagement", Double, nullable=False),
-        Column("total", Double, nullable=False),
-        Column("grade", String, nullable=False),
-        Column("contributions", Text, nullable=False),
-    ]
-    with temporary_table(session, "leadflow_decayed", columns, scores) as temp:
-        lead = table_of(Lead)
-        text: Any = temp.c.contributions
-        if dialect_name(session) == "postgresql":
-            text = cast(text, JSON)
+    states = table_of(RuleState)
+    if not use_copy(session, count):
+        given: dict[str, Any] = {name: bindparam(f"p_{name}") for name in rows}
         statement = (
-            update(lead)
-            .where(lead.c.id == temp.c.id)
-            .values(
-                engagement=temp.c.engagement,
-                total=temp.c.total,
-                grade=temp.c.grade,
-                contributions=text,
-                scored_at=scored_at,
-                # moves with the score: CRM syncs read "changed since" (the lead_scores view)
-                updated_at=scored_at,
-            )
+            update(states).where(*_same_state(states, given)).values(changes_at=given["changes_at"])
         )
+        executemany(session, statement, {f"p_{name}": column for name, column in rows.items()})
+        return
+    columns: list[Column[Any]] = [
+        Column("lead_id", BigInteger, primary_key=True),
+        Column("rule_id", String, primary_key=True),
+        Column("rule_key", String, nullable=False),
+        Column("count", BigInteger, nullable=False),
+        Column("band", BigInteger, nullable=False),
+        Column("anchored", Double, nullable=False),
+        Column("window_from", BigInteger, nullable=False),
+        Column("changes_at", BigInteger, nullable=False),
+    ]
+    with temporary_table(session, "leadflow_state_changes", columns, rows) as temp:
+        same = _same_state(states, temp.c)
+        statement = update(states).where(*same).values(changes_at=temp.c.changes_at)
         session.connection().execute(statement)
+
+
+def _same_state(states: Any, given: Any) -> list[Any]:
+    """The stored state is the one read: its key, rule and figures as `read` gave them."""
+    return [
+        states.c.lead_id == given["lead_id"],
+        states.c.rule_id == given["rule_id"],
+        states.c.rule_key == given["rule_key"],
+        states.c.count == given["count"],
+        # Constants written into the statement: the per-row form binds only the rows' values.
+        func.coalesce(states.c.band, literal_column("0")) == given["band"],
+        func.coalesce(states.c.anchored, literal_column("0.0")) == given["anchored"],
+        func.coalesce(states.c.window_from, literal_column(str(NO_TIME))) == given["window_from"],
+    ]

@@ -24,12 +24,11 @@ from sqlalchemy.orm import Session
 from leadflow.core import bulk_state
 from leadflow.core.bulk import grades
 from leadflow.core.bulk_columns import FloatArray, IntArray
+from leadflow.core.engagement_state import epoch_micros
 from leadflow.core.playbook import Playbook
 from leadflow.repositories import rescoring, state_columns
 from leadflow.services import account_rollup
 from leadflow.services.engagement_state import MARKER, rule_keys
-
-ENGAGEMENT_ENTRY = '"kind": "engagement"'
 
 
 @dataclass
@@ -89,7 +88,8 @@ def _state_columns(states: dict[str, Any], ids: IntArray, rules: int) -> bulk_st
 @dataclass(frozen=True)
 class Planned:
     """What a refresh read and computed, before writing: the leads aged, the rows whose shown
-    score moved, and each lead's stored total and scoring time as read."""
+    score moved, each lead's stored total and scoring time as read, and the states whose
+    moment of change (`changes_at`) is new."""
 
     aged: Aged
     rows: IntArray
@@ -97,34 +97,47 @@ class Planned:
     scored_us: IntArray
     without_state: list[int]
     phases: dict[str, float]
+    changes: dict[str, Any] = field(default_factory=dict)
 
 
 def plan(
-    session: Session, playbook: Playbook, now: datetime, lead_ids: Sequence[int] | None = None
+    session: Session,
+    playbook: Playbook,
+    now: datetime,
+    lead_ids: Sequence[int] | None = None,
+    *,
+    find_stateless: bool = True,
 ) -> Planned:
-    """Read these leads (all when None) and age them to `now`; nothing is written, so the
-    worker reads without holding the write lock. Without `lead_ids`, leads without a state
-    are handed back only when they have engagement to age."""
+    """Read these leads (all when None: those with a state whose points may have changed by
+    `now`) and age them to `now`; nothing is written, so the worker reads without holding
+    the write lock. Without `lead_ids`, leads without a state are handed back only when they
+    have engagement to age, and only with `find_stateless` (it reads every lead)."""
     phases: dict[str, float] = {}
     started = time.perf_counter()
     rules = len(playbook.engagement.rules)
     rule_ids = [*(rule.id for rule in playbook.engagement.rules), MARKER]
-    states, stored = state_columns.read(session, rule_ids, rule_keys(playbook)[1])
+    key = rule_keys(playbook)[1]
+    if lead_ids is None:
+        wanted = state_columns.due_leads(session, epoch_micros(now))
+    else:
+        wanted = np.unique(np.asarray(list(lead_ids), np.int64))
+    with rescoring.bulk_reads(session):
+        states, stored = state_columns.read(session, rule_ids, key, wanted)
     valid = np.unique(states["lead"][(states["rule"] == rules) & (states["current"] == 1)])
     order = np.argsort(stored["id"])
     stored = {name: column[order] for name, column in stored.items()}
+    without_state: list[int] = []
     if lead_ids is not None:
-        wanted = np.unique(np.asarray(list(lead_ids), np.int64))
         without_state = np.setdiff1d(wanted, valid).tolist()
-        picked = np.isin(stored["id"], np.intersect1d(wanted, valid))
-    else:
-        has = np.isin(stored["id"], valid)
-        without_state = stored["id"][~has & (stored["engagement"] != 0)].tolist()
-        picked = has
-    stored = {name: column[picked] for name, column in stored.items()}
+    elif find_stateless:
+        searched = time.perf_counter()
+        with rescoring.bulk_reads(session):
+            without_state = state_columns.stateless_leads(session, MARKER, key).tolist()
+        phases["stateless"] = time.perf_counter() - searched
+    stored = {name: column[np.isin(stored["id"], valid)] for name, column in stored.items()}
     ids = stored["id"]
     columns = _state_columns(states, ids, rules)
-    phases["read"] = time.perf_counter() - started
+    phases["read"] = time.perf_counter() - started - phases.get("stateless", 0.0)
 
     started = time.perf_counter()
     aged = age(playbook, columns, ids, stored["fit"], now)
@@ -134,14 +147,62 @@ def plan(
     moved |= aged.engagement != stored["engagement"]
     moved |= stored["scored_us"] == state_columns.NO_TIME
     rows = np.flatnonzero(moved)
+    changes = _changes(playbook, states, ids, rule_ids, key, now)
     phases["score"] = time.perf_counter() - started
-    return Planned(aged, rows, stored["total"], stored["scored_us"], without_state, phases)
+    return Planned(aged, rows, stored["total"], stored["scored_us"], without_state, phases,
+                   changes)  # fmt: skip
+
+
+def _changes(
+    playbook: Playbook,
+    states: dict[str, Any],
+    ids: IntArray,
+    rule_ids: Sequence[str],
+    key: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The states of the leads `ids` (aged, so valid) whose moment of change after `now`
+    differs from the stored one, as `state_columns.write_changes` takes them."""
+    mine = np.isin(states["lead"], ids) & (states["rule"] >= 0)
+    every = bulk_state.StateColumns(
+        np.searchsorted(ids, states["lead"][mine]),
+        states["rule"][mine],
+        states["count"][mine],
+        states["band"][mine],
+        states["anchored"][mine],
+        states["window_from"][mine],
+    )
+    moment = bulk_state.changes_at(playbook, every, np.full(len(ids), epoch_micros(now)))
+    new = np.flatnonzero(moment != states["changes_at"][mine])
+    rule_keys_of = [*rule_keys(playbook)[0].values(), key]  # in `rule_ids` order
+    picked = {name: states[name][mine][new] for name in
+              ("lead", "rule", "count", "band", "anchored", "window_from")}  # fmt: skip
+    return {
+        "lead_id": picked["lead"],
+        "rule_id": [rule_ids[r] for r in picked["rule"].tolist()],
+        "rule_key": [rule_keys_of[r] for r in picked["rule"].tolist()],
+        "count": picked["count"],
+        "band": picked["band"],
+        "anchored": picked["anchored"],
+        "window_from": picked["window_from"],
+        "changes_at": moment[new],
+    }
 
 
 def write(session: Session, playbook: Playbook, planned: Planned, now: datetime) -> Refreshed:
     """Write the leads whose shown score moved, as `plan` read them; a lead scored since that
-    read (live tracking, an edit, a re-score) is left as it is: its score is newer."""
+    read (live tracking, an edit, a re-score) is left as it is: its score is newer. Then the
+    new moments of change of the states read, of the leads not scored since."""
     started = time.perf_counter()
+    with rescoring.bulk_reads(session), rescoring.bulk_writes(session):
+        result = _write_planned(session, playbook, planned, now)
+    result.phases["write"] = time.perf_counter() - started
+    return result
+
+
+def _write_planned(
+    session: Session, playbook: Playbook, planned: Planned, now: datetime
+) -> Refreshed:
     aged, rows = planned.aged, planned.rows
     entries = state_columns.stored_entries(session, aged.ids[rows].tolist())
     unchanged = [
@@ -153,11 +214,41 @@ def write(session: Session, playbook: Playbook, planned: Planned, now: datetime)
     result.accounts = _write(
         session, playbook, aged, rows, planned.stored_total[rows], entries, now
     )
-    result.phases["write"] = time.perf_counter() - started
+    _write_changes(session, planned, rows, entries)
     result.leads = len(aged.ids)
     result.changed = len(rows)
     result.changed_ids = aged.ids[rows].tolist()
     return result
+
+
+def _write_changes(
+    session: Session,
+    planned: Planned,
+    written: IntArray,
+    entries: dict[int, state_columns.StoredEntry],
+) -> None:
+    """Store the states' new moments of change, but not of a lead scored since the read:
+    its moment would be measured from a score it no longer has."""
+    changes = planned.changes
+    if not changes or not len(changes["lead_id"]):
+        return
+    ids = planned.aged.ids
+    current = {i: entry.scored_us for i, entry in entries.items()}
+    current |= state_columns.scored_us(
+        session, [i for i in np.unique(changes["lead_id"]).tolist() if i not in current]
+    )
+    now_written = set(ids[written].tolist())
+    as_read = dict(zip(ids.tolist(), planned.scored_us.tolist(), strict=True))
+    keep = np.fromiter(
+        ((i in now_written or current.get(i) == as_read.get(i))
+         for i in changes["lead_id"].tolist()),
+        bool, len(changes["lead_id"]),
+    )  # fmt: skip
+    state_columns.write_changes(session, {
+        name: [v for v, k in zip(column, keep.tolist(), strict=True) if k]
+        if isinstance(column, list) else column[keep].tolist()
+        for name, column in changes.items()
+    })  # fmt: skip
 
 
 def refresh(
@@ -215,17 +306,39 @@ def _write(
     return accounts
 
 
+ENGAGEMENT = '"kind": "engagement"'
+ENTRY = '{"rule": '
+KIND = '"kind": "'
+
+
 def _contributions(
     playbook: Playbook, points: FloatArray, texts: Sequence[str | None]
 ) -> list[str]:
     """Each lead's stored fit entries, then its engagement entries as they are now."""
     heads = [
-        f'{{"rule": {json.dumps(r.id)}, "label": {json.dumps(r.label)}, {ENGAGEMENT_ENTRY}, '
+        f'{ENTRY}{json.dumps(r.id)}, "label": {json.dumps(r.label)}, {ENGAGEMENT}, "points": '
         for r in playbook.engagement.rules
     ]
     out = []
     for row, text in zip(points.tolist(), texts, strict=True):
-        fit = [json.dumps(e) for e in json.loads(text or "[]") if e.get("kind") != "engagement"]
-        fit += [heads[r] + f'"points": {p!r}}}' for r, p in enumerate(row) if p]
-        out.append("[" + ", ".join(fit) + "]")
+        fit = _fit_part(text or "[]")
+        if fit is None:  # not the layout every writer stores: the slow and sure way
+            kept = [e for e in json.loads(text or "[]") if e.get("kind") != "engagement"]
+            fit = json.dumps(kept)[1:-1]
+        entries = [heads[r] + f"{p!r}}}" for r, p in enumerate(row) if p]
+        out.append("[" + ", ".join([fit, *entries] if fit else entries) + "]")
     return out
+
+
+def _fit_part(text: str) -> str | None:
+    """The text of the entries before the first engagement entry, when every entry after it
+    is an engagement entry (what every writer stores: fit first); None otherwise. A quote
+    inside a JSON string is escaped, so these markers only ever match the entries' own keys."""
+    found = text.find(ENGAGEMENT)
+    if found < 0:
+        return text.strip()[1:-1].strip()
+    start = text.rfind(ENTRY, 0, found)
+    rest = text[start:]
+    if start < 0 or rest.count(KIND) != rest.count(ENGAGEMENT):
+        return None
+    return text[:start].strip()[1:].rstrip().removesuffix(",").rstrip()

@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from datetime import UTC, datetime
 
 import httpx
@@ -32,6 +33,7 @@ from leadflow.services import (
 log = logging.getLogger("leadflow.worker")
 SWEEP_EVERY = 5.0  # seconds between SLA sweeps
 DECAY_EVERY = 300.0  # seconds between passes over leads whose decayed score may have moved
+STATELESS_EVERY = 3600.0  # seconds between decay passes that also look for leads without states
 DECAY_BATCH = 10_000  # leads without a state re-scored from their events per pass
 LEARN_EVERY = 3600.0  # seconds between looks at the playbook's retraining schedule
 
@@ -52,6 +54,7 @@ class Worker:
         self.wake = threading.Event()  # set when new alerts were committed
         self._last_sweep = 0.0
         self._last_decay = 0.0
+        self._last_stateless: float | None = None
         self._last_learn = 0.0
         self._learning: threading.Thread | None = None
         self.started_at = utcnow()
@@ -91,7 +94,15 @@ class Worker:
                 book = playbooks.active_playbook(session)
             except NotFound:
                 return 0
-            planned = decay_refresh.plan(session, book, now)
+            # Leads without states (scored in bulk, or before a playbook change) are found by
+            # reading every lead: hourly, not every pass, which reads only the due states.
+            clock = time.monotonic()
+            stateless = self._last_stateless is None or (
+                clock - self._last_stateless >= STATELESS_EVERY
+            )
+            planned = decay_refresh.plan(session, book, now, find_stateless=stateless)
+            if stateless and len(planned.without_state) <= DECAY_BATCH:  # else more next pass
+                self._last_stateless = clock
         with self.factory() as session, session.begin():
             session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
             if playbooks.active_playbook(session) is not book:  # parsed once per version
