@@ -95,6 +95,21 @@ def process_cpu(pid: int, *, with_ended_children: bool) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process and all its descendants, live or ended (those
+    its processes have waited for): a server of several worker processes, as a whole."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (parent := parent_of(int(entry.name))) is not None:
+            children.setdefault(parent, []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += process_cpu(current, with_ended_children=True)
+        todo += children.get(current, [])
+    return total
+
+
 def _postmaster_pid(datadir: str) -> int | None:
     try:
         return int(Path(datadir, "postmaster.pid").read_text().split()[0])

@@ -3,9 +3,11 @@
 
     python3 dev.py bench alert_latency [--seconds 20] [--rate 1000] [--every 0.5]
                                        [--db postgresql | --db postgresql://...]
+                                       [--server-workers N]
 
-Starts `leadflow serve` (one process, its worker inside) on a fresh database (SQLite unless
-`--db`, see benchmarks/_db.py) with the
+Starts `leadflow serve` (one process, its worker inside; with `--server-workers N`, N server
+processes beside one `leadflow worker` process: PostgreSQL only) on a fresh database (SQLite
+unless `--db`, see benchmarks/_db.py) with the
 B2B example playbook, an always-on inbound rep and a webhook endpoint at a local receiver.
 While an open-loop background load of `--rate` tracking events/s runs (one event per request),
 a new lead sends a demo request every `--every` seconds; the latency is from sending that
@@ -22,7 +24,6 @@ import json
 import os
 import platform
 import random
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,13 +40,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _db import HELP, Database, database
 from ingest import (
     CPU,
-    LEADFLOW,
     PLAYBOOK,
+    SERVER_WORKERS_HELP,
     RawConnection,
     body,
     free_port,
     leadflow,
+    processes_shown,
+    start_leadflow,
+    stop_leadflow,
     wait_until_healthy,
+    wait_until_settled,
 )
 
 
@@ -134,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=1_000, help="background events/s")
     parser.add_argument("--every", type=float, default=0.5, help="seconds between demo requests")
     parser.add_argument("--db", default="", help=HELP)
+    parser.add_argument("--server-workers", type=int, default=0, help=SERVER_WORKERS_HELP)
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="leadflow-alert-bench-"))
     with database(args.db, sqlite_file=folder / "bench.db") as db:
@@ -150,20 +156,19 @@ def bench(db: Database, args: argparse.Namespace) -> int:
     receiver = Receiver()
     receiver.secret = leadflow(env, "webhooks", "add", receiver.url, "--events", "lead.sales_ready")
     port = free_port()
-    server = subprocess.Popen(
-        [str(LEADFLOW), "serve", "--port", str(port), "--log-level", "warning"], env=env
-    )
+    running = start_leadflow(env, port, args.server_workers)
     try:
         url = f"http://127.0.0.1:{port}"
         wait_until_healthy(url, seconds=120)  # a shared machine starts slowly
+        wait_until_settled([p.pid for p in running], seconds=180)
         system = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
         print(f"{system}, Python {platform.python_version()}, {db.describe()}, "
-              "1 server process + worker")  # fmt: skip
+              f"{processes_shown(args.server_workers)}")  # fmt: skip
         print(f"  load average {os.getloadavg()[0]:.1f} at the start (a shared machine: noisy)")
-        asyncio.run(run(url, key, receiver, args, CPU(server.pid, db)))
+        asyncio.run(run(url, key, receiver, args, CPU([p.pid for p in running], db)))
+        print(f"  load average {os.getloadavg()[0]:.1f} at the end")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_leadflow(running)
     return 0
 
 

@@ -2,11 +2,12 @@
 """Events in through the Segment API, scored inline: throughput and latency.
 
     python3 dev.py bench ingest [--events 50000] [--rate 1000] [--seconds 20] [--batch 1]
-                                [--db postgresql | --db postgresql://...]
+                                [--db postgresql | --db postgresql://...] [--server-workers N]
 
-Starts `leadflow serve` (one worker) on a fresh database (SQLite unless `--db`, see
-benchmarks/_db.py) with the B2B example playbook and an ingest key, then measures from a
-separate client process:
+Starts `leadflow serve` (one process, its worker inside; with `--server-workers N`, N server
+processes, `serve --workers N --no-worker`, beside one `leadflow worker` process: PostgreSQL
+only) on a fresh database (SQLite unless `--db`, see benchmarks/_db.py) with the B2B example
+playbook and an ingest key, then measures from a separate client process:
 
 1. throughput: `/v1/batch` requests of 100 events each, from 4 concurrent connections, until
    `--events` events are acknowledged; events/s = events / wall time;
@@ -45,7 +46,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _db import HELP, Database, database, process_cpu
+from _db import HELP, Database, database, tree_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAYBOOK = ROOT / "examples" / "b2b_saas.yaml"
@@ -212,14 +213,15 @@ async def latency(
 
 
 class CPU:
-    """CPU seconds the leadflow server and the database server used since the last reading."""
+    """CPU seconds the leadflow processes (server and worker, every process of each) and the
+    database server used since the last reading."""
 
-    def __init__(self, server_pid: int, db: Database) -> None:
-        self.server_pid, self.db = server_pid, db
+    def __init__(self, pids: Sequence[int], db: Database) -> None:
+        self.pids, self.db = pids, db
         self.last = self.now()
 
     def now(self) -> tuple[float, float]:
-        return process_cpu(self.server_pid, with_ended_children=True), self.db.cpu()
+        return sum(tree_cpu(pid) for pid in self.pids), self.db.cpu()
 
     def since(self) -> str:
         (app0, db0), (app1, db1) = self.last, self.now()
@@ -263,6 +265,54 @@ def wait_until_healthy(url: str, *, seconds: float) -> None:
         time.sleep(0.2)
 
 
+SERVER_WORKERS_HELP = (
+    "N server processes (`serve --workers N --no-worker`) and one `leadflow worker` process "
+    "(PostgreSQL only); 0, the default: one server process with its worker inside"
+)
+
+
+def start_leadflow(env: dict[str, str], port: int, server_workers: int) -> list[Any]:
+    """The leadflow processes serving on `port`: the server, and the worker when separate."""
+    serve = [str(LEADFLOW), "serve", "--port", str(port), "--log-level", "warning"]
+    if not server_workers:
+        return [subprocess.Popen(serve, env=env)]
+    several = [*serve, "--workers", str(server_workers), "--no-worker"]
+    # The in-process worker looks for work every 0.05 s: the separate one does the same.
+    worker = [str(LEADFLOW), "worker", "--interval", "0.05"]
+    return [
+        subprocess.Popen(several, env=env),
+        subprocess.Popen(worker, env=env, stdout=subprocess.DEVNULL),
+    ]
+
+
+def stop_leadflow(processes: list[Any]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=30)
+
+
+def processes_shown(server_workers: int) -> str:
+    if not server_workers:
+        return "1 server process with its worker inside"
+    return f"{server_workers} server process(es) + 1 worker process"
+
+
+def wait_until_settled(pids: Sequence[int], *, seconds: float) -> None:
+    """Wait until the leadflow processes use under a fifth of a core over a second: with
+    several server processes /healthz answers as soon as one has started, while the others
+    may still be importing the app (tens of seconds on a busy machine), and that is neither
+    capacity nor CPU of the load."""
+    deadline = time.monotonic() + seconds
+    used = sum(tree_cpu(pid) for pid in pids)
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = sum(tree_cpu(pid) for pid in pids)
+        if now - used < 0.2:
+            return
+        used = now
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
@@ -270,6 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--batch", type=int, default=1, help="events per latency request")
     parser.add_argument("--db", default="", help=HELP)
+    parser.add_argument("--server-workers", type=int, default=0, help=SERVER_WORKERS_HELP)
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="leadflow-ingest-bench-"))
     with database(args.db, sqlite_file=folder / "bench.db") as db:
@@ -281,19 +332,19 @@ def run(db: Database, args: argparse.Namespace) -> int:
     leadflow(env, "init", "--playbook", str(PLAYBOOK))
     key = leadflow(env, "keys", "create", "--role", "ingest", "--name", "bench")
     port = free_port()
-    server = subprocess.Popen(
-        [str(LEADFLOW), "serve", "--port", str(port), "--log-level", "warning"], env=env
-    )
+    running = start_leadflow(env, port, args.server_workers)
     try:
         url = f"http://127.0.0.1:{port}"
         wait_until_healthy(url, seconds=120)  # a shared machine starts slowly
+        wait_until_settled([p.pid for p in running], seconds=180)
         system = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
-        print(f"{system}, Python {platform.python_version()}, {db.describe()}, 1 server worker")
+        print(f"{system}, Python {platform.python_version()}, {db.describe()}, "
+              f"{processes_shown(args.server_workers)}")  # fmt: skip
         print(f"  load average {os.getloadavg()[0]:.1f} at the start (a shared machine: noisy)")
-        asyncio.run(measure(url, key, args, CPU(server.pid, db)))
+        asyncio.run(measure(url, key, args, CPU([p.pid for p in running], db)))
+        print(f"  load average {os.getloadavg()[0]:.1f} at the end")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_leadflow(running)
     return 0
 
 

@@ -142,7 +142,8 @@ def test_two_servers_and_two_workers_on_one_database(
         time.sleep(1.0)  # a second delivery of anything would arrive now
     finally:
         outputs = [processes.stop(process) for process in running]
-    assert set(statuses) <= {200, 503}, (statuses, outputs)
+    # Contention between the servers is waited out, never answered 503 (or 500).
+    assert set(statuses) == {200}, (statuses, outputs)
     assert all("Traceback" not in output for output in outputs), outputs
 
     engine = make_engine(url)

@@ -4,19 +4,24 @@ each person, company and visitor is stored once."""
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from leadflow.api.db_faults import WRITE_WAIT_MS
 from leadflow.api.group_commit import one_transaction
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.segment import parse_message
 from leadflow.models import Account, Event, Lead
+from leadflow.models.db import make_engine, make_session_factory
 from leadflow.models.identity import Identity
 from leadflow.services import importing, ingest
 from leadflow.services.files import Row
@@ -127,3 +132,97 @@ def test_concurrent_imports_of_the_same_people(sessions: sessionmaker[Session]) 
     assert _together(load) == []
     assert _count(sessions, Lead) == PEOPLE
     assert _count(sessions, Account) == 8
+
+
+ROUNDS = 4
+
+
+def _news(writer: int, round_: int) -> list[Any]:
+    """A page view and a click for every known person, in this writer's own order: the
+    same leads and accounts in every writer's transaction, locked by each in turn."""
+    people = list(range(PEOPLE))
+    random.Random(writer * 100 + round_).shuffle(people)
+    raw: list[dict[str, Any]] = []
+    for person in people:
+        ids = {"anonymousId": f"anon-{person}", "messageId": f"w{writer}-r{round_}-{person}"}
+        raw.append({**ids, "type": "page", "properties": {"path": "/pricing"}})
+        raw.append({**ids, "type": "track", "event": "Email Clicked",
+                    "messageId": f"{ids['messageId']}-click"})  # fmt: skip
+    return [parse_message(m, NOW) for m in raw]
+
+
+def test_writers_of_the_same_known_leads_wait_for_each_other_instead_of_failing(
+    database_url: str, sessions: sessionmaker[Session]
+) -> None:
+    """Plain contention is not an outage: with the server's own bound on a lock wait
+    (`WRITE_WAIT_MS`), writers of overlapping leads and accounts, each locking them in its
+    own order, all succeed, and every event is stored once."""
+    known = [m for m in _batch(0) if m.type == "identify"]
+    one_transaction(sessions, lambda s: ingest.ingest(s, BOOK, known, source="web", now=NOW))
+    engine = make_engine(database_url, lock_wait_ms=WRITE_WAIT_MS)  # as the server's
+    server_sessions = make_session_factory(engine)
+    # SQLite's writers take turns in the server (`WriterTurns`), never at the file lock: here
+    # they meet at it, so they wait as long as it takes; PostgreSQL's wait is the server's.
+    options = PATIENT if engine.dialect.name == "sqlite" else None
+
+    def send(writer: int) -> None:
+        for round_ in range(ROUNDS):
+            one_transaction(
+                server_sessions,
+                lambda s, news: ingest.ingest(s, BOOK, news, source="web", now=NOW),
+                _news(writer, round_),
+                options=options,
+            )
+
+    try:
+        assert _together(send) == []
+    finally:
+        engine.dispose()
+    assert _count(sessions, Event) == PEOPLE + WRITERS * ROUNDS * PEOPLE * 2
+    assert _count(sessions, Lead) == PEOPLE
+
+
+@pytest.mark.postgres
+def test_a_lock_wait_that_runs_out_between_two_writers_is_tried_again(
+    postgresql_url: str,
+) -> None:
+    """Two writers that lock two rows in opposite orders wait on each other; the lock
+    timeout (here shorter than PostgreSQL's 1 s deadlock detector, so it is the timeout that
+    ends it) fails one of them, which is then run again and succeeds: no error reaches the
+    client. Each try starts afresh: only the last one's writes are stored."""
+    engine = make_engine(postgresql_url, lock_wait_ms=300)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE pair (id int PRIMARY KEY, writes int)")
+        connection.exec_driver_sql("INSERT INTO pair VALUES (1, 0), (2, 0)")
+    crossed = threading.Barrier(2)
+    tries: list[int] = []
+
+    def work(session: Session, first: int, second: int) -> None:
+        tries.append(first)
+        lock = text("UPDATE pair SET writes = writes + 1 WHERE id = :id")
+        session.execute(lock, {"id": first})
+        if len(tries) <= 2:  # the first tries meet crosswise; later ones run as they come
+            crossed.wait(timeout=30)
+            time.sleep(0.15 if first == 2 else 0)  # the writer of 1 waits first: its wait ends
+        session.execute(lock, {"id": second})
+
+    factory = make_session_factory(engine)
+    errors: list[BaseException] = []
+
+    def run(first: int, second: int) -> None:
+        try:
+            one_transaction(factory, work, first, second)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=pair) for pair in ((1, 2), (2, 1))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with engine.connect() as connection:
+        writes = connection.exec_driver_sql("SELECT writes FROM pair ORDER BY id").scalars()
+        assert list(writes) == [2, 2]
+    engine.dispose()
+    assert errors == []
+    assert tries == [1, 2, 1] or tries == [2, 1, 1]  # the writer of 1 ran again, after 2

@@ -26,6 +26,13 @@ DOWN_STATES = ("08", "57P01", "57P02", "57P03")
 # Conflicts between transactions that a retry resolves: deadlock, serialization failure.
 RETRY_STATES = ("40P01", "40001")
 RETRIES = 3
+# A lock wait that ran out (`lock_timeout`, 55P03). Between writers that lock rows in one
+# order (`repositories._sql.ROW_LOCK`) it is rare; when it happens it is most often a
+# deadlock that the timeout ended before PostgreSQL's detector would (`deadlock_timeout` is
+# 1 s as well): the other transaction has gone on, so the work is tried once more. Only once:
+# a lock someone holds for long (an administrator's LOCK TABLE) stays a 503 within ~2 s.
+LOCK_TIMEOUT = "55P03"
+LOCK_TIMEOUT_RETRIES = 1
 
 
 def _state(exc: BaseException) -> str:
@@ -50,9 +57,14 @@ def _postgres(exc: DBAPIError) -> bool:
     return type(exc.orig).__module__.startswith("psycopg")
 
 
-def retryable(exc: BaseException) -> bool:
-    """A conflict with another transaction that running the same work again resolves."""
-    return isinstance(exc, DBAPIError) and _state(exc).startswith(RETRY_STATES)
+def retryable(exc: BaseException, attempt: int = 1) -> bool:
+    """A conflict with another transaction that running the same work again resolves, after
+    `attempt` tries that failed (the caller bounds them by `RETRIES`)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if _state(exc) == LOCK_TIMEOUT:
+        return attempt <= LOCK_TIMEOUT_RETRIES
+    return _state(exc).startswith(RETRY_STATES)
 
 
 def unavailable(exc: BaseException) -> str | None:

@@ -61,8 +61,10 @@ def one_transaction(
 ) -> T:
     """`work(session, *args)` in a write transaction of its own, committed.
 
-    A deadlock or serialization failure (PostgreSQL, several writers of the same leads) is
-    rolled back and the work run again, up to `RETRIES` times: nothing of a failed try stays.
+    A deadlock, a serialization failure or a lock wait that ran out (PostgreSQL, several
+    writers of the same leads; see `db_faults.retryable`) is rolled back and the work run
+    again, up to `RETRIES` times: nothing of a failed try stays, and the work a tracking call
+    stores is keyed by message id, so a try that did commit is never stored twice.
     """
     for attempt in range(1, RETRIES + 1):
         with factory() as session:
@@ -72,7 +74,7 @@ def one_transaction(
                 session.commit()
             except Exception as exc:
                 session.rollback()
-                if attempt < RETRIES and retryable(exc):
+                if attempt < RETRIES and retryable(exc, attempt):
                     time.sleep(random.uniform(0.0, 0.02 * attempt))  # apart, not in lockstep
                     continue
                 raise

@@ -68,6 +68,9 @@ SQLITE_ONE_PROCESS = (
 )
 
 
+WORKER_START_SECONDS = 120
+
+
 def run_server(
     url: str,
     host: str,
@@ -105,4 +108,10 @@ def run_server(
         # Open pages hold a live stream (Server-Sent Events) that never ends by itself: on
         # Ctrl+C, stop waiting for them after a moment.
         timeout_graceful_shutdown=2,
+        # With --workers N the supervisor pings each process and kills one that has not
+        # answered within this many seconds, then starts another. uvicorn's 5 s is shorter
+        # than a process needs to import the app on a busy machine (53 s of wall time,
+        # 6 s of CPU, measured at load average 11 on 2 cores): every process was killed
+        # while starting and replaced, forever, and the server never answered.
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
     )

@@ -17,6 +17,14 @@ T = TypeVar("T")
 # Far below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters per statement.
 CHUNK = 5000
 NEVER_UPDATED = frozenset({"id", "created_at"})
+# How a writer holds a lead or account row it is about to change (PostgreSQL; SQLite has
+# one writer anyway): FOR NO KEY UPDATE, the lock an UPDATE of non-key columns takes itself.
+# Not FOR UPDATE: that one also waits for FOR KEY SHARE, which every INSERT of a row that
+# references the lead or account (an event, a rule state) takes on it for its foreign key.
+# Two transactions that each inserted an event for lead L, then asked for L FOR UPDATE,
+# waited on each other's key-share lock: a deadlock for every overlapping pair of batches,
+# ended by the lock timeout as a 503. Writers of one row still take turns.
+ROW_LOCK: dict[str, Any] = {"key_share": True}
 
 Insert = postgresql.Insert | sqlite.Insert
 
@@ -154,7 +162,7 @@ def _merge_stored(
     # concurrent writer's merge is kept, not overwritten); unchanged rows cost no lock.
     updates: list[dict[str, Any]] = []
     for batch in chunked(list(changing)):
-        locked = query.where(table.c[key.key].in_(batch)).with_for_update()
+        locked = query.where(table.c[key.key].in_(batch)).with_for_update(**ROW_LOCK)
         for stored in select_dicts(session, locked):
             updates.append(_merge(dict(stored), changing[stored[key.key]], fill_only))
     update_by_id(session, table, updates)

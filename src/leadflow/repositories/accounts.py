@@ -13,6 +13,7 @@ from leadflow.models.account import Account
 from leadflow.models.account_alias import AccountAlias
 from leadflow.models.lead import Lead
 from leadflow.repositories._sql import (
+    ROW_LOCK,
     chunked,
     insert_new_only,
     normalize_key,
@@ -52,7 +53,7 @@ _LOCK = (
     select(Account.id)
     .where(Account.id.in_(bindparam("ids", expanding=True)))
     .order_by(Account.id)
-    .with_for_update()
+    .with_for_update(**ROW_LOCK)
 )
 
 

@@ -24,6 +24,7 @@ from leadflow.repositories import rule_state
 from leadflow.repositories._copy import like, staged, use_copy
 from leadflow.repositories._driver import select_dicts, update_by_id
 from leadflow.repositories._sql import (
+    ROW_LOCK,
     chunked,
     insert_new_only,
     normalize_key,
@@ -58,15 +59,15 @@ class LeadFacts:
 
 
 def get(session: Session, lead_id: int, *, lock: bool = False) -> Lead | None:
-    """The lead with this id; `lock`: read afresh and held (FOR UPDATE) until the commit."""
+    """The lead with this id; `lock`: read afresh and held (see `ROW_LOCK`) until the commit."""
     if lock:
-        return session.get(Lead, lead_id, with_for_update=True, populate_existing=True)
+        return session.get(Lead, lead_id, with_for_update=ROW_LOCK, populate_existing=True)
     return session.get(Lead, lead_id)
 
 
 # Built once: read for every scored lead (a statement SQLAlchemy has seen is not rebuilt).
 _BY_IDS = select(Lead).where(Lead.id.in_(bindparam("ids", expanding=True))).order_by(Lead.id)
-_BY_IDS_LOCKED = _BY_IDS.with_for_update().execution_options(populate_existing=True)
+_BY_IDS_LOCKED = _BY_IDS.with_for_update(**ROW_LOCK).execution_options(populate_existing=True)
 
 
 def get_many(session: Session, lead_ids: Iterable[int], *, lock: bool = False) -> list[Lead]:
@@ -83,7 +84,7 @@ def get_many(session: Session, lead_ids: Iterable[int], *, lock: bool = False) -
 
 
 _BY_EMAIL = select(Lead).where(Lead.email == bindparam("email"))
-_BY_EMAIL_LOCKED = _BY_EMAIL.with_for_update().execution_options(populate_existing=True)
+_BY_EMAIL_LOCKED = _BY_EMAIL.with_for_update(**ROW_LOCK).execution_options(populate_existing=True)
 
 
 def get_by_email(session: Session, email: str, *, lock: bool = False) -> Lead | None:
