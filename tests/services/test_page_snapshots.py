@@ -31,7 +31,7 @@ RATES = {"visit": 0.05, "lead": 0.3, "mql": 0.4, "sql": 0.5, "opportunity": 0.3}
 
 def _windows(now: datetime) -> list[tuple[datetime, datetime]]:
     """Windows ending now and starting at a midnight: the ones a snapshot answers."""
-    return [(plan_service.midnight(now - timedelta(days=d)), now) for d in (0, 1, 7, 30, 180, 999)]
+    return [(snapshots.midnight(now - timedelta(days=d)), now) for d in (0, 1, 7, 30, 180, 999)]
 
 
 def _plan(session: Session, now: datetime) -> dict[str, Any]:
@@ -121,9 +121,9 @@ def test_a_stale_or_a_future_snapshot_is_not_served(sessions: sessionmaker[Sessi
             assert snapshots.visitors(session, _windows(asked), asked)[1] is None
         # A period is computed when asked; a window not ending now is counted now.
         assert snapshots.dashboard(session, book, Cohort(), "2026", NOW)[1] is None
-        off = [(plan_service.midnight(NOW), NOW - timedelta(minutes=1))]
+        off = [(snapshots.midnight(NOW), NOW - timedelta(minutes=1))]
         assert snapshots.visitors(session, off, NOW)[1] is None
-        noon = [(plan_service.midnight(NOW) + timedelta(hours=12), NOW)]
+        noon = [(snapshots.midnight(NOW) + timedelta(hours=12), NOW)]
         assert snapshots.visitors(session, noon, NOW)[1] is None
 
 

@@ -37,7 +37,6 @@ from leadflow.repositories._bulk import (
     dialect_name,
     epoch_micros,
     executemany,
-    fetch,
     table_of,
     temporary_table,
 )
@@ -167,14 +166,23 @@ def _some(
 ) -> Columns:
     """The rows of these few leads, through the driver in the session's own transaction
     (ids are integers, written into the statement: nothing to quote)."""
-    rows: list[Any] = []
-    for batch in chunked(np.unique(lead_ids).tolist(), 10_000):
-        listed = ", ".join(str(int(i)) for i in batch)
-        rows += _driver_rows(session, f"{query} WHERE {column} IN ({listed})")
+    rows = _rows_of(session, query, column, np.unique(lead_ids).tolist())
     return {
         name: np.fromiter(map(itemgetter(k), rows), np.float64 if real else np.int64, len(rows))
         for k, (name, real) in enumerate(shape)
     }
+
+
+def _rows_of(
+    session: Session, query: str, column: str, ids: Sequence[int]
+) -> list[tuple[Any, ...]]:
+    """The query's rows whose `column` is one of these ids, through the driver (the ids are
+    integers, written into the statement in batches: nothing to quote)."""
+    rows: list[tuple[Any, ...]] = []
+    for batch in chunked(list(ids), 10_000):
+        listed = ", ".join(str(int(i)) for i in batch)
+        rows += _driver_rows(session, f"{query} WHERE {column} IN ({listed})")
+    return rows
 
 
 def _driver_rows(session: Session, query: str) -> list[tuple[Any, ...]]:
@@ -269,17 +277,11 @@ class StoredEntry(NamedTuple):
 
 def stored_entries(session: Session, lead_ids: Sequence[int]) -> dict[int, StoredEntry]:
     """The account id, stored contributions and scoring time of these leads."""
-    compiled = _scored_us(session).compile(
-        dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+    query = (
+        f"SELECT id, account_id, CAST(contributions AS TEXT), {_scored_us_sql(session)} FROM leads"
     )
-    query = f"SELECT id, account_id, CAST(contributions AS TEXT), {compiled} FROM leads"
-    found: dict[int, StoredEntry] = {}
-    for batch in chunked(sorted(set(lead_ids)), 10_000):
-        listed = ", ".join(str(int(i)) for i in batch)
-        rows = _driver_rows(session, f"{query} WHERE id IN ({listed})")
-        found.update({int(i): StoredEntry(account, text or "[]", int(us))
-                      for i, account, text, us in rows})  # fmt: skip
-    return found
+    rows = _rows_of(session, query, "id", sorted(set(lead_ids)))
+    return {int(i): StoredEntry(account, text or "[]", int(us)) for i, account, text, us in rows}
 
 
 def write_scores(session: Session, scores: dict[str, Sequence[Any]], scored_at: Any) -> None:
@@ -292,13 +294,16 @@ def write_scores(session: Session, scores: dict[str, Sequence[Any]], scored_at: 
 
 def scored_us(session: Session, lead_ids: Sequence[int]) -> dict[int, int]:
     """The scoring time of these leads, as `read` gives it."""
-    lead = table_of(Lead)
-    found: dict[int, int] = {}
-    for batch in chunked(sorted(set(lead_ids))):
-        query = select(lead.c.id, _scored_us(session)).where(lead.c.id.in_(batch))
-        for rows in fetch(session, query):
-            found.update((int(i), int(us)) for i, us in rows)
-    return found
+    query = f"SELECT id, {_scored_us_sql(session)} FROM leads"
+    return {int(i): int(us) for i, us in _rows_of(session, query, "id", sorted(set(lead_ids)))}
+
+
+def _scored_us_sql(session: Session) -> str:
+    """`_scored_us` as SQL text, for the driver-level reads of a few leads."""
+    compiled = _scored_us(session).compile(
+        dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+    )
+    return str(compiled)
 
 
 def write_changes(session: Session, rows: dict[str, Sequence[Any]]) -> None:

@@ -75,6 +75,11 @@ def age(
 def _state_columns(states: dict[str, Any], ids: IntArray, rules: int) -> bulk_state.StateColumns:
     """The rule rows of these leads (sorted ids) as the core reads them."""
     keep = (states["rule"] >= 0) & (states["rule"] < rules) & np.isin(states["lead"], ids)
+    return _columns(states, ids, keep)
+
+
+def _columns(states: dict[str, Any], ids: IntArray, keep: Any) -> bulk_state.StateColumns:
+    """The rows `keep` picks of the states of these leads (sorted ids), as the core reads them."""
     return bulk_state.StateColumns(
         np.searchsorted(ids, states["lead"][keep]),
         states["rule"][keep],
@@ -164,14 +169,7 @@ def _changes(
     """The states of the leads `ids` (aged, so valid) whose moment of change after `now`
     differs from the stored one, as `state_columns.write_changes` takes them."""
     mine = np.isin(states["lead"], ids) & (states["rule"] >= 0)
-    every = bulk_state.StateColumns(
-        np.searchsorted(ids, states["lead"][mine]),
-        states["rule"][mine],
-        states["count"][mine],
-        states["band"][mine],
-        states["anchored"][mine],
-        states["window_from"][mine],
-    )
+    every = _columns(states, ids, mine)
     moment = bulk_state.changes_at(playbook, every, np.full(len(ids), epoch_micros(now)))
     new = np.flatnonzero(moment != states["changes_at"][mine])
     rule_keys_of = [*rule_keys(playbook)[0].values(), key]  # in `rule_ids` order

@@ -44,11 +44,6 @@ def _period(text: str, now: datetime) -> tuple[str, datetime, datetime]:
     return name, start, end
 
 
-def midnight(moment: datetime) -> datetime:
-    """The start of `moment`'s day."""
-    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def measured_rates(
     session: Session, start: datetime, end: datetime, visits: int
 ) -> dict[str, tuple[int, int]]:
@@ -71,7 +66,7 @@ def build(session: Session, request: PlanRequest, now: datetime) -> dict[str, An
     name, start, end = _period(request.period, now)
     # The measured window starts at a midnight (UTC), like the period, so both windows'
     # visitors (the plan's costliest count) can come from the worker's snapshot.
-    window_start = midnight(now - timedelta(days=request.window_days))
+    window_start = snapshots.midnight(now - timedelta(days=request.window_days))
     so_far = min(end, now)
     windows = [(window_start, now), (start, so_far)]
     (visits, visited), visits_as_of = snapshots.visitors(session, windows, now)

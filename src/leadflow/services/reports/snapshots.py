@@ -90,10 +90,7 @@ def visitors(
     """(visitors in each window, when they were counted): from the snapshot when every window
     starts at a midnight (UTC) and ends now, and a recent one exists; else counted now (None)."""
     taken = _recent(session, VISITS, now)
-    servable = all(
-        end == now and start == start.replace(hour=0, minute=0, second=0, microsecond=0)
-        for start, end in windows
-    )
+    servable = all(end == now and start == midnight(start) for start, end in windows)
     if taken is None or not servable:
         return queries.visitors_in(session, windows), None
     days: dict[str, int] = taken.content["days"]
@@ -102,6 +99,11 @@ def visitors(
         first = start.date().isoformat()
         counts.append(sum(n for day, n in days.items() if day >= first))
     return counts, taken.as_of
+
+
+def midnight(moment: datetime) -> datetime:
+    """The start of `moment`'s day: where every window the visits snapshot answers starts."""
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _recent(session: Session, name: str, now: datetime) -> PageSnapshot | None:
