@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadflow.models.event import Event
-from leadflow.repositories import events, leads, reports
+from leadflow.repositories import events, leads, visitors
 from tests.repositories.conftest import NOW
 
 
@@ -67,9 +67,9 @@ def test_visitors_in_windows_match_a_plain_count(session: Session) -> None:
         (NOW, NOW + timedelta(1)),
     ]
     expected = [_plainly(session, start, end) for start, end in windows]
-    assert reports.visitors_in(session, windows) == expected
+    assert visitors.visitors_in(session, windows) == expected
     assert expected[1] > 0 and expected[2] == 0 and expected[3] == 2
-    assert [reports.visitors(session, *w) for w in windows] == expected
+    assert [visitors.visitors(session, *w) for w in windows] == expected
 
 
 def test_visitors_by_the_day_of_their_latest_view_add_up_to_each_window(session: Session) -> None:
@@ -88,7 +88,7 @@ def test_visitors_by_the_day_of_their_latest_view_add_up_to_each_window(session:
         ))  # fmt: skip
     rows.append(_view("at-until", NOW, None, "anon-at-until"))  # not before `until`
     events.insert_many(session, rows)
-    days = reports.latest_views_by_day(session, NOW)
+    days = visitors.latest_views_by_day(session, NOW)
     for back in (0, 1, 5, 20, 45):
         start = (NOW - timedelta(days=back)).replace(hour=0, minute=0, second=0, microsecond=0)
         summed = sum(n for day, n in days.items() if day >= start.date().isoformat())

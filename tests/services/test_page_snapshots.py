@@ -17,7 +17,7 @@ from leadflow.core.report_math import Cohort
 from leadflow.models.lead import Lead
 from leadflow.models.page_snapshot import PageSnapshot
 from leadflow.repositories import page_snapshots
-from leadflow.repositories import reports as queries
+from leadflow.repositories import visitors as visitor_counts
 from leadflow.services import demo, merge, playbooks, privacy
 from leadflow.services import plan as plan_service
 from leadflow.services.ingest.batch import ingest, parse_all
@@ -51,7 +51,7 @@ def _check(sessions: sessionmaker[Session], now: datetime) -> list[int]:
         assert served == json.loads(json.dumps(scratch))
         counted, counted_at = snapshots.visitors(session, _windows(now), now)
         assert counted_at == now
-        assert counted == queries.visitors_in(session, _windows(now))
+        assert counted == visitor_counts.visitors_in(session, _windows(now))
         planned = _plan(session, now)
         assert planned.pop("visits_as_of") == now.isoformat()
         session.execute(delete(PageSnapshot))

@@ -29,7 +29,7 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.report_math import Cohort
 from leadflow.models.page_snapshot import PageSnapshot
 from leadflow.repositories import page_snapshots
-from leadflow.repositories import reports as queries
+from leadflow.repositories import visitors as visitor_counts
 from leadflow.services import reports
 from leadflow.services.reports import funnel, revenue
 
@@ -92,7 +92,7 @@ def visitors(
     taken = _recent(session, VISITS, now)
     servable = all(end == now and start == midnight(start) for start, end in windows)
     if taken is None or not servable:
-        return queries.visitors_in(session, windows), None
+        return visitor_counts.visitors_in(session, windows), None
     days: dict[str, int] = taken.content["days"]
     counts = []
     for start, _ in windows:
@@ -118,7 +118,7 @@ def compute(session: Session, book: Playbook, now: datetime) -> list[Snapshot]:
     found = []
     for name, make in (
         (DASHBOARD, lambda: dashboard_data(session, book, Cohort(), None, now)),
-        (VISITS, lambda: {"days": queries.latest_views_by_day(session, now)}),
+        (VISITS, lambda: {"days": visitor_counts.latest_views_by_day(session, now)}),
     ):
         started = time.perf_counter()
         content = json.loads(json.dumps(make()))  # stored as JSON: served exactly as stored
