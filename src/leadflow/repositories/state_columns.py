@@ -41,8 +41,8 @@ from leadflow.repositories._bulk import (
     temporary_table,
 )
 from leadflow.repositories._copy import use_copy
-from leadflow.repositories._sql import chunked
 
+IN_LIST = 10_000  # ids written into one statement
 FEW = 200_000  # leads read through the driver; more are read as columns (every row, then kept)
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -178,9 +178,10 @@ def _rows_of(
 ) -> list[tuple[Any, ...]]:
     """The query's rows whose `column` is one of these ids, through the driver (the ids are
     integers, written into the statement in batches: nothing to quote)."""
+    every = np.asarray(ids, np.int64).tolist()  # Python ints: their text is plain digits
     rows: list[tuple[Any, ...]] = []
-    for batch in chunked(list(ids), 10_000):
-        listed = ", ".join(str(int(i)) for i in batch)
+    for start in range(0, len(every), IN_LIST):
+        listed = ",".join(map(str, every[start : start + IN_LIST]))
         rows += _driver_rows(session, f"{query} WHERE {column} IN ({listed})")
     return rows
 

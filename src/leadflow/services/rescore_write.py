@@ -87,6 +87,9 @@ def write(
         "persona": scores.persona[rows].tolist(),
         "contributions": texts.take(rows).to_pylist(),
     }
+    if (leads.stored.persona[rows] == scores.persona[rows]).all():
+        # Not set: its index (`ix_leads_persona`) is then neither updated nor rebuilt.
+        del columns["persona"]
     many = len(rows) > MOST * len(leads.ids)
     rescoring.write_lead_scores(session, columns, now, every_lead=every and many)
     if len(rows) < len(leads.ids):  # the others keep their score, scored again now
