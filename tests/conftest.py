@@ -7,6 +7,11 @@ Fixtures:
 * ``sqlite_url`` / ``postgresql_url`` - the same, for one engine only.
 * ``postgresql_proc`` - the session's PostgreSQL server (pytest-postgresql), started lazily
   on first use through ``tests/pg_ctl_wrapper.sh`` (which copes with running as root).
+* ``template_database(request, tmp_path_factory, engine)`` - a database that a module-scoped
+  fixture builds once (an expensive demo company, say); ``Template.copy`` gives each test a
+  copy of its own (the SQLite file copied, or ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL),
+  so a test that writes changes nothing another test sees. ``ENGINES`` parametrises such a
+  fixture over both engines, as ``database_url`` is.
 
 PostgreSQL tests are marked ``postgres`` (deselect with ``-m "not postgres"``). Without the
 server binaries they are skipped, unless ``LEADFLOW_REQUIRE_POSTGRES=1`` (set by
@@ -17,8 +22,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +34,7 @@ import pytest
 from pytest_postgresql import factories
 from pytest_postgresql.executors import PostgreSQLExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
+from sqlalchemy import make_url
 from sqlalchemy.orm import Session
 
 from leadflow.models.db import make_engine, make_session_factory, upgrade
@@ -74,15 +83,16 @@ def _require_pg_ctl() -> None:
         pytest.skip(message)
 
 
-def database_on(proc: PostgreSQLExecutor) -> Iterator[str]:
-    """A fresh database on this server, its URL yielded, dropped afterwards."""
+def database_on(proc: PostgreSQLExecutor, template: str | None = None) -> Iterator[str]:
+    """A fresh database on this server (a copy of database `template` if given), its URL
+    yielded, dropped afterwards."""
     dbname = f"test_{uuid.uuid4().hex[:12]}"
     janitor = DatabaseJanitor(
         user=proc.user,
         host=proc.host,
         port=proc.port,
         dbname=dbname,
-        template_dbname=proc.template_dbname,
+        template_dbname=template or proc.template_dbname,
         maintenance_dbname=proc.maintenance_dbname,
         password=proc.password,
     )
@@ -99,17 +109,60 @@ def restartable_postgresql_url(request: pytest.FixtureRequest) -> Iterator[str]:
     yield from database_on(request.getfixturevalue("restartable_postgresql_proc"))
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-    ]
-)
+# Both engines, as a fixture's params (the PostgreSQL one marked `postgres`).
+ENGINES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(params=ENGINES)
 def database_url(request: pytest.FixtureRequest) -> str:
     """URL of a fresh, empty database; tests using it run once per engine."""
     name = "sqlite_url" if request.param == "sqlite" else "postgresql_url"
     url: str = request.getfixturevalue(name)
     return url
+
+
+@dataclass(frozen=True)
+class Template:
+    """A database built once, of which every test gets a copy of its own."""
+
+    url: str
+    proc: PostgreSQLExecutor | None  # None: a SQLite file
+    dbname: str = ""
+
+    def copy(self, tmp_path: Path) -> Iterator[str]:
+        """The URL of a new copy, dropped after the test (SQLite's lives in `tmp_path`).
+        Whoever built the template must have disposed of its engine (no open connection)."""
+        if self.proc is None:
+            target = tmp_path / "t.db"
+            source = self.url.removeprefix("sqlite:///")
+            # SQLite's backup API copies a consistent database whatever its WAL holds.
+            with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+                src.backup(dst)
+            yield f"sqlite:///{target}"
+        else:
+            yield from database_on(self.proc, template=self.dbname)
+
+
+@contextmanager
+def template_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, engine: str
+) -> Iterator[Template]:
+    """An empty database on this engine for a fixture to build once, then hand out copies."""
+    if engine == "sqlite":
+        folder = tmp_path_factory.mktemp("template")
+        yield Template(url=f"sqlite:///{folder}/template.db", proc=None)
+        return
+    _require_pg_ctl()
+    proc: PostgreSQLExecutor = request.getfixturevalue("postgresql_proc")
+    database = database_on(proc)
+    url = next(database)
+    try:
+        yield Template(url=url, proc=proc, dbname=str(make_url(url).database))
+    finally:
+        database.close()  # drops it
 
 
 @pytest.fixture
