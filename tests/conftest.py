@@ -7,6 +7,11 @@ Fixtures:
 * ``sqlite_url`` / ``postgresql_url`` - the same, for one engine only.
 * ``postgresql_proc`` - the session's PostgreSQL server (pytest-postgresql), started lazily
   on first use through ``tests/pg_ctl_wrapper.sh`` (which copes with running as root).
+* ``migrate`` - ``migrate(url)`` makes of the new, empty database at ``url`` what
+  ``upgrade(url)`` would (every migration to the head), by copying one database migrated once
+  per session and engine: the fixtures that need a migrated database use it instead of
+  running two dozen migrations again for every test. The migrations' own tests and the
+  commands under test (``leadflow init``, the entrypoint) still run them.
 * ``template_database(request, tmp_path_factory, engine)`` - a database that a module-scoped
   fixture builds once (an expensive demo company, say); ``Template.copy`` gives each test a
   copy of its own (the SQLite file copied, or ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL),
@@ -24,13 +29,15 @@ import os
 import shutil
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg import sql
 from pytest_postgresql import factories
 from pytest_postgresql.executors import PostgreSQLExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
@@ -165,11 +172,66 @@ def template_database(
         database.close()  # drops it
 
 
+Migrate = Callable[[str], None]
+
+
+class _MigratedCopies:
+    """One migrated database per engine (and PostgreSQL server), built on first use, copied
+    into the empty databases the tests are given."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.servers: set[tuple[str | None, int | None]] = set()
+
+    def fill(self, url: str) -> None:
+        target = make_url(url)
+        if target.get_backend_name() == "sqlite":
+            self._fill_sqlite(Path(str(target.database)))
+        else:
+            self._fill_postgresql(url)
+
+    def _fill_sqlite(self, path: Path) -> None:
+        head = self.folder / "head.db"
+        if not head.exists():
+            upgrade(f"sqlite:///{head}")  # disposes of its engine: nothing stays open
+        assert not path.exists() or path.stat().st_size == 0, f"{path} is not a new database"
+        with closing(sqlite3.connect(head)) as src, closing(sqlite3.connect(path)) as dst:
+            src.backup(dst)
+
+    def _fill_postgresql(self, url: str) -> None:
+        target = make_url(url)
+        server = (target.host, target.port)
+        if server not in self.servers:
+            with self._admin(url) as admin:
+                admin.execute("CREATE DATABASE migrated_head")
+            upgrade(str(target.set(database="migrated_head").render_as_string(False)))
+            self.servers.add(server)
+        name = sql.Identifier(str(target.database))
+        with self._admin(url) as admin:
+            # Nobody has connected to the new database yet: it is replaced by a copy.
+            admin.execute(sql.SQL("DROP DATABASE {}").format(name))
+            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE migrated_head").format(name))
+
+    @staticmethod
+    def _admin(url: str) -> psycopg.Connection[Any]:
+        target = make_url(url)
+        return psycopg.connect(
+            host=target.host, port=target.port, user=target.username,
+            password=target.password, dbname="postgres", autocommit=True,
+        )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def migrate(tmp_path_factory: pytest.TempPathFactory) -> Migrate:
+    """`migrate(url)`: the new, empty database at `url` migrated to the head (a copy)."""
+    return _MigratedCopies(tmp_path_factory.mktemp("migrated")).fill
+
+
 @pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
+def session(database_url: str, migrate: Migrate) -> Iterator[Session]:
     """A session in an open transaction on an upgraded database; rolled back afterwards."""
+    migrate(database_url)
     engine = make_engine(database_url)
-    upgrade(engine)
     try:
         with make_session_factory(engine)() as session, session.begin():
             yield session

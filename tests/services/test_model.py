@@ -16,37 +16,38 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.models import Lead
-from leadflow.models.db import make_engine, make_session_factory, upgrade
+from leadflow.models.db import make_engine, make_session_factory
 from leadflow.repositories import events as event_repo
 from leadflow.services import demo, leads, model, pipeline, playbooks, prediction, tuning_db
 from leadflow.services.tuning import ColdStart
-from tests.conftest import ENGINES, Template, template_database
+from tests.conftest import ENGINES, Migrate, Template, template_database
 
 B2B = Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml"
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
 def sessions_on(url: str) -> Iterator[Session]:
-    """A session in a transaction on the (upgraded) database at `url`, committed at the end."""
+    """A session in a transaction on the migrated database at `url`, committed at the end."""
     engine = make_engine(url)
-    upgrade(engine)
     with make_session_factory(engine)() as db, db.begin():
         yield db
     engine.dispose()
 
 
 @pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
+def session(database_url: str, migrate: Migrate) -> Iterator[Session]:
+    migrate(database_url)
     yield from sessions_on(database_url)
 
 
 @pytest.fixture(scope="module", params=ENGINES)
 def untrained_demo(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, migrate: Migrate
 ) -> Iterator[Template]:
     """`demo.build(..., train=False)` of the company every test here learns from, built once
     per engine and committed."""
     with template_database(request, tmp_path_factory, request.param) as template:
+        migrate(template.url)
         for db in sessions_on(template.url):
             built = demo.build(db, B2B.read_text(), leads=2500, now=NOW, seed=11, train=False)
             assert built.model == "not trained"

@@ -33,10 +33,11 @@ from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.report_math import Cohort
 from leadflow.core.stages import Stage
 from leadflow.models import Account, Assignment, Lead, Rep, StageChange
-from leadflow.models.db import make_engine, make_session_factory, upgrade
+from leadflow.models.db import make_engine, make_session_factory
 from leadflow.repositories import events as event_repo
 from leadflow.services import lifecycle, reports
 from leadflow.services.reports import Options
+from tests.conftest import Migrate
 
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 B2B = Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml"
@@ -104,9 +105,9 @@ def playbook() -> Playbook:
 
 
 @pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
+def session(database_url: str, migrate: Migrate) -> Iterator[Session]:
+    migrate(database_url)
     engine = make_engine(database_url)
-    upgrade(engine)
     with make_session_factory(engine)() as db, db.begin():
         build(db)
         yield db
