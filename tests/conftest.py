@@ -182,8 +182,12 @@ class _MigratedCopies:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.servers: set[tuple[str | None, int | None]] = set()
+        self.filled: set[str] = set()  # two fixtures of one test may both ask
 
     def fill(self, url: str) -> None:
+        if url in self.filled:
+            return
+        self.filled.add(url)
         target = make_url(url)
         if target.get_backend_name() == "sqlite":
             self._fill_sqlite(Path(str(target.database)))
