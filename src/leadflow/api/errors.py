@@ -150,6 +150,16 @@ def where(exc: BaseException) -> str:
     return f"{place(ours[-1])} (raised in {inner})" if ours and ours[-1] != frames[-1] else inner
 
 
+def failure_line(what: str, exc: BaseException) -> str:
+    """`what: Type at file.py:12 in function`, and why the database refused, when it did.
+
+    Type and place only: a traceback's message holds the statement's parameters (e-mails).
+    """
+    line = f"{what}: {type(exc).__name__} at {where(exc)}"
+    reason = unavailable(exc)
+    return f"{line} ({reason.split(';')[0]})" if reason else line
+
+
 def logged_internal_error(exc: BaseException, method: str, route: str) -> str:
     """Log a 500 with an error id and return the message saying it; the log gets the id, the
     type and where, never the exception's message or traceback: those hold SQL parameters

@@ -24,7 +24,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from leadflow.api.errors import where
+from leadflow.api.errors import failure_line
 from leadflow.repositories import notifications as notification_repo
 from leadflow.services import notifications
 from leadflow.web.auth import Seen
@@ -111,7 +111,7 @@ class Hub:
                 try:
                     self._pass()
                 except Exception as exc:  # keep pushing; the next pass reads again
-                    log.error("live pass failed: %s at %s", type(exc).__name__, where(exc))
+                    log.error("%s", failure_line("live pass failed", exc))
         finally:
             notification_repo.COMMIT_LISTENERS.remove(self.wake)
 
@@ -154,7 +154,7 @@ class Hub:
                         for _ in connection.notifies(timeout=1.0):
                             self.wake()
             except Exception as exc:  # the database restarted: listen again; the tick covers
-                log.warning("listen failed: %s at %s", type(exc).__name__, where(exc))
+                log.warning("%s", failure_line("listen failed", exc))
                 stopped.wait(1.0)
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from leadflow.api.errors import where
+from leadflow.api.errors import failure_line
 from leadflow.core.errors import NotFound
 from leadflow.services import (
     decay_refresh,
@@ -179,7 +179,7 @@ class Worker:
         try:
             self.learn()
         except Exception as exc:  # the next look retries; the worker goes on
-            log.error("retraining failed: %s at %s", type(exc).__name__, where(exc))
+            log.error("%s", failure_line("retraining failed", exc))
 
     def run(self) -> None:
         """Loop until `stop` is set; errors are logged and retried, never fatal."""
@@ -202,8 +202,7 @@ class Worker:
                         self._last_learn = now
                         self.learn_in_background()
                 except Exception as exc:  # keep the loop alive; the next pass retries
-                    # Type and place only: a traceback's message holds SQL parameters (e-mails).
-                    log.error("worker pass failed: %s at %s", type(exc).__name__, where(exc))
+                    log.error("%s", failure_line("worker pass failed", exc))
                 self.wake.wait(self.interval)
                 self.wake.clear()
 
