@@ -71,7 +71,8 @@ def _paths(session: Session, cohort: Cohort, *, moments: bool) -> _Sorted:
     won = attribution_reads.won_leads(session, cohort, moments=moments)
     events = attribution_reads.event_touches(session, cohort)
     row = np.searchsorted(won.ids, events.lead_ids)
-    kept = np.r_[won.ids, -1][row] == events.lead_ids  # a lead won between the reads waits
+    # Touches of a lead that was not yet won when the leads were read (two reads) wait.
+    kept = np.r_[won.ids, -1][row] == events.lead_ids
     acquired = np.flatnonzero(np.array([c is not None for c in won.campaigns], dtype=np.bool_))
     names = [won.campaigns[k] or "" for k in acquired.tolist()] + events.campaigns
     campaigns = sorted(set(names))
