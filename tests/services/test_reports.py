@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Invalid
@@ -351,3 +352,16 @@ def test_unknown_reports_and_periods_are_named(session: Session, playbook: Playb
         run(session, playbook, "funel")
     with pytest.raises(Invalid, match="2026-13"):
         run(session, playbook, "funnel", period="2026-13")
+
+
+def test_attribution_of_a_win_without_a_closing_time(session: Session, playbook: Playbook) -> None:
+    # An import may mark a lead won with no closing time: its events have no "before the win"
+    # to be in, so its touch at creation (spring) takes the whole deal in every model, and
+    # time-decay (which counts days back from the win) does not fail.
+    lead = session.scalars(select(Lead).where(Lead.email == "a@x.io")).one()
+    lead.closed_at = None
+    session.flush()
+    rows = {r["campaign"]: r for r in run(session, playbook, "attribution")["rows"]}
+    models = ["first_touch", "last_touch", "linear", "u_shaped", "w_shaped", "time_decay"]
+    assert [rows["spring"][m] for m in models] == [1000.0] * 6
+    assert "retarget" not in rows and rows["digest"]["won_leads"] == 1
