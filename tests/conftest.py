@@ -7,6 +7,16 @@ Fixtures:
 * ``sqlite_url`` / ``postgresql_url`` - the same, for one engine only.
 * ``postgresql_proc`` - the session's PostgreSQL server (pytest-postgresql), started lazily
   on first use through ``tests/pg_ctl_wrapper.sh`` (which copes with running as root).
+* ``migrate`` - ``migrate(url)`` makes of the new, empty database at ``url`` what
+  ``upgrade(url)`` would (every migration to the head), by copying one database migrated once
+  per session and engine: the fixtures that need a migrated database use it instead of
+  running two dozen migrations again for every test. The migrations' own tests and the
+  commands under test (``leadflow init``, the entrypoint) still run them.
+* ``template_database(request, tmp_path_factory, engine)`` - a database that a module-scoped
+  fixture builds once (an expensive demo company, say); ``Template.copy`` gives each test a
+  copy of its own (the SQLite file copied, or ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL),
+  so a test that writes changes nothing another test sees. ``ENGINES`` parametrises such a
+  fixture over both engines, as ``database_url`` is.
 
 PostgreSQL tests are marked ``postgres`` (deselect with ``-m "not postgres"``). Without the
 server binaries they are skipped, unless ``LEADFLOW_REQUIRE_POSTGRES=1`` (set by
@@ -17,15 +27,21 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg import sql
 from pytest_postgresql import factories
 from pytest_postgresql.executors import PostgreSQLExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
+from sqlalchemy import make_url
 from sqlalchemy.orm import Session
 
 from leadflow.models.db import make_engine, make_session_factory, upgrade
@@ -74,15 +90,16 @@ def _require_pg_ctl() -> None:
         pytest.skip(message)
 
 
-def database_on(proc: PostgreSQLExecutor) -> Iterator[str]:
-    """A fresh database on this server, its URL yielded, dropped afterwards."""
+def database_on(proc: PostgreSQLExecutor, template: str | None = None) -> Iterator[str]:
+    """A fresh database on this server (a copy of database `template` if given), its URL
+    yielded, dropped afterwards."""
     dbname = f"test_{uuid.uuid4().hex[:12]}"
     janitor = DatabaseJanitor(
         user=proc.user,
         host=proc.host,
         port=proc.port,
         dbname=dbname,
-        template_dbname=proc.template_dbname,
+        template_dbname=template or proc.template_dbname,
         maintenance_dbname=proc.maintenance_dbname,
         password=proc.password,
     )
@@ -99,12 +116,14 @@ def restartable_postgresql_url(request: pytest.FixtureRequest) -> Iterator[str]:
     yield from database_on(request.getfixturevalue("restartable_postgresql_proc"))
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-    ]
-)
+# Both engines, as a fixture's params (the PostgreSQL one marked `postgres`).
+ENGINES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(params=ENGINES)
 def database_url(request: pytest.FixtureRequest) -> str:
     """URL of a fresh, empty database; tests using it run once per engine."""
     name = "sqlite_url" if request.param == "sqlite" else "postgresql_url"
@@ -112,11 +131,111 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
+@dataclass(frozen=True)
+class Template:
+    """A database built once, of which every test gets a copy of its own."""
+
+    url: str
+    proc: PostgreSQLExecutor | None  # None: a SQLite file
+    dbname: str = ""
+
+    def copy(self, tmp_path: Path) -> Iterator[str]:
+        """The URL of a new copy, dropped after the test (SQLite's lives in `tmp_path`).
+        Whoever built the template must have disposed of its engine (no open connection)."""
+        if self.proc is None:
+            target = tmp_path / "t.db"
+            source = self.url.removeprefix("sqlite:///")
+            # SQLite's backup API copies a consistent database whatever its WAL holds.
+            with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+                src.backup(dst)
+            yield f"sqlite:///{target}"
+        else:
+            yield from database_on(self.proc, template=self.dbname)
+
+
+@contextmanager
+def template_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, engine: str
+) -> Iterator[Template]:
+    """An empty database on this engine for a fixture to build once, then hand out copies."""
+    if engine == "sqlite":
+        folder = tmp_path_factory.mktemp("template")
+        yield Template(url=f"sqlite:///{folder}/template.db", proc=None)
+        return
+    _require_pg_ctl()
+    proc: PostgreSQLExecutor = request.getfixturevalue("postgresql_proc")
+    database = database_on(proc)
+    url = next(database)
+    try:
+        yield Template(url=url, proc=proc, dbname=str(make_url(url).database))
+    finally:
+        database.close()  # drops it
+
+
+Migrate = Callable[[str], None]
+
+
+class _MigratedCopies:
+    """One migrated database per engine (and PostgreSQL server), built on first use, copied
+    into the empty databases the tests are given."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.servers: set[tuple[str | None, int | None]] = set()
+        self.filled: set[str] = set()  # two fixtures of one test may both ask
+
+    def fill(self, url: str) -> None:
+        if url in self.filled:
+            return
+        self.filled.add(url)
+        target = make_url(url)
+        if target.get_backend_name() == "sqlite":
+            self._fill_sqlite(Path(str(target.database)))
+        else:
+            self._fill_postgresql(url)
+
+    def _fill_sqlite(self, path: Path) -> None:
+        head = self.folder / "head.db"
+        if not head.exists():
+            upgrade(f"sqlite:///{head}")  # disposes of its engine: nothing stays open
+        assert not path.exists() or path.stat().st_size == 0, f"{path} is not a new database"
+        with closing(sqlite3.connect(head)) as src, closing(sqlite3.connect(path)) as dst:
+            src.backup(dst)
+
+    def _fill_postgresql(self, url: str) -> None:
+        target = make_url(url)
+        server = (target.host, target.port)
+        if server not in self.servers:
+            with self._admin(url) as admin:
+                admin.execute("CREATE DATABASE migrated_head")
+            upgrade(str(target.set(database="migrated_head").render_as_string(False)))
+            self.servers.add(server)
+        name = sql.Identifier(str(target.database))
+        with self._admin(url) as admin:
+            # Nobody has connected to the new database yet: it is replaced by a copy.
+            admin.execute(sql.SQL("DROP DATABASE {}").format(name))
+            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE migrated_head").format(name))
+
+    @staticmethod
+    def _admin(url: str) -> psycopg.Connection[Any]:
+        target = make_url(url)
+        return psycopg.connect(
+            host=target.host, port=target.port, user=target.username,
+            password=target.password, dbname="postgres", autocommit=True,
+        )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def migrate(tmp_path_factory: pytest.TempPathFactory) -> Migrate:
+    """`migrate(url)`: the new, empty database at `url` migrated to the head (a copy)."""
+    return _MigratedCopies(tmp_path_factory.mktemp("migrated")).fill
+
+
 @pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
+def session(database_url: str, migrate: Migrate) -> Iterator[Session]:
     """A session in an open transaction on an upgraded database; rolled back afterwards."""
+    migrate(database_url)
     engine = make_engine(database_url)
-    upgrade(engine)
     try:
         with make_session_factory(engine)() as session, session.begin():
             yield session

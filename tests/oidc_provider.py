@@ -7,8 +7,6 @@ from __future__ import annotations
 import base64
 import html
 import secrets
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,12 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-import uvicorn
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from joserfc import jwt
 from joserfc.jwk import RSAKey
+
+from tests.live_server import free_port, serving
 
 
 @dataclass
@@ -132,22 +131,7 @@ def _client_ok(request: Request, form: dict[str, Any], provider: Provider) -> bo
 @contextmanager
 def running_provider() -> Iterator[Provider]:
     """The provider served by uvicorn on a free local port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     provider = Provider(issuer=f"http://127.0.0.1:{port}")
-    server = uvicorn.Server(
-        uvicorn.Config(make_app(provider), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test identity provider did not start")
-        time.sleep(0.02)
-    try:
+    with serving(make_app(provider), port):
         yield provider
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

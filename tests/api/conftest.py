@@ -11,21 +11,23 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from leadflow.core.roles import Role
-from leadflow.models.db import make_engine, make_session_factory, upgrade
+from leadflow.models.db import make_engine, make_session_factory
 from leadflow.services import keys, playbooks
 from leadflow.settings import Settings
+from tests.conftest import Migrate
+from tests.live_server import serving
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[FastAPI]:
+def app(database_url: str, migrate: Migrate) -> Iterator[FastAPI]:
     """The API on an upgraded database with the B2B example playbook active."""
     from leadflow.api.app import create_app
 
+    migrate(database_url)
     engine = make_engine(database_url)
-    upgrade(engine)
     with make_session_factory(engine)() as session, session.begin():
         text = (EXAMPLES / "b2b_saas.yaml").read_text()
         playbooks.apply(session, text, author="tests", now=NOW)
@@ -61,27 +63,5 @@ def bearer(key: str) -> dict[str, str]:
 @pytest.fixture
 def live_url(app: FastAPI) -> Iterator[str]:
     """The app served by a real uvicorn on a free local port, for real clients and browsers."""
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as url:
+        yield url

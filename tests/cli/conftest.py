@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from leadflow.cli.main import app
+from tests.conftest import Migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 B2B = ROOT / "examples" / "b2b_saas.yaml"
@@ -30,8 +31,10 @@ def run(database_url: str) -> Run:
 
 
 @pytest.fixture
-def initialised(run: Run) -> Run:
-    """A database with the B2B example playbook installed."""
+def initialised(run: Run, database_url: str, migrate: Migrate) -> Run:
+    """A database with the B2B example playbook installed by `leadflow init` (on a migrated
+    copy: `test_init_migrates_an_empty_database` runs its migrations from nothing)."""
+    migrate(database_url)
     result = run("init", "--playbook", str(B2B))
     assert result.exit_code == 0, result.output
     return run

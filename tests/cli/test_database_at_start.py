@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from leadflow.models.db import make_engine, upgrade
+from leadflow.models.db import make_engine, schema_problem, upgrade
 
 LEADFLOW = str(Path(sys.executable).with_name("leadflow"))
 NOBODY_LISTENS = "postgresql://leadflow:secret-pw@127.0.0.1:1/leadflow"
@@ -44,6 +44,22 @@ def test_a_url_that_is_not_one() -> None:
                      .split("is not valid: ", 1)[1]]  # fmt: skip
     lines = _start("mysql://someone@host/db", "leads", "list")
     assert len(lines) == 1 and "'mysql' is not supported" in lines[0], lines
+
+
+def test_init_migrates_an_empty_database(database_url: str) -> None:
+    """What the `initialised` fixture's copy of a migrated database stands for."""
+    from typer.testing import CliRunner
+
+    from leadflow.cli.main import app
+
+    done = CliRunner().invoke(app, ["--db", database_url, "init"])
+    assert done.exit_code == 0, done.output
+    assert "database ready" in done.stdout
+    engine = make_engine(database_url)
+    try:
+        assert schema_problem(engine) is None
+    finally:
+        engine.dispose()
 
 
 def test_an_older_schema(database_url: str) -> None:

@@ -12,17 +12,18 @@ from sqlalchemy import Engine, select, text
 
 from leadflow.core.event_kinds import kind_of, occurred_micros
 from leadflow.models import Event, Lead
-from leadflow.models.db import make_engine, make_session_factory, upgrade
+from leadflow.models.db import make_engine, make_session_factory
 from leadflow.repositories import event_columns, events
+from tests.conftest import Migrate
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 PATHS: list[Any] = ["/pricing", "/", 1, 1.0, True, "1", None, {"a": [1, "x"]}, "/caf\u00e9"]
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
+def engine(database_url: str, migrate: Migrate) -> Iterator[Engine]:
+    migrate(database_url)
     engine = make_engine(database_url)
-    upgrade(engine)
     yield engine
     engine.dispose()
 

@@ -7,14 +7,15 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from leadflow.models.db import make_engine, make_session_factory, upgrade
+from leadflow.models.db import make_engine, make_session_factory
+from tests.conftest import Migrate
 
 
 @pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+def sessions(database_url: str, migrate: Migrate) -> Iterator[sessionmaker[Session]]:
     """Sessions on a fresh, migrated database (SQLite and PostgreSQL, as `database_url`)."""
+    migrate(database_url)
     engine = make_engine(database_url)
-    upgrade(engine)
     try:
         yield make_session_factory(engine)
     finally:

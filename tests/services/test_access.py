@@ -11,10 +11,11 @@ from leadflow.core.errors import Forbidden
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.roles import Permission, Role
 from leadflow.models.api_key import ApiKey
-from leadflow.models.db import make_engine, make_session_factory, upgrade
+from leadflow.models.db import make_engine, make_session_factory
 from leadflow.models.lead import Lead
 from leadflow.models.user import User
 from leadflow.services import access
+from tests.conftest import Migrate
 from tests.services.test_reports import B2B, NOW
 
 NORA, OLA = "nora@flowline.io", "ola@flowline.io"
@@ -63,10 +64,10 @@ def test_a_key_is_a_teams_integration_its_role_alone_decides() -> None:
 
 
 @pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
+def session(database_url: str, migrate: Migrate) -> Iterator[Session]:
     """Sales-ready leads of Nora, of Ola and of nobody, and one of Nora's not sales-ready."""
+    migrate(database_url)
     engine = make_engine(database_url)
-    upgrade(engine)
     with make_session_factory(engine)() as db, db.begin():
         for email, stage, owner in (("a@x.io", "sql", NORA), ("b@x.io", "sql", OLA),
                                     ("c@x.io", "sql", None), ("d@x.io", "mql", NORA)):  # fmt: skip

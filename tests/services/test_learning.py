@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 
 from leadflow.core import scorecard
 from leadflow.models import Lead
-from leadflow.models.db import make_engine, make_session_factory, upgrade
+from leadflow.models.db import make_engine, make_session_factory
 from leadflow.models.prediction import PredictiveModel
 from leadflow.repositories import leads as lead_repo
 from leadflow.services import model, pipeline, playbooks, prediction, tuning_db
+from tests.conftest import Migrate
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 PLAYBOOK = """
@@ -39,9 +40,9 @@ TITLES = ["CEO", "VP Sales", "Analyst", "Intern", "Engineer", "Manager"]
 
 
 @pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
+def session(database_url: str, migrate: Migrate) -> Iterator[Session]:
+    migrate(database_url)
     engine = make_engine(database_url)
-    upgrade(engine)
     with make_session_factory(engine)() as db, db.begin():
         playbooks.install(db, PLAYBOOK, author="test", now=NOW)
         yield db

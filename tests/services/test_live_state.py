@@ -17,7 +17,7 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.scoring import score_from_events
 from leadflow.models import Account, Event, Lead, RuleState
-from leadflow.models.db import make_engine, make_session_factory, upgrade
+from leadflow.models.db import make_engine, make_session_factory
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import state_columns
 from leadflow.services import decay_refresh
@@ -26,6 +26,7 @@ from leadflow.services.engagement_state import MARKER, rule_keys
 from leadflow.services.pipeline import run_decay
 from leadflow.services.pipeline import run_live as score_leads
 from leadflow.services.rescore import rescore_all
+from tests.conftest import Migrate
 from tests.services.test_rescore import (
     B2B,
     NAMES,
@@ -170,9 +171,9 @@ class Committed(NamedTuple):
 
 
 @pytest.fixture
-def committed(database_url: str) -> Iterator[Committed]:
+def committed(database_url: str, migrate: Migrate) -> Iterator[Committed]:
+    migrate(database_url)
     engine = make_engine(database_url)
-    upgrade(engine)
     book = parse_playbook(ODD_PATHS)
     factory = make_session_factory(engine)
     with factory() as session, session.begin():

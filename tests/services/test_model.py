@@ -1,4 +1,8 @@
-"""`leadflow model train` on the demo company, whose hidden propensity is known."""
+"""`leadflow model train` on the demo company, whose hidden propensity is known.
+
+The demo company (2,500 leads, six months) takes most of a minute to build, so it is built
+once per engine, untrained, and every test gets a copy of its own of that build: what each
+test used to build for itself, and nothing another test wrote."""
 
 from __future__ import annotations
 
@@ -12,27 +16,58 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.models import Lead
-from leadflow.models.db import make_engine, make_session_factory, upgrade
+from leadflow.models.db import make_engine, make_session_factory
 from leadflow.repositories import events as event_repo
 from leadflow.services import demo, leads, model, pipeline, playbooks, prediction, tuning_db
 from leadflow.services.tuning import ColdStart
+from tests.conftest import ENGINES, Migrate, Template, template_database
 
 B2B = Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml"
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    engine = make_engine(database_url)
-    upgrade(engine)
+def sessions_on(url: str) -> Iterator[Session]:
+    """A session in a transaction on the migrated database at `url`, committed at the end."""
+    engine = make_engine(url)
     with make_session_factory(engine)() as db, db.begin():
         yield db
     engine.dispose()
 
 
-def test_the_demo_learns_the_planted_drivers_and_scores_every_open_lead(session: Session) -> None:
-    built = demo.build(session, B2B.read_text(), leads=2500, now=NOW, seed=11)  # trains
-    assert "a chance to buy on" in built.model, built.model
+@pytest.fixture
+def session(database_url: str, migrate: Migrate) -> Iterator[Session]:
+    migrate(database_url)
+    yield from sessions_on(database_url)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def untrained_demo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, migrate: Migrate
+) -> Iterator[Template]:
+    """`demo.build(..., train=False)` of the company every test here learns from, built once
+    per engine and committed."""
+    with template_database(request, tmp_path_factory, request.param) as template:
+        migrate(template.url)
+        for db in sessions_on(template.url):
+            built = demo.build(db, B2B.read_text(), leads=2500, now=NOW, seed=11, train=False)
+            assert built.model == "not trained"
+        yield template
+
+
+@pytest.fixture
+def demo_session(untrained_demo: Template, tmp_path: Path) -> Iterator[Session]:
+    """A session on this test's own copy of the untrained demo company."""
+    for url in untrained_demo.copy(tmp_path):
+        yield from sessions_on(url)
+
+
+def test_the_demo_learns_the_planted_drivers_and_scores_every_open_lead(
+    demo_session: Session,
+) -> None:
+    session = demo_session
+    # What `demo.build` (training by default) does last, on the untrained build:
+    learned = demo.learn(session, playbooks.active_playbook(session), NOW)
+    assert "a chance to buy on" in learned, learned
     [kept] = model.versions(session)
     metrics = kept.metrics
     assert kept.active and kept.version == 1 and kept.kind == metrics["kind"]
@@ -65,8 +100,10 @@ def test_with_too_few_outcomes_it_stays_on_rules(session: Session) -> None:
         model.train(session, playbooks.active_playbook(session), NOW)
 
 
-def test_probability_refreshes_as_events_arrive_and_can_qualify_a_lead(session: Session) -> None:
-    demo.build(session, B2B.read_text(), leads=2500, now=NOW, seed=11, train=False)
+def test_probability_refreshes_as_events_arrive_and_can_qualify_a_lead(
+    demo_session: Session,
+) -> None:
+    session = demo_session
     model.train(session, playbooks.active_playbook(session), NOW)
     lead = session.scalars(
         select(Lead).where(Lead.stage == "lead", Lead.probability.is_not(None))
@@ -96,8 +133,8 @@ def test_probability_refreshes_as_events_arrive_and_can_qualify_a_lead(session: 
     assert "probability" in history["stage_history"][-1]["reason"]
 
 
-def test_tune_proposes_a_playbook_from_the_closed_leads(session: Session) -> None:
-    demo.build(session, B2B.read_text(), leads=2500, now=NOW, seed=11, train=False)
+def test_tune_proposes_a_playbook_from_the_closed_leads(demo_session: Session) -> None:
+    session = demo_session
     result = tuning_db.tune(session, playbooks.active_playbook(session))
     assert result["auc"] > 0.72 and result["auc"] >= result["scorecard_auc"]
     assert abs(result["scorecard_auc"] - result["playbook_auc"]) <= 0.03  # points lose little

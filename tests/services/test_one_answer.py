@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.models import Account, Assignment, Event, Lead, StageChange
-from leadflow.models.db import make_engine, make_session_factory, upgrade
+from leadflow.models.db import make_engine, make_session_factory
 from leadflow.services import leads as lead_service
 from leadflow.services import pipeline
 from leadflow.services.ingest.batch import ingest, parse_all
+from tests.conftest import Migrate
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
 DOMAINS = ["acme.com", "globex.io", "initech.net"]
@@ -185,9 +186,9 @@ streams = st.lists(
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
+def engine(database_url: str, migrate: Migrate) -> Iterator[Engine]:
+    migrate(database_url)
     engine = make_engine(database_url)
-    upgrade(engine)
     yield engine
     engine.dispose()
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Invalid
@@ -33,10 +34,11 @@ from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.report_math import Cohort
 from leadflow.core.stages import Stage
 from leadflow.models import Account, Assignment, Lead, Rep, StageChange
-from leadflow.models.db import make_engine, make_session_factory, upgrade
+from leadflow.models.db import make_engine, make_session_factory
 from leadflow.repositories import events as event_repo
 from leadflow.services import lifecycle, reports
 from leadflow.services.reports import Options
+from tests.conftest import Migrate
 
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 B2B = Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml"
@@ -104,9 +106,9 @@ def playbook() -> Playbook:
 
 
 @pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
+def session(database_url: str, migrate: Migrate) -> Iterator[Session]:
+    migrate(database_url)
     engine = make_engine(database_url)
-    upgrade(engine)
     with make_session_factory(engine)() as db, db.begin():
         build(db)
         yield db
@@ -350,3 +352,16 @@ def test_unknown_reports_and_periods_are_named(session: Session, playbook: Playb
         run(session, playbook, "funel")
     with pytest.raises(Invalid, match="2026-13"):
         run(session, playbook, "funnel", period="2026-13")
+
+
+def test_attribution_of_a_win_without_a_closing_time(session: Session, playbook: Playbook) -> None:
+    # An import may mark a lead won with no closing time: its events have no "before the win"
+    # to be in, so its touch at creation (spring) takes the whole deal in every model, and
+    # time-decay (which counts days back from the win) does not fail.
+    lead = session.scalars(select(Lead).where(Lead.email == "a@x.io")).one()
+    lead.closed_at = None
+    session.flush()
+    rows = {r["campaign"]: r for r in run(session, playbook, "attribution")["rows"]}
+    models = ["first_touch", "last_touch", "linear", "u_shaped", "w_shaped", "time_decay"]
+    assert [rows["spring"][m] for m in models] == [1000.0] * 6
+    assert "retarget" not in rows and rows["digest"]["won_leads"] == 1

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.models import Event, Lead, ScoreEntry
-from leadflow.models.db import make_engine, make_session_factory, upgrade
+from leadflow.models.db import make_engine, make_session_factory
 from leadflow.services.rescore import rescore_all
 from leadflow.services.rescore_events import kind_columns
+from tests.conftest import Migrate
 from tests.services.test_rescore import B2B, NOW, explained, populate, stored
 
 PATHS_ONLY = """
@@ -33,9 +34,9 @@ engagement:
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
+def engine(database_url: str, migrate: Migrate) -> Iterator[Engine]:
+    migrate(database_url)
     engine = make_engine(database_url)
-    upgrade(engine)
     with make_session_factory(engine)() as session, session.begin():
         populate(session, seed=11, leads=60, events=900)
     yield engine

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from leadflow.core.bulk_columns import Coded, encode
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.models import Lead
-from leadflow.models.db import make_engine, make_session_factory, upgrade
+from leadflow.models.db import make_engine, make_session_factory
 from leadflow.services import rescore_leads
 from leadflow.services.rescore_leads import LeadRows
+from tests.conftest import Migrate
 from tests.services.test_rescore import B2B, ODD_PATHS, populate
 
 # Every kind of source but whole rows (a nested attribute path reads whole rows).
@@ -25,9 +26,9 @@ FLAT_PATHS = ODD_PATHS.replace(f", {BUDGET}]}}", "]}").replace(
 
 
 @pytest.fixture
-def engine(sqlite_url: str) -> Iterator[Engine]:
+def engine(sqlite_url: str, migrate: Migrate) -> Iterator[Engine]:
+    migrate(sqlite_url)
     engine = make_engine(sqlite_url)
-    upgrade(engine)
     with make_session_factory(engine)() as session, session.begin():
         populate(session, seed=13, leads=80, events=300)
     yield engine

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import re
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
@@ -23,6 +20,8 @@ from leadflow.models.user import User
 from leadflow.services import playbooks, users
 from leadflow.settings import Settings
 from tests.api.conftest import EXAMPLES, NOW
+from tests.conftest import Migrate
+from tests.live_server import serving
 from tests.oidc_provider import Provider, running_provider
 
 PASSWORD = "correct horse battery"
@@ -35,12 +34,12 @@ def provider() -> Iterator[Provider]:
 
 
 @pytest.fixture
-def sso_app(database_url: str, provider: Provider) -> Iterator[FastAPI]:
+def sso_app(database_url: str, provider: Provider, migrate: Migrate) -> Iterator[FastAPI]:
     """leadflow with single sign-on configured, one rep and one deactivated user."""
     from leadflow.api.app import create_app
 
+    migrate(database_url)
     engine = make_engine(database_url)
-    upgrade(engine)
     with make_session_factory(engine)() as session, session.begin():
         playbooks.apply(session, (EXAMPLES / "b2b_saas.yaml").read_text(), author="t", now=NOW)
         users.create_user(session, email="rita@acme.test", name="Rita Rep", role="rep",
@@ -65,20 +64,10 @@ def sso_app(database_url: str, provider: Provider) -> Iterator[FastAPI]:
 
 @pytest.fixture
 def sso_url(sso_app: FastAPI) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(sso_app, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive()
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    # Stops in a second with a signed-in page's event stream still open (it used to wait out
+    # the ten seconds allowed to the server's thread).
+    with serving(sso_app) as url:
+        yield url
 
 
 def person(email: str, verified: bool = True, **more: object) -> dict[str, object]:

@@ -15,16 +15,17 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from leadflow.models.db import make_engine, make_session_factory, upgrade
+from leadflow.models.db import make_engine, make_session_factory
 from leadflow.services import delivery
+from tests.conftest import Migrate
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
+def engine(database_url: str, migrate: Migrate) -> Iterator[Engine]:
     # A bounded lock wait on PostgreSQL (SQLite's is the busy timeout): a worker that wants
     # the lock fails within a second instead of hanging the test.
+    migrate(database_url)
     engine = make_engine(database_url, lock_wait_ms=1000)
-    upgrade(engine)
     yield engine
     engine.dispose()
 

@@ -68,7 +68,9 @@ def month_of(session: Session, moment: Any) -> ColumnElement[str]:
     """`YYYY-MM` of a timestamp (UTC)."""
     if session.get_bind().dialect.name == "postgresql":
         return func.to_char(moment, "YYYY-MM")
-    return func.strftime("%Y-%m", moment)
+    # Stored as sortable UTC text (see day_of): its first seven characters. strftime parsed
+    # every one of a million dates to say the same, a fifth of the funnel's time.
+    return func.substr(moment, 1, 7)
 
 
 def day_of(session: Session, moment: Any) -> ColumnElement[str]:

@@ -18,7 +18,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -162,42 +161,6 @@ def lost_reasons(session: Session, cohort: Cohort) -> list[tuple[str | None, int
         .group_by(Lead.outcome_reason)
     )
     return [(reason, int(n)) for reason, n in session.execute(query)]
-
-
-def attribution_paths(
-    session: Session, cohort: Cohort, *, moments: bool = True
-) -> list[tuple[Any, ...]]:
-    """The touches of won cohort leads up to their win, by lead then oldest first:
-    (lead_id, campaign, amount, at, created_at, won_at, opportunity_at); without `moments`
-    only (lead_id, campaign, amount), in the same order. A touch is the campaign a lead was
-    acquired by (at its creation) or an event that names a campaign (its partial index
-    ix_events_campaign_touches holds them, by lead)."""
-    won = and_(in_cohort(cohort), Lead.outcome == "won")
-    acquired = select(
-        Lead.id.label("lead_id"), Lead.campaign.label("campaign"), Lead.created_at.label("at")
-    ).where(won, Lead.campaign.is_not(None))
-    campaign = event_campaign()
-    touched = (
-        select(Event.lead_id, campaign, Event.occurred_at)
-        .join(Lead, Lead.id == Event.lead_id)
-        .where(won, campaign.is_not(None), Event.occurred_at <= Lead.closed_at)
-    )
-    touches = union_all(acquired, touched).subquery()
-    columns: list[Any] = [touches.c.lead_id, touches.c.campaign,
-                          func.coalesce(Lead.outcome_amount, 0.0)]  # fmt: skip
-    query = select(*columns).join(Lead, Lead.id == touches.c.lead_id)
-    if moments:
-        opportunity = (
-            select(StageChange.lead_id, func.max(StageChange.at).label("at"))
-            .where(StageChange.to_stage == "opportunity")
-            .group_by(StageChange.lead_id)
-            .subquery()
-        )
-        query = query.add_columns(
-            touches.c.at, Lead.created_at, Lead.closed_at, opportunity.c.at
-        ).outerjoin(opportunity, opportunity.c.lead_id == touches.c.lead_id)
-    query = query.order_by(touches.c.lead_id, touches.c.at, touches.c.campaign)
-    return [tuple(row) for row in session.execute(query)]
 
 
 def closed_scores(

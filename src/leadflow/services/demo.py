@@ -315,7 +315,7 @@ def build(
         recent = now - moment < 2 * SALES_WEEK
         sales_outcomes(session, rng, moment, until=min(moment + SALES_WEEK, now), worked=worked,
                        keep_up=not recent)  # fmt: skip
-    learned = _train(session, book, now) if train else "not trained"
+    learned = learn(session, book, now) if train else "not trained"
     return Built(len(data.accounts), len(lead_ids), stored, seconds, learned)
 
 
@@ -349,8 +349,9 @@ def _event_rows(
     ]  # fmt: skip
 
 
-def _train(session: Session, book: Playbook, now: datetime) -> str:
-    """`model train` on the demo's outcomes (a small demo may have too few to learn from)."""
+def learn(session: Session, book: Playbook, now: datetime) -> str:
+    """`model train` on the demo's outcomes (a small demo may have too few to learn from):
+    the last step of `build`, which the tests also take on their copy of one untrained build."""
     from leadflow.services import model  # the learners load only here
 
     try:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from itertools import groupby
-from operator import itemgetter
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy.orm import Session
 
-from leadflow.core.attribution import BY_POSITION, MODELS, Path, by_position, weights
+from leadflow.core.attribution import BY_POSITION, MODELS, Paths, weights_of
 from leadflow.core.errors import Invalid
 from leadflow.core.report_math import SMALL_SAMPLE, Cohort, Rate, decile_of, roc_auc
+from leadflow.repositories import attribution as attribution_reads
 from leadflow.repositories import reports as queries
 from leadflow.services.reports.base import share, table
 
@@ -26,26 +28,16 @@ def attribution(
     if not half_life_days > 0:
         raise Invalid(f"half_life_days: {half_life_days} must be more than 0 days")
     moments = not set(models) <= set(BY_POSITION)
-    credit: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(models, 0.0))
-    leads: dict[str, set[int]] = defaultdict(set)
-    paths = queries.attribution_paths(session, cohort, moments=moments)
-    for lead_id, touches in groupby(paths, key=itemgetter(0)):
-        rows = list(touches)
-        campaigns, amount = [r[1] for r in rows], float(rows[0][2])
-        if moments:
-            _, _, _, _, created, won_at, opportunity_at = rows[0]
-            path = Path(campaigns, [r[3] for r in rows], created, opportunity_at, won_at)
-        for model in models:
-            shares = (weights(path, model, half_life_days) if moments
-                      else by_position(len(campaigns), model))  # fmt: skip
-            for campaign, weight in zip(campaigns, shares, strict=True):
-                credit[campaign][model] += weight * amount
-        for campaign in campaigns:
-            leads[campaign].add(lead_id)
+    paths = _paths(session, cohort, moments=moments)
+    credit = {
+        model: np.bincount(paths.codes, weights_of(paths.paths, model, half_life_days)
+                           * paths.amounts, minlength=len(paths.campaigns))
+        for model in models
+    }  # fmt: skip
     rows_out: list[dict[str, Any]] = [
-        {"campaign": campaign, **{m: round(v, 2) for m, v in shares.items()},
-         "won_leads": len(leads[campaign])}
-        for campaign, shares in credit.items()
+        {"campaign": campaign, **{m: round(float(credit[m][k]), 2) for m in models},
+         "won_leads": int(paths.won_leads[k])}
+        for k, campaign in enumerate(paths.campaigns)
     ]  # fmt: skip
     rows_out.sort(key=lambda r: (-r.get("linear", 0.0), str(r["campaign"])))
     return table(
@@ -61,6 +53,56 @@ def attribution(
         "leads that had at least one touch.",
         cohort, ["campaign", *models, "won_leads"], rows_out, half_life_days=half_life_days,
     )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Sorted:
+    """The won leads' touches in path order (by lead, then time, then campaign name)."""
+
+    paths: Paths
+    codes: npt.NDArray[np.int64]  # each touch's campaign, an index into `campaigns`
+    amounts: npt.NDArray[np.float64]  # each touch's lead's won amount
+    campaigns: list[str]
+    won_leads: npt.NDArray[np.int64]  # per campaign: distinct leads it touched
+
+
+def _paths(session: Session, cohort: Cohort, *, moments: bool) -> _Sorted:
+    """Read the won leads and their touches, and lay them out as `core` paths."""
+    won = attribution_reads.won_leads(session, cohort, moments=moments)
+    events = attribution_reads.event_touches(session, cohort)
+    row = np.searchsorted(won.ids, events.lead_ids)
+    # Touches of a lead that was not yet won when the leads were read (two reads) wait.
+    kept = np.r_[won.ids, -1][row] == events.lead_ids
+    acquired = np.flatnonzero(np.array([c is not None for c in won.campaigns], dtype=np.bool_))
+    names = [won.campaigns[k] or "" for k in acquired.tolist()] + events.campaigns
+    campaigns = sorted(set(names))
+    rank = {name: k for k, name in enumerate(campaigns)}
+    codes = np.fromiter((rank[c] for c in names), np.int64, len(names))
+    rows = np.r_[acquired, row].astype(np.int64)
+    times = np.r_[won.created[acquired], events.times]
+    chosen = np.r_[np.ones(acquired.size, dtype=np.bool_), kept]
+    rows, times, codes = rows[chosen], times[chosen], codes[chosen]
+    used = np.unique(codes)  # the campaigns of the touches kept
+    campaigns, codes = [campaigns[k] for k in used.tolist()], np.searchsorted(used, codes)
+    order = np.lexsort((codes, times, rows))  # by lead, then time, then campaign name
+    rows, times, codes = rows[order], times[order], codes[order]
+    firsts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if rows.size else rows[:0]
+    lengths = np.diff(np.r_[firsts, rows.size]).astype(np.int64)
+    leads = rows[firsts]
+    last_touch = times[firsts + lengths - 1]
+    won_at = np.where(won.won[leads] == attribution_reads.NO_CLOSE, last_touch, won.won[leads])
+    paths = Paths(lengths, times, won.created[leads], won.opportunity[leads], won_at)
+    return _Sorted(
+        paths, codes, won.amounts[rows], campaigns, _leads_reached(rows, codes, len(campaigns))
+    )
+
+
+def _leads_reached(
+    rows: npt.NDArray[np.int64], codes: npt.NDArray[np.int64], campaigns: int
+) -> npt.NDArray[np.int64]:
+    """How many distinct leads each campaign touched."""
+    pairs = np.unique(rows * campaigns + codes)
+    return np.bincount(pairs % max(campaigns, 1), minlength=campaigns)
 
 
 def calibration(session: Session, cohort: Cohort) -> dict[str, Any]:

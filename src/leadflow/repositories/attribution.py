@@ -1,0 +1,105 @@
+"""Attribution's reads, as columns: won leads' campaign touches and the moments they key on.
+
+Hundreds of thousands of touches at a million leads: they come out as the driver's plain
+tuples with times as integer microseconds (no datetime object per row), unordered; the
+service sorts them with NumPy, which costs less than SQL's sort of the rows. A lead's own
+campaign (its touch at creation) comes with the lead, not as a second read of the leads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import chain
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.orm import Session
+
+from leadflow.core.attribution import NEVER
+from leadflow.core.report_math import Cohort
+from leadflow.models.event import Event
+from leadflow.models.lead import Lead
+from leadflow.models.stage_change import StageChange
+from leadflow.repositories._bulk import epoch_micros, fetch
+from leadflow.repositories.report_sql import event_campaign, in_cohort
+
+Ints = npt.NDArray[np.int64]
+NO_CLOSE = np.iinfo(np.int64).min  # a won lead without a closing time (raw imports)
+
+
+@dataclass(frozen=True, slots=True)
+class Touches:
+    """Event touches of won leads, one entry per touch, in no particular order."""
+
+    lead_ids: Ints
+    campaigns: list[str]
+    times: Ints  # microseconds since 1970
+
+
+@dataclass(frozen=True, slots=True)
+class WonLeads:
+    """Won cohort leads by id: amount, the campaign that acquired it (None: none), and its
+    creation, opportunity and win moments (microseconds)."""
+
+    ids: Ints
+    amounts: npt.NDArray[np.float64]
+    campaigns: list[str | None]
+    created: Ints
+    opportunity: Ints  # NEVER when it never became an opportunity
+    won: Ints  # NO_CLOSE when no closing time was stored
+
+
+def _won(cohort: Cohort) -> ColumnElement[bool]:
+    return and_(in_cohort(cohort), Lead.outcome == "won")
+
+
+def _rows(session: Session, query: Any) -> list[tuple[Any, ...]]:
+    return list(chain.from_iterable(fetch(session, query)))
+
+
+def event_touches(session: Session, cohort: Cohort) -> Touches:
+    """Every event of a won cohort lead that names a campaign, up to its win
+    (ix_events_campaign_touches holds them, by lead, with their times: no event row is read)."""
+    campaign = event_campaign()
+    query = (
+        select(Event.lead_id, campaign, epoch_micros(session, Event.occurred_at))
+        .join(Lead, Lead.id == Event.lead_id)
+        .where(_won(cohort), campaign.is_not(None), Event.occurred_at <= Lead.closed_at)
+    )
+    rows = _rows(session, query)
+    if not rows:
+        return Touches(np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=np.int64))
+    ids, campaigns, times = zip(*rows, strict=True)
+    return Touches(np.array(ids, dtype=np.int64), list(campaigns), np.array(times, dtype=np.int64))
+
+
+def won_leads(session: Session, cohort: Cohort, *, moments: bool) -> WonLeads:
+    """The won cohort leads, by id; without `moments` the opportunity and win are left 0."""
+    columns = [Lead.id, func.coalesce(Lead.outcome_amount, 0.0), Lead.campaign,
+               epoch_micros(session, Lead.created_at)]  # fmt: skip
+    query = select(*columns).where(_won(cohort)).order_by(Lead.id)
+    if moments:
+        # Grouped once over the opportunity moves (a covering index), then joined: a
+        # correlated max per lead made SQLite scan them all for each lead.
+        opened = (
+            select(StageChange.lead_id, func.max(StageChange.at).label("at"))
+            .where(StageChange.to_stage == "opportunity")
+            .group_by(StageChange.lead_id)
+            .subquery()
+        )
+        query = query.add_columns(
+            epoch_micros(session, Lead.closed_at), epoch_micros(session, opened.c.at)
+        ).outerjoin(opened, opened.c.lead_id == Lead.id)
+    rows = _rows(session, query)
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    amounts = np.array([float(r[1]) for r in rows], dtype=np.float64)
+    created = np.array([r[3] for r in rows], dtype=np.int64)
+    campaigns = [r[2] for r in rows]
+    if not moments:
+        zero = np.zeros(len(rows), dtype=np.int64)
+        return WonLeads(ids, amounts, campaigns, created, zero, zero)
+    won = np.array([NO_CLOSE if r[4] is None else r[4] for r in rows], dtype=np.int64)
+    opportunity = np.array([NEVER if r[5] is None else r[5] for r in rows], dtype=np.int64)
+    return WonLeads(ids, amounts, campaigns, created, opportunity, won)
