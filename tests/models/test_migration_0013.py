@@ -24,13 +24,18 @@ EVENTS = [
     ("m3", "track", "Demo Requested", {}),
     ("m4", "identify", None, {"path": None}),
     ("m5", "page", None, {"path": '/caf\u00e9 "quoted"'}),
+    # Kinds are computed once per distinct (type, name, path) and joined back: an empty name
+    # or path is not a missing one, and events that share all three share the kind.
+    ("m6", "track", "", {"path": ""}),
+    ("m7", "page", None, {"path": "/pricing"}),
+    ("m8", "page", "", {"path": "/pricing"}),
 ]
 
 
 def test_0013_backfills_times_and_kinds(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine, "0006")
-    moments = [datetime(2026, 9, 1, 12, k, 5, 1000 * k + 7, tzinfo=UTC) for k in range(5)]
+    moments = [datetime(2026, 9, 1, 12, k, 5, 1000 * k + 7, tzinfo=UTC) for k in range(len(EVENTS))]
     with engine.begin() as db:
         db.execute(text(LEAD), {"t": moments[0]})
         for (message, type_, name, properties), moment in zip(EVENTS, moments, strict=True):
