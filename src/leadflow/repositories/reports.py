@@ -28,16 +28,14 @@ from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.rep import Rep
 from leadflow.models.stage_change import StageChange
-from leadflow.repositories import erased_reports
+from leadflow.repositories import erased_reports, funnel_counts
 from leadflow.repositories.report_sql import (
     event_campaign,
-    furthest_rank,
     in_cohort,
     month_of,
     of_cohort,
     score_band,
     seconds_between,
-    won_amount,
 )
 
 # Dimensions a conversion report can group by, as expressions on leads (and accounts).
@@ -77,21 +75,8 @@ def furthest_by_many(
     """(groups, furthest rank, leads, revenue) by several dimensions in one pass over the
     leads, so a page showing four breakdowns reads the table once; erased leads' counts
     follow as rows of their own (callers sum rows of the same group and rank)."""
-    groups = [_dimension(session, by).label(f"g{k}") for k, by in enumerate(bys)]
-    rank = furthest_rank(session).label("rank")
-    query = (
-        select(*groups, rank, func.count(), func.sum(won_amount()))
-        .select_from(Lead)
-        .where(in_cohort(cohort))
-        .group_by(*groups, rank)
-    )
-    if "tier" in bys:  # the only dimension off the leads table
-        query = query.outerjoin(Account, Account.id == Lead.account_id)
-    width = len(bys)
-    found = [
-        (tuple(row[:width]), int(row[width]), int(row[width + 1]), float(row[width + 2] or 0.0))
-        for row in session.execute(query)
-    ]
+    dimensions = [_dimension(session, by) for by in bys]
+    found = funnel_counts.furthest_by_many(session, cohort, dimensions, bys)
     # Erased people stay in the counts (anonymously), so funnels before and after add up.
     return found + erased_reports.furthest_by_many(session, cohort, bys)
 
