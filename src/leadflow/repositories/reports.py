@@ -26,7 +26,6 @@ from leadflow.models.account import Account
 from leadflow.models.assignment import Assignment
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
-from leadflow.models.rep import Rep
 from leadflow.models.stage_change import StageChange
 from leadflow.repositories import erased_reports, funnel_counts
 from leadflow.repositories.report_sql import (
@@ -97,18 +96,6 @@ def lead_to_customer_seconds(session: Session, cohort: Cohort) -> list[float]:
         in_cohort(cohort), Lead.outcome == "won", Lead.closed_at.is_not(None)
     )
     return [float(v) for v in session.scalars(query)]
-
-
-def handoffs(session: Session, cohort: Cohort) -> list[tuple[str | None, str, str, float | None]]:
-    """(rep name, team, SLA status, minutes to first touch) per hand-off of a cohort lead."""
-    minutes = seconds_between(session, Assignment.first_touch_at, Assignment.assigned_at) / 60.0
-    query = (
-        select(Rep.name, Assignment.team, Assignment.status, minutes)
-        .select_from(Assignment)
-        .outerjoin(Rep, Rep.id == Assignment.rep_id)
-        .where(of_cohort(Assignment.lead_id, cohort))
-    )
-    return [(r, t, s, float(m) if m is not None else None) for r, t, s, m in session.execute(query)]
 
 
 def entries(session: Session, stage: str, start: datetime, end: datetime) -> int:
