@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.report_math import Cohort
 from leadflow.models.account import Account
-from leadflow.models.assignment import Assignment
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.stage_change import StageChange
@@ -146,41 +145,6 @@ def closed_scores(
     scores = np.fromiter((r[0] for r in rows), dtype=np.float64, count=len(rows))
     won = np.fromiter((bool(r[1]) for r in rows), dtype=np.bool_, count=len(rows))
     return scores, won
-
-
-def fallen_through(
-    session: Session, cohort: Cohort, sales_ready: Sequence[str], now: datetime
-) -> list[tuple[Any, ...]]:
-    """Sales-ready cohort leads with no owner, or whose latest hand-off is past its deadline
-    untouched: (id, email, stage, owner, since, team, sla_due_at)."""
-    latest = (
-        select(Assignment.lead_id, func.max(Assignment.id).label("id"))
-        .group_by(Assignment.lead_id)
-        .subquery()
-    )
-    query = (
-        select(
-            Lead.id, Lead.email, Lead.stage, Lead.owner, Lead.stage_changed_at,
-            Assignment.team, Assignment.sla_due_at,
-        )
-        .select_from(Lead)
-        .outerjoin(latest, latest.c.lead_id == Lead.id)
-        .outerjoin(Assignment, Assignment.id == latest.c.id)
-        .where(
-            in_cohort(cohort),
-            Lead.stage.in_(list(sales_ready)),
-            or_(
-                Lead.owner.is_(None),
-                and_(
-                    Assignment.first_touch_at.is_(None),
-                    Assignment.sla_due_at.is_not(None),
-                    Assignment.sla_due_at < now,
-                ),
-            ),
-        )
-        .order_by(Assignment.sla_due_at, Lead.id)
-    )  # fmt: skip
-    return [tuple(row) for row in session.execute(query)]
 
 
 def content_by_outcome(session: Session, cohort: Cohort) -> list[tuple[str, str, str, int]]:

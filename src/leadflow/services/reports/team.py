@@ -8,8 +8,10 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
+from leadflow.core.engagement_state import epoch_micros
 from leadflow.core.playbook import Playbook
 from leadflow.core.report_math import Cohort, Rate, percentiles
+from leadflow.repositories import fallen_through as cracks
 from leadflow.repositories import handoff_columns
 from leadflow.repositories import reports as queries
 from leadflow.repositories.handoff_columns import STATUSES
@@ -103,15 +105,16 @@ def fallen_through(
 ) -> dict[str, Any]:
     """Sales-ready leads nobody owns, or whose hand-off deadline passed untouched."""
     stages = [stage.value for stage in playbook.lifecycle.sales_ready]
+    now_us = epoch_micros(now)
     rows = []
-    for lead_id, email, stage, owner, since, team, due in queries.fallen_through(
+    for lead_id, email, stage, owner, since, team, due, due_us in cracks.fallen_through(
         session, cohort, stages, now
     ):
-        late = round((now - due).total_seconds() / 60, 1) if due and due < now else None
+        # As round((now - due).total_seconds() / 60, 1): the same exact microseconds.
+        late = round((now_us - due_us) / 10**6 / 60, 1) if due and due_us < now_us else None
         rows.append({
             "lead_id": lead_id, "email": email, "stage": stage, "owner": owner,
-            "team": team, "since": since.isoformat() if since else None,
-            "sla_due_at": due.isoformat() if due else None, "minutes_late": late,
+            "team": team, "since": since, "sla_due_at": due, "minutes_late": late,
             "problem": "no owner" if owner is None else "no touch past the SLA",
         })  # fmt: skip
     return table(
