@@ -40,7 +40,7 @@ class Lead(Base):
         # Covering for the funnel reports (cohort by creation, furthest stage, revenue, the
         # dimensions they group by): one pass reads this, not the wide rows (their JSON).
         Index(REPORTS_INDEX, *REPORT_COLUMNS),
-        Index(FUNNEL_PEOPLE_INDEX, *PEOPLE_COLUMNS, *FUNNEL_GROUPED, "created_at"),
+        Index(FUNNEL_PEOPLE_INDEX, *PEOPLE_COLUMNS, *FUNNEL_GROUPED),
         # Closed leads by outcome and time (calibration, drift, the plan's wins), with the score;
         # closed leads only, so a score written for an open lead has no entry here to update.
         Index(

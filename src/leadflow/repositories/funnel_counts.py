@@ -6,9 +6,10 @@ Python over a few hundred groups. Grouped by plain columns, SQLite reads the gro
 order of an index that starts with them, instead of sorting a million rows in a temporary
 b-tree (five sixths of the funnel's time): `ix_leads_funnel_months` (SQLite only: the month
 is a substring of the stored text) for the funnel and cohorts by month,
-`ix_leads_funnel_people` for conversion by source, medium, campaign or persona (SQLite's
-planner picks them by itself, statistics or not: `tests/repositories/test_funnel_counts.py`
-reads its plans).
+`ix_leads_funnel_people` for conversion by source, medium, campaign or persona; any other
+grouping, or a range of creation times not in whole months, reads the covering
+`ix_leads_reports` and sorts. SQLite is told which (`INDEXED BY`):
+`tests/repositories/test_funnel_counts.py` reads its plans.
 """
 
 from __future__ import annotations
@@ -19,7 +20,18 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Select,
+    TextClause,
+    and_,
+    bindparam,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 from sqlalchemy.orm import Session
 
 from leadflow.core.report_math import Cohort
@@ -29,6 +41,7 @@ from leadflow.models.lead import (
     FUNNEL_MONTHS_INDEX,
     FUNNEL_PEOPLE_INDEX,
     PEOPLE_COLUMNS,
+    REPORTS_INDEX,
     Lead,
 )
 from leadflow.repositories._bulk import dialect_name
@@ -43,7 +56,7 @@ def furthest_by_many(
 ) -> list[Row]:
     """(groups, furthest rank, leads, revenue) of the cohort's leads, grouped by the
     `dimensions` (expressions on leads, named `bys`), in no set order."""
-    query, keys, width = _query(session, cohort, dimensions, bys)
+    query, keys, width = grouped_query(session, cohort, dimensions, bys)
     folded: dict[tuple[tuple[Any, ...], int], list[Any]] = defaultdict(lambda: [0, 0.0])
     for row in session.execute(query):
         stage, reached, outcome, count, amount = row[width:]
@@ -55,9 +68,9 @@ def furthest_by_many(
     return [(groups, rank, n, revenue) for (groups, rank), (n, revenue) in folded.items()]
 
 
-def _query(
+def grouped_query(
     session: Session, cohort: Cohort, dimensions: Sequence[ColumnElement[Any]], bys: Sequence[str]
-) -> tuple[Select[Any], list[int], int]:
+) -> tuple[Executable, list[int], int]:
     """The grouped query, where each asked dimension sits among its group columns, and how
     many group columns come before the stage's."""
     fold = [Lead.stage, Lead.reached_rank, Lead.outcome]
@@ -86,8 +99,24 @@ def _query(
         .group_by(*groups, *fold)
     )
     if "tier" in bys:  # the only dimension off the leads table
-        query = query.outerjoin(Account, Account.id == Lead.account_id)
-    return query, keys, len(groups)
+        return query.outerjoin(Account, Account.id == Lead.account_id), keys, len(groups)
+    if dialect_name(session) != "sqlite" or cohort.tier is not None:
+        return query, keys, len(groups)
+    # SQLite has no statistics here, and would rather seek a filter's own index (then read
+    # every row it finds and sort them) or scan one whose order saves no sort: it is told.
+    index = streamed[0] if streamed is not None else REPORTS_INDEX
+    return _indexed_by(query, index), keys, len(groups)
+
+
+def _indexed_by(query: Select[Any], index: str) -> TextClause:
+    """The query with `leads INDEXED BY index` (SQLAlchemy renders no hint for SQLite), its
+    parameters bound again with their types."""
+    compiled = query.compile(dialect=SQLiteDialect(paramstyle="named"))
+    assert compiled.string.count("FROM leads ") == 1, "one reading of leads"
+    sql = compiled.string.replace("FROM leads ", f"FROM leads INDEXED BY {index} ")
+    types = {name: bind.type for bind, name in compiled.bind_names.items()}
+    binds = [bindparam(name, value, type_=types[name]) for name, value in compiled.params.items()]
+    return text(sql).bindparams(*binds)
 
 
 def _streamed(

@@ -2,7 +2,7 @@
 instead of sorting every lead (`repositories/funnel_counts.py`).
 
 `ix_leads_funnel_people` (source, medium, campaign, persona, then stage, reached_rank,
-outcome, amount and creation time) on both engines: conversion by any of the four.
+outcome and amount) on both engines: conversion by any of the four.
 `ix_leads_funnel_months` on SQLite only: the month of creation is a substring of the stored
 text there (`substr(created_at, 1, 7)`), then the same columns; PostgreSQL, whose month is
 not an expression it may index, groups by hashing. Indexes only, built without blocking writers on
@@ -27,7 +27,7 @@ depends_on: str | Sequence[str] | None = None
 # Written out, not imported, so later changes to the models do not change what this did.
 PEOPLE = "ix_leads_funnel_people"
 PEOPLE_COLUMNS = ["source", "medium", "campaign", "persona", "stage", "reached_rank", "outcome",
-                  "outcome_amount", "created_at"]  # fmt: skip
+                  "outcome_amount"]  # fmt: skip
 MONTHS = "ix_leads_funnel_months"
 MONTHS_SQL = (
     f"CREATE INDEX IF NOT EXISTS {MONTHS} ON leads (substr(created_at, 1, 7), stage,"
