@@ -22,7 +22,7 @@ PEOPLE_COLUMNS = ("source", "medium", "campaign", "persona")
 # without sorting the leads (`repositories/funnel_counts.py`): by source, medium, campaign and
 # persona; and (SQLite only, built by migration 0031, not declared here: it is an expression,
 # which neither PostgreSQL's text of a timestamp nor Alembic's comparison on SQLite can
-# share) by month of creation, `substr(created_at, 1, 7)`, with the same columns after it.
+# share) by month of creation, `substr(created_at, 1, 7)`, then the FUNNEL_GROUPED columns.
 FUNNEL_PEOPLE_INDEX = "ix_leads_funnel_people"
 FUNNEL_MONTHS_INDEX = "ix_leads_funnel_months"
 FUNNEL_GROUPED = ("stage", "reached_rank", "outcome", "outcome_amount")

@@ -123,14 +123,14 @@ def _streamed(
     session: Session, cohort: Cohort, bys: Sequence[str]
 ) -> tuple[str, list[ColumnElement[Any]]] | None:
     """SQLite: the index whose order gives the groups (and the group columns in that
-    order), when there is one for `bys`. Without `bys`, by month too: no index starts with
-    the stage's columns. A range of creation times in whole months is a range of the months
-    index; any other range reads `ix_leads_reports` instead, and sorts what it finds."""
+    order), when there is one for `bys` and it holds every column the cohort filters on.
+    Without `bys`, by month too: no index starts with the stage's columns. A range of
+    creation times in whole months is a range of the months index; any other range reads
+    `ix_leads_reports` instead, and sorts what it finds."""
     if dialect_name(session) != "sqlite" or cohort.tier is not None:
         return None
-    if list(bys) in ([], ["period"]) and all(
-        _month(moment) is not None for moment in (cohort.since, cohort.until) if moment
-    ):
+    months = all(_month(moment) is not None for moment in (cohort.since, cohort.until) if moment)
+    if list(bys) in ([], ["period"]) and months and not _filtered(cohort):
         return FUNNEL_MONTHS_INDEX, [month_of(session, Lead.created_at)]
     if _ranged(cohort):
         return None
@@ -146,6 +146,12 @@ def _month(moment: datetime) -> str | None:
     if (utc.day, utc.hour, utc.minute, utc.second, utc.microsecond) != (1, 0, 0, 0, 0):
         return None
     return f"{utc.year:04d}-{utc.month:02d}"
+
+
+def _filtered(cohort: Cohort) -> bool:
+    """Whether the cohort names a source, medium, campaign or persona (not in the months
+    index: read there, each would cost a lookup of the lead's row)."""
+    return any(getattr(cohort, name) is not None for name in PEOPLE_COLUMNS)
 
 
 def _ranged(cohort: Cohort) -> bool:
