@@ -31,7 +31,6 @@ from leadflow.repositories.report_sql import (
     event_campaign,
     in_cohort,
     month_of,
-    of_cohort,
     score_band,
     seconds_between,
 )
@@ -77,16 +76,6 @@ def furthest_by_many(
     found = funnel_counts.furthest_by_many(session, cohort, dimensions, bys)
     # Erased people stay in the counts (anonymously), so funnels before and after add up.
     return found + erased_reports.furthest_by_many(session, cohort, bys)
-
-
-def stage_durations(session: Session, cohort: Cohort) -> list[tuple[str, float]]:
-    """(stage, seconds spent in it) for every stage a cohort lead has left."""
-    spent = seconds_between(session, StageChange.at, StageChange.previous_entered_at)
-    query = select(StageChange.from_stage, spent).where(
-        StageChange.from_stage.is_not(None), StageChange.previous_entered_at.is_not(None)
-    )
-    query = query.where(of_cohort(StageChange.lead_id, cohort))
-    return [(str(stage), float(seconds)) for stage, seconds in session.execute(query)]
 
 
 def lead_to_customer_seconds(session: Session, cohort: Cohort) -> list[float]:
