@@ -15,6 +15,8 @@ from leadflow.models.types import utcnow
 # first: a period's cohort is a range of it.
 REPORT_COLUMNS = ("created_at", "stage", "reached_rank", "outcome", "outcome_amount", "source",
                   "medium", "campaign", "persona", "grade", "total")  # fmt: skip
+# What the stale-lead count reads (`repositories/lead_activity.stale_count`).
+ACTIVITY_COLUMNS = ("last_event_at", "created_at", "stage", "outcome")
 
 
 class Lead(Base):
@@ -39,6 +41,10 @@ class Lead(Base):
             sqlite_where=text("outcome IS NOT NULL"),
             postgresql_where=text("outcome IS NOT NULL"),
         ),
+        # Activity (`repositories/lead_activity.py`): stale leads (data quality) are a range
+        # of the latest event's time, visiting leads (the plan) one of the latest page view's.
+        Index("ix_leads_last_event", *ACTIVITY_COLUMNS),
+        Index("ix_leads_last_page_view", "last_page_view_at", "id"),
         CheckConstraint("outcome IN ('won', 'lost')", name="outcome"),
     )
 
@@ -89,3 +95,7 @@ class Lead(Base):
     do_not_track: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The time of the lead's latest event and latest page view (NULL: none), recomputed from
+    # its events by every writer that changes which events it has (`lead_activity.refresh`).
+    last_event_at: Mapped[datetime | None]
+    last_page_view_at: Mapped[datetime | None]

@@ -28,7 +28,7 @@ from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.rep import Rep
 from leadflow.models.stage_change import StageChange
-from leadflow.repositories import erased_reports
+from leadflow.repositories import erased_reports, lead_activity
 from leadflow.repositories.report_sql import (
     event_campaign,
     furthest_rank,
@@ -308,14 +308,14 @@ def bounced(
 def stale(
     session: Session, cohort: Cohort, before: datetime
 ) -> tuple[int, list[tuple[int, str | None]]]:
-    """Open cohort leads with no event since `before`: (how many, the first 50)."""
-    recent = select(Event.id).where(Event.lead_id == Lead.id, Event.occurred_at >= before)
+    """Open cohort leads with no event since `before`: (how many, the first 50). A range of
+    ix_leads_last_event (`lead_activity`), not a look into every open lead's events."""
     where = and_(
         in_cohort(cohort),
         Lead.outcome.is_(None),
         Lead.stage.not_in(["customer", "disqualified"]),
         Lead.created_at < before,
-        ~recent.exists(),
+        lead_activity.no_event_since(before),
     )
     count = int(session.scalar(select(func.count()).where(where)) or 0)
     sample = session.execute(select(Lead.id, Lead.email).where(where).order_by(Lead.id).limit(50))
