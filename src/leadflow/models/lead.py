@@ -15,8 +15,12 @@ from leadflow.models.types import utcnow
 # first: a period's cohort is a range of it.
 REPORT_COLUMNS = ("created_at", "stage", "reached_rank", "outcome", "outcome_amount", "source",
                   "medium", "campaign", "persona", "grade", "total")  # fmt: skip
-# What the stale-lead count reads (`repositories/lead_activity.stale_count`).
+# What the stale-lead count reads (`repositories/reports.stale`).
 ACTIVITY_COLUMNS = ("last_event_at", "created_at", "stage", "outcome")
+# What the data-quality report counts (`repositories/data_quality`): the cohort's columns,
+# creation first, then the fields a playbook may need and the e-mail.
+QUALITY_COLUMNS = ("created_at", "account_id", "source", "medium", "campaign", "persona",
+                   "email", "first_name", "last_name", "title", "phone", "country")  # fmt: skip
 
 
 class Lead(Base):
@@ -45,6 +49,8 @@ class Lead(Base):
         # of the latest event's time, visiting leads (the plan) one of the latest page view's.
         Index("ix_leads_last_event", *ACTIVITY_COLUMNS),
         Index("ix_leads_last_page_view", "last_page_view_at", "id"),
+        # Covering for data quality's pass over a cohort's lead fields (not the wide rows).
+        Index("ix_leads_quality", *QUALITY_COLUMNS),
         CheckConstraint("outcome IN ('won', 'lost')", name="outcome"),
     )
 

@@ -28,7 +28,7 @@ from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.rep import Rep
 from leadflow.models.stage_change import StageChange
-from leadflow.repositories import erased_reports, lead_activity
+from leadflow.repositories import data_quality, erased_reports, lead_activity
 from leadflow.repositories.report_sql import (
     event_campaign,
     furthest_rank,
@@ -254,44 +254,9 @@ def touch_feedback(session: Session, cohort: Cohort) -> list[tuple[dict[str, Any
     return [(dict(p or {}), stage) for p, stage in session.execute(query)]
 
 
-def missing_fields(
-    session: Session,
-    cohort: Cohort,
-    lead_columns: Sequence[str],
-    attributes: Sequence[str],
-    account_columns: Sequence[str],
-) -> tuple[int, dict[str, int]]:
-    """(cohort size, {field: leads missing it}) for the fields scoring reads."""
-    counts: list[ColumnElement[Any]] = [func.count()]
-    names: list[str] = []
-    for name in lead_columns:
-        counts.append(func.sum(case((getattr(Lead, name).is_(None), 1), else_=0)))
-        names.append(name)
-    for name in attributes:
-        value = Lead.attributes[name].as_string()
-        counts.append(func.sum(case((value.is_(None), 1), else_=0)))
-        names.append(name)
-    for name in account_columns:
-        counts.append(func.sum(case((getattr(Account, name).is_(None), 1), else_=0)))
-        names.append(f"account.{name}")
-    query = (
-        select(*counts)
-        .select_from(Lead)
-        .outerjoin(Account, Account.id == Lead.account_id)
-        .where(in_cohort(cohort))
-    )
-    row = session.execute(query).one()
-    return int(row[0]), {name: int(v or 0) for name, v in zip(names, row[1:], strict=True)}
-
-
 def invalid_emails(session: Session, cohort: Cohort, limit: int) -> list[tuple[int, str | None]]:
     """Cohort leads whose e-mail is missing or not shaped like an address."""
-    bad = or_(
-        Lead.email.is_(None),
-        Lead.email.not_like("%_@_%._%"),
-        Lead.email.like("% %"),
-        Lead.email.like("%@%@%"),
-    )
+    bad = data_quality.bad_email()
     query = select(Lead.id, Lead.email).where(in_cohort(cohort), bad).order_by(Lead.id)
     return [(int(i), e) for i, e in session.execute(query.limit(limit))]
 
