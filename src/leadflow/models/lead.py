@@ -101,7 +101,7 @@ class Lead(Base):
     do_not_track: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # The time of the lead's latest event and latest page view (NULL: none), recomputed from
-    # its events by every writer that changes which events it has (`lead_activity.refresh`).
+    # The time of the lead's latest event and latest page view (NULL: none), read back from
+    # its events by every writer that changes which events it has (`lead_activity`).
     last_event_at: Mapped[datetime | None]
     last_page_view_at: Mapped[datetime | None]

@@ -69,7 +69,7 @@ def insert(session: Session, **fields: Any) -> Event | None:
     )
     stored = session.scalars(statement).one_or_none()
     if stored is not None and stored.lead_id is not None:
-        lead_activity.refresh(session, [stored.lead_id])
+        lead_activity.note_added(session, [stored.lead_id])
     return stored
 
 
@@ -88,7 +88,7 @@ def insert_many(session: Session, rows: Sequence[dict[str, Any]]) -> int:
         # Core executemany wants the same keys in every row.
         prepared = [with_lookups({**defaults, **row}) for row in batch]
         stored += len(session.execute(statement, prepared).all())
-    lead_activity.refresh(session, {r["lead_id"] for r in rows if r.get("lead_id") is not None})
+    lead_activity.note_added(session, {r["lead_id"] for r in rows if r.get("lead_id") is not None})
     return stored
 
 

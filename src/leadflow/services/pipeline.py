@@ -74,7 +74,7 @@ def run_live(
     # stage and hand-off are never read by one while another is changing them.
     leads = lead_repo.get_many(session, wanted, lock=True)
     # Their latest event and page view, now that they are locked (events may have arrived).
-    lead_activity.refresh(session, wanted)
+    lead_activity.note_added(session, wanted)
     for lead in leads:
         session.expire(lead, ["last_event_at", "last_page_view_at"])
     accounts = {a.id: a for a in account_repo.get_many(session, {x.account_id for x in leads})}

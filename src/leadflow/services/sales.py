@@ -84,6 +84,6 @@ def _store(
         "received_at": now,
     }
     event_repo.insert_new(session, [row])
-    lead_activity.refresh(session, [lead.id])
+    lead_activity.note_added(session, [lead.id])
     session.expire(lead, ["last_event_at", "last_page_view_at"])
     lead.updated_at = now
