@@ -26,6 +26,12 @@ PEOPLE_COLUMNS = ("source", "medium", "campaign", "persona")
 FUNNEL_PEOPLE_INDEX = "ix_leads_funnel_people"
 FUNNEL_MONTHS_INDEX = "ix_leads_funnel_months"
 FUNNEL_GROUPED = ("stage", "reached_rank", "outcome", "outcome_amount")
+# What the stale-lead count reads (`repositories/reports.stale`).
+ACTIVITY_COLUMNS = ("last_event_at", "created_at", "stage", "outcome")
+# What the data-quality report counts (`repositories/data_quality`): the cohort's columns,
+# creation first, then the fields a playbook may need and the e-mail.
+QUALITY_COLUMNS = ("created_at", "account_id", "source", "medium", "campaign", "persona",
+                   "email", "first_name", "last_name", "title", "phone", "country")  # fmt: skip
 
 
 class Lead(Base):
@@ -51,6 +57,12 @@ class Lead(Base):
             sqlite_where=text("outcome IS NOT NULL"),
             postgresql_where=text("outcome IS NOT NULL"),
         ),
+        # Activity (`repositories/lead_activity.py`): stale leads (data quality) are a range
+        # of the latest event's time, visiting leads (the plan) one of the latest page view's.
+        Index("ix_leads_last_event", *ACTIVITY_COLUMNS),
+        Index("ix_leads_last_page_view", "last_page_view_at", "id"),
+        # Covering for data quality's pass over a cohort's lead fields (not the wide rows).
+        Index("ix_leads_quality", *QUALITY_COLUMNS),
         CheckConstraint("outcome IN ('won', 'lost')", name="outcome"),
     )
 
@@ -101,3 +113,7 @@ class Lead(Base):
     do_not_track: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The time of the lead's latest event and latest page view (NULL: none), read back from
+    # its events by every writer that changes which events it has (`lead_activity`).
+    last_event_at: Mapped[datetime | None]
+    last_page_view_at: Mapped[datetime | None]

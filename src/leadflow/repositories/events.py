@@ -18,7 +18,7 @@ from leadflow.core.event_kinds import kind_of, occurred_micros
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.types import utcnow
-from leadflow.repositories import rule_state
+from leadflow.repositories import lead_activity, rule_state
 from leadflow.repositories._sql import chunked, dialect_insert, insert_new_only, table_of
 
 DEDUPE_KEY = ["source", "message_id"]
@@ -67,7 +67,10 @@ def insert(session: Session, **fields: Any) -> Event | None:
         .on_conflict_do_nothing(index_elements=DEDUPE_KEY)
         .returning(Event)
     )
-    return session.scalars(statement).one_or_none()
+    stored = session.scalars(statement).one_or_none()
+    if stored is not None and stored.lead_id is not None:
+        lead_activity.note_added(session, [stored.lead_id])
+    return stored
 
 
 def insert_many(session: Session, rows: Sequence[dict[str, Any]]) -> int:
@@ -85,6 +88,7 @@ def insert_many(session: Session, rows: Sequence[dict[str, Any]]) -> int:
         # Core executemany wants the same keys in every row.
         prepared = [with_lookups({**defaults, **row}) for row in batch]
         stored += len(session.execute(statement, prepared).all())
+    lead_activity.note_added(session, {r["lead_id"] for r in rows if r.get("lead_id") is not None})
     return stored
 
 
@@ -97,6 +101,8 @@ def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, in
     """Store events not stored before (by source and message id); their ids by message id.
 
     Every row must carry the same keys. A message id repeated within `rows` is stored once.
+    The leads' activity (`lead_activity`) is the caller's to refresh, under its lock of them
+    (`pipeline.run_live` does).
     """
     statement = insert_new_only(session, Event, DEDUPE_KEY, ["message_id", "id"])
     stored: dict[str, int] = {}

@@ -20,7 +20,7 @@ from leadflow.models.identity import Identity
 from leadflow.models.lead import Lead
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.stage_change import StageChange
-from leadflow.repositories import rule_state
+from leadflow.repositories import lead_activity, rule_state
 from leadflow.repositories._copy import like, staged, use_copy
 from leadflow.repositories._driver import select_dicts, update_by_id
 from leadflow.repositories._sql import (
@@ -431,6 +431,7 @@ def move_history(session: Session, *, from_lead: int, to_lead: int) -> int:
         result = session.execute(statement)
         if model is Event:
             moved = int(getattr(result, "rowcount", 0) or 0)
+    lead_activity.refresh(session, [from_lead, to_lead])
     session.execute(
         delete(ScoreEntry)
         .where(ScoreEntry.lead_id == from_lead)

@@ -27,6 +27,7 @@ from leadflow.models.outbox import DeliveryAttempt, Notification, OutboxMessage
 from leadflow.models.privacy import ErasedCount, Tombstone
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.stage_change import StageChange
+from leadflow.repositories import lead_activity
 from leadflow.repositories._sql import chunked, dialect_insert
 
 PERSONAL: tuple[type[Base], ...] = (
@@ -104,11 +105,14 @@ def delete_person(
 ) -> int:
     """Delete the lead, every row it owns, its anonymous events and alerts; events deleted."""
     events = 0
+    others: set[int] = set()  # leads holding an event under one of the person's keys
     for model in PERSONAL:
         column = model.lead_id  # type: ignore[attr-defined]
         where = column == lead_id
         if model is Event and keys:
             where = or_(where, Event.anonymous_id.in_(list(keys)))
+            held = select(Event.lead_id).where(where, Event.lead_id != lead_id).distinct()
+            others.update(session.scalars(held))
         result = session.execute(
             delete(model).where(where).execution_options(synchronize_session=False)
         )
@@ -120,6 +124,7 @@ def delete_person(
     session.execute(
         delete(Lead).where(Lead.id == lead_id).execution_options(synchronize_session=False)
     )
+    lead_activity.refresh(session, others)
     return events
 
 
@@ -212,11 +217,15 @@ def anonymize_events_before(session: Session, cutoff: datetime, limit: int) -> i
     )
     query = select(Event.id).where(Event.occurred_at < cutoff, personal).order_by(Event.id)
     ids = list(session.scalars(query.limit(limit)))
+    owners: set[int] = set()
     for batch in chunked(ids):
+        owned = select(Event.lead_id).where(Event.id.in_(batch), Event.lead_id.is_not(None))
+        owners.update(session.scalars(owned.distinct()))
         session.execute(
             update(Event)
             .where(Event.id.in_(batch))
             .values(lead_id=None, anonymous_id=None, properties={}, context={})
             .execution_options(synchronize_session=False)
         )
+    lead_activity.refresh(session, owners)  # their events before the cutoff are theirs no more
     return len(ids)

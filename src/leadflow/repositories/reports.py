@@ -16,7 +16,6 @@ from sqlalchemy import (
     and_,
     case,
     func,
-    or_,
     select,
 )
 from sqlalchemy.orm import Session
@@ -26,7 +25,7 @@ from leadflow.models.account import Account
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.stage_change import StageChange
-from leadflow.repositories import erased_reports, funnel_counts
+from leadflow.repositories import data_quality, erased_reports, funnel_counts, lead_activity
 from leadflow.repositories.report_sql import (
     event_campaign,
     in_cohort,
@@ -179,44 +178,9 @@ def touch_feedback(session: Session, cohort: Cohort) -> list[tuple[dict[str, Any
     return [(dict(p or {}), stage) for p, stage in session.execute(query)]
 
 
-def missing_fields(
-    session: Session,
-    cohort: Cohort,
-    lead_columns: Sequence[str],
-    attributes: Sequence[str],
-    account_columns: Sequence[str],
-) -> tuple[int, dict[str, int]]:
-    """(cohort size, {field: leads missing it}) for the fields scoring reads."""
-    counts: list[ColumnElement[Any]] = [func.count()]
-    names: list[str] = []
-    for name in lead_columns:
-        counts.append(func.sum(case((getattr(Lead, name).is_(None), 1), else_=0)))
-        names.append(name)
-    for name in attributes:
-        value = Lead.attributes[name].as_string()
-        counts.append(func.sum(case((value.is_(None), 1), else_=0)))
-        names.append(name)
-    for name in account_columns:
-        counts.append(func.sum(case((getattr(Account, name).is_(None), 1), else_=0)))
-        names.append(f"account.{name}")
-    query = (
-        select(*counts)
-        .select_from(Lead)
-        .outerjoin(Account, Account.id == Lead.account_id)
-        .where(in_cohort(cohort))
-    )
-    row = session.execute(query).one()
-    return int(row[0]), {name: int(v or 0) for name, v in zip(names, row[1:], strict=True)}
-
-
 def invalid_emails(session: Session, cohort: Cohort, limit: int) -> list[tuple[int, str | None]]:
     """Cohort leads whose e-mail is missing or not shaped like an address."""
-    bad = or_(
-        Lead.email.is_(None),
-        Lead.email.not_like("%_@_%._%"),
-        Lead.email.like("% %"),
-        Lead.email.like("%@%@%"),
-    )
+    bad = data_quality.bad_email()
     query = select(Lead.id, Lead.email).where(in_cohort(cohort), bad).order_by(Lead.id)
     return [(int(i), e) for i, e in session.execute(query.limit(limit))]
 
@@ -233,14 +197,14 @@ def bounced(
 def stale(
     session: Session, cohort: Cohort, before: datetime
 ) -> tuple[int, list[tuple[int, str | None]]]:
-    """Open cohort leads with no event since `before`: (how many, the first 50)."""
-    recent = select(Event.id).where(Event.lead_id == Lead.id, Event.occurred_at >= before)
+    """Open cohort leads with no event since `before`: (how many, the first 50). A range of
+    ix_leads_last_event (`lead_activity`), not a look into every open lead's events."""
     where = and_(
         in_cohort(cohort),
         Lead.outcome.is_(None),
         Lead.stage.not_in(["customer", "disqualified"]),
         Lead.created_at < before,
-        ~recent.exists(),
+        lead_activity.no_event_since(before),
     )
     count = int(session.scalar(select(func.count()).where(where)) or 0)
     sample = session.execute(select(Lead.id, Lead.email).where(where).order_by(Lead.id).limit(50))

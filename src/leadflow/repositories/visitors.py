@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, literal_column, select, text
+from sqlalchemy import bindparam, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.types import UTCDateTime
+from leadflow.repositories import lead_activity
 from leadflow.repositories._bulk import dialect_name
 from leadflow.repositories.report_sql import day_of
 
@@ -34,19 +35,9 @@ def visitors_in(session: Session, windows: Sequence[tuple[datetime, datetime]]) 
 
 
 def _leads_visiting(session: Session, windows: Sequence[tuple[datetime, datetime]]) -> list[int]:
-    """Leads with a page view in each window: one look into each lead's timeline per window
-    (ix_events_lead_timeline), never a pass over every event of the period."""
-    found = []
-    for start, end in windows:
-        viewed = select(Event.id).where(
-            Event.lead_id == Lead.id,
-            Event.type == "page",
-            Event.occurred_at >= start,
-            Event.occurred_at < end,
-        )
-        found.append(func.sum(case((viewed.exists(), 1), else_=0)))
-    row = session.execute(select(*found).select_from(Lead)).one()
-    return [int(n or 0) for n in row]
+    """Leads with a page view in each window: a range of their latest page view
+    (`lead_activity.leads_visiting`), never a pass over every event of the period."""
+    return lead_activity.leads_visiting(session, windows)
 
 
 def _anonymous_visiting(

@@ -36,8 +36,8 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.scoring import LeadScore
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
+from leadflow.repositories import lead_activity, live_snapshot
 from leadflow.repositories import leads as lead_repo
-from leadflow.repositories import live_snapshot
 from leadflow.repositories.live_snapshot import LiveSnapshot
 from leadflow.services import (
     decay_refresh,
@@ -73,6 +73,10 @@ def run_live(
     # Locked (PostgreSQL): concurrent writers of one lead take turns, so its engagement state,
     # stage and hand-off are never read by one while another is changing them.
     leads = lead_repo.get_many(session, wanted, lock=True)
+    # Their latest event and page view, now that they are locked (events may have arrived).
+    lead_activity.note_added(session, wanted)
+    for lead in leads:
+        session.expire(lead, ["last_event_at", "last_page_view_at"])
     accounts = {a.id: a for a in account_repo.get_many(session, {x.account_id for x in leads})}
     engagement = live_scoring.engagement_input(session, playbook, wanted, new_events or {}, now)
     predictor = predictive.serving(session, snapshot.model_id)

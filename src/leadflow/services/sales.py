@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from leadflow.core.errors import Invalid
 from leadflow.models.lead import Lead
 from leadflow.repositories import events as event_repo
+from leadflow.repositories import lead_activity
 from leadflow.services import sla
 
 TOUCH = "Sales Touch"
@@ -83,4 +84,6 @@ def _store(
         "received_at": now,
     }
     event_repo.insert_new(session, [row])
+    lead_activity.note_added(session, [lead.id])
+    session.expire(lead, ["last_event_at", "last_page_view_at"])
     lead.updated_at = now

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.playbook import Playbook
 from leadflow.core.report_math import Cohort
+from leadflow.repositories import data_quality as quality
 from leadflow.repositories import reports as queries
 from leadflow.services.leads import ACCOUNT_FIELDS, LEAD_FIELDS
 from leadflow.services.reports.base import share, table
@@ -59,12 +60,14 @@ def data_quality(
 ) -> dict[str, Any]:
     """Counts and samples of each data problem among the cohort's leads."""
     lead_cols, attributes, account_cols = _split(needed_fields(playbook))
-    size, missing = queries.missing_fields(session, cohort, lead_cols, attributes, account_cols)
+    counted = quality.missing_fields(session, cohort, lead_cols, attributes, account_cols)
+    size = counted.size
     rows = [
         {"problem": f"missing {field}", "leads": count, "share": share(count, size)}
-        for field, count in sorted(missing.items(), key=lambda kv: (-kv[1], kv[0]))
+        for field, count in sorted(counted.fields.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
-    invalid = queries.invalid_emails(session, cohort, LISTED)
+    # The list is looked for only when the count found some (a pass over every lead).
+    invalid = queries.invalid_emails(session, cohort, LISTED) if counted.bad_emails else []
     bounced = queries.bounced(session, cohort, BOUNCES, LISTED)
     stale_count, stale = queries.stale(session, cohort, now - timedelta(days=stale_days))
     duplicates = likely_duplicates(queries.duplicate_candidates(session, cohort, LARGEST_BLOCK))
