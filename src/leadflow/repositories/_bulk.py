@@ -38,7 +38,6 @@ from leadflow.repositories._sql import chunked
 
 Columns = dict[str, Sequence[Any]]
 FETCH = 250_000  # rows per fetch: big enough to amortise, small enough to stay lean
-BATCH = 100_000  # rows per executemany call
 BULK_CACHE_KIB = 1 << 20  # 1 GiB of SQLite page cache during a bulk job
 BULK_MMAP_BYTES = 1 << 32  # SQLite caps this at its compile-time maximum
 
@@ -240,7 +239,9 @@ def executemany(session: Session, statement: Any, columns: dict[str, Any]) -> No
 
     Values go to the driver as they are: callers pass driver-ready values (`driver_value`),
     JSON as text. Skipping SQLAlchemy's per-row parameter processing is what makes a million
-    rows affordable.
+    rows affordable. The rows are streamed to the DBAPI cursor of the session's connection
+    (so in its transaction) one tuple at a time: no list of a million tuples is built, and
+    the garbage collector, which a million live tuples set off again and again, stays idle.
     """
     sizes = {len(v) for v in columns.values() if not isinstance(v, Same)}
     count = sizes.pop() if sizes else 0
@@ -250,11 +251,14 @@ def executemany(session: Session, statement: Any, columns: dict[str, Any]) -> No
     compiled = statement.compile(dialect=connection.dialect)
     names = list(compiled.positiontup) if compiled.positional else list(columns)
     values = [repeat(v.value, count) if isinstance(v, Same) else v for v in map(columns.get, names)]
-    params: list[Any] = list(zip(*values, strict=False))
+    rows: Iterator[Any] = zip(*values, strict=False)
     if not compiled.positional:
-        params = [dict(zip(names, row, strict=True)) for row in params]
-    for start in range(0, count, BATCH):
-        connection.exec_driver_sql(compiled.string, params[start : start + BATCH])
+        rows = (dict(zip(names, row, strict=True)) for row in rows)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(compiled.string, rows)
+    finally:
+        cursor.close()
 
 
 @contextmanager
