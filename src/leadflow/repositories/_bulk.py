@@ -254,7 +254,7 @@ def executemany(session: Session, statement: Any, columns: dict[str, Any]) -> No
     rows: Iterator[Any] = zip(*values, strict=False)
     if not compiled.positional:
         rows = (dict(zip(names, row, strict=True)) for row in rows)
-    cursor = connection.connection.cursor()
+    cursor: Any = connection.connection.cursor()  # sqlite3 and psycopg take any iterable
     try:
         cursor.executemany(compiled.string, rows)
     finally:

@@ -9,6 +9,7 @@ full re-score costs most, and most of a nightly re-score's leads have not change
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -100,9 +101,11 @@ def write(
     if (leads.stored.persona[rows] == scores.persona[rows]).all():
         # Not set: its index (`ix_leads_persona`) is then neither updated nor rebuilt.
         del columns["persona"]
-    many = len(rows) > MOST * len(leads.ids)
-    rescoring.write_lead_scores(session, columns, now, every_lead=every and many)
-    if len(rows) < len(leads.ids):  # the others keep their score, scored again now
-        unchanged = None if every else np.setdiff1d(leads.ids, leads.ids[rows]).tolist()
-        rescoring.stamp_scored_at(session, now, unchanged)
+    many = every and len(rows) > MOST * len(leads.ids)
+    aside = rescoring.score_indexes_aside(session, columns) if many else nullcontext()
+    with aside:  # the stamps below move `updated_at` too: rebuilt once for both
+        rescoring.write_lead_scores(session, columns, now, every_lead=False)
+        if len(rows) < len(leads.ids):  # the others keep their score, scored again now
+            unchanged = None if every else np.setdiff1d(leads.ids, leads.ids[rows]).tolist()
+            rescoring.stamp_scored_at(session, now, unchanged)
     return len(rows)
