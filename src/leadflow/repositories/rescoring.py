@@ -10,8 +10,8 @@ PostgreSQL many rows go in through COPY and one set-based statement instead (`_c
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
