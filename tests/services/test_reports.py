@@ -227,6 +227,18 @@ def test_velocity_days_in_each_stage(session: Session, playbook: Playbook) -> No
     assert result["lead_to_customer"] == {"n": 2, "p50_days": 23.0, "p90_days": 26.2}
 
 
+def test_velocity_of_a_cohort_counts_only_its_leads(session: Session, playbook: Playbook) -> None:
+    # linkedin: L3 lead 2, mql 3, sql 4, opp 18 days; L4 lead 2, mql 1 (then disqualified);
+    # L5 lead 1, mql 1, sql 2, opp 10 days (then nurture).
+    result = run(session, playbook, "velocity", cohort=Cohort(source="linkedin"))
+    found = {r["stage"]: (r["n"], r["mean_days"], r["p50_days"]) for r in result["rows"]}
+    assert found == {"lead": (3, 1.67, 2.0), "mql": (3, 1.67, 1.0), "sql": (2, 3.0, 3.0),
+                     "opportunity": (2, 14.0, 14.0)}  # fmt: skip
+    assert result["lead_to_customer"] == {"n": 1, "p50_days": 27.0, "p90_days": 27.0}
+    nobody = run(session, playbook, "velocity", cohort=Cohort(source="print"))
+    assert (nobody["rows"], nobody["lead_to_customer"]["n"]) == ([], 0)
+
+
 def test_speed_to_lead_and_both_slas(session: Session, playbook: Playbook) -> None:
     result = run(session, playbook, "speed", period="2026-09")
     rows = {row["rep"]: row for row in result["rows"]}

@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from leadflow import __version__, web
 from leadflow.api import errors, health, metrics, openapi_doc
 from leadflow.api.db_faults import WRITE_WAIT_MS
-from leadflow.api.deps import KeyCache, WriterTurns
+from leadflow.api.deps import KeyCache, Turns, WriterTurns
 from leadflow.api.group_commit import GroupCommit
 from leadflow.api.headers import SecurityHeaders
 from leadflow.api.request_ids import RequestIds
@@ -50,7 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     sqlite = engine.dialect.name == "sqlite"
     turns = WriterTurns() if sqlite else None
     app.state.sqlite_writers = turns
-    app.state.group_commit = GroupCommit(app.state.sessions, turns) if turns else None
+    # Tracking calls share transactions: SQLite's writer turns, or this process's own turns
+    # run off the event loop (PostgreSQL; other processes write beside them).
+    group = GroupCommit(app.state.sessions, Turns(), in_thread=True) if turns is None else None
+    app.state.group_commit = GroupCommit(app.state.sessions, turns) if turns else group
     app.state.key_cache = KeyCache()
     app.state.key_touches = {}  # key id -> when this process last tried to record its use
     metrics.install(app)

@@ -43,12 +43,12 @@ READS = ("GET", "HEAD", "OPTIONS")
 THREAD_TURN_WAIT = 30.0  # seconds the in-process worker waits for its turn, then goes anyway
 
 
-class WriterTurns:
-    """One SQLite writer at a time per process, waited for on the event loop.
+class Turns:
+    """One group-committed transaction at a time per process, waited for on the event loop.
 
-    Writers queue here (FIFO, costing no worker thread while they wait) instead of polling
-    SQLite's busy handler, which is slower and unfair under load. One lock per event loop, as
-    an asyncio lock belongs to the loop it is first used on.
+    Calls queue here (FIFO, costing no worker thread while they wait); the calls that arrive
+    while a turn runs share the next one. One lock per event loop, as an asyncio lock belongs
+    to the loop it is first used on.
     """
 
     def __init__(self) -> None:
@@ -58,11 +58,23 @@ class WriterTurns:
         self.blocked = Blocked()
 
     def options(self) -> dict[str, object]:
-        """A writer transaction's execution options: the write lock up front, a bounded wait."""
-        return {"sqlite_begin": "IMMEDIATE", "sqlite_busy_ms": self.blocked.wait_ms()}
+        """A writer transaction's execution options: none beyond the engine's."""
+        return {}
 
     def lock(self) -> asyncio.Lock:
         return self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+
+
+class WriterTurns(Turns):
+    """One SQLite writer at a time per process: the turns of `Turns`, taken by every writer.
+
+    Writers queue here instead of polling SQLite's busy handler, which is slower and unfair
+    under load.
+    """
+
+    def options(self) -> dict[str, object]:
+        """A writer transaction's execution options: the write lock up front, a bounded wait."""
+        return {"sqlite_begin": "IMMEDIATE", "sqlite_busy_ms": self.blocked.wait_ms()}
 
     def share_with_thread(self, engine: Engine, loop: asyncio.AbstractEventLoop) -> Engine:
         """An engine for a writer in another thread of this process (the in-process worker)

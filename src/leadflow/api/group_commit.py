@@ -1,11 +1,15 @@
-"""Group commit for SQLite: tracking calls that arrive together share one transaction.
+"""Group commit: tracking calls that arrive together share one transaction.
 
-SQLite has one writer at a time, and a transaction's fixed cost (begin, reading the active
-playbook, commit) is most of a single tracking call's. So calls wait their turn on the event
-loop (no worker thread held while waiting), and each turn runs every call that is waiting in
-one transaction. Each call still gets its own result, and only after the commit: nothing is
-acknowledged that is not durable. If the shared transaction fails, each call is retried in a
-transaction of its own, so one call's failure never fails the others.
+A transaction's fixed cost (begin, reading the active playbook, the flush, commit) is most of
+a single tracking call's, and a browser sends one event per call. So calls wait their turn on
+the event loop (no worker thread held while waiting), and each turn runs every call that is
+waiting in one transaction. Each call still gets its own result, and only after the commit:
+nothing is acknowledged that is not durable. If the shared transaction fails, each call is
+retried in a transaction of its own, so one call's failure never fails the others.
+
+On SQLite (one writer at a time) the turns are the process's writer turns and run on the
+event loop. On PostgreSQL the turns are the process's own and run in a worker thread, so the
+loop keeps reading requests, which join the next turn; other processes write beside them.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.api.db_faults import RETRIES, retryable, unavailable
-from leadflow.api.deps import WriterTurns
+from leadflow.api.deps import Turns
 
 T = TypeVar("T")
 Call = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]"]
@@ -68,7 +72,8 @@ def one_transaction(
     """
     for attempt in range(1, RETRIES + 1):
         with factory() as session:
-            session.connection(execution_options=options or {"sqlite_begin": "IMMEDIATE"})
+            begin = {"sqlite_begin": "IMMEDIATE"} if options is None else options
+            session.connection(execution_options=begin)
             try:
                 result = work(session, *args)
                 session.commit()
@@ -85,12 +90,18 @@ def one_transaction(
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
+Outcome = tuple["asyncio.Future[Any]", bool, Any]  # (future, failed, result or error)
+
+
 class GroupCommit:
     """Runs waiting write calls of one process together, one transaction per turn."""
 
-    def __init__(self, factory: sessionmaker[Session], turns: WriterTurns) -> None:
+    def __init__(
+        self, factory: sessionmaker[Session], turns: Turns, *, in_thread: bool = False
+    ) -> None:
         self.factory = factory
-        self.turns = turns  # shared with the process's other writers (the REST API)
+        self.turns = turns  # shared with the process's other writers (the REST API, SQLite)
+        self.in_thread = in_thread  # run each turn's transaction off the event loop
         self._waiting: list[Call] = []
         self._scheduled = False
         self._task: asyncio.Task[None] | None = None  # held so it is not garbage-collected
@@ -106,52 +117,70 @@ class GroupCommit:
         return await future
 
     async def _turn(self) -> None:
-        # Calls that arrive while this turn waits for the writer lock join it.
+        # Calls that arrive while this turn waits for its lock, or runs, join the next turn.
         async with self.turns.lock():
             calls, self._waiting = self._waiting, []
             try:
-                self._together(calls)
+                if self.in_thread:
+                    outcomes = await asyncio.to_thread(self._together, calls)
+                else:
+                    outcomes = self._together(calls)
+                _settle(outcomes)  # on the loop: futures are not thread-safe
             finally:
                 self._scheduled = False
                 if self._waiting:
                     self._scheduled = True
                     self._task = asyncio.get_running_loop().create_task(self._turn())
 
-    def _together(self, calls: list[Call]) -> None:
-        try:
-            with self.factory() as session:
-                session.connection(execution_options=self.turns.options())
-                try:
-                    results = run_calls(session, calls)
-                    session.commit()
-                except BaseException:
-                    session.rollback()
-                    raise
-        except Exception as exc:
-            self.turns.blocked.note(exc)
-            if unavailable(exc) is not None:
-                # Locked or read-only: retrying call by call would make each wait in turn.
-                for _, _, future in calls:
-                    if not future.done():
-                        future.set_exception(exc)
-            elif len(calls) == 1:
-                self._one(calls[0])
-            else:
-                for call in calls:
-                    self._one(call)
-            return
-        for (_, _, future), result in zip(calls, results, strict=True):
-            if not future.done():
-                future.set_result(result)
+    def _together(self, calls: list[Call]) -> list[Outcome]:
+        for attempt in range(1, RETRIES + 1):
+            try:
+                results = self._shared(calls)
+            except Exception as exc:
+                self.turns.blocked.note(exc)
+                if unavailable(exc) is None:
+                    return [self._one(call) for call in calls]  # one call's fault: each alone
+                if attempt < RETRIES and retryable(exc, attempt):
+                    # A conflict with another process's transaction (PostgreSQL: a deadlock, a
+                    # lock wait that ran out): the other has gone on, the turn runs again.
+                    time.sleep(random.uniform(0.0, 0.02 * attempt))
+                    continue
+                # Locked, read-only or gone: retrying call by call would make each wait in turn.
+                return [(future, True, exc) for _, _, future in calls]
+            return [
+                (future, False, result)
+                for (_, _, future), result in zip(calls, results, strict=True)
+            ]
+        raise AssertionError("unreachable: the last attempt returns")
 
-    def _one(self, call: Call) -> None:
+    def _shared(self, calls: list[Call]) -> list[Any]:
+        """Every call's result from one transaction, committed."""
+        with self.factory() as session:
+            session.connection(execution_options=self.turns.options())
+            try:
+                results = run_calls(session, calls)
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+        return results
+
+    def _one(self, call: Call) -> Outcome:
         work, args, future = call
         try:
             result = one_transaction(self.factory, work, *args, options=self.turns.options())
         except Exception as exc:
             self.turns.blocked.note(exc)
-            if not future.done():
-                future.set_exception(exc)
+            return (future, True, exc)
+        return (future, False, result)
+
+
+def _settle(outcomes: list[Outcome]) -> None:
+    """Give each waiting call its result or error (a call whose caller went away is done)."""
+    for future, failed, value in outcomes:
+        if future.done():
+            continue
+        if failed:
+            future.set_exception(value)
         else:
-            if not future.done():
-                future.set_result(result)
+            future.set_result(value)

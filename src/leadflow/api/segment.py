@@ -146,8 +146,8 @@ def _look_up(session: Session, secret: str, now: datetime) -> Caller | None:
 async def _in_database(request: Request, work: Callable[..., T], *args: Any) -> T:
     """Run `work(session, *args)` in a write transaction, committed before returning.
 
-    On SQLite, concurrent calls share transactions (see `GroupCommit`); on PostgreSQL each
-    runs in its own, in a worker thread, so writers proceed in parallel.
+    Concurrent calls of one process share transactions (see `GroupCommit`); on PostgreSQL
+    other processes write beside them.
     """
     group: GroupCommit | None = request.app.state.group_commit
     if group is not None:

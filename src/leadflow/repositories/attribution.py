@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -69,10 +70,12 @@ def event_touches(session: Session, cohort: Cohort) -> Touches:
         .where(_won(cohort), campaign.is_not(None), Event.occurred_at <= Lead.closed_at)
     )
     rows = _rows(session, query)
-    if not rows:
-        return Touches(np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=np.int64))
-    ids, campaigns, times = zip(*rows, strict=True)
-    return Touches(np.array(ids, dtype=np.int64), list(campaigns), np.array(times, dtype=np.int64))
+    n = len(rows)
+    return Touches(
+        np.fromiter(map(itemgetter(0), rows), np.int64, n),
+        list(map(itemgetter(1), rows)),
+        np.fromiter(map(itemgetter(2), rows), np.int64, n),
+    )
 
 
 def won_leads(session: Session, cohort: Cohort, *, moments: bool) -> WonLeads:

@@ -96,16 +96,6 @@ def furthest_by_many(
     return found + erased_reports.furthest_by_many(session, cohort, bys)
 
 
-def stage_durations(session: Session, cohort: Cohort) -> list[tuple[str, float]]:
-    """(stage, seconds spent in it) for every stage a cohort lead has left."""
-    spent = seconds_between(session, StageChange.at, StageChange.previous_entered_at)
-    query = select(StageChange.from_stage, spent).where(
-        StageChange.from_stage.is_not(None), StageChange.previous_entered_at.is_not(None)
-    )
-    query = query.where(of_cohort(StageChange.lead_id, cohort))
-    return [(str(stage), float(seconds)) for stage, seconds in session.execute(query)]
-
-
 def lead_to_customer_seconds(session: Session, cohort: Cohort) -> list[float]:
     """Seconds from creation to the win, for the cohort's won leads."""
     query = select(seconds_between(session, Lead.closed_at, Lead.created_at)).where(
