@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, case, cast, func, select, true
+from sqlalchemy import ColumnElement, Float, and_, cast, func, literal_column, select, true
 from sqlalchemy.orm import Session
 
 from leadflow.core.report_math import Cohort
-from leadflow.core.stages import FUNNEL
 from leadflow.models.account import Account
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
@@ -43,20 +42,6 @@ def of_cohort(lead_id: Any, cohort: Cohort) -> ColumnElement[bool]:
     return lead_id.in_(select(Lead.id).where(in_cohort(cohort)))  # type: ignore[no-any-return]
 
 
-def rank_of(stage: ColumnElement[str] | Any) -> ColumnElement[int]:
-    """A stage's funnel rank; nurture and disqualified are -1."""
-    return case({s.value: k for k, s in enumerate(FUNNEL)}, value=stage, else_=-1)
-
-
-def furthest_rank(session: Session) -> ColumnElement[int]:
-    """The furthest funnel rank each lead ever reached: its current stage's, or the furthest
-    it was in before (`reached_rank`, kept on every move), whichever is greater."""
-    current = rank_of(Lead.stage)
-    if session.get_bind().dialect.name == "postgresql":
-        return func.greatest(current, Lead.reached_rank)
-    return func.max(current, Lead.reached_rank)  # SQLite's two-argument max is the scalar greatest
-
-
 def seconds_between(session: Session, later: Any, earlier: Any) -> ColumnElement[float]:
     """`later - earlier` in seconds."""
     if session.get_bind().dialect.name == "postgresql":
@@ -69,8 +54,9 @@ def month_of(session: Session, moment: Any) -> ColumnElement[str]:
     if session.get_bind().dialect.name == "postgresql":
         return func.to_char(moment, "YYYY-MM")
     # Stored as sortable UTC text (see day_of): its first seven characters. strftime parsed
-    # every one of a million dates to say the same, a fifth of the funnel's time.
-    return func.substr(moment, 1, 7)
+    # every one of a million dates to say the same, a fifth of the funnel's time. Literal
+    # bounds, not parameters: ix_leads_funnel_months is on this very expression.
+    return func.substr(moment, literal_column("1"), literal_column("7"))
 
 
 def day_of(session: Session, moment: Any) -> ColumnElement[str]:
@@ -83,11 +69,6 @@ def day_of(session: Session, moment: Any) -> ColumnElement[str]:
 def event_campaign() -> ColumnElement[str | None]:
     """The campaign an event came from (filled in when stored, see events.with_lookups)."""
     return Event.campaign.expression
-
-
-def won_amount() -> ColumnElement[float]:
-    """A lead's revenue: its amount when won, else 0."""
-    return case((Lead.outcome == "won", func.coalesce(Lead.outcome_amount, 0.0)), else_=0.0)
 
 
 def score_band(width: int = 20) -> ColumnElement[int]:

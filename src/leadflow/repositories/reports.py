@@ -23,21 +23,16 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.report_math import Cohort
 from leadflow.models.account import Account
-from leadflow.models.assignment import Assignment
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
-from leadflow.models.rep import Rep
 from leadflow.models.stage_change import StageChange
-from leadflow.repositories import erased_reports
+from leadflow.repositories import erased_reports, funnel_counts
 from leadflow.repositories.report_sql import (
     event_campaign,
-    furthest_rank,
     in_cohort,
     month_of,
-    of_cohort,
     score_band,
     seconds_between,
-    won_amount,
 )
 
 # Dimensions a conversion report can group by, as expressions on leads (and accounts).
@@ -77,21 +72,8 @@ def furthest_by_many(
     """(groups, furthest rank, leads, revenue) by several dimensions in one pass over the
     leads, so a page showing four breakdowns reads the table once; erased leads' counts
     follow as rows of their own (callers sum rows of the same group and rank)."""
-    groups = [_dimension(session, by).label(f"g{k}") for k, by in enumerate(bys)]
-    rank = furthest_rank(session).label("rank")
-    query = (
-        select(*groups, rank, func.count(), func.sum(won_amount()))
-        .select_from(Lead)
-        .where(in_cohort(cohort))
-        .group_by(*groups, rank)
-    )
-    if "tier" in bys:  # the only dimension off the leads table
-        query = query.outerjoin(Account, Account.id == Lead.account_id)
-    width = len(bys)
-    found = [
-        (tuple(row[:width]), int(row[width]), int(row[width + 1]), float(row[width + 2] or 0.0))
-        for row in session.execute(query)
-    ]
+    dimensions = [_dimension(session, by) for by in bys]
+    found = funnel_counts.furthest_by_many(session, cohort, dimensions, bys)
     # Erased people stay in the counts (anonymously), so funnels before and after add up.
     return found + erased_reports.furthest_by_many(session, cohort, bys)
 
@@ -102,18 +84,6 @@ def lead_to_customer_seconds(session: Session, cohort: Cohort) -> list[float]:
         in_cohort(cohort), Lead.outcome == "won", Lead.closed_at.is_not(None)
     )
     return [float(v) for v in session.scalars(query)]
-
-
-def handoffs(session: Session, cohort: Cohort) -> list[tuple[str | None, str, str, float | None]]:
-    """(rep name, team, SLA status, minutes to first touch) per hand-off of a cohort lead."""
-    minutes = seconds_between(session, Assignment.first_touch_at, Assignment.assigned_at) / 60.0
-    query = (
-        select(Rep.name, Assignment.team, Assignment.status, minutes)
-        .select_from(Assignment)
-        .outerjoin(Rep, Rep.id == Assignment.rep_id)
-        .where(of_cohort(Assignment.lead_id, cohort))
-    )
-    return [(r, t, s, float(m) if m is not None else None) for r, t, s, m in session.execute(query)]
 
 
 def entries(session: Session, stage: str, start: datetime, end: datetime) -> int:
@@ -164,41 +134,6 @@ def closed_scores(
     scores = np.fromiter((r[0] for r in rows), dtype=np.float64, count=len(rows))
     won = np.fromiter((bool(r[1]) for r in rows), dtype=np.bool_, count=len(rows))
     return scores, won
-
-
-def fallen_through(
-    session: Session, cohort: Cohort, sales_ready: Sequence[str], now: datetime
-) -> list[tuple[Any, ...]]:
-    """Sales-ready cohort leads with no owner, or whose latest hand-off is past its deadline
-    untouched: (id, email, stage, owner, since, team, sla_due_at)."""
-    latest = (
-        select(Assignment.lead_id, func.max(Assignment.id).label("id"))
-        .group_by(Assignment.lead_id)
-        .subquery()
-    )
-    query = (
-        select(
-            Lead.id, Lead.email, Lead.stage, Lead.owner, Lead.stage_changed_at,
-            Assignment.team, Assignment.sla_due_at,
-        )
-        .select_from(Lead)
-        .outerjoin(latest, latest.c.lead_id == Lead.id)
-        .outerjoin(Assignment, Assignment.id == latest.c.id)
-        .where(
-            in_cohort(cohort),
-            Lead.stage.in_(list(sales_ready)),
-            or_(
-                Lead.owner.is_(None),
-                and_(
-                    Assignment.first_touch_at.is_(None),
-                    Assignment.sla_due_at.is_not(None),
-                    Assignment.sla_due_at < now,
-                ),
-            ),
-        )
-        .order_by(Assignment.sla_due_at, Lead.id)
-    )  # fmt: skip
-    return [tuple(row) for row in session.execute(query)]
 
 
 def content_by_outcome(session: Session, cohort: Cohort) -> list[tuple[str, str, str, int]]:

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
 
+from leadflow.core.engagement_state import epoch_micros
 from leadflow.core.playbook import Playbook
 from leadflow.core.report_math import Cohort, Rate, percentiles
+from leadflow.repositories import fallen_through as cracks
+from leadflow.repositories import handoff_columns
 from leadflow.repositories import reports as queries
+from leadflow.repositories.handoff_columns import STATUSES
 from leadflow.services.reports.base import share, table
 
 # Minutes from the hand-off to the first touch, as the speed-to-lead distribution buckets them.
 BUCKETS = ((5, "under 5 min"), (30, "5-30 min"), (240, "30 min-4 h"), (1440, "4-24 h"))
+LIMITS = np.array([limit for limit, _ in BUCKETS], dtype=np.float64)
 
 
 def speed_to_lead(
@@ -23,14 +27,17 @@ def speed_to_lead(
 ) -> dict[str, Any]:
     """Time from sales-ready to first touch, SLA compliance per rep and team, and marketing's
     MQLs against the commitment over [start, end)."""
-    handoffs = queries.handoffs(session, cohort)
-    rows = _compliance(handoffs, lambda rep, team: f"{rep or '(queue)'}", "rep")
-    teams = _compliance(handoffs, lambda rep, team: team, "team")
-    minutes = [m for *_, m in handoffs if m is not None]
-    counts = Counter(_bucket(m) for m in minutes)
-    distribution = [{"bucket": label, "handoffs": counts[label]} for _, label in BUCKETS]
-    distribution.append({"bucket": "over 24 h", "handoffs": counts["over 24 h"]})
-    distribution.append({"bucket": "not touched", "handoffs": len(handoffs) - len(minutes)})
+    found = handoff_columns.handoffs(session, cohort)
+    rows = _compliance(found.reps, found, "rep")
+    teams = _compliance(found.teams, found, "team")
+    touched = ~np.isnan(found.minutes)
+    minutes = found.minutes[touched]
+    counts = np.bincount(np.searchsorted(LIMITS, minutes, side="right"), minlength=len(BUCKETS) + 1)
+    distribution = [
+        {"bucket": label, "handoffs": int(counts[k])} for k, (_, label) in enumerate(BUCKETS)
+    ]
+    distribution.append({"bucket": "over 24 h", "handoffs": int(counts[len(BUCKETS)])})
+    distribution.append({"bucket": "not touched", "handoffs": int((~touched).sum())})
     months = (end.year - start.year) * 12 + end.month - start.month
     promised = playbook.sla.mql_commitment_per_month
     mqls = queries.entries(session, "mql", start, end)
@@ -47,30 +54,27 @@ def speed_to_lead(
         "not yet judged. Minutes run from the hand-off to the first sales action. Marketing: "
         "moves into MQL in the period against the monthly commitment times its months.",
         cohort, columns, rows, teams=teams, distribution=distribution,
-        overall=percentiles(np.asarray(minutes)), marketing=marketing,
+        overall=percentiles(minutes), marketing=marketing,
     )  # fmt: skip
 
 
-def _bucket(minutes: float) -> str:
-    return next((label for limit, label in BUCKETS if minutes < limit), "over 24 h")
-
-
 def _compliance(
-    handoffs: list[tuple[str | None, str, str, float | None]], key: Any, name: str
+    keys: handoff_columns.Labelled, found: handoff_columns.Handoffs, name: str
 ) -> list[dict[str, Any]]:
-    groups: dict[str, list[tuple[str, float | None]]] = defaultdict(list)
-    for rep, team, status, minutes in handoffs:
-        groups[key(rep, team)].append((status, minutes))
+    """One row per key (in order): hand-offs, their SLA tally and minutes to first touch."""
+    order = np.argsort(keys.codes, kind="stable")
+    bounds = np.searchsorted(keys.codes[order], np.arange(len(keys.labels) + 1))
     rows = []
-    for group, items in sorted(groups.items()):
-        tally: Counter[str] = Counter(s for s, _ in items)
-        judged = Rate(tally["met"], tally["met"] + tally["breached"])
+    for k, group in enumerate(keys.labels):
+        members = order[bounds[k] : bounds[k + 1]]
+        tally = np.bincount(found.statuses[members], minlength=len(STATUSES) + 1)
+        met, breached, still_open = (int(n) for n in tally[: len(STATUSES)])
+        waits = found.minutes[members]
+        judged = Rate(met, met + breached)
         rows.append({
-            name: group, "handoffs": len(items), "met": tally["met"],
-            "breached": tally["breached"], "open": tally["open"],
-            "compliance": judged.value, "small_sample": judged.small_sample,
-            **{f"{k}_minutes": v for k, v in
-               percentiles(np.asarray([m for _, m in items if m is not None])).items()},
+            name: group, "handoffs": int(members.size), "met": met, "breached": breached,
+            "open": still_open, "compliance": judged.value, "small_sample": judged.small_sample,
+            **{f"{k}_minutes": v for k, v in percentiles(waits[~np.isnan(waits)]).items()},
         })  # fmt: skip
     return rows
 
@@ -101,15 +105,16 @@ def fallen_through(
 ) -> dict[str, Any]:
     """Sales-ready leads nobody owns, or whose hand-off deadline passed untouched."""
     stages = [stage.value for stage in playbook.lifecycle.sales_ready]
+    now_us = epoch_micros(now)
     rows = []
-    for lead_id, email, stage, owner, since, team, due in queries.fallen_through(
+    for lead_id, email, stage, owner, since, team, due, due_us in cracks.fallen_through(
         session, cohort, stages, now
     ):
-        late = round((now - due).total_seconds() / 60, 1) if due and due < now else None
+        # As round((now - due).total_seconds() / 60, 1): the same exact microseconds.
+        late = round((now_us - due_us) / 10**6 / 60, 1) if due and due_us < now_us else None
         rows.append({
             "lead_id": lead_id, "email": email, "stage": stage, "owner": owner,
-            "team": team, "since": since.isoformat() if since else None,
-            "sla_due_at": due.isoformat() if due else None, "minutes_late": late,
+            "team": team, "since": since, "sla_due_at": due, "minutes_late": late,
             "problem": "no owner" if owner is None else "no touch past the SLA",
         })  # fmt: skip
     return table(

@@ -1,0 +1,81 @@
+"""Sales-ready leads fallen through the cracks: the query, read as the driver's tuples.
+
+There are tens of thousands of them at a million leads (every sales-ready lead nobody owns),
+so the rows skip SQLAlchemy's result processing and no datetime is made for them: the two
+times come as the ISO text `UTCDateTime` values print (cut from SQLite's stored UTC text),
+the deadline also as exact epoch microseconds (`_bulk.epoch_micros`) for the minutes late.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from leadflow.core.report_math import Cohort
+from leadflow.models.assignment import Assignment
+from leadflow.models.lead import Lead
+from leadflow.repositories._bulk import epoch_micros
+from leadflow.repositories.report_sql import in_cohort
+
+STORED = len("2026-11-29 02:30:00.000000")  # how SQLite stores a time (SQLAlchemy's format)
+
+
+def fallen_through(
+    session: Session, cohort: Cohort, sales_ready: Sequence[str], now: datetime
+) -> list[tuple[Any, ...]]:
+    """Sales-ready cohort leads with no owner, or whose latest hand-off is past its deadline
+    untouched: (id, email, stage, owner, since, team, sla_due_at, sla_due_at's epoch
+    microseconds), the times as ISO text in UTC."""
+    # The latest hand-off of each sales-ready lead, found by its own index: not the latest of
+    # every lead ever handed off, aggregated first and joined after.
+    latest = (
+        select(func.max(Assignment.id))
+        .where(Assignment.lead_id == Lead.id)
+        .correlate(Lead)
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            Lead.id, Lead.email, Lead.stage, Lead.owner, Lead.stage_changed_at,
+            Assignment.team, Assignment.sla_due_at, epoch_micros(session, Assignment.sla_due_at),
+        )
+        .select_from(Lead)
+        .outerjoin(Assignment, Assignment.id == latest)
+        .where(
+            in_cohort(cohort),
+            Lead.stage.in_(list(sales_ready)),
+            or_(
+                Lead.owner.is_(None),
+                and_(
+                    Assignment.first_touch_at.is_(None),
+                    Assignment.sla_due_at.is_not(None),
+                    Assignment.sla_due_at < now,
+                ),
+            ),
+        )
+        .order_by(Assignment.sla_due_at, Lead.id)
+    )  # fmt: skip
+    with session.connection().execute(query) as result:
+        rows: Sequence[Any] = result.cursor.fetchall()
+    return [
+        (i, e, s, o, iso_utc(since), t, iso_utc(due), due_us)
+        for i, e, s, o, since, t, due, due_us in rows
+    ]
+
+
+def iso_utc(value: Any) -> str | None:
+    """A stored time as the driver gives it, as `isoformat()` prints it read as `UTCDateTime`
+    reads it (tz-aware UTC): SQLite's 'YYYY-MM-DD HH:MM:SS.ffffff' is UTC already, and its
+    text is cut and pasted (the fraction only when not zero, as `isoformat` does)."""
+    if value is None:
+        return None
+    if isinstance(value, str) and len(value) == STORED and value[19] == ".":
+        fraction = "" if value.endswith(".000000") else value[19:]
+        return f"{value[:10]}T{value[11:19]}{fraction}+00:00"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return utc.isoformat()

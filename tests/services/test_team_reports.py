@@ -1,0 +1,115 @@
+"""Speed to lead and the cracks, read as columns and text: each equals the straightforward
+computation over the ORM's rows (kept here as the reference), at the buckets' edges, for
+times with and without a fraction of a second, on both engines."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from leadflow.core.playbook_text import parse_playbook
+from leadflow.core.report_math import Cohort, Rate, percentiles
+from leadflow.models import Assignment, Lead, Rep
+from leadflow.repositories.report_sql import seconds_between
+from leadflow.services.reports import team
+
+BOOK = parse_playbook(
+    (Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml").read_text()
+)
+NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
+START = datetime(2026, 9, 6, 9, 0, tzinfo=UTC)
+# Minutes to the first touch: each bucket's edges, a fraction, and never touched (None).
+WAITS = [0.0, 4.999, 5.0, 29.5, 30.0, 239.99, 240.0, 1439.0, 1440.0, 3000.0, None, 0.5]
+STATUSES = ["met", "breached", "open", "closed"]
+
+
+def _build(session: Session) -> None:
+    ana = Rep(name="Ana", email="ana@x.example", team="enterprise")
+    bo = Rep(name="Bo", email="bo@x.example", team="smb")
+    session.add_all([ana, bo])
+    session.flush()
+    for k, wait in enumerate(WAITS * 3):
+        rep = (ana, bo, None)[k % 3]
+        since = START + timedelta(hours=k, microseconds=k % 2 * 250_001)  # with and without
+        lead = Lead(email=f"l{k}@x.example", stage="sql" if k % 4 else "mql",
+                    owner=None if k % 5 else "ana@x.example", stage_changed_at=since)  # fmt: skip
+        session.add(lead)
+        session.flush()
+        touched = since + timedelta(minutes=wait) if wait is not None else None
+        session.add(Assignment(
+            lead_id=lead.id, rep_id=rep.id if rep else None,
+            team=rep.team if rep else "inbound", stage="sql", reason="test",
+            assigned_at=since, sla_due_at=since + timedelta(hours=4) if k % 7 else None,
+            first_touch_at=touched, status=STATUSES[k % 4],
+        ))  # fmt: skip
+    session.flush()
+
+
+def _bucket(minutes: float) -> str:
+    return next((label for limit, label in team.BUCKETS if minutes < limit), "over 24 h")
+
+
+def _speed_reference(session: Session) -> dict[str, Any]:
+    """The row-by-row computation the columns replaced (minutes as SQL computes them)."""
+    minutes = seconds_between(session, Assignment.first_touch_at, Assignment.assigned_at) / 60.0
+    query = select(Rep.name, Assignment.team, Assignment.status, minutes)
+    rows = session.execute(query.outerjoin(Rep, Rep.id == Assignment.rep_id)).all()
+    handoffs = [(rep, t, s, float(m) if m is not None else None) for rep, t, s, m in rows]
+
+    def compliance(key: Any, name: str) -> list[dict[str, Any]]:
+        groups: dict[str, list[tuple[str, float | None]]] = defaultdict(list)
+        for rep, t, status, minutes in handoffs:
+            groups[key(rep, t)].append((status, minutes))
+        found = []
+        for group, items in sorted(groups.items()):
+            tally = Counter(s for s, _ in items)
+            judged = Rate(tally["met"], tally["met"] + tally["breached"])
+            waits = np.asarray([m for _, m in items if m is not None])
+            found.append({
+                name: group, "handoffs": len(items), "met": tally["met"],
+                "breached": tally["breached"], "open": tally["open"],
+                "compliance": judged.value, "small_sample": judged.small_sample,
+                **{f"{k}_minutes": v for k, v in percentiles(waits).items()},
+            })  # fmt: skip
+        return found
+
+    touched = [m for *_, m in handoffs if m is not None]
+    counts = Counter(_bucket(m) for m in touched)
+    labels = [label for _, label in team.BUCKETS] + ["over 24 h"]
+    return {
+        "rows": compliance(lambda rep, t: rep or "(queue)", "rep"),
+        "teams": compliance(lambda rep, t: t, "team"),
+        "distribution": [{"bucket": b, "handoffs": counts[b]} for b in labels]
+        + [{"bucket": "not touched", "handoffs": len(handoffs) - len(touched)}],
+        "overall": percentiles(np.asarray(touched)),
+    }
+
+
+def test_speed_to_lead_equals_the_row_by_row_computation(session: Session) -> None:
+    _build(session)
+    found = team.speed_to_lead(session, BOOK, Cohort(), START, NOW)
+    expected = _speed_reference(session)
+    assert {key: found[key] for key in expected} == expected
+    assert all(type(row["handoffs"]) is int for row in found["rows"] + found["distribution"])
+
+
+def test_cracks_print_times_as_the_stored_values_read(session: Session) -> None:
+    _build(session)
+    found = team.fallen_through(session, BOOK, Cohort(), NOW)["rows"]
+    leads = {lead.id: lead for lead in session.scalars(select(Lead))}
+    latest = {a.lead_id: a for a in session.scalars(select(Assignment).order_by(Assignment.id))}
+    assert found and any("." in row["since"] for row in found)
+    assert any("." not in row["since"] for row in found)
+    for row in found:
+        lead, hand_off = leads[row["lead_id"]], latest[row["lead_id"]]
+        due = hand_off.sla_due_at
+        assert row["since"] == lead.stage_changed_at.isoformat()
+        assert row["sla_due_at"] == (due.isoformat() if due else None)
+        late = round((NOW - due).total_seconds() / 60, 1) if due and due < NOW else None
+        assert row["minutes_late"] == late
