@@ -16,11 +16,14 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, cast, event, select
+import pytest
+from sqlalchemy import Text, bindparam, cast, event, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from leadflow.models import Account, Lead, ScoreEntry, StageChange
 from leadflow.repositories import accounts, leads, rescoring, stage_changes
+from leadflow.repositories._bulk import CHUNK, Same, driver_value, executemany
 from leadflow.repositories._copy import COPY_FROM
 from leadflow.repositories._driver import insert_rows
 from leadflow.repositories._sql import table_of
@@ -272,3 +275,21 @@ def test_staging_leaves_the_transaction_as_it_was(session: Session) -> None:
     before = _leftovers(session)
     _write_group(session, "d", N)
     assert _leftovers(session) == before
+
+
+def test_a_driver_error_in_a_later_chunk_is_sqlalchemys(session: Session) -> None:
+    """Rows go to the driver a chunk at a time, each through SQLAlchemy, so a failing row
+    after the first chunk raises SQLAlchemy's error (what callers and the engine's error
+    handling expect), not the driver's own."""
+    leads.upsert_many(session, [_lead_row("e", 0)])
+    (lead_id,) = _ids(session, "e")
+    count = CHUNK + 5
+    entry = table_of(ScoreEntry)
+    names = ["lead_id", "fit", "engagement", "total", "delta_total", "at", "cause"]
+    statement = insert(entry).values({name: bindparam(name) for name in names})
+    columns: dict[str, Any] = {name: [1.5] * count for name in names[1:5]}
+    columns["lead_id"] = [lead_id] * (count - 1) + [lead_id + 1_000_000]  # no such lead
+    columns["at"] = Same(driver_value(session, ScoreEntry.at, NOW))
+    columns["cause"] = Same("chunks")
+    with pytest.raises(IntegrityError):
+        executemany(session, statement, columns)

@@ -19,7 +19,7 @@ from leadflow.models.db import make_engine, make_session_factory, upgrade
 from leadflow.services import leads as lead_service
 from leadflow.services.rescore import rescore_all
 from leadflow.services.rescore_leads import StoredScores
-from leadflow.services.rescore_write import changed, contributions_json
+from leadflow.services.rescore_write import MOST, changed, contributions_json
 from tests.services.test_rescore import B2B, NOW, ODD_PATHS, explained, populate, stored
 
 COLUMNS = (
@@ -148,4 +148,51 @@ def test_a_full_rescore_read_by_a_child_writes_only_changes(sqlite_url: str) -> 
         session.expire_all()
         for each in session.scalars(select(Lead)):
             assert stored(each) == explained(session, each, book), each.id
+    engine.dispose()
+
+
+def _leads_indexes(session: Session) -> list[tuple[str, str]]:
+    found = session.connection().exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'leads'"
+        " ORDER BY name"
+    )
+    return [(name, sql) for name, sql in found]
+
+
+def test_a_rescore_of_most_leads_restamps_the_rest_and_rebuilds_every_index(
+    sqlite_url: str,
+) -> None:
+    """Most leads changed: the score indexes are set aside while the changed leads are
+    written and the others stamped, and come back whole (SQLite's integrity check compares
+    every index entry with its row)."""
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    book = parse_playbook(ODD_PATHS)
+    factory = make_session_factory(engine)
+    with factory() as session, session.begin():
+        populate(session, seed=7)
+        rescore_all(session, book, NOW)
+        indexes = _leads_indexes(session)
+        edited = list(session.scalars(select(Lead).order_by(Lead.id)))[::2]
+        for lead in edited[: len(edited) // 2]:  # a stored score these leads must lose
+            lead.contributions = [*lead.contributions, {"rule": "x", "points": 0.0}]
+        for lead in edited[len(edited) // 2 :]:
+            lead.total += 1
+    later = NOW + timedelta(seconds=1)  # too soon for decay to move a hundredth of a point
+    with factory() as session, session.begin():
+        moved = rescore_all(session, book, later)
+        assert MOST * moved.leads < moved.written < moved.leads  # both paths, indexes aside
+        assert moved.written == len(edited)
+    with factory() as session:
+        assert _leads_indexes(session) == indexes
+        check = session.connection().exec_driver_sql("PRAGMA integrity_check").scalars().all()
+        assert check == ["ok"]
+        by_index = session.connection().exec_driver_sql(
+            "SELECT count(*) FROM leads INDEXED BY ix_leads_updated_at WHERE updated_at >= ?",
+            (later.strftime("%Y-%m-%d %H:%M:%S.%f"),),
+        )
+        assert by_index.scalar() == moved.leads
+        for lead in session.scalars(select(Lead)):
+            assert lead.scored_at == later
+            assert stored(lead) == _explained_at(session, lead, ODD_PATHS, later), lead.id
     engine.dispose()

@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import islice, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -38,7 +38,7 @@ from leadflow.repositories._sql import chunked
 
 Columns = dict[str, Sequence[Any]]
 FETCH = 250_000  # rows per fetch: big enough to amortise, small enough to stay lean
-BATCH = 100_000  # rows per executemany call
+CHUNK = 10_000  # rows per executemany call: amortised, and short-lived
 BULK_CACHE_KIB = 1 << 20  # 1 GiB of SQLite page cache during a bulk job
 BULK_MMAP_BYTES = 1 << 32  # SQLite caps this at its compile-time maximum
 
@@ -240,7 +240,10 @@ def executemany(session: Session, statement: Any, columns: dict[str, Any]) -> No
 
     Values go to the driver as they are: callers pass driver-ready values (`driver_value`),
     JSON as text. Skipping SQLAlchemy's per-row parameter processing is what makes a million
-    rows affordable.
+    rows affordable. The rows are made from the columns a chunk at a time: never a list of a
+    million tuples, which costs memory and sets the garbage collector off again and again
+    over tuples that all live on. Each chunk still goes through SQLAlchemy, whose error
+    handling (and the engine's `handle_error`) a driver error must meet.
     """
     sizes = {len(v) for v in columns.values() if not isinstance(v, Same)}
     count = sizes.pop() if sizes else 0
@@ -250,11 +253,11 @@ def executemany(session: Session, statement: Any, columns: dict[str, Any]) -> No
     compiled = statement.compile(dialect=connection.dialect)
     names = list(compiled.positiontup) if compiled.positional else list(columns)
     values = [repeat(v.value, count) if isinstance(v, Same) else v for v in map(columns.get, names)]
-    params: list[Any] = list(zip(*values, strict=False))
+    rows: Iterator[Any] = zip(*values, strict=False)
     if not compiled.positional:
-        params = [dict(zip(names, row, strict=True)) for row in params]
-    for start in range(0, count, BATCH):
-        connection.exec_driver_sql(compiled.string, params[start : start + BATCH])
+        rows = (dict(zip(names, row, strict=True)) for row in rows)
+    while chunk := list(islice(rows, CHUNK)):
+        connection.exec_driver_sql(compiled.string, chunk)
 
 
 @contextmanager

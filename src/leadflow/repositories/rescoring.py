@@ -221,15 +221,26 @@ def _where_texts(session: Session, paths: Sequence[str]) -> list[Any]:
     return texts
 
 
+SCORED = ("fit", "engagement", "total", "grade", "persona", "contributions")
+
+
+def score_indexes_aside(session: Session, scores: Iterable[str]) -> Any:
+    """A context in which the leads' indexes on these score columns (and on `scored_at` and
+    `updated_at`, which every score write moves) are dropped, rebuilt when it ends: for a
+    rewrite of most leads (SQLite; PostgreSQL writes many rows from a staging table instead,
+    see `_copy`). Building an index once by sorting costs a fraction of a million updates."""
+    written = [name for name in scores if name in SCORED]
+    return indexes_set_aside(session, table_of(Lead), (*written, "scored_at", "updated_at"))
+
+
 def write_lead_scores(
     session: Session, scores: dict[str, Sequence[Any]], scored_at: Any, *, every_lead: bool
 ) -> None:
     """Columns `id` and any of `fit`, `engagement`, `total`, `grade`, `persona`,
-    `contributions` (JSON text); every row gets `scored_at`. With `every_lead` (most leads of
-    a full re-score) the score indexes are rebuilt once rather than updated a million times
-    (SQLite; PostgreSQL writes many rows from a staging table instead, see `_copy`)."""
-    scored = ("fit", "engagement", "total", "grade", "persona", "contributions")
-    names = (*(name for name in scored if name in scores), "scored_at")
+    `contributions` (JSON text); every row gets `scored_at` (and `updated_at`). With
+    `every_lead` (most leads of a full re-score) the score indexes are set aside meanwhile
+    (`score_indexes_aside`)."""
+    names = (*(name for name in SCORED if name in scores), "scored_at")
     if use_copy(session, len(scores["id"])):
         _update_staged(session, table_of(Lead), scores, names[:-1], scored_at, "scored_at")
         return
@@ -242,9 +253,7 @@ def write_lead_scores(
     statement = update(table_of(Lead)).where(Lead.id == bindparam("p_id")).values(values)
     columns: dict[str, Any] = {f"p_{name}": scores[name] for name in (*names[:-1], "id")}
     columns["p_scored_at"] = Same(driver_value(session, Lead.scored_at, scored_at))
-    touched = (*names, "updated_at")
-    aside = indexes_set_aside(session, table_of(Lead), touched) if every_lead else nullcontext()
-    with aside:
+    with score_indexes_aside(session, scores) if every_lead else nullcontext():
         executemany(session, statement, columns)
 
 
