@@ -31,6 +31,14 @@ COHORTS = [
     Cohort(since=datetime(2025, 2, 1, 1, tzinfo=PLUS_ONE)),  # 1 February 00:00 UTC
     Cohort(since=datetime(2025, 2, 1, tzinfo=PLUS_ONE)),  # 31 January 23:00 UTC
     Cohort(since=datetime(2025, 2, 1, tzinfo=UTC), source="ads"),
+    # Ragged at both ends around whole months (naive: UTC), as the plan's last 180 days are.
+    Cohort(
+        since=datetime(2024, 12, 31, 23, 59, 59, 999999), until=datetime(2025, 2, 28, 23, 59, 59)
+    ),
+    Cohort(
+        since=datetime(2025, 1, 15, 7, tzinfo=PLUS_ONE),
+        until=datetime(2025, 3, 1, 0, 30, tzinfo=PLUS_ONE),
+    ),
 ]
 BYS = [[], ["period"], ["source"], ["persona"], ["source", "campaign"], ["medium", "persona"],
        ["grade"], ["score_band"], ["tier"], ["period", "source", "score_band"]]  # fmt: skip
@@ -151,6 +159,14 @@ def test_sqlite_reads_the_groups_in_index_order(session: Session, statistics: bo
     ]:
         plan = _plan(session, cohort, bys)
         assert index in plan and "TEMP B-TREE" not in plan, (bys, plan)
+    ragged = Cohort(since=datetime(2024, 12, 3, 6), until=datetime(2025, 2, 10, 12, 30))
+    whole, *ends = funnel_counts._parts(session, ragged, [])
+    assert (whole.since, whole.until) == (datetime(2025, 1, 1), datetime(2025, 2, 1))
+    assert [(end.since, end.until) for end in ends] == [
+        (ragged.since, datetime(2025, 1, 1)), (datetime(2025, 2, 1), ragged.until)
+    ]  # fmt: skip
+    plan = _plan(session, whole, [])  # the whole months: in index order, no sort
+    assert "ix_leads_funnel_months" in plan and "TEMP B-TREE" not in plan, plan
     odd = _plan(session, Cohort(since=datetime(2025, 1, 15, tzinfo=UTC)), ["source"])
     assert "COVERING INDEX ix_leads_reports" in odd  # a range of times: the covering index
 

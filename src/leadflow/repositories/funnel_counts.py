@@ -56,16 +56,49 @@ def furthest_by_many(
 ) -> list[Row]:
     """(groups, furthest rank, leads, revenue) of the cohort's leads, grouped by the
     `dimensions` (expressions on leads, named `bys`), in no set order."""
-    query, keys, width = grouped_query(session, cohort, dimensions, bys)
     folded: dict[tuple[tuple[Any, ...], int], list[Any]] = defaultdict(lambda: [0, 0.0])
-    for row in session.execute(query):
-        stage, reached, outcome, count, amount = row[width:]
-        rank = max(RANKS.get(stage, -1), int(reached))
-        into = folded[(_picked(row, keys), rank)]
-        into[0] += int(count)
-        if outcome == "won":
-            into[1] += float(amount)
+    for part in _parts(session, cohort, bys):
+        query, keys, width = grouped_query(session, part, dimensions, bys)
+        for row in session.execute(query):
+            stage, reached, outcome, count, amount = row[width:]
+            rank = max(RANKS.get(stage, -1), int(reached))
+            into = folded[(_picked(row, keys), rank)]
+            into[0] += int(count)
+            if outcome == "won":
+                into[1] += float(amount)
     return [(groups, rank, n, revenue) for (groups, rank), (n, revenue) in folded.items()]
+
+
+def _parts(session: Session, cohort: Cohort, bys: Sequence[str]) -> list[Cohort]:
+    """The cohort as ranges of creation to count one by one: on SQLite, a range that the
+    months index could read but for its ragged ends (the plan's last 180 days) is its whole
+    months, read in index order, and the days before and after them, read and sorted; the
+    leads of each part are the cohort's, each in exactly one part (the bounds are shared).
+    Otherwise the cohort itself."""
+    if dialect_name(session) != "sqlite" or cohort.tier is not None or _filtered(cohort):
+        return [cohort]
+    if list(bys) not in ([], ["period"]) or not _ranged(cohort):
+        return [cohort]
+    first = _month_start(cohort.since, later=True) if cohort.since is not None else None
+    last = _month_start(cohort.until, later=False) if cohort.until is not None else None
+    if first is not None and last is not None and first >= last:
+        return [cohort]  # no whole month inside
+    parts = [replace(cohort, since=first, until=last)]
+    if first is not None and first != cohort.since:
+        parts.append(replace(cohort, until=first))
+    if last is not None and last != cohort.until:
+        parts.append(replace(cohort, since=last))
+    return parts
+
+
+def _month_start(moment: datetime, *, later: bool) -> datetime:
+    """The start of a month in UTC at or after `moment` (`later`) or at or before it, as
+    aware or naive as `moment` (a naive one is UTC) so it compares as the cohort's bounds do."""
+    utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    start = utc.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if later and start < utc:
+        start = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+    return start if moment.tzinfo is not None else start.replace(tzinfo=None)
 
 
 def grouped_query(
