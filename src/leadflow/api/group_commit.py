@@ -133,37 +133,20 @@ class GroupCommit:
                     self._task = asyncio.get_running_loop().create_task(self._turn())
 
     def _together(self, calls: list[Call]) -> list[Outcome]:
-        for attempt in range(1, RETRIES + 1):
-            try:
-                results = self._shared(calls)
-            except Exception as exc:
-                self.turns.blocked.note(exc)
-                if unavailable(exc) is None:
-                    return [self._one(call) for call in calls]  # one call's fault: each alone
-                if attempt < RETRIES and retryable(exc, attempt):
-                    # A conflict with another process's transaction (PostgreSQL: a deadlock, a
-                    # lock wait that ran out): the other has gone on, the turn runs again.
-                    time.sleep(random.uniform(0.0, 0.02 * attempt))
-                    continue
+        # One transaction for the turn, run again whole after a conflict with another
+        # process's transaction (PostgreSQL: a deadlock, a lock wait that ran out), as any call.
+        options = self.turns.options()
+        try:
+            results = one_transaction(self.factory, run_calls, calls, options=options)
+        except Exception as exc:
+            self.turns.blocked.note(exc)
+            if unavailable(exc) is not None:
                 # Locked, read-only or gone: retrying call by call would make each wait in turn.
                 return [(future, True, exc) for _, _, future in calls]
-            return [
-                (future, False, result)
-                for (_, _, future), result in zip(calls, results, strict=True)
-            ]
-        raise AssertionError("unreachable: the last attempt returns")
-
-    def _shared(self, calls: list[Call]) -> list[Any]:
-        """Every call's result from one transaction, committed."""
-        with self.factory() as session:
-            session.connection(execution_options=self.turns.options())
-            try:
-                results = run_calls(session, calls)
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-        return results
+            return [self._one(call) for call in calls]  # one call's fault: each alone
+        return [
+            (future, False, result) for (_, _, future), result in zip(calls, results, strict=True)
+        ]
 
     def _one(self, call: Call) -> Outcome:
         work, args, future = call
