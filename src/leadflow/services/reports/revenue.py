@@ -15,6 +15,7 @@ from leadflow.core.attribution import BY_POSITION, MODELS, Paths, weights_of
 from leadflow.core.errors import Invalid
 from leadflow.core.report_math import SMALL_SAMPLE, Cohort, Rate, decile_of, roc_auc
 from leadflow.repositories import attribution as attribution_reads
+from leadflow.repositories import closed_content
 from leadflow.repositories import reports as queries
 from leadflow.services.reports.base import share, table
 
@@ -139,7 +140,7 @@ def content(session: Session, cohort: Cohort) -> dict[str, Any]:
     closed = queries.closed_counts(session, cohort)
     won_total, lost_total = closed.get("won", 0), closed.get("lost", 0)
     consumed: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"won": 0, "lost": 0})
-    for kind, item, outcome, leads in queries.content_by_outcome(session, cohort):
+    for kind, item, outcome, leads in closed_content.content_by_outcome(session, cohort):
         consumed[(kind, item)][outcome] = leads
     rows: list[dict[str, Any]] = []
     for (kind, item), counts in consumed.items():
