@@ -34,6 +34,7 @@ TABLES = {
     "leads",
     "identities",
     "events",
+    "closed_content",
     "rule_states",
     "shadow_scores",
     "account_members",
