@@ -35,6 +35,7 @@ TABLES = {
     "identities",
     "events",
     "closed_content",
+    "won_touches",
     "rule_states",
     "shadow_scores",
     "account_members",

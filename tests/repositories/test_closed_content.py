@@ -1,5 +1,6 @@
-"""What closed leads consumed before closing (`closed_content`, kept by every writer of
-events and outcomes) equals a computation from scratch over the stored events and leads,
+"""What closed leads did before closing (`closed_content`, what they consumed, and
+`won_touches`, won leads' campaign touches: both kept by every writer of events and
+outcomes) equals a computation from scratch over the stored events and leads,
 after each path that can change it: events for closed leads through the live path (before
 and after their close, an identity that hands a closed lead its anonymous views), the bulk
 path (an import of historic events), a close and a re-close by hand, a merge that makes an
@@ -8,7 +9,8 @@ from it answers as the count over the events does, for cohorts of every kind."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -18,13 +20,14 @@ from leadflow.core.lifecycle import Action
 from leadflow.core.playbook import Playbook, Retention
 from leadflow.core.report_math import Cohort
 from leadflow.core.segment import parse_message
-from leadflow.models import ClosedContent, Event, Lead
-from leadflow.repositories import closed_content
+from leadflow.models import ClosedContent, Event, Lead, WonTouches
+from leadflow.repositories import closed_content, closed_rollups, won_touches
 from leadflow.services import ingest, lifecycle, merge, privacy, sales
 from leadflow.services.importing import import_events
 from tests.services.test_reports import NOW, day, playbook, session
 
 __all__ = ["playbook", "session"]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 COHORTS = [
     Cohort(),
@@ -68,11 +71,47 @@ def _from_scratch(session: Session) -> set[tuple[Any, ...]]:
     return found
 
 
+def _micros(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def _touches_kept(session: Session) -> dict[int, list[tuple[int, str]]]:
+    session.flush()
+    rows = session.execute(select(WonTouches.lead_id, WonTouches.times, WonTouches.campaigns))
+    return {
+        lead_id: list(zip(json.loads(times), json.loads(campaigns), strict=True))
+        for lead_id, times, campaigns in rows
+    }
+
+
+def _touches_from_scratch(session: Session) -> dict[int, list[tuple[int, str]]]:
+    """The definition, in Python: a won lead's events naming a campaign up to its win, by
+    time, then campaign."""
+    leads = {lead.id: lead for lead in session.scalars(select(Lead))}
+    found: dict[int, list[tuple[int, str]]] = {}
+    for event in session.scalars(select(Event).where(Event.lead_id.is_not(None))):
+        lead = leads[event.lead_id]
+        if lead.outcome != "won" or lead.closed_at is None or event.campaign is None:
+            continue
+        if event.occurred_at <= lead.closed_at:
+            found.setdefault(lead.id, []).append((_micros(event.occurred_at), event.campaign))
+    return {lead_id: sorted(path) for lead_id, path in found.items()}
+
+
+def _as_set(touches: won_touches.Touches) -> list[tuple[int, int, str]]:
+    return sorted(zip(touches.lead_ids.tolist(), touches.times.tolist(), touches.campaigns,
+                      strict=True))  # fmt: skip
+
+
 def _agrees(session: Session) -> None:
     assert _kept(session) == _from_scratch(session)
+    assert _touches_kept(session) == _touches_from_scratch(session)
     for cohort in COHORTS:
         kept = closed_content.content_by_outcome(session, cohort)
         assert kept == closed_content.content_from_events(session, cohort), cohort
+        touches = won_touches.event_touches(session, cohort)
+        from_events = won_touches.touches_from_events(session, cohort)
+        assert _as_set(touches) == _as_set(from_events), cohort
 
 
 def _track(book: Playbook, session: Session, raw: list[dict[str, Any]]) -> None:
@@ -90,6 +129,7 @@ def test_kept_content_equals_the_events_after_every_writer(
     session: Session, playbook: Playbook
 ) -> None:
     assert _kept(session)  # the report fixture's closed leads consumed something
+    assert _touches_kept(session)  # and its won leads were touched by campaigns
     _agrees(session)
     # Live: a won lead (closed 2026-09-20) views a page before its close, arriving late, and
     # one after it; an anonymous visitor's view, then identified as a lost lead.
@@ -152,6 +192,7 @@ def test_kept_content_equals_the_events_after_every_writer(
 
 
 def test_backfill_equals_the_kept_rows(session: Session) -> None:
-    kept = _kept(session)
-    closed_content.backfill_all(session)
+    kept, touches = _kept(session), _touches_kept(session)
+    closed_rollups.backfill_all(session)
     assert _kept(session) == kept == _from_scratch(session)
+    assert _touches_kept(session) == touches == _touches_from_scratch(session)

@@ -1,41 +1,28 @@
-"""What closed leads consumed before they closed (`closed_content`), kept as their events and
-outcomes change, and the content report's count read from it.
+"""What closed leads consumed before they closed (`closed_content`), and the content report's
+count read from it.
 
 The report counts, per item, the won and the lost leads that consumed it before closing.
 Read from the events, that is every closed lead's events before its close (1.27M at a
 million leads) grouped on each call; read from here it is one pass over a covering index of
-the distinct (lead, item) pairs, in group order.
-
-One function keeps it: `refresh` recomputes the rows of the leads given from their events
-and their outcome (never patched by the new event alone, so it is exact whatever order
-events arrive in). It is called wherever a lead's events or outcome change:
-`lead_activity.note_added` and `lead_activity.refresh` (every writer of events calls one:
-`events.insert` and `insert_many` (imports, the demo), `pipeline.run_live` (tracking calls,
-identities' reassigned events, merges, after the merge filled in the outcome, closing time
-and creation), sales touches and notes, `leads.move_history`, retention and erasure), and
-`lifecycle.act` when a lead is closed. An erased lead's rows go with it (ON DELETE CASCADE:
-a copy derived from its events, not a record of its own, so not in `people.PERSONAL` nor in
-an access export).
-`content_from_events` is the same count from the events themselves: the definition, which
-the tests hold the kept rows to.
+the distinct (lead, item) pairs, in group order. Kept by `closed_rollups.refresh` (which
+says who calls it); `content_from_events` is the same count from the events themselves: the
+definition, which the tests hold the kept rows to.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, case, delete, func, insert, select
+from sqlalchemy import ColumnElement, Select, bindparam, case, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from leadflow.core.report_math import Cohort
-from leadflow.models.closed_content import ClosedContent
+from leadflow.models.closed_rollups import ClosedContent
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.repositories._bulk import dialect_name
-from leadflow.repositories._sql import chunked
 from leadflow.repositories.report_sql import in_cohort
 
 SALES_EVENT_SOURCES = ("sales", "note")  # sales' own entries: not content a lead consumed
@@ -76,20 +63,14 @@ _INSERT = {
 _DELETE = delete(ClosedContent).where(ClosedContent.lead_id.in_(bindparam("ids", expanding=True)))
 
 
-def refresh(session: Session, lead_ids: Iterable[int]) -> None:
-    """Recompute these leads' rows from their events and outcome (none for an open lead), in
-    id order; the caller has flushed what it changed."""
-    insert = _INSERT[dialect_name(session)]
-    connection = session.connection()
-    for batch in chunked(sorted(set(lead_ids))):
-        connection.execute(_DELETE, {"ids": batch})
-        connection.execute(insert, {"ids": batch})
+def forget(session: Session, batch: list[int]) -> None:
+    """Delete these leads' rows."""
+    session.connection().execute(_DELETE, {"ids": batch})
 
 
-def backfill_all(session: Session) -> None:
-    """Every closed lead's rows from scratch (tests; the migration does the same in SQL)."""
-    session.execute(delete(ClosedContent))
-    session.execute(insert(ClosedContent).from_select(_COLUMNS, _consumed()))
+def add(session: Session, batch: list[int]) -> None:
+    """Add these leads' rows (none for an open lead) from their events and outcome."""
+    session.connection().execute(_INSERT[dialect_name(session)], {"ids": batch})
 
 
 def _of_cohort(cohort: Cohort) -> list[ColumnElement[bool]]:

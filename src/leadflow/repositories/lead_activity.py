@@ -10,7 +10,8 @@ only added (`note_added`): `events.insert` and `insert_many` (imports, the demo)
 ones: under the lock it takes, in id order), sales touches and notes. Where events leave a lead
 (`refresh`, from all its events): `leads.move_history` (merges),
 `people.anonymize_events_before` (retention) and `people.delete_person` (erasure).
-Both also refresh what closed leads consumed (`closed_content`), which changes with events.
+Both also refresh what closed leads did before closing (`closed_rollups`), which changes
+with their events.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.types import UTCDateTime
-from leadflow.repositories import closed_content
+from leadflow.repositories import closed_rollups
 from leadflow.repositories._sql import chunked, table_of
 
 _LEADS = table_of(Lead)
@@ -77,7 +78,7 @@ def note_added(session: Session, lead_ids: Iterable[int]) -> None:
     wanted = sorted(set(lead_ids))
     for batch in chunked(wanted):
         session.connection().execute(_ADDED, {"ids": batch, "earliest": EARLIEST})
-    closed_content.refresh(session, wanted)  # what a closed lead consumed may have changed
+    closed_rollups.refresh(session, wanted)  # what a closed lead consumed may have changed
 
 
 def refresh(session: Session, lead_ids: Iterable[int]) -> None:
@@ -86,7 +87,7 @@ def refresh(session: Session, lead_ids: Iterable[int]) -> None:
     wanted = sorted(set(lead_ids))
     for batch in chunked(wanted):
         session.connection().execute(_RECOMPUTED, {"ids": batch})
-    closed_content.refresh(session, wanted)
+    closed_rollups.refresh(session, wanted)
 
 
 def no_event_since(before: datetime) -> ColumnElement[bool]:

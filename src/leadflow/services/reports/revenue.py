@@ -15,7 +15,7 @@ from leadflow.core.attribution import BY_POSITION, MODELS, Paths, weights_of
 from leadflow.core.errors import Invalid
 from leadflow.core.report_math import SMALL_SAMPLE, Cohort, Rate, decile_of, roc_auc
 from leadflow.repositories import attribution as attribution_reads
-from leadflow.repositories import closed_content
+from leadflow.repositories import closed_content, won_touches
 from leadflow.repositories import reports as queries
 from leadflow.services.reports.base import share, table
 
@@ -70,7 +70,7 @@ class _Sorted:
 def _paths(session: Session, cohort: Cohort, *, moments: bool) -> _Sorted:
     """Read the won leads and their touches, and lay them out as `core` paths."""
     won = attribution_reads.won_leads(session, cohort, moments=moments)
-    events = attribution_reads.event_touches(session, cohort)
+    events = won_touches.event_touches(session, cohort)
     row = np.searchsorted(won.ids, events.lead_ids)
     # Touches of a lead that was not yet won when the leads were read (two reads) wait.
     kept = np.r_[won.ids, -1][row] == events.lead_ids
