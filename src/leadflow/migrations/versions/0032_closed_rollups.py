@@ -8,7 +8,8 @@ New tables (nothing live reads them until this revision's code runs). `closed_co
 filled in by one INSERT ... SELECT DISTINCT over the closed leads' events, then indexed
 (CONCURRENTLY on PostgreSQL, outside the transaction), so the index is built once;
 `won_touches` by one read of the won leads' touches, in lead order, grouped in Python and
-written a few thousand rows per statement.
+written a few thousand rows per statement. And `ix_leads_won_paths`, covering attribution's
+read of the won leads (closed leads only), built the same way.
 
 Revision ID: 0032
 Revises: 0006
@@ -32,6 +33,10 @@ depends_on: str | Sequence[str] | None = None
 TABLE = "closed_content"
 INDEX = "ix_closed_content_report"
 INDEX_COLUMNS = ["kind", "item", "outcome", "created_at"]
+# Covering for attribution's read of the won leads (closed leads only: few entries to keep).
+WON_INDEX = "ix_leads_won_paths"
+WON_COLUMNS = ["outcome", "id", "created_at", "closed_at", "outcome_amount", "campaign"]
+CLOSED = sa.text("outcome IS NOT NULL")
 BACKFILL = """
 INSERT INTO closed_content (lead_id, kind, item, outcome, created_at)
 SELECT DISTINCT events.lead_id,
@@ -124,12 +129,18 @@ def upgrade() -> None:
             op.create_index(
                 INDEX, TABLE, INDEX_COLUMNS, if_not_exists=True, postgresql_concurrently=True
             )
+            op.create_index(
+                WON_INDEX, "leads", WON_COLUMNS, if_not_exists=True,
+                postgresql_concurrently=True, postgresql_where=CLOSED,
+            )  # fmt: skip
         return
     op.create_index(INDEX, TABLE, INDEX_COLUMNS, if_not_exists=True)
+    op.create_index(WON_INDEX, "leads", WON_COLUMNS, if_not_exists=True, sqlite_where=CLOSED)
 
 
 def downgrade() -> None:
-    """Drop the tables (and the index)."""
+    """Drop the tables (and the indexes)."""
+    op.drop_index(WON_INDEX, table_name="leads", if_exists=True)
     op.drop_table("won_touches")
     op.drop_index(INDEX, table_name=TABLE, if_exists=True)
     op.drop_table(TABLE)
