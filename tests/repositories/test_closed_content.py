@@ -182,6 +182,24 @@ def test_kept_content_equals_the_events_after_every_writer(
     merge.merge_leads(session, playbook, "f@y.io", "c@x.io", actor="ana", now=NOW)
     assert _lead(session, "f@y.io").outcome == "won"
     _agrees(session)
+    # Written directly (an import, a script): a won lead's closing time moves earlier, then
+    # goes; an open lead is marked lost; a lead is created closed, then given events.
+    kept = _lead(session, "f@y.io")
+    kept.closed_at = day(9, 12)
+    _agrees(session)
+    kept.closed_at = None
+    _agrees(session)
+    marked = _lead(session, "f at x.io")
+    marked.outcome, marked.closed_at = "lost", NOW
+    _agrees(session)
+    session.add(Lead(email="h@x.io", stage="nurture", outcome="won", closed_at=NOW,
+                     created_at=day(8, 1), campaign="spring"))  # fmt: skip
+    session.flush()
+    import_events(session, enumerate([
+        {"email": "h@x.io", "type": "page", "timestamp": day(9, 1).isoformat(),
+         "properties": {"path": "/imported"}, "context": {"campaign": {"name": "fall"}}},
+    ], 2), skip_invalid=False, now=NOW)  # fmt: skip
+    _agrees(session)
     # Retention strips old events of who they were; an erasure deletes a closed lead.
     short = playbook.model_copy(update={"retention": Retention(events_days=60)})
     assert privacy.apply_retention(session, short, NOW) > 0

@@ -7,9 +7,11 @@ patched by the new event alone, so they are exact whatever order events arrive i
 called wherever a lead's events or outcome change: `lead_activity.note_added` and
 `lead_activity.refresh`, which every writer of events already calls (`events.insert` and
 `insert_many`: imports, the demo; `pipeline.run_live`: tracking calls, identities' reassigned
-events, lead edits, and merges after the merge filled in the outcome, closing time and
-creation; sales touches and notes; `leads.move_history`; retention; erasure), and
-`lifecycle.act` when a lead is closed. An erased lead's rows go with it (ON DELETE CASCADE:
+events, lead edits, merges; sales touches and notes; `leads.move_history`; retention;
+erasure), and, for the lead's own columns, every flush that changes a lead's outcome,
+closing time or creation (a close by `lifecycle.act`, a merge filling them in, an import or
+a script writing them: `_after_flush`, a session event, so no writer of the ORM can miss
+it; nothing writes them with a plain UPDATE). An erased lead's rows go with it (ON DELETE CASCADE:
 copies derived from its events, not records of their own, so not in `people.PERSONAL` nor in
 an access export). Closing is rare and a closed lead has a few dozen events, so a refresh
 reads little; for an open lead it is three index probes.
@@ -18,8 +20,9 @@ reads little; for an open lead it is three index probes.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, event, inspect, select
 from sqlalchemy.orm import Session
 
 from leadflow.models.lead import Lead
@@ -46,3 +49,21 @@ def refresh(session: Session, lead_ids: Iterable[int]) -> None:
 def backfill_all(session: Session) -> None:
     """Every closed lead's roll-ups from scratch (tests; the migration does the same)."""
     refresh(session, session.scalars(select(Lead.id).where(Lead.outcome.is_not(None))))
+
+
+_COLUMNS_READ = ("outcome", "closed_at", "created_at")  # of leads: what the roll-ups depend on
+
+
+def _changed(lead: Lead) -> bool:
+    state = inspect(lead)
+    return any(state.attrs[name].history.has_changes() for name in _COLUMNS_READ)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context: Any) -> None:
+    """Refresh the leads whose outcome, closing time or creation this flush wrote (a new
+    lead only when written closed: an open one has no rows)."""
+    created = [x.id for x in session.new if isinstance(x, Lead) and x.outcome is not None]
+    edited = [x.id for x in session.dirty if isinstance(x, Lead) and _changed(x)]
+    if created or edited:
+        refresh(session, [*created, *edited])

@@ -105,7 +105,8 @@ def forget(session: Session, batch: list[int]) -> None:
 def add(session: Session, batch: list[int]) -> None:
     """Add the rows of these leads that were won and have touches (by time, then campaign)."""
     paths: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for lead_id, campaign, at in session.execute(_touches(session, Lead.id.in_(batch))):
+    query = _touches(session, Lead.id.in_(batch))
+    for lead_id, campaign, at in session.connection().execute(query):
         paths[int(lead_id)].append((int(at), str(campaign)))
     if not paths:
         return

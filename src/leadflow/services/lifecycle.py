@@ -25,7 +25,7 @@ from leadflow.core.scoring import Contribution, LeadScore, PersonaMatch
 from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
-from leadflow.repositories import closed_rollups, events, stage_changes
+from leadflow.repositories import events, stage_changes
 from leadflow.repositories import leads as lead_repo
 from leadflow.services import audit, digest, handoff, sla
 from leadflow.services import leads as lead_service
@@ -112,8 +112,6 @@ def act(
         lead.outcome_reason = move.reason
         lead.outcome_amount = amount
         lead.closed_at = now
-        session.flush()  # the outcome and closing time, which the plain SQL below reads
-        closed_rollups.refresh(session, [lead.id])
     if action is Action.CLOSE_WON:
         digest.announce_win(session, lead, now)  # in this transaction: no win, no announcement
     lead.updated_at = now

@@ -83,8 +83,11 @@ def _paths(session: Session, cohort: Cohort, *, moments: bool) -> _Sorted:
     times = np.r_[won.created[acquired], events.times]
     chosen = np.r_[np.ones(acquired.size, dtype=np.bool_), kept]
     rows, times, codes = rows[chosen], times[chosen], codes[chosen]
-    used = np.unique(codes)  # the campaigns of the touches kept
-    campaigns, codes = [campaigns[k] for k in used.tolist()], np.searchsorted(used, codes)
+    # The campaigns of the touches kept, renumbered in name order (counted, not sorted).
+    present = np.bincount(codes, minlength=len(campaigns)) > 0
+    renumbered = np.cumsum(present) - 1
+    campaigns = [campaigns[k] for k in np.flatnonzero(present).tolist()]
+    codes = renumbered[codes].astype(np.int64)
     order = np.lexsort((codes, times, rows))  # by lead, then time, then campaign name
     rows, times, codes = rows[order], times[order], codes[order]
     firsts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if rows.size else rows[:0]
