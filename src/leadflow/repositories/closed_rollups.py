@@ -14,7 +14,7 @@ a script writing them: `_after_flush`, a session event, so no writer of the ORM 
 it; nothing writes them with a plain UPDATE). An erased lead's rows go with it (ON DELETE CASCADE:
 copies derived from its events, not records of their own, so not in `people.PERSONAL` nor in
 an access export). Closing is rare and a closed lead has a few dozen events, so a refresh
-reads little; for an open lead it is three index probes.
+reads little; for an open lead it is one look-up of the lead.
 """
 
 from __future__ import annotations
@@ -32,18 +32,32 @@ from leadflow.repositories._sql import chunked
 _CLOSED = select(Lead.id).where(
     Lead.id.in_(bindparam("ids", expanding=True)), Lead.outcome.is_not(None)
 )
+_CLOSED_ONE = select(Lead.id).where(Lead.id == bindparam("id"), Lead.outcome.is_not(None))
 
 
 def refresh(session: Session, lead_ids: Iterable[int]) -> None:
     """Recompute these leads' roll-ups from their events and outcome, in id order; the caller
     has flushed what it changed."""
     for batch in chunked(sorted(set(lead_ids))):
-        closed_content.forget(session, batch)
-        won_touches.forget(session, batch)
-        closed = sorted(session.connection().execute(_CLOSED, {"ids": batch}).scalars())
+        # Only closed leads have rows (an outcome cleared is refreshed by `_after_flush`,
+        # which forgets the lead first): an open lead costs this one look-up.
+        closed = _closed(session, batch)
         if closed:
+            _forget(session, closed)
             closed_content.add(session, closed)
             won_touches.add(session, closed)
+
+
+def _closed(session: Session, batch: list[int]) -> list[int]:
+    """Which of these leads are closed (one lead, a tracking call's: no list to expand)."""
+    if len(batch) == 1:
+        return list(session.connection().execute(_CLOSED_ONE, {"id": batch[0]}).scalars())
+    return sorted(session.connection().execute(_CLOSED, {"ids": batch}).scalars())
+
+
+def _forget(session: Session, batch: list[int]) -> None:
+    closed_content.forget(session, batch)
+    won_touches.forget(session, batch)
 
 
 def backfill_all(session: Session) -> None:
@@ -66,4 +80,6 @@ def _after_flush(session: Session, _context: Any) -> None:
     created = [x.id for x in session.new if isinstance(x, Lead) and x.outcome is not None]
     edited = [x.id for x in session.dirty if isinstance(x, Lead) and _changed(x)]
     if created or edited:
+        for batch in chunked(sorted({*created, *edited})):
+            _forget(session, batch)  # one whose outcome was cleared keeps no rows
         refresh(session, [*created, *edited])
