@@ -10,6 +10,7 @@ from it answers as the count over the events does, for cohorts of every kind."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,7 +22,8 @@ from leadflow.core.playbook import Playbook, Retention
 from leadflow.core.report_math import Cohort
 from leadflow.core.segment import parse_message
 from leadflow.models import ClosedContent, Event, Lead, WonTouches
-from leadflow.repositories import closed_content, closed_rollups, won_touches
+from leadflow.models.db import make_engine, make_session_factory
+from leadflow.repositories import closed_content, closed_rollups, events, won_touches
 from leadflow.services import ingest, lifecycle, merge, privacy, sales
 from leadflow.services.importing import import_events
 from tests.services.test_reports import NOW, day, playbook, session
@@ -214,3 +216,47 @@ def test_backfill_equals_the_kept_rows(session: Session) -> None:
     closed_rollups.backfill_all(session)
     assert _kept(session) == kept == _from_scratch(session)
     assert _touches_kept(session) == touches == _touches_from_scratch(session)
+
+
+def test_two_transactions_refreshing_one_won_lead_keep_the_later_ones_touches(
+    postgresql_url: str, migrate: Any
+) -> None:
+    """PostgreSQL, two writers at once: the first refreshes a won lead's touches and has not
+    committed; the second adds a touch, whose insert refreshes them (it waits for the first's
+    rows, then reads every committed touch). The row kept is the second's, with both. (The
+    touches are identify calls naming a campaign: no content, so `closed_content`'s delete,
+    which runs first, has no row of the first's to wait for.)"""
+    migrate(postgresql_url)
+    factory = make_session_factory(make_engine(postgresql_url))
+    won_at = NOW - timedelta(days=1)
+    with factory() as setup, setup.begin():
+        lead = Lead(email="won@example.com", outcome="won", closed_at=won_at,
+                    created_at=NOW - timedelta(days=30))  # fmt: skip
+        setup.add(lead)
+        setup.flush()
+        lead_id = lead.id
+        events.insert(setup, lead_id=lead_id, message_id="m1", type="identify", name=None,
+                      properties={"campaign": "spring"},
+                      occurred_at=NOW - timedelta(days=5))  # fmt: skip
+    first, second = factory(), factory()
+    first.begin()
+    closed_rollups.refresh(first, [lead_id])  # deletes and writes the row; not committed
+    second.begin()
+
+    def add_a_touch() -> None:  # the event's insert refreshes the lead's roll-ups
+        events.insert(second, lead_id=lead_id, message_id="m2", type="identify", name=None,
+                      properties={"campaign": "summer"},
+                      occurred_at=NOW - timedelta(days=3))  # fmt: skip
+
+    later = threading.Thread(target=add_a_touch)
+    later.start()
+    later.join(0.5)
+    assert later.is_alive(), "the second refresh waits for the first's rows"
+    first.commit()
+    later.join(10)
+    second.commit()
+    with factory() as check:
+        kept = check.execute(select(WonTouches.campaigns).where(WonTouches.lead_id == lead_id))
+        assert json.loads(kept.scalar_one()) == ["spring", "summer"]
+    first.close()
+    second.close()

@@ -90,10 +90,18 @@ def _joined(arrays: Any) -> list[Any]:
 
 
 _DELETE = delete(WonTouches).where(WonTouches.lead_id.in_(bindparam("ids", expanding=True)))
-# DO NOTHING: two transactions refreshing one lead at once (PostgreSQL) do not fail.
+
+
+def _upsert(insert: Any) -> Any:
+    """Two transactions refreshing one lead at once (PostgreSQL): the later one, which read
+    the events the earlier committed, replaces its row instead of failing or keeping it."""
+    later = {name: insert.excluded[name] for name in ("times", "campaigns")}
+    return insert.on_conflict_do_update(index_elements=["lead_id"], set_=later)
+
+
 _INSERT = {
-    "sqlite": sqlite.insert(WonTouches).on_conflict_do_nothing(),
-    "postgresql": postgresql.insert(WonTouches).on_conflict_do_nothing(),
+    "sqlite": _upsert(sqlite.insert(WonTouches)),
+    "postgresql": _upsert(postgresql.insert(WonTouches)),
 }
 
 
