@@ -107,3 +107,22 @@ def test_velocity_from_the_indexes_equals_every_row(sessions: sessionmaker[Sessi
     with sessions() as session:
         after = _check(session)
     assert after["lead_to_customer"]["n"] < moved["lead_to_customer"]["n"]
+
+
+def test_a_mean_on_a_rounding_boundary_is_computed_from_the_moves(session: Session) -> None:
+    # Julian days begin at noon, so noon-to-noon moves are whole days with no rounding:
+    # one move of a day and seven of none leave mql after 0.125 days on average, exactly
+    # between 0.12 and 0.13, which only the moves themselves (in their order) can round.
+    noon = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
+    for k in range(8):
+        lead = Lead(email=f"m{k}@x.io", stage="sql", created_at=noon, reached_rank=-1)
+        session.add(lead)
+        session.flush()
+        spent = timedelta(days=1 if k == 3 else 0)
+        session.add(StageChange(lead_id=lead.id, from_stage="mql", to_stage="sql",
+                                at=noon + spent, reason="test", actor="system",
+                                previous_entered_at=noon))  # fmt: skip
+    session.flush()
+    (row,) = funnel.velocity(session, Cohort())["rows"]
+    assert row == _scratch(session)["rows"][0]
+    assert (row["n"], row["mean_days"], row["p50_days"], row["p90_days"]) == (8, 0.12, 0.0, 0.3)
