@@ -57,6 +57,9 @@ def handoffs(session: Session, cohort: Cohort) -> Handoffs:
     minutes = _minutes(session)
     status = case({name: k for k, name in enumerate(STATUSES)}, value=Assignment.status, else_=3)
     teams = _teams(session, cohort)
+    if not teams:  # no hand-off (and a CASE needs a WHEN)
+        nothing = np.empty(0, dtype=np.int64)
+        return Handoffs(Labelled([], nothing), Labelled([], nothing), nothing, np.empty(0))
     team = case({name: k for k, name in enumerate(teams)}, value=Assignment.team, else_=-1)
     untouched = case((minutes.is_(None), 1), else_=0)
     rep = func.coalesce(Assignment.rep_id, NO_REP) + 1  # from 0
