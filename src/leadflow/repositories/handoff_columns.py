@@ -3,18 +3,20 @@ Python row by row at a million leads."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import case, select
+from sqlalchemy import ClauseElement, ColumnElement, Float, case, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from leadflow.core.report_math import Cohort
 from leadflow.models.assignment import Assignment
 from leadflow.models.rep import Rep
+from leadflow.repositories._bulk import dialect_name, fetch
+from leadflow.repositories.indexed_by import indexed_by
 from leadflow.repositories.report_sql import of_cohort, seconds_between
 
 STATUSES = ("met", "breached", "open")  # coded 0, 1, 2; any other (closed) is 3
@@ -40,31 +42,78 @@ class Handoffs:
     minutes: npt.NDArray[np.float64]
 
 
+# One integer per hand-off packs its rep, team, status and whether it was touched (a Python
+# integer per value read costs more than the reading), then its minutes (0.0 when untouched).
+ROW = np.dtype([("packed", np.int64), ("minutes", np.float64)])
+NO_REP = -1
+# SQLite only (migration 0033): the lead, rep, team and status of each hand-off, then the
+# seconds to its first touch as SQLite computes them when the row is written or touched.
+MINUTES_INDEX = "ix_assignments_time_to_touch"
+
+
 def handoffs(session: Session, cohort: Cohort) -> Handoffs:
-    """Every hand-off of a cohort lead, as columns (the driver's values, not result rows)."""
-    minutes = seconds_between(session, Assignment.first_touch_at, Assignment.assigned_at) / 60.0
+    """Every hand-off of a cohort lead, as columns: numbers only come out of the driver (the
+    rep's id, the team's code, the status's code, the minutes), names once per rep and team."""
+    minutes = _minutes(session)
     status = case({name: k for k, name in enumerate(STATUSES)}, value=Assignment.status, else_=3)
-    query = (
-        select(Rep.name, Assignment.team, status, minutes)
-        .select_from(Assignment)
-        .outerjoin(Rep, Rep.id == Assignment.rep_id)
-        .where(of_cohort(Assignment.lead_id, cohort))
-    )
-    with session.connection().execute(query) as result:
-        rows: Sequence[Any] = result.cursor.fetchall()
-    reps, teams, statuses, waits = zip(*rows, strict=True) if rows else ((), (), (), ())
+    teams = _teams(session, cohort)
+    if not teams:  # no hand-off (and a CASE needs a WHEN)
+        nothing = np.empty(0, dtype=np.int64)
+        return Handoffs(Labelled([], nothing), Labelled([], nothing), nothing, np.empty(0))
+    team = case({name: k for k, name in enumerate(teams)}, value=Assignment.team, else_=-1)
+    untouched = case((minutes.is_(None), 1), else_=0)
+    rep = func.coalesce(Assignment.rep_id, NO_REP) + 1  # from 0
+    packed = ((rep * (len(teams) + 1) + team + 1) * 4 + status) * 2 + untouched
+    query = select(packed, func.coalesce(minutes, 0.0)).where(of_cohort(Assignment.lead_id, cohort))
+    rows = np.fromiter(chain.from_iterable(fetch(session, _covered(session, query))), ROW)
+    rest, untouched_flags = np.divmod(rows["packed"], 2)
+    rest, statuses = np.divmod(rest, 4)
+    reps, team_codes = np.divmod(rest, len(teams) + 1)
     return Handoffs(
-        _labelled(QUEUE if rep is None else rep for rep in reps),
-        _labelled(teams),
-        np.array(statuses, dtype=np.int64),
-        np.array(waits, dtype=np.float64),  # None reads as NaN
+        _by_name(reps - 1, _rep_names(session)),
+        _by_name(team_codes - 1, dict(enumerate(teams))),
+        statuses,
+        np.where(untouched_flags == 1, np.nan, rows["minutes"]),  # NULL: not touched
     )
 
 
-def _labelled(values: Iterable[str]) -> Labelled:
-    seen: dict[str, int] = {}
-    codes = np.fromiter((seen.setdefault(v, len(seen)) for v in values), dtype=np.int64)
-    labels = sorted(seen)
-    rank = np.empty(len(labels), dtype=np.int64)
-    rank[[seen[label] for label in labels]] = np.arange(len(labels))
-    return Labelled(labels, rank[codes] if codes.size else codes)
+def _teams(session: Session, cohort: Cohort) -> list[str]:
+    """The teams the cohort's hand-offs went to."""
+    query = select(Assignment.team).distinct().where(of_cohort(Assignment.lead_id, cohort))
+    return sorted(team for (team,) in chain.from_iterable(fetch(session, _covered(session, query))))
+
+
+def _minutes(session: Session) -> ColumnElement[Any]:
+    """Minutes from the hand-off to the first touch (NULL: not touched). On SQLite the
+    seconds are `MINUTES_INDEX`'s expression word for word (literals: a bound 86400.0 would
+    not match it), which SQLite reads from there instead of parsing two dates per hand-off."""
+    if dialect_name(session) != "sqlite":
+        return seconds_between(session, Assignment.first_touch_at, Assignment.assigned_at) / 60.0
+    days = func.julianday(Assignment.first_touch_at) - func.julianday(Assignment.assigned_at)
+    return cast(days * literal_column("86400.0"), Float) / literal_column("60.0")
+
+
+def _covered(session: Session, query: ClauseElement) -> Any:
+    """The query reading `MINUTES_INDEX` alone on SQLite (which would read the rows: the
+    index does not hold the two times its expression is made of)."""
+    if dialect_name(session) != "sqlite":
+        return query
+    return indexed_by(query, "assignments", MINUTES_INDEX)
+
+
+def _rep_names(session: Session) -> dict[int, str]:
+    """Every rep's name by id, and QUEUE for a hand-off to no rep."""
+    names: dict[int, str] = {NO_REP: QUEUE}
+    names.update((rep_id, name) for rep_id, name in session.execute(select(Rep.id, Rep.name)))
+    return names
+
+
+def _by_name(keys: npt.NDArray[np.int64], names: dict[int, str]) -> Labelled:
+    """Keys (ids or codes) labelled by their names: codes into the sorted distinct names of
+    the keys present (two reps of one name are one label, as when names were read)."""
+    present = np.unique(keys)
+    labels = sorted({names.get(int(key), QUEUE) for key in present})
+    rank = {label: k for k, label in enumerate(labels)}
+    lookup = np.array([rank[names.get(int(key), QUEUE)] for key in present], dtype=np.int64)
+    codes = lookup[np.searchsorted(present, keys)] if keys.size else keys
+    return Labelled(labels, codes)

@@ -1,40 +1,199 @@
-"""Velocity's reads, as columns: the time spent in each stage a cohort lead has left.
+"""Velocity's reads: the time spent in each stage a cohort lead has left.
 
-Hundreds of thousands of stage changes at a million leads: they come out as the driver's
-plain tuples, the stage as a small integer (no string object per row) and the seconds as the
-same SQL expression as before, in the same order, so the report's figures keep every bit.
+On SQLite that time is an entry of `ix_stage_changes_time_in_stage` (migration 0033: the
+stage left, the time as velocity's own expression, the lead), which SQLite computes as each
+stage change is written; a stage's sums and the few ranks its percentiles need are read from
+that index alone (`sums`, `ranked`), no row read and no date parsed. Elsewhere, and where
+those cannot settle a figure, the moves come out as the driver's plain tuples, the seconds
+as the same SQL expression, in the table's order within each stage, so the figures keep
+every bit (`stage_durations`, `in_order`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import case, select
+from sqlalchemy import ColumnElement, Float, case, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from leadflow.core.report_math import Cohort
+from leadflow.models.lead import Lead
 from leadflow.models.stage_change import StageChange
-from leadflow.repositories._bulk import fetch
-from leadflow.repositories.report_sql import of_cohort, seconds_between
+from leadflow.repositories._bulk import dialect_name, fetch
+from leadflow.repositories.indexed_by import indexed_by
+from leadflow.repositories.report_sql import in_cohort, of_cohort, seconds_between
 
 ROW = np.dtype([("stage", np.int64), ("seconds", np.float64)])
+TIME_IN_STAGE_INDEX = "ix_stage_changes_time_in_stage"
+TO_WIN_INDEX = "ix_leads_time_to_win"
+# A literal: a bound 86400.0 would not match the indexes' expressions.
+DAY: ColumnElement[float] = literal_column("86400.0")
+
+
+@dataclass(frozen=True, slots=True)
+class Sums:
+    """A stage's moves out (`moves`), how many have a time (`timed`: NULL where a stored
+    time could not be read), and their days' sum and sum of magnitudes, in SQLite's order."""
+
+    moves: int
+    timed: int
+    days: float
+    magnitude: float
+
+
+def indexed(session: Session, cohort: Cohort) -> bool:
+    """Whether the index gives the figures for this cohort (SQLite, migration 0033; every
+    lead: a cohort's lead ids, built as a list for each statement, cost more than it saves)."""
+    return dialect_name(session) == "sqlite" and cohort.is_everyone
 
 
 def stage_durations(
     session: Session, cohort: Cohort, stages: Sequence[str]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """(stage index into `stages`, -1 for any other; seconds spent in it) per move out of a
-    stage, for cohort leads, in the rows' stored order."""
+    stage, for cohort leads, in the rows' stored order (the statement as it always was: its
+    plan, and so its order, is SQLite's choice)."""
     code = case({stage: k for k, stage in enumerate(stages)}, value=StageChange.from_stage,
                 else_=-1)  # fmt: skip
     spent = seconds_between(session, StageChange.at, StageChange.previous_entered_at)
-    query = select(code, spent).where(
+    query = select(code, spent).where(*_moves_out(cohort))
+    rows = np.fromiter(chain.from_iterable(fetch(session, query)), ROW)
+    return rows["stage"].astype(np.int64), rows["seconds"]
+
+
+def sums(session: Session) -> dict[str, Sums]:
+    """Per stage left (SQLite, every lead): its moves, timed moves, and the sums of their days (each
+    `seconds / 86400.0`, as the report divides them) and of the days' magnitudes."""
+    spent = _time_in_stage(session)
+    days = spent / DAY
+    figures = (func.count(), func.count(spent), func.sum(days), func.sum(func.abs(days)))
+    query = (
+        select(StageChange.from_stage, *figures)
+        .where(*_moves_out(Cohort()))
+        .group_by(StageChange.from_stage)
+    )
+    found: dict[str, Sums] = {}
+    for chunk in fetch(session, indexed_by(query, "stage_changes", TIME_IN_STAGE_INDEX)):
+        for stage, moves, timed, total, magnitude in chunk:
+            found[stage] = Sums(moves, timed, float(total or 0.0), float(magnitude or 0.0))
+    return found
+
+
+def ranked(session: Session, stage: str, timed: int, ranks: Sequence[int]) -> dict[int, float]:
+    """The seconds at these ranks (0-based, ascending) of the stage's `timed` moves with a
+    time, sorted by it (SQLite, every lead)."""
+    spent = _time_in_stage(session)
+    conditions = [*_moves_out(Cohort()), StageChange.from_stage == stage, spent.is_not(None)]
+    return _at_ranks(session, spent, conditions, timed, ranks, "stage_changes", TIME_IN_STAGE_INDEX)
+
+
+def won_indexed(session: Session) -> bool:
+    """Whether won leads' times to the win are in an index (SQLite, migration 0033)."""
+    return dialect_name(session) == "sqlite"
+
+
+def won_count(session: Session, cohort: Cohort) -> tuple[int, int]:
+    """(won cohort leads with a closing time, how many of those have a time to the win)
+    (SQLite: from `ix_leads_time_to_win`)."""
+    to_win = _time_to_win()
+    query = select(func.count(), func.count(to_win)).where(*_won(cohort))
+    ((won, timed),) = chain.from_iterable(fetch(session, indexed_by(query, "leads", TO_WIN_INDEX)))
+    return int(won), int(timed)
+
+
+def won_ranked(
+    session: Session, cohort: Cohort, timed: int, ranks: Sequence[int]
+) -> dict[int, float]:
+    """Seconds from creation to the win at these ranks (0-based, ascending) of the cohort's
+    `timed` won leads, sorted by it (SQLite)."""
+    to_win = _time_to_win()
+    conditions = [*_won(cohort), to_win.is_not(None)]
+    return _at_ranks(session, to_win, conditions, timed, ranks, "leads", TO_WIN_INDEX)
+
+
+def _at_ranks(
+    session: Session,
+    value: ColumnElement[float],
+    conditions: list[ColumnElement[bool]],
+    n: int,
+    ranks: Sequence[int],
+    table: str,
+    index: str,
+) -> dict[int, float]:
+    """`value` at these ranks of the n rows meeting `conditions`, sorted by it: each run of
+    consecutive ranks one range of the index, walked to from its nearer end (SQLite steps
+    through every entry an OFFSET skips)."""
+    found: dict[int, float] = {}
+    for start, stop in _runs(ranks):
+        from_top = start + stop > n
+        query = (
+            select(value)
+            .where(*conditions)
+            .order_by(value.desc() if from_top else value)
+            .limit(stop - start)
+            .offset(n - stop if from_top else start)
+        )
+        values = list(
+            chain.from_iterable(
+                chain.from_iterable(fetch(session, indexed_by(query, table, index)))
+            )
+        )
+        found.update(zip(range(start, stop), values[::-1] if from_top else values, strict=True))
+    return found
+
+
+def in_order(session: Session, stage: str) -> npt.NDArray[np.float64]:
+    """A stage's seconds in the table's order (SQLite, every lead: the order in which
+    `stage_durations` read them there before the index, scanning the table)."""
+    query = (
+        select(_time_in_stage(session))
+        .where(*_moves_out(Cohort()), StageChange.from_stage == stage)
+        .order_by(StageChange.id)
+    )
+    values = chain.from_iterable(chain.from_iterable(fetch(session, query)))
+    return np.fromiter((np.nan if v is None else v for v in values), np.float64)
+
+
+def _moves_out(cohort: Cohort) -> list[ColumnElement[bool]]:
+    """Moves out of a stage with a known entry time (the index's condition) of cohort leads."""
+    return [
         StageChange.from_stage.is_not(None),
         StageChange.previous_entered_at.is_not(None),
         of_cohort(StageChange.lead_id, cohort),
-    )
-    rows = np.fromiter(chain.from_iterable(fetch(session, query)), ROW)
-    return rows["stage"].astype(np.int64), rows["seconds"]
+    ]
+
+
+def _won(cohort: Cohort) -> list[ColumnElement[bool]]:
+    """Won cohort leads with a closing time (the condition of `ix_leads_time_to_win`, with
+    literals: SQLite uses a partial index only for a condition it can see)."""
+    return [Lead.outcome == literal_column("'won'"), Lead.closed_at.is_not(None), in_cohort(cohort)]
+
+
+def _time_to_win() -> ColumnElement[float]:
+    """Seconds from creation to the win: `ix_leads_time_to_win`'s expression, word for word."""
+    days = func.julianday(Lead.closed_at) - func.julianday(Lead.created_at)
+    return cast(days * DAY, Float)
+
+
+def _runs(ranks: Sequence[int]) -> list[tuple[int, int]]:
+    """Ascending ranks as [start, stop) runs of consecutive ones."""
+    runs: list[tuple[int, int]] = []
+    for rank in ranks:
+        if runs and runs[-1][1] == rank:
+            runs[-1] = (runs[-1][0], rank + 1)
+        else:
+            runs.append((rank, rank + 1))
+    return runs
+
+
+def _time_in_stage(session: Session) -> ColumnElement[float]:
+    """Seconds from entering the stage to leaving it. On SQLite the index's expression, word
+    for word, so that SQLite reads it from there instead of computing it again per row."""
+    if dialect_name(session) != "sqlite":
+        return seconds_between(session, StageChange.at, StageChange.previous_entered_at)
+    days = func.julianday(StageChange.at) - func.julianday(StageChange.previous_entered_at)
+    return cast(days * DAY, Float)

@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 from sqlalchemy.orm import Session
 
 from leadflow.core.report_math import (
@@ -15,13 +14,12 @@ from leadflow.core.report_math import (
     SMALL_SAMPLE,
     Cohort,
     Rate,
-    percentiles,
     reached_counts,
     step_rates,
 )
 from leadflow.core.stages import FUNNEL, Stage
 from leadflow.repositories import reports as queries
-from leadflow.repositories import velocity_reads
+from leadflow.services.reports import stage_time
 from leadflow.services.reports.base import share, table
 
 COHORT_NOTE = (
@@ -182,16 +180,8 @@ def _conversion(
 def velocity(session: Session, cohort: Cohort) -> dict[str, Any]:
     """Days spent in each stage (for stages the lead has left) and days from lead to customer."""
     order = [*FUNNEL, Stage.NURTURE, Stage.DISQUALIFIED]
-    codes, seconds = velocity_reads.stage_durations(session, cohort, [s.value for s in order])
-    rows = []
-    for k, stage in enumerate(order):
-        days = seconds[codes == k] / 86400.0  # in the rows' order: the mean keeps its bits
-        if days.size:
-            mean = round(float(days.mean()), 2)
-            rows.append({"stage": stage.value, "n": int(days.size), "mean_days": mean,
-                         **_in_days(percentiles(days))})  # fmt: skip
-    won = np.asarray(queries.lead_to_customer_seconds(session, cohort)) / 86400.0
-    to_customer = {"n": int(won.size), **_in_days(percentiles(won))}
+    rows = stage_time.days_in(session, cohort, [stage.value for stage in order])
+    to_customer = stage_time.to_customer(session, cohort)
     return table(
         "velocity", "Velocity: days in each stage",
         "Cohort as in the funnel. Time in a stage runs from entering it to the next move; "
@@ -199,10 +189,6 @@ def velocity(session: Session, cohort: Cohort) -> dict[str, Any]:
         cohort, ["stage", "n", "mean_days", "p50_days", "p90_days"], rows,
         lead_to_customer=to_customer,
     )  # fmt: skip
-
-
-def _in_days(values: dict[str, float | None]) -> dict[str, float | None]:
-    return {f"{key}_days": value for key, value in values.items()}
 
 
 def bottlenecks(
