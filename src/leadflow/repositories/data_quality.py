@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, String, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from leadflow.core.report_math import Cohort
@@ -22,7 +22,7 @@ def bad_email() -> ColumnElement[bool]:
     """No e-mail, or not shaped like an address: `BAD_EMAIL_SQL`, the predicate of the
     partial index `ix_leads_bad_email`, with its patterns as literals (a bound parameter would
     not match the index's text, and every lead would be read)."""
-    shaped, spaced, two_ats = (literal_column(f"'{p}'") for p in BAD_EMAIL_PATTERNS)
+    shaped, spaced, two_ats = (literal_column(f"'{p}'", String) for p in BAD_EMAIL_PATTERNS)
     return or_(
         Lead.email.is_(None),
         Lead.email.not_like(shaped),
