@@ -68,6 +68,8 @@ def _missing_on_accounts(
     counted per account first, then each account's columns read once."""
     if not columns:
         return {}
+    if cohort.is_everyone:
+        return _missing_on_accounts_of_everyone(session, columns)
     per_account = (
         select(Lead.account_id, func.count().label("n"))
         .where(in_cohort(cohort))
@@ -85,3 +87,17 @@ def _missing_on_accounts(
     )
     row = session.execute(query).one()
     return {f"account.{name}": int(v or 0) for name, v in zip(columns, row, strict=True)}
+
+
+def _missing_on_accounts_of_everyone(session: Session, columns: Sequence[str]) -> dict[str, int]:
+    """As `_missing_on_accounts` for every lead: the leads with no account, plus those of the
+    accounts lacking each column, counted as ranges of ix_leads_account_last_name (the
+    accounts looked up first), not every lead grouped by account."""
+    by_account = Lead.account_id
+    unattached = int(session.scalar(select(func.count()).where(by_account.is_(None))) or 0)
+    found = {}
+    for name in columns:
+        lacking = select(Account.id).where(getattr(Account, name).is_(None))
+        query = select(func.count()).where(by_account.in_(lacking))
+        found[f"account.{name}"] = unattached + int(session.scalar(query) or 0)
+    return found
