@@ -6,7 +6,7 @@ data quality reads by hold what their queries ask for, so the planner takes them
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -125,3 +125,18 @@ def test_bad_emails_are_counted_from_their_partial_index(session: Session) -> No
     )
     assert session.scalar(bad) == 1  # "f at x.io"
     assert "ix_leads_bad_email" in _plan(session, bad)
+
+
+def test_missing_account_fields_of_everyone_count_as_the_grouped_pass(session: Session) -> None:
+    # Leads with no account, and accounts lacking some fields but not others.
+    bare = Account(domain="bare.io", name="Bare", industry="software")
+    session.add_all([bare, Lead(email="n1@bare.io", account_id=None, stage="lead")])
+    session.flush()
+    session.add(Lead(email="n2@bare.io", account_id=bare.id, stage="lead"))
+    columns = ["industry", "employees", "country", "tier"]
+    everyone = data_quality.missing_fields(session, Cohort(), [], [], columns)
+    # The same leads as a cohort that filters (so counted by the grouped pass).
+    since_ever = Cohort(since=datetime(1970, 1, 1, tzinfo=UTC))
+    grouped = data_quality.missing_fields(session, since_ever, [], [], columns)
+    assert everyone == grouped
+    assert everyone.fields["account.industry"] < everyone.fields["account.employees"]
