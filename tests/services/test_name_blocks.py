@@ -1,8 +1,9 @@
 """The kept blocks of likely duplicates (`name_blocks`: leads counted by account and
 lower-cased, trimmed last name, kept by triggers on `leads`) equal the leads grouped from
 scratch after every writer of a lead's name or account: the live path (an identify), /api
-edits, an import, a merge, an erasure, an account's deletion and the demo; and the indexes
-data quality reads by hold what their queries ask for, so the planner takes them."""
+edits, an import, a merge, an erasure, an account's deletion and the demo; the indexes
+data quality reads by hold what their queries ask for, so the planner takes them; and every
+lead's missing account fields, counted as index ranges, equal the grouped pass's count."""
 
 from __future__ import annotations
 

@@ -8,10 +8,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from leadflow.models.db import Base
 
-# The normalised last name a block is keyed by, as SQL over a `leads` row: the same text in
-# the triggers that keep the counts and in the report that reads them.
-NAME_KEY_SQL = "lower(trim({}))"
-# Blocks of two leads or more: the only ones that can hold a duplicate (a small index).
+# Blocks of two leads or more: the only ones that can hold a duplicate (a small index). The
+# key is `lower(trim(last_name))`, the same SQL in the triggers and in the report's query
+# (`repositories/reports.duplicate_candidates`), so each engine agrees with itself.
 SHARED = "leads > 1"
 
 
