@@ -18,6 +18,7 @@ from leadflow.core.report_math import Cohort
 from leadflow.core.segment import parse_message
 from leadflow.models import Account, Lead, NameBlock
 from leadflow.repositories import data_quality
+from leadflow.repositories import reports as queries
 from leadflow.repositories.report_sql import in_cohort
 from leadflow.services import demo, ingest, lead_edits, merge, privacy
 from leadflow.services.importing import import_leads
@@ -141,3 +142,18 @@ def test_missing_account_fields_of_everyone_count_as_the_grouped_pass(session: S
     grouped = data_quality.missing_fields(session, since_ever, [], [], columns)
     assert everyone == grouped
     assert everyone.fields["account.industry"] < everyone.fields["account.employees"]
+
+
+def test_invalid_emails_listed_alike_from_the_index_and_in_id_order(session: Session) -> None:
+    for k in (9, 3, 7, 1):
+        session.add(Lead(email=None if k == 7 else f"bad {k}@x.io", stage="lead"))
+    session.flush()
+    found = session.scalar(select(func.count()).select_from(Lead).where(data_quality.bad_email()))
+    assert found == 5  # these four and the fixture's "f at x.io"
+    few = queries.invalid_emails(session, Cohort(), 3, found)
+    many = queries.invalid_emails(session, Cohort(), 3, queries.FEW_BAD_EMAILS + 1)
+    assert few == many
+    ordered = select(Lead.id).where(data_quality.bad_email()).order_by(Lead.id).limit(3)
+    assert [i for i, _ in few] == list(session.scalars(ordered))
+    everyone_bad = select(Lead.id, Lead.email).where(in_cohort(Cohort()), data_quality.bad_email())
+    assert "ix_leads_bad_email" in _plan(session, everyone_bad)

@@ -40,6 +40,8 @@ from leadflow.repositories.report_sql import (
 # Dimensions a conversion report can group by, as expressions on leads (and accounts).
 DIMENSIONS = ("source", "medium", "campaign", "persona", "tier", "grade", "score_band", "period")
 SALES_EVENT_SOURCES = ("sales", "note")
+# Bad e-mail addresses read whole from their index and sorted, when at most this many.
+FEW_BAD_EMAILS = 5000
 
 
 def _dimension(session: Session, name: str) -> ColumnElement[Any]:
@@ -181,11 +183,18 @@ def touch_feedback(session: Session, cohort: Cohort) -> list[tuple[dict[str, Any
     return [(dict(p or {}), stage) for p, stage in session.execute(query)]
 
 
-def invalid_emails(session: Session, cohort: Cohort, limit: int) -> list[tuple[int, str | None]]:
-    """Cohort leads whose e-mail is missing or not shaped like an address."""
+def invalid_emails(
+    session: Session, cohort: Cohort, limit: int, found: int
+) -> list[tuple[int, str | None]]:
+    """The first `limit` cohort leads (by id) whose e-mail is missing or not shaped like an
+    address, of the `found` counted. A few thousand are all read from the partial index of
+    them (`ix_leads_bad_email`) and the first kept; more, and the leads are read in id order
+    until enough turn up (soon, when that many are bad), not all of them sorted."""
     bad = data_quality.bad_email()
-    query = select(Lead.id, Lead.email).where(in_cohort(cohort), bad).order_by(Lead.id)
-    return [(int(i), e) for i, e in session.execute(query.limit(limit))]
+    query = select(Lead.id, Lead.email).where(in_cohort(cohort), bad)
+    if found <= FEW_BAD_EMAILS:
+        return sorted((int(i), e) for i, e in session.execute(query))[:limit]
+    return [(int(i), e) for i, e in session.execute(query.order_by(Lead.id).limit(limit))]
 
 
 def bounced(
