@@ -178,11 +178,28 @@ def cmd_test(args: list[str]) -> int:
         say("CI: browser tests are required (LEADFLOW_REQUIRE_BROWSER=1)")
         # The slowest tests in every CI log: the suite's time budget is watched from there.
         args = ["--durations=30", *args]
-    code = run([python, "-m", "pytest", *args], env)
+    code = run([python, "-m", "pytest", *parallel(args), *args], env)
     if code == 5:
         say("pytest collected no tests: treating as failure")
         return 1
     return code
+
+
+TEST_WORKERS = 4  # at most: each worker starts its own PostgreSQL server and browser
+
+
+def parallel(args: list[str]) -> list[str]:
+    """pytest-xdist options for the whole suite: a worker per core (up to TEST_WORKERS),
+    each taking whole files (`--dist loadfile`), so a module's expensive fixture (a demo
+    company) is built once, not once per worker. None when the arguments choose tests
+    (a file, a folder or a test id: one process starts faster) or set `-n` themselves;
+    `LEADFLOW_TEST_WORKERS=N` overrides the count (1: no workers)."""
+    chosen = any(a.startswith("tests") or "::" in a or a.endswith(".py") for a in args)
+    own = any(a.startswith(("-n", "--numprocesses", "--dist")) for a in args)
+    workers = int(os.environ.get("LEADFLOW_TEST_WORKERS") or min(os.cpu_count() or 1, TEST_WORKERS))
+    if chosen or own or workers <= 1:
+        return []
+    return ["-n", str(workers), "--dist", "loadfile"]
 
 
 def cmd_lint(args: list[str]) -> int:

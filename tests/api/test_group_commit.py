@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -14,6 +17,14 @@ from sqlalchemy.orm import Session
 from leadflow.api.deps import KeyCache, Turns, WriterTurns
 from leadflow.api.group_commit import GroupCommit, runs_together
 from leadflow.models.db import make_engine, make_session_factory
+
+
+def run(main: Coroutine[Any, Any, Any]) -> Any:
+    """`asyncio.run(main)` in a thread of its own: a browser test run earlier in this process
+    (Playwright's sync API) leaves an event loop running in the main thread, where
+    `asyncio.run` refuses to start another."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main).result()
 
 
 def _group(url: str) -> GroupCommit:
@@ -56,7 +67,7 @@ def test_concurrent_calls_each_get_their_result_after_commit(group: GroupCommit)
     async def main() -> list[int]:
         return await asyncio.gather(*(group.run(write, f"note-{k}") for k in range(20)))
 
-    assert asyncio.run(main()) == [6] * 10 + [7] * 10
+    assert run(main()) == [6] * 10 + [7] * 10
     assert len(stored(group)) == 20
 
 
@@ -65,7 +76,7 @@ def test_one_failing_call_fails_alone(group: GroupCommit) -> None:
         calls = [group.run(write, "a"), group.run(write, "a"), group.run(write, "b")]
         return await asyncio.gather(*calls, return_exceptions=True)
 
-    first, second, third = asyncio.run(main())
+    first, second, third = run(main())
     assert first == 1 and third == 1
     assert duplicate(second)
     assert stored(group) == ["a", "b"]
@@ -97,9 +108,9 @@ def test_waiting_calls_of_a_mergeable_work_run_as_one(group: GroupCommit) -> Non
         calls = [group.run(write_mergeable, b) for b in bodies]
         return await asyncio.gather(*calls, return_exceptions=True)
 
-    assert asyncio.run(main(["a", "bb", "ccc"])) == [1, 2, 3]
+    assert run(main(["a", "bb", "ccc"])) == [1, 2, 3]
     assert merged == [3]  # one run for three calls
-    found = asyncio.run(main(["dddd", "a", "ee"]))  # "a" is stored: the merged run fails
+    found = run(main(["dddd", "a", "ee"]))  # "a" is stored: the merged run fails
     assert found[0] == 4 and found[2] == 2
     assert duplicate(found[1])
     assert stored(group) == ["a", "bb", "ccc", "dddd", "ee"]
@@ -147,7 +158,7 @@ def test_a_writer_thread_waits_for_the_turn_so_requests_never_meet_its_lock(
         await group.run(write, "after")  # the worker gave the turn back
         return order
 
-    assert asyncio.run(main()) == ["request", "worker"]
+    assert run(main()) == ["request", "worker"]
     assert stored(group) == ["after", "request", "worker"]
 
 
@@ -188,7 +199,7 @@ def test_a_deadlock_of_the_shared_transaction_runs_the_turn_again(
         await other
         return found
 
-    assert asyncio.run(main()) == [1, 2]
+    assert run(main()) == [1, 2]
     assert tries == ["x", "x", "yy"]  # the turn deadlocked in its first call, then ran again
     assert stored(group) == ["x", "yy"]
     with engine.connect() as connection:

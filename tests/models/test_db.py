@@ -34,6 +34,8 @@ TABLES = {
     "leads",
     "identities",
     "events",
+    "closed_content",
+    "won_touches",
     "rule_states",
     "shadow_scores",
     "account_members",

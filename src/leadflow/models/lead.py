@@ -13,6 +13,8 @@ from leadflow.models.types import utcnow
 
 # What the funnel reports read of a lead (`repositories/reports.furthest_by_many`), creation
 # first: a period's cohort is a range of it.
+WON_PATHS_INDEX = "ix_leads_won_paths"
+WON_PATHS_COLUMNS = ("outcome", "id", "created_at", "closed_at", "outcome_amount", "campaign")
 REPORT_COLUMNS = ("created_at", "stage", "reached_rank", "outcome", "outcome_amount", "source",
                   "medium", "campaign", "persona", "grade", "total")  # fmt: skip
 REPORTS_INDEX = "ix_leads_reports"
@@ -63,6 +65,13 @@ class Lead(Base):
             "outcome",
             "closed_at",
             "total",
+            sqlite_where=text("outcome IS NOT NULL"),
+            postgresql_where=text("outcome IS NOT NULL"),
+        ),
+        # Covering for attribution's read of the won leads, in id order (`WON_PATHS_COLUMNS`).
+        Index(
+            WON_PATHS_INDEX,
+            *WON_PATHS_COLUMNS,
             sqlite_where=text("outcome IS NOT NULL"),
             postgresql_where=text("outcome IS NOT NULL"),
         ),

@@ -1,16 +1,15 @@
-"""Attribution's reads, as columns: won leads' campaign touches and the moments they key on.
+"""Attribution's reads, as columns: the won leads and the moments their touches key on.
 
-Hundreds of thousands of touches at a million leads: they come out as the driver's plain
-tuples with times as integer microseconds (no datetime object per row), unordered; the
-service sorts them with NumPy, which costs less than SQL's sort of the rows. A lead's own
-campaign (its touch at creation) comes with the lead, not as a second read of the leads.
+The touches from events are kept one row per won lead (`won_touches`); they come out
+unordered, with times as integer microseconds (no datetime object per touch), and the
+service sorts them with NumPy. A lead's own campaign (its touch at creation) comes with the
+lead, not as a second read of the leads.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import chain
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -20,23 +19,13 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.attribution import NEVER
 from leadflow.core.report_math import Cohort
-from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.stage_change import StageChange
 from leadflow.repositories._bulk import epoch_micros, fetch
-from leadflow.repositories.report_sql import event_campaign, in_cohort
+from leadflow.repositories.report_sql import in_cohort
 
 Ints = npt.NDArray[np.int64]
 NO_CLOSE = np.iinfo(np.int64).min  # a won lead without a closing time (raw imports)
-
-
-@dataclass(frozen=True, slots=True)
-class Touches:
-    """Event touches of won leads, one entry per touch, in no particular order."""
-
-    lead_ids: Ints
-    campaigns: list[str]
-    times: Ints  # microseconds since 1970
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,24 +47,6 @@ def _won(cohort: Cohort) -> ColumnElement[bool]:
 
 def _rows(session: Session, query: Any) -> list[tuple[Any, ...]]:
     return list(chain.from_iterable(fetch(session, query)))
-
-
-def event_touches(session: Session, cohort: Cohort) -> Touches:
-    """Every event of a won cohort lead that names a campaign, up to its win
-    (ix_events_campaign_touches holds them, by lead, with their times: no event row is read)."""
-    campaign = event_campaign()
-    query = (
-        select(Event.lead_id, campaign, epoch_micros(session, Event.occurred_at))
-        .join(Lead, Lead.id == Event.lead_id)
-        .where(_won(cohort), campaign.is_not(None), Event.occurred_at <= Lead.closed_at)
-    )
-    rows = _rows(session, query)
-    n = len(rows)
-    return Touches(
-        np.fromiter(map(itemgetter(0), rows), np.int64, n),
-        list(map(itemgetter(1), rows)),
-        np.fromiter(map(itemgetter(2), rows), np.int64, n),
-    )
 
 
 def won_leads(session: Session, cohort: Cohort, *, moments: bool) -> WonLeads:

@@ -10,6 +10,8 @@ only added (`note_added`): `events.insert` and `insert_many` (imports, the demo)
 ones: under the lock it takes, in id order), sales touches and notes. Where events leave a lead
 (`refresh`, from all its events): `leads.move_history` (merges),
 `people.anonymize_events_before` (retention) and `people.delete_person` (erasure).
+Both also refresh what closed leads did before closing (`closed_rollups`), which changes
+with their events.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sqlalchemy.orm import Session
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.types import UTCDateTime
+from leadflow.repositories import closed_rollups
 from leadflow.repositories._sql import chunked, table_of
 
 _LEADS = table_of(Lead)
@@ -72,15 +75,19 @@ _RECOMPUTED = _refresh(_latest(_EVENTS.c.type == _PAGE))
 def note_added(session: Session, lead_ids: Iterable[int]) -> None:
     """After events were added to these leads (and none taken away): their latest event and
     page view, in id order (the order writers lock leads in)."""
-    for batch in chunked(sorted(set(lead_ids))):
+    wanted = sorted(set(lead_ids))
+    for batch in chunked(wanted):
         session.connection().execute(_ADDED, {"ids": batch, "earliest": EARLIEST})
+    closed_rollups.refresh(session, wanted)  # what a closed lead consumed may have changed
 
 
 def refresh(session: Session, lead_ids: Iterable[int]) -> None:
     """Recompute these leads' latest event and page view from all their events (after events
     were taken away from them), in id order."""
-    for batch in chunked(sorted(set(lead_ids))):
+    wanted = sorted(set(lead_ids))
+    for batch in chunked(wanted):
         session.connection().execute(_RECOMPUTED, {"ids": batch})
+    closed_rollups.refresh(session, wanted)
 
 
 def no_event_since(before: datetime) -> ColumnElement[bool]:

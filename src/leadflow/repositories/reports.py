@@ -140,29 +140,6 @@ def closed_scores(
     return scores, won
 
 
-def content_by_outcome(session: Session, cohort: Cohort) -> list[tuple[str, str, str, int]]:
-    """(kind, item, won or lost, distinct leads) for what closed cohort leads consumed
-    before they closed: pages by path, other events by name (sales' own entries excluded)."""
-    kind = case((Event.type == "page", "page"), else_="event")
-    item = case(
-        (Event.type == "page", func.coalesce(Event.path, "?")),
-        else_=func.coalesce(Event.name, Event.type),
-    )
-    query = (
-        select(kind, item, Lead.outcome, func.count(func.distinct(Event.lead_id)))
-        .join(Lead, Lead.id == Event.lead_id)
-        .where(
-            in_cohort(cohort),
-            Lead.outcome.in_(["won", "lost"]),
-            Event.occurred_at <= Lead.closed_at,
-            Event.source.not_in(SALES_EVENT_SOURCES),
-            Event.type.in_(["page", "track"]),
-        )
-        .group_by(kind, item, Lead.outcome)
-    )
-    return [(k, i, o, int(n)) for k, i, o, n in session.execute(query)]
-
-
 def closed_counts(session: Session, cohort: Cohort) -> dict[str, int]:
     """How many cohort leads were won and lost."""
     query = (

@@ -15,6 +15,7 @@ from leadflow.core.attribution import BY_POSITION, MODELS, Paths, weights_of
 from leadflow.core.errors import Invalid
 from leadflow.core.report_math import SMALL_SAMPLE, Cohort, Rate, decile_of, roc_auc
 from leadflow.repositories import attribution as attribution_reads
+from leadflow.repositories import closed_content, won_touches
 from leadflow.repositories import reports as queries
 from leadflow.services.reports.base import share, table
 
@@ -69,7 +70,7 @@ class _Sorted:
 def _paths(session: Session, cohort: Cohort, *, moments: bool) -> _Sorted:
     """Read the won leads and their touches, and lay them out as `core` paths."""
     won = attribution_reads.won_leads(session, cohort, moments=moments)
-    events = attribution_reads.event_touches(session, cohort)
+    events = won_touches.event_touches(session, cohort)
     row = np.searchsorted(won.ids, events.lead_ids)
     # Touches of a lead that was not yet won when the leads were read (two reads) wait.
     kept = np.r_[won.ids, -1][row] == events.lead_ids
@@ -82,8 +83,11 @@ def _paths(session: Session, cohort: Cohort, *, moments: bool) -> _Sorted:
     times = np.r_[won.created[acquired], events.times]
     chosen = np.r_[np.ones(acquired.size, dtype=np.bool_), kept]
     rows, times, codes = rows[chosen], times[chosen], codes[chosen]
-    used = np.unique(codes)  # the campaigns of the touches kept
-    campaigns, codes = [campaigns[k] for k in used.tolist()], np.searchsorted(used, codes)
+    # The campaigns of the touches kept, renumbered in name order (counted, not sorted).
+    present = np.bincount(codes, minlength=len(campaigns)) > 0
+    renumbered = np.cumsum(present) - 1
+    campaigns = [campaigns[k] for k in np.flatnonzero(present).tolist()]
+    codes = renumbered[codes].astype(np.int64)
     order = np.lexsort((codes, times, rows))  # by lead, then time, then campaign name
     rows, times, codes = rows[order], times[order], codes[order]
     firsts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if rows.size else rows[:0]
@@ -139,7 +143,7 @@ def content(session: Session, cohort: Cohort) -> dict[str, Any]:
     closed = queries.closed_counts(session, cohort)
     won_total, lost_total = closed.get("won", 0), closed.get("lost", 0)
     consumed: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"won": 0, "lost": 0})
-    for kind, item, outcome, leads in queries.content_by_outcome(session, cohort):
+    for kind, item, outcome, leads in closed_content.content_by_outcome(session, cohort):
         consumed[(kind, item)][outcome] = leads
     rows: list[dict[str, Any]] = []
     for (kind, item), counts in consumed.items():

@@ -1,0 +1,85 @@
+"""The roll-ups of what closed leads did before they closed (`closed_content` for the content
+report, `won_touches` for attribution), kept in one place.
+
+Both are functions of a lead's events, its outcome and its closing time, nothing else, so one
+function keeps them: `refresh` recomputes the rows of the leads given from scratch (never
+patched by the new event alone, so they are exact whatever order events arrive in). It is
+called wherever a lead's events or outcome change: `lead_activity.note_added` and
+`lead_activity.refresh`, which every writer of events already calls (`events.insert` and
+`insert_many`: imports, the demo; `pipeline.run_live`: tracking calls, identities' reassigned
+events, lead edits, merges; sales touches and notes; `leads.move_history`; retention;
+erasure), and, for the lead's own columns, every flush that changes a lead's outcome,
+closing time or creation (a close by `lifecycle.act`, a merge filling them in, an import or
+a script writing them: `_after_flush`, a session event, so no writer of the ORM can miss
+it; nothing writes them with a plain UPDATE). An erased lead's rows go with it (ON DELETE CASCADE:
+copies derived from its events, not records of their own, so not in `people.PERSONAL` nor in
+an access export). Closing is rare and a closed lead has a few dozen events, so a refresh
+reads little; for an open lead it is one look-up of the lead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import bindparam, event, inspect, select
+from sqlalchemy.orm import Session
+
+from leadflow.models.lead import Lead
+from leadflow.repositories import closed_content, won_touches
+from leadflow.repositories._sql import chunked
+
+_CLOSED = select(Lead.id).where(
+    Lead.id.in_(bindparam("ids", expanding=True)), Lead.outcome.is_not(None)
+)
+_CLOSED_ONE = select(Lead.id).where(Lead.id == bindparam("id"), Lead.outcome.is_not(None))
+
+
+def refresh(session: Session, lead_ids: Iterable[int]) -> None:
+    """Recompute these leads' roll-ups from their events and outcome, in id order; the caller
+    has flushed what it changed."""
+    for batch in chunked(sorted(set(lead_ids))):
+        # Only closed leads have rows (an outcome cleared is refreshed by `_after_flush`,
+        # which forgets the lead first): an open lead costs this one look-up.
+        closed = _closed(session, batch)
+        if closed:
+            _forget(session, closed)
+            closed_content.add(session, closed)
+            won_touches.add(session, closed)
+
+
+def _closed(session: Session, batch: list[int]) -> list[int]:
+    """Which of these leads are closed (one lead, a tracking call's: no list to expand)."""
+    if len(batch) == 1:
+        return list(session.connection().execute(_CLOSED_ONE, {"id": batch[0]}).scalars())
+    return sorted(session.connection().execute(_CLOSED, {"ids": batch}).scalars())
+
+
+def _forget(session: Session, batch: list[int]) -> None:
+    closed_content.forget(session, batch)
+    won_touches.forget(session, batch)
+
+
+def backfill_all(session: Session) -> None:
+    """Every closed lead's roll-ups from scratch (tests; the migration does the same)."""
+    refresh(session, session.scalars(select(Lead.id).where(Lead.outcome.is_not(None))))
+
+
+_COLUMNS_READ = ("outcome", "closed_at", "created_at")  # of leads: what the roll-ups depend on
+
+
+def _changed(lead: Lead) -> bool:
+    state = inspect(lead)
+    return any(state.attrs[name].history.has_changes() for name in _COLUMNS_READ)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context: Any) -> None:
+    """Refresh the leads whose outcome, closing time or creation this flush wrote (a new
+    lead only when written closed: an open one has no rows)."""
+    created = [x.id for x in session.new if isinstance(x, Lead) and x.outcome is not None]
+    edited = [x.id for x in session.dirty if isinstance(x, Lead) and _changed(x)]
+    if created or edited:
+        for batch in chunked(sorted({*created, *edited})):
+            _forget(session, batch)  # one whose outcome was cleared keeps no rows
+        refresh(session, [*created, *edited])

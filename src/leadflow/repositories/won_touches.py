@@ -1,0 +1,122 @@
+"""Won leads' campaign touches from their events (`won_touches`), one row per lead: what the
+attribution report reads instead of every touch's event.
+
+A touch is an event naming a campaign at or before the lead's win. At a million leads the
+report read some 380 thousand of them from the events on each call, as as many rows; here
+it reads one row per won lead and decodes each list with one JSON parse for all leads.
+Kept by `closed_rollups.refresh`; `touches_from_events` is the definition the tests hold the
+rows to (and what the attribution report read before).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import ColumnElement, bindparam, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from leadflow.core.report_math import Cohort
+from leadflow.models.closed_rollups import WonTouches
+from leadflow.models.event import Event
+from leadflow.models.lead import Lead
+from leadflow.repositories._bulk import dialect_name, epoch_micros, fetch
+from leadflow.repositories.report_sql import event_campaign, in_cohort, of_cohort
+
+Ints = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class Touches:
+    """Event touches of won leads, one entry per touch, in no particular order."""
+
+    lead_ids: Ints
+    campaigns: list[str]
+    times: Ints  # microseconds since 1970
+
+
+def _touches(session: Session, *where: ColumnElement[bool]) -> Any:
+    """(lead, campaign, time) of every event naming a campaign up to the lead's win."""
+    campaign = event_campaign()
+    return (
+        select(Event.lead_id, campaign, epoch_micros(session, Event.occurred_at))
+        .join(Lead, Lead.id == Event.lead_id)
+        .where(*where, Lead.outcome == "won", campaign.is_not(None))
+        .where(Event.occurred_at <= Lead.closed_at)
+    )
+
+
+def _columns(rows: list[tuple[Any, ...]]) -> Touches:
+    n = len(rows)
+    return Touches(
+        np.fromiter(map(itemgetter(0), rows), np.int64, n),
+        list(map(itemgetter(1), rows)),
+        np.fromiter(map(itemgetter(2), rows), np.int64, n),
+    )
+
+
+def touches_from_events(session: Session, cohort: Cohort) -> Touches:
+    """The won cohort leads' touches read from the events (ix_events_campaign_touches)."""
+    query = _touches(session, in_cohort(cohort))
+    return _columns(list(chain.from_iterable(fetch(session, query))))
+
+
+def event_touches(session: Session, cohort: Cohort) -> Touches:
+    """The won cohort leads' touches, from the kept rows."""
+    query = select(WonTouches.lead_id, WonTouches.times, WonTouches.campaigns).where(
+        of_cohort(WonTouches.lead_id, cohort)
+    )
+    rows = list(chain.from_iterable(fetch(session, query)))
+    times_text = list(map(itemgetter(1), rows))
+    counts = np.fromiter((t.count(",") + 1 for t in times_text), np.int64, len(rows))
+    ids = np.fromiter(map(itemgetter(0), rows), np.int64, len(rows))
+    return Touches(
+        np.repeat(ids, counts),
+        _joined(map(itemgetter(2), rows)),
+        np.array(_joined(times_text), dtype=np.int64).reshape(-1),
+    )
+
+
+def _joined(arrays: Any) -> list[Any]:
+    """The items of many JSON arrays (none empty), parsed at once."""
+    return list(json.loads("[" + ",".join(a[1:-1] for a in arrays) + "]"))
+
+
+_DELETE = delete(WonTouches).where(WonTouches.lead_id.in_(bindparam("ids", expanding=True)))
+# DO NOTHING: two transactions refreshing one lead at once (PostgreSQL) do not fail.
+_INSERT = {
+    "sqlite": sqlite.insert(WonTouches).on_conflict_do_nothing(),
+    "postgresql": postgresql.insert(WonTouches).on_conflict_do_nothing(),
+}
+
+
+def forget(session: Session, batch: list[int]) -> None:
+    """Delete these leads' rows."""
+    session.connection().execute(_DELETE, {"ids": batch})
+
+
+def add(session: Session, batch: list[int]) -> None:
+    """Add the rows of these leads that were won and have touches (by time, then campaign)."""
+    paths: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    query = _touches(session, Lead.id.in_(batch))
+    for lead_id, campaign, at in session.connection().execute(query):
+        paths[int(lead_id)].append((int(at), str(campaign)))
+    if not paths:
+        return
+    rows = []
+    for lead_id, path in sorted(paths.items()):
+        path.sort()
+        times, campaigns = [t for t, _ in path], [c for _, c in path]
+        rows.append({"lead_id": lead_id, "times": _dumps(times), "campaigns": _dumps(campaigns)})
+    session.connection().execute(_INSERT[dialect_name(session)], rows)
+
+
+def _dumps(items: list[Any]) -> str:
+    return json.dumps(items, separators=(",", ":"))
