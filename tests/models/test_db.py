@@ -56,6 +56,7 @@ TABLES = {
     "erased_counts",
     "external_ids",
     "page_snapshots",
+    "name_blocks",
 }
 
 

@@ -12,6 +12,7 @@ from leadflow.models.external_id import ExternalId
 from leadflow.models.goal import Goal, SharedChannel
 from leadflow.models.identity import Identity
 from leadflow.models.lead import Lead
+from leadflow.models.name_block import NameBlock
 from leadflow.models.outbox import (
     DeliveryAttempt,
     Notification,
@@ -47,6 +48,7 @@ __all__ = [
     "Goal",
     "Identity",
     "Lead",
+    "NameBlock",
     "Notification",
     "OutboxMessage",
     "PageSnapshot",

@@ -34,6 +34,15 @@ ACTIVITY_COLUMNS = ("last_event_at", "created_at", "stage", "outcome")
 # creation first, then the fields a playbook may need and the e-mail.
 QUALITY_COLUMNS = ("created_at", "account_id", "source", "medium", "campaign", "persona",
                    "email", "first_name", "last_name", "title", "phone", "country")  # fmt: skip
+# An e-mail address missing or not shaped like one, as SQL: the predicate of the partial index
+# `ix_leads_bad_email` and, written the same, the data-quality report's condition (the index
+# serves a query only when its WHERE holds this very text, literals and all).
+BAD_EMAIL_PATTERNS = ("%_@_%._%", "% %", "%@%@%")
+BAD_EMAIL_SQL = (
+    "email IS NULL OR email NOT LIKE '%_@_%._%' OR email LIKE '% %' OR email LIKE '%@%@%'"
+)
+# What the fallen-through report reads of a sales-ready lead (`repositories/fallen_through`).
+CRACKS_COLUMNS = ("stage", "owner", "email", "stage_changed_at")
 
 
 class Lead(Base):
@@ -72,6 +81,16 @@ class Lead(Base):
         Index("ix_leads_last_page_view", "last_page_view_at", "id"),
         # Covering for data quality's pass over a cohort's lead fields (not the wide rows).
         Index("ix_leads_quality", *QUALITY_COLUMNS),
+        # Bad e-mail addresses (data quality): the few leads that have one, not a pass over all.
+        Index(
+            "ix_leads_bad_email",
+            "created_at",
+            "email",
+            sqlite_where=text(BAD_EMAIL_SQL),
+            postgresql_where=text(BAD_EMAIL_SQL),
+        ),
+        # Covering for the fallen-through report: a stage's leads without their wide rows.
+        Index("ix_leads_cracks", *CRACKS_COLUMNS),
         CheckConstraint("outcome IN ('won', 'lost')", name="outcome"),
     )
 

@@ -92,7 +92,14 @@ def refresh(session: Session, lead_ids: Iterable[int]) -> None:
 
 def no_event_since(before: datetime) -> ColumnElement[bool]:
     """The lead has no event at or after `before` (none at all, or its latest is earlier)."""
-    return or_(Lead.last_event_at.is_(None), Lead.last_event_at < before)
+    return or_(*no_event_since_parts(before))
+
+
+def no_event_since_parts(before: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """`no_event_since` as its two disjoint parts, no event at all and the latest earlier:
+    each one range of ix_leads_last_event, counted apart faster than SQLite counts their OR
+    (through a set of the row ids of both ranges)."""
+    return Lead.last_event_at.is_(None), Lead.last_event_at < before
 
 
 def leads_visiting(session: Session, windows: Sequence[tuple[datetime, datetime]]) -> list[int]:

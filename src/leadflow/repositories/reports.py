@@ -17,6 +17,8 @@ from sqlalchemy import (
     case,
     func,
     select,
+    text,
+    tuple_,
 )
 from sqlalchemy.orm import Session
 
@@ -24,6 +26,7 @@ from leadflow.core.report_math import Cohort
 from leadflow.models.account import Account
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
+from leadflow.models.name_block import SHARED, NameBlock
 from leadflow.models.stage_change import StageChange
 from leadflow.repositories import data_quality, erased_reports, funnel_counts, lead_activity
 from leadflow.repositories.report_sql import (
@@ -37,6 +40,8 @@ from leadflow.repositories.report_sql import (
 # Dimensions a conversion report can group by, as expressions on leads (and accounts).
 DIMENSIONS = ("source", "medium", "campaign", "persona", "tier", "grade", "score_band", "period")
 SALES_EVENT_SOURCES = ("sales", "note")
+# Bad e-mail addresses read whole from their index and sorted, when at most this many.
+FEW_BAD_EMAILS = 5000
 
 
 def _dimension(session: Session, name: str) -> ColumnElement[Any]:
@@ -155,11 +160,18 @@ def touch_feedback(session: Session, cohort: Cohort) -> list[tuple[dict[str, Any
     return [(dict(p or {}), stage) for p, stage in session.execute(query)]
 
 
-def invalid_emails(session: Session, cohort: Cohort, limit: int) -> list[tuple[int, str | None]]:
-    """Cohort leads whose e-mail is missing or not shaped like an address."""
+def invalid_emails(
+    session: Session, cohort: Cohort, limit: int, found: int
+) -> list[tuple[int, str | None]]:
+    """The first `limit` cohort leads (by id) whose e-mail is missing or not shaped like an
+    address, of the `found` counted. A few thousand are all read from the partial index of
+    them (`ix_leads_bad_email`) and the first kept; more, and the leads are read in id order
+    until enough turn up (soon, when that many are bad), not all of them sorted."""
     bad = data_quality.bad_email()
-    query = select(Lead.id, Lead.email).where(in_cohort(cohort), bad).order_by(Lead.id)
-    return [(int(i), e) for i, e in session.execute(query.limit(limit))]
+    query = select(Lead.id, Lead.email).where(in_cohort(cohort), bad)
+    if found <= FEW_BAD_EMAILS:
+        return sorted((int(i), e) for i, e in session.execute(query))[:limit]
+    return [(int(i), e) for i, e in session.execute(query.order_by(Lead.id).limit(limit))]
 
 
 def bounced(
@@ -174,16 +186,19 @@ def bounced(
 def stale(
     session: Session, cohort: Cohort, before: datetime
 ) -> tuple[int, list[tuple[int, str | None]]]:
-    """Open cohort leads with no event since `before`: (how many, the first 50). A range of
+    """Open cohort leads with no event since `before`: (how many, the first 50). Ranges of
     ix_leads_last_event (`lead_activity`), not a look into every open lead's events."""
-    where = and_(
+    open_before = and_(
         in_cohort(cohort),
         Lead.outcome.is_(None),
         Lead.stage.not_in(["customer", "disqualified"]),
         Lead.created_at < before,
-        lead_activity.no_event_since(before),
     )
-    count = int(session.scalar(select(func.count()).where(where)) or 0)
+    count = sum(
+        int(session.scalar(select(func.count()).where(open_before, part)) or 0)
+        for part in lead_activity.no_event_since_parts(before)
+    )
+    where = and_(open_before, lead_activity.no_event_since(before))
     sample = session.execute(select(Lead.id, Lead.email).where(where).order_by(Lead.id).limit(50))
     return count, [(int(i), e) for i, e in sample]
 
@@ -191,11 +206,19 @@ def stale(
 def duplicate_candidates(session: Session, cohort: Cohort, largest: int) -> list[tuple[Any, ...]]:
     """Leads that share a last name and an account with another lead, in blocks of at most
     `largest`: (account, last name, id, email, first name, company). The fuzzy matching
-    compares within these blocks, never a million leads pairwise."""
+    compares within these blocks, never a million leads pairwise. Only the leads of blocks
+    of two or more among all leads (`name_blocks`, kept by triggers) are read: a cohort's
+    block of two or more is in one of them."""
     last = func.lower(func.trim(Lead.last_name))
+    shared = select(NameBlock.account_id, NameBlock.name_key).where(text(SHARED))
     blocks = (
         select(Lead.account_id, last.label("last"))
-        .where(in_cohort(cohort), Lead.account_id.is_not(None), Lead.last_name.is_not(None))
+        .where(
+            in_cohort(cohort),
+            Lead.account_id.is_not(None),
+            Lead.last_name.is_not(None),
+            tuple_(Lead.account_id, last).in_(shared),
+        )
         .group_by(Lead.account_id, last)
         .having(func.count().between(2, largest))
         .subquery()
@@ -205,7 +228,8 @@ def duplicate_candidates(session: Session, cohort: Cohort, largest: int) -> list
             Lead.account_id, last, Lead.id, Lead.email, Lead.first_name, Lead.last_name,
             Account.name,
         )
-        .join(blocks, and_(blocks.c.account_id == Lead.account_id, blocks.c.last == last))
+        .select_from(blocks)
+        .join(Lead, and_(blocks.c.account_id == Lead.account_id, blocks.c.last == last))
         .join(Account, Account.id == Lead.account_id)
         .where(in_cohort(cohort))
         .order_by(Lead.account_id, last, Lead.id)

@@ -67,7 +67,8 @@ def data_quality(
         for field, count in sorted(counted.fields.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
     # The list is looked for only when the count found some (a pass over every lead).
-    invalid = queries.invalid_emails(session, cohort, LISTED) if counted.bad_emails else []
+    found = counted.bad_emails
+    invalid = queries.invalid_emails(session, cohort, LISTED, found) if found else []
     bounced = queries.bounced(session, cohort, BOUNCES, LISTED)
     stale_count, stale = queries.stale(session, cohort, now - timedelta(days=stale_days))
     duplicates = likely_duplicates(queries.duplicate_candidates(session, cohort, LARGEST_BLOCK))
