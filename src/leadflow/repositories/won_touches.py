@@ -80,8 +80,15 @@ def event_touches(session: Session, cohort: Cohort) -> Touches:
     return Touches(
         np.repeat(ids, counts),
         _joined(map(itemgetter(2), rows)),
-        np.array(_joined(times_text), dtype=np.int64).reshape(-1),
+        _integers(times_text),
     )
+
+
+def _integers(arrays: list[str]) -> Ints:
+    """The integers of many JSON arrays of integers (none empty), parsed by NumPy at once
+    (a third of what decoding them as JSON costs)."""
+    text = ",".join(a[1:-1] for a in arrays)
+    return np.fromstring(text, dtype=np.int64, sep=",") if text else np.zeros(0, np.int64)
 
 
 def _joined(arrays: Any) -> list[Any]:

@@ -101,10 +101,20 @@ def _paths(session: Session, cohort: Cohort, *, moments: bool) -> _Sorted:
     )
 
 
+REACHED_TABLE = 50_000_000  # cells (bytes) of `_leads_reached`'s table at most
+
+
 def _leads_reached(
     rows: npt.NDArray[np.int64], codes: npt.NDArray[np.int64], campaigns: int
 ) -> npt.NDArray[np.int64]:
-    """How many distinct leads each campaign touched."""
+    """How many distinct leads each campaign touched: a lead x campaign table of who touched
+    what when it is small (it is at a million leads: tens of thousands of won leads, dozens
+    of campaigns), else the distinct pairs sorted."""
+    leads = int(rows.max()) + 1 if rows.size else 0
+    if leads * campaigns <= REACHED_TABLE:
+        touched = np.zeros((leads, campaigns), dtype=np.bool_)
+        touched[rows, codes] = True
+        return np.asarray(touched.sum(axis=0), dtype=np.int64)
     pairs = np.unique(rows * campaigns + codes)
     return np.bincount(pairs % max(campaigns, 1), minlength=campaigns)
 
