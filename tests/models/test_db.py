@@ -153,8 +153,10 @@ def test_sqlite_connections_are_tuned(sqlite_url: str) -> None:
         with engine.connect() as connection:
             pragma = {
                 name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
-                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
-            }
+                for name in (
+                    "journal_mode", "synchronous", "foreign_keys", "busy_timeout", "temp_store"
+                )
+            }  # fmt: skip
     finally:
         engine.dispose()
     assert pragma == {
@@ -162,6 +164,7 @@ def test_sqlite_connections_are_tuned(sqlite_url: str) -> None:
         "synchronous": 1,
         "foreign_keys": 1,
         "busy_timeout": 5000,
+        "temp_store": 2,  # MEMORY
     }
 
 
