@@ -38,8 +38,8 @@ QUALITY_COLUMNS = ("created_at", "account_id", "source", "medium", "campaign", "
 # `ix_leads_bad_email` and, written the same, the data-quality report's condition (the index
 # serves a query only when its WHERE holds this very text, literals and all).
 BAD_EMAIL_PATTERNS = ("%_@_%._%", "% %", "%@%@%")
-BAD_EMAIL_SQL = (
-    "email IS NULL OR email NOT LIKE '%_@_%._%' OR email LIKE '% %' OR email LIKE '%@%@%'"
+BAD_EMAIL_SQL = "email IS NULL OR email NOT LIKE '{}' OR email LIKE '{}' OR email LIKE '{}'".format(
+    *BAD_EMAIL_PATTERNS
 )
 # What the fallen-through report reads of a sales-ready lead (`repositories/fallen_through`).
 CRACKS_COLUMNS = ("stage", "owner", "email", "stage_changed_at")

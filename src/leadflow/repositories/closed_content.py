@@ -23,9 +23,8 @@ from leadflow.models.closed_rollups import ClosedContent
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.repositories._bulk import dialect_name
-from leadflow.repositories.report_sql import in_cohort
+from leadflow.repositories.report_sql import SALES_EVENT_SOURCES, in_cohort
 
-SALES_EVENT_SOURCES = ("sales", "note")  # sales' own entries: not content a lead consumed
 OUTCOMES = ("won", "lost")
 KIND = case((Event.type == "page", "page"), else_="event")
 ITEM = case(
@@ -34,19 +33,23 @@ ITEM = case(
 )
 
 
+def _before_close() -> list[ColumnElement[bool]]:
+    """A closed lead's own page views and tracked events up to its close (joined to leads)."""
+    return [
+        Lead.outcome.in_(OUTCOMES),
+        Event.occurred_at <= Lead.closed_at,
+        Event.source.not_in(SALES_EVENT_SOURCES),
+        Event.type.in_(["page", "track"]),
+    ]
+
+
 def _consumed(*where: ColumnElement[bool]) -> Select[Any]:
     """Distinct (lead, kind, item, outcome, created_at) of closed leads' events before close."""
     return (
         select(Event.lead_id, KIND, ITEM, Lead.outcome, Lead.created_at)
         .distinct()
         .join(Lead, Lead.id == Event.lead_id)
-        .where(
-            *where,
-            Lead.outcome.in_(OUTCOMES),
-            Event.occurred_at <= Lead.closed_at,
-            Event.source.not_in(SALES_EVENT_SOURCES),
-            Event.type.in_(["page", "track"]),
-        )
+        .where(*where, *_before_close())
     )
 
 
@@ -105,13 +108,7 @@ def content_from_events(session: Session, cohort: Cohort) -> list[tuple[str, str
     query = (
         select(KIND, ITEM, Lead.outcome, func.count(func.distinct(Event.lead_id)))
         .join(Lead, Lead.id == Event.lead_id)
-        .where(
-            in_cohort(cohort),
-            Lead.outcome.in_(OUTCOMES),
-            Event.occurred_at <= Lead.closed_at,
-            Event.source.not_in(SALES_EVENT_SOURCES),
-            Event.type.in_(["page", "track"]),
-        )
+        .where(in_cohort(cohort), *_before_close())
         .group_by(KIND, ITEM, Lead.outcome)
         .order_by(KIND, ITEM, Lead.outcome)
     )

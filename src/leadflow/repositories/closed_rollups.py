@@ -78,8 +78,7 @@ def _after_flush(session: Session, _context: Any) -> None:
     """Refresh the leads whose outcome, closing time or creation this flush wrote (a new
     lead only when written closed: an open one has no rows)."""
     created = [x.id for x in session.new if isinstance(x, Lead) and x.outcome is not None]
-    edited = [x.id for x in session.dirty if isinstance(x, Lead) and _changed(x)]
-    if created or edited:
-        for batch in chunked(sorted({*created, *edited})):
-            _forget(session, batch)  # one whose outcome was cleared keeps no rows
-        refresh(session, [*created, *edited])
+    edited = [x for x in session.dirty if isinstance(x, Lead) and _changed(x)]
+    for batch in chunked(sorted(x.id for x in edited if x.outcome is None)):
+        _forget(session, batch)  # one whose outcome was cleared keeps no rows
+    refresh(session, [*created, *(x.id for x in edited if x.outcome is not None)])

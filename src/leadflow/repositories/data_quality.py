@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from leadflow.core.report_math import Cohort
 from leadflow.models.account import Account
 from leadflow.models.lead import BAD_EMAIL_PATTERNS, Lead
+from leadflow.repositories._bulk import dialect_name
 from leadflow.repositories.report_sql import in_cohort
 
 
@@ -68,7 +69,7 @@ def _missing_on_accounts(
     counted per account first, then each account's columns read once."""
     if not columns:
         return {}
-    if cohort.is_everyone and session.get_bind().dialect.name == "sqlite":
+    if cohort.is_everyone and dialect_name(session) == "sqlite":
         return _missing_on_accounts_of_everyone(session, columns)
     per_account = (
         select(Lead.account_id, func.count().label("n"))

@@ -23,15 +23,10 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Executable,
-    Select,
-    TextClause,
     and_,
-    bindparam,
     func,
     select,
-    text,
 )
-from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 from sqlalchemy.orm import Session
 
 from leadflow.core.report_math import Cohort
@@ -45,6 +40,7 @@ from leadflow.models.lead import (
     Lead,
 )
 from leadflow.repositories._bulk import dialect_name
+from leadflow.repositories.indexed_by import indexed_by
 from leadflow.repositories.report_sql import in_cohort, month_of
 
 Row = tuple[tuple[Any, ...], int, int, float]
@@ -138,18 +134,7 @@ def grouped_query(
     # SQLite has no statistics here, and would rather seek a filter's own index (then read
     # every row it finds and sort them) or scan one whose order saves no sort: it is told.
     index = streamed[0] if streamed is not None else REPORTS_INDEX
-    return _indexed_by(query, index), keys, len(groups)
-
-
-def _indexed_by(query: Select[Any], index: str) -> TextClause:
-    """The query with `leads INDEXED BY index` (SQLAlchemy renders no hint for SQLite), its
-    parameters bound again with their types."""
-    compiled = query.compile(dialect=SQLiteDialect(paramstyle="named"))
-    assert compiled.string.count("FROM leads ") == 1, "one reading of leads"
-    sql = compiled.string.replace("FROM leads ", f"FROM leads INDEXED BY {index} ")
-    types = {name: bind.type for bind, name in compiled.bind_names.items()}
-    binds = [bindparam(name, value, type_=types[name]) for name, value in compiled.params.items()]
-    return text(sql).bindparams(*binds)
+    return indexed_by(query, "leads", index), keys, len(groups)
 
 
 def _streamed(

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ClauseElement, ColumnElement, Float, case, cast, func, literal_column, select
+from sqlalchemy import ClauseElement, ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from leadflow.core.report_math import Cohort
@@ -17,7 +17,7 @@ from leadflow.models.assignment import Assignment
 from leadflow.models.rep import Rep
 from leadflow.repositories._bulk import dialect_name, fetch
 from leadflow.repositories.indexed_by import indexed_by
-from leadflow.repositories.report_sql import of_cohort, seconds_between
+from leadflow.repositories.report_sql import indexed_seconds, of_cohort
 
 STATUSES = ("met", "breached", "open")  # coded 0, 1, 2; any other (closed) is 3
 QUEUE = "(queue)"  # the rep of a hand-off to a team's queue
@@ -84,13 +84,9 @@ def _teams(session: Session, cohort: Cohort) -> list[str]:
 
 
 def _minutes(session: Session) -> ColumnElement[Any]:
-    """Minutes from the hand-off to the first touch (NULL: not touched). On SQLite the
-    seconds are `MINUTES_INDEX`'s expression word for word (literals: a bound 86400.0 would
-    not match it), which SQLite reads from there instead of parsing two dates per hand-off."""
-    if dialect_name(session) != "sqlite":
-        return seconds_between(session, Assignment.first_touch_at, Assignment.assigned_at) / 60.0
-    days = func.julianday(Assignment.first_touch_at) - func.julianday(Assignment.assigned_at)
-    return cast(days * literal_column("86400.0"), Float) / literal_column("60.0")
+    """Minutes from the hand-off to the first touch (NULL: not touched); on SQLite the
+    seconds as `MINUTES_INDEX` holds them."""
+    return indexed_seconds(session, Assignment.first_touch_at, Assignment.assigned_at) / 60.0
 
 
 def _covered(session: Session, query: ClauseElement) -> Any:

@@ -30,6 +30,7 @@ from leadflow.models.name_block import SHARED, NameBlock
 from leadflow.models.stage_change import StageChange
 from leadflow.repositories import data_quality, erased_reports, funnel_counts, lead_activity
 from leadflow.repositories.report_sql import (
+    SALES_EVENT_SOURCES,
     event_campaign,
     in_cohort,
     month_of,
@@ -39,7 +40,6 @@ from leadflow.repositories.report_sql import (
 
 # Dimensions a conversion report can group by, as expressions on leads (and accounts).
 DIMENSIONS = ("source", "medium", "campaign", "persona", "tier", "grade", "score_band", "period")
-SALES_EVENT_SOURCES = ("sales", "note")
 # Bad e-mail addresses read whole from their index and sorted, when at most this many.
 FEW_BAD_EMAILS = 5000
 

@@ -12,7 +12,7 @@ from leadflow.models.account import Account
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.stage_change import StageChange
-from leadflow.repositories.reports import SALES_EVENT_SOURCES
+from leadflow.repositories.report_sql import SALES_EVENT_SOURCES
 
 ATTRIBUTES = ("title", "country", "source", "industry", "tier", "employees", "annual_revenue")
 

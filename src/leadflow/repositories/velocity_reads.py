@@ -17,7 +17,7 @@ from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, Float, case, cast, func, literal_column, select
+from sqlalchemy import ColumnElement, case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from leadflow.core.report_math import Cohort
@@ -25,7 +25,12 @@ from leadflow.models.lead import Lead
 from leadflow.models.stage_change import StageChange
 from leadflow.repositories._bulk import dialect_name, fetch
 from leadflow.repositories.indexed_by import indexed_by
-from leadflow.repositories.report_sql import in_cohort, of_cohort, seconds_between
+from leadflow.repositories.report_sql import (
+    in_cohort,
+    indexed_seconds,
+    of_cohort,
+    seconds_between,
+)
 
 ROW = np.dtype([("stage", np.int64), ("seconds", np.float64)])
 TIME_IN_STAGE_INDEX = "ix_stage_changes_time_in_stage"
@@ -99,7 +104,7 @@ def won_indexed(session: Session) -> bool:
 def won_count(session: Session, cohort: Cohort) -> tuple[int, int]:
     """(won cohort leads with a closing time, how many of those have a time to the win)
     (SQLite: from `ix_leads_time_to_win`)."""
-    to_win = _time_to_win()
+    to_win = _time_to_win(session)
     query = select(func.count(), func.count(to_win)).where(*_won(cohort))
     ((won, timed),) = chain.from_iterable(fetch(session, indexed_by(query, "leads", TO_WIN_INDEX)))
     return int(won), int(timed)
@@ -110,7 +115,7 @@ def won_ranked(
 ) -> dict[int, float]:
     """Seconds from creation to the win at these ranks (0-based, ascending) of the cohort's
     `timed` won leads, sorted by it (SQLite)."""
-    to_win = _time_to_win()
+    to_win = _time_to_win(session)
     conditions = [*_won(cohort), to_win.is_not(None)]
     return _at_ranks(session, to_win, conditions, timed, ranks, "leads", TO_WIN_INDEX)
 
@@ -173,10 +178,9 @@ def _won(cohort: Cohort) -> list[ColumnElement[bool]]:
     return [Lead.outcome == literal_column("'won'"), Lead.closed_at.is_not(None), in_cohort(cohort)]
 
 
-def _time_to_win() -> ColumnElement[float]:
+def _time_to_win(session: Session) -> ColumnElement[float]:
     """Seconds from creation to the win: `ix_leads_time_to_win`'s expression, word for word."""
-    days = func.julianday(Lead.closed_at) - func.julianday(Lead.created_at)
-    return cast(days * DAY, Float)
+    return indexed_seconds(session, Lead.closed_at, Lead.created_at)
 
 
 def _runs(ranks: Sequence[int]) -> list[tuple[int, int]]:
@@ -191,9 +195,6 @@ def _runs(ranks: Sequence[int]) -> list[tuple[int, int]]:
 
 
 def _time_in_stage(session: Session) -> ColumnElement[float]:
-    """Seconds from entering the stage to leaving it. On SQLite the index's expression, word
-    for word, so that SQLite reads it from there instead of computing it again per row."""
-    if dialect_name(session) != "sqlite":
-        return seconds_between(session, StageChange.at, StageChange.previous_entered_at)
-    days = func.julianday(StageChange.at) - func.julianday(StageChange.previous_entered_at)
-    return cast(days * DAY, Float)
+    """Seconds from entering the stage to leaving it (on SQLite as `TIME_IN_STAGE_INDEX`
+    holds them)."""
+    return indexed_seconds(session, StageChange.at, StageChange.previous_entered_at)
