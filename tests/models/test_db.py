@@ -35,6 +35,7 @@ TABLES = {
     "identities",
     "events",
     "closed_content",
+    "won_credit",
     "won_touches",
     "rule_states",
     "shadow_scores",

@@ -5,7 +5,10 @@ after each path that can change it: events for closed leads through the live pat
 and after their close, an identity that hands a closed lead its anonymous views), the bulk
 path (an import of historic events), a close and a re-close by hand, a merge that makes an
 open lead closed (and older), retention and an erasure; and the content report's count read
-from it answers as the count over the events does, for cohorts of every kind."""
+from it answers as the count over the events does, for cohorts of every kind. The same for
+`won_credit` (each won lead's credit per campaign under every attribution model), kept from
+the touches, and also after edits of a won lead's amount or acquiring campaign and moves
+into opportunity (a key moment of the W-shaped model)."""
 
 from __future__ import annotations
 
@@ -17,15 +20,26 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from leadflow.core.attribution import DEFAULT_HALF_LIFE_DAYS, MODELS
+from leadflow.core.attribution_credit import credit, won_paths
 from leadflow.core.lifecycle import Action
 from leadflow.core.playbook import Playbook, Retention
 from leadflow.core.report_math import Cohort
 from leadflow.core.segment import parse_message
-from leadflow.models import ClosedContent, Event, Lead, WonTouches
+from leadflow.models import ClosedContent, Event, Lead, WonCredit, WonTouches
 from leadflow.models.db import make_engine, make_session_factory
-from leadflow.repositories import closed_content, closed_rollups, events, won_touches
+from leadflow.repositories import (
+    attribution,
+    closed_content,
+    closed_rollups,
+    events,
+    stage_changes,
+    won_credit,
+    won_touches,
+)
 from leadflow.services import ingest, lifecycle, merge, privacy, sales
 from leadflow.services.importing import import_events
+from leadflow.services.reports import revenue
 from tests.services.test_reports import NOW, day, playbook, session
 
 __all__ = ["playbook", "session"]
@@ -100,6 +114,28 @@ def _touches_from_scratch(session: Session) -> dict[int, list[tuple[int, str]]]:
     return {lead_id: sorted(path) for lead_id, path in found.items()}
 
 
+def _credit_kept(session: Session) -> set[tuple[Any, ...]]:
+    session.flush()
+    models = [getattr(WonCredit, model) for model in MODELS]
+    return {tuple(r) for r in session.execute(select(WonCredit.lead_id, WonCredit.campaign,
+                                                     *models))}  # fmt: skip
+
+
+def _credit_from_scratch(session: Session) -> set[tuple[Any, ...]]:
+    """Every won lead's credit computed now from its events (not the kept touches)."""
+    won = attribution.won_leads(session, attribution.of_cohort_won(Cohort()))
+    touches = won_touches.touches_from_events(session, Cohort())
+    paths, campaigns = won_paths(
+        won.ids.tolist(), won.created, won.opportunity, won.won, won.amounts, won.campaigns,
+        (touches.lead_ids, touches.campaigns, touches.times),
+    )  # fmt: skip
+    found = credit(paths, MODELS, DEFAULT_HALF_LIFE_DAYS)
+    return {
+        (int(won.ids[lead]), campaigns[code], *(int(found.micros[m][k]) for m in MODELS))
+        for k, (lead, code) in enumerate(zip(found.leads, found.codes, strict=True))
+    }
+
+
 def _as_set(touches: won_touches.Touches) -> list[tuple[int, int, str]]:
     return sorted(zip(touches.lead_ids.tolist(), touches.times.tolist(), touches.campaigns,
                       strict=True))  # fmt: skip
@@ -108,7 +144,10 @@ def _as_set(touches: won_touches.Touches) -> list[tuple[int, int, str]]:
 def _agrees(session: Session) -> None:
     assert _kept(session) == _from_scratch(session)
     assert _touches_kept(session) == _touches_from_scratch(session)
+    assert _credit_kept(session) == _credit_from_scratch(session)
     for cohort in COHORTS:
+        summed = won_credit.by_campaign(session, cohort, MODELS)
+        assert summed == revenue._weighed(session, cohort, MODELS, DEFAULT_HALF_LIFE_DAYS)
         kept = closed_content.content_by_outcome(session, cohort)
         assert kept == closed_content.content_from_events(session, cohort), cohort
         touches = won_touches.event_touches(session, cohort)
@@ -211,11 +250,37 @@ def test_kept_content_equals_the_events_after_every_writer(
     assert _kept(session)
 
 
+def test_kept_credit_follows_a_won_leads_amount_campaign_and_opportunity(
+    session: Session,
+) -> None:
+    assert _credit_kept(session)
+    _agrees(session)
+    won = _lead(session, "a@x.io")  # won, acquired by spring, an opportunity on 09-10
+    won.outcome_amount = 2500.0
+    _agrees(session)
+    won.campaign = "summer"
+    _agrees(session)
+    # A later move into opportunity (the ORM's path, then the bulk one) moves W's key touch.
+    stage_changes.record(session, lead_id=won.id, from_stage="sql", to_stage="opportunity",
+                         at=day(9, 16), reason="test", actor="ana")  # fmt: skip
+    _agrees(session)
+    other = _lead(session, "c@x.io")
+    stage_changes.record_many(session, [
+        {"lead_id": other.id, "from_stage": "sql", "to_stage": "opportunity", "at": day(9, 4),
+         "reason": "test", "actor": "ana", "previous_entered_at": None},
+    ])  # fmt: skip
+    _agrees(session)
+    won.campaign = None
+    _agrees(session)
+
+
 def test_backfill_equals_the_kept_rows(session: Session) -> None:
     kept, touches = _kept(session), _touches_kept(session)
+    credit_kept = _credit_kept(session)
     closed_rollups.backfill_all(session)
     assert _kept(session) == kept == _from_scratch(session)
     assert _touches_kept(session) == touches == _touches_from_scratch(session)
+    assert _credit_kept(session) == credit_kept == _credit_from_scratch(session)
 
 
 def test_two_transactions_refreshing_one_won_lead_keep_the_later_ones_touches(

@@ -22,12 +22,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from unittest.mock import patch
 
-import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -41,7 +37,7 @@ from leadflow.models import Account, Assignment, Lead, Rep, StageChange
 from leadflow.models.db import make_engine, make_session_factory
 from leadflow.repositories import events as event_repo
 from leadflow.services import lifecycle, reports
-from leadflow.services.reports import Options, revenue
+from leadflow.services.reports import Options
 from tests.conftest import Migrate
 
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
@@ -381,21 +377,3 @@ def test_attribution_of_a_win_without_a_closing_time(session: Session, playbook:
     models = ["first_touch", "last_touch", "linear", "u_shaped", "w_shaped", "time_decay"]
     assert [rows["spring"][m] for m in models] == [1000.0] * 6
     assert "retarget" not in rows and rows["digest"]["won_leads"] == 1
-
-
-@given(
-    st.lists(st.tuples(st.integers(0, 40), st.integers(0, 6)), max_size=200),
-    st.integers(7, 9),
-)
-def test_leads_reached_per_campaign_is_the_same_from_the_table_and_the_sorted_pairs(
-    touches: list[tuple[int, int]], campaigns: int
-) -> None:
-    """Attribution's distinct leads per campaign: the lead x campaign table it uses when
-    small and the sorted distinct pairs it falls back to count the same, as a set does."""
-    touches.sort(key=lambda touch: touch[0])  # by lead, as the report's paths are
-    rows = np.array([lead for lead, _ in touches], dtype=np.int64)
-    codes = np.array([code for _, code in touches], dtype=np.int64)
-    expected = [len({lead for lead, code in touches if code == c}) for c in range(campaigns)]
-    assert revenue._leads_reached(rows, codes, campaigns).tolist() == expected
-    with patch.object(revenue, "REACHED_TABLE", 0):
-        assert revenue._leads_reached(rows, codes, campaigns).tolist() == expected

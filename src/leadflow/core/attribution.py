@@ -34,6 +34,9 @@ W_KEY = 0.3
 # W-shaped model's opportunity role goes to the last touch.
 NEVER = np.iinfo(np.int64).max
 MICROS_PER_DAY = 86_400.0 * 1_000_000
+# The time-decay half-life the report uses unless asked for another (and the one whose
+# credit is kept per won lead, `won_credit`).
+DEFAULT_HALF_LIFE_DAYS = 7.0
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -70,7 +73,7 @@ class Path:
     won_at: int
 
 
-def weights(path: Path, model: str, half_life_days: float = 7.0) -> list[float]:
+def weights(path: Path, model: str, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> list[float]:
     """The share of the deal each touch gets under `model`; they add up to 1."""
     n = len(path.campaigns)
     if n == 0:
@@ -84,7 +87,7 @@ def weights(path: Path, model: str, half_life_days: float = 7.0) -> list[float]:
     return [float(w) for w in weights_of(paths, model, half_life_days)]
 
 
-def weights_of(paths: Paths, model: str, half_life_days: float = 7.0) -> Floats:
+def weights_of(paths: Paths, model: str, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> Floats:
     """Every touch's share of its lead's deal under `model` (each lead's add up to 1)."""
     if model not in MODELS:
         raise ValueError(f"unknown attribution model {model!r}; one of {', '.join(MODELS)}")

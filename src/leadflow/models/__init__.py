@@ -5,7 +5,7 @@ from leadflow.models.account_alias import AccountAlias
 from leadflow.models.api_key import ApiKey
 from leadflow.models.assignment import Assignment
 from leadflow.models.audit import AuditEntry
-from leadflow.models.closed_rollups import ClosedContent, WonTouches
+from leadflow.models.closed_rollups import ClosedContent, WonCredit, WonTouches
 from leadflow.models.db import Base
 from leadflow.models.event import Event
 from leadflow.models.external_id import ExternalId
@@ -65,6 +65,7 @@ __all__ = [
     "User",
     "WebSession",
     "WebhookEndpoint",
+    "WonCredit",
     "WonTouches",
     "WorkerHeartbeat",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadflow.models.db import Base
@@ -44,3 +44,28 @@ class WonTouches(Base):
     )
     times: Mapped[str] = mapped_column(Text)  # [microseconds, ...]
     campaigns: Mapped[str] = mapped_column(Text)  # ["campaign", ...]
+
+
+class WonCredit(Base):
+    """A won lead's share of its deal credited to one campaign it touched, under each
+    attribution model (`core.attribution_credit`; time-decay at the report's default
+    half-life), in millionths of the currency: the attribution report adds these per
+    campaign. Ordered by campaign on SQLite (no rowid), so the report's grouped pass reads
+    them without sorting. Kept with `WonTouches`, from its rows."""
+
+    __tablename__ = "won_credit"
+    __table_args__ = (
+        Index("ix_won_credit_lead_id", "lead_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+    campaign: Mapped[str] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(
+        ForeignKey("leads.id", ondelete="CASCADE"), primary_key=True
+    )
+    first_touch: Mapped[int] = mapped_column(BigInteger)
+    last_touch: Mapped[int] = mapped_column(BigInteger)
+    linear: Mapped[int] = mapped_column(BigInteger)
+    u_shaped: Mapped[int] = mapped_column(BigInteger)
+    w_shaped: Mapped[int] = mapped_column(BigInteger)
+    time_decay: Mapped[int] = mapped_column(BigInteger)

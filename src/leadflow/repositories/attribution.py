@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from leadflow.core.attribution import NEVER
+from leadflow.core.attribution_credit import NO_CLOSE
 from leadflow.core.report_math import Cohort
 from leadflow.models.lead import Lead
 from leadflow.models.stage_change import StageChange
@@ -25,7 +26,7 @@ from leadflow.repositories._bulk import epoch_micros, fetch
 from leadflow.repositories.report_sql import in_cohort
 
 Ints = npt.NDArray[np.int64]
-NO_CLOSE = np.iinfo(np.int64).min  # a won lead without a closing time (raw imports)
+FEW = 1000  # leads whose moves are read by id rather than by a pass over every move
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,30 +42,31 @@ class WonLeads:
     won: Ints  # NO_CLOSE when no closing time was stored
 
 
-def _won(cohort: Cohort) -> ColumnElement[bool]:
+def of_cohort_won(cohort: Cohort) -> ColumnElement[bool]:
+    """The won leads of a cohort."""
     return and_(in_cohort(cohort), Lead.outcome == "won")
+
+
+def of_these_won(ids: list[int]) -> ColumnElement[bool]:
+    """The won leads among these."""
+    return and_(Lead.id.in_(ids), Lead.outcome == "won")
 
 
 def _rows(session: Session, query: Any) -> list[tuple[Any, ...]]:
     return list(chain.from_iterable(fetch(session, query)))
 
 
-def won_leads(session: Session, cohort: Cohort, *, moments: bool) -> WonLeads:
-    """The won cohort leads, by id; without `moments` the opportunity and win are left 0."""
+def won_leads(session: Session, which: ColumnElement[bool]) -> WonLeads:
+    """The won leads `which` selects, by id."""
     columns = [Lead.id, func.coalesce(Lead.outcome_amount, 0.0), Lead.campaign,
-               epoch_micros(session, Lead.created_at)]  # fmt: skip
-    query = select(*columns).where(_won(cohort)).order_by(Lead.id)
-    if moments:
-        query = query.add_columns(epoch_micros(session, Lead.closed_at))
-    rows = _rows(session, query)
+               epoch_micros(session, Lead.created_at),
+               epoch_micros(session, Lead.closed_at)]  # fmt: skip
+    rows = _rows(session, select(*columns).where(which).order_by(Lead.id))
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     amounts = np.array([float(r[1]) for r in rows], dtype=np.float64)
     created = np.array([r[3] for r in rows], dtype=np.int64)
-    campaigns = [r[2] for r in rows]
-    if not moments:
-        zero = np.zeros(len(rows), dtype=np.int64)
-        return WonLeads(ids, amounts, campaigns, created, zero, zero)
     won = np.array([NO_CLOSE if r[4] is None else r[4] for r in rows], dtype=np.int64)
+    campaigns = [r[2] for r in rows]
     return WonLeads(ids, amounts, campaigns, created, _opened(session, ids), won)
 
 
@@ -76,6 +78,8 @@ def _opened(session: Session, ids: Ints) -> Ints:
     query = select(StageChange.lead_id, epoch_micros(session, StageChange.at)).where(
         StageChange.to_stage == "opportunity"
     )
+    if ids.size <= FEW:  # a refresh's few leads: their own moves, not everyone's
+        query = query.where(StageChange.lead_id.in_(ids.tolist()))
     moves = np.fromiter(chain.from_iterable(_rows(session, query)), np.int64).reshape(-1, 2)
     at = np.searchsorted(ids, moves[:, 0])
     mine = np.r_[ids, -1][at] == moves[:, 0]

@@ -26,7 +26,8 @@ from sqlalchemy import bindparam, event, inspect, select
 from sqlalchemy.orm import Session
 
 from leadflow.models.lead import Lead
-from leadflow.repositories import closed_content, won_touches
+from leadflow.models.stage_change import StageChange
+from leadflow.repositories import closed_content, won_credit, won_touches
 from leadflow.repositories._sql import chunked
 
 _CLOSED = select(Lead.id).where(
@@ -46,6 +47,7 @@ def refresh(session: Session, lead_ids: Iterable[int]) -> None:
             _forget(session, closed)
             closed_content.add(session, closed)
             won_touches.add(session, closed)
+            won_credit.add(session, closed)  # from the touches just written
 
 
 def _closed(session: Session, batch: list[int]) -> list[int]:
@@ -58,6 +60,7 @@ def _closed(session: Session, batch: list[int]) -> list[int]:
 def _forget(session: Session, batch: list[int]) -> None:
     closed_content.forget(session, batch)
     won_touches.forget(session, batch)
+    won_credit.forget(session, batch)
 
 
 def backfill_all(session: Session) -> None:
@@ -65,7 +68,8 @@ def backfill_all(session: Session) -> None:
     refresh(session, session.scalars(select(Lead.id).where(Lead.outcome.is_not(None))))
 
 
-_COLUMNS_READ = ("outcome", "closed_at", "created_at")  # of leads: what the roll-ups depend on
+# Of leads: what the roll-ups depend on (the amount and the acquiring campaign: the credit).
+_COLUMNS_READ = ("outcome", "closed_at", "created_at", "outcome_amount", "campaign")
 
 
 def _changed(lead: Lead) -> bool:
@@ -81,4 +85,15 @@ def _after_flush(session: Session, _context: Any) -> None:
     edited = [x for x in session.dirty if isinstance(x, Lead) and _changed(x)]
     for batch in chunked(sorted(x.id for x in edited if x.outcome is None)):
         _forget(session, batch)  # one whose outcome was cleared keeps no rows
-    refresh(session, [*created, *(x.id for x in edited if x.outcome is not None)])
+    # A move into opportunity is a W-shaped key moment (refresh passes over open leads).
+    opened = [x.lead_id for x in session.new if isinstance(x, StageChange) and _opens(x.to_stage)]
+    refresh(session, [*created, *(x.id for x in edited if x.outcome is not None), *opened])
+
+
+def _opens(stage: str | None) -> bool:
+    return stage == "opportunity"
+
+
+def opportunities_recorded(session: Session, moves: Iterable[dict[str, Any]]) -> None:
+    """Refresh the leads of these moves written in bulk that went into opportunity."""
+    refresh(session, [move["lead_id"] for move in moves if _opens(move["to_stage"])])

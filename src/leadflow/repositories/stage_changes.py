@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leadflow.models.stage_change import StageChange
+from leadflow.repositories import closed_rollups
 from leadflow.repositories._driver import insert_rows
 from leadflow.repositories._sql import chunked, table_of
 
@@ -39,6 +40,7 @@ def record_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     previous_entered_at) in one executemany."""
     if rows:
         insert_rows(session, table_of(StageChange), rows)
+        closed_rollups.opportunities_recorded(session, rows)  # attribution's key moments
 
 
 def for_lead(session: Session, lead_id: int) -> list[StageChange]:

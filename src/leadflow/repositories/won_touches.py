@@ -70,9 +70,16 @@ def touches_from_events(session: Session, cohort: Cohort) -> Touches:
 
 def event_touches(session: Session, cohort: Cohort) -> Touches:
     """The won cohort leads' touches, from the kept rows."""
-    query = select(WonTouches.lead_id, WonTouches.times, WonTouches.campaigns).where(
-        of_cohort(WonTouches.lead_id, cohort)
-    )
+    return _kept(session, of_cohort(WonTouches.lead_id, cohort))
+
+
+def touches_of(session: Session, ids: list[int]) -> Touches:
+    """These leads' touches, from the kept rows."""
+    return _kept(session, WonTouches.lead_id.in_(ids))
+
+
+def _kept(session: Session, which: ColumnElement[bool]) -> Touches:
+    query = select(WonTouches.lead_id, WonTouches.times, WonTouches.campaigns).where(which)
     rows = list(chain.from_iterable(fetch(session, query)))
     times_text = list(map(itemgetter(1), rows))
     counts = np.fromiter((t.count(",") + 1 for t in times_text), np.int64, len(rows))

@@ -4,41 +4,39 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from sqlalchemy.orm import Session
 
-from leadflow.core.attribution import BY_POSITION, MODELS, Paths, weights_of
+from leadflow.core.attribution import DEFAULT_HALF_LIFE_DAYS, MODELS
+from leadflow.core.attribution_credit import MICROS, credit, won_paths
 from leadflow.core.errors import Invalid
 from leadflow.core.report_math import SMALL_SAMPLE, Cohort, Rate, decile_of, roc_auc
 from leadflow.repositories import attribution as attribution_reads
-from leadflow.repositories import closed_content, won_touches
+from leadflow.repositories import closed_content, won_credit, won_touches
 from leadflow.repositories import reports as queries
 from leadflow.services.reports.base import share, table
 
 
 def attribution(
-    session: Session, cohort: Cohort, half_life_days: float = 7.0,
+    session: Session, cohort: Cohort, half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     models: Sequence[str] = MODELS,
 ) -> dict[str, Any]:  # fmt: skip
     """Won revenue credited to campaigns by six models (`core.attribution`), or by the ones
-    named (a page charting one asks for it alone: the others read every touch's time)."""
+    named. At the default half-life the credit kept per won lead is added up in SQL
+    (`won_credit`); another half-life weighs every touch now, the same way."""
     if not half_life_days > 0:
         raise Invalid(f"half_life_days: {half_life_days} must be more than 0 days")
-    moments = not set(models) <= set(BY_POSITION)
-    paths = _paths(session, cohort, moments=moments)
-    credit = {
-        model: np.bincount(paths.codes, weights_of(paths.paths, model, half_life_days)
-                           * paths.amounts, minlength=len(paths.campaigns))
-        for model in models
-    }  # fmt: skip
+    wanted = tuple(model for model in MODELS if model in models)
+    if half_life_days == DEFAULT_HALF_LIFE_DAYS:
+        credits = won_credit.by_campaign(session, cohort, wanted)
+    else:
+        credits = _weighed(session, cohort, wanted, half_life_days)
     rows_out: list[dict[str, Any]] = [
-        {"campaign": campaign, **{m: round(float(credit[m][k]), 2) for m in models},
-         "won_leads": int(paths.won_leads[k])}
-        for k, campaign in enumerate(paths.campaigns)
+        {"campaign": c.campaign, **{m: round(c.micros[m] / MICROS, 2) for m in wanted},
+         "won_leads": c.won_leads}
+        for c in credits
     ]  # fmt: skip
     rows_out.sort(key=lambda r: (-r.get("linear", 0.0), str(r["campaign"])))
     return table(
@@ -52,71 +50,31 @@ def attribution(
         "and spreads 10% over the rest; time_decay halves a touch's weight every "
         f"{half_life_days:g} days before the win. Each column adds up to the revenue of won "
         "leads that had at least one touch.",
-        cohort, ["campaign", *models, "won_leads"], rows_out, half_life_days=half_life_days,
+        cohort, ["campaign", *wanted, "won_leads"], rows_out, half_life_days=half_life_days,
     )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class _Sorted:
-    """The won leads' touches in path order (by lead, then time, then campaign name)."""
-
-    paths: Paths
-    codes: npt.NDArray[np.int64]  # each touch's campaign, an index into `campaigns`
-    amounts: npt.NDArray[np.float64]  # each touch's lead's won amount
-    campaigns: list[str]
-    won_leads: npt.NDArray[np.int64]  # per campaign: distinct leads it touched
-
-
-def _paths(session: Session, cohort: Cohort, *, moments: bool) -> _Sorted:
-    """Read the won leads and their touches, and lay them out as `core` paths."""
-    won = attribution_reads.won_leads(session, cohort, moments=moments)
-    events = won_touches.event_touches(session, cohort)
-    row = np.searchsorted(won.ids, events.lead_ids)
-    # Touches of a lead that was not yet won when the leads were read (two reads) wait.
-    kept = np.r_[won.ids, -1][row] == events.lead_ids
-    acquired = np.flatnonzero(np.array([c is not None for c in won.campaigns], dtype=np.bool_))
-    names = [won.campaigns[k] or "" for k in acquired.tolist()] + events.campaigns
-    campaigns = sorted(set(names))
-    rank = {name: k for k, name in enumerate(campaigns)}
-    codes = np.fromiter((rank[c] for c in names), np.int64, len(names))
-    rows = np.r_[acquired, row].astype(np.int64)
-    times = np.r_[won.created[acquired], events.times]
-    chosen = np.r_[np.ones(acquired.size, dtype=np.bool_), kept]
-    rows, times, codes = rows[chosen], times[chosen], codes[chosen]
-    # The campaigns of the touches kept, renumbered in name order (counted, not sorted).
-    present = np.bincount(codes, minlength=len(campaigns)) > 0
-    renumbered = np.cumsum(present) - 1
-    campaigns = [campaigns[k] for k in np.flatnonzero(present).tolist()]
-    codes = renumbered[codes].astype(np.int64)
-    order = np.lexsort((codes, times, rows))  # by lead, then time, then campaign name
-    rows, times, codes = rows[order], times[order], codes[order]
-    firsts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if rows.size else rows[:0]
-    lengths = np.diff(np.r_[firsts, rows.size]).astype(np.int64)
-    leads = rows[firsts]
-    last_touch = times[firsts + lengths - 1]
-    won_at = np.where(won.won[leads] == attribution_reads.NO_CLOSE, last_touch, won.won[leads])
-    paths = Paths(lengths, times, won.created[leads], won.opportunity[leads], won_at)
-    return _Sorted(
-        paths, codes, won.amounts[rows], campaigns, _leads_reached(rows, codes, len(campaigns))
-    )
-
-
-REACHED_TABLE = 50_000_000  # cells (bytes) of `_leads_reached`'s table at most
-
-
-def _leads_reached(
-    rows: npt.NDArray[np.int64], codes: npt.NDArray[np.int64], campaigns: int
-) -> npt.NDArray[np.int64]:
-    """How many distinct leads each campaign touched: a lead x campaign table of who touched
-    what when it is small (it is at a million leads: tens of thousands of won leads, dozens
-    of campaigns), else the distinct pairs sorted."""
-    leads = int(rows.max()) + 1 if rows.size else 0
-    if leads * campaigns <= REACHED_TABLE:
-        touched = np.zeros((leads, campaigns), dtype=np.bool_)
-        touched[rows, codes] = True
-        return np.asarray(touched.sum(axis=0), dtype=np.int64)
-    pairs = np.unique(rows * campaigns + codes)
-    return np.bincount(pairs % max(campaigns, 1), minlength=campaigns)
+def _weighed(
+    session: Session, cohort: Cohort, models: tuple[str, ...], half_life_days: float
+) -> list[won_credit.CampaignCredit]:
+    """Each campaign's credit from every won cohort lead's touches, weighed now."""
+    won = attribution_reads.won_leads(session, attribution_reads.of_cohort_won(cohort))
+    touches = won_touches.event_touches(session, cohort)
+    paths, campaigns = won_paths(
+        won.ids.tolist(), won.created, won.opportunity, won.won, won.amounts, won.campaigns,
+        (touches.lead_ids, touches.campaigns, touches.times),
+    )  # fmt: skip
+    found = credit(paths, models, half_life_days)
+    leads = np.bincount(found.codes, minlength=len(campaigns)).tolist()
+    sums = {}
+    for model in models:
+        total = np.zeros(len(campaigns), dtype=np.int64)
+        np.add.at(total, found.codes, found.micros[model])  # integers: exact in any order
+        sums[model] = total.tolist()
+    return [
+        won_credit.CampaignCredit(name, {m: sums[m][k] for m in models}, leads[k])
+        for k, name in enumerate(campaigns)
+    ]
 
 
 def calibration(session: Session, cohort: Cohort) -> dict[str, Any]:
