@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from leadflow.core.attribution import NEVER
@@ -22,11 +22,10 @@ from leadflow.core.attribution_credit import NO_CLOSE
 from leadflow.core.report_math import Cohort
 from leadflow.models.lead import Lead
 from leadflow.models.stage_change import StageChange
-from leadflow.repositories._bulk import epoch_micros, fetch
+from leadflow.repositories._bulk import dialect_name, epoch_micros, fetch
 from leadflow.repositories.report_sql import in_cohort
 
 Ints = npt.NDArray[np.int64]
-FEW = 1000  # leads whose moves are read by id rather than by a pass over every move
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,40 +46,69 @@ def of_cohort_won(cohort: Cohort) -> ColumnElement[bool]:
     return and_(in_cohort(cohort), Lead.outcome == "won")
 
 
-def of_these_won(ids: list[int]) -> ColumnElement[bool]:
-    """The won leads among these."""
-    return and_(Lead.id.in_(ids), Lead.outcome == "won")
-
-
 def _rows(session: Session, query: Any) -> list[tuple[Any, ...]]:
     return list(chain.from_iterable(fetch(session, query)))
 
 
+def _columns(session: Session) -> list[Any]:
+    return [Lead.id, func.coalesce(Lead.outcome_amount, 0.0), Lead.campaign,
+            epoch_micros(session, Lead.created_at),
+            epoch_micros(session, Lead.closed_at)]  # fmt: skip
+
+
+def _moves(session: Session) -> Any:
+    """Moves into opportunity: (lead, when, in microseconds)."""
+    return select(StageChange.lead_id, epoch_micros(session, StageChange.at)).where(
+        StageChange.to_stage == "opportunity"
+    )
+
+
 def won_leads(session: Session, which: ColumnElement[bool]) -> WonLeads:
-    """The won leads `which` selects, by id."""
-    columns = [Lead.id, func.coalesce(Lead.outcome_amount, 0.0), Lead.campaign,
-               epoch_micros(session, Lead.created_at),
-               epoch_micros(session, Lead.closed_at)]  # fmt: skip
-    rows = _rows(session, select(*columns).where(which).order_by(Lead.id))
+    """The won leads `which` selects, by id (many: a report's)."""
+    rows = _rows(session, select(*_columns(session)).where(which).order_by(Lead.id))
+    moves = _rows(session, _moves(session))
+    return _won(rows, moves)
+
+
+# A refresh's few leads: statements made once per dialect with the ids bound (compiled once
+# and cached by SQLAlchemy: a tracking call for a won lead runs them), and only these
+# leads' own moves read, off `ix_stage_changes_lead_id`.
+_IDS: Any = bindparam("ids", expanding=True)
+_OF_THESE: dict[str, tuple[Any, Any]] = {}
+
+
+def won_leads_among(session: Session, ids: list[int]) -> WonLeads:
+    """The won leads among these (few: a refresh's), by id."""
+    name = dialect_name(session)
+    if name not in _OF_THESE:
+        leads = select(*_columns(session)).where(Lead.id.in_(_IDS), Lead.outcome == "won")
+        moves = _moves(session).where(StageChange.lead_id.in_(_IDS))
+        _OF_THESE[name] = (leads.order_by(Lead.id), moves)
+    leads_query, moves_query = _OF_THESE[name]
+    connection = session.connection()
+    rows = [tuple(r) for r in connection.execute(leads_query, {"ids": ids})]
+    if not rows:
+        return _won([], [])
+    won_ids = [r[0] for r in rows]
+    return _won(rows, [tuple(r) for r in connection.execute(moves_query, {"ids": won_ids})])
+
+
+def _won(rows: list[tuple[Any, ...]], moves: list[tuple[Any, ...]]) -> WonLeads:
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     amounts = np.array([float(r[1]) for r in rows], dtype=np.float64)
     created = np.array([r[3] for r in rows], dtype=np.int64)
     won = np.array([NO_CLOSE if r[4] is None else r[4] for r in rows], dtype=np.int64)
     campaigns = [r[2] for r in rows]
-    return WonLeads(ids, amounts, campaigns, created, _opened(session, ids), won)
+    return WonLeads(ids, amounts, campaigns, created, _opened(ids, moves), won)
 
 
-def _opened(session: Session, ids: Ints) -> Ints:
+def _opened(ids: Ints, moves_read: list[tuple[Any, ...]]) -> Ints:
     """When each of these leads (sorted ids) last became an opportunity (NEVER: never), from
-    every move into it, read off `ix_stage_changes_to_stage_at` and kept per lead in NumPy:
-    a grouped subquery joined to the leads made SQLite group and index its result on every
-    call (five times the time), a correlated one scanned the moves for each lead."""
-    query = select(StageChange.lead_id, epoch_micros(session, StageChange.at)).where(
-        StageChange.to_stage == "opportunity"
-    )
-    if ids.size <= FEW:  # a refresh's few leads: their own moves, not everyone's
-        query = query.where(StageChange.lead_id.in_(ids.tolist()))
-    moves = np.fromiter(chain.from_iterable(_rows(session, query)), np.int64).reshape(-1, 2)
+    the moves into it (of these leads or more), kept per lead in NumPy. A report reads every
+    move off `ix_stage_changes_to_stage_at`: a grouped subquery joined to the leads made
+    SQLite group and index its result on every call (five times the time), a correlated one
+    scanned the moves for each lead."""
+    moves = np.array(moves_read, dtype=np.int64).reshape(-1, 2)
     at = np.searchsorted(ids, moves[:, 0])
     mine = np.r_[ids, -1][at] == moves[:, 0]
     latest = np.full(ids.size, np.iinfo(np.int64).min, dtype=np.int64)

@@ -1,5 +1,6 @@
 """The roll-ups of what closed leads did before they closed (`closed_content` for the content
-report, `won_touches` for attribution), kept in one place.
+report, `won_touches` and the credit computed from them, `won_credit`, for attribution), kept
+in one place.
 
 Both are functions of a lead's events, its outcome and its closing time, nothing else, so one
 function keeps them: `refresh` recomputes the rows of the leads given from scratch (never
@@ -36,18 +37,26 @@ _CLOSED = select(Lead.id).where(
 _CLOSED_ONE = select(Lead.id).where(Lead.id == bindparam("id"), Lead.outcome.is_not(None))
 
 
-def refresh(session: Session, lead_ids: Iterable[int]) -> None:
+def refresh(session: Session, lead_ids: Iterable[int], *, leads_changed: bool = True) -> None:
     """Recompute these leads' roll-ups from their events and outcome, in id order; the caller
-    has flushed what it changed."""
+    has flushed what it changed. A writer that only added events says `leads_changed=False`:
+    then a lead's attribution credit is recomputed only if its touches changed (most events
+    of a customer come after its win and change neither)."""
     for batch in chunked(sorted(set(lead_ids))):
         # Only closed leads have rows (an outcome cleared is refreshed by `_after_flush`,
         # which forgets the lead first): an open lead costs this one look-up.
         closed = _closed(session, batch)
-        if closed:
-            _forget(session, closed)
-            closed_content.add(session, closed)
-            won_touches.add(session, closed)
-            won_credit.add(session, closed)  # from the touches just written
+        if not closed:
+            continue
+        before = {} if leads_changed else won_touches.stored(session, closed)
+        closed_content.forget(session, closed)
+        won_touches.forget(session, closed)
+        closed_content.add(session, closed)
+        after = won_touches.add(session, closed)
+        stale = [k for k in closed if leads_changed or before.get(k) != after.get(k)]
+        if stale:
+            won_credit.forget(session, stale)
+            won_credit.add(session, stale)  # from the touches just written
 
 
 def _closed(session: Session, batch: list[int]) -> list[int]:

@@ -78,7 +78,8 @@ def note_added(session: Session, lead_ids: Iterable[int]) -> None:
     wanted = sorted(set(lead_ids))
     for batch in chunked(wanted):
         session.connection().execute(_ADDED, {"ids": batch, "earliest": EARLIEST})
-    closed_rollups.refresh(session, wanted)  # what a closed lead consumed may have changed
+    # What a closed lead consumed may have changed (events only: not its own columns).
+    closed_rollups.refresh(session, wanted, leads_changed=False)
 
 
 def refresh(session: Session, lead_ids: Iterable[int]) -> None:

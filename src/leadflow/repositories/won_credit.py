@@ -59,7 +59,7 @@ def forget(session: Session, batch: list[int]) -> None:
 
 def add(session: Session, batch: list[int]) -> None:
     """Add the rows of the won leads among these, from their kept touches (written first)."""
-    won = attribution.won_leads(session, attribution.of_these_won(batch))
+    won = attribution.won_leads_among(session, batch)
     if not won.ids.size:
         return
     touches = won_touches.touches_of(session, won.ids.tolist())

@@ -73,14 +73,26 @@ def event_touches(session: Session, cohort: Cohort) -> Touches:
     return _kept(session, of_cohort(WonTouches.lead_id, cohort))
 
 
+_KEPT = select(WonTouches.lead_id, WonTouches.times, WonTouches.campaigns)
+_KEPT_OF = _KEPT.where(WonTouches.lead_id.in_(bindparam("ids", expanding=True)))
+
+
+def stored(session: Session, ids: list[int]) -> dict[int, tuple[str, str]]:
+    """These leads' kept rows as stored: (times, campaigns) text by lead."""
+    rows = session.connection().execute(_KEPT_OF, {"ids": ids})
+    return {int(lead_id): (times, campaigns) for lead_id, times, campaigns in rows}
+
+
 def touches_of(session: Session, ids: list[int]) -> Touches:
-    """These leads' touches, from the kept rows."""
-    return _kept(session, WonTouches.lead_id.in_(ids))
+    """These leads' touches (few: a refresh's), from the kept rows."""
+    return _decoded([tuple(r) for r in session.connection().execute(_KEPT_OF, {"ids": ids})])
 
 
 def _kept(session: Session, which: ColumnElement[bool]) -> Touches:
-    query = select(WonTouches.lead_id, WonTouches.times, WonTouches.campaigns).where(which)
-    rows = list(chain.from_iterable(fetch(session, query)))
+    return _decoded(list(chain.from_iterable(fetch(session, _KEPT.where(which)))))
+
+
+def _decoded(rows: list[tuple[Any, ...]]) -> Touches:
     times_text = list(map(itemgetter(1), rows))
     counts = np.fromiter((t.count(",") + 1 for t in times_text), np.int64, len(rows))
     ids = np.fromiter(map(itemgetter(0), rows), np.int64, len(rows))
@@ -124,20 +136,23 @@ def forget(session: Session, batch: list[int]) -> None:
     session.connection().execute(_DELETE, {"ids": batch})
 
 
-def add(session: Session, batch: list[int]) -> None:
-    """Add the rows of these leads that were won and have touches (by time, then campaign)."""
+def add(session: Session, batch: list[int]) -> dict[int, tuple[str, str]]:
+    """Add the rows of these leads that were won and have touches (by time, then campaign);
+    what was written, as `stored` reads it."""
     paths: dict[int, list[tuple[int, str]]] = defaultdict(list)
     query = _touches(session, Lead.id.in_(batch))
     for lead_id, campaign, at in session.connection().execute(query):
         paths[int(lead_id)].append((int(at), str(campaign)))
     if not paths:
-        return
-    rows = []
+        return {}
+    written = {}
     for lead_id, path in sorted(paths.items()):
         path.sort()
         times, campaigns = [t for t, _ in path], [c for _, c in path]
-        rows.append({"lead_id": lead_id, "times": _dumps(times), "campaigns": _dumps(campaigns)})
+        written[lead_id] = (_dumps(times), _dumps(campaigns))
+    rows = [{"lead_id": k, "times": t, "campaigns": c} for k, (t, c) in written.items()]
     session.connection().execute(_INSERT[dialect_name(session)], rows)
+    return written
 
 
 def _dumps(items: list[Any]) -> str:
