@@ -68,6 +68,15 @@ class Lead(Base):
             sqlite_where=text("outcome IS NOT NULL"),
             postgresql_where=text("outcome IS NOT NULL"),
         ),
+        # Closed leads by outcome and its reason: the lost reasons (the quality report) are one
+        # range of it, already grouped (migration 0036).
+        Index(
+            "ix_leads_outcome_reasons",
+            "outcome",
+            "outcome_reason",
+            sqlite_where=text("outcome IS NOT NULL"),
+            postgresql_where=text("outcome IS NOT NULL"),
+        ),
         # Covering for attribution's read of the won leads, in id order (`WON_PATHS_COLUMNS`).
         Index(
             WON_PATHS_INDEX,
