@@ -27,7 +27,7 @@ STORED = len("2026-11-29 02:30:00.000000")  # how SQLite stores a time (SQLAlche
 
 def fallen_through(
     session: Session, cohort: Cohort, sales_ready: Sequence[str], now: datetime
-) -> list[tuple[Any, ...]]:
+) -> Sequence[tuple[Any, ...]]:
     """Sales-ready cohort leads with no owner, or whose latest hand-off is past its deadline
     untouched: (id, email, stage, owner, since, team, sla_due_at, sla_due_at's epoch
     microseconds), the times as the driver gives them (`iso_utc` prints them): the caller
@@ -62,7 +62,7 @@ def fallen_through(
         .order_by(Assignment.sla_due_at, Lead.id)
     )  # fmt: skip
     with session.connection().execute(query) as result:
-        rows: list[tuple[Any, ...]] = result.cursor.fetchall()
+        rows: Sequence[tuple[Any, ...]] = result.cursor.fetchall()
     return rows
 
 
