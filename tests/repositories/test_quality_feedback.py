@@ -120,5 +120,6 @@ def test_sqlite_reads_the_exits_and_reasons_from_their_indexes(session: Session)
         reports.lost_reasons(session, Cohort())
     exits, lost = (_plan(session, statement, parameters) for statement, parameters in seen)
     assert "COVERING INDEX ix_stage_changes_exits" in exits
+    assert "COVERING INDEX ix_leads_exit_groups" in exits
     assert "COVERING INDEX ix_leads_outcome_reasons" in lost
     assert "TEMP B-TREE" not in lost  # read already grouped

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from leadflow.core.report_math import Cohort
 from leadflow.models.account import Account
 from leadflow.models.event import Event
-from leadflow.models.lead import Lead
+from leadflow.models.lead import EXIT_GROUPS_INDEX, Lead
 from leadflow.models.name_block import SHARED, NameBlock
 from leadflow.models.stage_change import EXIT_STAGES, EXITS_INDEX, StageChange
 from leadflow.repositories import data_quality, erased_reports, funnel_counts, lead_activity
@@ -120,11 +120,11 @@ def exit_reasons(
     )
     if dialect_name(session) == "sqlite":
         # The exits in lead order (SQLite's planner would rather take them by stage, then
-        # read each one's row and its lead's at random): the leads' rows in table order.
-        return [
-            (a, b, c, d, int(n))
-            for a, b, c, d, n in session.execute(indexed_by(query, "stage_changes", EXITS_INDEX))
-        ]
+        # read each one's row and its lead's at random), and for everyone their leads' groups
+        # from the narrow index in the same order (a cohort's filter reads the leads' rows).
+        joined = {"leads": EXIT_GROUPS_INDEX} if cohort.is_everyone else None
+        hinted = indexed_by(query, "stage_changes", EXITS_INDEX, joined=joined)
+        return [(a, b, c, d, int(n)) for a, b, c, d, n in session.execute(hinted)]
     return [(a, b, c, d, int(n)) for a, b, c, d, n in session.execute(query)]
 
 
