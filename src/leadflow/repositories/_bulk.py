@@ -40,6 +40,7 @@ Columns = dict[str, Sequence[Any]]
 FETCH = 250_000  # rows per fetch: big enough to amortise, small enough to stay lean
 CHUNK = 10_000  # rows per executemany call: amortised, and short-lived
 BULK_CACHE_KIB = 1 << 20  # 1 GiB of SQLite page cache during a bulk job
+REVISITED_CACHE_KIB = 64 * 1024  # a report's lookups: 64 MB, given back after
 BULK_MMAP_BYTES = 1 << 32  # SQLite caps this at its compile-time maximum
 
 
@@ -100,6 +101,15 @@ def email_tail(session: Session, column: Any) -> ColumnElement[str]:
 def bulk_reads(session: Session) -> Iterator[None]:
     """SQLite: memory-mapped reads while a bulk job scans its tables, then as before."""
     with _pragma(session, "mmap_size", BULK_MMAP_BYTES):
+        yield
+
+
+@contextmanager
+def revisited_pages(session: Session) -> Iterator[None]:
+    """SQLite: a page cache that holds what one query visits many times (a table looked up
+    by tens of thousands of keys in no order), then as before. With the default 2 MB each
+    visit reads its page again from the operating system."""
+    with _pragma(session, "cache_size", -REVISITED_CACHE_KIB):
         yield
 
 
