@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from leadflow.core.report_math import Cohort
 from leadflow.models.assignment import Assignment
 from leadflow.models.lead import Lead
-from leadflow.repositories._bulk import epoch_micros, revisited_pages
+from leadflow.repositories._bulk import big_read_cache, epoch_micros
 from leadflow.repositories.report_sql import in_cohort
 
 STORED = len("2026-11-29 02:30:00.000000")  # how SQLite stores a time (SQLAlchemy's format)
@@ -61,9 +61,9 @@ def fallen_through(
         )
         .order_by(Assignment.sla_due_at, Lead.id)
     )  # fmt: skip
-    # Each lead's latest hand-off is looked up in lead e-mail order, all over `assignments`:
-    # pages visited a dozen times each at a million leads, kept in the cache meanwhile.
-    with revisited_pages(session), session.connection().execute(query) as result:
+    # Tens of thousands of rows at a million leads, each with a hand-off looked up, then all
+    # sorted: a bigger cache for this read (about 15% less CPU there).
+    with big_read_cache(session), session.connection().execute(query) as result:
         rows: Sequence[tuple[Any, ...]] = result.cursor.fetchall()
     return rows
 
