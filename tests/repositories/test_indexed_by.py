@@ -25,3 +25,13 @@ def test_a_table_read_twice_is_refused() -> None:
     twice = select(StageChange.id).where(StageChange.id.in_(select(StageChange.lead_id)))
     with pytest.raises(AssertionError, match="one reading of stage_changes"):
         indexed_by(twice, "stage_changes", "ix_x")
+
+
+def test_a_joined_table_is_read_through_its_own_index() -> None:
+    query = select(StageChange.id, Lead.source).join(Lead, Lead.id == StageChange.lead_id)
+    hinted = indexed_by(query.where(Lead.source == "google"), "stage_changes", "ix_x",
+                        joined={"leads": "ix_y"})  # fmt: skip
+    assert "FROM stage_changes INDEXED BY ix_x JOIN leads INDEXED BY ix_y ON" in hinted.text
+    assert [bind.value for bind in hinted._bindparams.values()] == ["google"]
+    with pytest.raises(AssertionError, match="one reading of accounts"):
+        indexed_by(query, "stage_changes", "ix_x", joined={"accounts": "ix_z"})

@@ -40,6 +40,7 @@ Columns = dict[str, Sequence[Any]]
 FETCH = 250_000  # rows per fetch: big enough to amortise, small enough to stay lean
 CHUNK = 10_000  # rows per executemany call: amortised, and short-lived
 BULK_CACHE_KIB = 1 << 20  # 1 GiB of SQLite page cache during a bulk job
+BIG_READ_CACHE_KIB = 64 * 1024  # one report's read: 64 MB, given back after
 BULK_MMAP_BYTES = 1 << 32  # SQLite caps this at its compile-time maximum
 
 
@@ -100,6 +101,16 @@ def email_tail(session: Session, column: Any) -> ColumnElement[str]:
 def bulk_reads(session: Session) -> Iterator[None]:
     """SQLite: memory-mapped reads while a bulk job scans its tables, then as before."""
     with _pragma(session, "mmap_size", BULK_MMAP_BYTES):
+        yield
+
+
+@contextmanager
+def big_read_cache(session: Session) -> Iterator[None]:
+    """SQLite: a page cache for one big read, then as before: pages it looks up again and
+    again stay in it, and its sort (whose memory SQLite sizes from the cache) runs in one
+    piece instead of spilled runs merged. With the default 2 MB, a read returning tens of
+    thousands of sorted rows spilled and re-read its pages from the operating system."""
+    with _pragma(session, "cache_size", -BIG_READ_CACHE_KIB):
         yield
 
 

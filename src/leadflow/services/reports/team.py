@@ -106,17 +106,18 @@ def fallen_through(
     """Sales-ready leads nobody owns, or whose hand-off deadline passed untouched."""
     stages = [stage.value for stage in playbook.lifecycle.sales_ready]
     now_us = epoch_micros(now)
-    rows = []
-    for lead_id, email, stage, owner, since, team, due, due_us in cracks.fallen_through(
-        session, cohort, stages, now
-    ):
-        # As round((now - due).total_seconds() / 60, 1): the same exact microseconds.
-        late = round((now_us - due_us) / 10**6 / 60, 1) if due and due_us < now_us else None
-        rows.append({
-            "lead_id": lead_id, "email": email, "stage": stage, "owner": owner,
-            "team": team, "since": since, "sla_due_at": due, "minutes_late": late,
-            "problem": "no owner" if owner is None else "no touch past the SLA",
-        })  # fmt: skip
+    iso = cracks.iso_utc
+    # One comprehension, one dict a row: tens of thousands of rows at a million leads.
+    # minutes_late is round((now - due).total_seconds() / 60, 1): the same exact microseconds.
+    rows = [
+        {"lead_id": lead_id, "email": email, "stage": stage, "owner": owner, "team": team,
+         "since": since and iso(since), "sla_due_at": due and iso(due),
+         "minutes_late": round((now_us - due_us) / 10**6 / 60, 1)
+         if due and due_us < now_us else None,
+         "problem": "no owner" if owner is None else "no touch past the SLA"}
+        for lead_id, email, stage, owner, since, team, due, due_us
+        in cracks.fallen_through(session, cohort, stages, now)
+    ]  # fmt: skip
     return table(
         "cracks", "Fallen through the cracks",
         f"Cohort leads in a sales-ready stage ({', '.join(stages)}) with no owner, or whose "
