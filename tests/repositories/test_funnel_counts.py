@@ -1,6 +1,6 @@
 """The funnel reports' grouped counts equal a count from scratch over the leads, whichever
 index SQLite reads them from (and a range of creation times in whole months, or not), and
-SQLite reads the groups in index order rather than sorting the leads."""
+each engine can read the groups in index order rather than sorting or hashing the leads."""
 
 from __future__ import annotations
 
@@ -145,7 +145,7 @@ def _plan(session: Session, cohort: Cohort, bys: list[str]) -> str:
 @pytest.mark.parametrize("statistics", [False, True])
 def test_sqlite_reads_the_groups_in_index_order(session: Session, statistics: bool) -> None:
     if session.get_bind().dialect.name != "sqlite":
-        pytest.skip("PostgreSQL groups by hashing; the months index is SQLite's")
+        pytest.skip("SQLite's plans (PostgreSQL's months index: the test below)")
     _build(session)
     if statistics:
         session.execute(text("ANALYZE"))
@@ -171,11 +171,30 @@ def test_sqlite_reads_the_groups_in_index_order(session: Session, statistics: bo
     assert "COVERING INDEX ix_leads_reports" in odd  # a range of times: the covering index
 
 
-def test_the_months_index_is_sqlites_only(session: Session) -> None:
-    if session.get_bind().dialect.name == "sqlite":
+def test_each_engine_has_its_own_months_index(session: Session) -> None:
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite:
         query = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'leads'"
     else:
         query = "SELECT indexname FROM pg_indexes WHERE tablename = 'leads'"
     names = set(session.scalars(text(query)))
     assert "ix_leads_funnel_people" in names
-    assert ("ix_leads_funnel_months" in names) is (session.get_bind().dialect.name == "sqlite")
+    assert ("ix_leads_funnel_months" in names) is sqlite
+    assert ("ix_leads_funnel_months_pg" in names) is not sqlite
+
+
+def test_postgresql_can_read_the_months_groups_in_index_order(session: Session) -> None:
+    """The month PostgreSQL groups by is its months index's expression, word for word: with
+    hashing, sorting and reading the table priced out, it reads the groups from that index."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite's months index is read through INDEXED BY (the test above)")
+    _build(session)
+    for setting in ("enable_hashagg", "enable_sort", "enable_seqscan", "enable_bitmapscan"):
+        session.execute(text(f"SET LOCAL {setting} = off"))
+    dimensions = [reports._dimension(session, "period")]
+    query, _, _ = funnel_counts.grouped_query(session, Cohort(), dimensions, ["period"])
+    compiled = query.compile(dialect=session.get_bind().dialect)
+    explained = session.connection().exec_driver_sql(f"EXPLAIN {compiled.string}", compiled.params)
+    plan = " | ".join(row[0] for row in explained)
+    assert "Index Only Scan using ix_leads_funnel_months_pg" in plan, plan
+    assert "GroupAggregate" in plan and "Sort" not in plan, plan

@@ -113,3 +113,42 @@ def test_cracks_print_times_as_the_stored_values_read(session: Session) -> None:
         assert row["sla_due_at"] == (due.isoformat() if due else None)
         late = round((NOW - due).total_seconds() / 60, 1) if due and due < NOW else None
         assert row["minutes_late"] == late
+
+
+def test_cracks_read_each_leads_latest_handoff(session: Session) -> None:
+    """A lead handed off again is judged by its latest hand-off only (SQLite finds its id by a
+    scalar subquery, PostgreSQL reads it as a LATERAL subquery): a breached hand-off followed
+    by a touched one is no crack, a touched one followed by a breached one is."""
+    _build(session)
+    owned = list(session.scalars(
+        select(Lead).where(Lead.owner.is_not(None), Lead.stage == "sql").order_by(Lead.id)
+    ))  # fmt: skip
+    assert len(owned) >= 2
+    for k, lead in enumerate(owned[:2]):
+        since = START + timedelta(days=1, minutes=k)
+        session.add(Assignment(
+            lead_id=lead.id, rep_id=None, team="inbound", stage="sql", reason="again",
+            assigned_at=since, sla_due_at=since + timedelta(hours=4),
+            first_touch_at=since + timedelta(minutes=3) if k == 0 else None,
+            status="met" if k == 0 else "breached",
+        ))  # fmt: skip
+    session.flush()
+    found = {
+        row["lead_id"]: row for row in team.fallen_through(session, BOOK, Cohort(), NOW)["rows"]
+    }
+    latest = {a.lead_id: a for a in session.scalars(select(Assignment).order_by(Assignment.id))}
+    expected = {
+        lead.id
+        for lead in session.scalars(select(Lead).where(Lead.stage == "sql"))
+        if lead.owner is None
+        or (
+            lead.id in latest
+            and latest[lead.id].first_touch_at is None
+            and latest[lead.id].sla_due_at is not None
+            and latest[lead.id].sla_due_at < NOW
+        )
+    }
+    assert set(found) == expected
+    assert owned[0].id not in found and owned[1].id in found
+    assert found[owned[1].id]["team"] == "inbound"
+    assert found[owned[1].id]["sla_due_at"] == latest[owned[1].id].sla_due_at.isoformat()

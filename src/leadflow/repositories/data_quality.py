@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from leadflow.core.report_math import Cohort
 from leadflow.models.account import Account
 from leadflow.models.lead import BAD_EMAIL_PATTERNS, Lead
-from leadflow.repositories._bulk import dialect_name
 from leadflow.repositories.report_sql import in_cohort
 
 
@@ -69,7 +68,7 @@ def _missing_on_accounts(
     counted per account first, then each account's columns read once."""
     if not columns:
         return {}
-    if cohort.is_everyone and dialect_name(session) == "sqlite":
+    if cohort.is_everyone:
         return _missing_on_accounts_of_everyone(session, columns)
     per_account = (
         select(Lead.account_id, func.count().label("n"))
@@ -93,9 +92,10 @@ def _missing_on_accounts(
 def _missing_on_accounts_of_everyone(session: Session, columns: Sequence[str]) -> dict[str, int]:
     """As `_missing_on_accounts` for every lead: the leads with no account, plus those of the
     accounts lacking each column, counted as ranges of ix_leads_account_last_name (the
-    accounts looked up first), not every lead grouped by account. SQLite only: there it reads
-    the ranges; PostgreSQL may hash-join each column's accounts to a scan of every lead, one
-    scan per column instead of the one grouped pass (not measured, so not taken)."""
+    accounts looked up first), not every lead grouped by account. SQLite reads the ranges;
+    PostgreSQL probes the index per lacking account when they are few and merge-joins them to
+    one ordered pass of it (no grouping) when they are many: at 100,000 leads its CPU for the
+    whole report went 0.07-0.08 s -> 0.05-0.06 s against the grouped pass."""
     by_account = Lead.account_id
     unattached = int(session.scalar(select(func.count()).where(by_account.is_(None))) or 0)
     found = {}

@@ -2,8 +2,8 @@
 
 There are tens of thousands of them at a million leads (every sales-ready lead nobody owns),
 so the rows skip SQLAlchemy's result processing and no datetime is made for them: the two
-times come as the driver gives them, which `iso_utc` prints as `UTCDateTime` values would
-(cut from SQLite's stored UTC text), the deadline also as exact epoch microseconds
+times come as the ISO text `UTCDateTime` values print (cut from SQLite's stored UTC text, or
+from the same text PostgreSQL prints), the deadline also as exact epoch microseconds
 (`_bulk.epoch_micros`) for the minutes late.
 """
 
@@ -13,13 +13,23 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from leadflow.core.report_math import Cohort
 from leadflow.models.assignment import Assignment
 from leadflow.models.lead import Lead
-from leadflow.repositories._bulk import big_read_cache, epoch_micros
+from leadflow.repositories._bulk import big_read_cache, dialect_name, epoch_micros
 from leadflow.repositories.report_sql import in_cohort
 
 STORED = len("2026-11-29 02:30:00.000000")  # how SQLite stores a time (SQLAlchemy's format)
@@ -30,42 +40,75 @@ def fallen_through(
 ) -> Sequence[tuple[Any, ...]]:
     """Sales-ready cohort leads with no owner, or whose latest hand-off is past its deadline
     untouched: (id, email, stage, owner, since, team, sla_due_at, sla_due_at's epoch
-    microseconds), the times as the driver gives them (`iso_utc` prints them): the caller
-    makes one object of each row, so there is no second pass over them here."""
-    # The latest hand-off of each sales-ready lead, found by its own index: not the latest of
-    # every lead ever handed off, aggregated first and joined after.
-    latest = (
-        select(func.max(Assignment.id))
-        .where(Assignment.lead_id == Lead.id)
-        .correlate(Lead)
-        .scalar_subquery()
-    )
+    microseconds), the times as ISO-like text in UTC as stored (`iso_utc` prints them): the
+    caller makes one object of each row, so there is no second pass over them here."""
+    handed: Any = _latest_handoffs(session)
     query = (
         select(
-            Lead.id, Lead.email, Lead.stage, Lead.owner, Lead.stage_changed_at,
-            Assignment.team, Assignment.sla_due_at, epoch_micros(session, Assignment.sla_due_at),
+            Lead.id, Lead.email, Lead.stage, Lead.owner, utc_text(session, Lead.stage_changed_at),
+            handed.c.team, utc_text(session, handed.c.sla_due_at),
+            epoch_micros(session, handed.c.sla_due_at),
         )
         .select_from(Lead)
-        .outerjoin(Assignment, Assignment.id == latest)
         .where(
             in_cohort(cohort),
             Lead.stage.in_(list(sales_ready)),
             or_(
                 Lead.owner.is_(None),
                 and_(
-                    Assignment.first_touch_at.is_(None),
-                    Assignment.sla_due_at.is_not(None),
-                    Assignment.sla_due_at < now,
+                    handed.c.first_touch_at.is_(None),
+                    handed.c.sla_due_at.is_not(None),
+                    handed.c.sla_due_at < now,
                 ),
             ),
         )
-        .order_by(Assignment.sla_due_at, Lead.id)
+        .order_by(handed.c.sla_due_at, Lead.id)
     )  # fmt: skip
+    if dialect_name(session) == "sqlite":
+        query = query.outerjoin(handed, handed.c.id == _latest_id())
+    else:
+        query = query.outerjoin(handed, true())
     # Tens of thousands of rows at a million leads, each with a hand-off looked up, then all
-    # sorted: a bigger cache for this read (about 15% less CPU there).
+    # sorted: a bigger cache for this read on SQLite (about 15% less CPU there).
     with big_read_cache(session), session.connection().execute(query) as result:
         rows: Sequence[tuple[Any, ...]] = result.cursor.fetchall()
     return rows
+
+
+def _latest_id() -> Any:
+    """The id of the lead's latest hand-off, found by its own index: not the latest of every
+    lead ever handed off, aggregated first and joined after."""
+    return (
+        select(func.max(Assignment.id))
+        .where(Assignment.lead_id == Lead.id)
+        .correlate(Lead)
+        .scalar_subquery()
+    )
+
+
+def _latest_handoffs(session: Session) -> Any:
+    """What the cracks read of the hand-offs: on SQLite the table (joined to each lead's
+    latest by `_latest_id`), on PostgreSQL each lead's latest hand-off as a LATERAL
+    subquery, one index probe per lead where the scalar subquery ran twice per lead (once for
+    the hash join's key, once for its check)."""
+    if dialect_name(session) == "sqlite":
+        return Assignment.__table__
+    return (
+        select(Assignment.team, Assignment.sla_due_at, Assignment.first_touch_at)
+        .where(Assignment.lead_id == Lead.id)
+        .order_by(Assignment.id.desc())
+        .limit(1)
+        .lateral("latest")
+    )
+
+
+def utc_text(session: Session, column: Any) -> ColumnElement[str]:
+    """A stored time as SQLite's stored text, `YYYY-MM-DD HH:MM:SS.ffffff` in UTC: SQLite's
+    own (the driver gives it as stored), PostgreSQL's printed by it (no datetime made per row)."""
+    if dialect_name(session) == "sqlite":
+        return type_coerce(column, String)
+    utc = func.timezone(literal_column("'UTC'"), column)
+    return func.to_char(utc, literal_column("'YYYY-MM-DD HH24:MI:SS.US'"), type_=String)
 
 
 def iso_utc(value: Any) -> str | None:

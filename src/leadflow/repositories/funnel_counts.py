@@ -41,7 +41,7 @@ from leadflow.models.lead import (
 )
 from leadflow.repositories._bulk import dialect_name
 from leadflow.repositories.indexed_by import indexed_by
-from leadflow.repositories.report_sql import in_cohort, month_of
+from leadflow.repositories.report_sql import in_cohort, month_of, month_start
 
 Row = tuple[tuple[Any, ...], int, int, float]
 RANKS = {stage.value: k for k, stage in enumerate(FUNNEL)}  # nurture, disqualified: -1
@@ -125,7 +125,7 @@ def grouped_query(
         select(*groups, *fold, func.count(), amount)
         .select_from(Lead)
         .where(where)
-        .group_by(*groups, *fold)
+        .group_by(*_grouping(session, groups, bys), *fold)
     )
     if "tier" in bys:  # the only dimension off the leads table
         return query.outerjoin(Account, Account.id == Lead.account_id), keys, len(groups)
@@ -135,6 +135,19 @@ def grouped_query(
     # every row it finds and sort them) or scan one whose order saves no sort: it is told.
     index = streamed[0] if streamed is not None else REPORTS_INDEX
     return indexed_by(query, "leads", index), keys, len(groups)
+
+
+def _grouping(
+    session: Session, groups: Sequence[ColumnElement[Any]], bys: Sequence[str]
+) -> list[ColumnElement[Any]]:
+    """What the groups are grouped by: themselves, except PostgreSQL's month, grouped by its
+    first instant (`month_start`, the months index's leading expression: the groups come in
+    that index's order, with no hashing and no `to_char` per lead) and printed once per group
+    (its `to_char` is of that very expression). Streamed groups (SQLite) are plain columns."""
+    if dialect_name(session) != "postgresql" or "period" not in bys:
+        return list(groups)
+    month = month_start(Lead.created_at)
+    return [month if by == "period" else group for group, by in zip(groups, bys, strict=True)]
 
 
 def _streamed(

@@ -1,23 +1,36 @@
 """Velocity's reads: the time spent in each stage a cohort lead has left.
 
-On SQLite that time is an entry of `ix_stage_changes_time_in_stage` (migration 0033: the
-stage left, the time as velocity's own expression, the lead), which SQLite computes as each
-stage change is written; a stage's sums and the few ranks its percentiles need are read from
-that index alone (`sums`, `ranked`), no row read and no date parsed. Elsewhere, and where
-those cannot settle a figure, the moves come out as the driver's plain tuples, the seconds
-as the same SQL expression, in the table's order within each stage, so the figures keep
-every bit (`stage_durations`, `in_order`).
+That time is an entry of an index on velocity's own expression, which the database computes
+as each stage change is written: `ix_stage_changes_time_in_stage` on SQLite (migration 0033:
+the stage left, then the time), `ix_stage_changes_time_in_stage_pg` on PostgreSQL (migration
+0035: the same, with the two times it reads included). For every lead, a stage's sums and the
+few ranks its percentiles need are read from that index alone (`sums`, `ranked`), no row read
+and no date parsed. For a narrower cohort, and where those cannot settle a figure, the moves
+come out as the driver's plain tuples, the seconds as the same SQL expression, in the table's
+order within each stage, so the figures keep every bit (`stage_durations`, `in_order`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, case, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Integer,
+    Select,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from leadflow.core.report_math import Cohort
@@ -32,6 +45,7 @@ from leadflow.repositories.report_sql import (
     seconds_between,
 )
 
+AnySelect = Select[*tuple[Any, ...]]  # any select, whatever its columns
 ROW = np.dtype([("stage", np.int64), ("seconds", np.float64)])
 TIME_IN_STAGE_INDEX = "ix_stage_changes_time_in_stage"
 TO_WIN_INDEX = "ix_leads_time_to_win"
@@ -50,10 +64,10 @@ class Sums:
     magnitude: float
 
 
-def indexed(session: Session, cohort: Cohort) -> bool:
-    """Whether the index gives the figures for this cohort (SQLite, migration 0033; every
-    lead: a cohort's lead ids, built as a list for each statement, cost more than it saves)."""
-    return dialect_name(session) == "sqlite" and cohort.is_everyone
+def indexed(cohort: Cohort) -> bool:
+    """Whether the index gives the figures for this cohort (every lead: a cohort's lead ids,
+    built as a list for each statement, cost more than it saves)."""
+    return cohort.is_everyone
 
 
 def stage_durations(
@@ -71,7 +85,7 @@ def stage_durations(
 
 
 def sums(session: Session) -> dict[str, Sums]:
-    """Per stage left (SQLite, every lead): its moves, timed moves, and the sums of their days (each
+    """Per stage left (every lead): its moves, timed moves, and the sums of their days (each
     `seconds / 86400.0`, as the report divides them) and of the days' magnitudes."""
     spent = _time_in_stage(session)
     days = spent / DAY
@@ -81,19 +95,28 @@ def sums(session: Session) -> dict[str, Sums]:
         .where(*_moves_out(Cohort()))
         .group_by(StageChange.from_stage)
     )
-    found: dict[str, Sums] = {}
-    for chunk in fetch(session, indexed_by(query, "stage_changes", TIME_IN_STAGE_INDEX)):
-        for stage, moves, timed, total, magnitude in chunk:
-            found[stage] = Sums(moves, timed, float(total or 0.0), float(magnitude or 0.0))
-    return found
+    # A few rows: a plain cursor (PostgreSQL plans no parallel workers for a named one).
+    read = _through(session, query, "stage_changes", TIME_IN_STAGE_INDEX)
+    return {
+        stage: Sums(moves, timed, float(total or 0.0), float(magnitude or 0.0))
+        for stage, moves, timed, total, magnitude in session.execute(read)
+    }
 
 
 def ranked(session: Session, stage: str, timed: int, ranks: Sequence[int]) -> dict[int, float]:
     """The seconds at these ranks (0-based, ascending) of the stage's `timed` moves with a
-    time, sorted by it (SQLite, every lead)."""
+    time, sorted by it (every lead)."""
     spent = _time_in_stage(session)
     conditions = [*_moves_out(Cohort()), StageChange.from_stage == stage, spent.is_not(None)]
     return _at_ranks(session, spent, conditions, timed, ranks, "stage_changes", TIME_IN_STAGE_INDEX)
+
+
+def _through(session: Session, query: AnySelect, table: str, index: str) -> Executable:
+    """The query, told on SQLite to read `table` through `index` (it has no statistics to
+    choose it by); PostgreSQL picks its own index (`ix_stage_changes_time_in_stage_pg`) itself."""
+    if dialect_name(session) != "sqlite":
+        return query
+    return indexed_by(query, table, index)
 
 
 def won_indexed(session: Session) -> bool:
@@ -130,25 +153,41 @@ def _at_ranks(
     index: str,
 ) -> dict[int, float]:
     """`value` at these ranks of the n rows meeting `conditions`, sorted by it: each run of
-    consecutive ranks one range of the index, walked to from its nearer end (SQLite steps
-    through every entry an OFFSET skips)."""
-    found: dict[int, float] = {}
-    for start, stop in _runs(ranks):
+    consecutive ranks one range of the index, walked to from its nearer end (both engines
+    step through every entry an OFFSET skips)."""
+    runs = _runs(ranks)
+    reads = []
+    for start, stop in runs:
         from_top = start + stop > n
-        query = (
+        reads.append(
             select(value)
             .where(*conditions)
             .order_by(value.desc() if from_top else value)
             .limit(stop - start)
             .offset(n - stop if from_top else start)
         )
-        values = list(
-            chain.from_iterable(
-                chain.from_iterable(fetch(session, indexed_by(query, table, index)))
-            )
-        )
-        found.update(zip(range(start, stop), values[::-1] if from_top else values, strict=True))
+    if dialect_name(session) == "sqlite":
+        values = [_values(fetch(session, indexed_by(read, table, index))) for read in reads]
+    else:
+        values = _read_at_once(session, reads)
+    found: dict[int, float] = {}
+    for (start, stop), run in zip(runs, values, strict=True):
+        found.update(zip(range(start, stop), sorted(run), strict=True))
     return found
+
+
+def _values(chunks: Iterable[list[tuple[Any, ...]]]) -> list[Any]:
+    return list(chain.from_iterable(chain.from_iterable(chunks)))
+
+
+def _read_at_once(session: Session, reads: Sequence[AnySelect]) -> list[list[Any]]:
+    """Each read's values, from one statement (PostgreSQL: a round trip per run of ranks cost
+    more than reading them), each read's rows tagged with its place."""
+    tagged = [read.add_columns(literal(k, Integer)) for k, read in enumerate(reads)]
+    values: list[list[Any]] = [[] for _ in reads]
+    for value, k in session.execute(union_all(*tagged)):
+        values[k].append(value)
+    return values
 
 
 def in_order(session: Session, stage: str) -> npt.NDArray[np.float64]:

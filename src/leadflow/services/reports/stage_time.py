@@ -1,9 +1,11 @@
 """Velocity's figures: days in each stage (count, rounded mean, median, 90th percentile) and
 days from creation to the win.
 
-On SQLite from the indexes of those times (`velocity_reads`: a count, a sum and a few ranks,
-`core.ranked_figures` turning them into NumPy's very figures); a figure those cannot settle,
-and PostgreSQL, from every value, as the report always computed them.
+From the indexes of those times (`velocity_reads`: a count, a sum and a few ranks,
+`core.ranked_figures` turning them into NumPy's very figures; days in a stage on both engines,
+days to the win on SQLite); a narrower cohort's days in a stage, a figure those cannot settle
+and PostgreSQL's days to the win (one row per won lead) from every value, as the report
+always computed them.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ DAY = 86400.0
 def days_in(session: Session, cohort: Cohort, stages: Sequence[str]) -> list[dict[str, Any]]:
     """Per stage left by at least one cohort lead (in `stages` order): n, mean_days,
     p50_days and p90_days."""
-    if not velocity_reads.indexed(session, cohort):
+    if not velocity_reads.indexed(cohort):
         codes, seconds = velocity_reads.stage_durations(session, cohort, stages)
         return [row for k, stage in enumerate(stages)
                 if (row := _figures(stage, seconds[codes == k] / DAY))]  # fmt: skip
