@@ -108,6 +108,25 @@ def create_database(proc: PostgreSQLExecutor, dbname: str) -> str:
     return url_of(proc, dbname)
 
 
+def _refuse_if_running(datadir: Path) -> None:
+    """Another process's server on this data directory (a kept benchmark build in use): fail
+    before starting, since the cleanup below would otherwise stop the server it found."""
+    try:
+        pid = int((datadir / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return  # a stale file from a server that died: PostgreSQL starts over it
+    except PermissionError:
+        pass  # alive, owned by another user (the postgres user when we are not root)
+    raise RuntimeError(
+        f"a PostgreSQL server is already running on {datadir} (pid {pid}): wait for the run "
+        "using it, or stop it, before starting another on the same data"
+    )
+
+
 @contextmanager
 def local_server(
     folder: Path | None = None, *, keep: bool = False, options: str = BENCHMARK_OPTIONS
@@ -127,6 +146,7 @@ def local_server(
         )
     home = folder or Path(tempfile.mkdtemp(prefix="leadflow-pg-"))
     home.mkdir(parents=True, exist_ok=True)
+    _refuse_if_running(home.resolve() / "data")
     proc = _Executor(
         executable=str(PG_CTL_WRAPPER),
         host="127.0.0.1",

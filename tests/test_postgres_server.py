@@ -50,3 +50,18 @@ def test_kept_server_starts_again_on_the_same_data(tmp_path: Path) -> None:
     with local_server(home) as again:  # not kept this time: removed afterwards
         assert "leads" in tables(create_database(again, "bench"))
     assert not home.exists()
+
+
+def test_a_folder_whose_server_is_running_is_refused_and_that_server_left_running(
+    tmp_path: Path,
+) -> None:
+    """A second run on a kept data directory while its server runs (another benchmark's)
+    fails with a message, and does not stop the server it did not start."""
+    home = tmp_path / "pg"
+    with local_server(home, keep=True) as first:
+        url = create_database(first, "bench")
+        with pytest.raises(RuntimeError, match="already running"), local_server(home, keep=True):
+            pass  # pragma: no cover - never reached
+        assert first.running()
+        assert tables(url) == set()  # still answering
+    assert not first.running()
