@@ -56,7 +56,7 @@ def refresh(session: Session, lead_ids: Iterable[int], *, leads_changed: bool = 
         stale = [k for k in closed if leads_changed or before.get(k) != after.get(k)]
         if stale:
             won_credit.forget(session, stale)
-            won_credit.add(session, stale)  # from the touches just written
+            won_credit.add(session, stale, after)  # from the touches just written
 
 
 def _closed(session: Session, batch: list[int]) -> list[int]:

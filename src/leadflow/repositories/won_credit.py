@@ -57,12 +57,13 @@ def forget(session: Session, batch: list[int]) -> None:
     session.connection().execute(_DELETE, {"ids": batch})
 
 
-def add(session: Session, batch: list[int]) -> None:
-    """Add the rows of the won leads among these, from their kept touches (written first)."""
+def add(session: Session, batch: list[int], kept: dict[int, tuple[str, str]]) -> None:
+    """Add the rows of the won leads among these, from their touches as just kept
+    (`won_touches.add`'s answer)."""
     won = attribution.won_leads_among(session, batch)
     if not won.ids.size:
         return
-    touches = won_touches.touches_of(session, won.ids.tolist())
+    touches = won_touches.as_touches(kept, won.ids.tolist())
     paths, campaigns = won_paths(
         won.ids.tolist(), won.created, won.opportunity, won.won, won.amounts, won.campaigns,
         (touches.lead_ids, touches.campaigns, touches.times),
