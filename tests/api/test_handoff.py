@@ -312,6 +312,14 @@ def test_reps_and_webhooks_through_the_api(
         headers=admin,
     )
     assert away.status_code == 422 and "time zone" in away.json()["error"]["message"]
+    rep_path = f"/api/reps/{created.json()['id']}"
+    moved = client.patch(rep_path, json={"team": "enterprise", "territories": ["DE"]},
+                         headers=admin)  # fmt: skip
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["team"], moved.json()["territories"]) == ("enterprise", ["DE"])
+    for bad_team in ({"team": None}, {"team": ""}, {"name": None}):
+        refused = client.patch(rep_path, json=bad_team, headers=admin)
+        assert refused.status_code == 422, (bad_team, refused.text)
     assert [r["email"] for r in client.get("/api/reps", headers=sales).json()] == ["di@flowline.io"]
     hook = client.post("/api/webhooks", json={"url": "https://x.example/h"}, headers=admin).json()
     assert hook["secret"].startswith("whsec_")

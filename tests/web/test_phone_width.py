@@ -1,8 +1,11 @@
-"""Every page usable on a phone: at 390 px wide nothing makes the page scroll sideways."""
+"""Every page usable on a phone: at 390 px wide nothing makes the page scroll sideways; on a
+desktop no card cuts off its content. Both save a screenshot of every page (phone-*.png,
+desktop-*.png in test-artifacts/screenshots)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 import pytest
 from fastapi import FastAPI
@@ -10,13 +13,39 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Page
 
 from leadflow.core.roles import Role
-from tests.web.test_pages import demo_request, people, shot, sign_in
+from leadflow.services import users
+from tests.web.test_pages import PASSWORD, demo_request, people, shot, sign_in
 
 __all__ = ["people"]
 
 PHONE = {"width": 390, "height": 844}
-PAGES = ["/queue", "/leads/kai@unlisted-co.io", "/dashboard", "/plan", "/playbook", "/team",
-         "/alerts"]  # fmt: skip
+# Every page of the app a manager can open (rep 1 is Nora, made by `people`), then the
+# administrator's own; the sign-in page is checked signed out.
+PAGES = ["/queue", "/leads/kai@unlisted-co.io", "/dashboard", "/plan", "/playbook",
+         "/playbook/compare", "/team", "/team/reps/new", "/team/reps/1",
+         "/team/route?lead=kai@unlisted-co.io", "/alerts", "/notifications"]  # fmt: skip
+ADMIN_PAGES = ["/audit"]
+ADMIN = "ada@flowline.io"
+
+
+def widths_of(page: Page, base: str, paths: list[str], prefix: str) -> dict[str, int]:
+    """Each page's scroll width, a screenshot of each saved as it goes."""
+    found = {}
+    for path in paths:
+        page.goto(f"{base}{path}")
+        page.wait_for_load_state("networkidle")
+        found[path] = page.evaluate("document.documentElement.scrollWidth")
+        shot(page, prefix + path.split("?")[0].replace("/", "-").replace("@", "-"))
+    return found
+
+
+def sign_in_as_admin(page: Page, app: FastAPI, base: str) -> None:
+    """Sign out, then in as an administrator (made here: `people` has none)."""
+    with app.state.sessions() as session, session.begin():
+        users.create_user(session, email=ADMIN, name="Ada Admin", role="admin",
+                          password=PASSWORD, now=datetime.now(UTC))  # fmt: skip
+    page.context.clear_cookies()
+    sign_in(page, base, ADMIN, ADMIN_PAGES[0])
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -26,16 +55,14 @@ def test_no_page_is_wider_than_a_phone(
 ) -> None:  # fmt: skip
     demo_request(client, make_key(Role.MARKETING), "kai@unlisted-co.io")
     page.set_viewport_size(PHONE)
+    widths = widths_of(page, live_url, ["/login"], "phone")
     sign_in(page, live_url, "max@flowline.io", "/queue")
     page.wait_for_selector('tr[data-email="kai@unlisted-co.io"]')
-    wide = {}
-    for path in PAGES:
-        page.goto(f"{live_url}{path}")
-        page.wait_for_load_state("networkidle")
-        width = page.evaluate("document.documentElement.scrollWidth")
-        shot(page, "phone" + path.replace("/", "-").replace("@", "-"))
-        if width > PHONE["width"]:
-            wide[path] = width
+    widths |= widths_of(page, live_url, PAGES, "phone")
+    sign_in_as_admin(page, app, live_url)
+    widths |= widths_of(page, live_url, ADMIN_PAGES, "phone")
+    assert len(widths) == len(PAGES) + len(ADMIN_PAGES) + 1
+    wide = {path: width for path, width in widths.items() if width > PHONE["width"]}
     assert wide == {}, f"wider than {PHONE['width']} px: {wide}"
 
 
@@ -47,21 +74,33 @@ def test_no_card_cuts_off_its_content_on_a_desktop(
     demo_request(client, make_key(Role.MARKETING), "kai@unlisted-co.io")
     sign_in(page, live_url, "max@flowline.io", "/queue")
     cut = {}
-    for width in (1024, 1280, 1440):
-        page.set_viewport_size({"width": width, "height": 900})
-        for path in PAGES:
-            page.goto(f"{live_url}{path}")
-            page.wait_for_load_state("networkidle")
-            # A card whose content is wider than the card hides or spills its last columns
-            # (into the card's padding, or past its edge).
-            over = page.evaluate(
-                """[...document.querySelectorAll('.card')].filter(card => {
-                    const edge = card.getBoundingClientRect().right
-                        - parseFloat(getComputedStyle(card).paddingRight);
-                    return card.scrollWidth > card.clientWidth + 1 || [...card.children]
-                        .some(child => child.getBoundingClientRect().right > edge + 1);
-                }).map(c => (c.querySelector('h2') || c).textContent.trim().slice(0, 40))"""
-            )
-            if over:
-                cut[f"{path} at {width} px"] = over
+    for path, width in visits_at_desktop_widths(page, app, live_url):
+        if width == 1280:
+            shot(page, "desktop" + path.split("?")[0].replace("/", "-").replace("@", "-"))
+        # A card whose content is wider than the card hides or spills its last columns
+        # (into the card's padding, or past its edge).
+        over = page.evaluate(
+            """[...document.querySelectorAll('.card')].filter(card => {
+                const edge = card.getBoundingClientRect().right
+                    - parseFloat(getComputedStyle(card).paddingRight);
+                return card.scrollWidth > card.clientWidth + 1 || [...card.children]
+                    .some(child => child.getBoundingClientRect().right > edge + 1);
+            }).map(c => (c.querySelector('h2') || c).textContent.trim().slice(0, 40))"""
+        )
+        if over:
+            cut[f"{path} at {width} px"] = over
     assert cut == {}, f"cards narrower than their content: {cut}"
+
+
+def visits_at_desktop_widths(page: Page, app: FastAPI, base: str) -> Iterator[tuple[str, int]]:
+    """Open every page at three desktop widths (the manager's, then the administrator's),
+    yielding each (path, width) once it has loaded."""
+    for paths in (PAGES, ADMIN_PAGES):
+        if paths is ADMIN_PAGES:
+            sign_in_as_admin(page, app, base)
+        for width in (1024, 1280, 1440):
+            page.set_viewport_size({"width": width, "height": 900})
+            for path in paths:
+                page.goto(f"{base}{path}")
+                page.wait_for_load_state("networkidle")
+                yield path, width

@@ -86,6 +86,31 @@ def test_a_manager_adds_and_edits_a_rep(app: FastAPI, client: TestClient, staff:
     assert {("max@flowline.io", "rep.add"), ("max@flowline.io", "rep.update")} <= audit_actions(app)
 
 
+def test_a_manager_moves_a_rep_to_another_team_and_routing_follows(
+    app: FastAPI, client: TestClient, staff: None
+) -> None:
+    csrf = signed_in(client, "max@flowline.io")
+    form = client.get("/team/reps/1").text
+    assert 'name="team" value="inbound"' in form and 'name="territories"' in form
+    moved = client.post("/team/reps/1", data={
+        "csrf_token": csrf, "active": "on", "name": "Nora Patel-Berg", "team": "enterprise",
+        "territories": "DE, AT"}, follow_redirects=False)  # fmt: skip
+    assert moved.status_code == 303, moved.text
+    rep = rep_named(app, "nora@flowline.io")
+    assert rep is not None
+    assert (rep.name, rep.team, rep.territories) == ("Nora Patel-Berg", "enterprise", ["DE", "AT"])
+    top = client.get("/team/route", params={"facts": "account.tier: top"})
+    assert "Nora Patel-Berg" in top.text and "team enterprise" in top.text
+    blank = client.post("/team/reps/1", data={"csrf_token": csrf, "active": "on", "team": " ",
+                                              "territories": ""}, follow_redirects=False)  # fmt: skip
+    assert blank.status_code == 303  # a blank team keeps the team; blank territories clear them
+    kept = rep_named(app, "nora@flowline.io")
+    assert kept is not None and (kept.team, kept.territories) == ("enterprise", [])
+    with app.state.sessions() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "rep.update")).first()
+        assert entry is not None and {"team", "territories"} <= set(entry.details["fields"])
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [({"working_hours": "weekdays"}, "working hours:"),

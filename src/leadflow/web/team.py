@@ -102,13 +102,13 @@ def _typed(form: dict[str, str], seen: Viewer, *, new: bool) -> dict[str, Any]:
     """The form's text as the API's fields: blanks left out (kept), lists split, and channels
     only from admins (others see them redacted, so their form cannot carry them)."""
     typed: dict[str, Any] = {
-        k: form[k].strip() for k in TEXT_FIELDS if form.get(k, "").strip() and (new or k not in
-        ("name", "email", "team"))
-    }  # fmt: skip
+        k: form[k].strip() for k in TEXT_FIELDS if form.get(k, "").strip() and (new or k != "email")
+    }
     for name in ("capacity", "weight"):
         if form.get(name, "").strip():
             typed[name] = form[name].strip()
-    if new and form.get("territories", "").strip():
+    # On the edit form an emptied territories field clears them; a blank name or team keeps it.
+    if "territories" in form and (not new or form["territories"].strip()):
         typed["territories"] = [t.strip() for t in form["territories"].split(",") if t.strip()]
     if seen.may(Permission.ADMIN) and "channels" in form:
         typed["channels"] = [line.strip() for line in form["channels"].splitlines() if line.strip()]

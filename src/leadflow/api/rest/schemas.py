@@ -141,8 +141,11 @@ class RepIn(_Strict):
 
 
 class RepPatch(_Strict):
-    """Fields to change on a rep."""
+    """Fields to change on a rep (its e-mail, which identifies it, stays)."""
 
+    name: str | None = Field(None, min_length=1, max_length=200)
+    team: str | None = Field(None, min_length=1, max_length=100)
+    territories: list[str] | None = Field(None, max_length=100)
     capacity: int | None = Field(None, ge=1, le=10_000)
     weight: float | None = Field(None, gt=0, le=100)
     working_hours: str | None = Field(None, max_length=100)
@@ -157,7 +160,17 @@ class RepPatch(_Strict):
     def _no_null_for_required(cls, data: Any) -> Any:
         # Only the fields sent change; null may clear the optional ones, not these.
         if isinstance(data, dict):
-            for name in ("capacity", "weight", "working_hours", "timezone", "channels", "active"):
+            for name in (
+                "name",
+                "team",
+                "territories",
+                "capacity",
+                "weight",
+                "working_hours",
+                "timezone",
+                "channels",
+                "active",
+            ):
                 if name in data and data[name] is None:
                     raise ValueError(f"{name}: may not be null (leave it out to keep it)")
         return data
