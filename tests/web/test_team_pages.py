@@ -101,8 +101,8 @@ def test_a_manager_moves_a_rep_to_another_team_and_routing_follows(
     assert (rep.name, rep.team, rep.territories) == ("Nora Patel-Berg", "enterprise", ["DE", "AT"])
     top = client.get("/team/route", params={"facts": "account.tier: top"})
     assert "Nora Patel-Berg" in top.text and "team enterprise" in top.text
-    blank = client.post("/team/reps/1", data={"csrf_token": csrf, "active": "on", "team": " ",
-                                              "territories": ""}, follow_redirects=False)  # fmt: skip
+    emptied = {"csrf_token": csrf, "active": "on", "team": " ", "territories": ""}
+    blank = client.post("/team/reps/1", data=emptied, follow_redirects=False)
     assert blank.status_code == 303  # a blank team keeps the team; blank territories clear them
     kept = rep_named(app, "nora@flowline.io")
     assert kept is not None and (kept.team, kept.territories) == ("enterprise", [])
