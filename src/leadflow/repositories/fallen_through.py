@@ -1,10 +1,14 @@
-"""Sales-ready leads fallen through the cracks: the query, read as the driver's tuples.
+"""Sales-ready leads fallen through the cracks: a page of them, read as the driver's tuples,
+and how many there are by problem.
 
 There are tens of thousands of them at a million leads (every sales-ready lead nobody owns),
-so the rows skip SQLAlchemy's result processing and no datetime is made for them: the two
-times come as the ISO text `UTCDateTime` values print (cut from SQLite's stored UTC text, or
-from the same text PostgreSQL prints), the deadline also as exact epoch microseconds
-(`_bulk.epoch_micros`) for the minutes late.
+so only a page is read as rows (the database keeps the page's rows while it sorts, not all of
+them) and the counts are counted in SQL: those nobody owns from the covering index alone,
+those past their deadline through each owned lead's latest hand-off. The rows skip
+SQLAlchemy's result processing and no datetime is made for them: the two times come as the
+ISO text `UTCDateTime` values print (cut from SQLite's stored UTC text, or from the same text
+PostgreSQL prints), the deadline also as exact epoch microseconds (`_bulk.epoch_micros`) for
+the minutes late.
 """
 
 from __future__ import annotations
@@ -36,12 +40,18 @@ STORED = len("2026-11-29 02:30:00.000000")  # how SQLite stores a time (SQLAlche
 
 
 def fallen_through(
-    session: Session, cohort: Cohort, sales_ready: Sequence[str], now: datetime
+    session: Session,
+    cohort: Cohort,
+    sales_ready: Sequence[str],
+    now: datetime,
+    limit: int,
+    offset: int = 0,
 ) -> Sequence[tuple[Any, ...]]:
-    """Sales-ready cohort leads with no owner, or whose latest hand-off is past its deadline
-    untouched: (id, email, stage, owner, since, team, sla_due_at, sla_due_at's epoch
-    microseconds), the times as ISO-like text in UTC as stored (`iso_utc` prints them): the
-    caller makes one object of each row, so there is no second pass over them here."""
+    """The page [offset, offset + limit) of the sales-ready cohort leads with no owner, or
+    whose latest hand-off is past its deadline untouched, by deadline then id: (id, email,
+    stage, owner, since, team, sla_due_at, sla_due_at's epoch microseconds), the times as
+    ISO-like text in UTC as stored (`iso_utc` prints them): the caller makes one object of
+    each row, so there is no second pass over them here."""
     handed: Any = _latest_handoffs(session)
     query = (
         select(
@@ -53,26 +63,52 @@ def fallen_through(
         .where(
             in_cohort(cohort),
             Lead.stage.in_(list(sales_ready)),
-            or_(
-                Lead.owner.is_(None),
-                and_(
-                    handed.c.first_touch_at.is_(None),
-                    handed.c.sla_due_at.is_not(None),
-                    handed.c.sla_due_at < now,
-                ),
-            ),
+            or_(Lead.owner.is_(None), _past_deadline(handed, now)),
         )
         .order_by(handed.c.sla_due_at, Lead.id)
+        .limit(limit)
+        .offset(offset)
     )  # fmt: skip
-    if dialect_name(session) == "sqlite":
-        query = query.outerjoin(handed, handed.c.id == _latest_id())
-    else:
-        query = query.outerjoin(handed, true())
-    # Tens of thousands of rows at a million leads, each with a hand-off looked up, then all
-    # sorted: a bigger cache for this read on SQLite (about 15% less CPU there).
-    with big_read_cache(session), session.connection().execute(query) as result:
+    # Every sales-ready lead's hand-off is still looked up and sorted (by the deadline), the
+    # page's rows kept: a bigger cache for this read on SQLite (about 15% less CPU there).
+    with (
+        big_read_cache(session),
+        session.connection().execute(_joined(session, query, handed)) as result,
+    ):
         rows: Sequence[tuple[Any, ...]] = result.cursor.fetchall()
     return rows
+
+
+def counts(
+    session: Session, cohort: Cohort, sales_ready: Sequence[str], now: datetime
+) -> tuple[int, int]:
+    """(leads nobody owns, owned leads past their latest hand-off's deadline untouched) of the
+    sales-ready cohort: the first from the leads alone (the covering `ix_leads_cracks` when the
+    cohort is all leads), the second looking up only the owned leads' hand-offs."""
+    handed: Any = _latest_handoffs(session)
+    ready = and_(in_cohort(cohort), Lead.stage.in_(list(sales_ready)))
+    nobody = select(func.count()).select_from(Lead).where(ready, Lead.owner.is_(None))
+    late = select(func.count()).where(ready, Lead.owner.is_not(None), _past_deadline(handed, now))
+    late = _joined(session, late.select_from(Lead), handed, inner=True)
+    query = select(nobody.scalar_subquery(), late.scalar_subquery())
+    unowned, overdue = session.connection().execute(query).one()
+    return int(unowned), int(overdue)
+
+
+def _past_deadline(handed: Any, now: datetime) -> ColumnElement[bool]:
+    """The latest hand-off has a deadline, before `now`, and no touch."""
+    return and_(
+        handed.c.first_touch_at.is_(None),
+        handed.c.sla_due_at.is_not(None),
+        handed.c.sla_due_at < now,
+    )
+
+
+def _joined(session: Session, query: Any, handed: Any, inner: bool = False) -> Any:
+    """The query over leads joined to each lead's latest hand-off (outer: a lead with none
+    stays, unless `inner`)."""
+    on = handed.c.id == _latest_id() if dialect_name(session) == "sqlite" else true()
+    return query.join(handed, on, isouter=not inner)
 
 
 def _latest_id() -> Any:
