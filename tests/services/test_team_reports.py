@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Invalid
@@ -19,6 +19,7 @@ from leadflow.core.limits import MAX_DB_INT, MAX_REPORT_ROWS
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.report_math import Cohort, Rate, percentiles
 from leadflow.models import Assignment, Lead, Rep
+from leadflow.repositories import fallen_through as cracks
 from leadflow.repositories.report_sql import seconds_between
 from leadflow.services.reports import team
 
@@ -206,3 +207,44 @@ def test_cracks_refuse_a_page_out_of_bounds(
 ) -> None:
     with pytest.raises(Invalid, match=f"^{wrong}: "):
         team.fallen_through(session, BOOK, Cohort(), NOW, limit=limit, offset=offset)
+
+
+def _all_in_one_query(session: Session) -> list[tuple[Any, ...]]:
+    """The straightforward read the page replaced (kept as the reference): every crack in one
+    query, the database ordering them by deadline, then id."""
+    handed = cracks._latest_handoffs(session)
+    query = (
+        select(*cracks._columns(session, handed))
+        .select_from(Lead)
+        .where(Lead.stage == "sql", or_(Lead.owner.is_(None), cracks._past_deadline(handed, NOW)))
+    )
+    query = cracks._joined(session, query, handed).order_by(handed.c.sla_due_at, Lead.id)
+    return [tuple(row) for row in session.connection().execute(query)]
+
+
+def test_cracks_pages_merge_owned_and_unowned_leads_as_the_database_orders_them(
+    session: Session,
+) -> None:
+    """Owned leads past their deadline come between the unowned ones in deadline order, ties
+    by id (one deadline shared by both kinds), unowned leads with no deadline where the
+    engine sorts NULL: each page is the one query's rows from its offset."""
+    _build(session)
+    owned = list(session.scalars(select(Lead).where(Lead.owner.is_not(None), Lead.stage == "sql")))
+    unowned_due = sorted(
+        a.sla_due_at for a in session.scalars(select(Assignment)) if a.sla_due_at is not None
+    )
+    for k, lead in enumerate(owned):
+        due = unowned_due[k] if k == 0 else lead.stage_changed_at + timedelta(hours=2)
+        session.add(Assignment(
+            lead_id=lead.id, rep_id=None, team="inbound", stage="sql", reason="again",
+            assigned_at=due - timedelta(hours=4), sla_due_at=due, first_touch_at=None,
+            status="breached",
+        ))  # fmt: skip
+    session.flush()
+    everyone = _all_in_one_query(session)
+    problems = Counter(row[3] is None for row in everyone)
+    assert problems[True] and problems[False] > 3 and any(row[6] is None for row in everyone)
+    for limit, offset in [(1, 0), (3, 0), (7, 2), (50, 0), (4, len(everyone) - 2), (0, 0)]:
+        page = cracks.fallen_through(session, Cohort(), ["sql"], NOW, limit, offset)
+        assert page.rows == everyone[offset : offset + limit], (limit, offset)
+        assert (page.unowned, page.overdue) == (problems[True], problems[False])

@@ -13,8 +13,11 @@ the minutes late.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import heapq
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import (
@@ -23,13 +26,13 @@ from sqlalchemy import (
     and_,
     func,
     literal_column,
-    or_,
     select,
     true,
     type_coerce,
 )
 from sqlalchemy.orm import Session
 
+from leadflow.core.limits import MAX_DB_INT
 from leadflow.core.report_math import Cohort
 from leadflow.models.assignment import Assignment
 from leadflow.models.lead import Lead
@@ -39,6 +42,16 @@ from leadflow.repositories.report_sql import in_cohort
 STORED = len("2026-11-29 02:30:00.000000")  # how SQLite stores a time (SQLAlchemy's format)
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page of the cracks (the driver's tuples, see `fallen_through`) and how many there are:
+    nobody owns them, or they are owned but past their latest hand-off's deadline."""
+
+    rows: list[tuple[Any, ...]]
+    unowned: int
+    overdue: int
+
+
 def fallen_through(
     session: Session,
     cohort: Cohort,
@@ -46,53 +59,71 @@ def fallen_through(
     now: datetime,
     limit: int,
     offset: int = 0,
-) -> Sequence[tuple[Any, ...]]:
+) -> Page:
     """The page [offset, offset + limit) of the sales-ready cohort leads with no owner, or
-    whose latest hand-off is past its deadline untouched, by deadline then id: (id, email,
-    stage, owner, since, team, sla_due_at, sla_due_at's epoch microseconds), the times as
-    ISO-like text in UTC as stored (`iso_utc` prints them): the caller makes one object of
-    each row, so there is no second pass over them here."""
-    handed: Any = _latest_handoffs(session)
-    query = (
-        select(
-            Lead.id, Lead.email, Lead.stage, Lead.owner, utc_text(session, Lead.stage_changed_at),
-            handed.c.team, utc_text(session, handed.c.sla_due_at),
-            epoch_micros(session, handed.c.sla_due_at),
-        )
-        .select_from(Lead)
-        .where(
-            in_cohort(cohort),
-            Lead.stage.in_(list(sales_ready)),
-            or_(Lead.owner.is_(None), _past_deadline(handed, now)),
-        )
-        .order_by(handed.c.sla_due_at, Lead.id)
-        .limit(limit)
-        .offset(offset)
-    )  # fmt: skip
-    # Every sales-ready lead's hand-off is still looked up and sorted (by the deadline), the
-    # page's rows kept: a bigger cache for this read on SQLite (about 15% less CPU there).
-    with (
-        big_read_cache(session),
-        session.connection().execute(_joined(session, query, handed)) as result,
-    ):
-        rows: Sequence[tuple[Any, ...]] = result.cursor.fetchall()
-    return rows
+    whose latest hand-off is past its deadline untouched, by deadline then id (as SQL orders
+    them: no deadline first on SQLite, last on PostgreSQL), and how many there are. A row is
+    (id, email, stage, owner, since, team, sla_due_at, sla_due_at's epoch microseconds), the
+    times as ISO-like text in UTC as stored (`iso_utc` prints them).
 
-
-def counts(
-    session: Session, cohort: Cohort, sales_ready: Sequence[str], now: datetime
-) -> tuple[int, int]:
-    """(leads nobody owns, owned leads past their latest hand-off's deadline untouched) of the
-    sales-ready cohort: the first from the leads alone (the covering `ix_leads_cracks` when the
-    cohort is all leads), the second looking up only the owned leads' hand-offs."""
-    handed: Any = _latest_handoffs(session)
+    Each lead's latest hand-off is looked up once: the owned leads past their deadline are
+    counted by the query that reads their first rows (usually few: the exceptions of a team at
+    work), the leads nobody owns from the leads alone (the covering `ix_leads_cracks` when the
+    cohort is all leads), and the page is the two lists' first rows merged."""
     ready = and_(in_cohort(cohort), Lead.stage.in_(list(sales_ready)))
+    head = min(offset + limit, MAX_DB_INT)  # the rows before the page's end, of either kind
+    handed: Any = _latest_handoffs(session)
     nobody = select(func.count()).select_from(Lead).where(ready, Lead.owner.is_(None))
-    late = select(func.count()).where(ready, Lead.owner.is_not(None), _past_deadline(handed, now))
-    late = _joined(session, late.select_from(Lead), handed, inner=True)
-    query = select(nobody.scalar_subquery(), late.scalar_subquery())
-    unowned, overdue = session.connection().execute(query).one()
-    return int(unowned), int(overdue)
+    unowned = int(session.connection().execute(nobody).scalar_one())
+    late = (
+        select(func.count().over(), *_columns(session, handed))
+        .select_from(Lead)
+        .where(ready, Lead.owner.is_not(None), _past_deadline(handed, now))
+    )
+    # At least one row, for the count, even for no page.
+    late_rows = _read(session, late, handed, max(head, 1), inner=True)
+    overdue = late_rows[0][0] if late_rows else 0
+    if not limit:
+        return Page([], unowned, overdue)
+    alone = select(*_columns(session, handed)).select_from(Lead).where(ready, Lead.owner.is_(None))
+    alone_rows = _read(session, alone, handed, head) if unowned else []
+    merged = heapq.merge(alone_rows, (row[1:] for row in late_rows), key=_order(session))
+    return Page(list(islice(merged, offset, offset + limit)), unowned, overdue)
+
+
+def _columns(session: Session, handed: Any) -> tuple[Any, ...]:
+    """What a row of the cracks holds (see `fallen_through`)."""
+    return (
+        Lead.id, Lead.email, Lead.stage, Lead.owner, utc_text(session, Lead.stage_changed_at),
+        handed.c.team, utc_text(session, handed.c.sla_due_at),
+        epoch_micros(session, handed.c.sla_due_at),
+    )  # fmt: skip
+
+
+def _read(
+    session: Session, query: Any, handed: Any, head: int, inner: bool = False
+) -> list[tuple[Any, ...]]:
+    """The query's first `head` rows joined to the latest hand-offs (`_joined`), by deadline,
+    then id, as the driver's tuples. Every lead's hand-off is looked up and sorted by
+    deadline, only the first rows kept: a bigger cache for this read on SQLite (about 15% less
+    CPU there)."""
+    query = _joined(session, query, handed, inner).order_by(handed.c.sla_due_at, Lead.id)
+    query = query.limit(head)
+    with big_read_cache(session), session.connection().execute(query) as result:
+        return list(result.cursor.fetchall())
+
+
+def _order(session: Session) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """A row's place as `ORDER BY sla_due_at, id` puts it, from the deadline's text as the
+    database compares it (SQLite: the stored text; PostgreSQL: its UTC text, fixed width): no
+    deadline sorts first on SQLite, last on PostgreSQL."""
+    nulls_first = dialect_name(session) == "sqlite"
+
+    def place(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        due = row[6]
+        return ((due is None) != nulls_first, due or "", row[0])
+
+    return place
 
 
 def _past_deadline(handed: Any, now: datetime) -> ColumnElement[bool]:

@@ -117,8 +117,7 @@ def fallen_through(
     of `limit` from `offset` (longest waiting first), and how many there are by problem."""
     _check_page(limit, offset)
     stages = [stage.value for stage in playbook.lifecycle.sales_ready]
-    unowned, overdue = cracks.counts(session, cohort, stages, now)
-    found = cracks.fallen_through(session, cohort, stages, now, limit, offset) if limit else []
+    found = cracks.fallen_through(session, cohort, stages, now, limit, offset)
     now_us = epoch_micros(now)
     iso = cracks.iso_utc
     # One comprehension, one dict a row: up to a page of rows.
@@ -129,7 +128,7 @@ def fallen_through(
          "minutes_late": round((now_us - due_us) / 10**6 / 60, 1)
          if due and due_us < now_us else None,
          "problem": NO_OWNER if owner is None else PAST_DEADLINE}
-        for lead_id, email, stage, owner, since, team, due, due_us in found
+        for lead_id, email, stage, owner, since, team, due, due_us in found.rows
     ]  # fmt: skip
     return table(
         "cracks", "Fallen through the cracks",
@@ -138,8 +137,8 @@ def fallen_through(
         "deadline), `limit` of them from `offset`. total counts them all.",
         cohort, ["lead_id", "email", "stage", "owner", "team", "sla_due_at", "minutes_late",
                  "problem"], rows,
-        total=unowned + overdue, shown=len(rows), limit=limit, offset=offset,
-        by_problem={NO_OWNER: unowned, PAST_DEADLINE: overdue},
+        total=found.unowned + found.overdue, shown=len(rows), limit=limit, offset=offset,
+        by_problem={NO_OWNER: found.unowned, PAST_DEADLINE: found.overdue},
     )  # fmt: skip
 
 
