@@ -15,6 +15,12 @@ from leadflow.models.db import downgrade, make_engine, upgrade
 from leadflow.repositories import fallen_through
 
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
+# Two sales-ready leads, one nobody owns: the cracks read both kinds.
+LEAD = (
+    "INSERT INTO leads (id, email, owner, attributes, stage, fit, engagement, total,"
+    " contributions, created_at, updated_at) VALUES (:id, :e, :owner, '{}', 'sql', 0, 0, 0,"
+    " '[]', :t, :t)"
+)
 
 
 def _cracks_index(engine: Engine) -> list[str]:
@@ -32,7 +38,14 @@ def _cracks_index(engine: Engine) -> list[str]:
 
 def _plan(engine: Engine) -> str:
     """PostgreSQL's plan of the report's page and counts, the table's own scans ruled out (a
-    table of no rows is otherwise read whole)."""
+    table of few rows is otherwise read whole)."""
+    with engine.begin() as db:
+        for lead, owner in ((1, None), (2, "ana@x.example")):
+            db.execute(text(LEAD), {"id": lead, "e": f"l{lead}@x.io", "owner": owner, "t": NOW})
+    # As autovacuum leaves a live table: statistics, and its pages marked all-visible (which
+    # an index-only scan needs, or it reads the rows anyway).
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as db:
+        db.execute(text("VACUUM (ANALYZE) leads"))
     with Session(engine) as session, session.begin():
         session.execute(text("SET LOCAL enable_seqscan = off"))
         session.execute(text("SET LOCAL enable_bitmapscan = off"))
@@ -47,7 +60,6 @@ def _plan(engine: Engine) -> str:
 
         event.listen(conn, "before_cursor_execute", explain)
         fallen_through.fallen_through(session, Cohort(), ["sql"], NOW, 10)
-        fallen_through.counts(session, Cohort(), ["sql"], NOW)
         event.remove(conn, "before_cursor_execute", explain)
     return "\n".join(line for plan in plans for line in plan)
 
@@ -66,7 +78,7 @@ def test_0038_gives_postgresqls_cracks_index_the_ids(database_url: str) -> None:
         assert before == [f"CREATE INDEX ix_leads_cracks ON public.leads {columns}"]
         assert after == [f"CREATE INDEX ix_leads_cracks ON public.leads {columns} INCLUDE (id)"]
         plan = _plan(engine)
-        assert "Index Only Scan using ix_leads_cracks" in plan, plan
+        assert plan.count("Index Only Scan using ix_leads_cracks") >= 2, plan
         assert "Index Scan using ix_leads_cracks" not in plan, plan
     else:
         assert before == after == ["stage", "owner", "email", "stage_changed_at", "None"]
