@@ -48,6 +48,27 @@ def test_bad_report_requests_are_named(client: TestClient, make_key: Callable[[R
     assert ingest.status_code == 403
 
 
+def test_cracks_page_and_count(client: TestClient, make_key: Callable[[Role], str]) -> None:
+    """The cracks show a page of the longest-waiting leads and count them all; a page out of
+    bounds or not a number is a 422 naming the parameter."""
+    sales = bearer(make_key(Role.SALES))
+    seed(client, make_key(Role.MARKETING))
+    shown = client.get("/api/reports/cracks", headers=sales).json()
+    assert (shown["total"], shown["shown"], shown["limit"], shown["offset"]) == (1, 1, 100, 0)
+    assert shown["by_problem"] == {"no owner": 1, "no touch past the SLA": 0}
+    assert [row["email"] for row in shown["rows"]] == ["ann@unlisted-co.io"]
+    counted = client.get("/api/reports/cracks?limit=0", headers=sales).json()
+    assert (counted["rows"], counted["total"], counted["shown"]) == ([], 1, 0)
+    beyond = client.get("/api/reports/cracks?limit=5&offset=1&format=csv", headers=sales)
+    assert beyond.status_code == 200 and beyond.text.strip().startswith("lead_id,email")
+    assert len(beyond.text.strip().splitlines()) == 1
+    for query in ("limit=-1", "limit=10001", "limit=ten", "limit=1.5", "offset=-1",
+                  f"offset={2**63}", "offset=x"):  # fmt: skip
+        bad = client.get(f"/api/reports/cracks?{query}", headers=sales)
+        assert bad.status_code == 422, (query, bad.text)
+        assert query.split("=")[0] in bad.text
+
+
 def test_plan_and_commit(client: TestClient, make_key: Callable[[Role], str]) -> None:
     marketing = bearer(make_key(Role.MARKETING))
     seed(client, make_key(Role.MARKETING))

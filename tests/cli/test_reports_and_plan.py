@@ -45,6 +45,19 @@ def test_report_refuses_unknown_names_and_periods(initialised: Run) -> None:
     assert period.exit_code == 1 and "month 13 does not exist" in period.stderr
 
 
+def test_report_cracks_says_how_many_it_shows(initialised: Run, tmp_path: Path) -> None:
+    some_leads(initialised, tmp_path)
+    table = initialised("report", "cracks")
+    assert table.exit_code == 0 and "showing 1 of 1" in table.stdout, table.output
+    none = initialised("report", "cracks", "--limit", "0")
+    assert none.exit_code == 0 and "showing 0 of 1" in none.stdout, none.output
+    page = as_json(initialised("report", "cracks", "--limit", "5", "--offset", "1", "--json"))
+    assert (page["rows"], page["total"], page["offset"], page["limit"]) == ([], 1, 1, 5)
+    for args in (["--limit", "-1"], ["--limit", "10001"], ["--limit", "ten"], ["--offset", "-2"]):
+        bad = initialised("report", "cracks", *args)
+        assert bad.exit_code == 2 and args[0] in bad.output, bad.output
+
+
 def test_plan_json_and_commit_the_mqls(initialised: Run, tmp_path: Path) -> None:
     some_leads(initialised, tmp_path)
     rates = ["--rate", "visit=0.02", "--rate", "lead=0.5", "--rate", "mql=0.4",

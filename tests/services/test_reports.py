@@ -324,6 +324,17 @@ def test_cracks_list_sales_ready_leads_nobody_owns(session: Session, playbook: P
     assert row["minutes_late"] == 101220.0  # 09-06 05:00 to 11-15 12:00
 
 
+def test_cracks_count_them_all_and_show_the_page_asked(
+    session: Session, playbook: Playbook
+) -> None:
+    counted = run(session, playbook, "cracks", limit=0)
+    assert (counted["rows"], counted["shown"], counted["total"]) == ([], 0, 1)
+    assert counted["by_problem"] == {"no owner": 1, "no touch past the SLA": 0}
+    assert run(session, playbook, "cracks", offset=1)["rows"] == []
+    with pytest.raises(Invalid, match="limit"):
+        run(session, playbook, "cracks", limit=-1)
+
+
 def test_content_that_converts_and_what_prospects_ask(session: Session, playbook: Playbook) -> None:
     result = run(session, playbook, "content")
     rows = {r["item"]: r for r in result["rows"]}

@@ -10,12 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+import pytest
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from leadflow.core.errors import Invalid
+from leadflow.core.limits import MAX_DB_INT, MAX_REPORT_ROWS
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.report_math import Cohort, Rate, percentiles
 from leadflow.models import Assignment, Lead, Rep
+from leadflow.repositories import fallen_through as cracks
 from leadflow.repositories.report_sql import seconds_between
 from leadflow.services.reports import team
 
@@ -101,7 +105,7 @@ def test_speed_to_lead_equals_the_row_by_row_computation(session: Session) -> No
 
 def test_cracks_print_times_as_the_stored_values_read(session: Session) -> None:
     _build(session)
-    found = team.fallen_through(session, BOOK, Cohort(), NOW)["rows"]
+    found = _whole(session)["rows"]
     leads = {lead.id: lead for lead in session.scalars(select(Lead))}
     latest = {a.lead_id: a for a in session.scalars(select(Assignment).order_by(Assignment.id))}
     assert found and any("." in row["since"] for row in found)
@@ -133,9 +137,7 @@ def test_cracks_read_each_leads_latest_handoff(session: Session) -> None:
             status="met" if k == 0 else "breached",
         ))  # fmt: skip
     session.flush()
-    found = {
-        row["lead_id"]: row for row in team.fallen_through(session, BOOK, Cohort(), NOW)["rows"]
-    }
+    found = {row["lead_id"]: row for row in _whole(session)["rows"]}
     latest = {a.lead_id: a for a in session.scalars(select(Assignment).order_by(Assignment.id))}
     expected = {
         lead.id
@@ -152,3 +154,97 @@ def test_cracks_read_each_leads_latest_handoff(session: Session) -> None:
     assert owned[0].id not in found and owned[1].id in found
     assert found[owned[1].id]["team"] == "inbound"
     assert found[owned[1].id]["sla_due_at"] == latest[owned[1].id].sla_due_at.isoformat()
+
+
+def _whole(session: Session) -> dict[str, Any]:
+    """Every crack on one page (the builds here have far fewer than a page may hold)."""
+    whole = team.fallen_through(session, BOOK, Cohort(), NOW, limit=MAX_REPORT_ROWS)
+    assert whole["total"] == len(whole["rows"]) < MAX_REPORT_ROWS
+    return whole
+
+
+@pytest.mark.parametrize("limit, offset", [(0, 0), (1, 0), (5, 0), (5, 3), (5, 9), (4, 1000)])
+def test_cracks_pages_are_slices_of_the_whole_list_with_its_counts(
+    session: Session, limit: int, offset: int
+) -> None:
+    """A page is the whole list's rows from `offset`, at most `limit` of them, in the same
+    order (deadline, then id); the total and the count per problem are the whole list's."""
+    _build(session)
+    rows = _whole(session)["rows"]
+    tally = Counter(row["problem"] for row in rows)
+    assert tally["no owner"] and tally["no touch past the SLA"] and len(rows) > 9 + 5
+    page = team.fallen_through(session, BOOK, Cohort(), NOW, limit=limit, offset=offset)
+    assert page["rows"] == rows[offset : offset + limit]
+    assert (page["total"], page["shown"]) == (len(rows), len(page["rows"]))
+    assert (page["limit"], page["offset"]) == (limit, offset)
+    assert page["by_problem"] == {
+        "no owner": tally["no owner"], "no touch past the SLA": tally["no touch past the SLA"]
+    }  # fmt: skip
+
+
+def test_cracks_show_the_first_hundred_unless_asked(session: Session) -> None:
+    """Without a limit the report shows the longest-waiting 100 and counts them all."""
+    _build(session)
+    since = START - timedelta(days=30)
+    session.add_all(
+        Lead(email=f"q{k}@x.example", stage="sql", owner=None, stage_changed_at=since)
+        for k in range(120)
+    )  # fmt: skip
+    session.flush()
+    rows = _whole(session)["rows"]
+    shown = team.fallen_through(session, BOOK, Cohort(), NOW)
+    assert len(rows) > team.CRACKS_SHOWN == 100
+    assert shown["rows"] == rows[:100] and (shown["shown"], shown["total"]) == (100, len(rows))
+
+
+@pytest.mark.parametrize(
+    "limit, offset, wrong",
+    [(-1, 0, "limit"), (MAX_REPORT_ROWS + 1, 0, "limit"), (10, -1, "offset"),
+     (10, MAX_DB_INT + 1, "offset"), (True, 0, "limit"), (2.5, 0, "limit")],
+)  # fmt: skip
+def test_cracks_refuse_a_page_out_of_bounds(
+    session: Session, limit: Any, offset: Any, wrong: str
+) -> None:
+    with pytest.raises(Invalid, match=f"^{wrong}: "):
+        team.fallen_through(session, BOOK, Cohort(), NOW, limit=limit, offset=offset)
+
+
+def _all_in_one_query(session: Session) -> list[tuple[Any, ...]]:
+    """The straightforward read the page replaced (kept as the reference): every crack in one
+    query, the database ordering them by deadline, then id."""
+    handed = cracks._latest_handoffs(session)
+    query = (
+        select(*cracks._columns(session, handed))
+        .select_from(Lead)
+        .where(Lead.stage == "sql", or_(Lead.owner.is_(None), cracks._past_deadline(handed, NOW)))
+    )
+    query = cracks._joined(session, query, handed).order_by(handed.c.sla_due_at, Lead.id)
+    return [tuple(row) for row in session.connection().execute(query)]
+
+
+def test_cracks_pages_merge_owned_and_unowned_leads_as_the_database_orders_them(
+    session: Session,
+) -> None:
+    """Owned leads past their deadline come between the unowned ones in deadline order, ties
+    by id (one deadline shared by both kinds), unowned leads with no deadline where the
+    engine sorts NULL: each page is the one query's rows from its offset."""
+    _build(session)
+    owned = list(session.scalars(select(Lead).where(Lead.owner.is_not(None), Lead.stage == "sql")))
+    unowned_due = sorted(
+        a.sla_due_at for a in session.scalars(select(Assignment)) if a.sla_due_at is not None
+    )
+    for k, lead in enumerate(owned):
+        due = unowned_due[k] if k == 0 else lead.stage_changed_at + timedelta(hours=2)
+        session.add(Assignment(
+            lead_id=lead.id, rep_id=None, team="inbound", stage="sql", reason="again",
+            assigned_at=due - timedelta(hours=4), sla_due_at=due, first_touch_at=None,
+            status="breached",
+        ))  # fmt: skip
+    session.flush()
+    everyone = _all_in_one_query(session)
+    problems = Counter(row[3] is None for row in everyone)
+    assert problems[True] and problems[False] > 3 and any(row[6] is None for row in everyone)
+    for limit, offset in [(1, 0), (3, 0), (7, 2), (50, 0), (4, len(everyone) - 2), (0, 0)]:
+        page = cracks.fallen_through(session, Cohort(), ["sql"], NOW, limit, offset)
+        assert page.rows == everyone[offset : offset + limit], (limit, offset)
+        assert (page.unowned, page.overdue) == (problems[True], problems[False])

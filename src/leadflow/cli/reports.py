@@ -11,13 +11,16 @@ import typer
 from rich.table import Table
 
 from leadflow.cli.context import console, friendly, transaction, utcnow
+from leadflow.core.limits import MAX_DB_INT, MAX_REPORT_ROWS
 from leadflow.core.report_math import Cohort
 from leadflow.services import digest, playbooks
 from leadflow.services import reports as report_service
 from leadflow.services.reports import base
+from leadflow.services.reports.team import CRACKS_SHOWN
 
 DATE = ["%Y-%m-%d"]
 NAMES = ", ".join(report_service.REPORTS)
+PAGE = ("total", "shown", "limit", "offset")  # said in one line by `_page`
 
 
 def register(app: typer.Typer) -> None:
@@ -46,13 +49,23 @@ def report(
     half_life_days: float = typer.Option(
         7.0, "--half-life-days", min=0.01, help="attribution: the time-decay half-life."
     ),
+    limit: int = typer.Option(
+        CRACKS_SHOWN,
+        "--limit",
+        min=0,
+        max=MAX_REPORT_ROWS,
+        help="cracks: how many rows to show (the longest waiting); 0 for the counts only.",
+    ),
+    offset: int = typer.Option(
+        0, "--offset", min=0, max=MAX_DB_INT, help="cracks: rows to skip before them."
+    ),
     as_json: bool = typer.Option(False, "--json", help="The whole report as JSON."),
     as_csv: bool = typer.Option(False, "--csv", help="The table as CSV on standard output."),
     send: bool = typer.Option(False, "--send", help="digest: also queue it to digest channels."),
 ) -> None:
     """Compute a report over a cohort of leads (created in the period, and of the filters)."""
     cohort = Cohort(_utc(since), _utc(until), source, medium, campaign, persona, tier)
-    options = report_service.Options(period, by, history, stale_days, half_life_days)
+    options = report_service.Options(period, by, history, stale_days, half_life_days, limit, offset)
     with transaction() as session:
         playbook = playbooks.active_playbook(session)
         if name == "digest":
@@ -86,8 +99,12 @@ def show(result: dict[str, Any]) -> None:
     """The table, then the report's single figures, then how it is defined."""
     console.print(f"[bold]{result['title']}[/]")
     print_table(result["columns"], result["rows"])
+    said = {"report", "title", "definition", "columns", "rows", "cohort"}
+    if "total" in result and "shown" in result:  # a page of the rows: say which
+        console.print(_page(result))
+        said.update(PAGE)
     for key, value in result.items():
-        if key in {"report", "title", "definition", "columns", "rows", "cohort"}:
+        if key in said:
             continue
         if isinstance(value, list) and value and isinstance(value[0], dict):
             console.print(f"\n[bold]{key.replace('_', ' ')}[/]")
@@ -95,6 +112,14 @@ def show(result: dict[str, Any]) -> None:
         elif not isinstance(value, list):
             console.print(f"{key.replace('_', ' ')}: {_cell(value)}")
     console.print(f"\n[dim]{result['definition']}[/]")
+
+
+def _page(result: dict[str, Any]) -> str:
+    """ "showing N of M", and from where when not from the first."""
+    shown, total, offset = result["shown"], result["total"], result.get("offset", 0)
+    where = f", from row {offset + 1:,}" if offset and shown else ""
+    more = " (--limit and --offset show others)" if shown < total else ""
+    return f"showing {shown:,} of {total:,}{where}{more}"
 
 
 def print_table(columns: list[str], rows: list[dict[str, Any]]) -> None:

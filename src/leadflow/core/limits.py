@@ -4,6 +4,7 @@ from __future__ import annotations
 
 MAX_DB_INT = 2**63 - 1  # BIGINT and SQLite INTEGER: ids, offsets
 MAX_EMPLOYEES = 10_000_000  # above the largest employer on Earth
+MAX_REPORT_ROWS = 10_000  # rows one page of a report may show (each made in Python)
 
 
 def as_id(key: str) -> int | None:

@@ -119,8 +119,9 @@ class Lead(Base):
             sqlite_where=text(BAD_EMAIL_SQL),
             postgresql_where=text(BAD_EMAIL_SQL),
         ),
-        # Covering for the fallen-through report: a stage's leads without their wide rows.
-        Index("ix_leads_cracks", *CRACKS_COLUMNS),
+        # Covering for the fallen-through report: a stage's leads without their wide rows
+        # (PostgreSQL's holds the ids too, migration 0038; SQLite's hold the rowid anyway).
+        Index("ix_leads_cracks", *CRACKS_COLUMNS, postgresql_include=["id"]),
         CheckConstraint("outcome IN ('won', 'lost')", name="outcome"),
     )
 

@@ -10,9 +10,10 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from leadflow.api.deps import DbSession, Now, ReadSession, actor_of, require
-from leadflow.api.rest.schemas import RowId
+from leadflow.api.rest.schemas import Offset, RowId
 from leadflow.api.strict_body import StrictRoute
 from leadflow.core.errors import Invalid, NotFound
+from leadflow.core.limits import MAX_REPORT_ROWS
 from leadflow.core.plan import parse_rates
 from leadflow.core.report_math import Cohort
 from leadflow.core.roles import Permission
@@ -21,6 +22,7 @@ from leadflow.services import audit, digest, goals, playbooks
 from leadflow.services import plan as plan_service
 from leadflow.services import reports as report_service
 from leadflow.services.reports.base import as_csv
+from leadflow.services.reports.team import CRACKS_SHOWN
 
 router = APIRouter(tags=["reports and plan"], route_class=StrictRoute)
 Reader = Annotated[ApiKey, Depends(require(Permission.READ))]
@@ -57,6 +59,10 @@ def report(
     half_life_days: float = Query(
         7.0, gt=0, le=3650, description="attribution: the time-decay model's half-life"
     ),
+    limit: int = Query(
+        CRACKS_SHOWN, ge=0, le=MAX_REPORT_ROWS, description="cracks: how many rows to show"
+    ),
+    offset: Offset = 0,
     format: Literal["json", "csv"] = "json",
 ) -> dict[str, Any] | PlainTextResponse:
     """404 for an unknown report; 422 names a bad period or dimension. `digest` is the
@@ -66,7 +72,7 @@ def report(
     if name not in report_service.REPORTS:
         raise NotFound(f"no report {name!r}; one of {', '.join(report_service.REPORTS)}")
     cohort = Cohort(_midnight(since), _midnight(until), source, medium, campaign, persona, tier)
-    options = report_service.Options(period, by, history, stale_days, half_life_days)
+    options = report_service.Options(period, by, history, stale_days, half_life_days, limit, offset)
     playbook = playbooks.active_playbook(session)
     result = report_service.run(session, playbook, name, cohort, options, now)
     if format == "csv":

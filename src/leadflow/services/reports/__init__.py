@@ -30,6 +30,8 @@ class Options:
     history_months: int = 6
     stale_days: int = 90
     half_life_days: float = 7.0  # time-decay attribution
+    limit: int = team.CRACKS_SHOWN  # the cracks: how many rows to show, from `offset`
+    offset: int = 0
 
 
 def cohort_for(cohort: Cohort, period: str | None) -> Cohort:
@@ -127,7 +129,9 @@ REGISTRY: dict[str, Report] = {
     ),
     "cracks": Report(
         "sales-ready leads with no owner or no touch past the SLA",
-        lambda a: team.fallen_through(a.session, a.playbook, a.cohort, a.now),
+        lambda a: team.fallen_through(
+            a.session, a.playbook, a.cohort, a.now, a.options.limit, a.options.offset
+        ),
     ),
     "content": Report(
         "what won leads consumed against lost ones; sales' questions and objections",

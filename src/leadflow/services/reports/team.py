@@ -9,6 +9,8 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from leadflow.core.engagement_state import epoch_micros
+from leadflow.core.errors import Invalid
+from leadflow.core.limits import MAX_DB_INT, MAX_REPORT_ROWS
 from leadflow.core.playbook import Playbook
 from leadflow.core.report_math import Cohort, Rate, percentiles
 from leadflow.repositories import fallen_through as cracks
@@ -20,6 +22,9 @@ from leadflow.services.reports.base import share, table
 # Minutes from the hand-off to the first touch, as the speed-to-lead distribution buckets them.
 BUCKETS = ((5, "under 5 min"), (30, "5-30 min"), (240, "30 min-4 h"), (1440, "4-24 h"))
 LIMITS = np.array([limit for limit, _ in BUCKETS], dtype=np.float64)
+# The cracks: how many the report shows unless asked (the longest waiting), and its problems.
+CRACKS_SHOWN = 100
+NO_OWNER, PAST_DEADLINE = "no owner", "no touch past the SLA"
 
 
 def speed_to_lead(
@@ -101,27 +106,44 @@ def lead_quality(session: Session, cohort: Cohort) -> dict[str, Any]:
 
 
 def fallen_through(
-    session: Session, playbook: Playbook, cohort: Cohort, now: datetime
+    session: Session,
+    playbook: Playbook,
+    cohort: Cohort,
+    now: datetime,
+    limit: int = CRACKS_SHOWN,
+    offset: int = 0,
 ) -> dict[str, Any]:
-    """Sales-ready leads nobody owns, or whose hand-off deadline passed untouched."""
+    """Sales-ready leads nobody owns, or whose hand-off deadline passed untouched: the page
+    of `limit` from `offset` (longest waiting first), and how many there are by problem."""
+    _check_page(limit, offset)
     stages = [stage.value for stage in playbook.lifecycle.sales_ready]
+    found = cracks.fallen_through(session, cohort, stages, now, limit, offset)
     now_us = epoch_micros(now)
     iso = cracks.iso_utc
-    # One comprehension, one dict a row: tens of thousands of rows at a million leads.
+    # One comprehension, one dict a row: up to a page of rows.
     # minutes_late is round((now - due).total_seconds() / 60, 1): the same exact microseconds.
     rows = [
         {"lead_id": lead_id, "email": email, "stage": stage, "owner": owner, "team": team,
          "since": since and iso(since), "sla_due_at": due and iso(due),
          "minutes_late": round((now_us - due_us) / 10**6 / 60, 1)
          if due and due_us < now_us else None,
-         "problem": "no owner" if owner is None else "no touch past the SLA"}
-        for lead_id, email, stage, owner, since, team, due, due_us
-        in cracks.fallen_through(session, cohort, stages, now)
+         "problem": NO_OWNER if owner is None else PAST_DEADLINE}
+        for lead_id, email, stage, owner, since, team, due, due_us in found.rows
     ]  # fmt: skip
     return table(
         "cracks", "Fallen through the cracks",
         f"Cohort leads in a sales-ready stage ({', '.join(stages)}) with no owner, or whose "
-        "latest hand-off passed its SLA deadline with no touch.",
+        "latest hand-off passed its SLA deadline with no touch; longest waiting first (by "
+        "deadline), `limit` of them from `offset`. total counts them all.",
         cohort, ["lead_id", "email", "stage", "owner", "team", "sla_due_at", "minutes_late",
                  "problem"], rows,
+        total=found.unowned + found.overdue, shown=len(rows), limit=limit, offset=offset,
+        by_problem={NO_OWNER: found.unowned, PAST_DEADLINE: found.overdue},
     )  # fmt: skip
+
+
+def _check_page(limit: int, offset: int) -> None:
+    """A page the database can be asked for: whole numbers, in bounds (Invalid names which)."""
+    for name, value, most in (("limit", limit, MAX_REPORT_ROWS), ("offset", offset, MAX_DB_INT)):
+        if type(value) is not int or not 0 <= value <= most:
+            raise Invalid(f"{name}: {value!r} must be a whole number from 0 to {most}")
