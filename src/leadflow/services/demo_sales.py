@@ -23,6 +23,12 @@ RECYCLE_REASONS = ("no budget this year", "bad timing", "no authority", "just re
 LOST_REASONS = ("chose a competitor", "price", "no decision")
 QUESTIONS = ("Do you support SSO?", "How long is onboarding?", "Is there an API?")
 OBJECTIONS = ("price", "switching cost", "security review")
+# Sales takes a lead passed on by marketing with this chance per point of its propensity:
+# about four MQLs in ten, fewer of the SDRs' list.
+ACCEPTED_PER_CHANCE = 0.7
+# A deal is won with a chance rising steeply with the propensity (this much of its cube): the
+# few who fit best buy most; other SQLs still become opportunities (and are lost) this often.
+WON_PER_CUBE, OPPORTUNITY_ANYWAY = 0.8, 0.55
 
 
 def sales_outcomes(
@@ -64,29 +70,47 @@ def _later(rng: random.Random, moment: datetime, mean_minutes: float, end: datet
 
 def _work(session: Session, rng: random.Random, lead: Lead, now: datetime, end: datetime) -> None:
     """One lead worked by its rep: a call minutes after a hand-off (hours for the others),
-    then the deal over the following days."""
+    then the deal over the following days. A lead marketing passed on (an MQL, or one the SDRs
+    called) is qualified on that call first: sales takes it (SQL) or sends it back to nurture
+    or out, the likelier the less it would buy. Most deals that go on are still lost: about
+    half the SQLs become opportunities and about a third of those are won, as in the B2B
+    funnels the playbook's seeds describe, while the lead's propensity decides which."""
     chance = float((lead.attributes or {}).get("hidden_propensity", 0.2))
     rep = lead.owner or f"nora@{TEAM_DOMAIN}"
     at = _later(rng, now, 12 if lead.stage == "sql" else 180, end)
-    if lead.stage != "sql":
-        lifecycle.act(session, lead, Action.ACCEPT, actor=rep, now=at, reason="")
     if rng.random() < 0.85:
         asked, objected = [rng.choice(QUESTIONS)], [rng.choice(OBJECTIONS)]
         sales.log_touch(session, lead, actor=rep, channel="call", now=at,
                         questions=asked, objections=objected)  # fmt: skip
+    if lead.stage != "sql":
+        if rng.random() >= ACCEPTED_PER_CHANCE * chance:
+            _send_back(session, rng, lead, rep, at)
+            return
+        lifecycle.act(session, lead, Action.ACCEPT, actor=rep, now=at, reason="")
     at = _later(rng, at, 60 * 24, end)
     if rng.random() < 0.1:
         lifecycle.act(session, lead, Action.RECYCLE, actor=rep, now=at,
                       reason=rng.choice(RECYCLE_REASONS))  # fmt: skip
         return
-    buys = rng.random() < chance
-    if buys or rng.random() < 0.3:
+    buys = rng.random() < WON_PER_CUBE * chance**3
+    if buys or rng.random() < OPPORTUNITY_ANYWAY:
         amount = round(rng.lognormvariate(9.6, 0.5), -2)
         lifecycle.act(session, lead, Action.CONVERT, actor=rep, now=at, reason="",
                       amount=amount)  # fmt: skip
         action = Action.CLOSE_WON if buys else Action.CLOSE_LOST
         lifecycle.act(session, lead, action, actor=rep, now=_later(rng, at, 60 * 48, end),
                       amount=amount, reason="" if buys else rng.choice(LOST_REASONS))  # fmt: skip
+    else:
+        lifecycle.act(session, lead, Action.DISQUALIFY, actor=rep, now=at,
+                      reason=rng.choice(("not a fit", "no budget", "student")))  # fmt: skip
+
+
+def _send_back(session: Session, rng: random.Random, lead: Lead, rep: str, at: datetime) -> None:
+    """Sales does not take the lead: back to marketing's nurture with the reason (most), or out
+    when it is no prospect at all."""
+    if rng.random() < 0.6:
+        lifecycle.act(session, lead, Action.RECYCLE, actor=rep, now=at,
+                      reason=rng.choice(RECYCLE_REASONS))  # fmt: skip
     else:
         lifecycle.act(session, lead, Action.DISQUALIFY, actor=rep, now=at,
                       reason=rng.choice(("not a fit", "no budget", "student")))  # fmt: skip
