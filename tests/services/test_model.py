@@ -11,12 +11,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.models import Lead
 from leadflow.models.db import make_engine, make_session_factory
+from leadflow.models.stage_change import StageChange
 from leadflow.repositories import events as event_repo
 from leadflow.services import demo, leads, model, pipeline, playbooks, prediction, tuning_db
 from leadflow.services.tuning import ColdStart
@@ -92,6 +93,29 @@ def test_the_demo_learns_the_planted_drivers_and_scores_every_open_lead(
                                                  Lead.outcome.is_(None))).all()  # fmt: skip
     assert waiting and all(0 < lead.probability < 1 for lead in waiting)  # type: ignore[operator]
     assert all(lead.probability_reasons for lead in waiting)
+
+
+def test_the_demos_funnel_converts_like_a_b2b_companys(demo_session: Session) -> None:
+    """Sales qualifies what marketing passes on and loses most deals: not 88% of MQLs taken
+    and 68% of opportunities won, as the demo once had it."""
+    funnel = ["lead", "mql", "sql", "opportunity", "customer"]
+    # How many leads got at least this far (a hand-raiser taken straight to SQL passed MQL).
+    furthest = [
+        demo_session.scalar(
+            select(func.count(StageChange.lead_id.distinct())).where(
+                StageChange.to_stage.in_(funnel[i:])
+            )
+        )
+        or 0
+        for i in range(len(funnel))
+    ]
+    assert furthest[0] >= 2500
+    rate = {funnel[i + 1]: furthest[i + 1] / furthest[i] for i in range(len(funnel) - 1)}
+    assert 0.15 < rate["mql"] < 0.45, rate
+    assert 0.3 < rate["sql"] < 0.65, rate
+    assert 0.4 < rate["opportunity"] < 0.7, rate
+    assert 0.15 < rate["customer"] < 0.45, rate
+    assert furthest[-1] / furthest[0] < 0.06
 
 
 def test_with_too_few_outcomes_it_stays_on_rules(session: Session) -> None:
