@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -19,6 +19,7 @@ from leadflow.services import reps, users
 from tests.api.conftest import bearer
 
 PASSWORD = "correct-horse-battery"
+DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 NEW_REP = {"name": "Ella Enterprise", "email": "ella@flowline.io", "team": "enterprise",
            "working_hours": "mon-sun 00:00-23:59", "timezone": "Europe/Berlin",
            "capacity": "15", "weight": "2", "territories": "DE, AT"}  # fmt: skip
@@ -109,6 +110,34 @@ def test_a_manager_moves_a_rep_to_another_team_and_routing_follows(
     with app.state.sessions() as session:
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "rep.update")).first()
         assert entry is not None and {"team", "territories"} <= set(entry.details["fields"])
+
+
+def test_the_team_page_says_who_can_take_a_lead_now(
+    app: FastAPI, client: TestClient, staff: None
+) -> None:
+    now = datetime.now(UTC)
+    other_days = ",".join(d for i, d in enumerate(DAYS) if i != now.weekday())
+    with app.state.sessions() as session, session.begin():
+        back = reps.add_rep(session, {"email": "bo@flowline.io", "name": "Bo Back",
+                                      "team": "inbound", "working_hours": "mon-sun 00:00-23:59"},
+                            now=now)  # fmt: skip
+        back.out_of_office_until = now - timedelta(days=3)  # back from a holiday
+        reps.add_rep(session, {"email": "wes@flowline.io", "name": "Wes Weekday",
+                               "team": "inbound", "working_hours": f"{other_days} 00:00-23:59"},
+                     now=now)  # fmt: skip
+        away = reps.add_rep(session, {"email": "al@flowline.io", "name": "Al Away",
+                                      "team": "inbound"}, now=now)  # fmt: skip
+        away.out_of_office_until = now + timedelta(days=3)
+    signed_in(client, "max@flowline.io")
+    page = client.get("/team").text
+    status = {name: re.search(rf"{name}.*?<td data-status>(.*?)</td>", page, re.S)
+              for name in ("Nora Patel", "Bo Back", "Wes Weekday", "Al Away")}  # fmt: skip
+    shown = {name: re.sub(r"<[^>]+>", "", found.group(1)).strip() if found else None
+             for name, found in status.items()}  # fmt: skip
+    assert shown["Nora Patel"] == "taking leads · 0 of 20 today", shown
+    assert shown["Bo Back"] == "taking leads · 0 of 20 today", shown  # not "away" any more
+    assert shown["Wes Weekday"] == "off hours now", shown
+    assert shown["Al Away"] == f"away until {(now + timedelta(days=3)):%Y-%m-%d}", shown
 
 
 @pytest.mark.parametrize(

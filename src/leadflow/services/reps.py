@@ -124,3 +124,26 @@ def accepting_rep(session: Session, lead_owner: str | None, rep_email: str | Non
     if lead_owner is not None and lead_owner != rep.email:
         raise Conflict(f"the lead belongs to {lead_owner}; only they can accept it")
     return rep.email
+
+
+def status_now(session: Session, now: datetime) -> dict[int, tuple[str, str]]:
+    """Each rep's (kind, label) as routing sees them now, for the team page: whether they take
+    a lead at this moment and, if not, why (the reasons routing itself gives)."""
+    away_until = {rep.id: rep.out_of_office_until for rep in rep_repo.list_all(session)}
+    found = {}
+    for state in states(session, now):
+        why = state.why_not(now)
+        if why is None:
+            found[state.id] = (
+                "good",
+                f"taking leads · {state.assigned_today} of {state.capacity} today",
+            )
+        elif why == "inactive":
+            found[state.id] = ("bad", "inactive")
+        elif why == "out of office":
+            found[state.id] = ("warn", f"away until {away_until[state.id]:%Y-%m-%d}")
+        elif why.startswith("at capacity"):
+            found[state.id] = ("warn", f"full today ({state.assigned_today} of {state.capacity})")
+        else:
+            found[state.id] = ("muted", "off hours now")
+    return found

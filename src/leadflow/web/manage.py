@@ -126,13 +126,15 @@ def _amount(name: str, text: str) -> float:
 
 
 @router.get("/team")
-def team_page(request: Request, session: DbSession, seen: Team) -> HTMLResponse:
+def team_page(request: Request, session: DbSession, now: Now, seen: Team) -> HTMLResponse:
     routing = playbooks.active_playbook(session).routing
     team = reps.list_reps(session)
     # Channel URLs hold tokens and passwords: whole for admins, scheme and host for others.
     admin = seen.may(Permission.ADMIN)
     channels = {r.id: list(r.channels or []) if admin else reps.redacted_channels(r) for r in team}
-    return page(request, "team.html", seen, reps=team, routing=routing, channels=channels)
+    status = reps.status_now(session, now)
+    return page(request, "team.html", seen, reps=team, routing=routing, channels=channels,
+                status=status)  # fmt: skip
 
 
 @router.get("/alerts")
