@@ -21,8 +21,8 @@ from sqlalchemy import Text, bindparam, cast, event, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from leadflow.models import Account, Lead, ScoreEntry, StageChange
-from leadflow.repositories import accounts, leads, rescoring, stage_changes
+from leadflow.models import Account, Event, Lead, ScoreEntry, StageChange
+from leadflow.repositories import accounts, events, leads, rescoring, stage_changes
 from leadflow.repositories._bulk import CHUNK, Same, driver_value, executemany
 from leadflow.repositories._copy import COPY_FROM
 from leadflow.repositories._driver import insert_rows
@@ -293,3 +293,51 @@ def test_a_driver_error_in_a_later_chunk_is_sqlalchemys(session: Session) -> Non
     columns["cause"] = Same("chunks")
     with pytest.raises(IntegrityError):
         executemany(session, statement, columns)
+
+
+def _event_row(group: str, lead_id: int, i: int) -> dict[str, Any]:
+    return {
+        "lead_id": lead_id, "source": "bulk é",
+        "message_id": f"{group}-{i % (N - 7)}",  # the last 7 repeat earlier ones: skipped
+        "type": "page" if i % 3 else "track", "name": None if i % 3 else _odd(i) or "Signed Up",
+        "properties": {"path": _odd(i), "campaign": _odd(i + 1), "n": _float(i)},
+        "context": {"ip": ODD[i % len(ODD)]} if i % 2 else {},
+        "occurred_at": NOW - timedelta(microseconds=i * 1_000_003), "received_at": NOW,
+    }  # fmt: skip
+
+
+def _stored_events(session: Session, lead_id: int) -> list[tuple[Any, ...]]:
+    """Every column but ids, JSON as its stored text, the message id without its group."""
+    table = table_of(Event)
+    columns = [cast(c, Text) if c.name in {"properties", "context"} else c
+               for c in table.columns if c.name not in {"id", "lead_id"}]  # fmt: skip
+    query = select(*columns).where(table.c.lead_id == lead_id).order_by(table.c.id)
+    return [
+        tuple(v.split("-", 1)[1] if name == "message_id" else v for name, v in row._mapping.items())
+        for row in session.execute(query)
+    ]
+
+
+def test_events_in_many_rows_store_what_few_rows_store(session: Session) -> None:
+    """`events.insert_many` (COPY on PostgreSQL from COPY_FROM rows): the same rows, ids in
+    row order, and the same count of new ones, a repeated message id skipped either way."""
+    leads.upsert_many(session, [_lead_row(group, 0) for group in "ab"])
+    lead_of = {group: _ids(session, group)[0] for group in "ab"}
+    new: dict[str, int] = {}
+    staging: dict[str, list[str]] = {}
+    for group, size in (("a", SMALL), ("b", N)):
+        rows = [_event_row(group, lead_of[group], i) for i in range(N)]
+        with _staged_tables(session) as staging[group]:
+            new[group] = sum(
+                events.insert_many(session, rows[start : start + size])
+                for start in range(0, N, size)
+            )
+        assert events.insert_many(session, rows) == 0  # all stored before
+    assert new == {"a": N - 7, "b": N - 7}
+    on_postgresql = session.get_bind().dialect.name == "postgresql"
+    assert (len(staging["a"]), len(staging["b"])) == (0, 1 if on_postgresql else 0)
+    stored = {group: _stored_events(session, lead_of[group]) for group in "ab"}
+    assert len(stored["a"]) == N - 7
+    assert stored["a"] == stored["b"]
+    # ids are given in row order, as the per-row inserts give them
+    assert [row[2] for row in stored["b"]] == [str(i) for i in range(N - 7)]

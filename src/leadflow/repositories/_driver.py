@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from leadflow.repositories._copy import SEQ, copy_into, like, staged, use_copy
 
 ROW_ID = "_row_id"
+Key = str | Sequence[str]  # a unique column, or the columns of a unique key
 
 
 def same_keys(rows: Sequence[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
@@ -85,10 +86,11 @@ def _run(session: Session, statement: Any, names: list[str], columns: list[list[
 
 
 def insert_rows(
-    session: Session, table: Table, rows: Sequence[dict[str, Any]], *, unless: str | None = None
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], *, unless: Key | None = None
 ) -> int:
     """INSERT every row; columns a row leaves out get their Python-side default. With `unless`
-    (a unique column) a row whose key is already stored is skipped (ON CONFLICT DO NOTHING,
+    (a unique column, or the columns of a unique key) a row whose key is already stored, or
+    came earlier in `rows`, is skipped (ON CONFLICT DO NOTHING,
     which waits for a concurrent writer of the same key instead of failing). How many were
     inserted."""
     inserted = 0
@@ -105,7 +107,7 @@ def insert_rows(
     return inserted
 
 
-def _copy_rows(session: Session, table: Table, unless: str | None, rows: dict[str, Any]) -> int:
+def _copy_rows(session: Session, table: Table, unless: Key | None, rows: dict[str, Any]) -> int:
     """PostgreSQL, many rows: COPY them in; with `unless`, staged first and inserted in their
     order (ids as an executemany gives them) skipping stored keys, as `_insert` does."""
     if unless is None:
@@ -119,11 +121,12 @@ def _copy_rows(session: Session, table: Table, unless: str | None, rows: dict[st
         return int(done.rowcount)
 
 
-def _insert(session: Session, table: Table, unless: str | None) -> Any:
+def _insert(session: Session, table: Table, unless: Key | None) -> Any:
     if unless is None:
         return insert(table)
     module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return module.insert(table).on_conflict_do_nothing(index_elements=[unless])
+    key = [unless] if isinstance(unless, str) else list(unless)
+    return module.insert(table).on_conflict_do_nothing(index_elements=key)
 
 
 def update_by_id(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:

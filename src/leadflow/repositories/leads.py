@@ -415,6 +415,13 @@ def in_stage(session: Session, stage: str) -> list[Lead]:
     return list(session.scalars(select(Lead).where(Lead.stage == stage).order_by(Lead.id)))
 
 
+def created_in_stage(session: Session, stage: str) -> list[tuple[int, datetime]]:
+    """(id, created_at) of every lead in one stage, by id: what a caller needs to choose
+    which of them to load (`get_many`), without making every lead an ORM object."""
+    query = select(Lead.id, Lead.created_at).where(Lead.stage == stage).order_by(Lead.id)
+    return [(lead_id, created) for lead_id, created in session.execute(query)]
+
+
 def move_history(session: Session, *, from_lead: int, to_lead: int) -> int:
     """Give `to_lead` everything `from_lead` has: events, identities, stage changes and
     hand-offs; its score ledger goes (the merged lead is re-scored). The number

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from leadflow.models.assignment import Assignment
@@ -52,15 +52,22 @@ def add_assignment(session: Session, **fields: Any) -> Assignment:
     return assignment
 
 
+# Built once: every sales action asks it (`sla.touch`); building a statement costs more
+# than running it on SQLite.
+_OPEN_ASSIGNMENT = (
+    select(Assignment)
+    .where(
+        Assignment.lead_id == bindparam("lead_id"),
+        or_(Assignment.status == "open", Assignment.status == "breached"),
+    )
+    .order_by(Assignment.id.desc())
+    .limit(1)
+)
+
+
 def open_assignment(session: Session, lead_id: int) -> Assignment | None:
     """The lead's latest open hand-off, if any."""
-    query = (
-        select(Assignment)
-        .where(Assignment.lead_id == lead_id, Assignment.status.in_(["open", "breached"]))
-        .order_by(Assignment.id.desc())
-        .limit(1)
-    )
-    return session.scalar(query)
+    return session.scalar(_OPEN_ASSIGNMENT, {"lead_id": lead_id})
 
 
 def latest_assignment(session: Session, lead_id: int) -> tuple[Assignment, Rep | None] | None:

@@ -53,10 +53,15 @@ def sales_outcomes(
     share = {"sql": 1.0 if keep_up else 0.7, "mql": 0.7, "lead": 0.4}
     # The SDRs call through leads that have been on the list a month, not new sign-ups.
     listed = now - LIST_AGE
-    fresh = [
-        lead for stage, part in share.items() for lead in lead_repo.in_stage(session, stage)
-        if (lead.id, stage) not in seen and (stage != "lead" or lead.created_at <= listed)
-    ]  # fmt: skip
+    # Only the leads not seen in their stage are loaded whole: a day's step sees a few.
+    chosen = {
+        stage: [
+            lead_id for lead_id, created in lead_repo.created_in_stage(session, stage)
+            if (lead_id, stage) not in seen and (stage != "lead" or created <= listed)
+        ]
+        for stage in share
+    }  # fmt: skip
+    fresh = [lead for ids in chosen.values() for lead in lead_repo.get_many(session, ids)]
     for lead in fresh:
         seen.add((lead.id, lead.stage))
         if rng.random() < share[lead.stage]:
