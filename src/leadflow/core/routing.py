@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from leadflow.core.conditions import describe, evaluate
 from leadflow.core.handoff_rules import Routing
 from leadflow.core.working_hours import WorkingHours
+
+# Why a rep cannot take a lead now, in the order routing checks.
+Blocker = Literal["inactive", "out of office", "at capacity", "off hours"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,17 +35,26 @@ class RepState:
     out_of_office: bool = False
     active: bool = True
 
-    def why_not(self, now: datetime) -> str | None:
-        """Why this rep cannot take a lead now, or None when they can."""
+    def blocker(self, now: datetime) -> Blocker | None:
+        """What keeps this rep from taking a lead now, or None when they can."""
         if not self.active:
             return "inactive"
         if self.out_of_office:
             return "out of office"
         if self.assigned_today >= self.capacity:
-            return f"at capacity ({self.assigned_today}/{self.capacity} today)"
+            return "at capacity"
         if not self.hours.is_working(now):
-            return f"outside working hours ({self.hours.describe()})"
+            return "off hours"
         return None
+
+    def why_not(self, now: datetime) -> str | None:
+        """Why this rep cannot take a lead now, in words, or None when they can."""
+        blocker = self.blocker(now)
+        if blocker == "at capacity":
+            return f"at capacity ({self.assigned_today}/{self.capacity} today)"
+        if blocker == "off hours":
+            return f"outside working hours ({self.hours.describe()})"
+        return blocker
 
 
 @dataclass(frozen=True, slots=True)

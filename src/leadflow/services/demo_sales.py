@@ -21,6 +21,7 @@ TEAM_DOMAIN = "flowline.example"
 LIST_AGE = timedelta(days=30)
 RECYCLE_REASONS = ("no budget this year", "bad timing", "no authority", "just researching")
 LOST_REASONS = ("chose a competitor", "price", "no decision")
+DISQUALIFY_REASONS = ("not a fit", "no budget", "student")
 QUESTIONS = ("Do you support SSO?", "How long is onboarding?", "Is there an API?")
 OBJECTIONS = ("price", "switching cost", "security review")
 # Sales takes a lead passed on by marketing with this chance per point of its propensity:
@@ -94,8 +95,7 @@ def _work(session: Session, rng: random.Random, lead: Lead, now: datetime, end: 
         lifecycle.act(session, lead, Action.ACCEPT, actor=rep, now=at, reason="")
     at = _later(rng, at, 60 * 24, end)
     if rng.random() < 0.1:
-        lifecycle.act(session, lead, Action.RECYCLE, actor=rep, now=at,
-                      reason=rng.choice(RECYCLE_REASONS))  # fmt: skip
+        _recycle(session, rng, lead, rep, at)
         return
     buys = rng.random() < WON_PER_CUBE * chance**3
     if buys or rng.random() < OPPORTUNITY_ANYWAY:
@@ -106,16 +106,23 @@ def _work(session: Session, rng: random.Random, lead: Lead, now: datetime, end: 
         lifecycle.act(session, lead, action, actor=rep, now=_later(rng, at, 60 * 48, end),
                       amount=amount, reason="" if buys else rng.choice(LOST_REASONS))  # fmt: skip
     else:
-        lifecycle.act(session, lead, Action.DISQUALIFY, actor=rep, now=at,
-                      reason=rng.choice(("not a fit", "no budget", "student")))  # fmt: skip
+        _disqualify(session, rng, lead, rep, at)
 
 
 def _send_back(session: Session, rng: random.Random, lead: Lead, rep: str, at: datetime) -> None:
     """Sales does not take the lead: back to marketing's nurture with the reason (most), or out
     when it is no prospect at all."""
     if rng.random() < 0.6:
-        lifecycle.act(session, lead, Action.RECYCLE, actor=rep, now=at,
-                      reason=rng.choice(RECYCLE_REASONS))  # fmt: skip
+        _recycle(session, rng, lead, rep, at)
     else:
-        lifecycle.act(session, lead, Action.DISQUALIFY, actor=rep, now=at,
-                      reason=rng.choice(("not a fit", "no budget", "student")))  # fmt: skip
+        _disqualify(session, rng, lead, rep, at)
+
+
+def _recycle(session: Session, rng: random.Random, lead: Lead, rep: str, at: datetime) -> None:
+    lifecycle.act(session, lead, Action.RECYCLE, actor=rep, now=at,
+                  reason=rng.choice(RECYCLE_REASONS))  # fmt: skip
+
+
+def _disqualify(session: Session, rng: random.Random, lead: Lead, rep: str, at: datetime) -> None:
+    lifecycle.act(session, lead, Action.DISQUALIFY, actor=rep, now=at,
+                  reason=rng.choice(DISQUALIFY_REASONS))  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,9 +50,10 @@ def add_rep(session: Session, fields: dict[str, Any], *, now: datetime) -> Rep:
     return rep_repo.create(session, **values)
 
 
-def states(session: Session, now: datetime) -> list[RepState]:
-    """Every rep as routing sees them now: load today (in their own zone), last lead, away."""
-    reps = rep_repo.list_all(session)
+def states(session: Session, now: datetime, reps: Sequence[Rep] | None = None) -> list[RepState]:
+    """Every rep (or these, already read) as routing sees them now: load today (in their own
+    zone), last lead, away."""
+    reps = rep_repo.list_all(session) if reps is None else reps
     recent = rep_repo.assignments_since(session, now - timedelta(days=1, hours=14))
     found = []
     for rep in reps:
@@ -126,24 +128,22 @@ def accepting_rep(session: Session, lead_owner: str | None, rep_email: str | Non
     return rep.email
 
 
-def status_now(session: Session, now: datetime) -> dict[int, tuple[str, str]]:
-    """Each rep's (kind, label) as routing sees them now, for the team page: whether they take
-    a lead at this moment and, if not, why (the reasons routing itself gives)."""
-    away_until = {rep.id: rep.out_of_office_until for rep in rep_repo.list_all(session)}
+def status_now(session: Session, reps: Sequence[Rep], now: datetime) -> dict[int, tuple[str, str]]:
+    """Each of these reps' (kind, label) as routing sees them now, for the team page: whether
+    they take a lead at this moment and, if not, what keeps them (routing's own check)."""
+    away_until = {rep.id: rep.out_of_office_until for rep in reps}
     found = {}
-    for state in states(session, now):
-        why = state.why_not(now)
-        if why is None:
-            found[state.id] = (
-                "good",
-                f"taking leads · {state.assigned_today} of {state.capacity} today",
-            )
-        elif why == "inactive":
-            found[state.id] = ("bad", "inactive")
-        elif why == "out of office":
-            found[state.id] = ("warn", f"away until {away_until[state.id]:%Y-%m-%d}")
-        elif why.startswith("at capacity"):
-            found[state.id] = ("warn", f"full today ({state.assigned_today} of {state.capacity})")
-        else:
-            found[state.id] = ("muted", "off hours now")
+    for state in states(session, now, reps):
+        today = f"{state.assigned_today} of {state.capacity}"
+        match state.blocker(now):
+            case None:
+                found[state.id] = ("good", f"taking leads · {today} today")
+            case "inactive":
+                found[state.id] = ("bad", "inactive")
+            case "out of office":
+                found[state.id] = ("warn", f"away until {away_until[state.id]:%Y-%m-%d}")
+            case "at capacity":
+                found[state.id] = ("warn", f"full today ({today})")
+            case "off hours":
+                found[state.id] = ("muted", "off hours now")
     return found

@@ -132,7 +132,7 @@ def team_page(request: Request, session: DbSession, now: Now, seen: Team) -> HTM
     # Channel URLs hold tokens and passwords: whole for admins, scheme and host for others.
     admin = seen.may(Permission.ADMIN)
     channels = {r.id: list(r.channels or []) if admin else reps.redacted_channels(r) for r in team}
-    status = reps.status_now(session, now)
+    status = reps.status_now(session, team, now)
     return page(request, "team.html", seen, reps=team, routing=routing, channels=channels,
                 status=status)  # fmt: skip
 
