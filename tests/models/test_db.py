@@ -58,6 +58,7 @@ TABLES = {
     "external_ids",
     "page_snapshots",
     "name_blocks",
+    "lead_tallies",
 }
 
 

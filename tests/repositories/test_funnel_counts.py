@@ -1,6 +1,7 @@
-"""The funnel reports' grouped counts equal a count from scratch over the leads, whichever
-index SQLite reads them from (and a range of creation times in whole months, or not), and
-each engine can read the groups in index order rather than sorting or hashing the leads."""
+"""The funnel reports' grouped counts equal a count from scratch over the leads, whether they
+are summed from the tallies (whole months, the dimensions a tally holds) or counted from the
+leads (the ragged ends of a range, grade, score band, tier), and after any write, appended
+or folded."""
 
 from __future__ import annotations
 
@@ -10,14 +11,15 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from leadflow.core.report_math import Cohort
 from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.account import Account
 from leadflow.models.lead import Lead
-from leadflow.repositories import funnel_counts, reports
+from leadflow.models.lead_tally import TALLY_GROUPS, LeadTally
+from leadflow.repositories import lead_tallies, reports
 
 PLUS_ONE = timezone(timedelta(hours=1))
 COHORTS = [
@@ -132,69 +134,128 @@ def test_grouped_counts_equal_a_count_from_scratch(session: Session, cohort: Coh
         }, bys
 
 
-def _plan(session: Session, cohort: Cohort, bys: list[str]) -> str:
-    dimensions = [reports._dimension(session, by) for by in bys]
-    query, _, _ = funnel_counts.grouped_query(session, cohort, dimensions, bys)
-    compiled = query.compile(dialect=session.get_bind().dialect)
-    params = tuple(compiled.params[name] for name in compiled.positiontup or [])
-    connection = session.connection()
-    plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled.string}", params).all()
-    return " | ".join(str(row[-1]) for row in plan)
+def _statements(session: Session) -> list[str]:
+    """Every statement the session runs from now on (a list it keeps appending to)."""
+    seen: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(session.get_bind(), "before_cursor_execute", note)
+    return seen
 
 
-@pytest.mark.parametrize("statistics", [False, True])
-def test_sqlite_reads_the_groups_in_index_order(session: Session, statistics: bool) -> None:
-    if session.get_bind().dialect.name != "sqlite":
-        pytest.skip("SQLite's plans (PostgreSQL's months index: the test below)")
+def test_whole_months_are_summed_from_the_tallies_and_only_ragged_ends_from_the_leads(
+    session: Session,
+) -> None:
     _build(session)
-    if statistics:
-        session.execute(text("ANALYZE"))
-    months = Cohort(since=datetime(2025, 1, 1, tzinfo=UTC), until=datetime(2025, 3, 1, tzinfo=UTC))
-    for cohort, bys, index in [
-        (Cohort(), ["period"], "ix_leads_funnel_months"),
-        (Cohort(), [], "ix_leads_funnel_months"),
-        (months, [], "ix_leads_funnel_months"),
-        (Cohort(), ["source"], "ix_leads_funnel_people"),
-        (Cohort(), ["campaign", "persona"], "ix_leads_funnel_people"),
-    ]:
-        plan = _plan(session, cohort, bys)
-        assert index in plan and "TEMP B-TREE" not in plan, (bys, plan)
+    seen = _statements(session)
+    for cohort, bys in [(Cohort(), ["period"]), (Cohort(), []), (Cohort(), ["source"]),
+                        (Cohort(source="ads"), ["campaign", "persona"]),
+                        (COHORTS[4], ["medium"])]:  # fmt: skip
+        seen.clear()
+        reports.furthest_by_many(session, cohort, bys)
+        assert any("FROM lead_tallies" in s for s in seen), (cohort, bys)
+        assert not any("FROM leads" in s for s in seen), (cohort, bys, seen)
     ragged = Cohort(since=datetime(2024, 12, 3, 6), until=datetime(2025, 2, 10, 12, 30))
-    whole, *ends = funnel_counts._parts(session, ragged, [])
-    assert (whole.since, whole.until) == (datetime(2025, 1, 1), datetime(2025, 2, 1))
+    whole, ends = lead_tallies.split_by_months(ragged)
+    assert whole is not None and (whole.since, whole.until) == (
+        datetime(2025, 1, 1), datetime(2025, 2, 1)
+    )  # fmt: skip
     assert [(end.since, end.until) for end in ends] == [
         (ragged.since, datetime(2025, 1, 1)), (datetime(2025, 2, 1), ragged.until)
     ]  # fmt: skip
-    plan = _plan(session, whole, [])  # the whole months: in index order, no sort
-    assert "ix_leads_funnel_months" in plan and "TEMP B-TREE" not in plan, plan
-    odd = _plan(session, Cohort(since=datetime(2025, 1, 15, tzinfo=UTC)), ["source"])
-    assert "COVERING INDEX ix_leads_reports" in odd  # a range of times: the covering index
+    for cohort, bys in [(ragged, []), (Cohort(tier="top"), []), (Cohort(), ["grade"])]:
+        seen.clear()
+        reports.furthest_by_many(session, cohort, bys)
+        assert any("FROM leads" in s for s in seen), (cohort, bys)  # not in a tally
 
 
-def test_each_engine_has_its_own_months_index(session: Session) -> None:
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    if sqlite:
-        query = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'leads'"
-    else:
-        query = "SELECT indexname FROM pg_indexes WHERE tablename = 'leads'"
-    names = set(session.scalars(text(query)))
-    assert "ix_leads_funnel_people" in names
-    assert ("ix_leads_funnel_months" in names) is sqlite
-    assert ("ix_leads_funnel_months_pg" in names) is not sqlite
+def _move_everything(session: Session, rng: random.Random) -> None:
+    """Every kind of write a tally must follow: creation, each counted column changed
+    (alone and together), an UPDATE that changes nothing counted, and deletion, by the ORM
+    and by plain SQL (a script's UPDATE)."""
+    leads = list(session.scalars(select(Lead).order_by(Lead.id)))
+    for lead in rng.sample(leads, 40):
+        lead.stage = rng.choice(list(Stage))
+        lead.reached_rank = rng.randint(-1, 5)
+    for lead in rng.sample(leads, 20):
+        lead.outcome, lead.outcome_amount = "won", rng.choice([10.5, 99.99, None])
+    for lead in rng.sample(leads, 20):
+        lead.source, lead.persona = rng.choice([None, "ads", "new"]), rng.choice([None, "ceo"])
+        lead.created_at = rng.choice(MOMENTS).replace(tzinfo=UTC)
+    session.flush()
+    values = {"source": ["ads", "new", None], "medium": ["cpc", None], "campaign": ["fall", None],
+              "persona": ["ceo", None], "stage": [s.value for s in Stage],
+              "reached_rank": [-1, 2, 5], "outcome": ["won", "lost", None],
+              "outcome_amount": [1.25, None], "title": ["CFO", None], "email": [None],
+              "created_at": [m.replace(tzinfo=UTC) for m in MOMENTS]}  # fmt: skip
+    for name, choices in values.items():  # each alone, in a statement of its own
+        for lead in rng.sample(leads, 8):
+            setattr(lead, name, rng.choice(choices))
+            session.flush()
+    for lead in rng.sample(leads, 10):
+        lead.total = 99.0  # not counted: no tally row
+    session.flush()
+    session.execute(text("UPDATE leads SET campaign = 'winter' WHERE id % 7 = 0"))
+    session.execute(text("UPDATE leads SET medium = NULL, outcome = NULL WHERE id % 11 = 0"))
+    for lead in rng.sample(leads, 15):
+        session.delete(lead)
+    session.flush()
+    session.expire_all()
 
 
-def test_postgresql_can_read_the_months_groups_in_index_order(session: Session) -> None:
-    """The month PostgreSQL groups by is its months index's expression, word for word: with
-    hashing, sorting and reading the table priced out, it reads the groups from that index."""
-    if session.get_bind().dialect.name != "postgresql":
-        pytest.skip("SQLite's months index is read through INDEXED BY (the test above)")
+@pytest.mark.parametrize("fold_first", [False, True])
+def test_tallies_follow_every_write_and_a_fold_changes_no_figure(
+    session: Session, fold_first: bool
+) -> None:
     _build(session)
-    for setting in ("enable_hashagg", "enable_sort", "enable_seqscan", "enable_bitmapscan"):
-        session.execute(text(f"SET LOCAL {setting} = off"))
-    dimensions = [reports._dimension(session, "period")]
-    query, _, _ = funnel_counts.grouped_query(session, Cohort(), dimensions, ["period"])
-    compiled = query.compile(dialect=session.get_bind().dialect)
-    explained = session.connection().exec_driver_sql(f"EXPLAIN {compiled.string}", compiled.params)
-    plan = " | ".join(row[0] for row in explained)
-    assert "Index Only Scan using ix_leads_funnel_months_pg" in plan, plan
-    assert "GroupAggregate" in plan and "Sort" not in plan, plan
+    if fold_first:
+        lead_tallies.fold(session)
+    _move_everything(session, random.Random(12))
+    cohorts = [COHORTS[0], COHORTS[1], COHORTS[2], COHORTS[4], COHORTS[6], COHORTS[10]]
+    for step in ("appended", "folded", "folded again"):
+        for cohort in cohorts:
+            for bys in BYS:
+                expected = _from_scratch(session, cohort, bys)
+                found = _grouped(session, cohort, bys)
+                assert {k: (n, round(v, 6)) for k, (n, v) in found.items()} == {
+                    k: (n, round(v, 6)) for k, (n, v) in expected.items()
+                }, (step, cohort, bys)
+        lead_tallies.fold(session)
+    rows = session.scalar(select(func.count()).select_from(LeadTally))
+    groups = session.execute(
+        select(func.count()).select_from(
+            select(LeadTally.month, *(getattr(LeadTally, g) for g in TALLY_GROUPS))
+            .distinct()
+            .subquery()
+        )
+    ).scalar()
+    assert rows == groups  # one row per group once folded
+    assert not session.scalar(select(func.count()).where(LeadTally.leads <= 0))
+
+
+def test_missing_contact_fields_from_the_tallies_equal_a_count_of_the_leads(
+    session: Session,
+) -> None:
+    _build(session)
+    for lead in session.scalars(select(Lead).where(Lead.id % 3 == 0)):
+        lead.title, lead.country = None, "FR"
+    session.flush()
+    _move_everything(session, random.Random(5))
+    fields = ["email", "title", "country", "phone", "source", "medium", "campaign"]
+    for cohort in [Cohort(), COHORTS[1], COHORTS[4], COHORTS[10], COHORTS[11]]:
+        leads = [lead for lead in session.scalars(select(Lead)) if _in(cohort, lead, None)]
+        whole, ends = lead_tallies.split_by_months(cohort)
+        size, lacking = lead_tallies.lacking(session, whole, fields) if whole else (0, {})
+        for end in ends:  # the ragged ends: not in a tally, counted here from the leads
+            in_end = [lead for lead in leads if _in(end, lead, None)]
+            size += len(in_end)
+            for name in fields:
+                lacking[name] = lacking.get(name, 0) + sum(
+                    getattr(lead, name) is None for lead in in_end
+                )
+        assert size == len(leads), cohort
+        assert lacking == {
+            name: sum(getattr(lead, name) is None for lead in leads) for name in fields
+        }, cohort

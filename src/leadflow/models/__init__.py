@@ -12,6 +12,7 @@ from leadflow.models.external_id import ExternalId
 from leadflow.models.goal import Goal, SharedChannel
 from leadflow.models.identity import Identity
 from leadflow.models.lead import Lead
+from leadflow.models.lead_tally import LeadTally
 from leadflow.models.name_block import NameBlock
 from leadflow.models.outbox import (
     DeliveryAttempt,
@@ -48,6 +49,7 @@ __all__ = [
     "Goal",
     "Identity",
     "Lead",
+    "LeadTally",
     "NameBlock",
     "Notification",
     "OutboxMessage",

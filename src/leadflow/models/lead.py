@@ -18,23 +18,9 @@ WON_PATHS_COLUMNS = ("outcome", "id", "created_at", "closed_at", "outcome_amount
 REPORT_COLUMNS = ("created_at", "stage", "reached_rank", "outcome", "outcome_amount", "source",
                   "medium", "campaign", "persona", "grade", "total")  # fmt: skip
 REPORTS_INDEX = "ix_leads_reports"
-# The conversion dimensions that are plain columns of a lead, in `FUNNEL_PEOPLE_INDEX` order.
+# The conversion dimensions that are plain columns of a lead: with the month of creation, what
+# `lead_tallies` counts leads by (migration 0039), so the funnel reports sum tallies.
 PEOPLE_COLUMNS = ("source", "medium", "campaign", "persona")
-# What the funnel reports group by, in the order SQLite reads the groups from these indexes
-# without sorting the leads (`repositories/funnel_counts.py`): by source, medium, campaign and
-# persona; and (SQLite only, built by migration 0031, not declared here: it is an expression,
-# which neither PostgreSQL's text of a timestamp nor Alembic's comparison on SQLite can
-# share) by month of creation, `substr(created_at, 1, 7)`, then the FUNNEL_GROUPED columns.
-FUNNEL_PEOPLE_INDEX = "ix_leads_funnel_people"
-FUNNEL_MONTHS_INDEX = "ix_leads_funnel_months"
-FUNNEL_GROUPED = ("stage", "reached_rank", "outcome", "outcome_amount")
-# PostgreSQL's months index (migration 0035): the month of creation in UTC as an expression it
-# may index (`report_sql.month_start`, word for word), then the FUNNEL_GROUPED columns; the
-# funnel and cohorts read their groups in its order. It INCLUDEs `created_at`, the column the
-# expression reads: PostgreSQL plans an index-only scan only when the index holds every column
-# a query names.
-FUNNEL_MONTHS_PG_INDEX = "ix_leads_funnel_months_pg"
-MONTH_START_PG_SQL = "date_trunc('month', timezone('UTC', created_at))"
 # What the stale-lead count reads (`repositories/reports.stale`).
 ACTIVITY_COLUMNS = ("last_event_at", "created_at", "stage", "outcome")
 # What the data-quality report counts (`repositories/data_quality`): the cohort's columns,
@@ -69,13 +55,6 @@ class Lead(Base):
         # Covering for the funnel reports (cohort by creation, furthest stage, revenue, the
         # dimensions they group by): one pass reads this, not the wide rows (their JSON).
         Index(REPORTS_INDEX, *REPORT_COLUMNS),
-        Index(FUNNEL_PEOPLE_INDEX, *PEOPLE_COLUMNS, *FUNNEL_GROUPED),
-        Index(
-            FUNNEL_MONTHS_PG_INDEX,
-            text(MONTH_START_PG_SQL),
-            *FUNNEL_GROUPED,
-            postgresql_include=["created_at"],
-        ).ddl_if(dialect="postgresql"),
         # Closed leads by outcome and time (calibration, drift, the plan's wins), with the score;
         # closed leads only, so a score written for an open lead has no entry here to update.
         Index(

@@ -1,5 +1,6 @@
-"""The data-quality report's counts over the cohort's leads, in two narrow passes: the lead
-columns from the covering index `ix_leads_quality`, not the wide rows; the account columns
+"""The data-quality report's counts over the cohort's leads: the lead columns from the
+tallies (`lead_tallies`) when they hold them, else one pass over the covering index
+`ix_leads_quality`, not the wide rows; the account columns
 from the leads counted per account, each account read once, not once per lead. Bad e-mail
 addresses are a range of the partial index `ix_leads_bad_email` (only the leads with one)."""
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from leadflow.core.report_math import Cohort
 from leadflow.models.account import Account
 from leadflow.models.lead import BAD_EMAIL_PATTERNS, Lead
+from leadflow.repositories import lead_tallies
 from leadflow.repositories.report_sql import in_cohort
 
 
@@ -47,18 +49,50 @@ def missing_fields(
     attributes: Sequence[str],
     account_columns: Sequence[str],
 ) -> Missing:
-    """How many cohort leads lack each field scoring reads (and have a bad e-mail). Counted
-    as all less those that have it (`count(column)`), which SQLite runs faster than a sum of
-    CASEs; the bad e-mails in their own query, a range of the partial index of them."""
-    present: list[ColumnElement[Any]] = [func.count(getattr(Lead, name)) for name in lead_columns]
+    """How many cohort leads lack each field scoring reads (and have a bad e-mail): the lead
+    columns from the tallies when they hold them and the cohort (custom attributes are not
+    tallied: then one pass over the leads); the bad e-mails in their own query, a range of the
+    partial index of them."""
+    tallied = lead_tallies.serves(cohort, []) and all(map(lead_tallies.countable, lead_columns))
+    if tallied and not attributes:
+        size, fields = _lacking_from_tallies(session, cohort, lead_columns)
+    else:
+        names = [*lead_columns, *attributes]
+        size, fields = _lacking_from_leads(session, cohort, names, attributes)
+    fields.update(_missing_on_accounts(session, cohort, account_columns))
+    bad = select(func.count()).select_from(Lead).where(in_cohort(cohort), bad_email())
+    return Missing(size, fields, int(session.scalar(bad) or 0))
+
+
+def _lacking_from_tallies(
+    session: Session, cohort: Cohort, columns: Sequence[str]
+) -> tuple[int, dict[str, int]]:
+    """(the cohort's leads, those lacking each column): the whole months from the tallies,
+    the ragged ends of its range from the leads."""
+    whole, ends = lead_tallies.split_by_months(cohort)
+    size, fields = 0, dict.fromkeys(columns, 0)
+    parts = [lead_tallies.lacking(session, whole, columns)] if whole is not None else []
+    parts += [_lacking_from_leads(session, end, columns, []) for end in ends]
+    for n, lacking in parts:
+        size += n
+        for name, count in lacking.items():
+            fields[name] += count
+    return size, fields
+
+
+def _lacking_from_leads(
+    session: Session, cohort: Cohort, names: Sequence[str], attributes: Sequence[str]
+) -> tuple[int, dict[str, int]]:
+    """(the cohort's leads, those lacking each of `names`: lead columns, then `attributes`)
+    in one pass over the leads, counted as all less those that have it (`count(column)`),
+    which SQLite runs faster than a sum of CASEs."""
+    columns = names[: len(names) - len(attributes)]
+    present: list[ColumnElement[Any]] = [func.count(getattr(Lead, name)) for name in columns]
     present += [func.count(Lead.attributes[name].as_string()) for name in attributes]
     query = select(func.count(), *present).select_from(Lead).where(in_cohort(cohort))
     size, *counted = session.execute(query).one()
-    names = [*lead_columns, *attributes]
     fields = {name: int(size) - int(n) for name, n in zip(names, counted, strict=True)}
-    fields.update(_missing_on_accounts(session, cohort, account_columns))
-    bad = select(func.count()).select_from(Lead).where(in_cohort(cohort), bad_email())
-    return Missing(int(size), fields, int(session.scalar(bad) or 0))
+    return int(size), fields
 
 
 def _missing_on_accounts(

@@ -27,6 +27,7 @@ from leadflow.services import (
     pipeline,
     playbooks,
     privacy,
+    reporting,
     sla,
 )
 from leadflow.services.reports import snapshots
@@ -124,6 +125,16 @@ class Worker:
                 return 0
             return privacy.apply_retention(session, book, utcnow())
 
+    def fold_tallies(self) -> bool:
+        """Fold the leads' tallies when enough rows were appended (`services/reporting`): a
+        look without the write lock, then a short write (a few thousand rows)."""
+        with self.factory() as session, session.begin():
+            if not reporting.tallies_to_fold(session):
+                return False
+        with self.factory() as session, session.begin():
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            return reporting.fold_tallies(session)
+
     def snapshot(self, *, force: bool = False) -> int | None:
         """Refresh the pages' snapshots when due (`services/reports/snapshots.py`, or always
         with `force`); the milliseconds computing them took (None: not due). Computed in a
@@ -197,6 +208,7 @@ class Worker:
                         self.retain()
                     if now - self._last_snapshot >= SNAPSHOT_LOOK:
                         self._last_snapshot = now
+                        self.fold_tallies()
                         self.snapshot()
                     if now - self._last_learn >= LEARN_EVERY:
                         self._last_learn = now
