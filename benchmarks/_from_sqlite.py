@@ -90,6 +90,8 @@ def copy_sqlite_build(source: Path, url: str, psycopg_connect: Callable[..., Any
             pg.execute("SET TIME ZONE 'UTC'")  # SQLite's timestamps are UTC wall-clock text
             # Off for this session only: user triggers (the derived rows are copied as they
             # are) and the foreign keys' checks (the rows come from a consistent database).
+            # Needs a superuser, as the local server's is.
+            # Needs a superuser, as the local server's is.
             pg.execute("SET session_replication_role = replica")
             pg.execute("SET maintenance_work_mem = '512MB'")  # this session's index builds
             indexes = drop_secondary_indexes(pg)

@@ -247,7 +247,11 @@ def source_build(
     """The SQLite build to copy into PostgreSQL: `--from-sqlite PATH` (it must be a finished
     build of these sizes at the code's migration heads), none with `--from-sqlite no`, and by
     default this benchmark's own SQLite build of the same sizes when it is a finished one."""
-    if not db.startswith("postgres") or wanted == "no":
+    if not db.startswith("postgres"):
+        if wanted not in {"auto", "no"}:
+            sys.exit("--from-sqlite: only a PostgreSQL database (--db postgresql...) is copied")
+        return None
+    if wanted == "no":
         return None
     path = sqlite_file if wanted == "auto" else Path(wanted)
     meta = {"leads": leads, "events": events, "seed": seed, "format": FORMAT_VERSION}
@@ -256,6 +260,8 @@ def source_build(
         return path
     if wanted != "auto":
         sys.exit(f"--from-sqlite: {problem}")
+    if path.exists():
+        print(f"not copying the SQLite build: {problem}", flush=True)
     return None
 
 
