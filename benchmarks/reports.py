@@ -3,6 +3,7 @@
 
     python3 dev.py bench reports [--leads 1000000] [--events 10000000] [--runs 3] [--only NAME]
                                  [--db postgresql | --db postgresql://... | --db PATH]
+                                 [--from-sqlite PATH | auto | no]
 
 Builds the database once (the re-score benchmark's leads, accounts and events, scored by
 `leadflow rescore`, then a closed-loop history drawn from the scores: stage changes, outcomes,
@@ -10,6 +11,10 @@ hand-offs to 20 reps, sales touches) and reuses it while the sizes match: a SQLi
 temporary folder or, with `--db postgresql`, a local server whose data directory is kept there
 as leadflow-reports-pg-LEADS-EVENTS (see benchmarks/_db.py). Each report runs
 `--runs` times in-process through the same service the API and CLI use; the median is shown.
+
+A PostgreSQL database is copied from the SQLite build of the same sizes when that one is
+finished (benchmarks/_from_sqlite.py: minutes instead of over an hour and a half at a million
+leads, the same rows); `--from-sqlite no` builds it from scratch as SQLite's is built.
 """
 
 from __future__ import annotations
@@ -30,7 +35,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _db import HELP, Database, database
-from rescore import NOW, PLAYBOOK, build, cpu_seconds, machine, matches, psycopg_connect
+from _from_sqlite import copy_sqlite_build, sqlite_build_problem
+from rescore import (
+    FORMAT_VERSION,
+    NOW,
+    PLAYBOOK,
+    build,
+    cpu_seconds,
+    empty_schema,
+    machine,
+    matches,
+    psycopg_connect,
+)
 from sqlalchemy import inspect, text
 
 from leadflow.core.playbook_text import parse_playbook
@@ -170,9 +186,16 @@ def closed_loop(url: str, seed: int) -> None:
 
 
 MARK = "benchmark_reports_2"  # the closed loop and the migration are done
+FROM_SQLITE = (
+    "PostgreSQL only: build it by copying a finished SQLite build of the same sizes (PATH;"
+    " by default this benchmark's own SQLite file when it is one) instead of from scratch;"
+    " `no` to build from scratch"
+)
 
 
-def prepare(url: str, leads: int, events: int, seed: int) -> None:
+def prepare(url: str, leads: int, events: int, seed: int, from_sqlite: Path | None) -> None:
+    """The benchmark database, reused when built earlier; on PostgreSQL copied from the SQLite
+    build `from_sqlite` when given one, else built from scratch."""
     if matches(url, leads, events, seed):
         engine = make_engine(url)
         with engine.connect() as connection:
@@ -182,8 +205,22 @@ def prepare(url: str, leads: int, events: int, seed: int) -> None:
             print("reusing the database built earlier")
             upgrade(url)
             return
-    print(f"building {leads:,} leads, {events:,} events", flush=True)
     started = time.perf_counter()
+    if from_sqlite is not None and not url.startswith("sqlite"):
+        print(f"copying the SQLite build {from_sqlite}", flush=True)
+        empty_schema(url)
+        copy_sqlite_build(from_sqlite, url, psycopg_connect)
+    else:
+        build_closed_loop(url, leads, events, seed)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(f"CREATE TABLE {MARK} (done INTEGER)"))
+    engine.dispose()
+    print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def build_closed_loop(url: str, leads: int, events: int, seed: int) -> None:
+    print(f"building {leads:,} leads, {events:,} events", flush=True)
     build(url, leads, events, seed)
     engine = make_engine(url)
     with make_session_factory(engine)() as session, session.begin():
@@ -202,11 +239,30 @@ def prepare(url: str, leads: int, events: int, seed: int) -> None:
         # live server given time.
         with psycopg_connect(url, autocommit=True) as con:
             con.execute("VACUUM (ANALYZE)")
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text(f"CREATE TABLE {MARK} (done INTEGER)"))
-    engine.dispose()
-    print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def source_build(
+    wanted: str, db: str, sqlite_file: Path, leads: int, events: int, seed: int
+) -> Path | None:
+    """The SQLite build to copy into PostgreSQL: `--from-sqlite PATH` (it must be a finished
+    build of these sizes at the code's migration heads), none with `--from-sqlite no`, and by
+    default this benchmark's own SQLite build of the same sizes when it is a finished one."""
+    if not db.startswith("postgres"):
+        if wanted not in {"auto", "no"}:
+            sys.exit("--from-sqlite: only a PostgreSQL database (--db postgresql...) is copied")
+        return None
+    if wanted == "no":
+        return None
+    path = sqlite_file if wanted == "auto" else Path(wanted)
+    meta = {"leads": leads, "events": events, "seed": seed, "format": FORMAT_VERSION}
+    problem = sqlite_build_problem(path, {k: str(v) for k, v in meta.items()}, MARK)
+    if problem is None:
+        return path
+    if wanted != "auto":
+        sys.exit(f"--from-sqlite: {problem}")
+    if path.exists():
+        print(f"not copying the SQLite build: {problem}", flush=True)
+    return None
 
 
 def migrate(url: str, revision: str) -> None:
@@ -253,11 +309,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--only", default=None, help="One report (or plan).")
     parser.add_argument("--db", default="", help=HELP)
+    parser.add_argument("--from-sqlite", default="auto", metavar="PATH|auto|no", help=FROM_SQLITE)
     args = parser.parse_args(argv)
     key = f"{args.leads}-{args.events}"
     sqlite_file = Path(tempfile.gettempdir()) / f"leadflow-reports-{key}.db"
+    source = source_build(
+        args.from_sqlite, args.db, sqlite_file, args.leads, args.events, args.seed
+    )
     with database(args.db, sqlite_file=sqlite_file, keep_under=f"leadflow-reports-pg-{key}") as db:
-        prepare(db.url, args.leads, args.events, args.seed)
+        prepare(db.url, args.leads, args.events, args.seed, source)
         print(f"{machine()}, {db.describe()}")
         print(f"  load average {os.getloadavg()[0]:.1f} at the start (a shared machine: noisy)")
         time_reports(db, args.runs, args.only)
