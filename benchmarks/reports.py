@@ -47,13 +47,15 @@ from rescore import (
     matches,
     psycopg_connect,
 )
-from sqlalchemy import inspect, text
+from sqlalchemy import delete, inspect, text
 
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.report_math import Cohort
 from leadflow.models.db import downgrade, make_engine, make_session_factory, upgrade
+from leadflow.models.page_snapshot import PageSnapshot
 from leadflow.services import plan as plan_service
 from leadflow.services import reports
+from leadflow.services.reports import snapshots
 from leadflow.services.rescore import rescore_all
 
 DAY_US = 86_400_000_000
@@ -274,19 +276,24 @@ def migrate(url: str, revision: str) -> None:
 
 def time_reports(db: Database, runs: int, only: str | None) -> None:
     """Each report `runs` times: median wall seconds, then the median CPU seconds (user+sys)
-    of this process and, on a PostgreSQL server started here, of the database server."""
+    of this process and, on a PostgreSQL server started here, of the database server. The
+    plan twice: as a stopped worker leaves it (`plan`: no snapshot, every visitor counted
+    then) and as a running one does (`plan_snapshot`: its visitors from the snapshot the
+    worker keeps, refreshed here first as the worker would, and that refresh's time shown)."""
     book = parse_playbook(PLAYBOOK.read_text())
     engine = make_engine(db.url)
     factory = make_session_factory(engine)
-    names = [only] if only else [*reports.REPORTS, "plan"]
+    names = [only] if only else [*reports.REPORTS, "plan", "plan_snapshot"]
     print(f"{'report':<14} {'median s':>9} {'CPU s':>6} {'db CPU s':>8}  runs (wall s)")
     for name in names:
         spent, cpu, db_cpu = [], [], []
         for _ in range(runs):
-            with factory() as session:
+            with factory() as session, session.begin():
+                if name.startswith("plan"):
+                    _snapshots(session, book, taken=name == "plan_snapshot")
                 before, db_before = cpu_seconds(), db.cpu()
                 started = time.perf_counter()
-                if name == "plan":
+                if name.startswith("plan"):
                     request = plan_service.PlanRequest(5_000_000, 15_000, "2025-Q2")
                     plan_service.build(session, request, NOW)
                 else:
@@ -295,10 +302,22 @@ def time_reports(db: Database, runs: int, only: str | None) -> None:
                 spent.append(time.perf_counter() - started)
                 cpu.append(cpu_seconds() - before)
                 db_cpu.append(db.cpu() - db_before)
+                session.rollback()  # the snapshots as they were
         figures = f"{statistics.median(spent):9.2f} {statistics.median(cpu):6.2f}"
         figures += f" {statistics.median(db_cpu):8.2f}" if db.server_pid else f" {'-':>8}"
         print(f"{name:<14} {figures}  {', '.join(f'{s:.2f}' for s in spent)}", flush=True)
     engine.dispose()
+
+
+def _snapshots(session: Any, book: Any, *, taken: bool) -> None:
+    """The pages' snapshots in this transaction: none, or taken at NOW as the worker takes
+    them (what that took is printed: the worker's background cost, every minute at most)."""
+    session.execute(delete(PageSnapshot))
+    if taken:
+        started = time.perf_counter()
+        took_ms = snapshots.refresh(session, book, NOW)
+        wall = time.perf_counter() - started
+        print(f"  (the worker's snapshot refresh: {wall:.2f} s, {took_ms} ms computing)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
