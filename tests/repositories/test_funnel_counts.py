@@ -259,3 +259,18 @@ def test_missing_contact_fields_from_the_tallies_equal_a_count_of_the_leads(
         assert lacking == {
             name: sum(getattr(lead, name) is None for lead in leads) for name in fields
         }, cohort
+
+
+def test_leads_created_in_a_range_are_counted_as_from_scratch(session: Session) -> None:
+    """The plan's "leads so far": whole months from the tallies, ragged ends from the leads."""
+    _build(session)
+    _move_everything(session, random.Random(3))
+    created = [lead.created_at for lead in session.scalars(select(Lead))]
+    for start, end in [
+        (datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 3, 1, tzinfo=UTC)),
+        (datetime(2024, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), datetime(2025, 2, 10, tzinfo=UTC)),
+        (datetime(2025, 1, 15, 6, tzinfo=UTC), datetime(2025, 1, 15, 6, 0, 0, 1, tzinfo=UTC)),
+        (datetime(2025, 2, 1, tzinfo=PLUS_ONE), datetime(2025, 3, 1, 0, 30, tzinfo=PLUS_ONE)),
+    ]:
+        expected = sum(start <= moment < end for moment in created)
+        assert reports.created_between(session, start, end) == expected, (start, end)

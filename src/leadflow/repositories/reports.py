@@ -29,7 +29,13 @@ from leadflow.models.event import Event
 from leadflow.models.lead import EXIT_GROUPS_INDEX, Lead
 from leadflow.models.name_block import SHARED, NameBlock
 from leadflow.models.stage_change import EXIT_STAGES, EXITS_INDEX, StageChange
-from leadflow.repositories import data_quality, erased_reports, funnel_counts, lead_activity
+from leadflow.repositories import (
+    data_quality,
+    erased_reports,
+    funnel_counts,
+    lead_activity,
+    lead_tallies,
+)
 from leadflow.repositories._bulk import dialect_name
 from leadflow.repositories.indexed_by import indexed_by
 from leadflow.repositories.report_sql import (
@@ -252,7 +258,6 @@ def plan_actuals(session: Session, start: datetime, end: datetime) -> dict[str, 
     """What happened in [start, end): leads created, distinct leads entering MQL, SQL and
     opportunity, and deals won (visitors: `repositories.visitors.visitors_in`, which counts
     several windows at once)."""
-    created = select(func.count()).where(Lead.created_at >= start, Lead.created_at < end)
     entered = (
         select(StageChange.to_stage, func.count(func.distinct(StageChange.lead_id)))
         .where(
@@ -268,10 +273,20 @@ def plan_actuals(session: Session, start: datetime, end: datetime) -> dict[str, 
     counts = {"mql": 0, "sql": 0, "opportunity": 0}
     counts.update({stage: int(n) for stage, n in session.execute(entered)})
     return {
-        "lead": int(session.scalar(created) or 0),
+        "lead": created_between(session, start, end),
         **counts,
         "customer": int(session.scalar(won) or 0),
     }
+
+
+def created_between(session: Session, start: datetime, end: datetime) -> int:
+    """Leads created in [start, end): the whole months summed from the tallies, the ragged
+    ends counted from the leads."""
+    whole, ends = lead_tallies.split_by_months(Cohort(since=start, until=end))
+    created = lead_tallies.lacking(session, whole, [])[0] if whole is not None else 0
+    for part in ends:
+        created += int(session.scalar(select(func.count()).where(in_cohort(part))) or 0)
+    return created
 
 
 def won_between(session: Session, start: datetime, end: datetime, limit: int) -> list[Lead]:
