@@ -185,12 +185,14 @@ def by_ids(query: Any, column: Any, ids: Iterable[int] | None) -> Iterator[Any]:
             yield query.where(column.in_(batch))
 
 
-def fetch(session: Session, query: Any) -> Iterator[list[tuple[Any, ...]]]:
+def fetch(session: Session, query: Any, *, binary: bool = False) -> Iterator[list[tuple[Any, ...]]]:
     """The rows of a Core select, in chunks, as the driver's plain tuples.
 
     SQLAlchemy's result rows cost more than the reading itself at ten million rows, so the
     compiled statement runs on the DBAPI cursor of the session's own connection (and so in
-    its transaction).
+    its transaction). `binary`: PostgreSQL sends the values in its binary format, which the
+    driver turns into numbers without parsing text (speed to lead's 150,000 hand-offs: half
+    the time); for reads of numbers only (a JSON or text value's loader may differ).
     """
     connection = session.connection()
     compiled = query.compile(
@@ -200,7 +202,7 @@ def fetch(session: Session, query: Any) -> Iterator[list[tuple[Any, ...]]]:
     args = tuple(params[n] for n in compiled.positiontup) if compiled.positional else params
     dbapi = connection.connection
     named = connection.dialect.name == "postgresql"  # a server-side cursor streams
-    cursor = dbapi.cursor(name="leadflow_rescore") if named else dbapi.cursor()
+    cursor = dbapi.cursor(name="leadflow_rescore", binary=binary) if named else dbapi.cursor()
     try:
         cursor.execute(compiled.string, args)
         while rows := cursor.fetchmany(FETCH):

@@ -65,7 +65,8 @@ def handoffs(session: Session, cohort: Cohort) -> Handoffs:
     rep = func.coalesce(Assignment.rep_id, NO_REP) + 1  # from 0
     packed = ((rep * (len(teams) + 1) + team + 1) * 4 + status) * 2 + untouched
     query = select(packed, func.coalesce(minutes, 0.0)).where(of_cohort(Assignment.lead_id, cohort))
-    rows = np.fromiter(chain.from_iterable(fetch(session, _covered(session, query))), ROW)
+    numbers = fetch(session, _covered(session, query), binary=True)
+    rows = np.fromiter(chain.from_iterable(numbers), ROW)
     rest, untouched_flags = np.divmod(rows["packed"], 2)
     rest, statuses = np.divmod(rest, 4)
     reps, team_codes = np.divmod(rest, len(teams) + 1)
