@@ -3,7 +3,6 @@ instead of passing over every lead, kept by triggers on `leads` (migration 0039)
 
 from __future__ import annotations
 
-from sqlalchemy import Index, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadflow.models.db import Base
@@ -26,16 +25,6 @@ class LeadTally(Base):
     """
 
     __tablename__ = "lead_tallies"
-    __table_args__ = (
-        # The rows appended since the last fold (few): how the worker knows one is due.
-        Index(
-            "ix_lead_tallies_appended",
-            "id",
-            sqlite_where=text("folded = 0"),
-            postgresql_where=text("NOT folded"),
-        ),
-    )
-
     id: Mapped[int] = mapped_column(primary_key=True)
     month: Mapped[str]  # of creation, UTC, YYYY-MM
     source: Mapped[str | None]

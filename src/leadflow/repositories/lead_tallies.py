@@ -120,8 +120,18 @@ def countable(field: str) -> bool:
 
 
 def appended(session: Session, at_least: int = FOLD_AFTER) -> bool:
-    """Whether at least `at_least` rows were appended since the last fold."""
-    recent = select(LeadTally.id).where(LeadTally.folded.is_(False)).limit(at_least).subquery()
+    """Whether at least `at_least` rows were appended since the last fold. No index keeps
+    them (each would cost every write of a lead one more entry): a fold writes its rows
+    above every earlier id and triggers append above those, so the appended rows are the
+    top ids, read downwards until enough are found (or the table ends: a few thousand
+    folded rows)."""
+    recent = (
+        select(LeadTally.id)
+        .where(LeadTally.folded.is_(False))
+        .order_by(LeadTally.id.desc())
+        .limit(at_least)
+        .subquery()
+    )
     return int(session.scalar(select(func.count()).select_from(recent)) or 0) >= at_least
 
 

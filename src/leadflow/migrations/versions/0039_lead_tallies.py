@@ -135,12 +135,6 @@ def upgrade() -> None:
         sa.Column("folded", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_lead_tallies")),
     )
-    # The rows appended since the last fold: how the worker knows a fold is due.
-    appended = sa.text("NOT folded") if _postgresql() else sa.text("folded = 0")
-    op.create_index(
-        "ix_lead_tallies_appended", "lead_tallies", ["id"],
-        sqlite_where=appended, postgresql_where=appended,
-    )  # fmt: skip
     if _postgresql():
         for event in PG_FUNCTIONS:
             for statement in _pg_trigger(event):
