@@ -41,7 +41,7 @@ from psycopg import sql
 from pytest_postgresql import factories
 from pytest_postgresql.executors import PostgreSQLExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
-from sqlalchemy import make_url
+from sqlalchemy import Engine, make_url
 from sqlalchemy.orm import Session
 
 from leadflow.models.db import make_engine, make_session_factory, upgrade
@@ -229,6 +229,16 @@ class _MigratedCopies:
 def migrate(tmp_path_factory: pytest.TempPathFactory) -> Migrate:
     """`migrate(url)`: the new, empty database at `url` migrated to the head (a copy)."""
     return _MigratedCopies(tmp_path_factory.mktemp("migrated")).fill
+
+
+@pytest.fixture
+def engine(database_url: str, migrate: Migrate) -> Iterator[Engine]:
+    """An engine on an upgraded database, for tests that open their own sessions (a test
+    module may define its own `engine`: a bounded lock wait, a populated database)."""
+    migrate(database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture

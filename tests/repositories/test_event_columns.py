@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, select, text
 
 from leadflow.core.event_kinds import kind_of, occurred_micros
 from leadflow.models import Event, Lead
-from leadflow.models.db import make_engine, make_session_factory
+from leadflow.models.db import make_session_factory
 from leadflow.repositories import event_columns, events
-from tests.conftest import Migrate
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 PATHS: list[Any] = ["/pricing", "/", 1, 1.0, True, "1", None, {"a": [1, "x"]}, "/caf\u00e9"]
-
-
-@pytest.fixture
-def engine(database_url: str, migrate: Migrate) -> Iterator[Engine]:
-    migrate(database_url)
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 def _rows(lead_ids: list[int | None]) -> list[dict[str, Any]]:

@@ -4,7 +4,6 @@ engagement, total, grade, persona, stage, contributions and the routing decision
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,11 +18,10 @@ from sqlalchemy.orm import Session
 from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.models import Account, Assignment, Event, Lead, StageChange
-from leadflow.models.db import make_engine, make_session_factory
+from leadflow.models.db import make_session_factory
 from leadflow.services import leads as lead_service
 from leadflow.services import pipeline
 from leadflow.services.ingest.batch import ingest, parse_all
-from tests.conftest import Migrate
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
 DOMAINS = ["acme.com", "globex.io", "initech.net"]
@@ -183,14 +181,6 @@ streams = st.lists(
     ),
     max_size=12,
 )
-
-
-@pytest.fixture
-def engine(database_url: str, migrate: Migrate) -> Iterator[Engine]:
-    migrate(database_url)
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 def _populate(session: Session, persons: list[dict[str, Any]]) -> list[Lead]:

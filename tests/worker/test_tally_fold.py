@@ -3,27 +3,16 @@ lead written meanwhile by another transaction (PostgreSQL: several writers at on
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import Engine, func, select
 
 from leadflow.core.report_math import Cohort
-from leadflow.models.db import make_engine, make_session_factory
+from leadflow.models.db import make_session_factory
 from leadflow.models.lead import Lead
 from leadflow.models.lead_tally import LeadTally
 from leadflow.repositories import lead_tallies
 from leadflow.services import reporting
 from leadflow.worker import Worker
-from tests.conftest import Migrate
-
-
-@pytest.fixture
-def engine(database_url: str, migrate: Migrate) -> Iterator[Engine]:
-    migrate(database_url)
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 def _leads(engine: Engine) -> int:
