@@ -138,11 +138,19 @@ def appended(session: Session, at_least: int = FOLD_AFTER) -> bool:
 def fold(session: Session) -> None:
     """Sum every group's rows into one (a group summing to no lead goes): the same figures
     in fewer rows. On PostgreSQL one statement moves exactly the rows it deleted, so rows
-    other writers append meanwhile stay as they are; SQLite has one writer at a time."""
+    other writers append meanwhile stay as they are, and it skips rows another fold holds
+    (a long import folding in its transaction never makes the worker wait); SQLite has one
+    writer at a time."""
     keys = [getattr(LeadTally, name) for name in ("month", *TALLY_GROUPS)]
     names = [*("month", *TALLY_GROUPS), *_SUMMED, "folded"]
     if dialect_name(session) == "postgresql":
-        gone = delete(LeadTally).returning(*keys, *_summed_columns()).cte("gone")
+        free = select(LeadTally.id).with_for_update(skip_locked=True)
+        gone = (
+            delete(LeadTally)
+            .where(LeadTally.id.in_(free.scalar_subquery()))
+            .returning(*keys, *_summed_columns())
+            .cte("gone")
+        )
         cols = [gone.c[name] for name in ("month", *TALLY_GROUPS)]
         sums = [func.sum(gone.c[name]) for name in _SUMMED]
         summed = select(*cols, *sums, true()).group_by(*cols).having(sums[0] != 0)

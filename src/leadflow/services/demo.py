@@ -22,7 +22,7 @@ from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import reps as rep_repo
-from leadflow.services import pipeline, playbooks, reps
+from leadflow.services import pipeline, playbooks, reporting, reps
 from leadflow.services.demo_sales import TEAM_DOMAIN, sales_outcomes
 
 INDUSTRIES = ["Software", "Logistics", "Manufacturing", "Retail", "Healthcare", "Finance"]
@@ -315,6 +315,7 @@ def build(
         recent = now - moment < 2 * SALES_WEEK
         sales_outcomes(session, rng, moment, until=min(moment + SALES_WEEK, now), worked=worked,
                        keep_up=not recent)  # fmt: skip
+    reporting.fold_tallies(session, at_least=1)  # the company's counts, one row per group
     learned = learn(session, book, now) if train else "not trained"
     return Built(len(data.accounts), len(lead_ids), stored, seconds, learned)
 

@@ -44,6 +44,7 @@ from leadflow.services import (
     engagement_state,
     lifecycle,
     live_scoring,
+    reporting,
     rescore,
     shadow_live,
 )
@@ -155,6 +156,9 @@ def run_bulk(
     """
     scored = rescore.rescore_all(session, playbook, now, progress, lead_ids=lead_ids, cause=cause)
     moves = lifecycle.advance_all(session, playbook, now, actor=actor, lead_ids=lead_ids)
+    # A bulk run appends many tallies (a first scoring two per persona set): folded here when
+    # they are many, so the reports read soon after it need not wait for the worker.
+    reporting.fold_tallies(session)
     return BulkOutcome(scored.leads, scored.events, scored.seconds, moves, scored.phases)
 
 
