@@ -6,7 +6,8 @@
 
 Builds the demo company once (`leadflow demo --no-serve`, reused while the size matches: a
 SQLite file in the temporary folder, or with `--db postgresql` a local server whose data
-directory is kept in the temporary folder as leadflow-pages-pg-LEADS; see benchmarks/_db.py), signs
+directory is kept in the temporary folder as leadflow-pages-pg-LEADS, see benchmarks/_db.py,
+filled by copying the SQLite demo of the same size when there is one), signs
 in as the demo manager (who sees every page) and asks each page `--runs` times through the
 app in-process, so the figure is the server's own time: routing, queries, templates; beside
 the median wall time, the median CPU time (user+sys) of the process serving it.
@@ -24,6 +25,7 @@ import argparse
 import os
 import shutil
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -39,6 +41,7 @@ from sqlalchemy import func, inspect, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _db import HELP, Database, database
+from _from_sqlite import code_heads, copy_sqlite_build, open_read_only, sqlite_heads
 from rescore import machine, psycopg_connect
 
 from leadflow.api.app import create_app
@@ -87,6 +90,22 @@ def size(url: str) -> int:
         engine.dispose()
 
 
+def sqlite_size(path: Path) -> int:
+    """Leads in the SQLite demo at `path` (0 when there is none, or it is not at the code's
+    migration heads: a copy must match the schema it is copied into)."""
+    if not path.exists():
+        return 0
+    con = open_read_only(path)
+    try:
+        if sqlite_heads(con) != code_heads():
+            return 0
+        return int(con.execute("SELECT count(*) FROM leads").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+    finally:
+        con.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=50_000)
@@ -96,7 +115,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     path = Path(tempfile.gettempdir()) / f"leadflow-pages-{args.leads}.db"
     with database(args.db, sqlite_file=path, keep_under=f"leadflow-pages-pg-{args.leads}") as db:
-        if size(db.url) != args.leads:
+        if size(db.url) != args.leads and db.is_postgresql and sqlite_size(path) == args.leads:
+            # The SQLite demo of this size, copied (minutes; building it again took over
+            # fifteen): the same company, rows and all (benchmarks/_from_sqlite.py).
+            print(f"copying the SQLite demo {path}", flush=True)
+            started = time.perf_counter()
+            copy_sqlite_build(path, db.url, psycopg_connect)
+            print(f"copied in {time.perf_counter() - started:.0f} s", flush=True)
+        elif size(db.url) != args.leads:
             build(db.url, args.leads)
         else:
             print(f"reusing the demo database ({args.leads:,} leads)")

@@ -1,6 +1,6 @@
 """The lead tallies (`repositories/lead_tallies.py`, kept by triggers) sum to the leads
 grouped from scratch after every writer: tracking calls, /api edits, an import, a merge, an
-erasure and the demo, whose build (a bulk run) leaves them folded."""
+erasure (the demo, whose build leaves them folded: `test_name_blocks`, which builds it)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,15 @@ from leadflow.core.segment import parse_message
 from leadflow.models import Lead, LeadTally
 from leadflow.models.lead_tally import CONTACT_FIELDS
 from leadflow.repositories.report_sql import month_of
-from leadflow.services import demo, ingest, lead_edits, merge, privacy
+from leadflow.services import ingest, lead_edits, merge, privacy
 from leadflow.services.importing import import_leads
-from tests.services.test_reports import B2B, NOW, playbook, session
+from tests.services.test_reports import NOW, playbook, session
 
 __all__ = ["playbook", "session"]
 GROUPS = ("source", "medium", "campaign", "persona", "stage", "reached_rank", "outcome")
 
 
-def _kept(session: Session) -> dict[tuple[Any, ...], tuple[int, ...]]:
+def tallies_kept(session: Session) -> dict[tuple[Any, ...], tuple[int, ...]]:
     session.flush()
     keys = [LeadTally.month, *(getattr(LeadTally, g) for g in GROUPS)]
     sums = [func.sum(LeadTally.leads), *(func.sum(getattr(LeadTally, f"lacking_{c}"))
@@ -33,7 +33,7 @@ def _kept(session: Session) -> dict[tuple[Any, ...], tuple[int, ...]]:
             for row in session.execute(query)}  # fmt: skip
 
 
-def _from_scratch(session: Session) -> dict[tuple[Any, ...], tuple[int, ...]]:
+def tallies_from_scratch(session: Session) -> dict[tuple[Any, ...], tuple[int, ...]]:
     session.flush()
     keys = [month_of(session, Lead.created_at), *(getattr(Lead, g) for g in GROUPS)]
     sums = [func.count(), *(func.count() - func.count(getattr(Lead, c)) for c in CONTACT_FIELDS)]
@@ -51,26 +51,21 @@ def _identify(book: Playbook, session: Session, message_id: str, traits: dict[st
 def test_tallies_equal_the_leads_grouped_after_every_writer(
     session: Session, playbook: Playbook
 ) -> None:
-    assert _kept(session) == _from_scratch(session)  # the report fixture's own inserts
+    assert tallies_kept(session) == tallies_from_scratch(
+        session
+    )  # the report fixture's own inserts
     _identify(playbook, session, "i1", {"email": "kate@acme.com", "title": "CFO"})
     _identify(playbook, session, "i2", {"email": "k2@acme.com", "lastName": "Smith"})
-    assert _kept(session) == _from_scratch(session)
+    assert tallies_kept(session) == tallies_from_scratch(session)
     lead = lead_edits.create_lead(session, playbook, {"email": "jo@acme.com"}, now=NOW)
     lead_edits.update_lead(session, playbook, lead, {"title": "VP Finance"}, now=NOW)
     lead_edits.update_lead(session, playbook, lead, {"country": None, "phone": "1"}, now=NOW)
-    assert _kept(session) == _from_scratch(session)
+    assert tallies_kept(session) == tallies_from_scratch(session)
     rows = [{"email": "kate@acme.com", "last_name": "Brown", "lifecyclestage": "customer"},
             {"email": "new1@acme.com", "job_title": "CTO"}]  # fmt: skip
     import_leads(session, enumerate(rows, 2), skip_invalid=False, now=NOW)
-    assert _kept(session) == _from_scratch(session)
+    assert tallies_kept(session) == tallies_from_scratch(session)
     merge.merge_leads(session, playbook, "g@x.io", "k2@acme.com", actor="ana", now=NOW)
     privacy.erase(session, "new1@acme.com", actor="dpo", now=NOW)
     session.expire_all()
-    assert _kept(session) == _from_scratch(session)
-
-
-def test_the_demo_leaves_its_tallies_exact_and_folded(session: Session) -> None:
-    demo.build(session, B2B.read_text(), leads=200, now=NOW, seed=5, train=False)
-    assert _kept(session) == _from_scratch(session)
-    appended = select(func.count()).where(LeadTally.folded.is_(False))
-    assert session.scalar(appended) == 0
+    assert tallies_kept(session) == tallies_from_scratch(session)

@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 from leadflow.core.playbook import Playbook
 from leadflow.core.report_math import Cohort
 from leadflow.core.segment import parse_message
-from leadflow.models import Account, Lead, NameBlock
+from leadflow.models import Account, Lead, LeadTally, NameBlock
 from leadflow.repositories import data_quality
 from leadflow.repositories import reports as queries
 from leadflow.repositories.report_sql import in_cohort
 from leadflow.services import demo, ingest, lead_edits, merge, privacy
 from leadflow.services.importing import import_leads
+from tests.services.test_lead_tallies import tallies_from_scratch, tallies_kept
 from tests.services.test_reports import B2B, NOW, playbook, session
 
 __all__ = ["playbook", "session"]
@@ -102,10 +103,13 @@ def test_kept_blocks_equal_the_leads_grouped_after_every_writer(
     assert all(n > 0 for n in _kept(session).values())  # emptied blocks are removed
 
 
-def test_the_demo_keeps_its_blocks(session: Session) -> None:
+def test_the_demo_keeps_its_blocks_and_tallies(session: Session) -> None:
     demo.build(session, B2B.read_text(), leads=200, now=NOW, seed=5, train=False)
     assert _kept(session) == _from_scratch(session)
     assert any(n > 1 for n in _kept(session).values())
+    # The lead tallies too (one demo build for both): exact, and left folded by the build.
+    assert tallies_kept(session) == tallies_from_scratch(session)
+    assert session.scalar(select(func.count()).where(LeadTally.folded.is_(False))) == 0
 
 
 def _plan(session: Session, query: Any) -> str:
