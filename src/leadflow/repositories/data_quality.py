@@ -57,8 +57,7 @@ def missing_fields(
     if tallied and not attributes:
         size, fields = _lacking_from_tallies(session, cohort, lead_columns)
     else:
-        names = [*lead_columns, *attributes]
-        size, fields = _lacking_from_leads(session, cohort, names, attributes)
+        size, fields = _lacking_from_leads(session, cohort, lead_columns, attributes)
     fields.update(_missing_on_accounts(session, cohort, account_columns))
     bad = select(func.count()).select_from(Lead).where(in_cohort(cohort), bad_email())
     return Missing(size, fields, int(session.scalar(bad) or 0))
@@ -81,12 +80,12 @@ def _lacking_from_tallies(
 
 
 def _lacking_from_leads(
-    session: Session, cohort: Cohort, names: Sequence[str], attributes: Sequence[str]
+    session: Session, cohort: Cohort, columns: Sequence[str], attributes: Sequence[str]
 ) -> tuple[int, dict[str, int]]:
-    """(the cohort's leads, those lacking each of `names`: lead columns, then `attributes`)
-    in one pass over the leads, counted as all less those that have it (`count(column)`),
-    which SQLite runs faster than a sum of CASEs."""
-    columns = names[: len(names) - len(attributes)]
+    """(the cohort's leads, those lacking each lead column and each custom attribute) in one
+    pass over the leads, counted as all less those that have it (`count(column)`), which
+    SQLite runs faster than a sum of CASEs."""
+    names = [*columns, *attributes]
     present: list[ColumnElement[Any]] = [func.count(getattr(Lead, name)) for name in columns]
     present += [func.count(Lead.attributes[name].as_string()) for name in attributes]
     query = select(func.count(), *present).select_from(Lead).where(in_cohort(cohort))

@@ -32,11 +32,11 @@ _SUMMED = ("leads", "revenue", *(f"lacking_{name}" for name in CONTACT_FIELDS))
 
 
 def serves(cohort: Cohort, bys: Sequence[str]) -> bool:
-    """Whether tallies hold this cohort's groups (its range aside: see `month_of`)."""
+    """Whether tallies hold this cohort's groups (its range aside: see `_whole_month`)."""
     return cohort.tier is None and set(bys) <= TALLIED
 
 
-def month_of(moment: datetime) -> str | None:
+def _whole_month(moment: datetime) -> str | None:
     """`YYYY-MM` (UTC) of a moment that starts a month (a naive one is UTC), else None: a
     tally's month is a whole month, so only such bounds are a range of them."""
     utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment
@@ -71,11 +71,11 @@ def _month_start(moment: datetime, *, later: bool) -> datetime:
 
 
 def _where(cohort: Cohort) -> ColumnElement[bool]:
-    """The cohort as a condition on tallies; its bounds must start months (`month_of`)."""
+    """The cohort as a condition on tallies; its bounds must start months (`_whole_month`)."""
     parts: list[ColumnElement[bool]] = []
     for bound, after in ((cohort.since, True), (cohort.until, False)):
         if bound is not None:
-            month = month_of(bound)
+            month = _whole_month(bound)
             assert month is not None, "a tally's range is whole months"
             parts.append(LeadTally.month >= month if after else LeadTally.month < month)
     for name in PEOPLE_COLUMNS:
