@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from leadflow.core.facts import EventFacts
+from leadflow.core.match_memo import MatchMemo
 from leadflow.core.playbook import EngagementRule, Playbook
-from leadflow.core.scoring import match_event
 
 WEEK = timedelta(days=7)
 TOP_SIGNALS = 3
@@ -33,13 +33,17 @@ class Why:
     talking_point: str | None
 
 
-def signals(playbook: Playbook, events: Sequence[EventFacts], now: datetime) -> tuple[str, ...]:
+def signals(
+    playbook: Playbook, events: Sequence[EventFacts], now: datetime, memo: MatchMemo | None = None
+) -> tuple[str, ...]:
     """This week's events counted by the engagement rule they earn points for, weightiest
-    (points x count) first: ("Requested a demo", "Viewed pricing x10")."""
+    (points x count) first: ("Requested a demo", "Viewed pricing x10"). Pass one `memo` for
+    many leads' signals: their events are mostly of a few kinds."""
+    memo = memo or MatchMemo(playbook)
     counts: Counter[str] = Counter()
     for event in events:
         if now - WEEK <= event.occurred_at <= now:
-            counts.update(match.rule_id for match in match_event(playbook, event))
+            counts.update(match.rule_id for match in memo.matches(event))
     rules = {rule.id: rule for rule in playbook.engagement.rules}
     ranked = sorted(
         (rule_id for rule_id in counts if _weight(rules[rule_id], counts[rule_id]) > 0),
@@ -80,6 +84,7 @@ def why(
     moved_at: datetime | None,
     events: Sequence[EventFacts],
     now: datetime,
+    memo: MatchMemo | None = None,
 ) -> Why:
     """Everything the queue says about why this lead is worth a call now."""
     persona = next((p for p in playbook.personas if p.id == persona_id), None)
@@ -87,7 +92,7 @@ def why(
     return Why(
         tipped=_said_once(move_reason),
         tipped_at=moved_at,
-        signals=signals(playbook, events, now),
+        signals=signals(playbook, events, now, memo),
         grade=grade,
         score=score,
         persona=persona.name if persona else None,

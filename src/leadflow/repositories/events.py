@@ -11,10 +11,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from leadflow.core.event_kinds import kind_of, occurred_micros
+from leadflow.core.facts import EventFacts
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.types import utcnow
@@ -32,7 +33,7 @@ OPTIONAL: dict[str, Any] = {
     "context": {},
 }
 # (id, lead_id, type, name, properties, context, occurred_at)
-EventColumns = Row[tuple[int, int, str, str | None, dict[str, Any], dict[str, Any], datetime]]
+EventColumns = Row[int, int, str, str | None, dict[str, Any], dict[str, Any], datetime]
 
 
 LOOKUP_LIMIT = 200  # characters kept of a campaign or a path (they sit in an index)
@@ -156,6 +157,19 @@ def for_lead(session: Session, lead_id: int, *, limit: int | None = None) -> lis
     return list(reversed(session.scalars(latest).all()))
 
 
+def _columns() -> Select[int, int, str, str | None, Any, Any, datetime]:
+    """What matching reads of an event (see EventColumns)."""
+    return select(
+        Event.id,
+        Event.lead_id,
+        Event.type,
+        Event.name,
+        Event.properties,
+        Event.context,
+        Event.occurred_at,
+    )
+
+
 def iter_all_columns(
     session: Session, *, lead_ids: Iterable[int] | None = None, chunk_size: int = 10_000
 ) -> Iterator[Sequence[EventColumns]]:
@@ -164,15 +178,7 @@ def iter_all_columns(
     Rows are (id, lead_id, type, name, properties, context, occurred_at); every lead's events
     arrive together and in order, possibly split across consecutive chunks.
     """
-    columns = select(
-        Event.id,
-        Event.lead_id,
-        Event.type,
-        Event.name,
-        Event.properties,
-        Event.context,
-        Event.occurred_at,
-    ).order_by(Event.lead_id, Event.occurred_at, Event.id)
+    columns = _columns().order_by(Event.lead_id, Event.occurred_at, Event.id)
     if lead_ids is None:
         queries = [columns.where(Event.lead_id.is_not(None))]
     else:
@@ -195,15 +201,7 @@ def since_stage_change(
     matcher. A lead that never changed stage has all its events counted.
     """
     query = (
-        select(
-            Event.id,
-            Event.lead_id,
-            Event.type,
-            Event.name,
-            Event.properties,
-            Event.context,
-            Event.occurred_at,
-        )
+        _columns()
         .join(Lead, Lead.id == Event.lead_id)
         .where(Lead.stage.in_(stages))
         .where((Lead.stage_changed_at.is_(None)) | (Event.occurred_at > Lead.stage_changed_at))
@@ -215,11 +213,25 @@ def since_stage_change(
     return list(session.execute(query.order_by(Event.lead_id, Event.occurred_at, Event.id)))
 
 
-def since(session: Session, lead_ids: Iterable[int], start: datetime) -> dict[int, list[Event]]:
-    """The events of these leads that occurred at or after `start`, oldest first, by lead."""
-    found: dict[int, list[Event]] = {}
+def as_facts(row: EventColumns) -> EventFacts:
+    """An event read as columns, as scoring sees it."""
+    return EventFacts(
+        str(row.id), row.type, row.occurred_at, row.name, row.properties or {}, row.context or {}
+    )
+
+
+def facts_since(
+    session: Session, lead_ids: Iterable[int], start: datetime
+) -> dict[int, list[EventFacts]]:
+    """The events of these leads that occurred at or after `start`, oldest first, by lead:
+    only what matching reads, not whole rows."""
+    found: dict[int, list[EventFacts]] = {}
     for batch in chunked(sorted(set(lead_ids))):
-        query = select(Event).where(Event.lead_id.in_(batch), Event.occurred_at >= start)
-        for event in session.scalars(query.order_by(Event.occurred_at, Event.id)):
-            found.setdefault(event.lead_id or 0, []).append(event)
+        query = (
+            _columns()
+            .where(Event.lead_id.in_(batch), Event.occurred_at >= start)
+            .order_by(Event.occurred_at, Event.id)
+        )
+        for row in session.execute(query):
+            found.setdefault(row.lead_id, []).append(as_facts(row))
     return found

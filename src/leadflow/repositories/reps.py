@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from leadflow.models.assignment import Assignment
 from leadflow.models.lead import Lead
@@ -118,6 +118,9 @@ def queue(
     )
     query = (
         select(Lead, Assignment)
+        # The queue shows names and numbers: the JSON columns stay unread.
+        .options(defer(Lead.attributes), defer(Lead.contributions))
+        .options(defer(Lead.probability_reasons), defer(Lead.probability_contributions))
         .outerjoin(latest, latest.c.lead_id == Lead.id)
         .outerjoin(Assignment, Assignment.id == latest.c.id)
         .where(Lead.stage.in_(stages))

@@ -6,13 +6,15 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from leadflow.models.stage_change import StageChange
 from leadflow.repositories import closed_rollups
 from leadflow.repositories._driver import insert_rows
 from leadflow.repositories._sql import chunked, table_of
+
+LatestMove = Row[int, str, datetime]  # (lead_id, reason, at)
 
 
 def record(
@@ -57,11 +59,14 @@ def entries_between(session: Session, stage: str, start: datetime, end: datetime
     return int(session.scalar(query) or 0)
 
 
-def latest_for(session: Session, lead_ids: Iterable[int]) -> dict[int, StageChange]:
-    """Each of these leads' latest move (the one into its current stage), by lead."""
-    found: dict[int, StageChange] = {}
+def latest_for(session: Session, lead_ids: Iterable[int]) -> dict[int, LatestMove]:
+    """Each of these leads' latest move (the one into its current stage): its reason and
+    time, by lead."""
+    found: dict[int, LatestMove] = {}
     for batch in chunked(sorted(set(lead_ids))):
-        query = select(StageChange).where(StageChange.lead_id.in_(batch))
-        for change in session.scalars(query.order_by(StageChange.at, StageChange.id)):
-            found[change.lead_id] = change  # oldest first: the last one wins
+        query = select(StageChange.lead_id, StageChange.reason, StageChange.at).where(
+            StageChange.lead_id.in_(batch)
+        )
+        for row in session.execute(query.order_by(StageChange.at, StageChange.id)):
+            found[row.lead_id] = row  # oldest first: the last one wins
     return found

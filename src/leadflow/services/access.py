@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.core import queue_why
 from leadflow.core.errors import Forbidden
+from leadflow.core.match_memo import MatchMemo
 from leadflow.core.playbook import Playbook
 from leadflow.core.roles import GRANTS, USER_GRANTS, Permission, Role, UserRole
 from leadflow.models.api_key import ApiKey
@@ -25,7 +26,6 @@ from leadflow.models.user import User
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import reps as rep_repo
 from leadflow.repositories import stage_changes
-from leadflow.services.leads import event_facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,8 @@ def queue(session: Session, actor: Actor, book: Playbook, now: datetime) -> list
     found = rep_repo.queue(session, stages, owner_scope(actor))
     ids = [lead.id for lead, _ in found]
     moves = stage_changes.latest_for(session, ids)
-    recent = event_repo.since(session, ids, now - queue_why.WEEK)
+    recent = event_repo.facts_since(session, ids, now - queue_why.WEEK)
+    memo = MatchMemo(book)
     rows = []
     for lead, assignment in found:
         due = assignment.sla_due_at if assignment else None
@@ -93,7 +94,7 @@ def queue(session: Session, actor: Actor, book: Playbook, now: datetime) -> list
         why = queue_why.why(
             book, persona_id=lead.persona, grade=lead.grade, score=lead.total,
             move_reason=move.reason if move else None, moved_at=move.at if move else None,
-            events=[event_facts(e) for e in recent.get(lead.id, [])], now=now,
+            events=recent.get(lead.id, []), now=now, memo=memo,
         )  # fmt: skip
         rows.append({
             "lead": lead, "assignment": assignment, "why": why,

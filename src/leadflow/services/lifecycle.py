@@ -220,9 +220,7 @@ def hand_raiser_events(session: Session, playbook: Playbook) -> dict[int, list[E
         match = raiser.event
         rows = events.since_stage_change(session, stages=stages, types=match.type, names=match.name)
         for row in rows:
-            fact = EventFacts(
-                str(row.id), row.type, row.occurred_at, row.name, row.properties, row.context
-            )
+            fact = events.as_facts(row)
             if any(r is raiser for r, _ in hand_raised(playbook, [fact])):
                 found.setdefault(row.lead_id, []).append(fact)
     return found
