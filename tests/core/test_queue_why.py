@@ -29,17 +29,16 @@ def test_signals_count_this_weeks_events_by_rule_weightiest_first() -> None:
 
 def test_why_names_the_persona_and_its_first_talking_point() -> None:
     said = why(BOOK, persona_id="ops_leader", grade="A1", score=120.5,
-               move_reason="Demo requested: Demo Requested", moved_at=NOW, events=[],
-               now=NOW)  # fmt: skip
+               move_reason="Demo requested: Demo Requested", moved_at=NOW, week={})  # fmt: skip
     assert said.persona == "Operations Olivia"
     assert said.talking_point == "Ask which hand-off costs the most rework each week."
     assert said.tipped == "Demo requested"  # the label and the event said the same
     moved = why(BOOK, persona_id=None, grade=None, score=0, move_reason="entered mql: (fit gte 40)",
-                moved_at=NOW, events=[], now=NOW)  # fmt: skip
+                moved_at=NOW, week={})  # fmt: skip
     assert moved.tipped == "entered mql: (fit gte 40)"
     assert said.signals == ()
     nobody = why(BOOK, persona_id=None, grade=None, score=0, move_reason=None, moved_at=None,
-                 events=[], now=NOW)  # fmt: skip
+                 week={})  # fmt: skip
     assert nobody.persona is None and nobody.talking_point is None
 
 
@@ -48,3 +47,10 @@ def test_a_window_rule_is_a_signal_only_when_the_week_holds_its_count() -> None:
     assert signals(BOOK, two, NOW) == ("Viewed a page x2",)
     five = [page(n, "/", 1) for n in range(5)]
     assert signals(BOOK, five, NOW) == ("Five or more visits in a week", "Viewed a page x5")
+
+
+def test_why_ranks_the_weeks_counts_and_ignores_rules_it_does_not_know() -> None:
+    week = {"pricing_page": 10, "demo_request": 1, "careers_page": 3, "retired_rule": 4}
+    said = why(BOOK, persona_id=None, grade="A1", score=90, move_reason=None, moved_at=None,
+               week=week)  # fmt: skip
+    assert said.signals == ("Requested a demo", "Viewed pricing x10")

@@ -2,13 +2,13 @@
 
 What tipped the lead (the move into its stage and its reason), what it did this week in the
 playbook's own words ("Viewed pricing x10"), its grade and score, its persona and the first
-talking point. Pure: the service passes the stored move, the week's events and `now`.
+talking point. Pure: the service passes the stored move and the week's events counted by rule.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,23 +33,31 @@ class Why:
     talking_point: str | None
 
 
-def signals(
+def week_counts(
     playbook: Playbook, events: Sequence[EventFacts], now: datetime, memo: MatchMemo | None = None
-) -> tuple[str, ...]:
-    """This week's events counted by the engagement rule they earn points for, weightiest
-    (points x count) first: ("Requested a demo", "Viewed pricing x10"). Pass one `memo` for
-    many leads' signals: their events are mostly of a few kinds."""
+) -> Counter[str]:
+    """This week's events counted by the engagement rule they count for. Pass one `memo` for
+    many leads: their events are mostly of a few kinds."""
     memo = memo or MatchMemo(playbook)
     counts: Counter[str] = Counter()
     for event in events:
         if now - WEEK <= event.occurred_at <= now:
             counts.update(match.rule_id for match in memo.matches(event))
+    return counts
+
+
+def ranked(playbook: Playbook, counts: Mapping[str, int]) -> tuple[str, ...]:
+    """A week's counts by rule as signals, weightiest (points x count) first: ("Requested a
+    demo", "Viewed pricing x10"); rules worth nothing (or less) are left out."""
     rules = {rule.id: rule for rule in playbook.engagement.rules}
-    ranked = sorted(
-        (rule_id for rule_id in counts if _weight(rules[rule_id], counts[rule_id]) > 0),
-        key=lambda rule_id: (-_weight(rules[rule_id], counts[rule_id]), rule_id),
-    )
-    return tuple(_counted(rules[r], counts[r]) for r in ranked[:TOP_SIGNALS])
+    worth = [r for r in counts if r in rules and _weight(rules[r], counts[r]) > 0]
+    worth.sort(key=lambda r: (-_weight(rules[r], counts[r]), r))
+    return tuple(_counted(rules[r], counts[r]) for r in worth[:TOP_SIGNALS])
+
+
+def signals(playbook: Playbook, events: Sequence[EventFacts], now: datetime) -> tuple[str, ...]:
+    """This week's events as signals (see `ranked`)."""
+    return ranked(playbook, week_counts(playbook, events, now))
 
 
 def _weight(rule: EngagementRule, count: int) -> float:
@@ -82,17 +90,16 @@ def why(
     score: float,
     move_reason: str | None,
     moved_at: datetime | None,
-    events: Sequence[EventFacts],
-    now: datetime,
-    memo: MatchMemo | None = None,
+    week: Mapping[str, int],
 ) -> Why:
-    """Everything the queue says about why this lead is worth a call now."""
+    """Everything the queue says about why this lead is worth a call now; `week` is this
+    week's events counted by rule (`week_counts`)."""
     persona = next((p for p in playbook.personas if p.id == persona_id), None)
     points = persona.psychographics.talking_points if persona else []
     return Why(
         tipped=_said_once(move_reason),
         tipped_at=moved_at,
-        signals=signals(playbook, events, now, memo),
+        signals=ranked(playbook, week),
         grade=grade,
         score=score,
         persona=persona.name if persona else None,

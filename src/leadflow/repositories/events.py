@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, func, select
+from sqlalchemy import Row, Select, bindparam, case, func, null, or_, select
 from sqlalchemy.orm import Session
 
 from leadflow.core.event_kinds import kind_of, occurred_micros
@@ -36,6 +36,7 @@ OPTIONAL: dict[str, Any] = {
 EventColumns = Row[int, int, str, str | None, dict[str, Any], dict[str, Any], datetime]
 
 
+ALL_ROOTS = ("properties", "context")  # an event's JSON columns
 LOOKUP_LIMIT = 200  # characters kept of a campaign or a path (they sit in an index)
 
 
@@ -157,19 +158,6 @@ def for_lead(session: Session, lead_id: int, *, limit: int | None = None) -> lis
     return list(reversed(session.scalars(latest).all()))
 
 
-def _columns() -> Select[int, int, str, str | None, Any, Any, datetime]:
-    """What matching reads of an event (see EventColumns)."""
-    return select(
-        Event.id,
-        Event.lead_id,
-        Event.type,
-        Event.name,
-        Event.properties,
-        Event.context,
-        Event.occurred_at,
-    )
-
-
 def iter_all_columns(
     session: Session, *, lead_ids: Iterable[int] | None = None, chunk_size: int = 10_000
 ) -> Iterator[Sequence[EventColumns]]:
@@ -178,7 +166,7 @@ def iter_all_columns(
     Rows are (id, lead_id, type, name, properties, context, occurred_at); every lead's events
     arrive together and in order, possibly split across consecutive chunks.
     """
-    columns = _columns().order_by(Event.lead_id, Event.occurred_at, Event.id)
+    columns = _matching_columns(ALL_ROOTS).order_by(Event.lead_id, Event.occurred_at, Event.id)
     if lead_ids is None:
         queries = [columns.where(Event.lead_id.is_not(None))]
     else:
@@ -201,7 +189,7 @@ def since_stage_change(
     matcher. A lead that never changed stage has all its events counted.
     """
     query = (
-        _columns()
+        _matching_columns(ALL_ROOTS)
         .join(Lead, Lead.id == Event.lead_id)
         .where(Lead.stage.in_(stages))
         .where((Lead.stage_changed_at.is_(None)) | (Event.occurred_at > Lead.stage_changed_at))
@@ -220,18 +208,67 @@ def as_facts(row: EventColumns) -> EventFacts:
     )
 
 
+def _matching_columns(roots: Iterable[str]) -> Select[Any]:
+    """An event's columns as matching reads them, with only the JSON `roots` ("properties",
+    "context") its rules read: a Segment context (user agent, IP, library, page) is most of
+    an event's size and few rules read it."""
+    wanted = set(roots)
+    properties = Event.properties if "properties" in wanted else null().label("properties")
+    context = Event.context if "context" in wanted else null().label("context")
+    return select(Event.id, Event.lead_id, Event.type, Event.name, properties, context,
+                  Event.occurred_at)  # fmt: skip
+
+
 def facts_since(
-    session: Session, lead_ids: Iterable[int], start: datetime
+    session: Session, lead_ids: Iterable[int], start: datetime, roots: Iterable[str]
 ) -> dict[int, list[EventFacts]]:
-    """The events of these leads that occurred at or after `start`, oldest first, by lead:
-    only what matching reads, not whole rows."""
+    """The events of these leads that occurred at or after `start`, oldest first, by lead
+    (JSON `roots` only, see `_matching_columns`)."""
     found: dict[int, list[EventFacts]] = {}
     for batch in chunked(sorted(set(lead_ids))):
         query = (
-            _columns()
+            _matching_columns(roots)
             .where(Event.lead_id.in_(batch), Event.occurred_at >= start)
             .order_by(Event.occurred_at, Event.id)
         )
         for row in session.execute(query):
             found.setdefault(row.lead_id, []).append(as_facts(row))
     return found
+
+
+def facts_by_id(
+    session: Session, event_ids: Iterable[int], roots: Iterable[str]
+) -> dict[int, EventFacts]:
+    """These events (JSON `roots` only), by id; an id no event has is left out."""
+    found: dict[int, EventFacts] = {}
+    for batch in chunked(sorted(set(event_ids))):
+        for row in session.execute(_matching_columns(roots).where(Event.id.in_(batch))):
+            found[row.id] = as_facts(row)
+    return found
+
+
+KindCount = Row[int, int, int, int]  # lead_id, kind (-1: not stored), events, an event's id
+
+
+def kind_counts(
+    session: Session, lead_ids: Iterable[int], start: datetime, end: datetime
+) -> list[KindCount]:
+    """How many events of each kind each of these leads had from `start` to `end` (both
+    included), and the id of one event of each (lead, kind): from `ix_events_scoring`, no
+    JSON read. Events stored without their time or kind (by raw SQL) count as kind -1."""
+    kind = case((Event.occurred_us.is_(None), -1), else_=func.coalesce(Event.kind, -1))
+    span = Event.occurred_us.between(occurred_micros(start), occurred_micros(end))
+    rows: list[KindCount] = []
+    for batch in chunked(sorted(set(lead_ids))):
+        query = (
+            select(
+                Event.lead_id,
+                kind.label("kind"),
+                func.count().label("events"),
+                func.min(Event.id).label("sample"),
+            )
+            .where(Event.lead_id.in_(batch), or_(span, Event.occurred_us.is_(None)))
+            .group_by(Event.lead_id, kind)
+        )
+        rows += session.execute(query)
+    return rows

@@ -17,15 +17,14 @@ from sqlalchemy.orm import Session
 
 from leadflow.core import queue_why
 from leadflow.core.errors import Forbidden
-from leadflow.core.match_memo import MatchMemo
 from leadflow.core.playbook import Playbook
 from leadflow.core.roles import GRANTS, USER_GRANTS, Permission, Role, UserRole
 from leadflow.models.api_key import ApiKey
 from leadflow.models.lead import Lead
 from leadflow.models.user import User
-from leadflow.repositories import events as event_repo
 from leadflow.repositories import reps as rep_repo
 from leadflow.repositories import stage_changes
+from leadflow.services import queue_signals
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +84,7 @@ def queue(session: Session, actor: Actor, book: Playbook, now: datetime) -> list
     found = rep_repo.queue(session, stages, owner_scope(actor))
     ids = [lead.id for lead, _ in found]
     moves = stage_changes.latest_for(session, ids)
-    recent = event_repo.facts_since(session, ids, now - queue_why.WEEK)
-    memo = MatchMemo(book)
+    weeks = queue_signals.week_counts(session, book, ids, now)
     rows = []
     for lead, assignment in found:
         due = assignment.sla_due_at if assignment else None
@@ -94,7 +92,7 @@ def queue(session: Session, actor: Actor, book: Playbook, now: datetime) -> list
         why = queue_why.why(
             book, persona_id=lead.persona, grade=lead.grade, score=lead.total,
             move_reason=move.reason if move else None, moved_at=move.at if move else None,
-            events=recent.get(lead.id, []), now=now, memo=memo,
+            week=weeks.get(lead.id, {}),
         )  # fmt: skip
         rows.append({
             "lead": lead, "assignment": assignment, "why": why,
