@@ -66,6 +66,9 @@ def test_no_page_is_wider_than_a_phone(
     assert wide == {}, f"wider than {PHONE['width']} px: {wide}"
 
 
+DESKTOP_WIDTHS = (1024, 1280, 1440)
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_no_card_cuts_off_its_content_on_a_desktop(
     page: Page, live_url: str, client: TestClient, make_key: Callable[[Role], str], people: None,
@@ -93,14 +96,19 @@ def test_no_card_cuts_off_its_content_on_a_desktop(
 
 
 def visits_at_desktop_widths(page: Page, app: FastAPI, base: str) -> Iterator[tuple[str, int]]:
-    """Open every page at three desktop widths (the manager's, then the administrator's),
-    yielding each (path, width) once it has loaded."""
+    """Open every page (the manager's, then the administrator's) and lay it out at three
+    desktop widths, narrowest first, yielding each (path, width) once it is laid out. The
+    layout is CSS alone (no script of ours measures the window), so a loaded page resized is
+    laid out as one loaded at that width; two frames let the editor re-measure itself."""
     for paths in (PAGES, ADMIN_PAGES):
         if paths is ADMIN_PAGES:
             sign_in_as_admin(page, app, base)
-        for width in (1024, 1280, 1440):
-            page.set_viewport_size({"width": width, "height": 900})
-            for path in paths:
-                page.goto(f"{base}{path}")
-                page.wait_for_load_state("networkidle")
+        for path in paths:
+            page.set_viewport_size({"width": DESKTOP_WIDTHS[0], "height": 900})
+            page.goto(f"{base}{path}")
+            page.wait_for_load_state("networkidle")
+            for width in DESKTOP_WIDTHS:
+                page.set_viewport_size({"width": width, "height": 900})
+                page.evaluate("() => new Promise(done => requestAnimationFrame("
+                              "() => requestAnimationFrame(done)))")  # fmt: skip
                 yield path, width
