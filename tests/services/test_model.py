@@ -1,8 +1,8 @@
 """`leadflow model train` on the demo company, whose hidden propensity is known.
 
 The demo company (2,500 leads, six months) takes most of a minute to build, so it is built
-once per engine, untrained, and every test gets a copy of its own of that build: what each
-test used to build for itself, and nothing another test wrote."""
+once, untrained, on SQLite (and copied into PostgreSQL), and every test gets a copy of its own
+of that build: what each test used to build for itself, and nothing another test wrote."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from leadflow.repositories import events as event_repo
 from leadflow.services import demo, leads, model, pipeline, playbooks, prediction, tuning_db
 from leadflow.services.tuning import ColdStart
 from tests.conftest import ENGINES, Migrate, Template, template_database
+from tests.sqlite_copy import copy_database
 
 B2B = Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml"
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -41,17 +42,31 @@ def session(database_url: str, migrate: Migrate) -> Iterator[Session]:
     yield from sessions_on(database_url)
 
 
+@pytest.fixture(scope="module")
+def untrained_demo_file(tmp_path_factory: pytest.TempPathFactory, migrate: Migrate) -> Path:
+    """`demo.build(..., train=False)` of the company every test here learns from, built once
+    on SQLite and committed."""
+    path = tmp_path_factory.mktemp("demo") / "untrained.db"
+    migrate(f"sqlite:///{path}")
+    for db in sessions_on(f"sqlite:///{path}"):
+        built = demo.build(db, B2B.read_text(), leads=2500, now=NOW, seed=11, train=False)
+        assert built.model == "not trained"
+    return path
+
+
 @pytest.fixture(scope="module", params=ENGINES)
 def untrained_demo(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, migrate: Migrate
-) -> Iterator[Template]:
-    """`demo.build(..., train=False)` of the company every test here learns from, built once
-    per engine and committed."""
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+    untrained_demo_file: Path,
+) -> Iterator[Template]:  # fmt: skip
+    """That company on each engine: on PostgreSQL its rows copied over (`tests/sqlite_copy.py`,
+    a few seconds), not built again there (83 s of the suite's time; the demo's build on
+    PostgreSQL is tested in tests/cli and tests/services/test_name_blocks.py)."""
+    if request.param == "sqlite":
+        yield Template(url=f"sqlite:///{untrained_demo_file}", proc=None)
+        return
     with template_database(request, tmp_path_factory, request.param) as template:
-        migrate(template.url)
-        for db in sessions_on(template.url):
-            built = demo.build(db, B2B.read_text(), leads=2500, now=NOW, seed=11, train=False)
-            assert built.model == "not trained"
+        copy_database(untrained_demo_file, template.url)
         yield template
 
 
