@@ -317,12 +317,10 @@ def build_sqlite(path: Path, leads: int, events: int, seed: int, meta: dict[str,
 
 
 def psycopg_connect(url: str, **options: Any) -> Any:
-    """A plain psycopg connection to a SQLAlchemy PostgreSQL URL."""
-    import psycopg
-    from sqlalchemy import make_url
+    """A plain psycopg connection to a SQLAlchemy PostgreSQL URL (`tests/sqlite_copy.py`)."""
+    from tests.sqlite_copy import connect  # _db put the checkout on the path
 
-    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    return psycopg.connect(plain, **options)
+    return connect(url, **options)
 
 
 def empty_schema(url: str) -> None:
