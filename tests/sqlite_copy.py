@@ -6,7 +6,10 @@ migrations make. Its secondary indexes are dropped while loading and built again
 recorded definitions afterwards; the rows go over with COPY; then the sequences move past
 the copied ids and VACUUM (ANALYZE) leaves statistics and a visibility map. Derived tables
 (name blocks, rollups, lead tallies, won credit, ...) are copied as SQLite's migrations and
-triggers filled them in, not recomputed: PostgreSQL's triggers are off during the load.
+triggers filled them in, not recomputed: PostgreSQL's triggers are off during the load. So
+they hold SQLite's answers: `name_blocks` keys are SQLite's `lower()`, which folds ASCII only
+(PostgreSQL folds every letter), so a source with non-ASCII last names would need its blocks
+rebuilt after the copy; the demo's and the benchmarks' names are ASCII.
 
 Used by the benchmarks (a million-lead build in minutes, not hours: benchmarks/_from_sqlite.py)
 and by tests whose fixture is a large build (tests/services/test_model.py). The SQLite file is

@@ -9,8 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import delete, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from leadflow.core import queue_why
@@ -124,3 +124,27 @@ def test_a_playbook_reading_what_kinds_do_not_tell_apart_matches_every_event(
     weeks = week_counts(session, CAMPAIGNS, leads, NOW)
     assert kept(weeks) == reference(session, CAMPAIGNS, leads)
     assert weeks[leads[0]]["spring"] == 3 and weeks[leads[0]]["clicks"] == 4
+
+
+@pytest.mark.parametrize("change", ["anonymized", "deleted"])
+def test_a_sample_changed_between_the_two_reads_is_not_taken_for_its_kind(
+    session: Session, leads: list[int], change: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another transaction may anonymize (retention) or delete an event between the count by
+    kind and the read of each kind's sample: the other events of that kind still count."""
+    read = event_repo.facts_by_id
+
+    def changed_first(db: Session, event_ids: Any, roots: Any) -> dict[int, EventFacts]:
+        ids = list(event_ids)
+        if change == "deleted":
+            session.execute(delete(Event).where(Event.id.in_(ids)))
+        else:
+            session.execute(update(Event).where(Event.id.in_(ids))
+                            .values(lead_id=None, properties={}, context={}))  # fmt: skip
+        return read(db, ids, roots)
+
+    monkeypatch.setattr(event_repo, "facts_by_id", changed_first)
+    weeks = week_counts(session, BOOK, leads, NOW)
+    monkeypatch.undo()
+    assert kept(weeks) == reference(session, BOOK, leads)
+    assert weeks[leads[2]]["pricing_page"] > 0

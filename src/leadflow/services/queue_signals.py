@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from leadflow.core import queue_why
 from leadflow.core.bulk_events import event_paths
-from leadflow.core.event_kinds import covered
+from leadflow.core.event_kinds import covered, kind_of
+from leadflow.core.facts import EventFacts
 from leadflow.core.match_memo import MatchMemo
 from leadflow.core.playbook import Playbook
 from leadflow.repositories import events as event_repo
@@ -32,7 +33,7 @@ def week_counts(
     paths = event_paths(playbook)
     roots = {path.split(".")[0] for path in paths}
     if covered(paths):
-        found = _by_kind(session, memo, lead_ids, now, roots)
+        found = _by_kind(session, memo, lead_ids, now)
         if found is not None:
             return found
     recent = event_repo.facts_since(session, lead_ids, now - queue_why.WEEK, roots)
@@ -42,17 +43,19 @@ def week_counts(
 
 
 def _by_kind(
-    session: Session, memo: MatchMemo, lead_ids: Sequence[int], now: datetime, roots: set[str]
+    session: Session, memo: MatchMemo, lead_ids: Sequence[int], now: datetime
 ) -> Weeks | None:
-    """None when an event has no stored kind, or a sample event went missing meanwhile."""
+    """None when an event has no stored kind, or a sample event was deleted or changed since
+    it was counted (another transaction's: retention blanks an event's properties)."""
     rows = event_repo.kind_counts(session, lead_ids, now - queue_why.WEEK, now)
     if any(row.kind < 0 for row in rows):
         return None
     sample_of: dict[int, int] = {}
     for row in rows:
         sample_of.setdefault(row.kind, row.sample)
-    samples = event_repo.facts_by_id(session, sample_of.values(), roots)
-    if len(samples) < len(sample_of):
+    # Properties: what its kind digests, and (kinds being covered) all its rules may read.
+    samples = event_repo.facts_by_id(session, sample_of.values(), ["properties"])
+    if any(_changed(samples.get(event_id), kind) for kind, event_id in sample_of.items()):
         return None
     rules = {kind: memo.matches(samples[event_id]) for kind, event_id in sample_of.items()}
     weeks: Weeks = {}
@@ -61,3 +64,8 @@ def _by_kind(
         for match in rules[row.kind]:
             counts[match.rule_id] += row.events
     return weeks
+
+
+def _changed(sample: EventFacts | None, kind: int) -> bool:
+    """True when the sample is gone, or no longer of the kind it was counted as."""
+    return sample is None or kind_of(sample.type, sample.name, sample.properties) != kind
