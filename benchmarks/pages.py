@@ -115,14 +115,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     path = Path(tempfile.gettempdir()) / f"leadflow-pages-{args.leads}.db"
     with database(args.db, sqlite_file=path, keep_under=f"leadflow-pages-pg-{args.leads}") as db:
-        if size(db.url) != args.leads and db.is_postgresql and sqlite_size(path) == args.leads:
+        current = size(db.url)
+        if current != args.leads and db.is_postgresql and sqlite_size(path) == args.leads:
             # The SQLite demo of this size, copied (minutes; building it again took over
             # fifteen): the same company, rows and all (benchmarks/_from_sqlite.py).
             print(f"copying the SQLite demo {path}", flush=True)
             started = time.perf_counter()
             copy_sqlite_build(path, db.url, psycopg_connect)
             print(f"copied in {time.perf_counter() - started:.0f} s", flush=True)
-        elif size(db.url) != args.leads:
+        elif current != args.leads:
             build(db.url, args.leads)
         else:
             print(f"reusing the demo database ({args.leads:,} leads)")

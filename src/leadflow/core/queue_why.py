@@ -55,11 +55,6 @@ def ranked(playbook: Playbook, counts: Mapping[str, int]) -> tuple[str, ...]:
     return tuple(_counted(rules[r], counts[r]) for r in worth[:TOP_SIGNALS])
 
 
-def signals(playbook: Playbook, events: Sequence[EventFacts], now: datetime) -> tuple[str, ...]:
-    """This week's events as signals (see `ranked`)."""
-    return ranked(playbook, week_counts(playbook, events, now))
-
-
 def _weight(rule: EngagementRule, count: int) -> float:
     """The points a week of these events is worth, before decay: a window rule pays once,
     when the week holds its count."""
