@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Row, Select, bindparam, case, func, null, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ClauseElement
 
 from leadflow.core.event_kinds import kind_of, occurred_micros
 from leadflow.core.facts import EventFacts
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.types import utcnow
-from leadflow.repositories import lead_activity, rule_state
+from leadflow.repositories import _hot, lead_activity, rule_state
 from leadflow.repositories._driver import insert_rows
 from leadflow.repositories._sql import chunked, dialect_insert, insert_new_only, table_of
 
@@ -105,12 +107,38 @@ def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, in
     The leads' activity (`lead_activity`) is the caller's to refresh, under its lock of them
     (`pipeline.run_live` does).
     """
-    statement = insert_new_only(session, Event, DEDUPE_KEY, ["message_id", "id"])
     stored: dict[str, int] = {}
+    if len(rows) <= _FEW:  # a tracking call's few events: on the driver's cursor (`_hot`)
+        prepared = [with_lookups(row) for row in rows]
+        names = tuple(prepared[0])
+        build = partial(_insert_few, session, names, len(prepared))
+        params = {f"{n}_{i}": row[n] for i, row in enumerate(prepared) for n in names}
+        for message_id, event_id in _hot.run(session, ("events", names, len(rows)), build, params):
+            stored[str(message_id)] = int(event_id)
+        return stored
+    statement = insert_new_only(session, Event, DEDUPE_KEY, ["message_id", "id"])
     for batch in chunked(rows):
         prepared = [with_lookups(row) for row in batch]
         stored.update(dict(session.execute(statement, prepared).all()))
     return stored
+
+
+_FEW = 8  # events a tracking call usually brings (browsers send one per request)
+
+
+def _insert_few(session: Session, names: Sequence[str], count: int) -> ClauseElement:
+    """INSERT of `count` events with these columns (parameters `column_i`), skipping stored
+    ones, RETURNING (message_id, id) of those stored."""
+    table = table_of(Event)
+    values = [
+        {n: bindparam(f"{n}_{i}", type_=table.c[n].type) for n in names} for i in range(count)
+    ]
+    return (
+        dialect_insert(session, table)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=DEDUPE_KEY)
+        .returning(table.c.message_id, table.c.id)
+    )
 
 
 def known_message_ids(session: Session, source: str, message_ids: Iterable[str]) -> set[str]:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, select, update
+from sqlalchemy import CursorResult, Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.models.event import Event
 from leadflow.models.identity import Identity
-from leadflow.repositories import rule_state
-from leadflow.repositories._sql import chunked, insert_new_only, table_of
+from leadflow.repositories import _hot, rule_state
+from leadflow.repositories._sql import insert_new_only, table_of
 
 _LEAD_FOR = select(Identity.lead_id).where(Identity.anonymous_id == bindparam("key"))
 
@@ -48,16 +49,17 @@ def reassign_events(session: Session, *, anonymous_id: str, lead_id: int) -> int
     return moved
 
 
-# Built once: this runs for every tracking call, and building a statement costs more than
-# running it (SQLAlchemy caches the compiled form of a statement object it has seen).
-_LEADS_FOR = select(Identity.anonymous_id, Identity.lead_id).where(
-    Identity.anonymous_id.in_(bindparam("keys", expanding=True))
-)
+def _leads_for(size: int) -> Select[str, int]:
+    return select(Identity.anonymous_id, Identity.lead_id).where(
+        Identity.anonymous_id.in_(_hot.in_params(size))
+    )
 
 
 def leads_for(session: Session, keys: Iterable[str]) -> dict[str, int]:
     """The lead each known identity key (anonymous id or `user:` id) belongs to."""
     found: dict[str, int] = {}
-    for batch in chunked(sorted(set(keys))):
-        found.update(dict(session.connection().execute(_LEADS_FOR, {"keys": batch}).all()))
+    # On the driver's cursor (`_hot`): this runs for every tracking call.
+    for size, params in _hot.in_lists(sorted(set(keys))):
+        rows = _hot.run(session, ("leads_for", size), partial(_leads_for, size), params)
+        found.update((str(key), int(lead)) for key, lead in rows)
     return found

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from leadflow.models.playbook import PlaybookVersion
 from leadflow.models.prediction import PredictiveModel
 from leadflow.models.privacy import Tombstone
+from leadflow.repositories import _hot
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +46,8 @@ _SNAPSHOT = select(
 
 def read(session: Session) -> LiveSnapshot:
     """The snapshot as this transaction sees it."""
-    playbook, shadow_id, shadow_hash, model_id, erased = (
-        session.connection().execute(_SNAPSHOT).one()
+    [(playbook, shadow_id, shadow_hash, model_id, erased)] = _hot.run(
+        session, "live_snapshot", lambda: _SNAPSHOT, {}
     )
     shadow = (int(shadow_id), str(shadow_hash)) if shadow_id is not None else None
     return LiveSnapshot(playbook, shadow, model_id, bool(erased))

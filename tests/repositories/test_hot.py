@@ -1,0 +1,114 @@
+"""Statements of the per-event path on the driver's cursor: the same rows, types and errors
+as through SQLAlchemy, on both engines."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import bindparam, exc, insert, select
+from sqlalchemy.orm import Session
+
+from leadflow.models.event import Event
+from leadflow.models.identity import Identity
+from leadflow.repositories import _hot, events, identities, leads
+from leadflow.repositories._sql import table_of
+from tests.repositories.conftest import NOW
+
+
+@given(st.lists(st.text(max_size=3), max_size=300))
+def test_in_lists_pass_every_value_in_order_padded_to_few_sizes(values: list[str]) -> None:
+    lists = _hot.in_lists(values)
+    passed: list[str] = []
+    for size, params in lists:
+        assert size in _hot.IN_SIZES and list(params) == [f"v{i}" for i in range(size)]
+        part = list(params.values())[: min(size, len(values) - len(passed))]
+        padding = list(params.values())[len(part) :]
+        assert set(padding) <= {part[-1]}  # the last value repeated: matches as once
+        passed += part
+    assert passed == values
+
+
+def _row(message_id: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "lead_id": None,
+        "anonymous_id": "visitor",
+        "source": "api",
+        "message_id": message_id,
+        "type": "page",
+        "name": None,
+        "properties": {"path": "/pricing", "seats": 12, "nested": {"ok": True}},
+        "context": {"page": {"path": "/pricing"}, "campaign": {"name": "spring"}},
+        "occurred_at": NOW,
+        "received_at": NOW + timedelta(seconds=1),
+        **fields,
+    }
+
+
+@pytest.mark.parametrize("count", [1, 3, 8, 9, 40])
+def test_insert_new_stores_what_it_returns_at_every_size(session: Session, count: int) -> None:
+    """A few events go through the driver's cursor, more through SQLAlchemy: both store the
+    same columns (JSON, UTC times, the kind and path looked up) and skip stored ids."""
+    rows = [_row(f"m{i}") for i in range(count)]
+    first = events.insert_new(session, rows[: count // 2 + 1])
+    again = events.insert_new(session, [*rows, rows[0]])  # stored ones and a repeat skipped
+    assert set(first) | set(again) == {r["message_id"] for r in rows}
+    assert not set(first) & set(again)
+    stored = session.scalars(select(Event).order_by(Event.id)).all()
+    assert [e.id for e in stored] == sorted({**first, **again}.values())
+    for event in stored:
+        assert event.properties == rows[0]["properties"]
+        assert event.context == rows[0]["context"]
+        assert event.occurred_at == NOW and event.occurred_at.tzinfo is not None
+        assert event.received_at == NOW + timedelta(seconds=1)
+        assert event.path == "/pricing" and event.campaign == "spring"
+        assert event.kind is not None and event.occurred_us is not None
+
+
+def test_leads_for_finds_every_linked_key_across_in_lists(session: Session) -> None:
+    lead = leads.create(session, email="jane@x.com")
+    linked = [f"anon-{i}" for i in range(150)]
+    session.execute(
+        insert(table_of(Identity)),
+        [{"anonymous_id": k, "lead_id": lead.id, "created_at": NOW} for k in linked],
+    )
+    asked = [*linked[::-1], "unknown", "user:nobody", *linked[:5]]
+    assert identities.leads_for(session, asked) == dict.fromkeys(linked, lead.id)
+    assert identities.leads_for(session, ["anon-7"]) == {"anon-7": lead.id}
+    assert identities.leads_for(session, []) == {}
+
+
+def test_a_driver_error_is_raised_as_sqlalchemy_raises_it(session: Session) -> None:
+    """A constraint broken on the driver's cursor is SQLAlchemy's IntegrityError, as callers
+    expect, and names the statement."""
+    lead = leads.create(session, email="jane@x.com")
+    row = {"anonymous_id": "taken", "lead_id": lead.id, "created_at": NOW}
+    session.execute(insert(table_of(Identity)), [row])
+    build = lambda: insert(table_of(Identity)).values(  # noqa: E731
+        {name: bindparam(name, type_=table_of(Identity).c[name].type) for name in row}
+    )
+    with pytest.raises(exc.IntegrityError) as raised:
+        _hot.run(session, ("test_taken_identity",), build, row)
+    assert "INSERT INTO identities" in str(raised.value)
+
+
+def test_a_statement_with_python_side_defaults_is_refused(session: Session) -> None:
+    """Columns left to Python-side defaults would reach the driver unset: refused up front."""
+    build = lambda: insert(table_of(Identity)).values(anonymous_id="a", lead_id=1)  # noqa: E731
+    with pytest.raises(ValueError, match="created_at"):
+        _hot.run(session, ("test_defaults",), build, {})
+
+
+def test_values_the_statement_holds_itself_are_passed(session: Session) -> None:
+    """A LIMIT or a literal bound in the statement reaches the driver with the caller's own."""
+    lead = leads.create(session, email="jane@x.com")
+    at = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+    session.execute(
+        insert(table_of(Identity)),
+        [{"anonymous_id": f"k{i}", "lead_id": lead.id, "created_at": at} for i in range(3)],
+    )
+    build = lambda: select(Identity.anonymous_id).order_by(Identity.anonymous_id).limit(2)  # noqa: E731
+    assert [tuple(r) for r in _hot.run(session, ("test_limit",), build, {})] == [("k0",), ("k1",)]
