@@ -68,15 +68,13 @@ def _compile(dialect: Dialect, statement: ClauseElement) -> Hot:
     defaulted = [column.key for column in done.insert_prefetch]
     if defaulted:  # SQLAlchemy computes those per execution: the driver would get none
         raise ValueError(f"bind every column: {', '.join(defaulted)} left to defaults")
-    if done.positional:
-        binds = {name: done.binds[name] for name in done.positiontup or ()}
+    if done.positional:  # in the SQL's order, a parameter used twice named twice
+        binds = [(name, done.binds[name]) for name in done.positiontup or ()]
     else:  # named: as rendered in the SQL (anonymous parameters get a name there)
-        binds = {name: bind for bind, name in done.bind_names.items()}
-    processors = tuple(
-        bind.type.dialect_impl(dialect).bind_processor(dialect) for bind in binds.values()
-    )
+        binds = [(name, bind) for bind, name in done.bind_names.items()]
+    processors = tuple(bind.type.dialect_impl(dialect).bind_processor(dialect) for _, bind in binds)
     given = {name: value for name, value in done.params.items() if value is not None}
-    return Hot(done.string, tuple(binds), processors, done.positional, given)
+    return Hot(done.string, tuple(n for n, _ in binds), processors, done.positional, given)
 
 
 def run(
