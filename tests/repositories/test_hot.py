@@ -48,10 +48,17 @@ def _row(message_id: str, **fields: Any) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("count", [1, 3, 8, 9, 40])
+@given(st.integers(min_value=0, max_value=500))
+def test_pieces_cover_any_count_in_order_with_few_sizes(count: int) -> None:
+    pieces = _hot.pieces(count)
+    assert all(size in _hot.IN_SIZES for _, size in pieces)
+    assert [i for start, size in pieces for i in range(start, start + size)] == list(range(count))
+
+
+@pytest.mark.parametrize("count", [1, 3, 8, 9, 40, 150])
 def test_insert_new_stores_what_it_returns_at_every_size(session: Session, count: int) -> None:
-    """A few events go through the driver's cursor, more through SQLAlchemy: both store the
-    same columns (JSON, UTC times, the kind and path looked up) and skip stored ids."""
+    """Events go through the driver's cursor in pieces: every column stored as SQLAlchemy
+    stores it (JSON, UTC times, the kind and path looked up), stored ids skipped."""
     rows = [_row(f"m{i}") for i in range(count)]
     first = events.insert_new(session, rows[: count // 2 + 1])
     again = events.insert_new(session, [*rows, rows[0]])  # stored ones and a repeat skipped

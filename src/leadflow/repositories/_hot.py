@@ -116,6 +116,18 @@ def in_lists(values: Sequence[Any]) -> list[tuple[int, dict[str, Any]]]:
     return lists
 
 
+def pieces(count: int) -> list[tuple[int, int]]:
+    """`count` rows as consecutive (start, size) pieces of the sizes above, largest first:
+    a multi-row statement compiled for a few sizes serves any number of rows."""
+    found = []
+    start = 0
+    while start < count:
+        size = max(s for s in IN_SIZES if s <= count - start)
+        found.append((start, size))
+        start += size
+    return found
+
+
 def in_params(size: int) -> list[Any]:
     """The bound parameters `v0` ... of an IN list of `size`, for a statement's builder."""
     from sqlalchemy import bindparam

@@ -23,7 +23,7 @@ from leadflow.models.lead import Lead
 from leadflow.models.types import utcnow
 from leadflow.repositories import _hot, lead_activity, rule_state
 from leadflow.repositories._driver import insert_rows
-from leadflow.repositories._sql import chunked, dialect_insert, insert_new_only, table_of
+from leadflow.repositories._sql import chunked, dialect_insert, table_of
 
 DEDUPE_KEY = ["source", "message_id"]
 OPTIONAL: dict[str, Any] = {
@@ -108,25 +108,19 @@ def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, in
     (`pipeline.run_live` does).
     """
     stored: dict[str, int] = {}
-    if len(rows) <= _FEW:  # a tracking call's few events: on the driver's cursor (`_hot`)
-        prepared = [with_lookups(row) for row in rows]
-        names = tuple(prepared[0])
-        build = partial(_insert_few, session, names, len(prepared))
-        params = {f"{n}_{i}": row[n] for i, row in enumerate(prepared) for n in names}
-        for message_id, event_id in _hot.run(session, ("events", names, len(rows)), build, params):
+    prepared = [with_lookups(row) for row in rows]
+    names = tuple(prepared[0]) if prepared else ()
+    # On the driver's cursor (`_hot`), in pieces of a few sizes (each size compiled once).
+    for start, size in _hot.pieces(len(prepared)):
+        part = prepared[start : start + size]
+        params = {f"{n}_{i}": row[n] for i, row in enumerate(part) for n in names}
+        build = partial(_insert_some, session, names, size)
+        for message_id, event_id in _hot.run(session, ("events", names, size), build, params):
             stored[str(message_id)] = int(event_id)
-        return stored
-    statement = insert_new_only(session, Event, DEDUPE_KEY, ["message_id", "id"])
-    for batch in chunked(rows):
-        prepared = [with_lookups(row) for row in batch]
-        stored.update(dict(session.execute(statement, prepared).all()))
     return stored
 
 
-_FEW = 8  # events a tracking call usually brings (browsers send one per request)
-
-
-def _insert_few(session: Session, names: Sequence[str], count: int) -> ClauseElement:
+def _insert_some(session: Session, names: Sequence[str], count: int) -> ClauseElement:
     """INSERT of `count` events with these columns (parameters `column_i`), skipping stored
     ones, RETURNING (message_id, id) of those stored."""
     table = table_of(Event)
