@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """CPU per tracking transaction, in-process: what the soak's load costs the server, minus HTTP.
 
-    python3 dev.py bench batch_cpu [--batches 3000] [--first 1000] [--batch 10]
+    python3 dev.py bench batch_cpu [--batches 3000] [--first 1000] [--batch 10] [--anonymous]
 
 On a fresh SQLite database with the B2B example playbook, stores and scores `--batches`
 batches of `--batch` Segment messages (the soak's and `bench ingest`'s mix: 5,000 people, a
@@ -9,8 +9,10 @@ tenth identified by e-mail) through `services.ingest`, one transaction each, as 
 does for one `/v1/batch` request. Reports the CPU time (user+sys of this process) per
 transaction for the first `--first` batches, where most identified people are new (their lead,
 account and identity links are created and their anonymous past attributed), and for the rest,
-where they are known. CPU time is what a shared machine inflates least; the same-machine
-baseline is the same run of another commit (`git stash`, or another checkout on PYTHONPATH).
+where they are known. `--anonymous` keeps only anonymous visitors' page views and track calls
+(a browser's call before anyone signs up: stored, nothing to score). CPU time is what a
+shared machine inflates least; the same-machine baseline is the same run of another commit
+(`git stash`, or another checkout on PYTHONPATH).
 """
 
 from __future__ import annotations
@@ -30,11 +32,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import LEADFLOW, PLAYBOOK, message
 
 
+def _message(rng: random.Random, anonymous: bool) -> dict[str, object]:
+    while True:
+        found = message(rng)
+        if not anonymous or (not found.get("userId") and found["type"] in ("page", "track")):
+            return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=3_000)
     parser.add_argument("--first", type=int, default=1_000)
     parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument("--anonymous", action="store_true", help="anonymous page/track only")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="leadflow-batch-cpu-"))
     url = f"sqlite:///{folder / 'bench.db'}"
@@ -48,7 +58,8 @@ def main() -> int:
 
     engine = make_engine(url)
     rng = random.Random(3)
-    batches = [[message(rng) for _ in range(args.batch)] for _ in range(args.batches)]
+    batches = [[_message(rng, args.anonymous) for _ in range(args.batch)]
+               for _ in range(args.batches)]  # fmt: skip
 
     def run(part: list[list[dict[str, object]]]) -> float:
         started = time.process_time()
@@ -66,7 +77,8 @@ def main() -> int:
     print(f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, SQLite; load average {load:.1f} at start")  # fmt: skip
     print(
-        f"{args.batch} messages per transaction: first {args.first:,} (new people) "
+        f"{args.batch} {'anonymous ' if args.anonymous else ''}messages per transaction: "
+        f"first {args.first:,} (new people) "
         f"{first:.2f} ms CPU each; next {args.batches - args.first:,} (known) {rest:.2f} ms"
     )
     return 0
