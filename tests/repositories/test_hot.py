@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from leadflow.models.event import Event
 from leadflow.models.identity import Identity
-from leadflow.repositories import _hot, events, identities, leads
+from leadflow.repositories import _hot, events, identities, lead_activity, leads
+from leadflow.repositories import people as people_repo
 from leadflow.repositories._sql import table_of
 from tests.repositories.conftest import NOW
 
@@ -119,3 +120,30 @@ def test_values_the_statement_holds_itself_are_passed(session: Session) -> None:
     )
     build = lambda: select(Identity.anonymous_id).order_by(Identity.anonymous_id).limit(2)  # noqa: E731
     assert [tuple(r) for r in _hot.run(session, ("test_limit",), build, {})] == [("k0",), ("k1",)]
+
+
+@pytest.mark.parametrize("asked", [0, 1, 5, 64, 65, 130])
+def test_a_listed_statement_answers_for_every_value_at_every_size(
+    session: Session, asked: int
+) -> None:
+    """An IN list run in pieces of a few sizes (padded) finds exactly the rows it would whole."""
+    people = [leads.create(session, email=f"p{i}@x.com", do_not_track=i % 3 == 0)
+              for i in range(140)]  # fmt: skip
+    session.flush()
+    ids = [p.id for p in people][:asked]
+    wanted = {p.id for p in people[:asked] if p.do_not_track}
+    assert people_repo.do_not_track(session, [*ids, *ids[:3]]) == wanted
+
+
+def test_a_listed_update_takes_its_other_parameters(session: Session) -> None:
+    """`note_added` (an UPDATE with a parameter beside its IN list) sets each lead's latest
+    event and page view, for every lead listed and no other."""
+    people = [leads.create(session, email=f"p{i}@x.com") for i in range(70)]
+    rows = [_row(f"m{i}", lead_id=p.id, occurred_at=NOW + timedelta(minutes=i))
+            for i, p in enumerate(people)]  # fmt: skip
+    events.insert_new(session, rows)
+    lead_activity.note_added(session, [p.id for p in people[:66]])
+    session.expire_all()
+    for i, person in enumerate(people):
+        latest = NOW + timedelta(minutes=i) if i < 66 else None
+        assert (person.last_event_at, person.last_page_view_at) == (latest, latest)

@@ -87,6 +87,45 @@ def run(
     return _fetch(connection, hot, hot.arguments(params))
 
 
+def run_listed(
+    session: Session,
+    key: Hashable,
+    statement: ClauseElement,
+    values: Sequence[Any],
+    params: Mapping[str, Any] | None = None,
+    *,
+    name: str = "ids",
+) -> list[Sequence[Any]]:
+    """Run a statement whose expanding parameter `name` takes `values` (an IN list), in lists
+    of a few sizes (`in_lists`, each size compiled once); the rows of every run."""
+    connection = session.connection()
+    dialect = connection.dialect
+    rows: list[Sequence[Any]] = []
+    for size, listed in in_lists(values):
+        hot = _COMPILED.get((dialect.name, (key, size)))
+        if hot is None:
+            hot = _COMPILED[(dialect.name, (key, size))] = _expanded(dialect, statement, name, size)
+        given = {f"{name}_{i + 1}": value for i, value in enumerate(listed.values())}
+        rows += _fetch(connection, hot, hot.arguments({**(params or {}), **given}))
+    return rows
+
+
+def _expanded(dialect: Dialect, statement: ClauseElement, name: str, size: int) -> Hot:
+    done = cast(SQLCompiler, statement.compile(dialect=dialect))
+    state = done.construct_expanded_state({name: [None] * size})
+    listed = {f"{name}_{i + 1}" for i in range(size)}
+    rendered = {shown: bind for bind, shown in done.bind_names.items()}
+    names = tuple(state.positiontup or ()) if done.positional else tuple(state.parameters)
+    processors = tuple(
+        rendered[name if shown in listed else shown]
+        .type.dialect_impl(dialect)
+        .bind_processor(dialect)
+        for shown in names
+    )
+    given = {n: v for n, v in state.parameters.items() if n not in listed and v is not None}
+    return Hot(state.statement, names, processors, done.positional, given)
+
+
 def _fetch(connection: Connection, hot: Hot, arguments: Any) -> list[Sequence[Any]]:
     cursor = connection.connection.cursor()
     try:

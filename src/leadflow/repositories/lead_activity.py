@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.types import UTCDateTime
-from leadflow.repositories import closed_rollups
+from leadflow.repositories import _hot, closed_rollups
 from leadflow.repositories._sql import chunked, table_of
 
 _LEADS = table_of(Lead)
@@ -76,8 +76,8 @@ def note_added(session: Session, lead_ids: Iterable[int]) -> None:
     """After events were added to these leads (and none taken away): their latest event and
     page view, in id order (the order writers lock leads in)."""
     wanted = sorted(set(lead_ids))
-    for batch in chunked(wanted):
-        session.connection().execute(_ADDED, {"ids": batch, "earliest": EARLIEST})
+    # On the driver's cursor (`_hot`): every scored event runs it.
+    _hot.run_listed(session, "leads_activity_added", _ADDED, wanted, {"earliest": EARLIEST})
     # What a closed lead consumed may have changed (events only: not its own columns).
     closed_rollups.refresh(session, wanted, leads_changed=False)
 

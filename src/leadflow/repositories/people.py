@@ -27,7 +27,7 @@ from leadflow.models.outbox import DeliveryAttempt, Notification, OutboxMessage
 from leadflow.models.privacy import ErasedCount, Tombstone
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.stage_change import StageChange
-from leadflow.repositories import lead_activity
+from leadflow.repositories import _hot, lead_activity
 from leadflow.repositories._sql import chunked, dialect_insert
 
 PERSONAL: tuple[type[Base], ...] = (
@@ -201,10 +201,9 @@ def count_erased(session: Session, row: dict[str, Any], revenue: float) -> None:
 
 def do_not_track(session: Session, lead_ids: Iterable[int]) -> set[int]:
     """Which of these leads asked not to be tracked."""
-    found: set[int] = set()
-    for batch in chunked(sorted(set(lead_ids))):
-        found.update(session.connection().execute(_DO_NOT_TRACK, {"ids": batch}).scalars())
-    return found
+    # On the driver's cursor (`_hot`): every tracking call for a known person asks.
+    rows = _hot.run_listed(session, "do_not_track", _DO_NOT_TRACK, sorted(set(lead_ids)))
+    return {int(lead_id) for (lead_id,) in rows}
 
 
 def anonymize_events_before(session: Session, cutoff: datetime, limit: int) -> int:

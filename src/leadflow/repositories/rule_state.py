@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.models.lead import Lead
 from leadflow.models.rule_state import AccountMember, AccountRollup, RuleState
-from leadflow.repositories import shadow
+from leadflow.repositories import _hot, shadow
 from leadflow.repositories._bulk import by_ids, fetch
 from leadflow.repositories._driver import insert_rows
 from leadflow.repositories._sql import chunked, dialect_insert, table_of
@@ -122,20 +122,20 @@ def forget_rollups_of(session: Session, lead_ids: Iterable[int] | None) -> None:
 
 def members(session: Session, lead_ids: Iterable[int]) -> dict[int, tuple[int, int, bool]]:
     """What each lead's account roll-up counts of it: (account id, hundredths, engaged)."""
-    found: dict[int, tuple[int, int, bool]] = {}
-    for batch in chunked(sorted(set(lead_ids))):
-        for row in session.connection().execute(_MEMBERS, {"ids": batch}):
-            found[row.lead_id] = (row.account_id, row.hundredths, bool(row.engaged))
-    return found
+    # On the driver's cursor (`_hot`): every scored event asks.
+    rows = _hot.run_listed(session, "account_members", _MEMBERS, sorted(set(lead_ids)))
+    return {
+        int(lead_id): (int(account_id), int(points), bool(engaged))
+        for lead_id, account_id, points, engaged in rows
+    }
 
 
 def rollups(session: Session, account_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """The stored roll-ups of these accounts."""
-    found: dict[int, dict[str, Any]] = {}
-    for batch in chunked(sorted(set(account_ids))):
-        for row in session.connection().execute(_ROLLUPS, {"ids": batch}):
-            found[row.account_id] = dict(row._mapping)
-    return found
+    names = [str(column.key) for column in _ROLLUPS.selected_columns]
+    rows = _hot.run_listed(session, "account_rollups", _ROLLUPS, sorted(set(account_ids)))
+    found = [dict(zip(names, row, strict=True)) for row in rows]
+    return {int(rollup["account_id"]): rollup for rollup in found}
 
 
 def rebuild_rollups(session: Session, account_ids: Sequence[int], engaged_min: float) -> None:
