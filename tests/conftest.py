@@ -12,6 +12,9 @@ Fixtures:
   per session and engine: the fixtures that need a migrated database use it instead of
   running two dozen migrations again for every test. The migrations' own tests and the
   commands under test (``leadflow init``, the entrypoint) still run them.
+* ``prepared`` - ``prepared(url, name, prepare)`` does the same for a migrated database that a
+  fixture prepares further the same way every time (the API tests' app applies the B2B
+  playbook): prepared once per session, engine and name, then copied.
 * ``template_database(request, tmp_path_factory, engine)`` - a database that a module-scoped
   fixture builds once (an expensive demo company, say); ``Template.copy`` gives each test a
   copy of its own (the SQLite file copied, or ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL),
@@ -173,15 +176,19 @@ def template_database(
 
 
 Migrate = Callable[[str], None]
+Prepare = Callable[[str], None]  # what a fixture does to a migrated database at this URL
+Prepared = Callable[[str, str, Prepare], None]
 
 
 class _MigratedCopies:
     """One migrated database per engine (and PostgreSQL server), built on first use, copied
-    into the empty databases the tests are given."""
+    into the empty databases the tests are given; and, by name, migrated databases that a
+    fixture prepared further (a playbook applied), built once and copied the same way."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.servers: set[tuple[str | None, int | None]] = set()
+        self.built: set[tuple[str, tuple[str | None, int | None]]] = set()  # name, server
         self.filled: set[str] = set()  # two fixtures of one test may both ask
 
     def fill(self, url: str) -> None:
@@ -194,15 +201,43 @@ class _MigratedCopies:
         else:
             self._fill_postgresql(url)
 
-    def _fill_sqlite(self, path: Path) -> None:
-        head = self.folder / "head.db"
-        if not head.exists():
-            upgrade(f"sqlite:///{head}")  # disposes of its engine: nothing stays open
+    def fill_prepared(self, url: str, name: str, prepare: Prepare) -> None:
+        """`fill(url)` then `prepare(url)`, made by copying a database so prepared once."""
+        if url in self.filled:  # another fixture of the test migrated it already
+            prepare(url)
+            return
+        self.filled.add(url)
+        target = make_url(url)
+        sqlite = target.get_backend_name() == "sqlite"
+        server = (None, None) if sqlite else (target.host, target.port)
+        template = f"prepared_{name}"
+        if sqlite:
+            built = self.folder / f"{template}.db"
+            if (name, server) not in self.built:
+                self._fill_sqlite(built)
+                prepare(f"sqlite:///{built}")  # disposes of its engine: nothing stays open
+                self.built.add((name, server))
+            self._fill_sqlite(Path(str(target.database)), head=built)
+            return
+        if (name, server) not in self.built:
+            with self._admin(url) as admin:
+                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(template)))
+            built_url = str(target.set(database=template).render_as_string(False))
+            self._fill_postgresql(built_url)
+            prepare(built_url)
+            self.built.add((name, server))
+        self._fill_postgresql(url, head=template)
+
+    def _fill_sqlite(self, path: Path, head: Path | None = None) -> None:
+        if head is None:
+            head = self.folder / "head.db"
+            if not head.exists():
+                upgrade(f"sqlite:///{head}")  # disposes of its engine: nothing stays open
         assert not path.exists() or path.stat().st_size == 0, f"{path} is not a new database"
         with closing(sqlite3.connect(head)) as src, closing(sqlite3.connect(path)) as dst:
             src.backup(dst)
 
-    def _fill_postgresql(self, url: str) -> None:
+    def _fill_postgresql(self, url: str, head: str = "migrated_head") -> None:
         target = make_url(url)
         server = (target.host, target.port)
         if server not in self.servers:
@@ -214,7 +249,9 @@ class _MigratedCopies:
         with self._admin(url) as admin:
             # Nobody has connected to the new database yet: it is replaced by a copy.
             admin.execute(sql.SQL("DROP DATABASE {}").format(name))
-            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE migrated_head").format(name))
+            admin.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(name, sql.Identifier(head))
+            )
 
     @staticmethod
     def _admin(url: str) -> psycopg.Connection[Any]:
@@ -226,9 +263,23 @@ class _MigratedCopies:
 
 
 @pytest.fixture(scope="session")
-def migrate(tmp_path_factory: pytest.TempPathFactory) -> Migrate:
+def migrated_copies(tmp_path_factory: pytest.TempPathFactory) -> _MigratedCopies:
+    return _MigratedCopies(tmp_path_factory.mktemp("migrated"))
+
+
+@pytest.fixture(scope="session")
+def migrate(migrated_copies: _MigratedCopies) -> Migrate:
     """`migrate(url)`: the new, empty database at `url` migrated to the head (a copy)."""
-    return _MigratedCopies(tmp_path_factory.mktemp("migrated")).fill
+    return migrated_copies.fill
+
+
+@pytest.fixture(scope="session")
+def prepared(migrated_copies: _MigratedCopies) -> Prepared:
+    """`prepared(url, name, prepare)`: what `migrate(url)` then `prepare(url)` would make of
+    the new, empty database at `url`, as a copy of one database so prepared once per session,
+    engine and `name`. `prepare` must write the same rows whenever it runs (its clock a
+    constant, nothing random) and dispose of its engine."""
+    return migrated_copies.fill_prepared
 
 
 @pytest.fixture

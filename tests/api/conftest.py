@@ -14,24 +14,29 @@ from leadflow.core.roles import Role
 from leadflow.models.db import make_engine, make_session_factory
 from leadflow.services import keys, playbooks
 from leadflow.settings import Settings
-from tests.conftest import Migrate
+from tests.conftest import Prepared
 from tests.live_server import serving
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def app(database_url: str, migrate: Migrate) -> Iterator[FastAPI]:
-    """The API on an upgraded database with the B2B example playbook active."""
-    from leadflow.api.app import create_app
-
-    migrate(database_url)
-    engine = make_engine(database_url)
+def apply_b2b(url: str) -> None:
+    """The B2B example playbook applied at NOW to the migrated database at `url`."""
+    engine = make_engine(url)
     with make_session_factory(engine)() as session, session.begin():
         text = (EXAMPLES / "b2b_saas.yaml").read_text()
         playbooks.apply(session, text, author="tests", now=NOW)
     engine.dispose()
+
+
+@pytest.fixture
+def app(database_url: str, prepared: Prepared) -> Iterator[FastAPI]:
+    """The API on an upgraded database with the B2B example playbook active (a copy of one
+    database it was applied to: the same rows, without applying it for every test)."""
+    from leadflow.api.app import create_app
+
+    prepared(database_url, "b2b", apply_b2b)
     application = create_app(Settings(database_url=database_url))
     yield application
     application.state.engine.dispose()

@@ -354,7 +354,11 @@ def test_the_worker_re_scores_aged_leads(
 def test_a_server_killed_before_delivery_still_delivers_once(
     database_url: str, receiver: Receiver, tmp_path: Any
 ) -> None:
-    """The stage change commits, the server dies (SIGKILL), a worker started later delivers."""
+    """The stage change commits, the server dies (SIGKILL), a worker started later delivers.
+
+    `leadflow init`, the server and the workers are processes of their own; the commands that
+    only set up (a rep, a webhook, a key) run in this process (typer's runner: the same
+    commands, without 3 s of imports each)."""
     import os
     import signal
     import socket
@@ -362,6 +366,10 @@ def test_a_server_killed_before_delivery_still_delivers_once(
     import sys
     import time
     from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from leadflow.cli.main import app as leadflow_app
 
     leadflow = str(Path(sys.executable).with_name("leadflow"))
     env = {**os.environ, "LEADFLOW_DATABASE_URL": database_url}
@@ -372,10 +380,16 @@ def test_a_server_killed_before_delivery_still_delivers_once(
         assert done.returncode == 0, done.stderr
         return done.stdout.strip().splitlines()[-1]
 
+    def cli_here(*args: str) -> str:
+        done = CliRunner().invoke(leadflow_app, ["--db", database_url, *args])
+        assert done.exit_code == 0, done.output
+        return done.stdout.strip().splitlines()[-1]
+
     cli("init", "--playbook", str(examples / "b2b_saas.yaml"))
-    cli("reps", "add", "ana@flowline.io", "--name", "Ana", "--team", "inbound", "--hours", ALWAYS)
-    secret = cli("webhooks", "add", receiver.url, "--events", "lead.sales_ready")
-    key = cli("keys", "create", "--role", "ingest")
+    cli_here("reps", "add", "ana@flowline.io", "--name", "Ana", "--team", "inbound",
+             "--hours", ALWAYS)  # fmt: skip
+    secret = cli_here("webhooks", "add", receiver.url, "--events", "lead.sales_ready")
+    key = cli_here("keys", "create", "--role", "ingest")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
