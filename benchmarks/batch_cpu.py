@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """CPU per tracking transaction, in-process: what the soak's load costs the server, minus HTTP.
 
-    python3 dev.py bench batch_cpu [--batches 3000] [--first 1000] [--batch 10] [--anonymous]
+    python3 dev.py bench batch_cpu [--batches 3000] [--first 1000] [--batch 10]
+                                   [--anonymous | --identified]
 
 On a fresh SQLite database with the B2B example playbook, stores and scores `--batches`
 batches of `--batch` Segment messages (the soak's and `bench ingest`'s mix: 5,000 people, a
@@ -10,7 +11,8 @@ does for one `/v1/batch` request. Reports the CPU time (user+sys of this process
 transaction for the first `--first` batches, where most identified people are new (their lead,
 account and identity links are created and their anonymous past attributed), and for the rest,
 where they are known. `--anonymous` keeps only anonymous visitors' page views and track calls
-(a browser's call before anyone signs up: stored, nothing to score). CPU time is what a
+(a browser's call before anyone signs up: stored, nothing to score); `--identified` only
+identified people's (each scored, staged and rolled up into its account). CPU time is what a
 shared machine inflates least; the same-machine baseline is the same run of another commit
 (`git stash`, or another checkout on PYTHONPATH).
 """
@@ -32,10 +34,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import LEADFLOW, PLAYBOOK, message
 
 
-def _message(rng: random.Random, anonymous: bool) -> dict[str, object]:
+def _message(rng: random.Random, kind: str | None) -> dict[str, object]:
+    """The next message of the mix, or of its page and track calls by anonymous visitors or by
+    identified people only."""
     while True:
         found = message(rng)
-        if not anonymous or (not found.get("userId") and found["type"] in ("page", "track")):
+        if kind is None:
+            return found
+        if found["type"] in ("page", "track") and bool(found.get("userId")) == (
+            kind == "identified"
+        ):
             return found
 
 
@@ -44,7 +52,9 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=3_000)
     parser.add_argument("--first", type=int, default=1_000)
     parser.add_argument("--batch", type=int, default=10)
-    parser.add_argument("--anonymous", action="store_true", help="anonymous page/track only")
+    kinds = parser.add_mutually_exclusive_group()
+    kinds.add_argument("--anonymous", action="store_true", help="anonymous page/track only")
+    kinds.add_argument("--identified", action="store_true", help="identified page/track only")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="leadflow-batch-cpu-"))
     url = f"sqlite:///{folder / 'bench.db'}"
@@ -58,7 +68,8 @@ def main() -> int:
 
     engine = make_engine(url)
     rng = random.Random(3)
-    batches = [[_message(rng, args.anonymous) for _ in range(args.batch)]
+    kind = "anonymous" if args.anonymous else "identified" if args.identified else None
+    batches = [[_message(rng, kind) for _ in range(args.batch)]
                for _ in range(args.batches)]  # fmt: skip
 
     def run(part: list[list[dict[str, object]]]) -> float:
@@ -77,7 +88,7 @@ def main() -> int:
     print(f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, SQLite; load average {load:.1f} at start")  # fmt: skip
     print(
-        f"{args.batch} {'anonymous ' if args.anonymous else ''}messages per transaction: "
+        f"{args.batch} {kind + ' ' if kind else ''}messages per transaction: "
         f"first {args.first:,} (new people) "
         f"{first:.2f} ms CPU each; next {args.batches - args.first:,} (known) {rest:.2f} ms"
     )
