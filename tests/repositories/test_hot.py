@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 
 from leadflow.models.event import Event
 from leadflow.models.identity import Identity
-from leadflow.repositories import _hot, events, identities, lead_activity, leads
+from leadflow.repositories import (
+    _hot,
+    events,
+    identities,
+    lead_activity,
+    leads,
+    rule_state,
+    score_ledger,
+)
 from leadflow.repositories import people as people_repo
 from leadflow.repositories._sql import table_of
 from tests.repositories.conftest import NOW
@@ -147,3 +155,36 @@ def test_a_listed_update_takes_its_other_parameters(session: Session) -> None:
     for i, person in enumerate(people):
         latest = NOW + timedelta(minutes=i) if i < 66 else None
         assert (person.last_event_at, person.last_page_view_at) == (latest, latest)
+
+
+def _state(lead_id: int, rule: str, count: int) -> dict[str, Any]:
+    return {"lead_id": lead_id, "rule_id": rule, "rule_key": f"key-{rule}", "count": count,
+            "band": count % 3 or None, "anchored": count / 7, "window_from": 10**15 + count,
+            "changes_at": None if count % 2 else 2**40 + count,
+            "partials": [[0.5, count]],
+            "latest": [["2025-03-01T12:00:00Z", "e", count]]}  # fmt: skip
+
+
+@pytest.mark.parametrize("rules", [1, 3, 64, 65])
+def test_states_written_on_the_cursor_are_what_the_batch_path_writes(
+    session: Session, rules: int
+) -> None:
+    """A few states (the driver's cursor) and many (SQLAlchemy's executemany) store the same
+    rows, and a second write replaces them."""
+    lead = leads.create(session, email="jane@x.com")
+    first = [_state(lead.id, f"r{i}", i) for i in range(rules)]
+    rule_state.write(session, first)
+    again = [_state(lead.id, f"r{i}", i + 100) for i in range(rules)]
+    rule_state.write(session, again)
+    stored = rule_state.read(session, [lead.id])[lead.id]
+    assert stored == {row["rule_id"]: row for row in again}
+
+
+def test_a_score_logged_on_the_cursor_reads_back_whole(session: Session) -> None:
+    lead = leads.create(session, email="jane@x.com")
+    score_ledger.append(session, lead_id=lead.id, at=NOW, cause="event", fit=10.0,
+                        engagement=2.5, total=12.5, grade="B", delta_total=1.25)  # fmt: skip
+    [entry] = score_ledger.for_lead(session, lead.id)
+    assert (entry.at, entry.cause, entry.fit, entry.engagement, entry.total, entry.grade,
+            entry.delta_total, entry.event_id) == (NOW, "event", 10.0, 2.5, 12.5, "B", 1.25,
+                                                   None)  # fmt: skip

@@ -28,13 +28,12 @@ from sqlalchemy.orm import Session
 
 from leadflow.models.lead import Lead
 from leadflow.models.stage_change import StageChange
-from leadflow.repositories import closed_content, won_credit, won_touches
+from leadflow.repositories import _hot, closed_content, won_credit, won_touches
 from leadflow.repositories._sql import chunked
 
 _CLOSED = select(Lead.id).where(
     Lead.id.in_(bindparam("ids", expanding=True)), Lead.outcome.is_not(None)
 )
-_CLOSED_ONE = select(Lead.id).where(Lead.id == bindparam("id"), Lead.outcome.is_not(None))
 
 
 def refresh(session: Session, lead_ids: Iterable[int], *, leads_changed: bool = True) -> None:
@@ -60,10 +59,10 @@ def refresh(session: Session, lead_ids: Iterable[int], *, leads_changed: bool = 
 
 
 def _closed(session: Session, batch: list[int]) -> list[int]:
-    """Which of these leads are closed (one lead, a tracking call's: no list to expand)."""
-    if len(batch) == 1:
-        return list(session.connection().execute(_CLOSED_ONE, {"id": batch[0]}).scalars())
-    return sorted(session.connection().execute(_CLOSED, {"ids": batch}).scalars())
+    """Which of these leads are closed (on the driver's cursor: every scored event asks)."""
+    return sorted(
+        {int(lead_id) for (lead_id,) in _hot.run_listed(session, "closed", _CLOSED, batch)}
+    )
 
 
 def _forget(session: Session, batch: list[int]) -> None:

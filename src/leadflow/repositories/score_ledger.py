@@ -6,13 +6,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Insert, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from leadflow.models.score_ledger import ScoreEntry
+from leadflow.repositories import _hot
 from leadflow.repositories._sql import table_of
 
-_APPEND = insert(table_of(ScoreEntry))  # built once: live scoring logs a score per event
+_COLUMNS = ("lead_id", "at", "event_id", "cause", "fit", "engagement", "total", "grade",
+            "delta_total")  # fmt: skip
+
+
+def _append() -> Insert:
+    table = table_of(ScoreEntry)
+    return insert(table).values({c: bindparam(c, type_=table.c[c].type) for c in _COLUMNS})
 
 
 def append(
@@ -28,12 +35,13 @@ def append(
     delta_total: float,
     event_id: int | None = None,
 ) -> None:
-    """Log one score (cause: "event", "rescore", "playbook v3", "import", ...). Core on the
-    connection: nothing reads the entry back in the same step, so no ORM object is made."""
+    """Log one score (cause: "event", "rescore", "playbook v3", "import", ...). On the
+    driver's cursor (`_hot`): live scoring logs a score per event, and nothing reads the entry
+    back in the same step."""
     row = {"lead_id": lead_id, "at": at, "event_id": event_id, "cause": cause, "fit": fit,
            "engagement": engagement, "total": total, "grade": grade,
            "delta_total": delta_total}  # fmt: skip
-    session.connection().execute(_APPEND, row)
+    _hot.run(session, "score_ledger_append", _append, row)
 
 
 def append_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
