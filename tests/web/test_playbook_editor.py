@@ -31,7 +31,9 @@ def test_the_editor_highlights_completes_and_marks_problems(
     page.wait_for_url(f"{live_url}/playbook")
     editor = page.locator(".playbook-editor .cm-content")
     expect(editor).to_be_visible()
-    assert page.locator(".cm-line span").count() > 20  # highlighted tokens, not plain text
+    # Highlighted tokens, not plain text. CodeMirror highlights as its parser gets time, so on
+    # a busy machine the first look can come before most of the text is parsed: wait for it.
+    expect(page.locator(".cm-line span").nth(20)).to_be_attached()  # more than 20 of them
     assert page.locator("#content").is_hidden()
     # Completion from the schema: top-level keys at the start of an empty first line.
     page.evaluate("window.playbookEditor.dispatch({changes: {from: 0, insert: '\\n'}})")
