@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -55,11 +56,11 @@ class Hot:
 _COMPILED: dict[tuple[str, Hashable], Hot] = {}
 
 
-def compiled(dialect: Dialect, key: Hashable, build: Callable[[], ClauseElement]) -> Hot:
-    """The statement `build` gives, compiled once for this kind of database under `key`."""
+def _cached(dialect: Dialect, key: Hashable, make: Callable[[], Hot]) -> Hot:
+    """The statement compiled under `key` for this kind of database, made once."""
     found = _COMPILED.get((dialect.name, key))
     if found is None:
-        found = _COMPILED[(dialect.name, key)] = _compile(dialect, build())
+        found = _COMPILED[(dialect.name, key)] = make()
     return found
 
 
@@ -80,10 +81,11 @@ def _compile(dialect: Dialect, statement: ClauseElement) -> Hot:
 def run(
     session: Session, key: Hashable, build: Callable[[], ClauseElement], params: Mapping[str, Any]
 ) -> list[Sequence[Any]]:
-    """Run the statement on the session's connection (its transaction); the rows it returns,
-    as the driver gives them (no result processing: for integer and text columns)."""
+    """Run the statement `build` gives (compiled once for this kind of database under `key`)
+    on the session's connection (its transaction); the rows it returns, as the driver gives
+    them (no result processing: for integer and text columns)."""
     connection = session.connection()
-    hot = compiled(connection.dialect, key, build)
+    hot = _cached(connection.dialect, key, lambda: _compile(connection.dialect, build()))
     return _fetch(connection, hot, hot.arguments(params))
 
 
@@ -101,13 +103,36 @@ def run_listed(
     connection = session.connection()
     dialect = connection.dialect
     rows: list[Sequence[Any]] = []
-    for size, listed in in_lists(values):
-        hot = _COMPILED.get((dialect.name, (key, size)))
-        if hot is None:
-            hot = _COMPILED[(dialect.name, (key, size))] = _expanded(dialect, statement, name, size)
-        given = {f"{name}_{i + 1}": value for i, value in enumerate(listed.values())}
+    for listed in in_lists(values):
+        size = len(listed)
+        hot = _cached(dialect, (key, size), partial(_expanded, dialect, statement, name, size))
+        given = {f"{name}_{i + 1}": value for i, value in enumerate(listed)}
         rows += _fetch(connection, hot, hot.arguments({**(params or {}), **given}))
     return rows
+
+
+def run_rows(
+    session: Session,
+    key: Hashable,
+    build: Callable[[Sequence[str], int], ClauseElement],
+    rows: Sequence[Mapping[str, Any]],
+) -> list[Sequence[Any]]:
+    """Run a multi-row statement over `rows` (every row the same keys) in pieces of a few
+    sizes (`pieces`, each size compiled once); `build(names, size)` gives it for `size` rows
+    of these columns, bound as `row_values` binds them. The rows every piece returns."""
+    names = tuple(rows[0]) if rows else ()
+    returned: list[Sequence[Any]] = []
+    for start, size in pieces(len(rows)):
+        params = {f"{n}_{i}": row[n] for i, row in enumerate(rows[start : start + size])
+                  for n in names}  # fmt: skip
+        returned += run(session, (key, names, size), partial(build, names, size), params)
+    return returned
+
+
+def row_values(table: Table, names: Sequence[str], size: int) -> list[dict[str, Any]]:
+    """The VALUES of `size` rows of these columns for `run_rows`: parameters `column_i`,
+    typed as the table's columns (their bind processors apply)."""
+    return [{n: bindparam(f"{n}_{i}", type_=table.c[n].type) for n in names} for i in range(size)]
 
 
 def _expanded(dialect: Dialect, statement: ClauseElement, name: str, size: int) -> Hot:
@@ -142,16 +167,15 @@ def _fetch(connection: Connection, hot: Hot, arguments: Any) -> list[Sequence[An
 IN_SIZES = (1, 2, 4, 8, 16, 32, 64)  # an IN list's lengths: a few compiled forms per statement
 
 
-def in_lists(values: Sequence[Any]) -> list[tuple[int, dict[str, Any]]]:
-    """`values` as parameters `v0`, `v1`, ... of IN lists of the sizes above, each list's
-    last value repeated to its size (a value twice in an IN list matches as once)."""
+def in_lists(values: Sequence[Any]) -> list[list[Any]]:
+    """`values` as IN lists of the sizes above, in order, each list's last value repeated to
+    its size (a value twice in an IN list matches as once)."""
     lists = []
     top = IN_SIZES[-1]
     for start in range(0, len(values), top):
         part = list(values[start : start + top])
         size = next(s for s in IN_SIZES if s >= len(part))
-        part += part[-1:] * (size - len(part))
-        lists.append((size, {f"v{i}": value for i, value in enumerate(part)}))
+        lists.append(part + part[-1:] * (size - len(part)))
     return lists
 
 
@@ -165,10 +189,3 @@ def pieces(count: int) -> list[tuple[int, int]]:
         found.append((start, size))
         start += size
     return found
-
-
-def in_params(size: int) -> list[Any]:
-    """The bound parameters `v0` ... of an IN list of `size`, for a statement's builder."""
-    from sqlalchemy import bindparam
-
-    return [bindparam(f"v{i}") for i in range(size)]

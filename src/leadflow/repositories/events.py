@@ -107,29 +107,19 @@ def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, in
     The leads' activity (`lead_activity`) is the caller's to refresh, under its lock of them
     (`pipeline.run_live` does).
     """
-    stored: dict[str, int] = {}
-    prepared = [with_lookups(row) for row in rows]
-    names = tuple(prepared[0]) if prepared else ()
     # On the driver's cursor (`_hot`), in pieces of a few sizes (each size compiled once).
-    for start, size in _hot.pieces(len(prepared)):
-        part = prepared[start : start + size]
-        params = {f"{n}_{i}": row[n] for i, row in enumerate(part) for n in names}
-        build = partial(_insert_some, session, names, size)
-        for message_id, event_id in _hot.run(session, ("events", names, size), build, params):
-            stored[str(message_id)] = int(event_id)
-    return stored
+    built = partial(_insert_some, session)
+    returned = _hot.run_rows(session, "events", built, [with_lookups(row) for row in rows])
+    return {str(message_id): int(event_id) for message_id, event_id in returned}
 
 
 def _insert_some(session: Session, names: Sequence[str], count: int) -> ClauseElement:
-    """INSERT of `count` events with these columns (parameters `column_i`), skipping stored
-    ones, RETURNING (message_id, id) of those stored."""
+    """INSERT of `count` events of these columns (`_hot.row_values`), skipping stored ones,
+    RETURNING (message_id, id) of those stored."""
     table = table_of(Event)
-    values = [
-        {n: bindparam(f"{n}_{i}", type_=table.c[n].type) for n in names} for i in range(count)
-    ]
     return (
         dialect_insert(session, table)
-        .values(values)
+        .values(_hot.row_values(table, names, count))
         .on_conflict_do_nothing(index_elements=DEDUPE_KEY)
         .returning(table.c.message_id, table.c.id)
     )

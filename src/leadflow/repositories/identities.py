@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, bindparam, select, update
+from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.models.event import Event
@@ -49,17 +48,13 @@ def reassign_events(session: Session, *, anonymous_id: str, lead_id: int) -> int
     return moved
 
 
-def _leads_for(size: int) -> Select[str, int]:
-    return select(Identity.anonymous_id, Identity.lead_id).where(
-        Identity.anonymous_id.in_(_hot.in_params(size))
-    )
+# Built once: this runs for every tracking call (on the driver's cursor, `_hot`).
+_LEADS_FOR = select(Identity.anonymous_id, Identity.lead_id).where(
+    Identity.anonymous_id.in_(bindparam("keys", expanding=True))
+)
 
 
 def leads_for(session: Session, keys: Iterable[str]) -> dict[str, int]:
     """The lead each known identity key (anonymous id or `user:` id) belongs to."""
-    found: dict[str, int] = {}
-    # On the driver's cursor (`_hot`): this runs for every tracking call.
-    for size, params in _hot.in_lists(sorted(set(keys))):
-        rows = _hot.run(session, ("leads_for", size), partial(_leads_for, size), params)
-        found.update((str(key), int(lead)) for key, lead in rows)
-    return found
+    rows = _hot.run_listed(session, "leads_for", _LEADS_FOR, sorted(set(keys)), name="keys")
+    return {str(key): int(lead) for key, lead in rows}

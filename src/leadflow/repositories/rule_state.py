@@ -75,26 +75,22 @@ def write(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Store these states, replacing what the same lead and rule had."""
     # A tracking call's lead (a few rules): on the driver's cursor, one multi-row upsert a
     # piece, which may name a lead and rule once only (PostgreSQL refuses a row changed twice).
-    once = len({(row["lead_id"], row["rule_id"]) for row in rows}) == len(rows)
-    if rows and once and len(rows) <= _hot.IN_SIZES[-1]:
-        names = tuple(rows[0])
-        for start, size in _hot.pieces(len(rows)):
-            part = rows[start : start + size]
-            params = {f"{n}_{i}": row[n] for i, row in enumerate(part) for n in names}
-            build = partial(_upsert_some, session, names, size)
-            _hot.run(session, ("rule_states_upsert", names, size), build, params)
+    if rows and len(rows) <= _hot.IN_SIZES[-1] and _each_once(rows):
+        _hot.run_rows(session, "rule_states_upsert", partial(_upsert_some, session), rows)
         return
     statement = _upsert(session, table_of(RuleState), ("lead_id", "rule_id"))
     for batch in chunked(rows, 1000):
         session.connection().execute(statement, batch)
 
 
+def _each_once(rows: Sequence[dict[str, Any]]) -> bool:
+    return len({(row["lead_id"], row["rule_id"]) for row in rows}) == len(rows)
+
+
 def _upsert_some(session: Session, names: Sequence[str], count: int) -> Any:
-    """INSERT of `count` states (parameters `column_i`) replacing the same lead and rule's."""
+    """INSERT of `count` states (`_hot.row_values`) replacing the same lead and rule's."""
     table = table_of(RuleState)
-    statement = dialect_insert(session, table).values(
-        [{n: bindparam(f"{n}_{i}", type_=table.c[n].type) for n in names} for i in range(count)]
-    )
+    statement = dialect_insert(session, table).values(_hot.row_values(table, names, count))
     others = [n for n in names if n not in ("lead_id", "rule_id")]
     return statement.on_conflict_do_update(
         index_elements=["lead_id", "rule_id"], set_={n: statement.excluded[n] for n in others}
