@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The worker's decay refresh from stored rule states (no events read), on SQLite.
 
-    python3 dev.py bench decay [--leads 1000000] [--baseline]
+    python3 dev.py bench decay [--leads 1000000] [--baseline] [--keep]
 
 Builds a fresh SQLite database with the B2B example playbook and `--leads` leads, each with a
 state for a few engagement rules (a decayed sum, a window, a count; written with sqlite3 in
@@ -10,7 +10,9 @@ one worker pass (`decay_refresh.plan` and `write`: only the leads with a state w
 have moved read, aged, the leads whose shown score moved written with their ledger and
 accounts) 5 minutes later (the worker's cadence; again with the hourly search for leads without
 states, which reads every lead) and 6 hours later, each rolled back. `--baseline` also times
-the read it replaced (states row by row through the driver) on the same database.
+the read it replaced (states row by row through the driver) on the same database. `--keep`
+builds the database once (`leadflow-decay-LEADS.db` in the temporary folder) and times the
+passes on it in later runs too: every pass is rolled back, so it stays as built.
 """
 
 from __future__ import annotations
@@ -156,17 +158,31 @@ def _baseline(engine: Any, book: Any, at: datetime, leads: int) -> None:
         )
 
 
-def _run(path: Path, leads: int, baseline: bool) -> None:
-    """Build the database at `path`, then time the passes."""
+def _set_up(path: Path, leads: int) -> None:
+    """Build the database at `path` with the scores its states give at the start."""
     started = time.perf_counter()
-    build(path, leads)
-    engine = make_engine(f"sqlite:///{path}")
-    book = parse_playbook(PLAYBOOK.read_text())
+    building = path.with_name(path.name + ".building")
+    building.unlink(missing_ok=True)
+    build(building, leads)
+    engine = make_engine(f"sqlite:///{building}")
     with make_session_factory(engine)() as session, session.begin():
         # The stored scores the states give at NOW, as live scoring would have left them, and
         # every state's moment of change (what the worker's first pass after an upgrade does).
-        decay_refresh.refresh(session, book, NOW)
+        decay_refresh.refresh(session, parse_playbook(PLAYBOOK.read_text()), NOW)
+    engine.dispose()
+    building.rename(path)  # only a finished build is ever reused
     print(f"setup: {leads:,} leads with states in {time.perf_counter() - started:.1f} s")
+
+
+def _run(path: Path, leads: int, baseline: bool) -> None:
+    """Build the database at `path` unless it is there, then time the passes."""
+    if path.exists():
+        upgrade(make_engine(f"sqlite:///{path}"))
+        print(f"setup: {leads:,} leads with states, built earlier ({path.name})")
+    else:
+        _set_up(path, leads)
+    engine = make_engine(f"sqlite:///{path}")
+    book = parse_playbook(PLAYBOOK.read_text())
     system = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"{system}, Python {platform.python_version()}, SQLite; load average {load}")
@@ -186,7 +202,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--baseline", action="store_true", help="also time the row-by-row read")
+    parser.add_argument("--keep", action="store_true", help="build once, reuse in later runs")
     args = parser.parse_args(argv)
+    if args.keep:
+        _run(Path(tempfile.gettempdir()) / f"leadflow-decay-{args.leads}.db", args.leads,
+             args.baseline)  # fmt: skip
+        return 0
     path = Path(tempfile.mkdtemp(prefix="leadflow-decay-bench-")) / "bench.db"
     try:
         _run(path, args.leads, args.baseline)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -158,6 +158,62 @@ def plan(
                    changes)  # fmt: skip
 
 
+def parts(planned: Planned, most: int) -> list[Planned]:
+    """The plan as parts of at most `most` leads each with something to write (a shown score
+    that moved, a state's new moment of change), by ranges of lead ids, then its leads without
+    states `most` at a time. Writing each part in a transaction of its own gives what writing
+    the whole plan gives (each lead's write reads only its own row and states), and a tracking
+    call that comes meanwhile waits for one part, never for the whole pass."""
+    aged, rows, changes = planned.aged, planned.rows, planned.changes
+    count = len(aged.ids)
+    work = np.zeros(count, bool)
+    work[rows] = True
+    changed_rows = np.empty(0, np.int64)
+    if changes and len(changes["lead_id"]):
+        changed_rows = np.searchsorted(aged.ids, changes["lead_id"])
+        work[changed_rows] = True
+    busy = np.flatnonzero(work)
+    starts = [0, *busy[most::most].tolist()] if len(busy) else [0]
+    bounds = list(zip(starts, [*starts[1:], count], strict=True))
+    found = []
+    for k, (start, end) in enumerate(bounds):
+        mine = (changed_rows >= start) & (changed_rows < end)
+        found.append(
+            Planned(
+                _aged_range(aged, start, end),
+                rows[(rows >= start) & (rows < end)] - start,
+                planned.stored_total[start:end],
+                planned.scored_us[start:end],
+                [],
+                dict(planned.phases) if k == 0 else {},
+                _picked(changes, mine) if len(changed_rows) else changes,
+            )
+        )
+    nothing = Planned(_aged_range(aged, 0, 0), rows[:0], planned.stored_total[:0],
+                      planned.scored_us[:0], [], {})  # fmt: skip
+    stateless = planned.without_state
+    found += [
+        replace(nothing, without_state=stateless[start : start + most])
+        for start in range(0, len(stateless), most)
+    ]
+    return found
+
+
+def _aged_range(aged: Aged, start: int, end: int) -> Aged:
+    """The leads at rows `start` to `end` (exclusive) of `aged`."""
+    return Aged(*(getattr(aged, f.name)[start:end] for f in fields(Aged)))
+
+
+def _picked(columns: dict[str, Any], keep: Any) -> dict[str, Any]:
+    """The rows `keep` picks of columns held as arrays or lists."""
+    flags = keep.tolist()
+    return {
+        name: [v for v, k in zip(column, flags, strict=True) if k]
+        if isinstance(column, list) else column[keep]
+        for name, column in columns.items()
+    }  # fmt: skip
+
+
 def _changes(
     playbook: Playbook,
     states: dict[str, Any],
@@ -243,9 +299,8 @@ def _write_changes(
         bool, len(changes["lead_id"]),
     )  # fmt: skip
     state_columns.write_changes(session, {
-        name: [v for v, k in zip(column, keep.tolist(), strict=True) if k]
-        if isinstance(column, list) else column[keep].tolist()
-        for name, column in changes.items()
+        name: column if isinstance(column, list) else column.tolist()
+        for name, column in _picked(changes, keep).items()
     })  # fmt: skip
 
 

@@ -12,6 +12,7 @@ import os
 import socket
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
@@ -37,6 +38,9 @@ SWEEP_EVERY = 5.0  # seconds between SLA sweeps
 DECAY_EVERY = 300.0  # seconds between passes over leads whose decayed score may have moved
 STATELESS_EVERY = 3600.0  # seconds between decay passes that also look for leads without states
 DECAY_BATCH = 10_000  # leads without a state re-scored from their events per pass
+# Leads a decay pass writes per transaction: a tracking call waits for one part of the pass
+# (about a tenth of a second at a million leads), never for the whole of it (seconds).
+DECAY_PART = 1_000
 LEARN_EVERY = 3600.0  # seconds between looks at the playbook's retraining schedule
 SNAPSHOT_LOOK = 10.0  # seconds between looks at whether the pages' snapshots are due
 
@@ -86,12 +90,13 @@ class Worker:
             return sla.sweep(session, book, now) + digest.send_due(session, book, now)
 
     def decay(self) -> int:
-        """Re-score leads whose score has aged, and move the ones that now qualify.
+        """Re-score leads whose score has aged, and move the ones that now qualify; how many
+        leads were read.
 
         Every lead is read as columns and aged in a transaction that takes no write lock (on
         SQLite the read runs in child processes and takes a second or more: tracking calls
         would wait behind it); the write lock is taken only to write the leads whose shown
-        score moved, skipping any scored since the read."""
+        score moved, skipping any scored since the read, `DECAY_PART` leads per transaction."""
         now = utcnow()
         with self.factory() as session, session.begin():
             try:
@@ -107,13 +112,15 @@ class Worker:
             planned = decay_refresh.plan(session, book, now, find_stateless=stateless)
             if stateless and len(planned.without_state) <= DECAY_BATCH:  # else more next pass
                 self._last_stateless = clock
-        with self.factory() as session, session.begin():
-            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-            if playbooks.active_playbook(session) is not book:  # parsed once per version
-                return 0  # another was applied meanwhile, re-scoring every lead
-            outcome = pipeline.run_decay(session, book, now, rescore_at_most=DECAY_BATCH,
-                                         planned=planned)  # fmt: skip
-            return outcome.leads
+        planned = replace(planned, without_state=planned.without_state[:DECAY_BATCH])
+        read = 0
+        for part in decay_refresh.parts(planned, DECAY_PART):
+            with self.factory() as session, session.begin():
+                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                if playbooks.active_playbook(session) is not book:  # parsed once per version
+                    return read  # another was applied meanwhile, re-scoring every lead
+                read += pipeline.run_decay(session, book, now, planned=part).leads
+        return read
 
     def retain(self) -> int:
         """Anonymize events older than the playbook's retention (a batch per pass)."""

@@ -1,0 +1,118 @@
+"""The decay pass written in parts: each part in a transaction of its own gives what writing
+the whole pass at once gives, and a tracking call waits for one part, never for the pass.
+
+At a million leads a pass five minutes after the last writes some 37,000 leads; in one
+transaction that held the write lock (and so every tracking call) for seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from leadflow import worker as worker_module
+from leadflow.models import RuleState
+from leadflow.services import decay_refresh, playbooks
+from leadflow.services.pipeline import run_decay
+from leadflow.worker import Worker
+from tests.services.test_live_state import (
+    ODD_PATHS,
+    Committed,
+    committed,
+    feed_live_one,
+    lead_rows,
+)
+
+__all__ = ["committed"]  # the fixture, shared with the live state's tests
+
+
+def moments(session: Session) -> dict[tuple[int, str], Any]:
+    """Every state's moment of change."""
+    found = session.execute(select(RuleState.lead_id, RuleState.rule_id, RuleState.changes_at))
+    return {(lead, rule): at for lead, rule, at in found}
+
+
+def the_whole_pass(c: Committed) -> tuple[decay_refresh.Refreshed, dict[int, Any], dict[Any, Any]]:
+    """The pass written at once, rolled back: what it wrote, the leads and states after it."""
+    with c.factory() as session, session.begin():
+        result = decay_refresh.refresh(session, c.book, c.later)
+        after = lead_rows(session), moments(session)
+        session.rollback()
+    return result, *after
+
+
+def test_parts_hold_at_most_so_many_leads_to_write_and_cover_the_plan(committed: Committed) -> None:
+    with committed.factory() as session, session.begin():
+        planned = decay_refresh.plan(session, committed.book, committed.later)
+    split = decay_refresh.parts(planned, 3)
+    assert len(split) > 2
+    ids = [part.aged.ids for part in split]
+    assert np.concatenate(ids).tolist() == planned.aged.ids.tolist()  # each lead once, in order
+    written = np.concatenate([part.aged.ids[part.rows] for part in split])
+    assert written.tolist() == planned.aged.ids[planned.rows].tolist()
+    for part in split:
+        busy = set(part.aged.ids[part.rows].tolist()) | set(part.changes["lead_id"].tolist())
+        assert len(busy) <= 3
+        assert set(part.changes["lead_id"].tolist()) <= set(part.aged.ids.tolist())
+    assert sum(len(part.changes["lead_id"]) for part in split) == len(planned.changes["lead_id"])
+
+
+def test_a_pass_written_in_parts_equals_the_pass_written_at_once(committed: Committed) -> None:
+    whole, leads, states = the_whole_pass(committed)
+    assert whole.changed > 3
+    with committed.factory() as session, session.begin():
+        planned = decay_refresh.plan(session, committed.book, committed.later)
+    changed: list[int] = []
+    for part in decay_refresh.parts(planned, 3):
+        with committed.factory() as session, session.begin():
+            changed += decay_refresh.write(
+                session, committed.book, part, committed.later
+            ).changed_ids
+    assert changed == whole.changed_ids
+    with committed.factory() as session:
+        assert lead_rows(session) == leads
+        assert moments(session) == states
+
+
+def test_a_lead_scored_live_between_two_parts_keeps_its_live_score(committed: Committed) -> None:
+    factory, book, _, later = committed
+    with factory() as session, session.begin():
+        planned = decay_refresh.plan(session, book, later)
+    first, *rest = decay_refresh.parts(planned, 2)
+    with factory() as session, session.begin():
+        decay_refresh.write(session, book, first, later)
+    waiting = int(rest[0].aged.ids[rest[0].rows][0])  # to be aged by the next part
+    with factory() as live, live.begin():
+        fresh = feed_live_one(live, book, waiting, later)
+    for part in rest:
+        with factory() as session, session.begin():
+            result = decay_refresh.write(session, book, part, later)
+            assert waiting not in result.changed_ids
+    with factory() as session:
+        assert lead_rows(session)[waiting] == fresh
+
+
+def test_the_worker_writes_its_pass_a_part_per_transaction(
+    committed: Committed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    factory, book, scored, later = committed
+    whole, _, _ = the_whole_pass(committed)
+    with factory() as session, session.begin():
+        playbooks.install(session, ODD_PATHS, author="test", now=later)
+    with factory() as session, session.begin():
+        run_decay(session, book, later)  # the sweep with its stage moves, as the worker runs it
+        leads = lead_rows(session)
+        session.rollback()
+    commits: list[Session] = []
+    event.listen(factory, "after_commit", commits.append)
+    monkeypatch.setattr(worker_module, "DECAY_PART", 2)
+    monkeypatch.setattr(worker_module, "utcnow", lambda: later)
+    assert Worker(factory).decay() == len(scored)
+    # The first transaction reads and ages; then one per part of at most 2 leads to write.
+    assert len(commits) - 1 >= -(-whole.changed // 2) > 1
+    with factory() as session:
+        assert lead_rows(session) == leads
