@@ -8,11 +8,13 @@ state for a few engagement rules (a decayed sum, a window, a count; written with
 bulk) and the stored score those states give at the start (setup, not measured), then times
 one worker pass (`decay_refresh.plan` and `write`: only the leads with a state whose points may
 have moved read, aged, the leads whose shown score moved written with their ledger and
-accounts) 5 minutes later (the worker's cadence; again with the hourly search for leads without
-states, which reads every lead) and 6 hours later, each rolled back. `--baseline` also times
-the read it replaced (states row by row through the driver) on the same database. `--keep`
-builds the database once (`leadflow-decay-LEADS.db` in the temporary folder) and times the
-passes on it in later runs too: every pass is rolled back, so it stays as built.
+accounts) 5 minutes later (the worker's cadence; again with the hourly search for leads
+without states, which reads every lead) and 6 hours later, each rolled back; each pass is then
+written again as the worker writes it, in parts of `DECAY_PART` leads, each part's write
+timed (a tracking call waits for at most one part). `--baseline` also times the read it
+replaced (states row by row through the driver) on the same database. `--keep` builds the
+database once (`leadflow-decay-LEADS.db` in the temporary folder) and times the passes on it
+in later runs too: every pass is rolled back, so it stays as built.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from leadflow.models.db import make_engine, make_session_factory, upgrade
 from leadflow.repositories import rule_state
 from leadflow.services import decay_refresh, playbooks
 from leadflow.services.engagement_state import MARKER, rule_keys
+from leadflow.worker import DECAY_PART
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAYBOOK = ROOT / "examples" / "b2b_saas.yaml"
@@ -117,8 +120,9 @@ def _cpu() -> float:
 
 
 def _timed_pass(engine: Any, book: Any, at: datetime, label: str, *, stateless: bool) -> None:
-    """One refresh at `at` as the worker runs it (`stateless`: with the hourly search for
-    leads without states), rolled back: wall and CPU time, and what it read and wrote."""
+    """One refresh at `at` (`stateless`: with the hourly search for leads without states),
+    rolled back: wall and CPU time, and what it read and wrote; then the same pass written in
+    the worker's parts, each part's write timed (how long a tracking call can wait for it)."""
     with make_session_factory(engine)() as session, session.begin():
         wall, cpu = time.perf_counter(), _cpu()
         planned = decay_refresh.plan(session, book, at, find_stateless=stateless)
@@ -128,6 +132,18 @@ def _timed_pass(engine: Any, book: Any, at: datetime, label: str, *, stateless: 
         print(
             f"{label}: {result.leads:,} leads read and aged, {result.changed:,} written:"
             f" wall {wall:.2f} s, CPU {cpu:.2f} s ({phases})"
+        )
+        session.rollback()
+    with make_session_factory(engine)() as session, session.begin():
+        took = []
+        for part in decay_refresh.parts(planned, DECAY_PART):
+            started = time.perf_counter()
+            decay_refresh.write(session, book, part, at)
+            took.append(time.perf_counter() - started)
+        print(
+            f"  written in {len(took)} parts of at most {DECAY_PART:,} leads (the worker's):"
+            f" longest {max(took) * 1000:.0f} ms, median {float(np.median(took)) * 1000:.0f} ms,"
+            f" all {sum(took):.2f} s"
         )
         session.rollback()
 
@@ -177,7 +193,9 @@ def _set_up(path: Path, leads: int) -> None:
 def _run(path: Path, leads: int, baseline: bool) -> None:
     """Build the database at `path` unless it is there, then time the passes."""
     if path.exists():
-        upgrade(make_engine(f"sqlite:///{path}"))
+        migrating = make_engine(f"sqlite:///{path}")
+        upgrade(migrating)
+        migrating.dispose()
         print(f"setup: {leads:,} leads with states, built earlier ({path.name})")
     else:
         _set_up(path, leads)
