@@ -15,8 +15,8 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from leadflow import worker as worker_module
-from leadflow.models import RuleState
-from leadflow.services import decay_refresh, playbooks
+from leadflow.models import Lead, RuleState
+from leadflow.services import decay_refresh, playbooks, privacy
 from leadflow.services.pipeline import run_decay
 from leadflow.worker import Worker
 from tests.services.test_live_state import (
@@ -116,3 +116,23 @@ def test_the_worker_writes_its_pass_a_part_per_transaction(
     assert len(commits) - 1 >= -(-whole.changed // 2) > 1
     with factory() as session:
         assert lead_rows(session) == leads
+
+
+def test_a_lead_erased_between_the_read_and_a_part_is_not_written_back(
+    committed: Committed,
+) -> None:
+    factory, book, _, later = committed
+    with factory() as session, session.begin():
+        planned = decay_refresh.plan(session, book, later)
+    erased = int(planned.aged.ids[planned.rows][-1])
+    with factory() as session, session.begin():
+        email = session.scalar(select(Lead.email).where(Lead.id == erased))
+        privacy.erase(session, email, actor="test", now=later)
+    written: list[int] = []
+    for part in decay_refresh.parts(planned, 3):
+        with factory() as session, session.begin():
+            written += decay_refresh.write(session, book, part, later).changed_ids
+    assert erased not in written and len(written) == len(planned.rows) - 1
+    with factory() as session:
+        assert session.get(Lead, erased) is None
+        assert not session.scalars(select(RuleState).where(RuleState.lead_id == erased)).all()

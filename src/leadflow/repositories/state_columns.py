@@ -273,16 +273,13 @@ class StoredEntry(NamedTuple):
 
     account_id: int | None
     contributions: str  # JSON text
-    scored_us: int  # as `read` gives it: a lead scored since that read has another
 
 
 def stored_entries(session: Session, lead_ids: Sequence[int]) -> dict[int, StoredEntry]:
-    """The account id, stored contributions and scoring time of these leads."""
-    query = (
-        f"SELECT id, account_id, CAST(contributions AS TEXT), {_scored_us_sql(session)} FROM leads"
-    )
+    """The account id and stored contributions of these leads."""
+    query = "SELECT id, account_id, CAST(contributions AS TEXT) FROM leads"
     rows = _rows_of(session, query, "id", sorted(set(lead_ids)))
-    return {int(i): StoredEntry(account, text or "[]", int(us)) for i, account, text, us in rows}
+    return {int(i): StoredEntry(account, text or "[]") for i, account, text in rows}
 
 
 def write_scores(session: Session, scores: dict[str, Sequence[Any]], scored_at: Any) -> None:

@@ -94,7 +94,8 @@ def _columns(states: dict[str, Any], ids: IntArray, keep: Any) -> bulk_state.Sta
 class Planned:
     """What a refresh read and computed, before writing: the leads aged, the rows whose shown
     score moved, each lead's stored total and scoring time as read, and the states whose
-    moment of change (`changes_at`) is new."""
+    moment of change (`changes_at`) is new; for each of `rows`, its contributions as they
+    are now (JSON text) and its account."""
 
     aged: Aged
     rows: IntArray
@@ -103,6 +104,8 @@ class Planned:
     without_state: list[int]
     phases: dict[str, float]
     changes: dict[str, Any] = field(default_factory=dict)
+    texts: list[str] = field(default_factory=list)
+    account_ids: list[int | None] = field(default_factory=list)
 
 
 def plan(
@@ -153,9 +156,15 @@ def plan(
     moved |= stored["scored_us"] == state_columns.NO_TIME
     rows = np.flatnonzero(moved)
     changes = _changes(playbook, states, ids, rule_ids, key, now)
+    # What the write needs of these leads besides their scores, read here, in the snapshot
+    # the states were read in, so that the write holds the lock for less.
+    entries = state_columns.stored_entries(session, ids[rows].tolist())
+    rows = rows[np.isin(ids[rows], np.fromiter(entries, np.int64, len(entries)))]  # erased since
+    written = [entries[i] for i in ids[rows].tolist()]
+    texts = _contributions(playbook, aged.points[rows], [e.contributions for e in written])
     phases["score"] = time.perf_counter() - started
     return Planned(aged, rows, stored["total"], stored["scored_us"], without_state, phases,
-                   changes)  # fmt: skip
+                   changes, texts, [e.account_id for e in written])  # fmt: skip
 
 
 def parts(planned: Planned, most: int) -> list[Planned]:
@@ -178,15 +187,19 @@ def parts(planned: Planned, most: int) -> list[Planned]:
     found = []
     for k, (start, end) in enumerate(bounds):
         mine = (changed_rows >= start) & (changed_rows < end)
+        here = (rows >= start) & (rows < end)
+        listed = _picked({"texts": planned.texts, "accounts": planned.account_ids}, here)
         found.append(
             Planned(
                 _aged_range(aged, start, end),
-                rows[(rows >= start) & (rows < end)] - start,
+                rows[here] - start,
                 planned.stored_total[start:end],
                 planned.scored_us[start:end],
                 [],
                 dict(planned.phases) if k == 0 else {},
                 _picked(changes, mine) if len(changed_rows) else changes,
+                listed["texts"],
+                listed["accounts"],
             )
         )
     nothing = Planned(_aged_range(aged, 0, 0), rows[:0], planned.stored_total[:0],
@@ -258,17 +271,17 @@ def _write_planned(
     session: Session, playbook: Playbook, planned: Planned, now: datetime
 ) -> Refreshed:
     aged, rows = planned.aged, planned.rows
-    entries = state_columns.stored_entries(session, aged.ids[rows].tolist())
-    unchanged = [
-        i in entries and entries[i].scored_us == planned.scored_us[r]
-        for i, r in zip(aged.ids[rows].tolist(), rows.tolist(), strict=True)
-    ]
-    rows = rows[np.asarray(unchanged, bool)] if len(rows) else rows
+    current = state_columns.scored_us(session, aged.ids[rows].tolist())
+    keep = np.fromiter(
+        (current.get(i) == us for i, us in
+         zip(aged.ids[rows].tolist(), planned.scored_us[rows].tolist(), strict=True)),
+        bool, len(rows),
+    )  # fmt: skip
+    kept = _picked({"texts": planned.texts, "accounts": planned.account_ids}, keep)
+    rows = rows[keep]
     result = Refreshed(phases=dict(planned.phases), without_state=planned.without_state)
-    result.accounts = _write(
-        session, playbook, aged, rows, planned.stored_total[rows], entries, now
-    )
-    _write_changes(session, planned, rows, entries)
+    result.accounts = _write(session, playbook, aged, rows, planned.stored_total[rows], kept, now)
+    _write_changes(session, planned, rows, current)
     result.leads = len(aged.ids)
     result.changed = len(rows)
     result.changed_ids = aged.ids[rows].tolist()
@@ -279,7 +292,7 @@ def _write_changes(
     session: Session,
     planned: Planned,
     written: IntArray,
-    entries: dict[int, state_columns.StoredEntry],
+    current: dict[int, int],
 ) -> None:
     """Store the states' new moments of change, but not of a lead scored since the read:
     its moment would be measured from a score it no longer has."""
@@ -287,8 +300,7 @@ def _write_changes(
     if not changes or not len(changes["lead_id"]):
         return
     ids = planned.aged.ids
-    current = {i: entry.scored_us for i, entry in entries.items()}
-    current |= state_columns.scored_us(
+    current = current | state_columns.scored_us(
         session, [i for i in np.unique(changes["lead_id"]).tolist() if i not in current]
     )
     now_written = set(ids[written].tolist())
@@ -318,15 +330,14 @@ def _write(
     aged: Aged,
     rows: IntArray,
     before: FloatArray,
-    entries: dict[int, state_columns.StoredEntry],
+    planned: dict[str, list[Any]],
     now: datetime,
 ) -> list[int]:
-    """The leads at `rows` whose shown score moved: scores, ledger, their accounts (whose
-    ids are returned)."""
+    """The leads at `rows` whose shown score moved, with their contributions and accounts
+    as `planned`: scores, ledger, their accounts (whose ids are returned)."""
     if not len(rows):
         return []
     ids = aged.ids[rows].tolist()
-    texts = [entries[i].contributions for i in ids]
     state_columns.write_scores(
         session,
         {
@@ -334,7 +345,7 @@ def _write(
             "engagement": aged.engagement[rows].tolist(),
             "total": aged.total[rows].tolist(),
             "grade": aged.grade[rows].tolist(),
-            "contributions": _contributions(playbook, aged.points[rows], texts),
+            "contributions": planned["texts"],
         },
         now,
     )
@@ -354,7 +365,7 @@ def _write(
         at=now,
         cause="decay",
     )
-    accounts = sorted({a for i in ids if (a := entries[i].account_id) is not None})
+    accounts = sorted({a for a in planned["accounts"] if a is not None})
     account_rollup.recount(session, playbook, accounts, now)
     return accounts
 
