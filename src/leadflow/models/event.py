@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, UniqueConstraint, column, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadflow.core.event_kinds import kind_of, occurred_micros
@@ -49,6 +49,9 @@ class Event(Base):
         # Named events are the rare, meaningful ones (bounces, demo requests, touches): found
         # by name without reading every page view.
         Index("ix_events_name", "name"),
+        # The same, folded to lower case: the hand-raisers' events (matched by type and
+        # case-insensitive name) of every open lead, for a bulk stage pass (migration 0042).
+        Index("ix_events_folded_name", func.lower(column("name"))),
         Index("ix_events_occurred_at", "occurred_at", postgresql_using="brin"),
         # All a bulk re-score reads of an event, in integers (see core.event_kinds).
         Index("ix_events_scoring", "lead_id", "occurred_us", "kind"),
