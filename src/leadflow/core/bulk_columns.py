@@ -212,3 +212,21 @@ class FactTable:
         """Where the condition holds."""
         held: BoolArray = self.compute(condition.fields(), lambda f: evaluate(condition, f))
         return held.astype(np.bool_)
+
+    def holds(self, condition: Condition) -> BoolArray:
+        """Where the condition holds, each leaf tested once per distinct value of its field
+        and the leaves combined as `evaluate` combines them: for conditions on fields of many
+        distinct combinations (scores), where `test` would evaluate nearly once per row."""
+        if condition.all_ is not None:
+            every = np.ones(self.size, np.bool_)
+            for child in condition.all_:
+                every &= self.holds(child)
+            return every
+        if condition.any_ is not None:
+            some = np.zeros(self.size, np.bool_)
+            for child in condition.any_:
+                some |= self.holds(child)
+            return some
+        if condition.not_ is not None:
+            return ~self.holds(condition.not_)
+        return self.test(condition)

@@ -16,7 +16,7 @@ from leadflow.core.scoring import LeadScore, event_matches
 from leadflow.core.stages import Stage, funnel_rank
 
 # Leads in these stages move only by a person's action.
-_MANUAL_ONLY = {Stage.OPPORTUNITY, Stage.CUSTOMER, Stage.DISQUALIFIED}
+MANUAL_ONLY = {Stage.OPPORTUNITY, Stage.CUSTOMER, Stage.DISQUALIFIED}
 _DEFAULT_LEAD_CRITERION = Condition(field="email", exists=True)
 
 
@@ -44,7 +44,8 @@ def hand_raised(
     return found
 
 
-def _criteria(playbook: Playbook) -> list[tuple[Stage, Condition]]:
+def criteria(playbook: Playbook) -> list[tuple[Stage, Condition]]:
+    """The stage criteria, highest stage first, as `automatic_transition` tries them."""
     lifecycle = playbook.lifecycle
     ordered = [
         (Stage.SQL, lifecycle.sql),
@@ -73,11 +74,12 @@ SCORE_FIELDS = frozenset(
 
 def criteria_need_facts(playbook: Playbook) -> bool:
     """True when a stage criterion reads lead or account attributes beyond the stored score."""
-    fields = set().union(*(fields_of(condition) for _, condition in _criteria(playbook)))
+    fields = set().union(*(fields_of(condition) for _, condition in criteria(playbook)))
     return not fields <= SCORE_FIELDS
 
 
-def _effective_rank(current: Stage) -> int:
+def effective_rank(current: Stage) -> int:
+    """The funnel rank criteria must beat to move a lead on from `current`."""
     # A recycled lead re-enters the funnel from the start; it can qualify again.
     return funnel_rank(Stage.LEAD) if current is Stage.NURTURE else funnel_rank(current)
 
@@ -92,18 +94,18 @@ def automatic_transition(
     recycle_until: datetime | None = None,
 ) -> Transition | None:
     """The forward move the playbook makes on its own after new facts, events or scores."""
-    if current in _MANUAL_ONLY:
+    if current in MANUAL_ONLY:
         return None
     if current is Stage.NURTURE and recycle_until is not None and now < recycle_until:
         return None
-    rank = _effective_rank(current)
+    rank = effective_rank(current)
     for raiser, hit in hand_raised(playbook, new_events):
         target = Stage(raiser.stage)
         if funnel_rank(target) > rank:
             reason = f"{raiser.label}: {hit.name or hit.type}"
             return Transition(current, target, reason, "system", hand_raiser=True)
     stage_facts = {**facts, **score.as_facts()}
-    for target, condition in _criteria(playbook):
+    for target, condition in criteria(playbook):
         if funnel_rank(target) > rank and evaluate(condition, stage_facts):
             verb = "re-qualified" if current is Stage.NURTURE else "entered"
             reason = f"{verb} {target.value}: {describe(condition)}"

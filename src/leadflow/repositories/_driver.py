@@ -49,8 +49,8 @@ def _processed(session: Session, column: Column[Any], values: list[Any]) -> list
     return [processor(v) for v in values]
 
 
-def select_dicts(session: Session, query: Any) -> list[dict[str, Any]]:
-    """The rows of a Core select as dicts keyed by column label, values typed as usual."""
+def select_columns(session: Session, query: Any) -> dict[str, list[Any]]:
+    """The rows of a Core select as columns keyed by column label, values typed as usual."""
     connection = session.connection()
     dialect = connection.dialect
     compiled = query.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
@@ -71,7 +71,14 @@ def select_dicts(session: Session, query: Any) -> list[dict[str, Any]]:
         if rows
         else [[] for _ in names]
     )
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+    return dict(zip(names, columns, strict=True))
+
+
+def select_dicts(session: Session, query: Any) -> list[dict[str, Any]]:
+    """The rows of a Core select as dicts keyed by column label, values typed as usual."""
+    columns = select_columns(session, query)
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 def _run(session: Session, statement: Any, names: list[str], columns: list[list[Any]]) -> int:

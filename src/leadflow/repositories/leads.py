@@ -22,7 +22,7 @@ from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.stage_change import StageChange
 from leadflow.repositories import lead_activity, rule_state
 from leadflow.repositories._copy import like, staged, use_copy
-from leadflow.repositories._driver import select_dicts, update_by_id
+from leadflow.repositories._driver import select_columns, select_dicts, update_by_id
 from leadflow.repositories._sql import (
     ROW_LOCK,
     chunked,
@@ -318,39 +318,47 @@ def stage_candidates(
 def _score_facts(
     session: Session, lead_ids: list[int] | None, stages: Sequence[str] | None = None
 ) -> list[LeadFacts]:
-    query = select(
-        Lead.id,
-        Lead.account_id,
-        Lead.stage,
-        Lead.fit,
-        Lead.engagement,
-        Lead.total,
-        Lead.grade,
-        Lead.persona,
-        Lead.recycle_until,
-        Lead.email,
-        Lead.probability,
-    ).order_by(Lead.id)
+    columns = score_columns(session, stages=stages, lead_ids=lead_ids)
+    return score_facts_of(columns, range(len(columns["id"])))
+
+
+# What a lead's stored score offers stage criteria, read for stage moves in bulk.
+_SCORE_FACTS = (
+    *(Lead.id, Lead.account_id, Lead.stage, Lead.fit, Lead.engagement, Lead.total, Lead.grade),
+    *(Lead.persona, Lead.recycle_until, Lead.email, Lead.probability),
+)
+
+
+def score_columns(
+    session: Session, *, stages: Sequence[str] | None, lead_ids: Iterable[int] | None = None
+) -> dict[str, list[Any]]:
+    """The leads in these stages (all, or those listed), by id: their stored score, stage,
+    recycling time, e-mail and probability, as columns (`_SCORE_FACTS`)."""
+    query = select(*_SCORE_FACTS).order_by(Lead.id)
     if stages is not None:
         query = query.where(Lead.stage.in_(list(stages)))
-    if lead_ids is not None:
-        query = query.where(Lead.id.in_(lead_ids))
+    if lead_ids is None:
+        return select_columns(session, query)
+    found: dict[str, list[Any]] = {column.key: [] for column in _SCORE_FACTS}
+    for batch in chunked(sorted(set(lead_ids))):
+        for name, values in select_columns(session, query.where(Lead.id.in_(batch))).items():
+            found[name] += values
+    return found
+
+
+def score_facts_of(columns: dict[str, list[Any]], rows: Iterable[int]) -> list[LeadFacts]:
+    """The `LeadFacts` (score, e-mail and probability) of these rows of `score_columns`."""
+    c = columns
     return [
         LeadFacts(
-            id=row["id"],
-            account_id=row["account_id"],
-            stage=row["stage"],
-            fit=row["fit"],
-            engagement=row["engagement"],
-            total=row["total"],
-            grade=row["grade"],
-            persona=row["persona"],
-            recycle_until=row["recycle_until"],
-            lead_facts={"email": row["email"], "probability": row["probability"]},
+            id=c["id"][k], account_id=c["account_id"][k], stage=c["stage"][k], fit=c["fit"][k],
+            engagement=c["engagement"][k], total=c["total"][k], grade=c["grade"][k],
+            persona=c["persona"][k], recycle_until=c["recycle_until"][k],
+            lead_facts={"email": c["email"][k], "probability": c["probability"][k]},
             account_facts={},
         )
-        for row in select_dicts(session, query)
-    ]
+        for k in rows
+    ]  # fmt: skip
 
 
 def _facts(

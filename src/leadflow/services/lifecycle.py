@@ -6,10 +6,12 @@ import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
-from leadflow.core import amounts
+from leadflow.core import amounts, stage_sweep
 from leadflow.core.errors import Invalid
 from leadflow.core.facts import EventFacts, facts_of
 from leadflow.core.lifecycle import (
@@ -139,9 +141,13 @@ def advance_all(
     raised = hand_raiser_events(session, playbook)
     stages = [s.value for s in AUTOMATIC_FROM]
     with_facts = criteria_need_facts(playbook)
-    candidates = lead_repo.stage_candidates(
-        session, stages=stages, lead_ids=lead_ids, with_facts=with_facts
-    )
+    if with_facts:
+        candidates = lead_repo.stage_candidates(
+            session, stages=stages, lead_ids=lead_ids, with_facts=True
+        )
+    else:  # criteria on the stored score: ask only the leads that may move
+        columns = lead_repo.score_columns(session, stages=stages, lead_ids=lead_ids)
+        candidates = lead_repo.score_facts_of(columns, _may_move(playbook, columns, raised))
     for row in candidates:
         persona = PersonaMatch(row.persona, row.persona, 1.0, ()) if row.persona else None
         score = LeadScore(row.fit, row.engagement, row.total, row.grade or "D4", persona, ())
@@ -176,6 +182,38 @@ def advance_all(
     )
     _hand_off_all(session, playbook, ready, raised, now)
     return moves
+
+
+def _may_move(
+    playbook: Playbook, columns: dict[str, list[Any]], raised: dict[int, list[EventFacts]]
+) -> list[int]:
+    """The rows of `score_columns` that `automatic_transition` may move (`core.stage_sweep`),
+    their stage facts as `advance_all` gives them to it: the stored score (grade D4 when
+    none), e-mail and probability, as they are (object columns: 1 and 1.0 stay apart, as
+    conditions tell them apart)."""
+    grades = [grade or "D4" for grade in columns["grade"]]
+    facts = {
+        path: np.array(_stage_fact(path, columns, grades), dtype=object)
+        for path in stage_sweep.fields(playbook)
+    }
+    ids = columns["id"]
+    flags = stage_sweep.may_move(
+        playbook, columns["stage"], facts, np.fromiter((i in raised for i in ids), bool, len(ids))
+    )
+    return np.flatnonzero(flags).tolist()
+
+
+def _stage_fact(path: str, columns: dict[str, list[Any]], grades: list[str]) -> list[Any]:
+    """One stage fact of every row (`LeadScore.as_facts`, and the e-mail and probability)."""
+    if path == "grade":
+        return grades
+    if path == "fit_letter":
+        return [g[0] for g in grades]
+    if path == "engagement_digit":
+        return [int(g[1]) for g in grades]
+    if path == "persona":
+        return [persona or None for persona in columns["persona"]]
+    return columns[path]  # fit, engagement, total, email, probability
 
 
 def _hand_off_all(
