@@ -183,25 +183,9 @@ def parts(planned: Planned, most: int) -> list[Planned]:
         work[changed_rows] = True
     busy = np.flatnonzero(work)
     starts = [0, *busy[most::most].tolist()] if len(busy) else [0]
-    bounds = list(zip(starts, [*starts[1:], count], strict=True))
-    found = []
-    for k, (start, end) in enumerate(bounds):
-        mine = (changed_rows >= start) & (changed_rows < end)
-        here = (rows >= start) & (rows < end)
-        listed = _picked({"texts": planned.texts, "accounts": planned.account_ids}, here)
-        found.append(
-            Planned(
-                _aged_range(aged, start, end),
-                rows[here] - start,
-                planned.stored_total[start:end],
-                planned.scored_us[start:end],
-                [],
-                dict(planned.phases) if k == 0 else {},
-                _picked(changes, mine) if len(changed_rows) else changes,
-                listed["texts"],
-                listed["accounts"],
-            )
-        )
+    ends = [*starts[1:], count]
+    found = [_range_part(planned, changed_rows, a, b) for a, b in zip(starts, ends, strict=True)]
+    found[0] = replace(found[0], phases=dict(planned.phases))
     nothing = Planned(_aged_range(aged, 0, 0), rows[:0], planned.stored_total[:0],
                       planned.scored_us[:0], [], {})  # fmt: skip
     stateless = planned.without_state
@@ -210,6 +194,26 @@ def parts(planned: Planned, most: int) -> list[Planned]:
         for start in range(0, len(stateless), most)
     ]
     return found
+
+
+def _range_part(planned: Planned, changed_rows: IntArray, start: int, end: int) -> Planned:
+    """The part of the plan for the leads at rows `start` to `end` (exclusive) of its aged
+    leads; `changed_rows`: the row of each state change's lead."""
+    rows = planned.rows
+    here = (rows >= start) & (rows < end)
+    listed = _picked({"texts": planned.texts, "accounts": planned.account_ids}, here)
+    mine = (changed_rows >= start) & (changed_rows < end)
+    return Planned(
+        _aged_range(planned.aged, start, end),
+        rows[here] - start,
+        planned.stored_total[start:end],
+        planned.scored_us[start:end],
+        [],
+        {},
+        _picked(planned.changes, mine) if len(changed_rows) else planned.changes,
+        listed["texts"],
+        listed["accounts"],
+    )
 
 
 def _aged_range(aged: Aged, start: int, end: int) -> Aged:
