@@ -14,13 +14,15 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from leadflow.core.errors import NotFound
 from leadflow.core.roles import Role
 from leadflow.models.outbox import Notification, OutboxMessage
 from leadflow.models.user import User
 from leadflow.repositories import notifications as notification_repo
+from leadflow.repositories import outbox
+from leadflow.repositories import reps as rep_repo
 from leadflow.services import handoff, notifications, reps, users, webhooks
 from leadflow.worker import Worker
 from tests.api.test_handoff import demo_request
@@ -211,3 +213,41 @@ def test_the_stream_without_a_session_is_a_204_so_the_browser_stops_asking(
 ) -> None:
     answer = httpx.get(f"{live_url}/live", timeout=10)
     assert answer.status_code == 204
+
+
+def test_alerts_that_share_an_audience_reach_whom_each_alone_would(
+    app: FastAPI, team: dict[str, User]
+) -> None:
+    """A bulk pass's hand-offs read who alerts go to once (`notifications.Audience`): every
+    alert still reaches every endpoint that wants it and every person it would alone."""
+    now = datetime.now(UTC)
+    with app.state.sessions() as session, session.begin():
+        wants = outbox.add_endpoint(session, url="https://hooks.example/a", secret="s" * 32,
+                                    events=["lead.sales_ready"], at=now)  # fmt: skip
+        outbox.add_endpoint(session, url="https://hooks.example/b", secret="t" * 32,
+                            events=["sla.breached"], at=now)  # fmt: skip
+        cy = rep_repo.get_by_email(session, "cy@flowline.io")
+        reads: list[str] = []
+
+        def read(_c: object, _cur: object, statement: str, *_: object) -> None:
+            if "webhook_endpoints" in statement:
+                reads.append(statement)
+
+        event.listen(session.connection(), "before_cursor_execute", read)
+        audience = notifications.Audience(session)
+        alerts = [
+            handoff.queue_alert(
+                session, "lead.sales_ready", {"n": k}, rep, now, team="inbound", audience=audience
+            )
+            for k, rep in enumerate((None, cy, None, cy))
+        ]
+        assert len(reads) == 1
+        rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    sent = {a: sorted((m.target_kind, m.target) for m in rows if m.alert_id == a) for a in alerts}
+    team_users = [("inapp", str(team["cy"].id)), ("inapp", str(team["di"].id))]
+    to_cy = [("inapp", str(team["cy"].id))]
+    hook = [("webhook", str(wants.id))]
+    assert list(sent.values()) == [
+        sorted(hook + team_users), sorted(hook + to_cy), sorted(hook + team_users),
+        sorted(hook + to_cy),
+    ]  # fmt: skip

@@ -53,11 +53,13 @@ def hand_off(
     new_events: Sequence[EventFacts],
     now: datetime,
     rep_states: list[RepState] | None = None,
+    audience: notifications.Audience | None = None,
 ) -> Assignment | None:
     """Assign a lead that just became sales-ready and queue its alert; None otherwise.
 
     A bulk caller passes `rep_states` (read once) and it is kept current here, so a thousand
-    hand-offs do not read every rep's load a thousand times.
+    hand-offs do not read every rep's load a thousand times; and one `audience`, so they do
+    not read the webhook endpoints and each team's users a thousand times either.
     """
     if not is_sales_ready(playbook, move.to_stage):
         return None
@@ -90,9 +92,11 @@ def hand_off(
     notification_repo.signal(session)  # queues on screen change when this commits
     payload = alert_payload(session, playbook, lead, move, score, decision, rep, assignment, now)
     payload["why"]["tipped_by"] = [_activity(event) for event in new_events[-TIPPING_EVENTS:]]
-    queue_alert(session, "lead.sales_ready", payload, rep, now, team=decision.team)
+    audience = audience or notifications.Audience(session)
+    queue_alert(session, "lead.sales_ready", payload, rep, now, team=decision.team,
+                audience=audience)  # fmt: skip
     if rep is not None:  # for tools that track ownership; the rep is alerted once, above
-        queue_alert(session, "lead.assigned", payload, None, now)
+        queue_alert(session, "lead.assigned", payload, None, now, audience=audience)
     return assignment
 
 
@@ -201,11 +205,14 @@ def queue_alert(
     rep: Rep | None,
     now: datetime,
     team: str | None = None,
+    audience: notifications.Audience | None = None,
 ) -> str:
     """Queue one alert for every endpoint that wants it and the rep's channels, and deliver it
-    in the app to the rep (or, with no rep, to the `team` whose queue holds the lead); its id."""
-    people = notifications.recipients(session, rep, team)
-    return queue_to(session, event_type, data, _channels(rep), now, people)
+    in the app to the rep (or, with no rep, to the `team` whose queue holds the lead); its id.
+    `audience`: who alerts go to, as a run of alerts read it once."""
+    audience = audience or notifications.Audience(session)
+    people = audience.recipients(rep, team)
+    return queue_to(session, event_type, data, _channels(rep), now, people, audience=audience)
 
 
 def queue_to(
@@ -215,6 +222,7 @@ def queue_to(
     urls: list[str],
     now: datetime,
     people: Sequence[User] = (),
+    audience: notifications.Audience | None = None,
 ) -> str:
     """Queue one alert for every endpoint that wants it and these Apprise URLs, and deliver it
     in the app to these people; its id."""
@@ -222,7 +230,7 @@ def queue_to(
     payload = {"id": alert_id, "type": event_type, "timestamp": now.isoformat(), "data": data}
     rows = [
         _row(alert_id, event_type, "webhook", str(endpoint.id), payload, now)
-        for endpoint in outbox.endpoints(session)
+        for endpoint in (audience or notifications.Audience(session)).endpoints()
         if event_type in endpoint.events
     ]
     rows += [_row(alert_id, event_type, "apprise", url, payload, now) for url in urls]

@@ -29,7 +29,7 @@ from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events, stage_changes
 from leadflow.repositories import leads as lead_repo
-from leadflow.services import audit, digest, handoff, sla
+from leadflow.services import audit, digest, handoff, notifications, sla
 from leadflow.services import leads as lead_service
 from leadflow.services import reps as rep_service
 
@@ -233,6 +233,7 @@ def _hand_off_all(
         for a in account_repo.get_many(session, {lead.account_id for lead in leads.values()})
     }
     states = rep_service.states(session, now)
+    audience = notifications.Audience(session)
     for lead_id, move, score in ready:
         lead = leads[lead_id]
         account = accounts.get(lead.account_id) if lead.account_id else None
@@ -243,7 +244,7 @@ def _hand_off_all(
         )
         full = dataclasses.replace(score, contributions=explained)
         new = raised.get(lead_id, ())
-        handoff.hand_off(session, playbook, lead, move, full, facts, new, now, states)
+        handoff.hand_off(session, playbook, lead, move, full, facts, new, now, states, audience)
 
 
 def hand_raiser_events(session: Session, playbook: Playbook) -> dict[int, list[EventFacts]]:

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.alert_text import lead_of, summary
 from leadflow.core.errors import NotFound
-from leadflow.models.outbox import Notification, OutboxMessage
+from leadflow.models.outbox import Notification, OutboxMessage, WebhookEndpoint
 from leadflow.models.rep import Rep
 from leadflow.models.user import User
 from leadflow.repositories import notifications as repo
+from leadflow.repositories import outbox
 from leadflow.services import access
 
 KIND = "inapp"
@@ -35,6 +36,30 @@ def recipients(session: Session, rep: Rep | None, team: str | None = None) -> li
     if team is not None:
         return repo.active_users_by_email(session, repo.team_emails(session, team))
     return []
+
+
+class Audience:
+    """Who alerts go to, read once for a run of alerts in one transaction (a bulk pass's
+    hand-offs): the webhook endpoints, and each rep's or team's users. What the run sends
+    changes none of them; a run of one reads them once, as before."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._endpoints: list[WebhookEndpoint] | None = None
+        self._people: dict[tuple[int | None, str | None], list[User]] = {}
+
+    def endpoints(self) -> list[WebhookEndpoint]:
+        """The active webhook endpoints."""
+        if self._endpoints is None:
+            self._endpoints = outbox.endpoints(self.session)
+        return self._endpoints
+
+    def recipients(self, rep: Rep | None, team: str | None) -> list[User]:
+        """`recipients` of this rep (or team)."""
+        key = (rep.id if rep is not None else None, team if rep is None else None)
+        if key not in self._people:
+            self._people[key] = recipients(self.session, rep, team)
+        return self._people[key]
 
 
 def outbox_rows(alert_id: str, event_type: str, payload: dict[str, Any], users: Sequence[User],
