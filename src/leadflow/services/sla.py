@@ -20,19 +20,26 @@ from leadflow.models.assignment import Assignment
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import reps as rep_repo
 from leadflow.repositories import stage_changes
-from leadflow.services import handoff, leads
+from leadflow.services import handoff, leads, notifications
 from leadflow.services import reps as rep_service
 
 
 def sweep(session: Session, playbook: Playbook, now: datetime) -> int:
     """Breach and escalate overdue hand-offs; how many changed."""
     changed = 0
+    audience = notifications.Audience(session)  # who alerts go to, read once per sweep
     for assignment in rep_repo.overdue(session, now):
-        changed += _escalate(session, playbook, assignment, now)
+        changed += _escalate(session, playbook, assignment, now, audience)
     return changed
 
 
-def _escalate(session: Session, playbook: Playbook, assignment: Assignment, now: datetime) -> bool:
+def _escalate(
+    session: Session,
+    playbook: Playbook,
+    assignment: Assignment,
+    now: datetime,
+    audience: notifications.Audience,
+) -> bool:
     assert assignment.sla_due_at is not None
     late = (now - assignment.sla_due_at).total_seconds() / 60
     rep = rep_repo.get(session, assignment.rep_id) if assignment.rep_id else None
@@ -41,7 +48,8 @@ def _escalate(session: Session, playbook: Playbook, assignment: Assignment, now:
     changed = False
     if assignment.status == "open":
         assignment.status = "breached"
-        handoff.queue_alert(session, "sla.breached", _about(assignment, late, email), rep, now)
+        about = _about(assignment, late, email)
+        handoff.queue_alert(session, "sla.breached", about, rep, now, audience=audience)
         changed = True
     ladder = playbook.sla.escalation
     while assignment.escalation_level < len(ladder):
@@ -56,7 +64,7 @@ def _escalate(session: Session, playbook: Playbook, assignment: Assignment, now:
         target = rep
         if step.action == "manager" and rep is not None and rep.manager_email:
             target = rep_repo.get_by_email(session, rep.manager_email) or rep
-        handoff.queue_alert(session, "sla.escalated", data, target, now)
+        handoff.queue_alert(session, "sla.escalated", data, target, now, audience=audience)
         changed = True
     return changed
 
