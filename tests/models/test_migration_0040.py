@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from leadflow.core.report_math import Cohort
 from leadflow.models.db import downgrade, make_engine, upgrade
 from leadflow.repositories import fallen_through
+from tests.models.indexes import index_names
 
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 LEAD = (
@@ -25,15 +26,6 @@ HANDOFF = (
     " sla_due_at, status, escalation_level) VALUES (:lead, 'inbound', 'sql', 'test', FALSE,"
     " :t, :t, 'open', 0)"
 )
-
-
-def _indexes(engine: Engine) -> set[str]:
-    with engine.connect() as db:
-        if engine.dialect.name == "postgresql":
-            query = "SELECT indexname FROM pg_indexes WHERE tablename = 'assignments'"
-        else:
-            query = "SELECT name FROM sqlite_master WHERE tbl_name = 'assignments'"
-        return set(db.execute(text(query)).scalars())
 
 
 def _plan(engine: Engine) -> str:
@@ -65,10 +57,10 @@ def _plan(engine: Engine) -> str:
 def test_0040_gives_postgresql_an_index_of_each_leads_latest_handoff(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine)
-    after = _indexes(engine)
+    after = index_names(engine, "assignments")
     downgrade(engine, "0006")  # below 0040 (and every other head: all revise 0006 or later)
     upgrade(engine, "0006")
-    back = _indexes(engine)
+    back = index_names(engine, "assignments")
     upgrade(engine)
     postgresql = engine.dialect.name == "postgresql"
     assert "ix_assignments_latest" in after and "ix_assignments_lead_id" not in after

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.models.db import downgrade, make_engine, upgrade
 from leadflow.repositories import events
+from tests.models.indexes import index_names
 
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 LEAD = (
@@ -24,15 +25,6 @@ EVENT = (
     " occurred_at, received_at, occurred_us, kind) VALUES (:lead, 'test', :m, 'track', :n, '{}',"
     " '{}', :t, :t, 0, 0)"
 )
-
-
-def _indexes(engine: Engine) -> set[str]:
-    with engine.connect() as db:
-        if engine.dialect.name == "postgresql":
-            query = "SELECT indexname FROM pg_indexes WHERE tablename = 'events'"
-        else:
-            query = "SELECT name FROM sqlite_master WHERE tbl_name = 'events'"
-        return set(db.execute(text(query)).scalars())
 
 
 def _plan(engine: Engine) -> str:
@@ -78,10 +70,10 @@ def _plan(engine: Engine) -> str:
 def test_0042_finds_the_hand_raisers_events_by_their_folded_name(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine)
-    after = _indexes(engine)
+    after = index_names(engine, "events")
     downgrade(engine, "0006")  # below 0042 (and every other head: all revise 0006 or later)
     upgrade(engine, "0006")
-    back = _indexes(engine)
+    back = index_names(engine, "events")
     upgrade(engine)
     assert "ix_events_folded_name" in after and "ix_events_folded_name" not in back
     plan = _plan(engine)
