@@ -193,9 +193,12 @@ def _may_move(
     conditions tell them apart)."""
     grades = [grade or "D4" for grade in columns["grade"]]
     facts = {
-        path: np.array(_stage_fact(path, columns, grades), dtype=object)
+        # The scores are REAL columns, never NULL: floats, encoded as numbers (fast); the rest
+        # as the values they are.
+        path: np.array(_stage_fact(path, columns, grades), dtype=np.float64 if path in
+                       ("fit", "engagement", "total") else object)
         for path in stage_sweep.fields(playbook)
-    }
+    }  # fmt: skip
     ids = columns["id"]
     flags = stage_sweep.may_move(
         playbook, columns["stage"], facts, np.fromiter((i in raised for i in ids), bool, len(ids))
