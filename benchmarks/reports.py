@@ -320,14 +320,20 @@ def _snapshots(session: Any, book: Any, *, taken: bool) -> None:
         print(f"  (the worker's snapshot refresh: {wall:.2f} s, {took_ms} ms computing)")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_build_arguments(parser: argparse.ArgumentParser) -> None:
+    """The build's sizes, seed and database, and the runs: what every benchmark on this
+    build (reports, stage_pass) takes."""
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--only", default=None, help="One report (or plan).")
     parser.add_argument("--db", default="", help=HELP)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_build_arguments(parser)
+    parser.add_argument("--only", default=None, help="One report (or plan).")
     parser.add_argument("--from-sqlite", default="auto", metavar="PATH|auto|no", help=FROM_SQLITE)
     args = parser.parse_args(argv)
     key = f"{args.leads}-{args.events}"

@@ -30,8 +30,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _db import HELP, database
-from reports import machine, prepare, source_build
+from _db import database
+from reports import add_build_arguments, machine, prepare, source_build
 from sqlalchemy.orm import Session
 
 from leadflow.models.db import make_engine
@@ -87,11 +87,7 @@ def _report(label: str, runs: list[tuple[float, float]]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--leads", type=int, default=1_000_000)
-    parser.add_argument("--events", type=int, default=10_000_000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--db", default="", help=HELP)
+    add_build_arguments(parser)
     args = parser.parse_args(argv)
     key = f"{args.leads}-{args.events}"
     sqlite_file = Path(tempfile.gettempdir()) / f"leadflow-reports-{key}.db"

@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 
 from leadflow.core.conditions import Condition
 from leadflow.core.lifecycle import automatic_transition
+from leadflow.core.lifecycle import criteria_fields as fields
 from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.scoring import LeadScore, PersonaMatch
-from leadflow.core.stage_sweep import fields, may_move
+from leadflow.core.stage_sweep import may_move
 from leadflow.core.stages import Stage
 
 B2B = (Path(__file__).resolve().parents[2] / "examples/b2b_saas.yaml").read_text()

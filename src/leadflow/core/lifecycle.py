@@ -72,10 +72,14 @@ SCORE_FIELDS = frozenset(
 )
 
 
+def criteria_fields(playbook: Playbook) -> set[str]:
+    """Every fact path the playbook's stage criteria read."""
+    return set().union(*(fields_of(condition) for _, condition in criteria(playbook)))
+
+
 def criteria_need_facts(playbook: Playbook) -> bool:
     """True when a stage criterion reads lead or account attributes beyond the stored score."""
-    fields = set().union(*(fields_of(condition) for _, condition in criteria(playbook)))
-    return not fields <= SCORE_FIELDS
+    return not criteria_fields(playbook) <= SCORE_FIELDS
 
 
 def effective_rank(current: Stage) -> int:

@@ -17,15 +17,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from leadflow.core.bulk_columns import BoolArray, Column, FactTable
-from leadflow.core.conditions import fields_of
 from leadflow.core.lifecycle import MANUAL_ONLY, criteria, effective_rank
 from leadflow.core.playbook import Playbook
 from leadflow.core.stages import Stage, funnel_rank
-
-
-def fields(playbook: Playbook) -> set[str]:
-    """The stage facts the playbook's criteria read: the columns `may_move` needs."""
-    return set().union(*(fields_of(condition) for _, condition in criteria(playbook)))
 
 
 def may_move(
@@ -35,8 +29,8 @@ def may_move(
     raised: BoolArray,
 ) -> BoolArray:
     """Where `automatic_transition` may move a lead in `stages` whose stage facts (score
-    fields, e-mail, probability: every path of `fields`) are `facts`, as columns; `raised`:
-    the leads with a hand-raiser event since their last stage change."""
+    fields, e-mail, probability: every path of `lifecycle.criteria_fields`) are `facts`, as
+    columns; `raised`: the leads with a hand-raiser event since their last stage change."""
     size = len(stages)
     ranks = {s: _rank(s) for s in set(stages)}
     rank = np.fromiter((ranks[s] for s in stages), np.int64, size)

@@ -186,8 +186,7 @@ def parts(planned: Planned, most: int) -> list[Planned]:
     ends = [*starts[1:], count]
     found = [_range_part(planned, changed_rows, a, b) for a, b in zip(starts, ends, strict=True)]
     found[0] = replace(found[0], phases=dict(planned.phases))
-    nothing = Planned(_aged_range(aged, 0, 0), rows[:0], planned.stored_total[:0],
-                      planned.scored_us[:0], [], {})  # fmt: skip
+    nothing = _range_part(planned, changed_rows, 0, 0)
     stateless = planned.without_state
     found += [
         replace(nothing, without_state=stateless[start : start + most])
@@ -201,7 +200,7 @@ def _range_part(planned: Planned, changed_rows: IntArray, start: int, end: int) 
     leads; `changed_rows`: the row of each state change's lead."""
     rows = planned.rows
     here = (rows >= start) & (rows < end)
-    listed = _picked({"texts": planned.texts, "accounts": planned.account_ids}, here)
+    texts, accounts = _row_lists(planned, here)
     mine = (changed_rows >= start) & (changed_rows < end)
     return Planned(
         _aged_range(planned.aged, start, end),
@@ -211,14 +210,20 @@ def _range_part(planned: Planned, changed_rows: IntArray, start: int, end: int) 
         [],
         {},
         _picked(planned.changes, mine) if len(changed_rows) else planned.changes,
-        listed["texts"],
-        listed["accounts"],
+        texts,
+        accounts,
     )
 
 
 def _aged_range(aged: Aged, start: int, end: int) -> Aged:
     """The leads at rows `start` to `end` (exclusive) of `aged`."""
     return Aged(*(getattr(aged, f.name)[start:end] for f in fields(Aged)))
+
+
+def _row_lists(planned: Planned, keep: Any) -> tuple[list[str], list[int | None]]:
+    """The contributions' texts and accounts of the rows `keep` picks of `planned.rows`."""
+    listed = _picked({"texts": planned.texts, "accounts": planned.account_ids}, keep)
+    return listed["texts"], listed["accounts"]
 
 
 def _picked(columns: dict[str, Any], keep: Any) -> dict[str, Any]:
@@ -281,10 +286,11 @@ def _write_planned(
          zip(aged.ids[rows].tolist(), planned.scored_us[rows].tolist(), strict=True)),
         bool, len(rows),
     )  # fmt: skip
-    kept = _picked({"texts": planned.texts, "accounts": planned.account_ids}, keep)
+    texts, accounts = _row_lists(planned, keep)
     rows = rows[keep]
     result = Refreshed(phases=dict(planned.phases), without_state=planned.without_state)
-    result.accounts = _write(session, playbook, aged, rows, planned.stored_total[rows], kept, now)
+    before = planned.stored_total[rows]
+    result.accounts = _write(session, playbook, aged, rows, before, texts, accounts, now)
     _write_changes(session, planned, rows, current)
     result.leads = len(aged.ids)
     result.changed = len(rows)
@@ -334,11 +340,12 @@ def _write(
     aged: Aged,
     rows: IntArray,
     before: FloatArray,
-    planned: dict[str, list[Any]],
+    texts: list[str],
+    accounts: list[int | None],
     now: datetime,
 ) -> list[int]:
-    """The leads at `rows` whose shown score moved, with their contributions and accounts
-    as `planned`: scores, ledger, their accounts (whose ids are returned)."""
+    """The leads at `rows` whose shown score moved, with their contributions' `texts` and
+    `accounts`: scores, ledger, their accounts (whose ids are returned)."""
     if not len(rows):
         return []
     ids = aged.ids[rows].tolist()
@@ -349,7 +356,7 @@ def _write(
             "engagement": aged.engagement[rows].tolist(),
             "total": aged.total[rows].tolist(),
             "grade": aged.grade[rows].tolist(),
-            "contributions": planned["texts"],
+            "contributions": texts,
         },
         now,
     )
@@ -369,9 +376,9 @@ def _write(
         at=now,
         cause="decay",
     )
-    accounts = sorted({a for a in planned["accounts"] if a is not None})
-    account_rollup.recount(session, playbook, accounts, now)
-    return accounts
+    recounted = sorted({a for a in accounts if a is not None})
+    account_rollup.recount(session, playbook, recounted, now)
+    return recounted
 
 
 ENGAGEMENT = '"kind": "engagement"'

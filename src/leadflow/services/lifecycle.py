@@ -18,6 +18,7 @@ from leadflow.core.lifecycle import (
     Action,
     Transition,
     automatic_transition,
+    criteria_fields,
     criteria_need_facts,
     hand_raised,
     manual_transition,
@@ -189,15 +190,14 @@ def _may_move(
 ) -> list[int]:
     """The rows of `score_columns` that `automatic_transition` may move (`core.stage_sweep`),
     their stage facts as `advance_all` gives them to it: the stored score (grade D4 when
-    none), e-mail and probability, as they are (object columns: 1 and 1.0 stay apart, as
-    conditions tell them apart)."""
+    none), e-mail and probability."""
     grades = [grade or "D4" for grade in columns["grade"]]
     facts = {
         # The scores are REAL columns, never NULL: floats, encoded as numbers (fast); the rest
-        # as the values they are.
+        # as the values they are (objects: 1 and 1.0 stay apart, as conditions tell them).
         path: np.array(_stage_fact(path, columns, grades), dtype=np.float64 if path in
                        ("fit", "engagement", "total") else object)
-        for path in stage_sweep.fields(playbook)
+        for path in criteria_fields(playbook)
     }  # fmt: skip
     ids = columns["id"]
     flags = stage_sweep.may_move(
