@@ -126,43 +126,6 @@ def bulk_writes(session: Session) -> Iterator[None]:
 
 
 @contextmanager
-def indexes_set_aside(session: Session, table: Table, columns: Iterable[str]) -> Iterator[None]:
-    """SQLite: drop the table's indexes on these columns for a bulk rewrite, rebuild them after.
-
-    Building an index by sorting costs a fraction of a million scattered updates to it. The
-    drop is part of the transaction: a rollback brings the indexes back as well.
-    """
-    if dialect_name(session) != "sqlite":
-        yield
-        return
-    connection = session.connection()
-    found = connection.exec_driver_sql(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
-        " AND sql IS NOT NULL",
-        (table.name,),
-    ).all()
-    wanted = set(columns)
-    aside = [
-        (name, sql)
-        for name, sql in found
-        if wanted & {row[2] for row in connection.exec_driver_sql(f'PRAGMA index_info("{name}")')}
-    ]
-    for name, _ in aside:
-        connection.exec_driver_sql(f'DROP INDEX "{name}"')
-    failed = True
-    try:
-        yield
-        failed = False
-    finally:
-        for _, sql in aside:
-            try:
-                connection.exec_driver_sql(sql)
-            except Exception:
-                if not failed:  # else the first error is the one to report
-                    raise
-
-
-@contextmanager
 def _pragma(session: Session, name: str, value: int) -> Iterator[None]:
     if dialect_name(session) != "sqlite":
         yield

@@ -8,7 +8,7 @@ column by column, and the compiled statement runs on the driver with every row a
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Column, Table, bindparam, insert, select, update
@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from leadflow.repositories._copy import SEQ, copy_into, like, staged, use_copy
+from leadflow.repositories._rebuild import rewriting
 
 ROW_ID = "_row_id"
 Key = str | Sequence[str]  # a unique column, or the columns of a unique key
@@ -34,6 +35,10 @@ def _default_values(column: Column[Any], count: int) -> list[Any]:
     if default is None or not hasattr(default, "arg"):
         return [None] * count
     if callable(default.arg):  # SQLAlchemy wraps it to take an execution context
+        if hasattr(default.arg, "__wrapped__"):
+            # It takes none (`dict`, `list`, `utcnow`): one value for the batch, so its
+            # driver form (JSON text, the time's text) is computed once (`_processed`).
+            return [default.arg(None)] * count
         return [default.arg(None) for _ in range(count)]
     return [default.arg] * count
 
@@ -109,7 +114,8 @@ def insert_rows(
         columns += [_processed(session, c, _default_values(c, len(group))) for c in defaulted]
         if use_copy(session, len(group)):
             inserted += _copy_rows(session, table, unless, dict(zip(names, columns, strict=True)))
-        else:
+            continue
+        with rewriting(session, table, len(group), None):
             inserted += _run(session, _insert(session, table, unless), names, columns)
     return inserted
 
@@ -136,21 +142,33 @@ def _insert(session: Session, table: Table, unless: Key | None) -> Any:
     return module.insert(table).on_conflict_do_nothing(index_elements=key)
 
 
-def update_by_id(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """UPDATE each row's other columns WHERE id = its id (a later row for an id wins)."""
+def update_by_id(
+    session: Session,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    computed: dict[str, Callable[[Any], Any]] | None = None,
+) -> None:
+    """UPDATE each row's other columns WHERE id = its id (a later row for an id wins).
+    `computed`: columns set from an expression of the row's value (the parameter given),
+    e.g. `{"reached_rank": lambda given: func.max(table.c.reached_rank, given)}`; only
+    the plain values go through the staging table on PostgreSQL, so there they are not
+    allowed."""
+    computed = computed or {}
     for group in same_keys(rows):
         names = sorted(set(group[0]) - {"id"})
-        if use_copy(session, len(group)):
+        if use_copy(session, len(group)) and not computed:
             _update_staged(session, table, names, group)
             continue
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam(ROW_ID))
-            .values({name: bindparam(name) for name in names})
-        )
+        values = {name: computed.get(name, _same)(bindparam(name)) for name in names}
+        statement = update(table).where(table.c.id == bindparam(ROW_ID)).values(values)
         columns = [_processed(session, table.c[n], [row[n] for row in group]) for n in names]
         ids = [row["id"] for row in group]
-        _run(session, statement, [*names, ROW_ID], [*columns, ids])
+        with rewriting(session, table, len(group), names):
+            _run(session, statement, [*names, ROW_ID], [*columns, ids])
+
+
+def _same(given: Any) -> Any:
+    return given
 
 
 def _update_staged(

@@ -241,17 +241,16 @@ def set_stages(session: Session, moves: Sequence[tuple[int, str, str]], *, at: d
     if use_copy(session, len(moves)):
         _set_stages_staged(session, moves, at)
         return
-    rows = [{"id": i, "stage": to, "stage_changed_at": at, "updated_at": at} for i, _, to in moves]
-    update_by_id(session, table_of(Lead), rows)
+    rows = [
+        {"id": i, "stage": to, "stage_changed_at": at, "updated_at": at,
+         "reached_rank": max(funnel_rank(Stage(a)), funnel_rank(Stage(to)))}
+        for i, a, to in moves
+    ]  # fmt: skip
     dialect = session.get_bind().dialect.name
     greatest = func.greatest if dialect == "postgresql" else func.max
-    furthest = greatest(Lead.reached_rank, bindparam("rank"))
-    statement = update(Lead).where(Lead.id == bindparam("lead_id")).values(reached_rank=furthest)
-    ranks = [
-        {"lead_id": i, "rank": max(funnel_rank(Stage(a)), funnel_rank(Stage(b)))}
-        for i, a, b in moves
-    ]
-    session.connection().execute(statement, ranks)
+    # One statement per lead (one new row version, one pass over its indexes and triggers).
+    furthest = {"reached_rank": lambda given: greatest(Lead.reached_rank, given)}
+    update_by_id(session, table_of(Lead), rows, computed=furthest)
 
 
 def _set_stages_staged(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
@@ -50,7 +50,6 @@ from leadflow.repositories._bulk import (
     epoch_micros,
     executemany,
     fetch,
-    indexes_set_aside,
     json_text,
     read_columns,
     select_labeled,
@@ -58,6 +57,7 @@ from leadflow.repositories._bulk import (
     temporary_table,
 )
 from leadflow.repositories._copy import copy_into, like, staged, use_copy
+from leadflow.repositories._rebuild import rewriting
 
 __all__ = ["Columns", "LeadSelection", "bulk_reads", "bulk_writes"]
 
@@ -224,22 +224,24 @@ def _where_texts(session: Session, paths: Sequence[str]) -> list[Any]:
 SCORED = ("fit", "engagement", "total", "grade", "persona", "contributions")
 
 
-def score_indexes_aside(session: Session, scores: Iterable[str]) -> Any:
-    """A context in which the leads' indexes on these score columns (and on `scored_at` and
-    `updated_at`, which every score write moves) are dropped, rebuilt when it ends: for a
-    rewrite of most leads (SQLite; PostgreSQL writes many rows from a staging table instead,
-    see `_copy`). Building an index once by sorting costs a fraction of a million updates."""
-    written = [name for name in scores if name in SCORED]
-    return indexes_set_aside(session, table_of(Lead), (*written, "scored_at", "updated_at"))
+@contextmanager
+def rewriting_scores(
+    session: Session, scores: Iterable[str], written: int, stamped: int
+) -> Iterator[None]:
+    """A context for a bulk score write: `written` leads get these score columns, `stamped`
+    leads (those and the unchanged ones) `scored_at` and `updated_at`. The indexes holding
+    them are rebuilt once instead of updated when that is most of the leads (`_rebuild`)."""
+    lead = table_of(Lead)
+    moved = [name for name in scores if name in SCORED]
+    stamps = ("scored_at", "updated_at")
+    with rewriting(session, lead, written, moved), rewriting(session, lead, stamped, stamps):
+        yield
 
 
-def write_lead_scores(
-    session: Session, scores: dict[str, Sequence[Any]], scored_at: Any, *, every_lead: bool
-) -> None:
+def write_lead_scores(session: Session, scores: dict[str, Sequence[Any]], scored_at: Any) -> None:
     """Columns `id` and any of `fit`, `engagement`, `total`, `grade`, `persona`,
-    `contributions` (JSON text); every row gets `scored_at` (and `updated_at`). With
-    `every_lead` (most leads of a full re-score) the score indexes are set aside meanwhile
-    (`score_indexes_aside`)."""
+    `contributions` (JSON text); every row gets `scored_at` (and `updated_at`). A write
+    of many leads runs inside `rewriting_scores`."""
     names = (*(name for name in SCORED if name in scores), "scored_at")
     if use_copy(session, len(scores["id"])):
         _update_staged(session, table_of(Lead), scores, names[:-1], scored_at, "scored_at")
@@ -253,8 +255,7 @@ def write_lead_scores(
     statement = update(table_of(Lead)).where(Lead.id == bindparam("p_id")).values(values)
     columns: dict[str, Any] = {f"p_{name}": scores[name] for name in (*names[:-1], "id")}
     columns["p_scored_at"] = Same(driver_value(session, Lead.scored_at, scored_at))
-    with score_indexes_aside(session, scores) if every_lead else nullcontext():
-        executemany(session, statement, columns)
+    executemany(session, statement, columns)
 
 
 def _update_staged(

@@ -287,7 +287,7 @@ def write_scores(session: Session, scores: dict[str, Sequence[Any]], scored_at: 
     whose decayed score moved (fit and persona do not decay): one UPDATE per lead on SQLite,
     through a staging table on PostgreSQL (see `rescoring.write_lead_scores`)."""
     if scores["id"]:
-        rescoring.write_lead_scores(session, scores, scored_at, every_lead=False)
+        rescoring.write_lead_scores(session, scores, scored_at)
 
 
 def scored_us(session: Session, lead_ids: Sequence[int]) -> dict[int, int]:

@@ -9,7 +9,6 @@ full re-score costs most, and most of a nightly re-score's leads have not change
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -20,8 +19,6 @@ from leadflow.core import bulk
 from leadflow.core.bulk_columns import BoolArray, FloatArray
 from leadflow.repositories import rescoring
 from leadflow.services.rescore_leads import LeadRows, StoredScores
-
-MOST = 0.25  # above this share of leads written, the score indexes are rebuilt, not updated
 
 
 def contributions_json(scores: bulk.BulkScores) -> Any:
@@ -101,10 +98,9 @@ def write(
     if (leads.stored.persona[rows] == scores.persona[rows]).all():
         # Not set: its index (`ix_leads_persona`) is then neither updated nor rebuilt.
         del columns["persona"]
-    many = every and len(rows) > MOST * len(leads.ids)
-    aside = rescoring.score_indexes_aside(session, columns) if many else nullcontext()
-    with aside:  # the stamps below move `updated_at` too: rebuilt once for both
-        rescoring.write_lead_scores(session, columns, now, every_lead=False)
+    # The stamps below move `scored_at` and `updated_at` of every lead listed.
+    with rescoring.rewriting_scores(session, columns, len(rows), len(leads.ids)):
+        rescoring.write_lead_scores(session, columns, now)
         if len(rows) < len(leads.ids):  # the others keep their score, scored again now
             unchanged = None if every else np.setdiff1d(leads.ids, leads.ids[rows]).tolist()
             rescoring.stamp_scored_at(session, now, unchanged)
