@@ -15,12 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadflow.core.conditions import Condition
-from leadflow.core.lifecycle import automatic_transition
+from leadflow.core.lifecycle import Transition, automatic_transition, criteria, entered
 from leadflow.core.lifecycle import criteria_fields as fields
 from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.scoring import LeadScore, PersonaMatch
-from leadflow.core.stage_sweep import may_move
+from leadflow.core.stage_sweep import may_move, sweep
 from leadflow.core.stages import Stage
 
 B2B = (Path(__file__).resolve().parents[2] / "examples/b2b_saas.yaml").read_text()
@@ -65,16 +65,18 @@ leads = st.fixed_dictionaries(
 )
 
 
-def exact_move(playbook: Playbook, lead: dict[str, Any]) -> bool:
+def transition(playbook: Playbook, lead: dict[str, Any]) -> Transition | None:
     """What `advance_all` asks of one lead, lead by lead."""
     persona = PersonaMatch(lead["persona"], lead["persona"], 1.0, ()) if lead["persona"] else None
     grade = lead["grade"] or "D4"
     score = LeadScore(lead["fit"], lead["engagement"], lead["total"], grade, persona, ())
     facts = {k: lead[k] for k in ("email", "probability") if lead[k] is not None}
     raised = [_demo()] if lead["raised"] else []
-    return (
-        automatic_transition(playbook, Stage(lead["stage"]), score, facts, raised, NOW) is not None
-    )
+    return automatic_transition(playbook, Stage(lead["stage"]), score, facts, raised, NOW)
+
+
+def exact_move(playbook: Playbook, lead: dict[str, Any]) -> bool:
+    return transition(playbook, lead) is not None
 
 
 def _demo() -> Any:
@@ -113,6 +115,34 @@ def test_may_move_holds_wherever_a_lead_moves(which: int, rows: list[dict[str, A
     for row, flag in zip(rows, flags.tolist(), strict=True):
         if exact_move(playbook, row):
             assert flag, row
+
+
+@pytest.mark.parametrize("which", range(len(BOOKS)))
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(leads, min_size=1, max_size=40))
+def test_a_lead_not_asked_moves_exactly_as_automatic_transition_moves_it(
+    which: int, rows: list[dict[str, Any]]
+) -> None:
+    """Where `sweep` settles a lead column-wise, its move (target, the criterion's reason)
+    is the per-lead one, to the letter; where it neither asks nor moves one, none moves it."""
+    playbook = BOOKS[which]
+    found = sweep(
+        playbook,
+        [r["stage"] for r in rows],
+        columns(rows, playbook),
+        np.array([r["raised"] for r in rows], bool),
+    )
+    rules = criteria(playbook)
+    for k, row in enumerate(rows):
+        if found.ask[k]:
+            continue
+        exact = transition(playbook, row)
+        if found.criterion[k] < 0:
+            assert exact is None and found.target[k] is None, row
+            continue
+        target, condition = rules[found.criterion[k]]
+        assert found.target[k] == target.value
+        assert entered(Stage(row["stage"]), target, condition) == exact, row
 
 
 def test_the_variants_are_the_playbooks_meant() -> None:

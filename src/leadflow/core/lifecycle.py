@@ -111,10 +111,14 @@ def automatic_transition(
     stage_facts = {**facts, **score.as_facts()}
     for target, condition in criteria(playbook):
         if funnel_rank(target) > rank and evaluate(condition, stage_facts):
-            verb = "re-qualified" if current is Stage.NURTURE else "entered"
-            reason = f"{verb} {target.value}: {describe(condition)}"
-            return Transition(current, target, reason, "system")
+            return entered(current, target, condition)
     return _fall_back(playbook, current, stage_facts)
+
+
+def entered(current: Stage, target: Stage, condition: Condition) -> Transition:
+    """The move a stage's criterion makes when it holds for a lead below that stage."""
+    verb = "re-qualified" if current is Stage.NURTURE else "entered"
+    return Transition(current, target, f"{verb} {target.value}: {describe(condition)}", "system")
 
 
 def _fall_back(

@@ -18,8 +18,10 @@ from leadflow.core.lifecycle import (
     Action,
     Transition,
     automatic_transition,
+    criteria,
     criteria_fields,
     criteria_need_facts,
+    entered,
     hand_raised,
     manual_transition,
 )
@@ -39,7 +41,7 @@ AUTOMATIC_FROM = (Stage.SUBSCRIBER, Stage.LEAD, Stage.MQL, Stage.NURTURE)
 
 def record(session: Session, lead: Lead, transition: Transition, now: datetime) -> None:
     """Move the lead and write the change, its reason and its actor to the history."""
-    entered = lead.stage_changed_at or lead.created_at
+    since = lead.stage_changed_at or lead.created_at
     lead.stage = transition.to_stage.value
     lead.stage_changed_at = now
     ranks = (funnel_rank(transition.from_stage), funnel_rank(transition.to_stage))
@@ -52,7 +54,7 @@ def record(session: Session, lead: Lead, transition: Transition, now: datetime) 
         at=now,
         reason=transition.reason,
         actor=transition.actor,
-        previous_entered_at=entered,
+        previous_entered_at=since,
     )
 
 
@@ -137,7 +139,7 @@ def advance_all(
 ) -> Counter[tuple[str, str]]:
     """After a re-score, move every lead (or those listed) the playbook now qualifies."""
     moves: Counter[tuple[str, str]] = Counter()
-    rows = []
+    rows: list[tuple[int, Transition]] = []
     ready: list[tuple[int, Transition, LeadScore]] = []
     raised = hand_raiser_events(session, playbook)
     stages = [s.value for s in AUTOMATIC_FROM]
@@ -146,9 +148,13 @@ def advance_all(
         candidates = lead_repo.stage_candidates(
             session, stages=stages, lead_ids=lead_ids, with_facts=True
         )
-    else:  # criteria on the stored score: ask only the leads that may move
+    else:  # criteria on the stored score: moved column-wise, or asked one by one
         columns = lead_repo.score_columns(session, stages=stages, lead_ids=lead_ids)
-        candidates = lead_repo.score_facts_of(columns, _may_move(playbook, columns, raised))
+        asked, settled = _swept(playbook, columns, raised)
+        candidates = lead_repo.score_facts_of(columns, asked)
+        for lead_id, settled_move in settled:
+            moves[(settled_move.from_stage.value, settled_move.to_stage.value)] += 1
+            rows.append((lead_id, settled_move))
     for row in candidates:
         persona = PersonaMatch(row.persona, row.persona, 1.0, ()) if row.persona else None
         score = LeadScore(row.fit, row.engagement, row.total, row.grade or "D4", persona, ())
@@ -162,7 +168,8 @@ def advance_all(
         rows.append((row.id, move))
         if handoff.is_sales_ready(playbook, move.to_stage):
             ready.append((row.id, move, score))
-    entered = lead_repo.entered_at(session, [lead_id for lead_id, _ in rows])
+    rows.sort(key=lambda row: row[0])  # in lead id order, however each move was found
+    since = lead_repo.entered_at(session, [lead_id for lead_id, _ in rows])
     stage_changes.record_many(
         session,
         [
@@ -173,7 +180,7 @@ def advance_all(
                 "at": now,
                 "reason": m.reason,
                 "actor": actor if m.actor == "system" else m.actor,
-                "previous_entered_at": entered.get(lead_id),
+                "previous_entered_at": since.get(lead_id),
             }
             for lead_id, m in rows
         ],
@@ -185,12 +192,13 @@ def advance_all(
     return moves
 
 
-def _may_move(
+def _swept(
     playbook: Playbook, columns: dict[str, list[Any]], raised: dict[int, list[EventFacts]]
-) -> list[int]:
-    """The rows of `score_columns` that `automatic_transition` may move (`core.stage_sweep`),
-    their stage facts as `advance_all` gives them to it: the stored score (grade D4 when
-    none), e-mail and probability."""
+) -> tuple[list[int], list[tuple[int, Transition]]]:
+    """The rows of `score_columns` to ask `automatic_transition` one by one, and the leads
+    their criteria alone move (`core.stage_sweep`), with their moves. Their stage facts are
+    those `advance_all` gives it: the stored score (grade D4 when none), e-mail and
+    probability. A lead made sales-ready is asked too: its hand-off needs its score."""
     grades = [grade or "D4" for grade in columns["grade"]]
     facts = {
         # The scores are REAL columns, never NULL: floats, encoded as numbers (fast); the rest
@@ -199,11 +207,23 @@ def _may_move(
                        ("fit", "engagement", "total") else object)
         for path in criteria_fields(playbook)
     }  # fmt: skip
-    ids = columns["id"]
-    flags = stage_sweep.may_move(
-        playbook, columns["stage"], facts, np.fromiter((i in raised for i in ids), bool, len(ids))
+    ids, stages = columns["id"], columns["stage"]
+    found = stage_sweep.sweep(
+        playbook, stages, facts, np.fromiter((i in raised for i in ids), bool, len(ids))
     )
-    return np.flatnonzero(flags).tolist()
+    rules = criteria(playbook)
+    ready = np.array([handoff.is_sales_ready(playbook, stage) for stage, _ in rules] + [False])
+    by_rule = found.criterion >= 0
+    ask = found.ask | (by_rule & ready[found.criterion])
+    made: dict[tuple[str, int], Transition] = {}  # one move per stage and criterion
+    settled = []
+    for k in np.flatnonzero(by_rule & ~ask).tolist():
+        key = (stages[k], int(found.criterion[k]))
+        if key not in made:
+            target, condition = rules[key[1]]
+            made[key] = entered(Stage(key[0]), target, condition)
+        settled.append((ids[k], made[key]))
+    return np.flatnonzero(ask).tolist(), settled
 
 
 def _stage_fact(path: str, columns: dict[str, list[Any]], grades: list[str]) -> list[Any]:
