@@ -101,17 +101,18 @@ def columns(rows: list[dict[str, Any]], playbook: Playbook) -> dict[str, Any]:
     return {path: np.array(every[path], dtype=object) for path in fields(playbook)}
 
 
+def swept(rows: list[dict[str, Any]], playbook: Playbook) -> tuple[Any, ...]:
+    """The leads' stages, stage facts and hand-raiser flags, as `sweep` takes them."""
+    raised = np.array([r["raised"] for r in rows], bool)
+    return [r["stage"] for r in rows], columns(rows, playbook), raised
+
+
 @pytest.mark.parametrize("which", range(len(BOOKS)))
 @settings(max_examples=150, deadline=None)
 @given(rows=st.lists(leads, min_size=1, max_size=40))
 def test_may_move_holds_wherever_a_lead_moves(which: int, rows: list[dict[str, Any]]) -> None:
     playbook = BOOKS[which]
-    flags = may_move(
-        playbook,
-        [r["stage"] for r in rows],
-        columns(rows, playbook),
-        np.array([r["raised"] for r in rows], bool),
-    )
+    flags = may_move(playbook, *swept(rows, playbook))
     for row, flag in zip(rows, flags.tolist(), strict=True):
         if exact_move(playbook, row):
             assert flag, row
@@ -126,12 +127,7 @@ def test_a_lead_not_asked_moves_exactly_as_automatic_transition_moves_it(
     """Where `sweep` settles a lead column-wise, its move (target, the criterion's reason)
     is the per-lead one, to the letter; where it neither asks nor moves one, none moves it."""
     playbook = BOOKS[which]
-    found = sweep(
-        playbook,
-        [r["stage"] for r in rows],
-        columns(rows, playbook),
-        np.array([r["raised"] for r in rows], bool),
-    )
+    found = sweep(playbook, *swept(rows, playbook))
     rules = criteria(playbook)
     for k, row in enumerate(rows):
         if found.ask[k]:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Text, bindparam, cast, event, insert, select
+from sqlalchemy import Text, bindparam, cast, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,7 @@ from leadflow.repositories._copy import COPY_FROM
 from leadflow.repositories._driver import insert_rows
 from leadflow.repositories._sql import table_of
 from tests.repositories.conftest import NOW
+from tests.repositories.statements import starting, statements_run
 
 N = 3 * COPY_FROM  # rows per group: one call of these takes the COPY path on PostgreSQL
 SMALL = COPY_FROM // 2  # rows per call below the threshold: the per-row path
@@ -53,19 +54,10 @@ def _contributions(i: int) -> str:
 @contextmanager
 def _staged_tables(session: Session) -> Iterator[list[str]]:
     """The names of the staging tables created meanwhile (what the COPY path leaves behind)."""
-    created: list[str] = []
-
-    def seen(*args: Any) -> None:
-        statement = str(args[2])
-        if statement.lstrip().upper().startswith("CREATE TEMPORARY TABLE"):
-            created.append(statement.split()[3])
-
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_run(session) as seen:
+        created: list[str] = []
         yield created
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    created += [text.split()[3] for text in starting(seen, "CREATE TEMPORARY TABLE")]
 
 
 def _in_calls(write: Any, rows: list[Any], size: int) -> None:

@@ -6,19 +6,18 @@ deal's, into other stages), on both engines; on SQLite each reads its index alon
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from leadflow.core.report_math import Cohort
 from leadflow.models import Lead, StageChange
 from leadflow.repositories import leads, reports
 from tests.repositories.conftest import NOW
+from tests.repositories.statements import statements_run
 
 SOURCES = ("google", "linkedin", None)
 CAMPAIGNS = ("spring", None)
@@ -69,21 +68,6 @@ def _exits_from_scratch(session: Session, cohort: Cohort) -> Counter[tuple[Any, 
     return found
 
 
-@contextmanager
-def _statements(session: Session) -> Iterator[list[tuple[str, Any]]]:
-    seen: list[tuple[str, Any]] = []
-
-    def keep(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        seen.append((statement, parameters))
-
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", keep)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", keep)
-
-
 def _plan(session: Session, statement: str, parameters: Any) -> str:
     connection = session.connection().connection.dbapi_connection
     assert connection is not None
@@ -115,7 +99,7 @@ def test_sqlite_reads_the_exits_and_reasons_from_their_indexes(session: Session)
         pytest.skip("SQLite's plan")
     _build(session)
     session.execute(text("ANALYZE"))  # with statistics too: the plan must not change
-    with _statements(session) as seen:
+    with statements_run(session) as seen:
         reports.exit_reasons(session, Cohort())
         reports.lost_reasons(session, Cohort())
     exits, lost = (_plan(session, statement, parameters) for statement, parameters in seen)

@@ -11,31 +11,23 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from leadflow.models import Lead
 from leadflow.repositories import _rebuild, leads
 from leadflow.repositories._sql import table_of
 from tests.repositories.conftest import NOW
+from tests.repositories.statements import starting, statements_run
 
 
 @contextmanager
 def _dropped(session: Session) -> Iterator[list[str]]:
     """The names of the indexes dropped meanwhile."""
-    names: list[str] = []
-
-    def seen(*args: Any) -> None:
-        statement = str(args[2]).strip()
-        if statement.upper().startswith("DROP INDEX"):
-            names.append(statement.split()[-1].strip('"'))
-
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_run(session) as seen:
+        names: list[str] = []
         yield names
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    names += [text.split()[-1].strip('"') for text in starting(seen, "DROP INDEX")]
 
 
 def _indexes(session: Session) -> set[tuple[str, str]]:
