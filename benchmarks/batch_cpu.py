@@ -56,7 +56,12 @@ def main() -> int:
     kinds.add_argument("--anonymous", action="store_true", help="anonymous page/track only")
     kinds.add_argument("--identified", action="store_true", help="identified page/track only")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="leadflow-batch-cpu-"))
+    with tempfile.TemporaryDirectory(prefix="leadflow-batch-cpu-") as folder:
+        return _bench(args, Path(folder))
+
+
+def _bench(args: argparse.Namespace, folder: Path) -> int:
+    """The transactions timed, on a new database in `folder`."""
     url = f"sqlite:///{folder / 'bench.db'}"
     env = {**os.environ, "LEADFLOW_DATABASE_URL": url}
     subprocess.run([str(LEADFLOW), "init", "--playbook", str(PLAYBOOK)], env=env, check=True,
@@ -92,6 +97,7 @@ def main() -> int:
         f"first {args.first:,} (new people) "
         f"{first:.2f} ms CPU each; next {args.batches - args.first:,} (known) {rest:.2f} ms"
     )
+    engine.dispose()
     return 0
 
 

@@ -147,8 +147,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.db and not args.db.startswith("postgres"):
         parser.error("--db: each run makes its own SQLite file; give postgresql or a URL")
-    folder = args.keep or Path(tempfile.mkdtemp(prefix="leadflow-import-bench-"))
-    folder.mkdir(parents=True, exist_ok=True)
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        return _bench(args, args.keep)
+    with tempfile.TemporaryDirectory(prefix="leadflow-import-bench-") as folder:
+        return _bench(args, Path(folder))
+
+
+def _bench(args: argparse.Namespace, folder: Path) -> int:
+    """The runs, in `folder` (the CSV and each run's database)."""
     source = folder / f"leads-{args.leads}.csv"
     if not source.exists():
         write_csv(source, args.leads)

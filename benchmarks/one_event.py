@@ -75,8 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-worker", action="store_true", help="serve without its worker")
     parser.add_argument("--db", default="", help=HELP)
     args = parser.parse_args(argv)
-    folder = Path(tempfile.mkdtemp(prefix="leadflow-one-event-bench-"))
-    with database(args.db, sqlite_file=folder / "one.db") as db:
+    with (
+        tempfile.TemporaryDirectory(prefix="leadflow-one-event-bench-") as folder,
+        database(args.db, sqlite_file=Path(folder) / "one.db") as db,
+    ):
         return _run(args, db)
 
 
