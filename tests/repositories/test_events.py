@@ -47,15 +47,38 @@ def test_insert_many_skips_stored_and_repeated_rows(session: Session) -> None:
     assert events.count(session) == 3
 
 
-def test_for_lead_orders_by_time_and_limits_to_latest(session: Session) -> None:
+def test_for_lead_orders_by_time(session: Session) -> None:
     lead = leads.create(session, email="a@b.com")
     events.insert_many(
         session,
         [_event("late", lead.id, 30), _event("early", lead.id, 0), _event("mid", lead.id, 10)],
     )
     assert [e.message_id for e in events.for_lead(session, lead.id)] == ["early", "mid", "late"]
-    assert [e.message_id for e in events.for_lead(session, lead.id, limit=2)] == ["mid", "late"]
     assert events.for_lead(session, lead.id)[0].occurred_at == NOW
+
+
+def test_latest_of_many_leads_is_each_ones_latest_oldest_first(session: Session) -> None:
+    """What an alert shows of each lead, read for many at once: its latest `limit` events
+    by time, ties by id (the order they were stored), oldest first; a lead without events
+    is absent, and another lead's events never leak in."""
+    a, b, c, quiet = (leads.create(session, email=f"{n}@x.io") for n in "abcq")
+    rows = [_event(f"a{i}", a.id, minutes=i % 4, name=f"A{i}", properties={"path": f"/{i}"})
+            for i in range(7)]  # fmt: skip
+    rows += [_event("b0", b.id, 5, type="page", name=None, properties={})]
+    rows += [_event(f"c{i}", c.id, minutes=-i) for i in range(3)]
+    events.insert_many(session, [*rows, _event("anon", None, anonymous_id="x")])
+    found = events.latest_of(session, [a.id, b.id, c.id, quiet.id, a.id], limit=3)
+    assert set(found) == {a.id, b.id, c.id}
+    # a: minutes 0,1,2,3,0,1,2 -> the latest three are A3 (3), then A2 and A6 (2, by id)
+    assert [e.name for e in found[a.id]] == ["A2", "A6", "A3"]
+    assert [e.properties["path"] for e in found[a.id]] == ["/2", "/6", "/3"]
+    assert [(e.type, e.name, e.properties) for e in found[b.id]] == [("page", None, {})]
+    assert [e.occurred_at for e in found[c.id]] == [NOW - timedelta(minutes=m) for m in (2, 1, 0)]
+    for lead_id, latest in found.items():  # the one-by-one answer, as the ORM gives it
+        every = events.for_lead(session, lead_id)[-3:]
+        assert [(e.type, e.name, e.occurred_at) for e in every] == [
+            (e.type, e.name, e.occurred_at) for e in latest
+        ]
 
 
 def test_iter_all_columns_streams_chunks_by_lead_then_time(session: Session) -> None:

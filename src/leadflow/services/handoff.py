@@ -54,12 +54,14 @@ def hand_off(
     now: datetime,
     rep_states: list[RepState] | None = None,
     audience: notifications.Audience | None = None,
+    recent: Sequence[event_repo.Recent] | None = None,
 ) -> Assignment | None:
     """Assign a lead that just became sales-ready and queue its alert; None otherwise.
 
     A bulk caller passes `rep_states` (read once) and it is kept current here, so a thousand
     hand-offs do not read every rep's load a thousand times; and one `audience`, so they do
-    not read the webhook endpoints and each team's users a thousand times either.
+    not read the webhook endpoints and each team's users a thousand times either; and the
+    lead's `recent` events (`event_repo.latest_of`, read for all its leads at once).
     """
     if not is_sales_ready(playbook, move.to_stage):
         return None
@@ -90,7 +92,9 @@ def hand_off(
     if rep is not None:
         lead.owner, lead.updated_at = rep.email, now
     notification_repo.signal(session)  # queues on screen change when this commits
-    payload = alert_payload(session, playbook, lead, move, score, decision, rep, assignment, now)
+    payload = alert_payload(
+        session, playbook, lead, move, score, decision, rep, assignment, now, recent
+    )
     payload["why"]["tipped_by"] = [_activity(event) for event in new_events[-TIPPING_EVENTS:]]
     audience = audience or notifications.Audience(session)
     queue_alert(session, "lead.sales_ready", payload, rep, now, team=decision.team,
@@ -138,13 +142,16 @@ def alert_payload(
     rep: Rep | None,
     assignment: Assignment,
     now: datetime,
+    recent: Sequence[event_repo.Recent] | None = None,
 ) -> dict[str, Any]:
-    """Who, why, what they looked at, who has it and by when: all a rep needs to act."""
+    """Who, why, what they looked at, who has it and by when: all a rep needs to act.
+    `recent`: the lead's latest events (`RECENT_EVENTS`, oldest first), read here if None."""
     account = account_repo.get(session, lead.account_id) if lead.account_id else None
     tier = playbook.tier_of(account.domain if account else None)
     persona = next((p for p in playbook.personas if p.id == lead.persona), None)
     top = sorted(score.contributions, key=lambda c: c.points, reverse=True)[:TOP_CONTRIBUTIONS]
-    recent = event_repo.for_lead(session, lead.id, limit=RECENT_EVENTS)
+    if recent is None:
+        recent = event_repo.latest_of(session, [lead.id], RECENT_EVENTS).get(lead.id, [])
     return {
         "lead": {
             "id": lead.id,

@@ -257,6 +257,7 @@ def _hand_off_all(
     }
     states = rep_service.states(session, now)
     audience = notifications.Audience(session)
+    recent = events.latest_of(session, leads, handoff.RECENT_EVENTS)
     for lead_id, move, score in ready:
         lead = leads[lead_id]
         account = accounts.get(lead.account_id) if lead.account_id else None
@@ -267,7 +268,10 @@ def _hand_off_all(
         )
         full = dataclasses.replace(score, contributions=explained)
         new = raised.get(lead_id, ())
-        handoff.hand_off(session, playbook, lead, move, full, facts, new, now, states, audience)
+        handoff.hand_off(
+            session, playbook, lead, move, full, facts, new, now, states, audience,
+            recent.get(lead_id, []),
+        )  # fmt: skip
 
 
 def hand_raiser_events(session: Session, playbook: Playbook) -> dict[int, list[EventFacts]]:
