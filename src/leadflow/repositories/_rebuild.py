@@ -1,10 +1,11 @@
 """SQLite: a table's indexes set aside while a bulk write rewrites much of it, rebuilt after.
 
 Building an index once by sorting costs a fraction of updating it row by row: at 100,000 new
-leads, inserting them with the 20 indexes of `leads` in place took 3 times as long as inserting
-them bare and building the indexes after. The drop is part of the transaction, so a rollback
-brings the indexes back as well. PostgreSQL writes many rows from a staging table instead
-(`_copy`), and cannot drop an index inside a transaction without blocking every reader.
+leads, inserting them with the 20 indexes of `leads` in place took more than twice as long as
+inserting them bare and building the indexes after (README, "Importing 100,000 leads"). The
+drop is part of the transaction, so a rollback brings the indexes back as well. PostgreSQL
+writes many rows from a staging table instead (`_copy`), and cannot drop an index inside a
+transaction without blocking every reader.
 """
 
 from __future__ import annotations
