@@ -1,6 +1,6 @@
-"""A bulk stage pass asks `automatic_transition` only where `stage_sweep.may_move` says a lead
-may move: so `may_move` must hold wherever the per-lead answer is a move, for any stored
-scores, stages, e-mails and probabilities, and any stage criteria on them."""
+"""A bulk stage pass asks `automatic_transition` only where `stage_sweep.sweep` says a lead
+may move (`Sweep.moves`): so that must hold wherever the per-lead answer is a move, for any
+stored scores, stages, e-mails and probabilities, and any stage criteria on them."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from leadflow.core.lifecycle import criteria_fields as fields
 from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.scoring import LeadScore, PersonaMatch
-from leadflow.core.stage_sweep import may_move, sweep
+from leadflow.core.stage_sweep import sweep
 from leadflow.core.stages import Stage
 
 B2B = (Path(__file__).resolve().parents[2] / "examples/b2b_saas.yaml").read_text()
@@ -112,7 +112,7 @@ def swept(rows: list[dict[str, Any]], playbook: Playbook) -> tuple[Any, ...]:
 @given(rows=st.lists(leads, min_size=1, max_size=40))
 def test_may_move_holds_wherever_a_lead_moves(which: int, rows: list[dict[str, Any]]) -> None:
     playbook = BOOKS[which]
-    flags = may_move(playbook, *swept(rows, playbook))
+    flags = sweep(playbook, *swept(rows, playbook)).moves()
     for row, flag in zip(rows, flags.tolist(), strict=True):
         if exact_move(playbook, row):
             assert flag, row
@@ -157,6 +157,5 @@ def test_may_move_is_tight_where_no_event_or_fall_back_can_move_a_lead() -> None
         for stage in ("subscriber", "lead", "mql", "nurture", "sql", "customer")
         for fit in (0.0, 40.0) for eng in (0.0, 30.0) for email in (None, "a@b.io")
     ]  # fmt: skip
-    flags = may_move(playbook, [r["stage"] for r in rows], columns(rows, playbook),
-                     np.zeros(len(rows), bool)).tolist()  # fmt: skip
+    flags = sweep(playbook, *swept(rows, playbook)).moves().tolist()
     assert flags == [exact_move(playbook, row) for row in rows]

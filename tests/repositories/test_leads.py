@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from leadflow.repositories import accounts, leads
+from leadflow.repositories import accounts, leads, stage_facts
 from tests.repositories.conftest import NOW
 
 
@@ -124,7 +124,7 @@ def test_facts_join_the_account(session: Session) -> None:
         [(leads.ids_by_email(session, ["b@gmail.com"])["b@gmail.com"], "lead", "nurture")],
         at=NOW,
     )
-    rows = leads.ids_and_facts(session)
+    rows = stage_facts.ids_and_facts(session)
     assert [r.lead_facts["email"] for r in rows] == ["a@acme.com", "b@gmail.com"]
     assert rows[0].lead_facts["title"] == "COO"
     assert rows[0].account_facts["employees"] == 80
@@ -133,6 +133,6 @@ def test_facts_join_the_account(session: Session) -> None:
     assert rows[0].account_facts["domain"] == "acme.com" and "tier" not in rows[0].account_facts
     assert rows[0].account_facts["attributes"] == {"crm": "hubspot"}
     assert rows[1].account_facts == {}
-    assert [r.id for r in leads.ids_and_facts(session, lead_ids=[rows[1].id])] == [rows[1].id]
-    nurtured = leads.stage_candidates(session, stages=["nurture"])
+    assert [r.id for r in stage_facts.ids_and_facts(session, lead_ids=[rows[1].id])] == [rows[1].id]
+    nurtured = stage_facts.stage_candidates(session, stages=["nurture"])
     assert [r.id for r in nurtured] == [rows[1].id]

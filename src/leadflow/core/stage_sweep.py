@@ -78,16 +78,6 @@ def sweep(
     return Sweep(ask, target, criterion)
 
 
-def may_move(
-    playbook: Playbook,
-    stages: Sequence[str],
-    facts: Mapping[str, Column],
-    raised: BoolArray,
-) -> BoolArray:
-    """Where `automatic_transition` may move a lead (`sweep`): a superset of the movers."""
-    return sweep(playbook, stages, facts, raised).moves()
-
-
 def _rank(stage: str) -> int:
     """The rank a criterion must beat; -1 for a stage only a person moves a lead out of."""
     current = Stage(stage)

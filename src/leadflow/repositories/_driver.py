@@ -150,9 +150,9 @@ def update_by_id(
 ) -> None:
     """UPDATE each row's other columns WHERE id = its id (a later row for an id wins).
     `computed`: columns set from an expression of the row's value (the parameter given),
-    e.g. `{"reached_rank": lambda given: func.max(table.c.reached_rank, given)}`; only
-    the plain values go through the staging table on PostgreSQL, so there they are not
-    allowed."""
+    e.g. `{"reached_rank": lambda given: func.max(table.c.reached_rank, given)}`; rows with
+    one always take the per-row executemany (PostgreSQL's staging table holds plain values
+    only)."""
     computed = computed or {}
     for group in same_keys(rows):
         names = sorted(set(group[0]) - {"id"})

@@ -11,7 +11,6 @@ re-scored from their events.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session
 from leadflow.core import bulk_state
 from leadflow.core.bulk import grades
 from leadflow.core.bulk_columns import FloatArray, IntArray
+from leadflow.core.contribution_text import with_engagement
 from leadflow.core.engagement_state import epoch_micros
 from leadflow.core.playbook import Playbook
 from leadflow.repositories import rescoring, state_columns
@@ -161,7 +161,7 @@ def plan(
     entries = state_columns.stored_entries(session, ids[rows].tolist())
     rows = rows[np.isin(ids[rows], np.fromiter(entries, np.int64, len(entries)))]  # erased since
     written = [entries[i] for i in ids[rows].tolist()]
-    texts = _contributions(playbook, aged.points[rows], [e.contributions for e in written])
+    texts = with_engagement(playbook, aged.points[rows], [e.contributions for e in written])
     phases["score"] = time.perf_counter() - started
     return Planned(aged, rows, stored["total"], stored["scored_us"], without_state, phases,
                    changes, texts, [e.account_id for e in written])  # fmt: skip
@@ -379,41 +379,3 @@ def _write(
     recounted = sorted({a for a in accounts if a is not None})
     account_rollup.recount(session, playbook, recounted, now)
     return recounted
-
-
-ENGAGEMENT = '"kind": "engagement"'
-ENTRY = '{"rule": '
-KIND = '"kind": "'
-
-
-def _contributions(
-    playbook: Playbook, points: FloatArray, texts: Sequence[str | None]
-) -> list[str]:
-    """Each lead's stored fit entries, then its engagement entries as they are now."""
-    heads = [
-        f'{ENTRY}{json.dumps(r.id)}, "label": {json.dumps(r.label)}, {ENGAGEMENT}, "points": '
-        for r in playbook.engagement.rules
-    ]
-    out = []
-    for row, text in zip(points.tolist(), texts, strict=True):
-        fit = _fit_part(text or "[]")
-        if fit is None:  # not the layout every writer stores: the slow and sure way
-            kept = [e for e in json.loads(text or "[]") if e.get("kind") != "engagement"]
-            fit = json.dumps(kept)[1:-1]
-        entries = [heads[r] + f"{p!r}}}" for r, p in enumerate(row) if p]
-        out.append("[" + ", ".join([fit, *entries] if fit else entries) + "]")
-    return out
-
-
-def _fit_part(text: str) -> str | None:
-    """The text of the entries before the first engagement entry, when every entry after it
-    is an engagement entry (what every writer stores: fit first); None otherwise. A quote
-    inside a JSON string is escaped, so these markers only ever match the entries' own keys."""
-    found = text.find(ENGAGEMENT)
-    if found < 0:
-        return text.strip()[1:-1].strip()
-    start = text.rfind(ENTRY, 0, found)
-    rest = text[start:]
-    if start < 0 or rest.count(KIND) != rest.count(ENGAGEMENT):
-        return None
-    return text[:start].strip()[1:].rstrip().removesuffix(",").rstrip()

@@ -30,7 +30,7 @@ from leadflow.core.scoring import Contribution, LeadScore, PersonaMatch
 from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
-from leadflow.repositories import events, stage_changes
+from leadflow.repositories import events, stage_changes, stage_facts
 from leadflow.repositories import leads as lead_repo
 from leadflow.services import audit, digest, handoff, notifications, sla
 from leadflow.services import leads as lead_service
@@ -145,13 +145,13 @@ def advance_all(
     stages = [s.value for s in AUTOMATIC_FROM]
     with_facts = criteria_need_facts(playbook)
     if with_facts:
-        candidates = lead_repo.stage_candidates(
+        candidates = stage_facts.stage_candidates(
             session, stages=stages, lead_ids=lead_ids, with_facts=True
         )
     else:  # criteria on the stored score: moved column-wise, or asked one by one
-        columns = lead_repo.score_columns(session, stages=stages, lead_ids=lead_ids)
+        columns = stage_facts.score_columns(session, stages=stages, lead_ids=lead_ids)
         asked, settled = _swept(playbook, columns, raised)
-        candidates = lead_repo.score_facts_of(columns, asked)
+        candidates = stage_facts.score_facts_of(columns, asked)
         for lead_id, settled_move in settled:
             moves[(settled_move.from_stage.value, settled_move.to_stage.value)] += 1
             rows.append((lead_id, settled_move))
@@ -212,9 +212,12 @@ def _swept(
         playbook, stages, facts, np.fromiter((i in raised for i in ids), bool, len(ids))
     )
     rules = criteria(playbook)
-    ready = np.array([handoff.is_sales_ready(playbook, stage) for stage, _ in rules] + [False])
     by_rule = found.criterion >= 0
-    ask = found.ask | (by_rule & ready[found.criterion])
+    ready = by_rule.copy()  # moved by a criterion to a sales-ready stage
+    ready[by_rule] = np.array([handoff.is_sales_ready(playbook, stage) for stage, _ in rules])[
+        found.criterion[by_rule]
+    ]
+    ask = found.ask | ready
     made: dict[tuple[str, int], Transition] = {}  # one move per stage and criterion
     settled = []
     for k in np.flatnonzero(by_rule & ~ask).tolist():

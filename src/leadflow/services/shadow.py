@@ -25,7 +25,7 @@ from leadflow.core.shadow_compare import Side, compare, outcome_codes
 from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.playbook import PlaybookVersion
 from leadflow.repositories import leads as lead_repo
-from leadflow.repositories import playbook_versions
+from leadflow.repositories import playbook_versions, stage_facts
 from leadflow.repositories import shadow as repo
 from leadflow.services import access, audit, playbooks, rescore
 from leadflow.services.shadow_live import MQL_RANK, would_stage
@@ -130,7 +130,7 @@ def _bulk_side(session: Session, book: Playbook, now: datetime) -> tuple[Any, Si
     """Every lead scored by this playbook in bulk, and the stage its automatic rules would
     give each from a fresh start (the live shadow's rule; hand-raisers are not replayed)."""
     rescore.rescore_all(session, book, now, cause="backtest")
-    rows = lead_repo.stage_candidates(
+    rows = stage_facts.stage_candidates(
         session, stages=[s.value for s in Stage], with_facts=criteria_need_facts(book)
     )
     totals, mql = [], []
