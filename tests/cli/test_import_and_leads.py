@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
+from sqlalchemy import Connection, Engine, create_engine, event
+
+from leadflow.repositories import _rebuild
 from tests.cli.conftest import Run, as_json
 
 HUBSPOT_HEADER = (
@@ -141,3 +146,53 @@ def test_rescore_at_a_later_moment_shows_decay(initialised: Run, tmp_path: Path)
     assert round(sum(c["points"] for c in after["contributions"]), 2) == after["total"]
     bad = initialised("rescore", "--at", "next tuesday")
     assert bad.exit_code != 0 and "--at" in bad.output
+
+
+def test_a_big_import_rebuilds_each_index_of_leads_once(
+    initialised: Run, tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its leads, their first scores and their stage moves are each a bulk write of the table
+    # (from 10 rows on, here): one job, so each index is set aside once and rebuilt once.
+    monkeypatch.setattr(_rebuild, "AT_LEAST", 10)
+    rows = "".join(
+        f"P{k},Q{k},p{k}@northwind-logistics.com,VP Operations,Northwind,"
+        f"northwind-logistics.com,120,Logistics,US,paid\n"
+        for k in range(40)
+    )
+    csv_file = write(tmp_path / "contacts.csv", HUBSPOT_HEADER + rows)
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        before = _lead_indexes(connection)
+    seen: list[str] = []
+
+    def keep(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(Engine, "before_cursor_execute", keep)
+    try:
+        result = initialised("import", "leads", str(csv_file))
+    finally:
+        event.remove(Engine, "before_cursor_execute", keep)
+    assert result.exit_code == 0, result.output
+    with engine.connect() as connection:
+        assert _lead_indexes(connection) == before
+    engine.dispose()
+    leads = as_json(initialised("leads", "list", "--json", "--limit", "100"))
+    assert len(leads) == 40
+    assert {lead["stage"] for lead in leads} == {"lead"}, "scored and moved"
+    created = [s.split(" ON ")[0].split()[-1] for s in seen if s.startswith("CREATE INDEX")]
+    if database_url.startswith("postgresql"):
+        assert created == []
+        return
+    named = {name for name, _ in before}
+    rebuilt = [name.strip('"') for name in created if name.strip('"') in named]
+    assert sorted(rebuilt) == sorted(named), "each index of leads rebuilt once"
+
+
+def _lead_indexes(connection: Connection) -> set[tuple[str, str]]:
+    """The declared indexes of `leads` (SQLite) with their definitions."""
+    if connection.dialect.name != "sqlite":
+        return set()
+    query = ("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'leads'"
+             " AND sql IS NOT NULL")  # fmt: skip
+    return {(name, sql) for name, sql in connection.exec_driver_sql(query).all()}

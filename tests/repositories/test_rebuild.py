@@ -107,3 +107,58 @@ def test_a_failing_bulk_write_reports_its_own_error_and_leaves_the_indexes(
     with pytest.raises(ZeroDivisionError), _rebuild.rewriting(session, table_of(Lead), 40, None):
         raise ZeroDivisionError
     assert _indexes(session) == before
+
+
+def _created(seen: list[tuple[str, Any]]) -> list[str]:
+    """The names of the indexes created by these statements."""
+    return [text.split(" ON ")[0].split()[-1].strip('"') for text in starting(seen, "CREATE INDEX")]
+
+
+@pytest.mark.usefixtures("small_bulk")
+def test_bulk_writes_within_once_set_each_index_aside_once_and_rebuild_it_once(
+    session: Session,
+) -> None:
+    before = _indexes(session)
+    with statements_run(session) as seen, _rebuild.once(session):
+        leads.upsert_many(session, _rows("a", 40))
+        ids = list(session.scalars(select(Lead.id).order_by(Lead.id)))
+        leads.set_stages(session, [(i, "subscriber", "lead") for i in ids], at=NOW)
+        leads.set_stages(session, [(i, "lead", "mql") for i in ids], at=NOW)
+        if session.get_bind().dialect.name == "sqlite":
+            assert _created(seen) == [], "nothing rebuilt before the end"
+    assert _indexes(session) == before
+    stages = dict(session.execute(select(Lead.stage, func.count()).group_by(Lead.stage)).all())
+    assert stages == {"mql": 40}
+    if session.get_bind().dialect.name == "postgresql":
+        assert starting(seen, "DROP INDEX") == []
+        return
+    dropped = [text.split()[-1].strip('"') for text in starting(seen, "DROP INDEX")]
+    declared = sorted(name for name, sql in before if sql is not None)
+    assert sorted(dropped) == declared, "each index set aside once"
+    assert sorted(_created(seen)) == declared, "and rebuilt once"
+
+
+@pytest.mark.usefixtures("small_bulk")
+def test_settle_rebuilds_within_once_and_a_later_write_sets_aside_again(
+    session: Session,
+) -> None:
+    before = _indexes(session)
+    with _rebuild.once(session):
+        leads.upsert_many(session, _rows("a", 40))
+        _rebuild.settle(session)
+        assert _indexes(session) == before, "what a selective read needs is back"
+        leads.upsert_many(session, _rows("b", 60))
+    assert _indexes(session) == before
+    assert session.scalar(select(func.count()).select_from(Lead)) == 100
+
+
+@pytest.mark.usefixtures("small_bulk")
+def test_once_rebuilds_after_a_savepoint_that_brought_indexes_back(session: Session) -> None:
+    before = _indexes(session)
+    with _rebuild.once(session):
+        savepoint = session.begin_nested()
+        leads.upsert_many(session, _rows("a", 40))
+        savepoint.rollback()
+        leads.upsert_many(session, _rows("b", 40))
+    assert _indexes(session) == before
+    assert session.scalar(select(func.count()).select_from(Lead)) == 40

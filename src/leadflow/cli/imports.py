@@ -52,19 +52,21 @@ def import_file(
     table = open_table(file, encoding=encoding, delimiter=delimiter)
     errors.print(table.describe(), highlight=False)
     with transaction() as session:
-        report = _IMPORTERS[kind](session, table.rows, skip_invalid=skip_invalid, now=now)
-        clock.lap("read and write")
-        if report.touched_lead_ids:
-            book = playbooks.active_playbook(session)
-            pipeline.run_bulk(
-                session,
-                book,
-                now,
-                cause="rescore",
-                actor=f"import {file.name}",
-                lead_ids=report.touched_lead_ids,
-            )
-            clock.lap("score and stages")
+        with pipeline.one_job(session):  # every bulk write below: each index rebuilt once
+            report = _IMPORTERS[kind](session, table.rows, skip_invalid=skip_invalid, now=now)
+            clock.lap("read and write")
+            if report.touched_lead_ids:
+                book = playbooks.active_playbook(session)
+                pipeline.run_bulk(
+                    session,
+                    book,
+                    now,
+                    cause="rescore",
+                    actor=f"import {file.name}",
+                    lead_ids=report.touched_lead_ids,
+                )
+                clock.lap("score and stages")
+        clock.lap("indexes")
     clock.lap("commit")
     for problem in report.problems:
         errors.print(f"skipped {problem}", highlight=False)

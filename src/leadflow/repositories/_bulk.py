@@ -34,6 +34,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from leadflow.models.db import Base
 from leadflow.repositories._copy import staged
+from leadflow.repositories._rebuild import settle_for
 from leadflow.repositories._sql import chunked
 
 Columns = dict[str, Sequence[Any]]
@@ -139,11 +140,13 @@ def _pragma(session: Session, name: str, value: int) -> Iterator[None]:
         connection.exec_driver_sql(f"PRAGMA {name} = {int(saved or 0)}")
 
 
-def by_ids(query: Any, column: Any, ids: Iterable[int] | None) -> Iterator[Any]:
-    """The query as it is (all ids), or once per chunk of ids (bounded parameter lists)."""
+def by_ids(session: Session, query: Any, column: Any, ids: Iterable[int] | None) -> Iterator[Any]:
+    """The query as it is (all ids), or once per chunk of ids (bounded parameter lists), the
+    indexes on `column` set aside by a bulk job rebuilt first (`_rebuild.once`)."""
     if ids is None:
         yield query
     else:
+        settle_for(session, column)
         for batch in chunked(sorted(set(ids))):
             yield query.where(column.in_(batch))
 
@@ -185,7 +188,7 @@ def read_columns(
     """All rows of `query` (selecting `exprs`) for these ids, as one list per name."""
     names = list(exprs)
     found: dict[str, list[Any]] = {name: [] for name in names}
-    for part in by_ids(query, column, ids):
+    for part in by_ids(session, query, column, ids):
         for rows in fetch(session, part):
             for name, values in columns_of(names, rows).items():
                 found[name].extend(values)

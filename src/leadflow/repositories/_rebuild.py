@@ -6,12 +6,19 @@ inserting them bare and building the indexes after (README, "Importing 100,000 l
 drop is part of the transaction, so a rollback brings the indexes back as well. PostgreSQL
 writes many rows from a staging table instead (`_copy`), and cannot drop an index inside a
 transaction without blocking every reader.
+
+A job that makes several bulk writes of one table in a row (an import: the leads, their first
+scores, their stage moves) runs them within `once`: each index is set aside at the first write
+that would, and rebuilt once, when `once` ends or when a step that reads through the indexes
+asks (`settle`), instead of once per write.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection
@@ -46,6 +53,78 @@ def rewriting(
         yield
 
 
+@dataclass(frozen=True, slots=True)
+class _Aside:
+    """An index set aside: its table, its first column (None: an expression), its CREATE."""
+
+    table: str
+    leading: str | None
+    sql: str
+
+
+# Where `once` keeps, on the connection, the indexes set aside and not yet rebuilt.
+_PENDING = "leadflow_indexes_aside"
+
+
+@contextmanager
+def once(session: Session) -> Iterator[None]:
+    """Bulk writes within set each index aside at most once; those set aside are rebuilt when
+    it ends (and by `settle`). Nested: the outermost one rebuilds."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite" or _PENDING in connection.info:
+        yield
+        return
+    connection.info[_PENDING] = {}
+    failed = True
+    try:
+        yield
+        failed = False
+    finally:
+        try:
+            settle(session)
+        except Exception:
+            if not failed:  # else the first error is the one to report
+                raise
+        finally:
+            connection.info.pop(_PENDING, None)
+
+
+def settle(session: Session, table: str | None = None, leading: Iterable[str] = ()) -> None:
+    """Rebuild now indexes set aside within `once`: all of them, or those of `table` (whose
+    first column is one of `leading`, when given), for a step that reads a few rows through
+    them next. A no-op outside `once`."""
+    connection = session.connection()
+    pending: dict[str, _Aside] = connection.info.get(_PENDING, {})
+    firsts = set(leading)
+    for name, aside in list(pending.items()):
+        if table is not None and not _serves(aside, table, firsts):
+            continue
+        # A savepoint rolled back meanwhile may have brought the index back already.
+        connection.exec_driver_sql(_if_not_exists(aside.sql))
+        del pending[name]
+
+
+def settle_for(session: Session, column: Any) -> None:
+    """Before a read that finds rows by this column's values (a chunk of ids at a time): its
+    indexes set aside within `once`, rebuilt. The primary key needs none."""
+    element = column.__clause_element__() if hasattr(column, "__clause_element__") else column
+    table = getattr(element, "table", None)
+    if table is not None and not element.primary_key:
+        settle(session, table.name, {element.name})
+
+
+def _serves(aside: _Aside, table: str, firsts: set[str]) -> bool:
+    return aside.table == table and (not firsts or aside.leading in firsts)
+
+
+def _if_not_exists(sql: str) -> str:
+    head, rest = sql.split(" ON ", 1)
+    words = head.split()
+    if [w.upper() for w in words[:2]] != ["CREATE", "INDEX"] or "EXISTS" in head.upper():
+        return sql
+    return " ".join([*words[:2], "IF NOT EXISTS", *words[2:]]) + " ON " + rest
+
+
 @contextmanager
 def indexes_set_aside(
     session: Session, table: Table, columns: Iterable[str] | None
@@ -57,14 +136,19 @@ def indexes_set_aside(
         return
     connection = session.connection()
     aside = _indexes_on(connection, table.name, None if columns is None else set(columns))
-    for name, _ in aside:
+    for name, _, _ in aside:
         connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    pending: dict[str, _Aside] | None = connection.info.get(_PENDING)
+    if pending is not None:  # within `once`: rebuilt when it ends
+        pending.update((name, _Aside(table.name, first, sql)) for name, first, sql in aside)
+        yield
+        return
     failed = True
     try:
         yield
         failed = False
     finally:
-        for _, sql in aside:
+        for _, _, sql in aside:
             try:
                 connection.exec_driver_sql(sql)
             except Exception:
@@ -74,10 +158,10 @@ def indexes_set_aside(
 
 def _indexes_on(
     connection: Connection, table: str, wanted: set[str] | None
-) -> list[tuple[str, str]]:
-    """(name, CREATE statement) of the table's declared, non-unique indexes on these columns
-    (None: all); one on an expression (`lower(name)`) is left in place for an update, which
-    then keeps it current as SQLite always does."""
+) -> list[tuple[str, str | None, str]]:
+    """(name, first column, CREATE statement) of the table's declared, non-unique indexes on
+    these columns (None: all); one on an expression (`lower(name)`) is left in place for an
+    update, which then keeps it current as SQLite always does."""
     unique = {row[1] for row in connection.exec_driver_sql(f'PRAGMA index_list("{table}")')
               if row[2]}  # fmt: skip
     found = connection.exec_driver_sql(
@@ -89,7 +173,7 @@ def _indexes_on(
     for name, sql in found:
         if name in unique:
             continue
-        on = {row[2] for row in connection.exec_driver_sql(f'PRAGMA index_info("{name}")')}
-        if wanted is None or wanted & on:
-            aside.append((name, sql))
+        on = [row[2] for row in connection.exec_driver_sql(f'PRAGMA index_info("{name}")')]
+        if wanted is None or wanted & set(on):
+            aside.append((name, on[0] if on else None, sql))
     return aside

@@ -207,7 +207,7 @@ def read_events(
         *(e.label(f"c{i}") for i, e in enumerate([*exprs, *_where_texts(session, paths)]))
     )
     query = query.where(Event.lead_id.is_not(None))
-    for part in by_ids(query, Event.lead_id, lead_ids):
+    for part in by_ids(session, query, Event.lead_id, lead_ids):
         yield from fetch(session, part)
 
 

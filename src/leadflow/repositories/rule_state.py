@@ -246,7 +246,7 @@ def state_rows(
         func.coalesce(table.c.window_from, literal(NO_TIME, BigInteger)),
     )
     rows: list[tuple[Any, ...]] = []
-    for part in by_ids(query, table.c.lead_id, lead_ids):
+    for part in by_ids(session, query, table.c.lead_id, lead_ids):
         for chunk in fetch(session, part):
             rows += chunk
     return rows

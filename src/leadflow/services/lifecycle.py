@@ -30,7 +30,7 @@ from leadflow.core.scoring import Contribution, LeadScore, PersonaMatch
 from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
-from leadflow.repositories import events, stage_changes, stage_facts
+from leadflow.repositories import bulk_jobs, events, stage_changes, stage_facts
 from leadflow.repositories import leads as lead_repo
 from leadflow.services import audit, digest, handoff, notifications, sla
 from leadflow.services import leads as lead_service
@@ -253,6 +253,9 @@ def _hand_off_all(
     any), their stored explanations."""
     if not ready:
         return
+    # Routing, the SLA and the alerts read a few rows at a time: through the indexes a bulk
+    # job has set aside, rebuilt now.
+    bulk_jobs.indexes_back(session)
     leads = {lead.id: lead for lead in lead_repo.get_many(session, [r[0] for r in ready])}
     accounts = {
         a.id: a

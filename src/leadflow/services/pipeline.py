@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -36,7 +37,7 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.scoring import LeadScore
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
-from leadflow.repositories import lead_activity, live_snapshot
+from leadflow.repositories import bulk_jobs, lead_activity, live_snapshot
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories.live_snapshot import LiveSnapshot
 from leadflow.services import (
@@ -128,6 +129,13 @@ def roll_up_accounts(
     live_scoring.roll_up_accounts(session, playbook, leads, now)
 
 
+def one_job(session: Session) -> AbstractContextManager[None]:
+    """Bulk steps run within as one job (an import's writes, then `run_bulk`): each index of
+    a table they rewrite is set aside once and rebuilt once, at the end (SQLite; the rule is
+    in `repositories/_rebuild.py`)."""
+    return bulk_jobs.one_job(session)
+
+
 @dataclass
 class BulkOutcome:
     """What a bulk run did: leads and events scored, where the time went, the stage moves."""
@@ -154,8 +162,11 @@ def run_bulk(
     The roll-up runs inside the re-score (it reads the scores as columns); stage moves read
     only stored scores and facts, so the order gives the same result as `run_live`'s.
     """
-    scored = rescore.rescore_all(session, playbook, now, progress, lead_ids=lead_ids, cause=cause)
-    moves = lifecycle.advance_all(session, playbook, now, actor=actor, lead_ids=lead_ids)
+    with one_job(session):  # the scores and the moves: the indexes they touch rebuilt once
+        scored = rescore.rescore_all(
+            session, playbook, now, progress, lead_ids=lead_ids, cause=cause
+        )
+        moves = lifecycle.advance_all(session, playbook, now, actor=actor, lead_ids=lead_ids)
     # A bulk run appends many tallies (a first scoring two per persona set): folded here when
     # they are many, so the reports read soon after it need not wait for the worker.
     reporting.fold_tallies(session)
