@@ -167,6 +167,11 @@ _DO_NOT_TRACK = select(Lead.id).where(
 )
 
 
+def anyone_erased(session: Session) -> bool:
+    """Whether any person has been erased (a tombstone exists)."""
+    return session.scalar(select(Tombstone.key_hash).limit(1)) is not None
+
+
 def tombstoned(session: Session, hashes: Iterable[str]) -> set[str]:
     """Which of these key hashes belong to erased people."""
     found: set[str] = set()
