@@ -162,3 +162,17 @@ def test_once_rebuilds_after_a_savepoint_that_brought_indexes_back(session: Sess
         leads.upsert_many(session, _rows("b", 40))
     assert _indexes(session) == before
     assert session.scalar(select(func.count()).select_from(Lead)) == 40
+
+
+@pytest.mark.usefixtures("small_bulk")
+def test_once_rebuilds_what_a_rolled_back_savepoint_set_aside_again(session: Session) -> None:
+    # Rebuilt inside a savepoint that is then rolled back: the index is gone again (the
+    # rollback restores the job's state), and the job's end must still bring it back.
+    before = _indexes(session)
+    with _rebuild.once(session):
+        leads.upsert_many(session, _rows("a", 40))
+        savepoint = session.begin_nested()
+        _rebuild.settle(session)
+        savepoint.rollback()
+    assert _indexes(session) == before
+    assert session.scalar(select(func.count()).select_from(Lead)) == 40

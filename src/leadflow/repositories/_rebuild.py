@@ -53,16 +53,18 @@ def rewriting(
         yield
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Aside:
-    """An index set aside: its table, its first column (None: an expression), its CREATE."""
+    """An index set aside: its table, its first column (None: an expression), its CREATE, and
+    whether it has been rebuilt since."""
 
     table: str
     leading: str | None
     sql: str
+    rebuilt: bool = False
 
 
-# Where `once` keeps, on the connection, the indexes set aside and not yet rebuilt.
+# Where `once` keeps, on the connection, every index it has set aside.
 _PENDING = "leadflow_indexes_aside"
 
 
@@ -81,7 +83,7 @@ def once(session: Session) -> Iterator[None]:
         failed = False
     finally:
         try:
-            settle(session)
+            _rebuild(connection, _not_there(connection, connection.info[_PENDING]))
         except Exception:
             if not failed:  # else the first error is the one to report
                 raise
@@ -96,12 +98,26 @@ def settle(session: Session, table: str | None = None, leading: Iterable[str] = 
     connection = session.connection()
     pending: dict[str, _Aside] = connection.info.get(_PENDING, {})
     firsts = set(leading)
-    for name, aside in list(pending.items()):
-        if table is not None and not _serves(aside, table, firsts):
-            continue
+    _rebuild(
+        connection,
+        [a for a in pending.values()
+         if not a.rebuilt and (table is None or _serves(a, table, firsts))],
+    )  # fmt: skip
+
+
+def _not_there(connection: Connection, aside: dict[str, _Aside]) -> list[_Aside]:
+    """Those not rebuilt yet, and those rebuilt that are gone again (a savepoint rolled back
+    after a rebuild within it restores the index's absence)."""
+    present = {row[0] for row in connection.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'index'")}  # fmt: skip
+    return [index for name, index in aside.items() if not index.rebuilt or name not in present]
+
+
+def _rebuild(connection: Connection, aside: Iterable[_Aside]) -> None:
+    for index in aside:
         # A savepoint rolled back meanwhile may have brought the index back already.
-        connection.exec_driver_sql(_if_not_exists(aside.sql))
-        del pending[name]
+        connection.exec_driver_sql(_if_not_exists(index.sql))
+        index.rebuilt = True
 
 
 def settle_for(session: Session, column: Any) -> None:
