@@ -99,7 +99,7 @@ class Stopwatch:
         return sum(seconds for _, seconds in self.laps)
 
     def summary(self) -> str:
-        """The phases that took a tenth of a second or more (one engine has no index rebuild,
-        the other no commit to wait for)."""
+        """The phases that show as a tenth of a second or more once rounded (one engine has no
+        index rebuild, the other no commit to wait for)."""
         shown = [(phase, seconds) for phase, seconds in self.laps if seconds >= 0.05]
         return ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in shown)

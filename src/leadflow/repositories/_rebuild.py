@@ -53,18 +53,16 @@ def rewriting(
         yield
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Aside:
-    """An index set aside: its table, its first column (None: an expression), its CREATE, and
-    whether it has been rebuilt since."""
+    """An index set aside: its table, its first column (None: an expression), its CREATE."""
 
     table: str
     leading: str | None
     sql: str
-    rebuilt: bool = False
 
 
-# Where `once` keeps, on the connection, every index it has set aside.
+# Where `once` keeps, on the connection, every index it has set aside (by name).
 _PENDING = "leadflow_indexes_aside"
 
 
@@ -83,7 +81,7 @@ def once(session: Session) -> Iterator[None]:
         failed = False
     finally:
         try:
-            _rebuild(connection, _not_there(connection, connection.info[_PENDING]))
+            settle(session)
         except Exception:
             if not failed:  # else the first error is the one to report
                 raise
@@ -92,32 +90,24 @@ def once(session: Session) -> Iterator[None]:
 
 
 def settle(session: Session, table: str | None = None, leading: Iterable[str] = ()) -> None:
-    """Rebuild now indexes set aside within `once`: all of them, or those of `table` (whose
-    first column is one of `leading`, when given), for a step that reads a few rows through
-    them next. A no-op outside `once`."""
+    """Rebuild now the indexes set aside within `once` that are not there: all of them, or
+    those of `table` (whose first column is one of `leading`, when given), for a step that
+    reads a few rows through them next. A no-op outside `once`.
+
+    Whether an index is there is asked of the schema, not remembered: a savepoint rolled back
+    meanwhile may have brought one back, or taken a rebuilt one away again."""
     connection = session.connection()
     pending: dict[str, _Aside] = connection.info.get(_PENDING, {})
     firsts = set(leading)
-    _rebuild(
-        connection,
-        [a for a in pending.values()
-         if not a.rebuilt and (table is None or _serves(a, table, firsts))],
-    )  # fmt: skip
-
-
-def _not_there(connection: Connection, aside: dict[str, _Aside]) -> list[_Aside]:
-    """Those not rebuilt yet, and those rebuilt that are gone again (a savepoint rolled back
-    after a rebuild within it restores the index's absence)."""
+    wanted = {name: index for name, index in pending.items()
+              if table is None or _serves(index, table, firsts)}  # fmt: skip
+    if not wanted:
+        return
     present = {row[0] for row in connection.exec_driver_sql(
         "SELECT name FROM sqlite_master WHERE type = 'index'")}  # fmt: skip
-    return [index for name, index in aside.items() if not index.rebuilt or name not in present]
-
-
-def _rebuild(connection: Connection, aside: Iterable[_Aside]) -> None:
-    for index in aside:
-        # A savepoint rolled back meanwhile may have brought the index back already.
-        connection.exec_driver_sql(_if_not_exists(index.sql))
-        index.rebuilt = True
+    for name, index in wanted.items():
+        if name not in present:
+            connection.exec_driver_sql(index.sql)
 
 
 def settle_for(session: Session, column: Any) -> None:
@@ -131,14 +121,6 @@ def settle_for(session: Session, column: Any) -> None:
 
 def _serves(aside: _Aside, table: str, firsts: set[str]) -> bool:
     return aside.table == table and (not firsts or aside.leading in firsts)
-
-
-def _if_not_exists(sql: str) -> str:
-    head, rest = sql.split(" ON ", 1)
-    words = head.split()
-    if [w.upper() for w in words[:2]] != ["CREATE", "INDEX"] or "EXISTS" in head.upper():
-        return sql
-    return " ".join([*words[:2], "IF NOT EXISTS", *words[2:]]) + " ON " + rest
 
 
 @contextmanager
