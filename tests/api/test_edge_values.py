@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -107,8 +108,11 @@ def test_edge_values_are_a_4xx_with_a_message(
         b'{"email": "n@acme.com", "attributes": {"n": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}",
         b'{"email": "n@acme.com", "attributes": {"n": "\\ud800"}}',
         b'{"email": "n@acme.com", "first_name": "\\udfff"}',
+        # The same surrogate as raw bytes: Python's JSON reader lets them through unescaped.
+        b'{"email": "n@acme.com", "attributes": {"n": "x\xed\xa0\x80"}}',
+        b'{"email": "n@acme.com", "first_name": "\xed\xbf\xbf"}',
     ],
-    ids=["digits", "deep", "surrogate", "low-surrogate"],
+    ids=["digits", "deep", "surrogate", "low-surrogate", "raw-surrogate", "raw-low-surrogate"],
 )
 def test_bodies_no_database_can_hold_are_refused(
     client: TestClient, make_key: Callable[[Role], str], raw: bytes
@@ -132,3 +136,37 @@ def test_absurd_company_figures_in_traits_are_ignored_not_fatal(
     assert response.status_code == 200, response.text
     account = client.get("/api/accounts/acme.com", headers=bearer(make_key(Role.ADMIN))).json()
     assert account["employees"] is None
+
+
+def test_a_batch_with_raw_surrogate_bytes_is_refused_and_stores_nothing(
+    client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    ingest, admin = make_key(Role.INGEST), bearer(make_key(Role.ADMIN))
+    good = b'{"userId": "kept@acme.com", "type": "track", "event": "Viewed"}'
+    bad = b'{"userId": "v@acme.com", "type": "track", "event": "Viewed",'
+    bad += b' "properties": {"path": "/p\xed\xa0\x80"}}'
+    batch = b'{"batch": [' + good + b", " + bad + b"]}"
+    response = client.post("/v1/batch", content=batch, auth=(ingest, ""))
+    assert response.status_code == 400, response.text
+    assert "batch[1].properties.path" in response.text
+    assert client.get("/api/leads/kept@acme.com", headers=admin).status_code == 404
+
+
+def test_a_trait_number_beyond_any_float_scores_as_no_number(
+    client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    """A 401-digit budget from the public key neither crashes scoring nor blocks a playbook."""
+    admin = bearer(make_key(Role.ADMIN))
+    chairs = (Path(__file__).parents[2] / "examples" / "b2c_chairs.yaml").read_text()
+    body = b'{"userId": "big@acme.com", "traits": {"email": "big@acme.com", "chair_budget": '
+    body += b"1" + b"0" * 400 + b"}}"
+    sent = client.post("/v1/identify", content=body, auth=(make_key(Role.INGEST), ""))
+    assert sent.status_code == 200, sent.text
+    dry = client.post("/api/playbook/apply?dry_run=true", json={"content": chairs}, headers=admin)
+    assert dry.status_code == 200, dry.text
+    applied = client.post("/api/playbook/apply", json={"content": chairs}, headers=admin)
+    assert applied.status_code == 200, applied.text
+    again = client.post("/v1/identify", content=body, auth=(make_key(Role.INGEST), ""))
+    assert again.status_code == 200, again.text
+    lead = client.get("/api/leads/big@acme.com", headers=admin).json()
+    assert lead["persona"] is None

@@ -7,6 +7,7 @@ fit rules (lead and account facts), event matchers (event properties) and stage 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from functools import lru_cache
@@ -91,16 +92,15 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 
 
 def as_number(value: Any) -> float | None:
-    if isinstance(value, bool):
+    """The value as a finite number, or None: a flag, text that is no number, or a number
+    beyond any float (a 400-digit integer in a trait is no budget, and must not crash)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.replace(",", ""))
-        except ValueError:
-            return None
-    return None
+    try:
+        number = float(value.replace(",", "") if isinstance(value, str) else value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _same(left: Any, right: Any) -> bool:

@@ -1,9 +1,10 @@
 """JSON as RFC 8259 defines it, within limits a server can hold (pure).
 
 Python's `json` accepts `NaN`, `Infinity` and `-Infinity`, turns `1e400` into infinity, keeps
-lone surrogates such as `"\\ud800"` (which no database can store as text) and fails with
-RecursionError or ValueError on very deep or very long input. Every JSON body leadflow reads
-goes through `loads`, which refuses all of those with `Invalid` naming the field.
+lone surrogates such as `"\\ud800"`, escaped or as raw bytes (which no database can store as
+text) and fails with RecursionError or ValueError on very deep or very long input. Every JSON
+body leadflow reads goes through `loads`, which refuses all of those with `Invalid` naming the
+field.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Any
 from leadflow.core.errors import Invalid
 
 MAX_DEPTH = 64  # nesting of objects and arrays; Segment messages use a handful
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+# A surrogate escaped (`\\ud800`) or sent as raw bytes: `json.loads` decodes bytes with
+# "surrogatepass", so ED A0 80 comes through as a lone surrogate too.
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 
 
 class _NotFinite(Exception):
@@ -74,7 +77,7 @@ def loads(raw: bytes | str) -> Any:
             raise
         # int() refuses numbers of over 4,300 digits (CPython's limit against slow parsing)
         raise _refused("body", "a number has too many digits") from None
-    if data.count(b"[") + data.count(b"{") > MAX_DEPTH or _SURROGATE_ESCAPE.search(data):
+    if data.count(b"[") + data.count(b"{") > MAX_DEPTH or _SURROGATE.search(data):
         check(document)
     return document
 
