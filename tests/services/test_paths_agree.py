@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.models import Account, Assignment, Event, Lead, Rep
-from leadflow.services import pipeline
+from leadflow.services import ingest, pipeline
+from leadflow.services.importing import import_events
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 B2B = (Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml").read_text()
@@ -72,3 +75,105 @@ def test_a_probability_rule_scores_the_same_live_and_in_bulk(session: Session) -
     session.refresh(lead)
     assert lead.fit == 30
     assert [c["rule"] for c in lead.contributions] == ["likely"]
+
+
+HAND_RAISER = """
+name: Hand raiser
+engagement:
+  rules:
+    - {id: demo, label: Demo, points: 40, decay: false, event: {type: track, name: Demo Requested}}
+    - {id: pro, label: Pro plan, points: 9, decay: false,
+       event: {type: identify, where: {field: properties.plan, equals: pro}}}
+    - {id: grp, label: Group joined, points: 4, decay: false,
+       event: {type: group, where: {field: properties.groupId, exists: true}}}
+lifecycle:
+  lead: {field: email, exists: true}
+  mql: {field: total, gte: 30}
+  hand_raisers:
+    - {label: Demo requested, stage: sql, event: {type: track, name: Demo Requested}}
+  sales_ready: [sql]
+routing: {fallback: inbound}
+"""
+
+
+def _sent(session: Session, book: Playbook, now: datetime, *messages: dict[str, Any]) -> None:
+    valid, rejected = ingest.parse_all(list(messages), now)
+    assert not rejected, rejected
+    ingest.ingest(session, book, valid, source="test", now=now)
+
+
+def _lead(session: Session, email: str) -> Lead:
+    lead = session.scalars(select(Lead).where(Lead.email == email)).one()
+    session.refresh(lead)
+    return lead
+
+
+def test_a_demo_requested_before_the_form_identifies_hands_off_as_an_import_does(
+    session: Session,
+) -> None:
+    """A site sends the form's track, then its identify: the demo request was the visitor's,
+    and becomes the lead's when it is known; it raises the hand as the same history imported."""
+    book = parse_playbook(HAND_RAISER)
+    demo = {"type": "track", "event": "Demo Requested", "anonymousId": "v1", "messageId": "d",
+            "timestamp": (NOW - timedelta(seconds=2)).isoformat()}  # fmt: skip
+    identify = {"type": "identify", "anonymousId": "v1", "userId": "ann@acme.com",
+                "traits": {"email": "ann@acme.com"}, "messageId": "i"}  # fmt: skip
+    _sent(session, book, NOW - timedelta(seconds=2), demo)
+    _sent(session, book, NOW, identify)
+    ann = _lead(session, "ann@acme.com")
+    assert (ann.stage, ann.total) == ("sql", 40)
+    assigned = session.scalars(select(Assignment).where(Assignment.lead_id == ann.id)).all()
+    assert len(assigned) == 1
+    rows = [{"email": "bo@acme.com", "type": "track", "name": "Demo Requested",
+             "timestamp": demo["timestamp"]}]  # fmt: skip
+    report = import_events(session, enumerate(rows, 2), skip_invalid=False, now=NOW)
+    pipeline.run_bulk(session, book, NOW, cause="import", actor="import",
+                      lead_ids=report.touched_lead_ids)  # fmt: skip
+    assert _lead(session, "bo@acme.com").stage == ann.stage
+
+
+def test_identify_and_group_score_on_what_is_stored_live_as_in_bulk(session: Session) -> None:
+    """The event stored for an identify holds its traits as properties, for a group its
+    groupId and traits; live scoring reads the event as stored, as a re-score does."""
+    book = parse_playbook(HAND_RAISER)
+    who = {"userId": "cy@acme.com"}
+    _sent(
+        session,
+        book,
+        NOW - timedelta(minutes=2),
+        {**who, "type": "identify", "messageId": "i1", "traits": {"email": "cy@acme.com"}},
+    )
+    _sent(session, book, NOW - timedelta(minutes=1),
+          {**who, "type": "identify", "messageId": "i2", "traits": {"plan": "pro"}},
+          {**who, "type": "group", "messageId": "g1", "groupId": "acme.com"})  # fmt: skip
+    live = _lead(session, "cy@acme.com")
+    assert live.total == 9 + 4, live.contributions
+    pipeline.run_bulk(session, book, NOW, cause="rescore", actor="rescore")
+    assert _lead(session, "cy@acme.com").total == live.total
+
+
+def test_an_event_dated_after_the_moment_scored_raises_no_hand(session: Session) -> None:
+    """`rescore --at` a moment before a stored demo request: neither its points nor its hand."""
+    book = parse_playbook(HAND_RAISER)
+    lead = Lead(email="di@acme.com", attributes={})
+    session.add(lead)
+    session.flush()
+    later = NOW + timedelta(days=1)
+    session.add(Event(lead_id=lead.id, type="track", name="Demo Requested", occurred_at=later,
+                      received_at=later, source="test", message_id="m1", properties={},
+                      context={}))  # fmt: skip
+    session.flush()
+    pipeline.run_bulk(session, book, NOW, cause="rescore", actor="rescore")
+    di = _lead(session, "di@acme.com")
+    assert (di.total, di.stage) == (0, "lead")
+
+
+def test_an_import_dates_an_event_from_the_future_at_the_import(session: Session) -> None:
+    """As the tracking API does: an event cannot have happened after it was received."""
+    rows = [{"email": "ed@acme.com", "type": "track", "name": "Demo Requested",
+             "timestamp": (NOW + timedelta(days=7)).isoformat()}]  # fmt: skip
+    report = import_events(session, enumerate(rows, 2), skip_invalid=False, now=NOW)
+    assert report.imported == 1
+    stored = session.scalars(select(Event).where(Event.message_id.like("import-%"))).one()
+    assert stored.occurred_at.replace(tzinfo=UTC) == NOW
+    assert report.dated_at_import == 1

@@ -78,6 +78,11 @@ def import_file(
             if report.suppressed
             else ""
         )
+        + (
+            f" ({report.dated_at_import} events dated after the import dated at it)"
+            if report.dated_at_import
+            else ""
+        )
         + f" in {clock.total():.1f} s ({clock.summary()})",
         highlight=False,
     )

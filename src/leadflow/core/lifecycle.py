@@ -103,7 +103,8 @@ def automatic_transition(
     if current is Stage.NURTURE and recycle_until is not None and now < recycle_until:
         return None
     rank = effective_rank(current)
-    for raiser, hit in hand_raised(playbook, new_events):
+    happened = [e for e in new_events if e.occurred_at <= now]  # as scoring, not the future
+    for raiser, hit in hand_raised(playbook, happened):
         target = Stage(raiser.stage)
         if funnel_rank(target) > rank:
             reason = f"{raiser.label}: {hit.name or hit.type}"

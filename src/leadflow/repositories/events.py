@@ -225,8 +225,10 @@ def since_stage_change(
     stages: Sequence[str],
     types: Sequence[str] | None,
     names: Sequence[str] | None,
+    until: datetime,
 ) -> list[EventColumns]:
-    """Events of leads in `stages` that happened after the lead last changed stage.
+    """Events of leads in `stages` that happened after the lead last changed stage, up to
+    `until`.
 
     Narrowed in SQL by type and (case-insensitive) name; the caller applies the rest of its
     matcher. A lead that never changed stage has all its events counted.
@@ -236,6 +238,7 @@ def since_stage_change(
         .join(Lead, Lead.id == Event.lead_id)
         .where(Lead.stage.in_(stages))
         .where((Lead.stage_changed_at.is_(None)) | (Event.occurred_at > Lead.stage_changed_at))
+        .where(Event.occurred_at <= until)
     )
     if types is not None:
         query = query.where(Event.type.in_(types))

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import CursorResult, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from leadflow.core.facts import EventFacts
 from leadflow.models.event import Event
 from leadflow.models.identity import Identity
 from leadflow.repositories import _hot, rule_state
 from leadflow.repositories._sql import insert_new_only, table_of
+from leadflow.repositories.events import EventColumns, as_facts
 
 _LEAD_FOR = select(Identity.lead_id).where(Identity.anonymous_id == bindparam("key"))
 
@@ -36,13 +38,23 @@ _REASSIGN = (
     update(table_of(Event))
     .where(Event.anonymous_id == bindparam("key"), Event.lead_id.is_(None))
     .values(lead_id=bindparam("new_lead"))
+    # As `events.as_facts` reads them: the stage step sees these events as new to the lead.
+    .returning(
+        Event.id,
+        Event.lead_id,
+        Event.type,
+        Event.name,
+        Event.properties,
+        Event.context,
+        Event.occurred_at,
+    )
 )
 
 
-def reassign_events(session: Session, *, anonymous_id: str, lead_id: int) -> int:
-    """Give the lead every event its anonymous id left before it was known; count them."""
+def reassign_events(session: Session, *, anonymous_id: str, lead_id: int) -> list[EventFacts]:
+    """Give the lead every event its anonymous id left before it was known; those events."""
     found = session.connection().execute(_REASSIGN, {"key": anonymous_id, "new_lead": lead_id})
-    moved = cast(CursorResult[Any], found).rowcount
+    moved = [as_facts(cast(EventColumns, row)) for row in found]
     if moved:
         rule_state.forget(session, [lead_id])  # its scoring state no longer covers its events
     return moved

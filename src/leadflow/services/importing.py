@@ -43,6 +43,9 @@ class ImportReport:
     touched_lead_ids: list[int] = field(default_factory=list)
     # Rows about erased people (tombstones) or do-not-track leads' events: not imported.
     suppressed: int = 0
+    # Events dated after the import: dated at it, as the tracking API dates them at receipt
+    # (an event cannot have happened in the future, and scoring ignores future events).
+    dated_at_import: int = 0
 
 
 class ImportRejected(Invalid):
@@ -283,11 +286,12 @@ def import_events(
             "name": r.name,
             "properties": r.properties,
             "context": r.context,
-            "occurred_at": r.timestamp,
+            "occurred_at": min(r.timestamp, now),
             "received_at": now,
         }
         for r in records
     ]
+    report.dated_at_import = sum(r.timestamp > now for r in records)
     report.imported = event_repo.insert_many(session, event_rows)
     report.touched_lead_ids = sorted(set(ids.values()))
     if on_progress:

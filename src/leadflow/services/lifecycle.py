@@ -141,7 +141,7 @@ def advance_all(
     moves: Counter[tuple[str, str]] = Counter()
     rows: list[tuple[int, Transition]] = []
     ready: list[tuple[int, Transition, LeadScore]] = []
-    raised = hand_raiser_events(session, playbook)
+    raised = hand_raiser_events(session, playbook, now)
     stages = [s.value for s in AUTOMATIC_FROM]
     with_facts = criteria_need_facts(playbook)
     if with_facts:
@@ -280,8 +280,11 @@ def _hand_off_all(
         )  # fmt: skip
 
 
-def hand_raiser_events(session: Session, playbook: Playbook) -> dict[int, list[EventFacts]]:
-    """Per lead, the hand-raiser events it sent since its last stage change.
+def hand_raiser_events(
+    session: Session, playbook: Playbook, now: datetime
+) -> dict[int, list[EventFacts]]:
+    """Per lead, the hand-raiser events it sent since its last stage change, up to `now` (a
+    re-score as of an earlier moment does not see a later demo request, as it scores none).
 
     A re-score or an import sees events after the fact; a demo request stored that way must
     still make the lead SQL, but one sent before the lead was recycled must not re-qualify it.
@@ -290,7 +293,9 @@ def hand_raiser_events(session: Session, playbook: Playbook) -> dict[int, list[E
     stages = [s.value for s in AUTOMATIC_FROM]
     for raiser in playbook.lifecycle.hand_raisers:
         match = raiser.event
-        rows = events.since_stage_change(session, stages=stages, types=match.type, names=match.name)
+        rows = events.since_stage_change(
+            session, stages=stages, types=match.type, names=match.name, until=now
+        )
         for row in rows:
             fact = events.as_facts(row)
             if any(r is raiser for r, _ in hand_raised(playbook, [fact])):

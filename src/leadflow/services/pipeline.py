@@ -62,11 +62,16 @@ def run_live(
     new_events: Mapping[int, Sequence[EventFacts]] | None = None,
     cause: str,
     snapshot: LiveSnapshot | None = None,
+    attributed: Mapping[int, Sequence[EventFacts]] | None = None,
 ) -> dict[int, LeadScore]:
     """Score, move, hand off and roll up these few leads now; the caller commits.
 
     `snapshot`: the serving model and shadow version as the caller already read them (a
     tracking call reads them once with its other per-call questions); read here when absent.
+    `attributed`: events stored before that became these leads' now (an anonymous past, on
+    identify). Scoring reads them from the store; the stage step sees those since the lead's
+    last stage change as new, as a re-score of an import does: a demo request sent just
+    before the form's identify raises the hand.
     """
     wanted = sorted(set(lead_ids))
     if not wanted:
@@ -103,10 +108,19 @@ def run_live(
     for lead in leads:
         account = accounts.get(lead.account_id) if lead.account_id else None
         facts = facts_of(session, lead, playbook, account)
-        arrived = (new_events or {}).get(lead.id, ())
+        arrived = [*(new_events or {}).get(lead.id, ()), *_since_move(lead, attributed)]
         _stage_and_hand_off(session, playbook, lead, scores[lead.id], facts, arrived, now)
     session.flush()  # the moves too: callers read them back with plain SQL
     return scores
+
+
+def _since_move(
+    lead: Lead, attributed: Mapping[int, Sequence[EventFacts]] | None
+) -> list[EventFacts]:
+    """The events attributed to the lead now that happened after its last stage change."""
+    since = lead.stage_changed_at
+    found = (attributed or {}).get(lead.id, ())
+    return [e for e in found if since is None or e.occurred_at > since]
 
 
 def _stage_and_hand_off(

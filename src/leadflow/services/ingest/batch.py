@@ -124,11 +124,10 @@ def ingest_parts(
     for message, row in zip(tracked, rows, strict=True):
         event_id = stored.get(message.message_id)
         if event_id is not None and row["lead_id"] is not None:
-            new_events.setdefault(row["lead_id"], []).append(_facts(message, event_id))
+            new_events.setdefault(row["lead_id"], []).append(_facts(row, event_id))
     touched = sorted(set(new_events) | people.changed)
-    run_live(
-        session, playbook, touched, now, new_events=new_events, cause="event", snapshot=snapshot
-    )
+    run_live(session, playbook, touched, now, new_events=new_events, cause="event",
+             snapshot=snapshot, attributed=people.attributed)  # fmt: skip
     if len(parts) == 1:
         suppressed = len(fresh) - len(tracked)  # erased, or do-not-track
         return [IngestResult(len(stored), len(messages) - len(stored) - suppressed, [],
@@ -222,12 +221,14 @@ def _event_row(message: Message, lead_id: int | None, source: str, now: datetime
     }
 
 
-def _facts(message: Message, event_id: int) -> EventFacts:
+def _facts(row: dict[str, Any], event_id: int) -> EventFacts:
+    """The event as stored (an identify's traits and a group's id are its properties), so live
+    scoring reads what a re-score of the stored events reads."""
     return EventFacts(
         id=str(event_id),
-        type=message.type,
-        occurred_at=message.occurred_at,
-        name=message.name,
-        properties=message.properties,
-        context=message.context,
+        type=row["type"],
+        occurred_at=row["occurred_at"],
+        name=row["name"],
+        properties=row["properties"],
+        context=row["context"],
     )

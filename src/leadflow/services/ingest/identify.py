@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from leadflow.core.facts import EventFacts
 from leadflow.core.segment import Message
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
@@ -42,6 +43,9 @@ class Identities:
         self.session = session
         self.now = now
         self.changed: set[int] = set()
+        # Events an anonymous id left before its lead was known, by the lead they became
+        # (new to it: the stage step sees them as it sees new events).
+        self.attributed: dict[int, list[EventFacts]] = {}
 
     def claim_and_lock(self, messages: Sequence[Message]) -> None:
         """Claim every name these messages may create (visitor ids, e-mails, company domains)
@@ -204,10 +208,12 @@ class Identities:
 
     def _link_key(self, key: str, lead_id: int) -> None:
         owner = identities.link(self.session, anonymous_id=key, lead_id=lead_id, at=self.now)
-        if owner == lead_id and identities.reassign_events(
-            self.session, anonymous_id=key, lead_id=lead_id
-        ):
+        if owner != lead_id:
+            return
+        moved = identities.reassign_events(self.session, anonymous_id=key, lead_id=lead_id)
+        if moved:
             self.changed.add(lead_id)
+            self.attributed.setdefault(lead_id, []).extend(moved)
 
 
 def _keys(message: Message) -> list[str]:
