@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import json
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -18,6 +20,7 @@ from leadflow.core.roles import Role
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.score_ledger import ScoreEntry
+from tests.api.test_group_commit import run as in_thread
 
 
 def basic(key: str) -> dict[str, str]:
@@ -247,3 +250,35 @@ def test_nul_characters_are_dropped_not_fatal(
     response = client.post("/v1/track", json=body, headers=basic(write_key))
     assert response.status_code == 200, response.text
     assert lead_row(app, "nul@acme.io") is not None
+
+
+def test_a_big_batch_lets_other_calls_in_between_its_parts(app: FastAPI, write_key: str) -> None:
+    """A batch of many new people is stored a part at a time, each part committed: a page view
+    sent meanwhile waits for a part, not for the whole batch (it waited 23 s behind 2,500)."""
+    people = [{"type": "identify", "userId": f"p{i}@co{i}.example",
+               "traits": {"email": f"p{i}@co{i}.example", "company": f"Co {i}"}}
+              for i in range(300)]  # fmt: skip
+    finished: list[str] = []
+
+    async def main() -> tuple[httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://leadflow",
+                                     auth=(write_key, "")) as client:  # fmt: skip
+
+            async def send(path: str, body: dict[str, Any], wait: float) -> httpx.Response:
+                await asyncio.sleep(wait)
+                response = await client.post(path, json=body)
+                finished.append(path)
+                return response
+
+            page = {"type": "page", "anonymousId": "visitor", "name": "/pricing"}
+            batch, track = await asyncio.gather(
+                send("/v1/batch", {"batch": people}, 0), send("/v1/page", page, 0.05)
+            )
+            return batch, track
+
+    batch, page = in_thread(main())
+    assert (batch.status_code, page.status_code) == (200, 200), batch.text
+    assert batch.json()["stored"] == 300
+    assert finished == ["/v1/page", "/v1/batch"]
+    assert len([lead_row(app, f"p{i}@co{i}.example") for i in (0, 150, 299)]) == 3

@@ -186,7 +186,10 @@ async def _receive(request: Request, kind: str | None) -> JSONResponse:
     valid, rejected = _parse(messages, now, kind)
     if kind is not None and rejected:
         raise RequestRefused(rejected[0].reason)
-    result = await _in_database(request, _store, valid, f"key-{caller.id}", now)
+    result = ingest.added([
+        await _in_database(request, _store, part, f"key-{caller.id}", now)
+        for part in ingest.transaction_parts(valid)
+    ])  # fmt: skip
     counted: Metrics = request.app.state.metrics
     counted.events.labels("stored").inc(result.stored)
     counted.events.labels("duplicate").inc(result.duplicates)

@@ -5,17 +5,21 @@ from leadflow.repositories.live_snapshot import read as read_snapshot
 from leadflow.services.ingest.batch import (
     IngestResult,
     Rejected,
+    added,
     ingest,
     ingest_parts,
     parse_all,
+    transaction_parts,
 )
 
 __all__ = [
     "IngestResult",
     "LiveSnapshot",
     "Rejected",
+    "added",
     "ingest",
     "ingest_parts",
     "parse_all",
     "read_snapshot",
+    "transaction_parts",
 ]

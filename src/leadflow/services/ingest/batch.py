@@ -52,6 +52,41 @@ class IngestResult:
     suppressed: int = 0
 
 
+# How much of a transaction's time a message may take, in units of an event's: an identity
+# message may create a lead and an account and reassign a past (about ten events' worth).
+_IDENTITY_WEIGHT = 10
+PART_WEIGHT = 250  # one transaction: about 25 new people, or 250 events (~0.2-0.3 s)
+
+
+def transaction_parts(messages: Sequence[Message]) -> list[list[Message]]:
+    """The messages of one call in parts, in order, each stored in a transaction of its own:
+    a writer waits for one part, never for a whole big batch. A part that commits is kept; a
+    call that fails after one is retried whole by its client, and its messages' ids make the
+    parts already stored duplicates, not doubles."""
+    parts: list[list[Message]] = [[]]
+    weight = 0
+    for message in messages:
+        cost = _IDENTITY_WEIGHT if message.type in IDENTITY_TYPES else 1
+        if parts[-1] and weight + cost > PART_WEIGHT:
+            parts.append([])
+            weight = 0
+        parts[-1].append(message)
+        weight += cost
+    return parts
+
+
+def added(results: Sequence[IngestResult]) -> IngestResult:
+    """One call's result from its parts' results."""
+    leads = sorted({lead for r in results for lead in r.lead_ids})
+    return IngestResult(
+        stored=sum(r.stored for r in results),
+        duplicates=sum(r.duplicates for r in results),
+        rejected=[x for r in results for x in r.rejected],
+        lead_ids=leads,
+        suppressed=sum(r.suppressed for r in results),
+    )
+
+
 def parse_all(
     raw_messages: Sequence[Any], received_at: datetime, kind: str | None = None
 ) -> tuple[list[Message], list[Rejected]]:
