@@ -282,3 +282,41 @@ def test_a_big_batch_lets_other_calls_in_between_its_parts(app: FastAPI, write_k
     assert batch.json()["stored"] == 300
     assert finished == ["/v1/page", "/v1/batch"]
     assert len([lead_row(app, f"p{i}@co{i}.example") for i in (0, 150, 299)]) == 3
+
+
+def test_a_lead_keeps_a_bounded_set_of_custom_attributes(
+    client: TestClient, app: FastAPI, write_key: str
+) -> None:
+    """Traits from the public key cannot grow a lead without end (4 MB in 120 calls before):
+    past 200 custom attributes new ones are left on the identify's event, not on the lead;
+    the ones it has still update, and the playbook's declared fields are always kept."""
+    email = "grow@acme.com"
+    for call in range(3):
+        traits = {f"junk_{call}_{i}": "x" * 20 for i in range(150)}
+        traits["email"] = email
+        sent = client.post("/v1/identify", json={"userId": email, "traits": traits},
+                           auth=(write_key, ""))  # fmt: skip
+        assert sent.status_code == 200, sent.text
+    lead = lead_row(app, email)
+    assert lead is not None and len(lead.attributes) == 200
+    assert lead.attributes["junk_0_0"] == "x" * 20
+    again = {"email": email, "junk_0_0": "changed", "junk_9_9": "new", "plan": "pro"}
+    client.post("/v1/identify", json={"userId": email, "traits": again}, auth=(write_key, ""))
+    lead = lead_row(app, email)
+    assert lead is not None and len(lead.attributes) == 200
+    assert lead.attributes["junk_0_0"] == "changed"
+    assert "junk_9_9" not in lead.attributes
+
+
+def test_a_lead_keeps_at_most_64_kb_of_custom_attributes(
+    client: TestClient, app: FastAPI, write_key: str
+) -> None:
+    email = "big@acme.com"
+    for call in range(5):
+        traits = {"email": email, **{f"k{call}_{i}": "y" * 7000 for i in range(4)}}
+        client.post("/v1/identify", json={"userId": email, "traits": traits},
+                    auth=(write_key, ""))  # fmt: skip
+    lead = lead_row(app, email)
+    assert lead is not None
+    assert len(json.dumps(lead.attributes)) <= 64 * 1024
+    assert len(lead.attributes) >= 8

@@ -15,6 +15,7 @@ from leadflow.core.playbook_text import parse_playbook
 from leadflow.models import Account, Assignment, Event, Lead, Rep
 from leadflow.services import ingest, pipeline
 from leadflow.services.importing import import_events
+from leadflow.services.ingest.traits import MAX_ATTRIBUTES, with_attributes
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 B2B = (Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml").read_text()
@@ -177,3 +178,9 @@ def test_an_import_dates_an_event_from_the_future_at_the_import(session: Session
     stored = session.scalars(select(Event).where(Event.message_id.like("import-%"))).one()
     assert stored.occurred_at.replace(tzinfo=UTC) == NOW
     assert report.dated_at_import == 1
+
+
+def test_declared_custom_fields_are_kept_past_the_attribute_limit() -> None:
+    full = {f"junk_{i}": 1 for i in range(MAX_ATTRIBUTES)}
+    kept = with_attributes(full, {"budget": 900, "other": 1}, frozenset({"budget"}))
+    assert kept["budget"] == 900 and "other" not in kept

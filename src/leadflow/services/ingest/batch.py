@@ -141,7 +141,7 @@ def ingest_parts(
     known = event_repo.known_message_ids(session, source, ids) if changes_identity else set()
     fresh = _first_of_each(messages, known)
     kept, _ = privacy.drop_erased(session, fresh, anyone_erased=snapshot.anyone_erased)
-    people = Identities(session, now)
+    people = Identities(session, now, frozenset(playbook.custom_fields))
     if changes_identity:
         people.claim_and_lock([m for m in kept if m.type in IDENTITY_TYPES])
     for message in kept:

@@ -24,6 +24,7 @@ from leadflow.services.ingest.traits import (
     company_domain,
     do_not_track,
     lead_fields,
+    with_attributes,
 )
 
 USER_PREFIX = "user:"
@@ -39,9 +40,12 @@ def identity_key(message: Message) -> str | None:
 class Identities:
     """Applies identity messages within one transaction; remembers the leads it changed."""
 
-    def __init__(self, session: Session, now: datetime) -> None:
+    def __init__(
+        self, session: Session, now: datetime, declared: frozenset[str] = frozenset()
+    ) -> None:
         self.session = session
         self.now = now
+        self.declared = declared  # the playbook's custom fields: always kept on the lead
         self.changed: set[int] = set()
         # Events an anonymous id left before its lead was known, by the lead they became
         # (new to it: the stage step sees them as it sees new events).
@@ -116,14 +120,15 @@ class Identities:
             lead_repo.claim_email(self.session, lead, email)
         columns, extra = lead_fields(message.traits)
         changed = any(getattr(lead, k) != v for k, v in columns.items())
-        changed |= any((lead.attributes or {}).get(k) != v for k, v in extra.items())
         for column, value in columns.items():
             setattr(lead, column, value)
         consent = do_not_track(message.traits)
         if consent is not None and consent != lead.do_not_track:
             lead.do_not_track, changed = consent, True
         if extra:
-            lead.attributes = {**(lead.attributes or {}), **extra}
+            attributes = with_attributes(lead.attributes or {}, extra, self.declared)
+            if attributes != (lead.attributes or {}):
+                lead.attributes, changed = attributes, True
         self._first_touch(lead, message)
         if lead.account_id is None:
             company = message.traits.get("company")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -32,6 +33,10 @@ ACCOUNT_TRAITS = {
     "country": "country",
 }
 _IGNORED = {"email", "company", "address", "id", "website", "domain", "do_not_track"}
+# A lead's custom attributes from traits: anyone holding the public write key can send them,
+# so a lead keeps a bounded set (a form or a CRM sync sends tens).
+MAX_ATTRIBUTES = 200
+MAX_ATTRIBUTE_BYTES = 64 * 1024  # their JSON text
 
 
 def do_not_track(traits: Mapping[str, Any]) -> bool | None:
@@ -59,6 +64,28 @@ def lead_fields(traits: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, An
     known = set(LEAD_TRAITS) | _IGNORED
     extra = {k: v for k, v in traits.items() if k not in known and v is not None}
     return columns, extra
+
+
+def with_attributes(
+    current: Mapping[str, Any], extra: Mapping[str, Any], declared: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The lead's custom attributes with these traits set: those it has are updated and new
+    ones added while it holds fewer than `MAX_ATTRIBUTES` in `MAX_ATTRIBUTE_BYTES`; past that
+    a trait stays on its identify event only. The playbook's `declared` fields (rules read
+    them) are always kept."""
+    merged = dict(current)
+    size = _json_size(merged)
+    for key, value in extra.items():
+        grown = _json_size({key: value}) - (_json_size({key: merged[key]}) if key in merged else 0)
+        room = key in merged or len(merged) < MAX_ATTRIBUTES
+        if key in declared or (room and size + grown <= MAX_ATTRIBUTE_BYTES):
+            merged[key] = value
+            size += grown
+    return merged
+
+
+def _json_size(value: Mapping[str, Any]) -> int:
+    return len(json.dumps(value, separators=(",", ":"), default=str))
 
 
 def _number(value: Any) -> float | None:
