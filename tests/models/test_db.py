@@ -41,6 +41,7 @@ TABLES = {
     "shadow_scores",
     "account_members",
     "account_rollups",
+    "account_stage_due",
     "stage_changes",
     "score_ledger",
     "playbook_versions",

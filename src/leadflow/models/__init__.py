@@ -29,6 +29,7 @@ from leadflow.models.rule_state import AccountMember, AccountRollup, RuleState
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.shadow import ShadowScore
 from leadflow.models.stage_change import StageChange
+from leadflow.models.stage_due import AccountStageDue
 from leadflow.models.user import SignInFailure, User, WebSession
 from leadflow.models.worker_heartbeat import WorkerHeartbeat
 
@@ -37,6 +38,7 @@ __all__ = [
     "AccountAlias",
     "AccountMember",
     "AccountRollup",
+    "AccountStageDue",
     "ApiKey",
     "Assignment",
     "AuditEntry",

@@ -37,7 +37,7 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.scoring import LeadScore
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
-from leadflow.repositories import bulk_jobs, lead_activity, live_snapshot
+from leadflow.repositories import bulk_jobs, lead_activity, live_snapshot, stage_due
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories.live_snapshot import LiveSnapshot
 from leadflow.services import (
@@ -105,6 +105,8 @@ def run_live(
     # The roll-up before the stage step, as in `run_bulk`: stage criteria and routing may read
     # the account's score (`account.score`), which sums its leads' new scores.
     roll_up_accounts(session, playbook, leads, now)
+    if reads_account_score(playbook):  # their colleagues may qualify now: the worker moves them
+        stage_due.mark(session, {x.account_id for x in leads if x.account_id is not None}, now)
     for lead in leads:
         account = accounts.get(lead.account_id) if lead.account_id else None
         facts = facts_of(session, lead, playbook, account)
@@ -185,6 +187,19 @@ def run_bulk(
     # they are many, so the reports read soon after it need not wait for the worker.
     reporting.fold_tallies(session)
     return BulkOutcome(scored.leads, scored.events, scored.seconds, moves, scored.phases)
+
+
+def run_account_peers(session: Session, playbook: Playbook, now: datetime) -> BulkOutcome:
+    """The stage and hand-off steps for the leads at the accounts tracking calls re-scored
+    since the last time (`run_live` marks them when stage criteria or routing read
+    `account.score`): a colleague's event may have lifted the account's score over a stage's
+    criteria. The worker runs it every few seconds; a re-score does the same at once."""
+    accounts = stage_due.take(session)
+    if not accounts or not reads_account_score(playbook):
+        return BulkOutcome(0, 0, 0.0)
+    peers = lead_repo.ids_at_accounts(session, accounts)
+    moves = lifecycle.advance_all(session, playbook, now, actor="account score", lead_ids=peers)
+    return BulkOutcome(len(peers), 0, 0.0, moves)
 
 
 def run_decay(

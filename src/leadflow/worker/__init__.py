@@ -77,8 +77,8 @@ class Worker:
         return delivered
 
     def sweep(self) -> int:
-        """Breach and escalate overdue hand-offs, and queue digests that are due, in one
-        transaction."""
+        """Move the leads whose account's score a colleague's event lifted, breach and escalate
+        overdue hand-offs, and queue digests that are due, in one transaction."""
         with self.factory() as session, session.begin():
             session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
             now = utcnow()
@@ -87,7 +87,8 @@ class Worker:
                 book = playbooks.active_playbook(session)
             except NotFound:
                 return 0
-            return sla.sweep(session, book, now) + digest.send_due(session, book, now)
+            moved = sum(pipeline.run_account_peers(session, book, now).moves.values())
+            return moved + sla.sweep(session, book, now) + digest.send_due(session, book, now)
 
     def decay(self) -> int:
         """Re-score leads whose score has aged, and move the ones that now qualify; how many
