@@ -29,7 +29,7 @@ from leadflow.models.rule_state import AccountMember, AccountRollup, RuleState
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.shadow import ShadowScore
 from leadflow.models.stage_change import StageChange
-from leadflow.models.user import SignInFailure, User, WebSession
+from leadflow.models.user import SignInFailure, SignInLink, User, WebSession
 from leadflow.models.worker_heartbeat import WorkerHeartbeat
 
 __all__ = [
@@ -62,6 +62,7 @@ __all__ = [
     "ShadowScore",
     "SharedChannel",
     "SignInFailure",
+    "SignInLink",
     "StageChange",
     "Tombstone",
     "User",
