@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
@@ -58,3 +60,50 @@ def test_roles_without_the_permission_are_403(
     assert refused.json()["error"]["message"] == (
         "a sales key may not do this (needs playbook permission)"
     )
+
+
+# One call per capability of the README's table ("API keys and roles"), and who may make it.
+CAPABILITIES: list[tuple[str, str, str, dict[str, Any], set[Role]]] = [
+    ("send events", "POST", "/v1/track",
+     {"userId": "u-1", "event": "Signed Up", "messageId": "cap-1"},
+     {Role.INGEST, Role.MARKETING, Role.ADMIN}),
+    ("read", "GET", "/api/leads", {}, {Role.MARKETING, Role.SALES, Role.ADMIN}),
+    ("create leads", "POST", "/api/leads", {"email": "new.lead@capable-test.io"},
+     {Role.MARKETING, Role.SALES, Role.ADMIN}),
+    ("edit leads", "PATCH", "/api/leads/probe@capable-test.io", {"title": "CTO"},
+     {Role.MARKETING, Role.SALES, Role.ADMIN}),
+    ("create accounts", "POST", "/api/accounts", {"domain": "capable-test.io"},
+     {Role.MARKETING, Role.ADMIN}),
+    ("create events", "POST", "/api/events",
+     {"events": [{"email": "probe@capable-test.io", "type": "track", "name": "Signed Up"}]},
+     {Role.MARKETING, Role.ADMIN}),
+    ("validate the playbook", "POST", "/api/playbook/validate", {"content": "x: 1"},
+     {Role.MARKETING, Role.ADMIN}),
+    ("apply the playbook", "POST", "/api/playbook/apply?dry_run=true", {"content": "x: 1"},
+     {Role.MARKETING, Role.ADMIN}),
+    ("stage actions", "POST", "/api/leads/probe@capable-test.io/actions",
+     {"action": "disqualify", "reason": "a probe"}, {Role.SALES, Role.ADMIN}),
+    ("touches", "POST", "/api/leads/probe@capable-test.io/touches",
+     {"channel": "call", "text": "a probe"}, {Role.SALES, Role.ADMIN}),
+    ("admin: keys, reps, people", "GET", "/api/audit", {}, {Role.ADMIN}),
+]  # fmt: skip
+
+
+def test_every_role_may_do_exactly_what_the_readme_table_says(
+    client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    keys = {role: make_key(role) for role in Role}
+    lead = {"email": "probe@capable-test.io"}
+    assert client.post("/api/leads", json=lead, headers=bearer(keys[Role.ADMIN])).status_code == 201
+    for what, method, path, body, allowed in CAPABILITIES:
+        for role, key in keys.items():
+            if path.startswith("/v1"):
+                basic = base64.b64encode(f"{key}:".encode()).decode()
+                headers = {"Authorization": f"Basic {basic}"}
+            else:
+                headers = bearer(key)
+            sent = client.request(method, path, json=body or None, headers=headers)
+            if role in allowed:
+                assert sent.status_code not in (401, 403), (what, role, sent.text)
+            else:
+                assert sent.status_code == 403, (what, role, sent.status_code)

@@ -186,6 +186,36 @@ def test_replayed_and_new_events_of_an_erased_person_are_not_stored(
         assert session.scalar(select(Event.id).where(Event.message_id == "ok")) is not None
 
 
+def test_an_alias_or_any_key_naming_an_erased_person_is_not_stored(
+    client: TestClient, app: FastAPI, keys: dict[Role, str]
+) -> None:
+    a_person(client, app, keys)
+    admin, ingest = bearer(keys[Role.ADMIN]), basic(keys[Role.INGEST])
+    assert client.delete(f"/api/people/{EMAIL}", headers=admin).status_code == 200
+    aliases = [
+        {"type": "alias", "userId": "new-4", "previousId": ANON, "messageId": "a1"},
+        {"type": "alias", "userId": "new-5", "previousId": USER, "messageId": "a2"},
+    ]
+    for alias in aliases:  # alone, as the report sent it, and in a batch
+        assert client.post("/v1/alias", json=alias, headers=ingest).status_code == 200
+    others = [
+        {**aliases[0], "messageId": "a3"},
+        {"type": "identify", "userId": EMAIL.upper(), "messageId": "i7",
+         "traits": {"email": "fresh@example-test.io"}},
+        {"type": "track", "userId": "new-6", "event": "Signed Up", "messageId": "t7",
+         "context": {"traits": {"email": "fresh@example-test.io"}}, "traits": {"email": EMAIL}},
+        {"type": "alias", "userId": "new-7", "previousId": "anon-someone-else", "messageId": "ok"},
+    ]  # fmt: skip
+    answer = client.post("/v1/batch", json={"batch": others}, headers=ingest)
+    assert answer.status_code == 200 and answer.json()["success"] is True
+    for key in (ANON, f"user:{USER}", "user:new-4", "user:new-5"):
+        found = client.get(f"/api/people/{key}/export", headers=admin)
+        assert found.status_code == 404, (key, found.text)
+    assert traces(app, NEEDLES, set()) == []
+    kept = client.get("/api/people/anon-someone-else/export", headers=admin)
+    assert kept.status_code == 200  # an alias of nobody erased is stored as ever
+
+
 def test_erasing_a_merged_duplicate_scrubs_its_traces_from_the_lead_kept(
     client: TestClient, app: FastAPI, keys: dict[Role, str]
 ) -> None:

@@ -29,6 +29,7 @@ TABLES = {
     "users",
     "web_sessions",
     "sign_in_failures",
+    "sign_in_links",
     "goals",
     "shared_channels",
     "leads",

@@ -132,6 +132,23 @@ def test_a_sign_in_link_asks_before_signing_in(app: FastAPI, client: TestClient)
     assert client.get("/dashboard").status_code == 200  # signed in as Maya
 
 
+def test_a_sign_in_link_is_no_session_cookie(app: FastAPI, client: TestClient) -> None:
+    with app.state.sessions() as session, session.begin():
+        _, token = users.demo_users(session, datetime.now(UTC))
+    for cookie in (f"sign-in-link:{token}", token):  # the link's stored form, and as given
+        client.cookies.set(COOKIE, cookie)
+        page = client.get("/queue", follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"].startswith("/login")
+        assert "csrf" not in page.text.lower()  # nobody's CSRF token either
+    client.cookies.clear()
+    shown = client.get(f"/welcome?token={token}", follow_redirects=False)
+    assert shown.status_code == 200  # not used up: it still opens through its confirmation
+    csrf = client.cookies["lf_login_csrf"]
+    confirmed = client.post("/welcome", data={"token": token, "csrf_token": csrf},
+                            follow_redirects=False)  # fmt: skip
+    assert confirmed.status_code == 303 and COOKIE in confirmed.cookies
+
+
 def test_every_answer_carries_the_security_headers(
     client: TestClient, make_key: Callable[[Role], str]
 ) -> None:

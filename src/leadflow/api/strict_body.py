@@ -1,8 +1,10 @@
-"""JSON request bodies of /api read strictly: no NaN, Infinity, lone surrogates or deep nesting."""
+"""Request bodies of /api read strictly: at most `MAX_BODY` bytes, and JSON with no NaN,
+Infinity, lone surrogates or deep nesting."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from contextlib import aclosing
 from typing import Any
 
 from fastapi import Request, Response
@@ -11,6 +13,19 @@ from starlette.exceptions import HTTPException
 
 from leadflow.core import strict_json
 from leadflow.core.errors import Invalid
+
+# The largest body /api reads, so a client cannot make the server hold more in memory. Its
+# biggest documents fit: a playbook (at most 1,000,000 bytes of text), and events twice what
+# /v1 takes in one request (500 KB).
+MAX_BODY = 1024 * 1024
+
+
+class BodyTooLarge(HTTPException):
+    """A 413 naming the limit, raised before more of the body is read."""
+
+    def __init__(self) -> None:
+        mb = MAX_BODY // 1024 // 1024
+        super().__init__(413, f"request body is over the {mb} MB limit ({MAX_BODY:,} bytes)")
 
 
 class BodyRefused(HTTPException):
@@ -22,7 +37,24 @@ class BodyRefused(HTTPException):
 
 
 class StrictRequest(Request):
-    """A request whose `json()` is `core.strict_json.loads`."""
+    """A request whose body is at most `MAX_BODY` bytes and whose `json()` is
+    `core.strict_json.loads`."""
+
+    async def body(self) -> bytes:
+        if not hasattr(self, "_body"):
+            declared = self.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_BODY:
+                raise BodyTooLarge  # refused unread
+            chunks: list[bytes] = []
+            size = 0
+            async with aclosing(self.stream()) as stream:
+                async for chunk in stream:  # a chunked body declares no length
+                    size += len(chunk)
+                    if size > MAX_BODY:
+                        raise BodyTooLarge
+                    chunks.append(chunk)
+            self._body = b"".join(chunks)
+        return self._body
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):

@@ -19,18 +19,28 @@ class Permission(StrEnum):
 
     INGEST = "ingest"  # send events to /v1 (the write key of a website or tool)
     READ = "read"  # read leads, accounts, events, the playbook, reports
-    WRITE_LEADS = "write_leads"  # create and update leads, accounts and native events
+    WRITE_LEADS = "write_leads"  # create and update leads (fields, notes, merges)
+    WRITE_ACCOUNTS = "write_accounts"  # create and update accounts (marketing's, not sales')
+    WRITE_EVENTS = "write_events"  # store native events through /api/events
     PLAYBOOK = "playbook"  # validate and apply the playbook
     SALES = "sales"  # stage actions: accept, touch, recycle, disqualify, convert, close
     TEAM = "team"  # see reps, routing and the alert log (managers)
     ADMIN = "admin"  # keys, reps, webhooks
 
 
+# The README's table ("API keys and roles"); tests/core/test_roles.py holds the two together.
 GRANTS: dict[Role, frozenset[Permission]] = {
     # A write key ships inside web pages: it can only send events.
     Role.INGEST: frozenset({Permission.INGEST}),
     Role.MARKETING: frozenset(
-        {Permission.INGEST, Permission.READ, Permission.WRITE_LEADS, Permission.PLAYBOOK}
+        {
+            Permission.INGEST,
+            Permission.READ,
+            Permission.WRITE_LEADS,
+            Permission.WRITE_ACCOUNTS,
+            Permission.WRITE_EVENTS,
+            Permission.PLAYBOOK,
+        }
     ),
     Role.SALES: frozenset({Permission.READ, Permission.WRITE_LEADS, Permission.SALES}),
     Role.ADMIN: frozenset(Permission),
@@ -57,7 +67,15 @@ USER_GRANTS: dict[UserRole, frozenset[Permission]] = {
     UserRole.MANAGER: frozenset(
         {Permission.READ, Permission.WRITE_LEADS, Permission.SALES, Permission.TEAM}
     ),
-    UserRole.MARKETING: frozenset({Permission.READ, Permission.WRITE_LEADS, Permission.PLAYBOOK}),
+    UserRole.MARKETING: frozenset(
+        {
+            Permission.READ,
+            Permission.WRITE_LEADS,
+            Permission.WRITE_ACCOUNTS,
+            Permission.WRITE_EVENTS,
+            Permission.PLAYBOOK,
+        }
+    ),
     UserRole.ADMIN: frozenset(Permission),
 }
 

@@ -43,14 +43,19 @@ class Message:
 
     def email(self) -> str | None:
         """The person's e-mail: identify traits, context traits, or an e-mail-shaped userId."""
-        for candidate in (
+        found = self.emails()
+        return found[0] if found else None
+
+    def emails(self) -> list[str]:
+        """Every e-mail the message carries, in that order (the first is `email()`)."""
+        candidates = (
             self.traits.get("email"),
             (self.context.get("traits") or {}).get("email"),
             self.user_id,
-        ):
-            if isinstance(candidate, str) and _EMAIL.match(candidate.strip()):
-                return candidate.strip().lower()
-        return None
+        )
+        return [
+            c.strip().lower() for c in candidates if isinstance(c, str) and _EMAIL.match(c.strip())
+        ]
 
 
 def parse_time(value: Any, where: str) -> datetime | None:

@@ -30,7 +30,7 @@ from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.shadow import ShadowScore
 from leadflow.models.stage_change import StageChange
 from leadflow.models.stage_due import AccountStageDue
-from leadflow.models.user import SignInFailure, User, WebSession
+from leadflow.models.user import SignInFailure, SignInLink, User, WebSession
 from leadflow.models.worker_heartbeat import WorkerHeartbeat
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "ShadowScore",
     "SharedChannel",
     "SignInFailure",
+    "SignInLink",
     "StageChange",
     "Tombstone",
     "User",

@@ -39,6 +39,18 @@ class WebSession(Base):
     expires_at: Mapped[datetime]
 
 
+class SignInLink(Base):
+    """A one-time sign-in link (`/welcome?token=`), kept apart from sessions so that neither
+    token is ever taken for the other: the table holds the SHA-256 of its token."""
+
+    __tablename__ = "sign_in_links"
+
+    token_hash: Mapped[str] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
 class SignInFailure(Base):
     """A failed sign-in, by the account tried and the client address, for throttling; rows
     older than the throttling window are deleted as new ones arrive."""

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from leadflow.models.user import SignInFailure, User, WebSession
+from leadflow.models.user import SignInFailure, SignInLink, User, WebSession
 
 
 def by_email(session: Session, email: str) -> User | None:
@@ -48,9 +48,25 @@ def delete_session(session: Session, token_hash: str) -> None:
 
 
 def delete_sessions_of(session: Session, user_id: int) -> int:
-    """End every session of a user; how many there were."""
+    """End every session of a user, and every sign-in link for them; how many sessions."""
+    session.execute(delete(SignInLink).where(SignInLink.user_id == user_id))
     done = session.execute(delete(WebSession).where(WebSession.user_id == user_id))
     return int(getattr(done, "rowcount", 0) or 0)
+
+
+def add_link(session: Session, link: SignInLink) -> None:
+    """Store a new one-time sign-in link."""
+    session.add(link)
+
+
+def get_link(session: Session, token_hash: str) -> SignInLink | None:
+    """The sign-in link with this token hash."""
+    return session.get(SignInLink, token_hash)
+
+
+def delete_link(session: Session, token_hash: str) -> None:
+    """Use up a sign-in link."""
+    session.execute(delete(SignInLink).where(SignInLink.token_hash == token_hash))
 
 
 def live_sessions(session: Session, now: datetime) -> dict[int, int]:

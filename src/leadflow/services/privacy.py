@@ -139,10 +139,14 @@ def _plain(value: Any) -> Any:
 
 
 def message_keys(message: Message) -> list[str]:
-    """Every key a message names its person by: e-mail, anonymous id, `user:` id."""
-    found = [message.email() or "", message.anonymous_id or ""]
+    """Every key a message names a person by: each e-mail it carries (traits, context traits,
+    an e-mail-shaped user id), its anonymous id, its `user:` id, and an alias's previous id
+    (which identity links as an anonymous id and as a user id, so both forms here)."""
+    found = [*message.emails(), message.anonymous_id or ""]
     if message.user_id:
         found.append(USER_PREFIX + message.user_id)
+    if message.previous_id:
+        found += [message.previous_id, USER_PREFIX + message.previous_id]
     return [k for k in found if k]
 
 

@@ -12,13 +12,15 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Conflict, Invalid, LeadflowError, NotFound
 from leadflow.core.roles import UserRole
-from leadflow.models.user import User, WebSession
+from leadflow.models.user import SignInLink, User, WebSession
 from leadflow.repositories import users as user_repo
 
 SESSION_LIFETIME = timedelta(hours=12)
 LINK_LIFETIME = timedelta(hours=24)
-# A sign-in link's row is stored under the digest of this prefix and its token, so a session
-# token (anyone's cookie) is never a link, and a link is never a session.
+# Sign-in links are rows of their own table (`sign_in_links`), never sessions: a session token
+# (anyone's cookie) is no link, and a link (in any form) is no session cookie. A link's row is
+# stored under the digest of this prefix and its token, as it was when links were kept beside
+# sessions, so links made then still open.
 LINK = "sign-in-link:"
 MIN_PASSWORD = 10
 # scrypt's cost: 2^14 rounds of 8 x 128 bytes, about 16 MiB and 50 ms here: slow to guess.
@@ -222,16 +224,19 @@ def demo_users(session: Session, now: datetime) -> tuple[str, str]:
 def sign_in_link(session: Session, user: User, now: datetime) -> str:
     """A one-time token that signs the user in once confirmed (`/welcome`); shown once."""
     token = secrets.token_urlsafe(32)
-    session.add(WebSession(token_hash=_digest(LINK + token), user_id=user.id,
-                           csrf_token=secrets.token_urlsafe(32), created_at=now,
-                           expires_at=now + LINK_LIFETIME))  # fmt: skip
+    link = SignInLink(token_hash=_digest(LINK + token), user_id=user.id, created_at=now,
+                      expires_at=now + LINK_LIFETIME)  # fmt: skip
+    user_repo.add_link(session, link)
     return token
 
 
 def link_user(session: Session, token: str, now: datetime) -> User | None:
     """Whom an unused, unexpired sign-in link is for (the link stays unused)."""
-    found = session_for(session, LINK + token, now)
-    return found[0] if found else None
+    found = user_repo.get_link(session, _digest(LINK + token))
+    if found is None or found.expires_at <= now:
+        return None
+    user = user_repo.get(session, found.user_id)
+    return user if user is not None and user.active else None
 
 
 def redeem(session: Session, token: str, now: datetime) -> str | None:
@@ -239,5 +244,5 @@ def redeem(session: Session, token: str, now: datetime) -> str | None:
     user = link_user(session, token, now)
     if user is None:
         return None
-    end_session(session, LINK + token)
+    user_repo.delete_link(session, _digest(LINK + token))
     return start_session(session, user, now)

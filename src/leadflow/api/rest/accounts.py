@@ -15,7 +15,7 @@ from leadflow.services import accounts, playbooks
 
 router = APIRouter(prefix="/accounts", tags=["accounts"], route_class=StrictRoute)
 Reader = Annotated[ApiKey, Depends(require(Permission.READ))]
-Writer = Annotated[ApiKey, Depends(require(Permission.WRITE_LEADS))]
+Writer = Annotated[ApiKey, Depends(require(Permission.WRITE_ACCOUNTS))]
 
 
 @router.get("", summary="List accounts, highest score first")

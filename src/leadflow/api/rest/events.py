@@ -15,7 +15,7 @@ from leadflow.models.api_key import ApiKey
 from leadflow.services import ingest, playbooks
 
 router = APIRouter(prefix="/events", tags=["events"], route_class=StrictRoute)
-Writer = Annotated[ApiKey, Depends(require(Permission.WRITE_LEADS))]
+Writer = Annotated[ApiKey, Depends(require(Permission.WRITE_EVENTS))]
 
 
 def as_segment(event: EventIn) -> dict[str, Any]:

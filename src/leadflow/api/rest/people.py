@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from leadflow.api.deps import DbSession, Now, actor_of, require
+from leadflow.api.strict_body import StrictRoute
 from leadflow.core.roles import Permission
 from leadflow.models.api_key import ApiKey
 from leadflow.services import audit, privacy
 
-router = APIRouter(tags=["people's data and audit"])
+router = APIRouter(tags=["people's data and audit"], route_class=StrictRoute)
 Admin = Annotated[ApiKey, Depends(require(Permission.ADMIN))]
 
 

@@ -1,0 +1,56 @@
+"""Sessions and one-time sign-in links are kept apart: neither token works as the other
+(both engines)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from leadflow.models.user import User
+from leadflow.services import users
+
+NOW = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    with sessions() as db, db.begin():
+        yield db
+
+
+def _someone(session: Session) -> User:
+    return users.create_user(session, email="ann@acme.io", name="Ann", role="manager",
+                             password="a long password", now=NOW)  # fmt: skip
+
+
+def test_a_sign_in_link_is_never_a_session(session: Session) -> None:
+    ann = _someone(session)
+    link = users.sign_in_link(session, ann, NOW)
+    for cookie in (link, f"sign-in-link:{link}"):
+        assert users.session_for(session, cookie, NOW) is None
+    assert users.live_sessions(session, NOW) == {}  # a link is no open session
+    assert users.link_user(session, link, NOW) == ann  # still unused
+    fresh = users.redeem(session, link, NOW)
+    assert fresh is not None and users.session_for(session, fresh, NOW) is not None
+    assert users.link_user(session, link, NOW) is None  # used up
+    assert users.redeem(session, link, NOW) is None
+
+
+def test_a_session_is_never_a_sign_in_link(session: Session) -> None:
+    ann = _someone(session)
+    token = users.start_session(session, ann, NOW)
+    assert users.link_user(session, token, NOW) is None
+    assert users.redeem(session, token, NOW) is None
+    assert users.session_for(session, token, NOW) is not None  # redeeming did not end it
+
+
+def test_a_link_expires_and_ends_with_the_account(session: Session) -> None:
+    ann = _someone(session)
+    link = users.sign_in_link(session, ann, NOW)
+    assert users.link_user(session, link, NOW + users.LINK_LIFETIME) is None
+    assert users.link_user(session, link, NOW + timedelta(hours=1)) == ann
+    users.reset_password(session, ann.email, None, NOW)
+    assert users.link_user(session, link, NOW) is None  # a reset ends links too
