@@ -41,6 +41,7 @@ from leadflow.repositories import bulk_jobs, lead_activity, live_snapshot
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories.live_snapshot import LiveSnapshot
 from leadflow.services import (
+    account_rollup,
     decay_refresh,
     engagement_state,
     lifecycle,
@@ -127,6 +128,24 @@ def roll_up_accounts(
 ) -> None:
     """The account roll-up step (live): the accounts these leads are at or have left."""
     live_scoring.roll_up_accounts(session, playbook, leads, now)
+
+
+def run_accounts(
+    session: Session, playbook: Playbook, account_ids: Iterable[int | None], now: datetime, *,
+    actor: str,
+) -> None:  # fmt: skip
+    """The roll-up and stage steps for accounts that lost a lead no scoring step reaches (an
+    erased person, a duplicate merged away): their leads counted afresh and each account
+    re-scored (`account_rollup.recount`), then, when stage criteria or routing read
+    `account.score`, the stage step for the leads still there, as `run_decay` does."""
+    accounts = sorted({a for a in account_ids if a is not None})
+    if not accounts:
+        return
+    account_repo.lock(session, accounts)  # writers of one roll-up take turns, as live
+    account_rollup.recount(session, playbook, accounts, now)
+    if reads_account_score(playbook):
+        staying = lead_repo.ids_at_accounts(session, accounts)
+        lifecycle.advance_all(session, playbook, now, actor=actor, lead_ids=staying)
 
 
 def one_job(session: Session) -> AbstractContextManager[None]:
