@@ -57,14 +57,7 @@ def import_file(
             clock.lap("read and write")
             if report.touched_lead_ids:
                 book = playbooks.active_playbook(session)
-                pipeline.run_bulk(
-                    session,
-                    book,
-                    now,
-                    cause="rescore",
-                    actor=f"import {file.name}",
-                    lead_ids=report.touched_lead_ids,
-                )
+                pipeline.run_import(session, book, report, now, actor=f"import {file.name}")
                 clock.lap("score and stages")
         clock.lap("indexes")
     clock.lap("commit")

@@ -51,6 +51,7 @@ from leadflow.services import (
     shadow_live,
 )
 from leadflow.services import prediction as predictive
+from leadflow.services.importing import ImportReport
 from leadflow.services.leads import facts_of
 
 
@@ -174,22 +175,37 @@ def run_bulk(
     cause: str,
     actor: str,
     lead_ids: Iterable[int] | None = None,
+    account_ids: Iterable[int] = (),
     progress: rescore.Progress | None = None,
 ) -> BulkOutcome:
     """Score every lead (or those listed) column-wise, roll up accounts, move stages, hand off.
 
     The roll-up runs inside the re-score (it reads the scores as columns); stage moves read
     only stored scores and facts, so the order gives the same result as `run_live`'s.
+    `account_ids`: accounts to roll up besides those the listed leads are at now (accounts
+    they have left, accounts whose own facts changed).
     """
     with one_job(session):  # the scores and the moves: the indexes they touch rebuilt once
         scored = rescore.rescore_all(
-            session, playbook, now, progress, lead_ids=lead_ids, cause=cause
-        )
+            session, playbook, now, progress, lead_ids=lead_ids, account_ids=account_ids,
+            cause=cause,
+        )  # fmt: skip
         moves = lifecycle.advance_all(session, playbook, now, actor=actor, lead_ids=lead_ids)
     # A bulk run appends many tallies (a first scoring two per persona set): folded here when
     # they are many, so the reports read soon after it need not wait for the worker.
     reporting.fold_tallies(session)
     return BulkOutcome(scored.leads, scored.events, scored.seconds, moves, scored.phases)
+
+
+def run_import(
+    session: Session, playbook: Playbook, report: ImportReport, now: datetime, *, actor: str
+) -> BulkOutcome:
+    """The pipeline after an import, in bulk: the leads it wrote, gave events or whose
+    accounts it wrote, and the accounts they are at, left or that it wrote."""
+    return run_bulk(
+        session, playbook, now, cause="rescore", actor=actor, lead_ids=report.touched_lead_ids,
+        account_ids=report.touched_account_ids,
+    )  # fmt: skip
 
 
 def run_decay(
