@@ -222,7 +222,7 @@ def ensure_leads(session: Session, emails: list[str], now: datetime) -> None:
 def import_accounts(
     session: Session, rows: Iterable[Row], *, skip_invalid: bool, now: datetime
 ) -> ImportReport:
-    """Upsert accounts by company domain."""
+    """Upsert accounts by company domain; their leads are the ones to re-score."""
     records, report = validate_rows("account", rows, AccountRecord, skip_invalid)
     account_rows = [
         {
@@ -235,6 +235,9 @@ def import_accounts(
         for r in records
     ]
     report.imported = account_repo.upsert_many(session, account_rows)
+    written = account_repo.ids_by_domain(session, [row["domain"] for row in account_rows])
+    report.touched_account_ids = sorted(set(written.values()))
+    report.touched_lead_ids = lead_repo.ids_at_accounts(session, report.touched_account_ids)
     return report
 
 
