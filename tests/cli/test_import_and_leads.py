@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 
 from leadflow.repositories import _rebuild
 from tests.cli.conftest import Run, as_json
+from tests.conftest import Migrate
 
 HUBSPOT_HEADER = (
     "First Name,Last Name,Email,Job Title,Company Name,Company Domain Name,"
@@ -196,3 +197,63 @@ def _lead_indexes(connection: Connection) -> set[tuple[str, str]]:
     query = ("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'leads'"
              " AND sql IS NOT NULL")  # fmt: skip
     return {(name, sql) for name, sql in connection.exec_driver_sql(query).all()}
+
+
+SIZE_BOOK = """
+name: size matters
+custom_fields: [budget]
+fit:
+  rules:
+    - {id: size, label: Size, points: 20, when: {field: account.employees, gte: 100}}
+    - {id: budget, label: Budget, points: 15, when: {field: budget, gte: 500}}
+lifecycle:
+  lead: {field: email, exists: true}
+  mql: {field: total, gte: 30}
+routing: {fallback: inbound}
+"""
+
+
+def _accounts(database_url: str) -> dict[str, tuple[Any, ...]]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.exec_driver_sql(
+                "SELECT domain, fit, engagement, total, engaged_leads FROM accounts"
+            ).all()
+    finally:
+        engine.dispose()
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def test_import_accounts_rescores_their_leads(
+    run: Run, migrate: Migrate, database_url: str, tmp_path: Path
+) -> None:
+    """Ann imported at a 50-person acme, then acme imported with 150 people: Ann's fit,
+    grade and stage, and the accounts' scores, are what `leadflow rescore` makes of them."""
+    migrate(database_url)
+    book = write(tmp_path / "book.yaml", SIZE_BOOK)
+    assert run("init", "--playbook", str(book)).exit_code == 0
+    leads = write(
+        tmp_path / "leads.csv",
+        "email,company,domain,employees,budget\nann@acme.com,Acme,acme.com,50,600\n",
+    )
+    assert run("import", "leads", str(leads)).exit_code == 0
+    shown = ("fit", "total", "grade", "stage")
+    before = as_json(run("leads", "show", "ann@acme.com", "--json"))
+    assert [before[k] for k in shown] == [15, 15, "D4", "lead"]
+    accounts = write(
+        tmp_path / "accounts.csv",
+        "domain,name,employees\nacme.com,Acme,150\nglobex.io,Globex,500\n",
+    )
+    result = run("import", "accounts", str(accounts))
+    assert result.exit_code == 0, result.output
+
+    imported = as_json(run("leads", "show", "ann@acme.com", "--json"))
+    assert [imported[k] for k in shown] == [35, 35, "C4", "mql"]
+    imported_accounts = _accounts(database_url)
+    assert imported_accounts == {"acme.com": (20, 0, 20, 0), "globex.io": (20, 0, 20, 0)}
+    assert run("rescore").exit_code == 0
+    rescored = as_json(run("leads", "show", "ann@acme.com", "--json"))
+    assert [imported[k] for k in shown] == [rescored[k] for k in shown]
+    assert imported["contributions"] == rescored["contributions"]
+    assert _accounts(database_url) == imported_accounts

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.core.errors import Invalid, NotFound
 from leadflow.core.playbook import Playbook
 from leadflow.core.report_math import Cohort
 from leadflow.models import Assignment, Event, Lead
 from leadflow.services import leads, merge, reports
+from tests.services import account_scenario
 from tests.services.test_reports import NOW, playbook, session
 
 __all__ = ["playbook", "session"]
@@ -43,3 +46,32 @@ def test_bad_merges_are_refused(session: Session, playbook: Playbook) -> None:
         merge.merge_leads(session, playbook, "a@x.io", "a@x.io", actor="ana", now=NOW)
     with pytest.raises(NotFound):
         merge.merge_leads(session, playbook, "a@x.io", "nobody@x.io", actor="ana", now=NOW)
+
+
+def test_the_duplicates_account_no_longer_counts_it(sessions: sessionmaker[Session]) -> None:
+    """Ann's acme record (20 points) folded into her globex one (10): acme keeps only Bob, as
+    a full re-score counts it, and Bob's next event is counted from there."""
+    with sessions() as session, session.begin():
+        book = account_scenario.installed(session)
+        at = account_scenario.T0
+        for message_id, email in (("a1", "ann@acme.com"), ("a2", "ann@acme.com"),
+                                  ("b1", "bob@acme.com"), ("g1", "ann@globex.io")):  # fmt: skip
+            account_scenario.page(session, book, email, message_id, at)
+        domains = ["acme.com", "globex.io"]
+
+        merge.merge_leads(session, book, "ann@globex.io", "ann@acme.com", actor="ana", now=at)
+
+        after = account_scenario.figures(session, domains)
+        assert after == {"acme.com": (0, 10, 10, 1), "globex.io": (0, 30, 30, 1)}
+        assert after == account_scenario.rescored(session, book, domains, at)
+        account_scenario.rollups_count_their_leads(session, book)
+        later = at + timedelta(minutes=1)
+        account_scenario.page(session, book, "bob@acme.com", "b2", later)
+        assert account_scenario.figures(session, domains)["acme.com"] == (0, 20, 20, 1)
+        assert account_scenario.rescored(session, book, domains, later)["acme.com"] == (
+            0,
+            20,
+            20,
+            1,
+        )
+        account_scenario.rollups_count_their_leads(session, book)

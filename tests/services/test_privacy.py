@@ -8,13 +8,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.core.playbook import Playbook, Retention
 from leadflow.core.report_math import Cohort
 from leadflow.models import AuditEntry, Event, Lead
 from leadflow.repositories import events as event_repo
 from leadflow.services import audit, privacy, reports
+from tests.services import account_scenario
 from tests.services.test_reports import NOW, day, playbook, session
 
 __all__ = ["playbook", "session"]
@@ -102,3 +103,27 @@ def test_audit_details_never_hold_secrets(session: Session) -> None:
     for secret in ("whsec_abc", "hunter2", "XyZsecret", "tok3n", "lf_x", "pa55", "T0"):
         assert secret not in shown
     assert entry.details["hook"] == "https://hooks.example.com/[redacted]"
+
+
+def test_erasure_takes_the_person_out_of_their_account(sessions: sessionmaker[Session]) -> None:
+    """Ann (20 points) and Bob (10) at acme: once Ann is erased acme is scored as a full
+    re-score scores it, and so it stays when Bob's next event is counted live."""
+    with sessions() as session, session.begin():
+        book = account_scenario.installed(session)
+        for message_id, email in (("a1", "ann@acme.com"), ("a2", "ann@acme.com"),
+                                  ("b1", "bob@acme.com")):  # fmt: skip
+            account_scenario.page(session, book, email, message_id, account_scenario.T0)
+        assert account_scenario.figures(session, ["acme.com"])["acme.com"] == (0, 30, 30, 2)
+
+        privacy.erase(session, "ann@acme.com", actor="dpo", now=account_scenario.T0)
+
+        after = account_scenario.figures(session, ["acme.com"])
+        assert after == {"acme.com": (0, 10, 10, 1)}
+        assert after == account_scenario.rescored(session, book, ["acme.com"], account_scenario.T0)
+        account_scenario.rollups_count_their_leads(session, book)
+        later = account_scenario.T0 + timedelta(minutes=1)
+        account_scenario.page(session, book, "bob@acme.com", "b2", later)
+        assert account_scenario.figures(session, ["acme.com"]) == {"acme.com": (0, 20, 20, 1)}
+        assert account_scenario.rescored(session, book, ["acme.com"], later)["acme.com"] == (
+            0, 20, 20, 1)  # fmt: skip
+        account_scenario.rollups_count_their_leads(session, book)

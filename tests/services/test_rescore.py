@@ -16,8 +16,10 @@ from leadflow.core.facts import lead_facts
 from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.models import Account, Event, Lead, ScoreEntry
+from leadflow.services import importing, pipeline
 from leadflow.services import leads as lead_service
 from leadflow.services.rescore import rescore_all
+from tests.services import account_scenario
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 B2B = Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml"
@@ -196,3 +198,28 @@ def test_some_leads_only(session: Session) -> None:
             assert lead.scored_at is None
     again = rescore_all(session, book, NOW, lead_ids=ids)
     assert again.changed == 0  # same moment, same totals: nothing new in the ledger
+
+
+def test_an_import_that_moves_a_lead_rescores_the_account_it_left(session: Session) -> None:
+    """Ann (30 points) at acme, imported again with globex's domain: acme no longer counts
+    her, as a full re-score and the next live event there find."""
+    book = account_scenario.installed(session)
+    at = account_scenario.T0
+    for k in range(3):
+        account_scenario.page(session, book, "ann@acme.com", f"p{k}", at)
+    account_scenario.page(session, book, "bob@acme.com", "b1", at)
+    domains = ["acme.com", "globex.io"]
+    row = {"email": "ann@acme.com", "domain": "globex.io", "company": "Globex"}
+
+    report = importing.import_leads(session, [(2, row)], skip_invalid=False, now=at)
+    pipeline.run_import(session, book, report, at, actor="import")
+
+    after = account_scenario.figures(session, domains)
+    assert after == {"acme.com": (0, 10, 10, 1), "globex.io": (0, 30, 30, 1)}
+    assert after == account_scenario.rescored(session, book, domains, at)
+    account_scenario.rollups_count_their_leads(session, book)
+    later = at + timedelta(minutes=1)
+    account_scenario.page(session, book, "bob@acme.com", "b2", later)
+    assert account_scenario.figures(session, domains)["acme.com"] == (0, 20, 20, 1)
+    assert account_scenario.rescored(session, book, domains, later)["acme.com"] == (0, 20, 20, 1)
+    account_scenario.rollups_count_their_leads(session, book)

@@ -55,16 +55,9 @@ def import_file(
         with pipeline.one_job(session):  # every bulk write below: each index rebuilt once
             report = _IMPORTERS[kind](session, table.rows, skip_invalid=skip_invalid, now=now)
             clock.lap("read and write")
-            if report.touched_lead_ids:
+            if report.touched_lead_ids or report.touched_account_ids:
                 book = playbooks.active_playbook(session)
-                pipeline.run_bulk(
-                    session,
-                    book,
-                    now,
-                    cause="rescore",
-                    actor=f"import {file.name}",
-                    lead_ids=report.touched_lead_ids,
-                )
+                pipeline.run_import(session, book, report, now, actor=f"import {file.name}")
                 clock.lap("score and stages")
         clock.lap("indexes")
     clock.lap("commit")

@@ -195,6 +195,16 @@ def ids_by_email(session: Session, emails: Iterable[str]) -> dict[str, int]:
     return found
 
 
+def account_ids_by_email(session: Session, emails: Iterable[str]) -> set[int]:
+    """The accounts the leads with these e-mails (those that exist) are at."""
+    wanted = {e for e in map(normalize_key, emails) if e}
+    found: set[int] = set()
+    for batch in chunked(wanted):
+        query = select(Lead.account_id).where(Lead.email.in_(batch), Lead.account_id.is_not(None))
+        found.update(session.scalars(query.distinct()))
+    return found
+
+
 def count_by_stage(session: Session) -> dict[str, int]:
     """How many leads are in each stage (stages with none are absent)."""
     query = select(Lead.stage, func.count()).group_by(Lead.stage)

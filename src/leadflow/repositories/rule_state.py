@@ -125,9 +125,12 @@ def forget_rollups(session: Session, account_ids: Any = None) -> None:
     """Drop roll-ups (of these account ids, or of a subquery of them; all when None)."""
     table = table_of(AccountRollup)
     statement = delete(table)
+    if isinstance(account_ids, list | set | tuple):
+        for batch in chunked(sorted(account_ids)):
+            session.execute(statement.where(table.c.account_id.in_(batch)))
+        return
     if account_ids is not None:
-        ids = list(account_ids) if isinstance(account_ids, list | set | tuple) else account_ids
-        statement = statement.where(table.c.account_id.in_(ids))
+        statement = statement.where(table.c.account_id.in_(account_ids))
     session.execute(statement)
 
 

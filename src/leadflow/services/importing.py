@@ -41,6 +41,9 @@ class ImportReport:
     imported: int = 0
     problems: list[str] = field(default_factory=list)
     touched_lead_ids: list[int] = field(default_factory=list)
+    # Accounts to roll up besides those the touched leads are at: ones they were at before
+    # the import (a lead may have moved), ones the import wrote (their facts changed).
+    touched_account_ids: list[int] = field(default_factory=list)
     # Rows about erased people (tombstones) or do-not-track leads' events: not imported.
     suppressed: int = 0
     # Events dated after the import: dated at it, as the tracking API dates them at receipt
@@ -115,6 +118,8 @@ def import_leads(
     """Upsert leads by e-mail, and their accounts by company domain."""
     records, report = validate_rows("lead", rows, LeadRecord, skip_invalid)
     records = _not_erased(session, records, report)
+    # Where the leads are before: a lead the file moves leaves an account to roll up again.
+    before = lead_repo.account_ids_by_email(session, [r.email for r in records])
     companies = [_company_of(r) for r in records]
     account_repo.upsert_many(session, _account_rows(records, companies, now), fill_only=True)
     domains = account_repo.ids_by_domain(session)
@@ -141,6 +146,7 @@ def import_leads(
     report.imported = lead_repo.upsert_many(session, lead_rows)
     lead_ids = lead_repo.ids_by_email(session, [r.email for r in records])
     report.touched_lead_ids = list(lead_ids.values())
+    report.touched_account_ids = sorted(before)
     _keep_external_ids(session, records, lead_ids)
     return report
 
@@ -219,7 +225,7 @@ def ensure_leads(session: Session, emails: list[str], now: datetime) -> None:
 def import_accounts(
     session: Session, rows: Iterable[Row], *, skip_invalid: bool, now: datetime
 ) -> ImportReport:
-    """Upsert accounts by company domain."""
+    """Upsert accounts by company domain; their leads are the ones to re-score."""
     records, report = validate_rows("account", rows, AccountRecord, skip_invalid)
     account_rows = [
         {
@@ -232,6 +238,9 @@ def import_accounts(
         for r in records
     ]
     report.imported = account_repo.upsert_many(session, account_rows)
+    written = account_repo.ids_by_domain(session, [row["domain"] for row in account_rows])
+    report.touched_account_ids = sorted(set(written.values()))
+    report.touched_lead_ids = lead_repo.ids_at_accounts(session, report.touched_account_ids)
     return report
 
 

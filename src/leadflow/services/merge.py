@@ -46,7 +46,7 @@ def merge_leads(
     moved = lead_repo.move_history(session, from_lead=duplicate.id, to_lead=keep.id)
     _fill(keep, duplicate)
     further = _further_stage(keep, duplicate)
-    email, duplicate_id = duplicate.email, duplicate.id
+    email, duplicate_id, left = duplicate.email, duplicate.id, duplicate.account_id
     session.delete(duplicate)
     session.flush()
     if further is not None:
@@ -55,6 +55,8 @@ def merge_leads(
     note = f"Merged with {email} ({moved} events)"
     sales.add_note(session, keep, actor=actor, text=note, now=now)
     pipeline.run_live(session, playbook, [keep.id], now, cause=f"merged with {email}")
+    # The duplicate's account, when it is not the kept lead's, no longer counts it.
+    pipeline.run_accounts(session, playbook, {left} - {keep.account_id}, now, actor=actor)
     details = {"merged_lead": duplicate_id, "events_moved": moved}
     audit.record(
         session, actor=actor, action="lead.merge", target=f"lead:{keep.id}", details=details,

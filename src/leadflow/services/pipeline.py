@@ -41,6 +41,7 @@ from leadflow.repositories import bulk_jobs, lead_activity, live_snapshot, stage
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories.live_snapshot import LiveSnapshot
 from leadflow.services import (
+    account_rollup,
     decay_refresh,
     engagement_state,
     lifecycle,
@@ -50,6 +51,7 @@ from leadflow.services import (
     shadow_live,
 )
 from leadflow.services import prediction as predictive
+from leadflow.services.importing import ImportReport
 from leadflow.services.leads import facts_of
 
 
@@ -145,6 +147,24 @@ def roll_up_accounts(
     live_scoring.roll_up_accounts(session, playbook, leads, now)
 
 
+def run_accounts(
+    session: Session, playbook: Playbook, account_ids: Iterable[int | None], now: datetime, *,
+    actor: str,
+) -> None:  # fmt: skip
+    """The roll-up and stage steps for accounts that lost a lead no scoring step reaches (an
+    erased person, a duplicate merged away): their leads counted afresh and each account
+    re-scored (`account_rollup.recount`), then, when stage criteria or routing read
+    `account.score`, the stage step for the leads still there, as `run_decay` does."""
+    accounts = sorted({a for a in account_ids if a is not None})
+    if not accounts:
+        return
+    account_repo.lock(session, accounts)  # writers of one roll-up take turns, as live
+    account_rollup.recount(session, playbook, accounts, now)
+    if reads_account_score(playbook):
+        staying = lead_repo.ids_at_accounts(session, accounts)
+        lifecycle.advance_all(session, playbook, now, actor=actor, lead_ids=staying)
+
+
 def one_job(session: Session) -> AbstractContextManager[None]:
     """Bulk steps run within as one job (an import's writes, then `run_bulk`): each index of
     a table they rewrite is set aside once and rebuilt once, at the end (SQLite; the rule is
@@ -171,17 +191,21 @@ def run_bulk(
     cause: str,
     actor: str,
     lead_ids: Iterable[int] | None = None,
+    account_ids: Iterable[int] = (),
     progress: rescore.Progress | None = None,
 ) -> BulkOutcome:
     """Score every lead (or those listed) column-wise, roll up accounts, move stages, hand off.
 
     The roll-up runs inside the re-score (it reads the scores as columns); stage moves read
     only stored scores and facts, so the order gives the same result as `run_live`'s.
+    `account_ids`: accounts to roll up besides those the listed leads are at now (accounts
+    they have left, accounts whose own facts changed).
     """
     with one_job(session):  # the scores and the moves: the indexes they touch rebuilt once
         scored = rescore.rescore_all(
-            session, playbook, now, progress, lead_ids=lead_ids, cause=cause
-        )
+            session, playbook, now, progress, lead_ids=lead_ids, account_ids=account_ids,
+            cause=cause,
+        )  # fmt: skip
         moves = lifecycle.advance_all(session, playbook, now, actor=actor, lead_ids=lead_ids)
     # A bulk run appends many tallies (a first scoring two per persona set): folded here when
     # they are many, so the reports read soon after it need not wait for the worker.
@@ -200,6 +224,17 @@ def run_account_peers(session: Session, playbook: Playbook, now: datetime) -> Bu
     peers = lead_repo.ids_at_accounts(session, accounts)
     moves = lifecycle.advance_all(session, playbook, now, actor="account score", lead_ids=peers)
     return BulkOutcome(len(peers), 0, 0.0, moves)
+
+
+def run_import(
+    session: Session, playbook: Playbook, report: ImportReport, now: datetime, *, actor: str
+) -> BulkOutcome:
+    """The pipeline after an import, in bulk: the leads it wrote, gave events or whose
+    accounts it wrote, and the accounts they are at, left or that it wrote."""
+    return run_bulk(
+        session, playbook, now, cause="rescore", actor=actor, lead_ids=report.touched_lead_ids,
+        account_ids=report.touched_account_ids,
+    )  # fmt: skip
 
 
 def run_decay(

@@ -68,6 +68,12 @@ def active_playbook(session: Session, digest: str | None = None) -> Playbook:
     return playbook_of(active_version(session))
 
 
+def active_playbook_if_any(session: Session) -> Playbook | None:
+    """The active playbook, or None before one is installed (nothing has been scored)."""
+    version = playbook_versions.active(session)
+    return None if version is None else playbook_of(version)
+
+
 def install(session: Session, text: str, *, author: str, now: datetime) -> PlaybookVersion:
     """Validate, store as a new version (or reuse an identical one) and make it active."""
     parse_playbook(text)  # an invalid playbook never becomes a version

@@ -26,7 +26,7 @@ from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import identities, people
 from leadflow.repositories import leads as lead_repo
-from leadflow.services import audit, handoff
+from leadflow.services import audit, handoff, pipeline, playbooks
 
 USER_PREFIX = "user:"
 MIN_NEEDLE = 6  # shorter ids (`user:7`'s 7) would match unrelated text in other rows
@@ -67,12 +67,14 @@ def erase(session: Session, key: str, *, actor: str, now: datetime) -> dict[str,
     removed = {"lead": 0, "events": 0, "alerts": 0}
     if lead is not None:
         _count(session, lead)
+        left = lead.account_id
         alerts = [m.id for m in people.outbox_quoting(session, lead.id, needles)]
         removed = {
             "lead": 1,
             "events": people.delete_person(session, lead.id, keys, alerts),
             "alerts": len(alerts),
         }
+        _leave_account(session, left, actor, now)
     traces = people.scrub_traces(session, needles) if needles else 0
     people.bury(session, [key_hash(k) for k in [*([email] if email else []), *keys]], now)
     data = {"subject": subject, "erased_at": now.isoformat()}
@@ -83,6 +85,13 @@ def erase(session: Session, key: str, *, actor: str, now: datetime) -> dict[str,
         session, actor=actor, action="people.erase", target=target, details=result, now=now
     )
     return result
+
+
+def _leave_account(session: Session, account_id: int | None, actor: str, now: datetime) -> None:
+    """The erased lead's account no longer counts it: rolled up again, as a re-score would."""
+    book = playbooks.active_playbook_if_any(session) if account_id is not None else None
+    if book is not None:
+        pipeline.run_accounts(session, book, [account_id], now, actor=actor)
 
 
 def _count(session: Session, lead: Lead) -> None:

@@ -64,16 +64,19 @@ def rescore_all(
     progress: Progress | None = None,
     *,
     lead_ids: Iterable[int] | None = None,
+    account_ids: Iterable[int] = (),
     cause: str = "rescore",
 ) -> RescoreResult:
-    """Score every lead (or those listed) at `now`, update their accounts; the caller commits."""
+    """Score every lead (or those listed) at `now`, update their accounts (and, with leads
+    listed, these accounts besides: ones the leads left); the caller commits."""
     started = time.perf_counter()
     clock = _Clock(progress)
     wanted = None if lead_ids is None else sorted(set(lead_ids))
     if wanted and not all(type(i) is int for i in wanted):
         raise TypeError(f"lead_ids must be lead ids (int), not e.g. {wanted[0]!r}")
     with rescoring.bulk_reads(session):
-        result = _rescore(session, playbook, now, clock, wanted, cause)
+        also = sorted(set(account_ids)) if wanted is not None else []
+        result = _rescore(session, playbook, now, clock, wanted, also, cause)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -84,6 +87,7 @@ def _rescore(
     now: datetime,
     clock: _Clock,
     wanted: list[int] | None,
+    also: list[int],
     cause: str,
 ) -> RescoreResult:
     with clock("read leads"):
@@ -98,8 +102,12 @@ def _rescore(
         with clock("write ledger"):
             changed = _append_ledger(session, leads, scores, now, cause)
         with clock("accounts"):
-            accounts = _rescore_accounts(session, playbook, leads, scores, now, subset=wanted)
+            accounts = _rescore_accounts(
+                session, playbook, leads, scores, now, subset=wanted, also=also
+            )
             rule_state.forget_rollups_of(session, wanted)  # live roll-ups recount these once
+            if also:
+                rule_state.forget_rollups(session, also)
     return RescoreResult(
         leads=len(leads.ids),
         events=len(events.lead),
@@ -176,11 +184,16 @@ def _rescore_accounts(
     now: datetime,
     *,
     subset: list[int] | None,
+    also: list[int],
 ) -> int:
-    """Fit of each account plus its buying group's engagement (all of its leads)."""
+    """Fit of each account plus its buying group's engagement (all of its leads): every
+    account, or with a subset of leads their accounts and `also` (accounts they left)."""
     paths = sorted({p for rule in account_only(playbook).fit.rules for p in rule.fields()})
     selection = rescore_leads.selection(playbook, paths)
-    affected = None if subset is None else np.unique(leads.account_ids[leads.account_ids >= 0])
+    affected = None
+    if subset is not None:
+        at = leads.account_ids[leads.account_ids >= 0]
+        affected = np.unique(np.concatenate([at, np.asarray(also, np.int64)]))
     if affected is not None and not len(affected):
         return 0
     raw = rescoring.read_accounts(
