@@ -53,7 +53,7 @@ def import_file(
     errors.print(table.describe(), highlight=False)
     with transaction() as session:
         with pipeline.one_job(session):  # every bulk write below: each index rebuilt once
-            report = _IMPORTERS[kind](session, table.rows, skip_invalid=skip_invalid, now=now)
+            report = _IMPORTERS[kind](session, table.entries, skip_invalid=skip_invalid, now=now)
             clock.lap("read and write")
             if report.touched_lead_ids:
                 book = playbooks.active_playbook(session)
