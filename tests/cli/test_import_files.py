@@ -108,3 +108,17 @@ def test_bad_json_lines_are_each_named_and_every_good_line_imported(
     assert "skipped line 5: properties.x: 1e400" in result.stderr
     emails = {lead["email"] for lead in as_json(initialised("leads", "list", "--json"))}
     assert emails == {"a@acme.com", "b@acme.com", "c@acme.com"}
+
+
+def test_an_internationalized_e_mail_domain_imports_as_the_api_takes_it(
+    initialised: Run, tmp_path: Path
+) -> None:
+    path = tmp_path / "idn.csv"
+    path.write_text("Email,First Name\nana@müller.de,Ana\nbob@müller,Bob\n", encoding="utf-8")
+    refused = initialised("import", "leads", str(path))
+    assert refused.exit_code == 1
+    assert "line 3: email: 'bob@müller' is not an e-mail address" in refused.stderr
+    result = initialised("import", "leads", str(path), "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    lead = as_json(initialised("leads", "show", "ana@müller.de", "--json"))
+    assert lead["account"]["domain"] == "müller.de"
