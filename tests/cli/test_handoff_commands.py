@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.cli.conftest import Run, as_json
 
@@ -80,6 +83,24 @@ def test_reps_add_and_update_refuse_what_the_api_refuses(initialised: Run) -> No
     assert empty.exit_code == 1 and "team: String should have at least 1" in empty.stderr
     boss = initialised("reps", "update", "ana@acme.com", "--manager", "boss")
     assert boss.exit_code == 1 and "manager_email: 'boss' is not an e-mail address" in boss.stderr
+
+
+def test_sla_shows_the_median_first_touch_rounded(
+    initialised: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leadflow.services import sla
+
+    report = sla.month_report
+
+    def with_median(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        found = report(*args, **kwargs)
+        found["sales"]["median_minutes_to_first_touch"] = 7.020635416666667
+        return found
+
+    monkeypatch.setattr(sla, "month_report", with_median)
+    result = initialised("sla")
+    assert result.exit_code == 0, result.output
+    assert "median first touch 7.0 min" in result.stdout
 
 
 def test_sales_actions_touches_and_notes(initialised: Run, tmp_path: object) -> None:

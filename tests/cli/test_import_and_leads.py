@@ -123,6 +123,12 @@ def test_an_unknown_stage_is_refused_listing_the_stages_as_the_api_does(
     assert initialised("leads", "list", "--stage", "mql").exit_code == 0
 
 
+def test_rescore_at_an_empty_moment_is_refused_not_taken_as_now(initialised: Run) -> None:
+    result = initialised("rescore", "--at", "")
+    assert result.exit_code == 1
+    assert "--at: '' is not a date or time" in result.stderr
+
+
 def test_commands_before_init_explain_what_to_do(run: Run) -> None:
     result = run("leads", "show", "a@b.com")
     assert result.exit_code == 1

@@ -122,3 +122,14 @@ def test_an_internationalized_e_mail_domain_imports_as_the_api_takes_it(
     assert result.exit_code == 0, result.output
     lead = as_json(initialised("leads", "show", "ana@müller.de", "--json"))
     assert lead["account"]["domain"] == "müller.de"
+
+
+def test_a_header_only_file_imports_nothing_and_says_so_plainly(
+    initialised: Run, tmp_path: Path
+) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("Email,First Name\n")
+    result = initialised("import", "leads", str(path))
+    assert result.exit_code == 0, result.output
+    assert "imported 0 leads from 0 rows" in result.stdout
+    assert "()" not in result.stdout

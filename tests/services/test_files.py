@@ -104,6 +104,7 @@ def test_a_bad_file_is_one_line_naming_it_and_why(
     with pytest.raises(Invalid) as caught:
         list(read_rows(path))
     assert str(path) in caught.value.message or name in caught.value.message
+    assert caught.value.message.count(name) == 1  # the file named once
     assert reason in caught.value.message and "\n" not in caught.value.message
 
 

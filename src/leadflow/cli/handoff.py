@@ -257,5 +257,10 @@ def sla_command(as_json: bool = typer.Option(False, "--json")) -> None:
     console.print(
         f"  sales: {sales['handoffs']} hand-offs, {sales['met']} met, {sales['breached']} "
         f"breached, {sales['open']} open; median first touch "
-        f"{sales['median_minutes_to_first_touch'] or '-'} min"
+        f"{_minutes(sales['median_minutes_to_first_touch'])} min"
     )
+
+
+def _minutes(value: float | None) -> str:
+    """Minutes to a tenth (`7.0`), `-` when there is nothing to measure."""
+    return "-" if value is None else f"{value:.1f}"

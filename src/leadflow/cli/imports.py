@@ -83,7 +83,8 @@ def import_file(
             if report.dated_at_import
             else ""
         )
-        + f" in {clock.total():.1f} s ({clock.summary()})",
+        + f" in {clock.total():.1f} s"
+        + (f" ({clock.summary()})" if clock.summary() else ""),
         highlight=False,
     )
 

@@ -190,9 +190,9 @@ def _excel_rows(path: Path, name: Naming) -> Iterator[Entry]:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, KeyError, ValueError, OSError) as exc:
-        raise Invalid(f"{path}: not a readable Excel workbook ({exc})") from None
+        raise Invalid(f"not a readable Excel workbook ({exc})") from None
     except Exception as exc:  # zipfile.BadZipFile and friends: a damaged or renamed file
-        raise Invalid(f"{path}: not a readable Excel workbook ({type(exc).__name__})") from None
+        raise Invalid(f"not a readable Excel workbook ({type(exc).__name__})") from None
     return _sheet_rows(book, name)
 
 
