@@ -135,3 +135,28 @@ def test_sales_cannot_change_the_playbook(
     assert client.get("/api/playbook", headers=sales).status_code == 200
     response = client.post("/api/playbook/apply", json={"content": text}, headers=sales)
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("domain", ["not a domain", "bad domain", "acme", "a_b.com"])
+def test_an_account_domain_is_checked_as_an_import_checks_it(
+    client: TestClient, marketing: dict[str, str], domain: str
+) -> None:
+    refused = client.post("/api/accounts", json={"domain": domain, "name": "X"}, headers=marketing)
+    assert refused.status_code == 422, refused.text
+    problems = refused.json()["error"]["problems"]
+    assert [p["field"] for p in problems] == ["domain"]
+    assert f"{domain!r} is not a company domain" in problems[0]["message"]
+    assert client.get("/api/accounts", headers=marketing).json()["total"] == 0
+
+
+def test_an_internationalized_e_mail_domain_is_taken_as_an_import_takes_it(
+    client: TestClient, marketing: dict[str, str]
+) -> None:
+    created = client.post("/api/leads", json={"email": "Ana@Müller.de"}, headers=marketing)
+    assert created.status_code == 201, created.text
+    assert created.json()["email"] == "ana@müller.de"
+    assert client.get("/api/accounts/müller.de", headers=marketing).status_code == 200
+    for email in ("ana@müller", "ana@exa mple.com", "ana@acme..com"):
+        refused = client.post("/api/leads", json={"email": email}, headers=marketing)
+        assert refused.status_code == 422, email
+        assert [p["field"] for p in refused.json()["error"]["problems"]] == ["email"]

@@ -80,3 +80,16 @@ def test_a_schema_newer_than_this_code(database_url: str) -> None:
     lines = _start(database_url, "serve", "--port", "1", "--no-worker")
     assert len(lines) == 1, lines
     assert "9999_future" in lines[0] and "newer than this leadflow knows" in lines[0], lines
+
+
+def test_init_with_a_missing_playbook_touches_no_database(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from leadflow.cli.main import app
+
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    missing = tmp_path / "missing.yaml"
+    result = CliRunner().invoke(app, ["--db", url, "init", "--playbook", str(missing)])
+    assert result.exit_code == 1 and str(missing) in result.stderr
+    assert "database ready" not in result.stdout
+    assert not (tmp_path / "new.db").exists()  # checked before creating or migrating anything

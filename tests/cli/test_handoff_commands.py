@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.cli.conftest import Run, as_json
 
@@ -56,6 +59,48 @@ def test_reps_are_added_with_their_hours_and_bad_channels_refused(initialised: R
     assert hours.exit_code == 1 and "working hours" in hours.stderr
     again = initialised("reps", "add", "ana@flowline.io", "--name", "A", "--team", "t")
     assert again.exit_code == 1 and "exists" in again.stderr
+
+
+def test_reps_add_and_update_refuse_what_the_api_refuses(initialised: Run) -> None:
+    cases = [
+        (["notanemail", "--name", "Ana", "--team", "enterprise"],
+         "email: 'notanemail' is not an e-mail address"),
+        (["ana@acme.com", "--name", "", "--team", "sales"], "name: String should have at least 1"),
+        (["ana@acme.com", "--name", "Ana", "--team", " "], "team: String should have at least 1"),
+        (["ana@acme.com", "--name", "Ana", "--team", "t", "--manager", "boss"],
+         "manager_email: 'boss' is not an e-mail address"),
+        (["ana@acme.com", "--name", "Ana", "--team", "t", "--capacity", "100000"],
+         "capacity: Input should be less than or equal to 10000"),
+    ]  # fmt: skip
+    for args, reason in cases:
+        refused = initialised("reps", "add", *args)
+        assert refused.exit_code == 1, args
+        assert reason in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.output
+    assert "ana@acme.com" not in initialised("reps", "list").stdout  # nothing stored
+    assert initialised("reps", "add", "ana@acme.com", "--name", "Ana", "--team", "t").exit_code == 0
+    empty = initialised("reps", "update", "ana@acme.com", "--team", "")
+    assert empty.exit_code == 1 and "team: String should have at least 1" in empty.stderr
+    boss = initialised("reps", "update", "ana@acme.com", "--manager", "boss")
+    assert boss.exit_code == 1 and "manager_email: 'boss' is not an e-mail address" in boss.stderr
+
+
+def test_sla_shows_the_median_first_touch_rounded(
+    initialised: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leadflow.services import sla
+
+    report = sla.month_report
+
+    def with_median(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        found = report(*args, **kwargs)
+        found["sales"]["median_minutes_to_first_touch"] = 7.020635416666667
+        return found
+
+    monkeypatch.setattr(sla, "month_report", with_median)
+    result = initialised("sla")
+    assert result.exit_code == 0, result.output
+    assert "median first touch 7.0 min" in result.stdout
 
 
 def test_sales_actions_touches_and_notes(initialised: Run, tmp_path: object) -> None:

@@ -112,6 +112,24 @@ def test_show_unknown_lead_is_a_clear_error(initialised: Run) -> None:
     assert "no lead with e-mail 'nobody@nowhere.com'" in result.stderr
 
 
+@pytest.mark.parametrize("stage", ["bogus", "MQL", ""])
+def test_an_unknown_stage_is_refused_listing_the_stages_as_the_api_does(
+    initialised: Run, stage: str
+) -> None:
+    result = initialised("leads", "list", "--stage", stage)
+    assert result.exit_code == 2, result.output
+    shown = " ".join(result.stderr.replace("│", " ").split())
+    assert "Invalid value for '--stage'" in shown
+    assert "'subscriber', 'lead', 'mql', 'sql', 'opportunity', 'customer', 'nurture', " in shown
+    assert initialised("leads", "list", "--stage", "mql").exit_code == 0
+
+
+def test_rescore_at_an_empty_moment_is_refused_not_taken_as_now(initialised: Run) -> None:
+    result = initialised("rescore", "--at", "")
+    assert result.exit_code == 1
+    assert "--at: '' is not a date or time" in result.stderr
+
+
 def test_commands_before_init_explain_what_to_do(run: Run) -> None:
     result = run("leads", "show", "a@b.com")
     assert result.exit_code == 1

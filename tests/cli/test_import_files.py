@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -79,3 +80,56 @@ def test_subdomains_share_one_account_and_free_mail_makes_none(
     )
     assert jane["account"]["domain"] == bob["account"]["domain"] == "acme-logistics.com"
     assert ann["account"] is None
+
+
+def test_bad_json_lines_are_each_named_and_every_good_line_imported(
+    initialised: Run, tmp_path: Path
+) -> None:
+    def event(email: str) -> str:
+        return json.dumps({"email": email, "type": "track", "name": "Pricing Viewed",
+                           "timestamp": "2026-01-05T10:00:00Z"})  # fmt: skip
+
+    path = tmp_path / "ev2.jsonl"
+    lines = [event("a@acme.com"), "not json", event("b@acme.com"), event("c@acme.com"),
+             '{"email": "d@acme.com", "type": "track", "timestamp": "2026-01-05T10:00:00Z", '
+             '"properties": {"x": 1e400}}']  # fmt: skip
+    path.write_text("\n".join(lines) + "\n")
+    refused = initialised("import", "events", str(path))
+    assert refused.exit_code == 1
+    assert "2 bad event rows; nothing imported" in refused.stderr
+    assert "line 2: not valid JSON" in refused.stderr
+    assert "line 5: properties.x: 1e400 is not a JSON number" in refused.stderr
+    assert as_json(initialised("leads", "list", "--json")) == []
+
+    result = initialised("import", "events", str(path), "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    assert "imported 3 events from 5 rows" in result.stdout
+    assert "skipped line 2: not valid JSON" in result.stderr
+    assert "skipped line 5: properties.x: 1e400" in result.stderr
+    emails = {lead["email"] for lead in as_json(initialised("leads", "list", "--json"))}
+    assert emails == {"a@acme.com", "b@acme.com", "c@acme.com"}
+
+
+def test_an_internationalized_e_mail_domain_imports_as_the_api_takes_it(
+    initialised: Run, tmp_path: Path
+) -> None:
+    path = tmp_path / "idn.csv"
+    path.write_text("Email,First Name\nana@müller.de,Ana\nbob@müller,Bob\n", encoding="utf-8")
+    refused = initialised("import", "leads", str(path))
+    assert refused.exit_code == 1
+    assert "line 3: email: 'bob@müller' is not an e-mail address" in refused.stderr
+    result = initialised("import", "leads", str(path), "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    lead = as_json(initialised("leads", "show", "ana@müller.de", "--json"))
+    assert lead["account"]["domain"] == "müller.de"
+
+
+def test_a_header_only_file_imports_nothing_and_says_so_plainly(
+    initialised: Run, tmp_path: Path
+) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("Email,First Name\n")
+    result = initialised("import", "leads", str(path))
+    assert result.exit_code == 0, result.output
+    assert "imported 0 leads from 0 rows" in result.stdout
+    assert "()" not in result.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import jsonschema
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -54,3 +55,23 @@ def test_tune_on_the_database_needs_outcomes_and_says_so(tmp_path: Path) -> None
     assert result.exit_code == 1 and "0 converted and 0 not: at least 30 of each" in result.stderr
     trained = runner.invoke(app, ["--db", url, "model", "train"])
     assert trained.exit_code == 1 and "keep the playbook's rules" in trained.stderr
+
+
+def test_write_into_a_missing_folder_is_refused_before_the_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leadflow.services import tuning
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the history was analysed before --write was checked")
+
+    monkeypatch.setattr(tuning, "tune_history", never)
+    export = crm_export(tmp_path / "crm.csv", 50)
+    args = ["tune", "--history", str(export), "--target", "Closed Won", "--write"]
+    missing = tmp_path / "nonexistent" / "dir"
+    result = CliRunner().invoke(app, [*args, str(missing / "p.yaml")])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.stderr == f"error: {missing}: no such folder\n"
+    folder = CliRunner().invoke(app, [*args, str(tmp_path)])
+    assert folder.exit_code == 1
+    assert f"error: {tmp_path}: a folder; give the file's name" in folder.stderr

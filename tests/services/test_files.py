@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,9 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from leadflow.core.errors import Invalid
-from leadflow.services.files import open_table, read_rows
+from leadflow.core.records import EventRecord
+from leadflow.services.files import RowError, open_table, read_rows
+from leadflow.services.importing import ImportRejected, validate_rows
 from leadflow.services.tuning import load_history
 from tests.services.test_tuning import crm_export
 
@@ -101,6 +104,7 @@ def test_a_bad_file_is_one_line_naming_it_and_why(
     with pytest.raises(Invalid) as caught:
         list(read_rows(path))
     assert str(path) in caught.value.message or name in caught.value.message
+    assert caught.value.message.count(name) == 1  # the file named once
     assert reason in caught.value.message and "\n" not in caught.value.message
 
 
@@ -111,6 +115,58 @@ def test_no_file_makes_a_traceback(tmp_path: Path, data: bytes, suffix: str) -> 
     path.write_bytes(data)
     with contextlib.suppress(Invalid):  # a clear refusal is fine; anything else is a bug
         list(read_rows(path))
+
+
+def _event(n: int) -> str:
+    return json.dumps({"email": f"p{n}@acme.com", "type": "track", "name": f"e{n}",
+                       "timestamp": "2026-01-05T10:00:00Z", "properties": {"n": n}})  # fmt: skip
+
+
+# Lines no import can take, and what each is refused for (a number that is not finite is named
+# by its field, as /api/events names it).
+BAD_LINES = {
+    "not json": "not valid JSON",
+    "[1, 2]": "each line must be a JSON object",
+    '{"email": "x@acme.com", "properties": {"x": 1e400}}': "properties.x: 1e400 is not a JSON",
+    '{"email": "x@acme.com", "properties": {"x": NaN}}': "properties.x: NaN is not a JSON",
+    '{"email": "x@acme.com", "budget": -Infinity}': "budget: -Infinity is not a JSON",
+    '{"unclosed": ': "not valid JSON",
+    '{"email": "no e-mail", "type": "track", "timestamp": "2026-01-05"}': "email:",
+}
+LINE = st.one_of(st.just("good"), st.just(""), st.sampled_from(sorted(BAD_LINES)))
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(LINE, min_size=1, max_size=12))
+def test_every_good_json_line_is_read_and_every_bad_one_named_by_line(
+    tmp_path: Path, lines: list[str]
+) -> None:
+    text = [_event(n) if kind == "good" else kind for n, kind in enumerate(lines, start=1)]
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(text) + "\n")
+    good = [f"e{n}" for n, kind in enumerate(lines, start=1) if kind == "good"]
+    bad = [(n, BAD_LINES[kind]) for n, kind in enumerate(lines, start=1) if kind in BAD_LINES]
+
+    records, report = validate_rows("event", open_table(path).entries, EventRecord, True)
+    assert [r.name for r in records] == good
+    assert len(report.problems) == len(bad)
+    for problem, (line, reason) in zip(report.problems, bad, strict=True):
+        assert problem.startswith(f"line {line}: ") and reason in problem, problem
+    if bad:  # without --skip-invalid: every bad line listed, nothing taken
+        with pytest.raises(ImportRejected) as caught:
+            validate_rows("event", open_table(path).entries, EventRecord, False)
+        assert caught.value.problems == report.problems
+
+
+def test_a_bad_row_in_the_middle_of_a_csv_stops_no_later_row(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_text("email,name\na@x.io,A\nb@x.io,B,extra\nc@x.io,C\n")
+    entries = list(open_table(path).entries)
+    assert [line for line, _ in entries] == [2, 3, 4]
+    assert isinstance(entries[1][1], RowError) and entries[1][1].line == 3
+    assert entries[2][1] == {"email": "c@x.io", "name": "C"}
+    with pytest.raises(RowError, match="line 3: 3 values for 2 columns"):  # `rows` stops there
+        list(open_table(path).rows)
 
 
 @pytest.mark.parametrize(

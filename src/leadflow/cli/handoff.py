@@ -16,6 +16,8 @@ from leadflow.cli.context import (
     transaction,
     utcnow,
 )
+from leadflow.core import rep_fields
+from leadflow.core.rep_fields import RepIn, RepPatch
 from leadflow.services import reps, webhooks
 
 reps_app = typer.Typer(
@@ -49,19 +51,22 @@ def add_rep(
     territory: list[str] = typer.Option([], "--territory", help="Repeatable."),
     channel: list[str] = typer.Option([], "--channel", help="An Apprise URL; repeatable."),
 ) -> None:
-    """Add a rep; bad hours, time zone or channel URLs are refused with the reason."""
-    fields = {
-        "email": email,
-        "name": name,
-        "team": team,
-        "capacity": capacity,
-        "weight": weight,
-        "working_hours": hours,
-        "timezone": timezone,
-        "manager_email": manager.lower() if manager else None,
-        "territories": territory,
-        "channels": channel,
-    }
+    """Add a rep; bad fields, hours, time zone or channel URLs are refused with the reason."""
+    fields = rep_fields.checked(
+        RepIn,
+        {
+            "email": email,
+            "name": name,
+            "team": team,
+            "capacity": capacity,
+            "weight": weight,
+            "working_hours": hours,
+            "timezone": timezone,
+            "manager_email": manager,
+            "territories": territory,
+            "channels": channel,
+        },
+    )  # the API's and the web form's checks: one definition
     with transaction() as session:
         rep = reps.add_rep(session, fields, now=utcnow())
         details = {"email": rep.email, "team": rep.team, "fields": sorted(fields)}
@@ -94,7 +99,7 @@ def update_rep(
         "weight": weight,
         "working_hours": hours,
         "timezone": timezone,
-        "manager_email": manager.lower() if manager else None,
+        "manager_email": manager,
         "channels": channel or None,
         "active": active,
         "out_of_office_until": (
@@ -104,6 +109,7 @@ def update_rep(
     fields = {name: value for name, value in given.items() if value is not None}
     if back:
         fields["out_of_office_until"] = None
+    fields = rep_fields.checked(RepPatch, fields)
     with transaction() as session:
         rep = reps.update_rep_by_email(session, email, fields)
         details = {"email": rep.email, "team": rep.team, "fields": sorted(fields)}
@@ -251,5 +257,10 @@ def sla_command(as_json: bool = typer.Option(False, "--json")) -> None:
     console.print(
         f"  sales: {sales['handoffs']} hand-offs, {sales['met']} met, {sales['breached']} "
         f"breached, {sales['open']} open; median first touch "
-        f"{sales['median_minutes_to_first_touch'] or '-'} min"
+        f"{_minutes(sales['median_minutes_to_first_touch'])} min"
     )
+
+
+def _minutes(value: float | None) -> str:
+    """Minutes to a tenth (`7.0`), `-` when there is nothing to measure."""
+    return "-" if value is None else f"{value:.1f}"

@@ -53,7 +53,7 @@ def import_file(
     errors.print(table.describe(), highlight=False)
     with transaction() as session:
         with pipeline.one_job(session):  # every bulk write below: each index rebuilt once
-            report = _IMPORTERS[kind](session, table.rows, skip_invalid=skip_invalid, now=now)
+            report = _IMPORTERS[kind](session, table.entries, skip_invalid=skip_invalid, now=now)
             clock.lap("read and write")
             if report.touched_lead_ids or report.touched_account_ids:
                 book = playbooks.active_playbook(session)
@@ -76,7 +76,8 @@ def import_file(
             if report.dated_at_import
             else ""
         )
-        + f" in {clock.total():.1f} s ({clock.summary()})",
+        + f" in {clock.total():.1f} s"
+        + (f" ({clock.summary()})" if clock.summary() else ""),
         highlight=False,
     )
 

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from leadflow.cli.context import console, friendly, transaction, utcnow
 from leadflow.core.lifecycle import Action
+from leadflow.core.stages import Stage
 from leadflow.services import leads, lifecycle, playbooks, sales
 from leadflow.services import merge as merge_service
 
@@ -25,7 +26,7 @@ app = typer.Typer(
 @app.command("list")
 @friendly
 def list_leads(
-    stage: str | None = typer.Option(None, help="Only this stage (e.g. mql)."),
+    stage: Stage | None = typer.Option(None, help="Only this stage (e.g. mql)."),
     grade: str | None = typer.Option(None, help="Only this grade (e.g. A1)."),
     persona: str | None = typer.Option(None, help="Only this persona id."),
     limit: int = typer.Option(25, min=1, max=10_000),
@@ -33,7 +34,9 @@ def list_leads(
 ) -> None:
     """The top leads by total score."""
     with transaction() as session:
-        rows = leads.list_top(session, stage=stage, grade=grade, persona=persona, limit=limit)
+        rows = leads.list_top(
+            session, stage=stage.value if stage else None, grade=grade, persona=persona, limit=limit
+        )
     if as_json:
         typer.echo(json.dumps(rows, indent=2, default=str))
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from enum import StrEnum
 
 import typer
 import uvicorn
@@ -12,6 +13,23 @@ from sqlalchemy.engine import make_url
 from leadflow import logs
 from leadflow.cli.context import console, fail, friendly, state
 from leadflow.models.db import make_engine, upgrade
+
+
+class LogLevel(StrEnum):
+    """The levels uvicorn and `logs.config` both take."""
+
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+
+
+def _tcp_port(port: int) -> int:
+    """1-65535; uvicorn binds elsewhere or fails with its own error on any other number."""
+    if not 1 <= port <= 65535:
+        raise typer.BadParameter(f"{port} is not a TCP port: use 1 to 65535")
+    return port
 
 
 def register(app: typer.Typer) -> None:
@@ -24,12 +42,18 @@ def serve(
     host: str = typer.Option(
         "127.0.0.1", "--host", envvar="LEADFLOW_HOST", help="Interface to listen on."
     ),
-    port: int = typer.Option(8000, "--port", envvar="LEADFLOW_PORT", help="TCP port."),
+    port: int = typer.Option(
+        8000, "--port", callback=_tcp_port, envvar="LEADFLOW_PORT", help="TCP port (1-65535)."
+    ),
     workers: int = typer.Option(
         1, "--workers", min=1, envvar="LEADFLOW_WORKERS", help="Server processes."
     ),
-    log_level: str = typer.Option(
-        "info", "--log-level", envvar="LEADFLOW_LOG_LEVEL", help="Log level."
+    log_level: LogLevel = typer.Option(
+        LogLevel.info,
+        "--log-level",
+        case_sensitive=False,
+        envvar="LEADFLOW_LOG_LEVEL",
+        help="Log level.",
     ),
     worker: bool = typer.Option(
         True,
@@ -48,7 +72,7 @@ def serve(
         upgrade(engine)
     finally:
         engine.dispose()
-    run_server(url, host, port, workers, log_level, worker=worker, log_format=log_format)
+    run_server(url, host, port, workers, log_level.value, worker=worker, log_format=log_format)
 
 
 def log_format_from_env() -> str:

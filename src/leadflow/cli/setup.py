@@ -29,19 +29,21 @@ def init(
     author: str = typer.Option("cli", help="Who agreed the playbook."),
 ) -> None:
     """Create or upgrade the database, and install a playbook."""
+    text = None
+    if playbook is not None:  # a missing or invalid playbook: refused before any database work
+        text = read_text(playbook)
+        try:
+            parse_playbook(text)
+        except PlaybookInvalid as exc:
+            raise report_problems(playbook, exc) from None
     engine = make_engine(state.url())
     try:
         upgrade(engine)
     finally:
         engine.dispose()
     console.print(f"database ready: {state.shown_url()}", highlight=False)
-    if playbook is None:
+    if playbook is None or text is None:
         return
-    text = read_text(playbook)
-    try:
-        parse_playbook(text)
-    except PlaybookInvalid as exc:
-        raise report_problems(playbook, exc) from None
     with transaction() as session:
         outcome = playbooks.apply(session, text, author=author, now=utcnow())
     for line in outcome.summary_lines():
@@ -58,11 +60,11 @@ def rescore_command(
     ),
 ) -> None:
     """Recompute every lead's score from its events (now, or --at), move stages, hand off."""
-    now = parse_moment(at) if at else utcnow()
+    now = parse_moment(at) if at is not None else utcnow()  # "" is refused, not taken as now
     with transaction() as session:
         book = playbooks.active_playbook(session)
         result = pipeline.run_bulk(session, book, now, cause="rescore", actor="rescore")
-    when = f" as of {now.isoformat()}" if at else ""
+    when = f" as of {now.isoformat()}" if at is not None else ""
     console.print(
         f"re-scored {result.leads} leads from {result.events} events{when} "
         f"in {result.seconds:.1f} s"

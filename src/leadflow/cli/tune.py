@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from leadflow.cli.context import console, errors, fail, friendly, transaction
-from leadflow.cli.file_options import DELIMITER_HELP, ENCODING_HELP
+from leadflow.cli.file_options import DELIMITER_HELP, ENCODING_HELP, check_writable
 
 
 def register(app: typer.Typer) -> None:
@@ -37,6 +37,8 @@ def tune(
     leads); report the model's and the proposal's AUC out of sample."""
     if history is not None and target is None:
         raise fail("--history needs --target COLUMN: the column with the outcome")
+    if write is not None:
+        check_writable(write)
     if history is None:
         from leadflow.services import playbooks, tuning_db  # scikit-learn loads only here
 
@@ -59,7 +61,10 @@ def tune(
         if not as_json:
             errors.print(f"{history.name}: read as {result['read_as']}", highlight=False)
     if write is not None:
-        write.write_text(result["playbook"], encoding="utf-8")
+        try:
+            write.write_text(result["playbook"], encoding="utf-8")
+        except OSError as exc:  # e.g. no permission: one line, not a traceback
+            raise fail(f"--write: cannot write {write}: {exc.strerror or exc}") from None
         result["written"] = str(write)
     if as_json:
         typer.echo(json.dumps({k: v for k, v in result.items() if k != "playbook"}, indent=2))

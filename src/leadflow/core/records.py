@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from leadflow.core.addresses import company_domain_name, domain_of, email_address
 from leadflow.core.amounts import MAX_AMOUNT
 from leadflow.core.limits import MAX_EMPLOYEES
 
@@ -72,29 +73,8 @@ def canonical_header(header: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", key).strip("_")
 
 
-def domain_of(value: str | None) -> str | None:
-    """A bare lowercase domain from a domain, a URL or an e-mail address."""
-    if not value:
-        return None
-    text = value.strip().lower()
-    text = text.rsplit("@", 1)[-1]
-    text = re.sub(r"^[a-z]+://", "", text).split("/")[0].split(":")[0]
-    text = text.removeprefix("www.")
-    return text or None
-
-
-# Deliberately simple: one @, a dotted domain, no spaces. Full RFC checks cost more per row
-# than the rest of an import; bouncing addresses are caught by the data-quality report.
-_EMAIL = re.compile(r"^[^@\s]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")
-
-
 def _email(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    text = value.strip().lower()
-    if not _EMAIL.match(text):
-        raise ValueError(f"{value!r} is not an e-mail address")
-    return text
+    return email_address(value) if isinstance(value, str) else value
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -187,10 +167,7 @@ class AccountRecord(_Record):
     @field_validator("domain", mode="before")
     @classmethod
     def _bare(cls, value: Any) -> Any:
-        bare = domain_of(value) if isinstance(value, str) else value
-        if isinstance(bare, str) and not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", bare):
-            raise ValueError(f"{value!r} is not a company domain")
-        return bare
+        return company_domain_name(value) if isinstance(value, str) else value
 
     @field_validator("employees", "annual_revenue", mode="before")
     @classmethod

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from leadflow.core import company_match
+from leadflow.core.addresses import domain_of
 from leadflow.core.errors import Invalid, NotFound
 from leadflow.core.limits import as_id
 from leadflow.core.playbook import Playbook
-from leadflow.core.records import domain_of
 from leadflow.models.account import Account
 from leadflow.repositories import accounts as account_repo
 from leadflow.services import audit, leads

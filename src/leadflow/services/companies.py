@@ -14,9 +14,9 @@ from functools import cache
 
 from sqlalchemy.orm import Session
 
+from leadflow.core.addresses import domain_of
 from leadflow.core.companies import is_free_mail
 from leadflow.core.company_match import Candidate, NameIndex, Verdict, by_domain
-from leadflow.core.records import domain_of
 from leadflow.repositories import accounts as account_repo
 
 

@@ -4,18 +4,20 @@ CSV files come as people's tools write them: the encoding (UTF-8 with or without
 Windows-1252) and the delimiter (, ; tab |) are detected unless given, numbers written with a
 decimal comma are read as numbers, and placeholders such as `N/A` or `Please select` mean
 missing. What was chosen is in `Table.describe()`, for the command to print.
+
+A row that cannot be read (a line that is not a JSON object, more values than columns) is a
+`RowError` in the row's place in `Table.entries`, so one bad row never hides the rows after it.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from leadflow.core import tabular
+from leadflow.core import strict_json, tabular
 from leadflow.core.errors import Invalid
 from leadflow.core.records import canonical_header
 
@@ -35,14 +37,25 @@ class RowError(Invalid):
         self.line = line
 
 
+Entry = tuple[int, dict[str, Any] | RowError]  # a row, or why the row at that line is bad
+
+
 @dataclass
 class Table:
-    """A file's rows (read lazily) and how the file was read."""
+    """A file's rows (read lazily, each good or a `RowError`) and how the file was read."""
 
     path: Path
-    rows: Iterator[Row]
+    entries: Iterator[Entry]
     how: str
     headers: list[str] | None = None  # known up front for CSV files
+
+    @property
+    def rows(self) -> Iterator[Row]:
+        """The rows, raising the first bad row's `RowError` (for readers that take no bad row)."""
+        for line, row in self.entries:
+            if isinstance(row, RowError):
+                raise row
+            yield line, row
 
     def describe(self) -> str:
         """E.g. `contacts.csv: read as windows-1252, semicolon-separated, decimal comma`."""
@@ -130,11 +143,12 @@ def _csv_table(
 
 def _csv_rows(
     records: list[tuple[int, list[str]]], cleaned: dict[str, str | None], names: list[str]
-) -> Iterator[Row]:
+) -> Iterator[Entry]:
     named = all(names)
     for line, record in records:
         if len(record) > len(names):
-            raise RowError(line, f"{len(record)} values for {len(names)} columns")
+            yield line, RowError(line, f"{len(record)} values for {len(names)} columns")
+            continue
         values = list(map(cleaned.__getitem__, record))
         if named and None not in values:
             yield line, dict(zip(names, values, strict=False))
@@ -149,38 +163,40 @@ def _row(names: list[str], values: list[Any]) -> dict[str, Any]:
     return {n: v for n, v in zip(names, values, strict=False) if v is not None and n}
 
 
-def _jsonl_rows(text: str, name: Naming) -> Iterator[Row]:
+def _jsonl_rows(text: str, name: Naming) -> Iterator[Entry]:
     for line, chunk in enumerate(text.splitlines(), start=1):
-        if not chunk.strip():
-            continue
-        try:
-            data = json.loads(chunk, parse_constant=_no_constant)
-        except (json.JSONDecodeError, RecursionError, ValueError) as exc:
-            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc) or "too deep"
-            raise RowError(line, f"not valid JSON ({reason})") from None
-        if not isinstance(data, dict):
-            raise RowError(line, "each line must be a JSON object")
-        yield line, {name(k): v for k, v in data.items()}
+        if chunk.strip():
+            yield line, _json_object(line, chunk, name)
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
+def _json_object(line: int, chunk: str, name: Naming) -> dict[str, Any] | RowError:
+    """One line read as the API reads a body (`strict_json`): a bad number names its field."""
+    try:
+        data = strict_json.loads(chunk)
+    except Invalid as exc:  # not finite, a lone surrogate, too deep: `properties.x: ...`
+        return RowError(line, exc.message.removeprefix("body: "))
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        reason = getattr(exc, "msg", None) or str(exc)
+        return RowError(line, f"not valid JSON ({reason})")
+    if not isinstance(data, dict):
+        return RowError(line, "each line must be a JSON object")
+    return {name(k): v for k, v in data.items()}
 
 
-def _excel_rows(path: Path, name: Naming) -> Iterator[Row]:
+def _excel_rows(path: Path, name: Naming) -> Iterator[Entry]:
     from openpyxl import load_workbook  # imported when a workbook is read
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, KeyError, ValueError, OSError) as exc:
-        raise Invalid(f"{path}: not a readable Excel workbook ({exc})") from None
+        raise Invalid(f"not a readable Excel workbook ({exc})") from None
     except Exception as exc:  # zipfile.BadZipFile and friends: a damaged or renamed file
-        raise Invalid(f"{path}: not a readable Excel workbook ({type(exc).__name__})") from None
+        raise Invalid(f"not a readable Excel workbook ({type(exc).__name__})") from None
     return _sheet_rows(book, name)
 
 
-def _sheet_rows(book: Any, name: Naming) -> Iterator[Row]:
+def _sheet_rows(book: Any, name: Naming) -> Iterator[Entry]:
     try:
         sheet = book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
@@ -193,8 +209,9 @@ def _sheet_rows(book: Any, name: Naming) -> Iterator[Row]:
             if all(c is None for c in cells):
                 continue
             if len(cells) > len(names) and any(c is not None for c in cells[len(names) :]):
-                raise RowError(number, f"values beyond the {len(names)} named columns")
-            yield number, _row(names, cells)
+                yield number, RowError(number, f"values beyond the {len(names)} named columns")
+            else:
+                yield number, _row(names, cells)
     finally:
         book.close()
 

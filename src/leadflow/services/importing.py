@@ -27,7 +27,7 @@ from leadflow.services.companies import (
     domain_verdict,
     name_verdicts,
 )
-from leadflow.services.files import Row, RowError
+from leadflow.services.files import Entry, RowError
 
 RecordT = TypeVar("RecordT", bound=BaseModel)
 
@@ -73,22 +73,20 @@ def _reason(error: ValidationError) -> str:
 
 
 def validate_rows(
-    kind: str, rows: Iterable[Row], model: type[RecordT], skip_invalid: bool
+    kind: str, rows: Iterable[Entry], model: type[RecordT], skip_invalid: bool
 ) -> tuple[list[RecordT], ImportReport]:
     """Validate every row; bad rows are listed by line, and refuse the file unless skipped."""
     report = ImportReport(kind)
     good: list[RecordT] = []
-    try:
-        for line, data in rows:
-            report.rows += 1
-            try:
-                good.append(model.model_validate(data))
-            except ValidationError as exc:
-                report.problems.append(f"line {line}: {_reason(exc)}")
-    except RowError as exc:
-        report.problems.append(exc.message)
-        if not skip_invalid:
-            raise ImportRejected(kind, report.problems) from None
+    for line, data in rows:
+        report.rows += 1
+        if isinstance(data, RowError):  # unreadable: listed, and the rows after it still read
+            report.problems.append(data.message)
+            continue
+        try:
+            good.append(model.model_validate(data))
+        except ValidationError as exc:
+            report.problems.append(f"line {line}: {_reason(exc)}")
     if report.problems and not skip_invalid:
         raise ImportRejected(kind, report.problems)
     return good, report
@@ -113,7 +111,7 @@ def _account_rows(
 
 
 def import_leads(
-    session: Session, rows: Iterable[Row], *, skip_invalid: bool, now: datetime
+    session: Session, rows: Iterable[Entry], *, skip_invalid: bool, now: datetime
 ) -> ImportReport:
     """Upsert leads by e-mail, and their accounts by company domain."""
     records, report = validate_rows("lead", rows, LeadRecord, skip_invalid)
@@ -223,7 +221,7 @@ def ensure_leads(session: Session, emails: list[str], now: datetime) -> None:
 
 
 def import_accounts(
-    session: Session, rows: Iterable[Row], *, skip_invalid: bool, now: datetime
+    session: Session, rows: Iterable[Entry], *, skip_invalid: bool, now: datetime
 ) -> ImportReport:
     """Upsert accounts by company domain; their leads are the ones to re-score."""
     records, report = validate_rows("account", rows, AccountRecord, skip_invalid)
@@ -269,7 +267,7 @@ def message_id_for(record: EventRecord) -> str:
 
 def import_events(
     session: Session,
-    rows: Iterable[Row],
+    rows: Iterable[Entry],
     *,
     skip_invalid: bool,
     now: datetime,

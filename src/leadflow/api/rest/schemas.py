@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from leadflow.core.addresses import Domain, Email
 from leadflow.core.amounts import MAX_AMOUNT
 from leadflow.core.lifecycle import Action
 from leadflow.core.limits import MAX_DB_INT, MAX_EMPLOYEES
+from leadflow.core.rep_fields import RepIn, RepPatch
 
-_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# Rep fields are checked where the CLI checks them too (`core.rep_fields`).
+__all__ = ["RepIn", "RepPatch"]
 
 
 class _Strict(BaseModel):
@@ -45,18 +48,13 @@ class LeadPatch(_Strict):
 class LeadIn(LeadPatch):
     """A new lead: an e-mail address and whatever else is known."""
 
-    email: str = Field(pattern=_EMAIL, max_length=320)
-
-    @field_validator("email")
-    @classmethod
-    def _lower(cls, value: str) -> str:
-        return value.lower()
+    email: Email
 
 
 class AccountIn(_Strict):
     """An account, keyed by company domain; existing accounts are updated."""
 
-    domain: str = Field(min_length=3, max_length=200)
+    domain: Domain
     name: str | None = Field(None, max_length=200)
     industry: str | None = Field(None, max_length=200)
     employees: int | None = Field(None, ge=0, le=MAX_EMPLOYEES)
@@ -68,7 +66,7 @@ class AccountIn(_Strict):
 class EventIn(_Strict):
     """A native event: whose (e-mail, user id or anonymous id), what and when."""
 
-    email: str | None = Field(None, pattern=_EMAIL, max_length=320)
+    email: Email | None = None
     user_id: str | None = Field(None, max_length=200)
     anonymous_id: str | None = Field(None, max_length=200)
     type: Literal["track", "page", "screen", "identify", "group"] = "track"
@@ -123,57 +121,6 @@ class PlaybookText(_Strict):
     """A playbook's YAML text (it may also be posted as the raw body)."""
 
     content: str = Field(min_length=1, max_length=1_000_000)
-
-
-class RepIn(_Strict):
-    """A sales rep."""
-
-    email: str = Field(pattern=_EMAIL, max_length=320)
-    name: str = Field(min_length=1, max_length=200)
-    team: str = Field(min_length=1, max_length=100)
-    capacity: int = Field(20, ge=1, le=10_000, description="New leads per day")
-    weight: float = Field(1.0, gt=0, le=100, description="Share of the team's round-robin")
-    working_hours: str = Field("mon-fri 09:00-17:00", max_length=100)
-    timezone: str = Field("UTC", max_length=100)
-    manager_email: str | None = Field(None, pattern=_EMAIL, max_length=320)
-    territories: list[str] = Field(default_factory=list, max_length=100)
-    channels: list[str] = Field(default_factory=list, max_length=20, description="Apprise URLs")
-
-
-class RepPatch(_Strict):
-    """Fields to change on a rep (its e-mail, which identifies it, stays)."""
-
-    name: str | None = Field(None, min_length=1, max_length=200)
-    team: str | None = Field(None, min_length=1, max_length=100)
-    territories: list[str] | None = Field(None, max_length=100)
-    capacity: int | None = Field(None, ge=1, le=10_000)
-    weight: float | None = Field(None, gt=0, le=100)
-    working_hours: str | None = Field(None, max_length=100)
-    timezone: str | None = Field(None, max_length=100)
-    out_of_office_until: datetime | None = None
-    manager_email: str | None = Field(None, pattern=_EMAIL, max_length=320)
-    channels: list[str] | None = Field(None, max_length=20)
-    active: bool | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_null_for_required(cls, data: Any) -> Any:
-        # Only the fields sent change; null may clear the optional ones, not these.
-        if isinstance(data, dict):
-            for name in (
-                "name",
-                "team",
-                "territories",
-                "capacity",
-                "weight",
-                "working_hours",
-                "timezone",
-                "channels",
-                "active",
-            ):
-                if name in data and data[name] is None:
-                    raise ValueError(f"{name}: may not be null (leave it out to keep it)")
-        return data
 
 
 # A row id in a path: beyond BIGINT no row can have it, so it is a 422 rather than a 500.

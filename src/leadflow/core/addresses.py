@@ -1,0 +1,64 @@
+"""What an e-mail address and a company domain are: one definition for every interface (pure).
+
+Internationalized domains are accepted as people write them (`ana@müller.de`, lowercase): a
+domain is valid when its IDNA (punycode) form is dotted labels of letters, digits and hyphens.
+Deliberately simple otherwise: one @, no spaces. Full RFC checks cost more per row than the rest
+of an import; bouncing addresses are caught by the data-quality report.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+_ASCII_DOMAIN = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)+")
+_LOCAL = re.compile(r"[^@\s]+")
+
+
+def domain_of(value: str | None) -> str | None:
+    """A bare lowercase domain from a domain, a URL or an e-mail address."""
+    if not value:
+        return None
+    text = value.strip().lower()
+    text = text.rsplit("@", 1)[-1]
+    text = re.sub(r"^[a-z]+://", "", text).split("/")[0].split(":")[0]
+    text = text.removeprefix("www.")
+    return text or None
+
+
+def is_domain(text: str) -> bool:
+    """True for `acme.com`, `eu.acme.co.uk`, `müller.de`; lowercase input expected."""
+    if _ASCII_DOMAIN.fullmatch(text):
+        return True
+    if text.isascii():
+        return False
+    try:  # IDNA 2003 (the standard library's): refuses labels that are empty or too long
+        ascii_form = text.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    return _ASCII_DOMAIN.fullmatch(ascii_form) is not None
+
+
+def email_address(value: str) -> str:
+    """The address trimmed and lowercase; ValueError `'x' is not an e-mail address`."""
+    text = value.strip().lower()
+    local, at, domain = text.rpartition("@")
+    if not (at and _LOCAL.fullmatch(local) and is_domain(domain)):
+        raise ValueError(f"{value!r} is not an e-mail address")
+    return text
+
+
+def company_domain_name(value: str) -> str:
+    """The bare domain of a domain or URL (`https://www.Acme.com/x` -> `acme.com`); ValueError
+    `'x' is not a company domain`."""
+    bare = domain_of(value)
+    if bare is None or not is_domain(bare):
+        raise ValueError(f"{value!r} is not a company domain")
+    return bare
+
+
+# For request bodies and rows: the value kept trimmed and lowercase, a bad one named by field.
+Email = Annotated[str, Field(max_length=320), AfterValidator(email_address)]
+Domain = Annotated[str, Field(min_length=3, max_length=200), AfterValidator(company_domain_name)]
