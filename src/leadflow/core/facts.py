@@ -160,10 +160,21 @@ def lead_paths(playbook: Playbook) -> set[str]:
     return {use.path for use in field_uses(playbook) if not use.scored}
 
 
+_ACCOUNT_SCORE_READ: dict[int, tuple[Playbook, bool]] = {}
+
+
 def reads_account_score(playbook: Playbook) -> bool:
     """True when stage criteria or routing read the account's score: a lead's stage may then
-    move when another lead at its account is re-scored."""
-    return any(use.path == ACCOUNT_SCORE for use in field_uses(playbook))
+    move when another lead at its account is re-scored. Asked on every tracking call that
+    scores: remembered per playbook object (walking its conditions takes ~0.1 ms)."""
+    seen = _ACCOUNT_SCORE_READ.get(id(playbook))
+    if seen is not None and seen[0] is playbook:
+        return seen[1]
+    found = any(use.path == ACCOUNT_SCORE for use in field_uses(playbook))
+    if len(_ACCOUNT_SCORE_READ) > 32:
+        _ACCOUNT_SCORE_READ.clear()
+    _ACCOUNT_SCORE_READ[id(playbook)] = (playbook, found)
+    return found
 
 
 def unknown_fields(playbook: Playbook) -> list[tuple[tuple[str | int, ...], str]]:
