@@ -160,3 +160,18 @@ def test_an_internationalized_e_mail_domain_is_taken_as_an_import_takes_it(
         refused = client.post("/api/leads", json={"email": email}, headers=marketing)
         assert refused.status_code == 422, email
         assert [p["field"] for p in refused.json()["error"]["problems"]] == ["email"]
+
+
+def test_an_account_without_leads_is_scored_when_written(
+    client: TestClient, marketing: dict[str, str]
+) -> None:
+    """Its fit and tier are the playbook's at once, as a re-score gives them, not unset."""
+    body = {"domain": "initech.io", "name": "Initech", "employees": 800, "industry": "Software"}
+    assert client.post("/api/accounts", json=body, headers=marketing).status_code == 201
+    shown = client.get("/api/accounts/initech.io", headers=marketing).json()
+    assert shown["fit"] is not None and shown["total"] == shown["fit"]
+    assert (shown["engagement"], shown["engaged_leads"]) == (0, 0)
+    lead = {"email": "pat@initech.io", "title": "VP Operations"}
+    assert client.post("/api/leads", json=lead, headers=marketing).status_code == 201
+    with_lead = client.get("/api/accounts/initech.io", headers=marketing).json()
+    assert with_lead["fit"] == shown["fit"]

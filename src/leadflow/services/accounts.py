@@ -16,7 +16,7 @@ from leadflow.models.account import Account
 from leadflow.repositories import accounts as account_repo
 from leadflow.services import audit, leads
 from leadflow.services.leads import LeadFilter
-from leadflow.services.pipeline import run_live
+from leadflow.services.pipeline import run_accounts, run_live
 
 
 def summary(account: Account) -> dict[str, Any]:
@@ -83,7 +83,11 @@ def upsert(
     account = account_repo.get_by_domain(session, domain)
     assert account is not None
     session.refresh(account)
-    run_live(session, playbook, account_repo.lead_ids(session, account.id), now, cause="edit")
+    people = account_repo.lead_ids(session, account.id)
+    if people:
+        run_live(session, playbook, people, now, cause="edit")
+    else:  # no lead to score: the account is scored by itself, as a re-score scores it
+        run_accounts(session, playbook, [account.id], now, actor="edit")
     return account, existing is None
 
 
