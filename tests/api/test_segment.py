@@ -257,7 +257,7 @@ def test_a_big_batch_lets_other_calls_in_between_its_parts(app: FastAPI, write_k
     sent meanwhile waits for a part, not for the whole batch (it waited 23 s behind 2,500)."""
     people = [{"type": "identify", "userId": f"p{i}@co{i}.example",
                "traits": {"email": f"p{i}@co{i}.example", "company": f"Co {i}"}}
-              for i in range(300)]  # fmt: skip
+              for i in range(150)]  # fmt: skip
     finished: list[str] = []
 
     async def main() -> tuple[httpx.Response, httpx.Response]:
@@ -279,9 +279,9 @@ def test_a_big_batch_lets_other_calls_in_between_its_parts(app: FastAPI, write_k
 
     batch, page = in_thread(main())
     assert (batch.status_code, page.status_code) == (200, 200), batch.text
-    assert batch.json()["stored"] == 300
+    assert batch.json()["stored"] == 150
     assert finished == ["/v1/page", "/v1/batch"]
-    assert len([lead_row(app, f"p{i}@co{i}.example") for i in (0, 150, 299)]) == 3
+    assert all(lead_row(app, f"p{i}@co{i}.example") for i in (0, 75, 149))
 
 
 def test_a_lead_keeps_a_bounded_set_of_custom_attributes(
