@@ -3,7 +3,7 @@ of them, beside what a full re-score gives. Shared by the tests of those service
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -79,3 +79,23 @@ def rollups_count_their_leads(session: Session, book: Playbook) -> None:
             len(points),
         )
         assert (rollup["hundredths"], rollup["engaged"], rollup["leads"]) == counted, account_id
+
+
+def agrees_now_and_after_bobs_next_page(
+    session: Session,
+    book: Playbook,
+    domains: list[str],
+    at: datetime,
+    expected: dict[str, tuple[Any, ...]],
+) -> None:
+    """The accounts show `expected`, as a re-score gives them, with roll-ups that count their
+    leads; and so they still do after Bob's next page at acme (20 points, one engaged)."""
+    after = figures(session, domains)
+    assert after == expected
+    assert after == rescored(session, book, domains, at)
+    rollups_count_their_leads(session, book)
+    later = at + timedelta(minutes=1)
+    page(session, book, "bob@acme.com", "b2", later)
+    assert figures(session, domains)["acme.com"] == (0, 20, 20, 1)
+    assert rescored(session, book, domains, later)["acme.com"] == (0, 20, 20, 1)
+    rollups_count_their_leads(session, book)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -61,17 +59,6 @@ def test_the_duplicates_account_no_longer_counts_it(sessions: sessionmaker[Sessi
 
         merge.merge_leads(session, book, "ann@globex.io", "ann@acme.com", actor="ana", now=at)
 
-        after = account_scenario.figures(session, domains)
-        assert after == {"acme.com": (0, 10, 10, 1), "globex.io": (0, 30, 30, 1)}
-        assert after == account_scenario.rescored(session, book, domains, at)
-        account_scenario.rollups_count_their_leads(session, book)
-        later = at + timedelta(minutes=1)
-        account_scenario.page(session, book, "bob@acme.com", "b2", later)
-        assert account_scenario.figures(session, domains)["acme.com"] == (0, 20, 20, 1)
-        assert account_scenario.rescored(session, book, domains, later)["acme.com"] == (
-            0,
-            20,
-            20,
-            1,
+        account_scenario.agrees_now_and_after_bobs_next_page(
+            session, book, domains, at, {"acme.com": (0, 10, 10, 1), "globex.io": (0, 30, 30, 1)}
         )
-        account_scenario.rollups_count_their_leads(session, book)

@@ -214,12 +214,6 @@ def test_an_import_that_moves_a_lead_rescores_the_account_it_left(session: Sessi
     report = importing.import_leads(session, [(2, row)], skip_invalid=False, now=at)
     pipeline.run_import(session, book, report, at, actor="import")
 
-    after = account_scenario.figures(session, domains)
-    assert after == {"acme.com": (0, 10, 10, 1), "globex.io": (0, 30, 30, 1)}
-    assert after == account_scenario.rescored(session, book, domains, at)
-    account_scenario.rollups_count_their_leads(session, book)
-    later = at + timedelta(minutes=1)
-    account_scenario.page(session, book, "bob@acme.com", "b2", later)
-    assert account_scenario.figures(session, domains)["acme.com"] == (0, 20, 20, 1)
-    assert account_scenario.rescored(session, book, domains, later)["acme.com"] == (0, 20, 20, 1)
-    account_scenario.rollups_count_their_leads(session, book)
+    account_scenario.agrees_now_and_after_bobs_next_page(
+        session, book, domains, at, {"acme.com": (0, 10, 10, 1), "globex.io": (0, 30, 30, 1)}
+    )

@@ -29,6 +29,7 @@ from leadflow.api.deps import Caller, KeyCache
 from leadflow.api.group_commit import GroupCommit, one_transaction, runs_together
 from leadflow.api.metrics import Metrics
 from leadflow.api.openapi_doc import segment_operation
+from leadflow.api.strict_body import read_at_most
 from leadflow.core import strict_json
 from leadflow.core.errors import Invalid
 from leadflow.core.playbook import Playbook
@@ -62,14 +63,7 @@ class RequestRefused(HTTPException):
 
 async def read_body(request: Request) -> Any:
     """The JSON document of the request: size-checked, gunzipped, whatever its content type."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_REQUEST:
-        raise RequestRefused(f"request body is over {MAX_REQUEST // 1024} KB")
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_REQUEST:
-            raise RequestRefused(f"request body is over {MAX_REQUEST // 1024} KB")
+    raw = await read_at_most(request, MAX_REQUEST, _over_limit)
     if request.headers.get("content-encoding", "").lower() == "gzip":
         raw = _gunzip(raw)
     if not raw.strip():
@@ -84,6 +78,10 @@ async def read_body(request: Request) -> Any:
         raise RequestRefused(
             f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
+
+
+def _over_limit() -> RequestRefused:
+    return RequestRefused(f"request body is over {MAX_REQUEST // 1024} KB")
 
 
 def _gunzip(raw: bytes) -> bytes:

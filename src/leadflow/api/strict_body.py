@@ -20,6 +20,23 @@ from leadflow.core.errors import Invalid
 MAX_BODY = 1024 * 1024
 
 
+async def read_at_most(request: Request, limit: int, too_large: Callable[[], Exception]) -> bytes:
+    """The request's body, or `too_large()` raised as soon as it is known to pass `limit` bytes:
+    by its declared length before reading, else (a chunked body declares none) while reading."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large()
+    chunks: list[bytes] = []
+    size = 0
+    async with aclosing(request.stream()) as stream:
+        async for chunk in stream:
+            size += len(chunk)
+            if size > limit:
+                raise too_large()
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
 class BodyTooLarge(HTTPException):
     """A 413 naming the limit, raised before more of the body is read."""
 
@@ -42,18 +59,7 @@ class StrictRequest(Request):
 
     async def body(self) -> bytes:
         if not hasattr(self, "_body"):
-            declared = self.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > MAX_BODY:
-                raise BodyTooLarge  # refused unread
-            chunks: list[bytes] = []
-            size = 0
-            async with aclosing(self.stream()) as stream:
-                async for chunk in stream:  # a chunked body declares no length
-                    size += len(chunk)
-                    if size > MAX_BODY:
-                        raise BodyTooLarge
-                    chunks.append(chunk)
-            self._body = b"".join(chunks)
+            self._body = await read_at_most(self, MAX_BODY, BodyTooLarge)
         return self._body
 
     async def json(self) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -43,19 +43,28 @@ class Message:
 
     def email(self) -> str | None:
         """The person's e-mail: identify traits, context traits, or an e-mail-shaped userId."""
-        found = self.emails()
-        return found[0] if found else None
+        return next(self._emails(), None)  # asked often per message: stops at the first
 
     def emails(self) -> list[str]:
         """Every e-mail the message carries, in that order (the first is `email()`)."""
-        candidates = (
+        return list(self._emails())
+
+    def _emails(self) -> Iterator[str]:
+        for candidate in (
             self.traits.get("email"),
             (self.context.get("traits") or {}).get("email"),
             self.user_id,
-        )
-        return [
-            c.strip().lower() for c in candidates if isinstance(c, str) and _EMAIL.match(c.strip())
-        ]
+        ):
+            if isinstance(candidate, str) and _EMAIL.match(candidate.strip()):
+                yield candidate.strip().lower()
+
+
+USER_PREFIX = "user:"  # a user id as an identity key (an anonymous id is kept as it is)
+
+
+def previous_keys(previous_id: str) -> tuple[str, str]:
+    """The keys an alias's previous id may be filed under: as an anonymous or a user id."""
+    return previous_id, USER_PREFIX + previous_id
 
 
 def parse_time(value: Any, where: str) -> datetime | None:

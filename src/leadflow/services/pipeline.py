@@ -160,9 +160,18 @@ def run_accounts(
         return
     account_repo.lock(session, accounts)  # writers of one roll-up take turns, as live
     account_rollup.recount(session, playbook, accounts, now)
-    if reads_account_score(playbook):
-        staying = lead_repo.ids_at_accounts(session, accounts)
-        lifecycle.advance_all(session, playbook, now, actor=actor, lead_ids=staying)
+    _move_leads_at(session, playbook, accounts, now, actor=actor)
+
+
+def _move_leads_at(
+    session: Session, playbook: Playbook, account_ids: Sequence[int], now: datetime, *, actor: str
+) -> tuple[int, Counter[tuple[str, str]]]:
+    """When stage criteria or routing read `account.score`, the stage and hand-off steps for
+    the leads at these accounts, whose score moved; (how many leads, their moves)."""
+    if not account_ids or not reads_account_score(playbook):
+        return 0, Counter()
+    leads = lead_repo.ids_at_accounts(session, account_ids)
+    return len(leads), lifecycle.advance_all(session, playbook, now, actor=actor, lead_ids=leads)
 
 
 def one_job(session: Session) -> AbstractContextManager[None]:
@@ -218,12 +227,9 @@ def run_account_peers(session: Session, playbook: Playbook, now: datetime) -> Bu
     since the last time (`run_live` marks them when stage criteria or routing read
     `account.score`): a colleague's event may have lifted the account's score over a stage's
     criteria. The worker runs it every few seconds; a re-score does the same at once."""
-    accounts = stage_due.take(session)
-    if not accounts or not reads_account_score(playbook):
-        return BulkOutcome(0, 0, 0.0)
-    peers = lead_repo.ids_at_accounts(session, accounts)
-    moves = lifecycle.advance_all(session, playbook, now, actor="account score", lead_ids=peers)
-    return BulkOutcome(len(peers), 0, 0.0, moves)
+    peers, moves = _move_leads_at(session, playbook, stage_due.take(session), now,
+                                  actor="account score")  # fmt: skip
+    return BulkOutcome(peers, 0, 0.0, moves)
 
 
 def run_import(

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from leadflow.core.errors import Invalid, NotFound
 from leadflow.core.playbook import Playbook
 from leadflow.core.privacy import key_hash
-from leadflow.core.segment import Message
+from leadflow.core.segment import USER_PREFIX, Message, previous_keys
 from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
@@ -28,7 +28,6 @@ from leadflow.repositories import identities, people
 from leadflow.repositories import leads as lead_repo
 from leadflow.services import audit, handoff, pipeline, playbooks
 
-USER_PREFIX = "user:"
 MIN_NEEDLE = 6  # shorter ids (`user:7`'s 7) would match unrelated text in other rows
 RETENTION_BATCH = 10_000
 
@@ -155,7 +154,7 @@ def message_keys(message: Message) -> list[str]:
     if message.user_id:
         found.append(USER_PREFIX + message.user_id)
     if message.previous_id:
-        found += [message.previous_id, USER_PREFIX + message.previous_id]
+        found += previous_keys(message.previous_id)
     return [k for k in found if k]
 
 

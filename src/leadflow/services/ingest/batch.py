@@ -21,12 +21,12 @@ from sqlalchemy.orm import Session
 from leadflow.core.errors import Invalid
 from leadflow.core.facts import EventFacts
 from leadflow.core.playbook import Playbook
-from leadflow.core.segment import Message, parse_message
+from leadflow.core.segment import USER_PREFIX, Message, parse_message
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import identities, live_snapshot
 from leadflow.repositories.live_snapshot import LiveSnapshot
 from leadflow.services import privacy
-from leadflow.services.ingest.identify import USER_PREFIX, Identities, identity_key
+from leadflow.services.ingest.identify import Identities, identity_key
 from leadflow.services.pipeline import run_live
 
 IDENTITY_TYPES = ("identify", "alias", "group")

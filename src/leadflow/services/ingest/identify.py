@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from leadflow.core.facts import EventFacts
-from leadflow.core.segment import Message
+from leadflow.core.segment import USER_PREFIX, Message, previous_keys
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import claims, identities
@@ -26,8 +26,6 @@ from leadflow.services.ingest.traits import (
     lead_fields,
     with_attributes,
 )
-
-USER_PREFIX = "user:"
 
 
 def identity_key(message: Message) -> str | None:
@@ -56,7 +54,7 @@ class Identities:
         and lock every stored lead they name, each in one global order, before changing any:
         two batches about the same people then take turns instead of deadlocking."""
         keys = {k for m in messages for k in _keys(m)}
-        keys |= {p for m in messages if m.previous_id for p in _previous(m.previous_id)}
+        keys |= {p for m in messages if m.previous_id for p in previous_keys(m.previous_id)}
         emails = {e for m in messages if (e := m.email())}
         domains = {d for m in messages for d in _domains(m)}
         claims.claim(
@@ -174,7 +172,7 @@ class Identities:
                 lead = lead_repo.get(self.session, owner, lock=True)
         assert lead is not None
         self._link(message, lead.id)
-        for key in _previous(previous):
+        for key in previous_keys(previous):
             self._link_key(key, lead.id)
         self.changed.add(lead.id)
 
@@ -236,11 +234,6 @@ def _domains(message: Message) -> list[str]:
         business_domain(message.email()),
     ]
     return [d for d in found if d]
-
-
-def _previous(previous_id: str) -> tuple[str, str]:
-    """The keys an alias's previous id may be filed under: as an anonymous or a user id."""
-    return previous_id, USER_PREFIX + previous_id
 
 
 def _text(value: object) -> str | None:
