@@ -143,7 +143,7 @@ def bench(db: Database, args: argparse.Namespace) -> int:
     env = {**os.environ, "LEADFLOW_DATABASE_URL": db.url}
     leadflow(env, "init", "--playbook", str(PLAYBOOK))
     key = leadflow(env, "keys", "create", "--role", "ingest", "--name", "bench")
-    always = ["--team", "inbound", "--hours", "mon-sun 00:00-23:59", "--capacity", "100000"]
+    always = ["--team", "inbound", "--hours", "mon-sun 00:00-23:59", "--capacity", "10000"]
     leadflow(env, "reps", "add", REP, "--name", "Rep 0", *always)
     leadflow(env, "users", "create", REP, "--role", "rep", "--password", PASSWORD)
     port = free_port()

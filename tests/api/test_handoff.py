@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -430,3 +431,27 @@ def test_the_worker_queues_a_digest_when_its_time_comes(app: FastAPI, secret: st
         assert ("report.digest", "apprise") in kinds
         [saved] = session.scalars(select(SharedChannel)).all()
         assert saved.next_run_at is not None and saved.next_run_at > datetime.now(UTC)
+
+
+def test_a_running_worker_sends_an_alert_as_soon_as_it_commits(
+    app: FastAPI,
+    client: TestClient,
+    make_key: Callable[[Role], str],
+    receiver: Receiver,
+    secret: str,
+) -> None:
+    # Before: the worker in the server looked at the outbox only on its next poll, so every
+    # alert waited up to a poll interval (50 ms by default; here an hour) after its commit.
+    worker = Worker(app.state.sessions, interval=3600)
+    worker.start_thread()
+    try:
+        time.sleep(1)  # its first pass is done: it now waits for the next one
+        demo_request(client, make_key(Role.INGEST), "lin@northwind-logistics.com")
+        deadline = time.monotonic() + 20
+        while len(receiver.got) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        worker.stop.set()
+        worker.wake.set()
+    types = sorted(json.loads(body)["type"] for _, body in receiver.got)
+    assert types == ["lead.assigned", "lead.sales_ready"]

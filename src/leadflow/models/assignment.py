@@ -22,6 +22,7 @@ class Assignment(Base):
     __tablename__ = "assignments"
     __table_args__ = (
         Index("ix_assignments_status_sla_due_at", "status", "sla_due_at"),
+        Index("ix_assignments_rep_load", "rep_id", "assigned_at"),  # routing's load (0045)
         Index(
             LATEST_INDEX,
             "lead_id",

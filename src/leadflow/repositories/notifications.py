@@ -2,18 +2,18 @@
 wake-up that tells listening pages a change committed.
 
 A transaction that writes a notification or a hand-off calls `signal`: in this process the
-listeners (`on_commit`) run right after that transaction commits (and never when it rolls
-back); on PostgreSQL a `NOTIFY` is sent, which the database delivers to every process at
+listeners (`repositories._on_commit`) run right after that transaction commits (never when
+it rolls back); on PostgreSQL a `NOTIFY` is sent, which the database delivers to every process at
 commit. Other processes on SQLite notice on their next look at the table (`changes_since`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from leadflow.models.assignment import Assignment
@@ -21,30 +21,17 @@ from leadflow.models.event import Event
 from leadflow.models.outbox import Notification
 from leadflow.models.rep import Rep
 from leadflow.models.user import User
+from leadflow.repositories import _on_commit
 
 CHANNEL = "leadflow_changes"  # the PostgreSQL NOTIFY channel
-_FLAG = "leadflow.changed"
-COMMIT_LISTENERS: list[Callable[[], None]] = []
+COMMIT_LISTENERS = _on_commit.LISTENERS[_on_commit.CHANGES]
 
 
 def signal(session: Session) -> None:
     """Wake listening pages once this transaction commits."""
-    if not session.info.get(_FLAG):
-        session.info[_FLAG] = True
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text(f"NOTIFY {CHANNEL}"))
-
-
-@event.listens_for(Session, "after_commit")
-def _committed(session: Session) -> None:
-    if session.info.pop(_FLAG, False):
-        for listener in list(COMMIT_LISTENERS):
-            listener()
-
-
-@event.listens_for(Session, "after_rollback")
-def _rolled_back(session: Session) -> None:
-    session.info.pop(_FLAG, None)
+    first = _on_commit.mark(session, _on_commit.CHANGES)
+    if first and session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {CHANNEL}"))
 
 
 def add_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:

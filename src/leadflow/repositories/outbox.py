@@ -10,7 +10,7 @@ from sqlalchemy import BindParameter, Select, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.models.outbox import DeliveryAttempt, OutboxMessage, WebhookEndpoint
-from leadflow.repositories import _hot
+from leadflow.repositories import _hot, _on_commit
 from leadflow.repositories._sql import dialect_insert, table_of
 
 
@@ -22,6 +22,7 @@ def enqueue(session: Session, rows: Sequence[dict[str, Any]]) -> None:
             index_elements=["alert_id", "target_kind", "target"]
         )
         session.execute(statement, [{"attempts": 0, **row} for row in rows])
+        _on_commit.mark(session, _on_commit.OUTBOX)  # the worker delivers at the commit
 
 
 def _due(now: datetime | BindParameter[Any]) -> tuple[Any, ...]:

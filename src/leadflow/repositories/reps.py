@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, case, func, or_, select
 from sqlalchemy.orm import Session, defer
 
 from leadflow.models.assignment import Assignment
@@ -36,12 +36,25 @@ def list_all(session: Session) -> list[Rep]:
     return list(session.scalars(select(Rep).order_by(Rep.team, Rep.name)))
 
 
-def assignments_since(session: Session, since: datetime) -> list[tuple[int, datetime]]:
-    """(rep id, assigned at) of every assignment to a rep since `since`."""
-    query = select(Assignment.rep_id, Assignment.assigned_at).where(
-        Assignment.assigned_at >= since, Assignment.rep_id.is_not(None)
-    )
-    return [(rep_id, at) for rep_id, at in session.execute(query) if rep_id is not None]
+def loads(
+    session: Session, since: datetime, midnights: dict[int, datetime]
+) -> dict[int, tuple[int, datetime]]:
+    """rep id -> (hand-offs since that rep's midnight, the latest since `since`), for the reps
+    in `midnights` with a hand-off since `since` (not before any midnight). One range of
+    `ix_assignments_rep_load` per rep: the reps sharing a midnight are read together."""
+    found: dict[int, tuple[int, datetime]] = {}
+    by_midnight: dict[datetime, list[int]] = {}
+    for rep_id, midnight in midnights.items():
+        by_midnight.setdefault(midnight, []).append(rep_id)
+    for midnight, rep_ids in by_midnight.items():
+        today = func.count(case((Assignment.assigned_at >= midnight, 1)))
+        query = (
+            select(Assignment.rep_id, today, func.max(Assignment.assigned_at))
+            .where(Assignment.rep_id.in_(rep_ids), Assignment.assigned_at >= since)
+            .group_by(Assignment.rep_id)
+        )
+        found.update((rep, (count, latest)) for rep, count, latest in session.execute(query) if rep)
+    return found
 
 
 def add_assignment(session: Session, **fields: Any) -> Assignment:

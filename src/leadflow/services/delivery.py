@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
 from leadflow.core.alert_text import summary
-from leadflow.repositories import outbox
+from leadflow.repositories import _on_commit, outbox
 from leadflow.services import (
     channel_logs,  # noqa: F401  (keeps URLs out of Apprise's logs)
     notifications,
@@ -32,6 +33,18 @@ BACKOFF = tuple(timedelta(seconds=s) for s in (5, 30, 120, 600, 1800, 3600, 7200
 LEASE = timedelta(seconds=60)
 TIMEOUT = 10.0
 Clock = Callable[[], datetime]
+
+
+@contextmanager
+def woken_by_new_messages(wake: Callable[[], None]) -> Iterator[None]:
+    """While inside, `wake` runs (in the committing thread) each time a transaction of this
+    process that queued messages commits: the worker delivers at once instead of on its next
+    poll."""
+    _on_commit.listen(_on_commit.OUTBOX, wake)
+    try:
+        yield
+    finally:
+        _on_commit.unlisten(_on_commit.OUTBOX, wake)
 
 
 @dataclass(frozen=True)

@@ -54,29 +54,33 @@ def states(session: Session, now: datetime, reps: Sequence[Rep] | None = None) -
     """Every rep (or these, already read) as routing sees them now: load today (in their own
     zone), last lead, away."""
     reps = rep_repo.list_all(session) if reps is None else reps
-    recent = rep_repo.assignments_since(session, now - timedelta(days=1, hours=14))
+    hours_of = {rep.id: WorkingHours.parse(rep.working_hours, rep.timezone) for rep in reps}
+    midnights = {rep_id: _midnight(now, hours.zone) for rep_id, hours in hours_of.items()}
+    loads = rep_repo.loads(session, now - timedelta(days=1, hours=14), midnights)
     found = []
     for rep in reps:
-        hours = WorkingHours.parse(rep.working_hours, rep.timezone)
-        local = now.astimezone(ZoneInfo(hours.zone))
-        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        mine = [at for rep_id, at in recent if rep_id == rep.id]
+        today, last = loads.get(rep.id, (0, None))
         found.append(
             RepState(
                 id=rep.id,
                 name=rep.name,
                 email=rep.email,
                 team=rep.team,
-                hours=hours,
+                hours=hours_of[rep.id],
                 weight=rep.weight,
                 capacity=rep.capacity,
-                assigned_today=sum(1 for at in mine if at >= midnight),
-                last_assigned_at=max(mine, default=None),
+                assigned_today=today,
+                last_assigned_at=last,
                 out_of_office=rep.out_of_office_until is not None and now < rep.out_of_office_until,
                 active=rep.active,
             )
         )
     return found
+
+
+def _midnight(now: datetime, zone: str) -> datetime:
+    """The start of today in this zone."""
+    return now.astimezone(ZoneInfo(zone)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def update_rep(session: Session, rep_id: int, fields: dict[str, Any]) -> Rep:

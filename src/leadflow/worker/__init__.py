@@ -201,30 +201,35 @@ class Worker:
             log.error("%s", failure_line("retraining failed", exc))
 
     def run(self) -> None:
-        """Loop until `stop` is set; errors are logged and retried, never fatal."""
-        with httpx.Client() as client:
-            while not self.stop.is_set():
-                try:
-                    now = utcnow().timestamp()
-                    due_sweep = now - self._last_sweep >= SWEEP_EVERY
-                    if due_sweep:
-                        self._last_sweep = now
-                    self.run_once(client, sweep=due_sweep)
-                    if now - self._last_decay >= DECAY_EVERY:
-                        self._last_decay = now
-                        self.decay()
-                        self.retain()
-                    if now - self._last_snapshot >= SNAPSHOT_LOOK:
-                        self._last_snapshot = now
-                        self.fold_tallies()
-                        self.snapshot()
-                    if now - self._last_learn >= LEARN_EVERY:
-                        self._last_learn = now
-                        self.learn_in_background()
-                except Exception as exc:  # keep the loop alive; the next pass retries
-                    log.error("%s", failure_line("worker pass failed", exc))
-                self.wake.wait(self.interval)
-                self.wake.clear()
+        """Loop until `stop` is set; errors are logged and retried, never fatal. A commit in
+        this process that queues outbox messages wakes it at once; messages
+        queued elsewhere, and retries, are found by the poll every `interval` seconds."""
+        with delivery.woken_by_new_messages(self.wake.set), httpx.Client() as client:
+            self._loop(client)
+
+    def _loop(self, client: httpx.Client) -> None:
+        while not self.stop.is_set():
+            self.wake.clear()  # before the pass: a commit during it brings the next at once
+            try:
+                now = utcnow().timestamp()
+                due_sweep = now - self._last_sweep >= SWEEP_EVERY
+                if due_sweep:
+                    self._last_sweep = now
+                self.run_once(client, sweep=due_sweep)
+                if now - self._last_decay >= DECAY_EVERY:
+                    self._last_decay = now
+                    self.decay()
+                    self.retain()
+                if now - self._last_snapshot >= SNAPSHOT_LOOK:
+                    self._last_snapshot = now
+                    self.fold_tallies()
+                    self.snapshot()
+                if now - self._last_learn >= LEARN_EVERY:
+                    self._last_learn = now
+                    self.learn_in_background()
+            except Exception as exc:  # keep the loop alive; the next pass retries
+                log.error("%s", failure_line("worker pass failed", exc))
+            self.wake.wait(self.interval)
 
     def start_thread(self) -> threading.Thread:
         """Run in a daemon thread (inside the server)."""

@@ -1,0 +1,64 @@
+"""A rep's load as routing sees it (hand-offs today in the rep's own zone, the last one) is
+read from an index, so a hand-off costs the same after a year of hand-offs as on day one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from leadflow.repositories import leads
+from leadflow.repositories import reps as rep_repo
+from leadflow.services import reps
+from tests.repositories.statements import statements_run
+
+NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)  # 10:00 in New York, 16:00 in Berlin
+
+
+def _rep(session: Session, email: str, zone: str) -> int:
+    fields = {"email": email, "name": email[:3], "team": "inbound", "timezone": zone}
+    return reps.add_rep(session, fields, now=NOW - timedelta(days=400)).id
+
+
+def _hand_off(session: Session, rep_id: int | None, at: datetime, n: int) -> None:
+    lead = leads.create(session, email=f"lead{n}@example.com")
+    rep_repo.add_assignment(session, lead_id=lead.id, rep_id=rep_id, team="inbound",
+                            stage="sql", reason="test", assigned_at=at)  # fmt: skip
+
+
+def test_load_counts_today_in_each_reps_zone_and_the_last_hand_off(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions() as session, session.begin():
+        york, berlin = (
+            _rep(session, "ny@x.io", "America/New_York"),
+            _rep(session, "be@x.io", "Europe/Berlin"),
+        )
+        idle = _rep(session, "idle@x.io", "UTC")
+        old = [(rep, NOW - timedelta(days=d)) for d in range(3, 300) for rep in (york, berlin)]
+        today = [
+            (york, NOW - timedelta(hours=11)),  # 23:00 yesterday in New York (04:00 UTC today)
+            (york, NOW - timedelta(hours=4)),  # 06:00 in New York: today
+            (york, NOW - timedelta(minutes=5)),
+            (berlin, NOW - timedelta(hours=9)),  # 07:00 in Berlin: today
+            (berlin, NOW - timedelta(hours=20)),  # 20:00 yesterday in Berlin
+            (None, NOW - timedelta(minutes=1)),  # to a team: nobody's load
+        ]
+        for n, (rep, at) in enumerate(old + today):
+            _hand_off(session, rep, at, n)
+    with sessions() as session, statements_run(session) as seen:
+        found = {state.id: state for state in reps.states(session, NOW)}
+    assert found[york].assigned_today == 2
+    assert found[york].last_assigned_at == NOW - timedelta(minutes=5)
+    assert found[berlin].assigned_today == 1
+    assert found[berlin].last_assigned_at == NOW - timedelta(hours=9)
+    assert found[idle].assigned_today == 0 and found[idle].last_assigned_at is None
+    if sessions.kw["bind"].dialect.name == "sqlite":  # PostgreSQL scans a table this small
+        reads = [(sql, params) for sql, params in seen if "FROM assignments" in sql]
+        assert reads
+        with sessions() as session:
+            for sql, params in reads:
+                plan = session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)
+                steps = " | ".join(str(row[-1]) for row in plan)
+                # Before: SCAN assignments, every hand-off ever made, on each hand-off.
+                assert "SCAN assignments" not in steps, steps
