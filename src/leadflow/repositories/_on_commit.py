@@ -3,8 +3,9 @@ notifications, the worker for new outbox messages) is told at the commit instead
 them on its next poll.
 
 A writer calls `mark(session, topic)`; right after that transaction commits, every listener of
-the topic in this process runs (never when it rolls back). Listeners run in the committing
-thread, so they only set a flag or an event.
+the topic in this process runs (never when it rolls back). A writer may also leave a callback
+for its own transaction's commit (`after_commit`). Both run in the committing thread, so they
+only set a flag, an event or a list.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ OUTBOX = "outbox"  # messages to deliver: the worker looks again
 
 LISTENERS: dict[str, list[Callable[[], None]]] = {CHANGES: [], OUTBOX: []}
 _MARKED = "leadflow.committed_topics"
+_CALLBACKS = "leadflow.after_commit"
 
 
 def mark(session: Session, topic: str) -> bool:
@@ -28,6 +30,12 @@ def mark(session: Session, topic: str) -> bool:
     first = topic not in marked
     marked.add(topic)
     return first
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once this transaction commits (before the topics' listeners); never
+    when it rolls back."""
+    session.info.setdefault(_CALLBACKS, []).append(callback)
 
 
 def listen(topic: str, listener: Callable[[], None]) -> None:
@@ -40,6 +48,8 @@ def unlisten(topic: str, listener: Callable[[], None]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
+    for callback in session.info.pop(_CALLBACKS, ()):
+        callback()
     for topic in session.info.pop(_MARKED, ()):
         for listener in list(LISTENERS[topic]):
             listener()
@@ -48,3 +58,4 @@ def _committed(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _rolled_back(session: Session) -> None:
     session.info.pop(_MARKED, None)
+    session.info.pop(_CALLBACKS, None)

@@ -14,15 +14,39 @@ from leadflow.repositories import _hot, _on_commit
 from leadflow.repositories._sql import dialect_insert, table_of
 
 
-def enqueue(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Add messages (alert_id, event_type, target_kind, target, payload, next_attempt_at);
-    a message already queued for the same alert and target is left as it is."""
-    if rows:
-        statement = dialect_insert(session, table_of(OutboxMessage)).on_conflict_do_nothing(
-            index_elements=["alert_id", "target_kind", "target"]
-        )
-        session.execute(statement, [{"attempts": 0, **row} for row in rows])
-        _on_commit.mark(session, _on_commit.OUTBOX)  # the worker delivers at the commit
+def enqueue(
+    session: Session, rows: Sequence[dict[str, Any]], held_by: str | None = None
+) -> list[int]:
+    """Add messages (alert_id, event_type, target_kind, target, payload, next_attempt_at, and
+    claimed_until for those a worker holds from the start); a message already queued for the
+    same alert and target is left as it is. The ids of the new messages `held_by` holds."""
+    if not rows:
+        return []
+    statement = dialect_insert(session, table_of(OutboxMessage)).on_conflict_do_nothing(
+        index_elements=["alert_id", "target_kind", "target"]
+    )
+    values = [{"attempts": 0, "claimed_until": None, **row, "claimed_by": None} for row in rows]
+    if held_by is not None:
+        for row in values:
+            row["claimed_by"] = held_by if row["claimed_until"] is not None else None
+    _on_commit.mark(session, _on_commit.OUTBOX)  # the worker delivers at the commit
+    if held_by is None:
+        session.execute(statement, values)
+        return []
+    table = table_of(OutboxMessage)
+    returned = session.execute(statement.returning(table.c.id, table.c.claimed_by), values)
+    return [int(id_) for id_, holder in returned if holder == held_by]
+
+
+def held(session: Session, ids: Sequence[int], worker: str) -> list[OutboxMessage]:
+    """These messages, of those `worker` still holds undelivered (a read: no write lock)."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.id.in_(ids),
+        OutboxMessage.claimed_by == worker,
+        OutboxMessage.delivered_at.is_(None),
+        OutboxMessage.given_up_at.is_(None),
+    )
+    return list(session.scalars(query.order_by(OutboxMessage.id)))
 
 
 def _due(now: datetime | BindParameter[Any]) -> tuple[Any, ...]:

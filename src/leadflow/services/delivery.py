@@ -9,8 +9,9 @@ the ids it has seen processes each alert exactly once.
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
 from leadflow.core.alert_text import summary
+from leadflow.models.outbox import OutboxMessage
 from leadflow.repositories import _on_commit, outbox
 from leadflow.services import (
     channel_logs,  # noqa: F401  (keeps URLs out of Apprise's logs)
@@ -31,20 +33,69 @@ from leadflow.services import (
 # Waits after each failed try: about 15 hours in all, then the message is given up.
 BACKOFF = tuple(timedelta(seconds=s) for s in (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800))
 LEASE = timedelta(seconds=60)
+# Outcomes are written at least this often (seconds) while a batch is sent: a message's
+# outcome is recorded well before its lease (`LEASE`) runs out.
+RECORD_WITHIN = 5.0
 TIMEOUT = 10.0
 Clock = Callable[[], datetime]
 
 
+class Handover:
+    """The messages this process queues, held for its running worker from the transaction
+    that queues them: at that commit their ids are handed to the worker and it is woken, so it
+    sends them without first taking the write lock to claim them (on SQLite, behind the
+    requests' transactions). Held with the same lease as a claim: if this process dies, any
+    worker sends them once the lease has run out."""
+
+    def __init__(self, worker: str, wake: Callable[[], None]) -> None:
+        self.worker = worker
+        self.wake = wake
+        self._ids: list[int] = []
+        self._lock = threading.Lock()
+
+    def give(self, ids: Sequence[int]) -> None:
+        """At a commit (any thread): these ids are the worker's to send."""
+        with self._lock:
+            self._ids.extend(ids)
+        self.wake()
+
+    def take(self) -> list[int]:
+        """The ids handed over since the last take."""
+        with self._lock:
+            ids, self._ids = self._ids, []
+        return ids
+
+
+_HANDOVERS: list[Handover] = []  # the running workers of this process; the first is handed
+
+
 @contextmanager
-def woken_by_new_messages(wake: Callable[[], None]) -> Iterator[None]:
-    """While inside, `wake` runs (in the committing thread) each time a transaction of this
-    process that queued messages commits: the worker delivers at once instead of on its next
-    poll."""
+def handed_over(worker: str, wake: Callable[[], None]) -> Iterator[Handover]:
+    """While inside, the messages this process queues are held for `worker` from the start
+    and handed to it at their commit (`Handover`), and `wake` runs each time a transaction of
+    this process that queued messages commits."""
+    handover = Handover(worker, wake)
+    _HANDOVERS.append(handover)
     _on_commit.listen(_on_commit.OUTBOX, wake)
     try:
-        yield
+        yield handover
     finally:
         _on_commit.unlisten(_on_commit.OUTBOX, wake)
+        _HANDOVERS.remove(handover)
+
+
+def queue(session: Session, rows: Sequence[dict[str, Any]], now: datetime) -> None:
+    """Queue messages in the caller's transaction; those still to send are held for this
+    process's running worker, if any, and handed to it when the transaction commits."""
+    handover = _HANDOVERS[0] if _HANDOVERS else None
+    if handover is None:
+        outbox.enqueue(session, rows)
+        return
+    until = now + LEASE
+    held = [row if row.get("delivered_at") else {**row, "claimed_until": until} for row in rows]
+    ids = outbox.enqueue(session, held, held_by=handover.worker)
+    if ids:
+        _on_commit.after_commit(session, lambda: handover.give(ids))
 
 
 @dataclass(frozen=True)
@@ -86,30 +137,45 @@ def claim(
     with factory() as session, session.begin():
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
         rows = outbox.claim_due(session, now=now, until=now + LEASE, worker=worker, limit=limit)
-        endpoints = {str(e.id): e for e in outbox.endpoints(session)}
-        found = []
-        for row in rows:
-            if row.target_kind == notifications.KIND:  # a replay: a row to write, no I/O
-                notifications.redeliver(session, row, now)
-                continue
-            endpoint = endpoints.get(row.target) if row.target_kind == "webhook" else None
-            if row.target_kind == "webhook" and endpoint is None:
-                row.given_up_at, row.last_error = now, "endpoint removed or disabled"
-                continue
-            found.append(
-                Claimed(
-                    row.id,
-                    row.alert_id,
-                    row.event_type,
-                    row.target_kind,
-                    row.target,
-                    dict(row.payload),
-                    row.attempts,
-                    endpoint.url if endpoint else None,
-                    endpoint.secret if endpoint else None,
-                )
+        return _to_send(session, rows, now)
+
+
+def _to_send(session: Session, rows: Sequence[OutboxMessage], now: datetime) -> list[Claimed]:
+    endpoints = {str(e.id): e for e in outbox.endpoints(session)}
+    found = []
+    for row in rows:
+        if row.target_kind == notifications.KIND:  # a replay: a row to write, no I/O
+            notifications.redeliver(session, row, now)
+            continue
+        endpoint = endpoints.get(row.target) if row.target_kind == "webhook" else None
+        if row.target_kind == "webhook" and endpoint is None:
+            row.given_up_at, row.last_error = now, "endpoint removed or disabled"
+            continue
+        found.append(
+            Claimed(
+                row.id,
+                row.alert_id,
+                row.event_type,
+                row.target_kind,
+                row.target,
+                dict(row.payload),
+                row.attempts,
+                endpoint.url if endpoint else None,
+                endpoint.secret if endpoint else None,
             )
-        return found
+        )
+    return found
+
+
+def held(factory: sessionmaker[Session], handover: Handover, now: datetime) -> list[Claimed]:
+    """The messages handed over to this worker and still its own, read without the write lock
+    (the session is never committed: one whose endpoint has gone meanwhile is skipped, and a
+    claim gives it up once its lease has run out)."""
+    ids = handover.take()
+    if not ids:
+        return []
+    with factory() as session:
+        return _to_send(session, outbox.held(session, ids, handover.worker), now)
 
 
 def send(message: Claimed, client: httpx.Client, now: datetime) -> Outcome:
@@ -148,40 +214,59 @@ def _notify(message: Claimed) -> bool:
     return bool(channel.notify(title=title, body=text))
 
 
-def record(
-    factory: sessionmaker[Session], message: Claimed, outcome: Outcome, now: datetime
-) -> None:
-    """Log the try; delivered, or scheduled again with backoff, or given up."""
+Sent = tuple[Claimed, Outcome, datetime]  # a message, how its try went, when
+
+
+def record(factory: sessionmaker[Session], tries: Sequence[Sent]) -> None:
+    """Log these tries in one transaction; each message delivered, or scheduled again with
+    backoff, or given up."""
+    if not tries:
+        return
     with factory() as session, session.begin():
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-        outbox.log_attempt(
-            session,
-            outbox_id=message.id,
-            at=now,
-            ok=outcome.ok,
-            status_code=outcome.status_code,
-            error=outcome.error,
-            milliseconds=round(outcome.milliseconds, 2),
-        )
-        [row] = outbox.get_many(session, [message.id])
-        row.attempts += 1
-        row.claimed_until = None
-        if outcome.ok:
-            row.delivered_at, row.last_error = now, None
-        elif row.attempts > len(BACKOFF):
-            row.given_up_at, row.last_error = now, outcome.error
-        else:
-            row.next_attempt_at = now + BACKOFF[row.attempts - 1]
-            row.last_error = outcome.error
+        rows = {row.id: row for row in outbox.get_many(session, [m.id for m, _, _ in tries])}
+        for message, outcome, now in tries:
+            outbox.log_attempt(
+                session,
+                outbox_id=message.id,
+                at=now,
+                ok=outcome.ok,
+                status_code=outcome.status_code,
+                error=outcome.error,
+                milliseconds=round(outcome.milliseconds, 2),
+            )
+            row = rows[message.id]
+            row.attempts += 1
+            row.claimed_until = None
+            if outcome.ok:
+                row.delivered_at, row.last_error = now, None
+            elif row.attempts > len(BACKOFF):
+                row.given_up_at, row.last_error = now, outcome.error
+            else:
+                row.next_attempt_at = now + BACKOFF[row.attempts - 1]
+                row.last_error = outcome.error
 
 
 def deliver_due(
-    factory: sessionmaker[Session], worker: str, clock: Clock, client: httpx.Client
+    factory: sessionmaker[Session],
+    worker: str,
+    clock: Clock,
+    client: httpx.Client,
+    handover: Handover | None = None,
 ) -> int:
-    """Claim, send and record one batch of due messages; how many were delivered."""
-    delivered = 0
-    for message in claim(factory, worker, clock()):
+    """Send what was handed over (no claim needed), else claim a batch of due messages and
+    send it; how many were delivered. Every message is sent before any is recorded, so the
+    alerts of one hand-off leave together, and the outcomes are written a few at a time
+    (`RECORD_WITHIN`), well inside the lease."""
+    messages = held(factory, handover, clock()) if handover is not None else []
+    tries: list[Sent] = []
+    delivered, started = 0, time.monotonic()
+    for message in messages or claim(factory, worker, clock()):
         outcome = send(message, client, clock())
-        record(factory, message, outcome, clock())
+        tries.append((message, outcome, clock()))
         delivered += outcome.ok
+        if time.monotonic() - started >= RECORD_WITHIN:
+            record(factory, tries)
+            tries, started = [], time.monotonic()
+    record(factory, tries)
     return delivered

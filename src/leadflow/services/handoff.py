@@ -28,9 +28,8 @@ from leadflow.models.user import User
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import notifications as notification_repo
-from leadflow.repositories import outbox
 from leadflow.repositories import reps as rep_repo
-from leadflow.services import notifications
+from leadflow.services import delivery, notifications
 from leadflow.services import reps as rep_service
 
 RECENT_EVENTS = 10
@@ -242,7 +241,7 @@ def queue_to(
     ]
     rows += [_row(alert_id, event_type, "apprise", url, payload, now) for url in urls]
     rows += notifications.outbox_rows(alert_id, event_type, payload, people, now)
-    outbox.enqueue(session, rows)
+    delivery.queue(session, rows, now)
     notifications.deliver(session, payload, [person.id for person in people], now)
     return alert_id
 

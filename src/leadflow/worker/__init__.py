@@ -65,12 +65,13 @@ class Worker:
         self._last_learn = 0.0
         self._last_snapshot = 0.0
         self._learning: threading.Thread | None = None
+        self.handover: delivery.Handover | None = None  # while `run` runs
         self.started_at = utcnow()
 
     def run_once(self, client: httpx.Client, *, sweep: bool = True) -> int:
         """Deliver what is due (and sweep deadlines); how many messages were delivered."""
         delivered = 0
-        while batch := delivery.deliver_due(self.factory, self.name, utcnow, client):
+        while batch := delivery.deliver_due(self.factory, self.name, utcnow, client, self.handover):
             delivered += batch
         if sweep:
             self.sweep()
@@ -202,10 +203,15 @@ class Worker:
 
     def run(self) -> None:
         """Loop until `stop` is set; errors are logged and retried, never fatal. A commit in
-        this process that queues outbox messages wakes it at once; messages
-        queued elsewhere, and retries, are found by the poll every `interval` seconds."""
-        with delivery.woken_by_new_messages(self.wake.set), httpx.Client() as client:
-            self._loop(client)
+        this process that queues outbox messages hands them to it, already
+        held, and wakes it (`delivery.Handover`); messages queued elsewhere, and retries, are
+        claimed on the poll every `interval` seconds."""
+        with delivery.handed_over(self.name, self.wake.set) as handover, httpx.Client() as client:
+            self.handover = handover
+            try:
+                self._loop(client)
+            finally:
+                self.handover = None
 
     def _loop(self, client: httpx.Client) -> None:
         while not self.stop.is_set():
