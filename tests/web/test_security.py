@@ -220,3 +220,17 @@ def test_signing_in_never_sends_the_browser_to_another_site(
     location = answer.headers["location"]  # a path of this site ("\\" arrives as %5C)
     assert answer.status_code == 303 and location.startswith("/")
     assert not location.startswith("//") and "\\" not in location and ":" not in location
+
+
+def test_a_form_too_large_is_refused_before_it_is_read_whole(
+    app: FastAPI, client: TestClient
+) -> None:
+    # Before: the sign-in form, which anybody can post to, read a body of up to 1,000 fields
+    # of 1 MB each into memory (only /api and /v1 had a limit of the whole body).
+    huge = {f"field{k}": "x" * 900_000 for k in range(3)}
+    refused = client.post("/login", data={**huge, "email": "a@b.io", "password": "p"})
+    assert refused.status_code == 413
+    assert "over the 1 MB limit" in refused.text and "<html" in refused.text.lower()
+    csrf = signed_in(app, client, "ana@flowline.io", "admin")
+    refused = client.post("/team/reps", data={**huge, "csrf_token": csrf})
+    assert refused.status_code == 413

@@ -1,9 +1,10 @@
 """Request bodies of /api read strictly: at most `MAX_BODY` bytes, and JSON with no NaN,
-Infinity, lone surrogates or deep nesting."""
+Infinity, lone surrogates or deep nesting. The pages' forms are bounded the same way
+(`BoundedRoute`): the sign-in form is open to anybody."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine
 from contextlib import aclosing
 from typing import Any
 
@@ -51,6 +52,35 @@ class BodyRefused(HTTPException):
     def __init__(self, error: Invalid) -> None:
         super().__init__(422, error.message)
         self.problems = [{"field": f, "message": m} for f, m in error.field_problems]
+
+
+class BoundedRequest(Request):
+    """A request whose body is read up to `MAX_BODY` bytes, then refused with a 413 (a form
+    is parsed from this stream, chunk by chunk: no more than that is ever held)."""
+
+    async def stream(self) -> AsyncGenerator[bytes, None]:
+        declared = self.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            raise BodyTooLarge()
+        size = 0
+        async with aclosing(super().stream()) as chunks:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise BodyTooLarge()
+                yield chunk
+
+
+class BoundedRoute(APIRoute):
+    """The route class of every page router: its forms are `BoundedRequest`s."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def bounded(request: Request) -> Response:
+            return await handler(BoundedRequest(request.scope, request.receive))
+
+        return bounded
 
 
 class StrictRequest(Request):

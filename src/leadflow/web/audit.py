@@ -10,13 +10,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from leadflow.api.deps import DbSession, Now
+from leadflow.api.strict_body import BoundedRoute
 from leadflow.core.errors import Invalid
 from leadflow.core.roles import Permission
 from leadflow.services import audit
 from leadflow.web.auth import Viewer, can
 from leadflow.web.pages import page
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=BoundedRoute)
 Admin = Annotated[Viewer, Depends(can(Permission.ADMIN))]
 PAGE_SIZE = 200
 

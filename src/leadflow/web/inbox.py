@@ -7,12 +7,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from leadflow.api.deps import DbSession, Now
+from leadflow.api.strict_body import BoundedRoute
 from leadflow.core.errors import NotFound
 from leadflow.services import notifications
 from leadflow.web.auth import Seen, check_csrf
 from leadflow.web.pages import page
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=BoundedRoute)
 
 
 @router.get("/notifications")

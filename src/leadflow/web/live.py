@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.api.errors import failure_line
+from leadflow.api.strict_body import BoundedRoute
 from leadflow.repositories import notifications as notification_repo
 from leadflow.services import notifications
 from leadflow.web.auth import Seen
@@ -32,7 +33,7 @@ from leadflow.web.auth import Seen
 log = logging.getLogger("leadflow.live")
 TICK = 0.25  # seconds: the longest a change made by another process waits without NOTIFY
 KEEP_ALIVE = 15.0  # seconds between comments that keep proxies from closing an idle stream
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=BoundedRoute)
 
 
 @dataclass(eq=False)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from leadflow.api.deps import DbSession, Now, ReadSession
+from leadflow.api.strict_body import BoundedRoute
 from leadflow.core.errors import LeadflowError, NotFound
 from leadflow.core.plan import PLAN_STAGES, parse_rates
 from leadflow.core.playbook_text import PlaybookInvalid, parse_playbook
@@ -18,7 +19,7 @@ from leadflow.services import plan as plan_service
 from leadflow.web.auth import Viewer, can, check_csrf
 from leadflow.web.pages import page
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=BoundedRoute)
 Reader = Annotated[Viewer, Depends(can(Permission.READ))]
 Editor = Annotated[Viewer, Depends(can(Permission.PLAYBOOK))]
 Team = Annotated[Viewer, Depends(can(Permission.TEAM))]

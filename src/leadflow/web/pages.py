@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from leadflow.api.deps import DbSession, Now, ReadSession
+from leadflow.api.strict_body import BoundedRoute
 from leadflow.core.errors import Invalid, LeadflowError, NotFound
 from leadflow.core.lifecycle import Action
 from leadflow.core.report_math import Cohort
@@ -32,7 +33,7 @@ from leadflow.web.auth import (
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 LOGIN_CSRF = "lf_login_csrf"
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=BoundedRoute)
 Seller = Annotated[Viewer, Depends(can(Permission.SALES))]
 Reader = Annotated[Viewer, Depends(can(Permission.READ))]
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from leadflow.api.deps import DbSession, Now
+from leadflow.api.strict_body import BoundedRoute
 from leadflow.core.errors import LeadflowError
 from leadflow.services import sso, users
 from leadflow.settings import Settings
@@ -14,7 +15,7 @@ from leadflow.web.pages import is_https, refused, safe_path, signed_in
 PENDING = "lf_sso_pending"
 PENDING_LIFETIME = 600  # seconds to come back from the provider
 CALLBACK = "/login/sso/callback"
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=BoundedRoute)
 
 
 def _settings(request: Request) -> Settings:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from leadflow.api.deps import DbSession, Now
 from leadflow.api.rest.schemas import RepIn, RepPatch
+from leadflow.api.strict_body import BoundedRoute
 from leadflow.core.errors import LeadflowError, NotFound
 from leadflow.core.roles import Permission
 from leadflow.models.rep import Rep
@@ -20,7 +21,7 @@ from leadflow.services import audit, reps, routing_preview
 from leadflow.web.auth import Viewer, can, check_csrf
 from leadflow.web.pages import page
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=BoundedRoute)
 Team = Annotated[Viewer, Depends(can(Permission.TEAM))]
 TEXT_FIELDS = ("name", "email", "team", "working_hours", "timezone", "manager_email")
 
