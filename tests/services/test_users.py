@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from leadflow.core.errors import Invalid
 from leadflow.models.user import User
 from leadflow.services import users
 
@@ -54,3 +55,19 @@ def test_a_link_expires_and_ends_with_the_account(session: Session) -> None:
     assert users.link_user(session, link, NOW + timedelta(hours=1)) == ann
     users.reset_password(session, ann.email, None, NOW)
     assert users.link_user(session, link, NOW) is None  # a reset ends links too
+
+
+@pytest.mark.parametrize(
+    "email", ["ana@", "@flowline.io", "ana smith@flowline.io", "ana@flow line.io", "ana@localhost"]
+)
+def test_a_user_needs_an_e_mail_address_as_leads_do(session: Session, email: str) -> None:
+    # Before: anything holding an "@" was taken (a lead's e-mail was checked, a user's not).
+    with pytest.raises(Invalid, match="is not an e-mail address"):
+        users.create_user(session, email=email, name="Ana", role="rep",
+                          password="correct-horse-battery", now=NOW)  # fmt: skip
+
+
+def test_a_user_e_mail_may_have_an_international_domain(session: Session) -> None:
+    user = users.create_user(session, email=" Ana@Müller.de ", name="Ana", role="rep",
+                             password="correct-horse-battery", now=NOW)  # fmt: skip
+    assert user.email == "ana@müller.de"

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from leadflow.core.addresses import email_address
 from leadflow.core.errors import Conflict, Invalid, LeadflowError, NotFound
 from leadflow.core.roles import UserRole
 from leadflow.models.user import SignInLink, User, WebSession
@@ -65,9 +66,10 @@ def create_user(
     session: Session, *, email: str, name: str, role: str, password: str, now: datetime
 ) -> User:
     """A new user; Invalid names a bad role, e-mail or short password, Conflict a taken e-mail."""
-    email = email.strip().lower()
-    if "@" not in email:
-        raise Invalid(f"email: {email!r} is not an e-mail address")
+    try:
+        email = email_address(email)  # the same check as a lead's
+    except ValueError as exc:
+        raise Invalid(f"email: {exc}") from None
     if role not in {r.value for r in UserRole}:
         raise Invalid(f"role: {role!r} must be one of {', '.join(r.value for r in UserRole)}")
     _check_password(password)
