@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadflow.core.addresses import company_domain_name, email_address
+from leadflow.core.addresses import company_domain_name, domain_of, email_address
+from leadflow.core.playbook import Playbook, Tier
+
+B2B = Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml"
 
 GOOD_EMAILS = {
     "ana@acme.com": "ana@acme.com",
@@ -54,3 +60,25 @@ def test_any_text_is_an_address_or_a_value_error(text: str) -> None:
     except ValueError:
         return
     assert kept == email_address(kept)  # normalised once and for all
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["müller.de", "xn--mller-kva.de", "MÜLLER.DE", "mu\u0308ller.de", "bob@xn--mller-kva.de",
+     "https://www.XN--MLLER-KVA.de/about", "ana@Müller.de"],
+)  # fmt: skip
+def test_one_domain_whatever_form_it_is_written_in(text: str) -> None:
+    # Before: punycode, decomposed accents and the Unicode form were three domains, so the
+    # people of one company could land on three accounts.
+    assert domain_of(text) == "müller.de"
+    assert company_domain_name(text.rsplit("@", 1)[-1]) == "müller.de"
+
+
+def test_a_tier_lists_a_domain_in_either_form() -> None:
+    tier = Tier(id="top", max_accounts=3, domains=["xn--mller-kva.de", " https://www.Acme.com/ "])
+    assert tier.domains == ["müller.de", "acme.com"]  # the form accounts are kept in
+    book = Playbook.model_validate(
+        {**yaml.safe_load(B2B.read_text()), "tiers": [tier.model_dump()]}
+    )
+    for stored in ("müller.de", "xn--mller-kva.de", "ACME.com"):  # older accounts: as written
+        assert book.tier_of(stored) is not None

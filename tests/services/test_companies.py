@@ -39,6 +39,15 @@ def test_an_address_with_control_characters_makes_no_account(session: Session) -
     assert lead.account_id is None and lead.account_reason is None
 
 
+def test_an_international_domain_in_either_form_is_one_account(session: Session) -> None:
+    playbooks.apply(session, B2B.read_text(), author="t", now=NOW)
+    active = playbooks.active_playbook(session)
+    ana = create_lead(session, active, {"email": "ana@müller.de"}, now=NOW)
+    bob = create_lead(session, active, {"email": "bob@xn--mller-kva.de"}, now=NOW)
+    assert ana.account_id is not None and bob.account_id == ana.account_id
+    assert company_domain("https://www.xn--mller-kva.de") == "müller.de"
+
+
 def test_business_domains_come_from_company_addresses_only() -> None:
     assert business_domain("jane@eu.acme.com") == "acme.com"
     assert business_domain("jane@googlemail.com") is None

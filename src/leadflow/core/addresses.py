@@ -1,7 +1,9 @@
 """What an e-mail address and a company domain are: one definition for every interface (pure).
 
 Internationalized domains are accepted as people write them (`ana@müller.de`, lowercase): a
-domain is valid when its IDNA (punycode) form is dotted labels of letters, digits and hyphens.
+domain is valid when its IDNA (punycode) form is dotted labels of letters, digits and hyphens,
+and is kept in its Unicode form whichever form it came in (`domain_of`), so one company is one
+domain.
 Deliberately simple otherwise: one @, no spaces. Full RFC checks cost more per row than the rest
 of an import; bouncing addresses are caught by the data-quality report.
 """
@@ -25,7 +27,20 @@ def domain_of(value: str | None) -> str | None:
     text = text.rsplit("@", 1)[-1]
     text = re.sub(r"^[a-z]+://", "", text).split("/")[0].split(":")[0]
     text = text.removeprefix("www.")
-    return text or None
+    return _one_form(text) or None
+
+
+def _one_form(host: str) -> str:
+    """An internationalized domain in the one form it is kept in, Unicode as people write it:
+    `xn--mller-kva.de`, `MÜLLER.de` and a decomposed `ü` all give `müller.de` (IDNA's
+    round trip: nameprep folds case and normalizes, then punycode labels are decoded). A host
+    that is not a valid IDN is left as it is (and refused as a domain where one is required)."""
+    if host.isascii() and "xn--" not in host:
+        return host
+    try:
+        return host.encode("idna").decode("ascii").encode("ascii").decode("idna")
+    except UnicodeError:
+        return host
 
 
 def is_domain(text: str) -> bool:

@@ -7,6 +7,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from leadflow.core.addresses import domain_of
 from leadflow.core.conditions import Condition
 from leadflow.core.handoff_rules import Routing, Sla
 from leadflow.core.stages import Stage
@@ -53,7 +54,8 @@ class Tier(_Strict):
     @field_validator("domains")
     @classmethod
     def _normalise(cls, domains: list[str]) -> list[str]:
-        return [d.strip().lower() for d in domains]
+        # In the form accounts keep theirs (`addresses.domain_of`): bare, lowercase, Unicode.
+        return [domain_of(d) or d.strip().lower() for d in domains]
 
     @model_validator(mode="after")
     def _within_size(self) -> Self:
@@ -290,7 +292,7 @@ class Playbook(_Strict):
         """The tier an account domain belongs to, if any."""
         if not domain:
             return None
-        wanted = domain.lower()
+        wanted = domain_of(domain)  # an account stored before domains had one form matches too
         return next((tier for tier in self.tiers if wanted in tier.domains), None)
 
 
