@@ -169,6 +169,27 @@ def test_a_bad_row_in_the_middle_of_a_csv_stops_no_later_row(tmp_path: Path) -> 
         list(open_table(path).rows)
 
 
+def test_a_value_under_a_column_without_a_header_is_named_not_dropped(tmp_path: Path) -> None:
+    # Before: the value was left out of the row without a word (a column someone forgot to
+    # name, or the header row shifted), in CSV and Excel alike.
+    path = tmp_path / "gap.csv"
+    path.write_text("email,,name,\na@x.io,,A,\nb@x.io,oops,B,\n")
+    entries = list(open_table(path).entries)
+    assert entries[0] == (2, {"email": "a@x.io", "name": "A"})  # blank cells there: fine
+    assert isinstance(entries[1][1], RowError)
+    assert str(entries[1][1]) == "line 3: a value in column 2, which has no header ('oops')"
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["email", None, "name"])
+    sheet.append(["c@x.io", None, "C"])
+    sheet.append(["d@x.io", 42, "D"])
+    book.save(tmp_path / "gap.xlsx")
+    rows = list(open_table(tmp_path / "gap.xlsx").entries)
+    assert rows[0] == (2, {"email": "c@x.io", "name": "C"})
+    assert str(rows[1][1]) == "line 3: a value in column B, which has no header ('42')"
+
+
 @pytest.mark.parametrize(
     ("won", "lost"),
     [("yes", "no"), ("TRUE", "FALSE"), ("1", "0"), ("Won", "Lost"), ("Closed Won", "Closed Lost"),

@@ -153,9 +153,22 @@ def _csv_rows(
         if named and None not in values:
             yield line, dict(zip(names, values, strict=False))
             continue
+        if not named and (unnamed := _unnamed(names, values, str)):
+            yield line, RowError(line, unnamed)
+            continue
         row = _row(names, values)
         if row:  # a row of nothing but blanks and placeholders is skipped
             yield line, row
+
+
+def _unnamed(names: list[str], values: list[Any], label: Callable[[int], str]) -> str | None:
+    """What is wrong when a value sits in a column whose header is blank (`label(k)` names
+    column k, counted from 1), else None: such a value would otherwise be dropped unseen."""
+    for k, (name, value) in enumerate(zip(names, values, strict=False), start=1):
+        if not name and value is not None:
+            shown = str(value) if len(str(value)) <= 40 else f"{str(value)[:40]}..."
+            return f"a value in column {label(k)}, which has no header ({shown!r})"
+    return None
 
 
 def _row(names: list[str], values: list[Any]) -> dict[str, Any]:
@@ -197,6 +210,8 @@ def _excel_rows(path: Path, name: Naming) -> Iterator[Entry]:
 
 
 def _sheet_rows(book: Any, name: Naming) -> Iterator[Entry]:
+    from openpyxl.utils import get_column_letter
+
     try:
         sheet = book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
@@ -210,6 +225,8 @@ def _sheet_rows(book: Any, name: Naming) -> Iterator[Entry]:
                 continue
             if len(cells) > len(names) and any(c is not None for c in cells[len(names) :]):
                 yield number, RowError(number, f"values beyond the {len(names)} named columns")
+            elif unnamed := _unnamed(names, cells, get_column_letter):
+                yield number, RowError(number, unnamed)
             else:
                 yield number, _row(names, cells)
     finally:
