@@ -79,6 +79,8 @@ def test_latest_of_many_leads_is_each_ones_latest_oldest_first(session: Session)
         assert [(e.type, e.name, e.occurred_at) for e in every] == [
             (e.type, e.name, e.occurred_at) for e in latest
         ]
+        assert events.latest_of(session, [lead_id], limit=3) == {lead_id: latest}  # a hand-off's
+    assert events.latest_of(session, [quiet.id], limit=3) == {}
 
 
 def test_iter_all_columns_streams_chunks_by_lead_then_time(session: Session) -> None:

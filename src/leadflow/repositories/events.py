@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import Row, Select, bindparam, case, func, null, or_, select
@@ -177,16 +177,33 @@ class Recent:
     occurred_at: datetime
 
 
+@cache
+def _latest_of_one(limit: int) -> Select[tuple[str, str | None, dict[str, Any], datetime]]:
+    """One lead's latest `limit` events, newest first: ordered as `latest_of` ranks them."""
+    return (
+        select(Event.type, Event.name, Event.properties, Event.occurred_at)
+        .where(Event.lead_id == bindparam("lead_id"))
+        .order_by(Event.occurred_us.desc().nulls_last(), Event.id.desc())
+        .limit(limit)
+    )
+
+
 def latest_of(session: Session, lead_ids: Iterable[int], limit: int) -> dict[int, list[Recent]]:
     """Each of these leads' latest `limit` events, oldest first (a lead without any: absent),
     read for all of them at once: a bulk pass's hand-offs need them for a thousand alerts."""
     found: dict[int, list[Recent]] = {}
+    wanted = sorted(set(lead_ids))
+    if len(wanted) == 1:  # a live hand-off: one lead, by a statement built once
+        rows = session.execute(_latest_of_one(limit), {"lead_id": wanted[0]}).all()
+        if rows:
+            found[wanted[0]] = [Recent(t, n, p or {}, at) for t, n, p, at in reversed(rows)]
+        return found
     # Ranked by the integer time, from the covering `ix_events_scoring` (lead, time, and the
     # row id every SQLite index holds): only the rows kept are then read whole, not every
     # event of each lead (at a million leads, most of a bulk pass's hand-off time went there).
     # (A row without its integer time, which every writer fills in, ranks as the oldest.)
     order = (Event.occurred_us.desc().nulls_last(), Event.id.desc())
-    for batch in chunked(sorted(set(lead_ids))):
+    for batch in chunked(wanted):
         place = func.row_number().over(partition_by=Event.lead_id, order_by=order)
         ranked = select(Event.id, place.label("place")).where(Event.lead_id.in_(batch)).subquery()
         query = (

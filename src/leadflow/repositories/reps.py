@@ -36,6 +36,21 @@ def list_all(session: Session) -> list[Rep]:
     return list(session.scalars(select(Rep).order_by(Rep.team, Rep.name)))
 
 
+# Built once: every hand-off asks (building the statement cost more than running it).
+_LOADS = (
+    select(
+        Assignment.rep_id,
+        func.count(case((Assignment.assigned_at >= bindparam("midnight"), 1))),
+        func.max(Assignment.assigned_at),
+    )
+    .where(
+        Assignment.rep_id.in_(bindparam("rep_ids", expanding=True)),
+        Assignment.assigned_at >= bindparam("since"),
+    )
+    .group_by(Assignment.rep_id)
+)
+
+
 def loads(
     session: Session, since: datetime, midnights: dict[int, datetime]
 ) -> dict[int, tuple[int, datetime]]:
@@ -47,13 +62,10 @@ def loads(
     for rep_id, midnight in midnights.items():
         by_midnight.setdefault(midnight, []).append(rep_id)
     for midnight, rep_ids in by_midnight.items():
-        today = func.count(case((Assignment.assigned_at >= midnight, 1)))
-        query = (
-            select(Assignment.rep_id, today, func.max(Assignment.assigned_at))
-            .where(Assignment.rep_id.in_(rep_ids), Assignment.assigned_at >= since)
-            .group_by(Assignment.rep_id)
+        params = {"midnight": midnight, "since": since, "rep_ids": rep_ids}
+        found.update(
+            (rep, (count, latest)) for rep, count, latest in session.execute(_LOADS, params) if rep
         )
-        found.update((rep, (count, latest)) for rep, count, latest in session.execute(query) if rep)
     return found
 
 
