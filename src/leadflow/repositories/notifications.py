@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from leadflow.models.assignment import Assignment
@@ -67,13 +67,20 @@ def mark_read(session: Session, user_id: int, ids: Sequence[int] | None, now: da
     return int(done.rowcount)  # type: ignore[attr-defined]
 
 
+# Built once: every hand-off asks.
+_ACTIVE_USERS = (
+    select(User)
+    .where(User.email.in_(bindparam("emails", expanding=True)), User.active.is_(True))
+    .order_by(User.id)
+)
+
+
 def active_users_by_email(session: Session, emails: Sequence[str]) -> list[User]:
     """The active users with these e-mails (a rep's e-mail is their user's)."""
     wanted = sorted({e.strip().lower() for e in emails})
     if not wanted:
         return []
-    query = select(User).where(User.email.in_(wanted), User.active.is_(True))
-    return list(session.scalars(query.order_by(User.id)))
+    return list(session.scalars(_ACTIVE_USERS, {"emails": wanted}))
 
 
 def team_emails(session: Session, team: str) -> list[str]:

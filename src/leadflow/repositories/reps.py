@@ -31,9 +31,12 @@ def get_by_email(session: Session, email: str) -> Rep | None:
     return session.scalar(select(Rep).where(Rep.email == email.strip().lower()))
 
 
+_ALL_REPS = select(Rep).order_by(Rep.team, Rep.name)  # built once: every hand-off reads them
+
+
 def list_all(session: Session) -> list[Rep]:
     """Every rep, by team then name."""
-    return list(session.scalars(select(Rep).order_by(Rep.team, Rep.name)))
+    return list(session.scalars(_ALL_REPS))
 
 
 # Built once: every hand-off asks (building the statement cost more than running it).
