@@ -106,9 +106,11 @@ def run_live(
     session.flush()
     # The roll-up before the stage step, as in `run_bulk`: stage criteria and routing may read
     # the account's score (`account.score`), which sums its leads' new scores.
-    roll_up_accounts(session, playbook, leads, now)
-    if reads_account_score(playbook):  # their colleagues may qualify now: the worker moves them
-        stage_due.mark(session, {x.account_id for x in leads if x.account_id is not None}, now)
+    rolled_up = roll_up_accounts(session, playbook, leads, now)
+    # Their colleagues may qualify now (or, falling back, no longer): the worker moves them.
+    # The accounts a lead left too: the score there fell without any lead there being scored.
+    if reads_account_score(playbook):
+        stage_due.mark(session, rolled_up, now)
     for lead in leads:
         account = accounts.get(lead.account_id) if lead.account_id else None
         facts = facts_of(session, lead, playbook, account)
@@ -142,9 +144,9 @@ def _stage_and_hand_off(
 
 def roll_up_accounts(
     session: Session, playbook: Playbook, leads: Sequence[Lead], now: datetime
-) -> None:
-    """The account roll-up step (live): the accounts these leads are at or have left."""
-    live_scoring.roll_up_accounts(session, playbook, leads, now)
+) -> set[int]:
+    """The account roll-up step (live): the accounts these leads are at or have left (ids)."""
+    return live_scoring.roll_up_accounts(session, playbook, leads, now)
 
 
 def run_accounts(
