@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from leadflow.core.playbook import Playbook
 from leadflow.models import Lead
 from leadflow.services import pipeline, playbooks
+from leadflow.services.importing import import_leads
 from leadflow.services.lead_edits import update_lead
 from tests.services import account_scenario
 
@@ -54,4 +55,25 @@ def test_colleagues_at_the_account_a_lead_left_are_moved_by_the_next_sweep(
     pipeline.run_account_peers(session, book, later)
 
     assert _stages(session) == {"bob@acme.com": "lead", "cy@acme.com": "lead"}
+    assert _stages(session) == _rescored_stages(session, book, later)
+
+
+def test_colleagues_at_the_account_an_import_moves_a_lead_to_are_moved_at_once(
+    session: Session,
+) -> None:
+    """Bob (10 points) at acme, Cy (20) at initech: an import that puts Cy at acme makes acme
+    30, and Bob an MQL with it, as a re-score does (an import is a bulk run: no sweep waits)."""
+    book = account_scenario.installed(session)
+    at = account_scenario.T0
+    for message_id, email in (("b1", "bob@acme.com"), ("c1", "cy@initech.com"),
+                              ("c2", "cy@initech.com")):  # fmt: skip
+        account_scenario.page(session, book, email, message_id, at)
+    pipeline.run_account_peers(session, book, at)
+    later = at + timedelta(seconds=1)
+
+    rows = [(2, {"email": "cy@initech.com", "domain": "acme.com"})]
+    report = import_leads(session, rows, skip_invalid=False, now=later)
+    pipeline.run_import(session, book, report, later, actor="import")
+
+    assert _stages(session) == {"bob@acme.com": "mql", "cy@initech.com": "mql"}
     assert _stages(session) == _rescored_stages(session, book, later)
