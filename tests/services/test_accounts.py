@@ -51,3 +51,20 @@ def test_an_account_sent_under_a_merged_domain_updates_the_account_it_joined(
     # Both leads there read the new size at once, as a re-score reads it.
     assert _scores(session)["b@acme-corp.com"] == (20.0, 20.0)
     assert _scores(session) == _rescored(session)
+
+
+def test_an_account_sent_by_a_subdomain_is_the_company_its_people_join(
+    session: Session,
+) -> None:
+    """People from eu.acme.com join acme.com; an account sent as eu.acme.com (or its website)
+    is that account too, as `import accounts` has it, so its size reaches them."""
+    playbooks.apply(session, B2B.read_text(), author="t", now=NOW)
+    book = playbooks.active_playbook(session)
+    create_lead(session, book, {"email": "ann@eu.acme.com"}, now=NOW)
+    account, created = accounts.upsert(
+        session, book, {"domain": "https://eu.acme.com/about", "employees": 120}, now=NOW
+    )
+    assert not created and (account.domain, account.employees) == ("acme.com", 120)
+    assert list(session.scalars(select(Account.domain))) == ["acme.com"]
+    assert _scores(session)["ann@eu.acme.com"] == (20.0, 20.0)
+    assert _scores(session) == _rescored(session)
