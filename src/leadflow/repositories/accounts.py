@@ -48,6 +48,15 @@ def get_by_domain(session: Session, domain: str) -> Account | None:
     return session.scalar(select(Account).where(Account.domain == normalize_key(domain)))
 
 
+def get_by_domain_or_alias(session: Session, domain: str) -> Account | None:
+    """The account with this domain, or the one a merged account with it joined."""
+    found = get_by_domain(session, domain)
+    if found is None:
+        joined = session.scalar(_ALIASED, {"domain": normalize_key(domain)})
+        found = None if joined is None else get(session, joined)
+    return found
+
+
 # Built once: run for every account a tracking call rolls up.
 _LOCK = (
     select(Account.id)

@@ -20,6 +20,7 @@ from leadflow.models.lead import Lead
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.stage_change import StageChange
 from leadflow.repositories import lead_activity, rule_state
+from leadflow.repositories._bulk import by_ids
 from leadflow.repositories._copy import like, staged, use_copy
 from leadflow.repositories._driver import select_dicts, update_by_id
 from leadflow.repositories._sql import (
@@ -281,6 +282,18 @@ def ids_at_accounts(session: Session, account_ids: Sequence[int]) -> list[int]:
     found: list[int] = []
     for batch in chunked(sorted(set(account_ids))):
         found += session.scalars(select(Lead.id).where(Lead.account_id.in_(batch)))
+    return found
+
+
+def peers(session: Session, lead_ids: Sequence[int], account_ids: Iterable[int]) -> list[int]:
+    """The ids of the leads at the accounts these leads are at, and at `account_ids`."""
+    accounts = set(account_ids)
+    for batch in chunked(sorted(set(lead_ids))):  # by primary key
+        at = select(Lead.account_id).where(Lead.id.in_(batch), Lead.account_id.is_not(None))
+        accounts.update(session.scalars(at.distinct()))
+    found: list[int] = []
+    for query in by_ids(session, select(Lead.id), Lead.account_id, accounts):
+        found += session.scalars(query)
     return found
 
 

@@ -22,9 +22,9 @@ from leadflow.services.leads import account_dict
 Member = tuple[int, int, bool]  # account id, hundredths, engaged
 
 
-def update(session: Session, playbook: Playbook, leads: Sequence[Lead], now: datetime) -> None:
+def update(session: Session, playbook: Playbook, leads: Sequence[Lead], now: datetime) -> set[int]:
     """Count these (flushed, just scored) leads' engagement in their accounts, and re-score the
-    accounts they are at or have left."""
+    accounts they are at or have left; those accounts' ids."""
     lead_ids = [lead.id for lead in leads]
     new: dict[int, Member] = {
         lead.id: (lead.account_id, hundredths(lead.engagement), engaged(playbook, lead.engagement))
@@ -34,18 +34,35 @@ def update(session: Session, playbook: Playbook, leads: Sequence[Lead], now: dat
     members = repo.members(session, lead_ids)
     affected = {m[0] for m in members.values()} | {m[0] for m in new.values()}
     if not affected:
-        return
+        return affected
     # Roll-ups change by differences: writers of one account take turns (its row locked).
     account_repo.lock(session, affected)
     rollups = repo.rollups(session, affected)
-    threshold = playbook.account_scoring.engaged_min_engagement
-    missing = sorted(a for a in affected if rollups.get(a, {}).get("engaged_min") != threshold)
-    if missing:  # first time (or counted another way): count every lead there once
-        repo.rebuild_rollups(session, missing, threshold)
-        rollups.update(repo.rollups(session, missing))
+    if _counted(session, playbook, affected, rollups):
         members = repo.members(session, lead_ids)
     _apply(session, rollups, members, new, lead_ids)
     _score(session, playbook, rollups, sorted(affected), now)
+    return affected
+
+
+def _counted(
+    session: Session, playbook: Playbook, affected: set[int], rollups: dict[int, dict[str, Any]]
+) -> bool:
+    """Count every lead afresh at the affected accounts with no roll-up (first time, or counted
+    another way), `rollups` updated in place; True when any was. Counting an account forgets
+    the roll-up of an account its leads had left (it counted them): when that one is affected
+    too (the lead moving now left it), it is counted afresh in turn, or its score would stay
+    as it was before the move."""
+    threshold = playbook.account_scoring.engaged_min_engagement
+    counted: set[int] = set()  # each at most once: the loop ends
+    while missing := sorted(
+        a for a in affected - counted if rollups.get(a, {}).get("engaged_min") != threshold
+    ):
+        repo.rebuild_rollups(session, missing, threshold)
+        counted.update(missing)
+        rollups.clear()
+        rollups.update(repo.rollups(session, affected))
+    return bool(counted)
 
 
 def _apply(

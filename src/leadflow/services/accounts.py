@@ -15,6 +15,7 @@ from leadflow.core.playbook import Playbook
 from leadflow.models.account import Account
 from leadflow.repositories import accounts as account_repo
 from leadflow.services import audit, leads
+from leadflow.services.companies import company_domain
 from leadflow.services.leads import LeadFilter
 from leadflow.services.pipeline import run_accounts, run_live
 
@@ -71,16 +72,18 @@ def detail(session: Session, key: str) -> dict[str, Any]:
 def upsert(
     session: Session, playbook: Playbook, fields: dict[str, Any], *, now: datetime
 ) -> tuple[Account, bool]:
-    """Create or update the account by domain and re-score its leads; (account, created)."""
-    domain = domain_of(fields["domain"]) or fields["domain"]
-    existing = account_repo.get_by_domain(session, domain)
+    """Create or update the account by domain and re-score its leads; (account, created).
+    A merged account's domain updates the account it joined, and a subdomain the company
+    registered under its public suffix, as imports and edits do (where its people are)."""
+    domain = company_domain(fields["domain"]) or domain_of(fields["domain"]) or fields["domain"]
+    existing = account_repo.get_by_domain_or_alias(session, domain)
     row = {**fields, "domain": domain, "updated_at": now}
     if existing is None:
         row.update(created_at=now, name=fields.get("name") or domain)
     if "attributes" in row and existing is not None:
         row["attributes"] = {**(existing.attributes or {}), **(row["attributes"] or {})}
     account_repo.upsert_many(session, [row])
-    account = account_repo.get_by_domain(session, domain)
+    account = account_repo.get_by_domain_or_alias(session, domain)
     assert account is not None
     session.refresh(account)
     people = account_repo.lead_ids(session, account.id)

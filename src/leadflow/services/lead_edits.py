@@ -79,12 +79,20 @@ def _account_for(
     verdict = domain_verdict(domain, given=given is not None)
     assert verdict is not None
     lead.account_confidence, lead.account_reason = verdict.confidence, verdict.reason
-    row: dict[str, Any] = {"domain": domain, "name": company.get("company") or domain}
-    row.update({k: company[k] for k in ("employees", "industry") if k in company})
-    row.update(created_at=now, updated_at=now)
-    # Only what was sent overwrites; a bare link by e-mail domain never renames the account.
-    account_repo.upsert_many(session, [row], fill_only=not company)
+    _write_account(session, domain, company, now)
     return account_repo.ids_by_domain(session, [domain])[domain]
+
+
+def _write_account(session: Session, domain: str, company: dict[str, Any], now: datetime) -> None:
+    """Make the account when new (named by its domain), then overwrite only what was sent:
+    a domain or website alone never renames an account (nor the one a merged domain joined)."""
+    new = {"domain": domain, "name": domain, "created_at": now, "updated_at": now}
+    account_repo.upsert_many(session, [new], fill_only=True)
+    sent: dict[str, Any] = {k: company[k] for k in ("employees", "industry") if k in company}
+    if company.get("company"):
+        sent["name"] = company["company"]
+    if sent:
+        account_repo.upsert_many(session, [{"domain": domain, **sent, "updated_at": now}])
 
 
 def _account_by_name(session: Session, lead: Lead, name: str | None) -> int | None:

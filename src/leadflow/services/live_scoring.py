@@ -95,7 +95,7 @@ def store(
 
 def roll_up_accounts(
     session: Session, playbook: Playbook, leads: Sequence[Lead], now: datetime
-) -> None:
+) -> set[int]:
     """The accounts these (flushed, just scored) leads are at or have left, kept by differences
-    (`services.account_rollup`): the cost does not grow with an account's size."""
-    account_rollup.update(session, playbook, leads, now)
+    (`services.account_rollup`): the cost does not grow with an account's size; their ids."""
+    return account_rollup.update(session, playbook, leads, now)

@@ -106,9 +106,11 @@ def run_live(
     session.flush()
     # The roll-up before the stage step, as in `run_bulk`: stage criteria and routing may read
     # the account's score (`account.score`), which sums its leads' new scores.
-    roll_up_accounts(session, playbook, leads, now)
-    if reads_account_score(playbook):  # their colleagues may qualify now: the worker moves them
-        stage_due.mark(session, {x.account_id for x in leads if x.account_id is not None}, now)
+    rolled_up = roll_up_accounts(session, playbook, leads, now)
+    # Their colleagues may qualify now (or, falling back, no longer): the worker moves them.
+    # The accounts a lead left too: the score there fell without any lead there being scored.
+    if reads_account_score(playbook):
+        stage_due.mark(session, rolled_up, now)
     for lead in leads:
         account = accounts.get(lead.account_id) if lead.account_id else None
         facts = facts_of(session, lead, playbook, account)
@@ -142,9 +144,9 @@ def _stage_and_hand_off(
 
 def roll_up_accounts(
     session: Session, playbook: Playbook, leads: Sequence[Lead], now: datetime
-) -> None:
-    """The account roll-up step (live): the accounts these leads are at or have left."""
-    live_scoring.roll_up_accounts(session, playbook, leads, now)
+) -> set[int]:
+    """The account roll-up step (live): the accounts these leads are at or have left (ids)."""
+    return live_scoring.roll_up_accounts(session, playbook, leads, now)
 
 
 def run_accounts(
@@ -210,16 +212,29 @@ def run_bulk(
     `account_ids`: accounts to roll up besides those the listed leads are at now (accounts
     they have left, accounts whose own facts changed).
     """
+    listed = None if lead_ids is None else sorted(set(lead_ids))
+    also = sorted(set(account_ids))
     with one_job(session):  # the scores and the moves: the indexes they touch rebuilt once
         scored = rescore.rescore_all(
-            session, playbook, now, progress, lead_ids=lead_ids, account_ids=account_ids,
-            cause=cause,
+            session, playbook, now, progress, lead_ids=listed, account_ids=also, cause=cause,
         )  # fmt: skip
-        moves = lifecycle.advance_all(session, playbook, now, actor=actor, lead_ids=lead_ids)
+        moving = _with_peers(session, playbook, listed, also)
+        moves = lifecycle.advance_all(session, playbook, now, actor=actor, lead_ids=moving)
     # A bulk run appends many tallies (a first scoring two per persona set): folded here when
     # they are many, so the reports read soon after it need not wait for the worker.
     reporting.fold_tallies(session)
     return BulkOutcome(scored.leads, scored.events, scored.seconds, moves, scored.phases)
+
+
+def _with_peers(
+    session: Session, playbook: Playbook, listed: list[int] | None, account_ids: list[int]
+) -> list[int] | None:
+    """The leads a bulk run's stage step takes: those listed and, when stage criteria or
+    routing read `account.score`, the others at the accounts it rolled up (theirs and
+    `account_ids`), whose score moved with them: at once, as a full re-score moves them."""
+    if listed is None or not reads_account_score(playbook):
+        return listed
+    return sorted({*listed, *lead_repo.peers(session, listed, account_ids)})
 
 
 def run_account_peers(session: Session, playbook: Playbook, now: datetime) -> BulkOutcome:

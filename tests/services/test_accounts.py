@@ -1,0 +1,70 @@
+"""Accounts created or updated by domain (`POST /api/accounts`), merged accounts' domains
+included: the same account and the same scores whatever domain of it is sent."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from leadflow.models import Account, Lead
+from leadflow.services import accounts, pipeline, playbooks
+from leadflow.services.lead_edits import create_lead
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+B2B = Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml"
+
+
+def _scores(session: Session) -> dict[str, tuple[float, float]]:
+    session.flush()
+    session.expire_all()
+    return {lead.email: (lead.fit, lead.total) for lead in session.scalars(select(Lead))}
+
+
+def _rescored(session: Session) -> dict[str, tuple[float, float]]:
+    """What `leadflow rescore` gives every lead, then undone."""
+    savepoint = session.begin_nested()
+    book = playbooks.active_playbook(session)
+    pipeline.run_bulk(session, book, NOW, cause="rescore", actor="rescore")
+    found = _scores(session)
+    savepoint.rollback()
+    session.expire_all()
+    return found
+
+
+def test_an_account_sent_under_a_merged_domain_updates_the_account_it_joined(
+    session: Session,
+) -> None:
+    playbooks.apply(session, B2B.read_text(), author="t", now=NOW)
+    book = playbooks.active_playbook(session)
+    create_lead(session, book, {"email": "a@acme.com", "company": "Acme"}, now=NOW)
+    create_lead(session, book, {"email": "b@acme-corp.com", "company": "Acme Corp"}, now=NOW)
+    accounts.merge(session, book, "acme-corp.com", "acme.com", actor="ana", now=NOW)
+    account, created = accounts.upsert(
+        session, book, {"domain": "ACME-corp.com", "employees": 120}, now=NOW
+    )
+    assert not created and (account.domain, account.name) == ("acme.com", "Acme")
+    assert account.employees == 120
+    assert session.scalar(select(Account).where(Account.domain == "acme-corp.com")) is None
+    # Both leads there read the new size at once, as a re-score reads it.
+    assert _scores(session)["b@acme-corp.com"] == (20.0, 20.0)
+    assert _scores(session) == _rescored(session)
+
+
+def test_an_account_sent_by_a_subdomain_is_the_company_its_people_join(
+    session: Session,
+) -> None:
+    """People from eu.acme.com join acme.com; an account sent as eu.acme.com (or its website)
+    is that account too, as `import accounts` has it, so its size reaches them."""
+    playbooks.apply(session, B2B.read_text(), author="t", now=NOW)
+    book = playbooks.active_playbook(session)
+    create_lead(session, book, {"email": "ann@eu.acme.com"}, now=NOW)
+    account, created = accounts.upsert(
+        session, book, {"domain": "https://eu.acme.com/about", "employees": 120}, now=NOW
+    )
+    assert not created and (account.domain, account.employees) == ("acme.com", 120)
+    assert list(session.scalars(select(Account.domain))) == ["acme.com"]
+    assert _scores(session)["ann@eu.acme.com"] == (20.0, 20.0)
+    assert _scores(session) == _rescored(session)
