@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from leadflow.core.errors import NotFound
 from leadflow.models import Account, Lead
 from leadflow.services import accounts, pipeline, playbooks
 from leadflow.services.lead_edits import create_lead
@@ -68,3 +70,18 @@ def test_an_account_sent_by_a_subdomain_is_the_company_its_people_join(
     assert list(session.scalars(select(Account.domain))) == ["acme.com"]
     assert _scores(session)["ann@eu.acme.com"] == (20.0, 20.0)
     assert _scores(session) == _rescored(session)
+
+
+def test_an_account_is_found_by_the_domains_its_people_come_from(session: Session) -> None:
+    """`GET /api/accounts/{domain}` by a merged domain or a subdomain: the account those
+    people joined (before: 404), while a merge still names accounts as they are."""
+    playbooks.apply(session, B2B.read_text(), author="t", now=NOW)
+    book = playbooks.active_playbook(session)
+    create_lead(session, book, {"email": "a@acme.com", "company": "Acme"}, now=NOW)
+    create_lead(session, book, {"email": "b@acme-corp.com", "company": "Acme Corp"}, now=NOW)
+    accounts.merge(session, book, "acme-corp.com", "acme.com", actor="ana", now=NOW)
+    for key in ("acme.com", "acme-corp.com", "eu.acme.com", "https://www.acme-corp.com/x"):
+        found = accounts.detail(session, key)
+        assert found["domain"] == "acme.com" and found["lead_count"] == 2, key
+    with pytest.raises(NotFound, match=r"no account with domain 'acme-corp\.com'"):
+        accounts.merge(session, book, "acme-corp.com", "acme.com", actor="ana", now=NOW)

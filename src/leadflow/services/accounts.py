@@ -61,8 +61,12 @@ def find(session: Session, key: str) -> Account:
 
 
 def detail(session: Session, key: str) -> dict[str, Any]:
-    """One account with its people (the buying group), highest score first."""
-    account = find(session, key)
+    """One account with its people (the buying group), highest score first. A domain finds
+    the account its people join: a subdomain or website folded (`eu.acme.com` is acme.com),
+    a merged account's domain the account it joined."""
+    domain = company_domain(key) if as_id(key) is None else None
+    joined = account_repo.get_by_domain_or_alias(session, domain) if domain else None
+    account = joined or find(session, key)
     people, count = leads.page(
         session, LeadFilter(account_id=account.id), sort="total", limit=200, offset=0
     )
