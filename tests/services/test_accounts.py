@@ -85,3 +85,22 @@ def test_an_account_is_found_by_the_domains_its_people_come_from(session: Sessio
         assert found["domain"] == "acme.com" and found["lead_count"] == 2, key
     with pytest.raises(NotFound, match=r"no account with domain 'acme-corp\.com'"):
         accounts.merge(session, book, "acme-corp.com", "acme.com", actor="ana", now=NOW)
+
+
+def test_a_merge_says_when_the_account_merged_away_was_in_a_tier(session: Session) -> None:
+    """Tiers are the playbook's list of domains: the account a tiered one joins is not in the
+    tier until the list says so. Before, the merge said nothing and the leads lost the tier's
+    points and routing without a word."""
+    playbooks.apply(session, B2B.read_text(), author="t", now=NOW)
+    book = playbooks.active_playbook(session)
+    create_lead(session, book, {"email": "a@northwind.example", "company": "Northwind"}, now=NOW)
+    create_lead(session, book, {"email": "b@northwind-logistics.com"}, now=NOW)  # a top account
+    create_lead(session, book, {"email": "c@litware.io"}, now=NOW)  # another
+    done = accounts.merge(
+        session, book, "northwind-logistics.com", "northwind.example", actor="ana", now=NOW
+    )
+    assert done["tier_lost"] == "top"
+    assert "northwind-logistics.com is in tier 'top'" in done["note"]
+    assert "add northwind.example to the tier" in done["note"]
+    kept = accounts.merge(session, book, "northwind.example", "litware.io", actor="ana", now=NOW)
+    assert kept["tier_lost"] is None and kept["note"] == ""  # litware.io is top as well

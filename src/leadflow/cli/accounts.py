@@ -49,3 +49,5 @@ def merge(
         f"merged {done['merged_from']} into {done['domain']}: {done['leads_moved']} leads moved",
         highlight=False,
     )
+    if done["note"]:
+        console.print(f"note: {done['note']}", highlight=False)

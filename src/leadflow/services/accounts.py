@@ -130,5 +130,19 @@ def merge(
     run_live(session, playbook, moved, now, cause="account merge")
     audit.record(session, actor=actor, action="account.merge", target=f"account:{target.id}",
                  details=details, now=now)  # fmt: skip
+    lost = _tier_lost(playbook, source.domain, target.domain)
     return {"account_id": target.id, "domain": target.domain, "merged_from": source.domain,
-            "leads_moved": len(moved)}  # fmt: skip
+            "leads_moved": len(moved), "tier_lost": lost[0], "note": lost[1]}  # fmt: skip
+
+
+def _tier_lost(playbook: Playbook, source: str, target: str) -> tuple[str | None, str]:
+    """The tier the merged-away domain was in that the account it joined is not, and what to
+    do about it: tiers are the playbook's list of domains, which a merge does not change."""
+    was, now = playbook.tier_of(source), playbook.tier_of(target)
+    if was is None or (now is not None and now.id == was.id):
+        return None, ""
+    where = f"in tier {now.id!r}" if now is not None else "in no tier"
+    return was.id, (
+        f"{source} is in tier {was.id!r} and {target} is {where}: its leads now score and route "
+        f"as {target}'s; add {target} to the tier in the playbook to keep them there"
+    )
