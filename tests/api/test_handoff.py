@@ -435,6 +435,28 @@ def test_the_worker_queues_a_digest_when_its_time_comes(app: FastAPI, secret: st
         assert saved.next_run_at is not None and saved.next_run_at > datetime.now(UTC)
 
 
+@contextlib.contextmanager
+def polling_hourly(app: FastAPI) -> Iterator[Worker]:
+    """A worker running in a thread, as in the server, but looking for due messages only
+    hourly: anything it sends meanwhile it was woken for."""
+    worker = Worker(app.state.sessions, interval=3600)
+    worker.start_thread()
+    try:
+        time.sleep(1)  # its first pass is done: it now waits for the next one
+        yield worker
+    finally:
+        worker.stop.set()
+        worker.wake.set()
+
+
+def alert_types(receiver: Receiver, within: float) -> list[str]:
+    """The types of the alerts received once two have come (or `within` seconds passed)."""
+    deadline = time.monotonic() + within
+    while len(receiver.got) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return sorted(json.loads(body)["type"] for _, body in receiver.got)
+
+
 def test_a_running_worker_sends_an_alert_as_soon_as_it_commits(
     app: FastAPI,
     client: TestClient,
@@ -444,19 +466,10 @@ def test_a_running_worker_sends_an_alert_as_soon_as_it_commits(
 ) -> None:
     # Before: the worker in the server looked at the outbox only on its next poll, so every
     # alert waited up to a poll interval (50 ms by default; here an hour) after its commit.
-    worker = Worker(app.state.sessions, interval=3600)
-    worker.start_thread()
-    try:
-        time.sleep(1)  # its first pass is done: it now waits for the next one
+    with polling_hourly(app):
         demo_request(client, make_key(Role.INGEST), "lin@northwind-logistics.com")
-        deadline = time.monotonic() + 20
-        while len(receiver.got) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
-    finally:
-        worker.stop.set()
-        worker.wake.set()
-    types = sorted(json.loads(body)["type"] for _, body in receiver.got)
-    assert types == ["lead.assigned", "lead.sales_ready"]
+        got = alert_types(receiver, within=20)
+    assert got == ["lead.assigned", "lead.sales_ready"]
 
 
 def test_the_worker_sends_an_alert_while_another_writer_holds_the_lock(
@@ -490,24 +503,16 @@ def test_the_worker_sends_an_alert_while_another_writer_holds_the_lock(
         else:
             cursor.execute("LOCK TABLE outbox IN EXCLUSIVE MODE")  # plain reads pass
 
-    worker = Worker(app.state.sessions, interval=3600)
     holder = engine.raw_connection()
-    with contextlib.closing(holder):
-        worker.start_thread()
-        time.sleep(1)  # its first pass is done: it now waits for the next one
+    with contextlib.closing(holder), polling_hourly(app):
         event.listen(engine, "before_cursor_execute", note_the_outbox)
         event.listen(Session, "after_commit", hold_the_lock, insert=True)
         try:
             demo_request(client, make_key(Role.INGEST), "noor@northwind-logistics.com")
-            deadline = time.monotonic() + 3
-            while len(receiver.got) < 2 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            got = sorted(json.loads(body)["type"] for _, body in receiver.got)
+            got = alert_types(receiver, within=3)
         finally:
             event.remove(Session, "after_commit", hold_the_lock)
             event.remove(engine, "before_cursor_execute", note_the_outbox)
             holder.rollback()
-            worker.stop.set()
-            worker.wake.set()
     assert held.is_set()
     assert got == ["lead.assigned", "lead.sales_ready"]  # sent with the lock still held
