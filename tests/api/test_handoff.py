@@ -516,3 +516,32 @@ def test_the_worker_sends_an_alert_while_another_writer_holds_the_lock(
             holder.rollback()
     assert held.is_set()
     assert got == ["lead.assigned", "lead.sales_ready"]  # sent with the lock still held
+
+
+class SlowDecay(Worker):
+    """A worker whose decay pass takes seconds, as one at a million leads does."""
+
+    def decay(self) -> int:
+        self.stop.wait(5)
+        return 0
+
+
+def test_alerts_are_sent_while_the_worker_runs_a_long_job(
+    app: FastAPI,
+    client: TestClient,
+    make_key: Callable[[Role], str],
+    receiver: Receiver,
+    secret: str,
+) -> None:
+    # Before: one thread delivered and ran the periodic jobs, so an alert waited for a decay
+    # pass (3-4 s of CPU every 5 minutes at a million leads; 30 s and more after a pause).
+    worker = SlowDecay(app.state.sessions)
+    worker.start_thread()
+    try:
+        time.sleep(0.5)  # the first pass's decay has begun
+        demo_request(client, make_key(Role.INGEST), "zoe@northwind-logistics.com")
+        got = alert_types(receiver, within=2)
+    finally:
+        worker.stop.set()
+        worker.wake.set()
+    assert got == ["lead.assigned", "lead.sales_ready"]

@@ -202,26 +202,42 @@ class Worker:
             log.error("%s", failure_line("retraining failed", exc))
 
     def run(self) -> None:
-        """Loop until `stop` is set; errors are logged and retried, never fatal. A commit in
-        this process that queues outbox messages hands them to it, already
-        held, and wakes it (`delivery.Handover`); messages queued elsewhere, and retries, are
-        claimed on the poll every `interval` seconds."""
-        with delivery.handed_over(self.name, self.wake.set) as handover, httpx.Client() as client:
+        """Until `stop` is set: alerts are delivered in a thread of their own
+        (`_deliver_loop`), so no periodic job (a decay pass takes seconds at a million leads)
+        ever holds one up; the periodic jobs run here. Errors are logged and retried, never
+        fatal. A commit in this process that queues outbox messages hands them over, already
+        held, and wakes the delivery (`delivery.Handover`); messages queued elsewhere, and
+        retries, are claimed on its poll every `interval` seconds."""
+        with delivery.handed_over(self.name, self.wake.set) as handover:
             self.handover = handover
+            sender = threading.Thread(target=self._deliver_loop, name="leadflow-delivery",
+                                      daemon=True)  # fmt: skip
+            sender.start()
             try:
-                self._loop(client)
-            finally:
+                self._jobs_loop()
+            finally:  # stopped (or interrupted: Ctrl-C in `leadflow worker`)
+                self.stop.set()
+                self.wake.set()  # the delivery sees `stop` at once
+                sender.join(timeout=delivery.TIMEOUT + 5)
                 self.handover = None
 
-    def _loop(self, client: httpx.Client) -> None:
+    def _deliver_loop(self) -> None:
+        with httpx.Client() as client:
+            while not self.stop.is_set():
+                self.wake.clear()  # before the pass: a commit during it brings the next at once
+                try:
+                    self.run_once(client, sweep=False)
+                except Exception as exc:  # keep delivering; the next pass retries
+                    log.error("%s", failure_line("delivery pass failed", exc))
+                self.wake.wait(self.interval)
+
+    def _jobs_loop(self) -> None:
         while not self.stop.is_set():
-            self.wake.clear()  # before the pass: a commit during it brings the next at once
             try:
                 now = utcnow().timestamp()
-                due_sweep = now - self._last_sweep >= SWEEP_EVERY
-                if due_sweep:
+                if now - self._last_sweep >= SWEEP_EVERY:
                     self._last_sweep = now
-                self.run_once(client, sweep=due_sweep)
+                    self.sweep()
                 if now - self._last_decay >= DECAY_EVERY:
                     self._last_decay = now
                     self.decay()
@@ -235,7 +251,7 @@ class Worker:
                     self.learn_in_background()
             except Exception as exc:  # keep the loop alive; the next pass retries
                 log.error("%s", failure_line("worker pass failed", exc))
-            self.wake.wait(self.interval)
+            self.stop.wait(self.interval)
 
     def start_thread(self) -> threading.Thread:
         """Run in a daemon thread (inside the server)."""
