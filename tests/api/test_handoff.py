@@ -436,17 +436,21 @@ def test_the_worker_queues_a_digest_when_its_time_comes(app: FastAPI, secret: st
 
 
 @contextlib.contextmanager
-def polling_hourly(app: FastAPI) -> Iterator[Worker]:
-    """A worker running in a thread, as in the server, but looking for due messages only
-    hourly: anything it sends meanwhile it was woken for."""
-    worker = Worker(app.state.sessions, interval=3600)
+def running(worker: Worker, settle: float) -> Iterator[Worker]:
+    """The worker running in a thread, as in the server, for `settle` seconds first."""
     worker.start_thread()
     try:
-        time.sleep(1)  # its first pass is done: it now waits for the next one
+        time.sleep(settle)
         yield worker
     finally:
         worker.stop.set()
         worker.wake.set()
+
+
+def polling_hourly(app: FastAPI) -> contextlib.AbstractContextManager[Worker]:
+    """A running worker that looks for due messages only hourly, its first pass done: anything
+    it sends meanwhile it was woken for."""
+    return running(Worker(app.state.sessions, interval=3600), settle=1)
 
 
 def alert_types(receiver: Receiver, within: float) -> list[str]:
@@ -535,13 +539,7 @@ def test_alerts_are_sent_while_the_worker_runs_a_long_job(
 ) -> None:
     # Before: one thread delivered and ran the periodic jobs, so an alert waited for a decay
     # pass (3-4 s of CPU every 5 minutes at a million leads; 30 s and more after a pause).
-    worker = SlowDecay(app.state.sessions)
-    worker.start_thread()
-    try:
-        time.sleep(0.5)  # the first pass's decay has begun
+    with running(SlowDecay(app.state.sessions), settle=0.5):  # its first decay pass has begun
         demo_request(client, make_key(Role.INGEST), "zoe@northwind-logistics.com")
         got = alert_types(receiver, within=2)
-    finally:
-        worker.stop.set()
-        worker.wake.set()
     assert got == ["lead.assigned", "lead.sales_ready"]

@@ -36,10 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """An app bound to one database; its engine lives as long as the app."""
     settings = settings or Settings()
     app = FastAPI(
-        title="leadflow",
-        version=__version__,
-        description=DESCRIPTION,
-        lifespan=_lifespan,
+        title="leadflow", version=__version__, description=DESCRIPTION, lifespan=_lifespan
     )
     engine = make_engine(settings.database_url, lock_wait_ms=WRITE_WAIT_MS)
     app.state.settings = settings

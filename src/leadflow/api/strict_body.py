@@ -24,18 +24,28 @@ MAX_BODY = 1024 * 1024
 async def read_at_most(request: Request, limit: int, too_large: Callable[[], Exception]) -> bytes:
     """The request's body, or `too_large()` raised as soon as it is known to pass `limit` bytes:
     by its declared length before reading, else (a chunked body declares none) while reading."""
+    chunks = [chunk async for chunk in _bounded(request, request.stream(), limit, too_large)]
+    return b"".join(chunks)
+
+
+async def _bounded(
+    request: Request,
+    stream: AsyncGenerator[bytes, None],
+    limit: int,
+    too_large: Callable[[], Exception],
+) -> AsyncGenerator[bytes, None]:
+    """The chunks of `stream`, the request's body, until more than `limit` bytes are declared
+    or read: then `too_large()` is raised, before more is read."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_large()
-    chunks: list[bytes] = []
     size = 0
-    async with aclosing(request.stream()) as stream:
-        async for chunk in stream:
+    async with aclosing(stream) as chunks:
+        async for chunk in chunks:
             size += len(chunk)
             if size > limit:
                 raise too_large()
-            chunks.append(chunk)
-    return b"".join(chunks)
+            yield chunk
 
 
 class BodyTooLarge(HTTPException):
@@ -58,17 +68,8 @@ class BoundedRequest(Request):
     """A request whose body is read up to `MAX_BODY` bytes, then refused with a 413 (a form
     is parsed from this stream, chunk by chunk: no more than that is ever held)."""
 
-    async def stream(self) -> AsyncGenerator[bytes, None]:
-        declared = self.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY:
-            raise BodyTooLarge()
-        size = 0
-        async with aclosing(super().stream()) as chunks:
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > MAX_BODY:
-                    raise BodyTooLarge()
-                yield chunk
+    def stream(self) -> AsyncGenerator[bytes, None]:
+        return _bounded(self, super().stream(), MAX_BODY, BodyTooLarge)
 
 
 class BoundedRoute(APIRoute):

@@ -25,10 +25,9 @@ def enqueue(
     statement = dialect_insert(session, table_of(OutboxMessage)).on_conflict_do_nothing(
         index_elements=["alert_id", "target_kind", "target"]
     )
-    values = [{"attempts": 0, "claimed_until": None, **row, "claimed_by": None} for row in rows]
-    if held_by is not None:
-        for row in values:
-            row["claimed_by"] = held_by if row["claimed_until"] is not None else None
+    values = [{"attempts": 0, "claimed_until": None, **row} for row in rows]
+    for row in values:
+        row["claimed_by"] = held_by if row["claimed_until"] is not None else None
     _on_commit.mark(session, _on_commit.OUTBOX)  # the worker delivers at the commit
     if held_by is None:
         session.execute(statement, values)
