@@ -6,7 +6,6 @@ import json
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
 from leadflow.cli.context import cli_actor, console, friendly, transaction, utcnow
 from leadflow.services import accounts, playbooks
@@ -28,8 +27,8 @@ def ambiguous(as_json: bool = typer.Option(False, "--json")) -> None:
     )
     for r in rows:
         sure = f"{r['confidence']:.2f}" if r["confidence"] is not None else ""
-        table.add_row(str(r["lead_id"]), Text(r["email"] or ""), Text(r["account"] or "(none)"),
-                      sure, Text(r["reason"]))  # fmt: skip
+        table.add_row(str(r["lead_id"]), r["email"] or "", r["account"] or "(none)", sure,
+                      r["reason"])  # fmt: skip
     console.print(table)
     console.print(f"{len(rows)} leads to check; `leadflow accounts merge A B` joins two accounts")
 

@@ -12,7 +12,7 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -24,6 +24,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session
 
+from leadflow.cli.terminal import TextConsole
 from leadflow.core.errors import LeadflowError
 from leadflow.models.db import (
     database_url_from_env,
@@ -34,9 +35,10 @@ from leadflow.models.db import (
 )
 from leadflow.services import audit
 
-# soft_wrap: a message is one line a script can grep, whatever the terminal width.
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
+# soft_wrap: a message is one line a script can grep, whatever the terminal width. Data is
+# printed as text, never as markup or control sequences (`cli/terminal.py`).
+console = TextConsole(soft_wrap=True)
+errors = TextConsole(stderr=True, soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -96,7 +98,7 @@ def transaction() -> Iterator[Session]:
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print a clear error (no traceback) and return the exit to raise."""
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)
     return typer.Exit(code)
 
 

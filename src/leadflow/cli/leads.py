@@ -50,7 +50,7 @@ def list_leads(
             row["grade"] or "",
             f"{row['fit']:g}",
             f"{row['engagement']:g}",
-            f"[bold]{row['total']:g}[/]",
+            Text(f"{row['total']:g}", style="bold"),
             row["persona"] or "",
         )
     console.print(table)
@@ -78,38 +78,40 @@ def _print_detail(data: dict[str, Any]) -> None:
         f"[bold]{escape(data['name'] or data['email'])}[/] <{escape(data['email'])}> — "
         f"{escape(data['title'] or '')} at {escape(account.get('name') or '(no account)')}{tier}",
         highlight=False,
+        markup=True,
     )
     if data.get("account_match"):
         match = data["account_match"]
         sure = f"confidence {match['confidence']:.2f}" if match["confidence"] is not None else ""
-        console.print(Text(f"account match: {match['reason']} ({sure})"))
+        console.print(f"account match: {match['reason']} ({sure})")
     console.print(
         f"stage [bold]{data['stage']}[/]  grade [bold]{data['grade']}[/]  "
         f"fit {_number(data['fit'])} + engagement {_number(data['engagement'])} "
         f"= total [bold]{_number(data['total'])}[/]",
         highlight=False,
+        markup=True,
     )
     if data.get("recycle_until") and data["stage"] == "nurture":
         console.print(f"recycled: may re-engage on {data['recycle_until'][:10]}", highlight=False)
     if data["persona_detail"]:
         persona = data["persona_detail"]
-        console.print(f"persona [cyan]{escape(persona['name'])}[/]: talking points:")
+        console.print(f"persona [cyan]{escape(persona['name'])}[/]: talking points:", markup=True)
         for point in persona["talking_points"]:
-            console.print(Text(f"  • {point}"))
+            console.print(f"  • {point}")
     scored = f" (scored {data['scored_at'][:16]})" if data.get("scored_at") else ""
     table = Table("rule", "why", "points", title=f"Score, rule by rule{scored}")
     for c in data["contributions"]:
         why = c["label"] + (f" ({c['detail']})" if c.get("detail") else "")
-        table.add_row(Text(c["rule"]), Text(why), _signed(c["points"]))
+        table.add_row(c["rule"], why, _signed(c["points"]))
     console.print(table)
     history = Table("at", "from", "to", "why", "by", title="Stage history")
     for h in data["stage_history"]:
-        history.add_row(h["at"][:16], h["from"] or "", h["to"], Text(h["reason"] or ""),
-                        Text(h["actor"] or ""))  # fmt: skip
+        history.add_row(h["at"][:16], h["from"] or "", h["to"], h["reason"] or "",
+                        h["actor"] or "")  # fmt: skip
     console.print(history)
     timeline = Table("at", "type", "what", title="Latest activity")
     for e in data["events"][:15]:
-        timeline.add_row(e["at"][:16], e["type"], Text(_what(e)))
+        timeline.add_row(e["at"][:16], e["type"], _what(e))
     console.print(timeline)
 
 

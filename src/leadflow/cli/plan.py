@@ -6,6 +6,7 @@ import json
 import os
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from leadflow.cli.context import console, fail, friendly, transaction, utcnow
@@ -66,8 +67,10 @@ def show(result: dict[str, object]) -> None:
     period = result["period"]
     assert isinstance(period, dict)
     console.print(
-        f"[bold]Plan for {period['name']}[/]: {result['goal']:,.0f} at {result['deal_size']:,.0f}"
-        f" a deal, {result['reps']} reps; {period['elapsed']:.0%} of the period gone"
+        f"[bold]Plan for {escape(str(period['name']))}[/]: {result['goal']:,.0f} at"
+        f" {result['deal_size']:,.0f} a deal, {result['reps']} reps;"
+        f" {period['elapsed']:.0%} of the period gone",
+        markup=True,
     )
     table = Table("stage", "required", "actual", "due by now", "projected", "on pace",
                   "per rep", "rate to next", "rate from")  # fmt: skip

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from leadflow.cli.context import console, errors, fail, friendly, transaction, utcnow
 from leadflow.cli.shadow_text import print_comparison
@@ -44,9 +45,10 @@ def validate(file: Path) -> None:
     except PlaybookInvalid as exc:
         raise report_problems(file, exc) from None
     console.print(
-        f"[green]valid[/]: {book.name} — {len(book.personas)} personas, "
+        f"[green]valid[/]: {escape(book.name)} — {len(book.personas)} personas, "
         f"{len(book.fit.rules)} fit rules, {len(book.engagement.rules)} engagement rules, "
-        f"{len(book.tiers)} tiers"
+        f"{len(book.tiers)} tiers",
+        markup=True,
     )
 
 

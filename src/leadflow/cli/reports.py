@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from leadflow.cli.context import console, friendly, transaction, utcnow
@@ -89,7 +90,7 @@ def show_digest(data: dict[str, Any], as_json: bool, sent: int | None) -> None:
     if as_json:
         typer.echo(json.dumps(data, indent=2, default=str))
     else:
-        console.print(f"[bold]{data['title']}[/]")
+        console.print(f"[bold]{escape(data['title'])}[/]", markup=True)
         console.print(data["text"], highlight=False, markup=False)
     if sent is not None:
         console.print(f"queued to {sent} digest channels (the worker delivers it)")
@@ -97,7 +98,7 @@ def show_digest(data: dict[str, Any], as_json: bool, sent: int | None) -> None:
 
 def show(result: dict[str, Any]) -> None:
     """The table, then the report's single figures, then how it is defined."""
-    console.print(f"[bold]{result['title']}[/]")
+    console.print(f"[bold]{escape(result['title'])}[/]", markup=True)
     print_table(result["columns"], result["rows"])
     said = {"report", "title", "definition", "columns", "rows", "cohort"}
     if "total" in result and "shown" in result:  # a page of the rows: say which
@@ -107,11 +108,11 @@ def show(result: dict[str, Any]) -> None:
         if key in said:
             continue
         if isinstance(value, list) and value and isinstance(value[0], dict):
-            console.print(f"\n[bold]{key.replace('_', ' ')}[/]")
+            console.print(f"\n[bold]{key.replace('_', ' ')}[/]", markup=True)
             print_table(list(value[0]), value[:20])
         elif not isinstance(value, list):
             console.print(f"{key.replace('_', ' ')}: {_cell(value)}")
-    console.print(f"\n[dim]{result['definition']}[/]")
+    console.print(f"\n[dim]{escape(result['definition'])}[/]", markup=True)
 
 
 def _page(result: dict[str, Any]) -> str:
