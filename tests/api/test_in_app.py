@@ -208,6 +208,34 @@ def test_the_page_hears_of_its_own_alerts_and_of_nobody_elses(
     assert wait_for(lead, "lead") == {"id": note["lead_id"]}
 
 
+def test_a_rep_hears_nothing_of_a_lead_they_may_not_open(
+    app: FastAPI,
+    live_url: str,
+    client: TestClient,
+    make_key: Callable[[Role], str],
+    team: dict[str, User],
+    streams: list[httpx.Client],
+) -> None:
+    # Before: any signed-in person could watch any lead id on the stream and be told each
+    # time it had activity, though its page is a 403 for them (another rep's lead).
+    demo_request(client, make_key(Role.INGEST), "sam@unlisted-co.io")  # Cy's lead now
+    wait = notes(app)
+    deadline = time.monotonic() + 20
+    while not wait and time.monotonic() < deadline:  # the in-app delivery is the worker's
+        time.sleep(0.05)
+        wait = notes(app)
+    lead_id = wait[0].lead_id
+    assert client.get(f"/leads/{lead_id}", cookies=signed_in(app, team["di"])).status_code == 403
+    di = listen(live_url, signed_in(app, team["di"]), streams, f"?lead={lead_id}")
+    cy = listen(live_url, signed_in(app, team["cy"]), streams, f"?lead={lead_id}")
+    wait_for(di, "hello")
+    wait_for(cy, "hello")
+    demo_request(client, make_key(Role.INGEST), "sam@unlisted-co.io", visit=2)
+    assert wait_for(cy, "lead") == {"id": lead_id}  # the owner's page is told
+    time.sleep(1)  # one hub pass told both pages; give Di's stream time to show it
+    assert [data for name, data in di if name == "lead"] == []
+
+
 def test_the_stream_without_a_session_is_a_204_so_the_browser_stops_asking(
     live_url: str,
 ) -> None:

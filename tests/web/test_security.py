@@ -166,6 +166,19 @@ def test_every_answer_carries_the_security_headers(
         assert "frame-ancestors 'none'" in policy
 
 
+def test_only_the_api_docs_themselves_go_without_the_policy(client: TestClient) -> None:
+    # Before: every path starting with /docs or /redoc went without it (/docs-old, /redocx:
+    # this app's HTML error pages), not only FastAPI's two documentation pages.
+    for path in ("/docs-old", "/docsx", "/redoc/anything", "/docs/oauth2-redirectx"):
+        answer = client.get(path)
+        assert answer.status_code == 404
+        assert "default-src 'self'" in answer.headers["content-security-policy"], path
+    for path in ("/docs", "/redoc", "/docs/oauth2-redirect"):  # a CDN's script, inline script
+        answer = client.get(path)
+        assert answer.status_code == 200 and "content-security-policy" not in answer.headers
+        assert answer.headers["x-frame-options"] == "DENY"
+
+
 def test_pages_answer_errors_as_pages_and_the_apis_as_json(
     app: FastAPI, client: TestClient
 ) -> None:

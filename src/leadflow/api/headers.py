@@ -20,8 +20,9 @@ ALWAYS = [
 ]
 WITH_POLICY = [*ALWAYS, (b"content-security-policy", CSP.encode())]
 # FastAPI's interactive API docs load their assets from a CDN with an inline script: they keep
-# the other headers but not the policy (they show no stored data).
-NO_POLICY = ("/docs", "/redoc")
+# the other headers but not the policy (they show no stored data). Exactly these paths: any
+# other, an error page at /docs-old included, keeps the policy.
+NO_POLICY = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 
 
 class SecurityHeaders:
@@ -34,7 +35,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = ALWAYS if scope["path"].startswith(NO_POLICY) else WITH_POLICY
+        extra = ALWAYS if scope["path"] in NO_POLICY else WITH_POLICY
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -211,7 +211,10 @@ def _notify(message: Claimed) -> bool:
     if not channel.add(message.target):
         return False
     title, text = summary(message.payload)
-    return bool(channel.notify(title=title, body=text))
+    # Plain text, said so: alerts quote what anyone with the public write key sent, and a body
+    # of no stated format reaches an e-mail as its HTML and Slack as markup (links, mentions).
+    # Told it is text, Apprise escapes it for each channel's format.
+    return bool(channel.notify(title=title, body=text, body_format=apprise.NotifyFormat.TEXT))
 
 
 Sent = tuple[Claimed, Outcome, datetime]  # a message, how its try went, when

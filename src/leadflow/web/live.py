@@ -24,11 +24,14 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from leadflow.api.deps import DbSession
 from leadflow.api.errors import failure_line
 from leadflow.api.strict_body import BoundedRoute
+from leadflow.core.errors import NotFound
+from leadflow.core.roles import Permission
 from leadflow.repositories import notifications as notification_repo
-from leadflow.services import notifications
-from leadflow.web.auth import Seen
+from leadflow.services import access, leads, notifications
+from leadflow.web.auth import Seen, Viewer
 
 log = logging.getLogger("leadflow.live")
 TICK = 0.25  # seconds: the longest a change made by another process waits without NOTIFY
@@ -159,15 +162,30 @@ class Hub:
                 stopped.wait(1.0)
 
 
+def _may_read(session: Session, seen: Viewer, lead_id: int | None) -> bool:
+    """Whether the person may open this lead's page: only then is its page told when it
+    changes (the lead's activity is not another rep's to follow). The stream still carries
+    their notifications either way."""
+    if lead_id is None:
+        return False
+    try:
+        found = leads.find(session, str(lead_id))
+    except NotFound:
+        return False
+    return access.refusal(seen.actor, found, Permission.READ) is None
+
+
 def _event(name: str, data: dict[str, Any]) -> str:
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
 @router.get("/live")
-async def live(request: Request, seen: Seen, lead: int | None = None) -> StreamingResponse:
+async def live(
+    request: Request, session: DbSession, seen: Seen, lead: int | None = None
+) -> StreamingResponse:
     """The signed-in person's stream: their notifications, queue changes, the open lead."""
     hub: Hub = request.app.state.live_hub
-    watcher = hub.watch(seen.user.id, lead)
+    watcher = hub.watch(seen.user.id, lead if _may_read(session, seen, lead) else None)
 
     async def stream() -> AsyncIterator[str]:
         try:
