@@ -235,6 +235,25 @@ def test_signing_in_never_sends_the_browser_to_another_site(
     assert not location.startswith("//") and "\\" not in location and ":" not in location
 
 
+def test_signing_in_returns_to_the_page_asked_for_with_its_query(
+    app: FastAPI, client: TestClient
+) -> None:
+    # Before: only the path was kept, so a link to one lead's routing (/team/route?lead=7)
+    # opened the page without its lead after signing in.
+    signed_in(app, client, "ana@flowline.io", "admin")
+    client.cookies.delete(COOKIE)
+    asked = client.get("/team/route?lead=7&x=a%26b", follow_redirects=False)
+    assert asked.status_code == 303
+    login = client.get(asked.headers["location"])
+    assert login.status_code == 200
+    form = {"email": "ana@flowline.io", "password": PASSWORD,
+            "next": "/team/route?lead=7&x=a%26b",
+            "csrf_token": client.cookies["lf_login_csrf"]}  # fmt: skip
+    assert 'value="/team/route?lead=7&amp;x=a%26b"' in login.text
+    answer = client.post("/login", data=form, follow_redirects=False)
+    assert answer.headers["location"] == "/team/route?lead=7&x=a%26b"
+
+
 def test_a_form_too_large_is_refused_before_it_is_read_whole(
     app: FastAPI, client: TestClient
 ) -> None:

@@ -4,6 +4,7 @@ outside host (htmx and Chart.js are vendored under static/vendor)."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -31,7 +32,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(SignInRequired)
     async def sign_in(request: Request, exc: SignInRequired) -> Response:
-        target = f"/login?next={exc.next_path}"
+        target = "/login?next=" + quote(exc.next_path, safe="/")
         if request.url.path == "/live":  # an EventSource stops retrying on 204, not on a 303
             return Response(status_code=204)
         if request.headers.get("hx-request"):  # HTMX follows this header, not a 303

@@ -59,7 +59,8 @@ def viewer(request: Request, session: DbSession, now: Now) -> Viewer:
     token = request.cookies.get(COOKIE)
     found = users.session_for(session, token, now) if token else None
     if found is None:
-        raise SignInRequired(request.url.path)
+        query = request.url.query  # kept: a link to one lead's routing names the lead in it
+        raise SignInRequired(request.url.path + (f"?{query}" if query else ""))
     user, web_session = found
     return Viewer(user, web_session.csrf_token, notifications.unread(session, user))
 
