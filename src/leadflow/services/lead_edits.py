@@ -59,11 +59,13 @@ def update_lead(
         merged = {**(lead.attributes or {}), **fields["attributes"]}
         lead.attributes = {k: v for k, v in merged.items() if v is not None}
     company = {k: fields[k] for k in COMPANY_FIELDS if fields.get(k) is not None}
+    was_at = lead.account_id
     if company or (lead.account_id is None and business_domain(lead.email)):
         lead.account_id = _account_for(session, lead, company, now)
     lead.updated_at = now
     session.flush()
-    run_live(session, playbook, [lead.id], now, cause="edit")
+    left = [was_at] if was_at is not None and was_at != lead.account_id else []
+    run_live(session, playbook, [lead.id], now, cause="edit", left_accounts=left)
     return lead
 
 

@@ -162,7 +162,8 @@ def ingest_parts(
             new_events.setdefault(row["lead_id"], []).append(_facts(row, event_id))
     touched = sorted(set(new_events) | people.changed)
     run_live(session, playbook, touched, now, new_events=new_events, cause="event",
-             snapshot=snapshot, attributed=people.attributed)  # fmt: skip
+             snapshot=snapshot, attributed=people.attributed,
+             left_accounts=people.left)  # fmt: skip
     if len(parts) == 1:
         suppressed = len(fresh) - len(tracked)  # erased, or do-not-track
         return [IngestResult(len(stored), len(messages) - len(stored) - suppressed, [],

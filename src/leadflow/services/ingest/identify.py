@@ -48,6 +48,7 @@ class Identities:
         # Events an anonymous id left before its lead was known, by the lead they became
         # (new to it: the stage step sees them as it sees new events).
         self.attributed: dict[int, list[EventFacts]] = {}
+        self.left: set[int] = set()  # accounts a group call moved a lead away from
 
     def claim_and_lock(self, messages: Sequence[Message]) -> None:
         """Claim every name these messages may create (visitor ids, e-mails, company domains)
@@ -184,6 +185,8 @@ class Identities:
             return  # stored as an event; nothing to attach without a lead and a domain
         account_id = self._account(domain, account_fields(message.traits))
         if lead.account_id != account_id:
+            if lead.account_id is not None:
+                self.left.add(lead.account_id)
             lead.account_id = account_id
             _matched(lead, domain, given=True)
             lead.updated_at = self.now
