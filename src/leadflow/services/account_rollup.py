@@ -147,3 +147,7 @@ def recount(
     threshold = playbook.account_scoring.engaged_min_engagement
     repo.rebuild_rollups(session, account_ids, threshold)
     _score(session, playbook, repo.rollups(session, account_ids), list(account_ids), now)
+    # Written now: bulk steps after it (the decay pass's re-score of leads without states)
+    # read and write accounts with plain SQL; flushed later, these scores would overwrite
+    # theirs with figures counted before those leads were scored.
+    session.flush()
