@@ -132,6 +132,19 @@ def ids_by_domain(session: Session, domains: Iterable[str] | None = None) -> dic
     return found
 
 
+def fills_in(session: Session, domain: str, columns: Iterable[str]) -> bool:
+    """Whether any of these columns is empty on the account with this domain (or the one a
+    merged account's domain joined): what a `fill_only` upsert of them would write. False
+    when there is no such account. Read with Core: no account object is loaded."""
+    key = normalize_key(domain) or ""
+    key = _alias_targets(session, [key]).get(key, key)
+    table = Account.__table__
+    row = session.execute(
+        select(*(table.c[name] for name in columns)).where(table.c.domain == key)
+    ).first()
+    return row is not None and any(value is None for value in row)
+
+
 def _alias_targets(session: Session, domains: Iterable[str]) -> dict[str, str]:
     """Old domains of merged accounts among `domains`, each with its account's domain now."""
     query = select(AccountAlias.domain, Account.domain).join(

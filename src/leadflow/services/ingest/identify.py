@@ -49,6 +49,9 @@ class Identities:
         # (new to it: the stage step sees them as it sees new events).
         self.attributed: dict[int, list[EventFacts]] = {}
         self.left: set[int] = set()  # accounts a group call moved a lead away from
+        # Accounts whose empty columns a message's traits filled in: their people's facts
+        # changed, so they are scored again, as a re-score would score them.
+        self.filled: set[int] = set()
 
     def claim_and_lock(self, messages: Sequence[Message]) -> None:
         """Claim every name these messages may create (visitor ids, e-mails, company domains)
@@ -194,10 +197,14 @@ class Identities:
         self.changed.add(lead.id)
 
     def _account(self, domain: str, fields: dict[str, object]) -> int:
+        fills = bool(fields) and account_repo.fills_in(self.session, domain, fields)
         row = {"domain": domain, "name": domain, **fields}
         row.update(created_at=self.now, updated_at=self.now)
         account_repo.upsert_many(self.session, [row], fill_only=True)
-        return account_repo.ids_by_domain(self.session, [domain])[domain]
+        account_id = account_repo.ids_by_domain(self.session, [domain])[domain]
+        if fills:
+            self.filled.add(account_id)
+        return account_id
 
     def _first_touch(self, lead: Lead, message: Message) -> None:
         campaign = message.context.get("campaign")
