@@ -197,8 +197,8 @@ class Identities:
         self.changed.add(lead.id)
 
     def _account(self, domain: str, fields: dict[str, object]) -> int:
-        fills = bool(fields) and account_repo.fills_in(self.session, domain, fields)
         row = {"domain": domain, "name": domain, **fields}
+        fills = bool(fields) and bool(account_repo.filled_in(self.session, [row]))
         row.update(created_at=self.now, updated_at=self.now)
         account_repo.upsert_many(self.session, [row], fill_only=True)
         account_id = account_repo.ids_by_domain(self.session, [domain])[domain]
