@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.errors import NotFound
 from leadflow.models import Account, Lead
-from leadflow.services import accounts, pipeline, playbooks
+from leadflow.services import accounts, ingest, pipeline, playbooks
 from leadflow.services.lead_edits import create_lead
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -104,3 +104,43 @@ def test_a_merge_says_when_the_account_merged_away_was_in_a_tier(session: Sessio
     assert "add northwind.example to the tier" in done["note"]
     kept = accounts.merge(session, book, "northwind.example", "litware.io", actor="ana", now=NOW)
     assert kept["tier_lost"] is None and kept["note"] == ""  # litware.io is top as well
+
+
+SIZED = """
+name: sized
+fit:
+  rules:
+    - {id: software, label: Software, points: 10, when: {field: account.industry, equals: Software}}
+"""
+
+
+ACME = ["ann@acme.com", "bob@acme.com"]
+
+
+@pytest.mark.parametrize(
+    ("message", "people"),
+    [
+        ({"type": "identify", "userId": "cy@acme.com", "messageId": "i1",
+          "traits": {"email": "cy@acme.com", "company": {"name": "Acme", "industry": "Software"}}},
+         [*ACME, "cy@acme.com"]),
+        ({"type": "group", "userId": "ann@acme.com", "groupId": "acme.com", "messageId": "g1",
+          "traits": {"industry": "Software"}}, ACME),
+    ],
+    ids=["identify", "group"],
+)  # fmt: skip
+def test_a_tracking_call_that_fills_in_an_account_re_scores_its_people(
+    session: Session, message: dict[str, object], people: list[str]
+) -> None:
+    """acme had no industry; an identify's company trait (or a group call's traits) fills it
+    in: Ann and Bob, already there, score on what acme is now, as a re-score scores them."""
+    playbooks.install(session, SIZED, author="t", now=NOW)
+    book = playbooks.active_playbook(session)
+    for email in ACME:
+        create_lead(session, book, {"email": email}, now=NOW)
+    messages, rejected = ingest.parse_all([{**message, "timestamp": NOW.isoformat()}], NOW)
+    assert not rejected
+
+    ingest.ingest(session, book, messages, source="test", now=NOW)
+
+    assert {email: fit for email, (fit, _) in _scores(session).items()} == dict.fromkeys(people, 10)
+    assert _scores(session) == _rescored(session)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.core.errors import Invalid, NotFound
+from leadflow.core.lifecycle import Action
 from leadflow.core.playbook import Playbook
 from leadflow.core.report_math import Cohort
 from leadflow.models import Assignment, Event, Lead
-from leadflow.services import leads, merge, reports
+from leadflow.services import leads, lifecycle, merge, pipeline, playbooks, reports
+from leadflow.services.ingest.batch import ingest, parse_all
 from tests.services import account_scenario
 from tests.services.test_reports import NOW, playbook, session
 
@@ -62,3 +66,58 @@ def test_the_duplicates_account_no_longer_counts_it(sessions: sessionmaker[Sessi
         account_scenario.agrees_now_and_after_bobs_next_page(
             session, book, domains, at, {"acme.com": (0, 10, 10, 1), "globex.io": (0, 30, 30, 1)}
         )
+
+
+HAND_RAISER = """
+name: hand raiser
+engagement:
+  rules:
+    - {id: demo, label: Demo, points: 10, decay: false, event: {type: track, name: Demo Requested}}
+lifecycle:
+  lead: {field: email, exists: true}
+  hand_raisers:
+    - {label: Demo requested, stage: sql, event: {type: track, name: Demo Requested}}
+  sales_ready: [sql]
+routing: {fallback: inbound}
+"""
+
+
+def _answer(session: Session, email: str) -> tuple[object, ...]:
+    session.flush()
+    session.expire_all()
+    lead = session.scalars(select(Lead).where(Lead.email == email)).one()
+    routed = session.scalars(select(Assignment.team).where(Assignment.lead_id == lead.id)).all()
+    return lead.total, lead.stage, sorted(t or "" for t in routed)
+
+
+def test_a_demo_request_merged_in_moves_the_lead_kept_as_a_re_score_does(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Bo asked for a demo from his second address (made SQL, then recycled by sales) after
+    his first record last changed stage: merged into it, the request is its now, and the stage
+    step sees it as a re-score of the merged history does, at the merge rather than later."""
+    with sessions() as session, session.begin():
+        playbooks.install(session, HAND_RAISER, author="test", now=account_scenario.T0)
+        book = playbooks.active_playbook(session)
+        at = account_scenario.T0
+        _sent(session, book, at - timedelta(days=10), type="identify", userId="bo@acme.com",
+              traits={"email": "bo@acme.com"}, messageId="i1")  # fmt: skip
+        _sent(session, book, at - timedelta(days=5), type="track", userId="bo.2@acme.com",
+              event="Demo Requested", messageId="d1")  # fmt: skip
+        second = leads.find(session, "bo.2@acme.com")
+        assert second.stage == "sql"
+        lifecycle.act(session, second, Action.RECYCLE, actor="ana", reason="not now",
+                      now=at - timedelta(days=4))  # fmt: skip
+        assert _answer(session, "bo@acme.com")[:2] == (0, "lead")
+
+        merge.merge_leads(session, book, "bo@acme.com", "bo.2@acme.com", actor="ana", now=at)
+
+        merged = _answer(session, "bo@acme.com")
+        pipeline.run_bulk(session, book, at, cause="rescore", actor="rescore")
+        assert merged == _answer(session, "bo@acme.com")
+
+
+def _sent(session: Session, book: Playbook, at: datetime, **message: object) -> None:
+    messages, rejected = parse_all([{**message, "timestamp": at.isoformat()}], at)
+    assert not rejected
+    ingest(session, book, messages, source="test", now=at)

@@ -77,3 +77,44 @@ def test_colleagues_at_the_account_an_import_moves_a_lead_to_are_moved_at_once(
 
     assert _stages(session) == {"bob@acme.com": "mql", "cy@initech.com": "mql"}
     assert _stages(session) == _rescored_stages(session, book, later)
+
+
+SOFTWARE = """
+name: software
+fit:
+  rules:
+    - {id: software, label: Software, points: 10, when: {field: account.industry, equals: Software}}
+"""
+
+
+def test_an_import_that_fills_in_an_account_re_scores_the_people_already_there(
+    session: Session,
+) -> None:
+    """acme has no industry and Bob; an import of Cy says acme is a software company: Bob
+    scores on that at once, as a re-score scores him."""
+    playbooks.install(session, SOFTWARE, author="test", now=account_scenario.T0)
+    book = playbooks.active_playbook(session)
+    at = account_scenario.T0
+    account_scenario.page(session, book, "bob@acme.com", "b1", at)
+
+    rows = [(2, {"email": "cy@acme.com", "industry": "Software"})]
+    report = import_leads(session, rows, skip_invalid=False, now=at)
+    pipeline.run_import(session, book, report, at, actor="import")
+
+    assert _fits(session) == {"bob@acme.com": 10, "cy@acme.com": 10}
+    assert _fits(session) == _rescored_fits(session, book, at)
+
+
+def _fits(session: Session) -> dict[str, float]:
+    session.flush()
+    session.expire_all()
+    return {lead.email: lead.fit for lead in session.scalars(select(Lead))}
+
+
+def _rescored_fits(session: Session, book: Playbook, at: datetime) -> dict[str, float]:
+    savepoint = session.begin_nested()
+    pipeline.run_bulk(session, book, at, cause="rescore", actor="rescore")
+    found = _fits(session)
+    savepoint.rollback()
+    session.expire_all()
+    return found

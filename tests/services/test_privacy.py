@@ -3,7 +3,7 @@ refuses to be changed (both engines)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -14,7 +14,7 @@ from leadflow.core.playbook import Playbook, Retention
 from leadflow.core.report_math import Cohort
 from leadflow.models import AuditEntry, Event, Lead
 from leadflow.repositories import events as event_repo
-from leadflow.services import audit, privacy, reports
+from leadflow.services import audit, pipeline, privacy, reports
 from tests.services import account_scenario
 from tests.services.test_reports import NOW, day, playbook, session
 
@@ -120,3 +120,44 @@ def test_erasure_takes_the_person_out_of_their_account(sessions: sessionmaker[Se
         account_scenario.agrees_now_and_after_bobs_next_page(
             session, book, ["acme.com"], account_scenario.T0, {"acme.com": (0, 10, 10, 1)}
         )
+
+
+def _score(session: Session, email: str) -> tuple[object, ...]:
+    session.flush()
+    session.expire_all()
+    lead = session.scalars(select(Lead).where(Lead.email == email)).one()
+    parts = [(c["rule"], c["label"], c["kind"], c["points"]) for c in lead.contributions]
+    return lead.engagement, lead.total, lead.grade, lead.stage, parts
+
+
+def _rescored(session: Session, book: Playbook, email: str, at: datetime) -> tuple[object, ...]:
+    savepoint = session.begin_nested()
+    pipeline.run_bulk(session, book, at, cause="rescore", actor="rescore")
+    found = _score(session, email)
+    savepoint.rollback()
+    session.expire_all()
+    return found
+
+
+def test_events_retention_anonymizes_no_longer_score_for_their_lead(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Bob's page of two years ago and one of today, scored live (10 points each, no decay):
+    once retention strips the old one of who sent it, Bob scores as a re-score scores him,
+    and so he still does when his next page is counted live."""
+    with sessions() as session, session.begin():
+        book = account_scenario.installed(session)
+        at = account_scenario.T0
+        account_scenario.page(session, book, "bob@acme.com", "b0", at - timedelta(days=800))
+        account_scenario.page(session, book, "bob@acme.com", "b1", at)
+        assert _score(session, "bob@acme.com")[:2] == (20, 20)
+        kept = book.model_copy(update={"retention": Retention(events_days=730)})
+
+        assert privacy.apply_retention(session, kept, at) == 1
+
+        assert _score(session, "bob@acme.com")[:2] == (10, 10)
+        assert _score(session, "bob@acme.com") == _rescored(session, kept, "bob@acme.com", at)
+        later = at + timedelta(minutes=1)
+        account_scenario.page(session, book, "bob@acme.com", "b2", later)
+        assert _score(session, "bob@acme.com")[:2] == (20, 20)
+        assert _score(session, "bob@acme.com") == _rescored(session, kept, "bob@acme.com", later)

@@ -17,10 +17,13 @@ from leadflow.repositories._sql import (
     chunked,
     insert_new_only,
     normalize_key,
+    table_of,
     upsert_by_key,
 )
 
 SCORE_COLUMNS = frozenset({"id", "fit", "engagement", "total", "engaged_leads", "tier"})
+# The account's own facts an import or a message's traits may fill in (`filled_in`).
+FILLED_IN = frozenset({"name", "industry", "employees", "annual_revenue", "country"})
 
 
 def get(session: Session, account_id: int) -> Account | None:
@@ -130,6 +133,30 @@ def ids_by_domain(session: Session, domains: Iterable[str] | None = None) -> dic
         found.update(session.execute(aliases.where(AccountAlias.domain.in_(batch))).all())
         found.update(session.execute(query.where(Account.domain.in_(batch))).all())
     return found
+
+
+def filled_in(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """The stored accounts a `fill_only` upsert of these rows would change: a column a row
+    gives a value that is empty there (by domain, or the account a merged domain joined).
+    Read with Core: no account object is loaded."""
+    keys = [normalize_key(row["domain"]) or "" for row in rows]
+    joined = _alias_targets(session, keys)
+    given: dict[str, set[str]] = {}
+    for key, row in zip(keys, rows, strict=True):
+        filled = {c for c, v in row.items() if v is not None and c in FILLED_IN}
+        given.setdefault(joined.get(key, key), set()).update(filled)
+    columns = sorted({c for named in given.values() for c in named})
+    if not columns:
+        return []
+    table = table_of(Account)
+    query = select(table.c.id, table.c.domain, *(table.c[c] for c in columns))
+    found: list[int] = []
+    for batch in chunked(sorted(given)):
+        for stored_row in session.execute(query.where(table.c.domain.in_(batch))):
+            stored = stored_row._mapping
+            if any(stored[c] is None for c in given[stored["domain"]]):
+                found.append(int(stored["id"]))
+    return sorted(found)
 
 
 def _alias_targets(session: Session, domains: Iterable[str]) -> dict[str, str]:

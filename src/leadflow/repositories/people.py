@@ -27,7 +27,7 @@ from leadflow.models.outbox import DeliveryAttempt, Notification, OutboxMessage
 from leadflow.models.privacy import ErasedCount, Tombstone
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.stage_change import StageChange
-from leadflow.repositories import _hot, lead_activity
+from leadflow.repositories import _hot, lead_activity, rule_state
 from leadflow.repositories._sql import chunked, dialect_insert
 
 PERSONAL: tuple[type[Base], ...] = (
@@ -211,8 +211,11 @@ def do_not_track(session: Session, lead_ids: Iterable[int]) -> set[int]:
     return {int(lead_id) for (lead_id,) in rows}
 
 
-def anonymize_events_before(session: Session, cutoff: datetime, limit: int) -> int:
-    """Strip up to `limit` events older than `cutoff` of who and what detail; how many."""
+def anonymize_events_before(
+    session: Session, cutoff: datetime, limit: int
+) -> tuple[int, list[int]]:
+    """Strip up to `limit` events older than `cutoff` of who and what detail; how many, and
+    the leads they were taken from."""
     personal = or_(
         Event.lead_id.is_not(None),
         Event.anonymous_id.is_not(None),
@@ -232,4 +235,5 @@ def anonymize_events_before(session: Session, cutoff: datetime, limit: int) -> i
             .execution_options(synchronize_session=False)
         )
     lead_activity.refresh(session, owners)  # their events before the cutoff are theirs no more
-    return len(ids)
+    rule_state.forget(session, owners)  # nor do their engagement states count those events
+    return len(ids), sorted(owners)

@@ -3,7 +3,7 @@ account of 10,000 leads as at a small one (see `core.account_rollup`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,9 +22,18 @@ from leadflow.services.leads import account_dict
 Member = tuple[int, int, bool]  # account id, hundredths, engaged
 
 
-def update(session: Session, playbook: Playbook, leads: Sequence[Lead], now: datetime) -> set[int]:
+def update(
+    session: Session,
+    playbook: Playbook,
+    leads: Sequence[Lead],
+    now: datetime,
+    left: Iterable[int] = (),
+) -> set[int]:
     """Count these (flushed, just scored) leads' engagement in their accounts, and re-score the
-    accounts they are at or have left; those accounts' ids."""
+    accounts they are at or have left; those accounts' ids. `left`: accounts the caller moved
+    them away from. The roll-up's members know only the moves of leads it has counted: a lead
+    scored in bulk has none, and an account it leaves without a roll-up would keep the bulk
+    score that counted it. Named here, it is counted afresh as any account with no roll-up."""
     lead_ids = [lead.id for lead in leads]
     new: dict[int, Member] = {
         lead.id: (lead.account_id, hundredths(lead.engagement), engaged(playbook, lead.engagement))
@@ -32,7 +41,7 @@ def update(session: Session, playbook: Playbook, leads: Sequence[Lead], now: dat
         if lead.account_id is not None
     }
     members = repo.members(session, lead_ids)
-    affected = {m[0] for m in members.values()} | {m[0] for m in new.values()}
+    affected = {m[0] for m in members.values()} | {m[0] for m in new.values()} | set(left)
     if not affected:
         return affected
     # Roll-ups change by differences: writers of one account take turns (its row locked).
@@ -138,3 +147,7 @@ def recount(
     threshold = playbook.account_scoring.engaged_min_engagement
     repo.rebuild_rollups(session, account_ids, threshold)
     _score(session, playbook, repo.rollups(session, account_ids), list(account_ids), now)
+    # Written now: bulk steps after it (the decay pass's re-score of leads without states)
+    # read and write accounts with plain SQL; flushed later, these scores would overwrite
+    # theirs with figures counted before those leads were scored.
+    session.flush()

@@ -119,7 +119,10 @@ def import_leads(
     # Where the leads are before: a lead the file moves leaves an account to roll up again.
     before = lead_repo.account_ids_by_email(session, [r.email for r in records])
     companies = [_company_of(r) for r in records]
-    account_repo.upsert_many(session, _account_rows(records, companies, now), fill_only=True)
+    accounts = _account_rows(records, companies, now)
+    # Accounts whose empty columns the file fills in: their other people's facts change too.
+    filled = account_repo.filled_in(session, accounts)
+    account_repo.upsert_many(session, accounts, fill_only=True)
     domains = account_repo.ids_by_domain(session)
     by_name = name_verdicts(session, [r.company for r, c in zip(records, companies, strict=True)
                                       if c is None])  # fmt: skip
@@ -143,7 +146,8 @@ def import_leads(
     ]
     report.imported = lead_repo.upsert_many(session, lead_rows)
     lead_ids = lead_repo.ids_by_email(session, [r.email for r in records])
-    report.touched_lead_ids = list(lead_ids.values())
+    colleagues = lead_repo.ids_at_accounts(session, filled)
+    report.touched_lead_ids = list(dict.fromkeys([*lead_ids.values(), *colleagues]))
     report.touched_account_ids = sorted(before)
     _keep_external_ids(session, records, lead_ids)
     return report

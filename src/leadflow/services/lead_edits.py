@@ -59,33 +59,42 @@ def update_lead(
         merged = {**(lead.attributes or {}), **fields["attributes"]}
         lead.attributes = {k: v for k, v in merged.items() if v is not None}
     company = {k: fields[k] for k in COMPANY_FIELDS if fields.get(k) is not None}
+    was_at, wrote_account = lead.account_id, False
     if company or (lead.account_id is None and business_domain(lead.email)):
-        lead.account_id = _account_for(session, lead, company, now)
+        lead.account_id, wrote_account = _account_for(session, lead, company, now)
     lead.updated_at = now
     session.flush()
-    run_live(session, playbook, [lead.id], now, cause="edit")
+    rescored = [lead.id]
+    if wrote_account and lead.account_id is not None:
+        # The account's own facts were sent: its other people score on them too, as an edit
+        # of the account itself (`accounts.upsert`) and a re-score score them.
+        rescored += account_repo.lead_ids(session, lead.account_id)
+    left = [was_at] if was_at is not None and was_at != lead.account_id else []
+    run_live(session, playbook, rescored, now, cause="edit", left_accounts=left)
     return lead
 
 
 def _account_for(
     session: Session, lead: Lead, company: dict[str, Any], now: datetime
-) -> int | None:
+) -> tuple[int | None, bool]:
     """The account by a given domain or website, else the e-mail's, else the company name
-    matched against existing accounts; how it was found is kept on the lead."""
+    matched against existing accounts (how it was found is kept on the lead); and whether
+    the account's own fields were written."""
     given = company_domain(company.get("domain")) or company_domain(company.get("website"))
     domain = given or business_domain(lead.email)
     if domain is None:
-        return _account_by_name(session, lead, company.get("company"))
+        return _account_by_name(session, lead, company.get("company")), False
     verdict = domain_verdict(domain, given=given is not None)
     assert verdict is not None
     lead.account_confidence, lead.account_reason = verdict.confidence, verdict.reason
-    _write_account(session, domain, company, now)
-    return account_repo.ids_by_domain(session, [domain])[domain]
+    wrote = _write_account(session, domain, company, now)
+    return account_repo.ids_by_domain(session, [domain])[domain], wrote
 
 
-def _write_account(session: Session, domain: str, company: dict[str, Any], now: datetime) -> None:
+def _write_account(session: Session, domain: str, company: dict[str, Any], now: datetime) -> bool:
     """Make the account when new (named by its domain), then overwrite only what was sent:
-    a domain or website alone never renames an account (nor the one a merged domain joined)."""
+    a domain or website alone never renames an account (nor the one a merged domain joined).
+    Whether any of its fields was sent."""
     new = {"domain": domain, "name": domain, "created_at": now, "updated_at": now}
     account_repo.upsert_many(session, [new], fill_only=True)
     sent: dict[str, Any] = {k: company[k] for k in ("employees", "industry") if k in company}
@@ -93,6 +102,7 @@ def _write_account(session: Session, domain: str, company: dict[str, Any], now: 
         sent["name"] = company["company"]
     if sent:
         account_repo.upsert_many(session, [{"domain": domain, **sent, "updated_at": now}])
+    return bool(sent)
 
 
 def _account_by_name(session: Session, lead: Lead, name: str | None) -> int | None:

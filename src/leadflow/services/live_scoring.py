@@ -7,7 +7,7 @@ run in, with the stage moves and hand-offs between them, is `services.pipeline`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -94,8 +94,13 @@ def store(
 
 
 def roll_up_accounts(
-    session: Session, playbook: Playbook, leads: Sequence[Lead], now: datetime
+    session: Session,
+    playbook: Playbook,
+    leads: Sequence[Lead],
+    now: datetime,
+    left: Iterable[int] = (),
 ) -> set[int]:
-    """The accounts these (flushed, just scored) leads are at or have left, kept by differences
-    (`services.account_rollup`): the cost does not grow with an account's size; their ids."""
-    return account_rollup.update(session, playbook, leads, now)
+    """The accounts these (flushed, just scored) leads are at or have left (`left`: those the
+    caller moved them from), kept by differences (`services.account_rollup`): the cost does
+    not grow with an account's size; their ids."""
+    return account_rollup.update(session, playbook, leads, now, left)

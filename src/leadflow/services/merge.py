@@ -8,7 +8,7 @@ combined history. The merge is written on the timeline with its actor.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from leadflow.core.lifecycle import Transition
 from leadflow.core.playbook import Playbook
 from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.lead import Lead
+from leadflow.repositories import events as event_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.services import audit, leads, lifecycle, pipeline, sales
 
@@ -26,6 +27,7 @@ FILLED = (
     "account_id", "owner", "outcome", "outcome_reason", "outcome_amount", "closed_at",
     "recycle_until",
 )  # fmt: skip
+EVER = datetime(1, 1, 1, tzinfo=UTC)  # before any event: for a lead that never changed stage
 
 
 def merge_leads(
@@ -54,7 +56,14 @@ def merge_leads(
         lifecycle.record(session, keep, Transition(Stage(keep.stage), further, reason, actor), now)
     note = f"Merged with {email} ({moved} events)"
     sales.add_note(session, keep, actor=actor, text=note, now=now)
-    pipeline.run_live(session, playbook, [keep.id], now, cause=f"merged with {email}")
+    # The duplicate's events are the kept lead's now, as an identify's anonymous past is: the
+    # stage step sees those since its last stage change, as a re-score of them would.
+    since = event_repo.facts_since(
+        session, [keep.id], keep.stage_changed_at or EVER, event_repo.ALL_ROOTS
+    )
+    pipeline.run_live(
+        session, playbook, [keep.id], now, cause=f"merged with {email}", attributed=since
+    )
     # The duplicate's account, when it is not the kept lead's, no longer counts it.
     pipeline.run_accounts(session, playbook, {left} - {keep.account_id}, now, actor=actor)
     details = {"merged_lead": duplicate_id, "events_moved": moved}

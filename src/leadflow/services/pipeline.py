@@ -65,6 +65,7 @@ def run_live(
     cause: str,
     snapshot: LiveSnapshot | None = None,
     attributed: Mapping[int, Sequence[EventFacts]] | None = None,
+    left_accounts: Iterable[int] = (),
 ) -> dict[int, LeadScore]:
     """Score, move, hand off and roll up these few leads now; the caller commits.
 
@@ -74,6 +75,8 @@ def run_live(
     identify). Scoring reads them from the store; the stage step sees those since the lead's
     last stage change as new, as a re-score of an import does: a demo request sent just
     before the form's identify raises the hand.
+    `left_accounts`: the accounts the caller has just moved these leads away from (an edit's
+    domain, a group call): rolled up again, as the accounts they are at.
     """
     wanted = sorted(set(lead_ids))
     if not wanted:
@@ -106,7 +109,7 @@ def run_live(
     session.flush()
     # The roll-up before the stage step, as in `run_bulk`: stage criteria and routing may read
     # the account's score (`account.score`), which sums its leads' new scores.
-    rolled_up = roll_up_accounts(session, playbook, leads, now)
+    rolled_up = roll_up_accounts(session, playbook, leads, now, left_accounts)
     # Their colleagues may qualify now (or, falling back, no longer): the worker moves them.
     # The accounts a lead left too: the score there fell without any lead there being scored.
     if reads_account_score(playbook):
@@ -143,10 +146,14 @@ def _stage_and_hand_off(
 
 
 def roll_up_accounts(
-    session: Session, playbook: Playbook, leads: Sequence[Lead], now: datetime
+    session: Session,
+    playbook: Playbook,
+    leads: Sequence[Lead],
+    now: datetime,
+    left: Iterable[int] = (),
 ) -> set[int]:
     """The account roll-up step (live): the accounts these leads are at or have left (ids)."""
-    return live_scoring.roll_up_accounts(session, playbook, leads, now)
+    return live_scoring.roll_up_accounts(session, playbook, leads, now, left)
 
 
 def run_accounts(

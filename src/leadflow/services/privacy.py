@@ -179,8 +179,15 @@ def not_tracked(session: Session, lead_ids: Iterable[int]) -> set[int]:
 
 
 def apply_retention(session: Session, playbook: Playbook, now: datetime) -> int:
-    """Anonymize events older than the playbook's `retention.events_days`; how many."""
+    """Anonymize events older than the playbook's `retention.events_days`; how many. The
+    leads they were taken from are scored again without them, as a re-score scores them."""
     days = playbook.retention.events_days
     if days is None:
         return 0
-    return people.anonymize_events_before(session, now - timedelta(days=days), RETENTION_BATCH)
+    cutoff = now - timedelta(days=days)
+    count, owners = people.anonymize_events_before(session, cutoff, RETENTION_BATCH)
+    if owners:
+        pipeline.run_bulk(
+            session, playbook, now, cause="retention", actor="retention", lead_ids=owners
+        )
+    return count

@@ -24,6 +24,7 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.segment import USER_PREFIX, Message, parse_message
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import identities, live_snapshot
+from leadflow.repositories import leads as lead_repo
 from leadflow.repositories.live_snapshot import LiveSnapshot
 from leadflow.services import privacy
 from leadflow.services.ingest.identify import Identities, identity_key
@@ -161,8 +162,11 @@ def ingest_parts(
         if event_id is not None and row["lead_id"] is not None:
             new_events.setdefault(row["lead_id"], []).append(_facts(row, event_id))
     touched = sorted(set(new_events) | people.changed)
-    run_live(session, playbook, touched, now, new_events=new_events, cause="event",
-             snapshot=snapshot, attributed=people.attributed)  # fmt: skip
+    # An account's column filled in (once per column): its other people's facts changed too.
+    colleagues = lead_repo.ids_at_accounts(session, sorted(people.filled))
+    run_live(session, playbook, {*touched, *colleagues}, now, new_events=new_events,
+             cause="event", snapshot=snapshot, attributed=people.attributed,
+             left_accounts=people.left)  # fmt: skip
     if len(parts) == 1:
         suppressed = len(fresh) - len(tracked)  # erased, or do-not-track
         return [IngestResult(len(stored), len(messages) - len(stored) - suppressed, [],

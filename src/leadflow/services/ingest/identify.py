@@ -48,6 +48,10 @@ class Identities:
         # Events an anonymous id left before its lead was known, by the lead they became
         # (new to it: the stage step sees them as it sees new events).
         self.attributed: dict[int, list[EventFacts]] = {}
+        self.left: set[int] = set()  # accounts a group call moved a lead away from
+        # Accounts whose empty columns a message's traits filled in: their people's facts
+        # changed, so they are scored again, as a re-score would score them.
+        self.filled: set[int] = set()
 
     def claim_and_lock(self, messages: Sequence[Message]) -> None:
         """Claim every name these messages may create (visitor ids, e-mails, company domains)
@@ -184,6 +188,8 @@ class Identities:
             return  # stored as an event; nothing to attach without a lead and a domain
         account_id = self._account(domain, account_fields(message.traits))
         if lead.account_id != account_id:
+            if lead.account_id is not None:
+                self.left.add(lead.account_id)
             lead.account_id = account_id
             _matched(lead, domain, given=True)
             lead.updated_at = self.now
@@ -192,9 +198,13 @@ class Identities:
 
     def _account(self, domain: str, fields: dict[str, object]) -> int:
         row = {"domain": domain, "name": domain, **fields}
+        fills = bool(fields) and bool(account_repo.filled_in(self.session, [row]))
         row.update(created_at=self.now, updated_at=self.now)
         account_repo.upsert_many(self.session, [row], fill_only=True)
-        return account_repo.ids_by_domain(self.session, [domain])[domain]
+        account_id = account_repo.ids_by_domain(self.session, [domain])[domain]
+        if fills:
+            self.filled.add(account_id)
+        return account_id
 
     def _first_touch(self, lead: Lead, message: Message) -> None:
         campaign = message.context.get("campaign")
