@@ -14,6 +14,7 @@ from leadflow.models import Event, Lead, PredictiveModel
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import predictive_models as model_repo
 from leadflow.services import learners, pipeline, playbooks, prediction
+from leadflow.services.importing import import_events
 from leadflow.services.lead_edits import create_lead
 
 B2B = Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml"
@@ -149,3 +150,42 @@ def test_a_scorecard_with_words_blanks_and_capped_counts_adds_up_exactly() -> No
                                    "page /pricing (each time, up to 4)": 1.0}  # fmt: skip
     assert found.log_odds == found.base + sum(found.contributions.values()) == -1.25 + 1.5
     assert _explained(model, "Intern", 2).contributions["page /pricing (each time, up to 4)"] == 0.5
+
+
+PROBABLE = """
+name: Probable
+fit:
+  rules:
+    - {id: likely, label: Likely to buy, points: 30, when: {field: probability, gte: 0.5}}
+"""
+
+
+def test_an_import_gives_the_probability_and_fit_live_scoring_gives_the_same_history(
+    session: Session,
+) -> None:
+    """With a model serving that counts pricing pages, an intern's six imported pricing pages
+    give him the probability (and the fit a rule on it adds) that scoring the same stored
+    history live gives: the bulk path reads the same facts as the live one."""
+    playbooks.install(session, PROBABLE, author="test", now=NOW)
+    book = playbooks.active_playbook(session)
+    model = _boosted("VP Operations", ["page /pricing"])
+    model.id = None  # type: ignore[assignment]
+    model_repo.add(session, model, active=True)
+    lead = create_lead(session, book, {"email": "bo@unlisted-co.io", "title": "Intern"}, now=NOW)
+    rows = [{"email": "bo@unlisted-co.io", "type": "page", "properties": {"path": "/pricing"},
+             "timestamp": (NOW - timedelta(hours=n)).isoformat()} for n in range(6)]  # fmt: skip
+    report = import_events(session, enumerate(rows, 2), skip_invalid=False, now=NOW)
+
+    pipeline.run_import(session, book, report, NOW, actor="import")
+
+    imported = _scored(session, lead.id)
+    pipeline.run_live(session, book, [lead.id], NOW, cause="edit")
+    assert imported == _scored(session, lead.id)
+
+
+def _scored(session: Session, lead_id: int) -> tuple[object, ...]:
+    session.flush()
+    session.expire_all()
+    lead = session.get(Lead, lead_id)
+    assert lead is not None
+    return lead.probability, lead.fit, lead.total, lead.grade

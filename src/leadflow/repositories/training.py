@@ -65,15 +65,25 @@ def count_labelled(
     return int(session.scalar(select(func.count()).select_from(query)) or 0)
 
 
-def open_leads(session: Session, stages: Sequence[str]) -> list[dict[str, Any]]:
-    """Leads still to be decided (in these stages), with their attributes."""
+def open_leads(
+    session: Session, stages: Sequence[str] | None, lead_ids: Sequence[int] | None = None
+) -> list[dict[str, Any]]:
+    """Leads still to be decided (in these stages; in any when None), with their attributes;
+    only these leads when `lead_ids` is given."""
     query = (
         select(Lead.id, *_attributes())
         .outerjoin(Account, Account.id == Lead.account_id)
-        .where(Lead.stage.in_(list(stages)), Lead.outcome.is_(None))
+        .where(Lead.outcome.is_(None))
         .order_by(Lead.id)
     )
-    return [dict(row._mapping) for row in session.execute(query)]
+    if stages is not None:
+        query = query.where(Lead.stage.in_(list(stages)))
+    if lead_ids is None:
+        return [dict(row._mapping) for row in session.execute(query)]
+    every = list(lead_ids)
+    chunks = (every[start : start + 5000] for start in range(0, len(every), 5000))
+    rows = (row for chunk in chunks for row in session.execute(query.where(Lead.id.in_(chunk))))
+    return [dict(row._mapping) for row in rows]
 
 
 def _attributes() -> list[Any]:

@@ -221,6 +221,10 @@ def run_bulk(
     """
     listed = None if lead_ids is None else sorted(set(lead_ids))
     also = sorted(set(account_ids))
+    predictor = predictive.active_or_none(session)
+    if predictor is not None:  # a fact rules may read, refreshed first as `run_live` does
+        predictive.refresh_many(session, predictor, listed)
+        session.flush()
     with one_job(session):  # the scores and the moves: the indexes they touch rebuilt once
         scored = rescore.rescore_all(
             session, playbook, now, progress, lead_ids=listed, account_ids=also, cause=cause,

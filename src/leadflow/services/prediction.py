@@ -171,7 +171,17 @@ def _store(lead: Lead, found: Explanation) -> None:
 
 def score_open_leads(session: Session, model: PredictiveModel) -> int:
     """Probability, contributions and reasons for every undecided lead (no retraining)."""
-    rows = training.open_leads(session, OPEN_STAGES)
+    return _score_undecided(session, model, training.open_leads(session, OPEN_STAGES))
+
+
+def refresh_many(session: Session, model: PredictiveModel, lead_ids: Sequence[int] | None) -> int:
+    """What `refresh` gives each of these leads (every lead when None) without an outcome,
+    as live scoring refreshes a lead it scores: the bulk path's first step, so a rule on
+    `probability` reads the same fact on both."""
+    return _score_undecided(session, model, training.open_leads(session, None, lead_ids))
+
+
+def _score_undecided(session: Session, model: PredictiveModel, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
     counts = training.open_behaviour(session, [r["id"] for r in rows])
