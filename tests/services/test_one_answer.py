@@ -228,16 +228,24 @@ def _answer(session: Session, book: Playbook, lead: Lead, now: datetime = NOW) -
     latest = session.scalars(
         select(Assignment).where(Assignment.lead_id == lead.id).order_by(Assignment.id.desc())
     ).first()
-    parts = [(c["rule"], c["label"], c["kind"], c["points"]) for c in lead.contributions]
+    parts = [_part(c) for c in lead.contributions]
     answer = {
         "fit": lead.fit, "engagement": lead.engagement, "total": lead.total,
         "grade": lead.grade, "persona": lead.persona, "stage": lead.stage,
         "contributions": parts,
         "route": (latest.team, latest.reason) if latest else None,
     }  # fmt: skip
-    shown_parts = [(c["rule"], c["label"], c["kind"], c["points"]) for c in shown["contributions"]]
+    shown_parts = [_part(c) for c in shown["contributions"]]
     assert (shown["total"], shown["grade"], shown_parts) == (lead.total, lead.grade, parts)
     return answer
+
+
+def _part(entry: dict[str, Any]) -> tuple[Any, ...]:
+    """What a contribution shows: its rule, points and why (the rule's condition, or how many
+    events at how many points, decayed and capped), and how many events it counted. (Which
+    events, by id, only live scoring keeps.)"""
+    return (entry["rule"], entry["label"], entry["kind"], entry["points"],
+            entry.get("detail", ""), entry.get("event_count", 0))  # fmt: skip
 
 
 def _forget(session: Session, *, without_occurred_us: bool = False) -> None:

@@ -24,15 +24,17 @@ from leadflow.services.rescore_write import changed, contributions_json
 from tests.services.test_rescore import B2B, NOW, ODD_PATHS, explained, populate, stored
 
 COLUMNS = (
-    ContributionColumn("senior", 'The "boss"', "fit"),
+    ContributionColumn("senior", 'The "boss"', "fit", lambda _n, _p: 'title matches "VP"'),
     ContributionColumn("tier:top", "Top \u00e9", "tier"),
-    ContributionColumn("pricing", "Pricing\n", "engagement"),
+    ContributionColumn("pricing", "Pricing\n", "engagement", lambda n, p: f"{n} x {p / n:g}"),
 )
 
 
 def _scores(points: list[list[float]]) -> BulkScores:
     matrix = np.array(points, np.float64).reshape(len(points), len(COLUMNS))
     total = matrix.sum(axis=1)
+    counts = np.zeros(matrix.shape, np.int64)
+    counts[:, 2] = np.where(matrix[:, 2] != 0, np.arange(len(points)) + 1, 0)
     return BulkScores(
         fit=total,
         engagement=np.zeros(len(points)),
@@ -41,6 +43,7 @@ def _scores(points: list[list[float]]) -> BulkScores:
         persona=np.array([None] * len(points), object),
         columns=COLUMNS,
         points=matrix,
+        counts=counts,
     )
 
 
@@ -56,15 +59,24 @@ def _scores(points: list[list[float]]) -> BulkScores:
 )
 def test_contributions_are_json_of_each_leads_entries_in_order(points: list[list[float]]) -> None:
     scores = _scores(points)
+    assert scores.counts is not None
     want = [
         json.dumps(
             [
-                {"rule": c.rule, "label": c.label, "kind": c.kind, "points": p}
-                for c, p in zip(COLUMNS, row, strict=True)
+                {
+                    "rule": c.rule,
+                    "label": c.label,
+                    "kind": c.kind,
+                    "points": p,
+                    "detail": c.detail(n, p) if c.detail else "",
+                    "events": [],
+                    "event_count": n,
+                }
+                for c, p, n in zip(COLUMNS, row, counted, strict=True)
                 if p != 0
             ]
-        )
-        for row in scores.points.tolist()
+        )  # the keys of live scoring's entries, in its order
+        for row, counted in zip(scores.points.tolist(), scores.counts.tolist(), strict=True)
     ]
     assert contributions_json(scores).to_pylist() == want
 

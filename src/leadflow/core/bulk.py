@@ -8,7 +8,7 @@ lead x rule matrix; sums are exact (see `bulk_math`). No database, no clock: `no
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -34,7 +34,13 @@ from leadflow.core.bulk_events import EventColumns, engagement_matrix, event_pat
 from leadflow.core.bulk_math import group_sums, round_points, row_sums
 from leadflow.core.engagement_state import epoch_micros, from_micros
 from leadflow.core.playbook import FitRule, Playbook
-from leadflow.core.scoring import PRECISION, ContributionKind, distance_points
+from leadflow.core.scoring import (
+    PRECISION,
+    ContributionKind,
+    distance_points,
+    engagement_detail,
+    fit_detail,
+)
 
 __all__ = [
     "AccountScores",
@@ -68,11 +74,13 @@ class LeadColumns:
 
 @dataclass(frozen=True, slots=True)
 class ContributionColumn:
-    """The rule behind one column of the points matrix."""
+    """The rule behind one column of the points matrix, and why it gives its points (from
+    the events it counted and the points, as `core.scoring` says it for one lead)."""
 
     rule: str
     label: str
     kind: ContributionKind
+    detail: Callable[[int, float], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,7 @@ class BulkScores:
     persona: ObjectArray
     columns: tuple[ContributionColumn, ...]
     points: FloatArray
+    counts: IntArray | None = None  # events each column's rule counted (None: none did)
 
     def sparse(self) -> tuple[IntArray, IntArray, FloatArray]:
         """(lead, column, points) of every contribution, by lead, in the core's rule order."""
@@ -132,13 +141,23 @@ def fact_paths(playbook: Playbook) -> set[str]:
 def contribution_columns(playbook: Playbook) -> tuple[ContributionColumn, ...]:
     """The points matrix's columns: fit rules, tiers, engagement rules (the core's order)."""
     return (
-        *(ContributionColumn(r.id, r.label, "fit") for r in playbook.fit.rules),
+        *(
+            ContributionColumn(r.id, r.label, "fit", partial(_fit_detail, fit_detail(r)))
+            for r in playbook.fit.rules
+        ),
         *(
             ContributionColumn(f"tier:{t.id}", f"Target account: {t.label or t.id}", "tier")
             for t in playbook.tiers
         ),
-        *(ContributionColumn(r.id, r.label, "engagement") for r in playbook.engagement.rules),
+        *(
+            ContributionColumn(r.id, r.label, "engagement", partial(engagement_detail, playbook, r))
+            for r in playbook.engagement.rules
+        ),
     )
+
+
+def _fit_detail(detail: str, _count: int, _points: float) -> str:
+    return detail
 
 
 def _distance(rule: FitRule, facts: dict[str, Any]) -> float:
@@ -192,7 +211,7 @@ def score_leads(
     """Every lead's score at `now`, as `score_lead` gives it one by one."""
     table = FactTable(leads.facts, leads.size)
     fit_points = fit_matrix(playbook, table, leads.tier)
-    engagement_points = engagement_matrix(playbook, events, leads.size, now)
+    engagement_points, counted = engagement_matrix(playbook, events, leads.size, now)
     fit, engagement = row_sums(fit_points), row_sums(engagement_points)
     return BulkScores(
         fit=fit,
@@ -202,6 +221,7 @@ def score_leads(
         persona=personas(playbook, table),
         columns=contribution_columns(playbook),
         points=np.hstack([fit_points, engagement_points]),
+        counts=np.hstack([np.zeros(fit_points.shape, np.int64), counted]),
     )
 
 

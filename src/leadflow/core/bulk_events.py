@@ -106,12 +106,14 @@ def match_table(playbook: Playbook, events: EventColumns) -> tuple[IntArray, Boo
 
 def engagement_matrix(
     playbook: Playbook, events: EventColumns, leads: int, now: datetime
-) -> FloatArray:
-    """Rounded points per lead (row) and engagement rule (column) at `now`."""
+) -> tuple[FloatArray, IntArray]:
+    """Rounded points per lead (row) and engagement rule (column) at `now`, and how many
+    events each rule matched for each lead (what a rule's explanation counts)."""
     rules = playbook.engagement.rules
     out = np.zeros((leads, len(rules)))
+    counted = np.zeros((leads, len(rules)), np.int64)
     if not rules or not len(events.lead):
-        return out
+        return out, counted
     kinds, table = match_table(playbook, events)
     now_us = epoch_micros(now)
     keep = (events.occurred_us <= now_us) & (events.lead >= 0) & (events.lead < leads)
@@ -121,7 +123,8 @@ def engagement_matrix(
         hit = keep & table[:, r][kinds]
         lead, occurred = events.lead[hit], events.occurred_us[hit]
         out[:, r] = _rule_column(playbook, rule, lead, occurred, leads, now)
-    return out
+        counted[:, r] = np.bincount(lead, minlength=leads)
+    return out, counted
 
 
 def _rule_column(

@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from leadflow.core.bulk_columns import FloatArray
+from leadflow.core.bulk_columns import FloatArray, IntArray
 from leadflow.core.playbook import Playbook
+from leadflow.core.scoring import engagement_detail
 
 ENGAGEMENT = '"kind": "engagement"'
 ENTRY = '{"rule": '
@@ -16,20 +17,30 @@ KIND = '"kind": "'
 
 
 def with_engagement(
-    playbook: Playbook, points: FloatArray, texts: Sequence[str | None]
+    playbook: Playbook, points: FloatArray, counts: IntArray, texts: Sequence[str | None]
 ) -> list[str]:
-    """Each lead's stored fit entries, then its engagement entries as they are now."""
+    """Each lead's stored fit entries, then its engagement entries as they are now (`points`
+    and the events each rule counted, `counts`: lead x rule), with the keys live scoring
+    stores, in its order (which events, by id, only live scoring keeps)."""
+    rules = playbook.engagement.rules
     heads = [
         f'{ENTRY}{json.dumps(r.id)}, "label": {json.dumps(r.label)}, {ENGAGEMENT}, "points": '
-        for r in playbook.engagement.rules
+        for r in rules
     ]
     out = []
-    for row, text in zip(points.tolist(), texts, strict=True):
+    for row, counted, text in zip(points.tolist(), counts.tolist(), texts, strict=True):
         fit = fit_part(text or "[]")
         if fit is None:  # not the layout every writer stores: the slow and sure way
             kept = [e for e in json.loads(text or "[]") if e.get("kind") != "engagement"]
             fit = json.dumps(kept)[1:-1]
-        entries = [heads[r] + f"{p!r}}}" for r, p in enumerate(row) if p]
+        entries = [
+            heads[r]
+            + f'{p!r}, "detail": '
+            + json.dumps(engagement_detail(playbook, rules[r], n, p))
+            + f', "events": [], "event_count": {n}}}'
+            for r, (p, n) in enumerate(zip(row, counted, strict=True))
+            if p
+        ]
         out.append("[" + ", ".join([fit, *entries] if fit else entries) + "]")
     return out
 

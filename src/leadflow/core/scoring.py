@@ -140,19 +140,39 @@ def fit_contributions(playbook: Playbook, facts: Mapping[str, Any]) -> list[Cont
     for rule in playbook.fit.rules:
         if rule.distance is not None:
             points = round(distance_points(rule, rule.distance, facts), PRECISION)
-            detail = f"{rule.distance.field} vs ideal {list(rule.distance.ideal)}"
         elif rule.when is not None and evaluate(rule.when, facts):
-            points, detail = rule.points, describe(rule.when)
+            points = rule.points
         else:
             continue
         if points:
-            found.append(Contribution(rule.id, rule.label, "fit", points, detail=detail))
+            found.append(Contribution(rule.id, rule.label, "fit", points, detail=fit_detail(rule)))
     account = facts.get("account") or {}
     tier = next((t for t in playbook.tiers if t.id == account.get("tier")), None)
     if tier is not None and tier.points:
         label = f"Target account: {tier.label or tier.id}"
         found.append(Contribution(f"tier:{tier.id}", label, "tier", tier.points))
     return found
+
+
+def fit_detail(rule: FitRule) -> str:
+    """Why a fit rule gives its points: its condition, or what its distance measures."""
+    if rule.distance is not None:
+        return f"{rule.distance.field} vs ideal {list(rule.distance.ideal)}"
+    return describe(rule.when) if rule.when is not None else ""
+
+
+def engagement_detail(playbook: Playbook, rule: EngagementRule, count: int, points: float) -> str:
+    """Why an engagement rule gives `points` (as shown, rounded) from the `count` events it
+    matched: one text on every path (live, bulk, the decay refresh), from what they all have."""
+    if rule.window is not None:
+        return f"at least {rule.window.count} in the last {rule.window.days:g} days"
+    detail = f"{count} x {rule.points:g}"
+    half_life = _half_life(playbook, rule)
+    if half_life:
+        detail += f", half-life {half_life:g} days"
+    if rule.cap is not None and abs(points) >= round(rule.cap, PRECISION):
+        detail += f", capped at {rule.cap:g}"
+    return detail
 
 
 def _half_life(playbook: Playbook, rule: EngagementRule) -> float | None:
@@ -183,19 +203,16 @@ def rule_points(
         recent = [e for e in state.latest if e[0] > since]
         if len(recent) < rule.window.count:
             return 0.0, (), ""
-        detail = f"at least {rule.window.count} in the last {rule.window.days:g} days"
+        detail = engagement_detail(playbook, rule, state.count, rule.points)
         return rule.points, tuple(e[1] for e in recent[-LATEST:]), detail
     half_life = _half_life(playbook, rule)
     events = tuple(e[1] for e in state.latest[-LATEST:])
-    detail = f"{state.count} x {rule.points:g}"
     if half_life and state.band is not None:
         value = decayed_value(state.anchored(), state.band, now_us, half_life_micros(half_life))
-        detail += f", half-life {half_life:g} days"
     else:
         value = state.count * rule.points  # the exactly rounded sum of `count` equal terms
-    if rule.cap is not None and abs(value) > rule.cap:
-        detail += f", capped at {rule.cap:g}"
-    return capped(value, rule.cap), events, detail
+    value = capped(value, rule.cap)
+    return value, events, engagement_detail(playbook, rule, state.count, round(value, PRECISION))
 
 
 def engagement_contributions(

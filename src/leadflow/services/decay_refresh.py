@@ -161,7 +161,11 @@ def plan(
     entries = state_columns.stored_entries(session, ids[rows].tolist())
     rows = rows[np.isin(ids[rows], np.fromiter(entries, np.int64, len(entries)))]  # erased since
     written = [entries[i] for i in ids[rows].tolist()]
-    texts = with_engagement(playbook, aged.points[rows], [e.contributions for e in written])
+    counted = np.zeros(aged.points.shape, np.int64)
+    counted[columns.lead, columns.rule] = columns.count
+    texts = with_engagement(
+        playbook, aged.points[rows], counted[rows], [e.contributions for e in written]
+    )
     phases["score"] = time.perf_counter() - started
     return Planned(aged, rows, stored["total"], stored["scored_us"], without_state, phases,
                    changes, texts, [e.account_id for e in written])  # fmt: skip

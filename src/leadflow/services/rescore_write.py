@@ -22,22 +22,27 @@ from leadflow.services.rescore_leads import LeadRows, StoredScores
 
 
 def contributions_json(scores: bulk.BulkScores) -> Any:
-    """Each lead's contributions as JSON text, `[{"rule", "label", "kind", "points"}, ...]`,
-    as an Arrow string array. Points are hundredths, so each rule gives few distinct
-    values: each entry's text is formatted once, then gathered and joined by Arrow."""
+    """Each lead's contributions as JSON text, `[{"rule", "label", "kind", "points", "detail",
+    "events", "event_count"}, ...]` (the keys live scoring stores, in its order; which events,
+    by id, only live scoring keeps), as an Arrow string array. Points are hundredths and
+    counts small, so each rule gives few distinct pairs: each entry's text is formatted
+    once, then gathered and joined by Arrow."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     leads, columns, points = scores.sparse()
+    counts = scores.counts[leads, columns] if scores.counts is not None else np.zeros_like(leads)
     texts: list[str] = []
     entry = np.zeros(len(points), np.int64)
     for j, c in enumerate(scores.columns):
         head = f'{{"rule": {json.dumps(c.rule)}, "label": {json.dumps(c.label)}, '
         head += f'"kind": "{c.kind}", "points": '
         mine = columns == j
-        values, inverse = np.unique(points[mine], return_inverse=True)
+        # A (points, count) pair as one complex number: a 1-D unique, sorted by both.
+        pairs = points[mine] + 1j * counts[mine]
+        distinct, inverse = np.unique(pairs, return_inverse=True)
         entry[mine] = len(texts) + inverse.reshape(-1)
-        texts += [head + repr(v) + "}" for v in values.tolist()]
+        texts += [head + _entry_tail(c, z.real, int(z.imag)) for z in distinct.tolist()]
     entries = pa.array(texts, pa.large_string()).take(pa.array(entry))
     offsets = np.searchsorted(leads, np.arange(len(scores.fit) + 1))
     lists = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), entries)
@@ -45,6 +50,12 @@ def contributions_json(scores: bulk.BulkScores) -> Any:
     joined = pc.binary_join(lists, pa.scalar(", ", text))
     brackets = [pa.scalar(s, text) for s in ("[", "]", "")]
     return pc.binary_join_element_wise(brackets[0], joined, brackets[1], brackets[2])
+
+
+def _entry_tail(column: bulk.ContributionColumn, points: float, count: int) -> str:
+    """An entry's text after `"points": `, as live scoring stores it."""
+    detail = column.detail(count, points) if column.detail is not None else ""
+    return f'{points!r}, "detail": {json.dumps(detail)}, "events": [], "event_count": {count}}}'
 
 
 def _same_floats(a: FloatArray, b: FloatArray) -> BoolArray:
