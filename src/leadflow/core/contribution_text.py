@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from leadflow.core.bulk_columns import FloatArray, IntArray
 from leadflow.core.playbook import Playbook
-from leadflow.core.scoring import engagement_detail
+from leadflow.core.scoring import at_cap, engagement_detail
 
 ENGAGEMENT = '"kind": "engagement"'
 ENTRY = '{"rule": '
@@ -27,6 +27,15 @@ def with_engagement(
         f'{ENTRY}{json.dumps(r.id)}, "label": {json.dumps(r.label)}, {ENGAGEMENT}, "points": '
         for r in rules
     ]
+    tails: dict[tuple[int, int, bool], str] = {}  # what follows the points, made once each
+
+    def tail(r: int, p: float, n: int) -> str:
+        key = (r, n, at_cap(rules[r], p))
+        if key not in tails:
+            why = json.dumps(engagement_detail(playbook, rules[r], n, p))
+            tails[key] = f', "detail": {why}, "events": [], "event_count": {n}}}'
+        return tails[key]
+
     out = []
     for row, counted, text in zip(points.tolist(), counts.tolist(), texts, strict=True):
         fit = fit_part(text or "[]")
@@ -34,10 +43,7 @@ def with_engagement(
             kept = [e for e in json.loads(text or "[]") if e.get("kind") != "engagement"]
             fit = json.dumps(kept)[1:-1]
         entries = [
-            heads[r]
-            + f'{p!r}, "detail": '
-            + json.dumps(engagement_detail(playbook, rules[r], n, p))
-            + f', "events": [], "event_count": {n}}}'
+            heads[r] + repr(p) + tail(r, p, n)
             for r, (p, n) in enumerate(zip(row, counted, strict=True))
             if p
         ]

@@ -170,9 +170,15 @@ def engagement_detail(playbook: Playbook, rule: EngagementRule, count: int, poin
     half_life = _half_life(playbook, rule)
     if half_life:
         detail += f", half-life {half_life:g} days"
-    if rule.cap is not None and abs(points) >= round(rule.cap, PRECISION):
+    if at_cap(rule, points):
         detail += f", capped at {rule.cap:g}"
     return detail
+
+
+def at_cap(rule: EngagementRule, points: float) -> bool:
+    """Whether these points (as shown) are the rule's cap: all `engagement_detail` reads of
+    them, so a writer may reuse one text for every lead with the same count and this."""
+    return rule.cap is not None and abs(points) >= round(rule.cap, PRECISION)
 
 
 def _half_life(playbook: Playbook, rule: EngagementRule) -> float | None:
