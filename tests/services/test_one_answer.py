@@ -229,10 +229,11 @@ def _answer(session: Session, book: Playbook, lead: Lead, now: datetime = NOW) -
         select(Assignment).where(Assignment.lead_id == lead.id).order_by(Assignment.id.desc())
     ).first()
     parts = [_part(c) for c in lead.contributions]
+    why = [c["detail"] for c in shown["contributions"]]
     answer = {
         "fit": lead.fit, "engagement": lead.engagement, "total": lead.total,
         "grade": lead.grade, "persona": lead.persona, "stage": lead.stage,
-        "contributions": parts,
+        "contributions": parts, "why": why,
         "route": (latest.team, latest.reason) if latest else None,
     }  # fmt: skip
     shown_parts = [_part(c) for c in shown["contributions"]]
@@ -241,11 +242,10 @@ def _answer(session: Session, book: Playbook, lead: Lead, now: datetime = NOW) -
 
 
 def _part(entry: dict[str, Any]) -> tuple[Any, ...]:
-    """What a contribution shows: its rule, points and why (the rule's condition, or how many
-    events at how many points, decayed and capped), and how many events it counted. (Which
-    events, by id, only live scoring keeps.)"""
+    """A contribution: its rule, points and how many events it counted (its why, told from
+    these when shown, is compared as `why`; which events, by id, only live scoring keeps)."""
     return (entry["rule"], entry["label"], entry["kind"], entry["points"],
-            entry.get("detail", ""), entry.get("event_count", 0))  # fmt: skip
+            entry.get("event_count", 0))  # fmt: skip
 
 
 def _forget(session: Session, *, without_occurred_us: bool = False) -> None:

@@ -24,9 +24,9 @@ from leadflow.services.rescore_write import changed, contributions_json
 from tests.services.test_rescore import B2B, NOW, ODD_PATHS, explained, populate, stored
 
 COLUMNS = (
-    ContributionColumn("senior", 'The "boss"', "fit", lambda _n, _p: 'title matches "VP"'),
+    ContributionColumn("senior", 'The "boss"', "fit"),
     ContributionColumn("tier:top", "Top \u00e9", "tier"),
-    ContributionColumn("pricing", "Pricing\n", "engagement", lambda n, p: f"{n} x {p / n:g}"),
+    ContributionColumn("pricing", "Pricing\n", "engagement"),
 )
 
 
@@ -68,9 +68,8 @@ def test_contributions_are_json_of_each_leads_entries_in_order(points: list[list
                     "label": c.label,
                     "kind": c.kind,
                     "points": p,
-                    "detail": c.detail(n, p) if c.detail else "",
-                    "events": [],
-                    "event_count": n,
+                    # an engagement entry counts its events: its why is told from that
+                    **({"event_count": n} if c.kind == "engagement" else {}),
                 }
                 for c, p, n in zip(COLUMNS, row, counted, strict=True)
                 if p != 0

@@ -8,7 +8,7 @@ lead x rule matrix; sums are exact (see `bulk_math`). No database, no clock: `no
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -34,13 +34,7 @@ from leadflow.core.bulk_events import EventColumns, engagement_matrix, event_pat
 from leadflow.core.bulk_math import group_sums, round_points, row_sums
 from leadflow.core.engagement_state import epoch_micros, from_micros
 from leadflow.core.playbook import FitRule, Playbook
-from leadflow.core.scoring import (
-    PRECISION,
-    ContributionKind,
-    distance_points,
-    engagement_detail,
-    fit_detail,
-)
+from leadflow.core.scoring import PRECISION, ContributionKind, distance_points
 
 __all__ = [
     "AccountScores",
@@ -74,13 +68,11 @@ class LeadColumns:
 
 @dataclass(frozen=True, slots=True)
 class ContributionColumn:
-    """The rule behind one column of the points matrix, and why it gives its points (from
-    the events it counted and the points, as `core.scoring` says it for one lead)."""
+    """The rule behind one column of the points matrix."""
 
     rule: str
     label: str
     kind: ContributionKind
-    detail: Callable[[int, float], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -141,23 +133,13 @@ def fact_paths(playbook: Playbook) -> set[str]:
 def contribution_columns(playbook: Playbook) -> tuple[ContributionColumn, ...]:
     """The points matrix's columns: fit rules, tiers, engagement rules (the core's order)."""
     return (
-        *(
-            ContributionColumn(r.id, r.label, "fit", partial(_fit_detail, fit_detail(r)))
-            for r in playbook.fit.rules
-        ),
+        *(ContributionColumn(r.id, r.label, "fit") for r in playbook.fit.rules),
         *(
             ContributionColumn(f"tier:{t.id}", f"Target account: {t.label or t.id}", "tier")
             for t in playbook.tiers
         ),
-        *(
-            ContributionColumn(r.id, r.label, "engagement", partial(engagement_detail, playbook, r))
-            for r in playbook.engagement.rules
-        ),
+        *(ContributionColumn(r.id, r.label, "engagement") for r in playbook.engagement.rules),
     )
-
-
-def _fit_detail(detail: str, _count: int, _points: float) -> str:
-    return detail
 
 
 def _distance(rule: FitRule, facts: dict[str, Any]) -> float:

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 
 from leadflow.core.bulk_columns import FloatArray, IntArray
 from leadflow.core.playbook import Playbook
-from leadflow.core.scoring import at_cap, engagement_detail
 
 ENGAGEMENT = '"kind": "engagement"'
 ENTRY = '{"rule": '
@@ -20,22 +19,12 @@ def with_engagement(
     playbook: Playbook, points: FloatArray, counts: IntArray, texts: Sequence[str | None]
 ) -> list[str]:
     """Each lead's stored fit entries, then its engagement entries as they are now (`points`
-    and the events each rule counted, `counts`: lead x rule), with the keys live scoring
-    stores, in its order (which events, by id, only live scoring keeps)."""
-    rules = playbook.engagement.rules
+    and the events each rule counted, `counts`: lead x rule, from which its why is told
+    when shown; which events, by id, only live scoring keeps)."""
     heads = [
         f'{ENTRY}{json.dumps(r.id)}, "label": {json.dumps(r.label)}, {ENGAGEMENT}, "points": '
-        for r in rules
+        for r in playbook.engagement.rules
     ]
-    tails: dict[tuple[int, int, bool], str] = {}  # what follows the points, made once each
-
-    def tail(r: int, p: float, n: int) -> str:
-        key = (r, n, at_cap(rules[r], p))
-        if key not in tails:
-            why = json.dumps(engagement_detail(playbook, rules[r], n, p))
-            tails[key] = f', "detail": {why}, "events": [], "event_count": {n}}}'
-        return tails[key]
-
     out = []
     for row, counted, text in zip(points.tolist(), counts.tolist(), texts, strict=True):
         fit = fit_part(text or "[]")
@@ -43,7 +32,7 @@ def with_engagement(
             kept = [e for e in json.loads(text or "[]") if e.get("kind") != "engagement"]
             fit = json.dumps(kept)[1:-1]
         entries = [
-            heads[r] + repr(p) + tail(r, p, n)
+            f'{heads[r]}{p!r}, "event_count": {n}}}'
             for r, (p, n) in enumerate(zip(row, counted, strict=True))
             if p
         ]

@@ -175,9 +175,26 @@ def engagement_detail(playbook: Playbook, rule: EngagementRule, count: int, poin
     return detail
 
 
+def stored_detail(playbook: Playbook, entry: Mapping[str, Any]) -> str:
+    """Why a stored contribution gave its points, from the playbook and what every path
+    stores (rule, points, how many events it counted): told when shown, so a re-score, the
+    decay refresh and live scoring explain a score in the same words. An entry whose rule the
+    playbook no longer has keeps the words it was stored with, if any."""
+    rule_id, kind = entry.get("rule"), entry.get("kind")
+    if kind == "fit":
+        fit = next((r for r in playbook.fit.rules if r.id == rule_id), None)
+        if fit is not None:
+            return fit_detail(fit)
+    elif kind == "engagement":
+        rule = next((r for r in playbook.engagement.rules if r.id == rule_id), None)
+        if rule is not None:
+            count = int(entry.get("event_count") or 0)
+            return engagement_detail(playbook, rule, count, float(entry["points"]))
+    return str(entry.get("detail") or "")
+
+
 def at_cap(rule: EngagementRule, points: float) -> bool:
-    """Whether these points (as shown) are the rule's cap: all `engagement_detail` reads of
-    them, so a writer may reuse one text for every lead with the same count and this."""
+    """Whether these points (as shown) are the rule's cap."""
     return rule.cap is not None and abs(points) >= round(rule.cap, PRECISION)
 
 

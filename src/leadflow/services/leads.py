@@ -13,7 +13,7 @@ from leadflow.core.errors import NotFound
 from leadflow.core.facts import ACCOUNT_COLUMNS, LEAD_COLUMNS, EventFacts
 from leadflow.core.limits import as_id
 from leadflow.core.playbook import Persona, Playbook
-from leadflow.core.scoring import LeadScore, score_from_events
+from leadflow.core.scoring import LeadScore, score_from_events, stored_detail
 from leadflow.core.stages import Stage
 from leadflow.models.account import Account
 from leadflow.models.event import Event
@@ -89,15 +89,16 @@ def explain(session: Session, lead: Lead, playbook: Playbook, now: datetime) -> 
     return score_from_events(playbook, facts, events, now)
 
 
-def explanation(lead: Lead) -> list[dict[str, Any]]:
-    """The stored score's contributions: they sum to the stored total, as of `scored_at`."""
+def explanation(lead: Lead, playbook: Playbook) -> list[dict[str, Any]]:
+    """The stored score's contributions: they sum to the stored total, as of `scored_at`;
+    each one's why told from the playbook (`core.scoring.stored_detail`)."""
     return [
         {
             "rule": c["rule"],
             "label": c.get("label") or c["rule"],
             "kind": c.get("kind", "fit"),
             "points": c["points"],
-            "detail": c.get("detail", ""),
+            "detail": stored_detail(playbook, c),
             "events": list(c.get("events", [])),
             "event_count": c.get("event_count", len(c.get("events", []))),
         }
@@ -159,7 +160,7 @@ def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dic
     persona = next((p for p in playbook.personas if p.id == lead.persona), None)
     tier = playbook.tier_of(account.domain if account else None)
     data = summary(lead)
-    data["contributions"] = explanation(lead)
+    data["contributions"] = explanation(lead, playbook)
     data["persona_detail"] = (
         {
             "id": persona.id,

@@ -50,13 +50,14 @@ def score(playbook: Playbook, facts: dict[str, Any], states: States, now: dateti
 
 
 def stored_contribution(c: Contribution) -> dict[str, Any]:
-    """A contribution as stored on the lead: the latest events, and how many there were."""
+    """A contribution as stored on the lead: the latest events, and how many there were.
+    Its why is told when shown, from the playbook (`core.scoring.stored_detail`), as for
+    every path's entries."""
     return {
         "rule": c.rule,
         "label": c.label,
         "kind": c.kind,
         "points": c.points,
-        "detail": c.detail,
         "events": list(c.events[-EXPLAINED_EVENTS:]),
         "event_count": c.event_count if c.event_count is not None else len(c.events),
     }

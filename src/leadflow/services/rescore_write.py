@@ -22,11 +22,11 @@ from leadflow.services.rescore_leads import LeadRows, StoredScores
 
 
 def contributions_json(scores: bulk.BulkScores) -> Any:
-    """Each lead's contributions as JSON text, `[{"rule", "label", "kind", "points", "detail",
-    "events", "event_count"}, ...]` (the keys live scoring stores, in its order; which events,
-    by id, only live scoring keeps), as an Arrow string array. Points are hundredths and
-    counts small, so each rule gives few distinct pairs: each entry's text is formatted
-    once, then gathered and joined by Arrow."""
+    """Each lead's contributions as JSON text, `[{"rule", "label", "kind", "points"}, ...]`,
+    an engagement entry with `"event_count"` (how many events its rule counted: its why is
+    told from it when shown; which events, by id, only live scoring keeps), as an Arrow
+    string array. Points are hundredths and counts small, so each rule gives few distinct
+    pairs: each entry's text is formatted once, then gathered and joined by Arrow."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -42,7 +42,8 @@ def contributions_json(scores: bulk.BulkScores) -> Any:
         pairs = points[mine] + 1j * counts[mine]
         distinct, inverse = np.unique(pairs, return_inverse=True)
         entry[mine] = len(texts) + inverse.reshape(-1)
-        texts += [head + _entry_tail(c, z.real, int(z.imag)) for z in distinct.tolist()]
+        tail = ', "event_count": {}}}' if c.kind == "engagement" else "}}"  # a format
+        texts += [head + repr(z.real) + tail.format(int(z.imag)) for z in distinct.tolist()]
     entries = pa.array(texts, pa.large_string()).take(pa.array(entry))
     offsets = np.searchsorted(leads, np.arange(len(scores.fit) + 1))
     lists = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), entries)
@@ -50,12 +51,6 @@ def contributions_json(scores: bulk.BulkScores) -> Any:
     joined = pc.binary_join(lists, pa.scalar(", ", text))
     brackets = [pa.scalar(s, text) for s in ("[", "]", "")]
     return pc.binary_join_element_wise(brackets[0], joined, brackets[1], brackets[2])
-
-
-def _entry_tail(column: bulk.ContributionColumn, points: float, count: int) -> str:
-    """An entry's text after `"points": `, as live scoring stores it."""
-    detail = column.detail(count, points) if column.detail is not None else ""
-    return f'{points!r}, "detail": {json.dumps(detail)}, "events": [], "event_count": {count}}}'
 
 
 def _same_floats(a: FloatArray, b: FloatArray) -> BoolArray:
