@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.core.errors import Invalid
@@ -71,3 +74,32 @@ def test_a_user_e_mail_may_have_an_international_domain(session: Session) -> Non
     user = users.create_user(session, email=" Ana@Müller.de ", name="Ana", role="rep",
                              password="correct-horse-battery", now=NOW)  # fmt: skip
     assert user.email == "ana@müller.de"
+
+
+def test_one_link_confirmed_twice_at_once_signs_in_once(sessions: sessionmaker[Session]) -> None:
+    """Two confirmations of one link racing: the second has found the link and is about to
+    use it up when the first uses it up and commits. The second must not sign in too
+    (before, on PostgreSQL, its delete removed nothing and it made a second session anyway;
+    on SQLite its write fails on the stale read, as a busy database does)."""
+    with sessions() as setup, setup.begin():
+        link = users.sign_in_link(setup, _someone(setup), NOW)
+    won: list[str | None] = []
+
+    def the_other_confirms_first(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("DELETE FROM sign_in_links") and not won:
+            with sessions() as first, first.begin():
+                won.append(users.redeem(first, link, NOW))
+
+    with sessions() as second:
+        second.begin()
+        connection = second.connection()
+        event.listen(connection, "before_cursor_execute", the_other_confirms_first)
+        try:
+            late = users.redeem(second, link, NOW)
+            second.commit()
+        except OperationalError:
+            late = None  # SQLite: its write is refused, its read being stale
+            second.rollback()
+    assert won and won[0] is not None and late is None
+    with sessions() as check:
+        assert sum(users.live_sessions(check, NOW).values()) == 1

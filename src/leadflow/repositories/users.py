@@ -64,9 +64,11 @@ def get_link(session: Session, token_hash: str) -> SignInLink | None:
     return session.get(SignInLink, token_hash)
 
 
-def delete_link(session: Session, token_hash: str) -> None:
-    """Use up a sign-in link."""
-    session.execute(delete(SignInLink).where(SignInLink.token_hash == token_hash))
+def delete_link(session: Session, token_hash: str) -> bool:
+    """Use up a sign-in link; False when it was used up already (by another transaction
+    since this one read it)."""
+    done = session.execute(delete(SignInLink).where(SignInLink.token_hash == token_hash))
+    return bool(getattr(done, "rowcount", 0))
 
 
 def live_sessions(session: Session, now: datetime) -> dict[int, int]:

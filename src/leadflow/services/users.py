@@ -246,5 +246,6 @@ def redeem(session: Session, token: str, now: datetime) -> str | None:
     user = link_user(session, token, now)
     if user is None:
         return None
-    user_repo.delete_link(session, _digest(LINK + token))
+    if not user_repo.delete_link(session, _digest(LINK + token)):
+        return None  # another confirmation used it up meanwhile: one link, one session
     return start_session(session, user, now)
