@@ -140,7 +140,10 @@ class Hub:
                 watcher.send("notification", {
                     **note, "url": url, "unread": changes.unread[watcher.user_id]})  # fmt: skip
             if changes.handed_off or mine:
-                watcher.send("queue", {"leads": sorted(changes.handed_off)})
+                # Everyone's queue may show new leads (unowned ones too), so everyone is told
+                # to look again; which leads were handed off, only those told of them.
+                told = {n["lead_id"] for n in mine}
+                watcher.send("queue", {"leads": sorted(told & set(changes.handed_off))})
             if watcher.lead_id in changes.leads:
                 watcher.send("lead", {"id": watcher.lead_id})
 
