@@ -185,10 +185,10 @@ def stored_detail(playbook: Playbook, entry: Mapping[str, Any]) -> str:
         fit = next((r for r in playbook.fit.rules if r.id == rule_id), None)
         if fit is not None:
             return fit_detail(fit)
-    elif kind == "engagement":
+    elif kind == "engagement" and "event_count" in entry:  # (an earlier re-score kept none)
         rule = next((r for r in playbook.engagement.rules if r.id == rule_id), None)
         if rule is not None:
-            count = int(entry.get("event_count") or 0)
+            count = int(entry["event_count"] or 0)
             return engagement_detail(playbook, rule, count, float(entry["points"]))
     return str(entry.get("detail") or "")
 
