@@ -104,8 +104,7 @@ def test_the_demo_learns_the_planted_drivers_and_scores_every_open_lead(
     columns = prediction.columns_for([{**row, "title": t} for t in titles], [], kept.behaviours)
     senior, *juniors = [e.probability for e in prediction.explain(kept, columns)]
     assert all(p < senior for p in juniors)
-    waiting = session.scalars(select(Lead).where(Lead.stage.in_(prediction.OPEN_STAGES),
-                                                 Lead.outcome.is_(None))).all()  # fmt: skip
+    waiting = session.scalars(select(Lead).where(Lead.outcome.is_(None))).all()
     assert waiting and all(0 < lead.probability < 1 for lead in waiting)  # type: ignore[operator]
     assert all(lead.probability_reasons for lead in waiting)
 
@@ -185,3 +184,26 @@ def test_tune_proposes_a_playbook_from_the_closed_leads(demo_session: Session) -
     assert book.lifecycle.hand_raisers and book.tiers
     assert "field: total" in result["diff"]  # the MQL criterion it proposes
     assert result["backtest"]["mql_conversion"] > result["backtest"]["base_conversion"]
+
+
+def test_serving_a_model_re_scores_what_reads_its_probability(demo_session: Session) -> None:
+    """A fit rule on `probability`: once a model is served, every undecided lead's stored
+    score reads the probability it now has, as live scoring of that lead gives it (before,
+    the scores kept what they had without a model until each lead's next event)."""
+    session = demo_session
+    rule = "{id: likely, label: Likely to buy, points: 30, when: {field: probability, gte: 0.3}}"
+    likely = f"    - {rule}\n"
+    text = B2B.read_text().replace("fit:\n  rules:\n", "fit:\n  rules:\n" + likely, 1)
+    assert likely in text
+    playbooks.install(session, text, author="test", now=NOW)
+    book = playbooks.active_playbook(session)
+    pipeline.run_bulk(session, book, NOW, cause="rescore", actor="test")
+    assert model.train(session, book, NOW)["served"]
+    undecided = session.scalars(
+        select(Lead).where(Lead.outcome.is_(None)).order_by(Lead.probability.desc()).limit(40)
+    ).all()
+    assert undecided and all(lead.probability is not None for lead in undecided)
+    assert any((lead.probability or 0) >= 0.3 for lead in undecided)
+    stored = {lead.id: (lead.fit, lead.total, lead.stage) for lead in undecided}
+    pipeline.run_live(session, book, list(stored), NOW, cause="test")
+    assert stored == {lead.id: (lead.fit, lead.total, lead.stage) for lead in undecided}

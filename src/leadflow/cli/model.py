@@ -57,7 +57,7 @@ def train(
         console.print(f"  {top['weight']:+.2f}  {top['rule']}", highlight=False)
     console.print(result["decision"], highlight=False)
     if result["served"]:
-        console.print(f"{result['leads_scored']:,} open leads have a probability now")
+        console.print(f"{result['leads_scored']:,} leads without an outcome have a probability now")
 
 
 @app.command("list")

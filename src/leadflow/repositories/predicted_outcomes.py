@@ -1,7 +1,7 @@
 """Closed leads with the probability they carried when their outcome was recorded.
 
 A lead's probability is refreshed only while it has no outcome (`services/pipeline.run_live`,
-`services/prediction.score_open_leads`), so on a closed lead it is the last prediction made
+`services/prediction.refresh_many`), so on a closed lead it is the last prediction made
 before the outcome was known.
 """
 

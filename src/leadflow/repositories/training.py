@@ -65,19 +65,15 @@ def count_labelled(
     return int(session.scalar(select(func.count()).select_from(query)) or 0)
 
 
-def open_leads(
-    session: Session, stages: Sequence[str] | None, lead_ids: Sequence[int] | None = None
-) -> list[dict[str, Any]]:
-    """Leads still to be decided (in these stages; in any when None), with their attributes;
-    only these leads when `lead_ids` is given."""
+def undecided_leads(session: Session, lead_ids: Sequence[int] | None) -> list[dict[str, Any]]:
+    """Leads still to be decided (no outcome), with their attributes; only these leads when
+    `lead_ids` is given."""
     query = (
         select(Lead.id, *_attributes())
         .outerjoin(Account, Account.id == Lead.account_id)
         .where(Lead.outcome.is_(None))
         .order_by(Lead.id)
     )
-    if stages is not None:
-        query = query.where(Lead.stage.in_(list(stages)))
     if lead_ids is None:
         return [dict(row._mapping) for row in session.execute(query)]
     every = list(lead_ids)

@@ -363,4 +363,4 @@ def learn(session: Session, book: Playbook, now: datetime) -> str:
         return str(trained["decision"])
     return (f"model {trained['version']} ({trained['kind']}, ROC-AUC "
             f"{trained['metrics']['roc_auc']} out of sample): a chance to buy on "
-            f"{trained['leads_scored']:,} open leads")  # fmt: skip
+            f"{trained['leads_scored']:,} leads without an outcome")  # fmt: skip

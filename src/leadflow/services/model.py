@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from leadflow.core import calibration as calibrated
 from leadflow.core import scorecard
 from leadflow.core.errors import Invalid, NotFound
+from leadflow.core.facts import field_uses
 from leadflow.core.playbook import Playbook
 from leadflow.core.report_math import roc_auc
 from leadflow.core.scoring import score_from_events
@@ -38,7 +39,7 @@ from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import predictive_models as model_repo
 from leadflow.repositories import training
 from leadflow.services import leads as lead_service
-from leadflow.services import learners, prediction
+from leadflow.services import learners, pipeline, prediction
 from leadflow.services.prediction import BOOSTED, SCORECARD
 from leadflow.services.tuning import MIN_CLASS, ColdStart, check_outcomes
 
@@ -143,10 +144,22 @@ def train(
     metrics.update({"served": served, "decision": decision})
     model = _final(kind, columns, y, behaviours, metrics, now)
     model_repo.add(session, model, active=served)
-    scored = prediction.score_open_leads(session, model) if served else 0
+    scored = _serve(session, playbook, model, now) if served else 0
     return {"version": model.version, "kind": kind, "served": served, "decision": decision,
             "metrics": metrics, "leads_scored": scored,
             "top": _top(model, columns)}  # fmt: skip
+
+
+def _serve(session: Session, playbook: Playbook, model: PredictiveModel, now: datetime) -> int:
+    """Every undecided lead's probability from the model now served (how many), and when the
+    playbook reads `probability`, their scores, stages and hand-offs with it, in bulk: what
+    live scoring of each lead would give (the bulk run refreshes the probabilities first)."""
+    refreshed = prediction.refresh_many(session, model, None)
+    if any(use.path == "probability" for use in field_uses(playbook)):
+        session.flush()
+        pipeline.run_bulk(session, playbook, now, cause="rescore", actor="model",
+                          probabilities_fresh=True)  # fmt: skip
+    return refreshed
 
 
 def _auc(y: npt.NDArray[np.int64], scores: npt.NDArray[np.float64]) -> float:

@@ -211,18 +211,20 @@ def run_bulk(
     lead_ids: Iterable[int] | None = None,
     account_ids: Iterable[int] = (),
     progress: rescore.Progress | None = None,
+    probabilities_fresh: bool = False,
 ) -> BulkOutcome:
     """Score every lead (or those listed) column-wise, roll up accounts, move stages, hand off.
 
     The roll-up runs inside the re-score (it reads the scores as columns); stage moves read
     only stored scores and facts, so the order gives the same result as `run_live`'s.
     `account_ids`: accounts to roll up besides those the listed leads are at now (accounts
-    they have left, accounts whose own facts changed).
+    they have left, accounts whose own facts changed). `probabilities_fresh`: the caller has
+    just given these leads the serving model's probability (a model being served).
     """
     listed = None if lead_ids is None else sorted(set(lead_ids))
     also = sorted(set(account_ids))
     predictor = predictive.active_or_none(session)
-    if predictor is not None:  # a fact rules may read, refreshed first as `run_live` does
+    if predictor is not None and not probabilities_fresh:  # a fact rules may read: first
         predictive.refresh_many(session, predictor, listed)
         session.flush()
     with one_job(session):  # the scores and the moves: the indexes they touch rebuilt once

@@ -29,7 +29,6 @@ from leadflow.repositories import training
 
 ATTRIBUTES = ("title", "country", "source", "industry", "tier", "employees", "annual_revenue",
               "has_company")  # fmt: skip
-OPEN_STAGES = ("lead", "mql", "sql", "opportunity", "nurture")
 BOOSTED = "gradient boosting"
 SCORECARD = "logistic scorecard"
 Columns = Mapping[str, Sequence[str | None]]
@@ -169,16 +168,12 @@ def _store(lead: Lead, found: Explanation) -> None:
     lead.probability_contributions = found.stored()
 
 
-def score_open_leads(session: Session, model: PredictiveModel) -> int:
-    """Probability, contributions and reasons for every undecided lead (no retraining)."""
-    return _score_undecided(session, model, training.open_leads(session, OPEN_STAGES))
-
-
 def refresh_many(session: Session, model: PredictiveModel, lead_ids: Sequence[int] | None) -> int:
-    """What `refresh` gives each of these leads (every lead when None) without an outcome,
-    as live scoring refreshes a lead it scores: the bulk path's first step, so a rule on
-    `probability` reads the same fact on both."""
-    return _score_undecided(session, model, training.open_leads(session, None, lead_ids))
+    """Probability, contributions and reasons (no retraining), as `refresh` gives them, for
+    each of these leads (every lead when None) without an outcome, as live scoring refreshes
+    a lead it scores: when a model is served, and as the bulk path's first step, so a rule
+    on `probability` reads the same fact on every path. How many."""
+    return _score_undecided(session, model, training.undecided_leads(session, lead_ids))
 
 
 def _score_undecided(session: Session, model: PredictiveModel, rows: list[dict[str, Any]]) -> int:
