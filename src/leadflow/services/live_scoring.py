@@ -7,7 +7,7 @@ run in, with the stage moves and hand-offs between them, is `services.pipeline`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,7 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.scoring import Contribution, LeadScore, score_from_state
 from leadflow.models.lead import Lead
 from leadflow.repositories import score_ledger
-from leadflow.services import account_rollup, engagement_state
+from leadflow.services import engagement_state
 from leadflow.services.engagement_state import States
 
 
@@ -92,16 +92,3 @@ def store(
             delta_total=round(score.total - (before or 0.0), 2),
             event_id=int(new_events[-1].id) if new_events else None,
         )
-
-
-def roll_up_accounts(
-    session: Session,
-    playbook: Playbook,
-    leads: Sequence[Lead],
-    now: datetime,
-    left: Iterable[int] = (),
-) -> set[int]:
-    """The accounts these (flushed, just scored) leads are at or have left (`left`: those the
-    caller moved them from), kept by differences (`services.account_rollup`): the cost does
-    not grow with an account's size; their ids."""
-    return account_rollup.update(session, playbook, leads, now, left)

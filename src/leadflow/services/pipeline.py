@@ -109,7 +109,9 @@ def run_live(
     session.flush()
     # The roll-up before the stage step, as in `run_bulk`: stage criteria and routing may read
     # the account's score (`account.score`), which sums its leads' new scores.
-    rolled_up = roll_up_accounts(session, playbook, leads, now, left_accounts)
+    # Kept by differences (`services.account_rollup`): the cost does not grow with an
+    # account's size.
+    rolled_up = account_rollup.update(session, playbook, leads, now, left_accounts)
     # Their colleagues may qualify now (or, falling back, no longer): the worker moves them.
     # The accounts a lead left too: the score there fell without any lead there being scored.
     if reads_account_score(playbook):
@@ -143,17 +145,6 @@ def _stage_and_hand_off(
 ) -> Transition | None:
     """The stage step, then the hand-off step when the move made the lead sales-ready."""
     return lifecycle.advance(session, lead, playbook, score, facts, arrived, now)
-
-
-def roll_up_accounts(
-    session: Session,
-    playbook: Playbook,
-    leads: Sequence[Lead],
-    now: datetime,
-    left: Iterable[int] = (),
-) -> set[int]:
-    """The account roll-up step (live): the accounts these leads are at or have left (ids)."""
-    return live_scoring.roll_up_accounts(session, playbook, leads, now, left)
 
 
 def run_accounts(
