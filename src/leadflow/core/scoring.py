@@ -170,7 +170,7 @@ def engagement_detail(playbook: Playbook, rule: EngagementRule, count: int, poin
     half_life = _half_life(playbook, rule)
     if half_life:
         detail += f", half-life {half_life:g} days"
-    if at_cap(rule, points):
+    if rule.cap is not None and abs(points) >= round(rule.cap, PRECISION):  # at the cap
         detail += f", capped at {rule.cap:g}"
     return detail
 
@@ -191,11 +191,6 @@ def stored_detail(playbook: Playbook, entry: Mapping[str, Any]) -> str:
             count = int(entry["event_count"] or 0)
             return engagement_detail(playbook, rule, count, float(entry["points"]))
     return str(entry.get("detail") or "")
-
-
-def at_cap(rule: EngagementRule, points: float) -> bool:
-    """Whether these points (as shown) are the rule's cap."""
-    return rule.cap is not None and abs(points) >= round(rule.cap, PRECISION)
 
 
 def _half_life(playbook: Playbook, rule: EngagementRule) -> float | None:

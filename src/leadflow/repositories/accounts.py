@@ -202,11 +202,6 @@ def list_page(
     return list(session.scalars(page)), int(session.scalar(counted) or 0)
 
 
-def lead_ids(session: Session, account_id: int) -> list[int]:
-    """The ids of the account's leads."""
-    return list(session.scalars(select(Lead.id).where(Lead.account_id == account_id)))
-
-
 def names(session: Session) -> list[tuple[int, str, str]]:
     """Every account's id, name and domain (what company names are matched against)."""
     query = select(Account.id, Account.name, Account.domain).order_by(Account.id)
@@ -215,7 +210,7 @@ def names(session: Session) -> list[tuple[int, str, str]]:
 
 def move_leads(session: Session, from_account: int, to_account: int, reason: str) -> list[int]:
     """Move every lead of one account to another; the ids moved."""
-    moved = lead_ids(session, from_account)
+    moved = list(session.scalars(select(Lead.id).where(Lead.account_id == from_account)))
     statement = (
         update(Lead)
         .where(Lead.account_id == from_account)

@@ -12,6 +12,7 @@ from leadflow.models.account import Account
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.stage_change import StageChange
+from leadflow.repositories._bulk import by_ids
 from leadflow.repositories.report_sql import SALES_EVENT_SOURCES
 
 ATTRIBUTES = ("title", "country", "source", "industry", "tier", "employees", "annual_revenue")
@@ -74,12 +75,8 @@ def undecided_leads(session: Session, lead_ids: Sequence[int] | None) -> list[di
         .where(Lead.outcome.is_(None))
         .order_by(Lead.id)
     )
-    if lead_ids is None:
-        return [dict(row._mapping) for row in session.execute(query)]
-    every = list(lead_ids)
-    chunks = (every[start : start + 5000] for start in range(0, len(every), 5000))
-    rows = (row for chunk in chunks for row in session.execute(query.where(Lead.id.in_(chunk))))
-    return [dict(row._mapping) for row in rows]
+    parts = by_ids(session, query, Lead.id, lead_ids)
+    return [dict(row._mapping) for part in parts for row in session.execute(part)]
 
 
 def _attributes() -> list[Any]:

@@ -14,6 +14,7 @@ from leadflow.core.limits import as_id
 from leadflow.core.playbook import Playbook
 from leadflow.models.account import Account
 from leadflow.repositories import accounts as account_repo
+from leadflow.repositories import leads as lead_repo
 from leadflow.services import audit, leads
 from leadflow.services.companies import company_domain
 from leadflow.services.leads import LeadFilter
@@ -90,7 +91,7 @@ def upsert(
     account = account_repo.get_by_domain_or_alias(session, domain)
     assert account is not None
     session.refresh(account)
-    people = account_repo.lead_ids(session, account.id)
+    people = lead_repo.ids_at_accounts(session, [account.id])
     if people:
         run_live(session, playbook, people, now, cause="edit")
     else:  # no lead to score: the account is scored by itself, as a re-score scores it

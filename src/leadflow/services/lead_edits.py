@@ -68,7 +68,7 @@ def update_lead(
     if wrote_account and lead.account_id is not None:
         # The account's own facts were sent: its other people score on them too, as an edit
         # of the account itself (`accounts.upsert`) and a re-score score them.
-        rescored += account_repo.lead_ids(session, lead.account_id)
+        rescored += lead_repo.ids_at_accounts(session, [lead.account_id])
     left = [was_at] if was_at is not None and was_at != lead.account_id else []
     run_live(session, playbook, rescored, now, cause="edit", left_accounts=left)
     return lead

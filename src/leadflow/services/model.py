@@ -156,7 +156,6 @@ def _serve(session: Session, playbook: Playbook, model: PredictiveModel, now: da
     live scoring of each lead would give (the bulk run refreshes the probabilities first)."""
     refreshed = prediction.refresh_many(session, model, None)
     if any(use.path == "probability" for use in field_uses(playbook)):
-        session.flush()
         pipeline.run_bulk(session, playbook, now, cause="rescore", actor="model",
                           probabilities_fresh=True)  # fmt: skip
     return refreshed

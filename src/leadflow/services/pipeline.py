@@ -217,7 +217,6 @@ def run_bulk(
     predictor = predictive.active_or_none(session)
     if predictor is not None and not probabilities_fresh:  # a fact rules may read: first
         predictive.refresh_many(session, predictor, listed)
-        session.flush()
     with one_job(session):  # the scores and the moves: the indexes they touch rebuilt once
         scored = rescore.rescore_all(
             session, playbook, now, progress, lead_ids=listed, account_ids=also, cause=cause,

@@ -172,8 +172,11 @@ def refresh_many(session: Session, model: PredictiveModel, lead_ids: Sequence[in
     """Probability, contributions and reasons (no retraining), as `refresh` gives them, for
     each of these leads (every lead when None) without an outcome, as live scoring refreshes
     a lead it scores: when a model is served, and as the bulk path's first step, so a rule
-    on `probability` reads the same fact on every path. How many."""
-    return _score_undecided(session, model, training.undecided_leads(session, lead_ids))
+    on `probability` reads the same fact on every path. Flushed, for the bulk reads that
+    follow. How many."""
+    refreshed = _score_undecided(session, model, training.undecided_leads(session, lead_ids))
+    session.flush()
+    return refreshed
 
 
 def _score_undecided(session: Session, model: PredictiveModel, rows: list[dict[str, Any]]) -> int:
