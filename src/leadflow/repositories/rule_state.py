@@ -8,6 +8,7 @@ the next time the lead is scored; a forgotten roll-up is re-added from its leads
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -24,9 +25,11 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    update,
 )
 from sqlalchemy.orm import Session
 
+from leadflow.core.engagement_state import epoch_micros
 from leadflow.models.lead import Lead
 from leadflow.models.rule_state import AccountMember, AccountRollup, RuleState
 from leadflow.repositories import _hot, shadow
@@ -119,6 +122,25 @@ def forget(session: Session, lead_ids: Iterable[int]) -> None:
         session.execute(delete(states).where(states.c.lead_id.in_(batch)))
         forget_rollups(session, select(members.c.account_id).where(members.c.lead_id.in_(batch)))
     shadow.forget_states(session, ids)
+
+
+def unsettle(session: Session, lead_ids: Sequence[int] | None, now: datetime) -> None:
+    """These leads (all when None) were just scored at `now`, which need not be the present
+    (`rescore --at`): the states whose points may differ between `now` and another moment
+    (due by `now`, or of a lead with events after it, which `now` did not count) get their
+    moment of change "not known", so the next decay pass reads them and scores the present."""
+    states, leads = table_of(RuleState), table_of(Lead)
+    clear = update(states).values(changes_at=None)
+    later = select(leads.c.id).where(leads.c.last_event_at > now)
+    due = states.c.changes_at <= epoch_micros(now)
+    if lead_ids is None:
+        session.execute(clear.where(due))
+        session.execute(clear.where(states.c.lead_id.in_(later)))
+        return
+    for batch in chunked(sorted(set(lead_ids))):
+        mine = states.c.lead_id.in_(batch)
+        session.execute(clear.where(mine, due))
+        session.execute(clear.where(mine, states.c.lead_id.in_(later.where(leads.c.id.in_(batch)))))
 
 
 def forget_rollups(session: Session, account_ids: Any = None) -> None:

@@ -10,6 +10,7 @@ database, a transaction that has written) the rows come through the driver: slow
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -24,6 +25,7 @@ from sqlalchemy import (
     cast,
     func,
     literal_column,
+    or_,
     select,
     union,
     update,
@@ -212,9 +214,12 @@ def due_leads(session: Session, now_us: int) -> IntArray:
     return np.unique(np.fromiter(map(itemgetter(0), found), np.int64, len(found)))
 
 
-def stateless_leads(session: Session, marker: str, key: str) -> IntArray:
-    """The leads with engagement but no state for the rules fingerprinted `key`: to be
-    re-scored from their events."""
+def stateless_leads(
+    session: Session, marker: str, key: str, now: datetime | None = None
+) -> IntArray:
+    """The leads with no state for the rules fingerprinted `key` whose stored score may move:
+    with engagement, or scored as of another moment than the present (`rescore --at`: before
+    their latest event, or after `now`): to be re-scored from their events."""
     lead, states = table_of(Lead), table_of(RuleState)
     current = (
         select(states.c.lead_id)
@@ -222,7 +227,10 @@ def stateless_leads(session: Session, marker: str, key: str) -> IntArray:
         .where(states.c.rule_id == marker, states.c.rule_key == key)
         .exists()
     )
-    query = select(lead.c.id).where(lead.c.engagement != 0, ~current).order_by(lead.c.id)
+    moves = [lead.c.engagement != 0, lead.c.last_event_at > lead.c.scored_at]
+    if now is not None:
+        moves.append(lead.c.scored_at > now)
+    query = select(lead.c.id).where(or_(*moves), ~current).order_by(lead.c.id)
     return np.asarray(session.connection().execute(query).scalars().all(), np.int64)
 
 

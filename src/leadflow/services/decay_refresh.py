@@ -140,7 +140,7 @@ def plan(
     elif find_stateless:
         searched = time.perf_counter()
         with rescoring.bulk_reads(session):
-            without_state = state_columns.stateless_leads(session, MARKER, key).tolist()
+            without_state = state_columns.stateless_leads(session, MARKER, key, now).tolist()
         phases["stateless"] = time.perf_counter() - searched
     stored = {name: column[np.isin(stored["id"], valid)] for name, column in stored.items()}
     ids = stored["id"]

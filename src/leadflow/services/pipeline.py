@@ -37,7 +37,7 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.scoring import LeadScore
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
-from leadflow.repositories import bulk_jobs, lead_activity, live_snapshot, stage_due
+from leadflow.repositories import bulk_jobs, lead_activity, live_snapshot, rule_state, stage_due
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories.live_snapshot import LiveSnapshot
 from leadflow.services import (
@@ -223,6 +223,9 @@ def run_bulk(
         )  # fmt: skip
         moving = _with_peers(session, playbook, listed, also)
         moves = lifecycle.advance_all(session, playbook, now, actor=actor, lead_ids=moving)
+    # Scored at `now`, which may be another moment than the present (`rescore --at`): the
+    # decay pass reads the states whose points then and at its own moment may differ.
+    rule_state.unsettle(session, listed, now)
     # A bulk run appends many tallies (a first scoring two per persona set): folded here when
     # they are many, so the reports read soon after it need not wait for the worker.
     reporting.fold_tallies(session)
