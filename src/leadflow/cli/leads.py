@@ -74,9 +74,14 @@ def _print_detail(data: dict[str, Any]) -> None:
     # regex like `[eot]` or a name like `[bold]` prints as written, never as markup.
     account = data["account"] or {}
     tier = f" [magenta](tier {escape(str(account['tier']))})[/]" if account.get("tier") else ""
+    # A lead known by a user id or an anonymous id alone has no e-mail yet (as `list` says).
+    email = data["email"]
+    who = escape(data["name"] or email or "(anonymous)")
+    address = f" <{escape(email)}>" if email else f" (lead {data['id']})"
+    title = f"{escape(data['title'])} " if data["title"] else ""
     console.print(
-        f"[bold]{escape(data['name'] or data['email'])}[/] <{escape(data['email'])}> — "
-        f"{escape(data['title'] or '')} at {escape(account.get('name') or '(no account)')}{tier}",
+        f"[bold]{who}[/]{address} — "
+        f"{title}at {escape(account.get('name') or '(no account)')}{tier}",
         highlight=False,
         markup=True,
     )
