@@ -71,3 +71,19 @@ def test_a_bad_regex_is_refused() -> None:
     text = B2B.replace('regex: "^/pricing"', 'regex: "^/pricing(("')
     found = problems(text)
     assert any("regex" in path or "regex" in message.lower() for path, _, message in found), found
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path"),
+    [
+        ("id: webinar", "id: content_download", "engagement.rules[4].id"),
+        ("id: title_manager", "id: title_senior", "fit.rules[1].id"),
+        ("id: it_manager", "id: ops_leader", "personas[1].id"),
+        ("id: target", "id: top", "tiers[1].id"),
+    ],
+)
+def test_an_id_used_twice_is_named_where_it_is_used_again(old: str, new: str, path: str) -> None:
+    text = B2B.replace(old, new)
+    [(where, line, message)] = problems(text)
+    assert "is used twice" in message
+    assert (where, line) == (path, line_of(B2B, old))

@@ -277,9 +277,8 @@ class Playbook(_Strict):
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Self:
-        _no_repeats("persona", [p.id for p in self.personas])
-        _no_repeats("tier", [t.id for t in self.tiers])
-        _no_repeats("rule", [r.id for r in self.fit.rules] + [r.id for r in self.engagement.rules])
+        for kind, lists in UNIQUE_IDS:
+            _no_repeats(kind, [item.id for path in lists for item in _at(self, path)])
         owners: dict[str, str] = {}
         for tier in self.tiers:
             for domain in tier.domains:
@@ -296,11 +295,32 @@ class Playbook(_Strict):
         return next((tier for tier in self.tiers if wanted in tier.domains), None)
 
 
+# Ids that must be unique, by kind, and the document lists that hold them (rules share one).
+UNIQUE_IDS: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
+    ("persona", (("personas",),)),
+    ("tier", (("tiers",),)),
+    ("rule", (("fit", "rules"), ("engagement", "rules"))),
+)
+
+
+def _at(model: BaseModel, path: tuple[str, ...]) -> list[Any]:
+    """The list at this path of attributes (`("fit", "rules")`: the fit rules)."""
+    found: Any = model
+    for name in path:
+        found = getattr(found, name)
+    return list(found)
+
+
+def repeated_id(kind: str, item: str) -> str:
+    """What is wrong when an id is used twice (`core.playbook_text` locates it by this)."""
+    return f"{kind} id {item!r} is used twice"
+
+
 def _no_repeats(kind: str, ids: list[str]) -> None:
     seen: set[str] = set()
     for item in ids:
         if item in seen:
-            raise ValueError(f"{kind} id {item!r} is used twice")
+            raise ValueError(repeated_id(kind, item))
         seen.add(item)
 
 

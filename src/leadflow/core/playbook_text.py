@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ from pydantic import ValidationError
 
 from leadflow.core.errors import Invalid
 from leadflow.core.facts import undeclared, unknown_fields
-from leadflow.core.playbook import Playbook
+from leadflow.core.playbook import UNIQUE_IDS, Playbook, repeated_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,26 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     return line
 
 
+def _repeats(data: Mapping[str, Any]) -> dict[str, tuple[int | str, ...]]:
+    """Where each id used twice is used again, keyed by what the playbook's check says of it
+    (`core.playbook.repeated_id`): a check of the whole document names no place, and the
+    line to fix is the second use, not the top of the file."""
+    found: dict[str, tuple[int | str, ...]] = {}
+    for kind, lists in UNIQUE_IDS:
+        seen: set[str] = set()
+        for path in lists:
+            items: Any = data
+            for key in path:
+                items = items.get(key) if isinstance(items, Mapping) else None
+            for index, item in enumerate(items if isinstance(items, list) else []):
+                ident = item.get("id") if isinstance(item, Mapping) else None
+                if isinstance(ident, str) and ident in seen:
+                    found.setdefault(repeated_id(kind, ident), (*path, index, "id"))
+                elif isinstance(ident, str):
+                    seen.add(ident)
+    return found
+
+
 def _readable_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
     # pydantic adds model names for union/recursive branches; keep only document keys.
     return tuple(p for p in loc if isinstance(p, int) or not p[:1].isupper())
@@ -99,6 +120,8 @@ def parse_playbook(text: str, *, declared: bool = True) -> Playbook:
         for error in exc.errors():
             loc = _readable_loc(tuple(error["loc"]))
             message = error["msg"].removeprefix("Value error, ")
+            if not loc:  # a check of the whole document: an id used twice says where
+                loc = _repeats(data).get(message, loc)
             problems.append(PlaybookProblem(_path(loc), _line_of(node, loc), message))
         raise PlaybookInvalid(problems) from exc
     if not declared:
