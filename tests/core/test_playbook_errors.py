@@ -87,3 +87,10 @@ def test_an_id_used_twice_is_named_where_it_is_used_again(old: str, new: str, pa
     [(where, line, message)] = problems(text)
     assert "is used twice" in message
     assert (where, line) == (path, line_of(B2B, old))
+
+
+def test_a_domain_two_tiers_list_is_named_where_it_is_listed_again() -> None:
+    text = B2B.replace("domains: [alpine-works.com,", "domains: [LITWARE.io, alpine-works.com,")
+    [(where, line, message)] = problems(text)
+    assert message == "litware.io is in tiers 'top' and 'target'"
+    assert (where, line) == ("tiers[1].domains[0]", line_of(text, "LITWARE.io"))

@@ -55,7 +55,7 @@ class Tier(_Strict):
     @classmethod
     def _normalise(cls, domains: list[str]) -> list[str]:
         # In the form accounts keep theirs (`addresses.domain_of`): bare, lowercase, Unicode.
-        return [domain_of(d) or d.strip().lower() for d in domains]
+        return [tier_domain(d) for d in domains]
 
     @model_validator(mode="after")
     def _within_size(self) -> Self:
@@ -283,7 +283,7 @@ class Playbook(_Strict):
         for tier in self.tiers:
             for domain in tier.domains:
                 if domain in owners:
-                    raise ValueError(f"{domain} is in tiers {owners[domain]!r} and {tier.id!r}")
+                    raise ValueError(in_two_tiers(domain, owners[domain], tier.id))
                 owners[domain] = tier.id
         return self
 
@@ -309,6 +309,17 @@ def _at(model: BaseModel, path: tuple[str, ...]) -> list[Any]:
     for name in path:
         found = getattr(found, name)
     return list(found)
+
+
+def tier_domain(domain: str) -> str:
+    """A tier's domain in the form accounts keep theirs (`addresses.domain_of`): bare,
+    lowercase, Unicode."""
+    return domain_of(domain) or domain.strip().lower()
+
+
+def in_two_tiers(domain: str, first: str, second: str) -> str:
+    """What is wrong when two tiers list one domain (located as `repeated_id` is)."""
+    return f"{domain} is in tiers {first!r} and {second!r}"
 
 
 def repeated_id(kind: str, item: str) -> str:
