@@ -275,3 +275,31 @@ def test_import_accounts_rescores_their_leads(
     assert [imported[k] for k in shown] == [rescored[k] for k in shown]
     assert imported["contributions"] == rescored["contributions"]
     assert _accounts(database_url) == imported_accounts
+
+
+def test_new_accounts_without_a_name_are_named_by_their_domain(
+    initialised: Run, tmp_path: Path, database_url: str
+) -> None:
+    """A file of domains and figures only: each new account is named by its domain (as
+    POST /api/accounts names one), and a known account keeps its name."""
+    named = write(tmp_path / "named.csv", "domain,name\nacme.com,Acme Inc\n")
+    assert initialised("import", "accounts", str(named)).exit_code == 0
+    bare = write(
+        tmp_path / "bare.csv",
+        "domain,name,employees\nacme.com,,120\nglobex.io,,40\ninitech.com,Initech,9\n"
+        "initech.com,,10\n",
+    )
+    imported = initialised("import", "accounts", str(bare))
+    assert imported.exit_code == 0, imported.output
+    assert "imported 3 accounts" in imported.output
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT domain, name, employees FROM accounts ORDER BY domain"
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        ("acme.com", "Acme Inc", 120),
+        ("globex.io", "globex.io", 40),
+        ("initech.com", "Initech", 10),
+    ]
