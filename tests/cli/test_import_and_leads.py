@@ -303,3 +303,29 @@ def test_new_accounts_without_a_name_are_named_by_their_domain(
         ("globex.io", "globex.io", 40),
         ("initech.com", "Initech", 10),
     ]
+
+
+def test_an_imported_account_owner_gets_its_sales_ready_leads(
+    initialised: Run, tmp_path: Path
+) -> None:
+    """The example routes to the account's owner first: an `owner` column gives one (an
+    e-mail, checked as every address is), instead of becoming an attribute routing ignores."""
+    added = initialised("reps", "add", "cy@flowline.io", "--name", "Cy", "--team", "inbound",
+                        "--hours", "mon-sun 00:00-23:59")  # fmt: skip
+    assert added.exit_code == 0, added.output
+    bad = write(tmp_path / "bad.csv", "domain,owner\nacme.com,cy@flowline.io\nglobex.io,cy\n")
+    refused = initialised("import", "accounts", str(bad))
+    assert refused.exit_code == 1
+    assert "line 3: owner: 'cy' is not an e-mail address" in refused.output
+    accounts = write(tmp_path / "accounts.csv", "domain,name,owner\nacme.com,Acme,CY@flowline.io\n")
+    assert initialised("import", "accounts", str(accounts)).exit_code == 0
+    events = write(
+        tmp_path / "events.jsonl",
+        '{"email": "ann@acme.com", "type": "track", "name": "Demo Requested", '
+        f'"timestamp": "{datetime.now(UTC).isoformat()}"}}\n',
+    )
+    assert initialised("import", "events", str(events)).exit_code == 0
+    ann = as_json(initialised("leads", "show", "ann@acme.com", "--json"))
+    assert (ann["stage"], ann["owner"]) == ("sql", "cy@flowline.io")
+    assert ann["assignment"]["reason"].startswith("owns the account")
+    assert "owner" not in ann["account"]["attributes"]

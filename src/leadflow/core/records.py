@@ -163,6 +163,7 @@ class AccountRecord(_Record):
     employees: int | None = Field(None, ge=0, le=MAX_EMPLOYEES)
     annual_revenue: float | None = Field(None, ge=0, le=MAX_AMOUNT)
     country: str | None = None
+    owner: str | None = None  # the rep (e-mail) routing gives the account's leads first
 
     @field_validator("domain", mode="before")
     @classmethod
@@ -173,6 +174,11 @@ class AccountRecord(_Record):
     @classmethod
     def _numeric(cls, value: Any) -> Any:
         return _number(_blank_to_none(value))
+
+    @field_validator("owner", mode="before")
+    @classmethod
+    def _owner(cls, value: Any) -> Any:
+        return _email(value)
 
     def extra_attributes(self) -> dict[str, Any]:
         """Columns beyond the known ones, kept as custom attributes."""
