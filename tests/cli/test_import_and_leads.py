@@ -329,3 +329,24 @@ def test_an_imported_account_owner_gets_its_sales_ready_leads(
     assert (ann["stage"], ann["owner"]) == ("sql", "cy@flowline.io")
     assert ann["assignment"]["reason"].startswith("owns the account")
     assert "owner" not in ann["account"]["attributes"]
+
+
+def test_an_events_files_own_columns_are_the_events_properties(
+    initialised: Run, tmp_path: Path
+) -> None:
+    """A flat file has no `properties` object: a `path` column is the page's path (the B2B
+    example scores /pricing), never dropped; two views in one second differ by it."""
+    at = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).isoformat()
+    events = write(
+        tmp_path / "views.csv",
+        f"email,type,timestamp,path\nann@acme.com,page,{at},/pricing\n"
+        f"ann@acme.com,page,{at},/customers/contoso\n",
+    )
+    first = initialised("import", "events", str(events))
+    assert first.exit_code == 0, first.output
+    assert "imported 2 events" in first.output
+    ann = as_json(initialised("leads", "show", "ann@acme.com", "--json"))
+    assert {"pricing_page", "case_study"} <= {c["rule"] for c in ann["contributions"]}
+    assert ann["events"][0]["properties"]["path"] in ("/pricing", "/customers/contoso")
+    again = initialised("import", "events", str(events))
+    assert "imported 0 events" in again.output

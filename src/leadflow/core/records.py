@@ -201,6 +201,15 @@ class EventRecord(_Record):
     def _lower(cls, value: Any) -> Any:
         return _email(value)
 
+    @model_validator(mode="after")
+    def _columns_are_properties(self) -> EventRecord:
+        """A flat file (CSV, Excel) has no `properties` object: a row without one has its other
+        columns (`path`, `url`, `utm_source`) as its properties, rather than dropped."""
+        extra = {k: v for k, v in (self.model_extra or {}).items() if v is not None}
+        if extra and "properties" not in self.model_fields_set:
+            self.properties = extra
+        return self
+
     @field_validator("timestamp")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
