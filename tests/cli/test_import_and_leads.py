@@ -124,6 +124,16 @@ def test_an_unknown_stage_is_refused_listing_the_stages_as_the_api_does(
     assert initialised("leads", "list", "--stage", "mql").exit_code == 0
 
 
+@pytest.mark.parametrize("grade", ["a1", "Z9", "A5", ""])
+def test_a_grade_that_is_none_is_refused_as_the_api_does(initialised: Run, grade: str) -> None:
+    """`--grade a1` listed nothing, as if no lead were A1: GET /api/leads refuses it."""
+    result = initialised("leads", "list", "--grade", grade)
+    assert result.exit_code == 2, result.output
+    shown = " ".join(result.stderr.replace("│", " ").split())
+    assert "Invalid value for '--grade'" in shown and "A1 to D4" in shown
+    assert initialised("leads", "list", "--grade", "A1").exit_code == 0
+
+
 def test_rescore_at_an_empty_moment_is_refused_not_taken_as_now(initialised: Run) -> None:
     result = initialised("rescore", "--at", "")
     assert result.exit_code == 1

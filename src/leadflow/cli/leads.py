@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from rich.text import Text
 
 from leadflow.cli.context import console, friendly, transaction, utcnow
 from leadflow.core.lifecycle import Action
+from leadflow.core.scoring import GRADE_PATTERN
 from leadflow.core.stages import Stage
 from leadflow.services import leads, lifecycle, playbooks, sales
 from leadflow.services import merge as merge_service
@@ -23,11 +25,18 @@ app = typer.Typer(
 )
 
 
+def _grade(value: str | None) -> str | None:
+    """A grade as the API takes one (A1 to D4): `a1` or `Z9` would list nothing, silently."""
+    if value is not None and not re.fullmatch(GRADE_PATTERN, value):
+        raise typer.BadParameter(f"{value!r} is not a grade: A1 to D4 (a letter, then a digit)")
+    return value
+
+
 @app.command("list")
 @friendly
 def list_leads(
     stage: Stage | None = typer.Option(None, help="Only this stage (e.g. mql)."),
-    grade: str | None = typer.Option(None, help="Only this grade (e.g. A1)."),
+    grade: str | None = typer.Option(None, help="Only this grade (A1 to D4).", callback=_grade),
     persona: str | None = typer.Option(None, help="Only this persona id."),
     limit: int = typer.Option(25, min=1, max=10_000),
     as_json: bool = typer.Option(False, "--json", help="A JSON array, highest score first."),

@@ -268,6 +268,9 @@ def state_contributions(
     return found
 
 
+GRADE_PATTERN = r"^[A-D][1-4]$"  # every grade `grade` gives: A1 (best) to D4
+
+
 def grade(playbook: Playbook, fit: float, engagement: float) -> str:
     """Fit letter (A best) and engagement digit (1 best), e.g. `B2`."""
     cuts = playbook.grade
