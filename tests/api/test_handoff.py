@@ -543,3 +543,29 @@ def test_alerts_are_sent_while_the_worker_runs_a_long_job(
         demo_request(client, make_key(Role.INGEST), "zoe@northwind-logistics.com")
         got = alert_types(receiver, within=2)
     assert got == ["lead.assigned", "lead.sales_ready"]
+
+
+def test_an_account_given_an_owner_hands_its_sales_ready_leads_to_that_rep_first(
+    app: FastAPI,
+    client: TestClient,
+    make_key: Callable[[Role], str],
+    receiver: Receiver,
+    secret: str,
+) -> None:
+    """`account_owner_first` (the example's routing) needs an owner: the API sets one."""
+    marketing = {"Authorization": f"Bearer {make_key(Role.MARKETING)}"}
+    body = {"domain": "northwind-logistics.com", "owner": "CY@flowline.io"}
+    answer = client.post("/api/accounts", json=body, headers=marketing)
+    assert answer.status_code in (200, 201), answer.text
+    assert answer.json()["owner"] == "cy@flowline.io"
+    bad = client.post("/api/accounts", json={**body, "owner": "cy"}, headers=marketing)
+    assert bad.status_code == 422 and bad.json()["error"]["problems"][0]["field"] == "owner"
+    demo_request(client, make_key(Role.INGEST), "olivia@northwind-logistics.com")
+    with app.state.sessions() as session:
+        lead = session.scalars(select(Lead).where(Lead.email == "olivia@northwind-logistics.com"))
+        olivia = lead.one()
+        assignment = session.scalars(select(Assignment).where(Assignment.lead_id == olivia.id))
+        assert olivia.owner == "cy@flowline.io"
+        assert assignment.one().reason.startswith("owns the account")
+    shown = client.get("/api/accounts/northwind-logistics.com", headers=marketing).json()
+    assert shown["owner"] == "cy@flowline.io"

@@ -48,6 +48,19 @@ def test_bad_report_requests_are_named(client: TestClient, make_key: Callable[[R
     assert ingest.status_code == 403
 
 
+def test_a_cohort_that_ends_before_it_starts_is_refused(
+    client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    """since after until counted no lead and said nothing: an empty funnel, revenue 0."""
+    sales = bearer(make_key(Role.SALES))
+    upside_down = client.get("/api/reports/funnel?since=2026-12-01&until=2026-11-01", headers=sales)
+    assert upside_down.status_code == 422, upside_down.text
+    message = upside_down.json()["error"]["message"]
+    assert message == "since: 2026-12-01 is not before until: 2026-11-01"
+    one_day = client.get("/api/reports/funnel?since=2026-11-01&until=2026-11-02", headers=sales)
+    assert one_day.status_code == 200
+
+
 def test_cracks_page_and_count(client: TestClient, make_key: Callable[[Role], str]) -> None:
     """The cracks show a page of the longest-waiting leads and count them all; a page out of
     bounds or not a number is a 422 naming the parameter."""

@@ -127,6 +127,22 @@ def test_an_invalid_playbook_names_path_and_line_and_changes_nothing(
     assert empty.status_code == 422
 
 
+def test_an_invalid_playbook_counts_its_problems_as_the_cli_does(
+    client: TestClient, marketing: dict[str, str]
+) -> None:
+    text = (EXAMPLES / "b2b_saas.yaml").read_text()
+    one = text.replace("half_life_days: 30", "half_life_days: -3")
+    two = one.replace("engaged_min_engagement: 15", "engaged_min_engagement: -1")
+    said = [
+        client.post("/api/playbook/validate", json={"content": t}, headers=marketing).json()
+        for t in (one, two)
+    ]
+    assert [s["error"]["message"] for s in said] == [
+        "the playbook is not valid (1 problem)",
+        "the playbook is not valid (2 problems)",
+    ]
+
+
 def test_sales_cannot_change_the_playbook(
     client: TestClient, make_key: Callable[[Role], str]
 ) -> None:

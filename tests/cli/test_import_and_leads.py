@@ -124,6 +124,16 @@ def test_an_unknown_stage_is_refused_listing_the_stages_as_the_api_does(
     assert initialised("leads", "list", "--stage", "mql").exit_code == 0
 
 
+@pytest.mark.parametrize("grade", ["a1", "Z9", "A5", ""])
+def test_a_grade_that_is_none_is_refused_as_the_api_does(initialised: Run, grade: str) -> None:
+    """`--grade a1` listed nothing, as if no lead were A1: GET /api/leads refuses it."""
+    result = initialised("leads", "list", "--grade", grade)
+    assert result.exit_code == 2, result.output
+    shown = " ".join(result.stderr.replace("│", " ").split())
+    assert "Invalid value for '--grade'" in shown and "A1 to D4" in shown
+    assert initialised("leads", "list", "--grade", "A1").exit_code == 0
+
+
 def test_rescore_at_an_empty_moment_is_refused_not_taken_as_now(initialised: Run) -> None:
     result = initialised("rescore", "--at", "")
     assert result.exit_code == 1
@@ -275,3 +285,78 @@ def test_import_accounts_rescores_their_leads(
     assert [imported[k] for k in shown] == [rescored[k] for k in shown]
     assert imported["contributions"] == rescored["contributions"]
     assert _accounts(database_url) == imported_accounts
+
+
+def test_new_accounts_without_a_name_are_named_by_their_domain(
+    initialised: Run, tmp_path: Path, database_url: str
+) -> None:
+    """A file of domains and figures only: each new account is named by its domain (as
+    POST /api/accounts names one), and a known account keeps its name."""
+    named = write(tmp_path / "named.csv", "domain,name\nacme.com,Acme Inc\n")
+    assert initialised("import", "accounts", str(named)).exit_code == 0
+    bare = write(
+        tmp_path / "bare.csv",
+        "domain,name,employees\nacme.com,,120\nglobex.io,,40\ninitech.com,Initech,9\n"
+        "initech.com,,10\n",
+    )
+    imported = initialised("import", "accounts", str(bare))
+    assert imported.exit_code == 0, imported.output
+    assert "imported 3 accounts" in imported.output
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT domain, name, employees FROM accounts ORDER BY domain"
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        ("acme.com", "Acme Inc", 120),
+        ("globex.io", "globex.io", 40),
+        ("initech.com", "Initech", 10),
+    ]
+
+
+def test_an_imported_account_owner_gets_its_sales_ready_leads(
+    initialised: Run, tmp_path: Path
+) -> None:
+    """The example routes to the account's owner first: an `owner` column gives one (an
+    e-mail, checked as every address is), instead of becoming an attribute routing ignores."""
+    added = initialised("reps", "add", "cy@flowline.io", "--name", "Cy", "--team", "inbound",
+                        "--hours", "mon-sun 00:00-23:59")  # fmt: skip
+    assert added.exit_code == 0, added.output
+    bad = write(tmp_path / "bad.csv", "domain,owner\nacme.com,cy@flowline.io\nglobex.io,cy\n")
+    refused = initialised("import", "accounts", str(bad))
+    assert refused.exit_code == 1
+    assert "line 3: owner: 'cy' is not an e-mail address" in refused.output
+    accounts = write(tmp_path / "accounts.csv", "domain,name,owner\nacme.com,Acme,CY@flowline.io\n")
+    assert initialised("import", "accounts", str(accounts)).exit_code == 0
+    events = write(
+        tmp_path / "events.jsonl",
+        '{"email": "ann@acme.com", "type": "track", "name": "Demo Requested", '
+        f'"timestamp": "{datetime.now(UTC).isoformat()}"}}\n',
+    )
+    assert initialised("import", "events", str(events)).exit_code == 0
+    ann = as_json(initialised("leads", "show", "ann@acme.com", "--json"))
+    assert (ann["stage"], ann["owner"]) == ("sql", "cy@flowline.io")
+    assert ann["assignment"]["reason"].startswith("owns the account")
+    assert "owner" not in ann["account"]["attributes"]
+
+
+def test_an_events_files_own_columns_are_the_events_properties(
+    initialised: Run, tmp_path: Path
+) -> None:
+    """A flat file has no `properties` object: a `path` column is the page's path (the B2B
+    example scores /pricing), never dropped; two views in one second differ by it."""
+    at = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).isoformat()
+    events = write(
+        tmp_path / "views.csv",
+        f"email,type,timestamp,path\nann@acme.com,page,{at},/pricing\n"
+        f"ann@acme.com,page,{at},/customers/contoso\n",
+    )
+    first = initialised("import", "events", str(events))
+    assert first.exit_code == 0, first.output
+    assert "imported 2 events" in first.output
+    ann = as_json(initialised("leads", "show", "ann@acme.com", "--json"))
+    assert {"pricing_page", "case_study"} <= {c["rule"] for c in ann["contributions"]}
+    assert ann["events"][0]["properties"]["path"] in ("/pricing", "/customers/contoso")
+    again = initialised("import", "events", str(events))
+    assert "imported 0 events" in again.output

@@ -5,6 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
+from leadflow.models.db import make_engine, make_session_factory
+from leadflow.models.lead import Lead
+from leadflow.services import ingest, playbooks
 from tests.cli.conftest import Run, as_json
 
 
@@ -43,3 +48,25 @@ def test_a_recycled_leads_reengage_date_is_shown_and_a_past_one_refused(
     assert f"re-engage on {later}" in shown.stdout
     data = as_json(initialised("leads", "show", "mo@acme.io", "--json"))
     assert data["recycle_until"].startswith(later)
+
+
+def test_a_lead_known_only_by_a_user_id_is_shown_without_an_e_mail(
+    initialised: Run, database_url: str
+) -> None:
+    """A site's identify names its user by a database id: the lead has no e-mail yet, and
+    `leads show ID` prints it as `leads list` does, not a traceback."""
+    engine = make_engine(database_url)
+    with make_session_factory(engine)() as session, session.begin():
+        now = datetime.now(UTC)
+        messages, rejected = ingest.parse_all(
+            [{"type": "identify", "userId": "user-42", "traits": {"title": "VP Operations"}}], now
+        )
+        assert not rejected
+        ingest.ingest(session, playbooks.active_playbook(session), messages, source="t", now=now)
+        lead_id = session.scalars(select(Lead.id).where(Lead.email.is_(None))).one()
+    engine.dispose()
+    shown = initialised("leads", "show", str(lead_id))
+    assert shown.exit_code == 0, shown.output
+    assert "Traceback" not in shown.output
+    assert "(anonymous)" in shown.stdout and "VP Operations" in shown.stdout
+    assert "<" not in shown.stdout.splitlines()[0]  # no e-mail to put in brackets

@@ -6,6 +6,7 @@ import math
 import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -271,6 +272,25 @@ def test_bulk_equals_core(name: str, seed: int) -> None:
         expected = [(c.rule, c.label, c.kind, c.points) for c in core.contributions]
         assert bulk.contributions(i) == expected, i
     assert bulk.contribution_lists() == [bulk.contributions(i) for i in range(leads.size)]
+
+
+@pytest.mark.parametrize("name", sorted(PLAYBOOKS))
+def test_contributions_are_hundredths_that_add_up_to_the_scores_as_shown(name: str) -> None:
+    """A rule's points as the playbook writes them (2.345, 0.333) are shown to the hundredth,
+    as the scores are: what a reader adds up from `leads show --json` is the total."""
+    playbook = parse_playbook(PLAYBOOKS[name])
+    facts, timelines = make_data(playbook, seed=1)
+    bulk = score_leads(playbook, *columns(playbook, facts, timelines), NOW)
+    for i, (lead, timeline) in enumerate(zip(facts, timelines, strict=True)):
+        core = score_from_events(playbook, lead, timeline, NOW)
+        shown = [Decimal(repr(c.points)) for c in core.contributions]
+        assert all(p == round(p, 2) for p in shown), core.contributions
+        fit = [Decimal(repr(c.points)) for c in core.contributions if c.kind != "engagement"]
+        assert (sum(fit, Decimal(0)), sum(shown, Decimal(0))) == (
+            Decimal(repr(core.fit)),
+            Decimal(repr(core.total)),
+        ), core.contributions
+        assert [p for *_, p in bulk.contributions(i)] == [c.points for c in core.contributions]
 
 
 def test_bulk_sees_every_kind_of_rule_fire() -> None:

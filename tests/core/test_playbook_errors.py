@@ -71,3 +71,68 @@ def test_a_bad_regex_is_refused() -> None:
     text = B2B.replace('regex: "^/pricing"', 'regex: "^/pricing(("')
     found = problems(text)
     assert any("regex" in path or "regex" in message.lower() for path, _, message in found), found
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path"),
+    [
+        ("id: webinar", "id: content_download", "engagement.rules[4].id"),
+        ("id: title_manager", "id: title_senior", "fit.rules[1].id"),
+        ("id: it_manager", "id: ops_leader", "personas[1].id"),
+        ("id: target", "id: top", "tiers[1].id"),
+    ],
+)
+def test_an_id_used_twice_is_named_where_it_is_used_again(old: str, new: str, path: str) -> None:
+    text = B2B.replace(old, new)
+    [(where, line, message)] = problems(text)
+    assert "is used twice" in message
+    assert (where, line) == (path, line_of(B2B, old))
+
+
+def test_a_domain_two_tiers_list_is_named_where_it_is_listed_again() -> None:
+    text = B2B.replace("domains: [alpine-works.com,", "domains: [LITWARE.io, alpine-works.com,")
+    [(where, line, message)] = problems(text)
+    assert message == "litware.io is in tiers 'top' and 'target'"
+    assert (where, line) == ("tiers[1].domains[0]", line_of(text, "LITWARE.io"))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path", "said"),
+    [
+        (
+            'where: {field: properties.path, regex: "^/pricing"}',
+            'where: {field: property.path, regex: "^/pricing"}',
+            "engagement.rules[1].event.where.field",
+            "unknown event field 'property.path': did you mean 'properties.path'?",
+        ),
+        (
+            'where: {field: properties.path, regex: "^/careers"}',
+            'where: {field: path, regex: "^/careers"}',
+            "engagement.rules[10].event.where.field",
+            "unknown event field 'path': did you mean 'properties.path'?",
+        ),
+        (
+            "stage: sql\n      event: {type: track, name: Demo Requested}",
+            "stage: sql\n      event: {type: trak, name: Demo Requested}",
+            "lifecycle.hand_raisers[0].event.type[0]",
+            "unknown event type 'trak': one of identify, track, page, screen, group, alias",
+        ),
+    ],
+)
+def test_an_event_matcher_reading_what_no_event_has_is_refused_at_its_line(
+    old: str, new: str, path: str, said: str
+) -> None:
+    """A rule on `property.path` or of type `trak` would never count an event: a typo."""
+    assert B2B.count(old) == 1
+    text = B2B.replace(old, new)
+    [(where, line, message)] = problems(text)
+    assert (where, line, message) == (path, line_of(text, new.split("\n")[-1].strip()), said)
+
+
+def test_an_event_matcher_may_read_its_own_fields() -> None:
+    text = B2B.replace(
+        'where: {field: properties.path, regex: "^/pricing"}',
+        "where: {all: [{field: context.page.url, exists: true}, {field: name, exists: false},"
+        " {field: properties, exists: true}]}",
+    )
+    assert isinstance(parse_playbook(text), Playbook)

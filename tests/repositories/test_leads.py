@@ -89,6 +89,19 @@ def test_list_top_orders_and_filters(session: Session) -> None:
     assert leads.count_by_stage(session) == {"subscriber": 3, "mql": 1}
 
 
+def test_sorting_by_owner_or_grade_puts_the_leads_without_one_last_on_both_engines(
+    session: Session,
+) -> None:
+    """SQLite sorts NULL first and PostgreSQL last: the same page must not depend on it."""
+    rows = [("u@x.com", None, None), ("b@x.com", "bea@co.io", "B2"), ("a@x.com", "al@co.io", "A1")]
+    leads.upsert_many(session, [_lead(email, owner=owner, grade=g) for email, owner, g in rows])
+    wanted = leads.LeadFilter()
+    by_owner = leads.list_leads(session, wanted, sort="owner", limit=10, offset=0)
+    assert [lead.owner for lead in by_owner] == ["al@co.io", "bea@co.io", None]
+    by_grade = leads.list_leads(session, wanted, sort="grade", limit=10, offset=0)
+    assert [lead.grade for lead in by_grade] == ["A1", "B2", None]
+
+
 def test_set_stages_moves_and_keeps_the_furthest_rank(session: Session) -> None:
     lead = leads.create(session, email="a@b.com")
     later = NOW + timedelta(days=1)

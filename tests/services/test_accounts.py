@@ -144,3 +144,19 @@ def test_a_tracking_call_that_fills_in_an_account_re_scores_its_people(
 
     assert {email: fit for email, (fit, _) in _scores(session).items()} == dict.fromkeys(people, 10)
     assert _scores(session) == _rescored(session)
+
+
+def test_the_demos_leads_say_how_they_met_their_account(session: Session) -> None:
+    """`leads show` of a demo lead names its account match, as an imported lead's does."""
+    from leadflow.services import demo
+
+    demo.build(session, B2B.read_text(), leads=30, now=NOW, seed=4, train=False)
+    at_accounts = session.execute(
+        select(Lead.email, Account.domain, Lead.account_confidence, Lead.account_reason).join(
+            Account, Account.id == Lead.account_id
+        )
+    ).all()
+    assert at_accounts
+    for email, domain, confidence, reason in at_accounts:
+        kind = "e-mail domain" if email.endswith(f"@{domain}") else "domain"
+        assert (confidence, reason) == (1.0, f"{kind}: {domain}"), email

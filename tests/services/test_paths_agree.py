@@ -133,6 +133,33 @@ def test_a_demo_requested_before_the_form_identifies_hands_off_as_an_import_does
     assert _lead(session, "bo@acme.com").stage == ann.stage
 
 
+def test_a_known_leads_imported_demo_request_hands_off_as_the_same_call_sent_live(
+    session: Session,
+) -> None:
+    """Leads imported first, their history after: a demo request made before the lead was
+    imported is news when it arrives, by a tracking call or by an import alike."""
+    book = parse_playbook(HAND_RAISER)
+    earlier = NOW - timedelta(hours=1)
+    leads = [Lead(email=f"{name}@acme.com", attributes={}) for name in ("ann", "bo")]
+    session.add_all(leads)
+    session.flush()
+    pipeline.run_live(session, book, [lead.id for lead in leads], earlier, cause="import")
+    assert [lead.stage for lead in leads] == ["lead", "lead"]
+    asked = (NOW - timedelta(hours=3)).isoformat()  # before the leads were known
+    _sent(session, book, NOW, {"type": "track", "event": "Demo Requested", "messageId": "d",
+                               "userId": "ann@acme.com", "timestamp": asked})  # fmt: skip
+    ann = _lead(session, "ann@acme.com")
+    assert ann.stage == "sql"
+    rows = [{"email": "bo@acme.com", "type": "track", "name": "Demo Requested",
+             "timestamp": asked}]  # fmt: skip
+    report = import_events(session, enumerate(rows, 2), skip_invalid=False, now=NOW)
+    pipeline.run_import(session, book, report, NOW, actor="import history.jsonl")
+    bo = _lead(session, "bo@acme.com")
+    assert (bo.stage, bo.total) == (ann.stage, ann.total)
+    handed = session.scalars(select(Assignment).where(Assignment.lead_id == bo.id)).all()
+    assert [a.hand_raiser for a in handed] == [True]
+
+
 def test_identify_and_group_score_on_what_is_stored_live_as_in_bulk(session: Session) -> None:
     """The event stored for an identify holds its traits as properties, for a group its
     groupId and traits; live scoring reads the event as stored, as a re-score does."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from rich.text import Text
 
 from leadflow.cli.context import console, friendly, transaction, utcnow
 from leadflow.core.lifecycle import Action
+from leadflow.core.scoring import GRADE_PATTERN
 from leadflow.core.stages import Stage
 from leadflow.services import leads, lifecycle, playbooks, sales
 from leadflow.services import merge as merge_service
@@ -23,11 +25,18 @@ app = typer.Typer(
 )
 
 
+def _grade(value: str | None) -> str | None:
+    """A grade as the API takes one (A1 to D4): `a1` or `Z9` would list nothing, silently."""
+    if value is not None and not re.fullmatch(GRADE_PATTERN, value):
+        raise typer.BadParameter(f"{value!r} is not a grade: A1 to D4 (a letter, then a digit)")
+    return value
+
+
 @app.command("list")
 @friendly
 def list_leads(
     stage: Stage | None = typer.Option(None, help="Only this stage (e.g. mql)."),
-    grade: str | None = typer.Option(None, help="Only this grade (e.g. A1)."),
+    grade: str | None = typer.Option(None, help="Only this grade (A1 to D4).", callback=_grade),
     persona: str | None = typer.Option(None, help="Only this persona id."),
     limit: int = typer.Option(25, min=1, max=10_000),
     as_json: bool = typer.Option(False, "--json", help="A JSON array, highest score first."),
@@ -74,9 +83,14 @@ def _print_detail(data: dict[str, Any]) -> None:
     # regex like `[eot]` or a name like `[bold]` prints as written, never as markup.
     account = data["account"] or {}
     tier = f" [magenta](tier {escape(str(account['tier']))})[/]" if account.get("tier") else ""
+    # A lead known by a user id or an anonymous id alone has no e-mail yet (as `list` says).
+    email = data["email"]
+    who = escape(data["name"] or email or "(anonymous)")
+    address = f" <{escape(email)}>" if email else f" (lead {data['id']})"
+    title = f"{escape(data['title'])} " if data["title"] else ""
     console.print(
-        f"[bold]{escape(data['name'] or data['email'])}[/] <{escape(data['email'])}> — "
-        f"{escape(data['title'] or '')} at {escape(account.get('name') or '(no account)')}{tier}",
+        f"[bold]{who}[/]{address} — "
+        f"{title}at {escape(account.get('name') or '(no account)')}{tier}",
         highlight=False,
         markup=True,
     )

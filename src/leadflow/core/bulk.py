@@ -155,11 +155,12 @@ def fit_matrix(playbook: Playbook, table: FactTable, tier: Column) -> FloatArray
         if rule.distance is not None:
             out[:, j] = table.compute(rule.fields(), partial(_distance, rule))
         elif rule.when is not None:
-            out[:, j] = np.where(table.test(rule.when), rule.points, 0.0)
+            out[:, j] = np.where(table.test(rule.when), round(rule.points, PRECISION), 0.0)
     coded = encode(tier)
     for k, each in enumerate(tiers):
         member: BoolArray = np.array([v == each.id for v in coded.values] or [False])
-        out[:, len(rules) + k] = np.where(member[coded.codes], each.points, 0.0)
+        points = round(each.points, PRECISION)  # as the core gives them (`fit_contributions`)
+        out[:, len(rules) + k] = np.where(member[coded.codes], points, 0.0)
     return out
 
 

@@ -17,6 +17,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from leadflow.core.segment import TYPES as MESSAGE_TYPES
+
 if TYPE_CHECKING:
     from leadflow.core.conditions import Condition
     from leadflow.core.playbook import Playbook
@@ -178,13 +180,56 @@ def reads_account_score(playbook: Playbook) -> bool:
 
 
 def unknown_fields(playbook: Playbook) -> list[tuple[tuple[str | int, ...], str]]:
-    """(where, message) for every path no source supplies: a typo, or an undeclared attribute."""
+    """(where, message) for every path no source supplies: a typo, or an undeclared attribute;
+    and every event matcher's type or field no event has (`unknown_event_fields`)."""
     found = []
     for use in field_uses(playbook):
         custom, account_custom = playbook.custom_fields, playbook.account_custom_fields
         if resolve(use.path, custom, account_custom, scored=use.scored) is None:
             found.append((use.loc, _why_unknown(use)))
+    return found + unknown_event_fields(playbook)
+
+
+# What an event condition reads (`EventFacts.as_facts`): the roots, and those with keys below.
+EVENT_FIELDS = ("type", "name", "properties", "context")
+EVENT_OBJECTS = ("properties", "context")
+
+
+def unknown_event_fields(playbook: Playbook) -> list[tuple[tuple[str | int, ...], str]]:
+    """(where, message) for each event matcher's type no message has and each `where` field
+    no event has (`property.path`, `path`): a rule that could never count an event."""
+    matchers = [(("engagement", "rules", i, "event"), r.event)
+                for i, r in enumerate(playbook.engagement.rules)]  # fmt: skip
+    matchers += [(("lifecycle", "hand_raisers", i, "event"), h.event)
+                 for i, h in enumerate(playbook.lifecycle.hand_raisers)]  # fmt: skip
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    for loc, match in matchers:
+        for k, kind in enumerate(match.type or []):
+            if kind.casefold() not in MESSAGE_TYPES:
+                why = f"unknown event type {kind!r}: one of {', '.join(MESSAGE_TYPES)}"
+                found.append(((*loc, "type", k), why))
+        if match.where is None:
+            continue
+        for use in _condition_uses(match.where, (*loc, "where"), False):
+            head, _, rest = use.path.partition(".")
+            if use.path in EVENT_FIELDS or (head in EVENT_OBJECTS and rest):
+                continue
+            found.append((use.loc, _why_unknown_event_field(use.path)))
     return found
+
+
+def _why_unknown_event_field(path: str) -> str:
+    head, _, rest = path.partition(".")
+    close = difflib.get_close_matches(head, EVENT_OBJECTS, n=1, cutoff=0.6)
+    if close and rest:
+        meant = f"{close[0]}.{rest}"
+    elif head not in EVENT_FIELDS:
+        meant = f"properties.{path}"  # `path`: most events' fields are properties
+    else:
+        meant = ""
+    if meant:
+        return f"unknown event field {path!r}: did you mean {meant!r}?"
+    return f"unknown event field {path!r}: an event has type, name, properties.* and context.*"
 
 
 def _close_to(use: FieldUse) -> str | None:

@@ -55,7 +55,7 @@ class Tier(_Strict):
     @classmethod
     def _normalise(cls, domains: list[str]) -> list[str]:
         # In the form accounts keep theirs (`addresses.domain_of`): bare, lowercase, Unicode.
-        return [domain_of(d) or d.strip().lower() for d in domains]
+        return [tier_domain(d) for d in domains]
 
     @model_validator(mode="after")
     def _within_size(self) -> Self:
@@ -277,14 +277,13 @@ class Playbook(_Strict):
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Self:
-        _no_repeats("persona", [p.id for p in self.personas])
-        _no_repeats("tier", [t.id for t in self.tiers])
-        _no_repeats("rule", [r.id for r in self.fit.rules] + [r.id for r in self.engagement.rules])
+        for kind, lists in UNIQUE_IDS:
+            _no_repeats(kind, [item.id for path in lists for item in _at(self, path)])
         owners: dict[str, str] = {}
         for tier in self.tiers:
             for domain in tier.domains:
                 if domain in owners:
-                    raise ValueError(f"{domain} is in tiers {owners[domain]!r} and {tier.id!r}")
+                    raise ValueError(in_two_tiers(domain, owners[domain], tier.id))
                 owners[domain] = tier.id
         return self
 
@@ -296,11 +295,43 @@ class Playbook(_Strict):
         return next((tier for tier in self.tiers if wanted in tier.domains), None)
 
 
+# Ids that must be unique, by kind, and the document lists that hold them (rules share one).
+UNIQUE_IDS: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
+    ("persona", (("personas",),)),
+    ("tier", (("tiers",),)),
+    ("rule", (("fit", "rules"), ("engagement", "rules"))),
+)
+
+
+def _at(model: BaseModel, path: tuple[str, ...]) -> list[Any]:
+    """The list at this path of attributes (`("fit", "rules")`: the fit rules)."""
+    found: Any = model
+    for name in path:
+        found = getattr(found, name)
+    return list(found)
+
+
+def tier_domain(domain: str) -> str:
+    """A tier's domain in the form accounts keep theirs (`addresses.domain_of`): bare,
+    lowercase, Unicode."""
+    return domain_of(domain) or domain.strip().lower()
+
+
+def in_two_tiers(domain: str, first: str, second: str) -> str:
+    """What is wrong when two tiers list one domain (located as `repeated_id` is)."""
+    return f"{domain} is in tiers {first!r} and {second!r}"
+
+
+def repeated_id(kind: str, item: str) -> str:
+    """What is wrong when an id is used twice (`core.playbook_text` locates it by this)."""
+    return f"{kind} id {item!r} is used twice"
+
+
 def _no_repeats(kind: str, ids: list[str]) -> None:
     seen: set[str] = set()
     for item in ids:
         if item in seen:
-            raise ValueError(f"{kind} id {item!r} is used twice")
+            raise ValueError(repeated_id(kind, item))
         seen.add(item)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,13 @@ from pydantic import ValidationError
 
 from leadflow.core.errors import Invalid
 from leadflow.core.facts import undeclared, unknown_fields
-from leadflow.core.playbook import Playbook
+from leadflow.core.playbook import (
+    UNIQUE_IDS,
+    Playbook,
+    in_two_tiers,
+    repeated_id,
+    tier_domain,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,40 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     return line
 
 
+def _repeats(data: Mapping[str, Any]) -> dict[str, tuple[int | str, ...]]:
+    """Where each id used twice is used again, and each domain two tiers list is listed
+    again, keyed by what the playbook's check says of it (`core.playbook.repeated_id`,
+    `in_two_tiers`): a check of the whole document names no place, and the line to fix is
+    the second use, not the top of the file."""
+    found: dict[str, tuple[int | str, ...]] = {}
+    for kind, lists in UNIQUE_IDS:
+        seen: set[str] = set()
+        for path in lists:
+            items: Any = data
+            for key in path:
+                items = items.get(key) if isinstance(items, Mapping) else None
+            for index, item in enumerate(items if isinstance(items, list) else []):
+                ident = item.get("id") if isinstance(item, Mapping) else None
+                if isinstance(ident, str) and ident in seen:
+                    found.setdefault(repeated_id(kind, ident), (*path, index, "id"))
+                elif isinstance(ident, str):
+                    seen.add(ident)
+    owners: dict[str, str] = {}
+    tiers = data.get("tiers")
+    for index, tier in enumerate(tiers if isinstance(tiers, list) else []):
+        domains = tier.get("domains") if isinstance(tier, Mapping) else None
+        for k, domain in enumerate(domains if isinstance(domains, list) else []):
+            if not isinstance(domain, str):
+                continue
+            folded = tier_domain(domain)
+            if folded in owners:
+                message = in_two_tiers(folded, owners[folded], str(tier.get("id")))
+                found.setdefault(message, ("tiers", index, "domains", k))
+            else:
+                owners[folded] = str(tier.get("id"))
+    return found
+
+
 def _readable_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
     # pydantic adds model names for union/recursive branches; keep only document keys.
     return tuple(p for p in loc if isinstance(p, int) or not p[:1].isupper())
@@ -99,6 +140,8 @@ def parse_playbook(text: str, *, declared: bool = True) -> Playbook:
         for error in exc.errors():
             loc = _readable_loc(tuple(error["loc"]))
             message = error["msg"].removeprefix("Value error, ")
+            if not loc:  # a check of the whole document: what is used twice says where
+                loc = _repeats(data).get(message, loc)
             problems.append(PlaybookProblem(_path(loc), _line_of(node, loc), message))
         raise PlaybookInvalid(problems) from exc
     if not declared:

@@ -163,6 +163,7 @@ class AccountRecord(_Record):
     employees: int | None = Field(None, ge=0, le=MAX_EMPLOYEES)
     annual_revenue: float | None = Field(None, ge=0, le=MAX_AMOUNT)
     country: str | None = None
+    owner: str | None = None  # the rep (e-mail) routing gives the account's leads first
 
     @field_validator("domain", mode="before")
     @classmethod
@@ -173,6 +174,11 @@ class AccountRecord(_Record):
     @classmethod
     def _numeric(cls, value: Any) -> Any:
         return _number(_blank_to_none(value))
+
+    @field_validator("owner", mode="before")
+    @classmethod
+    def _owner(cls, value: Any) -> Any:
+        return _email(value)
 
     def extra_attributes(self) -> dict[str, Any]:
         """Columns beyond the known ones, kept as custom attributes."""
@@ -194,6 +200,15 @@ class EventRecord(_Record):
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return _email(value)
+
+    @model_validator(mode="after")
+    def _columns_are_properties(self) -> EventRecord:
+        """A flat file (CSV, Excel) has no `properties` object: a row without one has its other
+        columns (`path`, `url`, `utm_source`) as its properties, rather than dropped."""
+        extra = {k: v for k, v in (self.model_extra or {}).items() if v is not None}
+        if extra and "properties" not in self.model_fields_set:
+            self.properties = extra
+        return self
 
     @field_validator("timestamp")
     @classmethod

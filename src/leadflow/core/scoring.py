@@ -141,16 +141,17 @@ def fit_contributions(playbook: Playbook, facts: Mapping[str, Any]) -> list[Cont
         if rule.distance is not None:
             points = round(distance_points(rule, rule.distance, facts), PRECISION)
         elif rule.when is not None and evaluate(rule.when, facts):
-            points = rule.points
+            points = round(rule.points, PRECISION)  # shown to the hundredth, as it is summed
         else:
             continue
         if points:
             found.append(Contribution(rule.id, rule.label, "fit", points, detail=fit_detail(rule)))
     account = facts.get("account") or {}
     tier = next((t for t in playbook.tiers if t.id == account.get("tier")), None)
-    if tier is not None and tier.points:
+    points = round(tier.points, PRECISION) if tier is not None else 0.0
+    if tier is not None and points:
         label = f"Target account: {tier.label or tier.id}"
-        found.append(Contribution(f"tier:{tier.id}", label, "tier", tier.points))
+        found.append(Contribution(f"tier:{tier.id}", label, "tier", points))
     return found
 
 
@@ -265,6 +266,9 @@ def state_contributions(
                 Contribution(rule.id, rule.label, "engagement", points, events, detail, state.count)
             )
     return found
+
+
+GRADE_PATTERN = r"^[A-D][1-4]$"  # every grade `grade` gives: A1 (best) to D4
 
 
 def grade(playbook: Playbook, fit: float, engagement: float) -> str:

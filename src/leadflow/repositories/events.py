@@ -243,18 +243,22 @@ def since_stage_change(
     types: Sequence[str] | None,
     names: Sequence[str] | None,
     until: datetime,
+    received_since: datetime | None = None,
 ) -> list[EventColumns]:
     """Events of leads in `stages` that happened after the lead last changed stage, up to
-    `until`.
+    `until`, and (with `received_since`) those received since then, whenever they happened.
 
     Narrowed in SQL by type and (case-insensitive) name; the caller applies the rest of its
     matcher. A lead that never changed stage has all its events counted.
     """
+    new = (Lead.stage_changed_at.is_(None)) | (Event.occurred_at > Lead.stage_changed_at)
+    if received_since is not None:
+        new = new | (Event.received_at >= received_since)
     query = (
         _matching_columns(ALL_ROOTS)
         .join(Lead, Lead.id == Event.lead_id)
         .where(Lead.stage.in_(stages))
-        .where((Lead.stage_changed_at.is_(None)) | (Event.occurred_at > Lead.stage_changed_at))
+        .where(new)
         .where(Event.occurred_at <= until)
     )
     if types is not None:

@@ -117,14 +117,15 @@ def delete_new(session: Session, lead: Lead) -> None:
     session.flush()
 
 
+# A lead without an owner or a grade comes last in both engines (SQLite sorts NULL first).
 SORTS = {
     "total": (Lead.total.desc(), Lead.id),
     "-total": (Lead.total.asc(), Lead.id),
     "fit": (Lead.fit.desc(), Lead.id),
     "engagement": (Lead.engagement.desc(), Lead.id),
     "stage": (Lead.stage.asc(), Lead.total.desc(), Lead.id),
-    "grade": (Lead.grade.asc(), Lead.total.desc(), Lead.id),
-    "owner": (Lead.owner.asc(), Lead.total.desc(), Lead.id),
+    "grade": (Lead.grade.asc().nulls_last(), Lead.total.desc(), Lead.id),
+    "owner": (Lead.owner.asc().nulls_last(), Lead.total.desc(), Lead.id),
     "created": (Lead.created_at.desc(), Lead.id),
 }
 

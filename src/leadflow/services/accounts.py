@@ -31,6 +31,7 @@ def summary(account: Account) -> dict[str, Any]:
         "employees": account.employees,
         "annual_revenue": account.annual_revenue,
         "country": account.country,
+        "owner": account.owner,
         "tier": account.tier,
         "fit": account.fit,
         "engagement": account.engagement,

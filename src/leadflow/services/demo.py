@@ -23,6 +23,7 @@ from leadflow.repositories import events as event_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import reps as rep_repo
 from leadflow.services import pipeline, playbooks, reporting, reps
+from leadflow.services.companies import business_domain, domain_verdict
 from leadflow.services.demo_sales import TEAM_DOMAIN, sales_outcomes
 
 INDUSTRIES = ["Software", "Logistics", "Manufacturing", "Retail", "Healthcare", "Finance"]
@@ -329,6 +330,12 @@ def _insert_leads(
         row = dict(data.leads[k])
         domain = row.pop("account_domain")
         rows.append({**row, "account_id": domains.get(domain) if domain else None})
+        # How it met its account, as an import of it would say (`leads show`'s account match).
+        verdict = domain_verdict(domain, given=business_domain(row["email"]) != domain)
+        rows[-1].update(
+            account_confidence=verdict.confidence if verdict else None,
+            account_reason=verdict.reason if verdict else None,
+        )
     if not rows:
         return {}
     lead_repo.upsert_many(session, rows)

@@ -239,6 +239,13 @@ def import_accounts(
         }
         for r in records
     ]
+    # A new account needs a name: the one a row of the file gives it, else its domain (as
+    # the API names one). A known account keeps its own.
+    known = account_repo.ids_by_domain(session, [row["domain"] for row in account_rows])
+    named = {row["domain"]: row["name"] for row in account_rows if row["name"]}
+    for row in account_rows:
+        if row["name"] is None and row["domain"] not in known:
+            row["name"] = named.get(row["domain"], row["domain"])
     report.imported = account_repo.upsert_many(session, account_rows)
     written = account_repo.ids_by_domain(session, [row["domain"] for row in account_rows])
     report.touched_account_ids = sorted(set(written.values()))

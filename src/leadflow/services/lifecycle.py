@@ -136,12 +136,16 @@ def advance_all(
     *,
     actor: str,
     lead_ids: Iterable[int] | None = None,
+    arrived_since: datetime | None = None,
 ) -> Counter[tuple[str, str]]:
-    """After a re-score, move every lead (or those listed) the playbook now qualifies."""
+    """After a re-score, move every lead (or those listed) the playbook now qualifies.
+
+    `arrived_since`: events received from then on are news, whenever they happened (an
+    import's), as a tracking call's are to `advance`."""
     moves: Counter[tuple[str, str]] = Counter()
     rows: list[tuple[int, Transition]] = []
     ready: list[tuple[int, Transition, LeadScore]] = []
-    raised = hand_raiser_events(session, playbook, now)
+    raised = hand_raiser_events(session, playbook, now, arrived_since)
     stages = [s.value for s in AUTOMATIC_FROM]
     with_facts = criteria_need_facts(playbook)
     if with_facts:
@@ -281,21 +285,25 @@ def _hand_off_all(
 
 
 def hand_raiser_events(
-    session: Session, playbook: Playbook, now: datetime
+    session: Session, playbook: Playbook, now: datetime, arrived_since: datetime | None = None
 ) -> dict[int, list[EventFacts]]:
     """Per lead, the hand-raiser events it sent since its last stage change, up to `now` (a
-    re-score as of an earlier moment does not see a later demo request, as it scores none).
+    re-score as of an earlier moment does not see a later demo request, as it scores none),
+    and those received from `arrived_since` on (an import's), whenever they were sent.
 
     A re-score or an import sees events after the fact; a demo request stored that way must
-    still make the lead SQL, but one sent before the lead was recycled must not re-qualify it.
+    still make the lead SQL, but one sent before the lead was recycled must not re-qualify it
+    on a re-score. An import's events are news, as a tracking call's are, however old: a
+    lead imported before its history makes SQL on the history's demo request.
     """
     found: dict[int, list[EventFacts]] = {}
     stages = [s.value for s in AUTOMATIC_FROM]
     for raiser in playbook.lifecycle.hand_raisers:
         match = raiser.event
         rows = events.since_stage_change(
-            session, stages=stages, types=match.type, names=match.name, until=now
-        )
+            session, stages=stages, types=match.type, names=match.name, until=now,
+            received_since=arrived_since,
+        )  # fmt: skip
         for row in rows:
             fact = events.as_facts(row)
             if any(r is raiser for r, _ in hand_raised(playbook, [fact])):

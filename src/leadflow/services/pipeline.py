@@ -203,6 +203,7 @@ def run_bulk(
     account_ids: Iterable[int] = (),
     progress: rescore.Progress | None = None,
     probabilities_fresh: bool = False,
+    arrived_since: datetime | None = None,
 ) -> BulkOutcome:
     """Score every lead (or those listed) column-wise, roll up accounts, move stages, hand off.
 
@@ -211,6 +212,8 @@ def run_bulk(
     `account_ids`: accounts to roll up besides those the listed leads are at now (accounts
     they have left, accounts whose own facts changed). `probabilities_fresh`: the caller has
     just given these leads the serving model's probability (a model being served).
+    `arrived_since`: events received from then on are news to the stage step whenever they
+    happened (an import's: a demo request in it raises the hand as one sent live would).
     """
     listed = None if lead_ids is None else sorted(set(lead_ids))
     also = sorted(set(account_ids))
@@ -222,7 +225,9 @@ def run_bulk(
             session, playbook, now, progress, lead_ids=listed, account_ids=also, cause=cause,
         )  # fmt: skip
         moving = _with_peers(session, playbook, listed, also)
-        moves = lifecycle.advance_all(session, playbook, now, actor=actor, lead_ids=moving)
+        moves = lifecycle.advance_all(
+            session, playbook, now, actor=actor, lead_ids=moving, arrived_since=arrived_since
+        )
     # Scored at `now`, which may be another moment than the present (`rescore --at`): the
     # decay pass reads the states whose points then and at its own moment may differ.
     rule_state.unsettle(session, listed, now)
@@ -257,10 +262,11 @@ def run_import(
     session: Session, playbook: Playbook, report: ImportReport, now: datetime, *, actor: str
 ) -> BulkOutcome:
     """The pipeline after an import, in bulk: the leads it wrote, gave events or whose
-    accounts it wrote, and the accounts they are at, left or that it wrote."""
+    accounts it wrote, and the accounts they are at, left or that it wrote. The events it
+    stored (received at `now`) are news to the stage step, as a tracking call's are."""
     return run_bulk(
         session, playbook, now, cause="rescore", actor=actor, lead_ids=report.touched_lead_ids,
-        account_ids=report.touched_account_ids,
+        account_ids=report.touched_account_ids, arrived_since=now,
     )  # fmt: skip
 
 

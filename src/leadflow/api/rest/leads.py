@@ -20,6 +20,7 @@ from leadflow.api.rest.schemas import (
 from leadflow.api.strict_body import StrictRoute
 from leadflow.core.lifecycle import Action
 from leadflow.core.roles import Permission
+from leadflow.core.scoring import GRADE_PATTERN
 from leadflow.core.stages import Stage
 from leadflow.models.api_key import ApiKey
 from leadflow.models.lead import Lead
@@ -49,7 +50,7 @@ def list_leads(
     session: DbSession,
     caller: Reader,
     stage: Stage | None = None,
-    grade: Annotated[str | None, Query(pattern=r"^[A-D][1-4]$")] = None,
+    grade: Annotated[str | None, Query(pattern=GRADE_PATTERN)] = None,
     persona: str | None = None,
     owner: str | None = None,
     sort: SortKey = "total",

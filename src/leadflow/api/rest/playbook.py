@@ -94,7 +94,8 @@ def _checked(text: str) -> None:
             (p.path or "(top)", f"line {p.line}: {p.message}" if p.line else p.message)
             for p in exc.problems
         ]
-        raise Invalid(f"the playbook is not valid ({len(problems)} problems)", problems) from None
+        counted = f"{len(problems)} problem" + ("" if len(problems) == 1 else "s")
+        raise Invalid(f"the playbook is not valid ({counted})", problems) from None
 
 
 @router.post("/validate", summary="Check a playbook without installing it", openapi_extra=BODY_DOC)

@@ -60,6 +60,11 @@ class AccountIn(_Strict):
     employees: int | None = Field(None, ge=0, le=MAX_EMPLOYEES)
     annual_revenue: float | None = Field(None, ge=0, le=MAX_AMOUNT)
     country: str | None = Field(None, max_length=100)
+    owner: Email | None = Field(
+        None,
+        description="The rep (e-mail) who owns the account: its sales-ready leads go to them "
+        "first when the playbook's routing has account_owner_first",
+    )
     attributes: dict[str, Any] | None = None
 
 

@@ -35,7 +35,11 @@ class Options:
 
 
 def cohort_for(cohort: Cohort, period: str | None) -> Cohort:
-    """The cohort narrowed to a period (`2026-11`, `2026-Q4`, `2026`), when one is given."""
+    """The cohort narrowed to a period (`2026-11`, `2026-Q4`, `2026`), when one is given;
+    Invalid when it ends before it starts (it would count no lead, and say nothing)."""
+    since, until = cohort.since, cohort.until
+    if since is not None and until is not None and since >= until:
+        raise Invalid(f"since: {since.date()} is not before until: {until.date()}")
     if period is None:
         return cohort
     try:
