@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, select, text
 
 from leadflow.core.event_kinds import kind_of, occurred_micros
 from leadflow.models import Event, Lead
-from leadflow.models.db import make_engine, make_session_factory
+from leadflow.models.db import make_session_factory
 from leadflow.repositories import event_columns, events
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 PATHS: list[Any] = ["/pricing", "/", 1, 1.0, True, "1", None, {"a": [1, "x"]}, "/caf\u00e9"]
-
-
-@pytest.fixture
-def sqlite_engine(sqlite_url: str, migrate: Any) -> Iterator[Engine]:
-    """A migrated SQLite file (child processes read files, not memory)."""
-    migrate(sqlite_url)
-    engine = make_engine(sqlite_url)
-    yield engine
-    engine.dispose()
 
 
 def _rows(lead_ids: list[int | None]) -> list[dict[str, Any]]:
@@ -134,36 +123,3 @@ def test_every_writer_fills_in_time_and_kind(engine: Engine) -> None:
             event = stored[row["message_id"]]
             assert event.occurred_us == occurred_micros(row["occurred_at"])
             assert event.kind == kind_of(row["type"], row["name"], row["properties"])
-
-
-def test_a_reading_started_early_gives_the_same_columns(engine: Engine) -> None:
-    """A re-score starts the event readers, reads its leads meanwhile, then finishes them."""
-    rows = _store(engine)
-    with make_session_factory(engine)() as session, session.begin():
-        started = event_columns.start_reading(session)
-        if engine.dialect.name == "sqlite":  # child processes; PostgreSQL reads by COPY
-            assert started is not None and len(started.children) == event_columns.PARTS
-        else:
-            assert started is None
-        session.scalars(select(Lead.id)).all()  # other work while the children read
-        found = event_columns.read_event_kinds(session, started)
-        assert found is not None and _got(found) == _expected(rows)
-
-
-def test_a_started_reading_cancelled_leaves_no_child(sqlite_engine: Engine) -> None:
-    _store(sqlite_engine)
-    with make_session_factory(sqlite_engine)() as session, session.begin():
-        started = event_columns.start_reading(session)
-        assert started is not None and started.children
-        started.cancel()
-        assert all(child.returncode is not None for child in started.children)
-        found = event_columns.read_event_kinds(session)  # a new reading still works
-        assert found is not None and len(found.kind) == 45
-
-
-def test_no_leads_no_children(sqlite_engine: Engine) -> None:
-    with make_session_factory(sqlite_engine)() as session, session.begin():
-        started = event_columns.start_reading(session)
-        assert started is not None and started.children == []
-        found = event_columns.read_event_kinds(session, started)
-        assert found is not None and len(found.kind) == 0

@@ -12,8 +12,6 @@ from sqlalchemy.orm import Session
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.models import Event, Lead, ScoreEntry
 from leadflow.models.db import make_engine, make_session_factory
-from leadflow.repositories import event_columns
-from leadflow.services import rescore_leads
 from leadflow.services.rescore import rescore_all
 from leadflow.services.rescore_events import kind_columns
 from tests.conftest import Migrate
@@ -74,30 +72,3 @@ def test_playbooks_reading_other_fields_read_rows(engine: Engine) -> None:
     )
     with make_session_factory(engine)() as session, session.begin():
         assert kind_columns(session, parse_playbook(other), _lead_ids(session)) is None
-
-
-def test_a_failed_leads_read_stops_the_event_readers(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The event readers start before the leads are read; when that read fails, they are
-    stopped, not left running (or waiting on a full pipe) behind the error."""
-    started: list[event_columns.Started | None] = []
-
-    def start_reading(session: Session) -> event_columns.Started | None:
-        started.append(real_start(session))
-        return started[-1]
-
-    def failing_read(*_: object) -> None:
-        raise RuntimeError("the leads could not be read")
-
-    real_start = event_columns.start_reading
-    monkeypatch.setattr(event_columns, "start_reading", start_reading)
-    monkeypatch.setattr(rescore_leads, "read_leads", failing_read)
-    book = parse_playbook(B2B.read_text())
-    failed = pytest.raises(RuntimeError, match="could not be read")
-    with make_session_factory(engine)() as session, session.begin(), failed:
-        rescore_all(session, book, NOW)
-    assert len(started) == 1
-    if engine.dialect.name == "sqlite":
-        children = started[0].children if started[0] else []
-        assert children and all(child.returncode is not None for child in children)

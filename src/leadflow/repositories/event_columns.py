@@ -11,7 +11,6 @@ their kind): None, and the caller reads rows. pyarrow is imported only on first 
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,57 +51,15 @@ class EventKinds:
     samples: list[tuple[str, str | None, str | None]]
 
 
-@dataclass(slots=True)
-class Started:
-    """Child processes already reading every attributed event (SQLite), for `read_event_kinds`
-    to finish: the caller does other work meanwhile (a re-score reads its leads). No child:
-    there are no leads."""
-
-    children: list[subprocess.Popen[bytes]]
-
-    def cancel(self) -> None:
-        """Stop the children (the caller failed before it needed their rows)."""
-        for child in self.children:
-            child.kill()
-            child.communicate()
-
-
-def start_reading(session: Session) -> Started | None:
-    """Start reading the events in child processes, where they can be used (SQLite, a session
-    whose transaction has written nothing: see above); None elsewhere."""
-    database = _arrow.readable_path(session)
-    if database is None:
-        return None
-    low, high = session.connection().exec_driver_sql("SELECT MIN(id), MAX(id) FROM leads").one()
-    if low is None:
-        return Started([])
-    parts = max(1, min(PARTS, os.cpu_count() or 1))
-    step = (high - low) // parts + 1
-    bounds = [low + k * step for k in range(1, parts)]  # the first and last are open
-    ranges = zip([None, *bounds], [*bounds, None], strict=True)
-    return Started(
-        [
-            _arrow.start(
-                database,
-                _QUERY
-                + ("" if start is None else f" AND lead_id >= {start}")
-                + ("" if end is None else f" AND lead_id < {end}"),
-            )
-            for start, end in ranges
-        ]
-    )
-
-
-def read_event_kinds(session: Session, started: Started | None = None) -> EventKinds | None:
-    """All attributed events as columns, or None where they cannot be read so (see above);
-    `started`: the children `start_reading` started, finished here."""
+def read_event_kinds(session: Session) -> EventKinds | None:
+    """All attributed events as columns, or None where they cannot be read so (see above)."""
     if dialect_name(session) == "postgresql":
         lead, occurred, kind, ids = _copy_binary(session)
     else:
-        started = started or start_reading(session)
-        if started is None:
+        found = _adbc_sqlite(session)
+        if found is None:
             return None
-        lead, occurred, kind, ids = _finished(started)
+        lead, occurred, kind, ids = found
     if len(kind) and int(kind.min()) < 0:
         return None
     codes, distinct = _dictionary(kind)
@@ -142,11 +99,29 @@ def _samples(
     return [found[i] for i in event_ids]
 
 
-def _finished(started: Started) -> tuple[IntArray, ...]:
-    """The children's columns (lead, time, kind, id), in the order of their ranges."""
-    if not started.children:
+def _adbc_sqlite(session: Session) -> tuple[IntArray, ...] | None:
+    """The columns through ADBC, read by child processes (`_arrow`), when a second connection
+    sees what the session sees; one child per core, each a range of leads."""
+    database = _arrow.readable_path(session)
+    if database is None:
+        return None
+    low, high = session.connection().exec_driver_sql("SELECT MIN(id), MAX(id) FROM leads").one()
+    if low is None:
         return tuple(np.zeros(0, np.int64) for _ in range(4))
-    tables = _arrow.finish_all(started.children)
+    parts = max(1, min(PARTS, os.cpu_count() or 1))
+    step = (high - low) // parts + 1
+    bounds = [low + k * step for k in range(1, parts)]  # the first and last are open
+    ranges = zip([None, *bounds], [*bounds, None], strict=True)
+    children = [
+        _arrow.start(
+            database,
+            _QUERY
+            + ("" if start is None else f" AND lead_id >= {start}")
+            + ("" if end is None else f" AND lead_id < {end}"),
+        )
+        for start, end in ranges
+    ]
+    tables = _arrow.finish_all(children)
     return tuple(
         np.concatenate([np.asarray(t.column(k).to_numpy(), np.int64) for t in tables])
         for k in range(4)

@@ -23,7 +23,7 @@ from leadflow.core import bulk
 from leadflow.core.accounts import account_only
 from leadflow.core.bulk_columns import Coded, Encoder, IntArray, index_of
 from leadflow.core.playbook import Playbook
-from leadflow.repositories import event_columns, rescoring, rule_state
+from leadflow.repositories import rescoring, rule_state
 from leadflow.services import rescore_events, rescore_leads, rescore_write
 from leadflow.services.rescore_leads import LeadRows
 
@@ -90,18 +90,10 @@ def _rescore(
     also: list[int],
     cause: str,
 ) -> RescoreResult:
-    # A full re-score starts its event readers first (child processes, SQLite), so they read
-    # while this process reads the leads: the two reads overlap on two cores.
-    started = rescore_events.start(session, playbook) if wanted is None else None
-    try:
-        with clock("read leads"):
-            leads = rescore_leads.read_leads(session, playbook, wanted)
-    except BaseException:
-        if started is not None:
-            started.cancel()
-        raise
+    with clock("read leads"):
+        leads = rescore_leads.read_leads(session, playbook, wanted)
     with clock("read events"):
-        events = _read_events(session, playbook, leads.ids, wanted, started)
+        events = _read_events(session, playbook, leads.ids, wanted)
     with clock("score"):
         scores = bulk.score_leads(playbook, leads.columns, events, now)
     with rescoring.bulk_writes(session):
@@ -131,17 +123,11 @@ def _rescore(
 
 
 def _read_events(
-    session: Session,
-    playbook: Playbook,
-    lead_ids: IntArray,
-    wanted: list[int] | None,
-    started: event_columns.Started | None,
+    session: Session, playbook: Playbook, lead_ids: IntArray, wanted: list[int] | None
 ) -> bulk.EventColumns:
     paths = sorted(bulk.event_paths(playbook))
     where = [path.split(".") for path in paths]
-    if wanted is None and (
-        kinds := rescore_events.kind_columns(session, playbook, lead_ids, started)
-    ):
+    if wanted is None and (kinds := rescore_events.kind_columns(session, playbook, lead_ids)):
         return kinds
     texts = [Encoder(text=True) for _ in range(2 + len(where))]  # type, name, where...
     leads: list[IntArray] = []

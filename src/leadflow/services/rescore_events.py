@@ -22,27 +22,15 @@ from leadflow.repositories import event_columns
 PATH = "properties.path"
 
 
-def start(session: Session, playbook: Playbook) -> event_columns.Started | None:
-    """Start reading the events' kinds in child processes, so the caller can read its leads
-    meanwhile (SQLite); None when the playbook reads fields kinds do not tell apart or no
-    child can read them (then `kind_columns` reads them itself, or the rows are read)."""
-    if not covered(sorted(bulk.event_paths(playbook))):
-        return None
-    return event_columns.start_reading(session)
-
-
 def kind_columns(
-    session: Session,
-    playbook: Playbook,
-    lead_ids: IntArray,
-    started: event_columns.Started | None = None,
+    session: Session, playbook: Playbook, lead_ids: IntArray
 ) -> bulk.EventColumns | None:
-    """The event columns (`started`: the reading `start` began); None when the playbook reads
-    fields kinds do not tell apart, or the kinds cannot be read."""
+    """The event columns; None when the playbook reads fields kinds do not tell apart, or the
+    kinds cannot be read."""
     paths = sorted(bulk.event_paths(playbook))
     if not covered(paths):
         return None
-    found = event_columns.read_event_kinds(session, started)
+    found = event_columns.read_event_kinds(session)
     if found is None:
         return None
     types, names, texts = (_spread([s[k] for s in found.samples], found.kind) for k in range(3))
