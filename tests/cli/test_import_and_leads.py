@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
 
 from leadflow.repositories import _rebuild
 from tests.cli.conftest import Run, as_json
@@ -360,3 +361,21 @@ def test_an_events_files_own_columns_are_the_events_properties(
     assert ann["events"][0]["properties"]["path"] in ("/pricing", "/customers/contoso")
     again = initialised("import", "events", str(events))
     assert "imported 0 events" in again.output
+
+
+def test_demo_fresh_starts_again_and_keeps_the_old_file(run: Run, database_url: str) -> None:
+    """`--fresh` rebuilds: a new company of the size asked, not one more on top of the old.
+    The old SQLite file is moved aside, never deleted; a server database is not emptied."""
+    assert run("demo", "--leads", "30", "--no-serve").exit_code == 0
+    result = run("demo", "--leads", "20", "--no-serve", "--fresh")
+    leads = as_json(run("leads", "list", "--json", "--limit", "500"))
+    if database_url.startswith("sqlite"):
+        assert result.exit_code == 0, result.output
+        assert len(leads) == 20
+        path = Path(make_url(database_url).database or "")
+        kept = [p for p in path.parent.iterdir() if p.name.startswith(f"{path.name}.before-demo-")]
+        assert len(kept) == 1 and kept[0].name in result.stdout
+    else:
+        assert result.exit_code == 1
+        assert "--fresh" in result.stderr and "Traceback" not in result.output
+        assert len(leads) == 30

@@ -7,12 +7,14 @@ import random
 import sys
 import threading
 import webbrowser
+from pathlib import Path
 
 import typer
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from leadflow.cli import demo_live as live_site
-from leadflow.cli.context import console, friendly, state, transaction, utcnow
+from leadflow.cli.context import console, fail, friendly, state, transaction, utcnow
 from leadflow.cli.serve import run_server
 from leadflow.cli.setup import EXAMPLES
 from leadflow.core.demo_traffic import Rates
@@ -31,7 +33,11 @@ def register(app: typer.Typer) -> None:
 def demo(
     lead_count: int = typer.Option(5_000, "--leads", min=10, max=2_000_000, help="Demo size."),
     seed: int = typer.Option(7, help="Random seed: the same seed builds the same company."),
-    fresh: bool = typer.Option(False, "--fresh", help="Rebuild even if the database has leads."),
+    fresh: bool = typer.Option(
+        False,
+        "--fresh",
+        help="Start again: a SQLite file is moved aside (kept) and a new company built.",
+    ),
     no_serve: bool = typer.Option(False, "--no-serve", help="Only build the data, then exit."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to serve on."),
     port: int = typer.Option(8000, "--port", help="TCP port to serve on."),
@@ -48,6 +54,7 @@ def demo(
     ),
 ) -> None:
     """Generate a demo company on the B2B example playbook and show the result."""
+    server_database = fresh and not _set_aside(state.url())
     engine = make_engine(state.url())
     try:
         upgrade(engine)
@@ -56,7 +63,14 @@ def demo(
     text = (EXAMPLES / "b2b_saas.yaml").read_text(encoding="utf-8")
     now = utcnow()
     with transaction() as session:
-        if fresh or not reporting.lead_count(session):
+        count = reporting.lead_count(session)
+        if server_database and count:
+            raise fail(
+                f"--fresh starts a new SQLite file; {state.shown_url()!r} is a database "
+                "server's: drop and create that database (or point --db at an empty one), "
+                "then run leadflow demo"
+            )
+        if not count:
             from leadflow.services import demo as demo_service  # Faker is slow to import
 
             with console.status(f"building a demo company with {lead_count:,} leads..."):
@@ -141,3 +155,27 @@ def _show(stages: dict[str, int], top: list[dict[str, object]]) -> None:
         "  leadflow playbook apply examples/b2b_saas.yaml --dry-run",
         highlight=False,
     )
+
+
+def _set_aside(url: str) -> bool:
+    """`--fresh` on a SQLite file: the file, if any, moved aside with its journal files (never
+    deleted: it may hold more than a demo), so the demo builds a new one. False for a database
+    server's database, which is not emptied here (a demo built on top would double the
+    company: the caller refuses when it holds leads)."""
+    parsed = make_url(url)
+    name = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    path = Path(name)
+    if name in ("", ":memory:") or not path.exists():
+        return True
+    stamp = utcnow().strftime("%Y%m%dT%H%M%S")
+    kept = path.with_name(f"{path.name}.before-demo-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        old = path.with_name(path.name + suffix)
+        if old.exists():
+            old.rename(kept.with_name(kept.name + suffix))
+    console.print(
+        f"--fresh: the database before is kept as {kept}", highlight=False, soft_wrap=True
+    )
+    return True
