@@ -109,7 +109,10 @@ def test_sales_actions_touches_and_notes(initialised: Run, tmp_path: object) -> 
     leads_csv = Path(str(tmp_path)) / "leads.csv"
     leads_csv.write_text("Email,Job Title\nzoe@acme.io,VP Operations\n")
     assert initialised("import", "leads", str(leads_csv)).exit_code == 0
-    accepted = initialised("leads", "act", "zoe@acme.io", "accept", "--actor", "ana")
+    assert initialised("reps", "add", "ana@flowline.io", "--name", "Ana", *ALWAYS).exit_code == 0
+    accepted = initialised(
+        "leads", "act", "zoe@acme.io", "accept", "--rep", "ana@flowline.io", "--actor", "ana"
+    )
     assert accepted.exit_code == 0, accepted.output
     assert "lead -> sql" in accepted.stdout
     touched = initialised(
@@ -170,3 +173,29 @@ def test_recycle_with_a_reengage_date_and_convert_with_an_expected_close(
     assert converted.exit_code == 0 and "sql -> opportunity" in converted.stdout
     attributes = as_json(initialised("leads", "show", "lou@unlisted-co.io", "--json"))["attributes"]
     assert (attributes["opportunity_amount"], attributes["expected_close"]) == (24000, "2027-03-31")
+
+
+def test_accepting_a_lead_nobody_owns_names_the_rep_who_takes_it(
+    initialised: Run, tmp_path: Path
+) -> None:
+    """As through the API: the CLI is not a rep, so an unowned lead is accepted by an active
+    rep named with --rep (or an --actor who is one), who becomes its owner."""
+    leads_csv = tmp_path / "leads.csv"
+    leads_csv.write_text("Email,Job Title\nzoe@acme.io,VP Operations\nyul@acme.io,CTO\n")
+    assert initialised("import", "leads", str(leads_csv)).exit_code == 0
+    assert initialised("reps", "add", "ana@flowline.io", "--name", "Ana", *ALWAYS).exit_code == 0
+    nobody = initialised("leads", "act", "zoe@acme.io", "accept", "--actor", "ops")
+    assert nobody.exit_code == 1 and "--rep" in nobody.stderr, nobody.output
+    unknown = initialised("leads", "act", "zoe@acme.io", "accept", "--rep", "who@x.io")
+    assert unknown.exit_code == 1 and "who@x.io is not an active rep" in unknown.stderr
+    shown = as_json(initialised("leads", "show", "zoe@acme.io", "--json"))
+    assert (shown["stage"], shown["owner"]) == ("lead", None)  # refused: nothing written
+    named = initialised("leads", "act", "zoe@acme.io", "accept", "--rep", "ana@flowline.io")
+    assert named.exit_code == 0, named.output
+    shown = as_json(initialised("leads", "show", "zoe@acme.io", "--json"))
+    assert (shown["stage"], shown["owner"]) == ("sql", "ana@flowline.io")
+    as_rep = initialised("leads", "act", "yul@acme.io", "accept", "--actor", "ana@flowline.io")
+    assert as_rep.exit_code == 0, as_rep.output
+    assert as_json(initialised("leads", "show", "yul@acme.io", "--json"))["owner"] == (
+        "ana@flowline.io"
+    )

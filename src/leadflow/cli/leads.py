@@ -17,7 +17,7 @@ from leadflow.cli.context import console, friendly, transaction, utcnow
 from leadflow.core.lifecycle import Action
 from leadflow.core.scoring import GRADE_PATTERN
 from leadflow.core.stages import Stage
-from leadflow.services import leads, lifecycle, playbooks, sales
+from leadflow.services import leads, lifecycle, playbooks, reps, sales
 from leadflow.services import merge as merge_service
 
 app = typer.Typer(
@@ -181,15 +181,24 @@ def act(
         None, "--expected-close", formats=["%Y-%m-%d"], help="Convert: the expected close date."
     ),
     actor: str | None = typer.Option(None, "--actor", help="Who acts (default: $USER)."),
+    rep: str | None = typer.Option(
+        None, "--rep", help="Accept: the active rep who takes a lead nobody owns (its owner)."
+    ),
 ) -> None:
     """A stage action, recorded in the history with its actor and reason."""
     with transaction() as session:
         lead = leads.find(session, key)
+        owner = None
+        if action is Action.ACCEPT:  # the CLI is not a rep: a rep takes the lead, as via the API
+            if rep is None and actor and reps.is_active_rep(session, actor):
+                rep = actor
+            owner = reps.accepting_rep(session, lead.owner, rep, field="--rep")
         move = lifecycle.act(
             session,
             lead,
             action,
             actor=_actor(actor),
+            owner=owner,
             reason=reason,
             now=utcnow(),
             recycle_days=recycle_days,

@@ -114,22 +114,31 @@ def list_reps(session: Session) -> list[Rep]:
     return rep_repo.list_all(session)
 
 
-def accepting_rep(session: Session, lead_owner: str | None, rep_email: str | None) -> str:
-    """Who owns a lead accepted through the API: the rep named (an active rep; Invalid
-    otherwise), who must be its owner if it has one (Conflict); no rep named, its owner."""
+def accepting_rep(
+    session: Session, lead_owner: str | None, rep_email: str | None, *, field: str = "rep"
+) -> str:
+    """Who owns a lead accepted by an API key or the CLI, which are not reps: the rep named
+    (an active rep; Invalid otherwise, naming `field`), who must be its owner if it has one
+    (Conflict); no rep named, its owner."""
     if not rep_email:
         if lead_owner is None:
-            message = ("rep: required to accept a lead nobody owns with an API key: the e-mail "
-                       "of the rep who takes it")  # fmt: skip
-            raise Invalid(message, [("rep", message)])
+            message = (f"{field}: required to accept a lead nobody owns: the e-mail of the "
+                       "active rep who takes it")  # fmt: skip
+            raise Invalid(message, [(field, message)])
         return lead_owner
     rep = rep_repo.get_by_email(session, rep_email.strip().lower())
     if rep is None or not rep.active:
-        message = f"rep: {rep_email.strip().lower()} is not an active rep"
-        raise Invalid(message, [("rep", message)])
+        message = f"{field}: {rep_email.strip().lower()} is not an active rep"
+        raise Invalid(message, [(field, message)])
     if lead_owner is not None and lead_owner != rep.email:
         raise Conflict(f"the lead belongs to {lead_owner}; only they can accept it")
     return rep.email
+
+
+def is_active_rep(session: Session, email: str) -> bool:
+    """Whether this e-mail is an active rep's."""
+    rep = rep_repo.get_by_email(session, email.strip().lower())
+    return rep is not None and rep.active
 
 
 def status_now(session: Session, reps: Sequence[Rep], now: datetime) -> dict[int, tuple[str, str]]:
