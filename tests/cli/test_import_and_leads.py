@@ -379,3 +379,17 @@ def test_demo_fresh_starts_again_and_keeps_the_old_file(run: Run, database_url: 
         assert result.exit_code == 1
         assert "--fresh" in result.stderr and "Traceback" not in result.output
         assert len(leads) == 30
+
+
+def test_listed_e_mails_are_never_cut_short(initialised: Run, tmp_path: Path) -> None:
+    """The e-mail is the key `leads show` takes: a narrow or piped terminal wraps the other
+    columns, never the address (it was shortened to `brend…`)."""
+    email = "brenda.mcallister-whitfield@northwind-logistics-international.example"
+    title = "Vice President of Global Operations and Supply Chain Excellence"
+    write(
+        tmp_path / "leads.csv", f"Email,First Name,Last Name,Job Title\n{email},Brenda,Mc,{title}\n"
+    )
+    assert initialised("import", "leads", str(tmp_path / "leads.csv")).exit_code == 0
+    listed = initialised("leads", "list")
+    assert listed.exit_code == 0, listed.output
+    assert email in listed.stdout

@@ -5,12 +5,14 @@ sequences (an escape in a trait could clear an admin's screen or recolour what f
 from __future__ import annotations
 
 import csv
+import io
 import re
 from pathlib import Path
 
 import pytest
 
 from leadflow.cli import context
+from leadflow.cli.terminal import TextConsole
 from tests.cli.conftest import Run
 
 MARKUP = "[/] [bold]VP[/x] [link=https://evil.example]Ops[/link]"
@@ -71,3 +73,20 @@ def test_an_error_naming_a_value_with_brackets_prints_it(initialised: Run, tmp_p
     assert refused.exit_code not in (0, None)
     assert isinstance(refused.exception, SystemExit), repr(refused.exception)
     assert "[/]@" in refused.output and "\x1b" not in refused.output
+
+
+def test_a_table_too_wide_for_the_terminal_keeps_its_keys_whole() -> None:
+    """80 columns (a pipe): the key column is printed whole and the other columns kept,
+    the lines wider than the terminal; the console's width is as before afterwards."""
+    from rich.table import Table
+
+    from leadflow.cli.terminal import key_column, print_whole
+
+    out = io.StringIO()
+    console = TextConsole(file=out, width=80)
+    key = "brenda.mcallister-whitfield@northwind-logistics-international.example"
+    table = Table(key_column("email"), "title", "stage")
+    table.add_row(key, "Vice President of Global Operations", "lead")
+    print_whole(console, table)
+    assert key in out.getvalue() and "stage" in out.getvalue() and "lead" in out.getvalue()
+    assert console.width == 80

@@ -17,6 +17,7 @@ from leadflow.cli import demo_live as live_site
 from leadflow.cli.context import console, fail, friendly, state, transaction, utcnow
 from leadflow.cli.serve import run_server
 from leadflow.cli.setup import EXAMPLES
+from leadflow.cli.terminal import key_column, print_whole
 from leadflow.core.demo_traffic import Rates
 from leadflow.core.roles import Role
 from leadflow.models.db import make_engine, upgrade
@@ -135,17 +136,21 @@ def _show(stages: dict[str, int], top: list[dict[str, object]]) -> None:
     for stage, count in stages.items():
         table.add_row(stage, f"{count:,}")
     console.print(table)
-    best = Table("email", "title", "stage", "grade", "total", "persona", title="Top 10 leads")
-    for row in top:
+    keys = [str(row["email"]) for row in top]
+    best = Table(
+        key_column("email"), "title", "stage", "grade", "total", "persona",
+        title="Top 10 leads",
+    )  # fmt: skip
+    for key, row in zip(keys, top, strict=True):
         best.add_row(
-            str(row["email"]),
+            key,
             str(row["title"] or ""),
             str(row["stage"]),
             str(row["grade"]),
             f"{row['total']:g}",
             str(row["persona"] or ""),
         )
-    console.print(best)
+    print_whole(console, best)
     example = top[0]["email"] if top else "someone@example.com"
     console.print(
         "\nTry:\n"

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from leadflow.cli.context import console, friendly, transaction, utcnow
+from leadflow.cli.terminal import key_column, print_whole
 from leadflow.core.lifecycle import Action
 from leadflow.core.scoring import GRADE_PATTERN
 from leadflow.core.stages import Stage
@@ -49,10 +50,14 @@ def list_leads(
     if as_json:
         typer.echo(json.dumps(rows, indent=2, default=str))
         return
-    table = Table("email", "name", "title", "stage", "grade", "fit", "eng.", "total", "persona")
-    for row in rows:
+    keys = [row["email"] or f"{row['id']} (no e-mail)" for row in rows]
+    table = Table(
+        key_column("email"), "name", "title", "stage", "grade", "fit", "eng.", "total",
+        "persona",
+    )  # fmt: skip
+    for key, row in zip(keys, rows, strict=True):
         table.add_row(
-            row["email"] or "(anonymous)",
+            key,
             row["name"] or "",
             row["title"] or "",
             row["stage"],
@@ -62,7 +67,7 @@ def list_leads(
             Text(f"{row['total']:g}", style="bold"),
             row["persona"] or "",
         )
-    console.print(table)
+    print_whole(console, table)
 
 
 def _number(value: float | int | None) -> str:

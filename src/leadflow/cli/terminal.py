@@ -13,9 +13,13 @@ and tab as an escape anyone can see (`\\x1b`), never as itself.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Column, Table
 from rich.text import Text
 
 # C0 but tab and newline, DEL, and C1.
@@ -38,3 +42,32 @@ class TextConsole(Console):
 
     def render_str(self, text: str, **options: Any) -> Text:
         return super().render_str(visible(text), **options)
+
+    @contextmanager
+    def at_least(self, width: int) -> Iterator[None]:
+        """This console at least `width` columns wide meanwhile (Rich's `print(width=)` only
+        narrows), then as it was (a set width or the terminal's)."""
+        before = self._width
+        if width > self.width:
+            self.width = width
+        try:
+            yield
+        finally:
+            self._width = before
+
+
+def key_column(header: str) -> Column:
+    """A table column of keys other commands take (e-mails for `leads show`): never wrapped
+    or cut short (print its table with `print_whole`)."""
+    return Column(header, no_wrap=True, overflow="ignore")
+
+
+def print_whole(console: TextConsole, table: Table) -> None:
+    """Print a table at the terminal's width, or wider when its narrowest form (each column
+    at its longest word, a key column whole) does not fit: a narrow or piped terminal (80
+    columns) then wraps lines, where Rich would cut `brenda@...` to `brend…` or drop the
+    other columns."""
+    unbounded = console.options.update_width(1_000_000)
+    narrowest = Measurement.get(console, unbounded, table).minimum
+    with console.at_least(narrowest):
+        console.print(table)
