@@ -41,6 +41,7 @@ def test_report_funnel_json_and_conversion_csv(initialised: Run, tmp_path: Path)
 def test_report_refuses_unknown_names_and_periods(initialised: Run) -> None:
     unknown = initialised("report", "funel")
     assert unknown.exit_code == 1 and "unknown report 'funel'" in unknown.stderr
+    assert "funnel" in unknown.stderr and "digest" in unknown.stderr  # every name it takes
     period = initialised("report", "funnel", "--period", "2026-13")
     assert period.exit_code == 1 and "month 13 does not exist" in period.stderr
 

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from leadflow.cli.context import console, friendly, transaction, utcnow
+from leadflow.cli.context import console, fail, friendly, transaction, utcnow
 from leadflow.core.limits import MAX_DB_INT, MAX_REPORT_ROWS
 from leadflow.core.report_math import Cohort
 from leadflow.services import digest, playbooks
@@ -65,6 +65,8 @@ def report(
     send: bool = typer.Option(False, "--send", help="digest: also queue it to digest channels."),
 ) -> None:
     """Compute a report over a cohort of leads (created in the period, and of the filters)."""
+    if name != "digest" and name not in report_service.REPORTS:
+        raise fail(f"unknown report {name!r}; one of {NAMES}, digest")
     cohort = Cohort(_utc(since), _utc(until), source, medium, campaign, persona, tier)
     options = report_service.Options(period, by, history, stale_days, half_life_days, limit, offset)
     with transaction() as session:
