@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, or_, select
 from sqlalchemy.orm import Session
 
 from leadflow.models.stage_change import StageChange
@@ -61,11 +61,13 @@ def entries_between(session: Session, stage: str, start: datetime, end: datetime
 
 def latest_for(session: Session, lead_ids: Iterable[int]) -> dict[int, LatestMove]:
     """Each of these leads' latest move (the one into its current stage): its reason and
-    time, by lead."""
+    time, by lead. An action that keeps the stage (a rep accepting an SQL) is on the history
+    but moved nothing, so it is not the move into the stage."""
     found: dict[int, LatestMove] = {}
+    moved = or_(StageChange.from_stage.is_(None), StageChange.from_stage != StageChange.to_stage)
     for batch in chunked(sorted(set(lead_ids))):
         query = select(StageChange.lead_id, StageChange.reason, StageChange.at).where(
-            StageChange.lead_id.in_(batch)
+            StageChange.lead_id.in_(batch), moved
         )
         for row in session.execute(query.order_by(StageChange.at, StageChange.id)):
             found[row.lead_id] = row  # oldest first: the last one wins

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -190,8 +191,8 @@ async def act(key: str, request: Request, session: DbSession, now: Now, seen: Se
                             text=reason)  # fmt: skip
         elif action in ACTIONS:
             amount = _amount(str(form.get("amount", "")))
-            if action == "convert" and amount is None and _amount(reason) is not None:
-                amount, reason = _amount(reason), ""  # the queue's one field holds the amount
+            if action == "convert" and amount is None and _money(reason) is not None:
+                amount, reason = _money(reason), ""  # the queue's one field holds the amount
             lifecycle.act(session, lead, Action(action), actor=seen.user.email, reason=reason,
                           now=now, amount=amount,
                           reengage_on=_day(str(form.get("reengage_on", ""))))  # fmt: skip
@@ -226,11 +227,30 @@ def _day(text: str) -> datetime | None:
         raise Invalid(f"reengage_on: {text.strip()!r} is not a day (YYYY-MM-DD)") from None
 
 
-def _amount(text: str) -> float | None:
+# Money as people type it: "12500", "12,500", "$12,500.00", "12 500" (groups of three).
+MONEY = re.compile(r"[$€£]?\s*(\d{1,3}(?:[,_ \u00a0\u202f]\d{3})+|\d+)(\.\d+)?")
+
+
+def _money(text: str) -> float | None:
+    """An amount as typed, or None when the text is none."""
+    text = text.strip()
+    written = MONEY.fullmatch(text)
+    if written:
+        return float(re.sub(r"\D", "", written[1]) + (written[2] or ""))
     try:
-        return float(text) if text.strip() else None
+        return float(text)  # also "1e6", and "inf" or "nan", which the action refuses by name
     except ValueError:
         return None
+
+
+def _amount(text: str) -> float | None:
+    """The amount field: empty is no amount; text that is no amount is refused by name."""
+    if not text.strip():
+        return None
+    amount = _money(text)
+    if amount is None:
+        raise Invalid(f"amount: {text.strip()!r} is not an amount (a number, such as 12500)")
+    return amount
 
 
 @router.get("/leads/{key}")
