@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from leadflow.core.roles import Role
+from leadflow.models.stage_change import StageChange
 from leadflow.services import reps
 from tests.api.conftest import NOW, bearer
 from tests.web.test_security import signed_in
@@ -97,3 +99,30 @@ def test_the_lead_page_shows_the_reengage_date_and_refuses_a_past_one(
                        follow_redirects=True)  # fmt: skip
     assert done.status_code == 200
     assert f"re-engage on {later}" in done.text
+
+
+def test_the_lead_timeline_runs_newest_first_with_its_stage_moves_in_place(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    email, now = "kai@unlisted-co.io", datetime.now(UTC)
+
+    def at(hours: int) -> str:
+        return (now - timedelta(hours=hours)).isoformat()
+
+    send(client, make_key(Role.ADMIN), [
+        {"email": email, "type": "identify", "properties": {"title": "VP Operations"},
+         "timestamp": at(5)},
+        {"email": email, "type": "track", "name": "Demo Requested", "timestamp": at(3)},
+    ])  # fmt: skip
+    with app.state.sessions() as session, session.begin():  # moved when it asked, 3 h ago
+        session.execute(update(StageChange).values(at=now - timedelta(hours=3)))
+    send(client, make_key(Role.ADMIN), [
+        {"email": email, "type": "page", "properties": {"path": "/after"}, "timestamp": at(1)}
+    ])  # fmt: skip
+    signed_in(app, client, "max@flowline.io", "manager")
+    page = client.get(f"/leads/{email}").text
+    timeline = page[page.index("<h2>Timeline</h2>") :]
+    timeline = timeline[: timeline.index("</ul>")]
+    times = re.findall(r'<span class="t">([^<]+)</span>', timeline)
+    assert len(times) >= 3 and "→ sql" in timeline and "/after" in timeline
+    assert times == sorted(times, reverse=True)  # one history, newest first

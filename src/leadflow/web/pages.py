@@ -228,6 +228,7 @@ def _day(text: str) -> datetime | None:
 
 
 # Money as people type it: "12500", "12,500", "$12,500.00", "12 500" (groups of three).
+TIMELINE_EVENTS = 30  # the lead page's timeline: the latest events (with every stage move)
 MONEY = re.compile(r"[$€£]?\s*(\d{1,3}(?:[,_ \u00a0\u202f]\d{3})+|\d+)(\.\d+)?")
 
 
@@ -270,7 +271,21 @@ def lead_page(
     detail["events"] = leads.timeline(session, detail["id"], limit=50)
     scored = {str(e) for c in detail["contributions"] for e in c["events"]}
     detail["moments"] = _moments(detail, scored)
+    detail["history"] = _history(detail)
     return page(request, "lead.html", seen, lead=detail, error=error)
+
+
+def _history(detail: dict[str, Any]) -> list[dict[str, Any]]:
+    """The timeline, newest first: every stage move among the latest events, in its place."""
+    moves = [{"at": c["at"], "move": c} for c in detail["stage_history"]]
+    events = [{"at": e["at"], "event": e} for e in detail["events"][:TIMELINE_EVENTS]]
+    return sorted(moves + events, key=lambda item: _moment(item["at"]), reverse=True)
+
+
+def _moment(stamp: str) -> datetime:
+    """An ISO time as an aware moment (the database may hand a time back without its zone)."""
+    moment = datetime.fromisoformat(stamp)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _moments(detail: dict[str, Any], scored: set[str]) -> list[dict[str, Any]]:
