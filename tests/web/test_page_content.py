@@ -126,3 +126,14 @@ def test_the_lead_timeline_runs_newest_first_with_its_stage_moves_in_place(
     times = re.findall(r'<span class="t">([^<]+)</span>', timeline)
     assert len(times) >= 3 and "→ sql" in timeline and "/after" in timeline
     assert times == sorted(times, reverse=True)  # one history, newest first
+
+
+def test_the_dashboards_mql_figure_names_the_month_it_counts(
+    app: FastAPI, client: TestClient
+) -> None:
+    signed_in(app, client, "mia@flowline.io", "marketing")
+    month = datetime.now(UTC).strftime("%b %Y")
+    for asked, said in (("", f"MQLs in {month}"), ("?period=2026-Q2", "MQLs in 2026-Q2")):
+        page = client.get(f"/dashboard{asked}").text
+        kpi = re.search(r'<div class="l">([^<]*)</div><div class="n">\d+ · ([\d,]+|\u2013)', page)
+        assert kpi is not None and kpi[1] == f"{said} · commitment", kpi

@@ -311,7 +311,14 @@ def dashboard(
     # All time from the worker's snapshot (shown with its time), a period computed now.
     data, as_of = snapshots.dashboard(session, book, cohort, period or None, now)
     return page(request, "dashboard.html", seen, data=data, charts=_charts(data),
-                period=period or "", error=error, as_of=as_of)  # fmt: skip
+                period=period or "", error=error, as_of=as_of,
+                mql_span=period or _month_of(data["speed"]["marketing"]["start"]))  # fmt: skip
+
+
+def _month_of(start: str) -> str:
+    """The month MQLs are counted in when no period is asked ("Nov 2026"): the commitment is
+    monthly, so all time counts this month's, and says so beside the all-time figures."""
+    return _moment(start).strftime("%b %Y")
 
 
 def _charts(data: dict[str, Any]) -> dict[str, Any]:
