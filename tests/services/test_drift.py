@@ -111,3 +111,18 @@ def test_no_model_or_too_few_outcomes_say_so(session: Session) -> None:
     assert (few["status"], few["outcomes"]) == ("too_few", 28)
     assert few["verdict"] == ("28 outcomes since 2026-11-01 with this model's prediction: at "
                               "least 30 are needed to judge its calibration.")  # fmt: skip
+
+
+def test_a_model_trained_but_not_served_is_named_with_why(session: Session) -> None:
+    """Enough outcomes to train, but the model ranked worse than the playbook (as in the
+    demo): the card says so instead of asking for outcomes the company already has."""
+    trained = trained_model(session)
+    refused = "not served: it ranks worse than the active playbook's score out of sample"
+    trained.active = False
+    trained.metrics = {**trained.metrics, "served": False, "decision": refused}
+    session.flush()
+    result = drift(session)
+    assert (result["status"], result["rows"]) == ("no_model", [])
+    assert "needs 30 won" not in result["verdict"]
+    assert result["verdict"] == (f"No model is serving predictions: version {trained.version}, "
+                                 f"the latest trained, was {refused}.")  # fmt: skip

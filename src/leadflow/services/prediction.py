@@ -221,6 +221,11 @@ def active_or_none(session: Session) -> PredictiveModel | None:
     return model_repo.active(session)
 
 
+def latest_or_none(session: Session) -> PredictiveModel | None:
+    """The newest model trained, served or not."""
+    return model_repo.latest(session)
+
+
 def serving(session: Session, model_id: int | None) -> PredictiveModel | None:
     """The serving model by its id (as the live snapshot read it): taken from the session
     when this session has loaded it before, so requests sharing a transaction load it once."""

@@ -44,13 +44,23 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
+def _no_model(latest: PredictiveModel | None) -> str:
+    """Why nothing is served: never trained, or trained and refused (it ranked worse than the
+    playbook's score, say), which more won and lost leads would not change by themselves."""
+    decision = str((latest.metrics or {}).get("decision") or "") if latest else ""
+    if latest is not None and decision.startswith("not served"):
+        return (f"No model is serving predictions: version {latest.version}, the latest "
+                f"trained, was {decision}.")  # fmt: skip
+    return ("No model is serving predictions yet: leadflow model train makes one (it needs 30 "
+            "won and 30 lost leads).")  # fmt: skip
+
+
 def drift(session: Session, cohort: Cohort, start: datetime, end: datetime) -> dict[str, Any]:
     """Predicted against actual win rate by decile, now and at validation, with a verdict."""
     model = prediction.active_or_none(session)
     if model is None:
         return _report(cohort, [], status="no_model", model=None,
-                       verdict="No model is serving predictions yet: leadflow model train "
-                       "makes one (it needs 30 won and 30 lost leads).")  # fmt: skip
+                       verdict=_no_model(prediction.latest_or_none(session)))  # fmt: skip
     since = max(start, model.created_at)
     filters = replace(cohort, since=None, until=None)  # the period is the outcomes'
     p, won, bases = predicted_outcomes.closed_between(session, filters, since, end)
