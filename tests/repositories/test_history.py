@@ -76,3 +76,19 @@ def test_score_ledger_appends(session: Session) -> None:
         ("import", 10.0, 10.0, None),
         ("event", 15.0, 5.0, 7),
     ]
+
+
+def test_entries_into_a_stage_count_moves_not_actions_that_keep_it(session: Session) -> None:
+    """A rep accepting an SQL writes sql -> sql to the history: an action, not an entry, so
+    the digest's and the SLA report's "entered" counts do not count the lead twice."""
+    from leadflow.repositories import reports
+
+    lead = leads.create(session, email="a@b.com")
+    moves = [(None, "lead"), ("lead", "sql"), ("sql", "sql")]
+    for k, (before, after) in enumerate(moves):
+        stage_changes.record(session, lead_id=lead.id, from_stage=before, to_stage=after,
+                             at=NOW + timedelta(hours=k), reason="r", actor="system")  # fmt: skip
+    end = NOW + timedelta(days=1)
+    assert stage_changes.entries_between(session, "sql", NOW, end) == 1
+    assert reports.entries(session, "sql", NOW, end) == 1
+    assert stage_changes.entries_between(session, "lead", NOW, end) == 1

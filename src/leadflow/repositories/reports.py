@@ -35,6 +35,7 @@ from leadflow.repositories import (
     funnel_counts,
     lead_activity,
     lead_tallies,
+    stage_changes,
 )
 from leadflow.repositories._bulk import dialect_name
 from leadflow.repositories.indexed_by import indexed_by
@@ -100,11 +101,8 @@ def lead_to_customer_seconds(session: Session, cohort: Cohort) -> list[float]:
 
 
 def entries(session: Session, stage: str, start: datetime, end: datetime) -> int:
-    """Moves into `stage` in [start, end)."""
-    query = select(func.count()).where(
-        StageChange.to_stage == stage, StageChange.at >= start, StageChange.at < end
-    )
-    return int(session.scalar(query) or 0)
+    """Moves into `stage` in [start, end) (`stage_changes.entries_between`)."""
+    return stage_changes.entries_between(session, stage, start, end)
 
 
 def exit_reasons(

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, or_, select
+from sqlalchemy import ColumnElement, Row, func, or_, select
 from sqlalchemy.orm import Session
 
 from leadflow.models.stage_change import StageChange
@@ -51,10 +51,16 @@ def for_lead(session: Session, lead_id: int) -> list[StageChange]:
     return list(session.scalars(query.order_by(StageChange.at, StageChange.id)))
 
 
+def _moved() -> ColumnElement[bool]:
+    """A row that moved the lead: an action that keeps the stage (a rep accepting an SQL,
+    sql -> sql) is on the history but entered nothing."""
+    return or_(StageChange.from_stage.is_(None), StageChange.from_stage != StageChange.to_stage)
+
+
 def entries_between(session: Session, stage: str, start: datetime, end: datetime) -> int:
     """How many moves into `stage` happened in [start, end)."""
     query = select(func.count()).where(
-        StageChange.to_stage == stage, StageChange.at >= start, StageChange.at < end
+        StageChange.to_stage == stage, StageChange.at >= start, StageChange.at < end, _moved()
     )
     return int(session.scalar(query) or 0)
 
@@ -64,7 +70,7 @@ def latest_for(session: Session, lead_ids: Iterable[int]) -> dict[int, LatestMov
     time, by lead. An action that keeps the stage (a rep accepting an SQL) is on the history
     but moved nothing, so it is not the move into the stage."""
     found: dict[int, LatestMove] = {}
-    moved = or_(StageChange.from_stage.is_(None), StageChange.from_stage != StageChange.to_stage)
+    moved = _moved()
     for batch in chunked(sorted(set(lead_ids))):
         query = select(StageChange.lead_id, StageChange.reason, StageChange.at).where(
             StageChange.lead_id.in_(batch), moved
