@@ -89,4 +89,5 @@ def test_a_table_too_wide_for_the_terminal_keeps_its_keys_whole() -> None:
     table.add_row(key, "Vice President of Global Operations", "lead")
     print_whole(console, table)
     assert key in out.getvalue() and "stage" in out.getvalue() and "lead" in out.getvalue()
+    assert "Vice President of Global Operations" in out.getvalue()  # one line, nothing cut
     assert console.width == 80

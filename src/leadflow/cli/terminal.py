@@ -63,11 +63,13 @@ def key_column(header: str) -> Column:
 
 
 def print_whole(console: TextConsole, table: Table) -> None:
-    """Print a table at the terminal's width, or wider when its narrowest form (each column
-    at its longest word, a key column whole) does not fit: a narrow or piped terminal (80
-    columns) then wraps lines, where Rich would cut `brenda@...` to `brend…` or drop the
-    other columns."""
+    """Print a table at the terminal's width, or, when even its narrowest form (each column at
+    its longest word, a key column whole) does not fit, at its natural width, each row on one
+    line: a narrow or piped terminal (80 columns) then wraps lines, where Rich would cut
+    `brenda@...` to `brend…` or drop the other columns (and at its bare minimum width it
+    still cuts words short)."""
     unbounded = console.options.update_width(1_000_000)
-    narrowest = Measurement.get(console, unbounded, table).minimum
-    with console.at_least(narrowest):
+    measured = Measurement.get(console, unbounded, table)
+    wanted = measured.maximum if measured.minimum > console.width else console.width
+    with console.at_least(wanted):
         console.print(table)
