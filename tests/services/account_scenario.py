@@ -13,8 +13,9 @@ from leadflow.core.account_rollup import engaged, hundredths
 from leadflow.core.playbook import Playbook
 from leadflow.models import Account, Lead
 from leadflow.repositories import rule_state
-from leadflow.services import pipeline, playbooks
+from leadflow.services import playbooks
 from leadflow.services.ingest.batch import ingest, parse_all
+from tests.services.rescored import as_rescored
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 BOOK = """
@@ -57,12 +58,7 @@ def rescored(
     session: Session, book: Playbook, domains: list[str], at: datetime
 ) -> dict[str, tuple[Any, ...]]:
     """What a full re-score (`leadflow rescore`) gives these accounts, then undone."""
-    savepoint = session.begin_nested()
-    pipeline.run_bulk(session, book, at, cause="rescore", actor="rescore")
-    found = figures(session, domains)
-    savepoint.rollback()
-    session.expire_all()
-    return found
+    return as_rescored(session, book, at, lambda s: figures(s, domains))
 
 
 def rollups_count_their_leads(session: Session, book: Playbook) -> None:

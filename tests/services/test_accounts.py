@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.errors import NotFound
 from leadflow.models import Account, Lead
-from leadflow.services import accounts, ingest, pipeline, playbooks
+from leadflow.services import accounts, ingest, playbooks
 from leadflow.services.lead_edits import create_lead
+from tests.services.rescored import as_rescored
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 B2B = Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml"
@@ -27,13 +28,7 @@ def _scores(session: Session) -> dict[str, tuple[float, float]]:
 
 def _rescored(session: Session) -> dict[str, tuple[float, float]]:
     """What `leadflow rescore` gives every lead, then undone."""
-    savepoint = session.begin_nested()
-    book = playbooks.active_playbook(session)
-    pipeline.run_bulk(session, book, NOW, cause="rescore", actor="rescore")
-    found = _scores(session)
-    savepoint.rollback()
-    session.expire_all()
-    return found
+    return as_rescored(session, playbooks.active_playbook(session), NOW, _scores)
 
 
 def test_an_account_sent_under_a_merged_domain_updates_the_account_it_joined(

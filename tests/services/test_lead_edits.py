@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.playbook import Playbook
 from leadflow.models import Account, Lead
-from leadflow.services import accounts, pipeline, playbooks
+from leadflow.services import accounts, playbooks
 from leadflow.services.lead_edits import create_lead, update_lead
+from tests.services.rescored import as_rescored
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 B2B = Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml"
@@ -56,12 +57,7 @@ def _fits(session: Session) -> dict[str, float]:
 
 
 def _rescored_fits(session: Session, book: Playbook) -> dict[str, float]:
-    savepoint = session.begin_nested()
-    pipeline.run_bulk(session, book, NOW, cause="rescore", actor="rescore")
-    found = _fits(session)
-    savepoint.rollback()
-    session.expire_all()
-    return found
+    return as_rescored(session, book, NOW, _fits)
 
 
 def test_an_edit_that_sends_its_company_s_figures_re_scores_the_colleagues_there(

@@ -14,6 +14,7 @@ from leadflow.models import Account, Lead
 from leadflow.services import pipeline, playbooks
 from leadflow.services.importing import import_events
 from leadflow.services.ingest.batch import ingest, parse_all
+from tests.services.rescored import as_rescored
 
 NOW = datetime(2026, 5, 6, 9, 0, tzinfo=UTC)
 BOOK = """
@@ -62,13 +63,7 @@ def _shown(session: Session) -> dict[str, Any]:
 
 def _rescored(session: Session, at: datetime) -> dict[str, Any]:
     """What a full re-score at `at` gives, then undone."""
-    book = playbooks.active_playbook(session)
-    savepoint = session.begin_nested()
-    pipeline.run_bulk(session, book, at, cause="rescore", actor="rescore")
-    found = _shown(session)
-    savepoint.rollback()
-    session.expire_all()
-    return found
+    return as_rescored(session, playbooks.active_playbook(session), at, _shown)
 
 
 @pytest.mark.parametrize("scored", ["live", "in bulk"])

@@ -14,6 +14,7 @@ from leadflow.services import pipeline, playbooks
 from leadflow.services.importing import import_leads
 from leadflow.services.lead_edits import update_lead
 from tests.services import account_scenario
+from tests.services.rescored import as_rescored
 
 # An MQL whose account's score falls under the criteria goes back to lead.
 FALLS_BACK = account_scenario.BOOK.replace("routing:", "  on_decay: fall_back\nrouting:")
@@ -26,12 +27,7 @@ def _stages(session: Session) -> dict[str, str]:
 
 
 def _rescored_stages(session: Session, book: Playbook, at: datetime) -> dict[str, str]:
-    savepoint = session.begin_nested()
-    pipeline.run_bulk(session, book, at, cause="rescore", actor="rescore")
-    found = _stages(session)
-    savepoint.rollback()
-    session.expire_all()
-    return found
+    return as_rescored(session, book, at, _stages)
 
 
 def test_colleagues_at_the_account_a_lead_left_are_moved_by_the_next_sweep(
@@ -112,9 +108,4 @@ def _fits(session: Session) -> dict[str, float]:
 
 
 def _rescored_fits(session: Session, book: Playbook, at: datetime) -> dict[str, float]:
-    savepoint = session.begin_nested()
-    pipeline.run_bulk(session, book, at, cause="rescore", actor="rescore")
-    found = _fits(session)
-    savepoint.rollback()
-    session.expire_all()
-    return found
+    return as_rescored(session, book, at, _fits)

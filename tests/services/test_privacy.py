@@ -14,8 +14,9 @@ from leadflow.core.playbook import Playbook, Retention
 from leadflow.core.report_math import Cohort
 from leadflow.models import AuditEntry, Event, Lead
 from leadflow.repositories import events as event_repo
-from leadflow.services import audit, pipeline, privacy, reports
+from leadflow.services import audit, privacy, reports
 from tests.services import account_scenario
+from tests.services.rescored import as_rescored
 from tests.services.test_reports import NOW, day, playbook, session
 
 __all__ = ["playbook", "session"]
@@ -131,12 +132,7 @@ def _score(session: Session, email: str) -> tuple[object, ...]:
 
 
 def _rescored(session: Session, book: Playbook, email: str, at: datetime) -> tuple[object, ...]:
-    savepoint = session.begin_nested()
-    pipeline.run_bulk(session, book, at, cause="rescore", actor="rescore")
-    found = _score(session, email)
-    savepoint.rollback()
-    session.expire_all()
-    return found
+    return as_rescored(session, book, at, lambda s: _score(s, email))
 
 
 def test_events_retention_anonymizes_no_longer_score_for_their_lead(

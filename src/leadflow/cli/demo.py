@@ -136,14 +136,13 @@ def _show(stages: dict[str, int], top: list[dict[str, object]]) -> None:
     for stage, count in stages.items():
         table.add_row(stage, f"{count:,}")
     console.print(table)
-    keys = [str(row["email"]) for row in top]
     best = Table(
         key_column("email"), "title", "stage", "grade", "total", "persona",
         title="Top 10 leads",
     )  # fmt: skip
-    for key, row in zip(keys, top, strict=True):
+    for row in top:
         best.add_row(
-            key,
+            str(row["email"]),
             str(row["title"] or ""),
             str(row["stage"]),
             str(row["grade"]),

@@ -50,14 +50,13 @@ def list_leads(
     if as_json:
         typer.echo(json.dumps(rows, indent=2, default=str))
         return
-    keys = [row["email"] or f"{row['id']} (no e-mail)" for row in rows]
     table = Table(
         key_column("email"), "name", "title", "stage", "grade", "fit", "eng.", "total",
         "persona",
     )  # fmt: skip
-    for key, row in zip(keys, rows, strict=True):
+    for row in rows:
         table.add_row(
-            key,
+            row["email"] or f"{row['id']} (no e-mail)",
             row["name"] or "",
             row["title"] or "",
             row["stage"],

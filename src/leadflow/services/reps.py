@@ -126,8 +126,8 @@ def accepting_rep(
                        "active rep who takes it")  # fmt: skip
             raise Invalid(message, [(field, message)])
         return lead_owner
-    rep = rep_repo.get_by_email(session, rep_email.strip().lower())
-    if rep is None or not rep.active:
+    rep = _active(session, rep_email)
+    if rep is None:
         message = f"{field}: {rep_email.strip().lower()} is not an active rep"
         raise Invalid(message, [(field, message)])
     if lead_owner is not None and lead_owner != rep.email:
@@ -137,8 +137,13 @@ def accepting_rep(
 
 def is_active_rep(session: Session, email: str) -> bool:
     """Whether this e-mail is an active rep's."""
+    return _active(session, email) is not None
+
+
+def _active(session: Session, email: str) -> Rep | None:
+    """The active rep with this e-mail (as typed: trimmed, any case), if any."""
     rep = rep_repo.get_by_email(session, email.strip().lower())
-    return rep is not None and rep.active
+    return rep if rep is not None and rep.active else None
 
 
 def status_now(session: Session, reps: Sequence[Rep], now: datetime) -> dict[int, tuple[str, str]]:

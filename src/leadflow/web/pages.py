@@ -227,8 +227,8 @@ def _day(text: str) -> datetime | None:
         raise Invalid(f"reengage_on: {text.strip()!r} is not a day (YYYY-MM-DD)") from None
 
 
-# Money as people type it: "12500", "12,500", "$12,500.00", "12 500" (groups of three).
 TIMELINE_EVENTS = 30  # the lead page's timeline: the latest events (with every stage move)
+# Money as people type it: "12500", "12,500", "$12,500.00", "12 500" (groups of three).
 MONEY = re.compile(r"[$€£]?\s*(\d{1,3}(?:[,_ \u00a0\u202f]\d{3})+|\d+)(\.\d+)?")
 
 
