@@ -27,6 +27,7 @@ from leadflow.core.bulk import (
     from_micros,
     round_points,
     score_accounts,
+    score_bands,
     score_leads,
 )
 from leadflow.core.bulk_columns import FactTable
@@ -35,7 +36,7 @@ from leadflow.core.conditions import Condition, lookup
 from leadflow.core.facts import EventFacts, lead_facts
 from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
-from leadflow.core.scoring import points_sum, score_from_events
+from leadflow.core.scoring import points_sum, score_band, score_from_events
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -421,3 +422,11 @@ def test_microseconds_round_trip() -> None:
     assert from_micros(epoch_micros(moment), moment) == moment
     naive = moment.replace(tzinfo=None)
     assert from_micros(epoch_micros(naive), naive) == naive
+
+
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=20))
+def test_score_bands_are_each_totals_score_band(totals: list[float]) -> None:
+    """The bulk writers' bands (NumPy) are the live writer's, for any float at all."""
+    found = score_bands(np.array(totals, np.float64)).tolist()
+    assert found == [score_band(t) for t in totals]
+    assert all(abs(b) <= 2_000_000_000 and b % 20 == 0 for b in found)

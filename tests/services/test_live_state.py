@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from leadflow.core.facts import lead_facts
 from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
-from leadflow.core.scoring import score_from_events
+from leadflow.core.scoring import score_band, score_from_events
 from leadflow.models import Account, Event, Lead, RuleState
 from leadflow.models.db import make_engine, make_session_factory
 from leadflow.repositories import events as event_repo
@@ -87,14 +87,17 @@ def _score_arrivals(
 
 
 def lead_rows(session: Session) -> dict[int, tuple[Any, ...]]:
+    """Each lead's stored score; its stored score band is checked to be its total's."""
     session.flush()
     session.expire_all()
+    leads = list(session.scalars(select(Lead)))
+    assert [x.score_band for x in leads] == [score_band(x.total) for x in leads]
     return {
         lead.id: (
             lead.fit, lead.engagement, lead.total, lead.grade, lead.persona,
             [(c["rule"], c["kind"], c["points"]) for c in lead.contributions],
         )
-        for lead in session.scalars(select(Lead))
+        for lead in leads
     }  # fmt: skip
 
 

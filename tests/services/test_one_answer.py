@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
+from leadflow.core.scoring import score_band
 from leadflow.models import Account, Assignment, Event, Lead, StageChange
 from leadflow.models.db import make_session_factory
 from leadflow.services import leads as lead_service
@@ -233,11 +234,12 @@ def _answer(session: Session, book: Playbook, lead: Lead, now: datetime = NOW) -
     answer = {
         "fit": lead.fit, "engagement": lead.engagement, "total": lead.total,
         "grade": lead.grade, "persona": lead.persona, "stage": lead.stage,
-        "contributions": parts, "why": why,
+        "score_band": lead.score_band, "contributions": parts, "why": why,
         "route": (latest.team, latest.reason) if latest else None,
     }  # fmt: skip
     shown_parts = [_part(c) for c in shown["contributions"]]
     assert (shown["total"], shown["grade"], shown_parts) == (lead.total, lead.grade, parts)
+    assert lead.score_band == score_band(lead.total), "the band stored is the total's"
     return answer
 
 
@@ -256,7 +258,8 @@ def _forget(session: Session, *, without_occurred_us: bool = False) -> None:
     session.execute(delete(Assignment))
     session.execute(delete(StageChange))
     reset = {"stage": "subscriber", "stage_changed_at": None, "grade": None, "persona": None,
-             "fit": 0.0, "engagement": 0.0, "total": 0.0, "contributions": [], "owner": None,
+             "fit": 0.0, "engagement": 0.0, "total": 0.0, "score_band": 0, "contributions": [],
+             "owner": None,
              "reached_rank": -1}  # fmt: skip
     session.execute(update(Lead).values(reset))
     session.expire_all()

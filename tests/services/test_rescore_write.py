@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leadflow.core.bulk import BulkScores, ContributionColumn
+from leadflow.core.bulk import BulkScores, ContributionColumn, score_bands
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.models import Lead, ScoreEntry
 from leadflow.models.db import make_engine, make_session_factory, upgrade
@@ -88,11 +88,12 @@ def _stored(scores: BulkScores) -> StoredScores:
         grade=scores.grade.astype(object),
         persona=scores.persona.copy(),
         contributions=pa.array(contributions_json(scores).to_pylist()),
+        score_band=score_bands(scores.total),
     )
 
 
 def test_only_a_difference_in_a_stored_value_is_a_change() -> None:
-    scores = _scores([[20, 0, 1.5]] * 7)
+    scores = _scores([[20, 0, 1.5]] * 8)
     texts = contributions_json(scores)
     base = _stored(scores)
     assert not changed(base, scores, texts).any()
@@ -107,9 +108,11 @@ def test_only_a_difference_in_a_stored_value_is_a_change() -> None:
         base.total,
         base.grade,
         base.persona,
-        pa.array([*texts.to_pylist()[:6], "[]"]),
+        pa.array([*texts.to_pylist()[:6], "[]", texts.to_pylist()[7]]),
+        base.score_band.copy(),
     )
-    assert changed(base, scores, texts).tolist() == [False] + [True] * 6
+    base.score_band[7] = 0  # its total is 21.5
+    assert changed(base, scores, texts).tolist() == [False] + [True] * 7
 
 
 def _explained_at(session: Session, lead: Lead, text: str, at: datetime) -> tuple[Any, ...]:

@@ -34,7 +34,13 @@ from leadflow.core.bulk_events import EventColumns, engagement_matrix, event_pat
 from leadflow.core.bulk_math import group_sums, round_points, row_sums
 from leadflow.core.engagement_state import epoch_micros, from_micros
 from leadflow.core.playbook import FitRule, Playbook
-from leadflow.core.scoring import PRECISION, ContributionKind, distance_points
+from leadflow.core.scoring import (
+    PRECISION,
+    SCORE_BAND_LIMIT,
+    SCORE_BAND_WIDTH,
+    ContributionKind,
+    distance_points,
+)
 
 __all__ = [
     "AccountScores",
@@ -170,6 +176,13 @@ def grades(playbook: Playbook, fit: FloatArray, engagement: FloatArray) -> npt.N
     letter = np.select([fit >= cuts.fit[k] for k in "ABC"], list("ABC"), "D")
     digit = np.select([engagement >= cuts.engagement[k] for k in "123"], list("123"), "4")
     return np.char.add(letter, digit)
+
+
+def score_bands(total: FloatArray) -> IntArray:
+    """`scoring.score_band` of each total (the same floor of the same quotient)."""
+    most = SCORE_BAND_LIMIT // SCORE_BAND_WIDTH
+    quotient = np.floor(np.nan_to_num(total, nan=0.0) / SCORE_BAND_WIDTH)
+    return (np.clip(quotient, -most, most) * SCORE_BAND_WIDTH).astype(np.int64)
 
 
 def personas(playbook: Playbook, table: FactTable) -> ObjectArray:

@@ -32,6 +32,11 @@ from leadflow.core.playbook import Distance, EngagementRule, EventMatch, FitRule
 
 DAY_SECONDS = 86_400.0
 PRECISION = 2  # points are reported to the hundredth
+# The reports' score bands: a total's band is the lower edge of its run of this many points
+# (0-19.99 -> 0, 20-39.99 -> 20, -0.01 -> -20). Stored beside the total (`leads.score_band`).
+SCORE_BAND_WIDTH = 20
+# Bands of totals beyond this are clamped to it, so that a band fits a 32-bit integer column.
+SCORE_BAND_LIMIT = 2_000_000_000
 
 ContributionKind = Literal["fit", "tier", "engagement"]
 
@@ -96,6 +101,16 @@ class LeadScore:
 def points_sum(values: Iterable[float]) -> float:
     """Exactly rounded sum, independent of order, to the reporting precision."""
     return round(math.fsum(values), PRECISION) + 0.0  # + 0.0 folds -0.0 into 0.0
+
+
+def score_band(total: float) -> int:
+    """The lower edge of the score band holding this total (0 for NaN; clamped to
+    +-SCORE_BAND_LIMIT beyond it)."""
+    if math.isnan(total):
+        return 0
+    if abs(total) >= SCORE_BAND_LIMIT:
+        return SCORE_BAND_LIMIT if total > 0 else -SCORE_BAND_LIMIT
+    return math.floor(total / SCORE_BAND_WIDTH) * SCORE_BAND_WIDTH
 
 
 def _one_of(value: str | None, options: list[str] | None) -> bool:

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, false, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
+from leadflow.core.scoring import score_band
 from leadflow.models.db import Base
 from leadflow.models.types import utcnow
 
@@ -15,8 +16,11 @@ from leadflow.models.types import utcnow
 # first: a period's cohort is a range of it.
 WON_PATHS_INDEX = "ix_leads_won_paths"
 WON_PATHS_COLUMNS = ("outcome", "id", "created_at", "closed_at", "outcome_amount", "campaign")
+# The score band, not the total: the worker's decay pass moves tens of thousands of totals every
+# few minutes and rarely a band, so this wide index is rewritten only when a band or a grade
+# moves (migration 0046).
 REPORT_COLUMNS = ("created_at", "stage", "reached_rank", "outcome", "outcome_amount", "source",
-                  "medium", "campaign", "persona", "grade", "total")  # fmt: skip
+                  "medium", "campaign", "persona", "grade", "score_band")  # fmt: skip
 REPORTS_INDEX = "ix_leads_reports"
 # The conversion dimensions that are plain columns of a lead: with the month of creation, what
 # `lead_tallies` counts leads by (migration 0039), so the funnel reports sum tallies.
@@ -41,6 +45,12 @@ EXIT_GROUPS_INDEX = "ix_leads_exit_groups"
 EXIT_GROUPS_COLUMNS = ("id", "source", "campaign")
 # What the fallen-through report reads of a sales-ready lead (`repositories/fallen_through`).
 CRACKS_COLUMNS = ("stage", "owner", "email", "stage_changed_at")
+
+
+def _band_of_total(context: Any) -> int:
+    """An inserted lead's score band, from the total it is given (0 without one)."""
+    total = context.get_current_parameters().get("total")
+    return score_band(total) if total is not None else 0
 
 
 class Lead(Base):
@@ -131,6 +141,10 @@ class Lead(Base):
     fit: Mapped[float] = mapped_column(default=0.0)
     engagement: Mapped[float] = mapped_column(default=0.0)
     total: Mapped[float] = mapped_column(default=0.0, index=True)
+    # `core.scoring.score_band` of the total, written with it (see REPORT_COLUMNS): set by
+    # `_keeps_band` when the ORM sets a total, from the total on insert, and by the bulk
+    # writers (`repositories/rescoring.write_lead_scores`) themselves.
+    score_band: Mapped[int] = mapped_column(default=_band_of_total, server_default="0")
     grade: Mapped[str | None]
     persona: Mapped[str | None] = mapped_column(index=True)
     contributions: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
@@ -155,3 +169,9 @@ class Lead(Base):
     # its events by every writer that changes which events it has (`lead_activity`).
     last_event_at: Mapped[datetime | None]
     last_page_view_at: Mapped[datetime | None]
+
+    @validates("total")
+    def _keeps_band(self, _key: str, total: float | None) -> float | None:
+        """A total set through the ORM (live scoring, a test's lead) brings its band along."""
+        self.score_band = score_band(total) if total is not None else 0
+        return total

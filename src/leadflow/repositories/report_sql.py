@@ -95,6 +95,7 @@ def event_campaign() -> ColumnElement[str | None]:
     return Event.campaign.expression
 
 
-def score_band(width: int = 20) -> ColumnElement[int]:
-    """The lower edge of the lead's total-score band (0-19 -> 0, 20-39 -> 20, ...)."""
-    return cast(func.floor(Lead.total / width) * width, Float)
+def score_band() -> ColumnElement[int]:
+    """The lower edge of the lead's total-score band (0-19.99 -> 0, 20-39.99 -> 20, ...), as
+    stored with the total (`core.scoring.score_band`)."""
+    return cast(Lead.score_band, Float)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     Column,
     Double,
@@ -34,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from leadflow.core.bulk import score_bands
 from leadflow.models.account import Account
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
@@ -79,6 +81,7 @@ def _lead_exprs(session: Session, selection: LeadSelection) -> dict[str, Any]:
     exprs: dict[str, Any] = {
         "id": Lead.id,
         "total": Lead.total,
+        "score_band": Lead.score_band,
         "account_id": Lead.account_id,
         "domain": Account.domain,
         "fit": Lead.fit,
@@ -221,27 +224,41 @@ def _where_texts(session: Session, paths: Sequence[str]) -> list[Any]:
     return texts
 
 
-SCORED = ("fit", "engagement", "total", "grade", "persona", "contributions")
+SCORED = ("fit", "engagement", "total", "score_band", "grade", "persona", "contributions")
 
 
 @contextmanager
-def rewriting_scores(
-    session: Session, scores: Iterable[str], written: int, stamped: int
-) -> Iterator[None]:
-    """A context for a bulk score write: `written` leads get these score columns, `stamped`
-    leads (those and the unchanged ones) `scored_at` and `updated_at`. The indexes holding
-    them are rebuilt once instead of updated when that is most of the leads (`_rebuild`)."""
-    lead = table_of(Lead)
+def rewriting_scores(session: Session, scores: Iterable[str], written: int) -> Iterator[None]:
+    """A context for a bulk score write: `written` leads get these score columns. The indexes
+    holding them are rebuilt once instead of updated when that is most of the leads
+    (`_rebuild`)."""
     moved = [name for name in scores if name in SCORED]
-    stamps = ("scored_at", "updated_at")
-    with rewriting(session, lead, written, moved), rewriting(session, lead, stamped, stamps):
+    with rewriting(session, table_of(Lead), written, moved):
         yield
 
 
-def write_lead_scores(session: Session, scores: dict[str, Sequence[Any]], scored_at: Any) -> None:
+@contextmanager
+def rewriting_stamps(session: Session, stamped: int) -> Iterator[None]:
+    """A context for `stamped` leads' new `scored_at` and `updated_at` (a re-score's written
+    and unchanged leads alike), as `rewriting_scores`."""
+    with rewriting(session, table_of(Lead), stamped, ("scored_at", "updated_at")):
+        yield
+
+
+def write_lead_scores(
+    session: Session,
+    scores: dict[str, Sequence[Any]],
+    scored_at: Any,
+    *,
+    same_bands: bool = False,
+) -> None:
     """Columns `id` and any of `fit`, `engagement`, `total`, `grade`, `persona`,
-    `contributions` (JSON text); every row gets `scored_at` (and `updated_at`). A write
-    of many leads runs inside `rewriting_scores`."""
+    `contributions` (JSON text); every row gets `scored_at` (and `updated_at`). With `total`
+    goes its `score_band`, unless the caller knows that none moved (`same_bands`): it is then
+    not set, and the index holding it is left alone. A write of many leads runs inside
+    `rewriting_scores`."""
+    if "total" in scores and "score_band" not in scores and not same_bands:
+        scores = {**scores, "score_band": banded(scores["total"])}
     names = (*(name for name in SCORED if name in scores), "scored_at")
     if use_copy(session, len(scores["id"])):
         _update_staged(session, table_of(Lead), scores, names[:-1], scored_at, "scored_at")
@@ -256,6 +273,12 @@ def write_lead_scores(session: Session, scores: dict[str, Sequence[Any]], scored
     columns: dict[str, Any] = {f"p_{name}": scores[name] for name in (*names[:-1], "id")}
     columns["p_scored_at"] = Same(driver_value(session, Lead.scored_at, scored_at))
     executemany(session, statement, columns)
+
+
+def banded(totals: Sequence[float]) -> list[int]:
+    """The score band of each total (`core.scoring.score_band`)."""
+    bands: list[int] = score_bands(np.asarray(totals, np.float64)).tolist()
+    return bands
 
 
 def _update_staged(

@@ -281,21 +281,31 @@ class StoredEntry(NamedTuple):
 
     account_id: int | None
     contributions: str  # JSON text
+    grade: str | None
+    score_band: int
 
 
 def stored_entries(session: Session, lead_ids: Sequence[int]) -> dict[int, StoredEntry]:
-    """The account id and stored contributions of these leads."""
-    query = "SELECT id, account_id, CAST(contributions AS TEXT) FROM leads"
+    """The account id, stored contributions, grade and score band of these leads."""
+    query = "SELECT id, account_id, CAST(contributions AS TEXT), grade, score_band FROM leads"
     rows = _rows_of(session, query, "id", sorted(set(lead_ids)))
-    return {int(i): StoredEntry(account, text or "[]") for i, account, text in rows}
+    return {
+        int(i): StoredEntry(account, text or "[]", grade, int(band))
+        for i, account, text, grade, band in rows
+    }
 
 
-def write_scores(session: Session, scores: dict[str, Sequence[Any]], scored_at: Any) -> None:
-    """Columns `id`, `engagement`, `total`, `grade`, `contributions` (JSON text) of the leads
-    whose decayed score moved (fit and persona do not decay): one UPDATE per lead on SQLite,
+def write_scores(
+    session: Session, scores: dict[str, Sequence[Any]], scored_at: Any, *, same_ranks: bool
+) -> None:
+    """Columns `id`, `engagement`, `total`, `contributions` (JSON text) and, unless
+    `same_ranks` (their grade and score band are as stored), `grade` of the leads whose
+    decayed score moved (fit and persona do not decay): one UPDATE per lead on SQLite,
     through a staging table on PostgreSQL (see `rescoring.write_lead_scores`)."""
     if scores["id"]:
-        rescoring.write_lead_scores(session, scores, scored_at)
+        if same_ranks:
+            scores = {name: column for name, column in scores.items() if name != "grade"}
+        rescoring.write_lead_scores(session, scores, scored_at, same_bands=same_ranks)
 
 
 def scored_us(session: Session, lead_ids: Sequence[int]) -> dict[int, int]:

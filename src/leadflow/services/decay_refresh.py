@@ -21,8 +21,8 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from leadflow.core import bulk_state
-from leadflow.core.bulk import grades
-from leadflow.core.bulk_columns import FloatArray, IntArray
+from leadflow.core.bulk import grades, score_bands
+from leadflow.core.bulk_columns import BoolArray, FloatArray, IntArray
 from leadflow.core.contribution_text import with_engagement
 from leadflow.core.engagement_state import epoch_micros
 from leadflow.core.playbook import Playbook
@@ -95,7 +95,7 @@ class Planned:
     """What a refresh read and computed, before writing: the leads aged, the rows whose shown
     score moved, each lead's stored total and scoring time as read, and the states whose
     moment of change (`changes_at`) is new; for each of `rows`, its contributions as they
-    are now (JSON text) and its account."""
+    are now (JSON text), its account, and whether its grade or score band moved."""
 
     aged: Aged
     rows: IntArray
@@ -106,6 +106,7 @@ class Planned:
     changes: dict[str, Any] = field(default_factory=dict)
     texts: list[str] = field(default_factory=list)
     account_ids: list[int | None] = field(default_factory=list)
+    ranked: BoolArray = field(default_factory=lambda: np.zeros(0, bool))
 
 
 def plan(
@@ -166,9 +167,12 @@ def plan(
     texts = with_engagement(
         playbook, aged.points[rows], counted[rows], [e.contributions for e in written]
     )
+    ranked = (aged.grade[rows].astype(object) != np.array([e.grade for e in written], object)) | (
+        score_bands(aged.total[rows]) != np.array([e.score_band for e in written], np.int64)
+    )
     phases["score"] = time.perf_counter() - started
     return Planned(aged, rows, stored["total"], stored["scored_us"], without_state, phases,
-                   changes, texts, [e.account_id for e in written])  # fmt: skip
+                   changes, texts, [e.account_id for e in written], ranked)  # fmt: skip
 
 
 def parts(planned: Planned, most: int) -> list[Planned]:
@@ -216,6 +220,7 @@ def _range_part(planned: Planned, changed_rows: IntArray, start: int, end: int) 
         _picked(planned.changes, mine) if len(changed_rows) else planned.changes,
         texts,
         accounts,
+        planned.ranked[here],
     )
 
 
@@ -294,7 +299,8 @@ def _write_planned(
     rows = rows[keep]
     result = Refreshed(phases=dict(planned.phases), without_state=planned.without_state)
     before = planned.stored_total[rows]
-    result.accounts = _write(session, playbook, aged, rows, before, texts, accounts, now)
+    ranked = planned.ranked[keep]
+    result.accounts = _write(session, playbook, aged, (rows, ranked), before, texts, accounts, now)
     _write_changes(session, planned, rows, current)
     result.leads = len(aged.ids)
     result.changed = len(rows)
@@ -330,6 +336,32 @@ def _write_changes(
     })  # fmt: skip
 
 
+def _write_scores(
+    session: Session,
+    aged: Aged,
+    rows: IntArray,
+    texts: list[str],
+    ranked: BoolArray,
+    now: datetime,
+) -> None:
+    """The new scores of the leads at `rows`, those whose grade or score band stayed apart:
+    they leave the columns, and the wide report index holding them, alone (most of a pass)."""
+    for mine, same_ranks in ((ranked, False), (~ranked, True)):
+        picked = rows[mine]
+        state_columns.write_scores(
+            session,
+            {
+                "id": aged.ids[picked].tolist(),
+                "engagement": aged.engagement[picked].tolist(),
+                "total": aged.total[picked].tolist(),
+                "grade": aged.grade[picked].tolist(),
+                "contributions": [t for t, m in zip(texts, mine.tolist(), strict=True) if m],
+            },
+            now,
+            same_ranks=same_ranks,
+        )
+
+
 def refresh(
     session: Session, playbook: Playbook, now: datetime, lead_ids: Sequence[int] | None = None
 ) -> Refreshed:
@@ -342,28 +374,19 @@ def _write(
     session: Session,
     playbook: Playbook,
     aged: Aged,
-    rows: IntArray,
+    written: tuple[IntArray, BoolArray],
     before: FloatArray,
     texts: list[str],
     accounts: list[int | None],
     now: datetime,
 ) -> list[int]:
     """The leads at `rows` whose shown score moved, with their contributions' `texts` and
-    `accounts`: scores, ledger, their accounts (whose ids are returned)."""
+    `accounts` (`written`: the rows, and whether each one's grade or score band moved):
+    scores, ledger, their accounts (whose ids are returned)."""
+    rows, ranked = written
     if not len(rows):
         return []
-    ids = aged.ids[rows].tolist()
-    state_columns.write_scores(
-        session,
-        {
-            "id": ids,
-            "engagement": aged.engagement[rows].tolist(),
-            "total": aged.total[rows].tolist(),
-            "grade": aged.grade[rows].tolist(),
-            "contributions": texts,
-        },
-        now,
-    )
+    _write_scores(session, aged, rows, texts, ranked, now)
     total = aged.total[rows]
     moved = np.flatnonzero(total != before)
     delta = (bulk_state.hundredths(total[moved]) - bulk_state.hundredths(before[moved])) / 100

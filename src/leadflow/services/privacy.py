@@ -10,7 +10,6 @@ are dropped, queues a `people.erased` webhook carrying only the hash, and audits
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -106,7 +105,7 @@ def _count(session: Session, lead: Lead) -> None:
         "persona": lead.persona,
         "tier": account.tier if account else None,
         "grade": lead.grade,
-        "score_band": int(math.floor(lead.total / 20) * 20),
+        "score_band": lead.score_band,
         "reached_rank": rank,
     }
     won = lead.outcome == "won"

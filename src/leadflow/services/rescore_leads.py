@@ -34,7 +34,6 @@ from leadflow.repositories.rescoring import LeadSelection
 
 ObjectArray = npt.NDArray[np.object_]
 _STORED = ("grade", "persona")
-_NUMBERS = ("id", "total", "account_id", "fit", "engagement")
 _MISSING_BITS = 0x7FF8_DEAD_BEEF_0001  # a NaN: SQLite never returns one, so it marks NULL
 
 
@@ -48,6 +47,7 @@ class StoredScores:
     grade: ObjectArray
     persona: ObjectArray
     contributions: Any  # an Arrow string array of JSON texts
+    score_band: IntArray
 
 
 @dataclass(frozen=True)
@@ -195,6 +195,7 @@ def read_leads(session: Session, playbook: Playbook, lead_ids: list[int] | None)
         grade=_objects(raw.coded["grade"]),
         persona=_objects(raw.coded["persona"]),
         contributions=raw.contributions,
+        score_band=raw.numbers["score_band"],
     )
     return LeadRows(
         ids=raw.numbers["id"],
@@ -219,6 +220,7 @@ def _row_raw(session: Session, wanted: LeadSelection, lead_ids: list[int] | None
     account = [-1 if a is None else a for a in columns.pop("account_id")]
     numbers: dict[str, npt.NDArray[Any]] = {"account_id": np.array(account, np.int64)}
     numbers["id"] = np.array(columns.pop("id"), np.int64)
+    numbers["score_band"] = np.array(columns.pop("score_band"), np.int64)
     for name in ("total", "fit", "engagement"):
         numbers[name] = np.array(columns.pop(name), np.float64)
     contributions = pa.array(columns.pop("contributions"), pa.large_string())
@@ -233,6 +235,7 @@ def _arrow_raw(session: Session, wanted: LeadSelection) -> _Raw | None:
     numbers: dict[str, npt.NDArray[Any]] = {
         "id": _numbers(columns.pop("id"), np.int64),
         "account_id": _numbers(columns.pop("account_id"), np.int64, missing=-1),
+        "score_band": _numbers(columns.pop("score_band"), np.int64),
     }
     for name in ("total", "fit", "engagement"):
         numbers[name] = _numbers(columns.pop(name), np.float64)

@@ -69,11 +69,20 @@ def changed(stored: StoredScores, scores: bulk.BulkScores, contributions: Any) -
         _same_floats(stored.fit, scores.fit)
         & _same_floats(stored.engagement, scores.engagement)
         & _same_floats(stored.total, scores.total)
-        & (stored.grade == scores.grade.astype(object))
-        & (stored.persona == scores.persona)
+        & ~ranked_elsewhere(stored, scores)
         & np.asarray(same_text, bool)
     )
     return np.asarray(~same, bool)
+
+
+def ranked_elsewhere(stored: StoredScores, scores: bulk.BulkScores) -> BoolArray:
+    """Leads whose grade, persona or score band moved: what the wide report indexes hold."""
+    return np.asarray(
+        (stored.grade != scores.grade.astype(object))
+        | (stored.persona != scores.persona)
+        | (stored.score_band != bulk.score_bands(scores.total)),
+        bool,
+    )
 
 
 def _chosen(texts: Any, rows: BoolArray) -> Any:
@@ -88,26 +97,53 @@ def _chosen(texts: Any, rows: BoolArray) -> Any:
 def write(
     session: Session, leads: LeadRows, scores: bulk.BulkScores, now: datetime, *, every: bool
 ) -> int:
-    """Store the new scores; `every`: these are all the leads. The number of leads written."""
+    """Store the new scores; `every`: these are all the leads. The number of leads written.
+
+    The leads whose grade, persona or score band moved are written apart from those whose
+    only the points did: the second write leaves those columns, and the wide indexes holding
+    them (`ix_leads_reports`, `ix_leads_quality`, `ix_leads_persona`), alone. A nightly
+    re-score moves many totals and few grades, so those indexes are updated for the few
+    instead of rebuilt for the many."""
     texts = contributions_json(scores)
     differs = changed(leads.stored, scores, texts)
-    rows = np.flatnonzero(differs)
+    ranked = differs & ranked_elsewhere(leads.stored, scores)
+    written = np.flatnonzero(differs)
+    with rescoring.rewriting_stamps(session, len(leads.ids)):
+        for picked, same_ranks in ((ranked, False), (differs & ~ranked, True)):
+            _write_rows(session, leads, scores, texts, picked, now, same_ranks=same_ranks)
+        if len(written) < len(leads.ids):  # the others keep their score, scored again now
+            unchanged = None if every else np.setdiff1d(leads.ids, leads.ids[written]).tolist()
+            rescoring.stamp_scored_at(session, now, unchanged)
+    return len(written)
+
+
+def _write_rows(
+    session: Session,
+    leads: LeadRows,
+    scores: bulk.BulkScores,
+    texts: Any,
+    picked: BoolArray,
+    now: datetime,
+    *,
+    same_ranks: bool,
+) -> None:
+    """Write the scores of the leads `picked`; `same_ranks`: their grade, persona and score
+    band are as stored, and are not set."""
+    rows = np.flatnonzero(picked)
+    if not len(rows):
+        return
     columns = {
         "id": leads.ids[rows].tolist(),
         "fit": scores.fit[rows].tolist(),
         "engagement": scores.engagement[rows].tolist(),
         "total": scores.total[rows].tolist(),
-        "grade": scores.grade[rows].tolist(),
-        "persona": scores.persona[rows].tolist(),
-        "contributions": _chosen(texts, differs).to_pylist(),
+        "contributions": _chosen(texts, picked).to_pylist(),
     }
-    if (leads.stored.persona[rows] == scores.persona[rows]).all():
-        # Not set: its index (`ix_leads_persona`) is then neither updated nor rebuilt.
-        del columns["persona"]
-    # The stamps below move `scored_at` and `updated_at` of every lead listed.
-    with rescoring.rewriting_scores(session, columns, len(rows), len(leads.ids)):
-        rescoring.write_lead_scores(session, columns, now)
-        if len(rows) < len(leads.ids):  # the others keep their score, scored again now
-            unchanged = None if every else np.setdiff1d(leads.ids, leads.ids[rows]).tolist()
-            rescoring.stamp_scored_at(session, now, unchanged)
-    return len(rows)
+    if not same_ranks:
+        columns["score_band"] = bulk.score_bands(scores.total[rows]).tolist()
+        columns["grade"] = scores.grade[rows].tolist()
+        if not (leads.stored.persona[rows] == scores.persona[rows]).all():
+            # Set only when one moved: its index (`ix_leads_persona`) is otherwise left alone.
+            columns["persona"] = scores.persona[rows].tolist()
+    with rescoring.rewriting_scores(session, columns, len(rows)):
+        rescoring.write_lead_scores(session, columns, now, same_bands=same_ranks)
