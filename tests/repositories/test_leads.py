@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from leadflow.repositories import accounts, leads, stage_facts
+from leadflow.repositories import accounts, leads, rescoring, stage_facts
 from tests.repositories.conftest import NOW
 
 
@@ -42,41 +43,16 @@ def test_create_flushes_an_id(session: Session) -> None:
 def test_list_top_orders_and_filters(session: Session) -> None:
     leads.upsert_many(session, [_lead(f"l{i}@x.com") for i in range(4)])
     ids = leads.ids_by_email(session, [f"l{i}@x.com" for i in range(4)])
-    leads.update_scores_bulk(
-        session,
-        [
-            {
-                "id": ids["l0@x.com"],
-                "fit": 1.0,
-                "engagement": 0.0,
-                "total": 1.0,
-                "grade": "D4",
-                "persona": None,
-                "contributions": [],
-                "scored_at": NOW,
-            },
-            {
-                "id": ids["l1@x.com"],
-                "fit": 50.0,
-                "engagement": 10.0,
-                "total": 60.0,
-                "grade": "A1",
-                "persona": "ops",
-                "contributions": [{"rule": "r", "points": 60.0}],
-                "scored_at": NOW,
-            },
-            {
-                "id": ids["l2@x.com"],
-                "fit": 60.0,
-                "engagement": 0.0,
-                "total": 60.0,
-                "grade": "A4",
-                "persona": "ops",
-                "contributions": [],
-                "scored_at": NOW,
-            },
-        ],
-    )
+    scored = [  # email, fit, engagement, total, grade, persona, contributions
+        ("l0@x.com", 1.0, 0.0, 1.0, "D4", None, []),
+        ("l1@x.com", 50.0, 10.0, 60.0, "A1", "ops", [{"rule": "r", "points": 60.0}]),
+        ("l2@x.com", 60.0, 0.0, 60.0, "A4", "ops", []),
+    ]
+    names = ("id", "fit", "engagement", "total", "grade", "persona", "contributions")
+    columns = {name: [row[k] for row in scored] for k, name in enumerate(names)}
+    columns["id"] = [ids[email] for email in columns["id"]]
+    columns["contributions"] = [json.dumps(c) for c in columns["contributions"]]
+    rescoring.write_lead_scores(session, columns, NOW)
     leads.set_stages(session, [(ids["l2@x.com"], "subscriber", "mql")], at=NOW)
     session.expire_all()
     top = leads.list_top(session, limit=3)

@@ -6,7 +6,7 @@ grade or band moved, so the wide index holding them is left alone for the others
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from leadflow.core.report_math import Cohort
 from leadflow.core.scoring import score_band
 from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models import Lead
+from leadflow.repositories import leads as lead_repo
 from leadflow.services import decay_refresh, rescore
 from leadflow.services.reports import funnel
 from tests.services.test_decay_parts import committed
@@ -113,7 +114,12 @@ def test_a_total_set_or_inserted_brings_its_band(session: Session) -> None:
     session.flush()
     given.total = -3.0
     session.execute(insert(Lead), [{"email": "core@x.io", "total": 119.99}, {"email": "no@x.io"}])
+    at = datetime(2026, 11, 30, tzinfo=UTC)
+    bulk = [{"email": f"bulk{k}@x.io", "total": t, "created_at": at, "updated_at": at}
+            for k, t in enumerate((61.0, -0.5))]  # fmt: skip
+    lead_repo.upsert_many(session, bulk)  # the driver-level insert of imports
     session.flush()
     session.expire_all()
     found = dict(session.execute(select(Lead.email, Lead.score_band)).tuples().all())
-    assert found == {"given@x.io": -20, "core@x.io": 100, "no@x.io": 0}
+    assert found == {"given@x.io": -20, "core@x.io": 100, "no@x.io": 0, "bulk0@x.io": 60,
+                     "bulk1@x.io": -20}  # fmt: skip

@@ -30,8 +30,19 @@ def same_keys(rows: Sequence[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
     yield from groups.values()
 
 
-def _default_values(column: Column[Any], count: int) -> list[Any]:
-    default = column.default
+class _RowContext:
+    """What a default that reads its row (`context.get_current_parameters()`, e.g. a lead's
+    score band from its total) is given here: the row's own values."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self._row = row
+
+    def get_current_parameters(self) -> dict[str, Any]:
+        return self._row
+
+
+def _default_values(column: Column[Any], rows: Sequence[dict[str, Any]]) -> list[Any]:
+    default, count = column.default, len(rows)
     if default is None or not hasattr(default, "arg"):
         return [None] * count
     if callable(default.arg):  # SQLAlchemy wraps it to take an execution context
@@ -39,7 +50,7 @@ def _default_values(column: Column[Any], count: int) -> list[Any]:
             # It takes none (`dict`, `list`, `utcnow`): one value for the batch, so its
             # driver form (JSON text, the time's text) is computed once (`_processed`).
             return [default.arg(None)] * count
-        return [default.arg(None) for _ in range(count)]
+        return [default.arg(_RowContext(row)) for row in rows]
     return [default.arg] * count
 
 
@@ -111,7 +122,7 @@ def insert_rows(
         defaulted = [c for c in table.columns if c.key not in given and c.default is not None]
         names = [*given, *(c.key for c in defaulted)]
         columns = [_processed(session, table.c[k], [row[k] for row in group]) for k in given]
-        columns += [_processed(session, c, _default_values(c, len(group))) for c in defaulted]
+        columns += [_processed(session, c, _default_values(c, group)) for c in defaulted]
         if use_copy(session, len(group)):
             inserted += _copy_rows(session, table, unless, dict(zip(names, columns, strict=True)))
             continue

@@ -32,10 +32,6 @@ from leadflow.repositories._sql import (
     upsert_by_key,
 )
 
-SCORE_COLUMNS = frozenset(
-    {"id", "fit", "engagement", "total", "grade", "persona", "contributions", "scored_at"}
-)
-
 
 def get(session: Session, lead_id: int, *, lock: bool = False) -> Lead | None:
     """The lead with this id; `lock`: read afresh and held (see `ROW_LOCK`) until the commit."""
@@ -211,16 +207,6 @@ def count_by_stage(session: Session) -> dict[str, int]:
     """How many leads are in each stage (stages with none are absent)."""
     query = select(Lead.stage, func.count()).group_by(Lead.stage)
     return dict(session.execute(query).all())
-
-
-def update_scores_bulk(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Write scores (id, fit, engagement, total, grade, persona, contributions, scored_at)."""
-    if rows:
-        picked = [{k: v for k, v in row.items() if k in SCORE_COLUMNS} for row in rows]
-        # updated_at moves with the score: CRM syncs read "changed since" (lead_scores view).
-        picked = [{**row, "updated_at": row["scored_at"]} if "scored_at" in row else row
-                  for row in picked]  # fmt: skip
-        update_by_id(session, table_of(Lead), picked)
 
 
 def set_stages(session: Session, moves: Sequence[tuple[int, str, str]], *, at: datetime) -> None:
