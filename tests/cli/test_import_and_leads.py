@@ -156,6 +156,13 @@ def test_demo_builds_a_scored_company(run: Run) -> None:
     totals = [lead["total"] for lead in leads]
     assert totals == sorted(totals, reverse=True)
     assert any(lead["stage"] in {"mql", "sql"} for lead in leads)
+    # The leads to work next, not the best scored of all: won, recycled and disqualified
+    # leads are not shown there (before, the top ten were mostly disqualified or nurture).
+    title = "Top 10 leads still in play (not customers, nurture or disqualified)"
+    top = result.stdout.split(title)[1].split("Try:")[0]
+    in_play = [x for x in leads if x["stage"] not in {"customer", "nurture", "disqualified"}]
+    assert [x["email"] for x in in_play[:10] if x["email"] not in top] == []
+    assert not {"customer", "nurture", "disqualified"} & set(top.split())
 
 
 def test_rescore_at_a_later_moment_shows_decay(initialised: Run, tmp_path: Path) -> None:

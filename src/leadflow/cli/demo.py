@@ -20,6 +20,7 @@ from leadflow.cli.setup import EXAMPLES
 from leadflow.cli.terminal import key_column, print_whole
 from leadflow.core.demo_traffic import Rates
 from leadflow.core.roles import Role
+from leadflow.core.stages import IN_PLAY
 from leadflow.models.db import make_engine, upgrade
 from leadflow.services import demo_live, keys, leads, playbooks, reporting, users
 from leadflow.services.reports import snapshots
@@ -87,7 +88,8 @@ def demo(
         else:
             console.print("the database already has leads: showing them (--fresh rebuilds)")
         stages = reporting.stage_counts(session)
-        top = leads.list_top(session, limit=10)
+        # The leads to work next: the best scored of all are often won or disqualified.
+        top = leads.list_top(session, stages=tuple(IN_PLAY), limit=10)
     _show(stages, top)
     if no_serve:
         return
@@ -138,7 +140,7 @@ def _show(stages: dict[str, int], top: list[dict[str, object]]) -> None:
     console.print(table)
     best = Table(
         key_column("email"), "title", "stage", "grade", "total", "persona",
-        title="Top 10 leads",
+        title="Top 10 leads still in play (not customers, nurture or disqualified)",
     )  # fmt: skip
     for row in top:
         best.add_row(

@@ -25,6 +25,9 @@ FUNNEL: tuple[Stage, ...] = (
     Stage.CUSTOMER,
 )
 
+# Stages of the leads still to be won: not customers, not recycled to nurture, not disqualified.
+IN_PLAY: tuple[Stage, ...] = (Stage.SUBSCRIBER, Stage.LEAD, Stage.MQL, Stage.SQL, Stage.OPPORTUNITY)
+
 # Stages the machine may move a lead into by itself; later ones belong to sales.
 AUTOMATIC_STAGES: tuple[Stage, ...] = (Stage.LEAD, Stage.MQL, Stage.SQL)
 

@@ -135,8 +135,11 @@ class LeadFilter:
     persona: str | None = None
     owner: str | None = None
     account_id: int | None = None
+    stages: tuple[str, ...] | None = None  # any of these
 
     def apply(self, query: Any) -> Any:
+        if self.stages is not None:
+            query = query.where(Lead.stage.in_(self.stages))
         for column, value in (
             (Lead.stage, self.stage),
             (Lead.grade, self.grade),
@@ -155,11 +158,12 @@ def list_top(
     stage: str | None = None,
     grade: str | None = None,
     persona: str | None = None,
+    stages: tuple[str, ...] | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[Lead]:
     """Leads by total score, highest first (ties by id), optionally filtered."""
-    wanted = LeadFilter(stage=stage, grade=grade, persona=persona)
+    wanted = LeadFilter(stage=stage, grade=grade, persona=persona, stages=stages)
     return list_leads(session, wanted, sort="total", limit=limit, offset=offset)
 
 

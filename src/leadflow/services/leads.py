@@ -135,13 +135,15 @@ def list_top(
     stage: str | None = None,
     grade: str | None = None,
     persona: str | None = None,
+    stages: tuple[str, ...] | None = None,
     limit: int = 25,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Leads by score, highest first, with optional filters."""
+    """Leads by score, highest first, with optional filters (`stages`: any of these)."""
     rows = lead_repo.list_top(
-        session, stage=stage, grade=grade, persona=persona, limit=limit, offset=offset
-    )
+        session, stage=stage, grade=grade, persona=persona, stages=stages, limit=limit,
+        offset=offset,
+    )  # fmt: skip
     return [summary(lead) for lead in rows]
 
 
