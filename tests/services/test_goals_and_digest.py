@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from leadflow.core.errors import Invalid
 from leadflow.core.lifecycle import Action
 from leadflow.core.playbook import Playbook
-from leadflow.models import Lead, OutboxMessage, SharedChannel
+from leadflow.models import Assignment, Lead, OutboxMessage, SharedChannel
 from leadflow.repositories import events as event_repo
-from leadflow.services import digest, goals, lifecycle
-from tests.services.test_reports import NOW, playbook, session
+from leadflow.services import digest, goals, lifecycle, sla
+from tests.services.test_reports import NOW, day, playbook, session
 
 __all__ = ["playbook", "session"]  # fixtures shared with the report tests
 
@@ -105,3 +105,42 @@ def test_the_digest_names_each_campaign_once_and_keeps_its_cohorts_apart(
     # ... and the month's cohort, said to be one
     assert ("Leads created in 2026-09, how far they got: lead 6 -> mql 6 -> sql 5 -> "
             "opportunity 3 -> customer 2") in lines  # fmt: skip
+
+
+def test_the_digests_sales_lines_count_the_periods_hand_offs_as_leadflow_sla_does(
+    session: Session, playbook: Playbook
+) -> None:
+    """A hand-off is judged in the period it was made, whenever its lead was created: the
+    digest's lines per team add up to `leadflow sla`'s month (before, the digest counted the
+    hand-offs of the period's new leads, whenever made)."""
+    first = session.scalar(select(Lead).where(Lead.email == "a@x.io"))
+    assert first is not None and first.created_at.month == 9
+    session.add(
+        Assignment(
+            lead_id=first.id,
+            team="enterprise",
+            stage="sql",
+            reason="again",
+            assigned_at=day(10, 2),
+            sla_due_at=day(10, 2, 4),
+            status="breached",
+        )
+    )
+    session.flush()
+    for month, expected in (
+        (
+            "2026-09",
+            [
+                "Sales enterprise: 2 met, 1 breached, 0 open",
+                "Sales inbound: 0 met, 1 breached, 0 open",
+            ],
+        ),
+        ("2026-10", ["Sales enterprise: 0 met, 1 breached, 0 open"]),
+    ):
+        lines = [x for x in digest.build(session, playbook, month, NOW)["text"].splitlines()
+                 if x.startswith("Sales ")]  # fmt: skip
+        assert lines == expected, month
+        month_sla = sla.month_report(session, playbook, day(int(month[-2:]), 20))["sales"]
+        rows = digest.build(session, playbook, month, NOW)["sla"]["sales"]
+        assert [sum(r[k] for r in rows) for k in ("met", "breached", "open")] == [
+            month_sla["met"], month_sla["breached"], month_sla["open"]]  # fmt: skip

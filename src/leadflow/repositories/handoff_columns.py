@@ -4,12 +4,13 @@ Python row by row at a million leads."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import chain
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ClauseElement, ColumnElement, case, func, literal_column, select
+from sqlalchemy import ClauseElement, ColumnElement, and_, case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from leadflow.core.report_math import Cohort
@@ -51,12 +52,16 @@ NO_REP = -1
 MINUTES_INDEX = "ix_assignments_time_to_touch"
 
 
-def handoffs(session: Session, cohort: Cohort) -> Handoffs:
-    """Every hand-off of a cohort lead, as columns: numbers only come out of the driver (the
-    rep's id, the team's code, the status's code, the minutes), names once per rep and team."""
+def handoffs(
+    session: Session, cohort: Cohort, made: tuple[datetime, datetime] | None = None
+) -> Handoffs:
+    """Every hand-off of a cohort lead (with `made`: every hand-off made in [start, end),
+    whenever its lead came), as columns: numbers only come out of the driver (the rep's id,
+    the team's code, the status's code, the minutes), names once per rep and team."""
     minutes = _minutes(session)
     status = case({name: k for k, name in enumerate(STATUSES)}, value=Assignment.status, else_=3)
-    teams = _teams(session, cohort)
+    which = _which(cohort, made)
+    teams = _teams(session, which, made is None)
     if not teams:  # no hand-off (and a CASE needs a WHEN)
         nothing = np.empty(0, dtype=np.int64)
         return Handoffs(Labelled([], nothing), Labelled([], nothing), nothing, np.empty(0))
@@ -64,8 +69,8 @@ def handoffs(session: Session, cohort: Cohort) -> Handoffs:
     untouched = case((minutes.is_(None), 1), else_=0)
     rep = func.coalesce(Assignment.rep_id, NO_REP) + 1  # from 0
     packed = ((rep * (len(teams) + 1) + team + 1) * 4 + status) * 2 + untouched
-    query = select(packed, func.coalesce(minutes, 0.0)).where(of_cohort(Assignment.lead_id, cohort))
-    numbers = fetch(session, _covered(session, query), binary=True)
+    query = select(packed, func.coalesce(minutes, 0.0)).where(which)
+    numbers = fetch(session, _covered(session, query, made is None), binary=True)
     rows = np.fromiter(chain.from_iterable(numbers), ROW)
     rest, untouched_flags = np.divmod(rows["packed"], 2)
     rest, statuses = np.divmod(rest, 4)
@@ -78,10 +83,17 @@ def handoffs(session: Session, cohort: Cohort) -> Handoffs:
     )
 
 
-def _teams(session: Session, cohort: Cohort) -> list[str]:
-    """The teams the cohort's hand-offs went to."""
-    query = select(Assignment.team).distinct().where(of_cohort(Assignment.lead_id, cohort))
-    return sorted(team for (team,) in chain.from_iterable(fetch(session, _covered(session, query))))
+def _which(cohort: Cohort, made: tuple[datetime, datetime] | None) -> ColumnElement[bool]:
+    """The hand-offs of the cohort's leads, or those made in [start, end)."""
+    if made is None:
+        return of_cohort(Assignment.lead_id, cohort)
+    return and_(Assignment.assigned_at >= made[0], Assignment.assigned_at < made[1])
+
+
+def _teams(session: Session, which: ColumnElement[bool], covered: bool) -> list[str]:
+    """The teams these hand-offs went to."""
+    query = _covered(session, select(Assignment.team).distinct().where(which), covered)
+    return sorted(team for (team,) in chain.from_iterable(fetch(session, query)))
 
 
 def _minutes(session: Session) -> ColumnElement[Any]:
@@ -95,10 +107,11 @@ def _minutes(session: Session) -> ColumnElement[Any]:
     return indexed_seconds(session, Assignment.first_touch_at, Assignment.assigned_at) / 60.0
 
 
-def _covered(session: Session, query: ClauseElement) -> Any:
+def _covered(session: Session, query: ClauseElement, covered: bool = True) -> Any:
     """The query reading `MINUTES_INDEX` alone on SQLite (which would read the rows: the
-    index does not hold the two times its expression is made of)."""
-    if dialect_name(session) != "sqlite":
+    index does not hold the two times its expression is made of); not when it filters by the
+    hand-off's time (`covered` False), which the index does not hold either."""
+    if dialect_name(session) != "sqlite" or not covered:
         return query
     return indexed_by(query, "assignments", MINUTES_INDEX)
 

@@ -58,7 +58,8 @@ def build(
         # them) and how far the period's new leads got (the cohort).
         "entered": {stage: queries.entries(session, stage, start, end) for stage in stages},
         "funnel": stages,
-        "sla": {"marketing": speed["marketing"], "sales": speed["teams"]},
+        # Sales judged on the hand-offs made in the period, as `leadflow sla` judges them.
+        "sla": {"marketing": speed["marketing"], "sales": team.sla_by_team(session, start, end)},
         "top_campaigns": ranked[:TOP],
         "bottom_campaigns": ranked[max(TOP, len(ranked) - TOP) :][::-1],  # never the top ones
         "recycle_reasons": quality["rows"][:5],

@@ -63,6 +63,13 @@ def speed_to_lead(
     )  # fmt: skip
 
 
+def sla_by_team(session: Session, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Each team's hand-offs made in [start, end), whenever their leads came: met, breached,
+    open, compliance and minutes to first touch (the period `leadflow sla` judges)."""
+    found = handoff_columns.handoffs(session, Cohort(), made=(start, end))
+    return _compliance(found.teams, found, "team")
+
+
 def _compliance(
     keys: handoff_columns.Labelled, found: handoff_columns.Handoffs, name: str
 ) -> list[dict[str, Any]]:
