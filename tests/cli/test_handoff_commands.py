@@ -147,6 +147,12 @@ def test_a_rep_out_of_office_gets_no_leads_until_back(initialised: Run, tmp_path
     assert "inbound" in third["assignment"]["reason"]
     missing = initialised("reps", "update", "nobody@flowline.io", "--back")
     assert missing.exit_code == 1 and "no rep with e-mail" in missing.stderr
+    # A day without a time is the start of that day where the rep works, not in UTC.
+    west = initialised("reps", "update", "ana@flowline.io", "--tz", "America/Los_Angeles",
+                       "--out-of-office-until", "2099-01-01")  # fmt: skip
+    assert west.exit_code == 0, west.output
+    assert "out of office until 2099-01-01 00:00 America/Los_Angeles" in west.stdout
+    assert "(2099-01-01 08:00 UTC)" in west.stdout
     bad_zone = initialised("reps", "update", "ben@flowline.io", "--tz", "Mars/Olympus")
     assert bad_zone.exit_code == 1 and "working hours" in bad_zone.stderr
 

@@ -82,8 +82,9 @@ def test_a_manager_adds_and_edits_a_rep(app: FastAPI, client: TestClient, staff:
     changed = rep_named(app, "ella@flowline.io")
     assert changed is not None
     assert (changed.capacity, changed.active) == (5, False)  # the box was left unticked
-    assert changed.out_of_office_until is not None
-    assert changed.out_of_office_until.date().isoformat() == "2030-01-02"
+    # The day starts where the rep works (Berlin), not in UTC; the form shows that day again.
+    assert changed.out_of_office_until == datetime(2030, 1, 1, 23, tzinfo=UTC)
+    assert 'value="2030-01-02"' in client.get(f"/team/reps/{rep.id}").text
     assert {("max@flowline.io", "rep.add"), ("max@flowline.io", "rep.update")} <= audit_actions(app)
 
 

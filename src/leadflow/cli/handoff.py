@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
@@ -80,7 +81,7 @@ def update_rep(
     email: str = typer.Argument(..., help="The rep's e-mail."),
     out_of_office_until: datetime | None = typer.Option(
         None, "--out-of-office-until", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"],
-        help="Gets no new leads until then (UTC).",
+        help="Gets no new leads until then: a day is its start, in the rep's time zone.",
     ),
     back: bool = typer.Option(False, "--back", help="Back in the office: clears out-of-office."),
     team: str | None = typer.Option(None, "--team"),
@@ -102,9 +103,7 @@ def update_rep(
         "manager_email": manager,
         "channels": channel or None,
         "active": active,
-        "out_of_office_until": (
-            out_of_office_until.replace(tzinfo=UTC) if out_of_office_until else None
-        ),
+        "out_of_office_until": out_of_office_until,  # the rep's local time (services.reps)
     }
     fields = {name: value for name, value in given.items() if value is not None}
     if back:
@@ -114,8 +113,7 @@ def update_rep(
         rep = reps.update_rep_by_email(session, email, fields)
         details = {"email": rep.email, "team": rep.team, "fields": sorted(fields)}
         audited(session, "rep.update", f"rep:{rep.id}", details)
-        away = rep.out_of_office_until
-        status = f"out of office until {away:%Y-%m-%d %H:%M}" if away else "in office"
+        status = _away(rep.out_of_office_until, rep.timezone)
         console.print(f"updated rep {rep.id}: {rep.name} <{rep.email}>, team {rep.team}, {status}")
 
 
@@ -259,6 +257,15 @@ def sla_command(as_json: bool = typer.Option(False, "--json")) -> None:
         f"breached, {sales['open']} open; median first touch "
         f"{_minutes(sales['median_minutes_to_first_touch'])} min"
     )
+
+
+def _away(until: datetime | None, zone: str) -> str:
+    """`out of office until` the moment in the rep's zone (and in UTC beside it)."""
+    if until is None:
+        return "in office"
+    local = until.astimezone(ZoneInfo(zone))
+    utc = "" if zone == "UTC" else f" ({until.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
+    return f"out of office until {local:%Y-%m-%d %H:%M} {zone}{utc}"
 
 
 def _minutes(value: float | None) -> str:

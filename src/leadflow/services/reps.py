@@ -96,6 +96,10 @@ def update_rep(session: Session, rep_id: int, fields: dict[str, Any]) -> Rep:
         raise Invalid(f"working hours: {exc}") from None
     for url in fields.get("channels") or []:
         check_channel(url)
+    away = fields.get("out_of_office_until")
+    if isinstance(away, datetime) and away.tzinfo is None:
+        # A time without a zone (a day: its start) is the rep's, where they work.
+        fields = {**fields, "out_of_office_until": away.replace(tzinfo=ZoneInfo(zone))}
     for name, value in fields.items():
         setattr(rep, name, value)
     return rep

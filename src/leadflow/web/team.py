@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -121,10 +122,19 @@ def _typed(form: dict[str, str], seen: Viewer, *, new: bool) -> dict[str, Any]:
 
 
 def _day(text: str) -> datetime | str:
+    """The form's day, its start in the rep's time zone (`services.reps.update_rep`)."""
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+        return datetime.fromisoformat(text)
     except ValueError:
         return text  # the model names it
+
+
+def _local_day(moment: datetime, zone: str) -> str:
+    """The day `moment` falls on where the rep works (UTC when the zone is unknown)."""
+    try:
+        return moment.astimezone(ZoneInfo(zone)).date().isoformat()
+    except (ValueError, KeyError):
+        return moment.astimezone(UTC).date().isoformat()
 
 
 def _problems(exc: ValidationError | LeadflowError) -> list[str]:
@@ -145,7 +155,7 @@ def _values_of(rep: Rep, seen: Viewer) -> dict[str, Any]:
         "weight": rep.weight, "working_hours": rep.working_hours, "timezone": rep.timezone,
         "manager_email": rep.manager_email or "", "territories": ", ".join(rep.territories or []),
         "channels": "\n".join(channels), "active": "on" if rep.active else "",
-        "out_of_office_until": away.date().isoformat() if away else "",
+        "out_of_office_until": _local_day(away, rep.timezone) if away else "",
     }  # fmt: skip
 
 
