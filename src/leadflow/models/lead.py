@@ -28,8 +28,9 @@ PEOPLE_COLUMNS = ("source", "medium", "campaign", "persona")
 # What the stale-lead count reads (`repositories/reports.stale`).
 ACTIVITY_COLUMNS = ("last_event_at", "created_at", "stage", "outcome")
 # What the data-quality report counts (`repositories/data_quality`): the cohort's columns,
-# creation first, then the fields a playbook may need and the e-mail.
-QUALITY_COLUMNS = ("created_at", "account_id", "source", "medium", "campaign", "persona",
+# creation first, then the fields a playbook may need and the e-mail. Not the persona, which
+# scoring writes (migration 0048): a bulk scoring would rebuild this wide index for it.
+QUALITY_COLUMNS = ("created_at", "account_id", "source", "medium", "campaign",
                    "email", "first_name", "last_name", "title", "phone", "country")  # fmt: skip
 # An e-mail address missing or not shaped like one, as SQL: the predicate of the partial index
 # `ix_leads_bad_email` and, written the same, the data-quality report's condition (the index
