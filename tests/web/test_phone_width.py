@@ -112,3 +112,35 @@ def visits_at_desktop_widths(page: Page, app: FastAPI, base: str) -> Iterator[tu
                 page.evaluate("() => new Promise(done => requestAnimationFrame("
                               "() => requestAnimationFrame(done)))")  # fmt: skip
                 yield path, width
+
+
+# Inputs whose hint is wider than the room inside them: the hint is cut off (the queue's
+# "Reason / amount" read "Reason / amour" at 1280 px).
+CUT_PLACEHOLDERS = """[...document.querySelectorAll('input[placeholder], textarea[placeholder]')]
+    .filter(input => {
+        const style = getComputedStyle(input);
+        const pen = document.createElement('canvas').getContext('2d');
+        pen.font = style.font;
+        const room = input.clientWidth - parseFloat(style.paddingLeft)
+            - parseFloat(style.paddingRight);
+        return input.offsetParent !== null && pen.measureText(input.placeholder).width > room;
+    }).map(input => input.placeholder)"""
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_no_placeholder_is_cut_off_on_a_desktop_or_a_phone(
+    page: Page, live_url: str, client: TestClient, make_key: Callable[[Role], str], people: None,
+) -> None:  # fmt: skip
+    demo_request(client, make_key(Role.MARKETING), "kai@unlisted-co.io")
+    sign_in(page, live_url, "max@flowline.io", "/queue")
+    page.wait_for_selector('tr[data-email="kai@unlisted-co.io"]')
+    cut = {}
+    for width in (1280, PHONE["width"]):
+        page.set_viewport_size({"width": width, "height": 900})
+        for path in PAGES:
+            page.goto(f"{live_url}{path}")
+            page.wait_for_load_state("networkidle")
+            hints = page.evaluate(CUT_PLACEHOLDERS)
+            if hints:
+                cut[f"{path} at {width} px"] = hints
+    assert cut == {}, f"placeholders cut off: {cut}"
