@@ -7,14 +7,14 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.orm import Session
 
-from leadflow.core.errors import Forbidden
+from leadflow.core.errors import Conflict, Forbidden
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.roles import Permission, Role
 from leadflow.models.api_key import ApiKey
 from leadflow.models.db import make_engine, make_session_factory
 from leadflow.models.lead import Lead
 from leadflow.models.user import User
-from leadflow.services import access
+from leadflow.services import access, reps
 from tests.conftest import Migrate
 from tests.services.test_reports import B2B, NOW
 
@@ -94,3 +94,39 @@ def test_visible_leads_follow_the_same_rules() -> None:
     assert access.visible(person("max@flowline.io", "manager"), owners) == {1, 2, 3}
     key = access.Actor("crm sync", frozenset(), own_leads_only=False)
     assert access.visible(key, owners) == set()  # no read permission: nothing
+
+
+def test_accept_is_offered_where_the_rule_allows_it_and_refused_elsewhere(
+    session: Session,
+) -> None:
+    """A lead is accepted by an active rep, and one with an owner by its owner only: the
+    queue offers Accept where that holds, and the pages and the API refuse it where not."""
+    for email, active in ((NORA, True), ("max@flowline.io", True), ("ida@flowline.io", False)):
+        fields = {"email": email, "name": email, "team": "managers", "active": active}
+        reps.add_rep(session, fields, now=NOW)
+    book = parse_playbook(B2B.read_text())
+
+    def offered(actor: access.Actor) -> dict[str, bool]:
+        return {row["lead"].email: row["may_accept"]
+                for row in access.queue(session, actor, book, NOW)}  # fmt: skip
+
+    assert offered(person(NORA, "rep")) == {"a@x.io": True}
+    # Max, a manager who is a rep too: nobody's lead, not Nora's or Ola's.
+    assert offered(person("max@flowline.io", "manager")) == {
+        "a@x.io": False, "b@x.io": False, "c@x.io": True,
+    }  # fmt: skip
+    for nobody in ("ida@flowline.io", "ada@flowline.io"):  # no longer a rep; never one
+        assert set(offered(person(nobody, "admin")).values()) == {False}
+    assert reps.accepting_person(session, None, "max@flowline.io") == "max@flowline.io"
+    assert reps.accepting_person(session, NORA, NORA) == NORA
+    with pytest.raises(Conflict) as by_page:
+        reps.accepting_person(session, NORA, "max@flowline.io")
+    with pytest.raises(Conflict) as by_key:  # the API's and the CLI's rule is the same one
+        reps.accepting_rep(session, NORA, "max@flowline.io")
+    assert (
+        by_page.value.message
+        == by_key.value.message
+        == (f"the lead belongs to {NORA}; only they can accept it")
+    )
+    with pytest.raises(Forbidden, match=r"ida@flowline\.io is not an active rep"):
+        reps.accepting_person(session, None, "ida@flowline.io")

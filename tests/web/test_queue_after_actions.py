@@ -1,11 +1,13 @@
 """What a rep sees after working a lead from the queue: the reason it was handed off stays
 its "why to call now" once accepted, and an amount typed the way people write money
-("12,500", "$12,500") is the conversion's amount, not its reason."""
+("12,500", "$12,500") is the conversion's amount, not its reason. What a manager sees of a
+lead a rep has: who owns it, and no Accept the rules would refuse."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from fastapi import FastAPI
@@ -16,6 +18,7 @@ from sqlalchemy import select
 from leadflow.core.roles import Role
 from leadflow.models.lead import Lead
 from leadflow.models.stage_change import StageChange
+from leadflow.services import reps
 from tests.web.test_pages import demo_request, leads_amount, people, sign_in
 
 __all__ = ["people"]
@@ -70,3 +73,32 @@ def test_an_amount_that_is_no_number_is_refused_on_the_lead_page(
     with app.state.sessions() as session:
         lead = session.scalar(select(Lead).where(Lead.email == "kai@unlisted-co.io"))
         assert lead is not None and lead.stage == "sql"  # not converted without its amount
+
+
+def test_a_manager_sees_who_owns_a_lead_and_no_accept_the_rules_refuse(
+    page: Page, live_url: str, app: FastAPI, client: TestClient,
+    make_key: Callable[[Role], str], people: None,
+) -> None:  # fmt: skip
+    with app.state.sessions() as session, session.begin():  # Max takes leads too
+        fields = {"email": "max@flowline.io", "name": "Max Weber", "team": "managers",
+                  "working_hours": "mon-sun 00:00-23:59"}  # fmt: skip
+        reps.add_rep(session, fields, now=datetime.now(UTC))
+    demo_request(client, make_key(Role.MARKETING), "kai@unlisted-co.io")  # Nora's
+    sign_in(page, live_url, "nora@flowline.io", "/queue")
+    row = page.locator('tr[data-email="kai@unlisted-co.io"]')
+    row.get_by_role("button", name="Accept").click()
+    expect(row).to_contain_text("touched")
+    page.context.clear_cookies()
+    sign_in(page, live_url, "max@flowline.io", "/queue")
+    expect(row.locator(".owner")).to_contain_text("nora@flowline.io")
+    expect(row.get_by_role("button", name="Log call")).to_be_visible()  # a manager may
+    expect(row.get_by_role("button", name="Accept")).to_have_count(0)  # only Nora may
+    page.goto(f"{live_url}/leads/kai@unlisted-co.io")
+    expect(page.locator("select[name=action] option[value=accept]")).to_have_count(0)
+    csrf = page.evaluate("JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token']")
+    sent = page.request.post(f"{live_url}/leads/kai@unlisted-co.io/act",
+                             form={"action": "accept", "csrf_token": csrf})  # fmt: skip
+    assert "the lead belongs to nora@flowline.io; only they can accept it" in sent.text()
+    with app.state.sessions() as session:
+        actors = session.scalars(select(StageChange.actor).where(StageChange.reason == "accept"))
+        assert list(actors) == ["nora@flowline.io"]  # Max's accept was refused

@@ -25,6 +25,7 @@ from leadflow.models.user import User
 from leadflow.repositories import reps as rep_repo
 from leadflow.repositories import stage_changes
 from leadflow.services import queue_signals
+from leadflow.services import reps as rep_service
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +80,10 @@ def check(actor: Actor, lead: Lead, permission: Permission = Permission.READ) ->
 
 
 def queue(session: Session, actor: Actor, book: Playbook, now: datetime) -> list[dict[str, Any]]:
-    """The sales-ready leads the actor works, soonest deadline first, with minutes left."""
+    """The sales-ready leads the actor works, soonest deadline first, with minutes left and
+    whether the actor may accept each (`reps.accept_refusal`: what the action would answer)."""
     stages = [stage.value for stage in book.lifecycle.sales_ready]
+    taker = rep_service.taker_of(session, actor.name)
     found = rep_repo.queue(session, stages, owner_scope(actor))
     ids = [lead.id for lead, _ in found]
     moves = stage_changes.latest_for(session, ids)
@@ -98,6 +101,7 @@ def queue(session: Session, actor: Actor, book: Playbook, now: datetime) -> list
             "lead": lead, "assignment": assignment, "why": why,
             "minutes_left": round((due - now).total_seconds() / 60) if due else None,
             "touched": bool(assignment and assignment.first_touch_at),
+            "may_accept": rep_service.accept_refusal(lead.owner, taker) is None,
         })  # fmt: skip
     return rows
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import apprise
 from sqlalchemy.orm import Session
 
-from leadflow.core.errors import Conflict, Invalid, NotFound
+from leadflow.core.errors import Conflict, Forbidden, Invalid, NotFound
 from leadflow.core.redact import redact_url
 from leadflow.core.routing import RepState
 from leadflow.core.working_hours import WorkingHours
@@ -134,9 +134,43 @@ def accepting_rep(
     if rep is None:
         message = f"{field}: {rep_email.strip().lower()} is not an active rep"
         raise Invalid(message, [(field, message)])
-    if lead_owner is not None and lead_owner != rep.email:
-        raise Conflict(f"the lead belongs to {lead_owner}; only they can accept it")
+    refusal = accept_refusal(lead_owner, rep.email)
+    if refusal is not None:
+        raise Conflict(refusal)
     return rep.email
+
+
+def accepting_person(session: Session, lead_owner: str | None, email: str) -> str:
+    """Who owns a lead a person accepts in the pages: that person, who must be an active rep
+    (Forbidden otherwise) and the lead's owner if it has one (Conflict: the API's rule)."""
+    taker = taker_of(session, email)
+    if taker is None:
+        raise Forbidden(f"{email} is not an active rep; only a rep can take a lead")
+    refusal = accept_refusal(lead_owner, taker)
+    if refusal is not None:
+        raise Conflict(refusal)
+    return taker
+
+
+def may_accept(session: Session, lead_owner: str | None, email: str) -> bool:
+    """Whether `accepting_person` would let this person accept the lead (what pages offer)."""
+    return accept_refusal(lead_owner, taker_of(session, email)) is None
+
+
+def taker_of(session: Session, email: str) -> str | None:
+    """The rep e-mail under which this person would take a lead; None: they are no active rep."""
+    rep = _active(session, email)
+    return rep.email if rep is not None else None
+
+
+def accept_refusal(lead_owner: str | None, taker: str | None) -> str | None:
+    """Why a lead owned by `lead_owner` may not be accepted by `taker` (`taker_of`), or None
+    when it may: an active rep takes a lead nobody owns; a lead with an owner is theirs."""
+    if taker is None:
+        return "only an active rep can take a lead"
+    if lead_owner is not None and lead_owner != taker:
+        return f"the lead belongs to {lead_owner}; only they can accept it"
+    return None
 
 
 def is_active_rep(session: Session, email: str) -> bool:

@@ -19,7 +19,7 @@ from leadflow.core.lifecycle import Action
 from leadflow.core.report_math import Cohort
 from leadflow.core.roles import Permission
 from leadflow.models.lead import Lead
-from leadflow.services import access, leads, lifecycle, playbooks, reports, sales, users
+from leadflow.services import access, leads, lifecycle, playbooks, reports, reps, sales, users
 from leadflow.services.reports import snapshots
 from leadflow.web.auth import (
     COOKIE,
@@ -193,8 +193,11 @@ async def act(key: str, request: Request, session: DbSession, now: Now, seen: Se
             amount = _amount(str(form.get("amount", "")))
             if action == "convert" and amount is None and _money(reason) is not None:
                 amount, reason = _money(reason), ""  # the queue's one field holds the amount
+            # Accepting follows the API's rule: a rep takes a lead, an owned one only its owner.
+            owner = reps.accepting_person(session, lead.owner, seen.user.email) if (
+                action == "accept") else None  # fmt: skip
             lifecycle.act(session, lead, Action(action), actor=seen.user.email, reason=reason,
-                          now=now, amount=amount,
+                          now=now, amount=amount, owner=owner,
                           reengage_on=_day(str(form.get("reengage_on", ""))))  # fmt: skip
         else:
             error = f"unknown action {action!r}"
@@ -261,7 +264,8 @@ def lead_page(
 ) -> HTMLResponse:  # fmt: skip
     book = playbooks.active_playbook(session)
     try:
-        _allowed(seen, leads.find(session, key), Permission.READ)
+        lead = leads.find(session, key)
+        _allowed(seen, lead, Permission.READ)
         detail = leads.detail(session, key, book, now)
     except NotFound:
         response = page(request, "error.html", seen, title="No such lead",
@@ -272,7 +276,8 @@ def lead_page(
     scored = {str(e) for c in detail["contributions"] for e in c["events"]}
     detail["moments"] = _moments(detail, scored)
     detail["history"] = _history(detail)
-    return page(request, "lead.html", seen, lead=detail, error=error)
+    may_accept = reps.may_accept(session, lead.owner, seen.user.email)
+    return page(request, "lead.html", seen, lead=detail, error=error, may_accept=may_accept)
 
 
 def _history(detail: dict[str, Any]) -> list[dict[str, Any]]:
