@@ -25,8 +25,10 @@ from leadflow.models.assignment import Assignment
 from leadflow.models.goal import SharedChannel
 from leadflow.models.lead import Lead
 from leadflow.models.outbox import OutboxMessage
-from leadflow.services import digest, playbooks, reps, sla, webhooks
+from leadflow.models.user import User
+from leadflow.services import access, digest, playbooks, reps, sla, webhooks
 from leadflow.worker import Worker
+from tests.api.conftest import bearer
 
 ALWAYS = "mon-sun 00:00-23:59"
 
@@ -212,6 +214,33 @@ def test_an_untouched_lead_breaches_and_escalates_on_time(
         assert assignment.team == "enterprise"  # by the same rules: the other enterprise rep
         kinds = [m.event_type for m in session.scalars(select(OutboxMessage))]
         assert kinds.count("sla.breached") == 1 and kinds.count("sla.escalated") == 3
+
+
+def test_a_reassigned_lead_is_due_by_its_new_reps_deadline(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str], secret: str
+) -> None:
+    demo_request(client, make_key(Role.INGEST), "lee@contoso-mfg.com")
+    with app.state.sessions() as session, session.begin():
+        book = playbooks.active_playbook(session)
+        [assignment] = session.scalars(select(Assignment)).all()
+        first, due = assignment.rep_id, assignment.sla_due_at
+        assert due is not None
+        moved_at = due + timedelta(minutes=121)
+        sla.sweep(session, book, moved_at)  # breached, reminded, the manager told, reassigned
+        assert assignment.rep_id != first and assignment.escalation_level == 3
+        # A demo request: 5 working minutes, counted from the reassignment in the new rep's
+        # hours (always open here), not the deadline the first rep let pass.
+        assert assignment.sla_due_at == moved_at + timedelta(minutes=5)
+        lead = session.get(Lead, assignment.lead_id)
+        assert lead is not None and lead.owner is not None
+        new_rep = User(email=lead.owner, name="new", role="rep", password_hash="x")
+        [row] = access.queue(session, access.Actor.person(new_rep), book, moved_at)
+        assert row["minutes_left"] == 5  # the queue's countdown, not 121 minutes late
+        sla.touch(session, lead.id, moved_at + timedelta(minutes=1))
+        assert assignment.status == "breached"  # in time for the new rep; the SLA was missed
+    shown = client.get("/api/leads/lee@contoso-mfg.com", headers=bearer(make_key(Role.SALES)))
+    due_shown = datetime.fromisoformat(shown.json()["assignment"]["sla_due_at"])
+    assert due_shown.replace(tzinfo=due_shown.tzinfo or UTC) == moved_at + timedelta(minutes=5)
 
 
 def test_a_rolled_back_stage_change_sends_nothing(

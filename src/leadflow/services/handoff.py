@@ -86,7 +86,7 @@ def hand_off(
         reason=decision.reason,
         hand_raiser=bool(hand_raiser),
         assigned_at=now,
-        sla_due_at=_deadline(playbook, move.to_stage, bool(hand_raiser), rep, now),
+        sla_due_at=deadline(playbook, move.to_stage, bool(hand_raiser), rep, now),
     )
     if rep is not None:
         lead.owner, lead.updated_at = rep.email, now
@@ -111,9 +111,11 @@ def _count_assignment(states: list[RepState], rep_id: int | None, now: datetime)
             )
 
 
-def _deadline(
+def deadline(
     playbook: Playbook, stage: Stage, hand_raiser: bool, rep: Rep | None, now: datetime
 ) -> datetime | None:
+    """When a lead handed to `rep` (None: a team's queue) at `now` is due: the stage's SLA
+    target, counted in the rep's working hours."""
     target = playbook.sla.target_for(stage, hand_raiser)
     if target is None:
         return None

@@ -93,6 +93,11 @@ def _reassign(session: Session, playbook: Playbook, assignment: Assignment, now:
     assignment.rep_id, assignment.team = decision.rep_id, decision.team
     assignment.reason = f"reassigned after the SLA passed: {decision.reason}"
     rep = rep_repo.get(session, decision.rep_id) if decision.rep_id else None
+    # The new rep's own deadline, from now in their hours: the one the queue and the lead show.
+    # The hand-off stays breached (`touch` keeps it so): the first deadline was missed.
+    assignment.sla_due_at = handoff.deadline(
+        playbook, Stage(assignment.stage), assignment.hand_raiser, rep, now
+    )
     lead.owner = rep.email if rep else None
     lead.updated_at = now
 
@@ -104,7 +109,8 @@ def touch(session: Session, lead_id: int, now: datetime) -> Assignment | None:
         return assignment
     assignment.first_touch_at = now
     due = assignment.sla_due_at
-    assignment.status = "met" if due is None or now <= due else "breached"
+    missed = assignment.status == "breached" or (due is not None and now > due)
+    assignment.status = "breached" if missed else "met"  # a reassigned lead was breached
     return assignment
 
 
