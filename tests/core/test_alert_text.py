@@ -43,3 +43,30 @@ def test_an_sla_alert_says_when_it_was_due() -> None:
     title, text = summary(payload)
     assert title == "sla.breached: lena@contoso.example (12 minutes past the SLA)"
     assert text.splitlines()[0] == "Was due: 2026-11-30 11:56 UTC"
+
+
+def _explained(total: float, points: list[float]) -> list[str]:
+    payload = _sales_ready(None)
+    why = {"reason": "Demo requested", "score": {"total": total},
+           "top_contributions": [{"label": f"rule {k}", "points": p} for k, p in
+                                 enumerate(points)]}  # fmt: skip
+    payload["data"]["why"] = why  # type: ignore[index]
+    return summary(payload)[1].splitlines()
+
+
+def test_the_reasons_add_up_to_the_score_they_explain() -> None:
+    # The top five of seven rules (40, 20, 10, 5, 2.97; 2.28 and -15 not listed): what the
+    # others add is said, so the lines sum to the total, to the hundredth.
+    lines = _explained(65.25, [40, 20, 10, 5, 2.97])
+    assert lines[-4:] == ["- rule 3: +5.00", "- rule 4: +2.97",
+                          "- the other rules: -12.72", "= total 65.25"]  # fmt: skip
+    assert "- rule 0: +40.00" in lines
+    listed = [line for line in lines if line.startswith("- ")]
+    assert sum(round(float(line.rsplit(": ", 1)[1]) * 100) for line in listed) == 6525
+
+
+def test_all_the_reasons_listed_need_no_other_line() -> None:
+    lines = _explained(71.0, [40, 20, 10, 1])
+    assert lines[-2:] == ["- rule 3: +1.00", "= total 71.00"]
+    assert not any("other rules" in line for line in lines)
+    assert _explained(0.3, [0.1, 0.2])[-1] == "= total 0.30"  # sums of hundredths, exactly

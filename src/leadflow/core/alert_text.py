@@ -28,13 +28,27 @@ def summary(payload: dict[str, Any]) -> tuple[str, str]:
     why = data.get("why", {})
     lines = [
         f"{lead.get('title') or ''}{company}".strip(),
-        f"Why: {why.get('reason', '')} (score {why.get('score', {}).get('total')})",
+        f"Why: {why.get('reason', '')}",
         f"Due: {_moment(data.get('sla_due_at')) or 'no deadline'}",
-        *(f"- {c['label']}: {c['points']:+g}" for c in why.get("top_contributions", [])),
+        *_adding_up(why.get("top_contributions", []), why.get("score", {}).get("total")),
     ]
     persona = lead.get("persona") or {}
     lines += [f"Talk about: {t}" for t in persona.get("talking_points", [])]
     return title, "\n".join(line for line in lines if line)
+
+
+def _adding_up(top: list[dict[str, Any]], total: Any) -> list[str]:
+    """The listed reasons, then what the rules not listed add and the total they make: the
+    lines sum to the score exactly, as the lead page's explanation does. Points are
+    hundredths (sums of rounded contributions), so they are added as whole hundredths."""
+    lines = [f"- {c['label']}: {c['points']:+.2f}" for c in top]
+    if not isinstance(total, int | float):
+        return lines  # a payload without its score (none is made so): the reasons alone
+    whole = round(total * 100)
+    rest = whole - sum(round(c["points"] * 100) for c in top)
+    if rest:
+        lines.append(f"- the other rules: {rest / 100:+.2f}")
+    return [*lines, f"= total {whole / 100:.2f}"]
 
 
 def _moment(value: Any) -> str | None:
