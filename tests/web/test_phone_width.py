@@ -144,3 +144,47 @@ def test_no_placeholder_is_cut_off_on_a_desktop_or_a_phone(
             if hints:
                 cut[f"{path} at {width} px"] = hints
     assert cut == {}, f"placeholders cut off: {cut}"
+
+
+# Controls a person cannot read or reach whole: cut off by a box that hides what overflows it,
+# or a button whose label breaks over lines (at 390 px "Replay" stood one letter a line).
+CUT_CONTROLS = """[...document.querySelectorAll('button, input, select, textarea, a')]
+    .filter(control => {
+        if (control.offsetParent === null || control.type === 'hidden') return false;
+        const box = control.getBoundingClientRect();
+        for (let up = control.parentElement; up; up = up.parentElement) {
+            const style = getComputedStyle(up);
+            if (![style.overflowX, style.overflowY].some(o => o === 'hidden' || o === 'clip')) {
+                continue;
+            }
+            const edge = up.getBoundingClientRect();
+            if (box.top < edge.top - 1 || box.bottom > edge.bottom + 1
+                || box.left < edge.left - 1 || box.right > edge.right + 1) return true;
+        }
+        if (control.tagName !== 'BUTTON') return false;
+        const style = getComputedStyle(control);
+        const high = control.clientHeight - parseFloat(style.paddingTop)
+            - parseFloat(style.paddingBottom);
+        return high > 1.5 * parseFloat(style.lineHeight);
+    }).map(control => (control.textContent || control.name || '').trim().slice(0, 40))"""
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_no_control_is_cut_off_or_broken_on_a_desktop_or_a_phone(
+    page: Page, live_url: str, client: TestClient, make_key: Callable[[Role], str], people: None,
+) -> None:  # fmt: skip
+    demo_request(client, make_key(Role.MARKETING), "kai@unlisted-co.io")  # rings Nora's bell
+    cut = {}
+    for email, paths in (("nora@flowline.io", ["/notifications"]), ("max@flowline.io", PAGES)):
+        page.context.clear_cookies()
+        sign_in(page, live_url, email, paths[0])
+        page.wait_for_load_state("networkidle")
+        for width in (1280, PHONE["width"]):
+            page.set_viewport_size({"width": width, "height": 900})
+            for path in paths:
+                page.goto(f"{live_url}{path}")
+                page.wait_for_load_state("networkidle")
+                controls = page.evaluate(CUT_CONTROLS)
+                if controls:
+                    cut[f"{email} {path} at {width} px"] = controls
+    assert cut == {}, f"controls cut off or broken over lines: {cut}"
