@@ -24,9 +24,9 @@ from leadflow.core.roles import Role
 from leadflow.models.assignment import Assignment
 from leadflow.models.goal import SharedChannel
 from leadflow.models.lead import Lead
-from leadflow.models.outbox import OutboxMessage
+from leadflow.models.outbox import Notification, OutboxMessage
 from leadflow.models.user import User
-from leadflow.services import access, digest, playbooks, reps, sla, webhooks
+from leadflow.services import access, digest, playbooks, reps, sla, users, webhooks
 from leadflow.worker import Worker
 from tests.api.conftest import bearer
 
@@ -241,6 +241,69 @@ def test_a_reassigned_lead_is_due_by_its_new_reps_deadline(
     shown = client.get("/api/leads/lee@contoso-mfg.com", headers=bearer(make_key(Role.SALES)))
     due_shown = datetime.fromisoformat(shown.json()["assignment"]["sla_due_at"])
     assert due_shown.replace(tzinfo=due_shown.tzinfo or UTC) == moved_at + timedelta(minutes=5)
+
+
+def overdue_by(app: FastAPI, minutes: int) -> datetime:
+    """Sweep the only hand-off as if its deadline had passed `minutes` ago; the sweep's now
+    (the real clock, so the worker sends what it queued at once)."""
+    now = datetime.now(UTC)
+    with app.state.sessions() as session, session.begin():
+        [assignment] = session.scalars(select(Assignment)).all()
+        assignment.sla_due_at = now - timedelta(minutes=minutes)
+        sla.sweep(session, playbooks.active_playbook(session), now)
+    return now
+
+
+def test_a_reassigned_lead_tells_its_new_rep_as_a_hand_off_does(
+    app: FastAPI,
+    client: TestClient,
+    make_key: Callable[[Role], str],
+    receiver: Receiver,
+    secret: str,
+) -> None:
+    # Before: the reassignment made the new rep the owner and told nobody but the rep who
+    # lost the lead: no alert on the new rep's channels, no bell, no webhook of the change.
+    with app.state.sessions() as session, session.begin():
+        for name, role in (("ana", "rep"), ("ben", "rep"), ("max", "manager")):
+            users.create_user(session, email=f"{name}@flowline.io", name=name.title(),
+                              role=role, password="correct-horse-battery",
+                              now=datetime.now(UTC))  # fmt: skip
+    demo_request(client, make_key(Role.INGEST), "lee@contoso-mfg.com")
+    with app.state.sessions() as session:
+        first = session.scalars(select(Lead.owner)).one()
+    overdue_by(app, 31)  # breached, the rep reminded, the manager told
+    moved_at = overdue_by(app, 121)  # reassigned
+    with app.state.sessions() as session:
+        new = session.scalars(select(Lead.owner)).one()
+        assert new is not None and new != first
+        told = {
+            user.email: [n.event_type for n in session.scalars(
+                select(Notification).where(Notification.user_id == user.id)
+                .order_by(Notification.id))]
+            for user in session.scalars(select(User))
+        }  # fmt: skip
+        [note] = session.scalars(select(Notification).where(Notification.event_type
+                                                            == "lead.assigned")).all()  # fmt: skip
+    assert told[new] == ["lead.assigned"]
+    assert told[first] == ["lead.sales_ready", "sla.breached", "sla.escalated", "sla.escalated"]
+    assert told["max@flowline.io"] == ["sla.escalated"]  # the ladder's manager step, as before
+    assert note.title.startswith("lead.assigned: ")
+    due = moved_at + timedelta(minutes=5)  # the new rep's own deadline
+    assert f"Due: {due:%Y-%m-%d %H:%M} UTC" in note.body and "Why: Demo requested" in note.body
+    assert f"Reassigned from {first}: reassigned after the SLA passed" in note.body
+    assert run_worker(app) > 0
+    alerts = [Webhook(secret).verify(body, headers) for headers, body in receiver.got]
+    [handed] = [a for a in alerts if a["type"] == "lead.assigned" and a["data"]["previous_owner"]]
+    data = handed["data"]
+    assert data["assignee"]["email"] == new and data["previous_owner"] == first
+    assert data["lead"]["email"] == "lee@contoso-mfg.com" and data["lead"]["stage"] == "sql"
+    assert data["assignment_reason"].startswith("reassigned after the SLA passed: ")
+    assert data["why"]["reason"] == "Demo requested: Demo Requested"
+    assert data["why"]["top_contributions"][0]["points"] > 0
+    assert datetime.fromisoformat(data["sla_due_at"]) == due
+    [escalated] = [a for a in alerts if a["type"] == "sla.escalated"
+                   and a["data"]["action"] == "reassign"]  # fmt: skip
+    assert escalated["data"]["reassigned_to"] == new  # the rep who lost it learns who has it
 
 
 def test_a_rolled_back_stage_change_sends_nothing(

@@ -25,7 +25,7 @@ from leadflow.repositories import outbox
 from leadflow.repositories import reps as rep_repo
 from leadflow.services import handoff, notifications, reps, users, webhooks
 from leadflow.worker import Worker
-from tests.api.test_handoff import demo_request
+from tests.api.test_handoff import demo_request, overdue_by
 
 PASSWORD = "correct-horse-battery"
 ALWAYS = "mon-sun 00:00-23:59"
@@ -207,6 +207,31 @@ def test_the_page_hears_of_its_own_alerts_and_of_nobody_elses(
     wait_for(lead, "hello")
     demo_request(client, make_key(Role.INGEST), "sam@unlisted-co.io", visit=2)
     assert wait_for(lead, "lead") == {"id": note["lead_id"]}
+
+
+def test_a_reassignment_tells_the_new_rep_and_every_open_queue(
+    app: FastAPI,
+    live_url: str,
+    client: TestClient,
+    make_key: Callable[[Role], str],
+    team: dict[str, User],
+    streams: list[httpx.Client],
+) -> None:
+    # Before: the SLA's reassignment wrote no notification for the new rep and no hand-off,
+    # so the new rep's bell stayed silent and no queue but the old rep's was told to look.
+    demo_request(client, make_key(Role.INGEST), "sam@unlisted-co.io")  # Cy's
+    overdue_by(app, 31)  # breached, reminded (Cy has no manager: Cy again)
+    heard = {name: listen(live_url, signed_in(app, team[name]), streams)
+             for name in ("cy", "di", "max")}  # fmt: skip
+    for stream in heard.values():
+        wait_for(stream, "hello")
+    overdue_by(app, 121)  # reassigned: to Di, the other inbound rep
+    note = wait_for(heard["di"], "notification")
+    assert note["type"] == "lead.assigned" and note["unread"] == 1
+    lead_id = note["lead_id"]
+    assert wait_for(heard["di"], "queue") == {"leads": [lead_id]}
+    assert wait_for(heard["cy"], "queue") == {"leads": [lead_id]}  # told by the escalation
+    assert wait_for(heard["max"], "queue") == {"leads": []}  # its owner changed: look again
 
 
 def test_a_rep_hears_nothing_of_a_lead_they_may_not_open(

@@ -70,3 +70,24 @@ def test_all_the_reasons_listed_need_no_other_line() -> None:
     assert lines[-2:] == ["- rule 3: +1.00", "= total 71.00"]
     assert not any("other rules" in line for line in lines)
     assert _explained(0.3, [0.1, 0.2])[-1] == "= total 0.30"  # sums of hundredths, exactly
+
+
+def test_a_lead_handed_over_says_whose_it_was_and_why_and_the_loser_who_has_it() -> None:
+    payload = _sales_ready("2026-11-30T11:56:00+00:00")
+    payload["type"] = "lead.assigned"
+    payload["data"].update(reassigned=True, previous_owner="ana@flowline.io",  # type: ignore[attr-defined]
+                           assignment_reason="reassigned by max@flowline.io")  # fmt: skip
+    lines = summary(payload)[1].splitlines()
+    assert "Reassigned from ana@flowline.io: reassigned by max@flowline.io" in lines
+    payload["data"]["previous_owner"] = None  # type: ignore[index]
+    assert "Reassigned from the team queue: reassigned by max@flowline.io" in (
+        summary(payload)[1].splitlines()
+    )
+    first_hand_off = summary(_sales_ready(None))[1].splitlines()
+    assert not any(line.startswith("Reassigned") for line in first_hand_off)
+    escalated = {"type": "sla.escalated", "data": {
+        "email": "lena@contoso.example", "minutes_late": 121, "sla_due_at": None,
+        "team": "inbound", "action": "reassign", "reassigned": True,
+        "reassigned_to": "ben@flowline.io"}}  # fmt: skip
+    assert summary(escalated)[1].splitlines()[-2:] == [
+        "Escalation: reassign", "Now with: ben@flowline.io"]  # fmt: skip

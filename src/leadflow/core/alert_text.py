@@ -20,6 +20,8 @@ def summary(payload: dict[str, Any]) -> tuple[str, str]:
         lines = [f"Was due: {_moment(data.get('sla_due_at'))}", f"Team: {data.get('team')}"]
         if data.get("action"):
             lines.append(f"Escalation: {data['action']}")
+        if data.get("reassigned"):
+            lines.append(f"Now with: {data.get('reassigned_to') or 'the team queue'}")
         return title, "\n".join(lines)
     lead = data.get("lead", {})
     who = lead.get("name") or lead.get("email")
@@ -30,11 +32,20 @@ def summary(payload: dict[str, Any]) -> tuple[str, str]:
         f"{lead.get('title') or ''}{company}".strip(),
         f"Why: {why.get('reason', '')}",
         f"Due: {_moment(data.get('sla_due_at')) or 'no deadline'}",
+        _handed_over(data),
         *_adding_up(why.get("top_contributions", []), why.get("score", {}).get("total")),
     ]
     persona = lead.get("persona") or {}
     lines += [f"Talk about: {t}" for t in persona.get("talking_points", [])]
     return title, "\n".join(line for line in lines if line)
+
+
+def _handed_over(data: dict[str, Any]) -> str:
+    """Whose the lead was and why it changed hands, for a lead handed over ("" otherwise)."""
+    if not data.get("reassigned"):
+        return ""
+    before = data.get("previous_owner") or "the team queue"
+    return f"Reassigned from {before}: {data.get('assignment_reason')}"
 
 
 def _adding_up(top: list[dict[str, Any]], total: Any) -> list[str]:

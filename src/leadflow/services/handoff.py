@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from leadflow.core.facts import EventFacts
 from leadflow.core.lifecycle import Transition
 from leadflow.core.playbook import Playbook
-from leadflow.core.routing import Decision, RepState, route
+from leadflow.core.routing import RepState, route
 from leadflow.core.scoring import LeadScore
 from leadflow.core.stages import Stage
 from leadflow.core.working_hours import WorkingHours
@@ -92,7 +92,7 @@ def hand_off(
         lead.owner, lead.updated_at = rep.email, now
     notification_repo.signal(session)  # queues on screen change when this commits
     payload = alert_payload(
-        session, playbook, lead, move, score, decision, rep, assignment, now, recent
+        session, playbook, lead, move.to_stage, move.reason, score, rep, assignment, now, recent
     )
     payload["why"]["tipped_by"] = [_activity(event) for event in new_events[-TIPPING_EVENTS:]]
     audience = audience or notifications.Audience(session)
@@ -137,16 +137,17 @@ def alert_payload(
     session: Session,
     playbook: Playbook,
     lead: Lead,
-    move: Transition,
+    stage: Stage,
+    reason: str | None,
     score: LeadScore,
-    decision: Decision,
     rep: Rep | None,
     assignment: Assignment,
     now: datetime,
     recent: Sequence[event_repo.Recent] | None = None,
 ) -> dict[str, Any]:
-    """Who, why, what they looked at, who has it and by when: all a rep needs to act.
-    `recent`: the lead's latest events (`RECENT_EVENTS`, oldest first), read here if None."""
+    """Who, why (`reason`: the move into `stage`), what they looked at, who has it and by
+    when: all a rep needs to act. `recent`: the lead's latest events (`RECENT_EVENTS`, oldest
+    first), read here if None. `previous_owner` is None: a hand-over (`reassign`) sets it."""
     account = account_repo.get(session, lead.account_id) if lead.account_id else None
     tier = playbook.tier_of(account.domain if account else None)
     persona = next((p for p in playbook.personas if p.id == lead.persona), None)
@@ -171,10 +172,10 @@ def alert_payload(
                 if persona
                 else None
             ),
-            "stage": move.to_stage.value,
+            "stage": stage.value,
         },
         "why": {
-            "reason": move.reason,
+            "reason": reason,
             "score": {
                 "fit": score.fit,
                 "engagement": score.engagement,
@@ -198,9 +199,10 @@ def alert_payload(
         "assignee": (
             {"id": rep.id, "name": rep.name, "email": rep.email, "team": rep.team} if rep else None
         ),
-        "team": decision.team,
-        "assignment_reason": decision.reason,
+        "team": assignment.team,
+        "assignment_reason": assignment.reason,
         "assignment_id": assignment.id,
+        "previous_owner": None,
         "sla_due_at": assignment.sla_due_at.isoformat() if assignment.sla_due_at else None,
         "occurred_at": now.isoformat(),
     }

@@ -26,6 +26,7 @@ from leadflow.services import access
 
 KIND = "inapp"
 PAGE = 100
+HANDED_OVER = "lead.assigned"  # in the app, only a hand-over is told by it (not a hand-off)
 
 
 def recipients(session: Session, rep: Rep | None, team: str | None = None) -> list[User]:
@@ -132,7 +133,8 @@ class Cursor:
 @dataclass(frozen=True)
 class Changes:
     """What committed since a cursor: new notifications (with their users' unread counts),
-    the leads handed off, the watched leads that changed, and the cursor after them."""
+    the leads handed off (or over to another owner), the watched leads that changed, and the
+    cursor after them."""
 
     notifications: list[dict[str, Any]]
     unread: dict[int, int]
@@ -158,11 +160,15 @@ def changes_since(session: Session, cursor: Cursor, watched: Sequence[int]) -> C
          "created_at": n.created_at.isoformat()}
         for n in fresh
     ]  # fmt: skip
-    leads = active | {lead for _, lead in handed} | {n.lead_id for n in fresh if n.lead_id}
+    # A lead handed over to another owner (`reassign.hand_over`) keeps its hand-off row; its
+    # new owner's `lead.assigned` tells that it changed hands, as a new row tells a hand-off.
+    over = {n.lead_id for n in fresh if n.event_type == HANDED_OVER and n.lead_id}
+    handed_off = {lead for _, lead in handed} | over
+    leads = active | handed_off | {n.lead_id for n in fresh if n.lead_id}
     after = Cursor(
         fresh[-1].id if fresh else cursor.notification,
         handed[-1][0] if handed else cursor.assignment,
         max(newest_event, cursor.event),
     )
     unread = {user: repo.unread_count(session, user) for user in users}
-    return Changes(shown, unread, {lead for _, lead in handed}, leads, after)
+    return Changes(shown, unread, handed_off, leads, after)

@@ -1,8 +1,9 @@
 """The SLA sweep: deadlines that passed untouched are breached and climb the escalation ladder.
 
 Ladder steps are minutes past the deadline: `remind` alerts the rep again, `manager` alerts
-the rep's manager (and the webhooks), `reassign` routes the lead to someone else. Each step is
-taken once, in order, however late the sweep runs.
+the rep's manager (and the webhooks), `reassign` routes the lead to someone else, who is told
+as a hand-off tells a rep (`reassign.hand_over`). Each step is taken once, in order, however
+late the sweep runs.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from leadflow.models.assignment import Assignment
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import reps as rep_repo
 from leadflow.repositories import stage_changes
-from leadflow.services import handoff, leads, notifications
+from leadflow.services import handoff, leads, notifications, reassign
 from leadflow.services import reps as rep_service
 
 
@@ -59,7 +60,9 @@ def _escalate(
         assignment.escalation_level += 1
         data = {**_about(assignment, late, email), "action": step.action}
         if step.action == "reassign":
-            _reassign(session, playbook, assignment, now)
+            # The new owner is told as a hand-off tells a rep; the rep who let it pass hears
+            # below who has it now.
+            data["reassigned_to"] = _reassign(session, playbook, assignment, now, audience)
             data["reassigned"] = True
         target = rep
         if step.action == "manager" and rep is not None and rep.manager_email:
@@ -81,25 +84,28 @@ def _about(assignment: Assignment, late: float, email: str | None) -> dict[str, 
     }
 
 
-def _reassign(session: Session, playbook: Playbook, assignment: Assignment, now: datetime) -> None:
+def _reassign(
+    session: Session,
+    playbook: Playbook,
+    assignment: Assignment,
+    now: datetime,
+    audience: notifications.Audience,
+) -> str | None:
+    """Route the lead again, to anyone but its rep; the new owner's e-mail (None: a team's
+    queue)."""
     lead = lead_repo.get(session, assignment.lead_id)
     if lead is None:
-        return
+        return None
     others = [r for r in rep_service.states(session, now) if r.id != assignment.rep_id]
     # The same facts the first routing saw: the lead, its account and tier, its stored score.
     scored = {"fit": lead.fit, "engagement": lead.engagement, "total": lead.total}
     facts = {**leads.facts_of(session, lead, playbook), **scored, "grade": lead.grade}
     decision = route(playbook.routing, facts, others, now)
-    assignment.rep_id, assignment.team = decision.rep_id, decision.team
-    assignment.reason = f"reassigned after the SLA passed: {decision.reason}"
     rep = rep_repo.get(session, decision.rep_id) if decision.rep_id else None
-    # The new rep's own deadline, from now in their hours: the one the queue and the lead show.
-    # The hand-off stays breached (`touch` keeps it so): the first deadline was missed.
-    assignment.sla_due_at = handoff.deadline(
-        playbook, Stage(assignment.stage), assignment.hand_raiser, rep, now
-    )
-    lead.owner = rep.email if rep else None
-    lead.updated_at = now
+    reason = f"reassigned after the SLA passed: {decision.reason}"
+    reassign.hand_over(session, playbook, assignment, lead, rep, team=decision.team,
+                       reason=reason, now=now, audience=audience)  # fmt: skip
+    return lead.owner
 
 
 def touch(session: Session, lead_id: int, now: datetime) -> Assignment | None:
