@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Conflict, Forbidden
@@ -14,6 +16,7 @@ from leadflow.models.api_key import ApiKey
 from leadflow.models.db import make_engine, make_session_factory
 from leadflow.models.lead import Lead
 from leadflow.models.user import User
+from leadflow.repositories import reps as rep_repo
 from leadflow.services import access, reps
 from tests.conftest import Migrate
 from tests.services.test_reports import B2B, NOW
@@ -86,6 +89,41 @@ def test_the_queue_shows_a_rep_their_own_leads_and_a_manager_every_lead(session:
     assert emails(person(NORA, "rep")) == {"a@x.io"}
     assert emails(person(OLA, "rep")) == {"b@x.io"}
     assert emails(person("max@flowline.io", "manager")) == {"a@x.io", "b@x.io", "c@x.io"}
+
+
+def test_a_reps_queue_shows_the_unowned_leads_of_their_team_they_may_accept(
+    session: Session,
+) -> None:
+    """Before: a lead left in a team's queue (nobody there could take it) was in no rep's
+    queue, though any active rep may accept it; only managers saw it."""
+    for email, team, active in ((NORA, "inbound", True), (OLA, "smb", True),
+                                ("ida@flowline.io", "inbound", False)):  # fmt: skip
+        reps.add_rep(session, {"email": email, "name": email, "team": team, "active": active},
+                     now=NOW)  # fmt: skip
+    session.add(Lead(email="e@x.io", stage="sql", owner=None, created_at=NOW, updated_at=NOW))
+    session.add(Lead(email="f@x.io", stage="sql", owner=OLA, created_at=NOW, updated_at=NOW))
+    session.flush()
+    ids = dict(session.execute(select(Lead.email, Lead.id)).tuples().all())
+    for email, team in (("c@x.io", "inbound"), ("e@x.io", "smb"), ("f@x.io", "inbound")):
+        rep_repo.add_assignment(session, lead_id=ids[email], rep_id=None, team=team,
+                                stage="sql", reason="nobody available", assigned_at=NOW,
+                                sla_due_at=NOW + timedelta(hours=4))  # fmt: skip
+    book = parse_playbook(B2B.read_text())
+
+    def shown(actor: access.Actor) -> dict[str, tuple[str | None, bool]]:
+        return {row["lead"].email: (row["team_queue"], row["may_accept"])
+                for row in access.queue(session, actor, book, NOW)}  # fmt: skip
+
+    # Nora: her own lead, and inbound's unowned one, labelled with the queue it waits in;
+    # not smb's, nor the inbound lead Ola accepted since.
+    assert shown(person(NORA, "rep")) == {"a@x.io": (None, True), "c@x.io": ("inbound", True)}
+    assert shown(person(OLA, "rep")) == {
+        "b@x.io": (None, True), "e@x.io": ("smb", True), "f@x.io": (None, True),
+    }  # fmt: skip
+    assert shown(person("ida@flowline.io", "rep")) == {}  # inactive: may accept none of them
+    assert shown(person("zoe@flowline.io", "rep")) == {}  # a rep's sign-in but no rep
+    everything = shown(person("max@flowline.io", "manager"))
+    assert everything["c@x.io"] == ("inbound", False) and everything["a@x.io"] == (None, False)
 
 
 def test_visible_leads_follow_the_same_rules() -> None:

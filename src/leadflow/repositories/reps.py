@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session, defer
 
 from leadflow.models.assignment import Assignment
@@ -135,10 +136,14 @@ def assignments_between(session: Session, start: datetime, end: datetime) -> lis
 
 
 def queue(
-    session: Session, stages: list[str], owner: str | None, limit: int = 200
+    session: Session,
+    stages: list[str],
+    owner: str | None,
+    teams: Sequence[str] = (),
+    limit: int = 200,
 ) -> list[tuple[Any, ...]]:
-    """Sales-ready leads (of one owner, or all) with their newest hand-off, soonest deadline
-    first: (lead, assignment or None)."""
+    """Sales-ready leads (of one owner, and the unowned ones waiting in these teams' queues;
+    or all) with their newest hand-off, soonest deadline first: (lead, assignment or None)."""
     latest = (
         select(Assignment.lead_id, func.max(Assignment.id).label("id"))
         .group_by(Assignment.lead_id)
@@ -164,5 +169,6 @@ def queue(
         .limit(limit)
     )
     if owner is not None:
-        query = query.where(Lead.owner == owner)
+        waiting = and_(Lead.owner.is_(None), Assignment.team.in_(list(teams)))
+        query = query.where(or_(Lead.owner == owner, waiting) if teams else Lead.owner == owner)
     return [tuple(row) for row in session.execute(query)]

@@ -1,7 +1,8 @@
 """Who may see and act on which lead: one set of rules for the pages and the REST API.
 
 People sign in with a role (`core.roles.USER_GRANTS`); a rep sees and acts only on the leads
-routed to them and on leads nobody owns yet (which accepting claims). Managers, marketing and
+routed to them and on leads nobody owns yet (which accepting claims); their queue shows their
+own and those waiting unowned in their team's queue. Managers, marketing and
 admins see every lead their role may read. An API key is not a person: it is a team's
 integration (a CRM sync, a website), so its role alone decides and it is never scoped to one
 owner; what it does is recorded under the key's name.
@@ -80,11 +81,15 @@ def check(actor: Actor, lead: Lead, permission: Permission = Permission.READ) ->
 
 
 def queue(session: Session, actor: Actor, book: Playbook, now: datetime) -> list[dict[str, Any]]:
-    """The sales-ready leads the actor works, soonest deadline first, with minutes left and
-    whether the actor may accept each (`reps.accept_refusal`: what the action would answer)."""
+    """The sales-ready leads the actor works, soonest deadline first, with minutes left, the
+    team's queue an unowned one waits in, and whether the actor may accept each
+    (`reps.accept_refusal`: what the action would answer). A rep's are their own and those
+    waiting unowned in their team's queue, which they may accept (an active rep's)."""
     stages = [stage.value for stage in book.lifecycle.sales_ready]
     taker = rep_service.taker_of(session, actor.name)
-    found = rep_repo.queue(session, stages, owner_scope(actor))
+    scope = owner_scope(actor)
+    teams = rep_service.team_queues(session, actor.name) if scope is not None else []
+    found = rep_repo.queue(session, stages, scope, teams)
     ids = [lead.id for lead, _ in found]
     moves = stage_changes.latest_for(session, ids)
     weeks = queue_signals.week_counts(session, book, ids, now)
@@ -101,6 +106,7 @@ def queue(session: Session, actor: Actor, book: Playbook, now: datetime) -> list
             "lead": lead, "assignment": assignment, "why": why,
             "minutes_left": round((due - now).total_seconds() / 60) if due else None,
             "touched": bool(assignment and assignment.first_touch_at),
+            "team_queue": assignment.team if assignment and lead.owner is None else None,
             "may_accept": rep_service.accept_refusal(lead.owner, taker) is None,
         })  # fmt: skip
     return rows

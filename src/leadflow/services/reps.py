@@ -163,6 +163,13 @@ def taker_of(session: Session, email: str) -> str | None:
     return rep.email if rep is not None else None
 
 
+def team_queues(session: Session, email: str) -> list[str]:
+    """The teams whose unowned leads this person's queue shows, which they may accept: an
+    active rep's own team (`accept_refusal`: an active rep takes a lead nobody owns)."""
+    rep = _active(session, email)
+    return [rep.team] if rep is not None else []
+
+
 def accept_refusal(lead_owner: str | None, taker: str | None) -> str | None:
     """Why a lead owned by `lead_owner` may not be accepted by `taker` (`taker_of`), or None
     when it may: an active rep takes a lead nobody owns; a lead with an owner is theirs."""
