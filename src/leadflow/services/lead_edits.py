@@ -12,7 +12,7 @@ from leadflow.core.playbook import Playbook
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import leads as lead_repo
-from leadflow.services import leads
+from leadflow.services import leads, reassign
 from leadflow.services.companies import (
     business_domain,
     company_domain,
@@ -30,26 +30,37 @@ LEAD_COLUMNS = (
     "source",
     "medium",
     "campaign",
-    "owner",
 )
 COMPANY_FIELDS = ("company", "domain", "website", "employees", "industry")
 
 
 def create_lead(
-    session: Session, playbook: Playbook, fields: dict[str, Any], *, now: datetime
+    session: Session,
+    playbook: Playbook,
+    fields: dict[str, Any],
+    *,
+    now: datetime,
+    actor: str = "system",
 ) -> Lead:
     """A new lead (Conflict when the e-mail exists), linked to its company and scored."""
     email = str(fields["email"]).strip().lower()
     lead, created = lead_repo.get_or_create(session, email, created_at=now, updated_at=now)
     if not created:
         raise Conflict(f"a lead with e-mail {email} exists; update it with PATCH instead")
-    return update_lead(session, playbook, lead, fields, now=now)
+    return update_lead(session, playbook, lead, fields, now=now, actor=actor)
 
 
 def update_lead(
-    session: Session, playbook: Playbook, lead: Lead, fields: dict[str, Any], *, now: datetime
+    session: Session,
+    playbook: Playbook,
+    lead: Lead,
+    fields: dict[str, Any],
+    *,
+    now: datetime,
+    actor: str = "system",
 ) -> Lead:
-    """Set the given fields (attributes merged key by key; null removes one) and re-score."""
+    """Set the given fields (attributes merged key by key; null removes one) and re-score; a
+    new `owner` takes the hand-off waiting for its first touch (`reassign.change_owner`)."""
     for column in LEAD_COLUMNS:
         if column in fields:
             setattr(lead, column, fields[column])
@@ -71,6 +82,10 @@ def update_lead(
         rescored += lead_repo.ids_at_accounts(session, [lead.account_id])
     left = [was_at] if was_at is not None and was_at != lead.account_id else []
     run_live(session, playbook, rescored, now, cause="edit", left_accounts=left)
+    if "owner" in fields:
+        # After the re-score: a hand-off it made goes to the owner named, whose alert tells
+        # the score as it now is.
+        reassign.change_owner(session, playbook, lead, fields["owner"], actor=actor, now=now)
     return lead
 
 

@@ -1,4 +1,5 @@
-"""Handing an open hand-off to another rep (the SLA ladder's `reassign` step).
+"""Handing a waiting hand-off to another owner: the SLA ladder's `reassign` step, and a
+person's or a tool's change of the lead's owner (`change_owner`).
 
 The new owner is told as a hand-off tells a rep: a `lead.assigned` alert to their channels,
 their bell (or, with nobody, the team's whose queue holds the lead) and the webhooks, saying
@@ -12,14 +13,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from leadflow.core.errors import Invalid
 from leadflow.core.playbook import Playbook
 from leadflow.core.scoring import Contribution, LeadScore
 from leadflow.core.stages import Stage
 from leadflow.models.assignment import Assignment
 from leadflow.models.lead import Lead
 from leadflow.models.rep import Rep
+from leadflow.repositories import reps as rep_repo
 from leadflow.repositories import stage_changes
 from leadflow.services import handoff, notifications
+from leadflow.services import reps as rep_service
 
 
 def hand_over(
@@ -34,21 +38,55 @@ def hand_over(
     now: datetime,
     audience: notifications.Audience | None = None,
 ) -> None:
-    """Give the lead's open hand-off to `rep` (None: `team`'s queue) and tell them."""
+    """Give the lead's untouched hand-off to `rep` (None: `team`'s queue) and tell them."""
     previous = lead.owner
     assignment.rep_id, assignment.team = (rep.id if rep else None), team
     assignment.reason = reason
-    if assignment.first_touch_at is None:
-        # The new owner's own deadline, from now in their hours: the one the queue and the
-        # lead show. The status stays: a hand-off once breached stays so (`sla.touch`).
-        assignment.sla_due_at = handoff.deadline(
-            playbook, Stage(assignment.stage), assignment.hand_raiser, rep, now
-        )
+    # The new owner's own deadline, from now in their hours: the one the queue and the lead
+    # show. The status stays: a hand-off once breached stays so (`sla.touch`).
+    assignment.sla_due_at = handoff.deadline(
+        playbook, Stage(assignment.stage), assignment.hand_raiser, rep, now
+    )
     lead.owner, lead.updated_at = (rep.email if rep else None), now
     payload = _payload(session, playbook, lead, assignment, rep, now)
     payload.update(previous_owner=previous, reassigned=True)
     told = notifications.HANDED_OVER
     handoff.queue_alert(session, told, payload, rep, now, team=team, audience=audience)
+
+
+def change_owner(
+    session: Session,
+    playbook: Playbook,
+    lead: Lead,
+    owner: str | None,
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Set the lead's owner. While its hand-off waits for a first touch, the hand-off follows,
+    as a reassignment (`hand_over`, "reassigned by <actor>"): the owner must then be an active
+    rep (Invalid naming `owner`), or None, which gives it back to its team's queue. A lead
+    with no hand-off waiting takes any owner, as before (a CRM's user, say)."""
+    waiting = rep_repo.open_assignment(session, lead.id)
+    if waiting is None or waiting.first_touch_at is not None:
+        lead.owner = owner  # a touched hand-off is settled: who got it and when it was met
+        return
+    rep = _taker(session, owner) if owner else None
+    if rep is None and owner:
+        message = (f"owner: {owner} is not an active rep; a lead waiting for its first touch "
+                   "goes to an active rep (or null: back to its team's queue)")  # fmt: skip
+        raise Invalid(message, [("owner", message)])
+    if (rep.id if rep else None) == waiting.rep_id and lead.owner == (rep.email if rep else None):
+        return  # nothing changes hands
+    team = rep.team if rep else waiting.team
+    hand_over(session, playbook, waiting, lead, rep, team=team, reason=f"reassigned by {actor}",
+              now=now)  # fmt: skip
+
+
+def _taker(session: Session, owner: str) -> Rep | None:
+    """The active rep this owner names (an e-mail, any case)."""
+    email = rep_service.taker_of(session, owner)
+    return rep_repo.get_by_email(session, email) if email else None
 
 
 def _payload(

@@ -93,7 +93,7 @@ def create_lead(
     """409 when a lead with the e-mail exists."""
     book = playbooks.active_playbook(session)
     fields = body.model_dump(exclude_unset=True)
-    lead = lead_edits.create_lead(session, book, fields, now=now)
+    lead = lead_edits.create_lead(session, book, fields, now=now, actor=actor_of(caller))
     _audit_edit(session, caller, "lead.create", lead.id, fields, now)
     response.headers["Location"] = f"/api/leads/{lead.id}"
     return _detail(session, str(lead.id), now)
@@ -107,7 +107,7 @@ def update_lead(
     book = playbooks.active_playbook(session)
     lead = _lead(session, key, caller, Permission.WRITE_LEADS)
     fields = body.model_dump(exclude_unset=True)
-    lead_edits.update_lead(session, book, lead, fields, now=now)
+    lead_edits.update_lead(session, book, lead, fields, now=now, actor=actor_of(caller))
     _audit_edit(session, caller, "lead.edit", lead.id, fields, now)
     return _detail(session, str(lead.id), now)
 

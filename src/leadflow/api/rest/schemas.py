@@ -33,7 +33,13 @@ class LeadPatch(_Strict):
     source: str | None = Field(None, max_length=200)
     medium: str | None = Field(None, max_length=200)
     campaign: str | None = Field(None, max_length=200)
-    owner: str | None = Field(None, max_length=200)
+    owner: str | None = Field(
+        None,
+        max_length=200,
+        description="Who owns the lead. While its hand-off waits for a first touch, an active "
+        "rep's e-mail (the hand-off follows, with a deadline of theirs) or null (back to its "
+        "team's queue)",
+    )
     company: str | None = Field(None, max_length=200, description="Company name")
     domain: str | None = Field(None, max_length=200, description="Company domain")
     website: str | None = Field(None, max_length=500)
