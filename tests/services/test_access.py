@@ -10,14 +10,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Conflict, Forbidden
+from leadflow.core.lifecycle import Action
 from leadflow.core.playbook_text import parse_playbook
+from leadflow.core.report_math import Cohort
 from leadflow.core.roles import Permission, Role
 from leadflow.models.api_key import ApiKey
+from leadflow.models.assignment import Assignment
 from leadflow.models.db import make_engine, make_session_factory
 from leadflow.models.lead import Lead
 from leadflow.models.user import User
 from leadflow.repositories import reps as rep_repo
-from leadflow.services import access, reps
+from leadflow.services import access, lifecycle, reps, sla
+from leadflow.services.reports import team as team_reports
 from tests.conftest import Migrate
 from tests.services.test_reports import B2B, NOW
 
@@ -168,3 +172,28 @@ def test_accept_is_offered_where_the_rule_allows_it_and_refused_elsewhere(
     )
     with pytest.raises(Forbidden, match=r"ida@flowline\.io is not an active rep"):
         reps.accepting_person(session, None, "ida@flowline.io")
+
+
+def test_a_rep_accepting_a_lead_from_the_team_queue_becomes_its_hand_offs_rep(
+    session: Session,
+) -> None:
+    """Before, accepting an unowned lead made the rep its owner but left the hand-off with no
+    rep, so speed to lead and the SLA per rep counted it under the team queue."""
+    reps.add_rep(session, {"email": NORA, "name": "Nora", "team": "inbound"}, now=NOW)
+    session.add(Lead(email="q@x.io", stage="sql", owner=None, created_at=NOW, updated_at=NOW))
+    session.flush()
+    lead = session.scalars(select(Lead).where(Lead.email == "q@x.io")).one()
+    rep_repo.add_assignment(session, lead_id=lead.id, rep_id=None, team="inbound", stage="sql",
+                            reason="nobody available", assigned_at=NOW,
+                            sla_due_at=NOW + timedelta(hours=4))  # fmt: skip
+    later = NOW + timedelta(minutes=20)
+    sla.touch(session, lead.id, later)  # a note first: the first touch, not yet accepted
+    lifecycle.act(session, lead, Action.ACCEPT, actor=NORA, reason="mine", now=later,
+                  owner=NORA)  # fmt: skip
+    handoff = session.scalars(select(Assignment).where(Assignment.lead_id == lead.id)).one()
+    nora = rep_repo.get_by_email(session, NORA)
+    assert handoff is not None and nora is not None
+    assert (lead.owner, handoff.rep_id, handoff.status) == (NORA, nora.id, "met")
+    book = parse_playbook(B2B.read_text())
+    speed = team_reports.speed_to_lead(session, book, Cohort(), NOW, later)
+    assert [(r["rep"], r["handoffs"], r["met"]) for r in speed["rows"]] == [("Nora", 1, 1)]

@@ -112,6 +112,7 @@ def act(
         lead.attributes = {**(lead.attributes or {}), **opportunity}
     if action is Action.ACCEPT and lead.owner is None:
         lead.owner = owner or actor
+        sla.claimed(session, lead.id, lead.owner)
     if action in (Action.CLOSE_WON, Action.CLOSE_LOST):
         lead.outcome = "won" if action is Action.CLOSE_WON else "lost"
         lead.outcome_reason = move.reason

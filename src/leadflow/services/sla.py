@@ -120,6 +120,18 @@ def touch(session: Session, lead_id: int, now: datetime) -> Assignment | None:
     return assignment
 
 
+def claimed(session: Session, lead_id: int, owner: str) -> None:
+    """A lead waiting in a team's queue was accepted: its newest hand-off (touched by this
+    acceptance, or before) is the accepting rep's, so speed to lead and the SLA per rep count
+    it under them, not under the queue."""
+    latest = rep_repo.latest_assignment(session, lead_id)
+    if latest is None or latest[0].rep_id is not None:
+        return
+    rep = rep_repo.get_by_email(session, owner)
+    if rep is not None:
+        latest[0].rep_id = rep.id
+
+
 def month_report(session: Session, playbook: Playbook, now: datetime) -> dict[str, Any]:
     """Both sides of the agreement this month: marketing's MQLs against the commitment, and
     sales' hand-offs touched in time, late, or still waiting."""
