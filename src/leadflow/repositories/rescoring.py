@@ -225,6 +225,7 @@ def _where_texts(session: Session, paths: Sequence[str]) -> list[Any]:
 
 
 SCORED = ("fit", "engagement", "total", "score_band", "grade", "persona", "contributions")
+RANKS = ("score_band", "grade", "persona")  # what a lead's score ranks it by in the reports
 
 
 @contextmanager
@@ -250,14 +251,16 @@ def write_lead_scores(
     scores: dict[str, Sequence[Any]],
     scored_at: Any,
     *,
-    same_bands: bool = False,
+    same_ranks: bool = False,
 ) -> None:
     """Columns `id` and any of `fit`, `engagement`, `total`, `grade`, `persona`,
     `contributions` (JSON text); every row gets `scored_at` (and `updated_at`). With `total`
-    goes its `score_band`, unless the caller knows that none moved (`same_bands`): it is then
-    not set, and the index holding it is left alone. A write of many leads runs inside
-    `rewriting_scores`."""
-    if "total" in scores and "score_band" not in scores and not same_bands:
+    goes its `score_band`, unless the caller knows that no lead's grade, persona or band moved
+    (`same_ranks`): those columns are then not set, and the wide indexes holding them are
+    left alone. A write of many leads runs inside `rewriting_scores`."""
+    if same_ranks:
+        scores = {name: column for name, column in scores.items() if name not in RANKS}
+    elif "total" in scores and "score_band" not in scores:
         scores = {**scores, "score_band": banded(scores["total"])}
     names = (*(name for name in SCORED if name in scores), "scored_at")
     if use_copy(session, len(scores["id"])):

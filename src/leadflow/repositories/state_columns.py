@@ -298,14 +298,12 @@ def stored_entries(session: Session, lead_ids: Sequence[int]) -> dict[int, Store
 def write_scores(
     session: Session, scores: dict[str, Sequence[Any]], scored_at: Any, *, same_ranks: bool
 ) -> None:
-    """Columns `id`, `engagement`, `total`, `contributions` (JSON text) and, unless
-    `same_ranks` (their grade and score band are as stored), `grade` of the leads whose
-    decayed score moved (fit and persona do not decay): one UPDATE per lead on SQLite,
-    through a staging table on PostgreSQL (see `rescoring.write_lead_scores`)."""
+    """Columns `id`, `engagement`, `total`, `grade` and `contributions` (JSON text) of the
+    leads whose decayed score moved (fit and persona do not decay), `same_ranks` as
+    `rescoring.write_lead_scores` takes it: one UPDATE per lead on SQLite, through a staging
+    table on PostgreSQL."""
     if scores["id"]:
-        if same_ranks:
-            scores = {name: column for name, column in scores.items() if name != "grade"}
-        rescoring.write_lead_scores(session, scores, scored_at, same_bands=same_ranks)
+        rescoring.write_lead_scores(session, scores, scored_at, same_ranks=same_ranks)
 
 
 def scored_us(session: Session, lead_ids: Sequence[int]) -> dict[int, int]:

@@ -46,7 +46,6 @@ def build(
     name, start, end = _window(period, now)
     cohort = Cohort(since=start, until=end)
     stages = {r["stage"]: r["reached"] for r in funnel.funnel(session, cohort)["rows"]}
-    speed = team.speed_to_lead(session, playbook, cohort, start, end)
     campaigns = funnel.conversion(session, cohort, "campaign")["rows"]
     ranked = [c for c in campaigns if c["campaign"] is not None]
     quality = team.lead_quality(session, cohort)
@@ -59,7 +58,10 @@ def build(
         "entered": {stage: queries.entries(session, stage, start, end) for stage in stages},
         "funnel": stages,
         # Sales judged on the hand-offs made in the period, as `leadflow sla` judges them.
-        "sla": {"marketing": speed["marketing"], "sales": team.sla_by_team(session, start, end)},
+        "sla": {
+            "marketing": team.marketing_sla(session, playbook, start, end),
+            "sales": team.sla_by_team(session, start, end),
+        },
         "top_campaigns": ranked[:TOP],
         "bottom_campaigns": ranked[max(TOP, len(ranked) - TOP) :][::-1],  # never the top ones
         "recycle_reasons": quality["rows"][:5],

@@ -146,4 +146,4 @@ def _write_rows(
             # Set only when one moved: its index (`ix_leads_persona`) is otherwise left alone.
             columns["persona"] = scores.persona[rows].tolist()
     with rescoring.rewriting_scores(session, columns, len(rows)):
-        rescoring.write_lead_scores(session, columns, now, same_bands=same_ranks)
+        rescoring.write_lead_scores(session, columns, now, same_ranks=same_ranks)

@@ -43,14 +43,7 @@ def speed_to_lead(
     ]
     distribution.append({"bucket": "over 24 h", "handoffs": int(counts[len(BUCKETS)])})
     distribution.append({"bucket": "not touched", "handoffs": int((~touched).sum())})
-    months = (end.year - start.year) * 12 + end.month - start.month
-    promised = playbook.sla.mql_commitment_per_month
-    mqls = queries.entries(session, "mql", start, end)
-    marketing = {
-        "start": start.isoformat(), "end": end.isoformat(), "mqls": mqls,
-        "commitment": promised * months if promised else None,
-        "share_of_commitment": share(mqls, promised * months) if promised else None,
-    }  # fmt: skip
+    marketing = marketing_sla(session, playbook, start, end)
     columns = ["rep", "handoffs", "met", "breached", "open", "compliance", "small_sample",
                "p50_minutes", "p90_minutes"]  # fmt: skip
     return table(
@@ -61,6 +54,21 @@ def speed_to_lead(
         cohort, columns, rows, teams=teams, distribution=distribution,
         overall=percentiles(minutes), marketing=marketing,
     )  # fmt: skip
+
+
+def marketing_sla(
+    session: Session, playbook: Playbook, start: datetime, end: datetime
+) -> dict[str, Any]:
+    """Marketing's side: moves into MQL in [start, end) against the monthly commitment times
+    the period's months."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    promised = playbook.sla.mql_commitment_per_month
+    mqls = queries.entries(session, "mql", start, end)
+    return {
+        "start": start.isoformat(), "end": end.isoformat(), "mqls": mqls,
+        "commitment": promised * months if promised else None,
+        "share_of_commitment": share(mqls, promised * months) if promised else None,
+    }  # fmt: skip
 
 
 def sla_by_team(session: Session, start: datetime, end: datetime) -> list[dict[str, Any]]:
