@@ -15,7 +15,8 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from leadflow import worker as worker_module
-from leadflow.models import Lead, RuleState
+from leadflow.models import Lead, RuleState, ScoreEntry
+from leadflow.repositories import _copy
 from leadflow.services import decay_refresh, playbooks, privacy
 from leadflow.services.pipeline import run_decay
 from leadflow.worker import Worker
@@ -78,7 +79,12 @@ def test_a_pass_written_in_parts_equals_the_pass_written_at_once(committed: Comm
         assert moments(session) == states
 
 
-def test_a_lead_scored_live_between_two_parts_keeps_its_live_score(committed: Committed) -> None:
+@pytest.mark.parametrize("staged", [False, True], ids=["row-by-row", "staged"])
+def test_a_lead_scored_live_between_two_parts_keeps_its_live_score(
+    committed: Committed, staged: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if staged:  # PostgreSQL writes many rows through a staging table: even these few
+        monkeypatch.setattr(_copy, "COPY_FROM", 1)
     factory, book, _, later = committed
     with factory() as session, session.begin():
         planned = decay_refresh.plan(session, book, later)
@@ -88,12 +94,18 @@ def test_a_lead_scored_live_between_two_parts_keeps_its_live_score(committed: Co
     waiting = int(rest[0].aged.ids[rest[0].rows][0])  # to be aged by the next part
     with factory() as live, live.begin():
         fresh = feed_live_one(live, book, waiting, later)
+    with factory() as session:
+        live_moments = {k: v for k, v in moments(session).items() if k[0] == waiting}
     for part in rest:
         with factory() as session, session.begin():
             result = decay_refresh.write(session, book, part, later)
             assert waiting not in result.changed_ids
     with factory() as session:
         assert lead_rows(session)[waiting] == fresh
+        # Nor its ledger nor its states' moments of change: the pass left the lead alone.
+        causes = session.scalars(select(ScoreEntry.cause).where(ScoreEntry.lead_id == waiting))
+        assert "decay" not in set(causes)
+        assert {k: v for k, v in moments(session).items() if k[0] == waiting} == live_moments
 
 
 def test_the_worker_writes_its_pass_a_part_per_transaction(

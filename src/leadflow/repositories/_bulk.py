@@ -224,19 +224,48 @@ def executemany(session: Session, statement: Any, columns: dict[str, Any]) -> No
     over tuples that all live on. Each chunk still goes through SQLAlchemy, whose error
     handling (and the engine's `handle_error`) a driver error must meet.
     """
-    sizes = {len(v) for v in columns.values() if not isinstance(v, Same)}
-    count = sizes.pop() if sizes else 0
-    if not count:
-        return
     connection = session.connection()
+    sql, rows = _driver_rows(connection, statement, columns)
+    while chunk := list(islice(rows, CHUNK)):
+        connection.exec_driver_sql(sql, chunk)
+
+
+def executemany_each(session: Session, statement: Any, columns: dict[str, Any]) -> list[bool]:
+    """`executemany` of an UPDATE or DELETE whose condition a row may no longer meet, telling
+    for each row whether it changed one: a statement per row on the driver's cursor (about
+    as cheap as the driver's own executemany, which gives only the sum), a driver error
+    raised through SQLAlchemy's own handling, as `executemany` raises it. SQLAlchemy's
+    cursor events see one executemany (without its parameters), as they would."""
+    connection = session.connection()
+    sql, rows = _driver_rows(connection, statement, columns)
+    cursor = connection.connection.cursor()
+    row: Any = None
+    try:
+        connection.dispatch.before_cursor_execute(connection, cursor, sql, (), None, True)
+        written = [cursor.execute(sql, row).rowcount > 0 for row in rows]
+        connection.dispatch.after_cursor_execute(connection, cursor, sql, (), None, True)
+        return written
+    except Exception as error:
+        connection._handle_dbapi_exception(error, sql, row, cursor, None)
+        raise  # not reached: the handling raises
+    finally:
+        cursor.close()
+
+
+def _driver_rows(
+    connection: Any, statement: Any, columns: dict[str, Any]
+) -> tuple[str, Iterator[Any]]:
+    """A Core statement's SQL for this connection, and its parameters row by row, made from
+    the columns as they are consumed (in the order the driver takes them)."""
     compiled = statement.compile(dialect=connection.dialect)
     names = list(compiled.positiontup) if compiled.positional else list(columns)
+    sizes = {len(v) for v in columns.values() if not isinstance(v, Same)}
+    count = sizes.pop() if sizes else 0
     values = [repeat(v.value, count) if isinstance(v, Same) else v for v in map(columns.get, names)]
     rows: Iterator[Any] = zip(*values, strict=False)
     if not compiled.positional:
         rows = (dict(zip(names, row, strict=True)) for row in rows)
-    while chunk := list(islice(rows, CHUNK)):
-        connection.exec_driver_sql(compiled.string, chunk)
+    return compiled.string, rows
 
 
 @contextmanager

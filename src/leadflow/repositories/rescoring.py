@@ -14,10 +14,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import (
+    BigInteger,
     Column,
     Double,
     Integer,
@@ -51,6 +52,7 @@ from leadflow.repositories._bulk import (
     email_tail,
     epoch_micros,
     executemany,
+    executemany_each,
     fetch,
     json_text,
     read_columns,
@@ -246,26 +248,37 @@ def rewriting_stamps(session: Session, stamped: int) -> Iterator[None]:
         yield
 
 
+class AsRead(NamedTuple):
+    """A condition on each lead written: `expression` (of the lead's row) still has the
+    value read (one per row), so a lead written since the read is left as it is."""
+
+    expression: Any
+    values: Sequence[int]
+
+
 def write_lead_scores(
     session: Session,
     scores: dict[str, Sequence[Any]],
     scored_at: Any,
     *,
     same_ranks: bool = False,
-) -> None:
+    as_read: AsRead | None = None,
+) -> list[bool]:
     """Columns `id` and any of `fit`, `engagement`, `total`, `grade`, `persona`,
     `contributions` (JSON text); every row gets `scored_at` (and `updated_at`). With `total`
     goes its `score_band`, unless the caller knows that no lead's grade, persona or band moved
     (`same_ranks`): those columns are then not set, and the wide indexes holding them are
-    left alone. A write of many leads runs inside `rewriting_scores`."""
+    left alone. Only the leads `as_read` still holds for, when given. For each row, whether
+    its lead was written. A write of many leads runs inside `rewriting_scores`."""
     if same_ranks:
         scores = {name: column for name, column in scores.items() if name not in RANKS}
     elif "total" in scores and "score_band" not in scores:
         scores = {**scores, "score_band": banded(scores["total"])}
     names = (*(name for name in SCORED if name in scores), "scored_at")
     if use_copy(session, len(scores["id"])):
-        _update_staged(session, table_of(Lead), scores, names[:-1], scored_at, "scored_at")
-        return
+        return _update_staged(
+            session, table_of(Lead), scores, names[:-1], scored_at, "scored_at", as_read
+        )
     values: dict[str, Any] = {name: bindparam(f"p_{name}") for name in names}
     # updated_at moves with the score: CRM syncs read "changed since" (the lead_scores view).
     values["updated_at"] = bindparam("p_scored_at")
@@ -275,7 +288,12 @@ def write_lead_scores(
     statement = update(table_of(Lead)).where(Lead.id == bindparam("p_id")).values(values)
     columns: dict[str, Any] = {f"p_{name}": scores[name] for name in (*names[:-1], "id")}
     columns["p_scored_at"] = Same(driver_value(session, Lead.scored_at, scored_at))
-    executemany(session, statement, columns)
+    if as_read is None:
+        executemany(session, statement, columns)
+        return [True] * len(scores["id"])
+    statement = statement.where(as_read.expression == bindparam("p_as_read"))
+    columns["p_as_read"] = as_read.values
+    return executemany_each(session, statement, columns)
 
 
 def banded(totals: Sequence[float]) -> list[int]:
@@ -291,18 +309,32 @@ def _update_staged(
     names: Sequence[str],
     at: Any,
     stamped: str | None,
-) -> None:
+    as_read: AsRead | None = None,
+) -> list[bool]:
     """PostgreSQL: COPY `id` and these columns of `rows` into a staging table, then one
-    UPDATE ... FROM it; every row also gets `at` as `updated_at` (and as `stamped`)."""
+    UPDATE ... FROM it; every row also gets `at` as `updated_at` (and as `stamped`); only
+    the rows `as_read` holds for, when given. For each row, whether it was written."""
     values = {name: rows[name] for name in ("id", *names)}
-    with staged(session, like(table, list(values)), values) as stage:
+    columns = like(table, list(values))
+    if as_read is not None:
+        values["as_read"] = as_read.values
+        columns.append(Column("as_read", BigInteger))
+    with staged(session, columns, values) as stage:
         moment = bindparam("p_at", at, type_=table.c.updated_at.type)
         changes: dict[str, Any] = {name: stage.c[name] for name in names}
         changes["updated_at"] = moment
         if stamped is not None:
             changes[stamped] = moment
         statement = update(table).where(table.c.id == stage.c.id).values(changes)
-        session.connection().execute(statement)
+        if as_read is None:
+            session.connection().execute(statement)
+            return [True] * len(values["id"])
+        statement = statement.where(as_read.expression == stage.c.as_read)
+        written = session.connection().execute(statement.returning(table.c.id)).scalars()
+        found: list[bool] = np.isin(
+            np.asarray(values["id"]), np.fromiter(written, np.int64)
+        ).tolist()
+        return found
 
 
 def stamp_scored_at(session: Session, scored_at: Any, lead_ids: Sequence[int] | None) -> None:

@@ -296,14 +296,25 @@ def stored_entries(session: Session, lead_ids: Sequence[int]) -> dict[int, Store
 
 
 def write_scores(
-    session: Session, scores: dict[str, Sequence[Any]], scored_at: Any, *, same_ranks: bool
-) -> None:
+    session: Session,
+    scores: dict[str, Sequence[Any]],
+    scored_at: Any,
+    *,
+    same_ranks: bool,
+    scored_as: Sequence[int],
+) -> list[bool]:
     """Columns `id`, `engagement`, `total`, `grade` and `contributions` (JSON text) of the
     leads whose decayed score moved (fit and persona do not decay), `same_ranks` as
-    `rescoring.write_lead_scores` takes it: one UPDATE per lead on SQLite, through a staging
-    table on PostgreSQL."""
-    if scores["id"]:
-        rescoring.write_lead_scores(session, scores, scored_at, same_ranks=same_ranks)
+    `rescoring.write_lead_scores` takes it, each only while its scoring time is still the
+    one read (`scored_as`, as `read` gives it): one UPDATE per lead on SQLite, through a
+    staging table on PostgreSQL. For each lead, whether it was written."""
+    if not scores["id"]:
+        return []
+    # Its constants written into the statement: the per-row form binds only the rows' values.
+    as_read = rescoring.AsRead(literal_column(_scored_us_sql(session)), scored_as)
+    return rescoring.write_lead_scores(
+        session, scores, scored_at, same_ranks=same_ranks, as_read=as_read
+    )
 
 
 def scored_us(session: Session, lead_ids: Sequence[int]) -> dict[int, int]:

@@ -130,8 +130,9 @@ def plan(
         wanted = state_columns.due_leads(session, epoch_micros(now))
     else:
         wanted = np.unique(np.asarray(list(lead_ids), np.int64))
-    with rescoring.bulk_reads(session):
-        states, stored = state_columns.read(session, rule_ids, key, wanted)
+    # Not memory-mapped (`bulk_reads`): these are index lookups of the few leads due, and
+    # unmapping the file after them cost more than the mapping saved (0.2-0.3 s a pass).
+    states, stored = state_columns.read(session, rule_ids, key, wanted)
     valid = np.unique(states["lead"][(states["rule"] == rules) & (states["current"] == 1)])
     order = np.argsort(stored["id"])
     stored = {name: column[order] for name, column in stored.items()}
@@ -279,7 +280,7 @@ def write(session: Session, playbook: Playbook, planned: Planned, now: datetime)
     read (live tracking, an edit, a re-score) is left as it is: its score is newer. Then the
     new moments of change of the states read, of the leads not scored since."""
     started = time.perf_counter()
-    with rescoring.bulk_reads(session), rescoring.bulk_writes(session):
+    with rescoring.bulk_writes(session):
         result = _write_planned(session, playbook, planned, now)
     result.phases["write"] = time.perf_counter() - started
     return result
@@ -289,41 +290,31 @@ def _write_planned(
     session: Session, playbook: Playbook, planned: Planned, now: datetime
 ) -> Refreshed:
     aged, rows = planned.aged, planned.rows
-    current = state_columns.scored_us(session, aged.ids[rows].tolist())
-    keep = np.fromiter(
-        (current.get(i) == us for i, us in
-         zip(aged.ids[rows].tolist(), planned.scored_us[rows].tolist(), strict=True)),
-        bool, len(rows),
-    )  # fmt: skip
-    texts, accounts = _row_lists(planned, keep)
-    rows = rows[keep]
+    written = _write_scores(session, aged, planned, now)
+    accounts = _picked({"accounts": planned.account_ids}, written)["accounts"]
+    rows = rows[written]
     result = Refreshed(phases=dict(planned.phases), without_state=planned.without_state)
-    before = planned.stored_total[rows]
-    ranked = planned.ranked[keep]
-    result.accounts = _write(session, playbook, aged, (rows, ranked), before, texts, accounts, now)
-    _write_changes(session, planned, rows, current)
+    result.accounts = _write_rest(
+        session, playbook, aged, rows, planned.stored_total[rows], accounts, now
+    )
+    _write_changes(session, planned, rows)
     result.leads = len(aged.ids)
     result.changed = len(rows)
     result.changed_ids = aged.ids[rows].tolist()
     return result
 
 
-def _write_changes(
-    session: Session,
-    planned: Planned,
-    written: IntArray,
-    current: dict[int, int],
-) -> None:
+def _write_changes(session: Session, planned: Planned, written: IntArray) -> None:
     """Store the states' new moments of change, but not of a lead scored since the read:
     its moment would be measured from a score it no longer has."""
     changes = planned.changes
     if not changes or not len(changes["lead_id"]):
         return
     ids = planned.aged.ids
-    current = current | state_columns.scored_us(
-        session, [i for i in np.unique(changes["lead_id"]).tolist() if i not in current]
-    )
     now_written = set(ids[written].tolist())
+    current = state_columns.scored_us(
+        session, [i for i in np.unique(changes["lead_id"]).tolist() if i not in now_written]
+    )
     as_read = dict(zip(ids.tolist(), planned.scored_us.tolist(), strict=True))
     keep = np.fromiter(
         ((i in now_written or current.get(i) == as_read.get(i))
@@ -336,30 +327,31 @@ def _write_changes(
     })  # fmt: skip
 
 
-def _write_scores(
-    session: Session,
-    aged: Aged,
-    rows: IntArray,
-    texts: list[str],
-    ranked: BoolArray,
-    now: datetime,
-) -> None:
-    """The new scores of the leads at `rows`, those whose grade or score band stayed apart:
-    they leave the columns, and the wide report index holding them, alone (most of a pass)."""
+def _write_scores(session: Session, aged: Aged, planned: Planned, now: datetime) -> BoolArray:
+    """The new scores of the leads at `planned.rows`, each only while its scoring time is
+    the one read (a lead scored since keeps its newer score), those whose grade or score
+    band stayed apart: they leave the columns, and the wide report index holding them,
+    alone (most of a pass). For each row, whether its lead was written."""
+    rows, ranked = planned.rows, planned.ranked
+    written = np.zeros(len(rows), bool)
     for mine, same_ranks in ((ranked, False), (~ranked, True)):
         picked = rows[mine]
-        state_columns.write_scores(
+        written[mine] = state_columns.write_scores(
             session,
             {
                 "id": aged.ids[picked].tolist(),
                 "engagement": aged.engagement[picked].tolist(),
                 "total": aged.total[picked].tolist(),
                 "grade": aged.grade[picked].tolist(),
-                "contributions": [t for t, m in zip(texts, mine.tolist(), strict=True) if m],
+                "contributions": [
+                    t for t, m in zip(planned.texts, mine.tolist(), strict=True) if m
+                ],
             },
             now,
             same_ranks=same_ranks,
+            scored_as=planned.scored_us[picked].tolist(),
         )
+    return written
 
 
 def refresh(
@@ -370,23 +362,19 @@ def refresh(
     return write(session, playbook, plan(session, playbook, now, lead_ids), now)
 
 
-def _write(
+def _write_rest(
     session: Session,
     playbook: Playbook,
     aged: Aged,
-    written: tuple[IntArray, BoolArray],
+    rows: IntArray,
     before: FloatArray,
-    texts: list[str],
     accounts: list[int | None],
     now: datetime,
 ) -> list[int]:
-    """The leads at `rows` whose shown score moved, with their contributions' `texts` and
-    `accounts` (`written`: the rows, and whether each one's grade or score band moved):
-    scores, ledger, their accounts (whose ids are returned)."""
-    rows, ranked = written
+    """After the new scores of the leads at `rows` (their totals `before`, their
+    `accounts`): the ledger, and their accounts' roll-ups (whose ids are returned)."""
     if not len(rows):
         return []
-    _write_scores(session, aged, rows, texts, ranked, now)
     total = aged.total[rows]
     moved = np.flatnonzero(total != before)
     delta = (bulk_state.hundredths(total[moved]) - bulk_state.hundredths(before[moved])) / 100
