@@ -102,7 +102,8 @@ def _scored_us(session: Session) -> Any:
     return cast(func.coalesce(micros, NO_TIME), BigInteger)
 
 
-def _score_query(session: Session) -> str:
+def _score_query(session: Session, *also: str) -> str:
+    """The stored scores' columns (`SCORE_COLUMNS`), then any columns `also` names."""
     compiled = _scored_us(session).compile(
         dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
     )
@@ -110,28 +111,44 @@ def _score_query(session: Session) -> str:
         "SELECT CAST(id AS BIGINT), CAST(COALESCE(fit, 0.0) AS DOUBLE PRECISION),"
         " CAST(COALESCE(engagement, 0.0) AS DOUBLE PRECISION),"
         " CAST(COALESCE(total, 0.0) AS DOUBLE PRECISION),"
-        f" {compiled} FROM leads"
+        f" {', '.join([str(compiled), *also])} FROM leads"
     )
 
 
 def read(
     session: Session, rule_ids: Sequence[str], key: str, lead_ids: IntArray | None = None
-) -> tuple[Columns, Columns]:
+) -> tuple[Columns, Columns, StoredEntries | None]:
     """The stored states (lead, rule index in `rule_ids` or -1, 1 when rule_key is `key`,
     count, band or 0, anchored or 0, window_from or NO_TIME, changes_at or NO_TIME) and the
     stored scores (id, fit, engagement, total, scored_at in epoch microseconds or NO_TIME) of
-    these leads (every lead when None), as columns."""
+    these leads (every lead when None), as columns; and, for a few leads read through the
+    driver, what a write of them needs besides (`stored_entries`), from the same rows: None
+    when they were read as columns."""
     queries = [_state_query(session, rule_ids, key), _score_query(session)]
     shapes = [STATE_COLUMNS, SCORE_COLUMNS]
     if lead_ids is not None and len(lead_ids) <= FEW:
-        found = [_some(session, q, s, lead_ids, c) for q, s, c in
-                 zip(queries, shapes, ("lead_id", "id"), strict=True)]  # fmt: skip
-        return found[0], found[1]
+        states = _some(session, queries[0], shapes[0], lead_ids, "lead_id")
+        scores, entries = _scores_and_entries(session, lead_ids)
+        return states, scores, entries
     states, scores = _every(session, queries, shapes)
     if lead_ids is not None:
         states = _only(states, np.isin(states["lead"], lead_ids))
         scores = _only(scores, np.isin(scores["id"], lead_ids))
-    return states, scores
+    return states, scores, None
+
+
+def _scores_and_entries(session: Session, lead_ids: IntArray) -> tuple[Columns, StoredEntries]:
+    """The stored scores of these few leads and their entries (`stored_entries`), in one read
+    of their rows (one lookup of each lead instead of two)."""
+    query = _score_query(session, _ENTRY_COLUMNS)
+    rows = _rows_of(session, query, "id", np.unique(lead_ids).tolist())
+    rows.sort(key=itemgetter(0))
+    count = len(rows)
+    scores = {
+        name: np.fromiter(map(itemgetter(k), rows), np.float64 if real else np.int64, count)
+        for k, (name, real) in enumerate(SCORE_COLUMNS)
+    }
+    return scores, _entries(rows, len(SCORE_COLUMNS) - 1)
 
 
 def _only(columns: Columns, keep: npt.NDArray[np.bool_]) -> Columns:
@@ -276,23 +293,51 @@ def _copy_binary(session: Session, query: str, shape: Sequence[tuple[str, bool]]
     return {name: rows[name].astype(np.float64 if real else np.int64) for name, real in shape}
 
 
-class StoredEntry(NamedTuple):
-    """What the decay write needs of a lead it is about to write."""
+class StoredEntries(NamedTuple):
+    """What the decay write needs of the leads it is about to write, by id (ascending)."""
 
-    account_id: int | None
-    contributions: str  # JSON text
-    grade: str | None
-    score_band: int
+    ids: IntArray
+    account_ids: list[int | None]
+    contributions: list[str]  # JSON text
+    grades: list[str | None]
+    score_bands: IntArray
 
 
-def stored_entries(session: Session, lead_ids: Sequence[int]) -> dict[int, StoredEntry]:
-    """The account id, stored contributions, grade and score band of these leads."""
-    query = "SELECT id, account_id, CAST(contributions AS TEXT), grade, score_band FROM leads"
+_ENTRY_COLUMNS = "account_id, CAST(contributions AS TEXT), grade, score_band"
+
+
+def stored_entries(session: Session, lead_ids: Sequence[int]) -> StoredEntries:
+    """The account id, stored contributions, grade and score band of these leads (those
+    that still exist), in id order, as columns."""
+    query = f"SELECT id, {_ENTRY_COLUMNS} FROM leads"
     rows = _rows_of(session, query, "id", sorted(set(lead_ids)))
-    return {
-        int(i): StoredEntry(account, text or "[]", grade, int(band))
-        for i, account, text, grade, band in rows
-    }
+    rows.sort(key=itemgetter(0))
+    return _entries(rows, 0)
+
+
+def _entries(rows: list[tuple[Any, ...]], at: int) -> StoredEntries:
+    """Rows holding the id at 0 and the entry columns from `at` + 1 on, in id order."""
+    count = len(rows)
+    return StoredEntries(
+        np.fromiter(map(itemgetter(0), rows), np.int64, count),
+        list(map(itemgetter(at + 1), rows)),
+        [text or "[]" for text in map(itemgetter(at + 2), rows)],
+        list(map(itemgetter(at + 3), rows)),
+        np.fromiter(map(itemgetter(at + 4), rows), np.int64, count),
+    )
+
+
+def entries_of(entries: StoredEntries, lead_ids: IntArray) -> StoredEntries:
+    """The entries of these leads (ascending ids) that `entries` holds, in id order."""
+    picked = np.flatnonzero(np.isin(entries.ids, lead_ids))
+    listed = picked.tolist()
+    return StoredEntries(
+        entries.ids[picked],
+        [entries.account_ids[i] for i in listed],
+        [entries.contributions[i] for i in listed],
+        [entries.grades[i] for i in listed],
+        entries.score_bands[picked],
+    )
 
 
 def write_scores(

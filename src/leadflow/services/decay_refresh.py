@@ -132,7 +132,7 @@ def plan(
         wanted = np.unique(np.asarray(list(lead_ids), np.int64))
     # Not memory-mapped (`bulk_reads`): these are index lookups of the few leads due, and
     # unmapping the file after them cost more than the mapping saved (0.2-0.3 s a pass).
-    states, stored = state_columns.read(session, rule_ids, key, wanted)
+    states, stored, read_entries = state_columns.read(session, rule_ids, key, wanted)
     valid = np.unique(states["lead"][(states["rule"] == rules) & (states["current"] == 1)])
     order = np.argsort(stored["id"])
     stored = {name: column[order] for name, column in stored.items()}
@@ -160,20 +160,20 @@ def plan(
     changes = _changes(playbook, states, ids, rule_ids, key, now)
     # What the write needs of these leads besides their scores, read here, in the snapshot
     # the states were read in, so that the write holds the lock for less.
-    entries = state_columns.stored_entries(session, ids[rows].tolist())
-    rows = rows[np.isin(ids[rows], np.fromiter(entries, np.int64, len(entries)))]  # erased since
-    written = [entries[i] for i in ids[rows].tolist()]
+    if read_entries is None:
+        entries = state_columns.stored_entries(session, ids[rows].tolist())
+    else:
+        entries = state_columns.entries_of(read_entries, ids[rows])
+    rows = rows[np.isin(ids[rows], entries.ids)]  # a lead erased since is not written back
     counted = np.zeros(aged.points.shape, np.int64)
     counted[columns.lead, columns.rule] = columns.count
-    texts = with_engagement(
-        playbook, aged.points[rows], counted[rows], [e.contributions for e in written]
-    )
-    ranked = (aged.grade[rows].astype(object) != np.array([e.grade for e in written], object)) | (
-        score_bands(aged.total[rows]) != np.array([e.score_band for e in written], np.int64)
+    texts = with_engagement(playbook, aged.points[rows], counted[rows], entries.contributions)
+    ranked = (aged.grade[rows].astype(object) != np.array(entries.grades, object)) | (
+        score_bands(aged.total[rows]) != entries.score_bands
     )
     phases["score"] = time.perf_counter() - started
     return Planned(aged, rows, stored["total"], stored["scored_us"], without_state, phases,
-                   changes, texts, [e.account_id for e in written], ranked)  # fmt: skip
+                   changes, texts, entries.account_ids, ranked)  # fmt: skip
 
 
 def parts(planned: Planned, most: int) -> list[Planned]:
