@@ -11,7 +11,10 @@ import pytest
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from leadflow import worker as worker_module
+from leadflow.models.db import make_engine, make_session_factory
 from leadflow.repositories import _rebuild
+from leadflow.worker import Worker
 from tests.cli.conftest import Run, as_json
 from tests.conftest import Migrate
 
@@ -183,6 +186,33 @@ def test_rescore_at_a_later_moment_shows_decay(initialised: Run, tmp_path: Path)
     assert round(sum(c["points"] for c in after["contributions"]), 2) == after["total"]
     bad = initialised("rescore", "--at", "next tuesday")
     assert bad.exit_code != 0 and "--at" in bad.output
+
+
+def test_a_running_worker_scores_the_present_again_on_its_pass_after_rescore_at(
+    initialised: Run, tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker (started before, as `leadflow serve` runs one) has made its hourly search for
+    leads without states; then Bo's view is imported (scored in bulk: he has none) and
+    `rescore --at` scores him two months on. The worker's next pass scores him at the present
+    again: before, he kept that moment's score till its next hourly search."""
+    engine = make_engine(database_url)
+    worker = Worker(make_session_factory(engine))
+    present = datetime.now(UTC)
+    monkeypatch.setattr(worker_module, "utcnow", lambda: present)
+    worker.decay()  # the hourly search: nothing to find yet
+    events = tmp_path / "events.jsonl"
+    day = (present - timedelta(days=1)).date().isoformat()
+    line = {"email": "bo@fabrikam.io", "type": "page", "timestamp": f"{day}T10:00:00Z",
+            "properties": {"path": "/pricing"}}  # fmt: skip
+    events.write_text(json.dumps(line) + "\n")
+    assert initialised("import", "events", str(events)).exit_code == 0
+    later = (present + timedelta(days=60)).date().isoformat()
+    assert initialised("rescore", "--at", later).exit_code == 0
+    present = datetime.now(UTC)
+    worker.decay()
+    engine.dispose()
+    shown = as_json(initialised("leads", "show", "bo@fabrikam.io", "--json"))
+    assert datetime.fromisoformat(shown["scored_at"]) == present
 
 
 def test_a_big_import_rebuilds_each_index_of_leads_once(

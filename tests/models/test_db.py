@@ -30,6 +30,7 @@ TABLES = {
     "web_sessions",
     "sign_in_failures",
     "sign_in_links",
+    "stateless_search_due",
     "goals",
     "shared_channels",
     "leads",

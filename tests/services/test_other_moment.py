@@ -7,13 +7,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from leadflow import worker as worker_module
 from leadflow.models import Account, Lead
+from leadflow.models.db import make_session_factory
 from leadflow.services import pipeline, playbooks
 from leadflow.services.importing import import_events
 from leadflow.services.ingest.batch import ingest, parse_all
+from leadflow.worker import Worker
 from tests.services.rescored import as_rescored
 
 NOW = datetime(2026, 5, 6, 9, 0, tzinfo=UTC)
@@ -93,3 +96,48 @@ def test_the_sweep_after_a_rescore_at_another_moment_scores_as_a_rescore_now(
     pipeline.run_decay(session, book, sweep)
     pipeline.run_account_peers(session, book, sweep)
     assert _shown(session) == _rescored(session, sweep)
+
+
+@pytest.mark.parametrize("stateless", ["imported", "states of an earlier playbook"])
+@pytest.mark.parametrize(
+    "moment", [timedelta(days=-10), timedelta(days=3)], ids=["earlier", "later"]
+)
+def test_a_running_workers_next_pass_scores_a_lead_without_states_at_the_present(
+    engine: Engine, stateless: str, moment: timedelta, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker has made its hourly search for leads without states; then Ann, who has
+    none (imported, or tracked under a playbook changed since), is re-scored as of another
+    moment, in another transaction (`rescore --at`, another process). The worker's next pass,
+    a minute later, scores her as a re-score then does. Before, only the next hourly search
+    found her: she kept that moment's score for up to an hour. Bo, imported after that pass,
+    is left to the hourly search: a pass does not read every lead."""
+    factory = make_session_factory(engine)
+    clock = [NOW - timedelta(minutes=5)]
+    monkeypatch.setattr(worker_module, "utcnow", lambda: clock[0])
+    with factory() as session, session.begin():
+        playbooks.install(session, BOOK, author="test", now=clock[0])
+    worker = Worker(factory)
+    worker.decay()  # its first pass searches for leads without states: none yet
+    with factory() as session, session.begin():
+        if stateless == "imported":
+            _imported(session, "ann@acme.com", NOW)
+        else:
+            _tracked(session, "ann@acme.com", NOW)
+            playbooks.apply(session, BOOK.replace("points: 10", "points: 12"), author="test",
+                            now=NOW)  # fmt: skip
+    with factory() as session, session.begin():
+        book = playbooks.active_playbook(session)
+        pipeline.run_bulk(session, book, NOW + moment, cause="rescore", actor="rescore",
+                          other_moment=True)  # fmt: skip
+
+    clock[0] = NOW + timedelta(minutes=1)
+    worker.decay()
+    with factory() as session, session.begin():
+        assert _shown(session) == _rescored(session, clock[0])
+        _imported(session, "bo@acme.com", clock[0])
+    clock[0] = NOW + timedelta(days=1)  # Bo's fading points have moved: no search finds him
+    worker.decay()
+    with factory() as session:
+        assert session.scalar(select(Lead.scored_at).where(Lead.email == "bo@acme.com")) == (
+            NOW + timedelta(minutes=1)
+        )

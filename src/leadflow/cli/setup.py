@@ -63,7 +63,8 @@ def rescore_command(
     now = parse_moment(at) if at is not None else utcnow()  # "" is refused, not taken as now
     with transaction() as session:
         book = playbooks.active_playbook(session)
-        result = pipeline.run_bulk(session, book, now, cause="rescore", actor="rescore")
+        result = pipeline.run_bulk(session, book, now, cause="rescore", actor="rescore",
+                                   other_moment=at is not None)  # fmt: skip
     when = f" as of {now.isoformat()}" if at is not None else ""
     console.print(
         f"re-scored {result.leads} leads from {result.events} events{when} "

@@ -30,6 +30,7 @@ from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.shadow import ShadowScore
 from leadflow.models.stage_change import StageChange
 from leadflow.models.stage_due import AccountStageDue
+from leadflow.models.stateless_due import StatelessSearchDue
 from leadflow.models.user import SignInFailure, SignInLink, User, WebSession
 from leadflow.models.worker_heartbeat import WorkerHeartbeat
 
@@ -66,6 +67,7 @@ __all__ = [
     "SignInFailure",
     "SignInLink",
     "StageChange",
+    "StatelessSearchDue",
     "Tombstone",
     "User",
     "WebSession",

@@ -37,7 +37,14 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.scoring import LeadScore
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
-from leadflow.repositories import bulk_jobs, lead_activity, live_snapshot, rule_state, stage_due
+from leadflow.repositories import (
+    bulk_jobs,
+    lead_activity,
+    live_snapshot,
+    rule_state,
+    stage_due,
+    stateless_due,
+)
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories.live_snapshot import LiveSnapshot
 from leadflow.services import (
@@ -204,6 +211,7 @@ def run_bulk(
     progress: rescore.Progress | None = None,
     probabilities_fresh: bool = False,
     arrived_since: datetime | None = None,
+    other_moment: bool = False,
 ) -> BulkOutcome:
     """Score every lead (or those listed) column-wise, roll up accounts, move stages, hand off.
 
@@ -214,6 +222,9 @@ def run_bulk(
     just given these leads the serving model's probability (a model being served).
     `arrived_since`: events received from then on are news to the stage step whenever they
     happened (an import's: a demo request in it raises the hand as one sent live would).
+    `other_moment`: `now` is not the present (`rescore --at`): the worker's next decay pass
+    also searches for leads without states, which would keep that moment's score till the
+    hourly search.
     """
     listed = None if lead_ids is None else sorted(set(lead_ids))
     also = sorted(set(account_ids))
@@ -231,6 +242,8 @@ def run_bulk(
     # Scored at `now`, which may be another moment than the present (`rescore --at`): the
     # decay pass reads the states whose points then and at its own moment may differ.
     rule_state.unsettle(session, listed, now)
+    if other_moment:  # and the leads without states, only an hourly search reads them: sooner
+        stateless_due.mark(session, now)
     # A bulk run appends many tallies (a first scoring two per persona set): folded here when
     # they are many, so the reports read soon after it need not wait for the worker.
     reporting.fold_tallies(session)
@@ -268,6 +281,18 @@ def run_import(
         session, playbook, now, cause="rescore", actor=actor, lead_ids=report.touched_lead_ids,
         account_ids=report.touched_account_ids, arrived_since=now,
     )  # fmt: skip
+
+
+def stateless_marks(session: Session) -> list[int]:
+    """The marks of bulk runs at another moment (`run_bulk(other_moment=True)`) not yet
+    answered: while any stands, the decay pass also searches for leads without states."""
+    return stateless_due.marked(session)
+
+
+def stateless_searched(session: Session, marks: Sequence[int]) -> None:
+    """A decay pass that read these marks has searched for leads without states (after reading
+    them) and scored all it found: they are answered. Marks written since stay."""
+    stateless_due.take(session, marks)
 
 
 def run_decay(

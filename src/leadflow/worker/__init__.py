@@ -105,15 +105,15 @@ class Worker:
                 book = playbooks.active_playbook(session)
             except NotFound:
                 return 0
-            # Leads without states (scored in bulk, or before a playbook change) are found by
-            # reading every lead: hourly, not every pass, which reads only the due states.
+            # Marks read before the search, which then sees at least what their runs wrote
+            # (this snapshot on SQLite, a later one on PostgreSQL).
+            marks = pipeline.stateless_marks(session)
             clock = time.monotonic()
-            stateless = self._last_stateless is None or (
-                clock - self._last_stateless >= STATELESS_EVERY
-            )
+            stateless = self._search_stateless(marks, clock)
             planned = decay_refresh.plan(session, book, now, find_stateless=stateless)
-            if stateless and len(planned.without_state) <= DECAY_BATCH:  # else more next pass
-                self._last_stateless = clock
+        searched = stateless and len(planned.without_state) <= DECAY_BATCH  # else more next pass
+        if searched:
+            self._last_stateless = clock
         planned = replace(planned, without_state=planned.without_state[:DECAY_BATCH])
         read = 0
         for part in decay_refresh.parts(planned, DECAY_PART):
@@ -122,7 +122,21 @@ class Worker:
                 if playbooks.active_playbook(session) is not book:  # parsed once per version
                     return read  # another was applied meanwhile, re-scoring every lead
                 read += pipeline.run_decay(session, book, now, planned=part).leads
+        if searched and marks:  # answered once what the search found is scored, not before
+            with self.factory() as session, session.begin():
+                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                pipeline.stateless_searched(session, marks)
         return read
+
+    def _search_stateless(self, marks: list[int], clock: float) -> bool:
+        """Whether this pass also looks for leads without states (scored in bulk, or before a
+        playbook change), which reads every lead: hourly, not every pass (which reads only
+        the due states), and on the pass after a bulk run scored leads as of another moment
+        (`rescore --at`, in any process: its mark), whose scores would otherwise stand till
+        the hourly search."""
+        if marks or self._last_stateless is None:
+            return True
+        return clock - self._last_stateless >= STATELESS_EVERY
 
     def retain(self) -> int:
         """Anonymize events older than the playbook's retention (a batch per pass)."""
