@@ -10,13 +10,15 @@ from datetime import UTC, datetime, timedelta
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
 from leadflow.core.roles import Role
 from leadflow.models.assignment import Assignment
 from leadflow.models.lead import Lead
-from leadflow.models.outbox import Notification
+from leadflow.models.outbox import Notification, OutboxMessage
 from leadflow.models.rep import Rep
+from leadflow.models.user import User
 from leadflow.services import users
 from tests.api.conftest import bearer
 from tests.api.test_handoff import Receiver, demo_request, receiver, run_worker, secret
@@ -105,3 +107,95 @@ def test_a_touched_hand_off_stays_as_it_was_and_any_owner_is_taken_without_one(
     made = client.post("/api/leads", json={"email": "kai@unlisted-co.io", "owner": "crm-user-17"},
                        headers=marketing)  # fmt: skip
     assert made.status_code == 201 and made.json()["owner"] == "crm-user-17"  # not sales-ready
+
+
+def test_the_previous_owner_is_told_in_the_app_who_has_the_lead_now_and_who_gave_it(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str], secret: str
+) -> None:
+    # Before: the new owner was alerted and the rep who lost the lead heard nothing.
+    signed_in(app, "ana", "ben", "cy")
+    demo_request(client, make_key(Role.INGEST), LEE)
+    marketing = bearer(make_key(Role.MARKETING))
+    with app.state.sessions() as session:
+        first, lead = session.execute(select(Lead.owner, Lead.id)).one()
+    assert first is not None
+    given = client.patch(f"/api/leads/{LEE}", json={"owner": "cy@flowline.io"}, headers=marketing)
+    released = client.patch(f"/api/leads/{LEE}", json={"owner": None}, headers=marketing)
+    assert given.status_code == released.status_code == 200
+    with app.state.sessions() as session:
+        [told] = reassigned(session, first)
+        [cy_told] = reassigned(session, "cy@flowline.io")
+        kinds = set(session.scalars(select(OutboxMessage.target_kind).where(
+            OutboxMessage.event_type == "lead.reassigned")))  # fmt: skip
+    assert told.lead_id == lead and told.title.startswith("lead.reassigned: ")
+    why = "Why: reassigned by test marketing"
+    assert told.body.splitlines() == ["Now with: cy@flowline.io", why]
+    assert cy_told.body.splitlines()[0] == "Now with: the team queue"
+    assert kinds == {"inapp"}  # in the app only: no webhook or chat channel takes it
+
+
+def test_a_settled_lead_given_to_another_tells_its_previous_owner_too(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str], secret: str
+) -> None:
+    signed_in(app, "ana", "ben")
+    demo_request(client, make_key(Role.INGEST), LEE)
+    sales, marketing = bearer(make_key(Role.SALES)), bearer(make_key(Role.MARKETING))
+    with app.state.sessions() as session:
+        first = session.scalars(select(Lead.owner)).one()
+    assert first is not None
+    client.post(f"/api/leads/{LEE}/touches", json={"channel": "call"}, headers=sales)
+    moved = client.patch(f"/api/leads/{LEE}", json={"owner": "crm-user-17"}, headers=marketing)
+    assert moved.status_code == 200 and moved.json()["owner"] == "crm-user-17"
+    with app.state.sessions() as session:
+        [told] = reassigned(session, first)
+    assert told.body.splitlines()[0] == "Now with: crm-user-17"
+
+
+def test_nobody_is_told_when_the_owner_stays_or_the_previous_one_has_no_sign_in(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str], secret: str
+) -> None:
+    signed_in(app, "cy")  # Ana and Ben, whom the demo request goes to, never sign in
+    demo_request(client, make_key(Role.INGEST), LEE)
+    marketing = bearer(make_key(Role.MARKETING))
+    with app.state.sessions() as session:
+        first = session.scalars(select(Lead.owner)).one()
+    for owner in (first, "cy@flowline.io", "cy@flowline.io"):  # the same, a rep without, the same
+        patched = client.patch(f"/api/leads/{LEE}", json={"owner": owner}, headers=marketing)
+        assert patched.status_code == 200, patched.text
+    made = client.post("/api/leads", json={"email": "kai@unlisted-co.io", "owner": "crm-user-17"},
+                       headers=marketing)  # fmt: skip
+    assert made.status_code == 201
+    for owner in ("crm-user-17", "cy@flowline.io"):  # the same, then from someone no rep
+        patched = client.patch("/api/leads/kai@unlisted-co.io", json={"owner": owner},
+                               headers=marketing)  # fmt: skip
+        assert patched.status_code == 200, patched.text
+    with app.state.sessions() as session:
+        told = session.scalars(select(Notification).where(
+            Notification.event_type == "lead.reassigned")).all()  # fmt: skip
+        assert told == []
+        assert [n.event_type for n in session.scalars(select(Notification))] == ["lead.assigned"]
+
+
+def signed_in(app: FastAPI, *names: str) -> None:
+    """Users for these reps (`name@flowline.io`): their bells ring."""
+    with app.state.sessions() as session, session.begin():
+        for name in names:
+            users.create_user(session, email=f"{name}@flowline.io", name=name.title(),
+                              role="rep", password="correct-horse-battery",
+                              now=datetime.now(UTC))  # fmt: skip
+
+
+def bell(session: Session, email: str) -> list[Notification]:
+    """This person's notifications, oldest first."""
+    query = (
+        select(Notification)
+        .join(User, User.id == Notification.user_id)
+        .where(User.email == email)
+        .order_by(Notification.id)
+    )
+    return list(session.scalars(query))
+
+
+def reassigned(session: Session, email: str) -> list[Notification]:
+    """This person's notifications that a lead of theirs went to someone else."""
+    return [n for n in bell(session, email) if n.event_type == "lead.reassigned"]

@@ -91,3 +91,17 @@ def test_a_lead_handed_over_says_whose_it_was_and_why_and_the_loser_who_has_it()
         "reassigned_to": "ben@flowline.io"}}  # fmt: skip
     assert summary(escalated)[1].splitlines()[-2:] == [
         "Escalation: reassign", "Now with: ben@flowline.io"]  # fmt: skip
+
+
+def test_a_previous_owner_is_told_who_has_the_lead_now_and_why() -> None:
+    lead = {"id": 7, "email": "lena@contoso.example", "name": "Lena Whitfield",
+            "company": "Contoso"}  # fmt: skip
+    payload = {"type": "lead.reassigned", "data": {
+        "lead": lead, "previous_owner": "ana@flowline.io", "reassigned_to": "ben@flowline.io",
+        "reason": "reassigned by max@flowline.io"}}  # fmt: skip
+    assert summary(payload) == (
+        "lead.reassigned: Lena Whitfield at Contoso",
+        "Now with: ben@flowline.io\nWhy: reassigned by max@flowline.io",
+    )
+    payload["data"]["reassigned_to"] = None  # type: ignore[index]
+    assert summary(payload)[1].splitlines()[0] == "Now with: the team queue"

@@ -21,12 +21,13 @@ def summary(payload: dict[str, Any]) -> tuple[str, str]:
         if data.get("action"):
             lines.append(f"Escalation: {data['action']}")
         if data.get("reassigned"):
-            lines.append(f"Now with: {data.get('reassigned_to') or 'the team queue'}")
+            lines.append(_now_with(data))
         return title, "\n".join(lines)
     lead = data.get("lead", {})
-    who = lead.get("name") or lead.get("email")
     company = f" at {lead['company']}" if lead.get("company") else ""
-    title = f"{payload.get('type')}: {who}{company}"
+    title = f"{payload.get('type')}: {lead.get('name') or lead.get('email')}{company}"
+    if "reassigned_to" in data:  # its previous owner told who has the lead now, and why
+        return title, f"{_now_with(data)}\nWhy: {data.get('reason')}"
     why = data.get("why", {})
     lines = [
         f"{lead.get('title') or ''}{company}".strip(),
@@ -46,6 +47,11 @@ def _handed_over(data: dict[str, Any]) -> str:
         return ""
     before = data.get("previous_owner") or "the team queue"
     return f"Reassigned from {before}: {data.get('assignment_reason')}"
+
+
+def _now_with(data: dict[str, Any]) -> str:
+    """Who has a lead that changed hands: a person, or nobody yet (its team's queue)."""
+    return f"Now with: {data.get('reassigned_to') or 'the team queue'}"
 
 
 def _adding_up(top: list[dict[str, Any]], total: Any) -> list[str]:

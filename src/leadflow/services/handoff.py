@@ -148,32 +148,11 @@ def alert_payload(
     """Who, why (`reason`: the move into `stage`), what they looked at, who has it and by
     when: all a rep needs to act. `recent`: the lead's latest events (`RECENT_EVENTS`, oldest
     first), read here if None. `previous_owner` is None: a hand-over (`reassign`) sets it."""
-    account = account_repo.get(session, lead.account_id) if lead.account_id else None
-    tier = playbook.tier_of(account.domain if account else None)
-    persona = next((p for p in playbook.personas if p.id == lead.persona), None)
     top = sorted(score.contributions, key=lambda c: c.points, reverse=True)[:TOP_CONTRIBUTIONS]
     if recent is None:
         recent = event_repo.latest_of(session, [lead.id], RECENT_EVENTS).get(lead.id, [])
     return {
-        "lead": {
-            "id": lead.id,
-            "email": lead.email,
-            "name": " ".join(p for p in (lead.first_name, lead.last_name) if p) or None,
-            "title": lead.title,
-            "company": account.name if account else None,
-            "domain": account.domain if account else None,
-            "tier": tier.id if tier else None,
-            "persona": (
-                {
-                    "id": persona.id,
-                    "name": persona.name,
-                    "talking_points": list(persona.psychographics.talking_points),
-                }
-                if persona
-                else None
-            ),
-            "stage": stage.value,
-        },
+        "lead": lead_card(session, playbook, lead, stage),
         "why": {
             "reason": reason,
             "score": {
@@ -205,6 +184,32 @@ def alert_payload(
         "previous_owner": None,
         "sla_due_at": assignment.sla_due_at.isoformat() if assignment.sla_due_at else None,
         "occurred_at": now.isoformat(),
+    }
+
+
+def lead_card(session: Session, playbook: Playbook, lead: Lead, stage: Stage) -> dict[str, Any]:
+    """Who an alert is about: the person, their company and tier, their persona."""
+    account = account_repo.get(session, lead.account_id) if lead.account_id else None
+    tier = playbook.tier_of(account.domain if account else None)
+    persona = next((p for p in playbook.personas if p.id == lead.persona), None)
+    return {
+        "id": lead.id,
+        "email": lead.email,
+        "name": " ".join(p for p in (lead.first_name, lead.last_name) if p) or None,
+        "title": lead.title,
+        "company": account.name if account else None,
+        "domain": account.domain if account else None,
+        "tier": tier.id if tier else None,
+        "persona": (
+            {
+                "id": persona.id,
+                "name": persona.name,
+                "talking_points": list(persona.psychographics.talking_points),
+            }
+            if persona
+            else None
+        ),
+        "stage": stage.value,
     }
 
 

@@ -27,6 +27,9 @@ from leadflow.services import access
 KIND = "inapp"
 PAGE = 100
 HANDED_OVER = "lead.assigned"  # in the app, only a hand-over is told by it (not a hand-off)
+# A lead's previous owner told who has it now (`reassign.tell_previous_owner`): in the app
+# only, so no webhook event type (`webhooks.EVENT_TYPES`) and no chat channel.
+REASSIGNED = "lead.reassigned"
 
 
 def recipients(session: Session, rep: Rep | None, team: str | None = None) -> list[User]:

@@ -3,7 +3,9 @@ person's or a tool's change of the lead's owner (`change_owner`).
 
 The new owner is told as a hand-off tells a rep: a `lead.assigned` alert to their channels,
 their bell (or, with nobody, the team's whose queue holds the lead) and the webhooks, saying
-who, why, what they did lately, who had it and by when it is due.
+who, why, what they did lately, who had it and by when it is due. The previous owner of a
+lead given to another is told in the app who has it now and why
+(`tell_previous_owner`); the ladder tells the rep who let it pass with its `sla.escalated`.
 """
 
 from __future__ import annotations
@@ -66,11 +68,35 @@ def change_owner(
     """Set the lead's owner. While its hand-off waits for a first touch, the hand-off follows,
     as a reassignment (`hand_over`, "reassigned by <actor>"): the owner must then be an active
     rep (Invalid naming `owner`), or None, which gives it back to its team's queue. A lead
-    with no hand-off waiting takes any owner, as before (a CRM's user, say)."""
-    waiting = rep_repo.open_assignment(session, lead.id)
-    if waiting is None or waiting.first_touch_at is not None:
+    with no hand-off waiting takes any owner, as before (a CRM's user, say). Either way the
+    previous owner is told who has it now (`tell_previous_owner`)."""
+    previous, reason = lead.owner, f"reassigned by {actor}"
+    waiting = waiting_hand_off(session, lead.id)
+    if waiting is None:
         lead.owner = owner  # a touched hand-off is settled: who got it and when it was met
-        return
+    else:
+        _hand_over_to(session, playbook, waiting, lead, owner, reason=reason, now=now)
+    tell_previous_owner(session, playbook, lead, previous, reason=reason, now=now)
+
+
+def waiting_hand_off(session: Session, lead_id: int) -> Assignment | None:
+    """The lead's hand-off still waiting for its first touch, if any: the one a new owner
+    takes (a touched one is settled history)."""
+    found = rep_repo.open_assignment(session, lead_id)
+    return found if found is not None and found.first_touch_at is None else None
+
+
+def _hand_over_to(
+    session: Session,
+    playbook: Playbook,
+    waiting: Assignment,
+    lead: Lead,
+    owner: str | None,
+    *,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Give the waiting hand-off to the active rep `owner` names (None: its team's queue)."""
     rep = _taker(session, owner) if owner else None
     if rep is None and owner:
         message = (f"owner: {owner} is not an active rep; a lead waiting for its first touch "
@@ -79,8 +105,39 @@ def change_owner(
     if (rep.id if rep else None) == waiting.rep_id and lead.owner == (rep.email if rep else None):
         return  # nothing changes hands
     team = rep.team if rep else waiting.team
-    hand_over(session, playbook, waiting, lead, rep, team=team, reason=f"reassigned by {actor}",
-              now=now)  # fmt: skip
+    hand_over(session, playbook, waiting, lead, rep, team=team, reason=reason, now=now)
+
+
+def tell_previous_owner(
+    session: Session,
+    playbook: Playbook,
+    lead: Lead,
+    previous: str | None,
+    *,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Tell `previous`, who owned the lead before it went to its owner now, in the app: who
+    has it (a person, or its team's queue) and why. Nobody when the owner did not change.
+    Notifications go to people who sign in, found by their rep's e-mail (`recipients`): an
+    owner who is no rep (a CRM's user name) or a rep who never signs in is told nothing."""
+    if previous is None or _same_person(previous, lead.owner):
+        return
+    rep = rep_repo.get_by_email(session, previous)
+    people = notifications.recipients(session, rep) if rep is not None else []
+    if not people:
+        return
+    data = {
+        "lead": handoff.lead_card(session, playbook, lead, Stage(lead.stage)),
+        "previous_owner": previous, "reassigned_to": lead.owner, "reason": reason,
+        "occurred_at": now.isoformat(),
+    }  # fmt: skip
+    handoff.queue_to(session, notifications.REASSIGNED, data, [], now, people)
+
+
+def _same_person(owner: str, other: str | None) -> bool:
+    """Owners are compared as e-mails are: trimmed, in any case."""
+    return other is not None and owner.strip().lower() == other.strip().lower()
 
 
 def _taker(session: Session, owner: str) -> Rep | None:
