@@ -17,6 +17,7 @@ from leadflow.models.assignment import Assignment
 from leadflow.models.event import Event
 from leadflow.models.identity import Identity
 from leadflow.models.lead import Lead
+from leadflow.models.outbox import Notification
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.stage_change import StageChange
 from leadflow.repositories import lead_activity, rule_state
@@ -301,12 +302,13 @@ def created_in_stage(session: Session, stage: str) -> list[tuple[int, datetime]]
 
 
 def move_history(session: Session, *, from_lead: int, to_lead: int) -> int:
-    """Give `to_lead` everything `from_lead` has: events, identities, stage changes and
-    hand-offs; its score ledger goes (the merged lead is re-scored). The number
-    of events moved."""
+    """Give `to_lead` everything `from_lead` has: events, identities, stage changes,
+    hand-offs and the notifications about it (a rep's bell keeps the alert of a hand-off that
+    moved, pointing at the lead it is on now); its score ledger goes (the merged lead is
+    re-scored). The number of events moved."""
     moved = 0
     rule_state.forget(session, [from_lead, to_lead])
-    for model in (Event, Identity, StageChange, Assignment):
+    for model in (Event, Identity, StageChange, Assignment, Notification):
         statement = (
             update(model)
             .where(model.lead_id == from_lead)

@@ -81,6 +81,21 @@ def add_assignment(session: Session, **fields: Any) -> Assignment:
     return assignment
 
 
+def as_newest(session: Session, assignment: Assignment) -> Assignment:
+    """The hand-off as its lead's newest: when another of the lead's is newer (as a merge can
+    leave them), written again under the next id and its old row deleted. The queue, the
+    lead's page and the reports take a lead's newest hand-off for its current one."""
+    newest = session.scalar(
+        select(func.max(Assignment.id)).where(Assignment.lead_id == assignment.lead_id)
+    )
+    if newest == assignment.id:
+        return assignment
+    table = Assignment.__table__
+    fields = {c.key: getattr(assignment, c.key) for c in table.columns if not c.primary_key}
+    session.delete(assignment)
+    return add_assignment(session, **fields)
+
+
 # Built once: every sales action asks it (`sla.touch`); building a statement costs more
 # than running it on SQLite.
 _OPEN_ASSIGNMENT = (

@@ -4,6 +4,12 @@ Everything the duplicate had moves to the lead kept: events, identities, stage h
 hand-offs. Empty fields of the kept lead are filled from the duplicate (the kept lead's own
 values win), the further stage of the two is kept, and the lead is re-scored from the
 combined history. The merge is written on the timeline with its actor.
+
+The owner goes with the hand-off waiting for a first touch, never without it: the kept
+lead's own waiting hand-off stays, with its owner (the duplicate's beside it is closed: one
+person, one hand-off); else the duplicate's moves over with its rep, deadline and owner; with
+none waiting, the owner is filled as the other fields are. Whoever owned either record and
+does not own the lead kept is told who does (`reassign.tell_previous_owner`).
 """
 
 from __future__ import annotations
@@ -17,15 +23,17 @@ from leadflow.core.errors import Conflict, Invalid
 from leadflow.core.lifecycle import Transition
 from leadflow.core.playbook import Playbook
 from leadflow.core.stages import Stage, funnel_rank
+from leadflow.models.assignment import Assignment
 from leadflow.models.lead import Lead
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import leads as lead_repo
-from leadflow.services import audit, leads, lifecycle, pipeline, sales
+from leadflow.repositories import reps as rep_repo
+from leadflow.services import audit, leads, lifecycle, pipeline, reassign, sales
 
+# Not `owner`: it goes with the hand-off waiting for a first touch (`_owner`).
 FILLED = (
     "first_name", "last_name", "title", "phone", "country", "source", "medium", "campaign",
-    "account_id", "owner", "outcome", "outcome_reason", "outcome_amount", "closed_at",
-    "recycle_until",
+    "account_id", "outcome", "outcome_reason", "outcome_amount", "closed_at", "recycle_until",
 )  # fmt: skip
 EVER = datetime(1, 1, 1, tzinfo=UTC)  # before any event: for a lead that never changed stage
 
@@ -36,21 +44,17 @@ def merge_leads(
 ) -> dict[str, Any]:  # fmt: skip
     """Fold the duplicate into the kept lead; the kept lead's detail afterwards."""
     keep, duplicate = leads.find(session, keep_key), leads.find(session, duplicate_key)
-    if keep.id == duplicate.id:
-        raise Invalid("a lead cannot be merged with itself")
-    if not actor.strip():
-        raise Invalid("a merge needs an actor")
-    if keep.outcome and duplicate.outcome and keep.outcome != duplicate.outcome:
-        raise Conflict(
-            f"{keep.email} was {keep.outcome} and {duplicate.email} {duplicate.outcome}: "
-            "close or reopen one of them first"
-        )
+    _refuse_bad(keep, duplicate, actor)
+    owners = (keep.owner, duplicate.owner)
+    own, theirs = (reassign.waiting_hand_off(session, lead.id) for lead in (keep, duplicate))
     moved = lead_repo.move_history(session, from_lead=duplicate.id, to_lead=keep.id)
     _fill(keep, duplicate)
+    keep.owner = _owner(keep, duplicate, own, theirs)
     further = _further_stage(keep, duplicate)
     email, duplicate_id, left = duplicate.email, duplicate.id, duplicate.account_id
     session.delete(duplicate)
     session.flush()
+    closed = _one_waiting(session, own, theirs)
     if further is not None:
         reason = f"merged with {email}, which was {further.value}"
         lifecycle.record(session, keep, Transition(Stage(keep.stage), further, reason, actor), now)
@@ -66,12 +70,59 @@ def merge_leads(
     )
     # The duplicate's account, when it is not the kept lead's, no longer counts it.
     pipeline.run_accounts(session, playbook, {left} - {keep.account_id}, now, actor=actor)
-    details = {"merged_lead": duplicate_id, "events_moved": moved}
+    # Whoever owned either record and does not own the lead kept hears who does.
+    for before in dict.fromkeys(owner for owner in owners if owner):
+        reassign.tell_previous_owner(session, playbook, keep, before,
+                                     reason=f"merged with {email} by {actor}", now=now)  # fmt: skip
+    details: dict[str, Any] = {"merged_lead": duplicate_id, "events_moved": moved}
+    if closed is not None:
+        details["closed_assignment"] = closed
     audit.record(
         session, actor=actor, action="lead.merge", target=f"lead:{keep.id}", details=details,
         now=now,
     )  # fmt: skip
     return {"kept": keep.email, "merged": email, "events_moved": moved}
+
+
+def _refuse_bad(keep: Lead, duplicate: Lead, actor: str) -> None:
+    if keep.id == duplicate.id:
+        raise Invalid("a lead cannot be merged with itself")
+    if not actor.strip():
+        raise Invalid("a merge needs an actor")
+    if keep.outcome and duplicate.outcome and keep.outcome != duplicate.outcome:
+        raise Conflict(
+            f"{keep.email} was {keep.outcome} and {duplicate.email} {duplicate.outcome}: "
+            "close or reopen one of them first"
+        )
+
+
+def _owner(
+    keep: Lead, duplicate: Lead, own: Assignment | None, theirs: Assignment | None
+) -> str | None:
+    """The kept lead's owner: its waiting hand-off's (its own; else the duplicate's, which
+    brings the duplicate's owner). With none waiting, its own, else the duplicate's: a lead
+    with no hand-off waiting takes any owner (`reassign.change_owner`)."""
+    if own is not None:
+        return keep.owner
+    if theirs is not None:
+        return duplicate.owner
+    return keep.owner if keep.owner is not None else duplicate.owner
+
+
+def _one_waiting(session: Session, own: Assignment | None, theirs: Assignment | None) -> int | None:
+    """Leave the kept lead one hand-off waiting for a first touch, as its newest (the one
+    the queue and the lead's page show): its own, else the duplicate's. The duplicate's
+    beside its own is closed, so the ladder neither reminds nor escalates it (its owner hears
+    who has the person now). The closed hand-off's id, if one was."""
+    if theirs is not None:
+        session.refresh(theirs)  # moved to the kept lead by an UPDATE the session missed
+    waiting = own or theirs
+    if waiting is not None:
+        rep_repo.as_newest(session, waiting)
+    if own is None or theirs is None:
+        return None
+    theirs.status = "closed"
+    return theirs.id
 
 
 def _fill(keep: Lead, duplicate: Lead) -> None:

@@ -4,7 +4,7 @@ person's or a tool's change of the lead's owner (`change_owner`).
 The new owner is told as a hand-off tells a rep: a `lead.assigned` alert to their channels,
 their bell (or, with nobody, the team's whose queue holds the lead) and the webhooks, saying
 who, why, what they did lately, who had it and by when it is due. The previous owner of a
-lead given to another is told in the app who has it now and why
+lead given to another (by hand, or by a merge) is told in the app who has it now and why
 (`tell_previous_owner`); the ladder tells the rep who let it pass with its `sla.escalated`.
 """
 
