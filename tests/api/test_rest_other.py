@@ -143,6 +143,21 @@ def test_an_invalid_playbook_counts_its_problems_as_the_cli_does(
     ]
 
 
+def test_a_value_yaml_cannot_read_is_a_422_at_its_line_not_a_500(
+    client: TestClient, marketing: dict[str, str]
+) -> None:
+    text = (EXAMPLES / "b2b_saas.yaml").read_text()
+    for value in ("2027-13-45", "!!float abc", "!!int 0x"):
+        bad = text.replace("half_life_days: 30", f"half_life_days: {value}")
+        for path in ("/api/playbook/validate", "/api/playbook/apply"):
+            response = client.post(path, json={"content": bad}, headers=marketing)
+            assert response.status_code == 422, response.text
+            [problem] = response.json()["error"]["problems"]
+            assert problem["field"] == "engagement.half_life_days"
+            assert problem["message"].startswith("line 110: "), problem
+    assert client.get("/api/playbook", headers=marketing).json()["version"] == 1
+
+
 def test_sales_cannot_change_the_playbook(
     client: TestClient, make_key: Callable[[Role], str]
 ) -> None:

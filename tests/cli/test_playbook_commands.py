@@ -57,6 +57,15 @@ def test_validate_says_which_custom_attributes_to_declare(tmp_path: Path) -> Non
     assert "custom_fields: [budget]" in result.stderr
 
 
+def test_validate_names_a_value_yaml_cannot_read_by_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: dates\nlifecycle:\n  since: 2027-13-45\n")
+    result = runner.invoke(app, ["playbook", "validate", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:3: lifecycle.since: '2027-13-45' is not a date" in result.stderr
+    assert "Traceback" not in result.output
+
+
 def test_validate_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["playbook", "validate", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 1

@@ -67,6 +67,34 @@ def test_broken_yaml_names_its_line() -> None:
     assert message
 
 
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("2027-13-45", "'2027-13-45' is not a date (month must be in 1..12)"),
+        ("2027-02-30", "'2027-02-30' is not a date (day is out of range for month)"),
+        ("!!float abc", "'abc' is not a number"),
+        ("!!int 0x", "'0x' is not a whole number"),
+        ("1" * 5000, "has too many digits"),
+    ],
+)
+def test_a_value_yaml_cannot_read_is_named_by_path_and_line(value: str, why: str) -> None:
+    """A scalar that YAML types but cannot build (a date with month 13) is a problem at its
+    line, not an error escaping the parser."""
+    text = B2B.replace("half_life_days: 30", f"half_life_days: {value}")
+    [(path, line, message)] = problems(text)
+    assert path == "engagement.half_life_days"
+    assert line == line_of(text, "half_life_days: ")
+    assert why in message
+
+
+def test_a_value_yaml_cannot_read_is_found_once_among_aliases() -> None:
+    """Each node is looked at once: 12 lines of aliases stand for 9**12 values."""
+    lines = ["name: laughs", "a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"a{k}: &a{k} [{', '.join([f'*a{k - 1}'] * 9)}]" for k in range(1, 12)]
+    [(path, line, message)] = problems("\n".join([*lines, "at: 2027-13-45"]))
+    assert (path, line) == ("at", 14) and "is not a date" in message
+
+
 def test_a_bad_regex_is_refused() -> None:
     text = B2B.replace('regex: "^/pricing"', 'regex: "^/pricing(("')
     found = problems(text)

@@ -111,6 +111,44 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return text
 
 
+_KINDS = {
+    "tag:yaml.org,2002:timestamp": "a date",
+    "tag:yaml.org,2002:int": "a whole number",
+    "tag:yaml.org,2002:float": "a number",
+}
+
+
+def _unbuildable(root: yaml.Node | None) -> PlaybookProblem | None:
+    """The first value YAML types but cannot build (month 13, `!!int 0x`, an integer of
+    thousands of digits), at its path and line; walked without recursion, and each node once
+    (an alias repeats a node: a few lines of aliases can stand for billions of nodes)."""
+    pending: list[tuple[yaml.Node, tuple[int | str, ...]]] = [(root, ())] if root else []
+    seen: set[int] = set()
+    while pending:
+        node, loc = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            pending.extend(reversed([(v, (*loc, str(k.value))) for k, v in node.value]))
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(reversed([(v, (*loc, k)) for k, v in enumerate(node.value)]))
+        elif isinstance(node, yaml.ScalarNode):
+            try:
+                yaml.constructor.SafeConstructor().construct_object(node)
+            except (ValueError, OverflowError) as exc:
+                shown = repr(node.value if len(node.value) <= 40 else f"{node.value[:40]}...")
+                kind = _KINDS.get(node.tag, "a value YAML can read")
+                if str(exc).startswith("Exceeds the limit"):  # int() refuses 4,300+ digits
+                    why = f"{shown} has too many digits"
+                elif kind == "a date":
+                    why = f"{shown} is not a date ({exc})"
+                else:
+                    why = f"{shown} is not {kind}"
+                return PlaybookProblem(_path(loc), node.start_mark.line + 1, why)
+    return None
+
+
 TOO_DEEP = "nested too deeply: a playbook is a few levels of sections, lists and mappings"
 
 
@@ -131,6 +169,11 @@ def parse_playbook(text: str, *, declared: bool = True) -> Playbook:
     except RecursionError:
         # PyYAML builds nodes recursively: thousands of nested levels exhaust the stack.
         raise PlaybookInvalid([PlaybookProblem("", None, TOO_DEEP)]) from None
+    except (ValueError, OverflowError) as exc:  # a value typed but not built: 2027-13-45
+        found = _unbuildable(yaml.compose(text)) or PlaybookProblem(
+            "", None, f"not valid YAML: {exc}"
+        )
+        raise PlaybookInvalid([found]) from None
     if not isinstance(data, dict):
         raise PlaybookInvalid([PlaybookProblem("", 1, "a playbook is a mapping of sections")])
     try:
