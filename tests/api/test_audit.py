@@ -88,6 +88,17 @@ def test_every_change_is_audited_without_secrets(
     assert client.get("/api/audit", params={"since": later}, headers=as_admin).json() == []
 
 
+def test_a_since_outside_the_years_1_9999_in_utc_is_a_422_naming_it(
+    client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    as_admin = bearer(make_key(Role.ADMIN))
+    for since in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):
+        response = client.get("/api/audit", params={"since": since}, headers=as_admin)
+        assert response.status_code == 422, response.text
+        [problem] = response.json()["error"]["problems"]
+        assert problem == {"field": "since", "message": "outside the years 1-9999 in UTC"}
+
+
 def _all_rows(app: FastAPI) -> list[object]:
     metadata = MetaData()
     metadata.reflect(app.state.engine)

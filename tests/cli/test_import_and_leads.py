@@ -144,6 +144,18 @@ def test_rescore_at_an_empty_moment_is_refused_not_taken_as_now(initialised: Run
     assert "--at: '' is not a date or time" in result.stderr
 
 
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00+01:00"])
+def test_a_moment_outside_the_years_1_9999_in_utc_is_refused_naming_the_option(
+    initialised: Run, moment: str
+) -> None:
+    """It parsed, then failed in the database as `database error: StatementError`."""
+    for command in (("rescore", "--at"), ("export", "leads", "--since")):
+        result = initialised(*command, moment)
+        assert result.exit_code == 1, result.output
+        assert f"{command[-1]}: {moment!r} is outside the years 1-9999 in UTC" in result.stderr
+        assert "database error" not in result.output
+
+
 def test_commands_before_init_explain_what_to_do(run: Run) -> None:
     result = run("leads", "show", "a@b.com")
     assert result.exit_code == 1

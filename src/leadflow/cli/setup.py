@@ -82,4 +82,10 @@ def parse_moment(text: str, option: str = "--at") -> datetime:
         raise Invalid(
             f"{option}: {text!r} is not a date or time (use e.g. 2027-01-15 or 2027-01-15T09:00Z)"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:  # as the database stores it, in UTC: 9999-12-31T23:59-05:00 is in the year 10000
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise Invalid(f"{option}: {text!r} is outside the years 1-9999 in UTC") from None
+    return moment

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
 from leadflow.api.deps import DbSession, Now, actor_of, require
 from leadflow.api.strict_body import StrictRoute
+from leadflow.core.errors import Invalid
 from leadflow.core.roles import Permission
 from leadflow.models.api_key import ApiKey
 from leadflow.services import audit, privacy
@@ -40,6 +41,12 @@ def audit_log(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[dict[str, Any]]:
     """Who changed what; never a secret, never a lead's personal data."""
+    if since is not None and since.tzinfo is not None:
+        try:  # compared in UTC, where 0001-01-01T00:00+14:00 is before the year 1
+            since = since.astimezone(UTC)
+        except OverflowError:
+            why = "outside the years 1-9999 in UTC"
+            raise Invalid(f"since: {why}", [("since", why)]) from None
     return audit.entries(
         session, since=since, actor=actor, action=action, limit=limit, offset=offset
     )
