@@ -63,3 +63,31 @@ def test_a_playbook_nested_3000_deep_is_a_validation_error(
         result = initialised("playbook", command, str(deep))
         assert result.exit_code != 0
         assert "nested too deeply" in result.output, result.output
+
+
+BIG = "99999999999999999999999"  # beyond any 64-bit integer
+OUT_OF_BOUNDS = [
+    (("webhooks", "disable", BIG), "endpoint_id"),
+    (("goals", "delete", BIG), "goal_id"),
+    (("keys", "revoke", BIG), "key_id"),
+    (("webhooks", "log", "--limit", BIG), "--limit"),
+    (("leads", "act", "a@acme.com", "recycle", "--recycle-days", "3000000"), "--recycle-days"),
+    (("plan", "--goal", "1000", "--deal-size", "10", "--window", "3000000"), "--window"),
+    (("report", "data_quality", "--stale-days", "3000000"), "--stale-days"),
+    (("report", "bottlenecks", "--history", "30000"), "--history"),
+    (("report", "attribution", "--half-life-days", "inf"), "--half-life-days"),
+    (("audit", "--since", "3000000"), "--since"),
+]
+
+
+def test_numbers_beyond_what_the_api_takes_are_refused_naming_the_option(
+    initialised: Run,
+) -> None:
+    """Each was an OverflowError or ValueError traceback (a day count back before the year 1,
+    an id no database integer holds); the API bounds the same values."""
+    for args, option in OUT_OF_BOUNDS:
+        result = initialised(*args)
+        shown = " ".join(result.output.replace("│", " ").split())
+        assert result.exit_code == 2, (args, result.output)
+        assert f"Invalid value for '{option}'" in shown, (args, shown)
+        assert isinstance(result.exception, SystemExit), (args, result.exception)

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from leadflow.cli.context import audited, console, friendly, transaction, utcnow
+from leadflow.core.limits import MAX_DB_INT
 from leadflow.repositories import goals as goal_repo
 from leadflow.services import digest, goals
 
@@ -59,7 +60,7 @@ def list_goals(as_json: bool = typer.Option(False, "--json")) -> None:
 
 @goals_app.command("delete")
 @friendly
-def delete_goal(goal_id: int = typer.Argument(...)) -> None:
+def delete_goal(goal_id: int = typer.Argument(..., max=MAX_DB_INT)) -> None:
     """Remove a goal."""
     with transaction() as session:
         goals.delete_goal(session, goal_id)

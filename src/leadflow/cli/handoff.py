@@ -18,6 +18,7 @@ from leadflow.cli.context import (
     utcnow,
 )
 from leadflow.core import rep_fields
+from leadflow.core.limits import MAX_DB_INT
 from leadflow.core.rep_fields import RepIn, RepPatch
 from leadflow.services import reps, webhooks
 
@@ -168,7 +169,7 @@ def list_webhooks() -> None:
 
 @webhooks_app.command("disable")
 @friendly
-def disable_webhook(endpoint_id: int = typer.Argument(...)) -> None:
+def disable_webhook(endpoint_id: int = typer.Argument(..., max=MAX_DB_INT)) -> None:
     """Stop sending to an endpoint."""
     with transaction() as session:
         webhooks.disable(session, endpoint_id)
@@ -178,7 +179,7 @@ def disable_webhook(endpoint_id: int = typer.Argument(...)) -> None:
 
 @webhooks_app.command("log")
 @friendly
-def delivery_log(limit: int = typer.Option(30, "--limit", min=1)) -> None:
+def delivery_log(limit: int = typer.Option(30, "--limit", min=1, max=500)) -> None:
     """The newest alerts and how their delivery went."""
     with transaction() as session:
         rows = [

@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from leadflow.cli.context import audited, console, friendly, transaction, utcnow
+from leadflow.core.limits import MAX_DB_INT
 from leadflow.services import keys
 
 app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
@@ -49,7 +50,9 @@ def list_command() -> None:
 @app.command("revoke")
 @friendly
 def revoke(
-    key_id: int = typer.Argument(..., help="The key's id (see `leadflow keys list`)."),
+    key_id: int = typer.Argument(
+        ..., max=MAX_DB_INT, help="The key's id (see `leadflow keys list`)."
+    ),
 ) -> None:
     """Revoke a key at once."""
     with transaction() as session:

@@ -16,6 +16,7 @@ from rich.text import Text
 from leadflow.cli.context import console, friendly, transaction, utcnow
 from leadflow.cli.terminal import key_column, print_whole
 from leadflow.core.lifecycle import Action
+from leadflow.core.limits import MAX_DAYS
 from leadflow.core.scoring import GRADE_PATTERN
 from leadflow.core.stages import Stage
 from leadflow.services import leads, lifecycle, playbooks, reps, sales
@@ -176,7 +177,7 @@ def act(
         ..., help="accept, recycle, disqualify, convert, close_won, close_lost"
     ),
     reason: str = typer.Option("", "--reason", help="Needed to recycle, disqualify, close lost."),
-    recycle_days: int | None = typer.Option(None, "--recycle-days", min=1),
+    recycle_days: int | None = typer.Option(None, "--recycle-days", min=1, max=MAX_DAYS),
     amount: float | None = typer.Option(None, "--amount", min=0),
     reengage_on: datetime | None = typer.Option(
         None, "--reengage-on", formats=["%Y-%m-%d"], help="Recycle: may qualify again from then."

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from leadflow.cli.context import cli_actor, console, fail, friendly, transaction, utcnow
+from leadflow.core.limits import MAX_DAYS
 from leadflow.services import audit, privacy
 
 app = typer.Typer(
@@ -57,7 +58,9 @@ def register(root: typer.Typer) -> None:
 
 @friendly
 def audit_command(
-    since: int | None = typer.Option(None, "--since", min=0, help="Only the last N days."),
+    since: int | None = typer.Option(
+        None, "--since", min=0, max=MAX_DAYS, help="Only the last N days."
+    ),
     actor: str | None = typer.Option(None, "--actor", help="Only this actor's entries."),
     action: str | None = typer.Option(None, "--action", help="Only actions starting so."),
     limit: int = typer.Option(200, "--limit", min=1, max=10_000),

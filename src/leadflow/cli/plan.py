@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from leadflow.cli.context import console, fail, friendly, transaction, utcnow
+from leadflow.core.limits import MAX_DAYS
 from leadflow.core.plan import parse_rates
 from leadflow.services import plan as plan_service
 
@@ -29,7 +30,9 @@ def plan(
     rate: list[str] = typer.Option(
         [], "--rate", help="STAGE=R: share of STAGE that reaches the next stage; repeatable."
     ),
-    window: int = typer.Option(180, "--window", min=1, help="Days of history for measured rates."),
+    window: int = typer.Option(
+        180, "--window", min=1, max=MAX_DAYS, help="Days of history for measured rates."
+    ),
     reps: int | None = typer.Option(None, "--reps", min=1, help="Reps sharing sales' targets."),
     commit_mqls: bool = typer.Option(
         False, "--commit-mqls", help="Make the MQLs per month marketing's SLA commitment."

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from leadflow.cli.context import console, fail, friendly, transaction, utcnow
-from leadflow.core.limits import MAX_DB_INT, MAX_REPORT_ROWS
+from leadflow.core.limits import MAX_DAYS, MAX_DB_INT, MAX_MONTHS, MAX_REPORT_ROWS
 from leadflow.core.report_math import Cohort
 from leadflow.services import digest, playbooks
 from leadflow.services import reports as report_service
@@ -45,10 +45,16 @@ def report(
     persona: str | None = typer.Option(None, "--persona"),
     tier: str | None = typer.Option(None, "--tier"),
     by: str = typer.Option("source", "--by", help="conversion: the dimension."),
-    history: int = typer.Option(6, "--history", min=1, help="bottlenecks: months compared."),
-    stale_days: int = typer.Option(90, "--stale-days", min=1, help="data_quality."),
+    history: int = typer.Option(
+        6, "--history", min=1, max=MAX_MONTHS, help="bottlenecks: months compared."
+    ),
+    stale_days: int = typer.Option(90, "--stale-days", min=1, max=MAX_DAYS, help="data_quality."),
     half_life_days: float = typer.Option(
-        7.0, "--half-life-days", min=0.01, help="attribution: the time-decay half-life."
+        7.0,
+        "--half-life-days",
+        min=0.01,
+        max=MAX_DAYS,
+        help="attribution: the time-decay half-life.",
     ),
     limit: int = typer.Option(
         CRACKS_SHOWN,

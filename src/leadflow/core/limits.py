@@ -5,6 +5,10 @@ from __future__ import annotations
 MAX_DB_INT = 2**63 - 1  # BIGINT and SQLite INTEGER: ids, offsets
 MAX_EMPLOYEES = 10_000_000  # above the largest employer on Earth
 MAX_REPORT_ROWS = 10_000  # rows one page of a report may show (each made in Python)
+# A span of days or months a client gives (a window back, a re-engage delay): ten years,
+# far inside what dates can hold (a day count back before the year 1 is an OverflowError).
+MAX_DAYS = 3650
+MAX_MONTHS = 120
 
 
 def as_id(key: str) -> int | None:

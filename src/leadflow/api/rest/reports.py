@@ -13,7 +13,7 @@ from leadflow.api.deps import DbSession, Now, ReadSession, actor_of, require
 from leadflow.api.rest.schemas import Offset, RowId
 from leadflow.api.strict_body import StrictRoute
 from leadflow.core.errors import Invalid, NotFound
-from leadflow.core.limits import MAX_REPORT_ROWS
+from leadflow.core.limits import MAX_DAYS, MAX_MONTHS, MAX_REPORT_ROWS
 from leadflow.core.plan import parse_rates
 from leadflow.core.report_math import Cohort
 from leadflow.core.roles import Permission
@@ -54,10 +54,10 @@ def report(
     persona: str | None = None,
     tier: str | None = None,
     by: str = Query("source", description="conversion: the dimension"),
-    history: int = Query(6, ge=1, le=120, description="bottlenecks: months compared"),
-    stale_days: int = Query(90, ge=1, le=3650, description="data_quality"),
+    history: int = Query(6, ge=1, le=MAX_MONTHS, description="bottlenecks: months compared"),
+    stale_days: int = Query(90, ge=1, le=MAX_DAYS, description="data_quality"),
     half_life_days: float = Query(
-        7.0, gt=0, le=3650, description="attribution: the time-decay model's half-life"
+        7.0, gt=0, le=MAX_DAYS, description="attribution: the time-decay model's half-life"
     ),
     limit: int = Query(
         CRACKS_SHOWN, ge=0, le=MAX_REPORT_ROWS, description="cracks: how many rows to show"
@@ -99,7 +99,7 @@ def plan(
     deal_size: float = Query(..., gt=0),
     period: str = Query("quarter", description="month, quarter, year, or 2026-Q4, 2026-11 ..."),
     rate: list[str] = Query([], description="STAGE=R, e.g. mql=0.4; repeatable"),
-    window: int = Query(180, ge=1, le=3650, description="Days of history for measured rates"),
+    window: int = Query(180, ge=1, le=MAX_DAYS, description="Days of history for measured rates"),
     reps: int | None = Query(None, ge=1),
 ) -> dict[str, Any]:
     return plan_service.build(session, _request(goal, deal_size, period, rate, window, reps), now)
@@ -114,7 +114,7 @@ def commit_plan(
     deal_size: float = Query(..., gt=0),
     period: str = Query("quarter"),
     rate: list[str] = Query([]),
-    window: int = Query(180, ge=1, le=3650),
+    window: int = Query(180, ge=1, le=MAX_DAYS),
 ) -> dict[str, Any]:
     request = _request(goal, deal_size, period, rate, window, None)
     result = plan_service.build(session, request, now)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from leadflow.core.addresses import Domain, Email
 from leadflow.core.amounts import MAX_AMOUNT
 from leadflow.core.lifecycle import Action
-from leadflow.core.limits import MAX_DB_INT, MAX_EMPLOYEES
+from leadflow.core.limits import MAX_DAYS, MAX_DB_INT, MAX_EMPLOYEES
 from leadflow.core.rep_fields import RepIn, RepPatch
 
 # Rep fields are checked where the CLI checks them too (`core.rep_fields`).
@@ -99,7 +99,9 @@ class ActionIn(_Strict):
 
     action: Action
     reason: str = Field("", max_length=1000)
-    recycle_days: int | None = Field(None, ge=1, le=3650, description="For recycle / close_lost")
+    recycle_days: int | None = Field(
+        None, ge=1, le=MAX_DAYS, description="For recycle / close_lost"
+    )
     reengage_on: date | None = Field(None, description="For recycle: when it may qualify again")
     amount: float | None = Field(
         None, ge=0, le=MAX_AMOUNT, description="Deal amount, for convert / close_won"
