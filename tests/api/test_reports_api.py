@@ -61,6 +61,21 @@ def test_a_cohort_that_ends_before_it_starts_is_refused(
     assert one_day.status_code == 200
 
 
+def test_a_cohort_bound_outside_the_report_years_is_a_422_not_a_500(
+    client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    """until=9999-12-31 took the month after it (the year 10000) and answered a 500."""
+    sales = bearer(make_key(Role.SALES))
+    for name, query, message in [
+        ("funnel", "until=9999-12-31", "until: year 9999 is outside 1900-9998"),
+        ("funnel", "since=9999-12-31", "since: year 9999 is outside 1900-9998"),
+        ("bottlenecks", "since=0001-01-01", "since: year 1 is outside 1900-9998"),
+    ]:
+        response = client.get(f"/api/reports/{name}?{query}", headers=sales)
+        assert response.status_code == 422, (query, response.text)
+        assert response.json()["error"]["message"] == message
+
+
 def test_cracks_page_and_count(client: TestClient, make_key: Callable[[Role], str]) -> None:
     """The cracks show a page of the longest-waiting leads and count them all; a page out of
     bounds or not a number is a 422 naming the parameter."""

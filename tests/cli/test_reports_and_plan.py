@@ -46,6 +46,18 @@ def test_report_refuses_unknown_names_and_periods(initialised: Run) -> None:
     assert period.exit_code == 1 and "month 13 does not exist" in period.stderr
 
 
+def test_report_refuses_a_cohort_bound_outside_the_report_years(initialised: Run) -> None:
+    """--since 9999-12-31 was a ValueError traceback: the year 10000 is out of range."""
+    for name, option, day in [("funnel", "--since", "9999-12-31"),
+                              ("bottlenecks", "--since", "0001-01-01"),
+                              ("data_quality", "--until", "9999-12-31")]:  # fmt: skip
+        result = initialised("report", name, option, day)
+        assert result.exit_code == 1, result.output
+        year = int(day[:4])
+        assert f"{option[2:]}: year {year} is outside 1900-9998" in result.stderr
+        assert "Traceback" not in result.output
+
+
 def test_report_cracks_says_how_many_it_shows(initialised: Run, tmp_path: Path) -> None:
     some_leads(initialised, tmp_path)
     table = initialised("report", "cracks")

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Invalid
-from leadflow.core.periods import parse_period
+from leadflow.core.periods import FIRST_YEAR, LAST_YEAR, parse_period
 from leadflow.core.playbook import Playbook
 from leadflow.core.report_math import Cohort
 from leadflow.repositories.reports import DIMENSIONS
@@ -36,8 +36,12 @@ class Options:
 
 def cohort_for(cohort: Cohort, period: str | None) -> Cohort:
     """The cohort narrowed to a period (`2026-11`, `2026-Q4`, `2026`), when one is given;
-    Invalid when it ends before it starts (it would count no lead, and say nothing)."""
+    Invalid when it ends before it starts (it would count no lead, and say nothing), or
+    when a bound is in a year a period could not be in (reports count months around it)."""
     since, until = cohort.since, cohort.until
+    for name, bound in (("since", since), ("until", until)):
+        if bound is not None and not FIRST_YEAR <= bound.year <= LAST_YEAR:
+            raise Invalid(f"{name}: year {bound.year} is outside {FIRST_YEAR}-{LAST_YEAR}")
     if since is not None and until is not None and since >= until:
         raise Invalid(f"since: {since.date()} is not before until: {until.date()}")
     if period is None:
