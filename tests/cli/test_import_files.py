@@ -133,3 +133,15 @@ def test_a_header_only_file_imports_nothing_and_says_so_plainly(
     assert result.exit_code == 0, result.output
     assert "imported 0 leads from 0 rows" in result.stdout
     assert "()" not in result.stdout
+
+
+def test_two_columns_for_one_field_that_disagree_import_nothing(
+    initialised: Run, tmp_path: Path
+) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("Email,Email Address,First Name\nann@acme.com,ann@acme.com,Ann\n"
+                    "bo@acme.com,bob@acme.com,Bo\n")  # fmt: skip
+    result = initialised("import", "leads", str(path))
+    assert result.exit_code == 1
+    assert "line 3: columns 1 and 2 are both email, and differ" in result.stderr
+    assert as_json(initialised("leads", "list", "--json")) == []  # nothing half-imported

@@ -190,6 +190,48 @@ def test_a_value_under_a_column_without_a_header_is_named_not_dropped(tmp_path: 
     assert str(rows[1][1]) == "line 3: a value in column B, which has no header ('42')"
 
 
+def test_two_columns_read_as_one_field_that_disagree_are_named_not_one_dropped(
+    tmp_path: Path,
+) -> None:
+    # Before: the later column's value silently replaced the earlier one's (`email,email`, or
+    # a CRM export with both `Email` and `Email Address`), in CSV, Excel and JSON Lines alike.
+    path = tmp_path / "twice.csv"
+    path.write_text(
+        "Email,First Name,first_name,Email Address\n"
+        "a@x.io,Ann,Ann,a@x.io\n"  # the same value twice: fine
+        "b@x.io,Bo,,\n"  # one of them blank: fine
+        "c@x.io,Cy,Cyd,c@x.io\n"
+        "d@x.io,Di,Di,e@x.io\n"
+    )
+    entries = list(open_table(path).entries)
+    assert entries[0] == (2, {"email": "a@x.io", "first_name": "Ann"})
+    assert entries[1] == (3, {"email": "b@x.io", "first_name": "Bo"})
+    assert [str(e) for _, e in entries[2:]] == [
+        "line 4: columns 2 and 3 are both first_name, and differ ('Cy', 'Cyd')",
+        "line 5: columns 1 and 4 are both email, and differ ('d@x.io', 'e@x.io')",
+    ]
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["email", "outcome", " outcome "])
+    sheet.append(["f@x.io", "won", "won"])
+    sheet.append(["g@x.io", "won", "lost"])
+    book.save(tmp_path / "twice.xlsx")
+    rows = list(open_table(tmp_path / "twice.xlsx", raw_headers=True).entries)
+    assert rows[0] == (2, {"email": "f@x.io", "outcome": "won"})
+    assert str(rows[1][1]) == "line 3: columns B and C are both outcome, and differ ('won', 'lost')"
+    lines = tmp_path / "twice.jsonl"
+    lines.write_text(
+        '{"email": "h@x.io", "Email": "i@x.io"}\n{"email": "j@x.io", "Email": "j@x.io"}\n'
+    )
+    rows = list(open_table(lines).entries)
+    assert (
+        str(rows[0][1])
+        == "line 1: keys email and Email are both email, and differ ('h@x.io', 'i@x.io')"
+    )
+    assert rows[1] == (2, {"email": "j@x.io"})
+
+
 @pytest.mark.parametrize(
     ("won", "lost"),
     [("yes", "no"), ("TRUE", "FALSE"), ("1", "0"), ("Won", "Lost"), ("Closed Won", "Closed Lost"),

@@ -145,11 +145,15 @@ def _csv_rows(
     records: list[tuple[int, list[str]]], cleaned: dict[str, str | None], names: list[str]
 ) -> Iterator[Entry]:
     named = all(names)
+    twins = _twins(names)
     for line, record in records:
         if len(record) > len(names):
             yield line, RowError(line, f"{len(record)} values for {len(names)} columns")
             continue
         values = list(map(cleaned.__getitem__, record))
+        if twins and (clash := _clash(names, values, twins, str)):
+            yield line, RowError(line, clash)
+            continue
         if named and None not in values:
             yield line, dict(zip(names, values, strict=False))
             continue
@@ -166,8 +170,38 @@ def _unnamed(names: list[str], values: list[Any], label: Callable[[int], str]) -
     column k, counted from 1), else None: such a value would otherwise be dropped unseen."""
     for k, (name, value) in enumerate(zip(names, values, strict=False), start=1):
         if not name and value is not None:
-            shown = str(value) if len(str(value)) <= 40 else f"{str(value)[:40]}..."
-            return f"a value in column {label(k)}, which has no header ({shown!r})"
+            return f"a value in column {label(k)}, which has no header ({_shown(value)})"
+    return None
+
+
+def _shown(value: Any) -> str:
+    text = str(value)
+    return repr(text if len(text) <= 40 else f"{text[:40]}...")
+
+
+def _twins(names: list[str]) -> list[list[int]]:
+    """The positions (from 0) of each field that several columns are read as (`email` and
+    `Email Address`, or one header written twice)."""
+    where: dict[str, list[int]] = {}
+    for k, name in enumerate(names):
+        if name:
+            where.setdefault(name, []).append(k)
+    return [found for found in where.values() if len(found) > 1]
+
+
+def _clash(
+    names: list[str], values: list[Any], twins: list[list[int]], label: Callable[[int], str]
+) -> str | None:
+    """What is wrong when columns read as one field hold different values, else None: the
+    row would keep one of them and drop the other unseen. The same value twice, or one of
+    them missing, is no clash."""
+    for positions in twins:
+        given = [(k, values[k]) for k in positions if k < len(values) and values[k] is not None]
+        for k, value in given[1:]:
+            first, kept = given[0]
+            if value != kept:
+                return (f"columns {label(first + 1)} and {label(k + 1)} are both {names[k]}, "
+                        f"and differ ({_shown(kept)}, {_shown(value)})")  # fmt: skip
     return None
 
 
@@ -193,7 +227,20 @@ def _json_object(line: int, chunk: str, name: Naming) -> dict[str, Any] | RowErr
         return RowError(line, f"not valid JSON ({reason})")
     if not isinstance(data, dict):
         return RowError(line, "each line must be a JSON object")
-    return {name(k): v for k, v in data.items()}
+    row = {name(k): v for k, v in data.items()}
+    if len(row) == len(data):
+        return row
+    row, given = {}, {}  # keys read as one field (`email`, `Email`): they must agree
+    for key, value in data.items():
+        field = name(key)
+        if row.get(field) is None:
+            row[field], given[field] = value, key
+        elif value is not None and value != row[field]:
+            shown = f"({_shown(row[field])}, {_shown(value)})"
+            return RowError(
+                line, f"keys {given[field]} and {key} are both {field}, and differ {shown}"
+            )
+    return row
 
 
 def _excel_rows(path: Path, name: Naming) -> Iterator[Entry]:
@@ -219,6 +266,7 @@ def _sheet_rows(book: Any, name: Naming) -> Iterator[Entry]:
         if header is None:
             return
         names = [name(str(h)) if h is not None else "" for h in header]
+        twins = _twins(names)
         for number, values in enumerate(rows, start=2):
             cells = [_excel_cell(v) for v in values]
             if all(c is None for c in cells):
@@ -227,6 +275,8 @@ def _sheet_rows(book: Any, name: Naming) -> Iterator[Entry]:
                 yield number, RowError(number, f"values beyond the {len(names)} named columns")
             elif unnamed := _unnamed(names, cells, get_column_letter):
                 yield number, RowError(number, unnamed)
+            elif twins and (clash := _clash(names, cells, twins, get_column_letter)):
+                yield number, RowError(number, clash)
             else:
                 yield number, _row(names, cells)
     finally:
