@@ -95,6 +95,25 @@ def test_a_value_yaml_cannot_read_is_found_once_among_aliases() -> None:
     assert (path, line) == ("at", 14) and "is not a date" in message
 
 
+def test_a_key_given_twice_is_named_where_it_is_given_again() -> None:
+    """YAML keeps the last of two equal keys: a second `grade:` section silently replaced
+    the first, and a rule's second `points:` its first, and the playbook was valid."""
+    text = B2B + "grade:\n  fit: {A: 50, B: 30, C: 15}\n  engagement: {1: 40, 2: 20, 3: 10}\n"
+    text = text.replace("  half_life_days: 30\n", "  half_life_days: 30\n  half_life_days: 7\n")
+    first, again = [k for k, line in enumerate(text.splitlines(), start=1) if line == "grade:"]
+    assert problems(text) == [
+        ("engagement.half_life_days", line_of(text, "half_life_days: 7"),
+         f"given twice: the one at line {line_of(text, 'half_life_days: 30')} would be lost"),
+        ("grade", again, f"given twice: the one at line {first} would be lost"),
+    ]  # fmt: skip
+
+
+def test_a_stored_playbook_with_a_key_given_twice_still_loads() -> None:
+    """A version stored before keys given twice were refused keeps running, as it read."""
+    text = B2B.replace("  half_life_days: 30\n", "  half_life_days: 30\n  half_life_days: 7\n")
+    assert parse_playbook(text, declared=False).engagement.half_life_days == 7
+
+
 def test_a_bad_regex_is_refused() -> None:
     text = B2B.replace('regex: "^/pricing"', 'regex: "^/pricing(("')
     found = problems(text)

@@ -149,6 +149,34 @@ def _unbuildable(root: yaml.Node | None) -> PlaybookProblem | None:
     return None
 
 
+def _keys_given_twice(root: yaml.Node | None) -> list[PlaybookProblem]:
+    """Each key a mapping gives again, at the line it is given again: YAML keeps the last
+    and drops the other without a word (a second `grade:` section). Each node walked once."""
+    found: list[PlaybookProblem] = []
+    pending: list[tuple[yaml.Node, tuple[int | str, ...]]] = [(root, ())] if root else []
+    seen: set[int] = set()
+    while pending:
+        node, loc = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key, _ in node.value:
+                if not isinstance(key, yaml.ScalarNode) or key.value == "<<":  # a merge
+                    continue
+                line = key.start_mark.line + 1
+                if key.value in first:
+                    why = f"given twice: the one at line {first[key.value]} would be lost"
+                    found.append(PlaybookProblem(_path((*loc, key.value)), line, why))
+                else:
+                    first[key.value] = line
+            pending.extend(reversed([(v, (*loc, str(k.value))) for k, v in node.value]))
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(reversed([(v, (*loc, k)) for k, v in enumerate(node.value)]))
+    return sorted(found, key=lambda problem: problem.line or 0)
+
+
 TOO_DEEP = "nested too deeply: a playbook is a few levels of sections, lists and mappings"
 
 
@@ -176,6 +204,8 @@ def parse_playbook(text: str, *, declared: bool = True) -> Playbook:
         raise PlaybookInvalid([found]) from None
     if not isinstance(data, dict):
         raise PlaybookInvalid([PlaybookProblem("", 1, "a playbook is a mapping of sections")])
+    if declared and (repeated := _keys_given_twice(node)):
+        raise PlaybookInvalid(repeated)
     try:
         book = Playbook.model_validate(data)
     except ValidationError as exc:
