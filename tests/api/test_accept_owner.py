@@ -52,7 +52,7 @@ def test_an_assigned_lead_stays_with_its_rep(
     admin, sales = make_key(Role.ADMIN), make_key(Role.SALES)
     for email in ("bo@flowline.io", "cy@flowline.io"):
         rep = {"email": email, "name": email, "team": "inbound",
-               "working_hours": "mon-sun 00:00-23:59"}  # fmt: skip
+               "working_hours": "mon-sun 00:00-24:00"}  # fmt: skip
         assert client.post("/api/reps", json=rep, headers=bearer(admin)).status_code == 201
     sales_ready(client, admin, "zoe@unlisted-co.io")
     owner = client.get("/api/leads/zoe@unlisted-co.io", headers=bearer(sales)).json()["owner"]

@@ -30,7 +30,7 @@ from leadflow.services import access, digest, playbooks, reps, sla, users, webho
 from leadflow.worker import Worker
 from tests.api.conftest import bearer
 
-ALWAYS = "mon-sun 00:00-23:59"
+ALWAYS = "mon-sun 00:00-24:00"
 
 
 class Receiver:

@@ -28,7 +28,7 @@ from leadflow.worker import Worker
 from tests.api.test_handoff import demo_request, overdue_by
 
 PASSWORD = "correct-horse-battery"
-ALWAYS = "mon-sun 00:00-23:59"
+ALWAYS = "mon-sun 00:00-24:00"
 
 
 @pytest.fixture

@@ -78,7 +78,7 @@ def a_person(client: TestClient, app: FastAPI, keys: dict[Role, str]) -> dict[st
     now = datetime.now(UTC)
     with app.state.sessions() as session, session.begin():
         fields = {"email": "cy@flowline.io", "name": "Cy", "team": "inbound"}
-        reps.add_rep(session, {**fields, "working_hours": "mon-sun 00:00-23:59"}, now=now)
+        reps.add_rep(session, {**fields, "working_hours": "mon-sun 00:00-24:00"}, now=now)
         # Cy signs in, so his alert about Zebulon is also in his bell (in-app).
         users.create_user(session, email="cy@flowline.io", name="Cy", role="rep",
                           password="a long password", now=now)  # fmt: skip

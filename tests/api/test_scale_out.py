@@ -93,7 +93,7 @@ def _setup(url: str, receiver: Receiver) -> str:
         now = datetime.now(UTC)
         for name, team in (("ana", "enterprise"), ("cy", "inbound")):
             fields = {"email": f"{name}@flowline.io", "name": name.title(), "team": team,
-                      "working_hours": "mon-sun 00:00-23:59"}  # fmt: skip
+                      "working_hours": "mon-sun 00:00-24:00"}  # fmt: skip
             reps.add_rep(session, fields, now=now)
         webhooks.add_endpoint(session, receiver.url, ["lead.sales_ready"], now=now)
     engine.dispose()

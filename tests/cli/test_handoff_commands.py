@@ -11,7 +11,7 @@ import pytest
 
 from tests.cli.conftest import Run, as_json
 
-ALWAYS = ["--team", "inbound", "--hours", "mon-sun 00:00-23:59"]
+ALWAYS = ["--team", "inbound", "--hours", "mon-sun 00:00-24:00"]
 
 
 def demo_request(run: Run, tmp_path: Path, email: str) -> dict[str, object]:

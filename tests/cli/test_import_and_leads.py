@@ -371,7 +371,7 @@ def test_an_imported_account_owner_gets_its_sales_ready_leads(
     """The example routes to the account's owner first: an `owner` column gives one (an
     e-mail, checked as every address is), instead of becoming an attribute routing ignores."""
     added = initialised("reps", "add", "cy@flowline.io", "--name", "Cy", "--team", "inbound",
-                        "--hours", "mon-sun 00:00-23:59")  # fmt: skip
+                        "--hours", "mon-sun 00:00-24:00")  # fmt: skip
     assert added.exit_code == 0, added.output
     bad = write(tmp_path / "bad.csv", "domain,owner\nacme.com,cy@flowline.io\nglobex.io,cy\n")
     refused = initialised("import", "accounts", str(bad))

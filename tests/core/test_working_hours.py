@@ -36,3 +36,22 @@ def test_deadlines_count_only_working_time() -> None:
     night = datetime(2026, 6, 2, 1, 0, tzinfo=UTC)  # 03:00 Tuesday in Berlin
     assert BERLIN.add(night, 60) == datetime(2026, 6, 2, 8, 0, tzinfo=UTC)  # 10:00 Berlin
     assert BERLIN.add(night, 8 * 60) == datetime(2026, 6, 2, 15, 0, tzinfo=UTC)  # a whole day
+
+
+def test_a_day_that_ends_at_midnight_loses_no_minute() -> None:
+    # Before: a round-the-clock rep could only be given 00:00-23:59, so each midnight skipped a
+    # minute and a 5-minute deadline started at 23:58 fell at 00:04 (a test near midnight
+    # failed by that minute); 24:00 was not accepted.
+    always = WorkingHours.parse("mon-sun 00:00-24:00")
+    assert always.describe() == "mon,tue,wed,thu,fri,sat,sun 00:00-24:00 UTC"
+    start = datetime(2026, 11, 30, 23, 58, tzinfo=UTC)
+    assert always.add(start, 5) == datetime(2026, 12, 1, 0, 3, tzinfo=UTC)
+    assert always.add(start, 3 * 24 * 60) == datetime(2026, 12, 3, 23, 58, tzinfo=UTC)
+    assert always.is_working(datetime(2026, 11, 30, 23, 59, 59, tzinfo=UTC))
+    evenings = WorkingHours.parse("fri 18:00-24:00", "Europe/Berlin")
+    assert evenings.add(datetime(2026, 6, 5, 21, 30, tzinfo=UTC), 60) == datetime(
+        2026, 6, 12, 16, 30, tzinfo=UTC
+    )  # 23:30-24:00 in Berlin, then the next Friday from 18:00
+    for bad in ("mon-fri 24:00-24:00", "mon-fri 09:00-24:01", "mon-fri 24:00-09:00"):
+        with pytest.raises(ValueError):
+            WorkingHours.parse(bad)

@@ -42,7 +42,7 @@ def admin(app: FastAPI, client: TestClient, make_key: Callable[[Role], str]) -> 
     now = datetime.now(UTC)
     with app.state.sessions() as session, session.begin():
         fields = {"email": "ada@flowline.io", "name": "Ada Admin", "team": "enterprise",
-                  "working_hours": "mon-sun 00:00-23:59"}  # fmt: skip
+                  "working_hours": "mon-sun 00:00-24:00"}  # fmt: skip
         reps.add_rep(session, fields, now=now)
         users.create_user(session, email="ada@flowline.io", name="Ada Admin", role="admin",
                           password=PASSWORD, now=now)  # fmt: skip

@@ -29,7 +29,7 @@ def test_the_queue_says_why_to_call_now(
 ) -> None:
     with app.state.sessions() as session, session.begin():
         nora = {"email": "nora@flowline.io", "name": "Nora Patel", "team": "inbound",
-                "working_hours": "mon-sun 00:00-23:59"}  # fmt: skip
+                "working_hours": "mon-sun 00:00-24:00"}  # fmt: skip
         reps.add_rep(session, nora, now=NOW)
     email = "kai@unlisted-co.io"
     views = [{"email": email, "type": "page", "properties": {"path": "/pricing", "n": n}}

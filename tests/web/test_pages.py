@@ -31,7 +31,7 @@ def people(app: FastAPI) -> None:
     now = datetime.now(UTC)
     with app.state.sessions() as session, session.begin():
         fields = {"email": "nora@flowline.io", "name": "Nora Patel", "team": "inbound",
-                  "working_hours": "mon-sun 00:00-23:59"}  # fmt: skip
+                  "working_hours": "mon-sun 00:00-24:00"}  # fmt: skip
         reps.add_rep(session, fields, now=now)
         for email, name, role in (("nora@flowline.io", "Nora Patel", "rep"),
                                   ("mia@flowline.io", "Mia Novak", "marketing"),

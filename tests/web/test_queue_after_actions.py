@@ -81,7 +81,7 @@ def test_a_manager_sees_who_owns_a_lead_and_no_accept_the_rules_refuse(
 ) -> None:  # fmt: skip
     with app.state.sessions() as session, session.begin():  # Max takes leads too
         fields = {"email": "max@flowline.io", "name": "Max Weber", "team": "managers",
-                  "working_hours": "mon-sun 00:00-23:59"}  # fmt: skip
+                  "working_hours": "mon-sun 00:00-24:00"}  # fmt: skip
         reps.add_rep(session, fields, now=datetime.now(UTC))
     demo_request(client, make_key(Role.MARKETING), "kai@unlisted-co.io")  # Nora's
     sign_in(page, live_url, "nora@flowline.io", "/queue")

@@ -28,7 +28,7 @@ def test_a_reassigned_lead_moves_to_the_new_reps_open_queue(
     with app.state.sessions() as session, session.begin():  # Ola joins Nora on inbound
         now = datetime.now(UTC)
         fields = {"email": "ola@flowline.io", "name": "Ola Berg", "team": "inbound",
-                  "working_hours": "mon-sun 00:00-23:59"}  # fmt: skip
+                  "working_hours": "mon-sun 00:00-24:00"}  # fmt: skip
         reps.add_rep(session, fields, now=now)
         users.create_user(session, email="ola@flowline.io", name="Ola Berg", role="rep",
                           password=PASSWORD, now=now)  # fmt: skip

@@ -21,7 +21,7 @@ from tests.api.conftest import bearer
 PASSWORD = "correct-horse-battery"
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 NEW_REP = {"name": "Ella Enterprise", "email": "ella@flowline.io", "team": "enterprise",
-           "working_hours": "mon-sun 00:00-23:59", "timezone": "Europe/Berlin",
+           "working_hours": "mon-sun 00:00-24:00", "timezone": "Europe/Berlin",
            "capacity": "15", "weight": "2", "territories": "DE, AT"}  # fmt: skip
 
 
@@ -30,7 +30,7 @@ def staff(app: FastAPI) -> None:
     now = datetime.now(UTC)
     with app.state.sessions() as session, session.begin():
         reps.add_rep(session, {"email": "nora@flowline.io", "name": "Nora Patel",
-                               "team": "inbound", "working_hours": "mon-sun 00:00-23:59"},
+                               "team": "inbound", "working_hours": "mon-sun 00:00-24:00"},
                      now=now)  # fmt: skip
         for email, role in (("max@flowline.io", "manager"), ("ada@flowline.io", "admin"),
                             ("nora@flowline.io", "rep")):  # fmt: skip
@@ -120,11 +120,11 @@ def test_the_team_page_says_who_can_take_a_lead_now(
     other_days = ",".join(d for i, d in enumerate(DAYS) if i != now.weekday())
     with app.state.sessions() as session, session.begin():
         back = reps.add_rep(session, {"email": "bo@flowline.io", "name": "Bo Back",
-                                      "team": "inbound", "working_hours": "mon-sun 00:00-23:59"},
+                                      "team": "inbound", "working_hours": "mon-sun 00:00-24:00"},
                             now=now)  # fmt: skip
         back.out_of_office_until = now - timedelta(days=3)  # back from a holiday
         reps.add_rep(session, {"email": "wes@flowline.io", "name": "Wes Weekday",
-                               "team": "inbound", "working_hours": f"{other_days} 00:00-23:59"},
+                               "team": "inbound", "working_hours": f"{other_days} 00:00-24:00"},
                      now=now)  # fmt: skip
         away = reps.add_rep(session, {"email": "al@flowline.io", "name": "Al Away",
                                       "team": "inbound"}, now=now)  # fmt: skip

@@ -41,10 +41,10 @@ def plant(app: FastAPI, client: TestClient, make_key: Callable[[Role], str]) -> 
     with app.state.sessions() as session, session.begin():
         playbooks.apply(session, text, author=evil("author"), now=now)
         reps.add_rep(session, {"email": "nora@flowline.io", "name": evil("rep name"),
-                               "team": "inbound", "working_hours": "mon-sun 00:00-23:59"},
+                               "team": "inbound", "working_hours": "mon-sun 00:00-24:00"},
                      now=now)  # fmt: skip
         reps.add_rep(session, {"email": "vic@flowline.io", "name": "Vic", "team": evil("team"),
-                               "working_hours": "mon-sun 00:00-23:59"}, now=now)  # fmt: skip
+                               "working_hours": "mon-sun 00:00-24:00"}, now=now)  # fmt: skip
         for email, role in (("nora@flowline.io", "rep"), ("max@flowline.io", "manager")):
             users.create_user(session, email=email, name=evil(f"user {role}"), role=role,
                               password=PASSWORD, now=now)  # fmt: skip

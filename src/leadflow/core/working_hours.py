@@ -9,13 +9,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
+MIDNIGHT = "24:00"  # a day's end at midnight: `end` None
+
+
 @dataclass(frozen=True, slots=True)
 class WorkingHours:
-    """Working days (0 = Monday), daily start and end, in a time zone."""
+    """Working days (0 = Monday), daily start and end (None: midnight, written 24:00), in a
+    time zone."""
 
     days: frozenset[int] = frozenset(range(5))
     start: time = time(9, 0)
-    end: time = time(17, 0)
+    end: time | None = time(17, 0)
     zone: str = "UTC"
 
     @classmethod
@@ -24,10 +28,11 @@ class WorkingHours:
         try:
             days_text, hours_text = text.strip().lower().split()
             start_text, end_text = hours_text.split("-")
-            start, end = time.fromisoformat(start_text), time.fromisoformat(end_text)
+            start = time.fromisoformat(start_text)
+            end = None if end_text == MIDNIGHT else time.fromisoformat(end_text)
         except ValueError:
-            raise ValueError(f"{text!r}: expected e.g. 'mon-fri 09:00-17:00'") from None
-        if start >= end:
+            raise ValueError(f"{text!r}: expected e.g. 'mon-fri 09:00-17:00' (to 24:00)") from None
+        if end is not None and start >= end:
             raise ValueError(f"{text!r}: the day must end after it starts")
         try:
             ZoneInfo(zone)
@@ -37,12 +42,14 @@ class WorkingHours:
 
     def describe(self) -> str:
         days = ",".join(DAY_NAMES[d] for d in sorted(self.days))
-        return f"{days} {self.start:%H:%M}-{self.end:%H:%M} {self.zone}"
+        end = MIDNIGHT if self.end is None else f"{self.end:%H:%M}"
+        return f"{days} {self.start:%H:%M}-{end} {self.zone}"
 
     def is_working(self, at: datetime) -> bool:
         """True when `at` falls inside the working week."""
         local = at.astimezone(ZoneInfo(self.zone))
-        return local.weekday() in self.days and self.start <= local.time() < self.end
+        before_end = self.end is None or local.time() < self.end
+        return local.weekday() in self.days and self.start <= local.time() and before_end
 
     def add(self, start: datetime, minutes: float) -> datetime:
         """The moment `minutes` of working time after `start` (in UTC)."""
@@ -53,7 +60,11 @@ class WorkingHours:
             day = local.date()
             if local.weekday() in self.days:
                 opens = datetime.combine(day, self.start, zone)
-                closes = datetime.combine(day, self.end, zone)
+                closes = (
+                    datetime.combine(day + timedelta(days=1), time(0), zone)
+                    if self.end is None
+                    else datetime.combine(day, self.end, zone)
+                )
                 local = max(local, opens)
                 if local < closes:
                     if local + left <= closes:

@@ -209,8 +209,8 @@ SALES_TEAM = (
     ("Jonas Berg", "jonas", "enterprise", "mon-fri 08:00-18:00", "Europe/Berlin"),
     ("Ava Chen", "ava", "enterprise", "mon-fri 09:00-17:00", "America/New_York"),
     ("Leo Martins", "leo", "smb", "mon-fri 09:00-17:00", "America/Sao_Paulo"),
-    ("Nora Patel", "nora", "inbound", "mon-sun 00:00-23:59", "UTC"),
-    ("Sam Okafor", "sam", "inbound", "mon-sun 00:00-23:59", "UTC"),
+    ("Nora Patel", "nora", "inbound", "mon-sun 00:00-24:00", "UTC"),
+    ("Sam Okafor", "sam", "inbound", "mon-sun 00:00-24:00", "UTC"),
 )
 
 
