@@ -69,8 +69,8 @@ def build(path: Path, leads: int) -> None:
     ids = np.arange(1, leads + 1)
     con.executemany(
         "INSERT INTO leads (id, email, attributes, stage, reached_rank, fit, engagement, total,"
-        " score_band, grade, contributions, scored_at, created_at, updated_at)"
-        " VALUES (?, ?, '{}', 'subscriber', -1, 20.0, 1.0, 21.0, 20, 'B4', ?, ?, ?, ?)",
+        " score_band, grade, contributions, scored_at, created_at, updated_at, decay_due)"
+        " VALUES (?, ?, '{}', 'subscriber', -1, 20.0, 1.0, 21.0, 20, 'B4', ?, ?, ?, ?, 0)",
         (
             (i, f"p{i}@x.example", '[{"rule": "senior", "label": "Senior", "kind": "fit", '
              '"points": 20.0}]', STAMP, STAMP, STAMP)

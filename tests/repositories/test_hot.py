@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import bindparam, exc, insert, select
+from sqlalchemy import bindparam, exc, insert, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.models.event import Event
 from leadflow.models.identity import Identity
+from leadflow.models.lead import Lead
 from leadflow.repositories import (
     _hot,
     events,
@@ -160,7 +161,6 @@ def test_a_listed_update_takes_its_other_parameters(session: Session) -> None:
 def _state(lead_id: int, rule: str, count: int) -> dict[str, Any]:
     return {"lead_id": lead_id, "rule_id": rule, "rule_key": f"key-{rule}", "count": count,
             "band": count % 3 or None, "anchored": count / 7, "window_from": 10**15 + count,
-            "changes_at": None if count % 2 else 2**40 + count,
             "partials": [[0.5, count]],
             "latest": [["2025-03-01T12:00:00Z", "e", count]]}  # fmt: skip
 
@@ -170,14 +170,19 @@ def test_states_written_on_the_cursor_are_what_the_batch_path_writes(
     session: Session, rules: int
 ) -> None:
     """A few states (the driver's cursor) and many (SQLAlchemy's executemany) store the same
-    rows, and a second write replaces them."""
+    rows, and a second write replaces them; either way the lead's moment of change is then
+    not known (the next decay pass reads it)."""
     lead = leads.create(session, email="jane@x.com")
     first = [_state(lead.id, f"r{i}", i) for i in range(rules)]
     rule_state.write(session, first)
+    known = update(Lead).where(Lead.id == lead.id).values(decay_due=10**15)
+    session.execute(known, execution_options={"synchronize_session": False})
     again = [_state(lead.id, f"r{i}", i + 100) for i in range(rules)]
     rule_state.write(session, again)
     stored = rule_state.read(session, [lead.id])[lead.id]
     assert stored == {row["rule_id"]: row for row in again}
+    due = session.execute(select(Lead.decay_due).where(Lead.id == lead.id)).scalar_one()
+    assert due == rule_state.NOT_KNOWN
 
 
 def test_a_score_logged_on_the_cursor_reads_back_whole(session: Session) -> None:

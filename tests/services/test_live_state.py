@@ -20,6 +20,7 @@ from leadflow.models import Account, Event, Lead, RuleState
 from leadflow.models.db import make_engine, make_session_factory
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import state_columns
+from leadflow.repositories.rule_state import NOT_KNOWN
 from leadflow.services import decay_refresh
 from leadflow.services import leads as lead_service
 from leadflow.services.engagement_state import MARKER, rule_keys
@@ -213,9 +214,9 @@ def test_decay_sweep_of_every_lead_after_commit_equals_bulk(committed: Committed
 
 
 def test_sweeps_that_read_only_due_states_miss_no_change(committed: Committed) -> None:
-    """Each pass reads only the leads with a state whose points may have changed
-    (`rule_states.changes_at`); pass after pass, committed, the leads equal a full bulk
-    re-score at that moment, and a pass right after another reads nothing."""
+    """Each pass reads only the leads whose states' points may have changed
+    (`leads.decay_due`); pass after pass, committed, the leads equal a full bulk re-score at
+    that moment, and a pass right after another reads nothing."""
     factory, book, scored, later = committed
     for hours in (0, 1, 5, 26, 27, 80, 300, 2000):
         at = later + timedelta(hours=hours)
@@ -232,8 +233,8 @@ def test_sweeps_that_read_only_due_states_miss_no_change(committed: Committed) -
             assert {i: aged[i] for i in scored} == {i: bulk[i] for i in scored}, hours
             session.rollback()
     with factory() as session:
-        due = session.scalars(select(RuleState.changes_at).where(RuleState.lead_id.in_(scored)))
-        assert None not in set(due)  # every state's moment is known after a pass
+        due = set(session.scalars(select(Lead.decay_due).where(Lead.id.in_(scored))))
+        assert None not in due and NOT_KNOWN not in due  # every lead's moment is known
 
 
 def test_a_lead_scored_live_while_the_decay_sweep_reads_keeps_its_live_score(
@@ -254,11 +255,11 @@ def test_a_lead_scored_live_while_the_decay_sweep_reads_keeps_its_live_score(
         rows = lead_rows(writing)
     assert rows[scored[0]] == fresh  # not overwritten by the older read's ageing
     with factory() as session:
-        moments = select(RuleState.rule_id, RuleState.changes_at)
-        states = dict(session.execute(moments.where(RuleState.lead_id == scored[0])).all())
-        others = session.scalars(select(RuleState.changes_at).where(RuleState.lead_id != scored[0]))
-        assert states and set(states.values()) == {None}  # the live fold's: not known yet
-        assert None not in set(others)  # the sweep's, where no one scored meanwhile
+        moments = select(Lead.id, Lead.decay_due).where(Lead.id.in_(scored))
+        due = dict(session.execute(moments).all())
+        assert due.pop(scored[0]) == NOT_KNOWN  # the live fold's: not known yet
+        assert due and NOT_KNOWN not in due.values()  # the sweep's, where no one scored since
+        assert None not in due.values()
     with factory() as session, session.begin():
         rescore_all(session, book, later)
         bulk = lead_rows(session)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, false, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, false, text
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from leadflow.core.scoring import score_band
@@ -112,6 +112,13 @@ class Lead(Base):
         # Covering for the fallen-through report: a stage's leads without their wide rows
         # (PostgreSQL's holds the ids too, migration 0038; SQLite's hold the rowid anyway).
         Index("ix_leads_cracks", *CRACKS_COLUMNS, postgresql_include=["id"]),
+        # The decay pass's search for the leads due (only leads with engagement states).
+        Index(
+            "ix_leads_decay_due",
+            "decay_due",
+            sqlite_where=text("decay_due IS NOT NULL"),
+            postgresql_where=text("decay_due IS NOT NULL"),
+        ),
         CheckConstraint("outcome IN ('won', 'lost')", name="outcome"),
     )
 
@@ -170,6 +177,12 @@ class Lead(Base):
     # its events by every writer that changes which events it has (`lead_activity`).
     last_event_at: Mapped[datetime | None]
     last_page_view_at: Mapped[datetime | None]
+    # A moment (epoch microseconds) before which the points of the lead's engagement states
+    # cannot change without new events: the earliest of its states' (`core.bulk_state.
+    # changes_at`); 0: not known yet (a writer of its states sets it so, the next decay pass
+    # reads the lead and sets it); NULL: no states. Written by `repositories/rule_state` and
+    # the decay pass, never through the ORM.
+    decay_due: Mapped[int | None] = mapped_column(BigInteger)
 
     @validates("total")
     def _keeps_band(self, _key: str, total: float | None) -> float | None:

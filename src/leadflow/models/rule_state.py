@@ -16,9 +16,9 @@ class RuleState(Base):
     `rule_key` fingerprints the rule it was folded for: a changed rule's state is rebuilt.
     `anchored` is the decayed sum at `band * STEP` half-lives, `window_from` the time (epoch
     microseconds) of the window count-th latest event: both let a refresh age scores without
-    events. `changes_at` (epoch microseconds) is a moment before which the rule's points do
-    not change without new events (NULL: not known yet), so a decay pass reads only the leads
-    whose points may have moved.
+    events. The moment before which a lead's states' points cannot change without new events
+    is the lead's (`Lead.decay_due`), so a decay pass reads only the leads whose points may
+    have moved.
     """
 
     __tablename__ = "rule_states"
@@ -32,7 +32,6 @@ class RuleState(Base):
     band: Mapped[int | None]
     anchored: Mapped[float | None]
     window_from: Mapped[int | None] = mapped_column(BigInteger)
-    changes_at: Mapped[int | None] = mapped_column(BigInteger, index=True)
     partials: Mapped[list[list[float]]] = mapped_column(JSON)
     latest: Mapped[list[Any]] = mapped_column(JSON)
 

@@ -226,7 +226,8 @@ def _where_texts(session: Session, paths: Sequence[str]) -> list[Any]:
     return texts
 
 
-SCORED = ("fit", "engagement", "total", "score_band", "grade", "persona", "contributions")
+SCORED = ("fit", "engagement", "total", "score_band", "grade", "persona", "contributions",
+          "decay_due")  # fmt: skip
 RANKS = ("score_band", "grade", "persona")  # what a lead's score ranks it by in the reports
 
 
@@ -265,11 +266,12 @@ def write_lead_scores(
     as_read: AsRead | None = None,
 ) -> list[bool]:
     """Columns `id` and any of `fit`, `engagement`, `total`, `grade`, `persona`,
-    `contributions` (JSON text); every row gets `scored_at` (and `updated_at`). With `total`
-    goes its `score_band`, unless the caller knows that no lead's grade, persona or band moved
-    (`same_ranks`): those columns are then not set, and the wide indexes holding them are
-    left alone. Only the leads `as_read` still holds for, when given. For each row, whether
-    its lead was written. A write of many leads runs inside `rewriting_scores`."""
+    `contributions` (JSON text), `decay_due`; every row gets `scored_at` (and `updated_at`).
+    With `total` goes its `score_band`, unless the caller knows that no lead's grade, persona
+    or band moved (`same_ranks`): those columns are then not set, and the wide indexes
+    holding them are left alone. Only the leads `as_read` still holds for, when given. For
+    each row, whether its lead was written. A write of many leads runs inside
+    `rewriting_scores`."""
     if same_ranks:
         scores = {name: column for name, column in scores.items() if name not in RANKS}
     elif "total" in scores and "score_band" not in scores:

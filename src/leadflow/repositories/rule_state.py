@@ -38,6 +38,7 @@ from leadflow.repositories._driver import insert_rows
 from leadflow.repositories._sql import chunked, dialect_insert, table_of
 
 NO_TIME = -(2**63)  # a window not yet full
+NOT_KNOWN = 0  # a lead's `decay_due` when its states changed: the next decay pass reads it
 
 
 IDS: Any = bindparam("ids", expanding=True)
@@ -80,10 +81,28 @@ def write(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     # piece, which may name a lead and rule once only (PostgreSQL refuses a row changed twice).
     if rows and len(rows) <= _hot.IN_SIZES[-1] and _each_once(rows):
         _hot.run_rows(session, "rule_states_upsert", partial(_upsert_some, session), rows)
-        return
-    statement = _upsert(session, table_of(RuleState), ("lead_id", "rule_id"))
-    for batch in chunked(rows, 1000):
-        session.connection().execute(statement, batch)
+    else:
+        statement = _upsert(session, table_of(RuleState), ("lead_id", "rule_id"))
+        for batch in chunked(rows, 1000):
+            session.connection().execute(statement, batch)
+    _unknown(session, {row["lead_id"] for row in rows})
+
+
+# A lead whose states changed: when its points next change is not known (`Lead.decay_due`).
+_UNKNOWN = (
+    update(table_of(Lead))
+    .where(table_of(Lead).c.id.in_(IDS))
+    .where(table_of(Lead).c.decay_due.is_distinct_from(literal(NOT_KNOWN, BigInteger)))
+    .values(decay_due=literal(NOT_KNOWN, BigInteger))
+)
+
+
+def _unknown(session: Session, lead_ids: Iterable[int]) -> None:
+    """These leads' states changed: the next decay pass reads them (`Lead.decay_due`). Left
+    alone where already not known: no index entry rewritten for nothing."""
+    wanted = sorted(set(lead_ids))
+    if wanted:
+        _hot.run_listed(session, "leads_decay_unknown", _UNKNOWN, wanted)
 
 
 def _each_once(rows: Sequence[dict[str, Any]]) -> bool:
@@ -103,44 +122,48 @@ def _upsert_some(session: Session, names: Sequence[str], count: int) -> Any:
 def replace(
     session: Session, rows: Sequence[dict[str, Any]], lead_ids: Iterable[int] | None
 ) -> None:
-    """The states of these leads (of all when None) become `rows`: a bulk rebuild."""
-    table = table_of(RuleState)
+    """The states of these leads (of all when None) become `rows`: a bulk rebuild. The leads
+    with rows get their moment of change "not known", the others none (`Lead.decay_due`)."""
+    table, leads = table_of(RuleState), table_of(Lead)
     if lead_ids is None:
         session.execute(delete(table))
+        session.execute(update(leads).where(leads.c.decay_due.is_not(None)).values(decay_due=None))
     else:
         for batch in chunked(sorted(set(lead_ids))):
             session.execute(delete(table).where(table.c.lead_id.in_(batch)))
     for chunk in chunked(rows):
         insert_rows(session, table, chunk)
+    with_rows = {row["lead_id"] for row in rows}
+    _unknown(session, with_rows)
+    for batch in chunked(sorted(set(lead_ids or ()) - with_rows)):
+        session.execute(update(leads).where(leads.c.id.in_(batch)).values(decay_due=None))
 
 
 def forget(session: Session, lead_ids: Iterable[int]) -> None:
     """The events of these leads changed hands: drop their states and their accounts' roll-ups."""
-    states, members = table_of(RuleState), table_of(AccountMember)
+    states, members, leads = table_of(RuleState), table_of(AccountMember), table_of(Lead)
     ids = sorted(set(lead_ids))
     for batch in chunked(ids):
         session.execute(delete(states).where(states.c.lead_id.in_(batch)))
+        session.execute(update(leads).where(leads.c.id.in_(batch)).values(decay_due=None))
         forget_rollups(session, select(members.c.account_id).where(members.c.lead_id.in_(batch)))
     shadow.forget_states(session, ids)
 
 
 def unsettle(session: Session, lead_ids: Sequence[int] | None, now: datetime) -> None:
     """These leads (all when None) were just scored at `now`, which need not be the present
-    (`rescore --at`): the states whose points may differ between `now` and another moment
-    (due by `now`, or of a lead with events after it, which `now` did not count) get their
-    moment of change "not known", so the next decay pass reads them and scores the present."""
-    states, leads = table_of(RuleState), table_of(Lead)
-    clear = update(states).values(changes_at=None)
-    later = select(leads.c.id).where(leads.c.last_event_at > now)
-    due = states.c.changes_at <= epoch_micros(now)
+    (`rescore --at`): those whose points may differ between `now` and another moment (due
+    by `now`, or with events after it, which `now` did not count) get their moment of change
+    "not known" (`Lead.decay_due`), so the next decay pass reads them and scores the present."""
+    leads = table_of(Lead)
+    known = leads.c.decay_due.is_not(None) & (leads.c.decay_due != NOT_KNOWN)
+    moved = (leads.c.decay_due <= epoch_micros(now)) | (leads.c.last_event_at > now)
+    clear = update(leads).where(known, moved).values(decay_due=NOT_KNOWN)
     if lead_ids is None:
-        session.execute(clear.where(due))
-        session.execute(clear.where(states.c.lead_id.in_(later)))
+        session.execute(clear)
         return
     for batch in chunked(sorted(set(lead_ids))):
-        mine = states.c.lead_id.in_(batch)
-        session.execute(clear.where(mine, due))
-        session.execute(clear.where(mine, states.c.lead_id.in_(later.where(leads.c.id.in_(batch)))))
+        session.execute(clear.where(leads.c.id.in_(batch)))
 
 
 def forget_rollups(session: Session, account_ids: Any = None) -> None:

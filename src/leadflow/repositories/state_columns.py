@@ -19,15 +19,12 @@ import numpy.typing as npt
 from sqlalchemy import (
     BigInteger,
     Column,
-    Double,
-    String,
     bindparam,
     cast,
     func,
     literal_column,
     or_,
     select,
-    union,
     update,
 )
 from sqlalchemy.orm import Session
@@ -58,7 +55,6 @@ STATE_COLUMNS = (
     ("band", False),
     ("anchored", True),
     ("window_from", False),
-    ("changes_at", False),
 )
 SCORE_COLUMNS = (
     ("id", False),
@@ -66,6 +62,7 @@ SCORE_COLUMNS = (
     ("engagement", True),
     ("total", True),
     ("scored_us", False),
+    ("due", False),  # `Lead.decay_due`, NO_TIME when NULL
 )
 Columns = dict[str, npt.NDArray[Any]]
 
@@ -90,8 +87,7 @@ def _state_query(session: Session, rule_ids: Sequence[str], key: str) -> str:
         f" CAST(CASE WHEN rule_key = {_quoted(session, key)} THEN 1 ELSE 0 END AS BIGINT),"
         " CAST(count AS BIGINT), CAST(COALESCE(band, 0) AS BIGINT),"
         " CAST(COALESCE(anchored, 0.0) AS DOUBLE PRECISION),"
-        f" CAST(COALESCE(window_from, {NO_TIME}) AS BIGINT),"
-        f" CAST(COALESCE(changes_at, {NO_TIME}) AS BIGINT) FROM rule_states"
+        f" CAST(COALESCE(window_from, {NO_TIME}) AS BIGINT) FROM rule_states"
     )
 
 
@@ -111,7 +107,8 @@ def _score_query(session: Session, *also: str) -> str:
         "SELECT CAST(id AS BIGINT), CAST(COALESCE(fit, 0.0) AS DOUBLE PRECISION),"
         " CAST(COALESCE(engagement, 0.0) AS DOUBLE PRECISION),"
         " CAST(COALESCE(total, 0.0) AS DOUBLE PRECISION),"
-        f" {', '.join([str(compiled), *also])} FROM leads"
+        f" {', '.join([str(compiled), f'CAST(COALESCE(decay_due, {NO_TIME}) AS BIGINT)', *also])}"
+        " FROM leads"
     )
 
 
@@ -119,8 +116,8 @@ def read(
     session: Session, rule_ids: Sequence[str], key: str, lead_ids: IntArray | None = None
 ) -> tuple[Columns, Columns, StoredEntries | None]:
     """The stored states (lead, rule index in `rule_ids` or -1, 1 when rule_key is `key`,
-    count, band or 0, anchored or 0, window_from or NO_TIME, changes_at or NO_TIME) and the
-    stored scores (id, fit, engagement, total, scored_at in epoch microseconds or NO_TIME) of
+    count, band or 0, anchored or 0, window_from or NO_TIME) and the stored scores (id, fit,
+    engagement, total, scored_at in epoch microseconds or NO_TIME, decay_due or NO_TIME) of
     these leads (every lead when None), as columns; and, for a few leads read through the
     driver, what a write of them needs besides (`stored_entries`), from the same rows: None
     when they were read as columns."""
@@ -219,16 +216,16 @@ def _driver_rows(session: Session, query: str) -> list[tuple[Any, ...]]:
 
 
 def due_leads(session: Session, now_us: int) -> IntArray:
-    """The leads with a state whose points may have changed by `now_us` (or not known): two
-    ranges of the `changes_at` index (an OR would scan the table)."""
-    states = table_of(RuleState)
-    due = select(states.c.lead_id).where(states.c.changes_at <= now_us)
-    unknown = select(states.c.lead_id).where(states.c.changes_at.is_(None))
-    query = union(due, unknown).compile(
-        dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+    """The leads whose engagement points may have changed by `now_us` (or not known: 0), in
+    id order: one range of the `decay_due` index."""
+    leads = table_of(Lead)
+    query = (
+        select(leads.c.id)
+        .where(leads.c.decay_due <= now_us)
+        .compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
     )
     found = _driver_rows(session, str(query))
-    return np.unique(np.fromiter(map(itemgetter(0), found), np.int64, len(found)))
+    return np.sort(np.fromiter(map(itemgetter(0), found), np.int64, len(found)))
 
 
 def stateless_leads(
@@ -348,11 +345,11 @@ def write_scores(
     same_ranks: bool,
     scored_as: Sequence[int],
 ) -> list[bool]:
-    """Columns `id`, `engagement`, `total`, `grade` and `contributions` (JSON text) of the
-    leads whose decayed score moved (fit and persona do not decay), `same_ranks` as
-    `rescoring.write_lead_scores` takes it, each only while its scoring time is still the
-    one read (`scored_as`, as `read` gives it): one UPDATE per lead on SQLite, through a
-    staging table on PostgreSQL. For each lead, whether it was written."""
+    """Columns `id`, `engagement`, `total`, `grade`, `contributions` (JSON text) and
+    `decay_due` of the leads whose decayed score moved (fit and persona do not decay),
+    `same_ranks` as `rescoring.write_lead_scores` takes it, each only while its scoring time
+    is still the one read (`scored_as`, as `read` gives it): one UPDATE per lead on SQLite,
+    through a staging table on PostgreSQL. For each lead, whether it was written."""
     if not scores["id"]:
         return []
     # Its constants written into the statement: the per-row form binds only the rows' values.
@@ -376,47 +373,33 @@ def _scored_us_sql(session: Session) -> str:
     return str(compiled)
 
 
-def write_changes(session: Session, rows: dict[str, Sequence[Any]]) -> None:
-    """Columns `lead_id`, `rule_id`, `rule_key`, `count`, `band`, `anchored`, `window_from`
-    (as `read` gives them) and `changes_at`: each state's new `changes_at`, stored only where
-    the state is still the one read (a state folded since keeps what its writer set). One
-    UPDATE per row on SQLite and for a few rows, from a staging table on PostgreSQL."""
-    count = len(rows["lead_id"])
+def write_due(session: Session, rows: dict[str, Sequence[Any]]) -> None:
+    """Columns `id`, `decay_due` and `scored_us` (as `read` gave it): each lead's new moment
+    of change, stored only while its scoring time is still the one read (a lead scored since
+    had its states changed, and its moment set "not known", by its writer). One UPDATE per
+    row on SQLite and for a few rows, from a staging table on PostgreSQL."""
+    count = len(rows["id"])
     if not count:
         return
-    states = table_of(RuleState)
+    leads = table_of(Lead)
+    as_read: Any = literal_column(_scored_us_sql(session))
     if not use_copy(session, count):
-        given: dict[str, Any] = {name: bindparam(f"p_{name}") for name in rows}
         statement = (
-            update(states).where(*_same_state(states, given)).values(changes_at=given["changes_at"])
+            update(leads)
+            .where(leads.c.id == bindparam("p_id"), as_read == bindparam("p_scored_us"))
+            .values(decay_due=bindparam("p_decay_due"))
         )
         executemany(session, statement, {f"p_{name}": column for name, column in rows.items()})
         return
     columns: list[Column[Any]] = [
-        Column("lead_id", BigInteger, primary_key=True),
-        Column("rule_id", String, primary_key=True),
-        Column("rule_key", String, nullable=False),
-        Column("count", BigInteger, nullable=False),
-        Column("band", BigInteger, nullable=False),
-        Column("anchored", Double, nullable=False),
-        Column("window_from", BigInteger, nullable=False),
-        Column("changes_at", BigInteger, nullable=False),
+        Column("id", BigInteger, primary_key=True),
+        Column("decay_due", BigInteger, nullable=False),
+        Column("scored_us", BigInteger, nullable=False),
     ]
-    with temporary_table(session, "leadflow_state_changes", columns, rows) as temp:
-        same = _same_state(states, temp.c)
-        statement = update(states).where(*same).values(changes_at=temp.c.changes_at)
+    with temporary_table(session, "leadflow_decay_due", columns, rows) as temp:
+        statement = (
+            update(leads)
+            .where(leads.c.id == temp.c.id, as_read == temp.c.scored_us)
+            .values(decay_due=temp.c.decay_due)
+        )
         session.connection().execute(statement)
-
-
-def _same_state(states: Any, given: Any) -> list[Any]:
-    """The stored state is the one read: its key, rule and figures as `read` gave them."""
-    return [
-        states.c.lead_id == given["lead_id"],
-        states.c.rule_id == given["rule_id"],
-        states.c.rule_key == given["rule_key"],
-        states.c.count == given["count"],
-        # Constants written into the statement: the per-row form binds only the rows' values.
-        func.coalesce(states.c.band, literal_column("0")) == given["band"],
-        func.coalesce(states.c.anchored, literal_column("0.0")) == given["anchored"],
-        func.coalesce(states.c.window_from, literal_column(str(NO_TIME))) == given["window_from"],
-    ]

@@ -93,8 +93,8 @@ def _columns(states: dict[str, Any], ids: IntArray, keep: Any) -> bulk_state.Sta
 @dataclass(frozen=True)
 class Planned:
     """What a refresh read and computed, before writing: the leads aged, the rows whose shown
-    score moved, each lead's stored total and scoring time as read, and the states whose
-    moment of change (`changes_at`) is new; for each of `rows`, its contributions as they
+    score moved, each lead's stored total, scoring time and moment of change as read and its
+    moment of change now (`Lead.decay_due`); for each of `rows`, its contributions as they
     are now (JSON text), its account, and whether its grade or score band moved."""
 
     aged: Aged
@@ -103,7 +103,8 @@ class Planned:
     scored_us: IntArray
     without_state: list[int]
     phases: dict[str, float]
-    changes: dict[str, Any] = field(default_factory=dict)
+    due: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    stored_due: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     texts: list[str] = field(default_factory=list)
     account_ids: list[int | None] = field(default_factory=list)
     ranked: BoolArray = field(default_factory=lambda: np.zeros(0, bool))
@@ -157,7 +158,7 @@ def plan(
     moved |= aged.engagement != stored["engagement"]
     moved |= stored["scored_us"] == state_columns.NO_TIME
     rows = np.flatnonzero(moved)
-    changes = _changes(playbook, states, ids, rule_ids, key, now)
+    due = _lead_due(playbook, states, ids, now)
     # What the write needs of these leads besides their scores, read here, in the snapshot
     # the states were read in, so that the write holds the lock for less.
     if read_entries is None:
@@ -173,29 +174,25 @@ def plan(
     )
     phases["score"] = time.perf_counter() - started
     return Planned(aged, rows, stored["total"], stored["scored_us"], without_state, phases,
-                   changes, texts, entries.account_ids, ranked)  # fmt: skip
+                   due, stored["due"], texts, entries.account_ids, ranked)  # fmt: skip
 
 
 def parts(planned: Planned, most: int) -> list[Planned]:
     """The plan as parts of at most `most` leads each with something to write (a shown score
-    that moved, a state's new moment of change), by ranges of lead ids, then its leads without
+    that moved, a new moment of change), by ranges of lead ids, then its leads without
     states `most` at a time. Writing each part in a transaction of its own gives what writing
-    the whole plan gives (each lead's write reads only its own row and states), and a tracking
-    call that comes meanwhile waits for one part, never for the whole pass."""
-    aged, rows, changes = planned.aged, planned.rows, planned.changes
+    the whole plan gives (each lead's write reads only its own row), and a tracking call that
+    comes meanwhile waits for one part, never for the whole pass."""
+    aged, rows = planned.aged, planned.rows
     count = len(aged.ids)
-    work = np.zeros(count, bool)
+    work = planned.due != planned.stored_due
     work[rows] = True
-    changed_rows = np.empty(0, np.int64)
-    if changes and len(changes["lead_id"]):
-        changed_rows = np.searchsorted(aged.ids, changes["lead_id"])
-        work[changed_rows] = True
     busy = np.flatnonzero(work)
     starts = [0, *busy[most::most].tolist()] if len(busy) else [0]
     ends = [*starts[1:], count]
-    found = [_range_part(planned, changed_rows, a, b) for a, b in zip(starts, ends, strict=True)]
+    found = [_range_part(planned, a, b) for a, b in zip(starts, ends, strict=True)]
     found[0] = replace(found[0], phases=dict(planned.phases))
-    nothing = _range_part(planned, changed_rows, 0, 0)
+    nothing = _range_part(planned, 0, 0)
     stateless = planned.without_state
     found += [
         replace(nothing, without_state=stateless[start : start + most])
@@ -204,13 +201,12 @@ def parts(planned: Planned, most: int) -> list[Planned]:
     return found
 
 
-def _range_part(planned: Planned, changed_rows: IntArray, start: int, end: int) -> Planned:
+def _range_part(planned: Planned, start: int, end: int) -> Planned:
     """The part of the plan for the leads at rows `start` to `end` (exclusive) of its aged
-    leads; `changed_rows`: the row of each state change's lead."""
+    leads."""
     rows = planned.rows
     here = (rows >= start) & (rows < end)
     texts, accounts = _row_lists(planned, here)
-    mine = (changed_rows >= start) & (changed_rows < end)
     return Planned(
         _aged_range(planned.aged, start, end),
         rows[here] - start,
@@ -218,7 +214,8 @@ def _range_part(planned: Planned, changed_rows: IntArray, start: int, end: int) 
         planned.scored_us[start:end],
         [],
         {},
-        _picked(planned.changes, mine) if len(changed_rows) else planned.changes,
+        planned.due[start:end],
+        planned.stored_due[start:end],
         texts,
         accounts,
         planned.ranked[here],
@@ -246,33 +243,15 @@ def _picked(columns: dict[str, Any], keep: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _changes(
-    playbook: Playbook,
-    states: dict[str, Any],
-    ids: IntArray,
-    rule_ids: Sequence[str],
-    key: str,
-    now: datetime,
-) -> dict[str, Any]:
-    """The states of the leads `ids` (aged, so valid) whose moment of change after `now`
-    differs from the stored one, as `state_columns.write_changes` takes them."""
+def _lead_due(playbook: Playbook, states: dict[str, Any], ids: IntArray, now: datetime) -> IntArray:
+    """Each lead's (of `ids`, sorted and aged, so valid) moment of change after `now`: the
+    earliest of its states' (`core.bulk_state.changes_at`), NEVER when none can change."""
     mine = np.isin(states["lead"], ids) & (states["rule"] >= 0)
     every = _columns(states, ids, mine)
     moment = bulk_state.changes_at(playbook, every, np.full(len(ids), epoch_micros(now)))
-    new = np.flatnonzero(moment != states["changes_at"][mine])
-    rule_keys_of = [*rule_keys(playbook)[0].values(), key]  # in `rule_ids` order
-    picked = {name: states[name][mine][new] for name in
-              ("lead", "rule", "count", "band", "anchored", "window_from")}  # fmt: skip
-    return {
-        "lead_id": picked["lead"],
-        "rule_id": [rule_ids[r] for r in picked["rule"].tolist()],
-        "rule_key": [rule_keys_of[r] for r in picked["rule"].tolist()],
-        "count": picked["count"],
-        "band": picked["band"],
-        "anchored": picked["anchored"],
-        "window_from": picked["window_from"],
-        "changes_at": moment[new],
-    }
+    due = np.full(len(ids), bulk_state.NEVER, np.int64)
+    np.minimum.at(due, every.lead, moment)
+    return due
 
 
 def write(session: Session, playbook: Playbook, planned: Planned, now: datetime) -> Refreshed:
@@ -297,33 +276,23 @@ def _write_planned(
     result.accounts = _write_rest(
         session, playbook, aged, rows, planned.stored_total[rows], accounts, now
     )
-    _write_changes(session, planned, rows)
+    _write_due(session, planned)
     result.leads = len(aged.ids)
     result.changed = len(rows)
     result.changed_ids = aged.ids[rows].tolist()
     return result
 
 
-def _write_changes(session: Session, planned: Planned, written: IntArray) -> None:
-    """Store the states' new moments of change, but not of a lead scored since the read:
-    its moment would be measured from a score it no longer has."""
-    changes = planned.changes
-    if not changes or not len(changes["lead_id"]):
-        return
-    ids = planned.aged.ids
-    now_written = set(ids[written].tolist())
-    current = state_columns.scored_us(
-        session, [i for i in np.unique(changes["lead_id"]).tolist() if i not in now_written]
-    )
-    as_read = dict(zip(ids.tolist(), planned.scored_us.tolist(), strict=True))
-    keep = np.fromiter(
-        ((i in now_written or current.get(i) == as_read.get(i))
-         for i in changes["lead_id"].tolist()),
-        bool, len(changes["lead_id"]),
-    )  # fmt: skip
-    state_columns.write_changes(session, {
-        name: column if isinstance(column, list) else column.tolist()
-        for name, column in _picked(changes, keep).items()
+def _write_due(session: Session, planned: Planned) -> None:
+    """The new moments of change of the leads read whose shown score did not move (the others
+    got theirs with their scores), each only while its scoring time is the one read: a lead
+    scored since had its moment set "not known" by its writer."""
+    due_only = planned.due != planned.stored_due
+    due_only[planned.rows] = False
+    state_columns.write_due(session, {
+        "id": planned.aged.ids[due_only].tolist(),
+        "decay_due": planned.due[due_only].tolist(),
+        "scored_us": planned.scored_us[due_only].tolist(),
     })  # fmt: skip
 
 
@@ -346,6 +315,7 @@ def _write_scores(session: Session, aged: Aged, planned: Planned, now: datetime)
                 "contributions": [
                     t for t, m in zip(planned.texts, mine.tolist(), strict=True) if m
                 ],
+                "decay_due": planned.due[picked].tolist(),
             },
             now,
             same_ranks=same_ranks,

@@ -174,7 +174,6 @@ def _row_of(
         "window_from": window_from,
         "partials": [list(state.top), list(state.below)],
         "latest": [[t, e] for t, e in state.latest],
-        "changes_at": None,  # not known: the next decay pass reads this lead and sets it
     }
 
 
