@@ -205,3 +205,16 @@ def test_accepting_a_lead_nobody_owns_names_the_rep_who_takes_it(
     assert as_json(initialised("leads", "show", "yul@acme.io", "--json"))["owner"] == (
         "ana@flowline.io"
     )
+
+
+def test_a_rep_on_a_team_no_routing_rule_names_is_added_with_a_note(initialised: Run) -> None:
+    # Before: a typo in --team was taken without a word, and the rep then got no lead from the
+    # routing rules, which send leads to teams by name.
+    typo = initialised("reps", "add", "ana@flowline.io", "--name", "Ana", "--team", "enterprsie")
+    assert typo.exit_code == 0, typo.output
+    assert "no routing rule of the active playbook sends leads to team 'enterprsie'" in typo.stdout
+    assert "enterprise" in typo.stdout and "inbound" in typo.stdout  # the teams it does name
+    moved = initialised("reps", "update", "ana@flowline.io", "--team", "nowhere")
+    assert moved.exit_code == 0 and "team 'nowhere'" in moved.stdout
+    fine = initialised("reps", "add", "bo@flowline.io", "--name", "Bo", "--team", "enterprise")
+    assert fine.exit_code == 0 and "routing rule" not in fine.stdout

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from leadflow.cli.context import (
     audited,
@@ -20,7 +21,7 @@ from leadflow.cli.context import (
 from leadflow.core import rep_fields
 from leadflow.core.limits import MAX_DB_INT
 from leadflow.core.rep_fields import RepIn, RepPatch
-from leadflow.services import reps, webhooks
+from leadflow.services import playbooks, reps, webhooks
 
 reps_app = typer.Typer(
     help="Sales reps: add, update (out of office, capacity...), list.", no_args_is_help=True
@@ -75,7 +76,10 @@ def add_rep(
         rep = reps.add_rep(session, fields, now=utcnow())
         details = {"email": rep.email, "team": rep.team, "fields": sorted(fields)}
         audited(session, "rep.add", f"rep:{rep.id}", details)
-        console.print(f"added rep {rep.id}: {rep.name} <{rep.email}> on team {rep.team}")
+        note = _team_note(session, rep.team)
+    if note:
+        console.print(note)
+    console.print(f"added rep {rep.id}: {rep.name} <{rep.email}> on team {rep.team}")
 
 
 @reps_app.command("update")
@@ -117,7 +121,17 @@ def update_rep(
         details = {"email": rep.email, "team": rep.team, "fields": sorted(fields)}
         audited(session, "rep.update", f"rep:{rep.id}", details)
         status = _away(rep.out_of_office_until, rep.timezone)
-        console.print(f"updated rep {rep.id}: {rep.name} <{rep.email}>, team {rep.team}, {status}")
+        note = _team_note(session, rep.team) if team is not None else None
+        line = f"updated rep {rep.id}: {rep.name} <{rep.email}>, team {rep.team}, {status}"
+    if note:
+        console.print(note)
+    console.print(line)
+
+
+def _team_note(session: Session, team: str) -> str | None:
+    """`Routing.team_note` of the active playbook (None before one is installed)."""
+    playbook = playbooks.active_playbook_if_any(session)
+    return playbook.routing.team_note(team) if playbook is not None else None
 
 
 @reps_app.command("list")

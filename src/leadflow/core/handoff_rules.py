@@ -36,6 +36,21 @@ class Routing(_Strict):
     rules: list[RoutingRule] = Field(default_factory=list)
     fallback: str = Field("inbound", description="The team (queue) when no rule or rep fits.")
 
+    def teams(self) -> list[str]:
+        """The teams the rules and the fallback send leads to, sorted."""
+        return sorted({rule.team for rule in self.rules if rule.team} | {self.fallback})
+
+    def team_note(self, team: str) -> str | None:
+        """A note when no rule (nor the fallback) sends leads to `team`: routing finds reps by
+        their team's name, so a rep there gets leads only as an account's owner or a rule's
+        named rep (a typo, say). None when one does."""
+        teams = self.teams()
+        if team in teams:
+            return None
+        return (f"note: no routing rule of the active playbook sends leads to team {team!r}"
+                f" (it sends them to {', '.join(teams)}): the rep gets leads only as an"
+                " account's owner or a rule's named rep")  # fmt: skip
+
 
 class SlaTarget(_Strict):
     """How many working minutes the rep has to touch a lead that entered `stage`."""
