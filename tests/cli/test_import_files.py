@@ -145,3 +145,16 @@ def test_two_columns_for_one_field_that_disagree_import_nothing(
     assert result.exit_code == 1
     assert "line 3: columns 1 and 2 are both email, and differ" in result.stderr
     assert as_json(initialised("leads", "list", "--json")) == []  # nothing half-imported
+
+
+def test_a_file_without_rows_says_so(initialised: Run, tmp_path: Path) -> None:
+    # Before: an empty export (a wrong filter, a failed download) printed only "imported 0
+    # leads from 0 rows", the same as a file whose every lead was known already.
+    empty, header = tmp_path / "empty.csv", tmp_path / "header.csv"
+    empty.write_text("")
+    header.write_text("email,first_name\n")
+    for path, why in ((empty, "it is empty"), (header, "only a header or blank lines")):
+        result = initialised("import", "leads", str(path))
+        assert result.exit_code == 0, result.output
+        assert f"{path} holds no rows" in result.stderr and why in result.stderr
+        assert result.stdout.strip().splitlines()[-1].startswith("imported 0 leads from 0 rows")

@@ -63,6 +63,9 @@ def import_file(
     clock.lap("commit")
     for problem in report.problems:
         errors.print(f"skipped {problem}", highlight=False)
+    if not report.rows:  # an empty export (a wrong filter, a failed download) reads as 0 new
+        why = "it is empty" if file.stat().st_size == 0 else "only a header or blank lines"
+        errors.print(f"note: {file} holds no rows ({why}): nothing to import", highlight=False)
     console.print(
         f"imported {report.imported} {kind.value} from {report.rows} rows of {file}"
         + (f" ({len(report.problems)} bad rows skipped)" if report.problems else "")
