@@ -72,6 +72,11 @@ def test_bad_exports_are_named(tmp_path: Path) -> None:
     broken.write_text("Industry,Closed Won\nSoftware,yes\nRetail,maybe\n")
     with pytest.raises(Invalid, match=r"broken\.csv:3: Closed Won is 'maybe'"):
         tune_history(broken, "Closed Won", [])
+    # Before: an empty file said "no column 'Closed Won'; columns: " and nothing after it.
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(Invalid, match=r"empty\.csv: no column 'Closed Won': the file holds no"):
+        tune_history(empty, "Closed Won", [])
 
 
 def titled_export(path: Path, rows: int, seed: int = 5) -> Path:

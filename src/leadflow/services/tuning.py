@@ -77,7 +77,8 @@ def load_history(
     numbered = list(table.rows)
     headers = table.headers or list(dict.fromkeys(k for _, row in numbered for k in row))
     if target not in headers:
-        raise Invalid(f"{path}: no column {target!r}; columns: {', '.join(headers)}")
+        found = f"columns: {', '.join(headers)}" if headers else "the file holds no columns"
+        raise Invalid(f"{path}: no column {target!r}{'; ' if headers else ': '}{found}")
     missing = [c for c in exclude if c not in headers]
     if missing:
         raise Invalid(f"--exclude: no column {', '.join(map(repr, missing))} in {path}")
