@@ -77,6 +77,11 @@ def test_bad_exports_are_named(tmp_path: Path) -> None:
     empty.write_text("")
     with pytest.raises(Invalid, match=r"empty\.csv: no column 'Closed Won': the file holds no"):
         tune_history(empty, "Closed Won", [])
+    # Before: a row that cannot be read said "line 3: ..." without the file.
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("Industry,Closed Won\nSoftware,yes\nRetail,no,extra\n")
+    with pytest.raises(Invalid, match=r"ragged\.csv:3: 3 values for 2 columns"):
+        tune_history(ragged, "Closed Won", [])
 
 
 def titled_export(path: Path, rows: int, seed: int = 5) -> Path:

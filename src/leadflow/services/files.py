@@ -35,6 +35,7 @@ class RowError(Invalid):
     def __init__(self, line: int, message: str) -> None:
         super().__init__(f"line {line}: {message}")
         self.line = line
+        self.reason = message
 
 
 Entry = tuple[int, dict[str, Any] | RowError]  # a row, or why the row at that line is bad

@@ -25,7 +25,7 @@ from leadflow.core.errors import Invalid
 from leadflow.core.playbook_text import declaring_what_it_reads, parse_playbook
 from leadflow.core.records import canonical_header
 from leadflow.services import learners
-from leadflow.services.files import open_table
+from leadflow.services.files import RowError, open_table
 from leadflow.services.prediction import BOOSTED, SCORECARD
 
 FOLDS = 5
@@ -74,7 +74,10 @@ def load_history(
     Rows whose outcome is missing (empty, `N/A`, ...) are left out and counted in `skipped`.
     """
     table = open_table(path, encoding=encoding, delimiter=delimiter, raw_headers=True)
-    numbered = list(table.rows)
+    try:
+        numbered = list(table.rows)
+    except RowError as bad:  # as the outcome's errors are told: FILE:LINE: reason
+        raise Invalid(f"{path}:{bad.line}: {bad.reason}") from None
     headers = table.headers or list(dict.fromkeys(k for _, row in numbered for k in row))
     if target not in headers:
         found = f"columns: {', '.join(headers)}" if headers else "the file holds no columns"
