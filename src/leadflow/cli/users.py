@@ -25,12 +25,15 @@ def create(
     email: str = typer.Argument(..., help="Their e-mail (a rep's is also their rep e-mail)."),
     name: str = typer.Option("", "--name"),
     role: str = typer.Option(..., "--role", help="rep, manager, marketing or admin"),
-    password: str = typer.Option(
-        ..., "--password", prompt=True, hide_input=True, confirmation_prompt=True,
-        help="At least 10 characters (asked for when not given).",
+    password: str | None = typer.Option(
+        None, "--password", help="At least 10 characters (asked for when not given).",
     ),
 ) -> None:  # fmt: skip
     """Create a user who can sign in at /login."""
+    if password is None:  # asked for once the rest is known to be right, not before
+        with transaction() as session:
+            users.new_user_email(session, email, role)
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with transaction() as session:
         user = users.create_user(session, email=email, name=name, role=role, password=password,
                                  now=utcnow())  # fmt: skip

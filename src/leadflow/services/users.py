@@ -66,18 +66,25 @@ def create_user(
     session: Session, *, email: str, name: str, role: str, password: str, now: datetime
 ) -> User:
     """A new user; Invalid names a bad role, e-mail or short password, Conflict a taken e-mail."""
+    email = new_user_email(session, email, role)
+    _check_password(password)
+    user = User(email=email, name=name.strip() or email, role=role,
+                password_hash=hash_password(password), created_at=now)  # fmt: skip
+    return user_repo.add(session, user)
+
+
+def new_user_email(session: Session, email: str, role: str) -> str:
+    """The e-mail a new user with this role would have (normalized); Invalid names a bad
+    e-mail or role, Conflict a taken e-mail: what can be told before asking for a password."""
     try:
         email = email_address(email)  # the same check as a lead's
     except ValueError as exc:
         raise Invalid(f"email: {exc}") from None
     if role not in {r.value for r in UserRole}:
         raise Invalid(f"role: {role!r} must be one of {', '.join(r.value for r in UserRole)}")
-    _check_password(password)
     if user_repo.by_email(session, email) is not None:
         raise Conflict(f"a user with e-mail {email} exists")
-    user = User(email=email, name=name.strip() or email, role=role,
-                password_hash=hash_password(password), created_at=now)  # fmt: skip
-    return user_repo.add(session, user)
+    return email
 
 
 def _check_password(password: str) -> None:

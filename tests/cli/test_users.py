@@ -1,0 +1,34 @@
+"""`leadflow users create`: what it checks, and when it asks for the password."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from leadflow.cli.main import app
+from tests.conftest import Migrate
+
+PASSWORD = "correct-horse-battery\ncorrect-horse-battery\n"  # typed twice at the prompt
+
+
+def test_a_bad_email_or_role_is_told_before_the_password_is_asked(
+    database_url: str, migrate: Migrate
+) -> None:
+    # Before: the password was asked for (twice) first, and a typo in the e-mail or the role
+    # was told only after it had been typed.
+    migrate(database_url)
+    runner = CliRunner()
+
+    for args, reason in ((["not-an-email", "--role", "rep"], "email: "),
+                         (["ana@x.io", "--role", "boss"], "role: 'boss'")):  # fmt: skip
+        bad = runner.invoke(app, ["--db", database_url, "users", "create", *args], input=PASSWORD)
+        assert bad.exit_code == 1 and reason in bad.stderr, bad.output
+        assert "Password" not in bad.output  # not asked for: the mistake comes first
+    made = runner.invoke(
+        app, ["--db", database_url, "users", "create", "ana@x.io", "--role", "rep"], input=PASSWORD
+    )
+    assert made.exit_code == 0, made.output
+    assert "Password" in made.output and "created rep ana@x.io" in made.stdout
+    taken = runner.invoke(
+        app, ["--db", database_url, "users", "create", "ana@x.io", "--role", "rep"], input=PASSWORD
+    )
+    assert taken.exit_code == 1 and "exists" in taken.stderr and "Password" not in taken.output
