@@ -416,6 +416,10 @@ def test_reps_and_webhooks_through_the_api(
         refused = client.patch(rep_path, json=bad_team, headers=admin)
         assert refused.status_code == 422, (bad_team, refused.text)
     assert [r["email"] for r in client.get("/api/reps", headers=sales).json()] == ["di@flowline.io"]
+    assert created.json()["notes"] == [] and moved.json()["notes"] == []
+    # A team no routing rule sends leads to (a typo) is taken, with a note, as on the command line.
+    typo = client.post("/api/reps", json={**rep, "email": "e@y.io", "team": "smbb"}, headers=admin)
+    assert typo.status_code == 201 and "team 'smbb'" in typo.json()["notes"][0]
     hook = client.post("/api/webhooks", json={"url": "https://x.example/h"}, headers=admin).json()
     assert hook["secret"].startswith("whsec_")
     listed = client.get("/api/webhooks", headers=admin).json()

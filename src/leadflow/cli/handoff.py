@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
-from sqlalchemy.orm import Session
 
 from leadflow.cli.context import (
     audited,
@@ -76,8 +75,8 @@ def add_rep(
         rep = reps.add_rep(session, fields, now=utcnow())
         details = {"email": rep.email, "team": rep.team, "fields": sorted(fields)}
         audited(session, "rep.add", f"rep:{rep.id}", details)
-        note = _team_note(session, rep.team)
-    if note:
+        notes = playbooks.team_notes(session, rep.team)
+    for note in notes:
         console.print(note)
     console.print(f"added rep {rep.id}: {rep.name} <{rep.email}> on team {rep.team}")
 
@@ -121,17 +120,11 @@ def update_rep(
         details = {"email": rep.email, "team": rep.team, "fields": sorted(fields)}
         audited(session, "rep.update", f"rep:{rep.id}", details)
         status = _away(rep.out_of_office_until, rep.timezone)
-        note = _team_note(session, rep.team) if team is not None else None
+        notes = playbooks.team_notes(session, rep.team) if team is not None else []
         line = f"updated rep {rep.id}: {rep.name} <{rep.email}>, team {rep.team}, {status}"
-    if note:
+    for note in notes:
         console.print(note)
     console.print(line)
-
-
-def _team_note(session: Session, team: str) -> str | None:
-    """`Routing.team_note` of the active playbook (None before one is installed)."""
-    playbook = playbooks.active_playbook_if_any(session)
-    return playbook.routing.team_note(team) if playbook is not None else None
 
 
 @reps_app.command("list")

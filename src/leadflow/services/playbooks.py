@@ -68,6 +68,15 @@ def active_playbook(session: Session, digest: str | None = None) -> Playbook:
     return playbook_of(active_version(session))
 
 
+def team_notes(session: Session, team: str) -> list[str]:
+    """What to tell whoever puts a rep on `team`: a note when no routing rule of the active
+    playbook (nor its fallback) sends leads there (`Routing.team_note`); none before a
+    playbook is installed."""
+    playbook = active_playbook_if_any(session)
+    note = playbook.routing.team_note(team) if playbook is not None else None
+    return [note] if note else []
+
+
 def active_playbook_if_any(session: Session) -> Playbook | None:
     """The active playbook, or None before one is installed (nothing has been scored)."""
     version = playbook_versions.active(session)

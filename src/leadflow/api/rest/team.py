@@ -50,11 +50,12 @@ def list_reps(session: DbSession, caller: Reader) -> list[dict[str, Any]]:
 
 @router.post("/reps", status_code=201, summary="Add a rep")
 def add_rep(body: RepIn, session: DbSession, now: Now, caller: Admin) -> dict[str, Any]:
-    """409 when the e-mail exists; 422 naming bad hours, time zone or channel URLs."""
+    """409 when the e-mail exists; 422 naming bad hours, time zone or channel URLs. `notes`:
+    what to know about it, such as a team no routing rule sends leads to."""
     fields = body.model_dump()
     rep = reps.add_rep(session, fields, now=now)
     _audit(session, caller, "rep.add", f"rep:{rep.id}", _rep_change(rep, fields), now)
-    return rep_dict(rep, reveal=True)
+    return {**rep_dict(rep, reveal=True), "notes": playbooks.team_notes(session, rep.team)}
 
 
 def _rep_change(rep: Rep, fields: dict[str, Any]) -> dict[str, Any]:
@@ -74,11 +75,12 @@ def _audit(
 def update_rep(
     rep_id: RowId, body: RepPatch, session: DbSession, now: Now, caller: Admin
 ) -> dict[str, Any]:
-    """Only the fields sent change."""
+    """Only the fields sent change. `notes`: as for a new rep, when the team changed."""
     fields = body.model_dump(exclude_unset=True)
     rep = reps.update_rep(session, rep_id, fields)
     _audit(session, caller, "rep.update", f"rep:{rep.id}", _rep_change(rep, fields), now)
-    return rep_dict(rep, reveal=True)
+    notes = playbooks.team_notes(session, rep.team) if "team" in fields else []
+    return {**rep_dict(rep, reveal=True), "notes": notes}
 
 
 @router.get("/sla", summary="This month's SLA, both sides")
