@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,62 +118,65 @@ _KINDS = {
 }
 
 
-def _unbuildable(root: yaml.Node | None) -> PlaybookProblem | None:
-    """The first value YAML types but cannot build (month 13, `!!int 0x`, an integer of
-    thousands of digits), at its path and line; walked without recursion, and each node once
-    (an alias repeats a node: a few lines of aliases can stand for billions of nodes)."""
-    pending: list[tuple[yaml.Node, tuple[int | str, ...]]] = [(root, ())] if root else []
+Located = tuple[yaml.Node, tuple[int | str, ...]]  # a node and its path in the document
+
+
+def _nodes(root: yaml.Node | None) -> Iterator[Located]:
+    """Every node under `root` with its path, in document order; walked without recursion,
+    and each node once (an alias repeats a node: a few lines of aliases can stand for
+    billions of nodes)."""
+    pending: list[Located] = [(root, ())] if root else []
     seen: set[int] = set()
     while pending:
         node, loc = pending.pop()
         if id(node) in seen:
             continue
         seen.add(id(node))
+        yield node, loc
         if isinstance(node, yaml.MappingNode):
             pending.extend(reversed([(v, (*loc, str(k.value))) for k, v in node.value]))
         elif isinstance(node, yaml.SequenceNode):
             pending.extend(reversed([(v, (*loc, k)) for k, v in enumerate(node.value)]))
-        elif isinstance(node, yaml.ScalarNode):
-            try:
-                yaml.constructor.SafeConstructor().construct_object(node)
-            except (ValueError, OverflowError) as exc:
-                shown = repr(node.value if len(node.value) <= 40 else f"{node.value[:40]}...")
-                kind = _KINDS.get(node.tag, "a value YAML can read")
-                if str(exc).startswith("Exceeds the limit"):  # int() refuses 4,300+ digits
-                    why = f"{shown} has too many digits"
-                elif kind == "a date":
-                    why = f"{shown} is not a date ({exc})"
-                else:
-                    why = f"{shown} is not {kind}"
-                return PlaybookProblem(_path(loc), node.start_mark.line + 1, why)
+
+
+def _unbuildable(root: yaml.Node | None) -> PlaybookProblem | None:
+    """The first value YAML types but cannot build (month 13, `!!int 0x`, an integer of
+    thousands of digits), at its path and line."""
+    for node, loc in _nodes(root):
+        if not isinstance(node, yaml.ScalarNode):
+            continue
+        try:
+            yaml.constructor.SafeConstructor().construct_object(node)
+        except (ValueError, OverflowError) as exc:
+            shown = repr(node.value if len(node.value) <= 40 else f"{node.value[:40]}...")
+            kind = _KINDS.get(node.tag, "a value YAML can read")
+            if str(exc).startswith("Exceeds the limit"):  # int() refuses 4,300+ digits
+                why = f"{shown} has too many digits"
+            elif kind == "a date":
+                why = f"{shown} is not a date ({exc})"
+            else:
+                why = f"{shown} is not {kind}"
+            return PlaybookProblem(_path(loc), node.start_mark.line + 1, why)
     return None
 
 
 def _keys_given_twice(root: yaml.Node | None) -> list[PlaybookProblem]:
     """Each key a mapping gives again, at the line it is given again: YAML keeps the last
-    and drops the other without a word (a second `grade:` section). Each node walked once."""
+    and drops the other without a word (a second `grade:` section)."""
     found: list[PlaybookProblem] = []
-    pending: list[tuple[yaml.Node, tuple[int | str, ...]]] = [(root, ())] if root else []
-    seen: set[int] = set()
-    while pending:
-        node, loc = pending.pop()
-        if id(node) in seen:
+    for node, loc in _nodes(root):
+        if not isinstance(node, yaml.MappingNode):
             continue
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            first: dict[str, int] = {}
-            for key, _ in node.value:
-                if not isinstance(key, yaml.ScalarNode) or key.value == "<<":  # a merge
-                    continue
-                line = key.start_mark.line + 1
-                if key.value in first:
-                    why = f"given twice: the one at line {first[key.value]} would be lost"
-                    found.append(PlaybookProblem(_path((*loc, key.value)), line, why))
-                else:
-                    first[key.value] = line
-            pending.extend(reversed([(v, (*loc, str(k.value))) for k, v in node.value]))
-        elif isinstance(node, yaml.SequenceNode):
-            pending.extend(reversed([(v, (*loc, k)) for k, v in enumerate(node.value)]))
+        first: dict[str, int] = {}
+        for key, _ in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.value == "<<":  # a merge
+                continue
+            line = key.start_mark.line + 1
+            if key.value in first:
+                why = f"given twice: the one at line {first[key.value]} would be lost"
+                found.append(PlaybookProblem(_path((*loc, key.value)), line, why))
+            else:
+                first[key.value] = line
     return sorted(found, key=lambda problem: problem.line or 0)
 
 

@@ -140,12 +140,7 @@ def _scores_and_entries(session: Session, lead_ids: IntArray) -> tuple[Columns, 
     query = _score_query(session, _ENTRY_COLUMNS)
     rows = _rows_of(session, query, "id", np.unique(lead_ids).tolist())
     rows.sort(key=itemgetter(0))
-    count = len(rows)
-    scores = {
-        name: np.fromiter(map(itemgetter(k), rows), np.float64 if real else np.int64, count)
-        for k, (name, real) in enumerate(SCORE_COLUMNS)
-    }
-    return scores, _entries(rows, len(SCORE_COLUMNS) - 1)
+    return _as_columns(rows, SCORE_COLUMNS), _entries(rows, len(SCORE_COLUMNS) - 1)
 
 
 def _only(columns: Columns, keep: npt.NDArray[np.bool_]) -> Columns:
@@ -182,7 +177,11 @@ def _some(
 ) -> Columns:
     """The rows of these few leads, through the driver in the session's own transaction
     (ids are integers, written into the statement: nothing to quote)."""
-    rows = _rows_of(session, query, column, np.unique(lead_ids).tolist())
+    return _as_columns(_rows_of(session, query, column, np.unique(lead_ids).tolist()), shape)
+
+
+def _as_columns(rows: list[tuple[Any, ...]], shape: Sequence[tuple[str, bool]]) -> Columns:
+    """The first columns of these rows, named and typed as `shape` says."""
     return {
         name: np.fromiter(map(itemgetter(k), rows), np.float64 if real else np.int64, len(rows))
         for k, (name, real) in enumerate(shape)
@@ -357,12 +356,6 @@ def write_scores(
     return rescoring.write_lead_scores(
         session, scores, scored_at, same_ranks=same_ranks, as_read=as_read
     )
-
-
-def scored_us(session: Session, lead_ids: Sequence[int]) -> dict[int, int]:
-    """The scoring time of these leads, as `read` gives it."""
-    query = f"SELECT id, {_scored_us_sql(session)} FROM leads"
-    return {int(i): int(us) for i, us in _rows_of(session, query, "id", sorted(set(lead_ids)))}
 
 
 def _scored_us_sql(session: Session) -> str:
