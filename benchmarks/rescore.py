@@ -17,7 +17,9 @@ a first install); `--scored` re-scores a copy of the database that was scored an
 day earlier (`-scored.db` beside it, or database `bench_scored` on PostgreSQL, made once), as
 a nightly `leadflow rescore` does: decay
 moves many scores, the rest are only stamped. `--baseline` also times reading the same
-columns with nothing else (the events and the leads query, through the same ADBC children).
+columns with nothing else (the events and the leads query, through the same ADBC children)
+and, on SQLite, the bare write: every lead's score columns set by plain `sqlite3`, the
+indexes holding them dropped and built again (what SQLite itself costs for the write phase).
 """
 
 from __future__ import annotations
@@ -407,7 +409,8 @@ def cpu_seconds() -> float:
 
 
 def baseline(url: str) -> None:
-    """Read the columns a re-score reads, and nothing else: the floor for its reads."""
+    """Read the columns a re-score reads, and nothing else: the floor for its reads; on
+    SQLite, then the floor for its write (`bare_write`)."""
     book = parse_playbook(PLAYBOOK.read_text())
     engine = make_engine(url)
     selection = rescore_leads.selection(book, rescore_leads.lead_paths(book))
@@ -419,11 +422,77 @@ def baseline(url: str) -> None:
             wall, cpu = time.perf_counter(), cpu_seconds()
             found = read()
             print(
-                f"  baseline {name:<24} {time.perf_counter() - wall:6.1f} s"
+                f"  baseline {name:<32} {time.perf_counter() - wall:6.1f} s"
                 f" {cpu_seconds() - cpu:6.1f} s CPU"
                 + ("" if found is not None else " (not read as columns)")
             )
     engine.dispose()
+    if url.startswith("sqlite"):
+        bare_write(url)
+
+
+# The columns a first scoring writes for every lead (`rescoring.write_lead_scores`).
+WRITTEN = ("fit", "engagement", "total", "grade", "persona", "score_band", "contributions",
+           "scored_at", "updated_at")  # fmt: skip
+
+
+def bare_write(url: str) -> None:
+    """What SQLite itself costs for a first scoring's write, on this machine: every lead's
+    score columns set by one UPDATE by id each (plain `sqlite3`, no SQLAlchemy, synthetic
+    values of the same shape, contributions of the length a first scoring writes), with the
+    indexes holding those columns dropped first and built again after, as the write sets
+    them aside. Timed per part, in a transaction rolled back."""
+    from leadflow.repositories._rebuild import _indexes_on
+
+    engine = make_engine(url)
+    with engine.connect() as sqlalchemy_connection:  # the indexes the product sets aside
+        aside = _indexes_on(sqlalchemy_connection, "leads", set(WRITTEN))
+    engine.dispose()
+    connection = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    connection.execute(f"PRAGMA cache_size = -{1 << 20}")  # as `rescoring.bulk_writes`
+    connection.execute("PRAGMA temp_store = MEMORY")
+    ids = [row[0] for row in connection.execute("SELECT id FROM leads ORDER BY id")]
+    rows = _bare_rows(ids)
+    connection.execute("BEGIN")
+    try:
+        _timed("drop the indexes set aside", lambda: [
+            connection.execute(f'DROP INDEX "{name}"') for name, _, _ in aside])  # fmt: skip
+        sets = ", ".join(f"{name} = ?" for name in WRITTEN)
+        _timed(f"UPDATE {len(ids):,} leads by id", lambda: connection.executemany(
+            f"UPDATE leads SET {sets} WHERE id = ?", rows))  # fmt: skip
+        _timed(f"build {len(aside)} indexes again", lambda: [
+            connection.execute(sql) for _, _, sql in aside])  # fmt: skip
+    finally:
+        connection.execute("ROLLBACK")
+        connection.close()
+
+
+def _bare_rows(ids: list[int]) -> list[tuple[Any, ...]]:
+    """Synthetic scores for these leads, as the write binds them."""
+    rng = np.random.default_rng(1)
+    fit = np.round(rng.uniform(0, 60, len(ids)), 2).tolist()
+    engagement = np.round(rng.uniform(0, 90, len(ids)), 2).tolist()
+    total = np.round(np.add(fit, engagement), 2).tolist()
+    grades = rng.choice(list("ABCD"), len(ids)).tolist()
+    personas = rng.choice(["ops_leader", "it_buyer", "end_user"], len(ids)).tolist()
+    entry = '{"rule": "r%d", "label": "A rule of the playbook", "kind": "fit", "points": %s}'
+    texts = [
+        "[" + ", ".join(entry % (k, p) for k in range(4)) + "]"
+        for p in np.round(rng.uniform(0, 20, len(ids)), 2).tolist()
+    ]
+    return [
+        (f, e, t, g, p, min(int(t // 10), 9), c, STAMP, STAMP, i)
+        for f, e, t, g, p, c, i in zip(
+            fit, engagement, total, grades, personas, texts, ids, strict=True
+        )
+    ]
+
+
+def _timed(name: str, work: Any) -> None:
+    wall, cpu = time.perf_counter(), cpu_seconds()
+    work()
+    print(f"  baseline {name:<32} {time.perf_counter() - wall:6.1f} s"
+          f" {cpu_seconds() - cpu:6.1f} s CPU")  # fmt: skip
 
 
 def scored_copy(url: str) -> str:
@@ -508,7 +577,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--commit", action="store_true", help="Commit the re-score (and time it).")
     parser.add_argument("--build-only", action="store_true", help="Build, do not re-score.")
     parser.add_argument("--scored", action="store_true", help="Re-score a scored copy.")
-    parser.add_argument("--baseline", action="store_true", help="Also time the bare reads.")
+    parser.add_argument("--baseline", action="store_true", help="Also time bare reads, write.")
     args = parser.parse_args(argv)
     key = f"{args.leads}-{args.events}-v{FORMAT_VERSION}"
     sqlite_file = Path(tempfile.gettempdir()) / f"leadflow-rescore-{key}.db"
