@@ -58,7 +58,18 @@ def _scores(points: list[list[float]]) -> BulkScores:
     ids=["none", "one_empty", "empty_ends", "mixed"],
 )
 def test_contributions_are_json_of_each_leads_entries_in_order(points: list[list[float]]) -> None:
-    scores = _scores(points)
+    _assert_json_of_entries(_scores(points))
+
+
+def test_contributions_of_many_leads_each_with_its_own_entries() -> None:
+    # Runs of empty leads, leads with one entry (both first and last) and with several.
+    rng = np.random.default_rng(5)
+    points = rng.choice([0.0, 0.0, 0.0, 1.5, 20.0, -3.25, 0.1], size=(500, len(COLUMNS)))
+    points[100:140] = 0.0
+    _assert_json_of_entries(_scores(points.tolist()))
+
+
+def _assert_json_of_entries(scores: BulkScores) -> None:
     assert scores.counts is not None
     want = [
         json.dumps(

@@ -26,31 +26,64 @@ def contributions_json(scores: bulk.BulkScores) -> Any:
     an engagement entry with `"event_count"` (how many events its rule counted: its why is
     told from it when shown; which events, by id, only live scoring keeps), as an Arrow
     string array. Points are hundredths and counts small, so each rule gives few distinct
-    pairs: each entry's text is formatted once, then gathered and joined by Arrow."""
+    pairs: each entry's text is formatted once, in the forms its place in a list takes (after
+    `[` or not, before `]` or `, `), then gathered in order by Arrow, and each lead's text is
+    the run of its entries in what was gathered (no join copies the texts again)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    leads, columns, points = scores.sparse()
-    counts = scores.counts[leads, columns] if scores.counts is not None else np.zeros_like(leads)
+    size, width = scores.points.shape
+    counts = scores.counts if scores.counts is not None else np.zeros((size, width), np.int64)
     texts: list[str] = []
-    entry = np.zeros(len(points), np.int64)
+    entry = np.full((size, width), -1, np.int64)  # each (lead, rule)'s entry text, by column
     for j, c in enumerate(scores.columns):
+        rows = np.flatnonzero(scores.points[:, j])
+        distinct, inverse = _pairs(scores.points[rows, j], counts[rows, j])
+        entry[rows, j] = len(texts) // len(_PLACES) + inverse
         head = f'{{"rule": {json.dumps(c.rule)}, "label": {json.dumps(c.label)}, '
         head += f'"kind": "{c.kind}", "points": '
-        mine = columns == j
-        # A (points, count) pair as one complex number: a 1-D unique, sorted by both.
-        pairs = points[mine] + 1j * counts[mine]
-        distinct, inverse = np.unique(pairs, return_inverse=True)
-        entry[mine] = len(texts) + inverse.reshape(-1)
         tail = ', "event_count": {}}}' if c.kind == "engagement" else "}}"  # a format
-        texts += [head + repr(z.real) + tail.format(int(z.imag)) for z in distinct.tolist()]
-    entries = pa.array(texts, pa.large_string()).take(pa.array(entry))
-    offsets = np.searchsorted(leads, np.arange(len(scores.fit) + 1))
-    lists = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), entries)
-    text = pa.large_string()
-    joined = pc.binary_join(lists, pa.scalar(", ", text))
-    brackets = [pa.scalar(s, text) for s in ("[", "]", "")]
-    return pc.binary_join_element_wise(brackets[0], joined, brackets[1], brackets[2])
+        for points, count in distinct:
+            text = head + repr(points) + tail.format(count)
+            texts += [before + text + after for before, after in _PLACES]
+    leads, columns = np.nonzero(entry >= 0)  # by lead, in the core's rule order
+    first = np.ones(len(leads), bool)
+    first[1:] = leads[1:] != leads[:-1]
+    last = np.ones(len(leads), bool)
+    last[:-1] = leads[1:] != leads[:-1]
+    forms = entry[leads, columns] * len(_PLACES) + first * 2 + last  # its form in `texts`
+    per_lead = np.bincount(leads, minlength=size)
+    slots = np.maximum(per_lead, 1)  # a lead without entries takes one: "[]" (the last text)
+    starts = np.zeros(size + 1, np.int64)
+    np.cumsum(slots, out=starts[1:])
+    rank = np.arange(len(leads)) - np.repeat(np.cumsum(per_lead) - per_lead, per_lead)
+    order = np.full(int(starts[-1]), len(texts), np.int64)
+    order[starts[leads] + rank] = forms
+    gathered = pa.array([*texts, "[]"], pa.large_string()).take(pa.array(order))
+    ends = np.frombuffer(gathered.buffers()[1], np.int64, len(gathered) + 1, gathered.offset * 8)
+    return pa.LargeStringArray.from_buffers(
+        size, pa.py_buffer(np.ascontiguousarray(ends[starts])), gathered.buffers()[2]
+    )
+
+
+def _pairs(points: FloatArray, counts: Any) -> tuple[list[tuple[float, int]], Any]:
+    """The distinct (points, count) pairs, and which of them each row holds. A rule's points
+    take few values (hundredths up to its cap) and its counts few: each is numbered by a sort
+    of its distinct values only, and the pairs by their numbers."""
+    point_values, point_codes = np.unique(points, return_inverse=True)
+    count_values, count_codes = np.unique(counts, return_inverse=True)
+    pair_codes = point_codes.reshape(-1) * len(count_values) + count_codes.reshape(-1)
+    present, inverse = np.unique(pair_codes, return_inverse=True)
+    width = len(count_values)
+    distinct = [
+        (point_values[code // width].item(), int(count_values[code % width]))
+        for code in present.tolist()
+    ]
+    return distinct, inverse.reshape(-1)
+
+
+# Where an entry stands in its lead's list: (text before it, text after it), indexed by
+# first * 2 + last.
+_PLACES = (("", ", "), ("", "]"), ("[", ", "), ("[", "]"))
 
 
 def _same_floats(a: FloatArray, b: FloatArray) -> BoolArray:
