@@ -3,6 +3,7 @@
 
     python3 dev.py bench ingest [--events 50000] [--rate 1000] [--seconds 20] [--batch 1]
                                 [--db postgresql | --db postgresql://...] [--server-workers N]
+                                [--baseline]
 
 Starts `leadflow serve` (one process, its worker inside; with `--server-workers N`, N server
 processes, `serve --workers N --no-worker`, beside one `leadflow worker` process: PostgreSQL
@@ -18,6 +19,10 @@ playbook and an ingest key, then measures from a separate client process:
 Beside each phase's wall time: the CPU time (user+sys) the leadflow server used and, on a
 PostgreSQL server started for the run, the database server's.
 
+`--baseline` (SQLite): then the same number of events of the same mix inserted by plain
+`sqlite3` into the events table (its indexes in place), 100 per transaction, each committed:
+what storing them costs SQLite itself on this machine, the floor under the throughput.
+
 Events go to a pool of 5,000 people (a tenth identified by e-mail first): page views, pricing
 visits, e-mail clicks, downloads, webinars and a few demo requests, like a marketing site.
 """
@@ -32,6 +37,7 @@ import os
 import platform
 import random
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -321,6 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=1, help="events per latency request")
     parser.add_argument("--db", default="", help=HELP)
     parser.add_argument("--server-workers", type=int, default=0, help=SERVER_WORKERS_HELP)
+    parser.add_argument("--baseline", action="store_true", help=BASELINE_HELP)
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="leadflow-ingest-bench-"))
     with database(args.db, sqlite_file=folder / "bench.db") as db:
@@ -345,7 +352,56 @@ def run(db: Database, args: argparse.Namespace) -> int:
         print(f"  load average {os.getloadavg()[0]:.1f} at the end")
     finally:
         stop_leadflow(running)
+    if args.baseline and db.url.startswith("sqlite"):
+        bare_inserts(db.url.removeprefix("sqlite:///"), args.events)
     return 0
+
+
+BASELINE_HELP = (
+    "SQLite: then the same number of events of the same mix inserted by plain sqlite3 into "
+    "the events table, 100 per transaction: what storing them costs SQLite itself"
+)
+
+
+def bare_inserts(path: str, events: int) -> None:
+    """The floor under `/v1/batch`'s throughput on this machine: the mix's events as rows of
+    `events` (all its indexes in place, the server's pragmas), inserted by plain `sqlite3`,
+    100 per transaction, each committed; no HTTP, no parsing, no identity, no scoring."""
+    from leadflow.core.event_kinds import kind_of, occurred_micros
+
+    rng = random.Random(1)
+    connection = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
+                   "temp_store=MEMORY"):  # fmt: skip
+        connection.execute(f"PRAGMA {pragma}")
+    leads = [row[0] for row in connection.execute("SELECT id FROM leads")]
+    rows = []
+    for _ in range(events):
+        m = message(rng)
+        at = datetime.fromisoformat(m["timestamp"])
+        name = m.get("name") if m["type"] == "page" else m.get("event")
+        properties = m.get("properties", {})
+        identified = bool(m.get("userId")) and bool(leads)
+        rows.append((
+            rng.choice(leads) if identified else None, m["anonymousId"], "bare",
+            m["messageId"], m["type"], name, json.dumps(properties), "{}",
+            at.strftime("%Y-%m-%d %H:%M:%S.%f"), at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+            properties.get("path"), occurred_micros(at), kind_of(m["type"], name, properties),
+        ))  # fmt: skip
+    insert = (
+        "INSERT INTO events (lead_id, anonymous_id, source, message_id, type, name, properties,"
+        " context, occurred_at, received_at, path, occurred_us, kind)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    wall, cpu = time.perf_counter(), time.process_time()
+    for start in range(0, len(rows), 100):
+        connection.execute("BEGIN IMMEDIATE")
+        connection.executemany(insert, rows[start : start + 100])
+        connection.execute("COMMIT")
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    connection.close()
+    print(f"baseline: the same {events:,} events inserted by plain sqlite3, 100 per transaction:"
+          f" {events / wall:,.0f} events/s ({cpu / events * 1e6:.0f} us of CPU each)")  # fmt: skip
 
 
 if __name__ == "__main__":
