@@ -77,6 +77,10 @@ def test_a_playbook_nested_3000_deep_is_a_validation_error(
         ("GET", "/api/leads/99999999999999999999999", None),
         ("GET", "/api/accounts/%C2%B2", None),
         ("GET", "/api/accounts/99999999999999999999999", None),
+        # More digits than Python turns into an int (4,300): no row has such an id either.
+        ("GET", "/api/leads/" + "1" * 5000, None),
+        ("POST", "/api/leads/" + "1" * 5000 + "/notes", {"text": "hello"}),
+        ("GET", "/api/accounts/" + "1" * 5000, None),
         ("PATCH", "/api/reps/99999999999999999999999", {"capacity": 3}),
         ("DELETE", "/api/goals/99999999999999999999999", None),
         ("POST", "/api/leads", {"email": "big@acme.com", "employees": 2**70}),

@@ -266,3 +266,22 @@ def test_a_form_too_large_is_refused_before_it_is_read_whole(
     csrf = signed_in(app, client, "ana@flowline.io", "admin")
     refused = client.post("/team/reps", data={**huge, "csrf_token": csrf})
     assert refused.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/leads/" + "1" * 5000, 404),
+        ("POST", "/leads/" + "1" * 5000 + "/act", 404),
+        ("GET", "/team/route?lead=" + "1" * 5000, 422),
+        ("POST", "/notifications/99999999999999999999999/read", 404),
+    ],
+)
+def test_ids_no_row_can_have_are_a_page_saying_so_not_a_500(
+    app: FastAPI, client: TestClient, method: str, path: str, status: int
+) -> None:
+    csrf = signed_in(app, client, "ana@flowline.io", "admin")
+    form = {"csrf_token": csrf, "action": "touch"} if method == "POST" else None
+    answer = client.request(method, path, data=form)
+    assert answer.status_code == status, answer.text[:300]
+    assert "Something went wrong" not in answer.text

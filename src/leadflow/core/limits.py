@@ -15,6 +15,10 @@ def as_id(key: str) -> int | None:
     """A key of ASCII digits as an id (`²` is a digit to Python, not to a database), else None."""
     if not (key.isascii() and key.isdigit()):
         return None
-    number = int(key)
-    # Beyond BIGINT no row can have it; 0 matches none either, but is a valid query.
+    # Beyond BIGINT no row can have it; 0 matches none either, but is a valid query. Counted
+    # in digits first: Python refuses to turn more than 4,300 of them into an int.
+    digits = key.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_DB_INT)):
+        return -1
+    number = int(digits)
     return number if number <= MAX_DB_INT else -1

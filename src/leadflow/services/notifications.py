@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.alert_text import lead_of, summary
 from leadflow.core.errors import NotFound
+from leadflow.core.limits import MAX_DB_INT
 from leadflow.models.outbox import Notification, OutboxMessage, WebhookEndpoint
 from leadflow.models.rep import Rep
 from leadflow.models.user import User
@@ -115,6 +116,9 @@ def mark_read(session: Session, user: User, ids: Sequence[int] | None, now: date
     """Mark the person's own notifications read (these, or all); NotFound when one of the ids
     is not theirs or does not exist (nobody learns whether another's exists)."""
     owner = _own(user)
+    beyond = [i for i in ids or () if not 0 < i <= MAX_DB_INT]  # no row has such an id
+    if beyond:
+        raise NotFound(f"no notification {beyond[0]} of yours")
     changed = repo.mark_read(session, owner, ids, now)
     if ids is not None and changed < len(set(ids)):
         mine = {n.id for n in repo.for_user_ids(session, owner, ids)}
