@@ -131,6 +131,23 @@ def test_sales_actions_touches_and_notes(initialised: Run, tmp_path: object) -> 
     assert shown["stage_history"][-1]["actor"] == "ana"
 
 
+def test_a_note_touch_or_reason_longer_than_the_api_takes_is_refused_not_cut(
+    initialised: Run, tmp_path: Path
+) -> None:
+    demo_request(initialised, tmp_path, "long@unlisted-co.io")
+    note = initialised("leads", "note", "long@unlisted-co.io", "x" * 5001)
+    assert note.exit_code == 1 and "text: at most 5,000 characters (5,001 given)" in note.stderr
+    touch = initialised("leads", "touch", "long@unlisted-co.io", "--text", "x" * 5001)
+    assert touch.exit_code == 1 and "text: at most 5,000 characters" in touch.stderr
+    act = initialised("leads", "act", "long@unlisted-co.io", "disqualify", "--reason", "x" * 1001)
+    assert act.exit_code == 1 and "reason: at most 1,000 characters (1,001 given)" in act.stderr
+    shown = as_json(initialised("leads", "show", "long@unlisted-co.io", "--json"))
+    assert shown["stage"] == "sql"
+    assert not {"Note Added", "Sales Touch"} & {e["name"] for e in shown["events"]}
+    kept = initialised("leads", "note", "long@unlisted-co.io", "x" * 5000)  # at the bound
+    assert kept.exit_code == 0, kept.output
+
+
 def test_a_rep_out_of_office_gets_no_leads_until_back(initialised: Run, tmp_path: Path) -> None:
     for email, name in (("ana@flowline.io", "Ana"), ("ben@flowline.io", "Ben")):
         assert initialised("reps", "add", email, "--name", name, *ALWAYS).exit_code == 0

@@ -11,6 +11,7 @@ from typing import Any
 from leadflow.core.conditions import Condition, describe, evaluate, fields_of
 from leadflow.core.errors import Conflict, Invalid
 from leadflow.core.facts import EventFacts
+from leadflow.core.limits import MAX_REASON, text_at_most
 from leadflow.core.playbook import HandRaiser, Playbook
 from leadflow.core.scoring import LeadScore, event_matches
 from leadflow.core.stages import Stage, funnel_rank
@@ -175,6 +176,7 @@ def manual_transition(current: Stage, action: Action, actor: str, reason: str = 
         )
     if action in _NEEDS_REASON and not reason.strip():
         raise Invalid(f"{action.value} needs a reason")
+    text_at_most("reason", reason.strip(), MAX_REASON)
     if not actor.strip():
         raise Invalid("every stage change needs an actor")
     return Transition(current, target, reason.strip() or action.value, actor)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from leadflow.core.errors import Invalid
+
 MAX_DB_INT = 2**63 - 1  # BIGINT and SQLite INTEGER: ids, offsets
 MAX_EMPLOYEES = 10_000_000  # above the largest employer on Earth
 MAX_REPORT_ROWS = 10_000  # rows one page of a report may show (each made in Python)
@@ -9,6 +11,18 @@ MAX_REPORT_ROWS = 10_000  # rows one page of a report may show (each made in Pyt
 # far inside what dates can hold (a day count back before the year 1 is an OverflowError).
 MAX_DAYS = 3650
 MAX_MONTHS = 120
+# What a person types on a lead, on every interface: a stage action's reason (it goes into the
+# history and every alert about the move), a touch's or a note's text.
+MAX_REASON = 1000
+MAX_TEXT = 5000
+
+
+def text_at_most(field: str, text: str, most: int) -> str:
+    """The text, or Invalid naming the field when it is longer than `most` characters."""
+    if len(text) > most:
+        why = f"at most {most:,} characters ({len(text):,} given)"
+        raise Invalid(f"{field}: {why}", [(field, why)])
+    return text
 
 
 def as_id(key: str) -> int | None:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Invalid
+from leadflow.core.limits import MAX_TEXT, text_at_most
 from leadflow.models.lead import Lead
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import lead_activity
@@ -45,7 +46,7 @@ def log_touch(
     """Record a call, e-mail or meeting; the first one meets (or closes) the SLA."""
     properties = {
         "channel": channel,
-        "text": text.strip(),
+        "text": text_at_most("text", text.strip(), MAX_TEXT),
         "questions": _tags(questions, "questions"),
         "objections": _tags(objections, "objections"),
         "actor": actor,
@@ -60,7 +61,8 @@ def add_note(session: Session, lead: Lead, *, actor: str, text: str, now: dateti
     """A note on where the conversation stands (either team)."""
     if not text.strip():
         raise Invalid("text: a note cannot be empty")
-    _store(session, lead, "note", NOTE, {"text": text.strip()[:5000], "actor": actor}, now)
+    text = text_at_most("text", text.strip(), MAX_TEXT)
+    _store(session, lead, "note", NOTE, {"text": text, "actor": actor}, now)
 
 
 def _store(

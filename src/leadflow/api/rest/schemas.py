@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from leadflow.core.addresses import Domain, Email
 from leadflow.core.amounts import MAX_AMOUNT
 from leadflow.core.lifecycle import Action
-from leadflow.core.limits import MAX_DAYS, MAX_DB_INT, MAX_EMPLOYEES
+from leadflow.core.limits import MAX_DAYS, MAX_DB_INT, MAX_EMPLOYEES, MAX_REASON, MAX_TEXT
 from leadflow.core.rep_fields import RepIn, RepPatch
 
 # Rep fields are checked where the CLI checks them too (`core.rep_fields`).
@@ -98,7 +98,7 @@ class ActionIn(_Strict):
     """A stage action by sales (or marketing) on a lead."""
 
     action: Action
-    reason: str = Field("", max_length=1000)
+    reason: str = Field("", max_length=MAX_REASON)
     recycle_days: int | None = Field(
         None, ge=1, le=MAX_DAYS, description="For recycle / close_lost"
     )
@@ -119,7 +119,7 @@ class TouchIn(_Strict):
     """A call, e-mail or meeting, with what the prospect asked and objected."""
 
     channel: Literal["call", "email", "meeting", "chat", "other"]
-    text: str = Field("", max_length=5000)
+    text: str = Field("", max_length=MAX_TEXT)
     questions: list[str] = Field(default_factory=list, max_length=50)
     objections: list[str] = Field(default_factory=list, max_length=50)
 
@@ -127,7 +127,7 @@ class TouchIn(_Strict):
 class NoteIn(_Strict):
     """A note on where the conversation stands."""
 
-    text: str = Field(min_length=1, max_length=5000)
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
 
 
 class PlaybookText(_Strict):

@@ -1,0 +1,53 @@
+"""The lead page's action form keeps the API's bounds on what a person types: a stage
+action's reason at most 1,000 characters, a touch's text at most 5,000; longer is refused in
+place, naming the field, and nothing is stored (not a megabyte in the history and alerts)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from leadflow.core.roles import Role
+from leadflow.models.event import Event
+from leadflow.models.lead import Lead
+from leadflow.models.stage_change import StageChange
+from tests.api.conftest import bearer
+from tests.web.test_amount_form import signed_in
+
+
+def sales_ready(client: TestClient, key: str, email: str) -> None:
+    events = {"events": [{"email": email, "type": "track", "name": "Demo Requested"}]}
+    assert client.post("/api/events", json=events, headers=bearer(key)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("action", "length", "said"),
+    [
+        ("disqualify", 1001, "reason: at most 1,000 characters (1,001 given)"),
+        ("touch", 5001, "text: at most 5,000 characters (5,001 given)"),
+    ],
+)
+def test_text_longer_than_the_api_takes_is_refused_on_the_page(
+    client: TestClient, app: FastAPI, make_key: Callable[[Role], str], action: str, length: int,
+    said: str,
+) -> None:  # fmt: skip
+    sales_ready(client, make_key(Role.ADMIN), "long@acme.com")
+    with app.state.sessions() as session:
+        moves = session.scalar(select(func.count()).select_from(StageChange))
+        events = session.scalar(select(func.count()).select_from(Event))
+    csrf = signed_in(client, app)
+    form = {"action": action, "reason": "x" * length, "csrf_token": csrf}
+    answer = client.post("/leads/long@acme.com/act", data=form)
+    assert said in answer.text
+    with app.state.sessions() as session:
+        lead = session.scalar(select(Lead).where(Lead.email == "long@acme.com"))
+        assert lead is not None and lead.stage != "disqualified"
+        assert session.scalar(select(func.count()).select_from(StageChange)) == moves
+        assert session.scalar(select(func.count()).select_from(Event)) == events
+    form["reason"] = "x" * (length - 1)  # at the bound: taken
+    taken = client.post("/leads/long@acme.com/act", data=form, follow_redirects=False)
+    assert taken.status_code == 303
