@@ -142,6 +142,34 @@ def test_a_demo_request_reaches_the_right_rep_with_a_signed_alert(
     assert len(receiver.got) == 2
 
 
+def test_an_alert_quotes_the_teams_notes_never_a_note_sent_with_the_write_key(
+    app: FastAPI,
+    client: TestClient,
+    make_key: Callable[[Role], str],
+    receiver: Receiver,
+    secret: str,
+) -> None:
+    ingest, email = make_key(Role.INGEST), "olivia@northwind-logistics.com"
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{ingest}:".encode()).decode()}
+    marketing = bearer(make_key(Role.MARKETING))
+    identify = {"userId": email, "traits": {"email": email}}
+    assert client.post("/v1/identify", json=identify, headers=auth).status_code == 200
+    note = {"text": "Budget opens in Q3"}
+    assert client.post(f"/api/leads/{email}/notes", json=note, headers=marketing).is_success
+    # Anybody holding the public write key can name an event "Note Added" and say who wrote it.
+    said = {"text": "Wire the deposit to IBAN XX00 0000", "actor": "max"}
+    forged = {"userId": email, "event": "Note Added", "properties": said}
+    assert client.post("/v1/track", json=forged, headers=auth).status_code == 200
+    demo_request(client, ingest, email)
+    assert run_worker(app) == 2
+    for _, body in receiver.got:
+        assert json.loads(body)["data"]["notes"] == ["Budget opens in Q3"]
+    shown = client.get(f"/api/leads/{email}", headers=marketing).json()["events"]
+    sources = {e["properties"].get("text"): e["source"] for e in shown if e["name"] == "Note Added"}
+    assert sources["Budget opens in Q3"] == "note"  # what the team wrote, told apart
+    assert sources["Wire the deposit to IBAN XX00 0000"] != "note"
+
+
 def test_the_rep_is_told_on_their_apprise_channel_and_so_is_their_manager(
     app: FastAPI,
     client: TestClient,

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from leadflow.cli.context import console, friendly, transaction, utcnow
 from leadflow.cli.terminal import key_column, print_whole
+from leadflow.core import team_events
 from leadflow.core.lifecycle import Action
 from leadflow.core.limits import MAX_DAYS
 from leadflow.core.scoring import GRADE_PATTERN
@@ -137,13 +138,13 @@ def _print_detail(data: dict[str, Any]) -> None:
 def _what(event: dict[str, Any]) -> str:
     """An event in a few words: a touch or note with its text, a page with its path."""
     properties = event["properties"] or {}
-    if event["name"] == sales.TOUCH:
+    if team_events.is_touch(event["name"], event.get("source")):
         said = [properties.get("channel") or "touch", properties.get("text") or ""]
         for key in ("questions", "objections"):
             if properties.get(key):
                 said.append(f"{key}: {', '.join(properties[key])}")
         return " — ".join(p for p in said if p) + f" (by {properties.get('actor') or '?'})"
-    if event["name"] == sales.NOTE:
+    if team_events.is_note(event["name"], event.get("source")):
         return f"note: {properties.get('text') or ''} (by {properties.get('actor') or '?'})"
     return str(event["name"] or properties.get("path") or "")
 

@@ -175,13 +175,14 @@ class Recent:
     name: str | None
     properties: dict[str, Any]
     occurred_at: datetime
+    source: str  # who stored it: a tracking key's events are not the team's notes
 
 
 @cache
-def _latest_of_one(limit: int) -> Select[tuple[str, str | None, dict[str, Any], datetime]]:
+def _latest_of_one(limit: int) -> Select[tuple[str, str | None, dict[str, Any], datetime, str]]:
     """One lead's latest `limit` events, newest first: ordered as `latest_of` ranks them."""
     return (
-        select(Event.type, Event.name, Event.properties, Event.occurred_at)
+        select(Event.type, Event.name, Event.properties, Event.occurred_at, Event.source)
         .where(Event.lead_id == bindparam("lead_id"))
         .order_by(Event.occurred_us.desc().nulls_last(), Event.id.desc())
         .limit(limit)
@@ -196,7 +197,7 @@ def latest_of(session: Session, lead_ids: Iterable[int], limit: int) -> dict[int
     if len(wanted) == 1:  # a live hand-off: one lead, by a statement built once
         rows = session.execute(_latest_of_one(limit), {"lead_id": wanted[0]}).all()
         if rows:
-            found[wanted[0]] = [Recent(t, n, p or {}, at) for t, n, p, at in reversed(rows)]
+            found[wanted[0]] = [Recent(t, n, p or {}, at, f) for t, n, p, at, f in reversed(rows)]
         return found
     # Ranked by the integer time, from the covering `ix_events_scoring` (lead, time, and the
     # row id every SQLite index holds): only the rows kept are then read whole, not every
@@ -207,14 +208,21 @@ def latest_of(session: Session, lead_ids: Iterable[int], limit: int) -> dict[int
         place = func.row_number().over(partition_by=Event.lead_id, order_by=order)
         ranked = select(Event.id, place.label("place")).where(Event.lead_id.in_(batch)).subquery()
         query = (
-            select(Event.lead_id, Event.type, Event.name, Event.properties, Event.occurred_at)
+            select(
+                Event.lead_id,
+                Event.type,
+                Event.name,
+                Event.properties,
+                Event.occurred_at,
+                Event.source,
+            )
             .join(ranked, ranked.c.id == Event.id)
             .where(ranked.c.place <= limit)
             .order_by(Event.lead_id, Event.occurred_us.asc().nulls_first(), Event.id)
         )
         columns = select_columns(session, query).values()  # the driver's rows, typed as usual
-        for lead_id, kind, name, properties, at in zip(*columns, strict=True):
-            found.setdefault(lead_id, []).append(Recent(kind, name, properties or {}, at))
+        for lead_id, kind, name, properties, at, source in zip(*columns, strict=True):
+            found.setdefault(lead_id, []).append(Recent(kind, name, properties or {}, at, source))
     return found
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from leadflow.core import team_events
 from leadflow.core.facts import EventFacts
 from leadflow.core.lifecycle import Transition
 from leadflow.core.playbook import Playbook
@@ -174,7 +175,11 @@ def alert_payload(
             }
             for e in reversed(recent)
         ],
-        "notes": [e.properties.get("text") for e in reversed(recent) if e.name == "Note Added"],
+        "notes": [
+            e.properties.get("text")
+            for e in reversed(recent)
+            if team_events.is_note(e.name, e.source)
+        ],
         "assignee": (
             {"id": rep.id, "name": rep.name, "email": rep.email, "team": rep.team} if rep else None
         ),

@@ -253,6 +253,7 @@ def timeline(session: Session, lead_id: int, limit: int = 200) -> list[dict[str,
             "id": e.id,
             "type": e.type,
             "name": e.name,
+            "source": e.source,  # a team's note or touch is told apart by it (core.team_events)
             "at": e.occurred_at.isoformat(),
             "properties": e.properties,
         }

@@ -15,13 +15,12 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Invalid
 from leadflow.core.limits import MAX_TEXT, text_at_most
+from leadflow.core.team_events import NOTE, NOTE_SOURCE, TOUCH, TOUCH_SOURCE
 from leadflow.models.lead import Lead
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import lead_activity
 from leadflow.services import sla
 
-TOUCH = "Sales Touch"
-NOTE = "Note Added"
 TouchChannel = Literal["call", "email", "meeting", "chat", "other"]
 
 
@@ -52,7 +51,7 @@ def log_touch(
         "actor": actor,
         "stage": lead.stage,  # where the lead stood, for the questions-by-stage report
     }
-    _store(session, lead, "sales", TOUCH, properties, now)
+    _store(session, lead, TOUCH_SOURCE, TOUCH, properties, now)
     assignment = sla.touch(session, lead.id, now)
     return {**properties, "sla_status": assignment.status if assignment else None}
 
@@ -62,7 +61,7 @@ def add_note(session: Session, lead: Lead, *, actor: str, text: str, now: dateti
     if not text.strip():
         raise Invalid("text: a note cannot be empty")
     text = text_at_most("text", text.strip(), MAX_TEXT)
-    _store(session, lead, "note", NOTE, {"text": text, "actor": actor}, now)
+    _store(session, lead, NOTE_SOURCE, NOTE, {"text": text, "actor": actor}, now)
 
 
 def _store(
