@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadflow.core.conditions import Condition, as_number, evaluate
+from leadflow.core.conditions import Condition, _same, among, as_number, evaluate
 
 NUMERIC = [
     Condition(field="budget", gte=500),
@@ -43,3 +43,30 @@ def test_ordinary_numbers_still_compare() -> None:
     assert as_number(2**70) == float(2**70)
     assert as_number("1,500") == 1500.0
     assert evaluate(Condition(field="budget", gte=500), {"budget": "1,500"})
+
+
+options = st.lists(st.one_of(st.text(max_size=4), st.integers(-5, 5), st.floats(-5, 5)), max_size=5)
+texts = st.one_of(
+    st.text(max_size=4), st.sampled_from(["ß", "SS", "ss", "Straße", "STRASSE", "1", "1.0"])
+)
+
+
+@given(value=st.one_of(texts, st.integers(-5, 5), st.booleans()), options=options)
+def test_in_holds_exactly_when_the_value_is_the_same_as_an_option(
+    value: Any, options: list[Any]
+) -> None:
+    # Text is looked up case-folded in a set when every option is text; the answer is the
+    # one comparing the value with each option gives (`_same`: text in any case, numbers
+    # as numbers, a flag only as itself).
+    each = any(_same(value, option) for option in options)
+    assert among(value, options) is each
+    present = value not in ("", [])
+    assert evaluate(Condition(field="x", in_=options), {"x": value}) is (present and each)
+    assert evaluate(Condition(field="x", not_in=options), {"x": value}) is (present and not each)
+
+
+def test_text_among_text_options_in_any_case() -> None:
+    assert among("Gmail.COM", ["yahoo.com", "gmail.com"])
+    assert among("STRASSE", ["straße"])  # case-folded, as `equals` compares text
+    assert not among("gmail.co", ["gmail.com"])
+    assert among("1,000", [1000, "x"])  # a number among the options: compared as numbers
