@@ -66,6 +66,20 @@ def test_validate_names_a_value_yaml_cannot_read_by_line(tmp_path: Path) -> None
     assert "Traceback" not in result.output
 
 
+def test_validate_names_broken_yaml_in_one_line(tmp_path: Path) -> None:
+    """PyYAML's own message (a snippet, a caret, `in "<unicode string>"`) took five lines."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\npersonas:\n  - id: a\n    name: Operations: Olivia\n")
+    result = runner.invoke(app, ["playbook", "validate", str(bad)])
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines == [
+        f"{bad}:4: (top): not valid YAML at column 21: mapping values are not allowed here "
+        "(quote a value that holds ': ', or check the indentation)",
+        f"error: {bad} is not a valid playbook (1 problem)",
+    ], result.stderr
+
+
 def test_validate_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["playbook", "validate", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 1

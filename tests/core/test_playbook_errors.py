@@ -68,6 +68,32 @@ def test_broken_yaml_names_its_line() -> None:
 
 
 @pytest.mark.parametrize(
+    ("broken", "line", "said"),
+    [
+        # An unquoted value holding ': '.
+        ("name: Flowline: B2B\n", 1, "at column 15: mapping values are not allowed here"),
+        # A key indented deeper than its neighbours, inside a list.
+        ("name: x\nfit:\n  rules:\n    - id: a\n     points: 5\n", 5, "at column 6: expected"),
+        # A tab where YAML wants spaces.
+        ("name: x\nfit:\n\trules: []\n", 3, "at column 1: a tab"),
+        # A quote never closed: the end of the file is where YAML notices.
+        ('name: "Flowline\n', 2, "the quoted text that starts at line 1, column 7"),
+        # A character YAML does not read at all.
+        ("name: x\ndescription: a\x07b\n", 2, "at column 15: unacceptable character #x0007"),
+    ],
+)
+def test_broken_yaml_is_one_line_with_its_column(broken: str, line: int, said: str) -> None:
+    """PyYAML's message is several lines with a snippet and `in "<unicode string>"`; a
+    playbook's problem is one line: where (line, column) and what is wrong, in words."""
+    [(path, found_line, message)] = problems(broken)
+    assert (path, found_line) == ("", line)
+    assert message.startswith("not valid YAML")
+    assert said in message, message
+    assert "\n" not in message and "<unicode string>" not in message, message
+    assert "<block" not in message and "^" not in message, message
+
+
+@pytest.mark.parametrize(
     ("value", "why"),
     [
         ("2027-13-45", "'2027-13-45' is not a date (month must be in 1..12)"),

@@ -180,6 +180,63 @@ def _keys_given_twice(root: yaml.Node | None) -> list[PlaybookProblem]:
     return sorted(found, key=lambda problem: problem.line or 0)
 
 
+# PyYAML's words for what it expected or found, in a playbook writer's words.
+_TOKENS = {
+    "<block end>": "the end of the indented block",
+    "'<block mapping start>'": "a key indented differently",
+    "'<block sequence start>'": "a list item indented differently",
+    "'<block end>'": "the end of the indented block",
+    "'<scalar>'": "more text",
+    "'<stream end>'": "the end of the file",
+    "'?'": "a key",
+    "end of stream": "end of the file",
+}
+_CONTEXTS = {
+    "block collection": "list",
+    "block mapping": "mapping",
+    "flow sequence": "[...] list",
+    "flow mapping": "{...} mapping",
+    "quoted scalar": "quoted text",
+    "block scalar": "block of text",
+    "simple key": "key",
+}
+_HINTS = {
+    "mapping values are not allowed here": (
+        "quote a value that holds ': ', or check the indentation"
+    ),
+    "expected <block end>": "check the indentation",
+}
+
+
+def broken_yaml(text: str, exc: yaml.YAMLError) -> PlaybookProblem:
+    """A YAML syntax error as one line: its line and column, what is wrong in words, where
+    the construct it broke starts, and a hint for the usual causes (PyYAML's own message is
+    several lines with a snippet and `in "<unicode string>"`)."""
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not read
+        before = text[: exc.position]
+        line, column = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        why = f"unacceptable character #x{exc.character:04x} ({exc.reason})"
+        return PlaybookProblem("", line, f"not valid YAML at column {column}: {why}")
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return PlaybookProblem("", None, "not valid YAML: " + " ".join(str(exc).split()))
+    problem = exc.problem or "cannot be read"
+    hint = next((why for start, why in _HINTS.items() if problem.startswith(start)), None)
+    if "'\\t' that cannot start any token" in problem:
+        problem, hint = "a tab: YAML indents with spaces, not tabs", None
+    for token, words in _TOKENS.items():
+        problem = problem.replace(token, words)
+    mark = exc.problem_mark or exc.context_mark
+    if mark is None:
+        return PlaybookProblem("", None, f"not valid YAML: {problem}")
+    message = f"not valid YAML at column {mark.column + 1}: {problem}"
+    context, at = exc.context or "", exc.context_mark
+    what = context.removeprefix("while parsing a ").removeprefix("while scanning a ")
+    if at is not None and what != context:
+        where = f"line {at.line + 1}, column {at.column + 1}"
+        message += f", in the {_CONTEXTS.get(what, what)} that starts at {where}"
+    return PlaybookProblem("", mark.line + 1, message + (f" ({hint})" if hint else ""))
+
+
 TOO_DEEP = "nested too deeply: a playbook is a few levels of sections, lists and mappings"
 
 
@@ -194,9 +251,7 @@ def parse_playbook(text: str, *, declared: bool = True) -> Playbook:
         node = yaml.compose(text)
         data: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise PlaybookInvalid([PlaybookProblem("", line, f"not valid YAML: {exc}")]) from exc
+        raise PlaybookInvalid([broken_yaml(text, exc)]) from None
     except RecursionError:
         # PyYAML builds nodes recursively: thousands of nested levels exhaust the stack.
         raise PlaybookInvalid([PlaybookProblem("", None, TOO_DEEP)]) from None
