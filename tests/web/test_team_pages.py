@@ -88,6 +88,32 @@ def test_a_manager_adds_and_edits_a_rep(app: FastAPI, client: TestClient, staff:
     assert {("max@flowline.io", "rep.add"), ("max@flowline.io", "rep.update")} <= audit_actions(app)
 
 
+def test_the_rep_form_says_when_no_routing_rule_sends_leads_to_the_team(
+    app: FastAPI, client: TestClient, staff: None
+) -> None:
+    """`leadflow reps add` and `POST /api/reps` (`notes`) say so; the form said only
+    "saved", and a typo in the team left the rep without a lead and nobody told."""
+    csrf = signed_in(client, "max@flowline.io")
+    typo = {**NEW_REP, "team": "enterprsie", "csrf_token": csrf}
+    added = client.post("/team/reps", data=typo)
+    assert added.status_code == 200 and "saved" in added.text
+    said = "no routing rule of the active playbook sends leads to team &#39;enterprsie&#39;"
+    assert said in added.text, added.text
+    assert "it sends them to enterprise, inbound, smb" in added.text
+    rep = rep_named(app, "ella@flowline.io")
+    assert rep is not None and rep.team == "enterprsie"  # taken, as the CLI and API take it
+    fixed = client.post(f"/team/reps/{rep.id}", data={"csrf_token": csrf, "active": "on",
+                                                      "team": "enterprise"})  # fmt: skip
+    assert fixed.status_code == 200 and "saved" in fixed.text
+    assert "sends leads to team" not in fixed.text
+    moved = client.post("/team/reps/1", data={"csrf_token": csrf, "active": "on",
+                                              "team": "nowhere"})  # fmt: skip
+    assert "no routing rule of the active playbook sends leads to team &#39;nowhere&#39;" in (
+        moved.text
+    )
+    assert "sends leads to team" not in client.get("/team").text  # only after a save
+
+
 def test_a_manager_moves_a_rep_to_another_team_and_routing_follows(
     app: FastAPI, client: TestClient, staff: None
 ) -> None:

@@ -134,8 +134,11 @@ def team_page(request: Request, session: DbSession, now: Now, seen: Team) -> HTM
     admin = seen.may(Permission.ADMIN)
     channels = {r.id: list(r.channels or []) if admin else reps.redacted_channels(r) for r in team}
     status = reps.status_now(session, team, now)
+    # After the rep form: what `reps add` and `POST /api/reps` note of the rep's team.
+    saved = next((r for r in team if str(r.id) == request.query_params.get("saved")), None)
+    notes = playbooks.team_notes(session, saved.team) if saved is not None else []
     return page(request, "team.html", seen, reps=team, routing=routing, channels=channels,
-                status=status)  # fmt: skip
+                status=status, notes=notes)  # fmt: skip
 
 
 @router.get("/alerts")
