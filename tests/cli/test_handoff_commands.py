@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from leadflow.models.db import make_engine
+from leadflow.models.outbox import OutboxMessage
 from tests.cli.conftest import Run, as_json
 
 ALWAYS = ["--team", "inbound", "--hours", "mon-sun 00:00-24:00"]
@@ -59,6 +62,27 @@ def test_reps_are_added_with_their_hours_and_bad_channels_refused(initialised: R
     assert hours.exit_code == 1 and "working hours" in hours.stderr
     again = initialised("reps", "add", "ana@flowline.io", "--name", "A", "--team", "t")
     assert again.exit_code == 1 and "exists" in again.stderr
+
+
+def test_listed_rep_e_mails_and_alert_ids_are_never_cut_short(
+    initialised: Run, tmp_path: Path, database_url: str
+) -> None:
+    """`reps update` takes the e-mail `reps list` shows, `webhooks replay` the alert id
+    `webhooks log` shows: an 80-column terminal cut both (`ana@acme…`, `alert_2206d09b…`)."""
+    email = "anastasia.konstantinopoulou@flowline-enterprise-sales.example"
+    added = initialised("reps", "add", email, "--name", "Anastasia", *ALWAYS)
+    assert added.exit_code == 0, added.output
+    listed = initialised("reps", "list")
+    assert listed.exit_code == 0 and email in listed.stdout, listed.stdout
+    assert initialised("webhooks", "add", "https://hooks.example.com/leadflow").exit_code == 0
+    demo_request(initialised, tmp_path, "kai@litware.io")
+    log = initialised("webhooks", "log")
+    assert log.exit_code == 0, log.output
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        alerts = set(connection.scalars(select(OutboxMessage.alert_id)))
+    engine.dispose()
+    assert alerts and all(alert in log.stdout for alert in alerts), log.stdout
 
 
 def test_reps_add_and_update_refuse_what_the_api_refuses(initialised: Run) -> None:

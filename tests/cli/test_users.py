@@ -32,3 +32,16 @@ def test_a_bad_email_or_role_is_told_before_the_password_is_asked(
         app, ["--db", database_url, "users", "create", "ana@x.io", "--role", "rep"], input=PASSWORD
     )
     assert taken.exit_code == 1 and "exists" in taken.stderr and "Password" not in taken.output
+
+
+def test_listed_user_e_mails_are_never_cut_short(database_url: str, migrate: Migrate) -> None:
+    """`users deactivate|activate|reset-password` take the e-mail `users list` shows: an
+    80-column terminal cut it (`nora.patel@example-company.…`)."""
+    migrate(database_url)
+    runner = CliRunner()
+    email = "nora.patel-whitfield@northwind-logistics-international.example"
+    made = runner.invoke(app, ["--db", database_url, "users", "create", email, "--name",
+                               "Nora Patel", "--role", "manager"], input=PASSWORD)  # fmt: skip
+    assert made.exit_code == 0, made.output
+    listed = runner.invoke(app, ["--db", database_url, "users", "list"])
+    assert listed.exit_code == 0 and email in listed.stdout, listed.stdout

@@ -17,6 +17,7 @@ from leadflow.cli.context import (
     transaction,
     utcnow,
 )
+from leadflow.cli.terminal import key_column, print_whole
 from leadflow.core import rep_fields
 from leadflow.core.limits import MAX_DB_INT
 from leadflow.core.rep_fields import RepIn, RepPatch
@@ -137,10 +138,12 @@ def list_reps() -> None:
              r.manager_email or "", len(r.channels or []))
             for r in reps.list_reps(session)
         ]  # fmt: skip
-    table = Table("id", "name", "e-mail", "team", "capacity", "hours", "manager", "channels")
+    table = Table(
+        "id", "name", key_column("e-mail"), "team", "capacity", "hours", "manager", "channels"
+    )
     for row in rows:
         table.add_row(*(str(v) for v in row))
-    console.print(table)
+    print_whole(console, table)  # `reps update` takes the e-mail
 
 
 @webhooks_app.command("add")
@@ -197,10 +200,10 @@ def delivery_log(limit: int = typer.Option(30, "--limit", min=1, max=500)) -> No
              m.last_error or "")
             for m in webhooks.delivery_log(session, limit)
         ]  # fmt: skip
-    table = Table("alert", "type", "target", "tries", "status", "last error")
+    table = Table(key_column("alert"), "type", "target", "tries", "status", "last error")
     for row in rows:
         table.add_row(*(str(v) for v in row))
-    console.print(table)
+    print_whole(console, table)  # `webhooks replay` takes the alert id
 
 
 @webhooks_app.command("replay")

@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from leadflow.cli.context import audited, console, friendly, transaction, utcnow
+from leadflow.cli.terminal import key_column, print_whole
 from leadflow.services import users
 
 app = typer.Typer(
@@ -49,10 +50,10 @@ def list_users() -> None:
         open_now = users.live_sessions(session, utcnow())
         rows = [(u.id, u.email, u.name, u.role, "yes" if u.active else "no",
                  open_now.get(u.id, 0)) for u in users.list_users(session)]  # fmt: skip
-    table = Table("id", "e-mail", "name", "role", "active", "sessions")
+    table = Table("id", key_column("e-mail"), "name", "role", "active", "sessions")
     for row in rows:
         table.add_row(*(str(v) for v in row))
-    console.print(table)
+    print_whole(console, table)  # `users deactivate|activate|reset-password` take the e-mail
 
 
 @app.command("deactivate")
