@@ -382,6 +382,9 @@ def test_a_touch_meets_the_sla_and_a_recycled_lead_can_qualify_again(
     assert touched.status_code == 200, touched.text
     assert touched.json()["touch"]["sla_status"] == "met"
     assert touched.json()["assignment"]["sla_status"] == "met"
+    # A later touch tells the hand-off's status too (it said null: no open hand-off).
+    again = client.post(f"/api/leads/{email}/touches", json={"channel": "email"}, headers=sales)
+    assert again.status_code == 200 and again.json()["touch"]["sla_status"] == "met", again.text
     note = client.post(
         f"/api/leads/{email}/notes", json={"text": "Budget opens in Q3"}, headers=marketing
     )

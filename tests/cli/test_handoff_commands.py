@@ -172,6 +172,24 @@ def test_a_note_touch_or_reason_longer_than_the_api_takes_is_refused_not_cut(
     assert kept.exit_code == 0, kept.output
 
 
+def test_a_touch_after_the_first_tells_the_sla_the_lead_has(
+    initialised: Run, tmp_path: Path
+) -> None:
+    """Accepting a routed lead is its first touch (SLA met); a call logged after it said
+    `SLA: no hand-off`, where `leads show` says the hand-off's SLA was met."""
+    assert initialised("reps", "add", "ana@flowline.io", "--name", "Ana", *ALWAYS).exit_code == 0
+    lead = demo_request(initialised, tmp_path, "kai@litware.io")
+    assert lead["owner"] == "ana@flowline.io", lead
+    accepted = initialised("leads", "act", "kai@litware.io", "accept", "--actor", "ana")
+    assert accepted.exit_code == 0, accepted.output
+    touched = initialised("leads", "touch", "kai@litware.io", "--channel", "call")
+    assert touched.exit_code == 0, touched.output
+    assert "logged a call with kai@litware.io; SLA: met" in touched.stdout
+    shown = as_json(initialised("leads", "show", "kai@litware.io", "--json"))
+    assert shown["assignment"]["sla_status"] == "met"
+    assert initialised("leads", "touch", "zed@unknown.io").exit_code == 1  # no such lead
+
+
 def test_a_rep_out_of_office_gets_no_leads_until_back(initialised: Run, tmp_path: Path) -> None:
     for email, name in (("ana@flowline.io", "Ana"), ("ben@flowline.io", "Ben")):
         assert initialised("reps", "add", email, "--name", name, *ALWAYS).exit_code == 0

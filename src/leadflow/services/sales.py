@@ -19,6 +19,7 @@ from leadflow.core.team_events import NOTE, NOTE_SOURCE, TOUCH, TOUCH_SOURCE
 from leadflow.models.lead import Lead
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import lead_activity
+from leadflow.repositories import reps as rep_repo
 from leadflow.services import sla
 
 TouchChannel = Literal["call", "email", "meeting", "chat", "other"]
@@ -53,6 +54,9 @@ def log_touch(
     }
     _store(session, lead, TOUCH_SOURCE, TOUCH, properties, now)
     assignment = sla.touch(session, lead.id, now)
+    if assignment is None:  # none waiting for a touch: the latest one's (met before this)
+        latest = rep_repo.latest_assignment(session, lead.id)
+        assignment = latest[0] if latest else None
     return {**properties, "sla_status": assignment.status if assignment else None}
 
 
