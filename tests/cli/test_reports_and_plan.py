@@ -94,6 +94,25 @@ def test_plan_json_and_commit_the_mqls(initialised: Run, tmp_path: Path) -> None
     assert bad.exit_code == 1 and "--rate 'mql=40'" in bad.stderr
 
 
+def test_plan_measures_no_visit_rate_over_one(initialised: Run, tmp_path: Path) -> None:
+    """Three leads, two of them seen on the site: 3 leads from 2 visitors was taken as a
+    150% visit-to-lead rate, so the plan needed fewer visits than leads and one more point
+    of it was worth negative revenue."""
+    some_leads(initialised, tmp_path)
+    rates = ["--rate", "lead=0.5", "--rate", "mql=0.4", "--rate", "sql=0.25",
+             "--rate", "opportunity=0.2"]  # fmt: skip
+    args = ["plan", "--goal", "1000000", "--deal-size", "10000", *rates]
+    refused = initialised(*args)
+    assert refused.exit_code == 1, refused.output
+    assert (
+        "no measured rate for visit in the last 180 days: 3 leads came from 2 "
+        "visitors with a page view, not a share"
+    ) in refused.stderr, refused.stderr
+    assert "give --rate visit=R" in refused.stderr
+    given = as_json(initialised(*args, "--rate", "visit=0.02", "--json"))
+    assert given[0]["stage"] == "visit" and given[0]["required"] == 500_000
+
+
 def test_goals_channels_and_the_digest(initialised: Run, tmp_path: Path) -> None:
     some_leads(initialised, tmp_path)
     added = initialised("goals", "add", "Leads to SQL", "--period", "2026",

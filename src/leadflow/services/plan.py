@@ -77,6 +77,12 @@ def build(session: Session, request: PlanRequest, now: datetime) -> dict[str, An
         hits, n = measured[stage]
         if stage in request.rates:
             rates[stage], sources[stage] = request.rates[stage], "given"
+        elif hits > n:  # leads that came without a tracked visit (imported, say)
+            raise Invalid(
+                f"no measured rate for {stage} in the last {request.window_days} days: "
+                f"{hits} leads came from {n} visitors with a page view, not a share (leads also "
+                f"arrive without a tracked visit: imported, say); give --rate {stage}=R"
+            )
         elif n and hits:
             rates[stage] = round(hits / n, 4)
             sources[stage] = f"measured: {hits} of {n} in the last {request.window_days} days"
