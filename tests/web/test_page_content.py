@@ -128,6 +128,32 @@ def test_the_lead_timeline_runs_newest_first_with_its_stage_moves_in_place(
     assert times == sorted(times, reverse=True)  # one history, newest first
 
 
+def test_the_lead_timeline_tells_a_touch_as_leads_show_does(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    """`leads show` tells a touch as `call — questions: SSO? — objections: price (by ...)`;
+    the lead page said only "Sales Touch": not how, what the prospect asked, nor who."""
+    email = "kai@unlisted-co.io"
+    send(client, make_key(Role.MARKETING), [
+        {"email": email, "type": "identify", "properties": {"title": "VP Operations"}},
+    ])  # fmt: skip
+    asked = ["Do you support SSO?", "EU hosting?"]
+    touch = {"channel": "meeting", "text": "Walked through the pilot", "questions": asked,
+             "objections": ["price"]}  # fmt: skip
+    sales = bearer(make_key(Role.SALES))
+    assert client.post(f"/api/leads/{email}/touches", json=touch, headers=sales).status_code == 200
+    actor = client.get(f"/api/leads/{email}", headers=sales).json()["events"][0]
+    signed_in(app, client, "max@flowline.io", "manager")
+    page = client.get(f"/leads/{email}").text
+    timeline = page[page.index("<h2>Timeline</h2>") :]
+    timeline = re.sub(r"<[^>]+>", "", timeline[: timeline.index("</ul>")])
+    said = (
+        "Sales Touch — meeting — Walked through the pilot — questions: Do you support SSO?, "
+        f"EU hosting? — objections: price (by {actor['properties']['actor']})"
+    )
+    assert said in re.sub(r"\s+", " ", timeline), timeline
+
+
 def test_the_dashboards_mql_figure_names_the_month_it_counts(
     app: FastAPI, client: TestClient
 ) -> None:
