@@ -112,6 +112,8 @@ def test_apply_versions_shows_diff_and_dry_run_changes_nothing(
     assert dry.exit_code == 0, dry.output
     assert "+      - {field: fit, gte: 0}" in dry.stdout
     assert "dry run: nothing changed" in dry.stdout
+    # What it would do, in the conditional: it said "re-scored 0 leads" under "nothing changed".
+    assert "would re-score 0 leads" in dry.stdout and "re-scored" not in dry.stdout
     assert "version 1 " in initialised("playbook", "show").stdout
     real = initialised("playbook", "apply", str(changed), "--author", "marketing")
     assert "applied as version 2" in real.stdout

@@ -37,7 +37,8 @@ class ApplyOutcome:
             return [f"playbook unchanged: version {self.version} is already active"]
         verb = "would move" if self.dry_run else "moved"
         head = "dry run: nothing changed" if self.dry_run else f"applied as version {self.version}"
-        lines = [head, f"re-scored {self.leads_rescored} leads"]
+        rescored = "would re-score" if self.dry_run else "re-scored"
+        lines = [head, f"{rescored} {self.leads_rescored} leads"]
         lines += [f"{verb} {n} leads {a} -> {b}" for (a, b), n in sorted(self.stage_moves.items())]
         if not self.stage_moves:
             lines.append("no stage changes")
