@@ -29,6 +29,36 @@ def test_show_prints_data_as_written_with_touches_and_notes(
     assert "note: Budget opens in Q3" in shown.stdout
 
 
+def test_show_tells_who_owns_the_lead_its_sla_and_why_it_was_routed(
+    initialised: Run, tmp_path: Path
+) -> None:
+    """`leads show --json` has the owner and the hand-off (rep, team, reason, deadline, SLA
+    status); the text said none of it, so whoever looked could not tell who has the lead."""
+    added = initialised("reps", "add", "ana@flowline.io", "--name", "Ana", "--team", "inbound",
+                        "--hours", "mon-sun 00:00-24:00")  # fmt: skip
+    assert added.exit_code == 0, added.output
+    events = tmp_path / "demo.jsonl"
+    now = datetime.now(UTC).isoformat()
+    events.write_text(
+        f'{{"email": "kai@litware.io", "type": "track", "name": "Demo Requested", '
+        f'"timestamp": "{now}"}}\n'
+    )
+    assert initialised("import", "events", str(events)).exit_code == 0
+    data = as_json(initialised("leads", "show", "kai@litware.io", "--json"))
+    handoff = data["assignment"]
+    shown = initialised("leads", "show", "kai@litware.io")
+    assert shown.exit_code == 0, shown.output
+    due = handoff["sla_due_at"][:16].replace("T", " ")
+    assert "owner: Ana <ana@flowline.io>" in shown.stdout, shown.stdout
+    assert f"hand-off: team inbound, SLA open, due {due} UTC" in shown.stdout, shown.stdout
+    assert "routed: " in shown.stdout and "Ana is next" in shown.stdout
+    unowned = tmp_path / "one.csv"
+    unowned.write_text("Email,Job Title\nmo@acme.io,VP Operations\n")
+    assert initialised("import", "leads", str(unowned)).exit_code == 0
+    plain = initialised("leads", "show", "mo@acme.io")
+    assert "owner: nobody" in plain.stdout and "hand-off" not in plain.stdout
+
+
 def test_a_recycled_leads_reengage_date_is_shown_and_a_past_one_refused(
     initialised: Run, tmp_path: Path
 ) -> None:

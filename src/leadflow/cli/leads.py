@@ -111,6 +111,7 @@ def _print_detail(data: dict[str, Any]) -> None:
         highlight=False,
         markup=True,
     )
+    _print_owner(data)
     if data.get("recycle_until") and data["stage"] == "nurture":
         console.print(f"recycled: may re-engage on {data['recycle_until'][:10]}", highlight=False)
     if data["persona_detail"]:
@@ -133,6 +134,24 @@ def _print_detail(data: dict[str, Any]) -> None:
     for e in data["events"][:15]:
         timeline.add_row(e["at"][:16], e["type"], _what(e))
     console.print(timeline)
+
+
+def _print_owner(data: dict[str, Any]) -> None:
+    """Who has the lead; its latest hand-off's team, SLA and deadline, and why it was routed."""
+    handoff = data.get("assignment")
+    rep = (handoff or {}).get("rep")
+    owner = data.get("owner")
+    same = rep is not None and owner is not None and rep["email"] == owner
+    who = f"{rep['name']} <{owner}>" if same and rep is not None else owner or "nobody"
+    console.print(f"owner: {who}", highlight=False)
+    if handoff is None:
+        return
+    due = handoff.get("sla_due_at")
+    when = f", due {due[:16].replace('T', ' ')} UTC" if due else ""
+    team = f"team {handoff['team']}" if handoff.get("team") else "no team"
+    console.print(f"hand-off: {team}, SLA {handoff['sla_status']}{when}", highlight=False)
+    if handoff.get("reason"):
+        console.print(f"routed: {handoff['reason']}", highlight=False)
 
 
 def _what(event: dict[str, Any]) -> str:
