@@ -12,8 +12,9 @@ accounts) 5 minutes later (the worker's cadence; again with the hourly search fo
 without states, which reads every lead) and 6 hours later, each rolled back (the first
 `--repeat` times: a worker is a long-lived process, whose passes after its first are what
 it costs from then on); each pass is then written again as the worker writes it, in parts
-of `DECAY_PART` leads, each part's write timed (a tracking call waits for at most one part). `--baseline` also times the read it
-replaced (states row by row through the driver) on the same database. `--keep` builds the
+of `DECAY_PART` leads, each part's write timed (a tracking call waits for at most one
+part). `--baseline` also times the read it replaced (states row by row through the driver)
+on the same database. `--keep` builds the
 database once (`leadflow-decay-LEADS.db` in the temporary folder) and times the passes on it
 in later runs too: every pass is rolled back, so it stays as built.
 """
@@ -77,7 +78,9 @@ def build(path: Path, leads: int) -> None:
             for i in ids.tolist()
         ),
     )  # fmt: skip
-    rows = [(i, MARKER, whole, 0, None, None, None, "[[], []]", "[]") for i in ids.tolist()]
+    rows: list[tuple[Any, ...]] = [
+        (i, MARKER, whole, 0, None, None, None, "[[], []]", "[]") for i in ids.tolist()
+    ]
     now_us = epoch_micros(NOW)
     for rule_id in RULES:
         rule = rules[rule_id]

@@ -21,9 +21,10 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,7 @@ def build(path: Path, leads: int, closed: int, seed: int) -> None:
             (BASE, json.dumps({"calibration": []}), TRAINED.strftime(stamp)),
         )
 
-        def rows() -> object:
+        def rows() -> Iterator[tuple[Any, ...]]:
             for k in range(leads):
                 logit = math.log(p[k] / (1 - p[k]))
                 why = json.dumps({"base": BASE, "log_odds": logit, "contributions": {}})

@@ -25,9 +25,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchmarks.crm_exports import generate  # noqa: E402
+from crm_exports import generate  # noqa: E402
 
 from leadflow.core.report_math import roc_auc  # noqa: E402
 from leadflow.services.tuning import tune_history  # noqa: E402

@@ -23,6 +23,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -69,32 +70,32 @@ def main() -> int:
     return 0
 
 
-def _labelled(session: object, book: object) -> tuple[object, object, list[str]]:
+def _labelled(session: Any, book: Any) -> tuple[Any, Any, list[str]]:
     import numpy as np
 
     from leadflow.repositories import training
     from leadflow.services import model, prediction
 
-    stages = [s.value for s in book.lifecycle.sales_ready]  # type: ignore[attr-defined]
-    rows = training.labelled(session, stages)  # type: ignore[arg-type]
-    counts = training.labelled_behaviour(session, stages)  # type: ignore[arg-type]
+    stages = [s.value for s in book.lifecycle.sales_ready]
+    rows = training.labelled(session, stages)
+    counts = training.labelled_behaviour(session, stages)
     behaviours = model._frequent(counts)
     y = np.array([r["won"] for r in rows], dtype=np.int64)
     return prediction.columns_for(rows, counts, behaviours), y, behaviours
 
 
-def _time(session: object, kind: str, chosen: object, leads: list, accounts: dict,
+def _time(session: Any, kind: str, chosen: Any, leads: Any, accounts: dict[Any, Any],
           repeat: int) -> None:  # fmt: skip
     from leadflow.services import prediction
 
-    def refresh(lead: object) -> None:
-        counts = prediction.behaviour_counts(session, [lead.id])  # type: ignore[arg-type,attr-defined]
+    def refresh(lead: Any) -> None:
+        counts = prediction.behaviour_counts(session, [lead.id])
         prediction.refresh(
             chosen,
             lead,
-            accounts.get(lead.account_id),  # type: ignore[arg-type,attr-defined]
+            accounts.get(lead.account_id),
             counts.get(lead.id, ()),
-        )  # type: ignore[attr-defined]
+        )
 
     refresh(leads[0])  # warms the forest cache
     cpu, wall = time.process_time(), time.perf_counter()
@@ -103,7 +104,7 @@ def _time(session: object, kind: str, chosen: object, leads: list, accounts: dic
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     counting = time.process_time()
     for k in range(repeat):
-        prediction.behaviour_counts(session, [leads[k % len(leads)].id])  # type: ignore[arg-type]
+        prediction.behaviour_counts(session, [leads[k % len(leads)].id])
     counting = time.process_time() - counting
     print(f"{kind}: {repeat:,} refreshes, {cpu / repeat * 1e3:.3f} ms CPU and "
           f"{wall / repeat * 1e3:.3f} ms wall per refresh, of which counting the lead's "

@@ -74,6 +74,7 @@ class Raw:
 
     def __init__(self, url: str) -> None:
         self.sqlite = url.startswith("sqlite")
+        self.con: Any  # a sqlite3 or a psycopg connection
         if self.sqlite:
             self.con = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
             self.con.execute("PRAGMA journal_mode=OFF")
@@ -130,7 +131,7 @@ def closed_loop(url: str, seed: int) -> None:
     stage[lost | recycled] = "nurture"
     stage[disqualified] = "disqualified"
     amount = np.round(rng.lognormal(9.5, 0.6, n), 2)
-    changes = []
+    changes: list[Any] = []
     for k in range(5):
         rows = np.nonzero(furthest >= k)[0]
         when = stamp(at[rows, k])

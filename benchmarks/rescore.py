@@ -60,7 +60,7 @@ STAMP = "2025-06-01 00:00:00.000000"
 CHUNK = 500_000
 FORMAT_VERSION = "2"  # 2: events carry occurred_us and kind
 
-TITLES = {
+TITLES: dict[str | None, int] = {
     "VP Operations": 3, "Head of Operations": 3, "Director of Operations": 3, "COO": 1,
     "Operations Manager": 6, "IT Manager": 4, "Director of IT": 2, "CTO": 1,
     "Systems Engineer": 4, "Software Engineer": 10, "Founder": 2, "CEO": 2, "Owner": 1,
@@ -155,7 +155,7 @@ def build_accounts(con: Any, rng: np.random.Generator, book: Playbook, n: int) -
 
 
 def lead_rows(rng: np.random.Generator, n: int, domains: list[str]) -> Iterator[tuple[Any, ...]]:
-    titles: dict[str | None, int] = dict(TITLES)
+    titles = dict(TITLES)
     titles[None] = 8  # no title at all
     tail = [
         f"{a} {b}"

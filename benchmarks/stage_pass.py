@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             whole.append((wall, cpu))
             moved = sum(moves.values())
-            wall, cpu, _ = _timed(db.url, lifecycle.hand_raiser_events)
+            wall, cpu, _ = _timed(db.url, lambda s, b: lifecycle.hand_raiser_events(s, b, now))
             raisers.append((wall, cpu))
         print(f"  {moved:,} leads moved by each pass")
         _report("the whole pass (advance_all)", whole)
