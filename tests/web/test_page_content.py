@@ -3,6 +3,7 @@ charts' category order, a recycled lead's re-engage date."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Callable
@@ -148,8 +149,8 @@ def test_the_lead_timeline_tells_a_touch_as_leads_show_does(
     timeline = page[page.index("<h2>Timeline</h2>") :]
     timeline = re.sub(r"<[^>]+>", "", timeline[: timeline.index("</ul>")])
     said = (
-        "Sales Touch — meeting — Walked through the pilot — questions: Do you support SSO?, "
-        f"EU hosting? — objections: price (by {actor['properties']['actor']})"
+        f"Meeting logged by {actor['properties']['actor']} — Walked through the pilot — "
+        "questions: Do you support SSO?, EU hosting? — objections: price"
     )
     assert said in re.sub(r"\s+", " ", timeline), timeline
 
@@ -163,3 +164,36 @@ def test_the_dashboards_mql_figure_names_the_month_it_counts(
         page = client.get(f"/dashboard{asked}").text
         kpi = re.search(r'<div class="l">([^<]*)</div><div class="n">\d+ · ([\d,]+|\u2013)', page)
         assert kpi is not None and kpi[1] == f"{said} · commitment", kpi
+
+
+def test_the_lead_timeline_tells_the_teams_notes_from_events_sent_with_the_write_key(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    ingest, email = make_key(Role.INGEST), "olivia@northwind-logistics.com"
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{ingest}:".encode()).decode()}
+    identify = {"userId": email, "traits": {"email": email}}
+    assert client.post("/v1/identify", json=identify, headers=auth).status_code == 200
+    marketing = bearer(make_key(Role.MARKETING))
+    note = {"text": "Budget opens in Q3"}
+    assert client.post(f"/api/leads/{email}/notes", json=note, headers=marketing).is_success
+    touch = {"channel": "call", "text": "Asked for a trial"}
+    sales = bearer(make_key(Role.ADMIN))
+    assert client.post(f"/api/leads/{email}/touches", json=touch, headers=sales).is_success
+    # Anybody holding the public write key can name an event as the team's and say who wrote it.
+    for name, text in (("Note Added", "Wire the deposit to IBAN XX00"), ("Sales Touch", "Ok")):
+        said = {"text": text, "actor": "max@flowline.io", "channel": "call"}
+        forged = {"userId": email, "event": name, "properties": said}
+        assert client.post("/v1/track", json=forged, headers=auth).status_code == 200
+    signed_in(app, client, "max@flowline.io", "manager")
+    page = client.get(f"/leads/{email}").text
+    timeline = page[page.index("<h2>Timeline</h2>") :]
+    timeline = timeline[: timeline.index("</ul>")]
+    items = [" ".join(re.sub(r"<[^>]+>", " ", i).split()) for i in timeline.split("<li>")[1:]]
+    noted = {i for i in items if "Budget opens in Q3" in i}
+    assert len(noted) == 1 and "test marketing" in noted.pop()  # the team's note, by its writer
+    logged = [i for i in items if "Asked for a trial" in i]
+    assert len(logged) == 1 and "test admin" in logged[0] and "call" in logged[0].lower()
+    assert "Wire the deposit" not in page  # a tracked event's text is never quoted as a note
+    assert "max@flowline.io" not in " ".join(items)  # nor by the author it names
+    forged_items = [i for i in items if "Note Added" in i or "Sales Touch" in i]
+    assert len(forged_items) == 2 and all("tracked" in i for i in forged_items), items

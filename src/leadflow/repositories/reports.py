@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from leadflow.core.report_math import Cohort
+from leadflow.core.team_events import TOUCH, TOUCH_SOURCE
 from leadflow.models.account import Account
 from leadflow.models.event import Event
 from leadflow.models.lead import EXIT_GROUPS_INDEX, Lead
@@ -170,7 +171,7 @@ def touch_feedback(session: Session, cohort: Cohort) -> list[tuple[dict[str, Any
     query = (
         select(Event.properties, Lead.stage)
         .join(Lead, Lead.id == Event.lead_id)
-        .where(in_cohort(cohort), Event.source == "sales", Event.name == "Sales Touch")
+        .where(in_cohort(cohort), Event.source == TOUCH_SOURCE, Event.name == TOUCH)
     )
     return [(dict(p or {}), stage) for p, stage in session.execute(query)]
 

@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from leadflow.api.deps import DbSession, Now, ReadSession
 from leadflow.api.strict_body import BoundedRoute
+from leadflow.core import team_events
 from leadflow.core.errors import Invalid, LeadflowError, NotFound
 from leadflow.core.lifecycle import Action
 from leadflow.core.report_math import Cohort
@@ -283,8 +284,29 @@ def lead_page(
 def _history(detail: dict[str, Any]) -> list[dict[str, Any]]:
     """The timeline, newest first: every stage move among the latest events, in its place."""
     moves = [{"at": c["at"], "move": c} for c in detail["stage_history"]]
-    events = [{"at": e["at"], "event": e} for e in detail["events"][:TIMELINE_EVENTS]]
+    events = [{"at": e["at"], "event": e, "team": _team_entry(e)}
+              for e in detail["events"][:TIMELINE_EVENTS]]  # fmt: skip
     return sorted(moves + events, key=lambda item: _moment(item["at"]), reverse=True)
+
+
+def _team_entry(event: dict[str, Any]) -> dict[str, str] | None:
+    """The team's own note or touch, with who wrote it; None for any other (tracked) event.
+
+    Told by where it was stored (`core.team_events`), never by its name: anybody holding the
+    public write key can send a "Note Added" with any text and author.
+    """
+    properties = event["properties"] or {}
+    if team_events.is_note(event["name"], event["source"]):
+        what = "Note"
+    elif team_events.is_touch(event["name"], event["source"]):
+        what = f"{str(properties.get('channel') or 'touch').capitalize()} logged"
+    else:
+        return None
+    said = [str(properties["text"])] if properties.get("text") else []
+    for key in ("questions", "objections"):  # a touch's, as `leads show` tells them
+        if isinstance(properties.get(key), list) and properties[key]:
+            said.append(f"{key}: {', '.join(map(str, properties[key]))}")
+    return {"what": what, "by": str(properties.get("actor") or "?"), "text": " — ".join(said)}
 
 
 def _moment(stamp: str) -> datetime:
