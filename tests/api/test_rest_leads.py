@@ -83,6 +83,15 @@ def test_patch_changes_fit_at_once(client: TestClient, marketing: dict[str, str]
     assert client.patch("/api/leads/nobody@x.io", json={}, headers=marketing).status_code == 404
 
 
+def test_names_are_kept_on_one_line(client: TestClient, marketing: dict[str, str]) -> None:
+    body = {**VP, "first_name": "Vi\r\nBcc: all@evil.example", "company": "Acme\nLogistics"}
+    assert client.post("/api/leads", json=body, headers=marketing).status_code == 201
+    edit = {"title": "VP\u2028Operations", "last_name": "Lee\x07"}
+    lead = client.patch("/api/leads/vi@acme-logistics.com", json=edit, headers=marketing).json()
+    assert (lead["name"], lead["title"]) == ("Vi Bcc: all@evil.example Lee", "VP Operations")
+    assert lead["account"]["name"] == "Acme Logistics"
+
+
 def test_list_filters_sorts_and_pages(client: TestClient, marketing: dict[str, str]) -> None:
     for k, title in enumerate(["VP Operations", "Analyst", "Student", "Operations Manager"]):
         client.post(

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from leadflow.core.roles import Role
 from leadflow.services import reps
-from tests.api.conftest import app, client, make_key
+from tests.api.conftest import app, bearer, client, make_key
 from tests.api.test_handoff import ALWAYS, run_worker
 
 __all__ = ["app", "client", "make_key"]
@@ -107,3 +107,35 @@ def test_an_alert_e_mail_shows_what_a_visitor_typed_as_text(
     [text] = [str(p.get_payload(decode=True), "utf-8") for p in parts]
     assert LINK in text and PIXEL in text  # what was typed, as it was typed
     assert LINK in str(mail["Subject"])
+
+
+def test_a_name_sent_with_line_breaks_reaches_the_reps_mail_on_one_line(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str], mailbox: Mailbox
+) -> None:
+    # Before: the names kept their line breaks into the alert's title, the e-mail's Subject.
+    channel = (f"mailto://127.0.0.1:{mailbox.port}?from=alerts@flowline.io"
+               "&to=cy@flowline.io&mode=insecure")  # fmt: skip
+    with app.state.sessions() as session, session.begin():
+        reps.add_rep(session, {"email": "cy@flowline.io", "name": "Cy", "team": "inbound",
+                               "working_hours": ALWAYS, "channels": [channel]},
+                     now=datetime.now(UTC))  # fmt: skip
+    who = {"userId": "kai-1"}
+    batch = {"batch": [
+        {**who, "type": "identify", "traits": {
+            "email": "kai@unlisted-co.io", "firstName": "Kai\r\nBcc: all@evil.example",
+            "lastName": "Lee\x00\x07", "title": "VP\nOps", "company": {"name": "North\r\nwind"}}},
+        {**who, "type": "track", "event": "Demo Requested"},
+    ]}  # fmt: skip
+    sent = client.post("/v1/batch", json=batch, auth=(make_key(Role.INGEST), ""))
+    assert sent.status_code == 200, sent.text
+    run_worker(app)
+    [mail] = mailbox.messages
+    assert str(mail["Subject"]) == "lead.sales_ready: Kai Bcc: all@evil.example Lee at North wind"
+    assert mail["Bcc"] is None
+    [part] = [p for p in mail.walk() if not p.is_multipart()]
+    text = str(part.get_payload(decode=True), "utf-8")
+    assert text.splitlines()[:2] == ["VP Ops at North wind", "Why: Demo requested: Demo Requested"]
+    shown = client.get("/api/leads/kai@unlisted-co.io", headers=bearer(make_key(Role.ADMIN)))
+    lead = shown.json()
+    assert (lead["name"], lead["title"]) == ("Kai Bcc: all@evil.example Lee", "VP Ops")
+    assert lead["account"]["name"] == "North wind"  # stored on one line, as every path stores it

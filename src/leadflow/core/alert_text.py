@@ -8,9 +8,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from leadflow.core.single_line import one_line
+
 
 def summary(payload: dict[str, Any]) -> tuple[str, str]:
-    """A human title and body for chat and e-mail channels."""
+    """A human title (one line: an e-mail's Subject) and body for chat and e-mail channels."""
+    title, body = _summary(payload)
+    return one_line(title), body
+
+
+def _summary(payload: dict[str, Any]) -> tuple[str, str]:
     data = payload.get("data", {})
     if "title" in data and "text" in data:  # a win or a digest: written for people already
         return str(data["title"]), str(data["text"])
@@ -24,13 +31,14 @@ def summary(payload: dict[str, Any]) -> tuple[str, str]:
             lines.append(_now_with(data))
         return title, "\n".join(lines)
     lead = data.get("lead", {})
-    company = f" at {lead['company']}" if lead.get("company") else ""
+    # A name stored before names were kept on one line still gives the alert's lines alone.
+    company = f" at {one_line(str(lead['company']))}" if lead.get("company") else ""
     title = f"{payload.get('type')}: {lead.get('name') or lead.get('email')}{company}"
     if "reassigned_to" in data:  # its previous owner told who has the lead now, and why
         return title, f"{_now_with(data)}\nWhy: {data.get('reason')}"
     why = data.get("why", {})
     lines = [
-        f"{lead.get('title') or ''}{company}".strip(),
+        f"{one_line(str(lead.get('title') or ''))}{company}".strip(),
         f"Why: {why.get('reason', '')}",
         f"Due: {_moment(data.get('sla_due_at')) or 'no deadline'}",
         _handed_over(data),

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from leadflow.core.addresses import company_domain_name, domain_of, email_address
 from leadflow.core.amounts import MAX_AMOUNT
 from leadflow.core.limits import MAX_EMPLOYEES
+from leadflow.core.single_line import one_line
 
 _HEADER_ALIASES: dict[str, str] = {
     # HubSpot contact export
@@ -89,18 +90,27 @@ def _number(value: Any) -> Any:
 
 class _Record(BaseModel):
     model_config = ConfigDict(extra="allow", str_strip_whitespace=True, allow_inf_nan=False)
+    # Fields kept on one line (`core.single_line`): a name reaches alert titles and subjects.
+    ONE_LINE: ClassVar[frozenset[str]] = frozenset()
 
     @model_validator(mode="before")
     @classmethod
     def _blanks(cls, data: Any) -> Any:
         # One pass per row, not one validator call per field: imports validate 1e5 rows.
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
-        return data
+        if not isinstance(data, dict):
+            return data
+        kept = {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+        for key in cls.ONE_LINE.intersection(kept):
+            value = kept[key]
+            if isinstance(value, str):
+                kept[key] = one_line(value) or None  # nothing but control characters: blank
+        return kept
 
 
 class LeadRecord(_Record):
     """A lead row: an e-mail address, what we know of the person, and the company."""
+
+    ONE_LINE = frozenset({"first_name", "last_name", "title", "company"})
 
     email: str
     first_name: str | None = None
@@ -156,6 +166,8 @@ class LeadRecord(_Record):
 
 class AccountRecord(_Record):
     """An account row, keyed by company domain."""
+
+    ONE_LINE = frozenset({"name"})
 
     domain: str
     name: str | None = None

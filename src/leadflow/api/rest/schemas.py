@@ -13,6 +13,7 @@ from leadflow.core.amounts import MAX_AMOUNT
 from leadflow.core.lifecycle import Action
 from leadflow.core.limits import MAX_DAYS, MAX_DB_INT, MAX_EMPLOYEES, MAX_REASON, MAX_TEXT
 from leadflow.core.rep_fields import RepIn, RepPatch
+from leadflow.core.single_line import OneLine
 
 # Rep fields are checked where the CLI checks them too (`core.rep_fields`).
 __all__ = ["RepIn", "RepPatch"]
@@ -25,9 +26,9 @@ class _Strict(BaseModel):
 class LeadPatch(_Strict):
     """Fields to set on a lead; `attributes` are merged key by key (null removes one)."""
 
-    first_name: str | None = Field(None, max_length=200)
-    last_name: str | None = Field(None, max_length=200)
-    title: str | None = Field(None, max_length=200)
+    first_name: OneLine | None = Field(None, max_length=200)
+    last_name: OneLine | None = Field(None, max_length=200)
+    title: OneLine | None = Field(None, max_length=200)
     phone: str | None = Field(None, max_length=60)
     country: str | None = Field(None, max_length=100)
     source: str | None = Field(None, max_length=200)
@@ -40,7 +41,7 @@ class LeadPatch(_Strict):
         "rep's e-mail (the hand-off follows, with a deadline of theirs) or null (back to its "
         "team's queue)",
     )
-    company: str | None = Field(None, max_length=200, description="Company name")
+    company: OneLine | None = Field(None, max_length=200, description="Company name")
     domain: str | None = Field(None, max_length=200, description="Company domain")
     website: str | None = Field(None, max_length=500)
     employees: int | None = Field(None, ge=0, le=MAX_EMPLOYEES)
@@ -61,7 +62,7 @@ class AccountIn(_Strict):
     """An account, keyed by company domain; existing accounts are updated."""
 
     domain: Domain
-    name: str | None = Field(None, max_length=200)
+    name: OneLine | None = Field(None, max_length=200)
     industry: str | None = Field(None, max_length=200)
     employees: int | None = Field(None, ge=0, le=MAX_EMPLOYEES)
     annual_revenue: float | None = Field(None, ge=0, le=MAX_AMOUNT)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.facts import EventFacts
 from leadflow.core.segment import USER_PREFIX, Message, previous_keys
+from leadflow.core.single_line import MAX_NAME, one_line
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import claims, identities
@@ -139,8 +140,8 @@ class Identities:
             domain = given or business_domain(lead.email)
             if domain:
                 fields = account_fields(traits)
-                if isinstance(company, str) and company.strip():
-                    fields.setdefault("name", company.strip()[:200])
+                if isinstance(company, str) and (name := one_line(company, MAX_NAME)):
+                    fields.setdefault("name", name)
                 lead.account_id = self._account(domain, fields)
                 _matched(lead, domain, given=given is not None)
                 changed = True
@@ -247,7 +248,7 @@ def _domains(message: Message) -> list[str]:
 
 
 def _text(value: object) -> str | None:
-    return value.strip()[:200] or None if isinstance(value, str) else None
+    return one_line(value, MAX_NAME) or None if isinstance(value, str) else None
 
 
 def _matched(lead: Lead, domain: str | None, *, given: bool) -> None:

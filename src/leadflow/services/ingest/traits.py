@@ -1,4 +1,7 @@
-"""Segment traits mapped onto lead and account fields (the rest kept as custom attributes)."""
+"""Segment traits mapped onto lead and account fields (the rest kept as custom attributes).
+
+Every such field is one line (`core.single_line`): names reach alert titles and e-mail subjects.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any
 
 from leadflow.core.amounts import MAX_AMOUNT
 from leadflow.core.limits import MAX_EMPLOYEES
+from leadflow.core.single_line import MAX_NAME, one_line
 from leadflow.services import companies
 
 # Segment's reserved identify traits (camelCase) and common snake_case spellings.
@@ -54,13 +58,13 @@ def lead_fields(traits: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, An
     columns: dict[str, Any] = {}
     for key, column in LEAD_TRAITS.items():
         value = traits.get(key)
-        if isinstance(value, str | int | float) and str(value).strip():
-            columns[column] = str(value).strip()[:200]
+        if isinstance(value, str | int | float) and (text := one_line(str(value), MAX_NAME)):
+            columns[column] = text
     address = traits.get("address")
     if "country" not in columns and isinstance(address, dict):
         country = address.get("country")
-        if isinstance(country, str) and country.strip():
-            columns["country"] = country.strip()[:200]
+        if isinstance(country, str) and (text := one_line(country, MAX_NAME)):
+            columns["country"] = text
     known = set(LEAD_TRAITS) | _IGNORED
     extra = {k: v for k, v in traits.items() if k not in known and v is not None}
     return columns, extra
@@ -115,8 +119,8 @@ def account_fields(traits: Mapping[str, Any]) -> dict[str, Any]:
             bound = MAX_EMPLOYEES if column == "employees" else MAX_AMOUNT
             if number is not None and 0 <= number <= bound:  # else not a real figure: ignored
                 found[column] = int(number) if column == "employees" else number
-        elif isinstance(value, str) and value.strip():
-            found[column] = value.strip()[:200]
+        elif isinstance(value, str) and (text := one_line(value, MAX_NAME)):
+            found[column] = text
     return found
 
 
