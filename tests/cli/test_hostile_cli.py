@@ -54,6 +54,27 @@ def test_close_won_refuses_an_infinite_or_absurd_amount(
     assert initialised("report", "attribution", "--json").exit_code == 0
 
 
+NINES = "9" * 400  # float() makes it inf: the refusal said "inf", not what was typed
+
+
+def test_an_amount_of_400_nines_is_refused_naming_what_was_typed(
+    initialised: Run, tmp_path: Path
+) -> None:
+    demo = {"email": "deal@acme.com", "type": "track", "name": "Demo Requested"}
+    import_events(initialised, tmp_path, [demo])
+    assert initialised("leads", "act", "deal@acme.com", "convert").exit_code == 0
+    for args, option in (
+        (("leads", "act", "deal@acme.com", "close_won", "--amount", NINES), "--amount"),
+        (("plan", "--goal", NINES, "--deal-size", "10"), "--goal"),
+        (("goals", "add", "Q4", "--period", "2026-Q4", "--revenue", NINES), "--revenue"),
+    ):
+        result = initialised(*args)
+        shown = " ".join(result.output.split())
+        assert result.exit_code != 0 and "Traceback" not in shown, (args, shown)
+        assert f"{option}: '9999999999999999…99999999' (400 characters)" in shown, (args, shown)
+        assert "inf" not in shown, (args, shown)
+
+
 def test_a_playbook_nested_3000_deep_is_a_validation_error(
     initialised: Run, tmp_path: Path
 ) -> None:

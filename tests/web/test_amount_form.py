@@ -52,3 +52,19 @@ def test_close_won_with_an_infinite_amount_is_refused_on_the_page(
         lead = session.scalar(select(Lead).where(Lead.email == "deal@acme.com"))
         assert lead is not None and lead.stage == "opportunity" and lead.outcome_amount is None
     assert client.get("/api/reports/attribution", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("field", ["amount", "reason"])  # the queue's one field holds it too
+def test_an_amount_of_400_nines_is_refused_naming_what_was_typed(
+    client: TestClient, app: FastAPI, make_key: Callable[[Role], str], field: str
+) -> None:
+    headers = bearer(make_key(Role.ADMIN))
+    events = {"events": [{"email": "deal@acme.com", "type": "track", "name": "Demo Requested"}]}
+    assert client.post("/api/events", json=events, headers=headers).status_code == 200
+    csrf = signed_in(client, app)
+    form = {"action": "convert", "amount": "", "reason": "", "csrf_token": csrf, field: "9" * 400}
+    answer = client.post("/leads/deal@acme.com/act", data=form)
+    said = "amount: &#39;9999999999999999…99999999&#39; (400 characters) is not a number"
+    assert answer.status_code == 200 and said in answer.text
+    plan = client.get("/plan", params={"goal": "9" * 400}).text
+    assert "goal: &#39;9999999999999999…99999999&#39; (400 characters)" in plan

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from leadflow.cli.context import audited, console, friendly, transaction, utcnow
+from leadflow.core import amounts
 from leadflow.core.limits import MAX_DB_INT
 from leadflow.repositories import goals as goal_repo
 from leadflow.services import digest, goals
@@ -27,13 +28,16 @@ def register(app: typer.Typer) -> None:
 def add_goal(
     name: str = typer.Argument(..., help="What both teams call it."),
     period: str = typer.Option(..., "--period", help="2026-Q4, 2026-11 or 2026."),
-    revenue: float | None = typer.Option(None, "--revenue", help="A revenue target."),
+    revenue: str | None = typer.Option(
+        None, "--revenue", metavar="AMOUNT", help="A revenue target."
+    ),
     conversion: str | None = typer.Option(None, "--conversion", help="FROM:TO, lead:customer"),
     rate: float | None = typer.Option(None, "--rate", help="The conversion rate to reach."),
 ) -> None:
     """A revenue goal (--revenue) or a conversion goal (--conversion FROM:TO --rate R)."""
     with transaction() as session:
-        goal = goals.add_goal(session, name=name, period=period, revenue=revenue,
+        target = None if revenue is None else amounts.read(revenue, "--revenue", positive=True)
+        goal = goals.add_goal(session, name=name, period=period, revenue=target,
                               conversion=conversion, rate=rate, now=utcnow())  # fmt: skip
         audited(session, "goal.add", f"goal:{goal.id}", {"name": goal.name, "period": goal.period})
         console.print(f"added goal {goal.id}: {goal.name} ({goal.kind}, {goal.period})")

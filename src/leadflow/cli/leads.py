@@ -15,7 +15,7 @@ from rich.text import Text
 
 from leadflow.cli.context import console, friendly, transaction, utcnow
 from leadflow.cli.terminal import key_column, print_whole
-from leadflow.core import team_events
+from leadflow.core import amounts, team_events
 from leadflow.core.lifecycle import Action
 from leadflow.core.limits import MAX_DAYS
 from leadflow.core.scoring import GRADE_PATTERN
@@ -198,7 +198,7 @@ def act(
     ),
     reason: str = typer.Option("", "--reason", help="Needed to recycle, disqualify, close lost."),
     recycle_days: int | None = typer.Option(None, "--recycle-days", min=1, max=MAX_DAYS),
-    amount: float | None = typer.Option(None, "--amount", min=0),
+    amount: str | None = typer.Option(None, "--amount", metavar="AMOUNT", help="The deal's."),
     reengage_on: datetime | None = typer.Option(
         None, "--reengage-on", formats=["%Y-%m-%d"], help="Recycle: may qualify again from then."
     ),
@@ -228,7 +228,7 @@ def act(
             now=utcnow(),
             recycle_days=recycle_days,
             reengage_on=reengage_on.replace(tzinfo=UTC) if reengage_on else None,
-            amount=amount,
+            amount=None if amount is None else amounts.read(amount, "--amount"),
             expected_close=expected_close.date().isoformat() if expected_close else None,
         )
     console.print(f"{key}: {move.from_stage.value} -> {move.to_stage.value} ({move.reason})")

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from leadflow.cli.context import console, fail, friendly, transaction, utcnow
+from leadflow.core import amounts
 from leadflow.core.limits import MAX_DAYS
 from leadflow.core.plan import parse_rates
 from leadflow.services import plan as plan_service
@@ -22,8 +23,8 @@ def register(app: typer.Typer) -> None:
 
 @friendly
 def plan(
-    goal: float = typer.Option(..., "--goal", help="Revenue goal for the period."),
-    deal_size: float = typer.Option(..., "--deal-size", help="Average deal size."),
+    goal: str = typer.Option(..., "--goal", metavar="AMOUNT", help="Revenue goal for the period."),
+    deal_size: str = typer.Option(..., "--deal-size", metavar="AMOUNT", help="Average deal size."),
     period: str = typer.Option(
         "quarter", "--period", help="month, quarter, year (the current one), or 2026-Q4 ..."
     ),
@@ -44,7 +45,9 @@ def plan(
         rates = parse_rates(rate)
     except ValueError as exc:
         raise fail(f"--rate {exc}") from None
-    request = plan_service.PlanRequest(goal, deal_size, period, rates, window, reps)
+    request = plan_service.PlanRequest(amounts.read(goal, "--goal", positive=True),
+                                       amounts.read(deal_size, "--deal-size", positive=True),
+                                       period, rates, window, reps)  # fmt: skip
     with transaction() as session:
         result = plan_service.build(session, request, utcnow())
         committed = None

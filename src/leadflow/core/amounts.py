@@ -12,10 +12,33 @@ MAX_AMOUNT = 1_000_000_000_000.0
 MIN_POSITIVE = 0.01  # a cent: below it a deal size makes the plan's division explode
 
 
-def checked(value: float, where: str, *, positive: bool = False) -> float:
-    """The amount, or Invalid naming `where` unless it is finite, >= 0 (> a cent) and bounded."""
+SHOWN = 40  # characters of what was typed a refusal quotes whole; longer is shortened
+
+
+def shown(text: str) -> str:
+    """What a person typed, quoted as a refusal names it: shortened when long (400 nines)."""
+    text = text.strip()
+    if len(text) <= SHOWN:
+        return repr(text)
+    return f"{text[:16] + '…' + text[-8:]!r} ({len(text):,} characters)"
+
+
+def read(text: str, where: str, *, positive: bool = False) -> float:
+    """An amount as typed (`12500.5`, `1e6`), checked; Invalid naming `where` and the text."""
+    try:
+        value = float(text.strip())
+    except ValueError:
+        why = f"{shown(text)} is not a number"
+        raise Invalid(f"{where}: {why}", [(where, why)]) from None
+    return checked(value, where, positive=positive, given=text)
+
+
+def checked(value: float, where: str, *, positive: bool = False, given: str | None = None) -> float:
+    """The amount, or Invalid naming `where` unless it is finite, >= 0 (> a cent) and bounded;
+    `given` is the text it was read from (`float` makes 400 nines inf), named when refused."""
     if not math.isfinite(value):
-        raise Invalid(f"{where}: {value} is not a number an amount can be", [(where, "not finite")])
+        what = shown(given) if given is not None else str(value)
+        raise Invalid(f"{where}: {what} is not a number an amount can be", [(where, "not finite")])
     reason = None
     if positive and value <= 0:
         reason = "must be positive"

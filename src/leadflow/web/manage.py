@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from leadflow.api.deps import DbSession, Now, ReadSession
 from leadflow.api.strict_body import BoundedRoute
+from leadflow.core import amounts
 from leadflow.core.errors import LeadflowError, NotFound
 from leadflow.core.plan import PLAN_STAGES, parse_rates
 from leadflow.core.playbook_text import PlaybookInvalid, parse_playbook
@@ -99,9 +100,9 @@ def plan_page(
 ) -> HTMLResponse:  # fmt: skip
     error, result = None, None
     try:
-        amounts = _amount("goal", goal), _amount("deal size", deal_size)
+        figures = _amount("goal", goal), _amount("deal size", deal_size)
         given = parse_rates([r for r in rates.replace(",", " ").split() if r])
-        request_ = plan_service.PlanRequest(amounts[0], amounts[1], period, given)
+        request_ = plan_service.PlanRequest(figures[0], figures[1], period, given)
         result = plan_service.build(session, request_, now)
     except (LeadflowError, ValueError) as exc:
         error = getattr(exc, "message", str(exc))
@@ -116,14 +117,8 @@ def plan_page(
 
 
 def _amount(name: str, text: str) -> float:
-    """A positive amount typed in the form; ValueError names the field."""
-    try:
-        value = float(text.replace(",", "").strip())
-    except ValueError:
-        raise ValueError(f"{name}: {text!r} is not a number") from None
-    if value <= 0:
-        raise ValueError(f"{name}: must be more than 0")
-    return value
+    """A positive amount typed in the form; Invalid names the field and what was typed."""
+    return amounts.read(text.replace(",", ""), name, positive=True)
 
 
 @router.get("/team")

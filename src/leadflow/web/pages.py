@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from leadflow.api.deps import DbSession, Now, ReadSession
 from leadflow.api.strict_body import BoundedRoute
-from leadflow.core import team_events
+from leadflow.core import amounts, team_events
 from leadflow.core.errors import Invalid, LeadflowError, NotFound
 from leadflow.core.lifecycle import Action
 from leadflow.core.report_math import Cohort
@@ -193,7 +193,7 @@ async def act(key: str, request: Request, session: DbSession, now: Now, seen: Se
         elif action in ACTIONS:
             amount = _amount(str(form.get("amount", "")))
             if action == "convert" and amount is None and _money(reason) is not None:
-                amount, reason = _money(reason), ""  # the queue's one field holds the amount
+                amount, reason = _amount(reason), ""  # the queue's one field holds the amount
             # Accepting follows the API's rule: a rep takes a lead, an owned one only its owner.
             owner = reps.accepting_person(session, lead.owner, seen.user.email) if (
                 action == "accept") else None  # fmt: skip
@@ -254,8 +254,8 @@ def _amount(text: str) -> float | None:
         return None
     amount = _money(text)
     if amount is None:
-        raise Invalid(f"amount: {text.strip()!r} is not an amount (a number, such as 12500)")
-    return amount
+        raise Invalid(f"amount: {amounts.shown(text)} is not an amount (a number, such as 12500)")
+    return amounts.checked(amount, "amount", given=text)  # 400 nines: named as typed, not inf
 
 
 @router.get("/leads/{key}")

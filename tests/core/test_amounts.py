@@ -1,0 +1,33 @@
+"""An amount refused names what was typed, shortened when long, never the float it became."""
+
+from __future__ import annotations
+
+import pytest
+
+from leadflow.core import amounts
+from leadflow.core.errors import Invalid
+
+NINES = "9" * 400  # float() makes it inf
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        (NINES, "amount: '9999999999999999…99999999' (400 characters) is not a number an amount"),
+        ("1e400", "amount: '1e400' is not a number an amount can be"),
+        ("nan", "amount: 'nan' is not a number an amount can be"),
+        ("abc", "amount: 'abc' is not a number"),
+        ("1e13", "amount: must be at most 1,000,000,000,000"),
+    ],
+)
+def test_an_amount_refused_names_what_was_typed(typed: str, said: str) -> None:
+    with pytest.raises(Invalid) as refused:
+        amounts.read(typed, "amount")
+    assert refused.value.message.startswith(said)
+    assert "inf" not in refused.value.message
+
+
+def test_an_amount_as_typed_is_read() -> None:
+    assert amounts.read(" 12500.5 ", "amount") == 12500.5
+    with pytest.raises(Invalid, match="goal: must be positive"):
+        amounts.read("0", "goal", positive=True)
