@@ -174,3 +174,40 @@ def test_a_trait_number_beyond_any_float_scores_as_no_number(
     assert again.status_code == 200, again.text
     lead = client.get("/api/leads/big@acme.com", headers=admin).json()
     assert lead["persona"] is None
+
+
+VIEWED_NUL = {
+    "email": "kept@acme.com",
+    "type": "track",
+    "name": "Viewed",
+    "properties": {"p": "\0"},
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/leads", {"email": "n@acme.com", "first_name": "A\u0000da"}, "first_name"),
+        ("/api/leads", {"email": "n@acme.com", "attributes": {"n": "x\u0000"}}, "attributes.n"),
+        ("/api/leads/kept@acme.com/notes", {"text": "call\u0000 back"}, "text"),
+        ("/api/events", {"events": [VIEWED_NUL]}, "events[0].properties.p"),
+    ],
+    ids=["column", "attribute", "note", "event"],
+)
+def test_a_nul_character_is_refused_naming_its_field_on_every_engine(
+    client: TestClient, make_key: Callable[[Role], str], path: str, body: object, field: str
+) -> None:
+    """SQLite stored it; PostgreSQL refused the request with a 400 naming no field."""
+    admin = bearer(make_key(Role.ADMIN))
+    assert client.post("/api/leads", json={"email": "kept@acme.com"}, headers=admin).is_success
+    response = client.post(path, json=body, headers=admin)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["message"].startswith(f"{field}: ") and "NUL" in error["message"], error
+    assert [p["field"] for p in error["problems"]] == [field]
+    assert client.get("/api/leads/n@acme.com", headers=admin).status_code == 404
+    shown = client.get("/api/leads/kept@acme.com", headers=admin).json()
+    assert [e for e in shown["events"] if e["type"] == "track"] == []  # nothing stored
+    # What the public write key sends keeps Segment's leniency: NUL is dropped, as before.
+    tracked = {"userId": "kept@acme.com", "event": "Viewed", "properties": {"p": "a\u0000b"}}
+    assert client.post("/v1/track", json=tracked, auth=(make_key(Role.INGEST), "")).is_success

@@ -130,6 +130,7 @@ BAD_LINES = {
     '{"email": "x@acme.com", "properties": {"x": 1e400}}': "properties.x: 1e400 is not a JSON",
     '{"email": "x@acme.com", "properties": {"x": NaN}}': "properties.x: NaN is not a JSON",
     '{"email": "x@acme.com", "budget": -Infinity}': "budget: -Infinity is not a JSON",
+    '{"email": "x@acme.com", "properties": {"x": "a\\u0000"}}': "properties.x: text holds a NUL",
     '{"unclosed": ': "not valid JSON",
     '{"email": "no e-mail", "type": "track", "timestamp": "2026-01-05"}': "email:",
 }

@@ -51,3 +51,25 @@ def test_text_longer_than_the_api_takes_is_refused_on_the_page(
     form["reason"] = "x" * (length - 1)  # at the bound: taken
     taken = client.post("/leads/long@acme.com/act", data=form, follow_redirects=False)
     assert taken.status_code == 303
+
+
+@pytest.mark.parametrize("action", ["disqualify", "touch"])
+def test_a_nul_character_is_refused_naming_its_field_on_every_engine(
+    client: TestClient, app: FastAPI, make_key: Callable[[Role], str], action: str
+) -> None:
+    """SQLite stored it; PostgreSQL answered a 400 page naming no field."""
+    email = "deal@acme.com"
+    sales_ready(client, make_key(Role.ADMIN), email)
+    csrf = signed_in(client, app)
+    with app.state.sessions() as session:
+        before = session.scalar(select(func.count()).select_from(StageChange))
+    form = {"action": action, "reason": "call\x00 back", "csrf_token": csrf}
+    answer = client.post(f"/leads/{email}/act", data=form)
+    assert answer.status_code == 422
+    assert "Reason: text holds a NUL character (\\u0000)" in answer.text  # the error page
+    with app.state.sessions() as session:
+        moves = session.scalar(select(func.count()).select_from(StageChange))
+        touches = session.scalar(select(func.count()).where(Event.name == "Sales Touch"))
+        lead = session.scalar(select(Lead).where(Lead.email == email))
+    assert lead is not None and lead.stage == "sql" and touches == 0
+    assert moves == before  # nothing stored

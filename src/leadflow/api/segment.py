@@ -69,7 +69,7 @@ async def read_body(request: Request) -> Any:
     if not raw.strip():
         raise RequestRefused("request body is empty: send a JSON object")
     try:
-        return strict_json.loads(raw)
+        return strict_json.loads(raw, nul=True)  # NUL is dropped (`segment.without_nul`)
     except Invalid as exc:
         raise RequestRefused(exc.message) from None
     except UnicodeDecodeError:

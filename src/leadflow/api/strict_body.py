@@ -1,6 +1,6 @@
 """Request bodies of /api read strictly: at most `MAX_BODY` bytes, and JSON with no NaN,
-Infinity, lone surrogates or deep nesting. The pages' forms are bounded the same way
-(`BoundedRoute`): the sign-in form is open to anybody."""
+Infinity, lone surrogates, NUL characters or deep nesting. The pages' forms are bounded the
+same way (`BoundedRoute`: the sign-in form is open to anybody), and refuse a NUL alike."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 
 from leadflow.core import strict_json
@@ -70,6 +71,23 @@ class BoundedRequest(Request):
 
     def stream(self) -> AsyncGenerator[bytes, None]:
         return _bounded(self, super().stream(), MAX_BODY, BodyTooLarge)
+
+    async def _get_form(
+        self,
+        *,
+        max_files: int | float = 1000,
+        max_fields: int | float = 1000,
+        max_part_size: int = 1024 * 1024,
+    ) -> FormData:
+        # Read as a JSON body is (`strict_json`): a NUL, which SQLite kept and PostgreSQL
+        # refused with a 400 naming nothing, is refused naming its field on every engine.
+        form = await super()._get_form(
+            max_files=max_files, max_fields=max_fields, max_part_size=max_part_size
+        )
+        for name, value in form.multi_items():
+            if isinstance(value, str):
+                strict_json.storable(name, value)
+        return form
 
 
 class BoundedRoute(APIRoute):
