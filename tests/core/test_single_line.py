@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -44,3 +46,20 @@ def test_an_alert_title_is_one_line_whatever_was_stored() -> None:
     title, body = summary({"type": "lead.sales_ready", "data": {"lead": lead, "why": {}}})
     assert title == "lead.sales_ready: Kai Lee at Lit ware"
     assert body.splitlines()[:2] == ["VP Why: forged at Lit ware", "Why: "]
+
+
+def test_a_long_run_of_blanks_is_flattened_in_one_pass() -> None:
+    # Anybody holding the public write key sends names: a run of blanks without a control
+    # character in it made the pattern backtrack over the whole run at each of its
+    # positions (16,000 blanks took a second, a 32 KB message's worth about five).
+    blanks = " " * 1_000_000
+    assert one_line(f"{blanks}Kai{blanks}Lee{blanks}", 200) == f"Kai{blanks}Lee"[:200].rstrip()
+    assert one_line(f"Kai{blanks}\n{blanks}Lee") == "Kai Lee"
+
+
+_REFERENCE = re.compile(r"\s*[\x00-\x1f\x7f-\x9f\u2028\u2029]+[\s\x00-\x1f\x7f-\x9f]*")
+
+
+@given(st.text(alphabet=st.sampled_from(" \t\n\r\x00\x07\x85\u2028\u00a0\u3000ab"), max_size=30))
+def test_each_run_of_breaks_and_the_blanks_around_it_is_one_space(text: str) -> None:
+    assert one_line(text) == _REFERENCE.sub(" ", text).strip()
