@@ -82,7 +82,12 @@ _COLUMNS_READ = ("outcome", "closed_at", "created_at", "outcome_amount", "campai
 
 def _changed(lead: Lead) -> bool:
     state = inspect(lead)
-    return any(state.attrs[name].history.has_changes() for name in _COLUMNS_READ)
+    # Only an attribute set since the last flush has a prior value kept (`committed_state`):
+    # the others are not asked for their history, which costs more than the whole check.
+    touched = state.committed_state
+    return any(
+        name in touched and state.attrs[name].history.has_changes() for name in _COLUMNS_READ
+    )
 
 
 @event.listens_for(Session, "after_flush")
