@@ -148,3 +148,18 @@ def test_merge_a_duplicate_through_the_api(
     itself = client.post("/api/leads/ann@unlisted-co.io/merge",
                          json={"duplicate": "ann@unlisted-co.io"}, headers=marketing)  # fmt: skip
     assert itself.status_code == 422 and "itself" in itself.json()["error"]["message"]
+
+
+def test_a_plan_without_a_measured_rate_asks_for_the_rate_parameter(
+    client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    """The refusal said 'give --rate visit=R', the command line's flag, to an API client."""
+    marketing = bearer(make_key(Role.MARKETING))
+    seed(client, make_key(Role.MARKETING))
+    query = [("goal", "1000000"), ("deal_size", "10000"), *RATES[1:]]
+    refused = client.get("/api/plan", params=query, headers=marketing)
+    assert refused.status_code == 422, refused.text
+    message = refused.json()["error"]["message"]
+    assert message.startswith("no measured rate for visit in the last 180 days: 2 leads came")
+    assert "--rate" not in message
+    assert message.endswith("give the query parameter rate=visit=R"), message

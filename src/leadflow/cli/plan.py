@@ -45,9 +45,11 @@ def plan(
         rates = parse_rates(rate)
     except ValueError as exc:
         raise fail(f"--rate {exc}") from None
-    request = plan_service.PlanRequest(amounts.read(goal, "--goal", positive=True),
-                                       amounts.read(deal_size, "--deal-size", positive=True),
-                                       period, rates, window, reps)  # fmt: skip
+    request = plan_service.PlanRequest(
+        amounts.read(goal, "--goal", positive=True),
+        amounts.read(deal_size, "--deal-size", positive=True),
+        period, rates, window, reps, rate_by_hand="--rate {stage}=R",
+    )  # fmt: skip
     with transaction() as session:
         result = plan_service.build(session, request, utcnow())
         committed = None

@@ -33,6 +33,9 @@ class PlanRequest:
     rates: dict[str, float] = field(default_factory=dict)
     window_days: int = 180  # the history the measured rates come from
     reps: int | None = None  # sales reps sharing the sales stages (default: active reps)
+    # How the asking interface takes a rate by hand, `{stage}` for the stage: the CLI's
+    # "--rate {stage}=R", the API's query parameter, the page's Rates field.
+    rate_by_hand: str = "a rate for {stage}"
 
 
 def _period(text: str, now: datetime) -> tuple[str, datetime, datetime]:
@@ -77,20 +80,11 @@ def build(session: Session, request: PlanRequest, now: datetime) -> dict[str, An
         hits, n = measured[stage]
         if stage in request.rates:
             rates[stage], sources[stage] = request.rates[stage], "given"
-        elif hits > n:  # leads that came without a tracked visit (imported, say)
-            raise Invalid(
-                f"no measured rate for {stage} in the last {request.window_days} days: "
-                f"{hits} leads came from {n} visitors with a page view, not a share (leads also "
-                f"arrive without a tracked visit: imported, say); give --rate {stage}=R"
-            )
-        elif n and hits:
+        elif n and 0 < hits <= n:
             rates[stage] = round(hits / n, 4)
             sources[stage] = f"measured: {hits} of {n} in the last {request.window_days} days"
         else:
-            raise Invalid(
-                f"no measured rate for {stage} in the last {request.window_days} days "
-                f"({hits} of {n}): give --rate {stage}=R"
-            )
+            raise Invalid(_no_measured_rate(request, stage, hits, n))
     try:
         required = plan_math.required_counts(request.goal, request.deal_size, rates)
     except ValueError as exc:
@@ -123,6 +117,18 @@ def build(session: Session, request: PlanRequest, now: datetime) -> dict[str, An
         # When the visitors were counted (the worker's snapshot); None: counted now.
         "visits_as_of": visits_as_of.isoformat() if visits_as_of else None,
     }  # fmt: skip
+
+
+def _no_measured_rate(request: PlanRequest, stage: str, hits: int, n: int) -> str:
+    """Why `stage` has no measured rate, and how to give one in the asking interface."""
+    missing = f"no measured rate for {stage} in the last {request.window_days} days"
+    how = request.rate_by_hand.format(stage=stage)
+    if hits > n:  # leads that came without a tracked visit (imported, say)
+        return (
+            f"{missing}: {hits} leads came from {n} visitors with a page view, not a share "
+            f"(leads also arrive without a tracked visit: imported, say); give {how}"
+        )
+    return f"{missing} ({hits} of {n}): give {how}"
 
 
 def _routed_reps(session: Session) -> int:

@@ -102,7 +102,9 @@ def plan_page(
     try:
         figures = _amount("goal", goal), _amount("deal size", deal_size)
         given = parse_rates([r for r in rates.replace(",", " ").split() if r])
-        request_ = plan_service.PlanRequest(figures[0], figures[1], period, given)
+        request_ = plan_service.PlanRequest(
+            figures[0], figures[1], period, given, rate_by_hand="{stage}=R in the Rates field"
+        )
         result = plan_service.build(session, request_, now)
     except (LeadflowError, ValueError) as exc:
         error = getattr(exc, "message", str(exc))

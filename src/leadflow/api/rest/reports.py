@@ -87,7 +87,10 @@ def _request(
         rates = parse_rates(rate)
     except ValueError as exc:
         raise Invalid(f"rate: {exc}") from None
-    return plan_service.PlanRequest(goal, deal_size, period, rates, window, reps)
+    return plan_service.PlanRequest(
+        goal, deal_size, period, rates, window, reps,
+        rate_by_hand="the query parameter rate={stage}=R",
+    )  # fmt: skip
 
 
 @router.get("/plan", summary="The revenue goal worked backwards into every stage's target")
