@@ -31,14 +31,19 @@ class ApplyOutcome:
     stage_moves: Counter[tuple[str, str]] = field(default_factory=Counter)
     dry_run: bool = False
 
+    @property
+    def rescored_text(self) -> str:
+        """What was (or, in a dry run, would be) re-scored: the CLI's line, the previews'."""
+        rescored = "would re-score" if self.dry_run else "re-scored"
+        return f"{rescored} {self.leads_rescored:,} leads"
+
     def summary_lines(self) -> list[str]:
         """Human lines for the CLI."""
         if self.unchanged:
             return [f"playbook unchanged: version {self.version} is already active"]
         verb = "would move" if self.dry_run else "moved"
         head = "dry run: nothing changed" if self.dry_run else f"applied as version {self.version}"
-        rescored = "would re-score" if self.dry_run else "re-scored"
-        lines = [head, f"{rescored} {self.leads_rescored} leads"]
+        lines = [head, self.rescored_text]
         lines += [f"{verb} {n} leads {a} -> {b}" for (a, b), n in sorted(self.stage_moves.items())]
         if not self.stage_moves:
             lines.append("no stage changes")
