@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from leadflow.core.periods import current_period, elapsed_share, parse_period
-from leadflow.core.plan import pacing, parse_rates, required_counts, sensitivity
+from leadflow.core.plan import NOT_A_SHARE, pacing, parse_rates, required_counts, sensitivity
 
 RATES = {"visit": 0.02, "lead": 0.5, "mql": 0.4, "sql": 0.25, "opportunity": 0.2}
 
@@ -48,6 +51,43 @@ def test_one_point_of_conversion_is_worth_what_it_brings() -> None:
     assert rows["sql"]["fewer_visits_needed"] == 500_000 - 480_770  # ceil(100/0.2/0.26/...)
     # A point on a 2% step is half as much again: 3% x ... = 1.5 x the goal
     assert rows["visit"]["extra_revenue"] == 500_000.0
+
+
+@pytest.mark.parametrize("rate", [4.0, 1.5, 0.0, -0.2, float("nan"), float("inf")])
+def test_the_arithmetic_refuses_a_rate_that_is_no_share(rate: float) -> None:
+    """The core took 4.0 (400%) as a rate: 'one more point' of it was min(1.0, 4.01), a
+    lower rate worth -750,000, and the plan needed fewer visits than leads; 0 divided by
+    zero, a negative rate asked for negative visits. Only the plan service guarded."""
+    rates = {**RATES, "visit": rate}
+    with pytest.raises(ValueError, match=re.escape(f"visit: {NOT_A_SHARE}, not {rate!r}")):
+        required_counts(1_000_000, 10_000, rates)
+    with pytest.raises(ValueError, match=re.escape(f"visit: {NOT_A_SHARE}, not {rate!r}")):
+        sensitivity(1_000_000, 10_000, rates)
+    with pytest.raises(ValueError, match="opportunity: no rate"):
+        required_counts(1_000_000, 10_000, {s: r for s, r in RATES.items() if s != "opportunity"})
+    for goal in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="positive"):
+            required_counts(goal, 10_000, RATES)
+
+
+shares = st.floats(min_value=1e-3, max_value=1.0, exclude_min=True)
+
+
+@given(
+    st.fixed_dictionaries(dict.fromkeys(RATES, shares)),
+    st.integers(1, 10**9),
+    st.integers(1, 10**6),
+)
+def test_one_more_point_never_lowers_a_rate_nor_the_revenue(
+    rates: dict[str, float], goal: int, deal_size: int
+) -> None:
+    """For every rate the core accepts, one more point is at least the rate (capped at 1),
+    brings at least the goal and never needs more visits."""
+    for row in sensitivity(goal, deal_size, rates):
+        rate = rates[str(row["stage"])]
+        assert row["plus_one_point"] == min(1.0, rate + 0.01) >= rate
+        assert float(row["extra_revenue"]) >= 0
+        assert int(row["fewer_visits_needed"]) >= 0
 
 
 def test_pacing_against_the_share_of_the_period_gone() -> None:

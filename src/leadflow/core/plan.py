@@ -44,16 +44,35 @@ def parse_rates(items: list[str]) -> dict[str, float]:
             rate = float(text)
         except ValueError:
             raise ValueError(f"{item!r}: the rate must be a number, e.g. {stage}=0.25") from None
-        if not 0 < rate <= 1:
-            raise ValueError(f"{item!r}: a rate is a share between 0 (excluded) and 1")
+        if not is_share(rate):
+            raise ValueError(f"{item!r}: {NOT_A_SHARE}")
         rates[stage] = rate
     return rates
 
 
+NOT_A_SHARE = "a rate is a share between 0 (excluded) and 1"
+
+
+def is_share(rate: float) -> bool:
+    """A rate the plan can work with: a share of a stage, more than none, at most all."""
+    return 0 < rate <= 1  # False for NaN
+
+
+def checked(goal: float, deal_size: float, rates: Mapping[str, float]) -> None:
+    """ValueError unless the goal and deal size are positive and finite and every step has a
+    share for its rate: a rate over 1 would make one more point of it a lower rate."""
+    if not (0 < goal < math.inf and 0 < deal_size < math.inf):
+        raise ValueError("the goal and the deal size must be positive")
+    for stage in PLAN_STAGES[:-1]:
+        if stage not in rates:
+            raise ValueError(f"{stage}: no rate")
+        if not is_share(rates[stage]):
+            raise ValueError(f"{stage}: {NOT_A_SHARE}, not {rates[stage]!r}")
+
+
 def required_counts(goal: float, deal_size: float, rates: Mapping[str, float]) -> dict[str, int]:
     """How many of each stage the goal needs, each rounded up to a whole number."""
-    if goal <= 0 or deal_size <= 0:
-        raise ValueError("the goal and the deal size must be positive")
+    checked(goal, deal_size, rates)
     customers = math.ceil(exact(goal) / exact(deal_size))
     needed: dict[str, int] = {"customer": customers}
     exact_need = Fraction(customers)
