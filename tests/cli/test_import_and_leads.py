@@ -391,6 +391,36 @@ def test_an_imported_account_owner_gets_its_sales_ready_leads(
     assert "owner" not in ann["account"]["attributes"]
 
 
+def test_an_account_owner_who_is_no_rep_is_noted_by_line(initialised: Run, tmp_path: Path) -> None:
+    """An owner no rep has as e-mail was stored without a word, and routing, finding no rep
+    by it, handed the account's leads to the rules as if it had no owner. The import keeps
+    it (the rep may be added later: routing reads the owner at each hand-off) and says so."""
+    added = initialised("reps", "add", "cy@flowline.io", "--name", "Cy", "--team", "inbound",
+                        "--hours", "mon-sun 00:00-24:00")  # fmt: skip
+    assert added.exit_code == 0, added.output
+    rows = "acme.com,nobody@x.com\nglobex.io,CY@flowline.io\ninitech.com,\nhooli.com,Nobody@X.com\n"
+    accounts = write(tmp_path / "accounts.csv", "domain,owner\n" + rows)
+    imported = initialised("import", "accounts", str(accounts))
+    assert imported.exit_code == 0, imported.output
+    notes = [line for line in imported.stderr.splitlines() if line.startswith("note:")]
+    assert notes == [
+        f"note: line {n}: owner nobody@x.com is no rep: {domain}'s leads go by the routing "
+        "rules until a rep has that e-mail (leadflow reps add)"
+        for n, domain in ((2, "acme.com"), (5, "hooli.com"))
+    ], imported.stderr
+    assert "imported 4 accounts from 4 rows" in imported.stdout
+    events = write(tmp_path / "events.jsonl", "".join(
+        f'{{"email": "{who}", "type": "track", "name": "Demo Requested", '
+        f'"timestamp": "{datetime.now(UTC).isoformat()}"}}\n'
+        for who in ("ann@acme.com", "bo@globex.io")
+    ))  # fmt: skip
+    assert initialised("import", "events", str(events)).exit_code == 0
+    ann = as_json(initialised("leads", "show", "ann@acme.com", "--json"))
+    assert not ann["assignment"]["reason"].startswith("owns the account")
+    bo = as_json(initialised("leads", "show", "bo@globex.io", "--json"))
+    assert bo["assignment"]["reason"].startswith("owns the account")
+
+
 def test_an_events_files_own_columns_are_the_events_properties(
     initialised: Run, tmp_path: Path
 ) -> None:

@@ -63,6 +63,8 @@ def import_file(
     clock.lap("commit")
     for problem in report.problems:
         errors.print(f"skipped {problem}", highlight=False)
+    for note in report.notes:
+        errors.print(f"note: {note}", highlight=False)
     if not report.rows:  # an empty export (a wrong filter, a failed download) reads as 0 new
         why = "it is empty" if file.stat().st_size == 0 else "only a header or blank lines"
         errors.print(f"note: {file} holds no rows ({why}): nothing to import", highlight=False)

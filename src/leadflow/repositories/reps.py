@@ -35,6 +35,11 @@ def get_by_email(session: Session, email: str) -> Rep | None:
 _ALL_REPS = select(Rep).order_by(Rep.team, Rep.name)  # built once: every hand-off reads them
 
 
+def emails(session: Session) -> set[str]:
+    """Every rep's e-mail (lowercase)."""
+    return set(session.scalars(select(Rep.email)))
+
+
 def list_all(session: Session) -> list[Rep]:
     """Every rep, by team then name."""
     return list(session.scalars(_ALL_REPS))

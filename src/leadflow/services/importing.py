@@ -21,6 +21,7 @@ from leadflow.repositories import events as event_repo
 from leadflow.repositories import external_ids as external_id_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import people
+from leadflow.repositories import reps as rep_repo
 from leadflow.services.companies import (
     business_domain,
     company_domain,
@@ -49,6 +50,8 @@ class ImportReport:
     # Events dated after the import: dated at it, as the tracking API dates them at receipt
     # (an event cannot have happened in the future, and scoring ignores future events).
     dated_at_import: int = 0
+    # What was imported but deserves a word, by line (an account owner who is no rep).
+    notes: list[str] = field(default_factory=list)
 
 
 class ImportRejected(Invalid):
@@ -76,15 +79,23 @@ def validate_rows(
     kind: str, rows: Iterable[Entry], model: type[RecordT], skip_invalid: bool
 ) -> tuple[list[RecordT], ImportReport]:
     """Validate every row; bad rows are listed by line, and refuse the file unless skipped."""
+    good, report = validate_lines(kind, rows, model, skip_invalid)
+    return [record for _, record in good], report
+
+
+def validate_lines(
+    kind: str, rows: Iterable[Entry], model: type[RecordT], skip_invalid: bool
+) -> tuple[list[tuple[int, RecordT]], ImportReport]:
+    """`validate_rows`, each good record with its line."""
     report = ImportReport(kind)
-    good: list[RecordT] = []
+    good: list[tuple[int, RecordT]] = []
     for line, data in rows:
         report.rows += 1
         if isinstance(data, RowError):  # unreadable: listed, and the rows after it still read
             report.problems.append(data.message)
             continue
         try:
-            good.append(model.model_validate(data))
+            good.append((line, model.model_validate(data)))
         except ValidationError as exc:
             report.problems.append(f"line {line}: {_reason(exc)}")
     if report.problems and not skip_invalid:
@@ -227,8 +238,11 @@ def ensure_leads(session: Session, emails: list[str], now: datetime) -> None:
 def import_accounts(
     session: Session, rows: Iterable[Entry], *, skip_invalid: bool, now: datetime
 ) -> ImportReport:
-    """Upsert accounts by company domain; their leads are the ones to re-score."""
-    records, report = validate_rows("account", rows, AccountRecord, skip_invalid)
+    """Upsert accounts by company domain; their leads are the ones to re-score. An owner no
+    rep has as e-mail is kept (the rep may come later) and noted by line: routing, which
+    reads the owner at each hand-off, finds no rep by it until then."""
+    lines, report = validate_lines("account", rows, AccountRecord, skip_invalid)
+    records = [record for _, record in lines]
     account_rows = [
         {
             **r.model_dump(exclude=set(r.model_extra or {})),
@@ -246,11 +260,32 @@ def import_accounts(
     for row in account_rows:
         if row["name"] is None and row["domain"] not in known:
             row["name"] = named.get(row["domain"], row["domain"])
+    report.notes = _owners_no_rep(session, [line for line, _ in lines], account_rows)
     report.imported = account_repo.upsert_many(session, account_rows)
     written = account_repo.ids_by_domain(session, [row["domain"] for row in account_rows])
     report.touched_account_ids = sorted(set(written.values()))
     report.touched_lead_ids = lead_repo.ids_at_accounts(session, report.touched_account_ids)
     return report
+
+
+NOTES_SHOWN = 50  # as many as a refused file lists
+
+
+def _owners_no_rep(session: Session, lines: list[int], rows: list[dict[str, Any]]) -> list[str]:
+    """A note per row whose owner no rep has as e-mail (the first NOTES_SHOWN, then a count)."""
+    if not any(row["owner"] for row in rows):
+        return []
+    reps = rep_repo.emails(session)
+    notes = [
+        f"line {line}: owner {row['owner']} is no rep: {row['domain']}'s leads go by the "
+        "routing rules until a rep has that e-mail (leadflow reps add)"
+        for line, row in zip(lines, rows, strict=True)
+        if row["owner"] and row["owner"] not in reps
+    ]
+    if len(notes) > NOTES_SHOWN:
+        more = len(notes) - NOTES_SHOWN
+        notes = [*notes[:NOTES_SHOWN], f"... and {more} more rows whose owner is no rep"]
+    return notes
 
 
 def _not_erased(session: Session, records: list[RecordT], report: ImportReport) -> list[RecordT]:
