@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import pytest
 from typer.testing import CliRunner
 
 from leadflow.cli.main import app
@@ -45,3 +49,29 @@ def test_listed_user_e_mails_are_never_cut_short(database_url: str, migrate: Mig
     assert made.exit_code == 0, made.output
     listed = runner.invoke(app, ["--db", database_url, "users", "list"])
     assert listed.exit_code == 0 and email in listed.stdout, listed.stdout
+
+
+@pytest.mark.parametrize("typed", ["", PASSWORD])
+def test_without_a_terminal_it_says_how_to_give_the_password(
+    database_url: str, migrate: Migrate, typed: str
+) -> None:
+    """With no terminal (a script, `docker run` without -t) it printed Python's
+    GetPassWarning and "Password input may be echoed", then read the password from its
+    input, or said only "Aborted." when there was none."""
+    migrate(database_url)
+    args = ["--db", database_url, "users", "create", "ana@x.io", "--role", "rep"]
+    done = subprocess.run(
+        [sys.executable, "-m", "leadflow", *args], input=typed, capture_output=True, text=True,
+        timeout=120, start_new_session=True,  # no controlling terminal
+    )  # fmt: skip
+    assert done.returncode == 1, done
+    assert done.stderr.strip() == (
+        "error: a password is typed at a terminal, and there is none here: run this at "
+        "one (docker run -it, docker compose run), or give it with --password"
+    ), done.stderr
+    assert done.stdout == ""
+    given = subprocess.run(
+        [sys.executable, "-m", "leadflow", *args, "--password", "correct-horse-battery"],
+        capture_output=True, text=True, timeout=120, start_new_session=True,
+    )  # fmt: skip
+    assert given.returncode == 0 and "created rep ana@x.io" in given.stdout, given

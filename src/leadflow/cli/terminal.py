@@ -12,7 +12,9 @@ and tab as an escape anyone can see (`\\x1b`), never as itself.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -73,3 +75,20 @@ def print_whole(console: TextConsole, table: Table) -> None:
     wanted = measured.maximum if measured.minimum > console.width else console.width
     with console.at_least(wanted):
         console.print(table)
+
+
+def can_hide_input() -> bool:
+    """Whether a hidden prompt has a terminal to read from: the process's own input, or its
+    controlling terminal, where `getpass` reads (without either it warns that the input may
+    be echoed and reads the process's input). Input some caller put in place of the
+    process's (a test runner's) answers the prompt itself."""
+    if sys.stdin is not sys.__stdin__ or os.name != "posix":
+        return True
+    if sys.stdin is not None and sys.stdin.isatty():
+        return True
+    try:
+        tty = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return False
+    os.close(tty)
+    return True

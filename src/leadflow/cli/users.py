@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from leadflow.cli.context import audited, console, friendly, transaction, utcnow
-from leadflow.cli.terminal import key_column, print_whole
+from leadflow.cli.context import audited, console, fail, friendly, transaction, utcnow
+from leadflow.cli.terminal import can_hide_input, key_column, print_whole
 from leadflow.services import users
 
 app = typer.Typer(
@@ -18,6 +18,12 @@ app = typer.Typer(
 def register(main: typer.Typer) -> None:
     """Add `leadflow users`."""
     main.add_typer(app, name="users")
+
+
+NO_TERMINAL = (
+    "a password is typed at a terminal, and there is none here: run this at one "
+    "(docker run -it, docker compose run), or give it with --password"
+)
 
 
 @app.command("create")
@@ -34,6 +40,8 @@ def create(
     if password is None:  # asked for once the rest is known to be right, not before
         with transaction() as session:
             users.new_user_email(session, email, role)
+        if not can_hide_input():  # getpass would warn, echo, or find nothing to read
+            raise fail(NO_TERMINAL)
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with transaction() as session:
         user = users.create_user(session, email=email, name=name, role=role, password=password,
