@@ -29,15 +29,15 @@ def export_leads(
     since: str | None = typer.Option(
         None,
         "--since",
-        help="Only leads changed at or after this moment (ISO 8601; UTC when no offset).",
+        help="Only leads changed at or after this moment (ISO 8601; UTC when no offset): "
+        "the last updated_at exported, to sync only what changed since.",
     ),
     fmt: ExportFormat = typer.Option(ExportFormat.csv, "--format", help="csv or jsonl."),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write to this file instead of standard output."
     ),
 ) -> None:
-    """The lead_scores view's rows (e-mail, CRM ids, stage, scores, owner, updated_at), oldest
-    change first; remember the last updated_at and pass it as --since next time."""
+    """The lead_scores view's rows (e-mail, CRM ids, stage, scores, owner), oldest change first."""
     moment = parse_moment(since, "--since") if since else None
     if output is None:
         with transaction() as session:

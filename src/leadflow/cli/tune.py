@@ -19,7 +19,9 @@ def register(app: typer.Typer) -> None:
 
 @friendly
 def tune(
-    history: Path | None = typer.Option(None, "--history", help="A CRM export (CSV)."),
+    history: Path | None = typer.Option(
+        None, "--history", help="A CRM export (CSV); without it, leadflow's own closed leads."
+    ),
     target: str | None = typer.Option(None, "--target", help="The outcome column (yes/no, 1/0)."),
     exclude: list[str] = typer.Option([], "--exclude", help="A column not to learn from."),
     mql_share: float = typer.Option(0.2, "--mql-share", min=0.01, max=0.99,
@@ -33,8 +35,7 @@ def tune(
     encoding: str | None = typer.Option(None, "--encoding", help=ENCODING_HELP),
     delimiter: str | None = typer.Option(None, "--delimiter", help=DELIMITER_HELP),
 ) -> None:  # fmt: skip
-    """Learn points and an MQL threshold from outcomes (a CRM export, or leadflow's own closed
-    leads); report the model's and the proposal's AUC out of sample."""
+    """Learn points and an MQL threshold from outcomes; report their AUC out of sample."""
     if history is not None and target is None:
         raise fail("--history needs --target COLUMN: the column with the outcome")
     if write is not None:
