@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import typer
 from rich.table import Table
 
 from leadflow.cli.context import audited, console, friendly, transaction, utcnow
+from leadflow.cli.terminal import key_column, print_whole
 from leadflow.core.limits import MAX_DB_INT
 from leadflow.services import keys
 
@@ -38,13 +41,21 @@ def list_command() -> None:
     """Every key with its role and prefix (never the key itself)."""
     with transaction() as session:
         rows = [
-            (k.id, k.name, k.role, k.prefix + "...", k.created_at, k.last_used_at, k.revoked_at)
+            (str(k.id), k.name, k.role, k.prefix + "...", _minute(k.created_at),
+             _minute(k.last_used_at), _minute(k.revoked_at))
             for k in keys.list_keys(session)
-        ]
-    table = Table("id", "name", "role", "prefix", "created", "last used", "revoked")
+        ]  # fmt: skip
+    # `keys revoke` takes the id; the prefix is how a person knows the key: neither cut short.
+    table = Table(key_column("id"), "name", "role", key_column("prefix"), "created (UTC)",
+                  "last used (UTC)", "revoked (UTC)")  # fmt: skip
     for row in rows:
-        table.add_row(*(str(v) if v is not None else "" for v in row))
-    console.print(table)
+        table.add_row(*row)
+    print_whole(console, table)
+
+
+def _minute(at: datetime | None) -> str:
+    """A stored time to the minute, in UTC, as the other lists show times."""
+    return "" if at is None else f"{at.astimezone(UTC):%Y-%m-%d %H:%M}"
 
 
 @app.command("revoke")
