@@ -541,7 +541,7 @@ def test_a_server_killed_before_delivery_still_delivers_once(
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=10)
     assert receiver.got == []  # the server died before any delivery
-    assert cli("worker", "--once") == "delivered 1 messages"
+    assert cli("worker", "--once") == "delivered 1 message"
     assert cli("worker", "--once") == "delivered 0 messages"
     [(headers, body)] = receiver.got
     alert = Webhook(secret).verify(body, headers)

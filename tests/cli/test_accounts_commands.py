@@ -24,7 +24,7 @@ def test_accounts_ambiguous_merge_and_leads_show(initialised: Run, tmp_path: Pat
     assert text.exit_code == 0 and "2 leads to check" in text.stdout
     merged = initialised("accounts", "merge", "acme.de", "acme.com", "--actor", "ana")
     assert merged.exit_code == 0, merged.output
-    assert "merged acme.de into acme.com: 1 leads moved" in merged.stdout
+    assert "merged acme.de into acme.com: 1 lead moved" in merged.stdout
     shown = initialised("leads", "show", "b@acme.de")
     assert "account match: merged: account acme.de merged into acme.com" in shown.stdout
     again = initialised("accounts", "merge", "acme.de", "acme.com")

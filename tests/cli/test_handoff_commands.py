@@ -127,6 +127,25 @@ def test_sla_shows_the_median_first_touch_rounded(
     assert "median first touch 7.0 min" in result.stdout
 
 
+def test_sla_counts_one_of_a_thing_in_the_singular(
+    initialised: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It printed "1 MQLs" and "1 hand-offs"."""
+    from leadflow.services import sla
+
+    report = sla.month_report
+
+    def one_each(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        found = report(*args, **kwargs)
+        found["marketing"]["mqls"], found["sales"]["handoffs"] = 1, 1
+        return found
+
+    monkeypatch.setattr(sla, "month_report", one_each)
+    result = initialised("sla")
+    assert result.exit_code == 0, result.output
+    assert "marketing 1 MQL of 200" in result.stdout and "sales: 1 hand-off," in result.stdout
+
+
 def test_sales_actions_touches_and_notes(initialised: Run, tmp_path: object) -> None:
     from pathlib import Path
 

@@ -70,7 +70,7 @@ def test_bad_rows_refuse_the_whole_file(initialised: Run, tmp_path: Path) -> Non
     assert as_json(initialised("leads", "list", "--json")) == []
     skipped = initialised("import", "leads", str(csv_file), "--skip-invalid")
     assert skipped.exit_code == 0, skipped.output
-    assert "imported 1 leads" in skipped.stdout
+    assert "imported 1 lead from 3 rows" in skipped.stdout
     assert "2 bad rows skipped" in skipped.stdout
 
 

@@ -25,7 +25,7 @@ def test_a_semicolon_windows_1252_file_imports_and_says_how_it_was_read(
     result = initialised("import", "leads", str(path))
     assert result.exit_code == 0, result.output
     assert "kontakte.csv: read as windows-1252, semicolon-separated" in result.stderr
-    assert "imported 1 leads" in result.stdout
+    assert "imported 1 lead from 1 row of" in result.stdout
     lead = as_json(initialised("leads", "show", "dan@acme-logistik.de", "--json"))
     assert lead["attributes"].get("vorname") == "Dän"
     assert lead["account"]["employees"] == 1200

@@ -38,13 +38,13 @@ def test_export_then_erase_from_the_command_line(
     again.write_text("email,first_name\nwanda@crisp-test.io,Wanda\nolga@crisp-test.io,Olga\n")
     reimported = initialised("import", "leads", str(again))
     assert reimported.exit_code == 0, reimported.output
-    assert "imported 1 leads" in reimported.stdout
-    assert "1 rows of erased or do-not-track people skipped" in reimported.stdout
+    assert "imported 1 lead from" in reimported.stdout
+    assert "(1 row of erased or do-not-track people skipped)" in reimported.stdout
     events = tmp_path / "events.jsonl"  # type: ignore[operator]
     line = {"email": "wanda@crisp-test.io", "type": "track", "name": "Signed Up",
             "timestamp": "2026-11-01T10:00:00Z"}  # fmt: skip
     events.write_text(json.dumps(line) + "\n")
-    assert "1 rows of erased" in initialised("import", "events", str(events)).stdout
+    assert "(1 row of erased" in initialised("import", "events", str(events)).stdout
     missing = initialised("people", "export", "wanda@crisp-test.io")
     assert missing.exit_code == 1 and "no person" in missing.stderr
     log = as_json(initialised("audit", "--json", "--actor", "dpo"))

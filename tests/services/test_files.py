@@ -253,5 +253,5 @@ def test_history_targets_in_every_spelling_and_delimiter(
     history = load_history(path, "Closed Won", ["Email"])
     expected = np.array([1 if r[-1] == won else 0 for r in rows[2:]])
     assert np.array_equal(history.outcome, expected)
-    assert history.skipped["Closed Won"] == "1 rows with no outcome left out"
+    assert history.skipped["Closed Won"] == "1 row with no outcome left out"
     assert "Industry" in history.columns and history.read_as.startswith("windows-1252, semicolon")

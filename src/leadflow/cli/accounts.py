@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from leadflow.cli.context import cli_actor, console, friendly, transaction, utcnow
+from leadflow.core.plural import counted
 from leadflow.services import accounts, playbooks
 
 app = typer.Typer(help="Accounts: ambiguous company matches, merging.", no_args_is_help=True)
@@ -30,7 +31,9 @@ def ambiguous(as_json: bool = typer.Option(False, "--json")) -> None:
         table.add_row(str(r["lead_id"]), r["email"] or "", r["account"] or "(none)", sure,
                       r["reason"])  # fmt: skip
     console.print(table)
-    console.print(f"{len(rows)} leads to check; `leadflow accounts merge A B` joins two accounts")
+    console.print(
+        f"{counted(len(rows), 'lead')} to check; `leadflow accounts merge A B` joins two accounts"
+    )
 
 
 @app.command()
@@ -45,7 +48,8 @@ def merge(
         book = playbooks.active_playbook(session)
         done = accounts.merge(session, book, source, target, actor=cli_actor(actor), now=utcnow())
     console.print(
-        f"merged {done['merged_from']} into {done['domain']}: {done['leads_moved']} leads moved",
+        f"merged {done['merged_from']} into {done['domain']}: "
+        f"{counted(done['leads_moved'], 'lead')} moved",
         highlight=False,
     )
     if done["note"]:

@@ -11,6 +11,7 @@ import typer
 
 from leadflow.cli.context import errors, fail, friendly, transaction
 from leadflow.cli.setup import parse_moment
+from leadflow.core.plural import counted
 from leadflow.services import crm_export
 
 app = typer.Typer(help="Export for other tools (CRM syncs).", no_args_is_help=True)
@@ -44,7 +45,7 @@ def export_leads(
             count = crm_export.export_leads(session, sys.stdout, since=moment, fmt=fmt.value)
     else:
         count = _to_file(output, moment, fmt)
-    errors.print(f"exported {count} leads", highlight=False)
+    errors.print(f"exported {counted(count, 'lead')}", highlight=False)
 
 
 def _to_file(output: Path, since: datetime | None, fmt: ExportFormat) -> int:

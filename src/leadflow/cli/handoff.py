@@ -20,6 +20,7 @@ from leadflow.cli.context import (
 from leadflow.cli.terminal import key_column, print_whole
 from leadflow.core import rep_fields
 from leadflow.core.limits import MAX_DB_INT
+from leadflow.core.plural import counted
 from leadflow.core.rep_fields import RepIn, RepPatch
 from leadflow.services import playbooks, reps, webhooks
 
@@ -215,7 +216,7 @@ def replay(
     with transaction() as session:
         count = webhooks.replay(session, alert_id, utcnow())
         audited(session, "webhook.replay", f"alert:{alert_id}", {"queued": count})
-    console.print(f"queued {count} deliveries of {alert_id} again")
+    console.print(f"queued {counted(count, 'delivery', 'deliveries')} of {alert_id} again")
 
 
 @friendly
@@ -238,10 +239,12 @@ def worker(
     if once:
         with httpx.Client() as client:
             delivered = job.run_once(client)
-        console.print(f"delivered {delivered} messages")
+        console.print(f"delivered {counted(delivered, 'message')}")
         anonymized = job.retain()
         if anonymized:
-            console.print(f"anonymized {anonymized} events older than the retention period")
+            console.print(
+                f"anonymized {counted(anonymized, 'event')} older than the retention period"
+            )
         return
     console.print(f"worker {job.name} on {state.shown_url()}; Ctrl-C stops it")
     try:
@@ -264,10 +267,10 @@ def sla_command(as_json: bool = typer.Option(False, "--json")) -> None:
         return
     marketing, sales = report["marketing"], report["sales"]
     promised = marketing["commitment"] or "no commitment"
-    console.print(f"{report['month']}: marketing {marketing['mqls']} MQLs of {promised}")
+    console.print(f"{report['month']}: marketing {counted(marketing['mqls'], 'MQL')} of {promised}")
     console.print(
-        f"  sales: {sales['handoffs']} hand-offs, {sales['met']} met, {sales['breached']} "
-        f"breached, {sales['open']} open; median first touch "
+        f"  sales: {counted(sales['handoffs'], 'hand-off')}, {sales['met']} met, "
+        f"{sales['breached']} breached, {sales['open']} open; median first touch "
         f"{_minutes(sales['median_minutes_to_first_touch'])} min"
     )
 

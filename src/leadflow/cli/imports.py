@@ -10,6 +10,7 @@ import typer
 
 from leadflow.cli.context import console, errors, friendly, transaction, utcnow
 from leadflow.cli.file_options import DELIMITER_HELP, ENCODING_HELP
+from leadflow.core.plural import counted
 from leadflow.services import importing, pipeline, playbooks
 from leadflow.services.files import open_table
 
@@ -69,15 +70,16 @@ def import_file(
         why = "it is empty" if file.stat().st_size == 0 else "only a header or blank lines"
         errors.print(f"note: {file} holds no rows ({why}): nothing to import", highlight=False)
     console.print(
-        f"imported {report.imported} {kind.value} from {report.rows} rows of {file}"
-        + (f" ({len(report.problems)} bad rows skipped)" if report.problems else "")
+        f"imported {counted(report.imported, kind.value.removesuffix('s'))} from "
+        f"{counted(report.rows, 'row')} of {file}"
+        + (f" ({counted(len(report.problems), 'bad row')} skipped)" if report.problems else "")
         + (
-            f" ({report.suppressed} rows of erased or do-not-track people skipped)"
+            f" ({counted(report.suppressed, 'row')} of erased or do-not-track people skipped)"
             if report.suppressed
             else ""
         )
         + (
-            f" ({report.dated_at_import} events dated after the import dated at it)"
+            f" ({counted(report.dated_at_import, 'event')} dated after the import dated at it)"
             if report.dated_at_import
             else ""
         )

@@ -18,6 +18,7 @@ from leadflow.cli.terminal import key_column, print_whole
 from leadflow.core import amounts, team_events
 from leadflow.core.lifecycle import Action
 from leadflow.core.limits import MAX_DAYS
+from leadflow.core.plural import counted
 from leadflow.core.scoring import GRADE_PATTERN
 from leadflow.core.stages import Stage
 from leadflow.services import leads, lifecycle, playbooks, reps, sales
@@ -290,4 +291,4 @@ def merge(
         result = merge_service.merge_leads(session, book, keep, duplicate, actor=_actor(actor),
                                            now=utcnow())  # fmt: skip
     console.print(f"merged {result['merged']} into {result['kept']} "
-                  f"({result['events_moved']} events moved)")  # fmt: skip
+                  f"({counted(result['events_moved'], 'event')} moved)")  # fmt: skip

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from leadflow.cli.context import console, friendly, transaction, utcnow
+from leadflow.core.plural import counted
 from leadflow.services import playbooks
 
 app = typer.Typer(
@@ -57,7 +58,9 @@ def train(
         console.print(f"  {top['weight']:+.2f}  {top['rule']}", highlight=False)
     console.print(result["decision"], highlight=False)
     if result["served"]:
-        console.print(f"{result['leads_scored']:,} leads without an outcome have a probability now")
+        scored = result["leads_scored"]
+        has = "has" if scored == 1 else "have"
+        console.print(f"{counted(scored, 'lead')} without an outcome {has} a probability now")
 
 
 @app.command("list")

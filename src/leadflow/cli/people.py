@@ -10,6 +10,7 @@ from rich.table import Table
 
 from leadflow.cli.context import cli_actor, console, fail, friendly, transaction, utcnow
 from leadflow.core.limits import MAX_DAYS
+from leadflow.core.plural import counted
 from leadflow.services import audit, privacy
 
 app = typer.Typer(
@@ -31,8 +32,9 @@ def erase(
     with transaction() as session:
         result = privacy.erase(session, key, actor=cli_actor(actor), now=utcnow())
     console.print(
-        f"erased {key}: {result['lead']} lead, {result['events']} events, "
-        f"{result['alerts']} alerts, {result['traces_scrubbed']} traces in other records; "
+        f"erased {key}: {counted(result['lead'], 'lead')}, {counted(result['events'], 'event')}, "
+        f"{counted(result['alerts'], 'alert')}, "
+        f"{counted(result['traces_scrubbed'], 'trace')} in other records; "
         f"person {result['subject'][:16]}",
         highlight=False,
     )

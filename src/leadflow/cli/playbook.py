@@ -12,6 +12,7 @@ from leadflow.cli.context import console, errors, fail, friendly, transaction, u
 from leadflow.cli.shadow_text import print_comparison
 from leadflow.core.playbook import json_schema
 from leadflow.core.playbook_text import PlaybookInvalid, parse_playbook
+from leadflow.core.plural import counted
 from leadflow.services import playbooks, shadow
 
 app = typer.Typer(help="The shared playbook: validate, apply and inspect it.", no_args_is_help=True)
@@ -33,8 +34,7 @@ def report_problems(path: Path, exc: PlaybookInvalid) -> typer.Exit:
         where = f"{path}:{problem.line}" if problem.line else str(path)
         line = f"{where}: {problem.path or '(top)'}: {problem.message}"
         errors.print(line, highlight=False, markup=False)  # messages quote YAML: [a, b]
-    noun = "problem" if len(exc.problems) == 1 else "problems"
-    return fail(f"{path} is not a valid playbook ({len(exc.problems)} {noun})")
+    return fail(f"{path} is not a valid playbook ({counted(len(exc.problems), 'problem')})")
 
 
 @app.command()
@@ -45,9 +45,10 @@ def validate(file: Path) -> None:
     except PlaybookInvalid as exc:
         raise report_problems(file, exc) from None
     console.print(
-        f"[green]valid[/]: {escape(book.name)} — {len(book.personas)} personas, "
-        f"{len(book.fit.rules)} fit rules, {len(book.engagement.rules)} engagement rules, "
-        f"{len(book.tiers)} tiers",
+        f"[green]valid[/]: {escape(book.name)} — {counted(len(book.personas), 'persona')}, "
+        f"{counted(len(book.fit.rules), 'fit rule')}, "
+        f"{counted(len(book.engagement.rules), 'engagement rule')}, "
+        f"{counted(len(book.tiers), 'tier')}",
         markup=True,
     )
 

@@ -11,6 +11,7 @@ from leadflow.cli.context import console, friendly, state, transaction, utcnow
 from leadflow.cli.playbook import read_text, report_problems
 from leadflow.core.errors import Invalid
 from leadflow.core.playbook_text import PlaybookInvalid, parse_playbook
+from leadflow.core.plural import counted
 from leadflow.models.db import make_engine, upgrade
 from leadflow.services import pipeline, playbooks
 
@@ -67,11 +68,11 @@ def rescore_command(
                                    other_moment=at is not None)  # fmt: skip
     when = f" as of {now.isoformat()}" if at is not None else ""
     console.print(
-        f"re-scored {result.leads} leads from {result.events} events{when} "
+        f"re-scored {counted(result.leads, 'lead')} from {counted(result.events, 'event')}{when} "
         f"in {result.seconds:.1f} s"
     )
     for (a, b), n in sorted(result.moves.items()):
-        console.print(f"moved {n} leads {a} -> {b}")
+        console.print(f"moved {counted(n, 'lead')} {a} -> {b}")
 
 
 def parse_moment(text: str, option: str = "--at") -> datetime:

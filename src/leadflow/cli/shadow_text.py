@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from leadflow.cli.context import console
+from leadflow.core.plural import counted
 
 SHOWN = 10
 
@@ -30,7 +31,7 @@ def print_comparison(figures: dict[str, Any], as_json: bool) -> None:
     candidate = figures["candidate_version"] or "(file)"
     console.print(
         f"active version {figures['active_version']} vs candidate {candidate} "
-        f"({figures['candidate_name']}), {where}: {figures['leads']} leads, "
+        f"({figures['candidate_name']}), {where}: {counted(figures['leads'], 'lead')}, "
         f"{figures['closed']} closed, {figures['won']} won",
         highlight=False,
     )
@@ -42,7 +43,7 @@ def print_comparison(figures: dict[str, Any], as_json: bool) -> None:
     console.print(table)
     disagree = figures["disagree"]
     console.print(
-        f"disagree on {disagree['active_only'] + disagree['candidate_only']} leads: "
+        f"disagree on {counted(disagree['active_only'] + disagree['candidate_only'], 'lead')}: "
         f"{disagree['active_only']} MQL only for the active, "
         f"{disagree['candidate_only']} only for the candidate",
         highlight=False,

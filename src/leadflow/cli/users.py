@@ -7,6 +7,7 @@ from rich.table import Table
 
 from leadflow.cli.context import audited, console, fail, friendly, transaction, utcnow
 from leadflow.cli.terminal import can_hide_input, key_column, print_whole
+from leadflow.core.plural import counted
 from leadflow.services import users
 
 app = typer.Typer(
@@ -71,7 +72,7 @@ def deactivate(email: str = typer.Argument(..., help="The user's e-mail.")) -> N
     with transaction() as session:
         user, ended = users.deactivate(session, email)
         audited(session, "user.deactivate", f"user:{user.id}", {"sessions_ended": ended})
-        console.print(f"deactivated {user.email}; {ended} session(s) ended")
+        console.print(f"deactivated {user.email}; {counted(ended, 'session')} ended")
 
 
 @app.command("activate")
@@ -96,6 +97,6 @@ def reset_password(
     with transaction() as session:
         user, chosen, ended = users.reset_password(session, email, password, utcnow())
         audited(session, "user.reset_password", f"user:{user.id}", {"sessions_ended": ended})
-    console.print(f"password of {user.email} reset; {ended} session(s) ended")
+    console.print(f"password of {user.email} reset; {counted(ended, 'session')} ended")
     if password is None:
         print(chosen)  # alone on the last line, like a new API key

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.core.company_match import Verdict
 from leadflow.core.errors import Invalid
+from leadflow.core.plural import counted
 from leadflow.core.privacy import key_hash
 from leadflow.core.records import AccountRecord, EventRecord, LeadRecord
 from leadflow.repositories import accounts as account_repo
@@ -61,7 +62,7 @@ class ImportRejected(Invalid):
         shown = "\n".join(problems[:50])
         more = f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""
         super().__init__(
-            f"{len(problems)} bad {kind} rows; nothing imported "
+            f"{counted(len(problems), f'bad {kind} row')}; nothing imported "
             f"(fix them, or pass --skip-invalid to import the good rows):\n{shown}{more}"
         )
         self.problems = problems
@@ -284,7 +285,7 @@ def _owners_no_rep(session: Session, lines: list[int], rows: list[dict[str, Any]
     ]
     if len(notes) > NOTES_SHOWN:
         more = len(notes) - NOTES_SHOWN
-        notes = [*notes[:NOTES_SHOWN], f"... and {more} more rows whose owner is no rep"]
+        notes = [*notes[:NOTES_SHOWN], f"... and {counted(more, 'more row')} whose owner is no rep"]
     return notes
 
 

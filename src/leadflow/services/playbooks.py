@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from leadflow.core.errors import NotFound
 from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import content_hash, parse_playbook
+from leadflow.core.plural import counted
 from leadflow.models.playbook import PlaybookVersion
 from leadflow.repositories import playbook_versions
 from leadflow.repositories import shadow as shadow_scores
@@ -35,7 +36,7 @@ class ApplyOutcome:
     def rescored_text(self) -> str:
         """What was (or, in a dry run, would be) re-scored: the CLI's line, the previews'."""
         rescored = "would re-score" if self.dry_run else "re-scored"
-        return f"{rescored} {self.leads_rescored:,} leads"
+        return f"{rescored} {counted(self.leads_rescored, 'lead')}"
 
     def summary_lines(self) -> list[str]:
         """Human lines for the CLI."""
@@ -44,7 +45,8 @@ class ApplyOutcome:
         verb = "would move" if self.dry_run else "moved"
         head = "dry run: nothing changed" if self.dry_run else f"applied as version {self.version}"
         lines = [head, self.rescored_text]
-        lines += [f"{verb} {n} leads {a} -> {b}" for (a, b), n in sorted(self.stage_moves.items())]
+        moves = sorted(self.stage_moves.items())
+        lines += [f"{verb} {counted(n, 'lead')} {a} -> {b}" for (a, b), n in moves]
         if not self.stage_moves:
             lines.append("no stage changes")
         return lines

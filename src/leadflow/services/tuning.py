@@ -23,6 +23,7 @@ import yaml
 from leadflow.core import scorecard
 from leadflow.core.errors import Invalid
 from leadflow.core.playbook_text import declaring_what_it_reads, parse_playbook
+from leadflow.core.plural import counted
 from leadflow.core.records import canonical_header
 from leadflow.services import learners
 from leadflow.services.files import RowError, open_table
@@ -95,7 +96,7 @@ def load_history(
     columns: dict[str, list[str | None]] = {}
     skipped: dict[str, str] = {}
     if len(rows) < len(numbered):
-        skipped[target] = f"{len(numbered) - len(rows)} rows with no outcome left out"
+        skipped[target] = f"{counted(len(numbered) - len(rows), 'row')} with no outcome left out"
     for name in headers:
         if name == target or name in exclude:
             continue

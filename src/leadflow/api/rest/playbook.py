@@ -13,6 +13,7 @@ from leadflow.api.strict_body import StrictRoute
 from leadflow.core import strict_json
 from leadflow.core.errors import Invalid
 from leadflow.core.playbook_text import PlaybookInvalid, parse_playbook
+from leadflow.core.plural import counted
 from leadflow.core.roles import Permission
 from leadflow.models.api_key import ApiKey
 from leadflow.services import playbooks, shadow
@@ -94,8 +95,8 @@ def _checked(text: str) -> None:
             (p.path or "(top)", f"line {p.line}: {p.message}" if p.line else p.message)
             for p in exc.problems
         ]
-        counted = f"{len(problems)} problem" + ("" if len(problems) == 1 else "s")
-        raise Invalid(f"the playbook is not valid ({counted})", problems) from None
+        many = counted(len(problems), "problem")
+        raise Invalid(f"the playbook is not valid ({many})", problems) from None
 
 
 @router.post("/validate", summary="Check a playbook without installing it", openapi_extra=BODY_DOC)
