@@ -22,7 +22,10 @@ SHORT_TYPES = {"i": "identify", "t": "track", "p": "page", "s": "screen", "g": "
 SHORT_TYPES["a"] = "alias"
 MAX_ID = 200  # characters in a userId, anonymousId, messageId or groupId
 MAX_NAME = 200  # characters in an event or page name
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# One @ between runs without blanks or @, a final line break allowed as `$` allows it; the
+# dot is looked for after (a pattern with `\.` between two such runs backtracked over every
+# dot of a long domain: quadratic in its length).
+_ADDRESS = re.compile(r"[^@\s]+@([^@\s]+)\n?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +58,14 @@ class Message:
             (self.context.get("traits") or {}).get("email"),
             self.user_id,
         ):
-            if isinstance(candidate, str) and _EMAIL.match(candidate.strip()):
+            if isinstance(candidate, str) and email_shaped(candidate.strip()):
                 yield candidate.strip().lower()
+
+
+def email_shaped(text: str) -> bool:
+    """True for text shaped like an address: `x@y.z`, one @, no blanks (in one pass)."""
+    shaped = _ADDRESS.fullmatch(text)
+    return shaped is not None and "." in shaped[1][1:-1]
 
 
 USER_PREFIX = "user:"  # a user id as an identity key (an anonymous id is kept as it is)
