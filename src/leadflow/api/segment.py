@@ -158,6 +158,26 @@ def _size(message: Any) -> int:
     return len(json.dumps(message, separators=(",", ":"), default=str).encode())
 
 
+def _kb(size: int) -> str:
+    return f"{-(-size // 1024):,} KB"
+
+
+def _check_batch_context(body: dict[str, Any], messages: list[Any]) -> None:
+    """A 400 when the batch's context, copied into each of its messages, would come to more
+    than a request may carry: 300 KB of context under 2,500 messages were 750 MB to copy,
+    measure and parse (minutes of CPU and gigabytes of memory for one request)."""
+    context = body.get("context")
+    if not isinstance(context, dict) or not context:
+        return
+    count = sum(1 for m in messages if isinstance(m, dict))
+    size = _size(context)
+    if size * count > MAX_REQUEST:
+        raise RequestRefused(
+            f"context: the batch's context ({_kb(size)}) is merged into each of its "
+            f"{count:,} messages: {_kb(size * count)} in all, over {_kb(MAX_REQUEST)}"
+        )
+
+
 def _with_batch_context(body: dict[str, Any], message: Any) -> Any:
     # A batch may carry context and integrations for all of its messages.
     if isinstance(message, dict) and isinstance(body.get("context"), dict):
@@ -178,6 +198,7 @@ async def _receive(request: Request, kind: str | None) -> JSONResponse:
             raise RequestRefused("batch: required, a list of messages")
         if len(messages) > MAX_BATCH:
             raise RequestRefused(f"batch: {len(messages)} messages, over {MAX_BATCH}")
+        _check_batch_context(body, messages)
         messages = [_with_batch_context(body, m) for m in messages]
     else:
         messages = [body]
