@@ -121,6 +121,39 @@ def test_a_value_yaml_cannot_read_is_found_once_among_aliases() -> None:
     assert (path, line) == ("at", 14) and "is not a date" in message
 
 
+SENIOR = next(line for line in B2B.splitlines(keepends=True) if "when: {field: title" in line)
+
+
+def test_aliases_that_stand_for_too_many_values_are_refused_where_they_grow() -> None:
+    """Aliases are shared when YAML reads them, but validating the playbook (and scoring
+    with it) visits each use: 6 lines of aliases of conditions took 5 s to check, each line
+    more nine times as long, through the API's validate and the editor's check."""
+    lines = ["x-c0: &c0 {field: title, equals: x}"]
+    lines += [f"x-c{k}: &c{k} {{all: [{', '.join([f'*c{k - 1}'] * 9)}]}}" for k in range(1, 12)]
+    assert SENIOR in B2B
+    text = "\n".join(lines) + "\n" + B2B.replace(SENIOR, "      when: {all: [*c11]}\n", 1)
+    [(path, line, message)] = problems(text)
+    assert (path, line) == ("fit.rules[0].when.all", line_of(text, "when: {all: [*c11]}"))
+    assert message == (
+        "aliases repeat this into over 1,000,000 values, more than a playbook of "
+        "1,000,000 characters holds written out"
+    )
+
+
+def test_an_alias_within_itself_is_refused() -> None:
+    [(path, line, message)] = problems("name: loop\nx: &x {all: [*x]}\n")
+    assert (path, line) == ("x", 2)
+    assert message == "an alias within its own anchor repeats it without end"
+
+
+def test_a_few_aliases_read_as_written_out() -> None:
+    text = B2B.replace(SENIOR, SENIOR.replace("when: {", "when: &senior {"), 1)
+    text = text.replace('- {field: title, regex: "(?i)\\\\bmanager\\\\b"}', "- not: *senior", 1)
+    assert "not: *senior" in text
+    rules = {rule.id: rule for rule in parse_playbook(text).fit.rules}
+    assert rules["title_manager"].when.all_[0].not_ == rules["title_senior"].when
+
+
 def test_a_key_given_twice_is_named_where_it_is_given_again() -> None:
     """YAML keeps the last of two equal keys: a second `grade:` section silently replaced
     the first, and a rule's second `points:` its first, and the playbook was valid."""

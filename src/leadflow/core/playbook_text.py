@@ -237,6 +237,73 @@ def broken_yaml(text: str, exc: yaml.YAMLError) -> PlaybookProblem:
     return PlaybookProblem("", mark.line + 1, message + (f" ({hint})" if hint else ""))
 
 
+# The values (scalars, lists, mappings, keys) a playbook may stand for once its aliases are
+# repeated: no more than the longest playbook taken (the API's and the editor's limit) holds
+# written out, a character a value at most (`{a,b}`), so no playbook without aliases is
+# refused. Aliases are shared when YAML reads them, but the check and scoring visit each
+# use: nine-fold aliases a few lines deep stand for billions of values.
+MAX_TEXT = 1_000_000  # characters of YAML the API takes
+
+
+class _Endless(Exception):
+    """An alias within its own anchor: the node that repeats itself."""
+
+    def __init__(self, node: yaml.Node) -> None:
+        self.node = node
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+
+def _sizes(root: yaml.Node, limit: int) -> dict[int, int]:
+    """Each node's count of values (itself, keys and values under it) with aliases repeated,
+    by id, counted once per node however often it is used; _Endless on a cycle."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    pending: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while pending:
+        node, done = pending.pop()
+        if not done and id(node) in sizes:  # an alias met again: counted once
+            continue
+        children = _children(node)
+        if done:
+            sizes[id(node)] = min(1 + sum(sizes[id(c)] for c in children), limit + 1)
+            open_nodes.discard(id(node))
+            continue
+        if id(node) in open_nodes:
+            raise _Endless(node)
+        open_nodes.add(id(node))
+        pending.append((node, True))
+        pending.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes
+
+
+def _too_many_values(root: yaml.Node | None, length: int) -> PlaybookProblem | None:
+    """Where aliases make the playbook stand for more values than its text (at least
+    MAX_TEXT characters) could hold written out: the deepest node over it, at its path and
+    line; or the alias within its own anchor."""
+    if root is None:
+        return None
+    limit = max(length, MAX_TEXT)
+    try:
+        sizes = _sizes(root, limit)
+    except _Endless as endless:
+        where = next((loc for node, loc in _nodes(root) if node is endless.node), ())
+        return PlaybookProblem(_path(where), endless.node.start_mark.line + 1,
+                               "an alias within its own anchor repeats it without end")  # fmt: skip
+    if sizes[id(root)] <= limit:
+        return None
+    node, loc = next(
+        (node, loc) for node, loc in reversed(list(_nodes(root))) if sizes[id(node)] > limit
+    )
+    why = (f"aliases repeat this into over {limit:,} values, more than a playbook of "
+           f"{limit:,} characters holds written out")  # fmt: skip
+    return PlaybookProblem(_path(loc), node.start_mark.line + 1, why)
+
+
 TOO_DEEP = "nested too deeply: a playbook is a few levels of sections, lists and mappings"
 
 
@@ -260,6 +327,8 @@ def parse_playbook(text: str, *, declared: bool = True) -> Playbook:
             "", None, f"not valid YAML: {exc}"
         )
         raise PlaybookInvalid([found]) from None
+    if too_many := _too_many_values(node, len(text)):
+        raise PlaybookInvalid([too_many])
     if not isinstance(data, dict):
         raise PlaybookInvalid([PlaybookProblem("", 1, "a playbook is a mapping of sections")])
     if declared and (repeated := _keys_given_twice(node)):

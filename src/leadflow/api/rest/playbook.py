@@ -12,7 +12,7 @@ from leadflow.api.rest.schemas import PlaybookText
 from leadflow.api.strict_body import StrictRoute
 from leadflow.core import strict_json
 from leadflow.core.errors import Invalid
-from leadflow.core.playbook_text import PlaybookInvalid, parse_playbook
+from leadflow.core.playbook_text import MAX_TEXT, PlaybookInvalid, parse_playbook
 from leadflow.core.plural import counted
 from leadflow.core.roles import Permission
 from leadflow.models.api_key import ApiKey
@@ -21,7 +21,6 @@ from leadflow.services import playbooks, shadow
 router = APIRouter(prefix="/playbook", tags=["playbook"], route_class=StrictRoute)
 Reader = Annotated[ApiKey, Depends(require(Permission.READ))]
 Editor = Annotated[ApiKey, Depends(require(Permission.PLAYBOOK))]
-MAX_TEXT = 1_000_000
 BODY_DOC = {
     "requestBody": {
         "content": {
