@@ -4,7 +4,6 @@ measured on our own history unless someone overrides them, paced against the per
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +14,7 @@ from leadflow.core import amounts
 from leadflow.core import plan as plan_math
 from leadflow.core.errors import Invalid
 from leadflow.core.periods import current_period, elapsed_share, parse_period
+from leadflow.core.playbook_text import with_mql_commitment
 from leadflow.core.report_math import Cohort, reached_counts, step_rates
 from leadflow.core.stages import Stage
 from leadflow.repositories import reports as queries
@@ -140,9 +140,6 @@ def _routed_reps(session: Session) -> int:
     return sum(1 for r in reps if r.active and (r.team in teams or r.email in named))
 
 
-COMMITMENT = re.compile(r"^(\s*)mql_commitment_per_month:\s*\S+\s*$", re.MULTILINE)
-
-
 def commit_mqls(
     session: Session, plan: dict[str, Any], *, author: str, now: datetime
 ) -> tuple[int, int]:
@@ -153,13 +150,6 @@ def commit_mqls(
     months = (end.year - start.year) * 12 + end.month - start.month
     mqls = next(s["required"] for s in plan["stages"] if s["stage"] == "mql")
     per_month = math.ceil(mqls / months)
-    text = playbooks.active_version(session).content
-    line = f"mql_commitment_per_month: {per_month}"
-    if COMMITMENT.search(text):
-        text = COMMITMENT.sub(lambda m: f"{m[1]}{line}", text, count=1)
-    elif re.search(r"^sla:\s*$", text, re.MULTILINE):
-        text = re.sub(r"^sla:\s*$", f"sla:\n  {line}", text, count=1, flags=re.MULTILINE)
-    else:
-        text = text.rstrip("\n") + f"\n\nsla:\n  {line}\n"
+    text = with_mql_commitment(playbooks.active_version(session).content, per_month)
     version = playbooks.install(session, text, author=author, now=now)
     return per_month, version.version
