@@ -255,3 +255,24 @@ def test_history_targets_in_every_spelling_and_delimiter(
     assert np.array_equal(history.outcome, expected)
     assert history.skipped["Closed Won"] == "1 row with no outcome left out"
     assert "Industry" in history.columns and history.read_as.startswith("windows-1252, semicolon")
+
+
+def test_a_stray_cell_far_out_in_a_workbook_is_named_without_reading_every_empty_cell(
+    tmp_path: Path,
+) -> None:
+    # A cell someone typed far out (the sheet's last cell, XFD1048576) made the reader fill
+    # every row out to that column and every missing row in between: 17 billion empty cells
+    # for a 5 KB file (a stray cell at ZZZ2000 took 19 s). Only the cells the sheet holds
+    # are read; the stray one is still named.
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["email", "name"])
+    sheet.append(["a@x.io", "A"])
+    sheet["XFD1048576"] = "stray"
+    book.save(tmp_path / "far.xlsx")
+    entries = list(open_table(tmp_path / "far.xlsx").entries)
+    assert entries[0] == (2, {"email": "a@x.io", "name": "A"})
+    assert [(line, str(e)) for line, e in entries[1:]] == [
+        (1_048_576, "line 1048576: a value in column XFD, which has no header ('stray')")
+    ]

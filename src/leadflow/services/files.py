@@ -171,8 +171,12 @@ def _unnamed(names: list[str], values: list[Any], label: Callable[[int], str]) -
     column k, counted from 1), else None: such a value would otherwise be dropped unseen."""
     for k, (name, value) in enumerate(zip(names, values, strict=False), start=1):
         if not name and value is not None:
-            return f"a value in column {label(k)}, which has no header ({_shown(value)})"
+            return _no_header(label(k), value)
     return None
+
+
+def _no_header(column: str, value: Any) -> str:
+    return f"a value in column {column}, which has no header ({_shown(value)})"
 
 
 def _shown(value: Any) -> str:
@@ -261,20 +265,26 @@ def _sheet_rows(book: Any, name: Naming) -> Iterator[Entry]:
     from openpyxl.utils import get_column_letter
 
     try:
-        sheet = book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None:
+        rows = _held_cells(book.worksheets[0])
+        first = next(rows, None)
+        if first is None:
             return
+        line, held = first
+        width = max(held, default=0)
+        header = [held.get(k) for k in range(1, width + 1)] if line == 1 else []
         names = [name(str(h)) if h is not None else "" for h in header]
         twins = _twins(names)
-        for number, values in enumerate(rows, start=2):
-            cells = [_excel_cell(v) for v in values]
-            if all(c is None for c in cells):
+        for number, held in rows if line == 1 else [first, *rows]:
+            cells = [_excel_cell(held.get(k)) for k in range(1, len(names) + 1)]
+            beyond = {k: _excel_cell(v) for k, v in sorted(held.items()) if k > len(names)}
+            if all(c is None for c in (*cells, *beyond.values())):
                 continue
-            if len(cells) > len(names) and any(c is not None for c in cells[len(names) :]):
-                yield number, RowError(number, f"values beyond the {len(names)} named columns")
-            elif unnamed := _unnamed(names, cells, get_column_letter):
+            # A cell right of the header is in a column without one, as a blank header's is.
+            unnamed = _unnamed(names, cells, get_column_letter) or next(
+                (_no_header(get_column_letter(k), v) for k, v in beyond.items() if v is not None),
+                None,
+            )
+            if unnamed:
                 yield number, RowError(number, unnamed)
             elif twins and (clash := _clash(names, cells, twins, get_column_letter)):
                 yield number, RowError(number, clash)
@@ -282,6 +292,22 @@ def _sheet_rows(book: Any, name: Naming) -> Iterator[Entry]:
                 yield number, _row(names, cells)
     finally:
         book.close()
+
+
+def _held_cells(sheet: Any) -> Iterator[tuple[int, dict[int, Any]]]:
+    """(row number, {column number: value}) of each row the sheet holds, only the cells it
+    holds. openpyxl's own rows are filled out to the sheet's last column and every missing
+    row in between: a cell someone typed far out (XFD1048576) made billions of empty cells
+    of a small file. Its parser reads the rows as stored (openpyxl 3.1, which is pinned)."""
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    book = sheet.parent
+    with sheet._get_source() as source:
+        parser = WorkSheetParser(source, sheet._shared_strings, data_only=book.data_only,
+                                 epoch=book.epoch, date_formats=book._date_formats,
+                                 timedelta_formats=book._timedelta_formats)  # fmt: skip
+        for number, cells in parser.parse():
+            yield number, {cell["column"]: cell["value"] for cell in cells}
 
 
 def _excel_cell(value: Any) -> Any:
