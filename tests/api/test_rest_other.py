@@ -46,6 +46,31 @@ def test_accounts_are_created_updated_and_shown_with_their_people(
     assert client.get("/api/accounts/nowhere.io", headers=marketing).status_code == 404
 
 
+def test_an_account_owner_who_is_no_rep_is_noted_as_the_import_notes_it(
+    client: TestClient, make_key: Callable[[Role], str], marketing: dict[str, str]
+) -> None:
+    """`leadflow import accounts` says when an owner is no rep (routing passes such an owner
+    over); `POST /api/accounts` took one without a word. It keeps it too, and says so."""
+    admin = bearer(make_key(Role.ADMIN))
+    rep = {"email": "cy@flowline.io", "name": "Cy", "team": "inbound"}
+    assert client.post("/api/reps", json=rep, headers=admin).status_code == 201
+    unknown = client.post(
+        "/api/accounts", json={"domain": "acme.com", "owner": "Nobody@X.com"}, headers=marketing
+    )
+    assert unknown.status_code == 201, unknown.text
+    assert unknown.json()["owner"] == "nobody@x.com"  # kept: the rep may be added later
+    assert unknown.json()["notes"] == [
+        "owner nobody@x.com is no rep: acme.com's leads go by the routing rules until a rep "
+        "has that e-mail (leadflow reps add)"
+    ]
+    known = client.post(
+        "/api/accounts", json={"domain": "globex.io", "owner": "CY@flowline.io"}, headers=marketing
+    )
+    assert known.status_code == 201 and known.json()["notes"] == [], known.text
+    unowned = client.post("/api/accounts", json={"domain": "initech.com"}, headers=marketing)
+    assert unowned.status_code == 201 and unowned.json()["notes"] == [], unowned.text
+
+
 def test_native_events_are_scored_and_deduplicated(
     client: TestClient, marketing: dict[str, str]
 ) -> None:

@@ -22,7 +22,7 @@ from leadflow.repositories import events as event_repo
 from leadflow.repositories import external_ids as external_id_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import people
-from leadflow.repositories import reps as rep_repo
+from leadflow.services import reps
 from leadflow.services.companies import (
     business_domain,
     company_domain,
@@ -274,15 +274,8 @@ NOTES_SHOWN = 50  # as many as a refused file lists
 
 def _owners_no_rep(session: Session, lines: list[int], rows: list[dict[str, Any]]) -> list[str]:
     """A note per row whose owner no rep has as e-mail (the first NOTES_SHOWN, then a count)."""
-    if not any(row["owner"] for row in rows):
-        return []
-    reps = rep_repo.emails(session)
-    notes = [
-        f"line {line}: owner {row['owner']} is no rep: {row['domain']}'s leads go by the "
-        "routing rules until a rep has that e-mail (leadflow reps add)"
-        for line, row in zip(lines, rows, strict=True)
-        if row["owner"] and row["owner"] not in reps
-    ]
+    said = reps.owner_notes(session, [(row["owner"], row["domain"]) for row in rows])
+    notes = [f"line {line}: {note}" for line, note in zip(lines, said, strict=True) if note]
     if len(notes) > NOTES_SHOWN:
         more = len(notes) - NOTES_SHOWN
         notes = [*notes[:NOTES_SHOWN], f"... and {counted(more, 'more row')} whose owner is no rep"]

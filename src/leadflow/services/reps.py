@@ -32,6 +32,22 @@ def redacted_channels(rep: Rep) -> list[str]:
     return [redact_url(url) for url in rep.channels or []]
 
 
+def owner_notes(session: Session, owners: Sequence[tuple[str | None, str]]) -> list[str | None]:
+    """Per account, given as (owner, domain): a note when its owner is no rep's e-mail, else
+    None. Such an owner is kept (the rep may be added later: routing reads the owner at each
+    hand-off) but passed over until then. One check and wording for imports and the API."""
+    if not any(owner for owner, _ in owners):
+        return [None] * len(owners)
+    known = rep_repo.emails(session)
+    return [
+        f"owner {owner} is no rep: {domain}'s leads go by the routing rules until a rep has "
+        "that e-mail (leadflow reps add)"
+        if owner and owner not in known
+        else None
+        for owner, domain in owners
+    ]
+
+
 def add_rep(session: Session, fields: dict[str, Any], *, now: datetime) -> Rep:
     """A new rep; Conflict when the e-mail exists, Invalid for bad hours, zone or channels."""
     email = str(fields["email"]).strip().lower()

@@ -11,7 +11,7 @@ from leadflow.api.rest.schemas import AccountIn, Offset
 from leadflow.api.strict_body import StrictRoute
 from leadflow.core.roles import Permission
 from leadflow.models.api_key import ApiKey
-from leadflow.services import accounts, playbooks
+from leadflow.services import accounts, playbooks, reps
 
 router = APIRouter(prefix="/accounts", tags=["accounts"], route_class=StrictRoute)
 Reader = Annotated[ApiKey, Depends(require(Permission.READ))]
@@ -41,9 +41,13 @@ def show_account(key: str, session: DbSession, _: Reader) -> dict[str, Any]:
 def put_account(
     body: AccountIn, session: DbSession, now: Now, _: Writer, response: Response
 ) -> dict[str, Any]:
-    """201 when new, 200 when an account with the domain was updated."""
+    """201 when new, 200 when an account with the domain was updated. `notes`: what to know
+    about it, such as an `owner` no rep has as e-mail (kept, but routing passes it over until
+    a rep has it), as `leadflow import accounts` notes it."""
     book = playbooks.active_playbook(session)
-    account, created = accounts.upsert(session, book, body.model_dump(exclude_unset=True), now=now)
+    fields = body.model_dump(exclude_unset=True)
+    account, created = accounts.upsert(session, book, fields, now=now)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/api/accounts/{account.id}"
-    return accounts.detail(session, str(account.id))
+    said = reps.owner_notes(session, [(account.owner, account.domain)]) if "owner" in fields else []
+    return {**accounts.detail(session, str(account.id)), "notes": [n for n in said if n]}
