@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from openpyxl import Workbook
 
 from tests.cli.conftest import Run, as_json
@@ -158,3 +159,34 @@ def test_a_file_without_rows_says_so(initialised: Run, tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         assert f"{path} holds no rows" in result.stderr and why in result.stderr
         assert result.stdout.strip().splitlines()[-1].startswith("imported 0 leads from 0 rows")
+
+
+NUL_FILES = {
+    "leads": ("email,title,phone\n", "p{i}@acme.com,CEO,1\n", "x@acme.com,CEO,1\x002", "phone"),
+    "accounts": ("domain,name,industry\n", "d{i}.com,D,Retail\n", "x.com,X,Re\x00tail", "industry"),
+    "events": (
+        "email,type,name,timestamp,colour\n",
+        "p{i}@acme.com,track,Visit,2026-01-05T10:00:00Z,\n",
+        "x@acme.com,track,Visit,2026-01-05T10:00:00Z,r\x00ed",
+        "colour",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NUL_FILES))
+def test_a_nul_in_a_cell_after_the_first_4_kb_is_named_by_line_on_every_engine(
+    initialised: Run, tmp_path: Path, kind: str
+) -> None:
+    """The binary sniff reads the first 4 KB: a NUL after them was imported on SQLite and
+    failed the import on PostgreSQL with a traceback or a database error naming nothing."""
+    header, row, bad, field = NUL_FILES[kind]
+    path = tmp_path / f"{kind}.csv"
+    path.write_text(header + "".join(row.format(i=i) for i in range(300)) + bad + "\n")
+    result = initialised("import", kind, str(path))
+    assert result.exit_code == 1, result.output
+    assert f"line 302: {field}: text holds a NUL character (\\u0000)" in result.stderr
+    assert "nothing imported" in result.stderr and "Traceback" not in result.output
+    assert as_json(initialised("leads", "list", "--json")) == []
+    skipped = initialised("import", kind, str(path), "--skip-invalid")
+    assert skipped.exit_code == 0, skipped.output
+    assert f"skipped line 302: {field}: text holds a NUL" in skipped.stderr

@@ -98,3 +98,19 @@ def test_placeholders_mean_missing(placeholder: str) -> None:
 @pytest.mark.parametrize("value", ["0", "no", "Acme", "Selection Inc", "-5", "N/A Logistics"])
 def test_real_values_are_kept(value: str) -> None:
     assert not tabular.is_missing(value)
+
+
+@pytest.mark.parametrize(
+    ("data", "binary"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20, True),
+        (b"PK\x03\x04\x14\x00\x06\x00" + b"x" * 200, True),  # a workbook named .csv
+        (b"\x00\x01\x02\x00" * 50, True),
+        (b"email,title\na@acme.com,C\x00EO\n", False),  # a stray NUL in a cell: a bad row
+        (b"email,title\n" + b"a@acme.com,CEO\n" * 400 + b"b@acme.com,\x00\n", False),
+        (b"email,ti\x00tle\na@acme.com,CEO\n", True),  # in the header: no table to read
+    ],
+)
+def test_a_binary_file_is_told_from_a_text_file_with_a_stray_nul(data: bytes, binary: bool) -> None:
+    text, _ = tabular.decode(data)
+    assert tabular.looks_binary(text) is binary

@@ -6,6 +6,7 @@ import contextlib
 import csv
 import io
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -157,6 +158,47 @@ def test_every_good_json_line_is_read_and_every_bad_one_named_by_line(
         with pytest.raises(ImportRejected) as caught:
             validate_rows("event", open_table(path).entries, EventRecord, False)
         assert caught.value.problems == report.problems
+
+
+NUL_SAID = "text holds a NUL character (\\u0000)"  # as a JSON line's NUL is named
+
+
+def test_a_nul_in_a_csv_cell_is_a_row_error_naming_its_line_and_field_wherever_it_is(
+    tmp_path: Path,
+) -> None:
+    """A NUL after the first 4 KB (all the binary sniff reads) was read as text: SQLite stored
+    it, PostgreSQL failed the import with a database error naming nothing; one in a data row
+    of the first 4 KB refused the file as binary, naming no line."""
+    pad = "".join(f"p{i}@acme.com,Pad,\n" for i in range(300))  # over 4 KB
+    path = tmp_path / "late.csv"
+    path.write_text("email,title,Favourite\na@acme.com,C\0EO,\n" + pad + "b@acme.com,CEO,r\0d\n")
+    entries = list(open_table(path).entries)
+    assert len(entries) == 302
+    bad = [(line, str(row)) for line, row in entries if isinstance(row, RowError)]
+    assert bad == [(2, f"line 2: title: {NUL_SAID}"), (303, f"line 303: favourite: {NUL_SAID}")]
+    assert entries[1] == (3, {"email": "p0@acme.com", "title": "Pad"})
+
+
+def test_a_nul_written_in_an_excel_sheet_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    """A NUL written in a sheet's XML (`&#0;`, which XML forbids) ended the import with a
+    traceback from the XML parser."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["email", "title"])
+    sheet.append(["a@acme.com", "CEO"])
+    sheet.append(["b@acme.com", "MARKER"])
+    book.save(tmp_path / "plain.xlsx")
+    path = tmp_path / "nul.xlsx"
+    with zipfile.ZipFile(tmp_path / "plain.xlsx") as source, zipfile.ZipFile(path, "w") as out:
+        for item in source.infolist():
+            out.writestr(item, source.read(item.filename).replace(b"MARKER", b"C&#0;EO"))
+    with pytest.raises(Invalid) as caught:
+        list(open_table(path).entries)
+    message = caught.value.message
+    assert message.startswith(f"{path}: not a readable Excel workbook: its first sheet breaks "
+                              "off after row 2 (")  # fmt: skip
+    assert "\n" not in message
 
 
 def test_a_bad_row_in_the_middle_of_a_csv_stops_no_later_row(tmp_path: Path) -> None:

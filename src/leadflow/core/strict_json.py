@@ -112,6 +112,12 @@ def storable(where: str, text: str) -> None:
         raise _refused(where, f"text holds {why}")
 
 
+def refusal(where: str, text: str) -> str | None:
+    """`storable`'s refusal as words (`where: text holds ...`; a file's cell), or None."""
+    why = _unstorable(text, nul=False)
+    return None if why is None else f"{where}: text holds {why}"
+
+
 def _unstorable(text: str, nul: bool) -> str | None:
     """What in the text no database stores as text, or None."""
     try:

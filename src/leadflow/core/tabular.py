@@ -115,6 +115,22 @@ def _looks_utf16(data: bytes) -> bool:
     return odd.count(0) > 0.9 * len(odd) or even.count(0) > 0.9 * len(even)
 
 
+BINARY_SNIFF = 4096  # characters of a file's start read to tell a binary file
+# Control characters no text file holds (tab, line feed, form feed and carriage return do).
+_BINARY = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+
+
+def looks_binary(text: str) -> bool:
+    """Whether decoded text is a binary file's: a NUL in its first line (the header), or
+    more than 8 control characters, over one in 64 characters of its start. A few stray NULs
+    in data rows are bad cells, named by their lines wherever they are (`services.files`)."""
+    start = text[:BINARY_SNIFF]
+    if "\0" in start.split("\n", 1)[0]:
+        return True
+    controls = len(_BINARY.findall(start))
+    return controls > 8 and controls * 64 > len(start)
+
+
 def sniff_delimiter(text: str) -> str:
     """The delimiter that splits the first lines into the same number (>1) of columns."""
     sample = _first_lines(text, SAMPLE_LINES)

@@ -125,7 +125,7 @@ def _csv_table(
     path: Path, data: bytes, encoding: str | None, delimiter: str | None, name: Naming
 ) -> Table:
     text, used = tabular.decode(data, encoding)
-    if "\0" in text[:4096]:
+    if tabular.looks_binary(text):
         raise Invalid("a binary file, not text (NUL characters near the start)")
     split = delimiter or tabular.sniff_delimiter(text)
     records = list(tabular.rows_of(text, split))
@@ -138,18 +138,31 @@ def _csv_table(
     comma = tabular.decimal_comma(sample, split)
     cleaned = tabular.cleaned_cells(distinct, comma)
     names = [name(h) for h in tabular.header_names(records[0][1])]
+    for k, header in enumerate(records[0][1], start=1):
+        if refused := strict_json.refusal(f"the header of column {k}", header):
+            raise Invalid(refused)
+    # A NUL no database stores as text (PostgreSQL refuses it, SQLite kept it): the cell's
+    # row is refused naming its field, as a JSON line's is. Looked for only in a file that
+    # holds one, so other files pay one scan of their text.
+    nul = {cell for cell in distinct if "\0" in cell} if "\0" in text else set()
     how = tabular.Dialect(used, split, comma).describe()
-    return Table(path, _csv_rows(records[1:], cleaned, names), how, names)
+    return Table(path, _csv_rows(records[1:], cleaned, names, nul), how, names)
 
 
 def _csv_rows(
-    records: list[tuple[int, list[str]]], cleaned: dict[str, str | None], names: list[str]
+    records: list[tuple[int, list[str]]],
+    cleaned: dict[str, str | None],
+    names: list[str],
+    nul: set[str],
 ) -> Iterator[Entry]:
     named = all(names)
     twins = _twins(names)
     for line, record in records:
         if len(record) > len(names):
             yield line, RowError(line, f"{len(record)} values for {len(names)} columns")
+            continue
+        if nul and (held := _unstorable_cell(names, record, nul)):
+            yield line, RowError(line, held)
             continue
         values = list(map(cleaned.__getitem__, record))
         if twins and (clash := _clash(names, values, twins, str)):
@@ -164,6 +177,15 @@ def _csv_rows(
         row = _row(names, values)
         if row:  # a row of nothing but blanks and placeholders is skipped
             yield line, row
+
+
+def _unstorable_cell(names: list[str], record: list[str], nul: set[str]) -> str | None:
+    """The refusal of the row's first cell holding a NUL (`nul`: the file's such cells),
+    naming its field (or its column, counted from 1, when it has no header), else None."""
+    for k, cell in enumerate(record):
+        if cell in nul:
+            return strict_json.refusal(names[k] or f"column {k + 1}", cell)
+    return None
 
 
 def _unnamed(names: list[str], values: list[Any], label: Callable[[int], str]) -> str | None:
@@ -258,40 +280,54 @@ def _excel_rows(path: Path, name: Naming) -> Iterator[Entry]:
         raise Invalid(f"not a readable Excel workbook ({exc})") from None
     except Exception as exc:  # zipfile.BadZipFile and friends: a damaged or renamed file
         raise Invalid(f"not a readable Excel workbook ({type(exc).__name__})") from None
-    return _sheet_rows(book, name)
+    return _sheet_rows(path, book, name)
 
 
-def _sheet_rows(book: Any, name: Naming) -> Iterator[Entry]:
-    from openpyxl.utils import get_column_letter
-
+def _sheet_rows(path: Path, book: Any, name: Naming) -> Iterator[Entry]:
+    """The sheet's rows; Invalid naming the file where its XML cannot be read (a NUL written
+    as `&#0;`, which XML forbids, say): the rows after it cannot be read either."""
+    last = 1  # the header's row
     try:
-        rows = _held_cells(book.worksheets[0])
-        first = next(rows, None)
-        if first is None:
-            return
-        line, held = first
-        width = max(held, default=0)
-        header = [held.get(k) for k in range(1, width + 1)] if line == 1 else []
-        names = [name(str(h)) if h is not None else "" for h in header]
-        twins = _twins(names)
-        for number, held in rows if line == 1 else [first, *rows]:
-            cells = [_excel_cell(held.get(k)) for k in range(1, len(names) + 1)]
-            beyond = {k: _excel_cell(v) for k, v in sorted(held.items()) if k > len(names)}
-            if all(c is None for c in (*cells, *beyond.values())):
-                continue
-            # A cell right of the header is in a column without one, as a blank header's is.
-            unnamed = _unnamed(names, cells, get_column_letter) or next(
-                (_no_header(get_column_letter(k), v) for k, v in beyond.items() if v is not None),
-                None,
-            )
-            if unnamed:
-                yield number, RowError(number, unnamed)
-            elif twins and (clash := _clash(names, cells, twins, get_column_letter)):
-                yield number, RowError(number, clash)
-            else:
-                yield number, _row(names, cells)
+        for number, entry in _sheet_entries(book, name):
+            last = number
+            yield number, entry
+    except SyntaxError as exc:  # the XML parser's ParseError (ElementTree's or lxml's)
+        raise Invalid(
+            f"{path}: not a readable Excel workbook: its first sheet breaks off after row "
+            f"{last} ({' '.join(str(exc).split())})"
+        ) from None
     finally:
         book.close()
+
+
+def _sheet_entries(book: Any, name: Naming) -> Iterator[Entry]:
+    from openpyxl.utils import get_column_letter
+
+    rows = _held_cells(book.worksheets[0])
+    first = next(rows, None)
+    if first is None:
+        return
+    line, held = first
+    width = max(held, default=0)
+    header = [held.get(k) for k in range(1, width + 1)] if line == 1 else []
+    names = [name(str(h)) if h is not None else "" for h in header]
+    twins = _twins(names)
+    for number, held in rows if line == 1 else [first, *rows]:
+        cells = [_excel_cell(held.get(k)) for k in range(1, len(names) + 1)]
+        beyond = {k: _excel_cell(v) for k, v in sorted(held.items()) if k > len(names)}
+        if all(c is None for c in (*cells, *beyond.values())):
+            continue
+        # A cell right of the header is in a column without one, as a blank header's is.
+        unnamed = _unnamed(names, cells, get_column_letter) or next(
+            (_no_header(get_column_letter(k), v) for k, v in beyond.items() if v is not None),
+            None,
+        )
+        if unnamed:
+            yield number, RowError(number, unnamed)
+        elif twins and (clash := _clash(names, cells, twins, get_column_letter)):
+            yield number, RowError(number, clash)
+        else:
+            yield number, _row(names, cells)
 
 
 def _held_cells(sheet: Any) -> Iterator[tuple[int, dict[int, Any]]]:
