@@ -211,3 +211,26 @@ def test_a_nul_character_is_refused_naming_its_field_on_every_engine(
     # What the public write key sends keeps Segment's leniency: NUL is dropped, as before.
     tracked = {"userId": "kept@acme.com", "event": "Viewed", "properties": {"p": "a\u0000b"}}
     assert client.post("/v1/track", json=tracked, auth=(make_key(Role.INGEST), "")).is_success
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/leads?persona=a%00b", "persona"),
+        ("/api/leads?owner=a%00b", "owner"),
+        ("/api/accounts?tier=a%00b", "tier"),
+        ("/api/reports/funnel?source=a%00b", "source"),
+        ("/api/accounts/a%00b.com", "key"),
+        ("/api/leads/a%00b@acme.com", "key"),
+    ],
+)
+def test_a_nul_in_a_query_or_path_parameter_is_refused_naming_it_on_every_engine(
+    client: TestClient, make_key: Callable[[Role], str], path: str, field: str
+) -> None:
+    """SQLite looked the value up (and found nothing); PostgreSQL answered a 400 naming no
+    parameter, as it did for a NUL in a body."""
+    response = client.get(path, headers=bearer(make_key(Role.ADMIN)))
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["message"] == f"{field}: text holds a NUL character (\\u0000)", error
+    assert [p["field"] for p in error["problems"]] == [field]

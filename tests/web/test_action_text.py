@@ -73,3 +73,19 @@ def test_a_nul_character_is_refused_naming_its_field_on_every_engine(
         lead = session.scalar(select(Lead).where(Lead.email == email))
     assert lead is not None and lead.stage == "sql" and touches == 0
     assert moves == before  # nothing stored
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [("/leads/a%00b@acme.com", "key"), ("/audit?actor=a%00b", "actor"),
+     ("/dashboard?period=2026%00", "period")],
+)  # fmt: skip
+def test_a_nul_in_a_pages_query_or_path_is_refused_naming_it_on_every_engine(
+    client: TestClient, app: FastAPI, path: str, field: str
+) -> None:
+    """As a NUL in a form: SQLite looked the value up, PostgreSQL answered a 400 page naming
+    nothing."""
+    signed_in(client, app)
+    answer = client.get(path)
+    assert answer.status_code == 422, answer.text
+    assert f"{field.capitalize()}: text holds a NUL character (\\u0000)" in answer.text

@@ -1,6 +1,7 @@
 """Request bodies of /api read strictly: at most `MAX_BODY` bytes, and JSON with no NaN,
 Infinity, lone surrogates, NUL characters or deep nesting. The pages' forms are bounded the
-same way (`BoundedRoute`: the sign-in form is open to anybody), and refuse a NUL alike."""
+same way (`BoundedRoute`: the sign-in form is open to anybody), and refuse a NUL alike; so do
+both in their query and path parameters (`storable_parameters`)."""
 
 from __future__ import annotations
 
@@ -90,13 +91,23 @@ class BoundedRequest(Request):
         return form
 
 
+def storable_parameters(request: Request) -> None:
+    """Invalid naming the first path or query parameter whose value no database stores as
+    text (a NUL): SQLite looked such a value up, PostgreSQL refused it naming nothing."""
+    for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
+        if isinstance(value, str):
+            strict_json.storable(name, value)
+
+
 class BoundedRoute(APIRoute):
-    """The route class of every page router: its forms are `BoundedRequest`s."""
+    """The route class of every page router: its forms are `BoundedRequest`s, its parameters
+    `storable_parameters`."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def bounded(request: Request) -> Response:
+            storable_parameters(request)
             return await handler(BoundedRequest(request.scope, request.receive))
 
         return bounded
@@ -122,12 +133,13 @@ class StrictRequest(Request):
 
 
 class StrictRoute(APIRoute):
-    """The route class of every /api router."""
+    """The route class of every /api router (its parameters `storable_parameters`)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def strict(request: Request) -> Response:
+            storable_parameters(request)
             return await handler(StrictRequest(request.scope, request.receive))
 
         return strict
