@@ -158,14 +158,9 @@ def _print_owner(data: dict[str, Any]) -> None:
 def _what(event: dict[str, Any]) -> str:
     """An event in a few words: a touch or note with its text, a page with its path."""
     properties = event["properties"] or {}
-    if team_events.is_touch(event["name"], event.get("source")):
-        said = [properties.get("channel") or "touch", properties.get("text") or ""]
-        for key in ("questions", "objections"):
-            if properties.get(key):
-                said.append(f"{key}: {', '.join(properties[key])}")
-        return " — ".join(p for p in said if p) + f" (by {properties.get('actor') or '?'})"
-    if team_events.is_note(event["name"], event.get("source")):
-        return f"note: {properties.get('text') or ''} (by {properties.get('actor') or '?'})"
+    words = team_events.team_words(event["name"], event.get("source"), properties)
+    if words is not None:
+        return words.line()
     return str(event["name"] or properties.get("path") or "")
 
 

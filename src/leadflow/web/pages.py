@@ -295,18 +295,8 @@ def _team_entry(event: dict[str, Any]) -> dict[str, str] | None:
     Told by where it was stored (`core.team_events`), never by its name: anybody holding the
     public write key can send a "Note Added" with any text and author.
     """
-    properties = event["properties"] or {}
-    if team_events.is_note(event["name"], event["source"]):
-        what = "Note"
-    elif team_events.is_touch(event["name"], event["source"]):
-        what = f"{str(properties.get('channel') or 'touch').capitalize()} logged"
-    else:
-        return None
-    said = [str(properties["text"])] if properties.get("text") else []
-    for key in ("questions", "objections"):  # a touch's, as `leads show` tells them
-        if isinstance(properties.get(key), list) and properties[key]:
-            said.append(f"{key}: {', '.join(map(str, properties[key]))}")
-    return {"what": what, "by": str(properties.get("actor") or "?"), "text": " — ".join(said)}
+    words = team_events.team_words(event["name"], event["source"], event["properties"])
+    return None if words is None else {"what": words.what, "by": words.by, "text": words.said}
 
 
 def _moment(stamp: str) -> datetime:
