@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from leadflow.core.roles import Role
+from leadflow.models.outbox import OutboxMessage
 from leadflow.models.stage_change import StageChange
-from leadflow.services import reps
+from leadflow.services import reps, webhooks
 from tests.api.conftest import NOW, bearer
 from tests.web.test_security import signed_in
 
@@ -197,3 +198,27 @@ def test_the_lead_timeline_tells_the_teams_notes_from_events_sent_with_the_write
     assert "max@flowline.io" not in " ".join(items)  # nor by the author it names
     forged_items = [i for i in items if "Note Added" in i or "Sales Touch" in i]
     assert len(forged_items) == 2 and all("tracked" in i for i in forged_items), items
+
+
+def test_the_alerts_page_says_when_each_alert_was_raised(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    with app.state.sessions() as session, session.begin():
+        nora = {"email": "nora@flowline.io", "name": "Nora Patel", "team": "inbound",
+                "working_hours": "mon-sun 00:00-24:00"}  # fmt: skip
+        reps.add_rep(session, nora, now=NOW)
+        webhooks.add_endpoint(session, "http://127.0.0.1:9/hooks", None, now=NOW)
+    send(client, make_key(Role.MARKETING), [
+        {"email": "kai@unlisted-co.io", "type": "identify", "properties": {"title": "VP Sales"}},
+        {"email": "kai@unlisted-co.io", "type": "track", "name": "Demo Requested"},
+    ])  # fmt: skip
+    with app.state.sessions() as session:
+        raised = session.scalars(select(OutboxMessage.created_at)).all()
+    assert raised
+    signed_in(app, client, "max@flowline.io", "manager")
+    page = client.get("/alerts").text
+    head = page[page.index("<thead>") : page.index("</thead>")]
+    assert "<th>When (UTC)</th>" in head  # before, nothing said when an alert went out
+    for at in raised:
+        assert f'<td data-label="When (UTC)">{at:%Y-%m-%d %H:%M}</td>' in page, page
+
