@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from leadflow.core.roles import Role
+from leadflow.models.audit import AuditEntry
 from leadflow.models.outbox import OutboxMessage
 from leadflow.models.stage_change import StageChange
 from leadflow.services import reps, webhooks
@@ -222,3 +223,28 @@ def test_the_alerts_page_says_when_each_alert_was_raised(
     for at in raised:
         assert f'<td data-label="When (UTC)">{at:%Y-%m-%d %H:%M}</td>' in page, page
 
+
+def test_the_audit_log_says_when_it_shows_only_the_newest_entries_and_pages_on(
+    app: FastAPI, client: TestClient
+) -> None:
+    start = datetime.now(UTC) - timedelta(hours=1)
+    with app.state.sessions() as session, session.begin():
+        for n in range(205):
+            at = start + timedelta(seconds=n)
+            session.add(AuditEntry(at=at, actor="cli", action="lead.recycle",
+                                   target=f"lead:{n}", details={}))  # fmt: skip
+    signed_in(app, client, "ada@flowline.io", "admin")
+    first = client.get("/audit", params={"action": "lead."}).text
+    assert "lead:204<" in first and "lead:5<" in first and "lead:4<" not in first
+    # Before, the newest 200 were all there was: nothing said older entries exist.
+    said = " ".join(re.sub(r"<[^>]+>", " ", first[first.index("</table>") :]).split())
+    assert "The newest 200 entries" in said, said
+    older = re.search(r'<a href="(/audit\?[^"]*)"[^>]*>Older entries', first)
+    assert older is not None
+    rest = client.get(older[1].replace("&amp;", "&")).text
+    assert "lead:4<" in rest and "lead:0<" in rest and "lead:5<" not in rest
+    assert "Older entries" not in rest and 'value="lead."' in rest  # the filter kept
+    assert "Newer entries" in rest
+    for bad in ("0", "two", "-1"):
+        refused = client.get("/audit", params={"page": bad})
+        assert refused.status_code == 200 and "page: a whole number from 1" in refused.text
