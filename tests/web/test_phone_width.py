@@ -11,8 +11,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page
+from sqlalchemy import update
 
 from leadflow.core.roles import Role
+from leadflow.models.lead import Lead
 from leadflow.services import users
 from tests.web.test_pages import PASSWORD, demo_request, people, shot, sign_in
 
@@ -188,3 +190,35 @@ def test_no_control_is_cut_off_or_broken_on_a_desktop_or_a_phone(
                 if controls:
                     cut[f"{email} {path} at {width} px"] = controls
     assert cut == {}, f"controls cut off or broken over lines: {cut}"
+
+
+# The figures at the top of a lead's page: what each card shows must fit inside it.
+CUT_FIGURES = """[...document.querySelectorAll('.kpi')].filter(card => {
+        const edge = card.getBoundingClientRect().right
+            - parseFloat(getComputedStyle(card).paddingRight);
+        return card.scrollWidth > card.clientWidth + 1 || [...card.querySelectorAll('*')]
+            .some(child => child.getBoundingClientRect().right > edge + 1);
+    }).map(card => card.textContent.trim().replace(/\\s+/g, ' '))"""
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_leads_owner_fits_its_card_on_a_desktop_and_a_phone(
+    page: Page, live_url: str, client: TestClient, make_key: Callable[[Role], str], people: None,
+    app: FastAPI,
+) -> None:  # fmt: skip
+    demo_request(client, make_key(Role.MARKETING), "kai@unlisted-co.io")
+    with app.state.sessions() as session, session.begin():  # an e-mail of an ordinary length
+        session.execute(update(Lead).where(Lead.email == "kai@unlisted-co.io")
+                        .values(owner="samuel.okafor@flowline.example"))  # fmt: skip
+    sign_in(page, live_url, "max@flowline.io", "/leads/kai@unlisted-co.io")
+    page.wait_for_load_state("networkidle")
+    cut = {}
+    for width in (1280, PHONE["width"]):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.evaluate("() => new Promise(done => requestAnimationFrame("
+                      "() => requestAnimationFrame(done)))")  # fmt: skip
+        cards = page.evaluate(CUT_FIGURES)
+        if cards:
+            cut[width] = cards
+    # Before, the owner ran past its card's edge at 1280 px and was cut off at 390 px.
+    assert cut == {}, f"figures wider than their card: {cut}"
