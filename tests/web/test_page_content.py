@@ -248,3 +248,30 @@ def test_the_audit_log_says_when_it_shows_only_the_newest_entries_and_pages_on(
     for bad in ("0", "two", "-1"):
         refused = client.get("/audit", params={"page": bad})
         assert refused.status_code == 200 and "page: a whole number from 1" in refused.text
+
+
+def test_every_time_on_the_queue_the_lead_page_and_the_playbook_says_its_zone(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    with app.state.sessions() as session, session.begin():
+        nora = {"email": "nora@flowline.io", "name": "Nora Patel", "team": "inbound",
+                "working_hours": "mon-sun 00:00-24:00"}  # fmt: skip
+        reps.add_rep(session, nora, now=NOW)
+    email = "kai@unlisted-co.io"
+    send(client, make_key(Role.MARKETING), [
+        {"email": email, "type": "identify", "properties": {"title": "VP Operations"}},
+        {"email": email, "type": "track", "name": "Demo Requested"},
+    ])  # fmt: skip
+    signed_in(app, client, "nora@flowline.io", "rep")
+    # Times are UTC; before, the queue's "Demo requested Dec 01 02:42", the lead's timeline
+    # and moments and the playbook's versions said so nowhere, and reps work in their zones.
+    queue = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", client.get("/queue").text))
+    assert re.search(r"Demo requested [A-Z][a-z]{2} \d\d \d\d:\d\d UTC", queue), queue
+    lead = client.get(f"/leads/{email}").text
+    for card in ("Timeline", "Moments that mattered"):
+        heading = lead[lead.index(f"<h2>{card}</h2>") :]
+        said = " ".join(heading[: heading.index("<ul")].split())
+        assert said == f'<h2>{card}</h2> <p class="muted fs12">Times in UTC.</p>', said
+    playbook = client.get("/playbook").text
+    versions = playbook[playbook.index("<h2>Versions</h2>") :]
+    assert "<th>When (UTC)</th>" in versions[: versions.index("</thead>")]
