@@ -8,7 +8,9 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
@@ -17,7 +19,9 @@ from leadflow.core.roles import Role
 from leadflow.models.audit import AuditEntry
 from leadflow.models.outbox import OutboxMessage
 from leadflow.models.stage_change import StageChange
+from leadflow.services import plan as plan_service
 from leadflow.services import reps, webhooks
+from leadflow.web import manage
 from tests.api.conftest import NOW, bearer
 from tests.web.test_security import signed_in
 
@@ -275,3 +279,26 @@ def test_every_time_on_the_queue_the_lead_page_and_the_playbook_says_its_zone(
     playbook = client.get("/playbook").text
     versions = playbook[playbook.index("<h2>Versions</h2>") :]
     assert "<th>When (UTC)</th>" in versions[: versions.index("</thead>")]
+
+
+def test_the_dashboard_and_the_plan_write_big_figures_with_thousands_separators(
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signed_in(app, client, "mia@flowline.io", "marketing")
+    # A year's commitment is twelve months' (200 a month): before, "0 · 2400" beside "1,500".
+    page = client.get("/dashboard?period=2026").text
+    kpi = re.search(r'<div class="l">MQLs in 2026 · commitment</div><div class="n">([^<]*)<', page)
+    assert kpi is not None and kpi[1] == "0 · 2,400", kpi
+    build = plan_service.build
+
+    def measured_on_many(*args: Any, **kwargs: Any) -> Any:
+        result = build(*args, **kwargs)
+        result["stages"][0] |= {"rate": 0.04, "rate_source": "measured", "rate_n": 37500,
+                                "per_rep": 1250}  # fmt: skip
+        return result
+
+    monkeypatch.setattr(manage.plan_service, "build", measured_on_many)
+    rates = "visit=0.02 lead=0.5 mql=0.4 sql=0.25 opportunity=0.2"  # none measured in a new app
+    plan = client.get("/plan", params={"rates": rates}).text
+    plan = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", plan))
+    assert "1,250 4.0% n=37,500" in plan, plan  # before, "1250 4.0% n=37500"
