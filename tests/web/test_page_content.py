@@ -302,3 +302,25 @@ def test_the_dashboard_and_the_plan_write_big_figures_with_thousands_separators(
     plan = client.get("/plan", params={"rates": rates}).text
     plan = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", plan))
     assert "1,250 4.0% n=37,500" in plan, plan  # before, "1250 4.0% n=37500"
+
+
+def test_the_lead_pages_fit_and_engagement_add_up_to_its_total(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str]
+) -> None:
+    """The card showed fit and engagement rounded to the unit ("80 · 171") beside a total to
+    the hundredth (251.43): a decayed engagement's hundredths went missing from the sum."""
+    email, now = "kai@unlisted-co.io", datetime.now(UTC)
+    views = [{"email": email, "type": "page", "properties": {"path": "/pricing"},
+              "timestamp": (now - timedelta(days=days)).isoformat()}
+             for days in (3, 11, 17)]  # fmt: skip
+    send(client, make_key(Role.ADMIN), [
+        {"email": email, "type": "identify", "properties": {"title": "VP Operations"}}, *views,
+    ])  # fmt: skip
+    signed_in(app, client, "max@flowline.io", "manager")
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", client.get(f"/leads/{email}").text))
+    shown = re.search(r"Fit · Engagement ([\d.]+) · ([\d.]+)", page)
+    total = re.search(r"Total score ([\d.]+)", page)
+    assert shown and total, page
+    fit, engagement = shown.groups()
+    assert "." in engagement and engagement != f"{float(engagement):.0f}"  # hundredths shown
+    assert round((float(fit) + float(engagement)) * 100) == round(float(total[1]) * 100)
