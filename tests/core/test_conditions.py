@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadflow.core.conditions import Condition, _same, among, as_number, evaluate
+from leadflow.core.conditions import Condition, _same, among, as_number, describe, evaluate
 
 NUMERIC = [
     Condition(field="budget", gte=500),
@@ -70,3 +70,15 @@ def test_text_among_text_options_in_any_case() -> None:
     assert among("STRASSE", ["straße"])  # case-folded, as `equals` compares text
     assert not among("gmail.co", ["gmail.com"])
     assert among("1,000", [1000, "x"])  # a number among the options: compared as numbers
+
+
+def test_a_condition_reads_as_written_in_the_playbook() -> None:
+    # An explanation quoted a regex as Python shows it, every backslash doubled:
+    # "title regex '(?i)\\b(vp|head)\\b'" for the playbook's (?i)\b(vp|head)\b.
+    assert describe(Condition(field="title", regex=r"(?i)\b(vp|head)\b")) == (
+        r"title regex '(?i)\b(vp|head)\b'"
+    )
+    assert describe(Condition(field="account.tier", in_=["top", "target"])) == (
+        "account.tier in ['top', 'target']"
+    )
+    assert describe(Condition(field="x", equals="two\nlines")) == r"x equals 'two\nlines'"

@@ -197,5 +197,11 @@ def describe(condition: Condition) -> str:
         return f"not ({describe(condition.not_)})"
     for name in LEAF_OPERATORS:
         if name in condition.model_fields_set:
-            return f"{condition.field} {name.rstrip('_')} {getattr(condition, name)!r}"
+            return f"{condition.field} {name.rstrip('_')} {_as_written(getattr(condition, name))}"
     return str(condition.field)
+
+
+def _as_written(value: Any) -> str:
+    """A condition's value quoted as the playbook writes it: Python's form of the value, one
+    line (a line break shows as \\n), its backslashes single (a regex's \\b, not \\\\b)."""
+    return repr(value).replace("\\\\", "\\")
