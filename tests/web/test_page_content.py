@@ -324,3 +324,26 @@ def test_the_lead_pages_fit_and_engagement_add_up_to_its_total(
     fit, engagement = shown.groups()
     assert "." in engagement and engagement != f"{float(engagement):.0f}"  # hundredths shown
     assert round((float(fit) + float(engagement)) * 100) == round(float(total[1]) * 100)
+
+
+def test_the_alerts_page_says_when_it_shows_only_the_newest(
+    app: FastAPI, client: TestClient
+) -> None:
+    """It listed the newest 100 deliveries and stopped, without a word that older ones exist."""
+    signed_in(app, client, "max@flowline.io", "manager")
+
+    def alert(n: int) -> OutboxMessage:
+        at = NOW + timedelta(seconds=n)
+        return OutboxMessage(alert_id=f"alert_{n:04d}", event_type="lead.sales_ready",
+                             target_kind="webhook", target="1", payload={},
+                             next_attempt_at=at, created_at=at)  # fmt: skip
+
+    with app.state.sessions() as session, session.begin():
+        session.add_all(alert(n) for n in range(100))
+    page = re.sub(r"\s+", " ", client.get("/alerts").text)
+    assert "alert_0000" in page and "newest 100" not in page  # all of them: no note
+    with app.state.sessions() as session, session.begin():
+        session.add(alert(100))
+    page = re.sub(r"\s+", " ", client.get("/alerts").text)
+    assert "alert_0100" in page and "alert_0000" not in page
+    assert "the newest 100 deliveries" in page and "leadflow webhooks log" in page

@@ -140,10 +140,13 @@ def team_page(request: Request, session: DbSession, now: Now, seen: Team) -> HTM
 
 @router.get("/alerts")
 def alerts_page(request: Request, session: DbSession, seen: Team) -> HTMLResponse:
-    log = webhooks.delivery_log(session, 100)
-    return page(
-        request, "alerts.html", seen, log=log, replayed=request.query_params.get("replayed")
-    )
+    log = webhooks.delivery_log(session, ALERTS_SHOWN + 1)  # one more: are there older ones?
+    return page(request, "alerts.html", seen, log=log[:ALERTS_SHOWN],
+                older=len(log) > ALERTS_SHOWN, shown=ALERTS_SHOWN,
+                replayed=request.query_params.get("replayed"))  # fmt: skip
+
+
+ALERTS_SHOWN = 100  # deliveries on the alerts page, newest first
 
 
 @router.post("/alerts/{alert_id}/replay")
