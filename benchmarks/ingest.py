@@ -368,11 +368,11 @@ def bare_inserts(path: str, events: int) -> None:
     `events` (all its indexes in place, the server's pragmas), inserted by plain `sqlite3`,
     100 per transaction, each committed; no HTTP, no parsing, no identity, no scoring."""
     from leadflow.core.event_kinds import kind_of, occurred_micros
+    from leadflow.models.db import SQLITE_PRAGMAS
 
     rng = random.Random(1)
     connection = sqlite3.connect(path, isolation_level=None)
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                   "temp_store=MEMORY"):  # fmt: skip
+    for pragma in SQLITE_PRAGMAS:
         connection.execute(f"PRAGMA {pragma}")
     leads = [row[0] for row in connection.execute("SELECT id FROM leads")]
     rows = []

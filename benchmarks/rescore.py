@@ -442,6 +442,8 @@ def bare_write(url: str) -> None:
     values of the same shape, contributions of the length a first scoring writes), with the
     indexes holding those columns dropped first and built again after, as the write sets
     them aside. Timed per part, in a transaction rolled back."""
+    from leadflow.models.db import SQLITE_PRAGMAS
+    from leadflow.repositories._bulk import BULK_CACHE_KIB
     from leadflow.repositories._rebuild import _indexes_on
 
     engine = make_engine(url)
@@ -449,8 +451,9 @@ def bare_write(url: str) -> None:
         aside = _indexes_on(sqlalchemy_connection, "leads", set(WRITTEN))
     engine.dispose()
     connection = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-    connection.execute(f"PRAGMA cache_size = -{1 << 20}")  # as `rescoring.bulk_writes`
-    connection.execute("PRAGMA temp_store = MEMORY")
+    connection.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")  # as `rescoring.bulk_writes`
+    for pragma in SQLITE_PRAGMAS:
+        connection.execute(f"PRAGMA {pragma}")
     ids = [row[0] for row in connection.execute("SELECT id FROM leads ORDER BY id")]
     rows = _bare_rows(ids)
     connection.execute("BEGIN")

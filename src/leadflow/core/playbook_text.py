@@ -243,7 +243,7 @@ def broken_yaml(text: str, exc: yaml.YAMLError) -> PlaybookProblem:
 # written out, a character a value at most (`{a,b}`), so no playbook without aliases is
 # refused. Aliases are shared when YAML reads them, but the check and scoring visit each
 # use: nine-fold aliases a few lines deep stand for billions of values.
-MAX_TEXT = 1_000_000  # characters of YAML the API takes
+MAX_PLAYBOOK_TEXT = 1_000_000  # characters of YAML the API takes
 
 
 class _Endless(Exception):
@@ -284,11 +284,11 @@ def _sizes(root: yaml.Node, limit: int) -> dict[int, int]:
 
 def _too_many_values(root: yaml.Node | None, length: int) -> PlaybookProblem | None:
     """Where aliases make the playbook stand for more values than its text (at least
-    MAX_TEXT characters) could hold written out: the deepest node over it, at its path and
+    MAX_PLAYBOOK_TEXT characters) could hold written out: the deepest node over it, at its path and
     line; or the alias within its own anchor."""
     if root is None:
         return None
-    limit = max(length, MAX_TEXT)
+    limit = max(length, MAX_PLAYBOOK_TEXT)
     try:
         sizes = _sizes(root, limit)
     except _Endless as endless:
@@ -389,14 +389,14 @@ def with_undeclared(book: Playbook) -> Playbook:
 # The blanks before the key are its line's (`[^\S\n]`): blanks across lines (`\s*`) were taken
 # from every line start of a run of blank lines, quadratic in its length. The same edit.
 _COMMITMENT = re.compile(r"^([^\S\n]*)mql_commitment_per_month:\s*\S+\s*$", re.MULTILINE)
+_SLA = re.compile(r"^sla:\s*$", re.MULTILINE)
 
 
 def with_mql_commitment(text: str, per_month: int) -> str:
     """The playbook's text with `sla.mql_commitment_per_month` set: the line replaced where
     there is one, else added under `sla:`, else an `sla:` section appended."""
     line = f"mql_commitment_per_month: {per_month}"
-    if _COMMITMENT.search(text):
-        return _COMMITMENT.sub(lambda m: f"{m[1]}{line}", text, count=1)
-    if re.search(r"^sla:\s*$", text, re.MULTILINE):
-        return re.sub(r"^sla:\s*$", f"sla:\n  {line}", text, count=1, flags=re.MULTILINE)
-    return text.rstrip("\n") + f"\n\nsla:\n  {line}\n"
+    edited, found = _COMMITMENT.subn(lambda m: f"{m[1]}{line}", text, count=1)
+    if not found:
+        edited, found = _SLA.subn(f"sla:\n  {line}", text, count=1)
+    return edited if found else text.rstrip("\n") + f"\n\nsla:\n  {line}\n"

@@ -51,21 +51,19 @@ def database_url_from_env() -> str:
     return os.environ.get("LEADFLOW_DATABASE_URL") or DEFAULT_DATABASE_URL
 
 
+# Every SQLite connection's. temp_store=MEMORY: the statement journal SQLite keeps for every
+# write to a table with triggers (`leads`: name_blocks, migration 0034), and the sorts of a
+# GROUP BY or an index build, stay in memory instead of temporary files: an import wrote its
+# leads 15-20% slower with the triggers and file-backed journals, and as fast as before.
+SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "temp_store=MEMORY")
+
+
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # Driver autocommit: SQLAlchemy emits BEGIN itself (see _sqlite_begin), so SAVEPOINT works
     # and the pragmas below run outside any transaction (WAL cannot be switched inside one).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    # temp_store=MEMORY: the statement journal SQLite keeps for every write to a table with
-    # triggers (`leads`: name_blocks, migration 0034), and the sorts of a GROUP BY or an index
-    # build, stay in memory instead of temporary files: an import wrote its leads 15-20%
-    # slower with the triggers and file-backed journals, and as fast as before with these.
-    for pragma in (
-        "journal_mode=WAL",
-        "synchronous=NORMAL",
-        "foreign_keys=ON",
-        "temp_store=MEMORY",
-    ):
+    for pragma in SQLITE_PRAGMAS:
         cursor.execute(f"PRAGMA {pragma}")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_MS}")
     cursor.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -312,7 +313,7 @@ def _sheet_entries(book: Any, name: Naming) -> Iterator[Entry]:
     header = [held.get(k) for k in range(1, width + 1)] if line == 1 else []
     names = [name(str(h)) if h is not None else "" for h in header]
     twins = _twins(names)
-    for number, held in rows if line == 1 else [first, *rows]:
+    for number, held in rows if line == 1 else chain([first], rows):  # no header row
         cells = [_excel_cell(held.get(k)) for k in range(1, len(names) + 1)]
         beyond = {k: _excel_cell(v) for k, v in sorted(held.items()) if k > len(names)}
         if all(c is None for c in (*cells, *beyond.values())):

@@ -12,7 +12,7 @@ from leadflow.api.rest.schemas import PlaybookText
 from leadflow.api.strict_body import StrictRoute
 from leadflow.core import strict_json
 from leadflow.core.errors import Invalid
-from leadflow.core.playbook_text import MAX_TEXT, PlaybookInvalid, parse_playbook
+from leadflow.core.playbook_text import MAX_PLAYBOOK_TEXT, PlaybookInvalid, parse_playbook
 from leadflow.core.plural import counted
 from leadflow.core.roles import Permission
 from leadflow.models.api_key import ApiKey
@@ -67,8 +67,8 @@ def versions(session: DbSession, _: Reader) -> list[dict[str, Any]]:
 async def playbook_text(request: Request) -> str:
     """The YAML text: the raw body (YAML or text), or `content` of a JSON body."""
     raw = await request.body()
-    if len(raw) > MAX_TEXT:
-        raise Invalid(f"playbook is over {MAX_TEXT // 1000} KB")
+    if len(raw) > MAX_PLAYBOOK_TEXT:
+        raise Invalid(f"playbook is over {MAX_PLAYBOOK_TEXT // 1000} KB")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
