@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Invalid
-from leadflow.core.lifecycle import Transition
+from leadflow.core.lifecycle import Action, Transition
 from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.core.report_math import Cohort
@@ -237,6 +237,26 @@ def test_velocity_of_a_cohort_counts_only_its_leads(session: Session, playbook: 
     assert result["lead_to_customer"] == {"n": 1, "p50_days": 27.0, "p90_days": 27.0}
     nobody = run(session, playbook, "velocity", cohort=Cohort(source="print"))
     assert (nobody["rows"], nobody["lead_to_customer"]["n"]) == ([], 0)
+
+
+def test_velocity_an_accepted_sql_is_one_stay_in_sql(session: Session, playbook: Playbook) -> None:
+    # A rep accepting an SQL keeps it in sql: the history has the action, but the lead left
+    # nothing and entered nothing. L7 entered sql 09-06 01:00, was accepted 09-08 and made an
+    # opportunity 09-10: one stay of 3.9583 days, not a stay of 1.96 days and one of 2.
+    lead = session.scalars(select(Lead).where(Lead.email == "g@x.io")).one()
+    lifecycle.act(session, lead, Action.ACCEPT, actor="ana@flowline.io", reason="", now=day(9, 8))
+    assert lead.stage_changed_at == day(9, 6, 1)  # still when it entered sql
+    converted = Transition(Stage.SQL, Stage.OPPORTUNITY, "converted", "ana")
+    lifecycle.record(session, lead, converted, day(9, 10))
+    session.flush()
+    # sql before: L1 5, L2 2, L3 4, L5 2 days; now L7's 3.9583 too.
+    for cohort in (Cohort(), Cohort(source="google")):
+        rows = {r["stage"]: r for r in run(session, playbook, "velocity", cohort=cohort)["rows"]}
+        sql = rows["sql"]
+        if cohort.is_everyone:
+            assert (sql["n"], sql["mean_days"], sql["p50_days"]) == (5, 3.39, 3.96)
+        else:  # google: L1 5, L2 2, L7 3.9583
+            assert (sql["n"], sql["mean_days"], sql["p50_days"]) == (3, 3.65, 3.96)
 
 
 def test_speed_to_lead_and_both_slas(session: Session, playbook: Playbook) -> None:

@@ -40,10 +40,15 @@ AUTOMATIC_FROM = (Stage.SUBSCRIBER, Stage.LEAD, Stage.MQL, Stage.NURTURE)
 
 
 def record(session: Session, lead: Lead, transition: Transition, now: datetime) -> None:
-    """Move the lead and write the change, its reason and its actor to the history."""
+    """Move the lead and write the change, its reason and its actor to the history. An
+    action that keeps the stage (a rep accepting an SQL) is on the history but left and
+    entered nothing: the lead's time in its stage still runs from when it entered it, and
+    the row is no move out of a stage (no `previous_entered_at`: velocity skips it)."""
     since = lead.stage_changed_at or lead.created_at
+    moved = transition.from_stage != transition.to_stage
     lead.stage = transition.to_stage.value
-    lead.stage_changed_at = now
+    if moved:
+        lead.stage_changed_at = now
     ranks = (funnel_rank(transition.from_stage), funnel_rank(transition.to_stage))
     lead.reached_rank = max(lead.reached_rank if lead.reached_rank is not None else -1, *ranks)
     stage_changes.record(
@@ -54,7 +59,7 @@ def record(session: Session, lead: Lead, transition: Transition, now: datetime) 
         at=now,
         reason=transition.reason,
         actor=transition.actor,
-        previous_entered_at=since,
+        previous_entered_at=since if moved else None,
     )
 
 
