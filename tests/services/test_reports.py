@@ -390,6 +390,30 @@ def test_data_quality(session: Session, playbook: Playbook) -> None:
     assert {pair["keep"]["email"], pair["duplicate"]["email"]} == {"a@x.io", "g@x.io"}
 
 
+def test_data_quality_counts_every_bad_and_bouncing_address_not_only_those_listed(
+    session: Session, playbook: Playbook
+) -> None:
+    # 60 more leads with no usable address, 55 of them bouncing: the counts are 61 and 56
+    # (L6 and L4 besides), the lists the first 50 of each.
+    for k in range(60):
+        lead = Lead(email=f"nobody {k}", stage="lead", created_at=day(9, 20), reached_rank=1)
+        session.add(lead)
+        session.flush()
+        if k < 55:
+            event_repo.insert(session, lead_id=lead.id, type="track", name="Email Bounced",
+                              occurred_at=day(9, 21), source="api", properties={}, context={},
+                              message_id=f"bounce{k}")  # fmt: skip
+    session.flush()
+    result = run(session, playbook, "data_quality")
+    problems = {r["problem"]: (r["leads"], r["share"]) for r in result["rows"]}
+    assert result["leads"] == 67
+    assert problems["invalid e-mail"] == (61, 0.9104)
+    assert problems["bouncing e-mail"] == (56, 0.8358)
+    assert (len(result["invalid_emails"]), len(result["bouncing"])) == (50, 50)
+    september = run(session, playbook, "data_quality", period="2026-09")  # L6 is October's
+    assert {r["problem"]: r["leads"] for r in september["rows"]}["invalid e-mail"] == 60
+
+
 def test_unknown_reports_and_periods_are_named(session: Session, playbook: Playbook) -> None:
     with pytest.raises(Invalid, match="unknown report 'funel'"):
         run(session, playbook, "funel")

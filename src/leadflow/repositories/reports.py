@@ -192,11 +192,15 @@ def invalid_emails(
 
 def bounced(
     session: Session, cohort: Cohort, names: Sequence[str], limit: int
-) -> list[tuple[int, str | None]]:
-    """Cohort leads with an e-mail bounce event."""
+) -> tuple[int, list[tuple[int, str | None]]]:
+    """Cohort leads with an e-mail bounce event: (how many, the first `limit` by id)."""
     bounce = select(Event.lead_id).where(Event.type == "track", Event.name.in_(list(names)))
-    query = select(Lead.id, Lead.email).where(in_cohort(cohort), Lead.id.in_(bounce))
-    return [(int(i), e) for i, e in session.execute(query.order_by(Lead.id).limit(limit))]
+    where = and_(in_cohort(cohort), Lead.id.in_(bounce))
+    count = int(session.scalar(select(func.count()).select_from(Lead).where(where)) or 0)
+    if not count:
+        return 0, []
+    query = select(Lead.id, Lead.email).where(where).order_by(Lead.id).limit(limit)
+    return count, [(int(i), e) for i, e in session.execute(query)]
 
 
 def stale(

@@ -69,12 +69,13 @@ def data_quality(
     # The list is looked for only when the count found some (a pass over every lead).
     found = counted.bad_emails
     invalid = queries.invalid_emails(session, cohort, LISTED, found) if found else []
-    bounced = queries.bounced(session, cohort, BOUNCES, LISTED)
+    bouncing, bounced = queries.bounced(session, cohort, BOUNCES, LISTED)
     stale_count, stale = queries.stale(session, cohort, now - timedelta(days=stale_days))
     duplicates = likely_duplicates(queries.duplicate_candidates(session, cohort, LARGEST_BLOCK))
     rows += [
-        {"problem": "invalid e-mail", "leads": len(invalid), "share": share(len(invalid), size)},
-        {"problem": "bouncing e-mail", "leads": len(bounced), "share": share(len(bounced), size)},
+        # Counted in full: the lists beside them show only the first LISTED.
+        {"problem": "invalid e-mail", "leads": found, "share": share(found, size)},
+        {"problem": "bouncing e-mail", "leads": bouncing, "share": share(bouncing, size)},
         {"problem": f"no activity for {stale_days} days", "leads": stale_count,
          "share": share(stale_count, size)},
         {"problem": "likely duplicates (pairs)", "leads": len(duplicates), "share": None},
