@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadflow.core.periods import current_period, elapsed_share, parse_period
+from leadflow.core.periods import current_period, elapsed_share, months_between, parse_period
 from leadflow.core.plan import NOT_A_SHARE, pacing, parse_rates, required_counts, sensitivity
 
 RATES = {"visit": 0.02, "lead": 0.5, "mql": 0.4, "sql": 0.25, "opportunity": 0.2}
@@ -107,6 +107,18 @@ def test_periods() -> None:
     now = datetime(2026, 11, 16, tzinfo=UTC)
     assert (current_period("quarter", now), current_period("month", now)) == ("2026-Q4", "2026-11")
     assert elapsed_share(*parse_period("2026-11"), now) == 0.5
+
+
+def test_months_between_counts_parts_of_months_by_their_share() -> None:
+    def at(month: int, day: int, year: int = 2026) -> datetime:
+        return datetime(year, month, day, tzinfo=UTC)
+
+    assert months_between(*parse_period("2026-Q4")) == 3
+    assert months_between(*parse_period("2026")) == 12
+    assert months_between(at(9, 4), at(9, 19)) == 0.5  # half of September's 30 days
+    assert months_between(at(9, 16), at(10, 16)) == pytest.approx(15 / 30 + 15 / 31)
+    assert months_between(at(11, 16), at(2, 1, 2027)) == 2.5
+    assert months_between(at(10, 1), at(9, 1)) == months_between(at(9, 1), at(9, 1)) == 0
 
 
 def test_the_mql_share_for_a_target_precision() -> None:

@@ -276,6 +276,26 @@ def test_speed_to_lead_and_both_slas(session: Session, playbook: Playbook) -> No
         4, 200, 0.02)  # fmt: skip
 
 
+def test_marketing_commitment_over_a_range_of_days(session: Session, playbook: Playbook) -> None:
+    # 200 MQLs a month. 09-04 to 09-19 is half of September: 100 committed, and L3, L4 and L5
+    # entered MQL in it (not a commitment of 0 months, which said no share at all).
+    half = Cohort(since=day(9, 4), until=day(9, 19))
+    marketing = run(session, playbook, "speed", cohort=half)["marketing"]
+    assert (marketing["mqls"], marketing["commitment"], marketing["share_of_commitment"]) == (
+        3, 100, 0.03)  # fmt: skip
+    # Leads created before October, no start: the period is the month that ends there
+    # (September: 4 MQLs of 200), not this month (November) running backwards to October
+    # (-1 month: a commitment of -200).
+    before = Cohort(until=day(10, 1))
+    marketing = run(session, playbook, "speed", cohort=before)["marketing"]
+    assert (marketing["start"], marketing["end"]) == (day(9, 1).isoformat(), day(10, 1).isoformat())
+    assert (marketing["mqls"], marketing["commitment"], marketing["share_of_commitment"]) == (
+        4, 200, 0.02)  # fmt: skip
+    september = run(session, playbook, "bottlenecks", cohort=before)
+    assert september["period"] == {"start": day(9, 1).isoformat(), "end": day(10, 1).isoformat()}
+    assert september["rows"][0]["n_now"] == 6
+
+
 def test_lead_quality_feedback_keeps_lost_deals_apart(session: Session, playbook: Playbook) -> None:
     result = run(session, playbook, "quality")
     found = {(r["action"], r["reason"], r["source"], r["campaign"], r["leads"])

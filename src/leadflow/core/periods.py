@@ -51,6 +51,22 @@ def current_period(kind: str, now: datetime) -> str:
     raise ValueError(f"{kind!r}: expected month, quarter or year")
 
 
+def months_between(start: datetime, end: datetime) -> float:
+    """How many months [start, end) spans: each whole month 1, a part of one its share of
+    that month's time (half of September: 0.5); 0 when end is not after start."""
+    months = 0.0
+    first = start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    while first < end:
+        after = first.replace(year=first.year + first.month // 12, month=first.month % 12 + 1)
+        if start <= first and after <= end:
+            months += 1
+        else:
+            overlap = min(end, after) - max(start, first)
+            months += max(overlap.total_seconds(), 0.0) / (after - first).total_seconds()
+        first = after
+    return months
+
+
 def elapsed_share(start: datetime, end: datetime, now: datetime) -> float:
     """How much of [start, end) has passed at `now`, between 0 and 1."""
     share = (now - start).total_seconds() / (end - start).total_seconds()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,6 +19,8 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.report_math import Cohort
 from leadflow.repositories.reports import DIMENSIONS
 from leadflow.services.reports import data_quality, drift, funnel, revenue, team
+
+TICK = timedelta(microseconds=1)  # the last instant before a bound
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +73,12 @@ class Asked:
 
     @property
     def span(self) -> tuple[datetime, datetime]:
-        """[start, end) of the period: the cohort's, else this month."""
-        return self.cohort.since or _month_start(self.now), self.cohort.until or _month_start(
-            self.now, -1
-        )
+        """[start, end) of the period: the cohort's, else this month; with only an end, the
+        month that ends there (its start, when the end is no month's first instant)."""
+        since, until = self.cohort.since, self.cohort.until
+        if since is None:
+            since = _month_start(until - TICK) if until is not None else _month_start(self.now)
+        return since, until or _month_start(self.now, -1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +97,8 @@ def _conversion(a: Asked) -> dict[str, Any]:
 
 def _bottlenecks(a: Asked) -> dict[str, Any]:
     start, end = a.span
-    if a.cohort.since is None:  # the last complete month against the months before it
+    if a.cohort.since is None and a.cohort.until is None:
+        # the last complete month against the months before it
         start, end = _month_start(a.now, 1), _month_start(a.now)
     history = [_month_start(start, a.options.history_months)]
     return funnel.bottlenecks(a.session, a.cohort, start, end, history)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from leadflow.core.engagement_state import epoch_micros
 from leadflow.core.errors import Invalid
 from leadflow.core.limits import MAX_DB_INT, MAX_REPORT_ROWS
+from leadflow.core.periods import months_between
 from leadflow.core.playbook import Playbook
 from leadflow.core.report_math import Cohort, Rate, percentiles
 from leadflow.repositories import fallen_through as cracks
@@ -60,14 +61,16 @@ def marketing_sla(
     session: Session, playbook: Playbook, start: datetime, end: datetime
 ) -> dict[str, Any]:
     """Marketing's side: moves into MQL in [start, end) against the monthly commitment times
-    the period's months."""
-    months = (end.year - start.year) * 12 + end.month - start.month
+    the period's months (a part of a month: its share of the commitment)."""
     promised = playbook.sla.mql_commitment_per_month
+    committed = round(promised * months_between(start, end), 2) if promised else None
+    if committed is not None and committed.is_integer():
+        committed = int(committed)
     mqls = queries.entries(session, "mql", start, end)
     return {
         "start": start.isoformat(), "end": end.isoformat(), "mqls": mqls,
-        "commitment": promised * months if promised else None,
-        "share_of_commitment": share(mqls, promised * months) if promised else None,
+        "commitment": committed,
+        "share_of_commitment": share(mqls, committed) if committed is not None else None,
     }  # fmt: skip
 
 
