@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from leadflow.models.assignment import Assignment
@@ -37,7 +37,9 @@ def signal(session: Session) -> None:
 def add_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Store notifications (user_id, alert_id, event_type, lead_id, title, body, created_at)."""
     if rows:
-        session.add_all([Notification(**row) for row in rows])
+        # One executemany (the ORM's add would insert them one at a time on SQLite, to read
+        # back each new id in order; nothing here needs them).
+        session.execute(insert(Notification), list(rows))
         signal(session)
 
 

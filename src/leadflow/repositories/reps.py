@@ -79,10 +79,16 @@ def loads(
 
 
 def add_assignment(session: Session, **fields: Any) -> Assignment:
-    """Record a hand-off."""
+    """Record a hand-off (flushed: it has its id)."""
+    assignment = new_assignment(session, **fields)
+    session.flush()
+    return assignment
+
+
+def new_assignment(session: Session, **fields: Any) -> Assignment:
+    """Record a hand-off at the session's next flush (many are then written together)."""
     assignment = Assignment(**fields)
     session.add(assignment)
-    session.flush()
     return assignment
 
 

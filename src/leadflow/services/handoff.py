@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +43,20 @@ def is_sales_ready(playbook: Playbook, stage: Stage) -> bool:
     return stage in playbook.lifecycle.sales_ready
 
 
+@dataclass(frozen=True)
+class Ready:
+    """A lead a stage move has just made sales-ready, with what its hand-off reads: its
+    score (with the explanation the alert shows), facts (routing may read any), the events
+    that arrived with the move, and its `recent` events (None: read here)."""
+
+    lead: Lead
+    move: Transition
+    score: LeadScore
+    facts: Mapping[str, Any]
+    new_events: Sequence[EventFacts] = ()
+    recent: Sequence[event_repo.Recent] | None = None
+
+
 def hand_off(
     session: Session,
     playbook: Playbook,
@@ -52,56 +66,76 @@ def hand_off(
     facts: Mapping[str, Any],
     new_events: Sequence[EventFacts],
     now: datetime,
-    rep_states: list[RepState] | None = None,
-    audience: notifications.Audience | None = None,
-    recent: Sequence[event_repo.Recent] | None = None,
 ) -> Assignment | None:
-    """Assign a lead that just became sales-ready and queue its alert; None otherwise.
+    """Assign a lead that just became sales-ready and queue its alert; None otherwise."""
+    made = hand_off_many(session, playbook, [Ready(lead, move, score, facts, new_events)], now)
+    return made[0] if made else None
 
-    A bulk caller passes `rep_states` (read once) and it is kept current here, so a thousand
-    hand-offs do not read every rep's load a thousand times; and one `audience`, so they do
-    not read the webhook endpoints and each team's users a thousand times either; and the
-    lead's `recent` events (`event_repo.latest_of`, read for all its leads at once).
+
+def hand_off_many(
+    session: Session, playbook: Playbook, ready: Sequence[Ready], now: datetime
+) -> list[Assignment]:
+    """Assign each lead a move made sales-ready, in order, and queue their alerts; the
+    assignments (the moves into stages the playbook does not hand to sales get none).
+
+    One lead (a tracking call) or a thousand (a bulk pass) take the same steps, each done
+    once for all of them: the reps, their loads and the accounts read once (each routing
+    decision counts in the loads the next one sees), the assignments written in one flush,
+    the alerts' recipients read once and their outbox rows and notifications written
+    together.
     """
-    if not is_sales_ready(playbook, move.to_stage):
-        return None
-    states = rep_states if rep_states is not None else rep_service.states(session, now)
-    account = account_repo.get(session, lead.account_id) if lead.account_id else None
-    owner = rep_repo.get_by_email(session, account.owner) if account and account.owner else None
-    decision = route(
-        playbook.routing,
-        {**facts, **score.as_facts()},
-        states,
-        now,
-        owner.id if owner else None,
-    )
-    _count_assignment(states, decision.rep_id, now)
-    rep = rep_repo.get(session, decision.rep_id) if decision.rep_id is not None else None
-    hand_raiser = move.hand_raiser
-    assignment = rep_repo.add_assignment(
-        session,
-        lead_id=lead.id,
-        rep_id=decision.rep_id,
-        team=decision.team,
-        stage=move.to_stage.value,
-        reason=decision.reason,
-        hand_raiser=bool(hand_raiser),
-        assigned_at=now,
-        sla_due_at=deadline(playbook, move.to_stage, bool(hand_raiser), rep, now),
-    )
-    if rep is not None:
-        lead.owner, lead.updated_at = rep.email, now
+    ready = [r for r in ready if is_sales_ready(playbook, r.move.to_stage)]
+    if not ready:
+        return []
+    reps = rep_repo.list_all(session)
+    by_id, by_email = {r.id: r for r in reps}, {r.email: r for r in reps}
+    states = rep_service.states(session, now, reps)
+    accounts = {a.id: a for a in account_repo.get_many(session, {r.lead.account_id for r in ready})}
+    routed = []
+    for item in ready:
+        account = accounts.get(item.lead.account_id) if item.lead.account_id else None
+        owner = by_email.get(account.owner.strip().lower()) if account and account.owner else None
+        decision = route(
+            playbook.routing,
+            {**item.facts, **item.score.as_facts()},
+            states,
+            now,
+            owner.id if owner else None,
+        )
+        _count_assignment(states, decision.rep_id, now)
+        rep = by_id.get(decision.rep_id) if decision.rep_id is not None else None
+        hand_raiser = bool(item.move.hand_raiser)
+        assignment = rep_repo.new_assignment(
+            session,
+            lead_id=item.lead.id,
+            rep_id=decision.rep_id,
+            team=decision.team,
+            stage=item.move.to_stage.value,
+            reason=decision.reason,
+            hand_raiser=hand_raiser,
+            assigned_at=now,
+            sla_due_at=deadline(playbook, item.move.to_stage, hand_raiser, rep, now),
+        )
+        if rep is not None:
+            item.lead.owner, item.lead.updated_at = rep.email, now
+        routed.append((item, decision.team, rep, assignment))
+    session.flush()  # the assignments' ids, which the alerts carry
     notification_repo.signal(session)  # queues on screen change when this commits
-    payload = alert_payload(
-        session, playbook, lead, move.to_stage, move.reason, score, rep, assignment, now, recent
-    )
-    payload["why"]["tipped_by"] = [_activity(event) for event in new_events[-TIPPING_EVENTS:]]
-    audience = audience or notifications.Audience(session)
-    queue_alert(session, "lead.sales_ready", payload, rep, now, team=decision.team,
-                audience=audience)  # fmt: skip
-    if rep is not None:  # for tools that track ownership; the rep is alerted once, above
-        queue_alert(session, "lead.assigned", payload, None, now, audience=audience)
-    return assignment
+    unread = [r.lead.id for r in ready if r.recent is None]
+    recent = event_repo.latest_of(session, unread, RECENT_EVENTS) if unread else {}
+    alerts = Alerts(session)
+    for item, team, rep, assignment in routed:
+        payload = alert_payload(
+            session, playbook, item.lead, item.move.to_stage, item.move.reason, item.score,
+            rep, assignment, now,
+            item.recent if item.recent is not None else recent.get(item.lead.id, []),
+        )  # fmt: skip
+        payload["why"]["tipped_by"] = [_activity(e) for e in item.new_events[-TIPPING_EVENTS:]]
+        alerts.add("lead.sales_ready", payload, rep, now, team=team)
+        if rep is not None:  # for tools that track ownership; the rep is alerted once, above
+            alerts.add("lead.assigned", payload, None, now)
+    alerts.write(now)
+    return [assignment for _, _, _, assignment in routed]
 
 
 def _count_assignment(states: list[RepState], rep_id: int | None, now: datetime) -> None:
@@ -218,6 +252,61 @@ def lead_card(session: Session, playbook: Playbook, lead: Lead, stage: Stage) ->
     }
 
 
+class Alerts:
+    """Alerts queued together in one transaction: each gets its outbox rows (one per endpoint
+    that wants it and per Apprise URL, and the record of each in-app delivery) and its
+    people's notifications, written by `write` in one statement each. Who they go to is read
+    once for the run (`notifications.Audience`)."""
+
+    def __init__(self, session: Session, audience: notifications.Audience | None = None) -> None:
+        self.session = session
+        self.audience = audience or notifications.Audience(session)
+        self._outbox: list[dict[str, Any]] = []
+        self._notices: list[tuple[dict[str, Any], list[int]]] = []
+
+    def add(
+        self,
+        event_type: str,
+        data: dict[str, Any],
+        rep: Rep | None,
+        now: datetime,
+        team: str | None = None,
+    ) -> str:
+        """An alert for every endpoint that wants it and the rep's channels, delivered in the
+        app to the rep (or, with no rep, to the `team` whose queue holds the lead); its id."""
+        people = self.audience.recipients(rep, team)
+        return self.add_to(event_type, data, _channels(rep), now, people)
+
+    def add_to(
+        self,
+        event_type: str,
+        data: dict[str, Any],
+        urls: list[str],
+        now: datetime,
+        people: Sequence[User] = (),
+    ) -> str:
+        """An alert for every endpoint that wants it and these Apprise URLs, delivered in the
+        app to these people; its id."""
+        alert_id = f"alert_{uuid.uuid4().hex}"
+        payload = {"id": alert_id, "type": event_type, "timestamp": now.isoformat(), "data": data}
+        self._outbox += [
+            _row(alert_id, event_type, "webhook", str(endpoint.id), payload, now)
+            for endpoint in self.audience.endpoints()
+            if event_type in endpoint.events
+        ]
+        self._outbox += [_row(alert_id, event_type, "apprise", url, payload, now) for url in urls]
+        self._outbox += notifications.outbox_rows(alert_id, event_type, payload, people, now)
+        self._notices.append((payload, [person.id for person in people]))
+        return alert_id
+
+    def write(self, now: datetime) -> None:
+        """Queue what was added, in the caller's transaction (the worker delivers after it
+        commits)."""
+        delivery.queue(self.session, self._outbox, now)
+        notifications.deliver_many(self.session, self._notices, now)
+        self._outbox, self._notices = [], []
+
+
 def queue_alert(
     session: Session,
     event_type: str,
@@ -230,9 +319,10 @@ def queue_alert(
     """Queue one alert for every endpoint that wants it and the rep's channels, and deliver it
     in the app to the rep (or, with no rep, to the `team` whose queue holds the lead); its id.
     `audience`: who alerts go to, as a run of alerts read it once."""
-    audience = audience or notifications.Audience(session)
-    people = audience.recipients(rep, team)
-    return queue_to(session, event_type, data, _channels(rep), now, people, audience=audience)
+    alerts = Alerts(session, audience)
+    alert_id = alerts.add(event_type, data, rep, now, team=team)
+    alerts.write(now)
+    return alert_id
 
 
 def queue_to(
@@ -246,17 +336,9 @@ def queue_to(
 ) -> str:
     """Queue one alert for every endpoint that wants it and these Apprise URLs, and deliver it
     in the app to these people; its id."""
-    alert_id = f"alert_{uuid.uuid4().hex}"
-    payload = {"id": alert_id, "type": event_type, "timestamp": now.isoformat(), "data": data}
-    rows = [
-        _row(alert_id, event_type, "webhook", str(endpoint.id), payload, now)
-        for endpoint in (audience or notifications.Audience(session)).endpoints()
-        if event_type in endpoint.events
-    ]
-    rows += [_row(alert_id, event_type, "apprise", url, payload, now) for url in urls]
-    rows += notifications.outbox_rows(alert_id, event_type, payload, people, now)
-    delivery.queue(session, rows, now)
-    notifications.deliver(session, payload, [person.id for person in people], now)
+    alerts = Alerts(session, audience)
+    alert_id = alerts.add_to(event_type, data, urls, now, people)
+    alerts.write(now)
     return alert_id
 
 

@@ -32,9 +32,8 @@ from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import bulk_jobs, events, stage_changes, stage_facts
 from leadflow.repositories import leads as lead_repo
-from leadflow.services import audit, digest, handoff, notifications, sla
+from leadflow.services import audit, digest, handoff, sla
 from leadflow.services import leads as lead_service
-from leadflow.services import reps as rep_service
 
 AUTOMATIC_FROM = (Stage.SUBSCRIBER, Stage.LEAD, Stage.MQL, Stage.NURTURE)
 
@@ -271,23 +270,21 @@ def _hand_off_all(
         a.id: a
         for a in account_repo.get_many(session, {lead.account_id for lead in leads.values()})
     }
-    states = rep_service.states(session, now)
-    audience = notifications.Audience(session)
     recent = events.latest_of(session, leads, handoff.RECENT_EVENTS)
+    handed = []
     for lead_id, move, score in ready:
         lead = leads[lead_id]
         account = accounts.get(lead.account_id) if lead.account_id else None
-        facts = lead_service.facts_of(session, lead, playbook, account)
         explained = tuple(
             Contribution(c["rule"], c.get("label") or c["rule"], c.get("kind", "fit"), c["points"])
             for c in lead.contributions or []
         )
-        full = dataclasses.replace(score, contributions=explained)
-        new = raised.get(lead_id, ())
-        handoff.hand_off(
-            session, playbook, lead, move, full, facts, new, now, states, audience,
+        handed.append(handoff.Ready(
+            lead, move, dataclasses.replace(score, contributions=explained),
+            lead_service.facts_of(session, lead, playbook, account), raised.get(lead_id, ()),
             recent.get(lead_id, []),
-        )  # fmt: skip
+        ))  # fmt: skip
+    handoff.hand_off_many(session, playbook, handed, now)
 
 
 def hand_raiser_events(

@@ -82,13 +82,25 @@ def deliver(
     session: Session, payload: dict[str, Any], user_ids: Sequence[int], now: datetime
 ) -> None:
     """A notification for each of these users, in the caller's transaction."""
-    title, body = summary(payload)
-    repo.add_many(session, [
-        {"user_id": user_id, "alert_id": str(payload["id"]), "event_type": str(payload["type"]),
-         "lead_id": lead_of(payload), "title": title[:500], "body": body[:4000],
-         "created_at": now}
-        for user_id in user_ids
-    ])  # fmt: skip
+    deliver_many(session, [(payload, user_ids)], now)
+
+
+def deliver_many(
+    session: Session, alerts: Sequence[tuple[dict[str, Any], Sequence[int]]], now: datetime
+) -> None:
+    """For each alert, a notification for each of its users, in the caller's transaction."""
+    rows = []
+    for payload, user_ids in alerts:
+        if not user_ids:
+            continue
+        title, body = summary(payload)
+        rows += [
+            {"user_id": user_id, "alert_id": str(payload["id"]),
+             "event_type": str(payload["type"]), "lead_id": lead_of(payload),
+             "title": title[:500], "body": body[:4000], "created_at": now}
+            for user_id in user_ids
+        ]  # fmt: skip
+    repo.add_many(session, rows)
 
 
 def redeliver(session: Session, message: OutboxMessage, now: datetime) -> None:
