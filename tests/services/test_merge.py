@@ -9,14 +9,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.core.errors import Invalid, NotFound
-from leadflow.core.lifecycle import Action
+from leadflow.core.lifecycle import MERGE_ACTOR, Action, Transition
 from leadflow.core.playbook import Playbook
 from leadflow.core.report_math import Cohort
-from leadflow.models import Assignment, Event, Lead
-from leadflow.services import leads, lifecycle, merge, pipeline, playbooks, reports
+from leadflow.core.stages import Stage
+from leadflow.models import Assignment, Event, Lead, StageChange
+from leadflow.repositories import reports as queries
+from leadflow.services import digest, leads, lifecycle, merge, pipeline, playbooks, reports
 from leadflow.services.ingest.batch import ingest, parse_all
 from tests.services import account_scenario
-from tests.services.test_reports import NOW, playbook, session
+from tests.services.test_reports import NOW, day, playbook, session
 
 __all__ = ["playbook", "session"]
 
@@ -32,7 +34,7 @@ def test_a_duplicate_folds_into_the_lead_kept(session: Session, playbook: Playbo
     assert (kept.stage, kept.outcome, kept.outcome_amount) == ("customer", "won", 1000.0)
     history = leads.detail(session, "g@x.io", playbook, NOW)["stage_history"]
     assert history[-1]["reason"] == "merged with a@x.io, which was customer"
-    assert history[-1]["actor"] == "ana"
+    assert history[-1]["actor"] == MERGE_ACTOR  # the merge's own row; ana's note says who
     events = session.scalar(select(func.count()).where(Event.lead_id == kept.id))
     assert events == 4  # three moved and the merge note
     handoffs = session.scalar(select(func.count()).where(Assignment.lead_id == kept.id))
@@ -41,6 +43,58 @@ def test_a_duplicate_folds_into_the_lead_kept(session: Session, playbook: Playbo
     assert after["duplicates"] == [] and pair
     funnel = reports.run(session, playbook, "funnel", Cohort(), reports.Options(), NOW)
     assert [r["reached"] for r in funnel["rows"]] == [6, 5, 4, 3, 2]  # two records, one person
+
+
+def _hana(session: Session, email: str, created: datetime, mql: datetime | None = None) -> Lead:
+    lead = Lead(email=email, source="google", stage="lead", created_at=created, reached_rank=1)
+    session.add(lead)
+    session.flush()
+    session.add(StageChange(lead_id=lead.id, from_stage=None, to_stage="lead", at=created,
+                            reason="created", actor="system"))  # fmt: skip
+    if mql is not None:
+        lifecycle.record(session, lead, Transition(Stage.LEAD, Stage.MQL, "entered mql", "system"),
+                         mql)  # fmt: skip
+    return lead
+
+
+def _velocity(session: Session, playbook: Playbook) -> dict[str, tuple[object, ...]]:
+    rows = reports.run(session, playbook, "velocity", Cohort(), reports.Options(), NOW)["rows"]
+    return {r["stage"]: (r["n"], r["mean_days"], r["p50_days"]) for r in rows}
+
+
+def test_a_merge_enters_no_stage_in_any_report(session: Session, playbook: Playbook) -> None:
+    """A merge that gives the lead kept the duplicate's further stage writes its own row (on
+    the lead's history), but the duplicate's history it brings already holds the move into
+    that stage: the merge's row is no entry into it (this month's digest, speed's marketing
+    MQLs, the plan's actuals) and ends no stay (velocity), and the lead's time in the stage
+    runs from when the duplicate entered it. Kate (L7, sql) takes Katherine's customer (L1,
+    since 09-20) and Hana's October record (a lead) her September MQL (09-10), both in
+    November: before, November's digest counted a customer and an MQL entered, speed one MQL,
+    velocity an sql stay of 70 days and a lead stay of 45, and Hana's next move an MQL stay
+    of 4.5 days instead of 71."""
+    _hana(session, "hana@y.io", day(10, 1))
+    _hana(session, "hana.2@y.io", day(9, 1), mql=day(9, 10))
+    session.flush()
+    before = _velocity(session, playbook)
+    merge.merge_leads(session, playbook, "g@x.io", "a@x.io", actor="ana", now=NOW)
+    merge.merge_leads(session, playbook, "hana@y.io", "hana.2@y.io", actor="ana", now=NOW)
+    november = digest.build(session, playbook, "2026-11", NOW)
+    assert november["entered"] == {"lead": 0, "mql": 0, "sql": 0, "opportunity": 0, "customer": 0}
+    speed = reports.run(session, playbook, "speed", Cohort(), reports.Options(period="2026-11"),
+                        NOW)  # fmt: skip
+    assert speed["marketing"]["mqls"] == 0
+    assert queries.plan_actuals(session, day(11, 1), NOW)["mql"] == 0
+    assert _velocity(session, playbook) == before
+    hana = leads.find(session, "hana@y.io")
+    history = leads.detail(session, "hana@y.io", playbook, NOW)["stage_history"]
+    assert [(h["from"], h["to"], h["actor"]) for h in history[-1:]] == [
+        ("lead", "mql", MERGE_ACTOR)]  # fmt: skip
+    assert (hana.stage, hana.stage_changed_at) == ("mql", day(9, 10))
+    # Hana's stay in mql runs from 09-10: 71 days, beside L1's 2, L3's 3, L4's and L5's 1.
+    to_sql = Transition(Stage.MQL, Stage.SQL, "entered sql", "system")
+    lifecycle.record(session, hana, to_sql, day(11, 20))
+    session.flush()
+    assert _velocity(session, playbook)["mql"] == (5, 15.6, 2.0)
 
 
 def test_bad_merges_are_refused(session: Session, playbook: Playbook) -> None:

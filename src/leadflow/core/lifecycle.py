@@ -19,6 +19,10 @@ from leadflow.core.stages import Stage, funnel_rank
 # Leads in these stages move only by a person's action.
 MANUAL_ONLY = {Stage.OPPORTUNITY, Stage.CUSTOMER, Stage.DISQUALIFIED}
 _DEFAULT_LEAD_CRITERION = Condition(field="email", exists=True)
+# The actor of a merge's own row on the history (the duplicate's further stage, taken by the
+# lead kept): bookkeeping, no entry into a stage, which the reports' entry counts leave out
+# (`repositories/stage_changes.entered`). Who merged is on the merge's note and audit entry.
+MERGE_ACTOR = "merge"
 
 
 @dataclass(frozen=True, slots=True)

@@ -267,6 +267,7 @@ def plan_actuals(session: Session, start: datetime, end: datetime) -> dict[str, 
             StageChange.to_stage.in_(["mql", "sql", "opportunity"]),
             StageChange.at >= start,
             StageChange.at < end,
+            stage_changes.entered(),
         )
         .group_by(StageChange.to_stage)
     )

@@ -6,9 +6,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, or_, select
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from leadflow.core.lifecycle import MERGE_ACTOR
 from leadflow.models.stage_change import StageChange
 from leadflow.repositories import closed_rollups
 from leadflow.repositories._driver import insert_rows
@@ -57,10 +58,16 @@ def _moved() -> ColumnElement[bool]:
     return or_(StageChange.from_stage.is_(None), StageChange.from_stage != StageChange.to_stage)
 
 
+def entered() -> ColumnElement[bool]:
+    """A row that entered its stage, as the reports count entries: a move, but not a merge's
+    own row (the history the duplicate brought holds its move into the stage)."""
+    return and_(_moved(), StageChange.actor != MERGE_ACTOR)
+
+
 def entries_between(session: Session, stage: str, start: datetime, end: datetime) -> int:
     """How many moves into `stage` happened in [start, end)."""
     query = select(func.count()).where(
-        StageChange.to_stage == stage, StageChange.at >= start, StageChange.at < end, _moved()
+        StageChange.to_stage == stage, StageChange.at >= start, StageChange.at < end, entered()
     )
     return int(session.scalar(query) or 0)
 

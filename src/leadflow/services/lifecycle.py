@@ -38,16 +38,23 @@ from leadflow.services import leads as lead_service
 AUTOMATIC_FROM = (Stage.SUBSCRIBER, Stage.LEAD, Stage.MQL, Stage.NURTURE)
 
 
-def record(session: Session, lead: Lead, transition: Transition, now: datetime) -> None:
+def record(
+    session: Session, lead: Lead, transition: Transition, now: datetime, *,
+    entered_at: datetime | None = None,
+) -> None:  # fmt: skip
     """Move the lead and write the change, its reason and its actor to the history. An
     action that keeps the stage (a rep accepting an SQL) is on the history but left and
     entered nothing: the lead's time in its stage still runs from when it entered it, and
-    the row is no move out of a stage (no `previous_entered_at`: velocity skips it)."""
+    the row is no move out of a stage (no `previous_entered_at`: velocity skips it).
+
+    `entered_at`: the lead entered the stage it takes then, on a history brought to it (a
+    merge takes the duplicate's stage with the duplicate's move into it): the row is again no
+    move out of a stage, and the lead's time in the new one runs from then."""
     since = lead.stage_changed_at or lead.created_at
     moved = transition.from_stage != transition.to_stage
     lead.stage = transition.to_stage.value
     if moved:
-        lead.stage_changed_at = now
+        lead.stage_changed_at = entered_at or now
     ranks = (funnel_rank(transition.from_stage), funnel_rank(transition.to_stage))
     lead.reached_rank = max(lead.reached_rank if lead.reached_rank is not None else -1, *ranks)
     stage_changes.record(
@@ -58,7 +65,7 @@ def record(session: Session, lead: Lead, transition: Transition, now: datetime) 
         at=now,
         reason=transition.reason,
         actor=transition.actor,
-        previous_entered_at=since if moved else None,
+        previous_entered_at=since if moved and entered_at is None else None,
     )
 
 

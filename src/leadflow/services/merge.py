@@ -3,7 +3,9 @@
 Everything the duplicate had moves to the lead kept: events, identities, stage history and
 hand-offs. Empty fields of the kept lead are filled from the duplicate (the kept lead's own
 values win), the further stage of the two is kept, and the lead is re-scored from the
-combined history. The merge is written on the timeline with its actor.
+combined history. The merge is written on the timeline with its actor (a note); a stage it
+takes from the duplicate is on the stage history as the merge's own row (`MERGE_ACTOR`),
+which the reports count as no entry into the stage.
 
 The owner goes with the hand-off waiting for a first touch, never without it: the kept
 lead's own waiting hand-off stays, with its owner (the duplicate's beside it is closed: one
@@ -20,7 +22,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Conflict, Invalid
-from leadflow.core.lifecycle import Transition
+from leadflow.core.lifecycle import MERGE_ACTOR, Transition
 from leadflow.core.playbook import Playbook
 from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.assignment import Assignment
@@ -52,12 +54,17 @@ def merge_leads(
     keep.owner = _owner(keep, duplicate, own, theirs)
     further = _further_stage(keep, duplicate)
     email, duplicate_id, left = duplicate.email, duplicate.id, duplicate.account_id
+    entered = duplicate.stage_changed_at or duplicate.created_at
     session.delete(duplicate)
     session.flush()
     closed = _one_waiting(session, own, theirs)
     if further is not None:
+        # The duplicate's history, now the kept lead's, holds its move into that stage: the
+        # merge's row is bookkeeping (its own actor), no entry into a stage in any report nor
+        # the end of a stay, and the lead is in the stage since the duplicate entered it.
         reason = f"merged with {email}, which was {further.value}"
-        lifecycle.record(session, keep, Transition(Stage(keep.stage), further, reason, actor), now)
+        move = Transition(Stage(keep.stage), further, reason, MERGE_ACTOR)
+        lifecycle.record(session, keep, move, now, entered_at=entered)
     note = f"Merged with {email} ({moved} events)"
     sales.add_note(session, keep, actor=actor, text=note, now=now)
     # The duplicate's events are the kept lead's now, as an identify's anonymous past is: the
