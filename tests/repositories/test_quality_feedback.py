@@ -1,7 +1,9 @@
-"""The lead-quality report's two reads, through the partial indexes of migration 0036 (people's
+"""The lead-quality report's reads, through the partial indexes of migration 0036 (people's
 exits by lead, closed leads by outcome and reason): each equals the count from scratch over
 the ORM's rows, for every cohort, with moves the report must leave out (the system's, a lost
-deal's, into other stages), on both engines; on SQLite each reads its index alone."""
+deal's, into other stages), on both engines; on SQLite each reads its index alone. People's
+exits from an opportunity are read apart (`opportunity_exits`): all but the close of a lost
+deal, the move into nurture made when it closed (`closed_at`)."""
 
 from __future__ import annotations
 
@@ -107,3 +109,75 @@ def test_sqlite_reads_the_exits_and_reasons_from_their_indexes(session: Session)
     assert "COVERING INDEX ix_leads_exit_groups" in exits
     assert "COVERING INDEX ix_leads_outcome_reasons" in lost
     assert "TEMP B-TREE" not in lost  # read already grouped
+
+
+def _opportunities(session: Session) -> None:
+    """Leads whose deals went back to nurture: closed lost (the move at `closed_at`),
+    recycled with the deal open, recycled and later lost, disqualified, moved by the system."""
+    cases = [  # (outcome, closed after how many hours, [(to, actor, reason, hours)])
+        ("lost", 1, [("nurture", "ana", "competitor", 1)]),
+        (None, None, [("nurture", "ana", "revisit in spring", 1)]),
+        ("lost", 5, [("nurture", "ben", "revisit in spring", 1),
+                     ("nurture", "ana", "no budget", 5)]),
+        (None, None, [("disqualified", "ben", "student", 2)]),
+        (None, None, [("nurture", "system", "decayed", 3)]),
+        ("lost", 2, [("nurture", "ana", "no budget", 2)]),
+    ]  # fmt: skip
+    for k, (outcome, closed, moves) in enumerate(cases * 3):
+        created = NOW - timedelta(days=3 * k)
+        lead = leads.create(
+            session, email=f"o{k}@x.example", source=SOURCES[k % 3], campaign=CAMPAIGNS[k % 2],
+            created_at=created, outcome=outcome, outcome_reason=moves[-1][2] if outcome else None,
+            closed_at=created + timedelta(hours=closed) if closed else None,
+        )  # fmt: skip
+        for to, actor, reason, hours in moves:
+            session.add(StageChange(
+                lead_id=lead.id, from_stage="opportunity", to_stage=to, actor=actor,
+                reason=reason, at=created + timedelta(hours=hours),
+            ))  # fmt: skip
+    session.flush()
+
+
+def _opportunity_exits_from_scratch(session: Session, cohort: Cohort) -> Counter[tuple[Any, ...]]:
+    found: Counter[tuple[Any, ...]] = Counter()
+    for move, lead in session.execute(select(StageChange, Lead).join(Lead)):
+        lost = lead.outcome == "lost" and lead.closed_at == move.at
+        people = move.actor != "system" and move.from_stage == "opportunity"
+        if (
+            move.to_stage in ("nurture", "disqualified")
+            and people
+            and not lost
+            and _in(lead, cohort)
+        ):
+            found[(move.to_stage, move.reason, lead.source, lead.campaign)] += 1
+    return found
+
+
+@pytest.mark.parametrize("cohort", COHORTS)
+def test_opportunity_exits_are_all_but_a_lost_deals_close(session: Session, cohort: Cohort) -> None:
+    _build(session)
+    _opportunities(session)
+    found = reports.opportunity_exits(session, cohort)
+    expected = _opportunity_exits_from_scratch(session, cohort)
+    assert Counter({row[:4]: row[4] for row in found}) == expected
+    assert len({row[:4] for row in found}) == len(found)
+    assert all(type(row[4]) is int for row in found)
+    if cohort.is_everyone:  # the recycles of open and later-lost deals, not the closes
+        reasons = Counter[str]()
+        for (_, reason, _, _), n in expected.items():
+            reasons[reason] += n
+        assert (reasons["revisit in spring"], reasons["competitor"]) == (6, 0)
+
+
+def test_sqlite_reads_the_opportunity_exits_from_the_exits_index(session: Session) -> None:
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("SQLite's plan")
+    _build(session)
+    _opportunities(session)
+    session.execute(text("ANALYZE"))
+    with statements_run(session) as seen:
+        reports.opportunity_exits(session, Cohort())
+    [(statement, parameters)] = seen
+    plan = _plan(session, statement, parameters)
+    assert "USING INDEX ix_stage_changes_exits" in plan
+    assert "SEARCH leads" in plan and "SCAN leads" not in plan  # each exit's lead by id

@@ -305,6 +305,27 @@ def test_lead_quality_feedback_keeps_lost_deals_apart(session: Session, playbook
     assert result["lost_reasons"] == [{"reason": "chose a competitor", "deals": 1}]
 
 
+def test_lead_quality_counts_an_opportunity_recycled_without_losing_it(
+    session: Session, playbook: Playbook
+) -> None:
+    # Kate (L7, google/spring) made an opportunity 09-10 and sent back to nurture 09-12 with
+    # "no budget", the deal not lost: a recycle reason beside L2's (it was in neither list).
+    # L5's close lost, an opportunity -> nurture move too, stays a lost reason only.
+    lead = session.scalars(select(Lead).where(Lead.email == "g@x.io")).one()
+    ana = "ana@flowline.io"
+    lifecycle.act(session, lead, Action.CONVERT, actor=ana, reason="", now=day(9, 10))
+    lifecycle.act(session, lead, Action.RECYCLE, actor=ana, reason="no budget", now=day(9, 12))
+    session.flush()
+    result = run(session, playbook, "quality")
+    found = sorted((r["action"], r["reason"], r["source"], r["campaign"], r["leads"])
+                   for r in result["rows"])  # fmt: skip
+    assert found == [("disqualified", "student", "linkedin", "fall", 1),
+                     ("recycled", "no budget", "google", "spring", 2)]  # fmt: skip
+    assert result["lost_reasons"] == [{"reason": "chose a competitor", "deals": 1}]
+    fall = run(session, playbook, "quality", cohort=Cohort(campaign="fall"))
+    assert [r["reason"] for r in fall["rows"]] == ["student"]
+
+
 def test_attribution_first_last_and_linear(session: Session, playbook: Playbook) -> None:
     rows = {r["campaign"]: r for r in run(session, playbook, "attribution")["rows"]}
     assert set(rows) == {"spring", "digest", "retarget", "fall"}  # "late" came after the win

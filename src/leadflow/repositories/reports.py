@@ -17,6 +17,7 @@ from sqlalchemy import (
     case,
     func,
     literal_column,
+    or_,
     select,
     text,
     tuple_,
@@ -129,6 +130,38 @@ def exit_reasons(
         # from the narrow index in the same order (a cohort's filter reads the leads' rows).
         joined = {"leads": EXIT_GROUPS_INDEX} if cohort.is_everyone else None
         hinted = indexed_by(query, "stage_changes", EXITS_INDEX, joined=joined)
+        return [(a, b, c, d, int(n)) for a, b, c, d, n in session.execute(hinted)]
+    return [(a, b, c, d, int(n)) for a, b, c, d, n in session.execute(query)]
+
+
+def opportunity_exits(
+    session: Session, cohort: Cohort
+) -> list[tuple[str, str, str | None, str | None, int]]:
+    """(to_stage, reason, source, campaign, count) of people's moves out of an opportunity
+    into nurture or disqualified, but the close of a lost deal (its move into nurture, made
+    when it closed: a lost reason, `lost_reasons`): a deal recycled or disqualified is lead
+    feedback. Read apart from `exit_reasons`, whose indexes cover what it reads: these few
+    moves need their time and their leads' outcome, read by row."""
+    # Not the close of a lost deal (NULL-safe: an open deal has neither).
+    not_lost_close = or_(
+        Lead.outcome.is_distinct_from("lost"), Lead.closed_at.is_distinct_from(StageChange.at)
+    )
+    query = (
+        select(StageChange.to_stage, StageChange.reason, Lead.source, Lead.campaign, func.count())
+        .join(Lead, Lead.id == StageChange.lead_id)
+        .where(
+            # Literals, the partial index's very terms (EXITS_SQL).
+            StageChange.to_stage.in_([literal_column(f"'{s}'") for s in EXIT_STAGES]),
+            StageChange.actor != "system",
+            StageChange.from_stage == literal_column("'opportunity'"),
+            not_lost_close,
+            in_cohort(cohort),
+        )
+        .group_by(StageChange.to_stage, StageChange.reason, Lead.source, Lead.campaign)
+    )
+    if dialect_name(session) == "sqlite":
+        # The exits' index filters them by stage left before any row is read.
+        hinted = indexed_by(query, "stage_changes", EXITS_INDEX)
         return [(a, b, c, d, int(n)) for a, b, c, d, n in session.execute(hinted)]
     return [(a, b, c, d, int(n)) for a, b, c, d, n in session.execute(query)]
 

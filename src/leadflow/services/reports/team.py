@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -105,10 +107,15 @@ def _compliance(
 def lead_quality(session: Session, cohort: Cohort) -> dict[str, Any]:
     """Why sales sent leads back (recycle) or out (disqualify), by source and campaign, and
     why deals were lost."""
+    # An opportunity sent back or out is feedback too, read apart (only a lost deal is not).
+    exits: Counter[tuple[str, str, str | None, str | None]] = Counter()
+    found = chain(queries.exit_reasons(session, cohort), queries.opportunity_exits(session, cohort))
+    for stage, reason, source, campaign, count in found:
+        exits[(stage, reason, source, campaign)] += count
     rows: list[dict[str, Any]] = [
         {"action": "recycled" if stage == "nurture" else "disqualified", "reason": reason,
          "source": source, "campaign": campaign, "leads": count}
-        for stage, reason, source, campaign, count in queries.exit_reasons(session, cohort)
+        for (stage, reason, source, campaign), count in exits.items()
     ]  # fmt: skip
     rows.sort(key=lambda r: (-r["leads"], r["action"], str(r["reason"])))
     lost: list[dict[str, Any]] = [
