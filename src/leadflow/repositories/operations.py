@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from leadflow.models.assignment import Assignment
@@ -19,6 +19,11 @@ def beat(session: Session, name: str, *, now: datetime, started_at: datetime) ->
         name=name, started_at=started_at, beat_at=now
     )
     session.execute(statement.on_conflict_do_update(index_elements=["name"], set_={"beat_at": now}))
+
+
+def applied_migrations(session: Session) -> set[str]:
+    """The migration revisions this database has applied (Alembic's record of them)."""
+    return {str(row[0]) for row in session.execute(text("SELECT version_num FROM alembic_version"))}
 
 
 def latest_beat(session: Session) -> datetime | None:

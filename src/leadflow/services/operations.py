@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from leadflow.repositories import operations
@@ -27,8 +26,7 @@ def expected_heads() -> frozenset[str]:
 def readiness(session: Session, now: datetime) -> dict[str, Any]:
     """Each check with ok/reason; `ready` only when all pass."""
     checks: dict[str, dict[str, Any]] = {}
-    applied = {str(r[0]) for r in session.execute(text("SELECT version_num FROM alembic_version"))}
-    missing = sorted(expected_heads() - applied)
+    missing = sorted(expected_heads() - operations.applied_migrations(session))
     checks["migrations"] = (
         {"ok": True} if not missing
         else {"ok": False, "reason": f"not applied: {', '.join(missing)} (run leadflow init)"}
