@@ -137,16 +137,20 @@ def known_message_ids(session: Session, source: str, message_ids: Iterable[str])
     return found
 
 
-def for_leads(
-    session: Session, lead_ids: Iterable[int], *, types: Iterable[str] | None = None
-) -> dict[int, list[Event]]:
-    """The events of these leads (of these types, when given), oldest first, by lead."""
+# Built once: a new lead's first scoring reads its history with it, on every tracking call
+# that makes one (building the statement cost more than running it).
+_OF_LEADS = (
+    select(Event)
+    .where(Event.lead_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Event.occurred_at, Event.id)
+)
+
+
+def for_leads(session: Session, lead_ids: Iterable[int]) -> dict[int, list[Event]]:
+    """The events of these leads, oldest first, by lead."""
     found: dict[int, list[Event]] = {}
     for batch in chunked(sorted(set(lead_ids))):
-        query = select(Event).where(Event.lead_id.in_(batch))
-        if types is not None:
-            query = query.where(Event.type.in_(sorted(set(types))))
-        for event in session.scalars(query.order_by(Event.occurred_at, Event.id)):
+        for event in session.scalars(_OF_LEADS, {"ids": batch}):
             found.setdefault(event.lead_id or 0, []).append(event)
     return found
 
