@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -384,19 +383,3 @@ def with_undeclared(book: Playbook) -> Playbook:
             "account_custom_fields": [*book.account_custom_fields, *account],
         }
     )
-
-
-# The blanks before the key are its line's (`[^\S\n]`): blanks across lines (`\s*`) were taken
-# from every line start of a run of blank lines, quadratic in its length. The same edit.
-_COMMITMENT = re.compile(r"^([^\S\n]*)mql_commitment_per_month:\s*\S+\s*$", re.MULTILINE)
-_SLA = re.compile(r"^sla:\s*$", re.MULTILINE)
-
-
-def with_mql_commitment(text: str, per_month: int) -> str:
-    """The playbook's text with `sla.mql_commitment_per_month` set: the line replaced where
-    there is one, else added under `sla:`, else an `sla:` section appended."""
-    line = f"mql_commitment_per_month: {per_month}"
-    edited, found = _COMMITMENT.subn(lambda m: f"{m[1]}{line}", text, count=1)
-    if not found:
-        edited, found = _SLA.subn(f"sla:\n  {line}", text, count=1)
-    return edited if found else text.rstrip("\n") + f"\n\nsla:\n  {line}\n"

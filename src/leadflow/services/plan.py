@@ -14,7 +14,7 @@ from leadflow.core import amounts
 from leadflow.core import plan as plan_math
 from leadflow.core.errors import Invalid
 from leadflow.core.periods import current_period, elapsed_share, parse_period
-from leadflow.core.playbook_text import with_mql_commitment
+from leadflow.core.playbook_edit import with_mql_commitment
 from leadflow.core.report_math import Cohort, reached_counts, step_rates
 from leadflow.core.stages import Stage
 from leadflow.repositories import reports as queries
