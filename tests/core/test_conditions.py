@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from leadflow.core.conditions import Condition, _same, among, as_number, describe, evaluate
+from leadflow.core.playbook_text import PlaybookInvalid, parse_playbook
 
 NUMERIC = [
     Condition(field="budget", gte=500),
@@ -82,3 +86,41 @@ def test_a_condition_reads_as_written_in_the_playbook() -> None:
         "account.tier in ['top', 'target']"
     )
     assert describe(Condition(field="x", equals="two\nlines")) == r"x equals 'two\nlines'"
+
+
+def test_a_regex_takes_time_in_proportion_to_the_text_whatever_a_client_sends() -> None:
+    """A playbook's regex reads values a client sends with the public write key (a title, a
+    page's path). A pattern that backtracks, written in good faith, must not let a crafted
+    value hold a tracking call (and every caller behind its write) for hours: the engine
+    runs in time proportional to the text. Run apart, so a backtracking engine is stopped at
+    the bound (it would take longer than the universe has) instead of hanging the suite."""
+    code = (
+        "from leadflow.core.conditions import Condition, evaluate\n"
+        "rule = Condition(field='title', regex='^(a|aa)+$')\n"
+        "assert evaluate(rule, {'title': 'a' * 30})\n"
+        "assert not evaluate(rule, {'title': 'a' * 5000 + 'b'})\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], timeout=120, capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+
+
+def test_a_regex_only_a_backtracking_engine_runs_is_refused_with_what_to_write() -> None:
+    for pattern in (r"(\w+)\s\1", r"foo(?=bar)", r"(?<!un)paid"):
+        with pytest.raises(ValueError, match=r"lookaround|backreference") as refused:
+            Condition(field="title", regex=pattern)
+        assert pattern in str(refused.value)
+
+
+def test_a_version_stored_with_a_lookaround_keeps_running_as_written() -> None:
+    """A playbook installed before regexes ran on RE2 may hold a lookaround: the running
+    system keeps it (on Python's engine), while the same text as a new playbook is refused."""
+    text = (
+        "name: Paid\nfit:\n  rules:\n    - {id: paid, label: Paid, points: 10,\n"
+        "       when: {field: title, regex: '(?<!un)paid'}}\n"
+    )
+    with pytest.raises(PlaybookInvalid, match="lookaround"):
+        parse_playbook(text)
+    [rule] = parse_playbook(text, declared=False).fit.rules
+    assert rule.when is not None
+    assert evaluate(rule.when, {"title": "paid plan"})
+    assert not evaluate(rule.when, {"title": "unpaid plan"})

@@ -3,6 +3,12 @@
 A condition reads values by dotted path from a plain mapping, so the same language serves
 fit rules (lead and account facts), event matchers (event properties) and stage criteria
 (scores and grades).
+
+A `regex` is written in Python's syntax and run by RE2, whose time grows with the text, never
+exponentially: the values it reads come from clients holding the public write key, and a
+pattern that backtracks (`^(a|aa)+$`) would let one crafted title hold a tracking call, and
+every writer behind it, for hours. RE2 has no lookarounds or backreferences (the constructs
+that need backtracking): a playbook using them is refused with what to write instead.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import re2
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 _MISSING = object()
 
@@ -44,7 +51,7 @@ class Condition(BaseModel):
     lt: float | None = None
 
     @model_validator(mode="after")
-    def _one_form(self) -> Self:
+    def _one_form(self, info: ValidationInfo) -> Self:
         groups = [name for name in GROUP_OPERATORS if getattr(self, name) is not None]
         leaves = [name for name in LEAF_OPERATORS if name in self.model_fields_set]
         if groups and (leaves or self.field is not None):
@@ -59,10 +66,7 @@ class Condition(BaseModel):
             names = ", ".join(n.rstrip("_") for n in LEAF_OPERATORS)
             raise ValueError(f"a field test needs exactly one operator of: {names}")
         if self.regex is not None:
-            try:
-                re.compile(self.regex)
-            except re.error as exc:
-                raise ValueError(f"invalid regex {self.regex!r}: {exc}") from exc
+            _checked(self.regex, stored=bool(info.context and info.context.get(STORED)))
         return self
 
     def fields(self) -> set[str]:
@@ -86,9 +90,62 @@ def lookup(facts: Mapping[str, Any], path: str) -> Any:
     return current
 
 
+# The validation context of a playbook version stored before: it keeps running as written.
+STORED = "stored"
+_RE2 = re2.Options()
+_RE2.log_errors = False  # a refused pattern is told to the playbook's author, not to stderr
+_RE2.never_capture = True  # a condition asks only whether the pattern occurs
+_UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
+_NOWHERE = (-1, -1)
+
+
+class _Linear:
+    """A pattern on RE2, asked only whether it occurs in a text: through the engine itself
+    (the wrapper's `search` builds a match object and maps its byte offsets back to
+    characters, ten times what the search costs on a job title)."""
+
+    __slots__ = ("_regexp",)
+
+    def __init__(self, pattern: str) -> None:
+        self._regexp = re2._re2.RE2(pattern.encode(), _RE2)
+        if not self._regexp.ok():
+            raise re2.error(self._regexp.error())
+
+    def search(self, text: str) -> bool:
+        encoded = text.encode("utf-8", "surrogatepass")
+        return bool(self._regexp.Match(_UNANCHORED, encoded, 0, len(encoded))[0] != _NOWHERE)
+
+
+def _checked(pattern: str, *, stored: bool) -> None:
+    """ValueError unless the pattern is valid Python syntax that RE2 runs (or, `stored`: a
+    version installed before regexes ran on RE2, Python's engine runs)."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regex {pattern!r}: {exc}") from exc
+    try:
+        _Linear(pattern)
+    except re2.error as exc:
+        if stored:
+            return
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+        raise ValueError(
+            f"regex {_as_written(pattern)} is not supported ({reason}): lookarounds "
+            "((?=, (?!, (?<=, (?<!) and backreferences (\\1) can take exponential time on a "
+            "crafted value, so conditions run on an engine without them; test the other part "
+            "in a condition of its own (`not:` for a negative lookaround), and use \\z for "
+            "the end of the text"
+        ) from exc
+
+
 @lru_cache(maxsize=1024)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+def _compiled(pattern: str) -> Any:
+    """The pattern on RE2; Python's engine only for one RE2 refuses, which only a version
+    stored before could hold (a new playbook with it is refused: `_checked`)."""
+    try:
+        return _Linear(pattern)
+    except re2.error:
+        return re.compile(pattern)
 
 
 def as_number(value: Any) -> float | None:
@@ -148,7 +205,7 @@ def _test_leaf(condition: Condition, value: Any) -> bool:
     if condition.not_in is not None:
         return not among(value, condition.not_in)
     if condition.regex is not None:
-        return _compiled(condition.regex).search(str(value)) is not None
+        return bool(_compiled(condition.regex).search(str(value)))
     number = as_number(value)
     if number is None:
         return False

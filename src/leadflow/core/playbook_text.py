@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from leadflow.core.conditions import STORED
 from leadflow.core.errors import Invalid
 from leadflow.core.facts import undeclared, unknown_fields
 from leadflow.core.playbook import (
@@ -312,7 +313,9 @@ def parse_playbook(text: str, *, declared: bool = True) -> Playbook:
 
     With `declared` (every new playbook) a field that no fact supplies is a problem at its
     line; without it (a version stored before custom attributes were declared) the custom
-    attributes it reads are taken as declared, so the running system keeps its playbook.
+    attributes it reads are taken as declared, and a regex only a backtracking engine runs
+    (stored before regexes ran on RE2) runs on Python's, so the running system keeps its
+    playbook.
     """
     try:
         node = yaml.compose(text)
@@ -334,7 +337,7 @@ def parse_playbook(text: str, *, declared: bool = True) -> Playbook:
     if declared and (repeated := _keys_given_twice(node)):
         raise PlaybookInvalid(repeated)
     try:
-        book = Playbook.model_validate(data)
+        book = Playbook.model_validate(data, context=None if declared else {STORED: True})
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
