@@ -139,3 +139,17 @@ def test_a_stored_bin_reads_back_the_same_and_old_stored_bins_still_read() -> No
     }  # as models always kept it
     old = {"column": "page /pricing", "low": 1.0, "high": None, "value": None}  # before words
     assert scorecard.from_stored(old) == Bin("page /pricing", low=1.0)
+
+
+def test_a_word_rule_holds_where_the_scorecard_sees_the_word_in_any_script() -> None:
+    """The scorecard learns from the words of a value (`words_of`, Python's Unicode words);
+    the playbook rule it suggests runs on RE2, whose `\\b` knows only ASCII words: a word
+    that starts or ends with another letter is bounded by non-word characters of any script,
+    so the rule holds exactly where the scorecard saw the word."""
+    titles = ["Leitende Ärztin, Klinik", "Oberärztin", "営業 部長", "営業部長", "Café owner",
+              "the VP of sales", "VPN admin", "Ärztinnen", "ärztin"]  # fmt: skip
+    for word in ("Ärztin", "部長", "café", "VP"):
+        rule = Condition(field="title", regex=scorecard.word_pattern(word))
+        for title in titles:
+            seen = word.lower() in {w.lower() for w in scorecard.words_of(title)}
+            assert evaluate(rule, {"title": title}) is seen, (word, title)

@@ -117,25 +117,27 @@ class _Linear:
 
 
 def _checked(pattern: str, *, stored: bool) -> None:
-    """ValueError unless the pattern is valid Python syntax that RE2 runs (or, `stored`: a
-    version installed before regexes ran on RE2, Python's engine runs)."""
+    """ValueError unless RE2 runs the pattern (or, `stored`: a version installed before
+    regexes ran on RE2, Python's engine does)."""
+    try:
+        _Linear(pattern)
+        return
+    except re2.error as exc:
+        refused = exc
     try:
         re.compile(pattern)
     except re.error as exc:
         raise ValueError(f"invalid regex {pattern!r}: {exc}") from exc
-    try:
-        _Linear(pattern)
-    except re2.error as exc:
-        if stored:
-            return
-        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
-        raise ValueError(
-            f"regex {_as_written(pattern)} is not supported ({reason}): lookarounds "
-            "((?=, (?!, (?<=, (?<!) and backreferences (\\1) can take exponential time on a "
-            "crafted value, so conditions run on an engine without them; test the other part "
-            "in a condition of its own (`not:` for a negative lookaround), and use \\z for "
-            "the end of the text"
-        ) from exc
+    if stored:
+        return
+    reason = refused.args[0].decode() if isinstance(refused.args[0], bytes) else refused
+    raise ValueError(
+        f"regex {_as_written(pattern)} is not supported ({reason}): lookarounds "
+        "((?=, (?!, (?<=, (?<!) and backreferences (\\1) can take exponential time on a "
+        "crafted value, so conditions run on an engine without them; test the other part "
+        "in a condition of its own (`not:` for a negative lookaround), and use \\z for "
+        "the end of the text"
+    ) from refused
 
 
 @lru_cache(maxsize=1024)

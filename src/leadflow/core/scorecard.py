@@ -125,7 +125,8 @@ def text_bins(column: str, values: Sequence[str | None], min_support: int) -> li
 
 
 def words_of(text: str | None) -> set[str]:
-    """The words of a value as a `\\b...\\b` search sees them, in lower case."""
+    """The words of a value (Python's Unicode words, as `word_pattern`'s rule finds them), in
+    lower case."""
     return set(re.findall(r"\w+", (text or "").lower()))
 
 
@@ -144,9 +145,17 @@ def word_bins(column: str, values: Sequence[str | None], min_support: int) -> li
     return [Bin(column, word=shown[w]) for w, n in counts.most_common() if n >= min_support]
 
 
+# Not a word character in any script (what Python's `\w` is not): conditions run on RE2,
+# whose `\b` sees only ASCII words, so a word that starts or ends with another letter (Ärztin,
+# 部長) is bounded by this instead.
+_NOT_WORD = r"[^\pL\pN_]"
+
+
 def word_pattern(word: str) -> str:
     """The playbook regex that holds when the word appears in a value, in any case."""
-    return rf"(?i)\b{re.escape(word)}\b"
+    left = r"\b" if word[:1].isascii() else rf"(?:^|{_NOT_WORD})"
+    right = r"\b" if word[-1:].isascii() else rf"(?:{_NOT_WORD}|$)"
+    return rf"(?i){left}{re.escape(word)}{right}"
 
 
 def is_blank(value: str | None) -> bool:
