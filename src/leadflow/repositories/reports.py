@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import (
     ColumnElement,
+    Select,
     and_,
     case,
     func,
@@ -107,22 +108,31 @@ def entries(session: Session, stage: str, start: datetime, end: datetime) -> int
     return stage_changes.entries_between(session, stage, start, end)
 
 
-def exit_reasons(
-    session: Session, cohort: Cohort
-) -> list[tuple[str, str, str | None, str | None, int]]:
-    """(recycled or disqualified, reason, source, campaign, count) from people's actions."""
-    query = (
+def _exits(cohort: Cohort, *conditions: Any) -> Select[str, str, str | None, str | None, int]:
+    """(to_stage, reason, source, campaign, count) of the cohort's moves into nurture or
+    disqualified made by people, meeting `conditions`."""
+    return (
         select(StageChange.to_stage, StageChange.reason, Lead.source, Lead.campaign, func.count())
         .join(Lead, Lead.id == StageChange.lead_id)
         .where(
             # Literals, the partial index's very terms (EXITS_SQL).
             StageChange.to_stage.in_([literal_column(f"'{s}'") for s in EXIT_STAGES]),
             StageChange.actor != "system",
-            # A lost deal also goes to nurture: that is a lost reason, not lead feedback.
-            StageChange.from_stage.is_distinct_from("opportunity"),
+            *conditions,
             in_cohort(cohort),
         )
         .group_by(StageChange.to_stage, StageChange.reason, Lead.source, Lead.campaign)
+    )
+
+
+def exit_reasons(
+    session: Session, cohort: Cohort
+) -> list[tuple[str, str, str | None, str | None, int]]:
+    """(recycled or disqualified, reason, source, campaign, count) from people's actions."""
+    query = _exits(
+        cohort,
+        # A lost deal also goes to nurture: that is a lost reason, not lead feedback.
+        StageChange.from_stage.is_distinct_from("opportunity"),
     )
     if dialect_name(session) == "sqlite":
         # The exits in lead order (SQLite's planner would rather take them by stage, then
@@ -146,18 +156,8 @@ def opportunity_exits(
     not_lost_close = or_(
         Lead.outcome.is_distinct_from("lost"), Lead.closed_at.is_distinct_from(StageChange.at)
     )
-    query = (
-        select(StageChange.to_stage, StageChange.reason, Lead.source, Lead.campaign, func.count())
-        .join(Lead, Lead.id == StageChange.lead_id)
-        .where(
-            # Literals, the partial index's very terms (EXITS_SQL).
-            StageChange.to_stage.in_([literal_column(f"'{s}'") for s in EXIT_STAGES]),
-            StageChange.actor != "system",
-            StageChange.from_stage == literal_column("'opportunity'"),
-            not_lost_close,
-            in_cohort(cohort),
-        )
-        .group_by(StageChange.to_stage, StageChange.reason, Lead.source, Lead.campaign)
+    query = _exits(
+        cohort, StageChange.from_stage == literal_column("'opportunity'"), not_lost_close
     )
     if dialect_name(session) == "sqlite":
         # The exits' index filters them by stage left before any row is read.
