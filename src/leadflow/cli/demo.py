@@ -13,7 +13,6 @@ import typer
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
-from leadflow.cli import demo_live as live_site
 from leadflow.cli.context import console, fail, friendly, state, transaction, utcnow
 from leadflow.cli.serve import run_server
 from leadflow.cli.setup import EXAMPLES
@@ -114,6 +113,8 @@ def demo(
     )
     if live:
         local = f"http://127.0.0.1:{port}" if host in ("0.0.0.0", "::") else base
+        from leadflow.cli import demo_live as live_site  # its HTTP client loads only to serve
+
         live_site.start(local, write_key, seeds, seed, Rates(first_demo_after=first_demo))
         console.print(
             "Live: the demo company's website keeps sending visits, sign-ups, e-mail clicks "

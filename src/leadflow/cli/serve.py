@@ -7,7 +7,6 @@ import os
 from enum import StrEnum
 
 import typer
-import uvicorn
 from sqlalchemy.engine import make_url
 
 from leadflow import logs
@@ -118,6 +117,8 @@ def run_server(
         logging.getLogger("leadflow.serve").info(banner)
     else:
         console.print(banner, highlight=False)
+    import uvicorn  # the server's libraries load when one is run, not with every command
+
     uvicorn.run(
         "leadflow.api.app:create_app_from_env",
         factory=True,

@@ -15,10 +15,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import apprise
-import httpx
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
@@ -29,6 +27,9 @@ from leadflow.services import (
     channel_logs,  # noqa: F401  (keeps URLs out of Apprise's logs)
     notifications,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 # Waits after each failed try: about 15 hours in all, then the message is given up.
 BACKOFF = tuple(timedelta(seconds=s) for s in (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800))
@@ -180,6 +181,8 @@ def held(factory: sessionmaker[Session], handover: Handover, now: datetime) -> l
 
 def send(message: Claimed, client: httpx.Client, now: datetime) -> Outcome:
     """One try; never raises."""
+    import httpx  # the network's libraries load with the first send, not with every command
+
     started = time.perf_counter()
     try:
         if message.kind == "webhook":
@@ -207,6 +210,8 @@ def _post_webhook(message: Claimed, client: httpx.Client, now: datetime) -> int:
 
 
 def _notify(message: Claimed) -> bool:
+    import apprise
+
     channel = apprise.Apprise()
     if not channel.add(message.target):
         return False

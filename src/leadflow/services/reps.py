@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import apprise
 from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -22,6 +21,8 @@ from leadflow.services import channel_logs  # noqa: F401  (keeps URLs out of App
 def check_channel(url: str) -> None:
     """Invalid naming the URL (its secrets hidden) when Apprise cannot use it (checked when
     saved, not when sent)."""
+    import apprise  # loaded when a channel is checked, not with every command
+
     if not apprise.Apprise().add(url):
         shown = redact_url(url)
         raise Invalid(f"channel {shown} is not an Apprise URL Apprise can send to (see its docs)")
