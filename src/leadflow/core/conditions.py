@@ -120,24 +120,24 @@ def _checked(pattern: str, *, stored: bool) -> None:
     """ValueError unless RE2 runs the pattern (or, `stored`: a version installed before
     regexes ran on RE2, Python's engine does)."""
     try:
-        _Linear(pattern)
-        return
-    except re2.error as exc:
-        refused = exc
-    try:
-        re.compile(pattern)
+        compiled = _compiled(pattern)  # what evaluating it will use, compiled once
     except re.error as exc:
         raise ValueError(f"invalid regex {pattern!r}: {exc}") from exc
-    if stored:
+    if isinstance(compiled, _Linear) or stored:
         return
-    reason = refused.args[0].decode() if isinstance(refused.args[0], bytes) else refused
     raise ValueError(
-        f"regex {_as_written(pattern)} is not supported ({reason}): lookarounds "
+        f"regex {_as_written(pattern)} is not supported ({_refusal(pattern)}): lookarounds "
         "((?=, (?!, (?<=, (?<!) and backreferences (\\1) can take exponential time on a "
         "crafted value, so conditions run on an engine without them; test the other part "
         "in a condition of its own (`not:` for a negative lookaround), and use \\z for "
         "the end of the text"
-    ) from refused
+    )
+
+
+def _refusal(pattern: str) -> str:
+    """Why RE2 refuses the pattern, in its words."""
+    error = re2._re2.RE2(pattern.encode(), _RE2).error()
+    return error.decode() if isinstance(error, bytes) else str(error)
 
 
 @lru_cache(maxsize=1024)

@@ -125,6 +125,11 @@ def _exits(cohort: Cohort, *conditions: Any) -> Select[str, str, str | None, str
     )
 
 
+def _counted(session: Session, query: Any) -> list[tuple[str, str, str | None, str | None, int]]:
+    """An exits query's groups, their counts as ints."""
+    return [(a, b, c, d, int(n)) for a, b, c, d, n in session.execute(query)]
+
+
 def exit_reasons(
     session: Session, cohort: Cohort
 ) -> list[tuple[str, str, str | None, str | None, int]]:
@@ -140,8 +145,8 @@ def exit_reasons(
         # from the narrow index in the same order (a cohort's filter reads the leads' rows).
         joined = {"leads": EXIT_GROUPS_INDEX} if cohort.is_everyone else None
         hinted = indexed_by(query, "stage_changes", EXITS_INDEX, joined=joined)
-        return [(a, b, c, d, int(n)) for a, b, c, d, n in session.execute(hinted)]
-    return [(a, b, c, d, int(n)) for a, b, c, d, n in session.execute(query)]
+        return _counted(session, hinted)
+    return _counted(session, query)
 
 
 def opportunity_exits(
@@ -162,8 +167,8 @@ def opportunity_exits(
     if dialect_name(session) == "sqlite":
         # The exits' index filters them by stage left before any row is read.
         hinted = indexed_by(query, "stage_changes", EXITS_INDEX)
-        return [(a, b, c, d, int(n)) for a, b, c, d, n in session.execute(hinted)]
-    return [(a, b, c, d, int(n)) for a, b, c, d, n in session.execute(query)]
+        return _counted(session, hinted)
+    return _counted(session, query)
 
 
 def lost_reasons(session: Session, cohort: Cohort) -> list[tuple[str | None, int]]:

@@ -90,10 +90,10 @@ def hand_off_many(
     reps = rep_repo.list_all(session)
     by_id, by_email = {r.id: r for r in reps}, {r.email: r for r in reps}
     states = rep_service.states(session, now, reps)
-    accounts = {a.id: a for a in account_repo.get_many(session, {r.lead.account_id for r in ready})}
     routed = []
     for item in ready:
-        account = accounts.get(item.lead.account_id) if item.lead.account_id else None
+        # Read by its caller to score the lead: from the session, no query.
+        account = account_repo.get(session, item.lead.account_id) if item.lead.account_id else None
         owner = by_email.get(account.owner.strip().lower()) if account and account.owner else None
         decision = route(
             playbook.routing,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from leadflow.core import amounts
 from leadflow.core import plan as plan_math
 from leadflow.core.errors import Invalid
-from leadflow.core.periods import current_period, elapsed_share, parse_period
+from leadflow.core.periods import current_period, elapsed_share, months_between, parse_period
 from leadflow.core.playbook_edit import with_mql_commitment
 from leadflow.core.report_math import Cohort, reached_counts, step_rates
 from leadflow.core.stages import Stage
@@ -147,7 +147,7 @@ def commit_mqls(
     (the commitment, the new version)."""
     start = datetime.fromisoformat(plan["period"]["start"])
     end = datetime.fromisoformat(plan["period"]["end"])
-    months = (end.year - start.year) * 12 + end.month - start.month
+    months = months_between(start, end)  # a plan's period is whole months
     mqls = next(s["required"] for s in plan["stages"] if s["stage"] == "mql")
     per_month = math.ceil(mqls / months)
     text = with_mql_commitment(playbooks.active_version(session).content, per_month)
