@@ -7,6 +7,7 @@ transaction that held the write lock (and so every tracking call) for seconds.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from leadflow import worker as worker_module
 from leadflow.models import Lead, RuleState, ScoreEntry
-from leadflow.repositories import _copy
+from leadflow.repositories import _arrow, _copy, state_columns
 from leadflow.services import decay_refresh, playbooks, privacy
 from leadflow.services.pipeline import run_decay
 from leadflow.worker import Worker
@@ -150,3 +151,22 @@ def test_a_lead_erased_between_the_read_and_a_part_is_not_written_back(
     with factory() as session:
         assert session.get(Lead, erased) is None
         assert not session.scalars(select(RuleState).where(RuleState.lead_id == erased)).all()
+
+
+def test_a_pass_whose_child_reads_die_reads_rows_and_writes_alike(
+    committed: Committed,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A child killed (out of memory, by an operator) costs the worker time, not its pass."""
+    monkeypatch.setattr(state_columns, "FEW", 0)  # every lead read as columns, as at scale
+    read_by_children = the_whole_pass(committed)
+    dying = tmp_path / "dying.py"
+    dying.write_text("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    monkeypatch.setattr(_arrow, "_CHILD", dying)
+    result, leads, states = the_whole_pass(committed)
+    assert (leads, states) == read_by_children[1:]
+    assert result.changed_ids == read_by_children[0].changed_ids
+    if committed.factory.kw["bind"].dialect.name == "sqlite":  # PostgreSQL reads by COPY
+        assert "killed by signal 9" in caplog.text

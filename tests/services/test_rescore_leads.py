@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from leadflow.core.bulk_columns import Coded, encode
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.models import Lead
 from leadflow.models.db import make_engine, make_session_factory
+from leadflow.repositories import _arrow
 from leadflow.services import rescore_leads
+from leadflow.services.rescore import rescore_all
 from leadflow.services.rescore_leads import LeadRows
 from tests.conftest import Migrate
-from tests.services.test_rescore import B2B, ODD_PATHS, populate
+from tests.services.test_rescore import B2B, NOW, ODD_PATHS, populate
 
 # Every kind of source but whole rows (a nested attribute path reads whole rows).
 BUDGET = "{field: prefs.chair.budget, gte: 500}"
@@ -91,3 +94,29 @@ def test_a_column_of_mixed_types_is_read_as_rows(engine: Engine) -> None:
         at_first = [k for k, a in enumerate(rows.account_ids.tolist()) if a == 1]
         assert at_first and all(sizes[k] == (str, "many") for k in at_first)
         assert {t for t, _ in sizes} == {str, int, type(None)}
+
+
+def _a_full_rescore(engine: Engine) -> list[tuple[Any, ...]]:
+    """Every lead's stored score after a full re-score, rolled back."""
+    book = parse_playbook(B2B.read_text())
+    with make_session_factory(engine)() as session, session.begin():
+        rescore_all(session, book, NOW)
+        columns = (Lead.id, Lead.fit, Lead.engagement, Lead.total, Lead.grade, Lead.persona)
+        stored = session.execute(select(*columns, Lead.contributions).order_by(Lead.id)).all()
+        session.rollback()
+    return [tuple(row) for row in stored]
+
+
+def test_a_rescore_whose_child_reads_die_reads_rows_and_scores_alike(
+    engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A child killed (out of memory, by an operator) costs time, never the command."""
+    read_by_children = _a_full_rescore(engine)
+    dying = tmp_path / "dying.py"
+    dying.write_text("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    monkeypatch.setattr(_arrow, "_CHILD", dying)
+    assert _a_full_rescore(engine) == read_by_children
+    assert "killed by signal 9" in caplog.text

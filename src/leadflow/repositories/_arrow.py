@@ -7,6 +7,7 @@ imported only on first use.
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from leadflow.repositories._bulk import dialect_name
 
 _CHILD = Path(__file__).with_name("_sqlite_arrow.py")
+log = logging.getLogger("leadflow.arrow")
 CHANGES_AT_BEGIN = "leadflow_changes_at_begin"  # set by models.db when SQLite begins
 
 
@@ -51,12 +53,18 @@ def finish(child: subprocess.Popen[bytes]) -> Any:
         assert child.stdout is not None and child.stderr is not None
         try:
             table = pa.ipc.open_stream(child.stdout).read_all()
-        except pa.ArrowInvalid:
+        except (pa.ArrowInvalid, OSError):  # OSError: a stream cut off (the child killed)
             table = None
-        errors = child.stderr.read().decode(errors="replace")
+        errors = child.stderr.read().decode(errors="replace").strip()
     if child.returncode or table is None:
-        raise RuntimeError(f"reading through ADBC failed: {errors.strip()[-500:]}")
+        raise RuntimeError(f"reading through ADBC failed: {errors[-500:] or _ended(child)}")
     return table
+
+
+def _ended(child: subprocess.Popen[bytes]) -> str:
+    """How a child that wrote no error ended."""
+    code = child.returncode
+    return f"killed by signal {-code}" if code and code < 0 else f"exit status {code}"
 
 
 def finish_all(children: list[subprocess.Popen[bytes]]) -> list[Any]:
@@ -65,6 +73,17 @@ def finish_all(children: list[subprocess.Popen[bytes]]) -> list[Any]:
         return [finish(children[0])]
     with ThreadPoolExecutor(len(children)) as pool:
         return list(pool.map(finish, children))
+
+
+def read_all_or_none(database: str, queries: list[str]) -> list[Any] | None:
+    """Each query's table, read by children at once; None when one failed (logged): the
+    caller reads rows instead, so a child killed (out of memory, by an operator) costs time,
+    not the command."""
+    try:
+        return finish_all([start(database, query) for query in queries])
+    except RuntimeError as error:
+        log.warning("%s; reading rows instead", error)
+        return None
 
 
 def read(database: str, query: str, *, whole: bool = False) -> Any:

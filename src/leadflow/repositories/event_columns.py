@@ -5,7 +5,8 @@ ADBC SQLite driver (`_sqlite_arrow`); as other connections they see what the ses
 only when the session's transaction has written nothing, so they are used only then.
 PostgreSQL: a binary COPY on the session's own connection, parsed by NumPy. Otherwise (an
 in-memory SQLite database, a transaction that has written, events stored by raw SQL without
-their kind): None, and the caller reads rows. pyarrow is imported only on first use.
+their kind, a child that failed): None, and the caller reads rows. pyarrow is imported only
+on first use.
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ def _samples(
 
 def _adbc_sqlite(session: Session) -> tuple[IntArray, ...] | None:
     """The columns through ADBC, read by child processes (`_arrow`), when a second connection
-    sees what the session sees; one child per core, each a range of leads."""
+    sees what the session sees (and no child failed); one child per core, each a range of
+    leads."""
     database = _arrow.readable_path(session)
     if database is None:
         return None
@@ -112,16 +114,15 @@ def _adbc_sqlite(session: Session) -> tuple[IntArray, ...] | None:
     step = (high - low) // parts + 1
     bounds = [low + k * step for k in range(1, parts)]  # the first and last are open
     ranges = zip([None, *bounds], [*bounds, None], strict=True)
-    children = [
-        _arrow.start(
-            database,
-            _QUERY
-            + ("" if start is None else f" AND lead_id >= {start}")
-            + ("" if end is None else f" AND lead_id < {end}"),
-        )
+    queries = [
+        _QUERY
+        + ("" if start is None else f" AND lead_id >= {start}")
+        + ("" if end is None else f" AND lead_id < {end}")
         for start, end in ranges
     ]
-    tables = _arrow.finish_all(children)
+    tables = _arrow.read_all_or_none(database, queries)
+    if tables is None:
+        return None
     return tuple(
         np.concatenate([np.asarray(t.column(k).to_numpy(), np.int64) for t in tables])
         for k in range(4)

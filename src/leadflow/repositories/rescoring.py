@@ -163,7 +163,8 @@ def read_leads_arrow(session: Session, selection: LeadSelection) -> dict[str, An
     )
     try:  # typed from all rows, a column of mixed types comes out as text or bytes
         table = _arrow.read(database, str(query), whole=True)
-    except RuntimeError:
+    except RuntimeError as error:
+        _arrow.log.warning("%s; reading rows instead", error)
         return None
     columns = {name: table.column(i).combine_chunks() for i, name in enumerate(exprs)}
     if not all(_arrow.typed_as(columns[name], e.type) for name, e in exprs.items()):

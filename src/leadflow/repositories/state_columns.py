@@ -249,11 +249,11 @@ def stateless_leads(
 
 def _adbc_sqlite(session: Session, queries: list[str]) -> list[Any] | None:
     """The queries' rows as Arrow tables, each read by a child process at once (None when a
-    second connection would not see what the session sees)."""
+    second connection would not see what the session sees, or a child failed)."""
     database = _arrow.readable_path(session)
     if database is None:
         return None
-    return _arrow.finish_all([_arrow.start(database, query) for query in queries])
+    return _arrow.read_all_or_none(database, queries)
 
 
 def _rows(session: Session, query: str, shape: Sequence[tuple[str, bool]]) -> Columns:
