@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -120,3 +121,24 @@ def test_a_rescore_whose_child_reads_die_reads_rows_and_scores_alike(
     monkeypatch.setattr(_arrow, "_CHILD", dying)
     assert _a_full_rescore(engine) == read_by_children
     assert "killed by signal 9" in caplog.text
+
+
+def test_a_rescore_failing_while_its_events_are_read_ahead_leaves_no_child_behind(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    children: list[subprocess.Popen[bytes]] = []
+    start = _arrow.start
+
+    def recorded(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        children.append(start(*args, **kwargs))
+        return children[-1]
+
+    def failing(*args: Any) -> None:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(_arrow, "start", recorded)
+    monkeypatch.setattr(rescore_leads, "read_leads", failing)
+    with pytest.raises(OSError, match="disk gone"):
+        _a_full_rescore(engine)
+    assert children  # the events were being read ahead
+    assert all(child.returncode is not None for child in children)  # stopped and reaped

@@ -67,23 +67,37 @@ def _ended(child: subprocess.Popen[bytes]) -> str:
     return f"killed by signal {-code}" if code and code < 0 else f"exit status {code}"
 
 
-def finish_all(children: list[subprocess.Popen[bytes]]) -> list[Any]:
-    """Every child's table, their pipes drained at once (a child waits on a full pipe)."""
-    if len(children) == 1:
-        return [finish(children[0])]
-    with ThreadPoolExecutor(len(children)) as pool:
-        return list(pool.map(finish, children))
+class Reading:
+    """Children reading queries at once, each one's pipe drained by a thread from the start
+    (a child waits on a full pipe), so they read while the caller works."""
+
+    def __init__(self, database: str, queries: list[str]) -> None:
+        self._children = [start(database, query) for query in queries]
+        self._pool = ThreadPoolExecutor(max(1, len(queries)))
+        self._tables = [self._pool.submit(finish, child) for child in self._children]
+
+    def tables(self) -> list[Any] | None:
+        """Every query's table, in order; None when a child failed (logged): the caller reads
+        rows instead, so a child killed (out of memory, by an operator) costs time, not the
+        command."""
+        try:
+            return [table.result() for table in self._tables]
+        except RuntimeError as error:
+            log.warning("%s; reading rows instead", error)
+            return None
+        finally:
+            self._pool.shutdown()
+
+    def abandon(self) -> None:
+        """Stop the children (a no-op for those finished) and their threads."""
+        for child in self._children:
+            child.kill()
+        self._pool.shutdown()
 
 
 def read_all_or_none(database: str, queries: list[str]) -> list[Any] | None:
-    """Each query's table, read by children at once; None when one failed (logged): the
-    caller reads rows instead, so a child killed (out of memory, by an operator) costs time,
-    not the command."""
-    try:
-        return finish_all([start(database, query) for query in queries])
-    except RuntimeError as error:
-        log.warning("%s; reading rows instead", error)
-        return None
+    """Each query's table, read by children at once; None when one failed (`Reading`)."""
+    return Reading(database, queries).tables()
 
 
 def read(database: str, query: str, *, whole: bool = False) -> Any:

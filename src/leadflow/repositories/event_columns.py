@@ -12,7 +12,8 @@ on first use.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.models.event import Event
 from leadflow.repositories import _arrow
+from leadflow.repositories._arrow import Reading
 from leadflow.repositories._bulk import dialect_name, fetch, json_text
 from leadflow.repositories._sql import chunked
 
@@ -52,12 +54,26 @@ class EventKinds:
     samples: list[tuple[str, str | None, str | None]]
 
 
-def read_event_kinds(session: Session) -> EventKinds | None:
-    """All attributed events as columns, or None where they cannot be read so (see above)."""
+@contextmanager
+def reading_ahead(session: Session) -> Iterator[Reading | None]:
+    """Start the children reading every event now, so they read while the caller does other
+    work (a re-score reads its leads meanwhile); None where children would not read (see
+    above). Children not finished by `read_event_kinds` are stopped on the way out."""
+    started = _start(session)
+    try:
+        yield started
+    finally:
+        if started is not None:
+            started.abandon()
+
+
+def read_event_kinds(session: Session, started: Reading | None = None) -> EventKinds | None:
+    """All attributed events as columns, or None where they cannot be read so (see above);
+    `started`: from `reading_ahead` in this transaction, nothing written since."""
     if dialect_name(session) == "postgresql":
         lead, occurred, kind, ids = _copy_binary(session)
     else:
-        found = _adbc_sqlite(session)
+        found = _adbc_sqlite(session, started)
         if found is None:
             return None
         lead, occurred, kind, ids = found
@@ -100,16 +116,15 @@ def _samples(
     return [found[i] for i in event_ids]
 
 
-def _adbc_sqlite(session: Session) -> tuple[IntArray, ...] | None:
-    """The columns through ADBC, read by child processes (`_arrow`), when a second connection
-    sees what the session sees (and no child failed); one child per core, each a range of
-    leads."""
+def _start(session: Session) -> Reading | None:
+    """Children reading the events, when a second connection sees what the session sees;
+    one per core, each a range of leads."""
     database = _arrow.readable_path(session)
     if database is None:
         return None
     low, high = session.connection().exec_driver_sql("SELECT MIN(id), MAX(id) FROM leads").one()
     if low is None:
-        return tuple(np.zeros(0, np.int64) for _ in range(4))
+        return Reading(database, [])
     parts = max(1, min(PARTS, os.cpu_count() or 1))
     step = (high - low) // parts + 1
     bounds = [low + k * step for k in range(1, parts)]  # the first and last are open
@@ -120,9 +135,21 @@ def _adbc_sqlite(session: Session) -> tuple[IntArray, ...] | None:
         + ("" if end is None else f" AND lead_id < {end}")
         for start, end in ranges
     ]
-    tables = _arrow.read_all_or_none(database, queries)
+    return Reading(database, queries)
+
+
+def _adbc_sqlite(session: Session, started: Reading | None) -> tuple[IntArray, ...] | None:
+    """The columns through ADBC, read by child processes (`_arrow`), when a second connection
+    sees what the session sees (and no child failed)."""
+    if started is None:
+        started = _start(session)
+    if started is None:
+        return None
+    tables = started.tables()
     if tables is None:
         return None
+    if not tables:  # no lead
+        return tuple(np.zeros(0, np.int64) for _ in range(4))
     return tuple(
         np.concatenate([np.asarray(t.column(k).to_numpy(), np.int64) for t in tables])
         for k in range(4)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
@@ -24,6 +24,7 @@ from leadflow.core.accounts import account_only
 from leadflow.core.bulk_columns import Coded, Encoder, IntArray, index_of
 from leadflow.core.playbook import Playbook
 from leadflow.repositories import rescoring, rule_state
+from leadflow.repositories._arrow import Reading
 from leadflow.services import rescore_events, rescore_leads, rescore_write
 from leadflow.services.rescore_leads import LeadRows
 
@@ -90,10 +91,13 @@ def _rescore(
     also: list[int],
     cause: str,
 ) -> RescoreResult:
-    with clock("read leads"):
-        leads = rescore_leads.read_leads(session, playbook, wanted)
-    with clock("read events"):
-        events = _read_events(session, playbook, leads.ids, wanted)
+    # Every lead: child processes read the events meanwhile (the two phases overlap).
+    ahead = rescore_events.reading_ahead(session, playbook) if wanted is None else nullcontext()
+    with ahead as started:
+        with clock("read leads"):
+            leads = rescore_leads.read_leads(session, playbook, wanted)
+        with clock("read events"):
+            events = _read_events(session, playbook, leads.ids, wanted, started)
     with clock("score"):
         scores = bulk.score_leads(playbook, leads.columns, events, now)
     with rescoring.bulk_writes(session):
@@ -123,11 +127,17 @@ def _rescore(
 
 
 def _read_events(
-    session: Session, playbook: Playbook, lead_ids: IntArray, wanted: list[int] | None
+    session: Session,
+    playbook: Playbook,
+    lead_ids: IntArray,
+    wanted: list[int] | None,
+    started: Reading | None,
 ) -> bulk.EventColumns:
     paths = sorted(bulk.event_paths(playbook))
     where = [path.split(".") for path in paths]
-    if wanted is None and (kinds := rescore_events.kind_columns(session, playbook, lead_ids)):
+    if wanted is None and (
+        kinds := rescore_events.kind_columns(session, playbook, lead_ids, started)
+    ):
         return kinds
     texts = [Encoder(text=True) for _ in range(2 + len(where))]  # type, name, where...
     leads: list[IntArray] = []
