@@ -14,6 +14,7 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.report_math import Cohort
 from leadflow.core.stages import Stage
 from leadflow.models import Assignment, Event, Lead, StageChange
+from leadflow.repositories import events as event_repo
 from leadflow.repositories import reports as queries
 from leadflow.services import digest, leads, lifecycle, merge, pipeline, playbooks, reports
 from leadflow.services.ingest.batch import ingest, parse_all
@@ -175,3 +176,32 @@ def _sent(session: Session, book: Playbook, at: datetime, **message: object) -> 
     messages, rejected = parse_all([{**message, "timestamp": at.isoformat()}], at)
     assert not rejected
     ingest(session, book, messages, source="test", now=at)
+
+
+def test_w_shaped_credit_goes_to_the_touch_that_made_the_opportunity_not_the_merge(
+    session: Session, playbook: Playbook
+) -> None:
+    """Dana's second record became an opportunity 09-05, after a `deal` e-mail 09-04; a
+    `later` page came 09-08; the records were merged 09-10 and the deal won 09-12. The
+    opportunity was made 09-05: `deal` made it (30%), `later` is one of the rest (10%), not
+    the other way round because the merge's own row moved the lead kept on 09-10."""
+    kept = _hana(session, "dana@y.io", day(9, 1))
+    kept.campaign = "dana-first"
+    duplicate = _hana(session, "dana.work@y.io", day(9, 2))
+    for before, stage in ((Stage.LEAD, Stage.SQL), (Stage.SQL, Stage.OPPORTUNITY)):
+        move = Transition(before, stage, f"entered {stage.value}", "system")
+        lifecycle.record(session, duplicate, move, day(9, 5))
+    for n, (name, at, campaign) in enumerate((("Email Clicked", day(9, 4), "deal"),
+                                              ("Page", day(9, 8), "later"))):  # fmt: skip
+        event_repo.insert(session, lead_id=duplicate.id, type="track", name=name,
+                          occurred_at=at, source="api", properties={"campaign": campaign},
+                          context={}, message_id=f"dana{n}")  # fmt: skip
+    session.flush()
+    merge.merge_leads(session, playbook, "dana@y.io", "dana.work@y.io", actor="ana",
+                      now=day(9, 10))  # fmt: skip
+    lifecycle.act(session, kept, Action.CLOSE_WON, actor="ana", reason="", now=day(9, 12),
+                  amount=1000.0)  # fmt: skip
+    session.flush()
+    rows = reports.run(session, playbook, "attribution", Cohort(), reports.Options(), NOW)["rows"]
+    credit = {r["campaign"]: r["w_shaped"] for r in rows}
+    assert (credit["dana-first"], credit["deal"], credit["later"]) == (600.0, 300.0, 100.0)

@@ -24,6 +24,7 @@ from leadflow.models.lead import Lead
 from leadflow.models.stage_change import StageChange
 from leadflow.repositories._bulk import dialect_name, epoch_micros, fetch
 from leadflow.repositories.report_sql import in_cohort
+from leadflow.repositories.stage_changes import entered
 
 Ints = npt.NDArray[np.int64]
 
@@ -57,9 +58,10 @@ def _columns(session: Session) -> list[Any]:
 
 
 def _moves(session: Session) -> Any:
-    """Moves into opportunity: (lead, when, in microseconds)."""
+    """Moves into opportunity: (lead, when, in microseconds). Not a merge's own row: the
+    history the duplicate brought holds when the opportunity was made (`entered`)."""
     return select(StageChange.lead_id, epoch_micros(session, StageChange.at)).where(
-        StageChange.to_stage == "opportunity"
+        StageChange.to_stage == "opportunity", entered()
     )
 
 
