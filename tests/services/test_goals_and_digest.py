@@ -9,11 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Invalid
-from leadflow.core.lifecycle import Action
+from leadflow.core.lifecycle import Action, Transition
+from leadflow.core.plan import PLAN_STAGES
 from leadflow.core.playbook import Playbook
+from leadflow.core.stages import Stage
 from leadflow.models import Assignment, Lead, OutboxMessage, SharedChannel
 from leadflow.repositories import events as event_repo
-from leadflow.services import digest, goals, lifecycle, sla
+from leadflow.services import digest, goals, lifecycle, plan, sla
 from tests.services.test_reports import NOW, day, playbook, session
 
 __all__ = ["playbook", "session"]  # fixtures shared with the report tests
@@ -144,3 +146,25 @@ def test_the_digests_sales_lines_count_the_periods_hand_offs_as_leadflow_sla_doe
         rows = digest.build(session, playbook, month, NOW)["sla"]["sales"]
         assert [sum(r[k] for r in rows) for k in ("met", "breached", "open")] == [
             month_sla["met"], month_sla["breached"], month_sla["open"]]  # fmt: skip
+
+
+def test_the_plans_actuals_count_what_the_digest_and_marketings_sla_count(
+    session: Session, playbook: Playbook
+) -> None:
+    """Bob (b@x.io, in nurture since 09-06) qualifies again in October, is recycled and
+    qualifies once more: two moves into MQL, as the digest, marketing's SLA and the plan's
+    actual for the month all count them (the plan counted one: distinct leads)."""
+    bob = session.scalars(select(Lead).where(Lead.email == "b@x.io")).one()
+    again = Transition(Stage.NURTURE, Stage.MQL, "entered mql", "system")
+    back = Transition(Stage.MQL, Stage.NURTURE, "not yet", "ana")
+    for move, at in ((again, day(10, 3)), (back, day(10, 4)), (again, day(10, 8))):
+        lifecycle.record(session, bob, move, at)
+    session.flush()
+    october = digest.build(session, playbook, "2026-10", NOW)
+    assert october["entered"]["mql"] == 2
+    assert october["sla"]["marketing"]["mqls"] == 2
+    assert sla.month_report(session, playbook, day(10, 20))["marketing"]["mqls"] == 2
+    request = plan.PlanRequest(goal=10000, deal_size=1000, period="2026-10", reps=2,
+                               rates=dict.fromkeys(PLAN_STAGES[:-1], 0.5))  # fmt: skip
+    steps = {s["stage"]: s for s in plan.build(session, request, day(10, 20))["stages"]}
+    assert steps["mql"]["actual"] == 2
