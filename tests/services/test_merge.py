@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from leadflow.core.errors import Invalid, NotFound
+from leadflow.core.errors import Conflict, Invalid, NotFound
 from leadflow.core.lifecycle import MERGE_ACTOR, Action, Transition
 from leadflow.core.playbook import Playbook
 from leadflow.core.report_math import Cohort
@@ -205,3 +205,26 @@ def test_w_shaped_credit_goes_to_the_touch_that_made_the_opportunity_not_the_mer
     rows = reports.run(session, playbook, "attribution", Cohort(), reports.Options(), NOW)["rows"]
     credit = {r["campaign"]: r["w_shaped"] for r in rows}
     assert (credit["dana-first"], credit["deal"], credit["later"]) == (600.0, 300.0, 100.0)
+
+
+def test_two_deals_won_for_different_amounts_are_not_merged(
+    session: Session, playbook: Playbook
+) -> None:
+    """Katherine (a@x.io) won 1,000 and Kathy (c@x.io) 3,000: a lead holds one deal, so a
+    merge would drop one amount from every revenue report; it is refused, nothing changed."""
+    with pytest.raises(Conflict, match=r"won for 1,000 and c@x\.io for 3,000"):
+        merge.merge_leads(session, playbook, "a@x.io", "c@x.io", actor="ana", now=NOW)
+    won = session.scalars(select(Lead.outcome_amount).where(Lead.outcome == "won")).all()
+    assert sorted(won) == [1000.0, 3000.0]
+
+
+def test_one_deal_recorded_on_both_records_is_merged_once(
+    session: Session, playbook: Playbook
+) -> None:
+    """The same deal on both records (the same amount): merged, counted once."""
+    kathy = session.scalars(select(Lead).where(Lead.email == "c@x.io")).one()
+    kathy.outcome_amount = 1000.0
+    session.flush()
+    merge.merge_leads(session, playbook, "a@x.io", "c@x.io", actor="ana", now=NOW)
+    won = session.scalars(select(Lead.outcome_amount).where(Lead.outcome == "won")).all()
+    assert won == [1000.0]

@@ -101,6 +101,14 @@ def _refuse_bad(keep: Lead, duplicate: Lead, actor: str) -> None:
             f"{keep.email} was {keep.outcome} and {duplicate.email} {duplicate.outcome}: "
             "close or reopen one of them first"
         )
+    amounts = (keep.outcome_amount, duplicate.outcome_amount)
+    if keep.outcome == "won" == duplicate.outcome and None not in amounts and len(set(amounts)) > 1:
+        # A lead holds one deal: merging would drop one amount from every revenue report.
+        raise Conflict(
+            f"{keep.email} was won for {amounts[0]:,.10g} and {duplicate.email} for "
+            f"{amounts[1]:,.10g}: a lead holds one deal, and merging would drop one amount "
+            "from the revenue reports; keep the two records apart"
+        )
 
 
 def _owner(
