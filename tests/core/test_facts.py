@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from leadflow.core.facts import Source, facts_of, resolve
+from leadflow.core.facts import Source, facts_of, resolve, typed_facts
 from leadflow.core.playbook_text import PlaybookInvalid, parse_playbook
 
 B2B = (Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml").read_text()
@@ -102,3 +102,19 @@ def test_the_account_score_is_a_fact_for_stage_criteria_and_routing_only() -> No
     facts = facts_of(book, {"email": "a@x.io"}, {"domain": "x.io", "score": 61.5})
     assert facts["account"]["score"] == 61.5
     assert facts_of(book, {"email": "a@x.io"}, None)["account"].get("score") is None
+
+
+def test_typed_facts_are_the_facts_of_a_lead_with_those_values() -> None:
+    """A what-if (`/team/route`'s made-up facts) reads as a lead with those columns does: the
+    tier from the account's domain, the e-mail's domain, the grade's letter and digit."""
+    book = parse_playbook(B2B)
+    typed = {"email": "ana@fabrikam.io", "title": "COO", "account.domain": "fabrikam.io",
+             "account.employees": 120, "account.score": 80.0, "grade": "B2"}  # fmt: skip
+    lead = {"email": "ana@fabrikam.io", "title": "COO"}
+    account = {"domain": "fabrikam.io", "employees": 120, "score": 80.0}
+    found = typed_facts(book, typed)
+    assert found == {**facts_of(book, lead, account), "grade": "B2", "fit_letter": "B",
+                     "engagement_digit": 2}  # fmt: skip
+    assert found["tier"] == found["account"]["tier"] == "top"
+    assert typed_facts(book, {"tier": "target"})["account"]["tier"] == "target"
+    assert typed_facts(book, {"prefs.budget": 5})["prefs.budget"] == 5  # undeclared: as typed

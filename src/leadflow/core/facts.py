@@ -353,3 +353,35 @@ def facts_of(playbook: Playbook, lead: FREE_FORM, account: FREE_FORM | None) -> 
     """A lead's facts from its row and its account's row, the tier from the playbook."""
     tier = playbook.tier_of(account.get("domain") if account else None)
     return lead_facts(lead_row(lead), account_row(account), tier.id if tier else None)
+
+
+def typed_facts(playbook: Playbook, typed: FREE_FORM) -> dict[str, Any]:
+    """Facts typed by path (a what-if: `account.tier: top`) completed as a lead's are: each
+    value put where its path is read from, then the tier from the account's domain, the
+    e-mail's domain, and the grade's letter and digit. A derived fact typed itself is taken
+    as typed (the tier under both its names); a path no source supplies stays as typed."""
+    lead: dict[str, Any] = {"attributes": {}}
+    account: dict[str, Any] = {"attributes": {}}
+    loose, derived = {}, {}
+    for path, value in typed.items():
+        fact = resolve(path, playbook.custom_fields, playbook.account_custom_fields, scored=True)
+        source = fact.source if fact is not None and not fact.nested else None
+        if fact is not None and source in (Source.LEAD_COLUMN, Source.LEAD_ATTRIBUTE):
+            (lead if source is Source.LEAD_COLUMN else lead["attributes"])[fact.name] = value
+        elif fact is not None and source in (Source.ACCOUNT_COLUMN, Source.ACCOUNT_SCORE):
+            account[fact.name] = value
+        elif fact is not None and source is Source.ACCOUNT_ATTRIBUTE:
+            account["attributes"][fact.name] = value
+        elif source in (Source.ACCOUNT_TIER, Source.EMAIL_DOMAIN, Source.SCORE):
+            derived[path] = value
+        else:
+            loose[path] = value
+    given = len(account) > 1 or bool(account["attributes"])
+    facts = facts_of(playbook, lead, account if given else None)
+    grade = derived.get("grade")
+    if isinstance(grade, str) and len(grade) == 2 and grade[1].isdigit():
+        facts.update(fit_letter=grade[0], engagement_digit=int(grade[1]))
+    if "account.tier" in derived or "tier" in derived:
+        tier = derived.pop("account.tier", derived.pop("tier", None))
+        facts["tier"] = facts["account"]["tier"] = tier
+    return {**facts, **derived, **loose}

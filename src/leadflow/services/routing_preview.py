@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from leadflow.core import facts as core_facts
 from leadflow.core.conditions import as_number
 from leadflow.core.errors import Invalid
 from leadflow.core.routing import route
@@ -44,8 +45,10 @@ def for_lead(session: Session, key: str, now: datetime) -> RoutePreview:
 
 
 def for_facts(session: Session, text: str, now: datetime) -> RoutePreview:
-    """The decision for made-up facts, one `path: value` per line (e.g. `account.tier: top`)."""
-    return _decide(session, parse_facts(text), now, None)
+    """The decision for made-up facts, one `path: value` per line (e.g. `account.tier: top`),
+    completed as a lead's are (`core.facts.typed_facts`: the tier of `account.domain`, say)."""
+    facts = core_facts.typed_facts(playbooks.active_playbook(session), parse_facts(text))
+    return _decide(session, facts, now, None)
 
 
 def parse_facts(text: str) -> dict[str, Any]:
@@ -91,4 +94,13 @@ def _decide(
     decision = route(playbook.routing, facts, rep_service.states(session, now), now, account_owner)
     rep = rep_repo.get(session, decision.rep_id) if decision.rep_id is not None else None
     shown = f"{rep.name} <{rep.email}>" if rep else None
-    return RoutePreview(team=decision.team, rep=shown, reason=decision.reason, facts=dict(facts))
+    return RoutePreview(team=decision.team, rep=shown, reason=decision.reason, facts=_shown(facts))
+
+
+def _shown(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The facts with the account's under their paths (`account.tier`), as rules name them."""
+    account = facts.get("account")
+    if not isinstance(account, Mapping):
+        return dict(facts)
+    below = {f"account.{k}": v for k, v in account.items()}
+    return {**{k: v for k, v in facts.items() if k != "account"}, **below}
