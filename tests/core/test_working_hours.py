@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leadflow.core.working_hours import WorkingHours
 
@@ -55,3 +58,148 @@ def test_a_day_that_ends_at_midnight_loses_no_minute() -> None:
     for bad in ("mon-fri 24:00-24:00", "mon-fri 09:00-24:01", "mon-fri 24:00-09:00"):
         with pytest.raises(ValueError):
             WorkingHours.parse(bad)
+
+
+# Zones whose clocks go forward and back (Lord Howe by half an hour), one with a half-hour
+# offset and no daylight saving, and UTC.
+ZONES = (
+    "Europe/Berlin",
+    "America/New_York",
+    "Australia/Adelaide",
+    "Australia/Lord_Howe",
+    "Asia/Kolkata",
+    "UTC",
+)
+# Hand-offs from 2025 to 2028 on whole minutes, half of them within days of a zone's clocks
+# going forward or back.
+EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+YEARS = 4 * 366 * 24 * 60
+
+
+def _changes(zone: str) -> list[int]:
+    """The minutes (since EPOCH) of the UTC midnights before the days a zone's offset changes."""
+    tz = ZoneInfo(zone)
+    days = [EPOCH + timedelta(days=d, hours=12) for d in range(4 * 366)]
+    return [
+        d * 24 * 60
+        for d in range(1, len(days))
+        if days[d].astimezone(tz).utcoffset() != days[d - 1].astimezone(tz).utcoffset()
+    ] or [0]
+
+
+CHANGES = {zone: _changes(zone) for zone in ZONES}
+
+
+def _moments(zone: str) -> st.SearchStrategy[datetime]:
+    near = st.tuples(st.sampled_from(CHANGES[zone]), st.integers(-3 * 24 * 60, 2 * 24 * 60))
+    minutes = st.one_of(near.map(sum), st.integers(0, YEARS))
+    return minutes.map(lambda m: EPOCH + timedelta(minutes=m))
+
+
+zoned = st.sampled_from(ZONES).flatmap(lambda zone: st.tuples(st.just(zone), _moments(zone)))
+deterministic = settings(max_examples=300, deadline=None, derandomize=True)
+
+
+def test_a_deadline_across_the_clocks_going_forward_or_back_counts_real_minutes() -> None:
+    # Before: minutes were added to the wall clock, so an hour of the night the clocks
+    # skip counted as worked (three hours from 00:30 on 29 March fell due two hours later) and
+    # the hour they repeat did not (three hours from 00:30 on 25 October took four).
+    always = WorkingHours.parse("mon-sun 00:00-24:00", "Europe/Berlin")
+    spring = datetime(2026, 3, 28, 23, 30, tzinfo=UTC)  # 00:30 in Berlin, UTC+1
+    assert always.add(spring, 180) == spring + timedelta(hours=3)  # 04:30, UTC+2
+    assert always.add(spring, 24 * 60) == spring + timedelta(hours=24)  # a 23-hour day
+    autumn = datetime(2026, 10, 24, 22, 30, tzinfo=UTC)  # 00:30 in Berlin, UTC+2
+    assert always.add(autumn, 180) == autumn + timedelta(hours=3)  # 02:30 the second time
+    nights = WorkingHours.parse("sun 00:00-06:00", "America/New_York")
+    # 8 March 2026: 02:00 is 03:00, so the night has five hours; one more is the next Sunday.
+    assert nights.add(datetime(2026, 3, 8, 5, 0, tzinfo=UTC), 6 * 60) == datetime(
+        2026, 3, 15, 5, 0, tzinfo=UTC
+    )
+    # 1 November 2026: 01:00-02:00 happens twice, so the night has seven hours.
+    assert nights.add(datetime(2026, 11, 1, 4, 0, tzinfo=UTC), 7 * 60) == datetime(
+        2026, 11, 1, 11, 0, tzinfo=UTC
+    )  # 06:00, UTC-5
+    adelaide = WorkingHours.parse("sun 01:00-05:00", "Australia/Adelaide")
+    # 4 October 2026, 02:00 (UTC+9:30) is 03:00 (UTC+10:30): three hours of work that night.
+    opens = datetime(2026, 10, 3, 15, 30, tzinfo=UTC)  # 01:00 in Adelaide
+    assert adelaide.add(opens, 3 * 60) == datetime(2026, 10, 3, 18, 30, tzinfo=UTC)  # 05:00
+
+
+def test_a_working_day_that_starts_at_a_time_the_clocks_skip_starts_when_they_jump() -> None:
+    # 8 March 2026 in New York: 02:00 is followed by 03:00; a day of 02:30-04:00 starts at
+    # 03:00 (07:00 UTC), as `is_working` says, with an hour of work.
+    odd = WorkingHours.parse("sun 02:30-04:00", "America/New_York")
+    start = datetime(2026, 3, 8, 6, 0, tzinfo=UTC)  # 01:00
+    assert not odd.is_working(datetime(2026, 3, 8, 6, 59, tzinfo=UTC))
+    assert odd.is_working(datetime(2026, 3, 8, 7, 0, tzinfo=UTC))
+    assert odd.add(start, 30) == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
+    assert odd.add(start, 60) == datetime(2026, 3, 8, 8, 0, tzinfo=UTC)
+    assert odd.add(start, 61) == datetime(2026, 3, 15, 6, 31, tzinfo=UTC)  # 02:31 a week on
+
+
+@deterministic
+@given(zoned=zoned, minutes=st.integers(1, 5 * 24 * 60))
+def test_round_the_clock_deadlines_are_real_minutes_in_any_zone(
+    zoned: tuple[str, datetime], minutes: int
+) -> None:
+    zone, start = zoned
+    always = WorkingHours.parse("mon-sun 00:00-24:00", zone)
+    assert always.add(start, minutes) == start + timedelta(minutes=minutes)
+
+
+def _working_minute(hours: WorkingHours, at: datetime) -> bool:
+    """The definition, read off the rep's wall clock."""
+    local = at.astimezone(ZoneInfo(hours.zone))
+    ends = hours.end is None or local.time() < hours.end
+    return local.weekday() in hours.days and hours.start <= local.time() and ends
+
+
+schedules = st.sampled_from(
+    (
+        "mon-fri 09:00-17:00",
+        "mon-sun 00:00-06:00",
+        "mon-sun 22:00-24:00",
+        "sat-mon 00:00-24:00",
+        "mon-fri 04:00-24:00",
+        "sun-thu 09:30-13:15",
+    )
+)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(zoned=zoned, text=schedules, minutes=st.integers(1, 600))
+def test_a_deadline_leaves_exactly_its_working_minutes_in_any_zone(
+    zoned: tuple[str, datetime], text: str, minutes: int
+) -> None:
+    zone, start = zoned
+    hours = WorkingHours.parse(text, zone)
+    due = hours.add(start, minutes)
+    assert due > start
+    worked, at = 0, start
+    while at < due:
+        worked += _working_minute(hours, at)
+        at += timedelta(minutes=1)
+    assert worked == minutes
+    assert _working_minute(hours, due - timedelta(minutes=1))  # due the moment they are done
+
+
+@deterministic
+@given(
+    zoned=zoned,
+    text=schedules,
+    first=st.floats(0, 3000),
+    then=st.floats(0.5, 3000),
+    elsewhere=st.sampled_from(ZONES),
+)
+def test_deadlines_add_up_and_read_the_same_instant_in_any_zone(
+    zoned: tuple[str, datetime], text: str, first: float, then: float, elsewhere: str
+) -> None:
+    zone, start = zoned
+    hours = WorkingHours.parse(text, zone)
+    due = hours.add(start, first + then)
+    assert due >= start
+    assert hours.add(start.astimezone(ZoneInfo(elsewhere)), first + then) == due
+    # Within float rounding of the sum (a microsecond).
+    assert abs(hours.add(hours.add(start, first), then) - due) <= timedelta(microseconds=2)
+    assert hours.is_working(due - timedelta(microseconds=1))
+    assert hours.is_working(start) == _working_minute(hours, start)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from leadflow.core.local_time import instant
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -47,31 +49,38 @@ class WorkingHours:
 
     def is_working(self, at: datetime) -> bool:
         """True when `at` falls inside the working week."""
-        local = at.astimezone(ZoneInfo(self.zone))
-        before_end = self.end is None or local.time() < self.end
-        return local.weekday() in self.days and self.start <= local.time() and before_end
+        zone = ZoneInfo(self.zone)
+        day = at.astimezone(zone).date()
+        if day.weekday() not in self.days:
+            return False
+        opens, closes = self._span(day, zone)
+        return opens <= at < closes
 
     def add(self, start: datetime, minutes: float) -> datetime:
-        """The moment `minutes` of working time after `start` (in UTC)."""
+        """The moment (in UTC) `minutes` of working time after `start`: the minutes that pass,
+        counted in real time inside the working hours as the rep's clocks show them (a day
+        the clocks go forward or back has an hour less or more of them)."""
         zone = ZoneInfo(self.zone)
-        local = start.astimezone(zone)
+        moment = start.astimezone(UTC)
         left = timedelta(minutes=minutes)
+        day = moment.astimezone(zone).date()
         for _ in range(400):  # a year of days is plenty for any deadline
-            day = local.date()
-            if local.weekday() in self.days:
-                opens = datetime.combine(day, self.start, zone)
-                closes = (
-                    datetime.combine(day + timedelta(days=1), time(0), zone)
-                    if self.end is None
-                    else datetime.combine(day, self.end, zone)
-                )
-                local = max(local, opens)
-                if local < closes:
-                    if local + left <= closes:
-                        return (local + left).astimezone(UTC)
-                    left -= closes - local
-            local = datetime.combine(day + timedelta(days=1), time(0), zone)
+            if day.weekday() in self.days:
+                opens, closes = self._span(day, zone)
+                moment = max(moment, opens)
+                if moment < closes:
+                    if moment + left <= closes:
+                        return moment + left
+                    left -= closes - moment
+            day += timedelta(days=1)
         raise ValueError("no working time in the next 400 days")
+
+    def _span(self, day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+        """When the working day `day` opens and closes, in UTC."""
+        opens = instant(day, self.start, zone)
+        if self.end is None:
+            return opens, instant(day + timedelta(days=1), time(0), zone)
+        return opens, instant(day, self.end, zone)
 
 
 def _days(text: str) -> frozenset[int]:
