@@ -203,3 +203,18 @@ def test_deadlines_add_up_and_read_the_same_instant_in_any_zone(
     assert abs(hours.add(hours.add(start, first), then) - due) <= timedelta(microseconds=2)
     assert hours.is_working(due - timedelta(microseconds=1))
     assert hours.is_working(start) == _working_minute(hours, start)
+
+
+def test_a_deadline_more_than_a_year_of_days_away_is_still_found() -> None:
+    # Before: the search gave up after 400 days, so a rep working two hours a week given a
+    # week-long SLA (84 weeks of their time) made the hand-off fail.
+    saturdays = WorkingHours.parse("sat 10:00-12:00", "Asia/Kolkata")
+    start = datetime(2026, 6, 1, tzinfo=UTC)  # a Monday
+    due = saturdays.add(start, 7 * 24 * 60)
+    assert due == datetime(2028, 1, 8, 6, 30, tzinfo=UTC)  # the 84th Saturday, 12:00 in Kolkata
+    assert saturdays.add(start, 120) == datetime(2026, 6, 6, 6, 30, tzinfo=UTC)
+    # No working day at all, or a deadline past the calendar, is told, never searched forever.
+    with pytest.raises(ValueError, match="no working days"):
+        WorkingHours(days=frozenset()).add(start, 5)
+    with pytest.raises(ValueError, match="9999"):
+        WorkingHours.parse("mon 09:00-09:01").add(datetime(9990, 1, 1, tzinfo=UTC), 10**6)

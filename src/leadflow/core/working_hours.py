@@ -60,20 +60,24 @@ class WorkingHours:
         """The moment (in UTC) `minutes` of working time after `start`: the minutes that pass,
         counted in real time inside the working hours as the rep's clocks show them (a day
         the clocks go forward or back has an hour less or more of them)."""
+        if not self.days:
+            raise ValueError("no working days: a deadline would never come")
         zone = ZoneInfo(self.zone)
         moment = start.astimezone(UTC)
-        left = timedelta(minutes=minutes)
         day = moment.astimezone(zone).date()
-        for _ in range(400):  # a year of days is plenty for any deadline
-            if day.weekday() in self.days:
-                opens, closes = self._span(day, zone)
-                moment = max(moment, opens)
-                if moment < closes:
-                    if moment + left <= closes:
-                        return moment + left
-                    left -= closes - moment
-            day += timedelta(days=1)
-        raise ValueError("no working time in the next 400 days")
+        try:
+            left = timedelta(minutes=minutes)
+            while True:  # every week has working time: ends by the calendar's end at the latest
+                if day.weekday() in self.days:
+                    opens, closes = self._span(day, zone)
+                    moment = max(moment, opens)
+                    if moment < closes:
+                        if moment + left <= closes:
+                            return moment + left
+                        left -= closes - moment
+                day += timedelta(days=1)
+        except OverflowError:
+            raise ValueError(f"{minutes} working minutes run past the year 9999") from None
 
     def _span(self, day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
         """When the working day `day` opens and closes, in UTC."""
