@@ -242,3 +242,23 @@ def test_an_event_matcher_may_read_its_own_fields() -> None:
         " {field: properties, exists: true}]}",
     )
     assert isinstance(parse_playbook(text), Playbook)
+
+
+def test_an_sla_target_no_hand_off_could_count_to_is_refused_at_its_line() -> None:
+    # Before: `minutes: .inf` (or 1e300) was accepted, and every hand-off to that stage then
+    # failed computing its deadline. A target is at most a year of working minutes.
+    for written in (".inf", "1.0e+300", "525601"):
+        text = B2B.replace("{stage: sql, minutes: 240}", f"{{stage: sql, minutes: {written}}}")
+        [(path, line, message)] = problems(text)
+        assert path == "sla.targets[1].minutes"
+        assert line == line_of(text, f"minutes: {written}")
+        assert message
+    text = B2B.replace(
+        "{after_minutes: 30, action: manager}", "{after_minutes: .nan, action: manager}"
+    )
+    [(path, _, _)] = problems(text)
+    assert path == "sla.escalation[1].after_minutes"
+    year = B2B.replace("{stage: sql, minutes: 240}", "{stage: sql, minutes: 525600}")
+    assert parse_playbook(year).sla.targets[1].minutes == 525600
+    stored = B2B.replace("{stage: sql, minutes: 240}", "{stage: sql, minutes: 600000}")
+    assert parse_playbook(stored, declared=False).sla.targets[1].minutes == 600000  # as written

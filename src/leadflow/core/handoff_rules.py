@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from leadflow.core.conditions import Condition
+from leadflow.core.conditions import STORED, Condition
 from leadflow.core.stages import Stage
+
+YEAR_MINUTES = 365 * 24 * 60
 
 
 class _Strict(BaseModel):
@@ -56,10 +58,23 @@ class SlaTarget(_Strict):
     """How many working minutes the rep has to touch a lead that entered `stage`."""
 
     stage: Stage
-    minutes: float = Field(gt=0)
+    minutes: float = Field(
+        gt=0,
+        description="Working minutes, at most a year's.",
+        json_schema_extra={"maximum": YEAR_MINUTES},
+    )
     hand_raiser: bool | None = Field(
         None, description="Only leads a hand-raiser made sales-ready (true) or not (false)."
     )
+
+    @field_validator("minutes")
+    @classmethod
+    def _a_year_at_most(cls, minutes: float, info: ValidationInfo) -> float:
+        # More is no response deadline (`.inf` none at all: every hand-off failed on it). A
+        # version stored before keeps running as written.
+        if minutes > YEAR_MINUTES and not (info.context and info.context.get(STORED)):
+            raise ValueError(f"at most a year of working minutes ({YEAR_MINUTES})")
+        return minutes
 
 
 class EscalationStep(_Strict):
