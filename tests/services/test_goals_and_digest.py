@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -73,6 +73,22 @@ def test_digest_channels_are_sent_on_their_schedule(session: Session, playbook: 
     with pytest.raises(Invalid, match="not an Apprise URL"):
         digest.add_channel(session, "wins", "nope", schedule=None, zone="UTC", now=NOW)
     assert session.scalars(select(SharedChannel)).all() == [channel]
+
+
+def test_a_digest_due_in_the_hour_the_clocks_repeat_goes_out_once(
+    session: Session, playbook: Playbook
+) -> None:
+    # Before: a digest sent during the repeated hour (a worker late for the first 02:30 of
+    # 25 October in Berlin) was next due at that first 02:30, already past, so it went out
+    # again on every look until the second 02:30.
+    saturday = datetime(2026, 10, 24, 12, 0, tzinfo=UTC)
+    channel = digest.add_channel(session, "digest", CHAT, schedule="sun 02:30",
+                                 zone="Europe/Berlin", now=saturday)  # fmt: skip
+    assert channel.next_run_at == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # 02:30, UTC+2
+    late = datetime(2026, 10, 25, 1, 10, tzinfo=UTC)  # 02:10 the second time, UTC+1
+    assert digest.send_due(session, playbook, late) == 1
+    assert digest.send_due(session, playbook, late + timedelta(minutes=1)) == 0
+    assert channel.next_run_at == datetime(2026, 11, 1, 1, 30, tzinfo=UTC)
 
 
 def test_a_won_deal_is_announced_with_its_path(session: Session) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from leadflow.core.local_time import instant
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
@@ -79,7 +81,9 @@ _SCHEDULE = re.compile(r"^(daily|mon|tue|wed|thu|fri|sat|sun)\s+([01]\d|2[0-3]):
 
 def next_run(schedule: str, zone: str, after: datetime) -> datetime:
     """The first time after `after` that a schedule ("mon 09:00", "daily 08:30") comes round,
-    in the zone's local time; returned in UTC. ValueError names a bad schedule or zone."""
+    in the zone's local time; returned in UTC. A time the clocks show twice comes round the
+    first time, one they skip when they jump over it. ValueError names a bad schedule or
+    zone."""
     match = _SCHEDULE.match(schedule.strip().lower())
     if match is None:
         raise ValueError(f"{schedule!r}: expected DAY HH:MM, DAY one of daily, {', '.join(_DAYS)}")
@@ -87,12 +91,14 @@ def next_run(schedule: str, zone: str, after: datetime) -> datetime:
         tz = ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"{zone!r} is not a time zone") from None
-    local = after.astimezone(tz)
+    clock = time(int(match[2]), int(match[3]))
+    today = after.astimezone(tz).date()
     for days in range(8):
-        day = (local + timedelta(days=days)).date()
+        day = today + timedelta(days=days)
         if match[1] != "daily" and _DAYS[day.weekday()] != match[1]:
             continue
-        moment = datetime(day.year, day.month, day.day, int(match[2]), int(match[3]), tzinfo=tz)
-        if moment > local:
-            return moment.astimezone(UTC)
+        # Compared as instants: on the wall clock the hour shown twice would name a past one.
+        moment = instant(day, clock, tz)
+        if moment > after:
+            return moment
     raise AssertionError("a weekly schedule always comes round within eight days")
