@@ -20,6 +20,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
+from leadflow.core.handoff_rules import EscalationStep
 from leadflow.core.roles import Role
 from leadflow.models.assignment import Assignment
 from leadflow.models.goal import SharedChannel
@@ -269,6 +270,40 @@ def test_a_reassigned_lead_is_due_by_its_new_reps_deadline(
     shown = client.get("/api/leads/lee@contoso-mfg.com", headers=bearer(make_key(Role.SALES)))
     due_shown = datetime.fromisoformat(shown.json()["assignment"]["sla_due_at"])
     assert due_shown.replace(tzinfo=due_shown.tzinfo or UTC) == moved_at + timedelta(minutes=5)
+
+
+def test_the_ladders_steps_after_a_reassignment_count_from_the_new_deadline(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str], secret: str
+) -> None:
+    # Before: a sweep that reached the reassignment (a worker back after a while) went on up
+    # the ladder with the first deadline's lateness, so the step after it fired at once,
+    # with the new rep's deadline still ahead, and told the first rep's manager.
+    demo_request(client, make_key(Role.INGEST), "lee@contoso-mfg.com")
+    with app.state.sessions() as session, session.begin():
+        active = playbooks.active_playbook(session)
+        ladder = [
+            EscalationStep(after_minutes=0, action="remind"),
+            EscalationStep(after_minutes=60, action="reassign"),
+            EscalationStep(after_minutes=90, action="manager"),
+        ]
+        book = active.model_copy(
+            update={"sla": active.sla.model_copy(update={"escalation": ladder})}
+        )
+        [assignment] = session.scalars(select(Assignment)).all()
+        first, due = assignment.rep_id, assignment.sla_due_at
+        assert due is not None
+        moved_at = due + timedelta(minutes=121)
+        sla.sweep(session, book, moved_at)  # breached, reminded, reassigned: and no further
+        assert assignment.rep_id != first and assignment.escalation_level == 2
+        new_due = assignment.sla_due_at
+        assert new_due == moved_at + timedelta(minutes=5)
+        assert sla.sweep(session, book, new_due + timedelta(minutes=89)) == 0
+        assert assignment.escalation_level == 2
+        assert sla.sweep(session, book, new_due + timedelta(minutes=90)) == 1
+        assert assignment.escalation_level == 3
+        [*_, told] = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert told.event_type == "sla.escalated"
+        assert told.payload["data"]["action"] == "manager"
 
 
 def overdue_by(app: FastAPI, minutes: int) -> datetime:

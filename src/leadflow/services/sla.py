@@ -69,6 +69,8 @@ def _escalate(
             target = rep_repo.get_by_email(session, rep.manager_email) or rep
         handoff.queue_alert(session, "sla.escalated", data, target, now, audience=audience)
         changed = True
+        if step.action == "reassign":
+            break  # the steps after it count from the new owner's deadline, not yet passed
     return changed
 
 
