@@ -14,11 +14,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, func, select
 
+from leadflow.core.privacy import key_hash
 from leadflow.core.roles import Role
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
 from leadflow.models.outbox import OutboxMessage
 from leadflow.models.shadow import ShadowScore
+from leadflow.repositories import people
 from leadflow.services import reps, users, webhooks
 from tests.api.conftest import bearer
 
@@ -311,3 +313,23 @@ def test_odd_keys_are_a_clear_4xx_never_a_500(
         assert response.json()["error"]["message"]
     odd = client.get("/api/audit", params={"actor": "a\x00b"}, headers=admin)
     assert odd.status_code == 422 and "actor" in odd.json()["error"]["message"]
+
+
+def test_a_person_is_erased_and_kept_out_whatever_way_the_address_is_written(
+    client: TestClient, app: FastAPI, keys: dict[Role, str]
+) -> None:
+    # Before: only case and blanks were folded, so a punycode domain or a decomposed é found
+    # nobody to erase, and once erased the person came back written another way.
+    admin, ingest = bearer(keys[Role.ADMIN]), basic(keys[Role.INGEST])
+    made = client.post("/api/leads", json={"email": "noé@müller.de"}, headers=admin)
+    assert made.status_code == 201, made.text
+    erased = client.delete("/api/people/NOE\u0301@xn--mller-kva.de", headers=admin)
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["lead"] == 1
+    with app.state.sessions() as session, session.begin():  # buried as written, before
+        people.bury(session, [key_hash("old@xn--mller-kva.de")], datetime.now(UTC))
+    for n, email in enumerate(["noé@MÜLLER.de.", "ｎｏé@xn--mller-kva.de", "Old@xn--mller-kva.de"]):
+        identify = {"userId": f"u-{n}", "messageId": f"i-{n}", "traits": {"email": email}}
+        assert client.post("/v1/identify", json=identify, headers=ingest).status_code == 200
+    with app.state.sessions() as session:
+        assert session.scalars(select(Lead.email)).all() == []

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from base64 import b64encode
 from collections.abc import Callable
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from leadflow.api.rest.leads import SortKey
 from leadflow.core.roles import Role
+from leadflow.models.lead import Lead
 from leadflow.repositories.leads import SORTS
-from tests.api.conftest import bearer
+from leadflow.services.importing import import_leads
+from tests.api.conftest import NOW, bearer
 
 VP = {"email": "Vi@Acme-Logistics.com", "first_name": "Vi", "title": "VP Operations"}
 
@@ -171,3 +176,34 @@ def test_roles_are_enforced(
         "/api/leads/vi@acme-logistics.com/actions", json={"action": "accept"}, headers=marketing
     )
     assert action.status_code == 403
+
+
+def test_one_person_is_one_lead_whatever_path_and_spelling(
+    client: TestClient, app: FastAPI, marketing: dict[str, str], make_key: Callable[[Role], str]
+) -> None:
+    # Before: case and blanks were folded, but a punycode domain, a decomposed é, fullwidth
+    # letters or the DNS's final dot made another address, so another lead (two scores, two
+    # reps calling), and `GET /api/leads/{key}` missed the person written another way.
+    ingest = {"Authorization": "Basic " + b64encode(f"{make_key(Role.INGEST)}:".encode()).decode()}
+    first = {"userId": "crm-9", "traits": {"email": " José@XN--MLLER-KVA.de. "}}
+    assert client.post("/v1/identify", json=first, headers=ingest).status_code == 200
+    track = {"userId": "jose\u0301@mu\u0308ller.de", "event": "Webinar Attended"}
+    assert client.post("/v1/track", json=track, headers=ingest).status_code == 200
+    form = {"events": [{"email": "ｊｏｓé@ｍüｌｌｅｒ.de", "name": "Form Submitted"}]}
+    assert client.post("/api/events", json=form, headers=marketing).status_code == 200
+    with app.state.sessions() as session, session.begin():
+        rows = [{"email": "JOSÉ@müller.de", "first_name": "José"}]
+        import_leads(session, enumerate(rows, 2), skip_invalid=False, now=NOW)
+    again = client.post("/api/leads", json={"email": "josé@müller.de."}, headers=marketing)
+    assert again.status_code == 409, again.text
+    with app.state.sessions() as session:
+        assert session.scalars(select(Lead.email)).all() == ["josé@müller.de"]
+    for key in ("josé@xn--mller-kva.de", "JOSE\u0301@MÜLLER.DE", "josé@müller.de."):
+        shown = client.get(f"/api/leads/{key}", headers=marketing)
+        assert shown.status_code == 200, (key, shown.text)
+        assert shown.json()["email"] == "josé@müller.de"
+        assert shown.json()["name"].startswith("José")
+    # Two people stay two: no provider's rules (Gmail's dots, plus-addressing) are guessed.
+    for email in ("a.b@gmail.com", "ab@gmail.com", "ab+news@gmail.com"):
+        made = client.post("/api/leads", json={"email": email}, headers=marketing)
+        assert made.status_code == 201, made.text

@@ -3,7 +3,7 @@
 Internationalized domains are accepted as people write them (`ana@müller.de`, lowercase): a
 domain is valid when its IDNA (punycode) form is dotted labels of letters, digits and hyphens,
 and is kept in its Unicode form whichever form it came in (`domain_of`), so one company is one
-domain.
+domain. An address is likewise kept in one form (`email_identity`), so one person is one lead.
 Deliberately simple otherwise: one @, no spaces. Full RFC checks cost more per row than the rest
 of an import; bouncing addresses are caught by the data-quality report.
 """
@@ -11,6 +11,7 @@ of an import; bouncing addresses are caught by the data-quality report.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
@@ -56,9 +57,33 @@ def is_domain(text: str) -> bool:
     return _ASCII_DOMAIN.fullmatch(ascii_form) is not None
 
 
+def email_identity(value: str) -> str:
+    """The one form an address is kept and looked up in, whichever way it was written: trimmed;
+    the part before the @ lowercase, its fullwidth and halfwidth letters narrowed and its
+    accents composed (NFC); the domain as `domain_of` keeps domains (`xn--` labels decoded,
+    case and width folded) without a final dot. Nothing else is folded: dots and `+tags`
+    stay, so `a.b@gmail.com` and `ab@gmail.com` are two people. Not a check (`email_address`)."""
+    text = value.strip()
+    local, at, domain = text.rpartition("@")
+    if not at:
+        return text.lower()
+    local = local.lower()
+    if not local.isascii():
+        narrowed = "".join(
+            unicodedata.normalize("NFKC", c) if unicodedata.east_asian_width(c) in "FH" else c
+            for c in local
+        )
+        local = unicodedata.normalize("NFC", narrowed.lower())
+    host = domain.lower()
+    if host.endswith(".") and not host.endswith(".."):  # `acme.com.` is acme.com in the DNS
+        host = host[:-1]
+    return f"{local}@{_one_form(host)}"
+
+
 def email_address(value: str) -> str:
-    """The address trimmed and lowercase; ValueError `'x' is not an e-mail address`."""
-    text = value.strip().lower()
+    """The address in its one form (`email_identity`); ValueError `'x' is not an e-mail
+    address`."""
+    text = email_identity(value)
     local, at, domain = text.rpartition("@")
     if not (at and _LOCAL.fullmatch(local) and is_domain(domain)):
         raise ValueError(f"{value!r} is not an e-mail address")

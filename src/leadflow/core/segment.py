@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from leadflow.core.addresses import email_identity
 from leadflow.core.errors import Invalid
 
 TYPES = ("identify", "track", "page", "screen", "group", "alias")
@@ -52,14 +53,23 @@ class Message:
         """Every e-mail the message carries, in that order (the first is `email()`)."""
         return list(self._emails())
 
+    def emails_as_written(self) -> list[str]:
+        """Every e-mail the message carries, trimmed and lowercase but otherwise as written:
+        how erasures kept an address before addresses had one form (`email_identity`)."""
+        return [c.strip().lower() for c in self._candidates()]
+
     def _emails(self) -> Iterator[str]:
+        for candidate in self._candidates():
+            yield email_identity(candidate)
+
+    def _candidates(self) -> Iterator[str]:
         for candidate in (
             self.traits.get("email"),
             (self.context.get("traits") or {}).get("email"),
             self.user_id,
         ):
             if isinstance(candidate, str) and email_shaped(candidate.strip()):
-                yield candidate.strip().lower()
+                yield candidate
 
 
 def email_shaped(text: str) -> bool:

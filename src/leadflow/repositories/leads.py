@@ -12,6 +12,7 @@ from sqlalchemy import Column, Integer, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from leadflow.core.addresses import email_identity
 from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.assignment import Assignment
 from leadflow.models.event import Event
@@ -28,10 +29,14 @@ from leadflow.repositories._sql import (
     ROW_LOCK,
     chunked,
     insert_new_only,
-    normalize_key,
     table_of,
     upsert_by_key,
 )
+
+
+def email_key(value: Any) -> str | None:
+    """An e-mail as leads keep it (`addresses.email_identity`), whatever its spelling."""
+    return (email_identity(value) or None) if isinstance(value, str) else None
 
 
 def get(session: Session, lead_id: int, *, lock: bool = False) -> Lead | None:
@@ -64,14 +69,14 @@ _BY_EMAIL_LOCKED = _BY_EMAIL.with_for_update(**ROW_LOCK).execution_options(popul
 
 
 def get_by_email(session: Session, email: str, *, lock: bool = False) -> Lead | None:
-    """The lead with this e-mail (case-insensitive); `lock` as for `get`."""
+    """The lead with this e-mail, however it is spelled (`email_key`); `lock` as for `get`."""
     query = _BY_EMAIL_LOCKED if lock else _BY_EMAIL
-    return session.scalar(query, {"email": normalize_key(email)})
+    return session.scalar(query, {"email": email_key(email)})
 
 
 def create(session: Session, *, email: str | None = None, **fields: Any) -> Lead:
     """Add a lead and flush it so it has an id (see `get_or_create` for one with an e-mail)."""
-    lead = Lead(email=normalize_key(email), **fields)
+    lead = Lead(email=email_key(email), **fields)
     session.add(lead)
     session.flush()
     return lead
@@ -83,7 +88,7 @@ def get_or_create(session: Session, email: str, **fields: Any) -> tuple[Lead, bo
     INSERT ... ON CONFLICT DO NOTHING: when another transaction creates the same e-mail at the
     same moment, this one waits for it and takes its lead instead of failing on the unique key.
     """
-    key = normalize_key(email)
+    key = email_key(email)
     # Core on the connection with a statement built once per engine kind: a new person's
     # first event runs this (SQLAlchemy compiles it once per set of fields given).
     statement = insert_new_only(session, Lead, ["email"], ["id"])
@@ -96,7 +101,7 @@ def get_or_create(session: Session, email: str, **fields: Any) -> tuple[Lead, bo
 def claim_email(session: Session, lead: Lead, email: str) -> bool:
     """Give an e-mail-less lead this e-mail unless another lead has it (or takes it at the same
     moment: the unique key refuses it inside a savepoint, and the lead stays as it was)."""
-    key = normalize_key(email)
+    key = email_key(email)
     if key is None or get_by_email(session, key) is not None:
         return False
     try:
@@ -189,8 +194,8 @@ def upsert_many(
 
 
 def ids_by_email(session: Session, emails: Iterable[str]) -> dict[str, int]:
-    """Lead ids keyed by lowercased e-mail, for the e-mails that exist."""
-    wanted = {e for e in map(normalize_key, emails) if e}
+    """Lead ids keyed by e-mail (as kept: `email_key`), for the e-mails that exist."""
+    wanted = {e for e in map(email_key, emails) if e}
     found: dict[str, int] = {}
     for batch in chunked(wanted):
         query = select(Lead.email, Lead.id).where(Lead.email.in_(batch))
@@ -200,7 +205,7 @@ def ids_by_email(session: Session, emails: Iterable[str]) -> dict[str, int]:
 
 def account_ids_by_email(session: Session, emails: Iterable[str]) -> set[int]:
     """The accounts the leads with these e-mails (those that exist) are at."""
-    wanted = {e for e in map(normalize_key, emails) if e}
+    wanted = {e for e in map(email_key, emails) if e}
     found: set[int] = set()
     for batch in chunked(wanted):
         query = select(Lead.account_id).where(Lead.email.in_(batch), Lead.account_id.is_not(None))

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from leadflow.core.addresses import email_identity
 from leadflow.core.errors import Conflict, Invalid
 from leadflow.core.playbook import Playbook
 from leadflow.models.lead import Lead
@@ -43,7 +44,7 @@ def create_lead(
     actor: str = "system",
 ) -> Lead:
     """A new lead (Conflict when the e-mail exists), linked to its company and scored."""
-    email = str(fields["email"]).strip().lower()
+    email = email_identity(str(fields["email"]))
     lead, created = lead_repo.get_or_create(session, email, created_at=now, updated_at=now)
     if not created:
         raise Conflict(f"a lead with e-mail {email} exists; update it with PATCH instead")

@@ -66,7 +66,7 @@ def find(session: Session, key: str) -> Lead:
     lead = (
         lead_repo.get(session, number)
         if number is not None
-        else lead_repo.get_by_email(session, key.strip().lower())
+        else lead_repo.get_by_email(session, key)
     )
     if lead is None:
         raise NotFound(f"no lead with {'id' if number is not None else 'e-mail'} {key!r}")

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from leadflow.core.addresses import email_identity
 from leadflow.core.errors import Invalid, NotFound
 from leadflow.core.playbook import Playbook
 from leadflow.core.privacy import key_hash
@@ -56,7 +57,7 @@ def _needles(lead: Lead | None, email: str | None, keys: Sequence[str]) -> list[
 def erase(session: Session, key: str, *, actor: str, now: datetime) -> dict[str, Any]:
     """Remove the person everywhere; what was removed, as counts and the person's hash."""
     lead = find_person(session, key)
-    email = lead.email if lead is not None else (key.strip().lower() if "@" in key else None)
+    email = lead.email if lead is not None else (email_identity(key) if "@" in key else None)
     if lead is None and email is None:
         raise NotFound(f"no person with id or identity key {key!r}")
     keys = people.identity_keys(session, lead.id) if lead is not None else []
@@ -150,6 +151,8 @@ def message_keys(message: Message) -> list[str]:
     an e-mail-shaped user id), its anonymous id, its `user:` id, and an alias's previous id
     (which identity links as an anonymous id and as a user id, so both forms here)."""
     found = [*message.emails(), message.anonymous_id or ""]
+    # An erasure before e-mails had one form buried the address as it was written.
+    found += [e for e in message.emails_as_written() if e not in found]
     if message.user_id:
         found.append(USER_PREFIX + message.user_id)
     if message.previous_id:
