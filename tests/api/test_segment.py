@@ -358,3 +358,20 @@ def test_a_lead_keeps_at_most_64_kb_of_custom_attributes(
     assert lead is not None
     assert len(json.dumps(lead.attributes)) <= 64 * 1024
     assert len(lead.attributes) >= 8
+
+
+def test_an_address_the_api_refuses_is_no_leads_e_mail_here(
+    client: TestClient, app: FastAPI, write_key: str, make_key: Callable[[Role], str]
+) -> None:
+    # Before: /v1 stored any `x@y.z` as a lead's e-mail, addresses POST /api/leads and imports
+    # refuse (`ann@acme..io`), so one lead had an e-mail no other path could have written.
+    for n, refused in enumerate(["ann@acme..io", "ann@a_b.io"]):
+        body = {"userId": f"crm-{n}", "traits": {"email": refused, "firstName": "Ann"}}
+        assert client.post("/v1/identify", json=body, headers=basic(write_key)).status_code == 200
+        track = {"userId": refused, "event": "Signed Up"}
+        assert client.post("/v1/track", json=track, headers=basic(write_key)).status_code == 200
+        api = {"Authorization": f"Bearer {make_key(Role.MARKETING)}"}
+        assert client.post("/api/leads", json={"email": refused}, headers=api).status_code == 422
+    with app.state.sessions() as session:
+        assert session.scalars(select(Lead.email).where(Lead.email.is_not(None))).all() == []
+        assert count(app, Lead) == 2  # the two identified, by their user ids

@@ -21,6 +21,16 @@ def test_an_e_mail_is_taken_from_traits_context_or_user_id() -> None:
     assert not email_shaped("a b@c.d") and not email_shaped("a@b@c.d") and not email_shaped("@b.c")
 
 
+def test_only_what_every_path_takes_is_an_e_mail() -> None:
+    # Before: anything shaped `x@y.z` was a lead's e-mail here, so /v1 stored addresses an
+    # import and the API refuse (`ann@acme..io`, `ann@a_b.io`, `ann@-.io`).
+    for refused in ("ann@acme..io", "ann@a_b.io", "ann@müller", "ann@acme.io..", "ann@x y.io"):
+        raw = {"type": "identify", "userId": refused, "traits": {"email": refused}}
+        assert parse_message(raw, NOW).emails() == [], refused
+    raw = {"type": "identify", "userId": "u1", "traits": {"email": " Ann@XN--MLLER-KVA.de. "}}
+    assert parse_message(raw, NOW).emails() == ["ann@müller.de"]
+
+
 def test_a_long_domain_of_dots_is_judged_in_one_pass() -> None:
     # Anybody holding the public write key sends traits: the pattern tried every dot of a
     # domain as its last and scanned the rest of it each time (32,000 dots took 3 s, a

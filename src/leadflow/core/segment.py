@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from leadflow.core.addresses import email_identity
+from leadflow.core.addresses import email_address
 from leadflow.core.errors import Invalid
 
 TYPES = ("identify", "track", "page", "screen", "group", "alias")
@@ -56,20 +56,25 @@ class Message:
     def emails_as_written(self) -> list[str]:
         """Every e-mail the message carries, trimmed and lowercase but otherwise as written:
         how erasures kept an address before addresses had one form (`email_identity`)."""
-        return [c.strip().lower() for c in self._candidates()]
+        return [written.strip().lower() for written, _ in self._addresses()]
 
     def _emails(self) -> Iterator[str]:
-        for candidate in self._candidates():
-            yield email_identity(candidate)
+        for _, kept in self._addresses():
+            yield kept
 
-    def _candidates(self) -> Iterator[str]:
+    def _addresses(self) -> Iterator[tuple[str, str]]:
+        """Each e-mail as written and in its one form: only what `email_address` takes, as
+        every other path (an address an import or the API refuses is no lead's e-mail here)."""
         for candidate in (
             self.traits.get("email"),
             (self.context.get("traits") or {}).get("email"),
             self.user_id,
         ):
             if isinstance(candidate, str) and email_shaped(candidate.strip()):
-                yield candidate
+                try:
+                    yield candidate, email_address(candidate)
+                except ValueError:
+                    continue
 
 
 def email_shaped(text: str) -> bool:
