@@ -231,3 +231,25 @@ def test_an_account_without_leads_is_scored_when_written(
     assert client.post("/api/leads", json=lead, headers=marketing).status_code == 201
     with_lead = client.get("/api/accounts/initech.io", headers=marketing).json()
     assert with_lead["fit"] == shown["fit"]
+
+
+def test_a_native_event_with_an_e_mail_and_a_user_id_is_the_e_mails_leads(
+    client: TestClient, marketing: dict[str, str]
+) -> None:
+    # Before: `user_id` took the e-mail's place, so a form's event sent with both went to an
+    # unknown user id (no lead, no score) and the person it named never heard of it.
+    events = {"events": [
+        {"email": "Kai@Litware.io", "user_id": "crm-41", "name": "Demo Requested"},
+        {"email": "kai@litware.io", "user_id": "crm-41", "type": "page",
+         "properties": {"path": "/pricing"}, "context": {"traits": {"plan": "pro"}}},
+    ]}  # fmt: skip
+    sent = client.post("/api/events", json=events, headers=marketing)
+    assert sent.status_code == 200, sent.text
+    lead = client.get("/api/leads/kai@litware.io", headers=marketing)
+    assert lead.status_code == 200, lead.text
+    assert lead.json()["stage"] == "sql"  # the demo request counted for Kai
+    assert len(lead.json()["events"]) == 2
+    again = {"events": [{"user_id": "crm-41", "name": "Webinar Attended"}]}
+    assert client.post("/api/events", json=again, headers=marketing).json()["lead_ids"] == [
+        lead.json()["id"]
+    ]

@@ -32,6 +32,11 @@ def as_segment(event: EventIn) -> dict[str, Any]:
     message["event" if event.type == "track" else "name"] = event.name
     if event.type == "identify":
         message["traits"] = {**event.properties, "email": event.email}
+    elif event.email and event.user_id and isinstance(event.context.get("traits") or {}, dict):
+        # The e-mail names the person beside the user id, as a Segment call's context traits
+        # do (the user id alone would send the event to whoever that id is, maybe nobody).
+        traits = {**(event.context.get("traits") or {}), "email": event.email}
+        message["context"] = {**event.context, "traits": traits}
     if event.type == "group":
         message["groupId"] = event.properties.get("groupId") or event.properties.get("domain")
         message["traits"] = event.properties
