@@ -180,10 +180,16 @@ def test_replayed_and_new_events_of_an_erased_person_are_not_stored(
         {"type": "track", "userId": USER, "event": "Demo Requested", "messageId": "t9"},
         {"type": "page", "anonymousId": ANON, "messageId": "p9"},
         {"type": "track", "userId": "someone-else", "event": "Signed Up", "messageId": "ok"},
-    ]
+        # The address merged into his record is his too: buried with him, not a new lead.
+        {"type": "identify", "userId": "new-id-2", "messageId": "i8",
+         "traits": {"email": DUPLICATE.upper(), "firstName": "Zebulon"}},
+        {"type": "track", "userId": DUPLICATE, "event": "Demo Requested", "messageId": "t8"},
+    ]  # fmt: skip
     answer = client.post("/v1/batch", json={"batch": replays}, headers=ingest)
     assert answer.status_code == 200 and answer.json()["success"] is True
     assert traces(app, NEEDLES, set()) == []
+    with app.state.sessions() as session:
+        assert people.tombstoned(session, [key_hash(DUPLICATE)]) == {key_hash(DUPLICATE)}
     with app.state.sessions() as session:
         assert session.scalar(select(Event.id).where(Event.message_id == "ok")) is not None
 
@@ -218,9 +224,11 @@ def test_an_alias_or_any_key_naming_an_erased_person_is_not_stored(
     assert kept.status_code == 200  # an alias of nobody erased is stored as ever
 
 
-def test_erasing_a_merged_duplicate_scrubs_its_traces_from_the_lead_kept(
+def test_erasing_a_merged_duplicates_address_erases_the_person_it_names(
     client: TestClient, app: FastAPI, keys: dict[Role, str]
 ) -> None:
+    """The merge said both records are one person, and the duplicate's address names the lead
+    kept (before: nothing did, so erasing it only scrubbed its quotes and left the person)."""
     admin = bearer(keys[Role.ADMIN])
     for email in ("kate@litware-test.io", DUPLICATE):
         assert client.post("/api/leads", json={"email": email}, headers=admin).status_code == 201
@@ -228,11 +236,13 @@ def test_erasing_a_merged_duplicate_scrubs_its_traces_from_the_lead_kept(
                          headers=admin)  # fmt: skip
     assert merged.status_code == 200
     assert traces(app, (DUPLICATE,), set())
+    exported = client.get(f"/api/people/{DUPLICATE}/export", headers=admin).json()
+    assert exported["lead"]["email"] == "kate@litware-test.io"
     response = client.delete(f"/api/people/{DUPLICATE}", headers=admin)
-    assert response.status_code == 200 and response.json()["lead"] == 0
-    assert traces(app, (DUPLICATE,), set()) == []
-    history = client.get("/api/leads/kate@litware-test.io", headers=admin).json()["stage_history"]
-    assert all(DUPLICATE not in h["reason"] for h in history)
+    assert response.status_code == 200 and response.json()["lead"] == 1
+    assert traces(app, (DUPLICATE, "kate@litware-test.io"), {exported["lead"]["id"]}) == []
+    for email in ("kate@litware-test.io", DUPLICATE):
+        assert client.get(f"/api/leads/{email}", headers=admin).status_code == 404
 
 
 def test_erasing_nobody_known_is_a_404_naming_the_key(
@@ -253,7 +263,8 @@ def test_export_holds_everything_about_the_person(
     assert response.status_code == 200, response.text
     found = response.json()
     assert found["lead"]["email"] == EMAIL and found["lead"]["first_name"] == "Zebulon"
-    assert set(found["identity_keys"]) == {ANON, f"user:{USER}"}
+    assert set(found["identity_keys"]) == {ANON, f"user:{USER}", f"email:{DUPLICATE}"}
+    assert found["other_emails"] == [DUPLICATE]  # the record merged into his
     names = {e["name"] for e in found["events"]}
     assert {"Demo Requested", "Note Added"} <= names
     assert any(e["type"] == "page" and e["anonymous_id"] == ANON for e in found["events"])

@@ -375,3 +375,59 @@ def test_an_address_the_api_refuses_is_no_leads_e_mail_here(
     with app.state.sessions() as session:
         assert session.scalars(select(Lead.email).where(Lead.email.is_not(None))).all() == []
         assert count(app, Lead) == 2  # the two identified, by their user ids
+
+
+def test_an_address_merged_away_brings_its_events_to_the_lead_kept(
+    client: TestClient, app: FastAPI, write_key: str, make_key: Callable[[Role], str]
+) -> None:
+    # Before: the merge deleted the duplicate with its address, so the person's next identify,
+    # track or form under it made the duplicate again: a fresh score, maybe a second hand-off.
+    admin = {"Authorization": f"Bearer {make_key(Role.ADMIN)}"}
+    for email in ("kim@globex-test.io", "kim.home@mailbox-test.org"):
+        assert client.post("/api/leads", json={"email": email}, headers=admin).status_code == 201
+    duplicate = {"duplicate": "kim.home@mailbox-test.org"}
+    merged = client.post("/api/leads/kim@globex-test.io/merge", json=duplicate, headers=admin)
+    assert merged.status_code == 200, merged.text
+    kept = lead_row(app, "kim@globex-test.io")
+    assert kept is not None
+    messages = [
+        {"type": "identify", "userId": "kim-7", "anonymousId": "anon-kim", "messageId": "i1",
+         "traits": {"email": "Kim.Home@Mailbox-Test.org", "firstName": "Kim"}},
+        {"type": "track", "userId": "kim.home@mailbox-test.org", "event": "Webinar Attended",
+         "messageId": "t1"},
+        {"type": "page", "userId": "kim-9", "messageId": "p1",
+         "context": {"traits": {"email": "kim.home@mailbox-test.org"}}},
+    ]  # fmt: skip
+    for message in messages:  # alone, then in one batch (claims and locks first)
+        sent = client.post(f"/v1/{message['type']}", json=message, headers=basic(write_key))
+        assert sent.status_code == 200, sent.text
+    again = [{**m, "messageId": f"{m['messageId']}-b", "userId": "kim-8"} for m in messages]
+    batch = client.post("/v1/batch", json={"batch": again}, headers=basic(write_key))
+    assert batch.status_code == 200 and batch.json()["stored"] == 3
+    form = {"events": [{"email": "kim.home@mailbox-test.org", "name": "Form Submitted"}]}
+    assert client.post("/api/events", json=form, headers=admin).status_code == 200
+    with app.state.sessions() as session:
+        assert session.scalars(select(Lead.email)).all() == ["kim@globex-test.io"]
+        assert set(session.scalars(select(Event.lead_id))) == {kept.id}
+    shown = client.get("/api/leads/kim.home@mailbox-test.org", headers=admin)
+    assert shown.status_code == 200 and shown.json()["email"] == "kim@globex-test.io"
+    assert shown.json()["name"] == "Kim"
+    assert shown.json()["other_emails"] == ["kim.home@mailbox-test.org"]
+    twice = client.post("/api/leads", json={"email": "kim.home@mailbox-test.org"}, headers=admin)
+    assert twice.status_code == 409 and "kim@globex-test.io" in twice.json()["error"]["message"]
+
+
+def test_an_anonymous_id_may_not_pose_as_an_address_merged_away(
+    client: TestClient, write_key: str
+) -> None:
+    """`email:` keys are the merged addresses' (the identities table holds both): a client's
+    anonymous or previous id in that form would take a person's address or events."""
+    for message in (
+        {"type": "page", "anonymousId": "email:kim@globex-test.io", "messageId": "p1"},
+        {"type": "alias", "userId": "u-1", "previousId": "email:kim@globex-test.io",
+         "messageId": "a1"},
+    ):  # fmt: skip
+        sent = client.post("/v1/batch", json={"batch": [message]}, headers=basic(write_key))
+        assert sent.status_code == 200, sent.text
+        field = "anonymousId" if message["type"] == "page" else "previousId"
+        assert sent.json()["rejected"][0]["reason"].startswith(field), sent.text

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadflow.core.segment import email_shaped, parse_message
+from leadflow.core.errors import Invalid
+from leadflow.core.segment import email_shaped, merged_address, parse_message
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -29,6 +31,21 @@ def test_only_what_every_path_takes_is_an_e_mail() -> None:
         assert parse_message(raw, NOW).emails() == [], refused
     raw = {"type": "identify", "userId": "u1", "traits": {"email": " Ann@XN--MLLER-KVA.de. "}}
     assert parse_message(raw, NOW).emails() == ["ann@müller.de"]
+
+
+def test_no_visitor_id_takes_the_form_of_a_merged_address() -> None:
+    """`email:<address>` keys name the lead a merged record's address folded into: an
+    anonymous or previous id of that form would take a person's address or events."""
+    with pytest.raises(Invalid, match="anonymousId may not begin with 'email:'"):
+        parse_message({"type": "page", "anonymousId": "email:ann@acme.io"}, NOW)
+    with pytest.raises(Invalid, match="previousId may not begin with 'email:'"):
+        parse_message({"type": "alias", "userId": "u1", "previousId": " email:a@b.io"}, NOW)
+    with pytest.raises(Invalid, match="previousId is required"):
+        parse_message({"type": "alias", "userId": "u1"}, NOW)
+    kept = parse_message({"type": "page", "anonymousId": "Email:x", "userId": "email:x"}, NOW)
+    assert (kept.anonymous_id, kept.user_id) == ("Email:x", "email:x")  # `user:email:x`
+    assert merged_address("email:ann@acme.io") == "ann@acme.io"
+    assert merged_address("user:email:ann@acme.io") is None
 
 
 def test_a_long_domain_of_dots_is_judged_in_one_pass() -> None:

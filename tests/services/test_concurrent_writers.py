@@ -23,7 +23,7 @@ from leadflow.core.segment import parse_message
 from leadflow.models import Account, Event, Lead
 from leadflow.models.db import make_engine, make_session_factory
 from leadflow.models.identity import Identity
-from leadflow.services import importing, ingest
+from leadflow.services import importing, ingest, merge
 from leadflow.services.files import Row
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -132,6 +132,57 @@ def test_concurrent_imports_of_the_same_people(sessions: sessionmaker[Session]) 
     assert _together(load) == []
     assert _count(sessions, Lead) == PEOPLE
     assert _count(sessions, Account) == 8
+
+
+def test_merges_beside_events_under_the_addresses_they_fold_in(
+    sessions: sessionmaker[Session],
+) -> None:
+    """One writer merges each person's second record (d<n>@) into the first (k<n>@) while
+    the others send identifies under the second address: whichever comes first, each event
+    ends on the lead kept and no second record comes back (a lookup that waited on the
+    duplicate's row finds it gone and the address on the lead kept)."""
+    rows: list[Row] = [
+        (n + 2, {"email": f"{kind}{n}@company{n % 8}.com"})
+        for n in range(PEOPLE)
+        for kind in ("k", "d")
+    ]
+    one_transaction(
+        sessions, lambda s: importing.import_leads(s, rows, skip_invalid=False, now=NOW)
+    )
+
+    def work(writer: int) -> None:
+        people = list(range(PEOPLE))
+        random.Random(writer).shuffle(people)
+        for n in people:
+            if writer == 0:
+                keep, duplicate = f"k{n}@company{n % 8}.com", f"d{n}@company{n % 8}.com"
+                one_transaction(
+                    sessions,
+                    lambda s, k, d: merge.merge_leads(s, BOOK, k, d, actor="ana", now=NOW),
+                    keep,
+                    duplicate,
+                    options=PATIENT,
+                )
+                continue
+            message = parse_message(
+                {"type": "identify", "userId": f"u{writer}-{n}", "messageId": f"w{writer}-{n}",
+                 "traits": {"email": f"d{n}@company{n % 8}.com", "title": "CTO"}},
+                NOW,
+            )  # fmt: skip
+            one_transaction(
+                sessions,
+                lambda s, m: ingest.ingest(s, BOOK, [m], source="web", now=NOW),
+                message,
+                options=PATIENT,
+            )
+
+    assert _together(work) == []
+    with sessions() as session:
+        emails = session.scalars(select(Lead.email)).all()
+        assert sorted(emails) == sorted(f"k{n}@company{n % 8}.com" for n in range(PEOPLE))
+        identified = select(Lead.email).join(Event, Event.lead_id == Lead.id)
+        owners = session.scalars(identified.where(Event.type == "identify")).all()
+        assert len(owners) == (WRITERS - 1) * PEOPLE
 
 
 ROUNDS = 4

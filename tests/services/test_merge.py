@@ -15,8 +15,19 @@ from leadflow.core.report_math import Cohort
 from leadflow.core.stages import Stage
 from leadflow.models import Assignment, Event, Lead, StageChange
 from leadflow.repositories import events as event_repo
+from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import reports as queries
-from leadflow.services import digest, leads, lifecycle, merge, pipeline, playbooks, reports
+from leadflow.services import (
+    digest,
+    importing,
+    lead_edits,
+    leads,
+    lifecycle,
+    merge,
+    pipeline,
+    playbooks,
+    reports,
+)
 from leadflow.services.ingest.batch import ingest, parse_all
 from tests.services import account_scenario
 from tests.services.test_reports import NOW, day, playbook, session
@@ -44,6 +55,63 @@ def test_a_duplicate_folds_into_the_lead_kept(session: Session, playbook: Playbo
     assert after["duplicates"] == [] and pair
     funnel = reports.run(session, playbook, "funnel", Cohort(), reports.Options(), NOW)
     assert [r["reached"] for r in funnel["rows"]] == [6, 5, 4, 3, 2]  # two records, one person
+
+
+def test_the_duplicates_address_names_the_lead_kept_on_every_path(
+    session: Session, playbook: Playbook
+) -> None:
+    """Before: the duplicate's address went with its row, so nothing mapped it to the person
+    and its next import row, event or POST made the duplicate again (a fresh score, maybe a
+    second hand-off) while `leads show` of it was not found. Now it names the lead kept."""
+    merge.merge_leads(session, playbook, "g@x.io", "a@x.io", actor="ana", now=NOW)
+    kept = leads.find(session, "g@x.io")
+    count = session.scalar(select(func.count()).select_from(Lead))
+    assert leads.find(session, " A@X.io ") is kept
+    assert leads.detail(session, "a@x.io", playbook, NOW)["email"] == "g@x.io"
+    assert lead_repo.get_by_email(session, "a@x.io", lock=True) is kept
+    assert lead_repo.ids_by_email(session, ["a@x.io", "g@x.io", "nobody@x.io"]) == {
+        "a@x.io": kept.id, "g@x.io": kept.id}  # fmt: skip
+    assert kept.account_id is not None
+    assert lead_repo.account_ids_by_email(session, ["A@x.io"]) == {kept.account_id}
+    assert lead_repo.get_or_create(session, "a@x.io", created_at=NOW) == (kept, False)
+    stranger = lead_repo.create(session, created_at=NOW)
+    assert not lead_repo.claim_email(session, stranger, "a@x.io")
+    assert stranger.email is None
+    with pytest.raises(Conflict, match=r"a@x\.io .*g@x\.io"):
+        lead_edits.create_lead(session, playbook, {"email": "a@x.io"}, now=NOW)
+    with pytest.raises(Invalid, match="itself"):
+        merge.merge_leads(session, playbook, "a@x.io", "g@x.io", actor="ana", now=NOW)
+    row = {"email": "A@x.io", "phone": "+1 555 0100", "first_name": "Kat"}
+    report = importing.import_leads(session, enumerate([row], 2), skip_invalid=False, now=NOW)
+    assert report.touched_lead_ids == [kept.id]
+    event = {"email": "a@x.io", "type": "track", "name": "Webinar Attended",
+             "timestamp": NOW.isoformat(), "message_id": "w1"}  # fmt: skip
+    importing.import_events(session, enumerate([event], 2), skip_invalid=False, now=NOW)
+    session.flush()
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Lead)) == count + 1  # the stranger
+    assert session.scalar(select(Lead).where(Lead.email == "a@x.io")) is None
+    assert (kept.phone, kept.first_name) == ("+1 555 0100", "Kat")  # as for its own address
+    webinar = session.scalar(select(Event.lead_id).where(Event.message_id == "w1"))
+    assert webinar == kept.id
+
+
+def test_an_address_merged_away_follows_its_person_into_a_later_merge(
+    session: Session, playbook: Playbook
+) -> None:
+    """Rob (d@x.io) folded into Bob (b@x.io), Bob then into Eve's record (e@x.io): both
+    addresses name Eve's lead. A lead kept with no address of its own takes the duplicate's."""
+    merge.merge_leads(session, playbook, "b@x.io", "d@x.io", actor="ana", now=NOW)
+    merge.merge_leads(session, playbook, "e@x.io", "b@x.io", actor="ana", now=NOW)
+    eve = leads.find(session, "e@x.io")
+    assert leads.find(session, "d@x.io") is eve and leads.find(session, "b@x.io") is eve
+    assert sorted(lead_repo.other_emails(session, eve.id)) == ["b@x.io", "d@x.io"]
+    assert leads.detail(session, "d@x.io", playbook, NOW)["other_emails"] == ["b@x.io", "d@x.io"]
+    visitor = lead_repo.create(session, created_at=NOW)
+    merge.merge_leads(session, playbook, str(visitor.id), "e@x.io", actor="ana", now=NOW)
+    assert visitor.email == "e@x.io"
+    for email in ("b@x.io", "d@x.io", "e@x.io"):
+        assert leads.find(session, email) is visitor
 
 
 def _hana(session: Session, email: str, created: datetime, mql: datetime | None = None) -> Lead:

@@ -101,6 +101,8 @@ def _print_detail(data: dict[str, Any]) -> None:
         highlight=False,
         markup=True,
     )
+    if data.get("other_emails"):  # addresses of records merged into this one
+        console.print("also: " + ", ".join(data["other_emails"]), highlight=False)
     if data.get("account_match"):
         match = data["account_match"]
         sure = f"confidence {match['confidence']:.2f}" if match["confidence"] is not None else ""

@@ -84,6 +84,14 @@ def email_shaped(text: str) -> bool:
 
 
 USER_PREFIX = "user:"  # a user id as an identity key (an anonymous id is kept as it is)
+# An address a merge folded into another lead, as an identity key (`repositories.leads`):
+# no anonymous or previous id may take that form (`parse_message` refuses it).
+EMAIL_PREFIX = "email:"
+
+
+def merged_address(key: str) -> str | None:
+    """The address an `email:` identity key names; None for any other key."""
+    return key[len(EMAIL_PREFIX) :] if key.startswith(EMAIL_PREFIX) else None
 
 
 def previous_keys(previous_id: str) -> tuple[str, str]:
@@ -191,7 +199,7 @@ def parse_message(raw: Any, received_at: datetime, kind: str | None = None) -> M
             f"type {declared!r} is not one of {expected}" if declared else "type is required"
         )
     user_id = _identifier(raw, "userId")
-    anonymous_id = _identifier(raw, "anonymousId")
+    anonymous_id = _visitor_id(raw, "anonymousId")
     if user_id is None and anonymous_id is None:
         raise Invalid("userId or anonymousId is required")
     if message_type == "alias" and user_id is None:
@@ -215,8 +223,23 @@ def parse_message(raw: Any, received_at: datetime, kind: str | None = None) -> M
         traits=traits,
         context=context,
         group_id=_required_id(raw, "groupId") if message_type == "group" else None,
-        previous_id=_required_id(raw, "previousId") if message_type == "alias" else None,
+        previous_id=_previous_id(raw) if message_type == "alias" else None,
     )
+
+
+def _visitor_id(raw: Mapping[str, Any], key: str) -> str | None:
+    """An id filed as an identity key as it is: never in the form of a merged address's."""
+    value = _identifier(raw, key)
+    if value is not None and value.startswith(EMAIL_PREFIX):
+        raise Invalid(f"{key} may not begin with {EMAIL_PREFIX!r}: such keys are e-mail addresses")
+    return value
+
+
+def _previous_id(raw: Mapping[str, Any]) -> str:
+    value = _visitor_id(raw, "previousId")
+    if value is None:
+        raise Invalid("previousId is required")
+    return value
 
 
 def _required_id(raw: Mapping[str, Any], key: str) -> str:

@@ -23,6 +23,11 @@ def lock_number(name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+def email_name(address: str) -> str:
+    """The name an e-mail address (in its one form) is claimed under."""
+    return f"email:{address}"
+
+
 def claim(session: Session, names: Iterable[str]) -> None:
     """Hold these names until the commit, taken in ascending lock number (one global order)."""
     if session.get_bind().dialect.name != "postgresql":

@@ -1,4 +1,9 @@
-"""Identities: anonymous visitors resolved to leads."""
+"""Identities: anonymous visitors resolved to leads, and the addresses merges folded into them.
+
+One table of keys: an anonymous id as it is, a user id as `user:<id>`, an address a merge
+took from the lead it deleted as `email:<address>` (which `repositories.leads` reads when no
+lead has the address as its own).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,11 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.core.facts import EventFacts
+from leadflow.core.segment import EMAIL_PREFIX, merged_address
 from leadflow.models.event import Event
 from leadflow.models.identity import Identity
 from leadflow.repositories import _hot, rule_state
-from leadflow.repositories._sql import insert_new_only, table_of
+from leadflow.repositories._sql import dialect_insert, insert_new_only, table_of
 from leadflow.repositories.events import EventColumns, as_facts
 
 _LEAD_FOR = select(Identity.lead_id).where(Identity.anonymous_id == bindparam("key"))
@@ -70,3 +76,34 @@ def leads_for(session: Session, keys: Iterable[str]) -> dict[str, int]:
     """The lead each known identity key (anonymous id or `user:` id) belongs to."""
     rows = _hot.run_listed(session, "leads_for", _LEADS_FOR, sorted(set(keys)), name="keys")
     return {str(key): int(lead) for key, lead in rows}
+
+
+def lead_for_address(session: Session, address: str) -> int | None:
+    """The lead a merge folded the lead with this address (in its one form) into, if any."""
+    return lead_for_anonymous(session, EMAIL_PREFIX + address)
+
+
+def leads_for_addresses(session: Session, addresses: Iterable[str]) -> dict[str, int]:
+    """`lead_for_address` of many: by address, for those a merge folded into a lead."""
+    found = leads_for(session, [EMAIL_PREFIX + address for address in addresses])
+    return {address: lead for key, lead in found.items() if (address := merged_address(key))}
+
+
+def keep_address(session: Session, address: str, lead_id: int, at: datetime) -> None:
+    """The address (in its one form) names this lead from now on: a merge folded the lead that
+    had it into this one. An older link of it (to a lead merged away before) follows."""
+    table = table_of(Identity)
+    row = {"anonymous_id": EMAIL_PREFIX + address, "lead_id": lead_id, "created_at": at}
+    statement = dialect_insert(session, table).values(row)
+    statement = statement.on_conflict_do_update(
+        index_elements=["anonymous_id"], set_={"lead_id": lead_id, "created_at": at}
+    )
+    session.connection().execute(statement)
+
+
+def addresses_of(session: Session, lead_id: int) -> list[str]:
+    """The addresses merges folded into the lead, sorted (its own is on the lead)."""
+    query = select(Identity.anonymous_id).where(
+        Identity.lead_id == lead_id, Identity.anonymous_id.startswith(EMAIL_PREFIX)
+    )
+    return sorted(address for key in session.scalars(query) if (address := merged_address(key)))

@@ -1,5 +1,11 @@
 """Leads: lookups, ranked lists, bulk upsert by e-mail, scores and stages (their facts for
-bulk stage moves and scoring: `stage_facts`)."""
+bulk stage moves and scoring: `stage_facts`).
+
+The lead an e-mail names is the lead whose own address it is, else the lead a merge folded
+the lead that had it into (`fold_email`: kept as an `email:` identity key). Every lookup by
+e-mail here answers so (`get_by_email`, `get_or_create`, `claim_email`, `upsert_many`,
+`ids_by_email`, `account_ids_by_email`), and none makes a lead with an address so folded.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ from leadflow.models.lead import Lead
 from leadflow.models.outbox import Notification
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.stage_change import StageChange
-from leadflow.repositories import lead_activity, rule_state
+from leadflow.repositories import identities, lead_activity, rule_state
 from leadflow.repositories._bulk import by_ids
 from leadflow.repositories._copy import like, staged, use_copy
 from leadflow.repositories._driver import select_dicts, update_by_id
@@ -69,9 +75,17 @@ _BY_EMAIL_LOCKED = _BY_EMAIL.with_for_update(**ROW_LOCK).execution_options(popul
 
 
 def get_by_email(session: Session, email: str, *, lock: bool = False) -> Lead | None:
-    """The lead with this e-mail, however it is spelled (`email_key`); `lock` as for `get`."""
-    query = _BY_EMAIL_LOCKED if lock else _BY_EMAIL
-    return session.scalar(query, {"email": email_key(email)})
+    """The lead this e-mail names, however it is spelled (`email_key`): its own, else the one
+    a merge folded it into (one more indexed lookup, only for an address no lead has as its
+    own); `lock` as for `get`."""
+    key = email_key(email)
+    if key is None:
+        return None
+    lead = session.scalar(_BY_EMAIL_LOCKED if lock else _BY_EMAIL, {"email": key})
+    if lead is not None:
+        return lead
+    folded_into = identities.lead_for_address(session, key)
+    return None if folded_into is None else get(session, folded_into, lock=lock)
 
 
 def create(session: Session, *, email: str | None = None, **fields: Any) -> Lead:
@@ -89,6 +103,11 @@ def get_or_create(session: Session, email: str, **fields: Any) -> tuple[Lead, bo
     same moment, this one waits for it and takes its lead instead of failing on the unique key.
     """
     key = email_key(email)
+    folded_into = identities.lead_for_address(session, key) if key else None
+    if folded_into is not None:  # an address a merge folded into a lead: that lead, never anew
+        lead = get(session, folded_into, lock=True)
+        assert lead is not None
+        return lead, False
     # Core on the connection with a statement built once per engine kind: a new person's
     # first event runs this (SQLAlchemy compiles it once per set of fields given).
     statement = insert_new_only(session, Lead, ["email"], ["id"])
@@ -99,8 +118,9 @@ def get_or_create(session: Session, email: str, **fields: Any) -> tuple[Lead, bo
 
 
 def claim_email(session: Session, lead: Lead, email: str) -> bool:
-    """Give an e-mail-less lead this e-mail unless another lead has it (or takes it at the same
-    moment: the unique key refuses it inside a savepoint, and the lead stays as it was)."""
+    """Give an e-mail-less lead this e-mail unless it names another lead (`get_by_email`: a
+    merge's address too), or another lead takes it at the same moment (the unique key refuses
+    it inside a savepoint, and the lead stays as it was)."""
     key = email_key(email)
     if key is None or get_by_email(session, key) is not None:
         return False
@@ -111,6 +131,23 @@ def claim_email(session: Session, lead: Lead, email: str) -> bool:
         return False
     session.refresh(lead, ["email"])
     return True
+
+
+def fold_email(session: Session, email: str, lead: Lead, at: datetime) -> None:
+    """The address of a lead a merge has just deleted names `lead` from now on: as its own
+    when it has none, else as an address folded into it (`get_by_email`)."""
+    key = email_key(email)
+    if key is None:
+        return
+    if lead.email is None:
+        lead.email = key
+    else:
+        identities.keep_address(session, key, lead.id, at)
+
+
+def other_emails(session: Session, lead_id: int) -> list[str]:
+    """The addresses merges folded into the lead (beside its own), sorted."""
+    return identities.addresses_of(session, lead_id)
 
 
 def delete_new(session: Session, lead: Lead) -> None:
@@ -189,26 +226,60 @@ def count_leads(session: Session, wanted: LeadFilter) -> int:
 def upsert_many(
     session: Session, rows: Sequence[dict[str, Any]], *, fill_only: bool = False
 ) -> int:
-    """Insert leads with new e-mails and merge the rest (see `upsert_by_key`); count both."""
-    return upsert_by_key(session, Lead, Lead.email, rows, fill_only=fill_only)
+    """Insert leads with new e-mails and merge the rest (see `upsert_by_key`), a row whose
+    e-mail a merge folded into a lead into that lead; count both."""
+    return upsert_by_key(session, Lead, Lead.email, _as_kept(session, rows), fill_only=fill_only)
+
+
+def _as_kept(session: Session, rows: Sequence[dict[str, Any]]) -> Sequence[dict[str, Any]]:
+    """The rows, each whose e-mail was folded into a lead given that lead's own address."""
+    keys = {given: email_key(given) for given in {row.get("email") for row in rows}}  # distinct
+    folded = _folded(session, {key for key in keys.values() if key})
+    own: dict[int, str] = {}
+    for ids in chunked(sorted(set(folded.values()))):  # rarely any
+        query = select(Lead.id, Lead.email).where(Lead.id.in_(ids))
+        own.update({lead_id: email for lead_id, email in session.execute(query) if email})
+    kept = {address: own[lead_id] for address, lead_id in folded.items() if lead_id in own}
+    if not kept:
+        return rows
+    return [
+        {**row, "email": kept[key]} if (key := keys[row.get("email")]) in kept else row
+        for row in rows
+    ]
+
+
+def _folded(session: Session, addresses: set[str]) -> dict[str, int]:
+    """Of these addresses (in their one form), those no lead has as its own that a merge
+    folded into a lead: that lead's id by address."""
+    folded = identities.leads_for_addresses(session, addresses)
+    for batch in chunked(sorted(folded)):  # rarely any: an address is its lead's own first
+        for email in session.scalars(select(Lead.email).where(Lead.email.in_(batch))):
+            folded.pop(str(email), None)
+    return folded
 
 
 def ids_by_email(session: Session, emails: Iterable[str]) -> dict[str, int]:
-    """Lead ids keyed by e-mail (as kept: `email_key`), for the e-mails that exist."""
+    """Lead ids keyed by e-mail (as kept: `email_key`), for the e-mails that name a lead (its
+    own, else one a merge folded into it: `get_by_email`)."""
     wanted = {e for e in map(email_key, emails) if e}
     found: dict[str, int] = {}
     for batch in chunked(wanted):
         query = select(Lead.email, Lead.id).where(Lead.email.in_(batch))
         found.update({email: lead_id for email, lead_id in session.execute(query) if email})
+    if len(found) < len(wanted):  # the rest are no lead's own: one lookup of the merges'
+        found.update(identities.leads_for_addresses(session, wanted - found.keys()))
     return found
 
 
 def account_ids_by_email(session: Session, emails: Iterable[str]) -> set[int]:
-    """The accounts the leads with these e-mails (those that exist) are at."""
+    """The accounts the leads these e-mails name (`ids_by_email`) are at."""
     wanted = {e for e in map(email_key, emails) if e}
     found: set[int] = set()
     for batch in chunked(wanted):
         query = select(Lead.account_id).where(Lead.email.in_(batch), Lead.account_id.is_not(None))
+        found.update(session.scalars(query.distinct()))
+    for ids in chunked(sorted(set(_folded(session, wanted).values()))):
+        query = select(Lead.account_id).where(Lead.id.in_(ids), Lead.account_id.is_not(None))
         found.update(session.scalars(query.distinct()))
     return found
 

@@ -47,7 +47,8 @@ def create_lead(
     email = email_identity(str(fields["email"]))
     lead, created = lead_repo.get_or_create(session, email, created_at=now, updated_at=now)
     if not created:
-        raise Conflict(f"a lead with e-mail {email} exists; update it with PATCH instead")
+        named = "" if lead.email == email else f" (merged into the lead {lead.email})"
+        raise Conflict(f"a lead with e-mail {email} exists{named}; update it with PATCH instead")
     return update_lead(session, playbook, lead, fields, now=now, actor=actor)
 
 

@@ -162,6 +162,7 @@ def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dic
     persona = next((p for p in playbook.personas if p.id == lead.persona), None)
     tier = playbook.tier_of(account.domain if account else None)
     data = summary(lead)
+    data["other_emails"] = lead_repo.other_emails(session, lead.id)  # of records merged in
     data["contributions"] = explanation(lead, playbook)
     data["persona_detail"] = (
         {

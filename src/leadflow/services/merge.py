@@ -1,11 +1,14 @@
 """Merging two records of one person: the data-quality report finds them, a person confirms.
 
 Everything the duplicate had moves to the lead kept: events, identities, stage history and
-hand-offs. Empty fields of the kept lead are filled from the duplicate (the kept lead's own
-values win), the further stage of the two is kept, and the lead is re-scored from the
-combined history. The merge is written on the timeline with its actor (a note); a stage it
-takes from the duplicate is on the stage history as the merge's own row (`MERGE_ACTOR`),
-which the reports count as no entry into the stage.
+hand-offs. Its address, and any merged into it before, name the lead kept from then on
+(`leads.fold_email`: its own address when it has none), so the person's next event, import
+row or lead under that address finds the lead kept instead of making the duplicate again,
+and erasing the person buries them all. Empty fields of the kept lead are filled from the
+duplicate (the kept lead's own values win), the further stage of the two is kept, and the
+lead is re-scored from the combined history. The merge is written on the timeline with its
+actor (a note); a stage it takes from the duplicate is on the stage history as the merge's
+own row (`MERGE_ACTOR`), which the reports count as no entry into the stage.
 
 The owner goes with the hand-off waiting for a first touch, never without it: the kept
 lead's own waiting hand-off stays, with its owner (the duplicate's beside it is closed: one
@@ -27,6 +30,7 @@ from leadflow.core.playbook import Playbook
 from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.assignment import Assignment
 from leadflow.models.lead import Lead
+from leadflow.repositories import claims
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import reps as rep_repo
@@ -47,6 +51,9 @@ def merge_leads(
     """Fold the duplicate into the kept lead; the kept lead's detail afterwards."""
     keep, duplicate = leads.find(session, keep_key), leads.find(session, duplicate_key)
     _refuse_bad(keep, duplicate, actor)
+    # As the tracking path does before it looks a person up by e-mail (a batch naming either
+    # address waits for the merge, then finds the address it folds in on the lead kept).
+    claims.claim(session, [claims.email_name(x.email) for x in (keep, duplicate) if x.email])
     owners = (keep.owner, duplicate.owner)
     own, theirs = (reassign.waiting_hand_off(session, lead.id) for lead in (keep, duplicate))
     moved = lead_repo.move_history(session, from_lead=duplicate.id, to_lead=keep.id)
@@ -57,6 +64,8 @@ def merge_leads(
     entered = duplicate.stage_changed_at or duplicate.created_at
     session.delete(duplicate)
     session.flush()
+    if email is not None:
+        lead_repo.fold_email(session, email, keep, now)
     closed = _one_waiting(session, own, theirs)
     if further is not None:
         # The duplicate's history, now the kept lead's, holds its move into that stage: the

@@ -4,8 +4,9 @@ the playbook's retention.
 Erasure deletes the lead and every row it owns, its anonymous events and the alerts about it,
 replaces quotes of its e-mail, ids and name in other leads' rows with `[erased]`, keeps the
 lead as one anonymous count (`erased_counts`) so funnel and conversion reports still add up,
-buries hashes of its e-mail and identity keys (`tombstones`) so replayed or new events for it
-are dropped, queues a `people.erased` webhook carrying only the hash, and audits it.
+buries hashes of its e-mail, the addresses merges folded into it and its identity keys
+(`tombstones`) so replayed or new events for it are dropped, queues a `people.erased` webhook
+carrying only the hash, and audits it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from leadflow.core.addresses import email_identity
 from leadflow.core.errors import Invalid, NotFound
 from leadflow.core.playbook import Playbook
 from leadflow.core.privacy import key_hash
-from leadflow.core.segment import USER_PREFIX, Message, previous_keys
+from leadflow.core.segment import USER_PREFIX, Message, merged_address, previous_keys
 from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
@@ -33,7 +34,8 @@ RETENTION_BATCH = 10_000
 
 
 def find_person(session: Session, key: str) -> Lead | None:
-    """The lead by id, e-mail, or identity key (anonymous id or `user:` id)."""
+    """The lead by id, e-mail (`leads.get_by_email`: one merged into it too), or identity key
+    (anonymous id or `user:` id)."""
     key = key.strip()
     if not key or len(key) > 500 or not key.isprintable():
         raise Invalid("key: give an e-mail address, a lead id or an identity key")
@@ -45,8 +47,14 @@ def find_person(session: Session, key: str) -> Lead | None:
     return lead_repo.get(session, lead_id) if lead_id is not None else None
 
 
+def _addresses(email: str | None, keys: Sequence[str]) -> list[str]:
+    """The person's e-mail and the addresses merges folded into its lead (`email:` keys)."""
+    folded = [address for key in keys if (address := merged_address(key))]
+    return [*([email] if email else []), *folded]
+
+
 def _needles(lead: Lead | None, email: str | None, keys: Sequence[str]) -> list[str]:
-    found = [email] if email else []
+    found = _addresses(email, keys)
     found += [k for k in keys if len(k) >= MIN_NEEDLE]
     found += [k[len(USER_PREFIX) :] for k in keys if k.startswith(USER_PREFIX)]
     if lead is not None and lead.first_name and lead.last_name:
@@ -75,7 +83,7 @@ def erase(session: Session, key: str, *, actor: str, now: datetime) -> dict[str,
         }
         _leave_account(session, left, actor, now)
     traces = people.scrub_traces(session, needles) if needles else 0
-    people.bury(session, [key_hash(k) for k in [*([email] if email else []), *keys]], now)
+    people.bury(session, [key_hash(k) for k in [*_addresses(email, keys), *keys]], now)
     data = {"subject": subject, "erased_at": now.isoformat()}
     handoff.queue_to(session, "people.erased", data, [], now)
     result = {"subject": subject, **removed, "traces_scrubbed": traces, "keys": len(keys)}
@@ -129,6 +137,7 @@ def export(session: Session, key: str, *, actor: str, now: datetime) -> dict[str
             "lead": people.row_dict(lead),
             "account": people.row_dict(account) if account else None,
             "identity_keys": keys,
+            "other_emails": _addresses(None, keys),  # of records merged into the lead
             **{table: [people.row_dict(r) for r in rows] for table, rows in held.items()},
             "alerts": [{"alert_id": m.alert_id, "payload": m.payload} for m in alerts],
         }

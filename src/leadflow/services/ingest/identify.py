@@ -1,7 +1,8 @@
 """Who a message is about: identify, alias and group applied to leads, identities and accounts.
 
 Identity keys share one table: an anonymous id as it is, a user id as `user:<id>`. A lead is
-found by its user id, else by its e-mail, else by the anonymous id, and the keys a message
+found by its user id, else by its e-mail (its own, or one a merge folded into it:
+`leads.get_by_email`), else by the anonymous id, and the keys a message
 carries are all linked to it; the first link of a key wins, as a visitor is one person.
 """
 
@@ -64,7 +65,7 @@ class Identities:
         domains = {d for m in messages for d in _domains(m)}
         claims.claim(
             self.session,
-            [*(f"key:{k}" for k in keys), *(f"email:{e}" for e in emails),
+            [*(f"key:{k}" for k in keys), *map(claims.email_name, emails),
              *(f"domain:{d}" for d in domains)],
         )  # fmt: skip
         found = set(identities.leads_for(self.session, keys).values())
