@@ -431,3 +431,32 @@ def test_an_anonymous_id_may_not_pose_as_an_address_merged_away(
         assert sent.status_code == 200, sent.text
         field = "anonymousId" if message["type"] == "page" else "previousId"
         assert sent.json()["rejected"][0]["reason"].startswith(field), sent.text
+
+
+def test_a_known_persons_event_from_a_new_device_by_context_traits_email_is_theirs(
+    client: TestClient, app: FastAPI, write_key: str
+) -> None:
+    """Dee, known by e-mail, visits from a new device: the page and track carry only a new
+    anonymousId and her address in `context.traits` (no userId), as an e-mail link's landing
+    page sends them. Each event is hers, scored on her lead; two such people in one batch each
+    get their own."""
+    for email, anonymous in (("dee@initech.io", "old-1"), ("eli@initech.io", "old-2")):
+        identify = {"anonymousId": anonymous, "traits": {"email": email}, "messageId": email}
+        assert (
+            client.post("/v1/identify", json=identify, headers=basic(write_key)).status_code == 200
+        )
+    batch = [
+        {"type": "track", "anonymousId": f"new-{who}", "event": "Webinar Attended",
+         "messageId": f"w-{who}", "context": {"traits": {"email": f"{who}@initech.io"}}}
+        for who in ("dee", "eli")
+    ]  # fmt: skip
+    assert (
+        client.post("/v1/batch", json={"batch": batch}, headers=basic(write_key)).status_code == 200
+    )
+    for who in ("dee", "eli"):
+        lead = lead_row(app, f"{who}@initech.io")
+        assert lead is not None
+        with app.state.sessions() as session:
+            event = session.scalars(select(Event).where(Event.message_id == f"w-{who}")).one()
+        assert event.lead_id == lead.id, who
+        assert "webinar" in {c["rule"] for c in lead.contributions}, who

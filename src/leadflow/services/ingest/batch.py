@@ -150,9 +150,10 @@ def ingest_parts(
             people.apply(message)
     keys = {k for m in kept for k in _identity_keys(m)}
     owners = identities.leads_for(session, keys)
-    for message in kept:  # a known person's e-mail as userId, never identified before
+    for message in kept:  # a known person's e-mail (userId, context traits) on new ids
         if _owner(message, owners) is None and message.email():
-            owners[USER_PREFIX + (message.user_id or "")] = people.known_by_email(message)
+            lead_id = people.known_by_email(message)  # which links the message's ids to it
+            owners.update(dict.fromkeys(_identity_keys(message), lead_id))
     rows = [_event_row(m, _owner(m, owners), source, now) for m in kept]
     tracked, rows, _ = _tracked_only(session, kept, rows)
     stored = event_repo.insert_new(session, rows) if rows else {}
