@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadflow.core.periods import next_run
+from tests.core.clock_changes import EPOCH, changes
 
 ZONES = (
     "Europe/Berlin",
@@ -19,21 +20,9 @@ ZONES = (
     "Africa/Cairo",  # its clocks go forward at midnight: 00:00 does not exist that day
     "UTC",
 )
-EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 
 
-def _changes(zone: str) -> list[int]:
-    """The minutes (since EPOCH) of the UTC midnights before the days a zone's offset changes."""
-    tz = ZoneInfo(zone)
-    days = [EPOCH + timedelta(days=d, hours=12) for d in range(4 * 366)]
-    return [
-        d * 24 * 60
-        for d in range(1, len(days))
-        if days[d].astimezone(tz).utcoffset() != days[d - 1].astimezone(tz).utcoffset()
-    ] or [0]
-
-
-CHANGES = {zone: _changes(zone) for zone in ZONES}
+CHANGES = {zone: changes(zone) for zone in ZONES}
 
 
 def _moments(zone: str) -> st.SearchStrategy[datetime]:

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadflow.core.working_hours import WorkingHours
+from tests.core.clock_changes import EPOCH, changes
 
 BERLIN = WorkingHours.parse("mon-fri 09:00-17:00", "Europe/Berlin")
 
@@ -72,22 +73,10 @@ ZONES = (
 )
 # Hand-offs from 2025 to 2028 on whole minutes, half of them within days of a zone's clocks
 # going forward or back.
-EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 YEARS = 4 * 366 * 24 * 60
 
 
-def _changes(zone: str) -> list[int]:
-    """The minutes (since EPOCH) of the UTC midnights before the days a zone's offset changes."""
-    tz = ZoneInfo(zone)
-    days = [EPOCH + timedelta(days=d, hours=12) for d in range(4 * 366)]
-    return [
-        d * 24 * 60
-        for d in range(1, len(days))
-        if days[d].astimezone(tz).utcoffset() != days[d - 1].astimezone(tz).utcoffset()
-    ] or [0]
-
-
-CHANGES = {zone: _changes(zone) for zone in ZONES}
+CHANGES = {zone: changes(zone) for zone in ZONES}
 
 
 def _moments(zone: str) -> st.SearchStrategy[datetime]:
