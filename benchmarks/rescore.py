@@ -51,7 +51,7 @@ from leadflow.core.event_kinds import kind_of
 from leadflow.core.playbook import Playbook
 from leadflow.core.playbook_text import parse_playbook
 from leadflow.models.db import make_engine, make_session_factory, upgrade
-from leadflow.repositories import event_columns, rescoring
+from leadflow.repositories import event_columns, rescoring_reads
 from leadflow.services import playbooks, rescore_leads
 from leadflow.services.rescore import rescore_all
 
@@ -419,7 +419,7 @@ def baseline(url: str) -> None:
     with make_session_factory(engine)() as session, session.begin():
         for name, read in (
             ("events: lead, time, kind", lambda: event_columns.read_event_kinds(session)),
-            ("leads: the same query", lambda: rescoring.read_leads_arrow(session, selection)),
+            ("leads: the same query", lambda: rescoring_reads.read_leads_arrow(session, selection)),
         ):
             wall, cpu = time.perf_counter(), cpu_seconds()
             found = read()

@@ -62,7 +62,7 @@ def _contents(rows: LeadRows) -> dict[str, Any]:
 def _read_both(session: Session, text: str) -> tuple[LeadRows, LeadRows]:
     book = parse_playbook(text)
     wanted = rescore_leads.selection(book, rescore_leads.lead_paths(book))
-    assert rescore_leads.rescoring.read_leads_arrow(session, wanted) is not None
+    assert rescore_leads.rescoring_reads.read_leads_arrow(session, wanted) is not None
     by_arrow = rescore_leads.read_leads(session, book, None)
     every_id = session.scalars(Lead.__table__.select().with_only_columns(Lead.id)).all()
     by_rows = rescore_leads.read_leads(session, book, sorted(every_id))
@@ -80,7 +80,8 @@ def test_whole_rows_are_read_as_rows(engine: Engine) -> None:
     with make_session_factory(engine)() as session, session.begin():
         book = parse_playbook(ODD_PATHS)
         wanted = rescore_leads.selection(book, rescore_leads.lead_paths(book))
-        assert wanted.whole and rescore_leads.rescoring.read_leads_arrow(session, wanted) is None
+        assert wanted.whole
+        assert rescore_leads.rescoring_reads.read_leads_arrow(session, wanted) is None
 
 
 def test_a_column_of_mixed_types_is_read_as_rows(engine: Engine) -> None:
@@ -89,7 +90,7 @@ def test_a_column_of_mixed_types_is_read_as_rows(engine: Engine) -> None:
     with make_session_factory(engine)() as session, session.begin():
         book = parse_playbook(B2B.read_text())
         wanted = rescore_leads.selection(book, rescore_leads.lead_paths(book))
-        assert rescore_leads.rescoring.read_leads_arrow(session, wanted) is None
+        assert rescore_leads.rescoring_reads.read_leads_arrow(session, wanted) is None
         rows = rescore_leads.read_leads(session, book, None)
         sizes = _typed(rows.columns.facts["account.employees"], len(rows.ids))
         at_first = [k for k, a in enumerate(rows.account_ids.tolist()) if a == 1]

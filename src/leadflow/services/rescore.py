@@ -23,7 +23,7 @@ from leadflow.core import bulk
 from leadflow.core.accounts import account_only
 from leadflow.core.bulk_columns import Coded, Encoder, IntArray, index_of
 from leadflow.core.playbook import Playbook
-from leadflow.repositories import rescoring, rule_state
+from leadflow.repositories import rescoring, rescoring_reads, rule_state
 from leadflow.repositories._arrow import Reading
 from leadflow.services import rescore_events, rescore_leads, rescore_write
 from leadflow.services.rescore_leads import LeadRows
@@ -144,7 +144,7 @@ def _read_events(
     times: list[IntArray] = []
     codes: list[list[IntArray]] = [[] for _ in texts]
     position = index_of(lead_ids)
-    for rows in rescoring.read_events(session, paths, lead_ids=wanted):
+    for rows in rescoring_reads.read_events(session, paths, lead_ids=wanted):
         size = len(rows)
         leads.append(position(np.fromiter(map(itemgetter(0), rows), np.int64, size)))
         times.append(np.fromiter(map(itemgetter(3), rows), np.int64, size))
@@ -206,7 +206,7 @@ def _rescore_accounts(
         affected = np.unique(np.concatenate([at, np.asarray(also, np.int64)]))
     if affected is not None and not len(affected):
         return 0
-    raw = rescoring.read_accounts(
+    raw = rescoring_reads.read_accounts(
         session,
         selection.account_fields,
         selection.account_attributes,
@@ -221,7 +221,7 @@ def _rescore_accounts(
     if subset is None:
         owners, engagement = leads.account_ids, scores.engagement
     else:
-        group = rescoring.lead_engagement(session, ids.tolist())
+        group = rescoring_reads.lead_engagement(session, ids.tolist())
         owners = np.array(group["account_id"], np.int64)
         engagement = np.array(group["engagement"], np.float64)
     owner = index_of(ids)(owners)

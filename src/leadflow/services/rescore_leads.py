@@ -29,8 +29,8 @@ from leadflow.core.facts import (
     resolve,
 )
 from leadflow.core.playbook import Playbook
-from leadflow.repositories import rescoring
-from leadflow.repositories.rescoring import LeadSelection
+from leadflow.repositories import rescoring_reads
+from leadflow.repositories.rescoring_reads import LeadSelection
 
 ObjectArray = npt.NDArray[np.object_]
 _STORED = ("grade", "persona")
@@ -213,7 +213,7 @@ def _objects(column: Coded) -> ObjectArray:
 def _row_raw(session: Session, wanted: LeadSelection, lead_ids: list[int] | None) -> _Raw:
     import pyarrow as pa
 
-    columns = dict(rescoring.read_leads(session, wanted, lead_ids))
+    columns = dict(rescoring_reads.read_leads(session, wanted, lead_ids))
     rows: dict[str, list[Any]] = {
         k: list(columns.pop(k)) for k in ("lead", "account") if k in columns
     }
@@ -229,7 +229,7 @@ def _row_raw(session: Session, wanted: LeadSelection, lead_ids: list[int] | None
 
 
 def _arrow_raw(session: Session, wanted: LeadSelection) -> _Raw | None:
-    columns = rescoring.read_leads_arrow(session, wanted)
+    columns = rescoring_reads.read_leads_arrow(session, wanted)
     if columns is None:
         return None
     numbers: dict[str, npt.NDArray[Any]] = {
