@@ -18,9 +18,12 @@ BERLIN = WorkingHours.parse("mon-fri 09:00-17:00", "Europe/Berlin")
 def test_parse_and_describe() -> None:
     assert BERLIN.describe() == "mon,tue,wed,thu,fri 09:00-17:00 Europe/Berlin"
     assert WorkingHours.parse("fri-mon 10:00-12:00").days == frozenset({4, 5, 6, 0})
-    for bad in ("weekdays 9-5", "mon-fri 17:00-09:00", "mon-funday 09:00-17:00"):
+    for bad in ("weekdays 9-5", "mon-funday 09:00-17:00"):
         with pytest.raises(ValueError, match="mon"):
             WorkingHours.parse(bad)
+    for empty in ("mon-fri 09:00-09:00", "mon 00:00-00:00"):  # no time, or a whole day?
+        with pytest.raises(ValueError, match="00:00-24:00"):
+            WorkingHours.parse(empty)
     with pytest.raises(ValueError):
         WorkingHours.parse("mon-fri 09:00-17:00", "Mars/Olympus")
 
@@ -137,10 +140,15 @@ def test_round_the_clock_deadlines_are_real_minutes_in_any_zone(
 
 
 def _working_minute(hours: WorkingHours, at: datetime) -> bool:
-    """The definition, read off the rep's wall clock."""
+    """The definition, read off the rep's wall clock: a shift ending at or before its start
+    ends the next day."""
     local = at.astimezone(ZoneInfo(hours.zone))
-    ends = hours.end is None or local.time() < hours.end
-    return local.weekday() in hours.days and hours.start <= local.time() and ends
+    day, now = local.weekday(), local.time()
+    if hours.end is not None and hours.end <= hours.start:  # a night shift
+        started_today = day in hours.days and hours.start <= now
+        return started_today or ((day - 1) % 7 in hours.days and now < hours.end)
+    ends = hours.end is None or now < hours.end
+    return day in hours.days and hours.start <= now and ends
 
 
 schedules = st.sampled_from(
@@ -151,6 +159,9 @@ schedules = st.sampled_from(
         "sat-mon 00:00-24:00",
         "mon-fri 04:00-24:00",
         "sun-thu 09:30-13:15",
+        "mon-fri 22:00-06:00",
+        "sat,sun 20:30-02:30",
+        "fri 23:00-22:00",
     )
 )
 
@@ -207,3 +218,28 @@ def test_a_deadline_more_than_a_year_of_days_away_is_still_found() -> None:
         WorkingHours(days=frozenset()).add(start, 5)
     with pytest.raises(ValueError, match="9999"):
         WorkingHours.parse("mon 09:00-09:01").add(datetime(9990, 1, 1, tzinfo=UTC), 10**6)
+
+
+def test_a_night_shift_runs_into_the_next_morning() -> None:
+    # Before: a shift past midnight could not be written ("the day must end after it starts"),
+    # so a night desk was given two half-shifts and lost its Monday-night start to Saturday's.
+    nights = WorkingHours.parse("mon-fri 22:00-06:00", "Europe/Berlin")
+    assert nights.describe() == "mon,tue,wed,thu,fri 22:00-06:00 Europe/Berlin"
+    # 2026-06-01 is a Monday; Berlin is UTC+2 in summer.
+    assert nights.is_working(datetime(2026, 6, 1, 20, 0, tzinfo=UTC))  # Monday 22:00
+    assert nights.is_working(datetime(2026, 6, 2, 3, 59, tzinfo=UTC))  # Tuesday 05:59
+    assert not nights.is_working(datetime(2026, 6, 2, 4, 0, tzinfo=UTC))  # Tuesday 06:00
+    assert not nights.is_working(datetime(2026, 6, 1, 3, 0, tzinfo=UTC))  # Monday 05:00: Sunday's
+    assert nights.is_working(datetime(2026, 6, 6, 3, 0, tzinfo=UTC))  # Saturday 05:00: Friday's
+    # 30 minutes from Tuesday 05:50 (in Monday's shift): 10 then, 20 from Tuesday 22:00.
+    assert nights.add(datetime(2026, 6, 2, 3, 50, tzinfo=UTC), 30) == datetime(
+        2026, 6, 2, 20, 20, tzinfo=UTC
+    )
+    # From Saturday noon the next shift is Monday night's.
+    assert nights.add(datetime(2026, 6, 6, 10, 0, tzinfo=UTC), 60) == datetime(
+        2026, 6, 8, 21, 0, tzinfo=UTC
+    )
+    # The night the clocks go back (25 October 2026, 03:00 is 02:00 again) has nine hours.
+    saturday_night = WorkingHours.parse("sat 22:00-06:00", "Europe/Berlin")
+    opens = datetime(2026, 10, 24, 20, 0, tzinfo=UTC)  # 22:00, UTC+2
+    assert saturday_night.add(opens, 9 * 60) == datetime(2026, 10, 25, 5, 0, tzinfo=UTC)  # 06:00

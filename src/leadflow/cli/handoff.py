@@ -50,7 +50,9 @@ def add_rep(
     capacity: int = typer.Option(20, "--capacity", min=1, help="New leads per day."),
     weight: float = typer.Option(1.0, "--weight", min=0.1, help="Share of the round-robin."),
     hours: str = typer.Option(
-        "mon-fri 09:00-17:00", "--hours", help="Working week (a day may end at 24:00)."
+        "mon-fri 09:00-17:00",
+        "--hours",
+        help="Working week (a day may end at 24:00; 22:00-06:00 is a night shift).",
     ),
     timezone: str = typer.Option("UTC", "--tz", help="e.g. Europe/Berlin"),
     manager: str | None = typer.Option(None, "--manager", help="The manager's e-mail."),

@@ -17,7 +17,8 @@ MIDNIGHT = "24:00"  # a day's end at midnight: `end` None
 @dataclass(frozen=True, slots=True)
 class WorkingHours:
     """Working days (0 = Monday), daily start and end (None: midnight, written 24:00), in a
-    time zone."""
+    time zone. A shift whose end is at or before its start is a night shift: it starts on
+    the working day and ends the next morning (`mon-fri 22:00-06:00` ends on Saturday)."""
 
     days: frozenset[int] = frozenset(range(5))
     start: time = time(9, 0)
@@ -26,7 +27,8 @@ class WorkingHours:
 
     @classmethod
     def parse(cls, text: str, zone: str = "UTC") -> WorkingHours:
-        """`mon-fri 09:00-17:00` or `mon,wed,fri 08:30-12:00`; ValueError naming the problem."""
+        """`mon-fri 09:00-17:00`, `mon,wed,fri 08:30-12:00` or a night shift such as
+        `mon-fri 22:00-06:00`; ValueError naming the problem."""
         try:
             days_text, hours_text = text.strip().lower().split()
             start_text, end_text = hours_text.split("-")
@@ -34,8 +36,10 @@ class WorkingHours:
             end = None if end_text == MIDNIGHT else time.fromisoformat(end_text)
         except ValueError:
             raise ValueError(f"{text!r}: expected e.g. 'mon-fri 09:00-17:00' (to 24:00)") from None
-        if end is not None and start >= end:
-            raise ValueError(f"{text!r}: the day must end after it starts")
+        if end == start:
+            raise ValueError(
+                f"{text!r}: a shift that ends when it starts (00:00-24:00 is a whole day)"
+            )
         try:
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -51,10 +55,12 @@ class WorkingHours:
         """True when `at` falls inside the working week."""
         zone = ZoneInfo(self.zone)
         day = at.astimezone(zone).date()
-        if day.weekday() not in self.days:
-            return False
-        opens, closes = self._span(day, zone)
-        return opens <= at < closes
+        for started in self._days_covering(day):
+            if started.weekday() in self.days:
+                opens, closes = self._span(started, zone)
+                if opens <= at < closes:
+                    return True
+        return False
 
     def add(self, start: datetime, minutes: float) -> datetime:
         """The moment (in UTC) `minutes` of working time after `start`: the minutes that pass,
@@ -64,7 +70,7 @@ class WorkingHours:
             raise ValueError("no working days: a deadline would never come")
         zone = ZoneInfo(self.zone)
         moment = start.astimezone(UTC)
-        day = moment.astimezone(zone).date()
+        day = self._days_covering(moment.astimezone(zone).date())[0]
         try:
             left = timedelta(minutes=minutes)
             while True:  # every week has working time: ends by the calendar's end at the latest
@@ -79,12 +85,23 @@ class WorkingHours:
         except OverflowError:
             raise ValueError(f"{minutes} working minutes run past the year 9999") from None
 
+    @property
+    def overnight(self) -> bool:
+        """Each shift ends the next day (a night shift)."""
+        return self.end is not None and self.end <= self.start
+
+    def _days_covering(self, day: date) -> tuple[date, ...]:
+        """The days whose shifts may cover a moment of local date `day`: the day before too
+        for night shifts (Tuesday 02:00 is in Monday's)."""
+        return (day - timedelta(days=1), day) if self.overnight else (day,)
+
     def _span(self, day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-        """When the working day `day` opens and closes, in UTC."""
+        """When the shift starting on `day` opens and closes, in UTC."""
         opens = instant(day, self.start, zone)
         if self.end is None:
             return opens, instant(day + timedelta(days=1), time(0), zone)
-        return opens, instant(day, self.end, zone)
+        closes_on = day + timedelta(days=1) if self.overnight else day
+        return opens, instant(closes_on, self.end, zone)
 
 
 def _days(text: str) -> frozenset[int]:
