@@ -62,3 +62,39 @@ def test_load_counts_today_in_each_reps_zone_and_the_last_hand_off(
                 steps = " | ".join(str(row[-1]) for row in plan)
                 # Before: SCAN assignments, every hand-off ever made, on each hand-off.
                 assert "SCAN assignments" not in steps, steps
+
+
+def test_today_in_havana_is_the_local_day_when_the_clocks_repeat_or_skip_midnight(
+    sessions: sessionmaker[Session],
+) -> None:
+    # Havana puts its clocks back at 01:00 to 00:00 (2 November 2025: midnight is shown twice,
+    # at 04:00 and at 05:00 UTC) and forward at 00:00 to 01:00 (8 March 2026: no midnight,
+    # the day starts at 05:00 UTC). Before: during the repeated hour the day was taken to
+    # start at the second midnight, so the hand-offs of the first hour of the day were not
+    # counted and a rep at capacity was given more.
+    back, forward = datetime(2025, 11, 2, tzinfo=UTC), datetime(2026, 3, 8, tzinfo=UTC)
+    with sessions() as session, session.begin():
+        autumn = _rep(session, "autumn@x.io", "America/Havana")
+        spring = _rep(session, "spring@x.io", "America/Havana")
+        hand_offs = [
+            (autumn, back + timedelta(hours=3, minutes=50)),  # 23:50 on 1 Nov (UTC-4): before
+            (autumn, back + timedelta(hours=4, minutes=10)),  # 00:10 the first time (UTC-4)
+            (autumn, back + timedelta(hours=5, minutes=10)),  # 00:10 the second time (UTC-5)
+            (spring, forward + timedelta(hours=4, minutes=50)),  # 23:50 on 7 March (UTC-5)
+            (spring, forward + timedelta(hours=5, minutes=10)),  # 01:10 on 8 March (UTC-4)
+        ]
+        for n, (rep, at) in enumerate(hand_offs):
+            _hand_off(session, rep, at, n)
+    seen = {}
+    with sessions() as session:
+        for label, rep, now in [
+            ("in the second 00:xx", autumn, back + timedelta(hours=5, minutes=20)),
+            ("after the repeated hour", autumn, back + timedelta(hours=9)),
+            ("after the skipped midnight", spring, forward + timedelta(hours=5, minutes=20)),
+        ]:
+            seen[label] = {s.id: s for s in reps.states(session, now)}[rep].assigned_today
+    assert seen == {
+        "in the second 00:xx": 2,
+        "after the repeated hour": 2,
+        "after the skipped midnight": 1,
+    }

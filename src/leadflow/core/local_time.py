@@ -29,5 +29,13 @@ def instant(day: date, clock: time, zone: ZoneInfo) -> datetime:
     return after
 
 
+def day_start(moment: datetime, zone: ZoneInfo) -> datetime:
+    """The moment (in UTC) the day `moment` falls on in `zone` began there: `instant` of its
+    00:00 (its first showing when the clocks are put back to midnight, as in America/Havana;
+    the jump when they skip it). Not `moment`'s wall clock set to 00:00, which during a
+    repeated midnight hour is its second showing, an hour into the day."""
+    return instant(moment.astimezone(zone).date(), time(0), zone)
+
+
 def _wall(moment: datetime, zone: ZoneInfo) -> datetime:
     return moment.astimezone(zone).replace(tzinfo=None)
