@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Conflict, Forbidden, Invalid, NotFound
-from leadflow.core.local_time import day_start
+from leadflow.core.local_time import day_start, instant
 from leadflow.core.redact import redact_url
 from leadflow.core.routing import RepState
 from leadflow.core.working_hours import WorkingHours
@@ -111,8 +111,10 @@ def update_rep(session: Session, rep_id: int, fields: dict[str, Any]) -> Rep:
         check_channel(url)
     away = fields.get("out_of_office_until")
     if isinstance(away, datetime) and away.tzinfo is None:
-        # A time without a zone (a day: its start) is the rep's, where they work.
-        fields = {**fields, "out_of_office_until": away.replace(tzinfo=ZoneInfo(zone))}
+        # A time without a zone (a day: its start) is the rep's, where they work: when their
+        # clock reaches it (a time it skips, when it jumps past; not read with the old offset).
+        back = instant(away.date(), away.time(), ZoneInfo(zone))
+        fields = {**fields, "out_of_office_until": back}
     for name, value in fields.items():
         setattr(rep, name, value)
     return rep
