@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from statistics import median
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -142,11 +143,11 @@ def month_report(session: Session, playbook: Playbook, now: datetime) -> dict[st
     mqls = stage_changes.entries_between(session, "mql", start, end)
     promised = playbook.sla.mql_commitment_per_month
     handoffs = rep_repo.assignments_between(session, start, end)
-    touch_minutes = sorted(
+    touch_minutes = [
         (a.first_touch_at - a.assigned_at).total_seconds() / 60
         for a in handoffs
         if a.first_touch_at is not None
-    )
+    ]
     statuses = Counter(a.status for a in handoffs)
     return {
         "month": start.strftime("%Y-%m"),
@@ -161,9 +162,8 @@ def month_report(session: Session, playbook: Playbook, now: datetime) -> dict[st
             "met": statuses["met"],
             "breached": statuses["breached"],
             "open": statuses["open"],
-            "median_minutes_to_first_touch": (
-                touch_minutes[len(touch_minutes) // 2] if touch_minutes else None
-            ),
+            # The standard median: of an even count, the mean of the two middle values.
+            "median_minutes_to_first_touch": median(touch_minutes) if touch_minutes else None,
             "recycled": stage_changes.entries_between(session, Stage.NURTURE.value, start, end),
             "disqualified": stage_changes.entries_between(
                 session, Stage.DISQUALIFIED.value, start, end
