@@ -243,3 +243,18 @@ def test_a_night_shift_runs_into_the_next_morning() -> None:
     saturday_night = WorkingHours.parse("sat 22:00-06:00", "Europe/Berlin")
     opens = datetime(2026, 10, 24, 20, 0, tzinfo=UTC)  # 22:00, UTC+2
     assert saturday_night.add(opens, 9 * 60) == datetime(2026, 10, 25, 5, 0, tzinfo=UTC)  # 06:00
+
+
+def test_a_working_day_starts_at_midnight_or_when_the_night_shift_ended() -> None:
+    # What a rep's daily capacity counts from: midnight on their clock, or for a night shift
+    # the morning its last shift ended, so one night's hand-offs are one day's.
+    tuesday = datetime(2026, 6, 2, tzinfo=UTC)  # Berlin is UTC+2
+    assert BERLIN.day_start(tuesday + timedelta(hours=10)) == tuesday - timedelta(hours=2)
+    nights = WorkingHours.parse("mon-fri 22:00-06:00", "Europe/Berlin")
+    monday_morning = tuesday - timedelta(hours=20)  # Monday 06:00 in Berlin
+    for at in (monday_morning, tuesday - timedelta(hours=3), tuesday + timedelta(hours=3)):
+        assert nights.day_start(at) == monday_morning  # Monday 06:00 to Tuesday 05:59
+    assert nights.day_start(tuesday + timedelta(hours=4)) == tuesday + timedelta(hours=4)
+    assert nights.day_start(monday_morning - timedelta(seconds=1)) == monday_morning - timedelta(
+        days=1
+    )

@@ -98,3 +98,26 @@ def test_today_in_havana_is_the_local_day_when_the_clocks_repeat_or_skip_midnigh
         "after the repeated hour": 2,
         "after the skipped midnight": 1,
     }
+
+
+def test_a_night_shifts_load_is_counted_from_the_morning_its_shift_ended(
+    sessions: sessionmaker[Session],
+) -> None:
+    # Before: every rep's day began at midnight, so a night desk (22:00-06:00) had its count
+    # set back to 0 halfway through a shift and was given twice its capacity a night.
+    tuesday = datetime(2026, 6, 2, tzinfo=UTC)
+    with sessions() as session, session.begin():
+        fields = {"email": "night@x.io", "name": "Nox", "team": "inbound", "timezone": "UTC",
+                  "working_hours": "mon-fri 22:00-06:00"}  # fmt: skip
+        night = reps.add_rep(session, fields, now=NOW - timedelta(days=400)).id
+        for n, hours in enumerate((-24 + 5, -2, -1, 1)):  # Monday 05:00 (Sunday's shift), ...
+            _hand_off(session, night, tuesday + timedelta(hours=hours), n)
+    with sessions() as session:
+
+        def load(at: datetime) -> int:
+            [state] = [s for s in reps.states(session, at) if s.id == night]
+            return state.assigned_today
+
+        assert load(tuesday + timedelta(hours=2)) == 3  # Monday night's three, not the one
+        assert load(tuesday + timedelta(hours=5, minutes=59)) == 3
+        assert load(tuesday + timedelta(hours=6)) == 0  # the next working day

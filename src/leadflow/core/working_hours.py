@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from leadflow.core.local_time import instant
+from leadflow.core.local_time import day_start, instant
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -84,6 +84,17 @@ class WorkingHours:
                 day += timedelta(days=1)
         except OverflowError:
             raise ValueError(f"{minutes} working minutes run past the year 9999") from None
+
+    def day_start(self, now: datetime) -> datetime:
+        """When the rep's working day that `now` falls in began (in UTC), what a daily
+        capacity counts from: their midnight, or for a night shift the morning its last
+        shift ended (Tuesday 02:00 counts from Monday 06:00, so Monday night is one day)."""
+        zone = ZoneInfo(self.zone)
+        if not self.overnight or self.end is None:
+            return day_start(now, zone)
+        today = now.astimezone(zone).date()
+        morning = instant(today, self.end, zone)
+        return morning if morning <= now else instant(today - timedelta(days=1), self.end, zone)
 
     @property
     def overnight(self) -> bool:

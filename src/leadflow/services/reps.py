@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from leadflow.core.errors import Conflict, Forbidden, Invalid, NotFound
-from leadflow.core.local_time import day_start, instant
+from leadflow.core.local_time import instant
 from leadflow.core.redact import redact_url
 from leadflow.core.routing import RepState
 from leadflow.core.working_hours import WorkingHours
@@ -73,7 +73,7 @@ def states(session: Session, now: datetime, reps: Sequence[Rep] | None = None) -
     zone), last lead, away."""
     reps = rep_repo.list_all(session) if reps is None else reps
     hours_of = {rep.id: WorkingHours.parse(rep.working_hours, rep.timezone) for rep in reps}
-    midnights = {rep_id: day_start(now, ZoneInfo(hours.zone)) for rep_id, hours in hours_of.items()}
+    midnights = {rep_id: hours.day_start(now) for rep_id, hours in hours_of.items()}
     loads = rep_repo.loads(session, now - timedelta(days=1, hours=14), midnights)
     found = []
     for rep in reps:
