@@ -190,3 +190,13 @@ def test_a_nul_in_a_cell_after_the_first_4_kb_is_named_by_line_on_every_engine(
     skipped = initialised("import", kind, str(path), "--skip-invalid")
     assert skipped.exit_code == 0, skipped.output
     assert f"skipped line 302: {field}: text holds a NUL" in skipped.stderr
+
+
+def test_a_file_with_blank_lines_imports_its_rows(initialised: Run, tmp_path: Path) -> None:
+    # Before: each empty line (a file ending in several, a gap between rows) was a bad row,
+    # "email: Field required", and the whole file was refused for lines holding nothing.
+    path = tmp_path / "gaps.csv"
+    path.write_text("\nEmail,First Name\r\n\r\nann@acme.com,Ann\r\n\r\nbo@acme.com,Bo\r\n\r\n\r\n")
+    result = initialised("import", "leads", str(path))
+    assert result.exit_code == 0, result.output
+    assert "imported 2 leads from 2 rows" in result.stdout

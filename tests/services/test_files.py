@@ -212,6 +212,27 @@ def test_a_bad_row_in_the_middle_of_a_csv_stops_no_later_row(tmp_path: Path) -> 
         list(open_table(path).rows)
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_blank_lines_in_a_csv_are_no_rows(tmp_path: Path, newline: str) -> None:
+    # Before: an empty line (between rows, or the several a hand-edited file or a CRM export
+    # ends with) was read as a row of nothing, which every import refused ("email: Field
+    # required"), so the whole file was refused for lines holding no data.
+    path = tmp_path / "gaps.csv"
+    path.write_text(newline.join(["email,name", "", "a@x.io,A", "", "", "b@x.io,B", "", ""]))
+    assert list(open_table(path).entries) == [
+        (3, {"email": "a@x.io", "name": "A"}),
+        (6, {"email": "b@x.io", "name": "B"}),
+    ]
+    only_blanks = tmp_path / "header.csv"
+    only_blanks.write_text("email" + newline * 4)  # one column: a blank line is still no row
+    assert list(open_table(only_blanks).entries) == []
+    late_header = tmp_path / "late.csv"
+    late_header.write_text(newline.join(["", "", "email,name", "c@x.io,C", ""]))
+    table = open_table(late_header)
+    assert table.headers == ["email", "name"]
+    assert list(table.entries) == [(4, {"email": "c@x.io", "name": "C"})]
+
+
 def test_a_value_under_a_column_without_a_header_is_named_not_dropped(tmp_path: Path) -> None:
     # Before: the value was left out of the row without a word (a column someone forgot to
     # name, or the header row shifted), in CSV and Excel alike.

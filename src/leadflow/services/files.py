@@ -129,7 +129,10 @@ def _csv_table(
     if tabular.looks_binary(text):
         raise Invalid("a binary file, not text (NUL characters near the start)")
     split = delimiter or tabular.sniff_delimiter(text)
-    records = list(tabular.rows_of(text, split))
+    # An empty line holds no row (a file may start or end with several): the header is the
+    # first line that holds anything, and an empty line after it is skipped, not a row of
+    # nothing every import would refuse.
+    records = [(line, record) for line, record in tabular.rows_of(text, split) if record]
     if not records:
         return Table(path, iter(()), tabular.Dialect(used, split).describe(), [])
     # Each distinct cell is judged once (placeholder? number style?): a 100,000-row file has
