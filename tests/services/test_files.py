@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from leadflow.core.errors import Invalid
-from leadflow.core.records import EventRecord
+from leadflow.core.records import AccountRecord, EventRecord
 from leadflow.services.files import RowError, open_table, read_rows
 from leadflow.services.importing import ImportRejected, validate_rows
 from leadflow.services.tuning import load_history
@@ -60,6 +60,15 @@ def test_decimal_commas_become_numbers_where_the_file_uses_them(tmp_path: Path) 
     assert rows[0]["employees"] == "1200" and rows[0]["annual_revenue"] == "2500000.50"
     assert rows[1]["annual_revenue"] == "75.5"
     assert table.how == "utf-8, semicolon-separated, decimal comma"
+
+
+def test_an_amount_with_its_currency_sign_in_a_decimal_comma_file_is_read(tmp_path: Path) -> None:
+    # Before: `$1.234,50` kept its comma past the file's reading, and the record dropped every
+    # comma and the `$`: it was stored as 1.2345. `1.234,50 €` was refused.
+    path = tmp_path / "konten.csv"
+    path.write_text("domain;annual revenue\na.de;$1.234,50\nb.de;1.234,50 €\nc.de;€ 75,5\n")
+    records, _ = validate_rows("account", open_table(path).entries, AccountRecord, False)
+    assert [r.annual_revenue for r in records] == [1234.5, 1234.5, 75.5]
 
 
 def test_the_delimiter_and_encoding_can_be_given(tmp_path: Path) -> None:

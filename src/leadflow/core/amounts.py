@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 
 from leadflow.core.errors import Invalid
 
@@ -51,3 +53,33 @@ def checked(value: float, where: str, *, positive: bool = False, given: str | No
     if reason is not None:
         raise Invalid(f"{where}: {reason}", [(where, reason)])
     return value
+
+
+# Thousands separators a number may be written with: commas (`1,234.5`, or `12,34,567` as
+# grouped in India) or spaces (`1 234`, a no-break or thin space as spreadsheets write it).
+# A comma anywhere else (`1,5`, a decimal comma) is no thousands separator: that text is
+# left as it is, so that it is refused naming it rather than read as another number.
+_COMMA_GROUPED = re.compile(r"[-+]?(\d{1,3}(,\d{3})+|\d{1,2}(,\d{2})+,\d{3})(\.\d+)?")
+_SPACE_GROUPED = re.compile(r"[-+]?\d{1,3}([ \u00a0\u202f\u2009]\d{3})+(\.\d+)?")
+
+
+def currency_split(text: str) -> tuple[str, str, str]:
+    """(sign before, the rest, sign after) of text with a currency sign (any of Unicode's)
+    at either end, blanks beside it dropped: `$ 1,200` -> ('$', '1,200', '')."""
+    rest, before, after = text.strip(), "", ""
+    if rest and unicodedata.category(rest[0]) == "Sc":
+        before, rest = rest[0], rest[1:].lstrip()
+    if rest and unicodedata.category(rest[-1]) == "Sc":
+        after, rest = rest[-1], rest[:-1].rstrip()
+    return before, rest, after
+
+
+def number_text(text: str) -> str:
+    """A number as a file writes it (`$1,234.50`, `1 234 €`) as Python reads numbers
+    (`1234.50`): a currency sign and thousands separators dropped; other text as it was."""
+    _, rest, _ = currency_split(text)
+    if _COMMA_GROUPED.fullmatch(rest):
+        return rest.replace(",", "")
+    if _SPACE_GROUPED.fullmatch(rest):
+        return "".join(rest.split())
+    return rest

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from leadflow.core import amounts
 from leadflow.core.addresses import company_domain_name, domain_of, email_address
 from leadflow.core.amounts import MAX_AMOUNT
 from leadflow.core.limits import MAX_EMPLOYEES
@@ -83,9 +84,26 @@ def _blank_to_none(value: Any) -> Any:
 
 
 def _number(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.replace(",", "").replace("$", "").strip() or None
-    return value
+    """A number cell as Python reads numbers (`$1,200` -> `1200`); ValueError naming the
+    text when it is none (`1,5`: no thousands separator, and 15 is not what it says)."""
+    if not isinstance(value, str):
+        return value
+    text = amounts.number_text(value)
+    try:
+        float(text)
+    except ValueError:
+        raise ValueError(f"{amounts.shown(value)} is not a number") from None
+    return text
+
+
+def _whole_number(value: Any) -> Any:
+    """`_number` of a count: `12.0` is 12, `12.5` a ValueError naming the text."""
+    if not isinstance(value, str):
+        return value
+    whole = re.fullmatch(r"([-+]?\d+)(\.0*)?", amounts.number_text(value))
+    if whole is None:
+        raise ValueError(f"{amounts.shown(value)} is not a whole number")
+    return whole.group(1)
 
 
 class _Record(BaseModel):
@@ -150,10 +168,7 @@ class LeadRecord(_Record):
     @field_validator("employees", mode="before")
     @classmethod
     def _count(cls, value: Any) -> Any:
-        value = _number(_blank_to_none(value))
-        if isinstance(value, str) and re.fullmatch(r"\d+\.0+", value):
-            return value.split(".")[0]
-        return value
+        return _whole_number(_blank_to_none(value))
 
     def company_domain(self) -> str | None:
         """The account domain: given, from the website, else from a business e-mail."""
@@ -182,7 +197,12 @@ class AccountRecord(_Record):
     def _bare(cls, value: Any) -> Any:
         return company_domain_name(value) if isinstance(value, str) else value
 
-    @field_validator("employees", "annual_revenue", mode="before")
+    @field_validator("employees", mode="before")
+    @classmethod
+    def _count(cls, value: Any) -> Any:
+        return _whole_number(_blank_to_none(value))
+
+    @field_validator("annual_revenue", mode="before")
     @classmethod
     def _numeric(cls, value: Any) -> Any:
         return _number(_blank_to_none(value))

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from leadflow.core import amounts
 from leadflow.core.errors import Invalid
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -163,7 +164,7 @@ def decimal_comma(cells: Iterable[str], delimiter: str) -> bool:
     """
     comma = False
     for cell in cells:
-        text = cell.strip()
+        text = amounts.currency_split(cell)[1]
         if not text or not text[-1].isdigit():
             continue
         if _POINT_HINT.fullmatch(text):
@@ -173,10 +174,15 @@ def decimal_comma(cells: Iterable[str], delimiter: str) -> bool:
 
 
 def number_text(text: str, comma: bool) -> str:
-    """A number cell in the file's style as Python reads numbers (`1.234,5` -> `1234.5`)."""
+    """A number cell in the file's style as Python reads numbers (`1.234,5` -> `1234.5`), a
+    currency sign beside it kept (`1.234,50 €` -> `1234.50 €`, for the importers to drop)."""
     stripped = text.strip()
     if comma and _COMMA_NUMBER.fullmatch(stripped):
         return stripped.replace(".", "").replace(",", ".")
+    if comma and stripped and not (stripped[0].isdigit() and stripped[-1].isdigit()):
+        before, rest, after = amounts.currency_split(stripped)
+        if (before or after) and _COMMA_NUMBER.fullmatch(rest):
+            return before + rest.replace(".", "").replace(",", ".") + after
     return text  # thousands commas in `1,234.5` are the importers' to drop (`records._number`)
 
 
@@ -202,9 +208,15 @@ def cleaned_cells(cells: Iterable[str], comma: bool) -> dict[str, str | None]:
     found = {cell: None if cell.strip(edges).casefold() in missing else cell for cell in cells}
     if comma:
         for cell, value in found.items():
-            if value is not None and _COMMA_NUMBER.fullmatch(value.strip()):
+            if value is not None and (_COMMA_NUMBER.fullmatch(value.strip()) or _signed(value)):
                 found[cell] = number_text(value, comma)
     return found
+
+
+def _signed(cell: str) -> bool:
+    """Whether a cell starts or ends with a currency sign (`$1.234,50`, `12,5 €`)."""
+    stripped = cell.strip()
+    return bool(stripped) and any(amounts.currency_split(stripped)[::2])
 
 
 def rows_of(text: str, delimiter: str) -> Iterable[tuple[int, list[str]]]:
