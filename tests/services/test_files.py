@@ -221,6 +221,26 @@ def test_a_bad_row_in_the_middle_of_a_csv_stops_no_later_row(tmp_path: Path) -> 
         list(open_table(path).rows)
 
 
+@pytest.mark.parametrize("indent", [None, 2])
+def test_a_json_file_holding_one_array_is_one_line_saying_what_to_write(
+    tmp_path: Path, indent: int | None
+) -> None:
+    # Before: a .json export (one array of objects, as most tools write .json) was read as
+    # JSON Lines: `line 1: each line must be a JSON object`, or, pretty-printed, a bad row for
+    # every line of the file ("not valid JSON (Extra data)"), none saying what was wrong.
+    path = tmp_path / "contacts.json"
+    path.write_text(json.dumps([{"email": "a@x.io"}, {"email": "b@x.io"}], indent=indent))
+    with pytest.raises(Invalid) as refused:
+        list(open_table(path).entries)
+    message = refused.value.message
+    assert message.startswith(f"{path}: one JSON document (an array of 2 items), not JSON Lines")
+    assert "one object a line" in message and "\n" not in message
+    pretty = tmp_path / "one.json"
+    pretty.write_text(json.dumps({"email": "a@x.io", "title": "CEO"}, indent=2))
+    with pytest.raises(Invalid, match="one JSON document \\(an object\\), not JSON Lines"):
+        open_table(pretty)
+
+
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
 def test_blank_lines_in_a_csv_are_no_rows(tmp_path: Path, newline: str) -> None:
     # Before: an empty line (between rows, or the several a hand-edited file or a CRM export

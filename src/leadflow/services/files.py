@@ -11,6 +11,7 @@ A row that cannot be read (a line that is not a JSON object, more values than co
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -20,6 +21,7 @@ from typing import Any
 
 from leadflow.core import strict_json, tabular
 from leadflow.core.errors import Invalid
+from leadflow.core.plural import counted
 from leadflow.core.records import canonical_header
 
 Row = tuple[int, dict[str, Any]]
@@ -96,6 +98,12 @@ def open_table(
         if suffix in JSON_SUFFIXES:
             data = path.read_bytes()
             text, used = tabular.decode(data, encoding)
+            if document := _one_document(text):
+                raise Invalid(
+                    f"one JSON document ({document}), not JSON Lines (one object a line, "
+                    "which is what is read): write each item on a line of its own "
+                    "(jq -c '.[]' does)"
+                )
             return Table(path, _jsonl_rows(text, name), f"{used}, JSON Lines")
         if suffix in EXCEL_SUFFIXES:
             return Table(path, _excel_rows(path, name), "an Excel workbook (its first sheet)")
@@ -239,6 +247,32 @@ def _clash(
 def _row(names: list[str], values: list[Any]) -> dict[str, Any]:
     """Name -> value, leaving out missing values (so a required field says it is required)."""
     return {n: v for n, v in zip(names, values, strict=False) if v is not None and n}
+
+
+def _one_document(text: str) -> str | None:
+    """What the file is when it is one JSON document rather than JSON Lines (`an array of 3
+    items`, `an object` written over several lines), else None. Read only when its first
+    line is no object: a JSON Lines file pays one parse of that line."""
+    stripped = text.strip()
+    first, newline, _ = stripped.partition("\n")
+    if not stripped or _parsed(first, dict):
+        return None
+    whole, several = _parsed(stripped, object), bool(newline)
+    if isinstance(whole, list) and (several or (whole and all(isinstance(x, dict) for x in whole))):
+        return f"an array of {counted(len(whole), 'item')}"
+    if isinstance(whole, dict) and several:
+        return "an object"
+    return None
+
+
+def _parsed(text: str, kind: type) -> Any:
+    """The JSON value of `text` when it is one and of `kind`, else None (detection only:
+    rows are read by `strict_json`)."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, kind) else None
 
 
 def _jsonl_rows(text: str, name: Naming) -> Iterator[Entry]:
