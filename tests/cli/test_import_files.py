@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import Workbook
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from tests.cli.conftest import Run, as_json
 
@@ -200,3 +203,30 @@ def test_a_file_with_blank_lines_imports_its_rows(initialised: Run, tmp_path: Pa
     result = initialised("import", "leads", str(path))
     assert result.exit_code == 0, result.output
     assert "imported 2 leads from 2 rows" in result.stdout
+
+
+def _interrupt_at_the_first_insert(
+    conn: Any, cursor: Any, statement: str, *args: Any, **kwargs: Any
+) -> None:
+    if statement.lstrip().upper().startswith("INSERT"):
+        raise KeyboardInterrupt  # Ctrl-C while the driver writes
+
+
+def test_ctrl_c_during_an_import_says_interrupted_and_writes_nothing(
+    initialised: Run, tmp_path: Path
+) -> None:
+    # Before, on SQLite: the interrupted write invalidated the connection, and setting the
+    # indexes' bookkeeping aside asked that connection again, so the user who pressed Ctrl-C
+    # read "error: database error: PendingRollbackError: Can't reconnect until invalid
+    # transaction is rolled back" (exit 1), which also hid any real error that ended a write.
+    path = tmp_path / "leads.csv"
+    path.write_text("Email,First Name\n" + "".join(f"p{i}@acme.com,P{i}\n" for i in range(50)))
+    event.listen(Engine, "before_cursor_execute", _interrupt_at_the_first_insert)
+    try:
+        result = initialised("import", "leads", str(path))
+    finally:
+        event.remove(Engine, "before_cursor_execute", _interrupt_at_the_first_insert)
+    assert result.exit_code == 130, result.output
+    assert result.stderr.strip().splitlines()[-1] == "interrupted"
+    assert "database error" not in result.output
+    assert as_json(initialised("leads", "list", "--json")) == []

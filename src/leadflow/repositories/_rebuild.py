@@ -86,7 +86,10 @@ def once(session: Session) -> Iterator[None]:
             if not failed:  # else the first error is the one to report
                 raise
         finally:
-            connection.info.pop(_PENDING, None)
+            # An invalidated connection (a write interrupted, the database gone) holds no
+            # bookkeeping any more, and asking it would raise over the error that ended it.
+            if not connection.invalidated:
+                connection.info.pop(_PENDING, None)
 
 
 def settle(session: Session, table: str | None = None, leading: Iterable[str] = ()) -> None:
