@@ -102,6 +102,10 @@ def test_an_excel_sheet_is_read(tmp_path: Path) -> None:
         ("bin.csv", b"\x00\x01\x02\x00" * 50, "a binary file"),
         ("broken.xlsx", b"not a zip at all", "not a readable Excel workbook"),
         ("data.parquet", b"PAR1", "unknown file type '.parquet'"),
+        # Before, these said only "unknown file type": the workbook people have, not what to do.
+        ("old.xls", b"\xd0\xcf\x11\xe0" + bytes(60), "an older Excel workbook (.xls): save it"),
+        ("mac.numbers", b"PK\x03\x04", "a Numbers document (.numbers): export it"),
+        ("calc.ods", b"PK\x03\x04", "an OpenDocument spreadsheet (.ods): save it"),
         ("quote.csv", b'email,name\na@x.io,"unclosed\n', "line"),
     ],
 )

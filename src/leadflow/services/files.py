@@ -28,6 +28,12 @@ Row = tuple[int, dict[str, Any]]
 CSV_SUFFIXES = {".csv", ".txt", ".tsv", ".tab"}
 JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+# Spreadsheets people have that are not read: what to do instead.
+OTHER_SPREADSHEETS = {
+    ".xls": "an older Excel workbook (.xls): save it",
+    ".numbers": "a Numbers document (.numbers): export it",
+    ".ods": "an OpenDocument spreadsheet (.ods): save it",
+}
 LOCALE_SAMPLE_ROWS = 2000  # enough rows to see how the file writes its numbers
 DELIMITER_ALIASES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
 
@@ -113,6 +119,8 @@ def open_table(
         raise Invalid(f"{path}: cannot read it ({exc.strerror or exc})") from None
     except Invalid as exc:
         raise Invalid(f"{path}: {exc.message}") from None
+    if suffix in OTHER_SPREADSHEETS:
+        raise Invalid(f"{path}: {OTHER_SPREADSHEETS[suffix]} as .xlsx or CSV, then give that")
     raise Invalid(f"{path}: unknown file type {suffix!r}; use .csv, .tsv, .xlsx or .jsonl")
 
 
