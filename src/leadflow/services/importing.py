@@ -18,10 +18,10 @@ from leadflow.core.plural import counted
 from leadflow.core.privacy import key_hash
 from leadflow.core.records import AccountRecord, EventRecord, LeadRecord
 from leadflow.repositories import accounts as account_repo
+from leadflow.repositories import claims, people
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import external_ids as external_id_repo
 from leadflow.repositories import leads as lead_repo
-from leadflow.repositories import people
 from leadflow.services import reps
 from leadflow.services.companies import (
     business_domain,
@@ -128,9 +128,13 @@ def import_leads(
     """Upsert leads by e-mail, and their accounts by company domain."""
     records, report = validate_rows("lead", rows, LeadRecord, skip_invalid)
     records = _not_erased(session, records, report)
+    companies = [_company_of(r) for r in records]
+    # As tracking does before it makes a lead: a merge folding an address in is waited for.
+    claims.claim_people(
+        session, emails=[r.email for r in records], domains=[c for c in companies if c]
+    )
     # Where the leads are before: a lead the file moves leaves an account to roll up again.
     before = lead_repo.account_ids_by_email(session, [r.email for r in records])
-    companies = [_company_of(r) for r in records]
     accounts = _account_rows(records, companies, now)
     # Accounts whose empty columns the file fills in: their other people's facts change too.
     filled = account_repo.filled_in(session, accounts)
@@ -217,6 +221,7 @@ def ensure_leads(session: Session, emails: list[str], now: datetime) -> None:
     """Create leads not seen before, each linked to its company's account by e-mail domain."""
     domains = {e: business_domain(e) for e in emails}
     business = sorted({d for d in domains.values() if d})
+    claims.claim_people(session, emails=emails, domains=business)  # as `import_leads`
     account_repo.upsert_many(
         session,
         [{"domain": d, "name": d, "created_at": now, "updated_at": now} for d in business],

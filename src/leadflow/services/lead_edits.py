@@ -12,6 +12,7 @@ from leadflow.core.errors import Conflict, Invalid
 from leadflow.core.playbook import Playbook
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
+from leadflow.repositories import claims
 from leadflow.repositories import leads as lead_repo
 from leadflow.services import leads, reassign
 from leadflow.services.companies import (
@@ -45,6 +46,8 @@ def create_lead(
 ) -> Lead:
     """A new lead (Conflict when the e-mail exists), linked to its company and scored."""
     email = email_identity(str(fields["email"]))
+    # As tracking does before it makes a lead: a merge folding the address in is waited for.
+    claims.claim_people(session, emails=[email], domains=_domains_of(fields, email))
     lead, created = lead_repo.get_or_create(session, email, created_at=now, updated_at=now)
     if not created:
         named = "" if lead.email == email else f" (merged into the lead {lead.email})"
@@ -89,6 +92,12 @@ def update_lead(
         # the score as it now is.
         reassign.change_owner(session, playbook, lead, fields["owner"], actor=actor, now=now)
     return lead
+
+
+def _domains_of(fields: dict[str, Any], email: str) -> list[str]:
+    """The company domains a new lead's fields may make an account for."""
+    found = [company_domain(fields.get(name)) for name in ("domain", "website")]
+    return [d for d in [*found, business_domain(email)] if d]
 
 
 def _account_for(

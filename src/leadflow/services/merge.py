@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from leadflow.core.errors import Conflict, Invalid
+from leadflow.core.errors import Conflict, Invalid, NotFound
 from leadflow.core.lifecycle import MERGE_ACTOR, Transition
 from leadflow.core.playbook import Playbook
 from leadflow.core.stages import Stage, funnel_rank
@@ -50,10 +50,13 @@ def merge_leads(
 ) -> dict[str, Any]:  # fmt: skip
     """Fold the duplicate into the kept lead; the kept lead's detail afterwards."""
     keep, duplicate = leads.find(session, keep_key), leads.find(session, duplicate_key)
+    # As every creator does before it looks a person up by e-mail (one naming either address
+    # waits for the merge, then finds the address it folds in on the lead kept); `freeing`:
+    # the duplicate's address is let go, so a big import of it waits too.
+    addresses = [x.email for x in (keep, duplicate) if x.email]
+    claims.claim_people(session, emails=addresses, freeing=True)
+    keep, duplicate = _afresh(session, keep, duplicate)
     _refuse_bad(keep, duplicate, actor)
-    # As the tracking path does before it looks a person up by e-mail (a batch naming either
-    # address waits for the merge, then finds the address it folds in on the lead kept).
-    claims.claim(session, [claims.email_name(x.email) for x in (keep, duplicate) if x.email])
     owners = (keep.owner, duplicate.owner)
     own, theirs = (reassign.waiting_hand_off(session, lead.id) for lead in (keep, duplicate))
     moved = lead_repo.move_history(session, from_lead=duplicate.id, to_lead=keep.id)
@@ -98,6 +101,19 @@ def merge_leads(
         now=now,
     )  # fmt: skip
     return {"kept": keep.email, "merged": email, "events_moved": moved}
+
+
+def _afresh(session: Session, keep: Lead, duplicate: Lead) -> tuple[Lead, Lead]:
+    """Both leads read again once claimed, and held (by id: the global order): what a writer
+    the claim waited for wrote to them is merged, not lost. NotFound when one has gone
+    meanwhile (merged away or erased)."""
+    found = {
+        lead.id: lead for lead in lead_repo.get_many(session, [keep.id, duplicate.id], lock=True)
+    }
+    for lead in (keep, duplicate):
+        if lead.id not in found:
+            raise NotFound(f"lead {lead.id} was merged or erased meanwhile")
+    return found[keep.id], found[duplicate.id]
 
 
 def _refuse_bad(keep: Lead, duplicate: Lead, actor: str) -> None:

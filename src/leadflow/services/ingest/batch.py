@@ -143,13 +143,15 @@ def ingest_parts(
     fresh = _first_of_each(messages, known)
     kept, _ = privacy.drop_erased(session, fresh, anyone_erased=snapshot.anyone_erased)
     people = Identities(session, now, frozenset(playbook.custom_fields))
-    if changes_identity:
-        people.claim_and_lock([m for m in kept if m.type in IDENTITY_TYPES])
-    for message in kept:
-        if message.type in IDENTITY_TYPES:
-            people.apply(message)
     keys = {k for m in kept for k in _identity_keys(m)}
     owners = identities.leads_for(session, keys)
+    claimed = _may_create(kept, owners)
+    if claimed:  # read again once claimed: what a claim waited for (a merge) is seen
+        people.claim_and_lock(claimed)
+        for message in kept:
+            if message.type in IDENTITY_TYPES:
+                people.apply(message)
+        owners = identities.leads_for(session, keys)
     for message in kept:  # a known person's e-mail (userId, context traits) on new ids
         if _owner(message, owners) is None and message.email():
             lead_id = people.known_by_email(message)  # which links the message's ids to it
@@ -203,6 +205,16 @@ class _Outcome:
         identifies = any(m.type in IDENTITY_TYPES for m in part)
         result.lead_ids = sorted(leads | (identified if identifies else set()))
         return result
+
+
+def _may_create(messages: Sequence[Message], owners: dict[str, int]) -> list[Message]:
+    """The messages that may make a lead or link an id to one, so claim its names first:
+    identity messages, and any other carrying an e-mail whose ids no lead has yet."""
+    return [
+        m
+        for m in messages
+        if m.type in IDENTITY_TYPES or (_owner(m, owners) is None and m.email() is not None)
+    ]
 
 
 def _tracked_only(

@@ -58,16 +58,13 @@ class Identities:
     def claim_and_lock(self, messages: Sequence[Message]) -> None:
         """Claim every name these messages may create (visitor ids, e-mails, company domains)
         and lock every stored lead they name, each in one global order, before changing any:
-        two batches about the same people then take turns instead of deadlocking."""
+        two batches about the same people then take turns instead of deadlocking, and a
+        merge folding one of their addresses in is waited for, then seen."""
         keys = {k for m in messages for k in _keys(m)}
         keys |= {p for m in messages if m.previous_id for p in previous_keys(m.previous_id)}
         emails = {e for m in messages if (e := m.email())}
         domains = {d for m in messages for d in _domains(m)}
-        claims.claim(
-            self.session,
-            [*(f"key:{k}" for k in keys), *map(claims.email_name, emails),
-             *(f"domain:{d}" for d in domains)],
-        )  # fmt: skip
+        claims.claim_people(self.session, emails=emails, keys=keys, domains=domains)
         found = set(identities.leads_for(self.session, keys).values())
         found |= set(lead_repo.ids_by_email(self.session, emails).values())
         lead_repo.get_many(self.session, found, lock=True)
