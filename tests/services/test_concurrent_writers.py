@@ -97,6 +97,29 @@ def test_new_people_at_new_companies_from_concurrent_batches(
         assert unowned == 0
 
 
+def test_new_people_by_their_events_alone_from_concurrent_batches(
+    sessions: sessionmaker[Session],
+) -> None:
+    """No identify: each person's e-mail is only the user id of their events (a server-side
+    track), sent by every writer in its own order: each person and company is stored once."""
+
+    def send(writer: int) -> None:
+        order = range(PEOPLE) if writer % 2 == 0 else reversed(range(PEOPLE))
+        raw = [{"type": "track", "event": "Signed In", "userId": f"p{n}@company{n % 8}.com",
+                "messageId": f"w{writer}-{n}"} for n in order]  # fmt: skip
+        batch = [parse_message(m, NOW) for m in raw]
+        one_transaction(
+            sessions,
+            lambda s: ingest.ingest(s, BOOK, batch, source="web", now=NOW),
+            options=PATIENT,
+        )
+
+    assert _together(send) == []
+    assert _count(sessions, Lead) == PEOPLE
+    assert _count(sessions, Account) == 8
+    assert _count(sessions, Event) == WRITERS * PEOPLE
+
+
 def test_a_new_visitor_without_an_email_becomes_one_lead(sessions: sessionmaker[Session]) -> None:
     def send(writer: int) -> None:
         message = parse_message(
