@@ -144,14 +144,7 @@ def ingest_parts(
     kept, _ = privacy.drop_erased(session, fresh, anyone_erased=snapshot.anyone_erased)
     people = Identities(session, now, frozenset(playbook.custom_fields))
     keys = {k for m in kept for k in _identity_keys(m)}
-    owners = identities.leads_for(session, keys)
-    claimed = _may_create(kept, owners)
-    if claimed:  # read again once claimed: what a claim waited for (a merge) is seen
-        people.claim_and_lock(claimed)
-        for message in kept:
-            if message.type in IDENTITY_TYPES:
-                people.apply(message)
-        owners = identities.leads_for(session, keys)
+    owners = _identified(people, kept, keys, read_first=not changes_identity)
     for message in kept:  # a known person's e-mail (userId, context traits) on new ids
         if _owner(message, owners) is None and message.email():
             lead_id = people.known_by_email(message)  # which links the message's ids to it
@@ -205,6 +198,24 @@ class _Outcome:
         identifies = any(m.type in IDENTITY_TYPES for m in part)
         result.lead_ids = sorted(leads | (identified if identifies else set()))
         return result
+
+
+def _identified(
+    people: Identities, messages: Sequence[Message], keys: set[str], *, read_first: bool
+) -> dict[str, int]:
+    """Claim the names the messages may create and apply the identity messages among them;
+    then the lead each known id belongs to. `read_first` (no identity message): whose ids are
+    known is read before, so a message whose ids have a lead claims nothing (nor reads again)."""
+    session = people.session
+    known = identities.leads_for(session, keys) if read_first else {}
+    claimed = _may_create(messages, known)
+    if not claimed and read_first:
+        return known
+    people.claim_and_lock(claimed)
+    for message in claimed:
+        if message.type in IDENTITY_TYPES:
+            people.apply(message)
+    return identities.leads_for(session, keys)  # once claimed: what a claim waited for is seen
 
 
 def _may_create(messages: Sequence[Message], owners: dict[str, int]) -> list[Message]:
