@@ -8,7 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -19,12 +19,13 @@ from sqlalchemy import event, select
 from leadflow.core.errors import NotFound
 from leadflow.core.roles import Role
 from leadflow.models.outbox import Notification, OutboxMessage
-from leadflow.models.user import User
+from leadflow.models.user import User, WebSession
 from leadflow.repositories import notifications as notification_repo
 from leadflow.repositories import outbox
 from leadflow.repositories import reps as rep_repo
 from leadflow.services import handoff, notifications, reps, users, webhooks
 from leadflow.worker import Worker
+from tests.api.conftest import bearer
 from tests.api.test_handoff import demo_request, overdue_by
 
 PASSWORD = "correct-horse-battery"
@@ -148,9 +149,14 @@ def streams() -> Iterator[list[httpx.Client]]:
 
 
 def listen(
-    base: str, cookies: dict[str, str], streams: list[httpx.Client], query: str = ""
+    base: str,
+    cookies: dict[str, str],
+    streams: list[httpx.Client],
+    query: str = "",
+    ended: threading.Event | None = None,
 ) -> list[tuple[str, dict[str, object]]]:
-    """Read a /live stream in a thread; the events so far, as (name, data)."""
+    """Read a /live stream in a thread; the events so far, as (name, data). `ended` is set
+    when the server ends the stream."""
     heard: list[tuple[str, dict[str, object]]] = []
     client = httpx.Client(base_url=base, cookies=cookies, timeout=30)
     streams.append(client)
@@ -164,6 +170,8 @@ def listen(
                         name = line[7:]
                     elif line.startswith("data: "):
                         heard.append((name, json.loads(line[6:])))
+            if ended is not None:
+                ended.set()
         except httpx.HTTPError:
             pass  # the test closed the stream
 
@@ -260,6 +268,72 @@ def test_a_rep_hears_nothing_of_a_lead_they_may_not_open(
     assert wait_for(cy, "lead") == {"id": lead_id}  # the owner's page is told
     time.sleep(1)  # one hub pass told both pages; give Di's stream time to show it
     assert [data for name, data in di if name == "lead"] == []
+
+
+def end_session(app: FastAPI, client: TestClient, admin: str, how: str, user: User) -> None:
+    """End the person's sessions as an admin does (or as time does)."""
+    if how == "expired":
+        with app.state.sessions() as session, session.begin():
+            for web_session in session.scalars(
+                select(WebSession).where(WebSession.user_id == user.id)
+            ):
+                web_session.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+        return
+    body = {"password": "a-new-long-password"} if how == "reset-password" else None
+    done = client.post(f"/api/users/{user.email}/{how}", json=body, headers=bearer(admin))
+    assert done.status_code == 200, done.text
+
+
+@pytest.mark.parametrize("how", ["reset-password", "deactivate", "expired"])
+def test_a_stream_ends_with_its_session(
+    app: FastAPI,
+    live_url: str,
+    client: TestClient,
+    make_key: Callable[[Role], str],
+    team: dict[str, User],
+    streams: list[httpx.Client],
+    how: str,
+) -> None:
+    # Before: /live looked at the session once, when the page opened the stream; a stream left
+    # open (a stolen cookie's tab) went on hearing the person's alerts, with the leads' names
+    # and companies, after their password was reset, they were deactivated or the session
+    # expired, for as long as it stayed open.
+    ended = threading.Event()
+    cy = listen(live_url, signed_in(app, team["cy"]), streams, ended=ended)
+    wait_for(cy, "hello")
+    end_session(app, client, make_key(Role.ADMIN), how, team["cy"])
+    demo_request(client, make_key(Role.INGEST), "sam@unlisted-co.io")  # handed off to Cy
+    assert ended.wait(20), f"the stream is still open: {cy}"
+    assert [name for name, _ in cy] == ["hello"]
+    if how != "deactivate":  # the alert is Cy's, in the bell once signed in again
+        assert [n.user_id for n in notes(app)] == [team["cy"].id]
+
+
+def test_a_stream_ends_when_its_persons_role_changes(
+    app: FastAPI,
+    live_url: str,
+    client: TestClient,
+    make_key: Callable[[Role], str],
+    team: dict[str, User],
+    streams: list[httpx.Client],
+) -> None:
+    # A manager watching a rep's lead, made a rep (single sign-on's role claim): the page was
+    # told of the lead's activity as before, though it is a 403 for them now.
+    demo_request(client, make_key(Role.INGEST), "sam@unlisted-co.io")  # Cy's lead
+    [note] = notes(app)
+    ended = threading.Event()
+    watching = listen(live_url, signed_in(app, team["max"]), streams, f"?lead={note.lead_id}",
+                      ended=ended)  # fmt: skip
+    wait_for(watching, "hello")
+    with app.state.sessions() as session, session.begin():
+        user = session.get(User, team["max"].id)
+        assert user is not None
+        user.role = "rep"
+    demo_request(client, make_key(Role.INGEST), "sam@unlisted-co.io", visit=2)
+    assert ended.wait(20), f"the stream is still open: {watching}"
+    assert [name for name, _ in watching] == ["hello"]
+    page = client.get(f"/leads/{note.lead_id}", cookies=signed_in(app, team["max"]))
+    assert page.status_code == 403  # as the stream now: a rep's page for another rep's lead
 
 
 def test_the_stream_without_a_session_is_a_204_so_the_browser_stops_asking(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
@@ -79,6 +80,19 @@ def live_sessions(session: Session, now: datetime) -> dict[int, int]:
         .group_by(WebSession.user_id)
     )
     return {int(user_id): int(n) for user_id, n in rows}
+
+
+def roles_signed_in(session: Session, token_hashes: Sequence[str], now: datetime) -> dict[str, str]:
+    """Of these sessions, the unexpired ones whose user is active: each with the user's role."""
+    if not token_hashes:
+        return {}
+    rows = session.execute(
+        select(WebSession.token_hash, User.role)
+        .join(User, User.id == WebSession.user_id)
+        .where(WebSession.token_hash.in_(token_hashes), WebSession.expires_at > now)
+        .where(User.active.is_(True))
+    )
+    return {str(token_hash): str(role) for token_hash, role in rows}
 
 
 def add_failure(session: Session, account: str, address: str, at: datetime) -> None:

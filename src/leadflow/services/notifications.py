@@ -161,6 +161,10 @@ class Changes:
     leads: set[int]
     cursor: Cursor
 
+    def any(self) -> bool:
+        """Whether there is anything to tell any page."""
+        return bool(self.notifications or self.handed_off or self.leads)
+
 
 def cursor_now(session: Session) -> Cursor:
     """A cursor at the newest rows: a new watcher sees what commits from now on."""

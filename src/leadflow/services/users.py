@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import math
 import secrets
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -150,6 +151,17 @@ def session_for(session: Session, token: str, now: datetime) -> tuple[User, WebS
         return None
     user = user_repo.get(session, found.user_id)
     return (user, found) if user is not None and user.active else None
+
+
+def session_key(token: str) -> str:
+    """What a session is kept under: its token's SHA-256 (the token itself is never stored)."""
+    return _digest(token)
+
+
+def roles_signed_in(session: Session, keys: Collection[str], now: datetime) -> dict[str, str]:
+    """Of these sessions (`session_key`), the ones that still sign their person in (unexpired,
+    the person active), each with the person's role now."""
+    return user_repo.roles_signed_in(session, sorted(keys), now)
 
 
 def end_session(session: Session, token: str) -> None:

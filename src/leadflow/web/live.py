@@ -15,8 +15,10 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -30,30 +32,42 @@ from leadflow.api.strict_body import BoundedRoute
 from leadflow.core.errors import NotFound
 from leadflow.core.roles import Permission
 from leadflow.repositories import notifications as notification_repo
-from leadflow.services import access, leads, notifications
-from leadflow.web.auth import Seen, Viewer
+from leadflow.services import access, leads, notifications, users
+from leadflow.web.auth import COOKIE, Seen, Viewer
 
 log = logging.getLogger("leadflow.live")
 TICK = 0.25  # seconds: the longest a change made by another process waits without NOTIFY
 KEEP_ALIVE = 15.0  # seconds between comments that keep proxies from closing an idle stream
+SESSION_CHECK = 5.0  # seconds: how long a stream with nothing to send outlives its session
+ENDED = ""  # the name of no event: what wakes a stream to close
 router = APIRouter(include_in_schema=False, route_class=BoundedRoute)
 
 
 @dataclass(eq=False)
 class Watcher:
-    """One open page: whose it is, which lead it shows, and what to send it (on its loop)."""
+    """One open page: whose it is (the session it was opened in, and the person's role then),
+    which lead it shows, and what to send it (on its loop)."""
 
     user_id: int
     lead_id: int | None
     loop: asyncio.AbstractEventLoop
+    session_key: str  # `users.session_key` of the page's session
+    role: str
     outbox: asyncio.Queue[tuple[str, dict[str, Any]]] = field(
         default_factory=lambda: asyncio.Queue(maxsize=200)
     )
+    ended: bool = False  # its session no longer holds: the stream sends nothing more
 
     def send(self, name: str, data: dict[str, Any]) -> None:
         """Queue an event for the page (from the hub's thread)."""
         with contextlib.suppress(RuntimeError):  # the page's loop has ended
             self.loop.call_soon_threadsafe(self._put, (name, data))
+
+    def end(self) -> None:
+        """End the stream (from the hub's thread): set first, so that nothing queued before
+        is sent after, then the stream is woken to close."""
+        self.ended = True
+        self.send(ENDED, {})
 
     def _put(self, item: tuple[str, dict[str, Any]]) -> None:
         with contextlib.suppress(asyncio.QueueFull):  # a stalled page misses updates, not memory
@@ -72,6 +86,7 @@ class Hub:
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._users = 0  # lifespans running (a test may run two: TestClient and uvicorn)
+        self._checked = 0.0  # when the watchers' sessions were last looked at (monotonic)
 
     def start(self) -> None:
         """Run the hub (once per process, however many servers share the app)."""
@@ -92,8 +107,10 @@ class Hub:
         """Look now (from any thread)."""
         self._wake.set()
 
-    def watch(self, user_id: int, lead_id: int | None) -> Watcher:
-        watcher = Watcher(user_id, lead_id, asyncio.get_running_loop())
+    def watch(self, seen: Viewer, session_key: str, lead_id: int | None) -> Watcher:
+        """A stream for this person's page, which lasts while its session and their role do."""
+        watcher = Watcher(seen.user.id, lead_id, asyncio.get_running_loop(), session_key,
+                          seen.user.role)  # fmt: skip
         self.watchers.add(watcher)
         self.wake()
         return watcher
@@ -123,14 +140,29 @@ class Hub:
         if not self.watchers:
             self.cursor = None  # nobody watches: start from what is new when someone does
             return
-        watched = sorted({w.lead_id for w in list(self.watchers) if w.lead_id is not None})
+        watchers = list(self.watchers)
+        watched = sorted({w.lead_id for w in watchers if w.lead_id is not None})
         with self.sessions() as session:
             if self.cursor is None:
                 self.cursor = notifications.cursor_now(session)
                 return
             changes = notifications.changes_since(session, self.cursor, watched)
+            if changes.any() or time.monotonic() >= self._checked + SESSION_CHECK:
+                self._end_signed_out(session, watchers)
         self.cursor = changes.cursor
         self._dispatch(changes)
+
+    def _end_signed_out(self, session: Session, watchers: list[Watcher]) -> None:
+        """End the streams whose session no longer signs their person in (signed out, ended by
+        a deactivation or a new password, expired) or whose role changed since they opened:
+        what a page is told is decided when it opens, for that person as they were then."""
+        keys = {w.session_key for w in watchers}
+        roles = users.roles_signed_in(session, keys, datetime.now(UTC))
+        self._checked = time.monotonic()
+        for watcher in watchers:
+            if roles.get(watcher.session_key) != watcher.role:
+                self.forget(watcher)
+                watcher.end()
 
     def _dispatch(self, changes: notifications.Changes) -> None:
         for watcher in list(self.watchers):
@@ -188,17 +220,20 @@ async def live(
 ) -> StreamingResponse:
     """The signed-in person's stream: their notifications, queue changes, the open lead."""
     hub: Hub = request.app.state.live_hub
-    watcher = hub.watch(seen.user.id, lead if _may_read(session, seen, lead) else None)
+    key = users.session_key(request.cookies.get(COOKIE, ""))
+    watcher = hub.watch(seen, key, lead if _may_read(session, seen, lead) else None)
 
     async def stream() -> AsyncIterator[str]:
         try:
             yield "retry: 2000\n\n" + _event("hello", {"unread": seen.unread})
-            while True:
+            while not watcher.ended:
                 try:
                     name, data = await asyncio.wait_for(watcher.outbox.get(), KEEP_ALIVE)
                 except TimeoutError:
                     yield ": still here\n\n"
                     continue
+                if watcher.ended:  # the browser asks again, and without a session hears 204
+                    break
                 yield _event(name, data)
         finally:
             hub.forget(watcher)
