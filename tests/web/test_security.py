@@ -285,3 +285,25 @@ def test_ids_no_row_can_have_are_a_page_saying_so_not_a_500(
     answer = client.request(method, path, data=form)
     assert answer.status_code == status, answer.text[:300]
     assert "Something went wrong" not in answer.text
+
+
+SPOOF = "Your session expired: call the help desk on +1 555 0100 to sign in again"
+
+
+@pytest.mark.parametrize(
+    ("path", "role"),
+    [("/leads/{lead}?error={text}", "admin"), ("/playbook?applied={text}", "marketing"),
+     ("/alerts?replayed={text}", "manager")],
+)  # fmt: skip
+def test_a_link_cannot_put_its_own_words_on_a_page(
+    app: FastAPI, client: TestClient, make_key: Callable[[Role], str], path: str, role: str
+) -> None:
+    # Before: the lead page took its error message from the query (`?error=`), and the
+    # playbook and alerts pages their notes ("version ... applied", "... queued again"), so a
+    # link anybody could send showed a message of theirs, as the app's own, to whoever opened
+    # it signed in.
+    lead_id = noted_lead(client, make_key(Role.SALES), "nora@flowline.io")
+    signed_in(app, client, "ana@flowline.io", role)
+    shown = client.get(path.format(lead=lead_id, text=SPOOF.replace(" ", "+")))
+    assert shown.status_code == 200, shown.text
+    assert "help desk" not in shown.text

@@ -29,8 +29,12 @@ Team = Annotated[Viewer, Depends(can(Permission.TEAM))]
 @router.get("/playbook")
 def playbook_page(request: Request, session: DbSession, seen: Reader) -> HTMLResponse:
     versions = _versions(session)
+    # The note after applying names a version there is, never text of the link's own.
+    asked = request.query_params.get("applied")
+    applied = next((v["version"] for v in versions["versions"] if str(v["version"]) == asked),
+                   None)  # fmt: skip
     return page(request, "playbook.html", seen, text=versions["current"]["content"],
-                preview=None, problems=[], **versions)  # fmt: skip
+                preview=None, problems=[], applied=applied, **versions)  # fmt: skip
 
 
 def _versions(session: DbSession) -> dict[str, Any]:
@@ -141,9 +145,12 @@ def team_page(request: Request, session: DbSession, now: Now, seen: Team) -> HTM
 @router.get("/alerts")
 def alerts_page(request: Request, session: DbSession, seen: Team) -> HTMLResponse:
     log = webhooks.delivery_log(session, ALERTS_SHOWN + 1)  # one more: are there older ones?
+    # The note after a replay names an alert listed, never text of the link's own.
+    asked = request.query_params.get("replayed")
+    replayed = next((m.alert_id for m in log if m.alert_id == asked), None)
     return page(request, "alerts.html", seen, log=log[:ALERTS_SHOWN],
                 older=len(log) > ALERTS_SHOWN, shown=ALERTS_SHOWN,
-                replayed=request.query_params.get("replayed"))  # fmt: skip
+                replayed=replayed)  # fmt: skip
 
 
 ALERTS_SHOWN = 100  # deliveries on the alerts page, newest first

@@ -210,7 +210,7 @@ async def act(key: str, request: Request, session: DbSession, now: Now, seen: Se
                         error_lead=lead.id)  # fmt: skip
         return response
     if error:
-        return lead_page(str(lead.id), request, session, now, seen, error=error)
+        return _lead_view(str(lead.id), request, session, now, seen, error=error)
     return RedirectResponse(f"/leads/{lead.id}", status_code=303)
 
 
@@ -260,9 +260,17 @@ def _amount(text: str) -> float | None:
 
 @router.get("/leads/{key}")
 def lead_page(
-    key: str, request: Request, session: DbSession, now: Now, seen: Reader,
+    key: str, request: Request, session: DbSession, now: Now, seen: Reader
+) -> HTMLResponse:
+    return _lead_view(key, request, session, now, seen)
+
+
+def _lead_view(
+    key: str, request: Request, session: DbSession, now: datetime, seen: Viewer,
     error: str | None = None,
 ) -> HTMLResponse:  # fmt: skip
+    """The lead's page; `error` is what an action on it just answered (never from the query:
+    a link would put its own words on the page as the app's)."""
     book = playbooks.active_playbook(session)
     try:
         lead = leads.find(session, key)
