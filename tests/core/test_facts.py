@@ -85,6 +85,9 @@ def test_facts_of_a_lead_at_a_tiered_account() -> None:
     assert facts["account"]["tier"] == facts["tier"] == book.tiers[0].id
     assert facts["title"] == "VP" and facts["probability"] == 0.7
     assert facts["email_domain"] == domain
+    # The model's probability is its column alone, never an attribute of the same name.
+    guessed = facts_of(book, {"email": "a@b.io", "attributes": {"probability": 0.9}}, None)
+    assert guessed["probability"] is None
 
 
 def test_the_account_score_is_a_fact_for_stage_criteria_and_routing_only() -> None:

@@ -78,6 +78,25 @@ def test_a_probability_rule_scores_the_same_live_and_in_bulk(session: Session) -
     assert [c["rule"] for c in lead.contributions] == ["likely"]
 
 
+def test_a_probability_sent_as_a_trait_is_not_the_models(session: Session) -> None:
+    # Before: where the model had given no probability, the lead's attribute of that name
+    # was read instead, so a trait `probability: 0.99` (anyone holding the public write key
+    # can send one) or an import's Probability column scored as the model's prediction.
+    book = parse_playbook(PROBABLE)
+    traits = {"email": "eve@example.com", "probability": 0.99}
+    identify = {"type": "identify", "userId": "eve@example.com", "messageId": "i1"}
+    _sent(session, book, NOW, {**identify, "traits": traits})
+    lead = _lead(session, "eve@example.com")
+    assert lead.attributes["probability"] == 0.99  # kept as sent, read by nothing
+    assert lead.probability is None and lead.fit == 0 and lead.contributions == []
+    pipeline.run_bulk(session, book, NOW, cause="rescore", actor="rescore")
+    session.refresh(lead)
+    assert lead.fit == 0 and lead.contributions == []
+    lead.probability = 0.7  # the model's
+    pipeline.run_live(session, book, [lead.id], NOW, cause="edit")
+    assert lead.fit == 30
+
+
 HAND_RAISER = """
 name: Hand raiser
 engagement:

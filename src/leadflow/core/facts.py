@@ -26,11 +26,15 @@ if TYPE_CHECKING:
 FREE_FORM = Mapping[str, Any]
 
 # Lead columns a rule may name; where one is NULL the lead's attribute of that name is read
-# (imports keep unmapped columns as attributes, and older data may hold a title there).
+# (imports keep unmapped columns as attributes, and older data may hold a title there), but
+# for the `COMPUTED_COLUMNS`.
 LEAD_COLUMNS = (
     *("email", "first_name", "last_name", "title", "phone", "country"),
     *("source", "medium", "campaign", "probability"),
 )
+# Lead columns leadflow computes (the model's prediction): never read from an attribute of
+# the same name, which anyone sending traits or importing a column could set.
+COMPUTED_COLUMNS = ("probability",)
 ACCOUNT_COLUMNS = ("domain", "name", "industry", "employees", "annual_revenue", "country")
 # What a lead's score offers stage criteria and routing rules (see LeadScore.as_facts).
 SCORE_FACTS = ("fit", "engagement", "total", "grade", "fit_letter", "engagement_digit", "persona")
@@ -321,6 +325,7 @@ def lead_facts(
     """
     facts: dict[str, Any] = dict(lead.get("attributes") or {})
     facts.update({k: v for k, v in lead.items() if k != "attributes" and v is not None})
+    facts.update({name: lead.get(name) for name in COMPUTED_COLUMNS})
     facts["email_domain"] = email_domain(facts.get("email"))
     account_facts: dict[str, Any] = {}
     if account:

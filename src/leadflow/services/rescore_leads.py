@@ -22,6 +22,7 @@ from leadflow.core.bulk_columns import Coded, Encoder, FloatArray, IntArray
 from leadflow.core.conditions import lookup
 from leadflow.core.facts import (
     ACCOUNT_COLUMNS,
+    COMPUTED_COLUMNS,
     Source,
     email_domain,
     facts_of,
@@ -171,6 +172,8 @@ def _fact_column(playbook: Playbook, raw: _Raw, path: str, tier: Coded) -> Coded
         return _email_domains(raw.coded)
     if fact.source is Source.ACCOUNT_TIER:
         return tier
+    if fact.source is Source.LEAD_COLUMN and path in COMPUTED_COLUMNS:
+        return raw.coded[f"lead.{path}"]  # never its attribute (`core.facts.COMPUTED_COLUMNS`)
     if fact.source is Source.LEAD_COLUMN:
         return _patched(raw.coded[f"lead.{path}"], raw.coded[f"lead.{path}?"], lambda v: v)
     if fact.source is Source.LEAD_ATTRIBUTE:
