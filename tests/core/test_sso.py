@@ -32,9 +32,20 @@ def test_no_verified_email_is_refused(claims: dict[str, object]) -> None:
     [("sales", UserRole.REP), (["staff", "sales-managers"], UserRole.MANAGER),
      (["typo"], None), (None, None), ([], None), ("unknown", None)],
 )  # fmt: skip
-def test_the_first_mapped_claim_value_is_the_role(groups: object, role: UserRole | None) -> None:
+def test_a_mapped_claim_value_is_the_role(groups: object, role: UserRole | None) -> None:
     claims = {"email": "a@b.test", "email_verified": True, "groups": groups}
     assert identity_from_claims(claims, "groups", ROLES).role == role
+
+
+@pytest.mark.parametrize("groups", [["sales", "sales-managers"], ["sales-managers", "sales"]])
+def test_in_several_mapped_groups_the_mappings_order_decides(groups: list[str]) -> None:
+    # Before: the claim's first mapped value won, and identity providers list groups in no
+    # promised order, so the same person signed in as a rep one day and a manager the next.
+    ordered = {"sales-managers": "manager", "sales": "rep"}  # the mapping lists the first first
+    claims = {"email": "a@b.test", "email_verified": True, "groups": groups}
+    assert identity_from_claims(claims, "groups", ordered).role == UserRole.MANAGER
+    reverse = dict(reversed(ordered.items()))
+    assert identity_from_claims(claims, "groups", reverse).role == UserRole.REP
 
 
 def test_a_mapping_to_no_role_is_named() -> None:

@@ -33,7 +33,8 @@ def identity_from_claims(
     """The identity in an ID token's claims; SsoRefused when it has no verified e-mail.
 
     Users are matched by e-mail, so an unverified one could be anybody's: refused. The role
-    claim may be one value or a list (groups); the first value the mapping knows wins.
+    claim may be one value or a list (groups); when it holds several values the mapping
+    knows, the mapping's first such entry wins (providers list groups in no promised order).
     """
     email = claims.get("email")
     if not isinstance(email, str) or "@" not in email:
@@ -49,11 +50,12 @@ def identity_from_claims(
 
 
 def _mapped_role(value: Any, roles: Mapping[str, str]) -> UserRole | None:
-    values = value if isinstance(value, list) else [value]
+    held = {
+        str(item) for item in (value if isinstance(value, list) else [value]) if item is not None
+    }
     known = {r.value for r in UserRole}
-    for item in values:
-        role = roles.get(str(item)) if item is not None else None
-        if role in known:
+    for group, role in roles.items():  # in the mapping's order: the admin's precedence
+        if group in held and role in known:
             return UserRole(role)
     return None
 
