@@ -134,6 +134,25 @@ def test_the_role_claim_creates_or_changes_the_user(
     assert {("user.created", "new@acme.test"), ("user.role_changed", "rita@acme.test")} <= actions
 
 
+def test_a_role_the_provider_gave_ends_when_it_takes_every_group_away(
+    sso_url: str, provider: Provider, database_url: str
+) -> None:
+    # Before: someone made a manager by their group who then left every mapped group at the
+    # identity provider kept signing in as a manager (an admin removed at the provider stayed
+    # an admin here). A role the provider gave is the provider's to take away; a role given
+    # in leadflow (Rita, a rep made with a password) stays when the claim maps to nothing.
+    provider.person = person("max@acme.test", groups=["sales-managers"])
+    assert sign_in(sso_url).status_code == 303
+    provider.person = person("max@acme.test", groups=["staff"])
+    refused = sign_in(sso_url)
+    assert refused.status_code == 401
+    assert "no longer in a group" in refused.text
+    kept = stored_user(database_url, "max@acme.test")
+    assert kept is not None and kept.role == "manager"  # as it was: signing in is refused
+    provider.person = person("rita@acme.test", groups=["staff"])
+    assert sign_in(sso_url).status_code == 303
+
+
 def test_a_user_made_by_sign_on_has_no_password(sso_url: str, provider: Provider) -> None:
     provider.person = person("new@acme.test", groups="sales")
     assert sign_in(sso_url).status_code == 303

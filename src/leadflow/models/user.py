@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index
+from sqlalchemy import ForeignKey, Index, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadflow.models.db import Base
@@ -24,6 +24,9 @@ class User(Base):
     password_hash: Mapped[str]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The role was given by single sign-on (the provider's group claim), so it is the
+    # provider's to take away: with no mapped group left, signing in there is refused.
+    role_from_sso: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class WebSession(Base):

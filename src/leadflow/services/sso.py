@@ -167,24 +167,35 @@ def _checked_claims(
     return dict(decoded.claims)
 
 
-def user_for(session: Session, identity: SsoIdentity, now: datetime) -> User:
+def user_for(
+    session: Session, identity: SsoIdentity, now: datetime, *, role_claim_set: bool
+) -> User:
     """The active leadflow user with this e-mail, created or given the role the provider's
-    claim maps to; SsoRefused when there is none and the claim maps to no role."""
+    claim maps to; SsoRefused when there is none and the claim maps to no role, or when the
+    user's role was the provider's and its claim maps to none any more (`role_claim_set`:
+    roles are mapped from a claim at all)."""
     user = user_repo.by_email(session, identity.email)
     if user is None:
         if identity.role is None:
             raise SsoRefused(f"{identity.email} has no leadflow account; ask an admin to add you.")
         user = user_repo.add(session, User(
             email=identity.email, name=identity.name, role=identity.role.value,
-            password_hash=NO_PASSWORD, created_at=now))  # fmt: skip
+            password_hash=NO_PASSWORD, created_at=now, role_from_sso=True))  # fmt: skip
         _audit(session, identity.email, "user.created", {"role": user.role, "by": "sso"}, now)
         return user
     if not user.active:
         raise SsoRefused(f"The leadflow account of {identity.email} is deactivated.")
+    if identity.role is None and user.role_from_sso and role_claim_set:
+        raise SsoRefused(
+            f"{identity.email} is no longer in a group that gives a leadflow role at the"
+            " identity provider; ask an admin."
+        )
     if identity.role is not None and identity.role.value != user.role:
         details = {"from": user.role, "to": identity.role.value, "by": "sso"}
         user.role = identity.role.value
         _audit(session, identity.email, "user.role_changed", details, now)
+    if identity.role is not None:
+        user.role_from_sso = True
     return user
 
 

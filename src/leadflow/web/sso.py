@@ -57,7 +57,8 @@ def sso_callback(request: Request, session: DbSession, now: Now) -> Response:
         next_path = pending.next
         params = dict(request.query_params.items())
         identity = sso.finish(settings, pending, _redirect_uri(request), params, now)
-        user = sso.user_for(session, identity, now)
+        mapped = bool(settings.oidc_role_claim and settings.oidc_roles)
+        user = sso.user_for(session, identity, now, role_claim_set=mapped)
     except LeadflowError as exc:
         response = refused(request, exc.message, next_path, "", status=exc.status_code)
     else:
