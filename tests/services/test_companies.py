@@ -14,7 +14,7 @@ from leadflow.core.errors import Invalid, NotFound
 from leadflow.models import Account, AuditEntry, Lead
 from leadflow.services import accounts, playbooks
 from leadflow.services import leads as lead_service
-from leadflow.services.companies import business_domain, company_domain
+from leadflow.services.companies import REMEMBERED, business_domain, company_domain, registrable
 from leadflow.services.importing import import_leads
 from leadflow.services.lead_edits import create_lead
 
@@ -167,3 +167,12 @@ def test_a_merged_accounts_domain_keeps_leading_to_the_account_it_joined(
     group = _lead(session, "e@acme-group.com").account_id
     assert create_lead(session, active, {"email": "f@acme-corp.com"}, now=NOW).account_id == group
     assert create_lead(session, active, {"email": "g@acme.com"}, now=NOW).account_id == group
+
+
+def test_the_domains_remembered_are_bounded_whatever_senders_send() -> None:
+    # Before: every distinct host ever folded was kept for the life of the process, and the
+    # hosts come from tracking calls (anyone holding the public write key): a stream of
+    # made-up domains grew the server's memory without end.
+    for n in range(REMEMBERED + 500):
+        assert registrable(f"eu.made-up-{n}.com") == f"made-up-{n}.com"
+    assert registrable.cache_info().currsize <= REMEMBERED

@@ -10,7 +10,7 @@ stays its own site.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,12 @@ def _extractor() -> object:
     )
 
 
-@cache
+# Hosts folded, remembered: most traffic comes from few companies, and senders choose the
+# hosts (a tracking call's e-mail), so the memory it may take is bounded.
+REMEMBERED = 65_536
+
+
+@lru_cache(maxsize=REMEMBERED)
 def registrable(host: str) -> str:
     """The domain a company registered: `eu.acme.com` -> `acme.com`; unknown shapes kept."""
     parts = _extractor()(host)  # type: ignore[operator]
