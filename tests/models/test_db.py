@@ -57,6 +57,7 @@ TABLES = {
     "worker_heartbeats",
     "audit_log",
     "tombstones",
+    "forgotten_messages",
     "erased_counts",
     "external_ids",
     "page_snapshots",

@@ -123,3 +123,43 @@ def test_calls_stored_together_answer_and_end_as_stored_one_by_one(
     emails = [row[0] for row in merged["leads"]]
     assert emails == ["dana@acme.com", "lee@globex.io", "quiet@initech.net"]
     assert (answers, merged) == _store(sessions, together=False)
+
+
+def _replays_of_dropped() -> list[list[Message]]:
+    """A do-not-track person's page view dropped in an earlier transaction, replayed alone and
+    beside a new one of theirs, and the new one again in a third call of the same turn."""
+    pricing = {"properties": {"path": "/pricing"}}
+    return [
+        [_message("page", "q1", 20, anonymousId="a3", **pricing)],
+        [
+            _message("page", "q1", 20, anonymousId="a3", **pricing),
+            _message("page", "q2", 10, anonymousId="a3", **pricing),
+        ],
+        [_message("page", "q2", 10, anonymousId="a3", **pricing)],
+    ]
+
+
+def test_a_message_dropped_before_is_a_duplicate_when_replayed_together_or_alone(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions() as session, session.begin():
+        quiet = {"email": "quiet@initech.net", "do_not_track": True}
+        first = [
+            _message("identify", "q0", 30, anonymousId="a3", traits=quiet),
+            _message("page", "q1", 20, anonymousId="a3", properties={"path": "/pricing"}),
+        ]
+        assert _answer(ingest.ingest(session, BOOK, first, source="key-1", now=NOW)) == (0, 0, 2)
+    answers = {}
+    for together in (True, False):
+        with sessions() as session:
+            session.begin()
+            calls = _replays_of_dropped()
+            if together:
+                results = ingest.ingest_parts(session, BOOK, calls, source="key-1", now=NOW)
+            else:
+                results = [ingest.ingest(session, BOOK, c, source="key-1", now=NOW) for c in calls]
+            answers[together] = [_answer(r) for r in results]
+            assert session.scalars(select(Event.message_id)).all() == []
+            session.rollback()
+    # Before: q1 was dropped afresh each time, (0, 0, 1), unlike any stored message replayed.
+    assert answers[True] == answers[False] == [(0, 1, 0), (0, 1, 1), (0, 1, 0)]

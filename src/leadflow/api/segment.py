@@ -4,7 +4,8 @@ Unmodified Segment libraries work against it: the write key (an `ingest` API key
 the HTTP Basic user or as `writeKey` in the body; bodies may be gzip and may be labelled
 `text/plain` (browsers send that to skip a CORS preflight). Limits follow Segment's: 32 KB per
 message, 500 KB per request, 2,500 messages per batch. Everything a message does, scoring
-included, is committed before the response says so.
+included, is committed before the response says so. A message about an erased or do-not-track
+person is answered as a stored one (`_acknowledged`): the write key is public.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import time
 import zlib
 from collections.abc import Callable
@@ -38,6 +40,7 @@ from leadflow.core.segment import Message
 from leadflow.services import ingest, keys, playbooks
 
 T = TypeVar("T")
+log = logging.getLogger("leadflow.api")
 
 MAX_REQUEST = 500 * 1024
 MAX_MESSAGE = 32 * 1024
@@ -209,18 +212,30 @@ async def _receive(request: Request, kind: str | None) -> JSONResponse:
         await _in_database(request, _store, part, f"key-{caller.id}", now)
         for part in ingest.transaction_parts(valid)
     ])  # fmt: skip
+    stored = _acknowledged(result)
     counted: Metrics = request.app.state.metrics
-    counted.events.labels("stored").inc(result.stored)
+    counted.events.labels("stored").inc(stored)
     counted.events.labels("duplicate").inc(result.duplicates)
     counted.events.labels("rejected").inc(len(rejected))
     return JSONResponse(
         {
             "success": True,
-            "stored": result.stored,
+            "stored": stored,
             "duplicates": result.duplicates,
             "rejected": [{"index": r.index, "reason": r.reason} for r in rejected],
         }
     )
+
+
+def _acknowledged(result: ingest.IngestResult) -> int:
+    """What the answer (and `/metrics`, which asks for no sign-in) calls stored: the messages
+    stored and those dropped for privacy alike. The write key is public, so telling them
+    apart would tell anyone which addresses were erased or opted out of tracking; a replay
+    of either is a duplicate. Only the server's log counts the dropped ones, naming nobody."""
+    if result.suppressed:
+        log.info("tracking call: %d of its messages dropped for privacy (erased or "
+                 "do-not-track), answered as stored", result.suppressed)  # fmt: skip
+    return result.stored + result.suppressed
 
 
 def _store(

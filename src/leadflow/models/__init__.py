@@ -23,7 +23,7 @@ from leadflow.models.outbox import (
 from leadflow.models.page_snapshot import PageSnapshot
 from leadflow.models.playbook import PlaybookVersion
 from leadflow.models.prediction import PredictiveModel
-from leadflow.models.privacy import ErasedCount, Tombstone
+from leadflow.models.privacy import ErasedCount, ForgottenMessage, Tombstone
 from leadflow.models.rep import Rep
 from leadflow.models.rule_state import AccountMember, AccountRollup, RuleState
 from leadflow.models.score_ledger import ScoreEntry
@@ -49,6 +49,7 @@ __all__ = [
     "ErasedCount",
     "Event",
     "ExternalId",
+    "ForgottenMessage",
     "Goal",
     "Identity",
     "Lead",

@@ -1,4 +1,5 @@
-"""People's data: tombstones of erased people and the anonymous counts left in their place."""
+"""People's data: tombstones of erased people, the anonymous counts left in their place, and
+the ids of tracking messages acknowledged but not kept."""
 
 from __future__ import annotations
 
@@ -16,6 +17,18 @@ class Tombstone(Base):
 
     key_hash: Mapped[str] = mapped_column(primary_key=True)
     erased_at: Mapped[datetime]
+
+
+class ForgottenMessage(Base):
+    """A tracking message acknowledged and not kept: dropped as about an erased or do-not-track
+    person, or erased with its person. Its id is remembered, by hash only, so a replay is
+    answered as a stored message's replay is (a duplicate) and changes nothing."""
+
+    __tablename__ = "forgotten_messages"
+
+    source: Mapped[str] = mapped_column(primary_key=True)  # the write key, as events have it
+    message_hash: Mapped[str] = mapped_column(primary_key=True)  # core.privacy.message_hash
+    forgotten_at: Mapped[datetime]
 
 
 class ErasedCount(Base):

@@ -100,6 +100,18 @@ def _lead_of(payload: Any) -> int | None:
     return lead.get("id") if isinstance(lead, dict) else None
 
 
+def message_ids_held(session: Session, lead_id: int, keys: Sequence[str]) -> list[tuple[str, str]]:
+    """(source, message id) of every event `delete_person` deletes: the lead's and those filed
+    under its keys."""
+    where = Event.lead_id == lead_id
+    if keys:
+        where = or_(where, Event.anonymous_id.in_(list(keys)))
+    return [
+        (str(s), str(m))
+        for s, m in session.execute(select(Event.source, Event.message_id).where(where))
+    ]
+
+
 def delete_person(
     session: Session, lead_id: int, keys: Sequence[str], outbox_ids: list[int]
 ) -> int:

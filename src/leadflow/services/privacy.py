@@ -5,8 +5,13 @@ Erasure deletes the lead and every row it owns, its anonymous events and the ale
 replaces quotes of its e-mail, ids and name in other leads' rows with `[erased]`, keeps the
 lead as one anonymous count (`erased_counts`) so funnel and conversion reports still add up,
 buries hashes of its e-mail, the addresses merges folded into it and its identity keys
-(`tombstones`) so replayed or new events for it are dropped, queues a `people.erased` webhook
-carrying only the hash, and audits it.
+(`tombstones`) so replayed or new events for it are dropped, remembers the hashes of its
+events' message ids (`forgotten_messages`) so a replay of one is answered as any replay is,
+queues a `people.erased` webhook carrying only the hash, and audits it.
+
+A tracking message dropped as about an erased or do-not-track person is acknowledged as if
+stored (the write key is public: its answer must not tell who was erased or opted out) and
+its id remembered the same way (`forget`, `forgotten`), by hash only.
 """
 
 from __future__ import annotations
@@ -20,12 +25,12 @@ from sqlalchemy.orm import Session
 from leadflow.core.addresses import email_identity
 from leadflow.core.errors import Invalid, NotFound
 from leadflow.core.playbook import Playbook
-from leadflow.core.privacy import key_hash
+from leadflow.core.privacy import key_hash, message_hash
 from leadflow.core.segment import USER_PREFIX, Message, merged_address, previous_keys
 from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
-from leadflow.repositories import identities, people
+from leadflow.repositories import forgotten_messages, identities, people
 from leadflow.repositories import leads as lead_repo
 from leadflow.services import audit, handoff, pipeline, playbooks
 
@@ -76,6 +81,8 @@ def erase(session: Session, key: str, *, actor: str, now: datetime) -> dict[str,
         _count(session, lead)
         left = lead.account_id
         alerts = [m.id for m in people.outbox_quoting(session, lead.id, needles)]
+        held = people.message_ids_held(session, lead.id, keys)
+        forgotten_messages.remember(session, [(s, message_hash(m)) for s, m in held], now)
         removed = {
             "lead": 1,
             "events": people.delete_person(session, lead.id, keys, alerts),
@@ -182,6 +189,20 @@ def drop_erased(
         return list(messages), 0
     kept = [m for m in messages if not buried.intersection(hashes[m.message_id])]
     return kept, len(messages) - len(kept)
+
+
+def forgotten(session: Session, source: str, message_ids: Iterable[str]) -> set[str]:
+    """Which of these message ids the source sent before and were not kept (dropped, erased)."""
+    by_hash = {message_hash(m): m for m in message_ids}
+    return {by_hash[h] for h in forgotten_messages.known(session, source, by_hash)}
+
+
+def forget(session: Session, source: str, message_ids: Iterable[str], now: datetime) -> set[str]:
+    """Remember these messages as acknowledged and not kept (their ids' hashes, nothing else);
+    the ids new here (the others are replays of messages remembered before)."""
+    by_hash = {message_hash(m): m for m in message_ids}
+    new = forgotten_messages.remember(session, [(source, h) for h in by_hash], now)
+    return {by_hash[h] for h in new}
 
 
 def not_tracked(session: Session, lead_ids: Iterable[int]) -> set[int]:

@@ -49,7 +49,9 @@ class IngestResult:
     duplicates: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     lead_ids: list[int] = field(default_factory=list)
-    # Acknowledged, not stored: about an erased person, or behaviour of a do-not-track lead.
+    # Acknowledged, not stored: about an erased person, or behaviour of a do-not-track lead
+    # (its id remembered: a replay is a duplicate). The truth, for the server: the public
+    # write key is told these were stored (`api.segment`).
     suppressed: int = 0
 
 
@@ -140,6 +142,7 @@ def ingest_parts(
     changes_identity = any(m.type in IDENTITY_TYPES for m in messages)
     ids = [m.message_id for m in messages]
     known = event_repo.known_message_ids(session, source, ids) if changes_identity else set()
+    known |= privacy.forgotten(session, source, ids)  # acknowledged before, never stored
     fresh = _first_of_each(messages, known)
     kept, _ = privacy.drop_erased(session, fresh, anyone_erased=snapshot.anyone_erased)
     people = Identities(session, now, frozenset(playbook.custom_fields))
@@ -151,6 +154,7 @@ def ingest_parts(
             owners.update(dict.fromkeys(_identity_keys(message), lead_id))
     rows = [_event_row(m, _owner(m, owners), source, now) for m in kept]
     tracked, rows, _ = _tracked_only(session, kept, rows)
+    forgotten = _forget_dropped(session, fresh, tracked, source, now)
     stored = event_repo.insert_new(session, rows) if rows else {}
     new_events: dict[int, list[EventFacts]] = {}
     for message, row in zip(tracked, rows, strict=True):
@@ -164,12 +168,22 @@ def ingest_parts(
              cause="event", snapshot=snapshot, attributed=people.attributed,
              left_accounts=people.left)  # fmt: skip
     if len(parts) == 1:
-        suppressed = len(fresh) - len(tracked)  # erased, or do-not-track
+        suppressed = len(forgotten)  # erased, or do-not-track (a replay is a duplicate)
         return [IngestResult(len(stored), len(messages) - len(stored) - suppressed, [],
                              touched, suppressed)]  # fmt: skip
     rows_of = dict(zip(map(id, tracked), rows, strict=True))
-    outcome = _Outcome(set(map(id, fresh)), set(rows_of), stored, rows_of)
+    outcome = _Outcome(set(map(id, fresh)), set(rows_of), stored, rows_of, forgotten)
     return [outcome.of(part, people.changed) for part in parts]
+
+
+def _forget_dropped(
+    session: Session, fresh: list[Message], tracked: list[Message], source: str, now: datetime
+) -> set[str]:
+    """Remember the ids of the messages dropped for privacy (about an erased or do-not-track
+    person), so their replays are duplicates as a stored message's are; the ids new here."""
+    kept = set(map(id, tracked))
+    dropped = [m.message_id for m in fresh if id(m) not in kept]
+    return privacy.forget(session, source, dropped, now) if dropped else set()
 
 
 @dataclass
@@ -180,6 +194,7 @@ class _Outcome:
     tracked: set[int]  # of those, not about an erased or do-not-track person
     stored: dict[str, int]  # event id by message id, for those stored now
     rows: dict[int, dict[str, Any]]  # event row by id() of a tracked message
+    forgotten: set[str]  # message ids of the others, remembered now (not replays)
 
     def of(self, part: Sequence[Message], identified: set[int]) -> IngestResult:
         fresh, tracked = self.fresh, self.tracked
@@ -191,7 +206,7 @@ class _Outcome:
                 leads.add(row["lead_id"])
             if id(message) in tracked and message.message_id in self.stored:
                 result.stored += 1
-            elif id(message) in fresh and id(message) not in tracked:
+            elif id(message) in fresh and message.message_id in self.forgotten:
                 result.suppressed += 1
             else:
                 result.duplicates += 1
