@@ -37,8 +37,18 @@ _ACK = {
     "required": ["success", "stored", "duplicates", "rejected"],
     "properties": {
         "success": {"type": "boolean"},
-        "stored": {"type": "integer", "minimum": 0},
-        "duplicates": {"type": "integer", "minimum": 0},
+        "stored": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Messages new to this key, acknowledged; those about erased or "
+            "do-not-track people (not kept) are counted here too, so the answer tells no one "
+            "who they are",
+        },
+        "duplicates": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Messages whose messageId this key sent before: changed nothing",
+        },
         "rejected": {
             "type": "array",
             "items": {
