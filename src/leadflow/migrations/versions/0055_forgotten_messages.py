@@ -8,7 +8,7 @@ here (SHA-256 only, beside the write key it came with) so its replay is a duplic
 are the ids of the events an erasure deletes. A new, empty table only: safe on a live
 database, nothing to fill in.
 
-Revision ID: 0054
+Revision ID: 0055
 Revises: 0006
 Create Date: 2026-12-02
 """
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0054"
+revision: str = "0055"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
