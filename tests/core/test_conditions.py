@@ -46,6 +46,13 @@ def test_a_number_beyond_any_float_is_no_number() -> None:
 def test_ordinary_numbers_still_compare() -> None:
     assert as_number(2**70) == float(2**70)
     assert as_number("1,500") == 1500.0
+    assert as_number("$1,234.50") == 1234.5
+
+
+def test_a_comma_that_separates_no_thousands_is_no_number() -> None:
+    """`1,5` was read as 15 (every comma dropped), so `gte: 10` held on it."""
+    assert as_number("1,5") is None
+    assert not evaluate(Condition(field="budget", gte=10), {"budget": "1,5"})
     assert evaluate(Condition(field="budget", gte=500), {"budget": "1,500"})
 
 

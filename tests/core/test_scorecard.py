@@ -153,3 +153,11 @@ def test_a_word_rule_holds_where_the_scorecard_sees_the_word_in_any_script() -> 
         for title in titles:
             seen = word.lower() in {w.lower() for w in scorecard.words_of(title)}
             assert evaluate(rule, {"title": title}) is seen, (word, title)
+
+
+def test_a_number_is_read_as_the_playbook_reads_it() -> None:
+    """`1,5` was 15 to the scorecard (every comma dropped); a playbook reads no number there."""
+    values = ["1,5", "1,234", "$2,000", *["3"] * 97]
+    parsed = scorecard.numeric(values)
+    assert parsed is not None
+    assert np.isnan(parsed[0]) and list(parsed[1:3]) == [1234.0, 2000.0]

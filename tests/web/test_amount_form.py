@@ -68,3 +68,25 @@ def test_an_amount_of_400_nines_is_refused_naming_what_was_typed(
     assert answer.status_code == 200 and said in answer.text
     plan = client.get("/plan", params={"goal": "9" * 400}).text
     assert "goal: &#39;9999999999999999…99999999&#39; (400 characters)" in plan
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("12 500 €", 12500.0), ("1,5", None)])
+def test_an_amount_is_read_as_every_form_reads_one(
+    client: TestClient, app: FastAPI, make_key: Callable[[Role], str], typed: str,
+    stored: float | None,
+) -> None:  # fmt: skip
+    """The lead page had its own reader: a currency sign after the figure was no amount."""
+    headers = bearer(make_key(Role.ADMIN))
+    events = {"events": [{"email": "deal@acme.com", "type": "track", "name": "Demo Requested"}]}
+    assert client.post("/api/events", json=events, headers=headers).status_code == 200
+    assert client.post("/api/leads/deal@acme.com/actions", json={"action": "convert"},
+                       headers=headers).is_success  # fmt: skip
+    csrf = signed_in(client, app)
+    form = {"action": "close_won", "amount": typed, "reason": "", "csrf_token": csrf}
+    answer = client.post("/leads/deal@acme.com/act", data=form)
+    assert answer.status_code == 200
+    with app.state.sessions() as session:
+        lead = session.scalar(select(Lead).where(Lead.email == "deal@acme.com"))
+        assert lead is not None and lead.outcome_amount == stored
+    if stored is None:
+        assert "amount: &#39;1,5&#39; is not an amount" in answer.text

@@ -62,3 +62,15 @@ def test_the_playbook_preview_says_what_applying_would_do(
     shown = change_card(promoted.text)
     assert "would re-score 2 leads" in shown, shown
     assert "leads re-scored" not in shown
+
+
+def test_the_plan_page_reads_a_goal_as_typed_and_refuses_a_comma_of_no_thousands(
+    app: FastAPI, client: TestClient
+) -> None:
+    """Every comma was dropped: a goal of `1,5` was planned as 15."""
+    signed_in(app, client, "max@flowline.io", "manager")
+    refused = text_of(client.get("/plan", params={"goal": "1,5", "deal_size": "20000"}).text)
+    assert "goal: '1,5' is not a number" in refused.replace("&#39;", "'"), refused
+    typed = text_of(client.get("/plan", params={"goal": "$1,000,000", "deal_size": "20 000"}).text)
+    assert "is not a number" not in typed.replace("&#39;", "'")
+    assert "no measured rate for visit" in typed  # read as numbers: the plan asked for rates

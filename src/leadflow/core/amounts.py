@@ -26,13 +26,27 @@ def shown(text: str) -> str:
 
 
 def read(text: str, where: str, *, positive: bool = False) -> float:
-    """An amount as typed (`12500.5`, `1e6`), checked; Invalid naming `where` and the text."""
-    try:
-        value = float(text.strip())
-    except ValueError:
+    """An amount as typed (`12500.5`, `1e6`, `$1,200`), checked; Invalid naming `where` and
+    the text (`1,5`: a comma that separates no thousands)."""
+    value = number(text)
+    if value is None:
         why = f"{shown(text)} is not a number"
         raise Invalid(f"{where}: {why}", [(where, why)]) from None
     return checked(value, where, positive=positive, given=text)
+
+
+def number(text: str) -> float | None:
+    """A number as people write it (`12500.5`, `1e6`, `$1,234.50`, `1 234 €`), else None:
+    the one reading of typed and sent numbers (forms, options, traits, rules, files), so
+    `1,5` is no number anywhere rather than 15 in one place. Not checked: `inf` is inf."""
+    try:
+        return float(text)  # most texts: nothing to drop
+    except ValueError:
+        pass
+    try:
+        return float(number_text(text))
+    except ValueError:
+        return None
 
 
 def checked(value: float, where: str, *, positive: bool = False, given: str | None = None) -> float:

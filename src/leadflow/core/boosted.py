@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from leadflow.core import scorecard
+from leadflow.core import amounts, scorecard
 
 MIN_SUPPORT = 5
 MAX_VALUES = 250
@@ -46,10 +46,8 @@ def categorical(specs: Sequence[Mapping[str, Any]]) -> list[int]:
 def _number(value: str | None) -> float:
     if value is None or not value.strip():
         return float("nan")
-    try:
-        return float(value.replace(",", ""))
-    except ValueError:
-        return float("nan")
+    number = amounts.number(value)
+    return float("nan") if number is None else number
 
 
 class Encoder:

@@ -22,6 +22,8 @@ from typing import Any, Self
 import re2
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
+from leadflow.core import amounts
+
 _MISSING = object()
 
 LEAF_OPERATORS = ("equals", "in_", "not_in", "range", "regex", "exists", "gte", "gt", "lte", "lt")
@@ -156,10 +158,10 @@ def as_number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
-        number = float(value.replace(",", "") if isinstance(value, str) else value)
-    except (ValueError, OverflowError):
+        number = amounts.number(value) if isinstance(value, str) else float(value)
+    except OverflowError:
         return None
-    return number if math.isfinite(number) else None
+    return number if number is not None and math.isfinite(number) else None
 
 
 def _same(left: Any, right: Any) -> bool:

@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from leadflow.core import amounts
+
 BINS = 5  # ranges per numeric column
 # A text column with more different values than this is free text (job titles): its words
 # become bins too.
@@ -76,10 +78,11 @@ def numeric(values: Sequence[str | None]) -> npt.NDArray[np.float64] | None:
         if value is None or not value.strip():
             continue
         filled += 1
-        try:
-            out[k] = float(value.replace(",", ""))
-        except ValueError:
+        number = amounts.number(value)
+        if number is None:
             bad += 1
+        else:
+            out[k] = number
     return out if filled and bad <= 0.05 * filled else None
 
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from leadflow.core import amounts
 from leadflow.core.scorecard import Bin, counted, is_blank, numeric, words_of
 
 
@@ -106,10 +107,7 @@ def _lone_number(value: str | None) -> float | None:
     """A single value as `numeric` reads it: blank or not a number is None."""
     if value is None or not value.strip():
         return None
-    try:
-        return float(value.replace(",", ""))
-    except ValueError:
-        return None
+    return amounts.number(value)
 
 
 RangeArrays = tuple[

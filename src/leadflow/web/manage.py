@@ -124,7 +124,7 @@ def plan_page(
 
 def _amount(name: str, text: str) -> float:
     """A positive amount typed in the form; Invalid names the field and what was typed."""
-    return amounts.read(text.replace(",", ""), name, positive=True)
+    return amounts.read(text, name, positive=True)
 
 
 @router.get("/team")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -192,7 +191,7 @@ async def act(key: str, request: Request, session: DbSession, now: Now, seen: Se
                             text=reason)  # fmt: skip
         elif action in ACTIONS:
             amount = _amount(str(form.get("amount", "")))
-            if action == "convert" and amount is None and _money(reason) is not None:
+            if action == "convert" and amount is None and amounts.number(reason) is not None:
                 amount, reason = _amount(reason), ""  # the queue's one field holds the amount
             # Accepting follows the API's rule: a rep takes a lead, an owned one only its owner.
             owner = reps.accepting_person(session, lead.owner, seen.user.email) if (
@@ -232,27 +231,13 @@ def _day(text: str) -> datetime | None:
 
 
 TIMELINE_EVENTS = 30  # the lead page's timeline: the latest events (with every stage move)
-# Money as people type it: "12500", "12,500", "$12,500.00", "12 500" (groups of three).
-MONEY = re.compile(r"[$€£]?\s*(\d{1,3}(?:[,_ \u00a0\u202f]\d{3})+|\d+)(\.\d+)?")
-
-
-def _money(text: str) -> float | None:
-    """An amount as typed, or None when the text is none."""
-    text = text.strip()
-    written = MONEY.fullmatch(text)
-    if written:
-        return float(re.sub(r"\D", "", written[1]) + (written[2] or ""))
-    try:
-        return float(text)  # also "1e6", and "inf" or "nan", which the action refuses by name
-    except ValueError:
-        return None
 
 
 def _amount(text: str) -> float | None:
     """The amount field: empty is no amount; text that is no amount is refused by name."""
     if not text.strip():
         return None
-    amount = _money(text)
+    amount = amounts.number(text)  # `12,500`, `$12,500.00`, `12 500 €`; not `1,5`
     if amount is None:
         raise Invalid(f"amount: {amounts.shown(text)} is not an amount (a number, such as 12500)")
     return amounts.checked(amount, "amount", given=text)  # 400 nines: named as typed, not inf

@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from leadflow.core import amounts
 from leadflow.core.amounts import MAX_AMOUNT
 from leadflow.core.limits import MAX_EMPLOYEES
 from leadflow.core.single_line import MAX_NAME, one_line
@@ -97,14 +98,14 @@ def _number(value: Any) -> float | None:
         return None
     try:
         if isinstance(value, int | float):
-            number = float(value)
+            number: float | None = float(value)
         elif isinstance(value, str):
-            number = float(value.replace(",", "").strip())
+            number = amounts.number(value)  # `1,200` and `$1,200`, not `1,5`
         else:
             return None
-    except (ValueError, OverflowError):  # OverflowError: an int past float's range
+    except OverflowError:  # an int past float's range
         return None
-    return number if math.isfinite(number) else None
+    return number if number is not None and math.isfinite(number) else None
 
 
 def account_fields(traits: Mapping[str, Any]) -> dict[str, Any]:
