@@ -195,6 +195,24 @@ def test_a_nul_in_a_cell_after_the_first_4_kb_is_named_by_line_on_every_engine(
     assert f"skipped line 302: {field}: text holds a NUL" in skipped.stderr
 
 
+def test_a_cell_too_long_is_a_bad_row_that_skip_invalid_gets_past(
+    initialised: Run, tmp_path: Path
+) -> None:
+    """A cell over 128 KB refused the file in the csv module's words (`line 3: field larger
+    than field limit (131072)`), with or without --skip-invalid."""
+    path = tmp_path / "notes.csv"
+    path.write_text(f"email,notes\na@acme.com,short\nb@acme.com,{'x' * 200_000}\n")
+    result = initialised("import", "leads", str(path))
+    assert result.exit_code == 1, result.output
+    said = "line 3: notes: 200,000 characters, more than a cell may hold (131,072)"
+    assert said in result.stderr and "notes.csv" in result.stderr
+    assert "field limit" not in result.output
+    skipped = initialised("import", "leads", str(path), "--skip-invalid")
+    assert skipped.exit_code == 0, skipped.output
+    assert f"skipped {said}" in skipped.stderr
+    assert "imported 1 lead from 2 rows" in skipped.stdout
+
+
 def test_a_file_with_blank_lines_imports_its_rows(initialised: Run, tmp_path: Path) -> None:
     # Before: each empty line (a file ending in several, a gap between rows) was a bad row,
     # "email: Field required", and the whole file was refused for lines holding nothing.

@@ -192,6 +192,41 @@ def test_a_nul_in_a_csv_cell_is_a_row_error_naming_its_line_and_field_wherever_i
     assert entries[1] == (3, {"email": "p0@acme.com", "title": "Pad"})
 
 
+LONG = 131_072 + 1  # a character more than Python's csv module reads in a cell by default
+
+
+@pytest.mark.parametrize("delimiter", [",", ";"])
+def test_a_cell_too_long_is_a_row_error_naming_its_line_and_field(
+    tmp_path: Path, delimiter: str
+) -> None:
+    """A cell over 128 KB refused the whole file in the csv module's words (`field larger than
+    field limit (131072)`), which --skip-invalid could not get past."""
+    long = "x" * LONG
+    rows = [
+        "email,notes,",
+        "a@acme.com,short,",
+        f'b@acme.com,"{long[:10]}\n{long}",',
+        "c@acme.com,,",
+    ]
+    path = tmp_path / "notes.csv"
+    path.write_text("\n".join(row.replace(",", delimiter) for row in rows) + "\n")
+    table = open_table(path)
+    assert table.headers == ["email", "notes", ""]
+    entries = list(table.entries)
+    assert [line for line, _ in entries] == [2, 3, 5]
+    assert entries[0][1] == {"email": "a@acme.com", "notes": "short"}
+    assert str(entries[1][1]) == (
+        f"line 3: notes: {LONG + 11:,} characters, more than a cell may hold (131,072)"
+    )
+    assert entries[2][1] == {"email": "c@acme.com"}
+
+
+def test_a_cell_of_128_kb_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    path.write_text(f"email,notes\na@acme.com,{'x' * (LONG - 1)}\n")
+    assert list(open_table(path).rows) == [(2, {"email": "a@acme.com", "notes": "x" * (LONG - 1)})]
+
+
 def test_a_nul_written_in_an_excel_sheet_is_one_line_naming_the_file(tmp_path: Path) -> None:
     """A NUL written in a sheet's XML (`&#0;`, which XML forbids) ended the import with a
     traceback from the XML parser."""

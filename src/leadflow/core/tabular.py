@@ -132,9 +132,24 @@ def looks_binary(text: str) -> bool:
     return controls > 8 and controls * 64 > len(start)
 
 
+# The longest cell a row may hold, in characters: as many as Python's csv module reads by
+# default. A longer cell (a pasted e-mail thread, a file's bytes in a cell) is a bad row of
+# its own, named by its line and field (`services.files`), never the end of the file's reading.
+MAX_CELL = 131_072
+
+
+def _room_for(text: str) -> None:
+    """Let the csv reader take a cell as long as the text. Its limit is the process's, so it
+    is only ever raised: the text is in memory already, a cell of it costs no more, and
+    `MAX_CELL` refuses the row rather than the reader ending the file at it."""
+    if csv.field_size_limit() <= len(text):
+        csv.field_size_limit(len(text) + 1)
+
+
 def sniff_delimiter(text: str) -> str:
     """The delimiter that splits the first lines into the same number (>1) of columns."""
     sample = _first_lines(text, SAMPLE_LINES)
+    _room_for(text)
     best, best_key = ",", (0, 0, 0)
     for delimiter in DELIMITERS:
         try:
@@ -221,6 +236,7 @@ def _signed(cell: str) -> bool:
 
 def rows_of(text: str, delimiter: str) -> Iterable[tuple[int, list[str]]]:
     """Records with the line each starts on (quoted newlines kept inside their cell)."""
+    _room_for(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     line = 1
     try:

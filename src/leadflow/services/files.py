@@ -161,19 +161,36 @@ def _csv_table(
     for k, header in enumerate(records[0][1], start=1):
         if refused := strict_json.refusal(f"the header of column {k}", header):
             raise Invalid(refused)
-    # A NUL no database stores as text (PostgreSQL refuses it, SQLite kept it): the cell's
-    # row is refused naming its field, as a JSON line's is. Looked for only in a file that
-    # holds one, so other files pay one scan of their text.
-    nul = {cell for cell in distinct if "\0" in cell} if "\0" in text else set()
     how = tabular.Dialect(used, split, comma).describe()
-    return Table(path, _csv_rows(records[1:], cleaned, names, nul), how, names)
+    refused = _refused_cells(text, distinct)
+    return Table(path, _csv_rows(records[1:], cleaned, names, refused), how, names)
+
+
+def _refused_cells(text: str, distinct: set[str]) -> set[str]:
+    """The file's cells no row may hold, each refused naming its field (`_cell_refusal`): a
+    NUL no database stores as text (PostgreSQL refuses it, SQLite kept it), as a JSON line's
+    is, and a cell longer than `tabular.MAX_CELL`. Looked for only in a file that could hold
+    one, so other files pay one scan of their text."""
+    found = {cell for cell in distinct if "\0" in cell} if "\0" in text else set()
+    if len(text) > tabular.MAX_CELL:
+        found.update(cell for cell in distinct if len(cell) > tabular.MAX_CELL)
+    return found
+
+
+def _cell_refusal(where: str, cell: str) -> str | None:
+    """Why a row may not hold the cell (`where: ...`), or None."""
+    if len(cell) > tabular.MAX_CELL:
+        return (
+            f"{where}: {len(cell):,} characters, more than a cell may hold ({tabular.MAX_CELL:,})"
+        )
+    return strict_json.refusal(where, cell)
 
 
 def _csv_rows(
     records: list[tuple[int, list[str]]],
     cleaned: dict[str, str | None],
     names: list[str],
-    nul: set[str],
+    refused: set[str],
 ) -> Iterator[Entry]:
     named = all(names)
     twins = _twins(names)
@@ -181,7 +198,7 @@ def _csv_rows(
         if len(record) > len(names):
             yield line, RowError(line, f"{len(record)} values for {len(names)} columns")
             continue
-        if nul and (held := _unstorable_cell(names, record, nul)):
+        if refused and (held := _refused_cell(names, record, refused)):
             yield line, RowError(line, held)
             continue
         values = list(map(cleaned.__getitem__, record))
@@ -199,12 +216,12 @@ def _csv_rows(
             yield line, row
 
 
-def _unstorable_cell(names: list[str], record: list[str], nul: set[str]) -> str | None:
-    """The refusal of the row's first cell holding a NUL (`nul`: the file's such cells),
+def _refused_cell(names: list[str], record: list[str], refused: set[str]) -> str | None:
+    """The refusal of the row's first cell no row may hold (`refused`: the file's such cells),
     naming its field (or its column, counted from 1, when it has no header), else None."""
     for k, cell in enumerate(record):
-        if cell in nul:
-            return strict_json.refusal(names[k] or f"column {k + 1}", cell)
+        if cell in refused:
+            return _cell_refusal(names[k] or f"column {k + 1}", cell)
     return None
 
 
