@@ -213,6 +213,37 @@ def test_a_cell_too_long_is_a_bad_row_that_skip_invalid_gets_past(
     assert "imported 1 lead from 2 rows" in skipped.stdout
 
 
+def test_a_date_that_lost_its_format_is_refused_saying_what_it_looks_like(
+    initialised: Run, tmp_path: Path
+) -> None:
+    """46027.5 (a spreadsheet's day number, 2026-01-05 12:00) was read as seconds since
+    1970: an event on 1970-01-01. A date written day and month was refused unquoted."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["email", "type", "name", "timestamp"])
+    sheet.append(["ann@acme.com", "track", "Demo Requested", 46027.5])
+    sheet.append(["bo@acme.com", "track", "Demo Requested", "05/01/2026"])
+    sheet.append(["cy@acme.com", "track", "Demo Requested", 1767614400])
+    book.save(tmp_path / "events.xlsx")
+    (tmp_path / "events.csv").write_text(
+        "email,type,name,timestamp\nann@acme.com,track,Demo Requested,46027.5\n"
+        "bo@acme.com,track,Demo Requested,05/01/2026\ncy@acme.com,track,Demo Requested,1767614400\n"
+    )
+    for name in ("events.xlsx", "events.csv"):
+        result = initialised("import", "events", str(tmp_path / name))
+        assert result.exit_code == 1, result.output
+        assert ("line 2: timestamp: '46027.5' looks like a spreadsheet's day number "
+                "(2026-01-05 12:00)") in result.stderr  # fmt: skip
+        assert "line 3: timestamp: '05/01/2026' is not a date and time" in result.stderr
+        assert "write it year first (2026-01-05 or 2026-05-01)" in result.stderr
+        assert as_json(initialised("leads", "list", "--json")) == []
+    result = initialised("import", "events", str(tmp_path / "events.csv"), "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    lead = as_json(initialised("leads", "show", "cy@acme.com", "--json"))
+    assert [e["at"][:19] for e in lead["events"]] == ["2026-01-05T12:00:00"]
+
+
 def test_a_file_with_blank_lines_imports_its_rows(initialised: Run, tmp_path: Path) -> None:
     # Before: each empty line (a file ending in several, a gap between rows) was a bad row,
     # "email: Field required", and the whole file was refused for lines holding nothing.

@@ -7,10 +7,18 @@ one of our field names before validation, so a team can import its CRM export un
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from leadflow.core import amounts
 from leadflow.core.addresses import company_domain_name, domain_of, email_address
@@ -242,6 +250,19 @@ class EventRecord(_Record):
             self.properties = extra
         return self
 
+    @field_validator("timestamp", mode="wrap")
+    @classmethod
+    def _moment(cls, value: Any, read: ValidatorFunctionWrapHandler) -> Any:
+        """A number is seconds or milliseconds since 1970 (`moment_of_number`); a refused
+        text is quoted, with what to write."""
+        number = _plain_number(value)
+        if number is not None:
+            return moment_of_number(number, value)
+        try:
+            return read(value)
+        except ValidationError as exc:
+            raise ValueError(_not_a_moment(value, exc.errors()[0]["msg"])) from None
+
     @field_validator("timestamp")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
@@ -249,3 +270,66 @@ class EventRecord(_Record):
             return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         except OverflowError:  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
             raise ValueError("outside the years 1-9999 in UTC") from None
+
+
+# A number in a timestamp is seconds, or milliseconds, since 1970 (as JSON exports and many
+# systems write times) of a moment from 2000 to 2099; any other number is refused. So the
+# two never overlap, and neither does a spreadsheet's day number (days since 1899-12-30:
+# 46027.5 is 2026-01-05 12:00), which a date cell that lost its format shows and which
+# was read as seconds (an event on 1970-01-01). It is refused saying what it looks like.
+EPOCH_FROM = datetime(2000, 1, 1, tzinfo=UTC).timestamp()
+EPOCH_UNTIL = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
+SHEET_DAY_ZERO = datetime(1899, 12, 30)
+SHEET_DAYS = (25_569, 73_051)  # a spreadsheet's day numbers of 1970-01-01 and 2100-01-01
+ISO_EXAMPLE = "2026-01-05T14:30:00Z"
+
+
+def _plain_number(value: Any) -> float | None:
+    """The value as a number when it is one or text of one (`46027.5`), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if abs(value) < 1e300 else float("inf")  # 10**400: no float
+    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+(\.\d*)?\s*", value):
+        return float(value)
+    return None
+
+
+def moment_of_number(number: float, given: Any) -> datetime:
+    """The moment `number` seconds or milliseconds after 1970 is; ValueError quoting `given`
+    (and the date it looks like, for a spreadsheet's day number) when it is neither."""
+    for scale in (1, 1000):
+        if EPOCH_FROM * scale <= number < EPOCH_UNTIL * scale:
+            return datetime.fromtimestamp(number / scale, UTC)
+    shown = amounts.shown(str(given))
+    if SHEET_DAYS[0] <= number < SHEET_DAYS[1]:
+        day = SHEET_DAY_ZERO + timedelta(days=number)
+        raise ValueError(
+            f"{shown} looks like a spreadsheet's day number ({day:%Y-%m-%d %H:%M}), not a time: "
+            f"format the column as a date, or write it as {ISO_EXAMPLE}"
+        )
+    raise ValueError(
+        f"{shown} is not seconds or milliseconds since 1970 from 2000 to 2099, as a number "
+        f"here must be: write the time as {ISO_EXAMPLE}"
+    )
+
+
+_DAY_AND_MONTH = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})")
+
+
+def _not_a_moment(value: Any, reason: str) -> str:
+    """Why a timestamp is refused, quoting it: a date written day and month (`05/01/2026`)
+    with the days it could be, written year first; else the reader's reason."""
+    shown = amounts.shown(str(value))
+    written = _DAY_AND_MONTH.match(value.strip()) if isinstance(value, str) else None
+    if written is None:
+        return f"{shown} is not a date and time ({reason.lower()}): write it as {ISO_EXAMPLE}"
+    first, second, year = int(written[1]), int(written[2]), written[3]
+    year = f"20{year}" if len(year) == 2 else year
+    days = [f"{year}-{month:02d}-{day:02d}" for day, month in ((first, second), (second, first))
+            if 1 <= month <= 12 and 1 <= day <= 31]  # fmt: skip
+    readings = " or ".join(dict.fromkeys(days)) or "year-month-day"
+    return (
+        f"{shown} is not a date and time this reads (day/month or month/day, which the file "
+        f"does not say): write it year first ({readings})"
+    )
