@@ -244,6 +244,23 @@ def test_a_date_that_lost_its_format_is_refused_saying_what_it_looks_like(
     assert [e["at"][:19] for e in lead["events"]] == ["2026-01-05T12:00:00"]
 
 
+def test_a_workbook_import_names_the_sheets_it_did_not_read(
+    initialised: Run, tmp_path: Path
+) -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Leads"
+    sheet.append(["email"])
+    sheet.append(["ann@acme.com"])
+    book.create_sheet("More leads").append(["email"])
+    book.save(tmp_path / "leads.xlsx")
+    result = initialised("import", "leads", str(tmp_path / "leads.xlsx"))
+    assert result.exit_code == 0, result.output
+    said = "leads.xlsx: read as an Excel workbook, its first sheet 'Leads' (1 other sheet not "
+    assert said + "read: 'More leads')" in result.stderr
+
+
 def test_a_file_with_blank_lines_imports_its_rows(initialised: Run, tmp_path: Path) -> None:
     # Before: each empty line (a file ending in several, a gap between rows) was a bad row,
     # "email: Field required", and the whole file was refused for lines holding nothing.

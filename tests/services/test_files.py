@@ -95,6 +95,29 @@ def test_an_excel_sheet_is_read(tmp_path: Path) -> None:
     assert rows[1] == (4, {"email": "eva@beta.de", "first_name": "Eva", "employees": "12"})
 
 
+def _workbook(path: Path, *others: str) -> Path:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Leads"
+    sheet.append(["email"])
+    sheet.append(["a@acme.com"])
+    for title in others:
+        book.create_sheet(title).append(["email", "b@acme.com"])
+    book.save(path)
+    return path
+
+
+def test_a_workbook_names_the_sheet_it_reads_and_every_other_it_does_not(tmp_path: Path) -> None:
+    """Only the first sheet is read, and nothing said so: rows on the others went unimported."""
+    table = open_table(_workbook(tmp_path / "book.xlsx", "Notes", "Lookup"))
+    assert table.describe() == ("book.xlsx: read as an Excel workbook, its first sheet 'Leads' "
+                                "(2 other sheets not read: 'Notes', 'Lookup')")  # fmt: skip
+    assert list(table.rows) == [(2, {"email": "a@acme.com"})]
+    alone = open_table(_workbook(tmp_path / "one.xlsx"))
+    assert alone.describe() == "one.xlsx: read as an Excel workbook, its only sheet 'Leads'"
+
+
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [

@@ -12,10 +12,8 @@ A row that cannot be read (a line that is not a JSON object, more values than co
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +21,10 @@ from leadflow.core import strict_json, tabular
 from leadflow.core.errors import Invalid
 from leadflow.core.plural import counted
 from leadflow.core.records import canonical_header
+from leadflow.services import file_rows, workbooks
+from leadflow.services.file_rows import Entry, Naming, Row, RowError
 
-Row = tuple[int, dict[str, Any]]
+__all__ = ["Entry", "Row", "RowError", "Table", "open_table", "read_rows"]
 CSV_SUFFIXES = {".csv", ".txt", ".tsv", ".tab"}
 JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
@@ -36,18 +36,6 @@ OTHER_SPREADSHEETS = {
 }
 LOCALE_SAMPLE_ROWS = 2000  # enough rows to see how the file writes its numbers
 DELIMITER_ALIASES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
-
-
-class RowError(Invalid):
-    """A row that cannot be read, with its line number."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(f"line {line}: {message}")
-        self.line = line
-        self.reason = message
-
-
-Entry = tuple[int, dict[str, Any] | RowError]  # a row, or why the row at that line is bad
 
 
 @dataclass
@@ -112,7 +100,8 @@ def open_table(
                 )
             return Table(path, _jsonl_rows(text, name), f"{used}, JSON Lines")
         if suffix in EXCEL_SUFFIXES:
-            return Table(path, _excel_rows(path, name), "an Excel workbook (its first sheet)")
+            entries, how = workbooks.open_workbook(path, name)
+            return Table(path, entries, how)
         if suffix in CSV_SUFFIXES:
             return _csv_table(path, path.read_bytes(), encoding, delimiter_of(delimiter), name)
     except OSError as exc:
@@ -129,9 +118,6 @@ def read_rows(
 ) -> Iterator[Row]:
     """Rows of a file, numbered by the line (or sheet row) each starts on."""
     return open_table(path, encoding=encoding, delimiter=delimiter).rows
-
-
-Naming = Callable[[str], str]
 
 
 def _trimmed(header: str) -> str:
@@ -162,8 +148,8 @@ def _csv_table(
         if refused := strict_json.refusal(f"the header of column {k}", header):
             raise Invalid(refused)
     how = tabular.Dialect(used, split, comma).describe()
-    refused = _refused_cells(text, distinct)
-    return Table(path, _csv_rows(records[1:], cleaned, names, refused), how, names)
+    unstorable = _refused_cells(text, distinct)
+    return Table(path, _csv_rows(records[1:], cleaned, names, unstorable), how, names)
 
 
 def _refused_cells(text: str, distinct: set[str]) -> set[str]:
@@ -193,7 +179,7 @@ def _csv_rows(
     refused: set[str],
 ) -> Iterator[Entry]:
     named = all(names)
-    twins = _twins(names)
+    twins = file_rows.twins(names)
     for line, record in records:
         if len(record) > len(names):
             yield line, RowError(line, f"{len(record)} values for {len(names)} columns")
@@ -202,16 +188,16 @@ def _csv_rows(
             yield line, RowError(line, held)
             continue
         values = list(map(cleaned.__getitem__, record))
-        if twins and (clash := _clash(names, values, twins, str)):
+        if twins and (clash := file_rows.clash(names, values, twins, str)):
             yield line, RowError(line, clash)
             continue
         if named and None not in values:
             yield line, dict(zip(names, values, strict=False))
             continue
-        if not named and (unnamed := _unnamed(names, values, str)):
+        if not named and (unnamed := file_rows.unnamed(names, values, str)):
             yield line, RowError(line, unnamed)
             continue
-        row = _row(names, values)
+        row = file_rows.row_of(names, values)
         if row:  # a row of nothing but blanks and placeholders is skipped
             yield line, row
 
@@ -223,55 +209,6 @@ def _refused_cell(names: list[str], record: list[str], refused: set[str]) -> str
         if cell in refused:
             return _cell_refusal(names[k] or f"column {k + 1}", cell)
     return None
-
-
-def _unnamed(names: list[str], values: list[Any], label: Callable[[int], str]) -> str | None:
-    """What is wrong when a value sits in a column whose header is blank (`label(k)` names
-    column k, counted from 1), else None: such a value would otherwise be dropped unseen."""
-    for k, (name, value) in enumerate(zip(names, values, strict=False), start=1):
-        if not name and value is not None:
-            return _no_header(label(k), value)
-    return None
-
-
-def _no_header(column: str, value: Any) -> str:
-    return f"a value in column {column}, which has no header ({_shown(value)})"
-
-
-def _shown(value: Any) -> str:
-    text = str(value)
-    return repr(text if len(text) <= 40 else f"{text[:40]}...")
-
-
-def _twins(names: list[str]) -> list[list[int]]:
-    """The positions (from 0) of each field that several columns are read as (`email` and
-    `Email Address`, or one header written twice)."""
-    where: dict[str, list[int]] = {}
-    for k, name in enumerate(names):
-        if name:
-            where.setdefault(name, []).append(k)
-    return [found for found in where.values() if len(found) > 1]
-
-
-def _clash(
-    names: list[str], values: list[Any], twins: list[list[int]], label: Callable[[int], str]
-) -> str | None:
-    """What is wrong when columns read as one field hold different values, else None: the
-    row would keep one of them and drop the other unseen. The same value twice, or one of
-    them missing, is no clash."""
-    for positions in twins:
-        given = [(k, values[k]) for k in positions if k < len(values) and values[k] is not None]
-        for k, value in given[1:]:
-            first, kept = given[0]
-            if value != kept:
-                return (f"columns {label(first + 1)} and {label(k + 1)} are both {names[k]}, "
-                        f"and differ ({_shown(kept)}, {_shown(value)})")  # fmt: skip
-    return None
-
-
-def _row(names: list[str], values: list[Any]) -> dict[str, Any]:
-    """Name -> value, leaving out missing values (so a required field says it is required)."""
-    return {n: v for n, v in zip(names, values, strict=False) if v is not None and n}
 
 
 def _one_document(text: str) -> str | None:
@@ -326,96 +263,8 @@ def _json_object(line: int, chunk: str, name: Naming) -> dict[str, Any] | RowErr
         if row.get(field) is None:
             row[field], given[field] = value, key
         elif value is not None and value != row[field]:
-            shown = f"({_shown(row[field])}, {_shown(value)})"
+            shown = f"({file_rows.shown(row[field])}, {file_rows.shown(value)})"
             return RowError(
                 line, f"keys {given[field]} and {key} are both {field}, and differ {shown}"
             )
     return row
-
-
-def _excel_rows(path: Path, name: Naming) -> Iterator[Entry]:
-    from openpyxl import load_workbook  # imported when a workbook is read
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, ValueError, OSError) as exc:
-        raise Invalid(f"not a readable Excel workbook ({exc})") from None
-    except Exception as exc:  # zipfile.BadZipFile and friends: a damaged or renamed file
-        raise Invalid(f"not a readable Excel workbook ({type(exc).__name__})") from None
-    return _sheet_rows(path, book, name)
-
-
-def _sheet_rows(path: Path, book: Any, name: Naming) -> Iterator[Entry]:
-    """The sheet's rows; Invalid naming the file where its XML cannot be read (a NUL written
-    as `&#0;`, which XML forbids, say): the rows after it cannot be read either."""
-    last = 1  # the header's row
-    try:
-        for number, entry in _sheet_entries(book, name):
-            last = number
-            yield number, entry
-    except SyntaxError as exc:  # the XML parser's ParseError (ElementTree's or lxml's)
-        raise Invalid(
-            f"{path}: not a readable Excel workbook: its first sheet breaks off after row "
-            f"{last} ({' '.join(str(exc).split())})"
-        ) from None
-    finally:
-        book.close()
-
-
-def _sheet_entries(book: Any, name: Naming) -> Iterator[Entry]:
-    from openpyxl.utils import get_column_letter
-
-    rows = _held_cells(book.worksheets[0])
-    first = next(rows, None)
-    if first is None:
-        return
-    line, held = first
-    width = max(held, default=0)
-    header = [held.get(k) for k in range(1, width + 1)] if line == 1 else []
-    names = [name(str(h)) if h is not None else "" for h in header]
-    twins = _twins(names)
-    for number, held in rows if line == 1 else chain([first], rows):  # no header row
-        cells = [_excel_cell(held.get(k)) for k in range(1, len(names) + 1)]
-        beyond = {k: _excel_cell(v) for k, v in sorted(held.items()) if k > len(names)}
-        if all(c is None for c in (*cells, *beyond.values())):
-            continue
-        # A cell right of the header is in a column without one, as a blank header's is.
-        unnamed = _unnamed(names, cells, get_column_letter) or next(
-            (_no_header(get_column_letter(k), v) for k, v in beyond.items() if v is not None),
-            None,
-        )
-        if unnamed:
-            yield number, RowError(number, unnamed)
-        elif twins and (clash := _clash(names, cells, twins, get_column_letter)):
-            yield number, RowError(number, clash)
-        else:
-            yield number, _row(names, cells)
-
-
-def _held_cells(sheet: Any) -> Iterator[tuple[int, dict[int, Any]]]:
-    """(row number, {column number: value}) of each row the sheet holds, only the cells it
-    holds. openpyxl's own rows are filled out to the sheet's last column and every missing
-    row in between: a cell someone typed far out (XFD1048576) made billions of empty cells
-    of a small file. Its parser reads the rows as stored (openpyxl 3.1, which is pinned)."""
-    from openpyxl.worksheet._reader import WorkSheetParser
-
-    book = sheet.parent
-    with sheet._get_source() as source:
-        parser = WorkSheetParser(source, sheet._shared_strings, data_only=book.data_only,
-                                 epoch=book.epoch, date_formats=book._date_formats,
-                                 timedelta_formats=book._timedelta_formats)  # fmt: skip
-        for number, cells in parser.parse():
-            yield number, {cell["column"]: cell["value"] for cell in cells}
-
-
-def _excel_cell(value: Any) -> Any:
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, str):
-        return None if tabular.is_missing(value) else value
-    return value
