@@ -261,6 +261,25 @@ def test_a_workbook_import_names_the_sheets_it_did_not_read(
     assert said + "read: 'More leads')" in result.stderr
 
 
+def test_a_true_cell_is_stored_alike_from_a_workbook_and_its_csv(
+    initialised: Run, tmp_path: Path
+) -> None:
+    """Excel's TRUE was stored as the text `True`, the same sheet saved as CSV as `TRUE`."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["email", "newsletter"])
+    sheet.append(["ann@acme.com", True])
+    book.save(tmp_path / "leads.xlsx")
+    (tmp_path / "leads.csv").write_text("email,newsletter\nbo@acme.com,TRUE\n")
+    for name in ("leads.xlsx", "leads.csv"):
+        result = initialised("import", "leads", str(tmp_path / name))
+        assert result.exit_code == 0, result.output
+    for email in ("ann@acme.com", "bo@acme.com"):
+        lead = as_json(initialised("leads", "show", email, "--json"))
+        assert lead["attributes"] == {"newsletter": True}, lead["attributes"]
+
+
 def test_a_file_with_blank_lines_imports_its_rows(initialised: Run, tmp_path: Path) -> None:
     # Before: each empty line (a file ending in several, a gap between rows) was a bad row,
     # "email: Field required", and the whole file was refused for lines holding nothing.

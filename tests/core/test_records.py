@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from leadflow.core.conditions import Condition, evaluate
 from leadflow.core.records import AccountRecord, EventRecord, LeadRecord
 
 
@@ -112,3 +113,18 @@ def test_any_other_refused_timestamp_is_quoted(value: str) -> None:
     said = _refusal(value)
     assert said.startswith(f"{value!r} is not a date and time"), said
     assert "2026-01-05T14:30:00Z" in said
+
+
+@pytest.mark.parametrize(("cell", "value"), [("TRUE", True), ("True", True), (" false ", False)])
+def test_a_yes_no_column_is_a_boolean_as_a_rule_compares_it(cell: str, value: bool) -> None:
+    """A sheet's TRUE was kept as the text `True` from Excel and `TRUE` from its CSV: two
+    values, neither of which a rule's `equals: true` (a boolean) holds on."""
+    lead = LeadRecord.model_validate({"email": "a@acme.com", "newsletter": cell, "title": cell})
+    assert lead.extra_attributes() == {"newsletter": value}
+    assert lead.title == cell.strip()  # a field of text keeps its text
+    assert evaluate(Condition(field="newsletter", equals=value), lead.extra_attributes())
+    account = AccountRecord.model_validate({"domain": "acme.com", "partner": cell})
+    assert account.extra_attributes() == {"partner": value}
+    row = {"email": "a@acme.com", "type": "page", "timestamp": 1767614400, "consent": cell}
+    event = EventRecord.model_validate(row)
+    assert event.properties == {"consent": value}

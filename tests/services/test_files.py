@@ -108,6 +108,21 @@ def _workbook(path: Path, *others: str) -> Path:
     return path
 
 
+def test_a_true_cell_reads_as_its_csv_does(tmp_path: Path) -> None:
+    """Excel's TRUE cell was read as `True` (Python's spelling), its CSV as `TRUE`."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["email", "newsletter", "partner"])
+    sheet.append(["a@acme.com", True, False])
+    book.save(tmp_path / "book.xlsx")
+    book_row = list(open_table(tmp_path / "book.xlsx").rows)
+    (tmp_path / "book.csv").write_text("email,newsletter,partner\na@acme.com,TRUE,FALSE\n")
+    csv_row = list(open_table(tmp_path / "book.csv").rows)
+    assert book_row == csv_row == [(2, {"email": "a@acme.com", "newsletter": "TRUE",
+                                        "partner": "FALSE"})]  # fmt: skip
+
+
 def test_a_workbook_names_the_sheet_it_reads_and_every_other_it_does_not(tmp_path: Path) -> None:
     """Only the first sheet is read, and nothing said so: rows on the others went unimported."""
     table = open_table(_workbook(tmp_path / "book.xlsx", "Notes", "Lookup"))

@@ -83,6 +83,24 @@ def canonical_header(header: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", key).strip("_")
 
 
+# A yes/no as files write it (TRUE and FALSE: Excel's cells and its CSV, any case), for the
+# columns kept as custom attributes and event properties: a boolean, as tracking calls send
+# one and as a rule compares it (`equals: true`, or `TRUE` unquoted in YAML, holds only on a
+# boolean: `core.conditions._same`). A field of text (a title, a company) keeps its text.
+_YES_NO = {"true": True, "false": False}
+
+
+def _kept(extra: dict[str, Any] | None) -> dict[str, Any]:
+    """The extra columns a record keeps: the blank ones left out, a yes/no a boolean."""
+    return {k: _yes_no(v) for k, v in (extra or {}).items() if v is not None}
+
+
+def _yes_no(value: Any) -> Any:
+    if isinstance(value, str) and len(value) <= 7:  # "  false", at most: a cheap test first
+        return _YES_NO.get(value.strip().casefold(), value)
+    return value
+
+
 def _email(value: Any) -> Any:
     return email_address(value) if isinstance(value, str) else value
 
@@ -184,7 +202,7 @@ class LeadRecord(_Record):
 
     def extra_attributes(self) -> dict[str, Any]:
         """Columns beyond the known ones, kept as custom attributes."""
-        return {k: v for k, v in (self.model_extra or {}).items() if v is not None}
+        return _kept(self.model_extra)
 
 
 class AccountRecord(_Record):
@@ -222,7 +240,7 @@ class AccountRecord(_Record):
 
     def extra_attributes(self) -> dict[str, Any]:
         """Columns beyond the known ones, kept as custom attributes."""
-        return {k: v for k, v in (self.model_extra or {}).items() if v is not None}
+        return _kept(self.model_extra)
 
 
 class EventRecord(_Record):
@@ -245,7 +263,7 @@ class EventRecord(_Record):
     def _columns_are_properties(self) -> EventRecord:
         """A flat file (CSV, Excel) has no `properties` object: a row without one has its other
         columns (`path`, `url`, `utm_source`) as its properties, rather than dropped."""
-        extra = {k: v for k, v in (self.model_extra or {}).items() if v is not None}
+        extra = _kept(self.model_extra)
         if extra and "properties" not in self.model_fields_set:
             self.properties = extra
         return self

@@ -116,6 +116,8 @@ def _held_cells(sheet: Any) -> Iterator[tuple[int, dict[int, Any]]]:
 
 
 def _excel_cell(value: Any) -> Any:
+    if isinstance(value, bool):  # Excel's spelling, which its CSV writes (Python's is `True`)
+        return "TRUE" if value else "FALSE"
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
