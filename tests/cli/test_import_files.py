@@ -71,6 +71,16 @@ def test_a_binary_file_is_one_clear_line(initialised: Run, tmp_path: Path) -> No
     assert "Traceback" not in result.output
 
 
+def test_a_binary_file_without_nul_says_what_it_holds(initialised: Run, tmp_path: Path) -> None:
+    """It said `NUL characters near the start` of a file that held none."""
+    path = tmp_path / "capture.csv"
+    path.write_bytes(b"email\x01\x02\x03\x04" * 50)
+    result = initialised("import", "leads", str(path))
+    assert result.exit_code == 1
+    said = "capture.csv: a binary file, not text (200 control characters in its first 450"
+    assert said in result.stderr and "NUL" not in result.stderr
+
+
 def test_subdomains_share_one_account_and_free_mail_makes_none(
     initialised: Run, tmp_path: Path
 ) -> None:

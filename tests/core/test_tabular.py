@@ -113,4 +113,28 @@ def test_real_values_are_kept(value: str) -> None:
 )
 def test_a_binary_file_is_told_from_a_text_file_with_a_stray_nul(data: bytes, binary: bool) -> None:
     text, _ = tabular.decode(data)
-    assert tabular.looks_binary(text) is binary
+    assert (tabular.binary_signs(text) is not None) is binary
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (
+            b"\x01\x02\x03\x04" * 50,
+            "200 control characters in its first 200 characters (\\x01, \\x02, \\x03, \\x04)",
+        ),
+        (
+            b"\x1b[0m\x7f\x08" * 30 + b"\n" * 10,
+            "90 control characters in its first 190 characters (\\x08, \\x1b, \\x7f)",
+        ),
+        (b"PK\x03\x04\x14\x00\x06\x00" + b"x" * 200, "a NUL character in its first line"),
+        (
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20,
+            "80 control characters in its first 320 characters (NUL, \\x1a)",
+        ),
+    ],
+)
+def test_a_binary_file_is_told_by_what_was_found(data: bytes, said: str) -> None:
+    """It always said `NUL characters near the start`, also of a file that held none."""
+    text, _ = tabular.decode(data)
+    assert tabular.binary_signs(text) == said

@@ -117,19 +117,27 @@ def _looks_utf16(data: bytes) -> bool:
 
 
 BINARY_SNIFF = 4096  # characters of a file's start read to tell a binary file
+SIGNS_SHOWN = 5  # kinds of control character a binary file's refusal names
 # Control characters no text file holds (tab, line feed, form feed and carriage return do).
 _BINARY = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 
 
-def looks_binary(text: str) -> bool:
-    """Whether decoded text is a binary file's: a NUL in its first line (the header), or
-    more than 8 control characters, over one in 64 characters of its start. A few stray NULs
+def binary_signs(text: str) -> str | None:
+    """What makes decoded text a binary file's, in words, or None: a NUL in its first line
+    (the header), or more than 8 control characters, over one in 64 characters of its start
+    (`37 control characters in its first 4,096 characters (NUL, \\x1a)`). A few stray NULs
     in data rows are bad cells, named by their lines wherever they are (`services.files`)."""
     start = text[:BINARY_SNIFF]
     if "\0" in start.split("\n", 1)[0]:
-        return True
-    controls = len(_BINARY.findall(start))
-    return controls > 8 and controls * 64 > len(start)
+        return "a NUL character in its first line"
+    controls = _BINARY.findall(start)
+    if len(controls) <= 8 or len(controls) * 64 <= len(start):
+        return None
+    kinds = sorted(set(controls))
+    named = ", ".join("NUL" if c == "\0" else f"\\x{ord(c):02x}" for c in kinds[:SIGNS_SHOWN])
+    more = ", ..." if len(kinds) > SIGNS_SHOWN else ""
+    return (f"{len(controls)} control characters in its first {len(start):,} characters "
+            f"({named}{more})")  # fmt: skip
 
 
 # The longest cell a row may hold, in characters: as many as Python's csv module reads by

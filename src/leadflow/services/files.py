@@ -128,8 +128,8 @@ def _csv_table(
     path: Path, data: bytes, encoding: str | None, delimiter: str | None, name: Naming
 ) -> Table:
     text, used = tabular.decode(data, encoding)
-    if tabular.looks_binary(text):
-        raise Invalid("a binary file, not text (NUL characters near the start)")
+    if signs := tabular.binary_signs(text):
+        raise Invalid(f"a binary file, not text ({signs})")
     split = delimiter or tabular.sniff_delimiter(text)
     # An empty line holds no row (a file may start or end with several): the header is the
     # first line that holds anything, and an empty line after it is skipped, not a row of
