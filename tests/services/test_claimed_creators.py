@@ -119,17 +119,25 @@ def _while_held(
     second: Callable[[Session], object],
 ) -> list[BaseException]:
     """Run `second` while what `first` wrote is not committed yet; what `second` raised."""
+    return held_while(sessions, first, lambda: one_transaction(sessions, second, options=PATIENT))
+
+
+def held_while(
+    sessions: sessionmaker[Session], first: Callable[[Session], object], run: Callable[[], object]
+) -> list[BaseException]:
+    """Call `run` in a thread while what `first` wrote is not committed yet, until it waits
+    for a lock (PostgreSQL); then commit, and what `run` raised."""
     errors: list[BaseException] = []
 
-    def run() -> None:
+    def running() -> None:
         try:
-            one_transaction(sessions, second, options=PATIENT)
+            run()
         except BaseException as exc:
             errors.append(exc)
 
     with sessions() as held:
         first(held)
-        thread = threading.Thread(target=run)
+        thread = threading.Thread(target=running)
         thread.start()
         try:
             _seen_waiting(sessions, held)
@@ -197,3 +205,46 @@ def test_a_merge_beside_a_writer_of_the_duplicate_merges_what_it_wrote(
         if leaves == "event":
             theirs = select(func.count()).where(Event.lead_id == kept.id, Event.source != "note")
             assert session.scalar(theirs) == 1
+
+
+def _visitor_known(sessions: sessionmaker[Session]) -> None:
+    """The duplicate's person has a visitor id and a user id of their own (no e-mail)."""
+    _known(sessions)
+    raw = {"type": "identify", "userId": "u-9", "anonymousId": "a-9", "messageId": "i-9",
+           "traits": {"email": DUPLICATE}}  # fmt: skip
+    one_transaction(sessions, _tracked((raw,)))
+
+
+def _tracked(raw: tuple[dict[str, Any], ...]) -> Callable[[Session], object]:
+    """A tracking call of these messages."""
+    messages = [parse_message(m, NOW) for m in raw]
+    return lambda session: ingest.ingest(session, BOOK, messages, source="web", now=NOW)
+
+
+PAGE = {"type": "page", "anonymousId": "a-9", "messageId": "p-9"}
+TRACK = {"type": "track", "event": "Signed In", "userId": "u-9", "messageId": "t-9"}
+NEWCOMER = {"type": "identify", "anonymousId": "a-new", "messageId": "i-new",
+            "traits": {"email": "new@elsewhere.com"}}  # fmt: skip
+# A known visitor's tracking calls (no e-mail: their ids have a lead, so they claim nothing).
+KNOWN_VISITORS = {
+    "page view by the visitor id": (PAGE,),
+    "track by the user id": (TRACK,),
+    "batch of both": (PAGE, TRACK),
+    "batch beside a new visitor's identify": (NEWCOMER, PAGE),
+}
+
+
+@pytest.mark.parametrize("raw", KNOWN_VISITORS.values(), ids=KNOWN_VISITORS.keys())
+def test_a_known_visitors_events_beside_a_merge_land_on_the_lead_kept(
+    sessions: sessionmaker[Session], raw: tuple[dict[str, Any], ...]
+) -> None:
+    """The visitor's ids name the duplicate until the merge commits: the call read them so,
+    then waited on the duplicate's row, which the merge deleted (PostgreSQL: a foreign key
+    violation, a 500). It reads them again and stores its events for the lead kept."""
+    _visitor_known(sessions)
+    assert _beside_a_merge(sessions, _tracked(raw)) == []
+    with sessions() as session:
+        kept = session.scalar(select(Lead.id).where(Lead.email == KEEP))
+        theirs = select(Event.message_id).where(Event.source == "web", Event.type != "identify")
+        stored = set(session.scalars(theirs.where(Event.lead_id == kept)))
+        assert stored == {m["messageId"] for m in raw if m["type"] != "identify"}

@@ -28,7 +28,7 @@ from leadflow.models.privacy import ErasedCount, Tombstone
 from leadflow.models.score_ledger import ScoreEntry
 from leadflow.models.stage_change import StageChange
 from leadflow.repositories import _hot, lead_activity, rule_state
-from leadflow.repositories._sql import chunked, dialect_insert
+from leadflow.repositories._sql import ROW_LOCK, chunked, dialect_insert
 
 PERSONAL: tuple[type[Base], ...] = (
     Identity, StageChange, Assignment, ScoreEntry, Event, Notification,
@@ -177,6 +177,12 @@ _TOMBSTONED = select(Tombstone.key_hash).where(
 _DO_NOT_TRACK = select(Lead.id).where(
     Lead.id.in_(bindparam("ids", expanding=True)), Lead.do_not_track.is_(True)
 )
+_HELD_TO_TRACK = (
+    select(Lead.id, Lead.do_not_track)
+    .where(Lead.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Lead.id)
+    .with_for_update(**ROW_LOCK)
+)
 
 
 def anyone_erased(session: Session) -> bool:
@@ -217,10 +223,20 @@ def count_erased(session: Session, row: dict[str, Any], revenue: float) -> None:
 
 
 def do_not_track(session: Session, lead_ids: Iterable[int]) -> set[int]:
-    """Which of these leads asked not to be tracked."""
-    # On the driver's cursor (`_hot`): every tracking call for a known person asks.
+    """Which of these leads asked not to be tracked (an import of events asks; a tracking
+    call asks `held_to_track`)."""
     rows = _hot.run_listed(session, "do_not_track", _DO_NOT_TRACK, sorted(set(lead_ids)))
     return {int(lead_id) for (lead_id,) in rows}
+
+
+def held_to_track(session: Session, lead_ids: Iterable[int]) -> dict[int, bool]:
+    """These leads held until the commit (PostgreSQL: `ROW_LOCK`, in id order, as
+    `leads.get_many` takes them), each with whether it asked not to be tracked. A lead left
+    out has gone (merged away or erased) since its id was read: a lock waits for the delete's
+    commit, then finds no row, where an event's foreign key would fail."""
+    # On the driver's cursor (`_hot`): every tracking call for a known person asks.
+    rows = _hot.run_listed(session, "held_to_track", _HELD_TO_TRACK, sorted(set(lead_ids)))
+    return {int(lead_id): bool(untracked) for lead_id, untracked in rows}
 
 
 def anonymize_events_before(

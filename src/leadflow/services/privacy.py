@@ -205,9 +205,10 @@ def forget(session: Session, source: str, message_ids: Iterable[str], now: datet
     return {by_hash[h] for h in new}
 
 
-def not_tracked(session: Session, lead_ids: Iterable[int]) -> set[int]:
-    """The leads (of these) whose behaviour must not be stored or scored."""
-    return people.do_not_track(session, lead_ids)
+def held_to_track(session: Session, lead_ids: Iterable[int]) -> dict[int, bool]:
+    """These leads, held until the commit, each with whether its behaviour must not be stored
+    or scored; a lead left out has gone (merged away or erased) since its id was read."""
+    return people.held_to_track(session, lead_ids)
 
 
 def apply_retention(session: Session, playbook: Playbook, now: datetime) -> int:

@@ -152,8 +152,7 @@ def ingest_parts(
         if _owner(message, owners) is None and message.email():
             lead_id = people.known_by_email(message)  # which links the message's ids to it
             owners.update(dict.fromkeys(_identity_keys(message), lead_id))
-    rows = [_event_row(m, _owner(m, owners), source, now) for m in kept]
-    tracked, rows, _ = _tracked_only(session, kept, rows)
+    tracked, rows = _held_and_tracked(session, kept, owners, source, now)
     forgotten = _forget_dropped(session, fresh, tracked, source, now)
     stored = event_repo.insert_new(session, rows) if rows else {}
     new_events: dict[int, list[EventFacts]] = {}
@@ -243,15 +242,37 @@ def _may_create(messages: Sequence[Message], owners: dict[str, int]) -> list[Mes
     ]
 
 
-def _tracked_only(
-    session: Session, messages: list[Message], rows: list[dict[str, Any]]
-) -> tuple[list[Message], list[dict[str, Any]], int]:
-    """Consent: a do-not-track lead's behaviour is neither stored nor scored."""
-    untracked = privacy.not_tracked(session, {r["lead_id"] for r in rows if r["lead_id"]})
-    if not untracked:
-        return messages, rows, 0
-    kept = [(m, r) for m, r in zip(messages, rows, strict=True) if r["lead_id"] not in untracked]
-    return [m for m, _ in kept], [r for _, r in kept], len(rows) - len(kept)
+def _held_and_tracked(
+    session: Session, messages: list[Message], owners: dict[str, int], source: str, now: datetime
+) -> tuple[list[Message], list[dict[str, Any]]]:
+    """The messages to store and their event rows, their leads held until the commit (the
+    lock `run_live` takes, taken before the events' INSERT). Consent: a do-not-track lead's
+    behaviour is neither stored nor scored. A lead that has gone since its ids were read (a
+    merge or an erasure committed, maybe while this waited for the lock) gets nothing: its
+    messages' ids are read again, and name the lead kept, or an erased person's tombstones."""
+    while True:
+        rows = [_event_row(m, _owner(m, owners), source, now) for m in messages]
+        wanted = {r["lead_id"] for r in rows if r["lead_id"] is not None}
+        held = privacy.held_to_track(session, wanted)
+        gone = wanted - held.keys()
+        if not gone:
+            break
+        messages, owners = _read_again(session, messages, owners, gone)
+    kept = [(m, r) for m, r in zip(messages, rows, strict=True) if not held.get(r["lead_id"])]
+    return [m for m, _ in kept], [r for _, r in kept]
+
+
+def _read_again(
+    session: Session, messages: list[Message], owners: dict[str, int], gone: set[int]
+) -> tuple[list[Message], dict[str, int]]:
+    """The messages and their ids' leads once these leads have gone: a merge moved their ids
+    to the lead kept; an erasure deleted them and buried the person (whose messages are
+    dropped, as any about an erased person)."""
+    keys = {k for m in messages if _owner(m, owners) in gone for k in _identity_keys(m)}
+    owners = {k: lead for k, lead in owners.items() if lead not in gone}
+    owners.update(identities.leads_for(session, keys))
+    kept, _ = privacy.drop_erased(session, messages)
+    return kept, owners
 
 
 def _first_of_each(messages: Sequence[Message], known: set[str]) -> list[Message]:
