@@ -24,7 +24,8 @@ from leadflow.api.group_commit import one_transaction
 from leadflow.core.errors import Conflict
 from leadflow.core.segment import parse_message
 from leadflow.models import Event, Lead
-from leadflow.services import importing, ingest, lead_edits, merge
+from leadflow.models.identity import Identity
+from leadflow.services import importing, ingest, lead_edits, merge, privacy
 from leadflow.services.files import Row
 from tests.services.test_concurrent_writers import BOOK, NOW, PATIENT
 
@@ -248,3 +249,59 @@ def test_a_known_visitors_events_beside_a_merge_land_on_the_lead_kept(
         theirs = select(Event.message_id).where(Event.source == "web", Event.type != "identify")
         stored = set(session.scalars(theirs.where(Event.lead_id == kept)))
         assert stored == {m["messageId"] for m in raw if m["type"] != "identify"}
+
+
+def _erase(session: Session) -> object:
+    return privacy.erase(session, DUPLICATE, actor="ana", now=NOW)
+
+
+# Every writer of the person, and the known visitor's calls: none may bring them back. Each
+# with the ids it names the person by (a page view by one after the erasure is dropped).
+KNOWN_BY = ({"anonymousId": "a-9"}, {"userId": "u-9"})
+ERASED_WRITERS: dict[str, tuple[Callable[[Session], object], tuple[dict[str, str], ...]]] = {
+    "identify": (_identify, ({"userId": "u-1"},)),
+    "track with the address as user id": (_track, ()),
+    "page view with the address in context": (_track_in_context, ({"anonymousId": "a-1"},)),
+    "import leads": (_import_leads, ()),
+    "import leads, many rows": (_import_many_leads, ()),
+    "import events": (_import_events, ()),
+    "page view by the visitor id": (_tracked((PAGE,)), ()),
+    "track by the user id": (_tracked((TRACK,)), ()),
+}
+
+
+def _nothing_of_the_person(
+    sessions: sessionmaker[Session], known_by: tuple[dict[str, str], ...]
+) -> None:
+    """The lead kept is all there is of the two, with no id and no event, and a page view by
+    any id the person was known by is dropped."""
+    after = [{"type": "page", "messageId": f"after-{n}", **ids} for n, ids in enumerate(known_by)]
+    one_transaction(sessions, _tracked(tuple(after)))
+    with sessions() as session:
+        named = select(Lead.email).where(Lead.email.in_([KEEP, DUPLICATE]))
+        assert session.scalars(named).all() == [KEEP]
+        assert session.scalars(select(Identity.anonymous_id)).all() == []
+        assert session.scalars(select(Event.message_id)).all() == []
+
+
+@pytest.mark.parametrize("write", ERASED_WRITERS.values(), ids=ERASED_WRITERS.keys())
+def test_a_writer_beside_an_erasure_does_not_bring_the_person_back(
+    sessions: sessionmaker[Session], write: tuple[Callable[[Session], object], Any]
+) -> None:
+    """The erasure first: a writer waits for it, then finds the person's tombstones. Before,
+    a writer by e-mail made the erased person again, a known visitor's call failed on the
+    deleted lead's foreign key."""
+    _visitor_known(sessions)
+    assert _while_held(sessions, _erase, write[0]) == []
+    _nothing_of_the_person(sessions, KNOWN_BY)
+
+
+@pytest.mark.parametrize("write", ERASED_WRITERS.values(), ids=ERASED_WRITERS.keys())
+def test_an_erasure_beside_a_writer_of_the_person_erases_what_it_wrote(
+    sessions: sessionmaker[Session], write: tuple[Callable[[Session], object], Any]
+) -> None:
+    """The writer first: the erasure waits for it, then reads the person afresh, so the ids
+    the writer gave them are erased and buried too."""
+    _visitor_known(sessions)
+    assert _while_held(sessions, write[0], _erase) == []
+    _nothing_of_the_person(sessions, KNOWN_BY + write[1])

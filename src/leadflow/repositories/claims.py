@@ -5,16 +5,18 @@ for each other crosswise on the unique keys (a deadlock). Claiming every name a 
 create, in one global order, before creating any, makes the second wait for the first instead.
 And a merge claims the addresses it folds in: a creator that claimed the address before it
 looked it up waits for the merge, then finds the lead kept, never making the duplicate again
-(it would, waiting only on the duplicate's row: the merge deletes it).
+(it would, waiting only on the duplicate's row: the merge deletes it). An erasure claims the
+person's addresses and keys the same way: a creator that waited for it reads the person's
+tombstones after its claim, and drops what it would have made again.
 
 Every path that makes a lead, or gives one an e-mail or a visitor id, claims through
 `claim_people` (names in one form: an address as `email_identity` keeps it). A claim of a few
 names takes each; a claim of more than `ONE_BY_ONE` (an import) would fill PostgreSQL's lock
 table (about 6,400 locks for the whole server by default), so it takes its names' buckets
-(`BUCKETS`, shared with other big claims) instead. A merge, which deletes a lead and so frees
-its address, takes its names' buckets exclusively as well: it waits for a big claim of them,
-and one waits for it. PostgreSQL only (transaction-level advisory locks); SQLite has one
-writer at a time.
+(`BUCKETS`, shared with other big claims) instead. A merge or an erasure, which deletes a lead
+and so frees its address, takes its names' buckets exclusively as well: it waits for a big
+claim of them, and one waits for it. PostgreSQL only (transaction-level advisory locks);
+SQLite has one writer at a time.
 """
 
 from __future__ import annotations
@@ -68,6 +70,13 @@ def names_of(
         *(f"key:{key}" for key in keys),
         *(f"domain:{domain}" for domain in domains),
     }
+
+
+def may_have_waited(session: Session) -> bool:
+    """Whether a claim taken in this transaction may have waited for another's commit, which
+    what the transaction read before the claim did not see (PostgreSQL). On SQLite a writer
+    sees every commit made before it began: there is one writer at a time."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def claim_people(

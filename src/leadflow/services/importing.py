@@ -127,12 +127,17 @@ def import_leads(
 ) -> ImportReport:
     """Upsert leads by e-mail, and their accounts by company domain."""
     records, report = validate_rows("lead", rows, LeadRecord, skip_invalid)
-    records = _not_erased(session, records, report)
     companies = [_company_of(r) for r in records]
-    # As tracking does before it makes a lead: a merge folding an address in is waited for.
+    # As tracking does before it makes a lead: a merge folding an address in, or an erasure
+    # burying one, is waited for, so the tombstones are read after.
     claims.claim_people(
         session, emails=[r.email for r in records], domains=[c for c in companies if c]
     )
+    kept = _not_erased(session, records, report)
+    if len(kept) < len(records):
+        wanted = set(map(id, kept))
+        companies = [c for r, c in zip(records, companies, strict=True) if id(r) in wanted]
+        records = kept
     # Where the leads are before: a lead the file moves leaves an account to roll up again.
     before = lead_repo.account_ids_by_email(session, [r.email for r in records])
     accounts = _account_rows(records, companies, now)
@@ -217,11 +222,20 @@ def _company_of(record: LeadRecord) -> str | None:
     return business_domain(record.email)
 
 
-def ensure_leads(session: Session, emails: list[str], now: datetime) -> None:
-    """Create leads not seen before, each linked to its company's account by e-mail domain."""
+def claim_leads(session: Session, emails: list[str]) -> dict[str, str | None]:
+    """Claim these addresses and their business domains, as `import_leads` does; the domain
+    of each address."""
     domains = {e: business_domain(e) for e in emails}
-    business = sorted({d for d in domains.values() if d})
-    claims.claim_people(session, emails=emails, domains=business)  # as `import_leads`
+    claims.claim_people(session, emails=emails, domains={d for d in domains.values() if d})
+    return domains
+
+
+def ensure_leads(
+    session: Session, emails: list[str], domains: dict[str, str | None], now: datetime
+) -> None:
+    """Create leads not seen before (their names claimed: `claim_leads`, which gave their
+    domains), each linked to its company's account by e-mail domain."""
+    business = sorted({d for e in emails if (d := domains[e])})
     account_repo.upsert_many(
         session,
         [{"domain": d, "name": d, "created_at": now, "updated_at": now} for d in business],
@@ -320,9 +334,10 @@ def import_events(
 ) -> ImportReport:
     """Store events for leads by e-mail (creating unknown leads), skipping ones already seen."""
     records, report = validate_rows("event", rows, EventRecord, skip_invalid)
-    records = _not_erased(session, records, report)
+    domains = claim_leads(session, sorted({r.email for r in records}))
+    records = _not_erased(session, records, report)  # after the claim, as `import_leads`
     emails = sorted({r.email for r in records})
-    ensure_leads(session, emails, now)
+    ensure_leads(session, emails, domains, now)
     ids = lead_repo.ids_by_email(session, emails)
     untracked = people.do_not_track(session, ids.values())
     if untracked:

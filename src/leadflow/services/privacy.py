@@ -7,7 +7,9 @@ lead as one anonymous count (`erased_counts`) so funnel and conversion reports s
 buries hashes of its e-mail, the addresses merges folded into it and its identity keys
 (`tombstones`) so replayed or new events for it are dropped, remembers the hashes of its
 events' message ids (`forgotten_messages`) so a replay of one is answered as any replay is,
-queues a `people.erased` webhook carrying only the hash, and audits it.
+queues a `people.erased` webhook carrying only the hash, and audits it. It claims the
+person's addresses and identity keys first, as a merge claims the address it frees
+(`repositories/claims`), and reads the person after: writers of them take turns with it.
 
 A tracking message dropped as about an erased or do-not-track person is acknowledged as if
 stored (the write key is public: its answer must not tell who was erased or opted out) and
@@ -30,7 +32,7 @@ from leadflow.core.segment import USER_PREFIX, Message, merged_address, previous
 from leadflow.core.stages import Stage, funnel_rank
 from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
-from leadflow.repositories import forgotten_messages, identities, people
+from leadflow.repositories import claims, forgotten_messages, identities, people
 from leadflow.repositories import leads as lead_repo
 from leadflow.services import audit, handoff, pipeline, playbooks
 
@@ -38,18 +40,18 @@ MIN_NEEDLE = 6  # shorter ids (`user:7`'s 7) would match unrelated text in other
 RETENTION_BATCH = 10_000
 
 
-def find_person(session: Session, key: str) -> Lead | None:
+def find_person(session: Session, key: str, *, lock: bool = False) -> Lead | None:
     """The lead by id, e-mail (`leads.get_by_email`: one merged into it too), or identity key
-    (anonymous id or `user:` id)."""
+    (anonymous id or `user:` id); `lock`: read afresh and held until the commit."""
     key = key.strip()
     if not key or len(key) > 500 or not key.isprintable():
         raise Invalid("key: give an e-mail address, a lead id or an identity key")
     if key.isdigit() and len(key) < 19:
-        return lead_repo.get(session, int(key))
+        return lead_repo.get(session, int(key), lock=lock)
     if "@" in key:
-        return lead_repo.get_by_email(session, key)
+        return lead_repo.get_by_email(session, key, lock=lock)
     lead_id = identities.lead_for_anonymous(session, key)
-    return lead_repo.get(session, lead_id) if lead_id is not None else None
+    return lead_repo.get(session, lead_id, lock=lock) if lead_id is not None else None
 
 
 def _addresses(email: str | None, keys: Sequence[str]) -> list[str]:
@@ -69,11 +71,9 @@ def _needles(lead: Lead | None, email: str | None, keys: Sequence[str]) -> list[
 
 def erase(session: Session, key: str, *, actor: str, now: datetime) -> dict[str, Any]:
     """Remove the person everywhere; what was removed, as counts and the person's hash."""
-    lead = find_person(session, key)
-    email = lead.email if lead is not None else (email_identity(key) if "@" in key else None)
+    lead, email, keys = _claimed_person(session, key)
     if lead is None and email is None:
         raise NotFound(f"no person with id or identity key {key!r}")
-    keys = people.identity_keys(session, lead.id) if lead is not None else []
     subject = key_hash(email) if email else key_hash(f"lead:{lead.id if lead else key}")
     needles = _needles(lead, email, keys)
     removed = {"lead": 0, "events": 0, "alerts": 0}
@@ -99,6 +99,26 @@ def erase(session: Session, key: str, *, actor: str, now: datetime) -> dict[str,
         session, actor=actor, action="people.erase", target=target, details=result, now=now
     )
     return result
+
+
+def _claimed_person(session: Session, key: str) -> tuple[Lead | None, str | None, list[str]]:
+    """The person's lead (held), e-mail and identity keys, read once every address and key of
+    theirs is claimed, as a merge claims the address it frees (`freeing`): a writer that
+    claimed one first is waited for, and what it gave the person is erased with the rest; one
+    that claims one after waits for the erasure, then finds the person's tombstones."""
+    claimed: set[str] = set()
+    lead = find_person(session, key)
+    while True:
+        email = lead.email if lead is not None else (email_identity(key) if "@" in key else None)
+        keys = people.identity_keys(session, lead.id) if lead is not None else []
+        names = claims.names_of(emails=_addresses(email, keys), keys=keys)
+        if names <= claimed:
+            return lead, email, keys
+        # Names found only now (a writer the claim waited for gave them) are claimed out of
+        # order: rare, and a deadlock that may follow is PostgreSQL's to end.
+        claims.claim_people(session, emails=_addresses(email, keys), keys=keys, freeing=True)
+        claimed |= names
+        lead = find_person(session, key, lock=True)
 
 
 def _leave_account(session: Session, account_id: int | None, actor: str, now: datetime) -> None:

@@ -22,8 +22,8 @@ from leadflow.core.errors import Invalid
 from leadflow.core.facts import EventFacts
 from leadflow.core.playbook import Playbook
 from leadflow.core.segment import USER_PREFIX, Message, parse_message
+from leadflow.repositories import claims, identities, live_snapshot
 from leadflow.repositories import events as event_repo
-from leadflow.repositories import identities, live_snapshot
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories.live_snapshot import LiveSnapshot
 from leadflow.services import privacy
@@ -147,7 +147,7 @@ def ingest_parts(
     kept, _ = privacy.drop_erased(session, fresh, anyone_erased=snapshot.anyone_erased)
     people = Identities(session, now, frozenset(playbook.custom_fields))
     keys = {k for m in kept for k in _identity_keys(m)}
-    owners = _identified(people, kept, keys, read_first=not changes_identity)
+    kept, owners = _identified(people, kept, keys, read_first=not changes_identity)
     for message in kept:  # a known person's e-mail (userId, context traits) on new ids
         if _owner(message, owners) is None and message.email():
             lead_id = people.known_by_email(message)  # which links the message's ids to it
@@ -215,21 +215,29 @@ class _Outcome:
 
 
 def _identified(
-    people: Identities, messages: Sequence[Message], keys: set[str], *, read_first: bool
-) -> dict[str, int]:
+    people: Identities, messages: list[Message], keys: set[str], *, read_first: bool
+) -> tuple[list[Message], dict[str, int]]:
     """Claim the names the messages may create and apply the identity messages among them;
-    then the lead each known id belongs to. `read_first` (no identity message): whose ids are
-    known is read before, so a message whose ids have a lead claims nothing (nor reads again)."""
+    the messages left, and the lead each known id belongs to. `read_first` (no identity
+    message): whose ids are known is read before, so a message whose ids have a lead claims
+    nothing (nor reads again)."""
     session = people.session
     known = identities.leads_for(session, keys) if read_first else {}
     claimed = _may_create(messages, known)
     if not claimed and read_first:
-        return known
+        return messages, known
     people.claim_and_lock(claimed)
+    if claims.may_have_waited(session):
+        # For an erasure of one of these people, maybe: its tombstones are read again, or
+        # the person would be made anew (the first reading was before the claim).
+        left, _ = privacy.drop_erased(session, claimed)
+        if len(left) < len(claimed):
+            buried = set(map(id, claimed)) - set(map(id, left))
+            messages, claimed = [m for m in messages if id(m) not in buried], left
     for message in claimed:
         if message.type in IDENTITY_TYPES:
             people.apply(message)
-    return identities.leads_for(session, keys)  # once claimed: what a claim waited for is seen
+    return messages, identities.leads_for(session, keys)  # once claimed: the claim's wait seen
 
 
 def _may_create(messages: Sequence[Message], owners: dict[str, int]) -> list[Message]:
