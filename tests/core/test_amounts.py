@@ -44,9 +44,10 @@ def test_an_amount_typed_with_thousands_separators_or_a_currency_sign_is_read(
     assert amounts.number(typed) == value
 
 
-@pytest.mark.parametrize("typed", ["1,5", "12,5", "1,2345"])
+@pytest.mark.parametrize("typed", ["1,5", "12,5", "1,2345", "1_5", "1_000"])
 def test_a_comma_that_separates_no_thousands_is_refused_naming_the_text(typed: str) -> None:
-    """Every comma was dropped before the web form read an amount: `1,5` was 15."""
+    """Every comma was dropped before the web form read an amount: `1,5` was 15; Python's
+    own reading of numbers took `1_5` (digits grouped as in its source code) as 15."""
     with pytest.raises(Invalid) as refused:
         amounts.read(typed, "goal")
     assert refused.value.message == f"goal: {typed!r} is not a number"

@@ -29,7 +29,7 @@ def test_an_annual_revenue_as_files_write_it_is_read(typed: str, value: float) -
     assert record.annual_revenue == value
 
 
-@pytest.mark.parametrize("typed", ["1,5", "12,3456", "1,23", "1.234,50", "1.5M", "1,2,3"])
+@pytest.mark.parametrize("typed", ["1,5", "12,3456", "1,23", "1.234,50", "1.5M", "1,2,3", "1_5"])
 def test_a_number_whose_commas_are_not_thousands_is_refused_naming_it(typed: str) -> None:
     # Before: every comma was dropped, whatever it separated: `1,5` (one and a half, as a
     # decimal comma writes it) was stored as 15 and `1.234,50` as 1.2345, without a word.

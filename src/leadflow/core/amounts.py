@@ -38,7 +38,10 @@ def read(text: str, where: str, *, positive: bool = False) -> float:
 def number(text: str) -> float | None:
     """A number as people write it (`12500.5`, `1e6`, `$1,234.50`, `1 234 €`), else None:
     the one reading of typed and sent numbers (forms, options, traits, rules, files), so
-    `1,5` is no number anywhere rather than 15 in one place. Not checked: `inf` is inf."""
+    `1,5` is no number anywhere rather than 15 in one place. Not checked: `inf` is inf.
+    Python's digit grouping (`1_5`, its source code's) is no way people write numbers."""
+    if "_" in text:
+        return None
     try:
         return float(text)  # most texts: nothing to drop
     except ValueError:

@@ -114,12 +114,9 @@ def _number(value: Any) -> Any:
     text when it is none (`1,5`: no thousands separator, and 15 is not what it says)."""
     if not isinstance(value, str):
         return value
-    text = amounts.number_text(value)
-    try:
-        float(text)
-    except ValueError:
-        raise ValueError(f"{amounts.shown(value)} is not a number") from None
-    return text
+    if amounts.number(value) is None:  # the one reading: `1,5` and `1_5` are none
+        raise ValueError(f"{amounts.shown(value)} is not a number")
+    return amounts.number_text(value)
 
 
 def _whole_number(value: Any) -> Any:
