@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.core import facts as core_facts
 from leadflow.core.conditions import describe, evaluate
-from leadflow.core.errors import NotFound
+from leadflow.core.errors import Conflict, LeadflowError, NotFound
 from leadflow.core.facts import ACCOUNT_COLUMNS, LEAD_COLUMNS, EventFacts
 from leadflow.core.limits import as_id
 from leadflow.core.playbook import Persona, Playbook
@@ -71,6 +71,33 @@ def find(session: Session, key: str) -> Lead:
     if lead is None:
         raise NotFound(f"no lead with {'id' if number is not None else 'e-mail'} {key!r}")
     return lead
+
+
+def held(session: Session, key: str) -> Lead:
+    """A lead to edit, by id or e-mail: read afresh and held until the commit (`ROW_LOCK`).
+
+    Read without a lock, a lead a merge or an erasure deletes meanwhile failed the edit at its
+    first write (its UPDATE found no row, its stage change or note no lead: a 500). Held, the
+    merge or erasure either commits first, and the lead is found gone here (Conflict naming
+    the lead it went into, NotFound when erased), or waits for the edit's commit."""
+    lead = find(session, key)
+    if (found := lead_repo.get(session, lead.id, lock=True)) is not None:
+        return found
+    raise _gone(session, lead)
+
+
+def _gone(session: Session, lead: Lead) -> LeadflowError:
+    """What became of a lead deleted since it was read: a merge folds its address into the
+    lead kept (`lead_repo.fold_email`), an erasure leaves the address to no lead."""
+    kept = lead_repo.get_by_email(session, lead.email) if lead.email else None
+    if kept is not None and kept.id != lead.id:
+        return Conflict(
+            f"lead {lead.id} was merged into lead {kept.id} ({kept.email}) while you edited "
+            "it; edit that one"
+        )
+    if lead.email is not None:
+        return NotFound(f"lead {lead.id} was erased while you edited it")
+    return NotFound(f"lead {lead.id} was merged or erased while you edited it")
 
 
 def facts_of(

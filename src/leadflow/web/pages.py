@@ -182,7 +182,9 @@ async def act(key: str, request: Request, session: DbSession, now: Now, seen: Se
     await check_csrf(request, seen)
     form = await request.form()
     action, reason = str(form.get("action", "")), str(form.get("reason", "")).strip()
-    lead = leads.find(session, key)
+    # Held until the commit: one merged or erased meanwhile is a 409 or 404 page naming what
+    # became of it, never a 500 at the action's first write (`leads.held`).
+    lead = leads.held(session, key)
     _allowed(seen, lead, Permission.SALES)
     error = None
     try:

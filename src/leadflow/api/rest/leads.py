@@ -79,6 +79,14 @@ def _lead(session: DbSession, key: str, caller: ApiKey, permission: Permission) 
     return lead
 
 
+def _held(session: DbSession, key: str, caller: ApiKey, permission: Permission) -> Lead:
+    """As `_lead`, for an edit: the lead read afresh and held until the commit, so a merge or
+    erasure of it meanwhile is a 409 or 404 naming what became of it (`leads.held`)."""
+    lead = leads.held(session, key)
+    access.check(access.Actor.key(caller), lead, permission)
+    return lead
+
+
 def _detail(session: DbSession, key: str, now: Any) -> dict[str, Any]:
     book = playbooks.active_playbook(session)
     data = leads.detail(session, key, book, now)
@@ -105,7 +113,7 @@ def update_lead(
 ) -> dict[str, Any]:
     """Only the fields sent change; `attributes` merge key by key."""
     book = playbooks.active_playbook(session)
-    lead = _lead(session, key, caller, Permission.WRITE_LEADS)
+    lead = _held(session, key, caller, Permission.WRITE_LEADS)
     fields = body.model_dump(exclude_unset=True)
     lead_edits.update_lead(session, book, lead, fields, now=now, actor=actor_of(caller))
     _audit_edit(session, caller, "lead.edit", lead.id, fields, now)
@@ -131,7 +139,7 @@ def stage_action(
     key: str, body: ActionIn, session: DbSession, now: Now, caller: Seller
 ) -> dict[str, Any]:
     """409 when the action does not fit the lead's stage; recycle and disqualify need a reason."""
-    lead = _lead(session, key, caller, Permission.SALES)
+    lead = _held(session, key, caller, Permission.SALES)
     actor, owner = caller.name, None
     if body.action is Action.ACCEPT:  # a key is not a person: a rep takes the lead
         owner = reps.accepting_rep(session, lead.owner, body.rep)
@@ -168,7 +176,7 @@ def log_touch(
     key: str, body: TouchIn, session: DbSession, now: Now, caller: Seller
 ) -> dict[str, Any]:
     """Questions and objections are kept as tags, so marketing can answer them with content."""
-    lead = _lead(session, key, caller, Permission.SALES)
+    lead = _held(session, key, caller, Permission.SALES)
     touch = sales.log_touch(
         session,
         lead,
@@ -187,7 +195,7 @@ def merge_duplicate(
     key: str, body: MergeIn, session: DbSession, now: Now, caller: Writer
 ) -> dict[str, Any]:
     """The duplicate's events, history and hand-offs move here; 404 for either lead unknown."""
-    for either in (key, body.duplicate):
+    for either in (key, body.duplicate):  # not held here: the merge claims first (`_afresh`)
         _lead(session, either, caller, Permission.WRITE_LEADS)
     book = playbooks.active_playbook(session)
     result = merge.merge_leads(session, book, key, body.duplicate, actor=caller.name, now=now)
@@ -199,6 +207,6 @@ def add_note(
     key: str, body: NoteIn, session: DbSession, now: Now, caller: Writer
 ) -> dict[str, Any]:
     """The note shows on the lead's timeline and in its next alert."""
-    lead = _lead(session, key, caller, Permission.WRITE_LEADS)
+    lead = _held(session, key, caller, Permission.WRITE_LEADS)
     sales.add_note(session, lead, actor=caller.name, text=body.text, now=now)
     return _detail(session, str(lead.id), now)
