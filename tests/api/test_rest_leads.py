@@ -13,7 +13,7 @@ from sqlalchemy import select
 from leadflow.api.rest.leads import SortKey
 from leadflow.core.roles import Role
 from leadflow.models.lead import Lead
-from leadflow.repositories.leads import SORTS
+from leadflow.repositories.lead_lists import SORTS
 from leadflow.services.importing import import_leads
 from tests.api.conftest import NOW, bearer
 

@@ -7,6 +7,16 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+# Zones whose clocks go forward and back (Lord Howe by half an hour), one with a half-hour
+# offset and no daylight saving, and UTC: what every such property test runs in.
+ZONES = (
+    "Europe/Berlin",
+    "America/New_York",
+    "Australia/Adelaide",
+    "Australia/Lord_Howe",
+    "Asia/Kolkata",
+    "UTC",
+)
 DAYS = 4 * 366  # 2025 to 2028
 
 

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadflow.core.local_time import day_start
+from tests.core import clock_changes
 from tests.core.clock_changes import EPOCH, changes
 
 ZONES = (
@@ -18,10 +19,7 @@ ZONES = (
     "America/Asuncion",
     "Asia/Beirut",
     "Africa/Cairo",
-    "Europe/Berlin",
-    "Australia/Lord_Howe",  # half an hour
-    "Asia/Kolkata",
-    "UTC",
+    *clock_changes.ZONES,
 )
 CHANGES = {zone: changes(zone) for zone in ZONES}
 MICROSECOND = timedelta(microseconds=1)

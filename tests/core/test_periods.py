@@ -9,17 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadflow.core.periods import next_run
+from tests.core import clock_changes
 from tests.core.clock_changes import EPOCH, changes
 
-ZONES = (
-    "Europe/Berlin",
-    "America/New_York",
-    "Australia/Adelaide",
-    "Australia/Lord_Howe",
-    "Asia/Kolkata",
-    "Africa/Cairo",  # its clocks go forward at midnight: 00:00 does not exist that day
-    "UTC",
-)
+# Cairo's clocks go forward at midnight: 00:00 does not exist that day.
+ZONES = (*clock_changes.ZONES, "Africa/Cairo")
 
 
 CHANGES = {zone: changes(zone) for zone in ZONES}

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadflow.core.working_hours import WorkingHours
-from tests.core.clock_changes import EPOCH, changes
+from tests.core.clock_changes import EPOCH, ZONES, changes
 
 BERLIN = WorkingHours.parse("mon-fri 09:00-17:00", "Europe/Berlin")
 
@@ -64,16 +64,6 @@ def test_a_day_that_ends_at_midnight_loses_no_minute() -> None:
             WorkingHours.parse(bad)
 
 
-# Zones whose clocks go forward and back (Lord Howe by half an hour), one with a half-hour
-# offset and no daylight saving, and UTC.
-ZONES = (
-    "Europe/Berlin",
-    "America/New_York",
-    "Australia/Adelaide",
-    "Australia/Lord_Howe",
-    "Asia/Kolkata",
-    "UTC",
-)
 # Hand-offs from 2025 to 2028 on whole minutes, half of them within days of a zone's clocks
 # going forward or back.
 YEARS = 4 * 366 * 24 * 60

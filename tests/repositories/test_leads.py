@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from leadflow.repositories import accounts, leads, rescoring, stage_facts
+from leadflow.repositories import accounts, lead_lists, leads, rescoring, stage_facts
 from tests.repositories.conftest import NOW
 
 
@@ -55,13 +55,15 @@ def test_list_top_orders_and_filters(session: Session) -> None:
     rescoring.write_lead_scores(session, columns, NOW)
     leads.set_stages(session, [(ids["l2@x.com"], "subscriber", "mql")], at=NOW)
     session.expire_all()
-    top = leads.list_top(session, limit=3)
+    top = lead_lists.list_top(session, limit=3)
     assert [lead.email for lead in top] == ["l1@x.com", "l2@x.com", "l0@x.com"]
     assert top[0].contributions == [{"rule": "r", "points": 60.0}]
     assert top[0].scored_at == NOW
-    assert [x.email for x in leads.list_top(session, persona="ops", stage="mql")] == ["l2@x.com"]
-    assert [x.email for x in leads.list_top(session, grade="A1")] == ["l1@x.com"]
-    assert [x.email for x in leads.list_top(session, limit=1, offset=1)] == ["l2@x.com"]
+    assert [x.email for x in lead_lists.list_top(session, persona="ops", stage="mql")] == [
+        "l2@x.com"
+    ]
+    assert [x.email for x in lead_lists.list_top(session, grade="A1")] == ["l1@x.com"]
+    assert [x.email for x in lead_lists.list_top(session, limit=1, offset=1)] == ["l2@x.com"]
     assert leads.count_by_stage(session) == {"subscriber": 3, "mql": 1}
 
 
@@ -71,10 +73,10 @@ def test_sorting_by_owner_or_grade_puts_the_leads_without_one_last_on_both_engin
     """SQLite sorts NULL first and PostgreSQL last: the same page must not depend on it."""
     rows = [("u@x.com", None, None), ("b@x.com", "bea@co.io", "B2"), ("a@x.com", "al@co.io", "A1")]
     leads.upsert_many(session, [_lead(email, owner=owner, grade=g) for email, owner, g in rows])
-    wanted = leads.LeadFilter()
-    by_owner = leads.list_leads(session, wanted, sort="owner", limit=10, offset=0)
+    wanted = lead_lists.LeadFilter()
+    by_owner = lead_lists.list_leads(session, wanted, sort="owner", limit=10, offset=0)
     assert [lead.owner for lead in by_owner] == ["al@co.io", "bea@co.io", None]
-    by_grade = leads.list_leads(session, wanted, sort="grade", limit=10, offset=0)
+    by_grade = lead_lists.list_leads(session, wanted, sort="grade", limit=10, offset=0)
     assert [lead.grade for lead in by_grade] == ["A1", "B2", None]
 
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from leadflow.core.local_time import day_start, instant
+from leadflow.core import local_time
+from leadflow.core.local_time import instant
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -91,7 +92,7 @@ class WorkingHours:
         shift ended (Tuesday 02:00 counts from Monday 06:00, so Monday night is one day)."""
         zone = ZoneInfo(self.zone)
         if not self.overnight or self.end is None:
-            return day_start(now, zone)
+            return local_time.day_start(now, zone)  # midnight, as the rep's clocks show it
         today = now.astimezone(zone).date()
         morning = instant(today, self.end, zone)
         return morning if morning <= now else instant(today - timedelta(days=1), self.end, zone)

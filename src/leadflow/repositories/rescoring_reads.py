@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from leadflow.core.facts import COMPUTED_COLUMNS
 from leadflow.models.account import Account
 from leadflow.models.event import Event
 from leadflow.models.lead import Lead
@@ -70,6 +71,8 @@ def _lead_exprs(session: Session, selection: LeadSelection) -> dict[str, Any]:
     for name in selection.lead_fields:
         column = getattr(Lead, name)
         exprs[f"lead.{name}"] = column
+        if name in COMPUTED_COLUMNS:  # never read from an attribute: no fallback
+            continue
         fallback = json_text(session, Lead.attributes, [name])
         exprs[f"lead.{name}?"] = case((column.is_(None), fallback), else_=None)
     if selection.email_tail:
@@ -103,8 +106,9 @@ def read_leads(
     Always: `id`, `total`, `account_id`, `domain`, and the stored `fit`, `engagement`,
     `grade`, `persona` and `contributions` (JSON text). Then `lead.F` (with `lead.F?` holding
     the JSON text of the lead's attribute F where the column is NULL, which is what the core
-    then reads), `attribute.K`, `account.F`, `account_attribute.K` (JSON texts), and with
-    `whole` the `lead` and `account` rows as dicts (None: no account).
+    then reads; none for `COMPUTED_COLUMNS`), `attribute.K`, `account.F`,
+    `account_attribute.K` (JSON texts), and with `whole` the `lead` and `account` rows as
+    dicts (None: no account).
     """
     exprs = _lead_exprs(session, selection)
     tables = {"lead": table_of(Lead), "account": table_of(Account)}

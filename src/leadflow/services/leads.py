@@ -21,10 +21,10 @@ from leadflow.models.lead import Lead
 from leadflow.repositories import accounts as account_repo
 from leadflow.repositories import events as event_repo
 from leadflow.repositories import external_ids as external_id_repo
+from leadflow.repositories import lead_lists, stage_changes
 from leadflow.repositories import leads as lead_repo
 from leadflow.repositories import reps as rep_repo
-from leadflow.repositories import stage_changes
-from leadflow.repositories.leads import LeadFilter as LeadFilter  # listing filters
+from leadflow.repositories.lead_lists import LeadFilter as LeadFilter  # listing filters
 
 # The columns people and imports fill (data quality reads these); facts add `probability`.
 LEAD_FIELDS = ("email", "first_name", "last_name", "title", "phone", "country")
@@ -167,7 +167,7 @@ def list_top(
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Leads by score, highest first, with optional filters (`stages`: any of these)."""
-    rows = lead_repo.list_top(
+    rows = lead_lists.list_top(
         session, stage=stage, grade=grade, persona=persona, stages=stages, limit=limit,
         offset=offset,
     )  # fmt: skip
@@ -178,8 +178,8 @@ def page(
     session: Session, wanted: LeadFilter, *, sort: str, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of leads in the given order, and how many match in all."""
-    rows = lead_repo.list_leads(session, wanted, sort=sort, limit=limit, offset=offset)
-    return [summary(lead) for lead in rows], lead_repo.count_leads(session, wanted)
+    rows = lead_lists.list_leads(session, wanted, sort=sort, limit=limit, offset=offset)
+    return [summary(lead) for lead in rows], lead_lists.count_leads(session, wanted)
 
 
 def detail(session: Session, key: str, playbook: Playbook, now: datetime) -> dict[str, Any]:

@@ -22,7 +22,6 @@ from leadflow.core.bulk_columns import Coded, Encoder, FloatArray, IntArray
 from leadflow.core.conditions import lookup
 from leadflow.core.facts import (
     ACCOUNT_COLUMNS,
-    COMPUTED_COLUMNS,
     Source,
     email_domain,
     facts_of,
@@ -172,10 +171,10 @@ def _fact_column(playbook: Playbook, raw: _Raw, path: str, tier: Coded) -> Coded
         return _email_domains(raw.coded)
     if fact.source is Source.ACCOUNT_TIER:
         return tier
-    if fact.source is Source.LEAD_COLUMN and path in COMPUTED_COLUMNS:
-        return raw.coded[f"lead.{path}"]  # never its attribute (`core.facts.COMPUTED_COLUMNS`)
-    if fact.source is Source.LEAD_COLUMN:
-        return _patched(raw.coded[f"lead.{path}"], raw.coded[f"lead.{path}?"], lambda v: v)
+    if fact.source is Source.LEAD_COLUMN:  # its attribute where NULL, if it may have one
+        fallback = raw.coded.get(f"lead.{path}?")
+        column = raw.coded[f"lead.{path}"]
+        return column if fallback is None else _patched(column, fallback, lambda v: v)
     if fact.source is Source.LEAD_ATTRIBUTE:
         return decoded(raw.coded[f"attribute.{path}"])
     return account_column(raw.coded, path)

@@ -41,7 +41,7 @@ router = APIRouter(prefix="/leads", tags=["leads"], route_class=StrictRoute)
 Reader = Annotated[ApiKey, Depends(require(Permission.READ))]
 Writer = Annotated[ApiKey, Depends(require(Permission.WRITE_LEADS))]
 Seller = Annotated[ApiKey, Depends(require(Permission.SALES))]
-# The orders of repositories.leads.SORTS (a test keeps the two the same).
+# The orders of repositories.lead_lists.SORTS (a test keeps the two the same).
 SortKey = Literal["total", "-total", "fit", "engagement", "stage", "grade", "owner", "created"]
 
 
